@@ -1,0 +1,69 @@
+/* Codes, messages and HTTP statuses of cv_err, in one table so that the services, the
+ * CLI and the verifier name every failure the same way. */
+#include "err.h"
+
+static const struct {
+	const char *code;
+	const char *message;
+	int status;
+} err_table[CV_E__COUNT] = {
+	[CV_OK] = {"ok", "No error.", 200},
+	[CV_E_NOMEM] = {"no_memory", "The server ran out of memory.", 503},
+	[CV_E_INTERNAL] = {"internal", "An internal error occurred.", 500},
+	[CV_E_STORE] = {"store_error", "The election store failed.", 500},
+	[CV_E_BUSY] = {"busy", "The server is busy; try again.", 503},
+	[CV_E_RECOVER] = {"recovering", "The store is recovering; try again.", 503},
+	[CV_E_IO] = {"io_error", "A file could not be read or written.", 500},
+	[CV_E_MALFORMED] = {"malformed", "The request is not well formed.", 400},
+	[CV_E_TOO_LARGE] = {"too_large", "The request is too large.", 413},
+	[CV_E_BAD_KEY] = {"bad_key", "The key is not a valid P-256 public key.", 400},
+	[CV_E_BAD_SIGNATURE] = {"bad_signature", "The signature does not verify.", 422},
+	[CV_E_WRONG_ELECTION] = {"wrong_election", "The vote is for another election.", 422},
+	[CV_E_NOT_ON_ROLL] = {"not_on_roll", "The voter is not on the roll.", 403},
+	[CV_E_UNKNOWN_CANDIDATE] = {"unknown_candidate", "There is no such candidate.", 422},
+	[CV_E_ALREADY_VOTED] = {"already_voted", "This voter has already voted.", 409},
+	[CV_E_VOTE_TIME] = {"vote_time", "The vote's timestamp is outside the voting window.", 422},
+	[CV_E_NOT_OPEN] = {"not_open", "The election is not open.", 409},
+	[CV_E_CLOSED] = {"closed", "The election is closed.", 409},
+	[CV_E_DOUBLE_VOTE] = {"double_vote", "A voter has more than one vote.", 422},
+	[CV_E_BAD_VERSION] = {"bad_version", "The block version is not 1.", 422},
+	[CV_E_BAD_HEIGHT] = {"bad_height", "The block height does not follow.", 422},
+	[CV_E_BAD_PREV] = {"bad_prev_hash", "The block does not link to the previous block.", 422},
+	[CV_E_BAD_DIFFICULTY] = {"bad_difficulty", "The block difficulty is not the election's.", 422},
+	[CV_E_WEAK_POW] = {"weak_pow", "The proof of work does not hold.", 422},
+	[CV_E_BAD_TIMESTAMP] = {"bad_timestamp", "The block timestamp is out of range.", 422},
+	[CV_E_VOTE_COUNT] = {"vote_count", "The block has no votes or too many.", 422},
+	[CV_E_BAD_MERKLE] = {"bad_merkle_root", "The merkle root does not match the votes.", 422},
+	[CV_E_BAD_HASH] = {"bad_hash", "A stated hash is not the computed one.", 422},
+	[CV_E_STALE] = {"stale", "The block does not extend the current chain tip.", 409},
+	[CV_E_BAD_GENESIS] = {"bad_genesis", "The genesis block breaks a rule.", 422},
+	[CV_E_NOT_VALIDATOR] = {"not_validator", "The signer is not a validator of this election.", 403},
+	[CV_E_DUPLICATE_APPROVAL] = {"duplicate_approval", "This validator's verdict is already recorded.", 409},
+	[CV_E_TOO_FEW_APPROVALS] = {"too_few_approvals", "The block has fewer approvals than the threshold.", 422},
+	[CV_E_EQUIVOCATION] = {"equivocation", "This validator already approved another block at this height.", 409},
+	[CV_E_NOT_FOUND] = {"not_found", "Not found.", 404},
+	[CV_E_EXISTS] = {"exists", "It exists already.", 409},
+	[CV_E_BAD_STATE] = {"bad_state", "Not allowed in the election's current state.", 409},
+	[CV_E_BAD_CODE] = {"bad_code", "Unknown voter id, or wrong or used registration code.", 403},
+	[CV_E_BAD_ELECTION] = {"bad_election", "The election settings break a rule.", 422},
+};
+
+static int known(cv_err e)
+{
+	return (unsigned)e < CV_E__COUNT && err_table[e].code != NULL;
+}
+
+const char *cv_err_code(cv_err e)
+{
+	return known(e) ? err_table[e].code : "internal";
+}
+
+const char *cv_err_message(cv_err e)
+{
+	return known(e) ? err_table[e].message : "An internal error occurred.";
+}
+
+int cv_err_http_status(cv_err e)
+{
+	return known(e) ? err_table[e].status : 500;
+}

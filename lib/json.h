@@ -1,0 +1,57 @@
+/* Public JSON (DESIGN section 3) both ways with json-c. Parsing is strict: depth limit,
+ * UTF-8 validation, no trailing bytes, exact key sets (unknown keys are rejected), exact
+ * types (integers are JSON integers, never floats or strings), exact hex lengths.
+ * Output is stable: keys in the order section 3 lists them. */
+#ifndef CV_JSON_H
+#define CV_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "chain.h"
+#include "err.h"
+
+#define CV_JSON_MAX_DEPTH 16
+
+/* Parses exactly `len` bytes as one JSON value. On success *out is a new reference the
+ * caller puts. CV_E_MALFORMED for anything else (including trailing bytes, bad UTF-8,
+ * depth over CV_JSON_MAX_DEPTH, NUL bytes). */
+cv_err cv_json_parse(const char *text, size_t len, json_object **out);
+
+/* Field readers over an object `o` (borrowed). Each returns CV_E_MALFORMED when the key
+ * is missing or of the wrong type/shape. */
+cv_err cv_json_get_hex(const json_object *o, const char *key, uint8_t *out, size_t n);
+cv_err cv_json_get_u64(const json_object *o, const char *key, uint64_t max, uint64_t *out);
+/* A string of valid UTF-8 (cv_text_ok) copied into out[CV_TEXT_MAX + 1]. */
+cv_err cv_json_get_text(const json_object *o, const char *key, char *out);
+/* CV_E_MALFORMED unless o is an object whose keys are all in `allowed` (NULL-ended). */
+cv_err cv_json_only_keys(const json_object *o, const char *const *allowed);
+
+/* Adds "key": lowercase hex of n bytes to o. */
+void cv_json_add_hex(json_object *o, const char *key, const uint8_t *p, size_t n);
+
+/* A vote. "txid" is optional on input; when present it must equal the computed txid
+ * (CV_E_BAD_HASH). Output adds "txid" when with_txid. */
+cv_err cv_vote_from_json(const json_object *o, cv_vote *v);
+json_object *cv_vote_to_json(const cv_vote *v, bool with_txid);
+
+/* {"validator_key", "signature"} */
+cv_err cv_approval_from_json(const json_object *o, cv_approval *a);
+json_object *cv_approval_to_json(const cv_approval *a);
+
+/* A block (height 0: the genesis form). `hash` is read as stated, not checked here; the
+ * rules compare it. On input "approvals" may be absent for a proposal (n_approvals 0).
+ * On failure *b is left zeroed (nothing to free). */
+cv_err cv_block_from_json(const json_object *o, cv_block *b);
+json_object *cv_block_to_json(const cv_block *b);
+
+/* The chain export {"format": "chainvote-chain/1", "blocks": [...]}. Unknown top-level
+ * keys are ignored (annotations); blocks are parsed strictly. */
+cv_err cv_chain_from_json(const json_object *o, cv_chain *c);
+json_object *cv_chain_to_json(const cv_chain *c);
+
+/* {"error": {"code", "message"}} as a new object; message may be NULL for the default. */
+json_object *cv_error_json(cv_err e, const char *message);
+
+#endif

@@ -1,0 +1,146 @@
+/* The election store: one Berkeley DB transactional environment per election, shared by
+ * many processes (DB_REGISTER | DB_RECOVER, deadlock detection, failchk). Every
+ * operation is one transaction, retried on DB_LOCK_DEADLOCK, committed durably before it
+ * returns CV_OK. Rules are not written here: the store calls rules.c. */
+#ifndef CV_STORE_H
+#define CV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "chain.h"
+#include "err.h"
+#include "merkle.h"
+#include "rules.h"
+
+typedef enum cv_state { CV_STATE_SETUP = 0, CV_STATE_OPEN = 1, CV_STATE_CLOSED = 2 } cv_state;
+const char *cv_state_name(cv_state s); /* "setup", "open", "closed" */
+
+typedef struct cv_store cv_store;
+
+#define CV_STORE_CREATE 0x1   /* create the environment if it does not exist */
+
+/* Opens (and with CV_STORE_CREATE creates) the environment in dir. Runs recovery when
+ * the register says a process died. One handle per process (not per thread). */
+cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out);
+void cv_store_close(cv_store *s); /* NULL is a no-op */
+/* Checkpoint and removal of log files no longer needed. */
+cv_err cv_store_checkpoint(cv_store *s);
+/* DB_ENV->failchk: releases what dead processes held. CV_E_RECOVER if recovery needed. */
+cv_err cv_store_failchk(cv_store *s);
+/* Test hook: when n > 0, the n-th following transaction commit fails as a deadlock
+ * would (once), so the retry path runs. */
+void cv_store_fault_deadlock(cv_store *s, int n);
+
+/* ---- election set-up (state setup unless said) ---- */
+typedef struct cv_settings {
+	cv_election election;
+	bool results_after_close;   /* tally hidden from the public until closed */
+} cv_settings;
+
+/* Creates the election in setup state; CV_E_EXISTS when there is one. */
+cv_err cv_store_create_election(cv_store *s, const cv_settings *st);
+cv_err cv_store_set_settings(cv_store *s, const cv_settings *st);
+cv_err cv_store_put_candidate(cv_store *s, const cv_candidate *c);      /* add or rename */
+cv_err cv_store_del_candidate(cv_store *s, uint32_t id);
+cv_err cv_store_put_validator(cv_store *s, const cv_validator *v);      /* add or rename */
+cv_err cv_store_del_validator(cv_store *s, const uint8_t key[CV_KEY_LEN]);
+/* Eligibility entry: voter_id (1-64 printable ASCII) with a one-time code, stored as a
+ * salted hash. CV_E_EXISTS for a known voter_id. */
+cv_err cv_store_add_eligible(cv_store *s, const char *voter_id, const char *code);
+/* Binds key to the entry when the code matches and is unused; the code is then spent.
+ * CV_E_BAD_CODE (unknown id, wrong or spent code), CV_E_EXISTS (key already on roll). */
+cv_err cv_store_register(cv_store *s, const char *voter_id, const char *code,
+			 const uint8_t key[CV_KEY_LEN]);
+/* Puts a key on the roll directly (bulk rolls from the CLI). */
+cv_err cv_store_add_voter(cv_store *s, const uint8_t key[CV_KEY_LEN]);
+/* Seals the genesis block (timestamp now) and opens the election; checks the genesis
+ * rules first (CV_E_BAD_ELECTION). */
+cv_err cv_store_open_election(cv_store *s, uint64_t now, uint8_t genesis_hash[CV_HASH_LEN]);
+cv_err cv_store_close_election(cv_store *s, uint64_t now);
+
+/* ---- reading ---- */
+typedef struct cv_info {
+	cv_state state;
+	cv_settings settings;
+	uint8_t genesis_hash[CV_HASH_LEN];   /* zero in setup */
+	uint64_t genesis_timestamp, closed_at;
+	uint64_t tip_height;
+	uint8_t tip_hash[CV_HASH_LEN];
+	uint64_t tip_timestamp;
+	uint64_t n_voters;        /* roll size */
+	uint64_t n_eligible;      /* eligibility entries */
+	uint64_t n_registered;    /* entries with a key bound */
+	uint64_t n_pending;       /* votes in the pool */
+	uint64_t n_committed;     /* votes in the chain */
+	uint64_t n_proposals;
+} cv_info;
+cv_err cv_store_info(cv_store *s, cv_info *out);
+/* The genesis content (in setup: the draft). with_voters false leaves voters empty. */
+cv_err cv_store_genesis(cv_store *s, bool with_voters, cv_genesis *out);
+cv_err cv_store_tally(cv_store *s, cv_tally *out);
+bool cv_store_on_roll(cv_store *s, const uint8_t key[CV_KEY_LEN]);
+
+/* Committed blocks, in the public form (genesis with the full roll). */
+cv_err cv_store_block(cv_store *s, uint64_t height, cv_block *out);
+cv_err cv_store_block_by_hash(cv_store *s, const uint8_t hash[CV_HASH_LEN], cv_block *out);
+/* Streams the chain export JSON through write (returns 0 on success). Blocks are
+ * immutable once committed, so each block is read in its own short transaction. */
+cv_err cv_store_export(cv_store *s, int (*write)(void *ctx, const char *p, size_t n), void *ctx);
+
+/* ---- voting ---- */
+/* Admits a vote to the pool: election open, cv_check_vote with latest = now, and
+ * atomically no other vote by the voter in pool or chain (CV_E_ALREADY_VOTED). */
+cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN]);
+
+typedef struct cv_vote_status {
+	bool committed;
+	cv_vote vote;
+	uint64_t height;                    /* committed only */
+	uint8_t block_hash[CV_HASH_LEN];
+	uint64_t index, tree_size;
+	size_t path_len;
+	uint8_t path[CV_MERKLE_MAX_PATH][CV_HASH_LEN];
+} cv_vote_status;
+/* CV_E_NOT_FOUND when the txid is neither pending nor committed. */
+cv_err cv_store_vote_status(cv_store *s, const uint8_t txid[CV_HASH_LEN], cv_vote_status *out);
+/* Pending votes in pool order, at most max (caller frees *out). */
+cv_err cv_store_pool(cv_store *s, size_t max, cv_vote **out, size_t *n);
+
+/* ---- mining ---- */
+/* Template for the next block: version, height tip+1, prev_hash, difficulty, timestamp
+ * max(now, tip timestamp), nonce 0, the oldest pending votes (at most max_block_votes)
+ * and their merkle root. n_votes 0 when the pool is empty. CV_E_BAD_STATE in setup. */
+cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out);
+/* Adds a mined block as a proposal after rules 1-5 against the tip (CV_E_STALE when it
+ * does not extend the tip; CV_E_EXISTS when already proposed). */
+cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_t *bad_vote);
+
+typedef struct cv_verdict {
+	cv_approval sig;                    /* validator key and signature */
+	bool approve;
+	char reason[CV_TEXT_MAX + 1];       /* rejections only */
+	uint64_t at;
+} cv_verdict;
+typedef struct cv_proposal {
+	cv_block block;                     /* approvals empty; see verdicts */
+	uint64_t received_at;
+	size_t n_verdicts;
+	cv_verdict *verdicts;
+} cv_proposal;
+void cv_proposal_free(cv_proposal *p);
+void cv_proposals_free(cv_proposal *p, size_t n);
+/* Proposals at the next height (tip+1), oldest first. */
+cv_err cv_store_proposals(cv_store *s, cv_proposal **out, size_t *n);
+cv_err cv_store_proposal(cv_store *s, const uint8_t hash[CV_HASH_LEN], cv_proposal *out);
+/* Records an approval (cv_check_approval; one approval per validator per height:
+ * CV_E_EQUIVOCATION for a second block, CV_E_DUPLICATE_APPROVAL for the same one).
+ * When it reaches the threshold the block is committed in the same transaction: its
+ * votes and any other pool vote of its voters leave the pool, rival proposals at that
+ * height are discarded, the tally is updated. *committed tells which happened. */
+cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_approval *a,
+			bool *committed);
+cv_err cv_store_reject(cv_store *s, const uint8_t hash[CV_HASH_LEN], const char *reason,
+		       const cv_approval *a);
+
+#endif
