@@ -1,0 +1,29 @@
+/* The subcommands of `chainvote`. Each takes argc/argv with argv[0] the subcommand name,
+ * prints its own --help, and returns the process exit status (0 success, 1 a problem
+ * found or an operation refused, 2 a usage error). */
+#ifndef CV_CMD_H
+#define CV_CMD_H
+
+/* cmd_verify.c: offline checks and keys */
+int cmd_verify(int argc, char **argv);    /* verify FILE|-|URL */
+int cmd_keygen(int argc, char **argv);    /* keygen [-o FILE] */
+
+/* cmd_admin.c: offline administration of a data directory (--data DIR) */
+int cmd_init(int argc, char **argv);       /* create an election in setup state */
+int cmd_settings(int argc, char **argv);   /* change settings in setup */
+int cmd_candidates(int argc, char **argv); /* add candidates from CSV: id,name */
+int cmd_validators(int argc, char **argv); /* add validators from CSV: key_hex,name */
+int cmd_voters(int argc, char **argv);     /* put keys on the roll from CSV: key_hex */
+int cmd_eligible(int argc, char **argv);   /* eligibility entries from CSV: voter_id[,code] */
+int cmd_open(int argc, char **argv);       /* seal genesis, open */
+int cmd_close(int argc, char **argv);      /* close the election */
+int cmd_status(int argc, char **argv);     /* print the election's state as JSON */
+int cmd_export(int argc, char **argv);     /* write the chain export */
+
+/* cmd_client.c: HTTP client commands against a running service (--url U) */
+int cmd_vote(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_reject(int argc, char **argv);
+int cmd_receipt(int argc, char **argv);
+
+#endif
