@@ -1,0 +1,182 @@
+/* Byte helpers: the growable buffer behind every encoding of DESIGN section 2, the
+ * big-endian integer stores and loads, and exact-length lowercase hex. Nothing here
+ * knows about the chain; chain.c composes these into entries, payloads and headers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "chain.h"
+
+/* Grows b so that n more bytes fit. Leaves the content untouched on failure. */
+static cv_err buf_reserve(cv_buf *b, size_t n)
+{
+	size_t want, cap;
+	uint8_t *p;
+
+	if (n > SIZE_MAX - b->len)
+		return CV_E_NOMEM;
+	want = b->len + n;
+	if (want <= b->cap)
+		return CV_OK;
+	cap = b->cap ? b->cap : 64;
+	while (cap < want)
+		cap = cap > SIZE_MAX / 2 ? want : cap * 2;
+	p = realloc(b->data, cap);
+	if (p == NULL)
+		return CV_E_NOMEM;
+	b->data = p;
+	b->cap = cap;
+	return CV_OK;
+}
+
+cv_err cv_buf_put(cv_buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return CV_OK;
+	if (buf_reserve(b, n) != CV_OK) {
+		b->failed = 1;
+		return CV_E_NOMEM;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return CV_OK;
+}
+
+cv_err cv_buf_u8(cv_buf *b, uint8_t v)
+{
+	return cv_buf_put(b, &v, 1);
+}
+
+cv_err cv_buf_u16(cv_buf *b, uint16_t v)
+{
+	uint8_t p[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+
+	return cv_buf_put(b, p, sizeof p);
+}
+
+cv_err cv_buf_u32(cv_buf *b, uint32_t v)
+{
+	uint8_t p[4];
+
+	cv_put_u32(p, v);
+	return cv_buf_put(b, p, sizeof p);
+}
+
+cv_err cv_buf_u64(cv_buf *b, uint64_t v)
+{
+	uint8_t p[8];
+
+	cv_put_u64(p, v);
+	return cv_buf_put(b, p, sizeof p);
+}
+
+cv_err cv_buf_text(cv_buf *b, const char *s)
+{
+	size_t n = strnlen(s, CV_TEXT_MAX + 1);
+	size_t before = b->len;
+
+	/* A too-long text is an input error, not a memory one, so `failed` stays clear. */
+	if (n > CV_TEXT_MAX)
+		return CV_E_TOO_LARGE;
+	if (cv_buf_u16(b, (uint16_t)n) != CV_OK || cv_buf_put(b, s, n) != CV_OK) {
+		b->len = before;
+		return CV_E_NOMEM;
+	}
+	return CV_OK;
+}
+
+cv_err cv_buf_tag(cv_buf *b, const char *tag)
+{
+	return cv_buf_put(b, tag, strlen(tag));
+}
+
+void cv_buf_reset(cv_buf *b)
+{
+	b->len = 0;
+	b->failed = 0;
+}
+
+void cv_buf_free(cv_buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	memset(b, 0, sizeof *b);
+}
+
+void cv_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+void cv_put_u64(uint8_t *p, uint64_t v)
+{
+	cv_put_u32(p, (uint32_t)(v >> 32));
+	cv_put_u32(p + 4, (uint32_t)v);
+}
+
+uint32_t cv_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t cv_get_u64(const uint8_t *p)
+{
+	return (uint64_t)cv_get_u32(p) << 32 | cv_get_u32(p + 4);
+}
+
+void cv_hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Value of one lowercase hex digit, or -1. Uppercase is refused: section 2 fixes one
+ * spelling so that a hash has exactly one textual form. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+cv_err cv_hex_decode(const char *hex, uint8_t *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	if (hex == NULL || n > SIZE_MAX / 2 - 1 || strnlen(hex, 2 * n + 1) != 2 * n)
+		return CV_E_MALFORMED;
+	/* Validate everything first so that out is untouched on failure. */
+	for (i = 0; i < 2 * n; i++)
+		if (hex_digit(hex[i]) < 0)
+			return CV_E_MALFORMED;
+	for (i = 0; i < n; i++) {
+		hi = hex_digit(hex[2 * i]);
+		lo = hex_digit(hex[2 * i + 1]);
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return CV_OK;
+}
+
+int cv_memeq_ct(const void *a, const void *b, size_t n)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t diff = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		diff |= x[i] ^ y[i];
+	return diff != 0;
+}

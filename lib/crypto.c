@@ -1,0 +1,544 @@
+/* SHA-256 and ECDSA P-256 over OpenSSL 3's EVP interface, in the wire forms of DESIGN
+ * section 2 (65-byte uncompressed keys, 64-byte r||s signatures), plus the key-file JSON
+ * shared with the browser. No global mutable state: every call builds what it needs, so
+ * all of it may run from many threads at once. */
+#include <string.h>
+#include <stdlib.h>
+
+#include <json-c/json.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "bytes.h"
+#include "crypto.h"
+
+#define KEYFILE_FORMAT "chainvote-key/1"
+#define KEYFILE_MAX_DEPTH 8
+#define B64URL_32_LEN 43 /* base64url of 32 bytes without padding */
+#define DER_SIG_MAX 72
+
+struct cv_privkey {
+	EVP_PKEY *pkey;
+	uint8_t pub[CV_KEY_LEN];
+	uint8_t d[CV_SCALAR_LEN];
+};
+
+/* The P-256 group order n, big-endian. Scalars and signature halves are compared with it
+ * bytewise, which is cheaper than building bignums on the verification path. */
+static const uint8_t p256_order[CV_SCALAR_LEN] = {
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+
+/* True when 1 <= x < n for a 32-byte big-endian x. */
+static int scalar_in_range(const uint8_t x[CV_SCALAR_LEN])
+{
+	static const uint8_t zero[CV_SCALAR_LEN];
+
+	return memcmp(x, zero, CV_SCALAR_LEN) != 0 && memcmp(x, p256_order, CV_SCALAR_LEN) < 0;
+}
+
+void cv_sha256(const void *data, size_t len, uint8_t out[CV_HASH_LEN])
+{
+	unsigned int n = 0;
+
+	/* Fails only when the provider is broken; a zero hash then matches nothing. */
+	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != CV_HASH_LEN)
+		memset(out, 0, CV_HASH_LEN);
+}
+
+/* An EVP_PKEY holding the public point `key`. The import decodes the point, which
+ * refuses coordinates that are not on the curve; the prefix check refuses compressed
+ * and hybrid forms, which section 2 does not allow. */
+static cv_err pubkey_load(const uint8_t key[CV_KEY_LEN], EVP_PKEY **out)
+{
+	char group[] = SN_X9_62_prime256v1;
+	uint8_t point[CV_KEY_LEN];
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx = NULL;
+	cv_err rc = CV_E_BAD_KEY;
+
+	*out = NULL;
+	if (key[0] != 0x04)
+		return CV_E_BAD_KEY;
+	memcpy(point, key, CV_KEY_LEN);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, CV_KEY_LEN);
+	params[2] = OSSL_PARAM_construct_end();
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (ctx == NULL) {
+		rc = CV_E_NOMEM;
+		goto out;
+	}
+	if (EVP_PKEY_fromdata_init(ctx) != 1) {
+		rc = CV_E_INTERNAL;
+		goto out;
+	}
+	if (EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		*out = NULL;
+		goto out;
+	}
+	rc = CV_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+cv_err cv_pubkey_check(const uint8_t key[CV_KEY_LEN])
+{
+	EVP_PKEY *pkey = NULL;
+	cv_err rc = pubkey_load(key, &pkey);
+
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+cv_err cv_verify(const uint8_t key[CV_KEY_LEN], const void *msg, size_t len,
+		 const uint8_t sig[CV_SIG_LEN])
+{
+	uint8_t der[DER_SIG_MAX];
+	size_t der_len = 0;
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *md = NULL;
+	cv_err rc;
+
+	/* OpenSSL would refuse these too, but saying so here keeps the rule visible and
+	 * spares the key import for the cheapest forgeries. */
+	if (!scalar_in_range(sig) || !scalar_in_range(sig + CV_SCALAR_LEN))
+		return CV_E_BAD_SIGNATURE;
+	rc = cv_sig_to_der(sig, der, &der_len);
+	if (rc != CV_OK)
+		return rc;
+	rc = pubkey_load(key, &pkey);
+	if (rc != CV_OK)
+		goto out;
+	md = EVP_MD_CTX_new();
+	if (md == NULL) {
+		rc = CV_E_NOMEM;
+		goto out;
+	}
+	if (EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, pkey, NULL) != 1) {
+		rc = CV_E_INTERNAL;
+		goto out;
+	}
+	rc = EVP_DigestVerify(md, der, der_len, msg, len) == 1 ? CV_OK : CV_E_BAD_SIGNATURE;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+/* Builds the key pair object for scalar d (already range-checked): the public point
+ * is d*G, computed here because importing a private scalar alone does not derive it. */
+static cv_err privkey_build(const uint8_t d[CV_SCALAR_LEN], cv_privkey **out)
+{
+	EC_GROUP *group = NULL;
+	EC_POINT *point = NULL;
+	BIGNUM *dbn = NULL;
+	BN_CTX *bn_ctx = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	cv_privkey *k = NULL;
+	cv_err rc = CV_E_NOMEM;
+
+	*out = NULL;
+	k = calloc(1, sizeof *k);
+	if (k == NULL)
+		goto out;
+	memcpy(k->d, d, CV_SCALAR_LEN);
+	group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	point = group ? EC_POINT_new(group) : NULL;
+	dbn = BN_secure_new();
+	bn_ctx = BN_CTX_new();
+	if (group == NULL || point == NULL || dbn == NULL || bn_ctx == NULL)
+		goto out;
+	rc = CV_E_INTERNAL;
+	if (BN_bin2bn(d, CV_SCALAR_LEN, dbn) == NULL ||
+	    EC_POINT_mul(group, point, dbn, NULL, NULL, bn_ctx) != 1 ||
+	    EC_POINT_point2oct(group, point, POINT_CONVERSION_UNCOMPRESSED, k->pub, CV_KEY_LEN,
+			       bn_ctx) != CV_KEY_LEN)
+		goto out;
+	bld = OSSL_PARAM_BLD_new();
+	if (bld == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, SN_X9_62_prime256v1, 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, k->pub, CV_KEY_LEN) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, dbn) != 1)
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &k->pkey, EVP_PKEY_KEYPAIR, params) != 1)
+		goto out;
+	*out = k;
+	k = NULL;
+	rc = CV_OK;
+out:
+	cv_privkey_free(k);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_CTX_free(bn_ctx);
+	BN_clear_free(dbn);
+	EC_POINT_free(point);
+	EC_GROUP_free(group);
+	return rc;
+}
+
+cv_err cv_privkey_generate(cv_privkey **out)
+{
+	uint8_t d[CV_SCALAR_LEN];
+	cv_err rc;
+	int tries;
+
+	*out = NULL;
+	/* Rejection sampling gives a uniform scalar in [1, n); a draw outside it has
+	 * probability about 2^-32, so the bound is never reached in practice. */
+	for (tries = 0; tries < 64; tries++) {
+		rc = cv_random(d, sizeof d);
+		if (rc != CV_OK)
+			break;
+		if (scalar_in_range(d)) {
+			rc = privkey_build(d, out);
+			break;
+		}
+		rc = CV_E_INTERNAL;
+	}
+	OPENSSL_cleanse(d, sizeof d);
+	return rc;
+}
+
+cv_err cv_privkey_from_scalar(const uint8_t d[CV_SCALAR_LEN], cv_privkey **out)
+{
+	*out = NULL;
+	if (!scalar_in_range(d))
+		return CV_E_BAD_KEY;
+	return privkey_build(d, out);
+}
+
+void cv_privkey_public(const cv_privkey *k, uint8_t key[CV_KEY_LEN])
+{
+	memcpy(key, k->pub, CV_KEY_LEN);
+}
+
+void cv_privkey_scalar(const cv_privkey *k, uint8_t d[CV_SCALAR_LEN])
+{
+	memcpy(d, k->d, CV_SCALAR_LEN);
+}
+
+cv_err cv_sign(const cv_privkey *k, const void *msg, size_t len, uint8_t sig[CV_SIG_LEN])
+{
+	uint8_t der[DER_SIG_MAX];
+	size_t der_len = sizeof der;
+	EVP_MD_CTX *md = NULL;
+	cv_err rc = CV_E_NOMEM;
+
+	md = EVP_MD_CTX_new();
+	if (md == NULL)
+		goto out;
+	rc = CV_E_INTERNAL;
+	if (EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, k->pkey, NULL) != 1 ||
+	    EVP_DigestSign(md, der, &der_len, msg, len) != 1)
+		goto out;
+	rc = cv_sig_from_der(der, der_len, sig);
+	if (rc != CV_OK)
+		rc = CV_E_INTERNAL;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+void cv_privkey_free(cv_privkey *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);
+	OPENSSL_cleanse(k, sizeof *k);
+	free(k);
+}
+
+cv_err cv_sig_to_der(const uint8_t sig[CV_SIG_LEN], uint8_t der[72], size_t *der_len)
+{
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *p = der;
+	int n;
+	cv_err rc = CV_E_NOMEM;
+
+	*der_len = 0;
+	es = ECDSA_SIG_new();
+	r = BN_bin2bn(sig, CV_SCALAR_LEN, NULL);
+	s = BN_bin2bn(sig + CV_SCALAR_LEN, CV_SCALAR_LEN, NULL);
+	if (es == NULL || r == NULL || s == NULL)
+		goto out;
+	ECDSA_SIG_set0(es, r, s); /* es owns r and s from here */
+	r = s = NULL;
+	/* Two 33-byte INTEGERs at most, so the encoding never exceeds 72 bytes. */
+	n = i2d_ECDSA_SIG(es, NULL);
+	if (n <= 0 || n > DER_SIG_MAX) {
+		rc = CV_E_INTERNAL;
+		goto out;
+	}
+	n = i2d_ECDSA_SIG(es, &p);
+	if (n <= 0) {
+		rc = CV_E_INTERNAL;
+		goto out;
+	}
+	*der_len = (size_t)n;
+	rc = CV_OK;
+out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
+	return rc;
+}
+
+cv_err cv_sig_from_der(const uint8_t *der, size_t der_len, uint8_t sig[CV_SIG_LEN])
+{
+	const unsigned char *p = der;
+	uint8_t again[DER_SIG_MAX];
+	unsigned char *q = again;
+	ECDSA_SIG *es = NULL;
+	const BIGNUM *r, *s;
+	cv_err rc = CV_E_MALFORMED;
+
+	if (der_len == 0 || der_len > DER_SIG_MAX)
+		return CV_E_MALFORMED;
+	es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+	if (es == NULL || (size_t)(p - der) != der_len)
+		goto out;
+	/* Only the one canonical DER encoding is accepted: re-encode and compare. */
+	if (i2d_ECDSA_SIG(es, NULL) != (int)der_len || i2d_ECDSA_SIG(es, &q) != (int)der_len ||
+	    memcmp(again, der, der_len) != 0)
+		goto out;
+	ECDSA_SIG_get0(es, &r, &s);
+	if (BN_is_negative(r) || BN_is_negative(s) ||
+	    BN_bn2binpad(r, sig, CV_SCALAR_LEN) != CV_SCALAR_LEN ||
+	    BN_bn2binpad(s, sig + CV_SCALAR_LEN, CV_SCALAR_LEN) != CV_SCALAR_LEN)
+		goto out;
+	rc = CV_OK;
+out:
+	ECDSA_SIG_free(es);
+	return rc;
+}
+
+/* base64url of 32 bytes, no padding, into out[44]. */
+static void b64url_encode32(const uint8_t in[CV_SCALAR_LEN], char out[B64URL_32_LEN + 1])
+{
+	char std[4 * ((CV_SCALAR_LEN + 2) / 3) + 1];
+	int i;
+
+	EVP_EncodeBlock((unsigned char *)std, in, CV_SCALAR_LEN);
+	for (i = 0; i < B64URL_32_LEN; i++)
+		out[i] = std[i] == '+' ? '-' : std[i] == '/' ? '_' : std[i];
+	out[B64URL_32_LEN] = '\0';
+}
+
+/* Decodes exactly 32 bytes of unpadded base64url. Refuses every other spelling,
+ * including the standard alphabet, padding and non-zero unused trailing bits, so that
+ * each key has one textual form. */
+static cv_err b64url_decode32(const char *in, uint8_t out[CV_SCALAR_LEN])
+{
+	char std[B64URL_32_LEN + 2], again[B64URL_32_LEN + 1];
+	unsigned char raw[CV_SCALAR_LEN + 1];
+	int i;
+
+	if (strnlen(in, B64URL_32_LEN + 1) != B64URL_32_LEN)
+		return CV_E_MALFORMED;
+	for (i = 0; i < B64URL_32_LEN; i++) {
+		char c = in[i];
+
+		if (c == '+' || c == '/' || c == '=')
+			return CV_E_MALFORMED;
+		std[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+	}
+	std[B64URL_32_LEN] = '=';
+	std[B64URL_32_LEN + 1] = '\0';
+	/* EVP_DecodeBlock counts the padding position as an output byte: 33 for 32. */
+	if (EVP_DecodeBlock(raw, (const unsigned char *)std, B64URL_32_LEN + 1) != CV_SCALAR_LEN + 1)
+		return CV_E_MALFORMED;
+	b64url_encode32(raw, again);
+	if (memcmp(again, in, B64URL_32_LEN) != 0)
+		return CV_E_MALFORMED;
+	memcpy(out, raw, CV_SCALAR_LEN);
+	OPENSSL_cleanse(raw, sizeof raw);
+	return CV_OK;
+}
+
+/* Adds "key": value to o; o owns the new string, or it is released on failure. */
+static cv_err add_string(json_object *o, const char *key, const char *value)
+{
+	json_object *v = json_object_new_string(value);
+
+	if (v == NULL)
+		return CV_E_NOMEM;
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return CV_E_NOMEM;
+	}
+	return CV_OK;
+}
+
+cv_err cv_keyfile_format(const cv_privkey *k, char **out)
+{
+	char pub_hex[2 * CV_KEY_LEN + 1], x[B64URL_32_LEN + 1], y[B64URL_32_LEN + 1],
+		d[B64URL_32_LEN + 1];
+	json_object *top = NULL, *jwk = NULL;
+	const char *text;
+	cv_err rc = CV_E_NOMEM;
+
+	*out = NULL;
+	cv_hex_encode(k->pub, CV_KEY_LEN, pub_hex);
+	b64url_encode32(k->pub + 1, x);
+	b64url_encode32(k->pub + 1 + CV_SCALAR_LEN, y);
+	b64url_encode32(k->d, d);
+	top = json_object_new_object();
+	jwk = json_object_new_object();
+	if (top == NULL || jwk == NULL)
+		goto out;
+	if (add_string(jwk, "kty", "EC") != CV_OK || add_string(jwk, "crv", "P-256") != CV_OK ||
+	    add_string(jwk, "x", x) != CV_OK || add_string(jwk, "y", y) != CV_OK ||
+	    add_string(jwk, "d", d) != CV_OK || add_string(top, "format", KEYFILE_FORMAT) != CV_OK ||
+	    add_string(top, "public_key", pub_hex) != CV_OK)
+		goto out;
+	if (json_object_object_add(top, "private_key", jwk) != 0)
+		goto out;
+	jwk = NULL; /* top owns it now */
+	text = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text == NULL)
+		goto out;
+	*out = strdup(text);
+	if (*out == NULL)
+		goto out;
+	rc = CV_OK;
+out:
+	/* The serialised text inside top held d; json-c frees it without wiping. */
+	OPENSSL_cleanse(d, sizeof d);
+	json_object_put(jwk);
+	json_object_put(top);
+	return rc;
+}
+
+/* A borrowed string member of o, or NULL when missing or not a string. */
+static const char *member_string(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Parses exactly len bytes of JSON (trailing whitespace allowed, as files end with a
+ * newline). Strict grammar, UTF-8 checked, depth bounded. */
+static cv_err parse_json_exact(const char *text, size_t len, json_object **out)
+{
+	json_tokener *tok = NULL;
+	json_object *o = NULL;
+	size_t end;
+	cv_err rc = CV_E_MALFORMED;
+
+	*out = NULL;
+	if (len > INT32_MAX || memchr(text, '\0', len) != NULL)
+		return CV_E_MALFORMED;
+	tok = json_tokener_new_ex(KEYFILE_MAX_DEPTH);
+	if (tok == NULL)
+		return CV_E_NOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success)
+		goto out;
+	for (end = json_tokener_get_parse_end(tok); end < len; end++)
+		if (strchr(" \t\r\n", text[end]) == NULL)
+			goto out;
+	*out = o;
+	o = NULL;
+	rc = CV_OK;
+out:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return rc;
+}
+
+cv_err cv_keyfile_parse(const char *text, size_t len, cv_privkey **out)
+{
+	static const char *const top_keys[] = {"format", "public_key", "private_key"};
+	json_object *top = NULL, *jwk = NULL;
+	const char *s;
+	uint8_t pub[CV_KEY_LEN], d[CV_SCALAR_LEN], xy[2 * CV_SCALAR_LEN];
+	cv_privkey *k = NULL;
+	size_t i;
+	cv_err rc;
+
+	*out = NULL;
+	rc = parse_json_exact(text, len, &top);
+	if (rc != CV_OK)
+		return rc;
+	rc = CV_E_MALFORMED;
+	if (!json_object_is_type(top, json_type_object) || json_object_object_length(top) != 3)
+		goto out;
+	for (i = 0; i < sizeof top_keys / sizeof top_keys[0]; i++)
+		if (!json_object_object_get_ex(top, top_keys[i], NULL))
+			goto out;
+	s = member_string(top, "format");
+	if (s == NULL || strcmp(s, KEYFILE_FORMAT) != 0)
+		goto out;
+	s = member_string(top, "public_key");
+	if (s == NULL || cv_hex_decode(s, pub, CV_KEY_LEN) != CV_OK)
+		goto out;
+	/* Other JWK members (WebCrypto adds "ext" and "key_ops") carry nothing we use. */
+	if (!json_object_object_get_ex(top, "private_key", &jwk) || !json_object_is_type(jwk, json_type_object))
+		goto out;
+	s = member_string(jwk, "kty");
+	if (s == NULL || strcmp(s, "EC") != 0)
+		goto out;
+	s = member_string(jwk, "crv");
+	if (s == NULL || strcmp(s, "P-256") != 0)
+		goto out;
+	s = member_string(jwk, "x");
+	if (s == NULL || b64url_decode32(s, xy) != CV_OK)
+		goto out;
+	s = member_string(jwk, "y");
+	if (s == NULL || b64url_decode32(s, xy + CV_SCALAR_LEN) != CV_OK)
+		goto out;
+	s = member_string(jwk, "d");
+	if (s == NULL || b64url_decode32(s, d) != CV_OK)
+		goto out;
+	rc = CV_E_BAD_KEY;
+	if (cv_privkey_from_scalar(d, &k) != CV_OK)
+		goto out;
+	/* The stated public key and the JWK point must both be d*G: a file whose parts
+	 * disagree would make the voter sign with a key other than the one registered. */
+	if (memcmp(k->pub, pub, CV_KEY_LEN) != 0 || memcmp(k->pub + 1, xy, sizeof xy) != 0)
+		goto out;
+	*out = k;
+	k = NULL;
+	rc = CV_OK;
+out:
+	OPENSSL_cleanse(d, sizeof d);
+	cv_privkey_free(k);
+	json_object_put(top);
+	return rc;
+}
+
+cv_err cv_random(void *out, size_t n)
+{
+	unsigned char *p = out;
+	int chunk;
+
+	while (n > 0) {
+		chunk = n > INT32_MAX ? INT32_MAX : (int)n;
+		if (RAND_bytes(p, chunk) != 1)
+			return CV_E_INTERNAL;
+		p += chunk;
+		n -= (size_t)chunk;
+	}
+	return CV_OK;
+}

@@ -1,0 +1,315 @@
+"""A whole election over HTTP against the real nginx and FastCGI programs.
+
+Started by tests/e2e_api.sh with BIN (chainvote, miner) and CGI (*.fcgi) in the
+environment. The system runs on a free 127.0.0.1 port with its state in a temporary
+directory and is stopped (by PID, through tools/run.sh) at the end.
+"""
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.abspath(os.environ.get("BIN", os.path.join(TOP, "build/rel/bin")))
+CGI = os.path.abspath(os.environ.get("CGI", os.path.join(TOP, "build/rel/cgi")))
+CHAINVOTE = os.path.join(BIN, "chainvote")
+MINER = os.path.join(BIN, "miner")
+
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print(f"ok - {name}")
+    else:
+        failed += 1
+        print(f"not ok - {name} {detail}")
+    sys.stdout.flush()
+    return cond
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class System:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="cv-e2e-")
+        self.data = os.path.join(self.tmp, "data")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, BIN=BIN, CGI=CGI, DEMO="0", MINER="0", WORKERS="2")
+
+    def run_sh(self, action):
+        return subprocess.run(["sh", os.path.join(TOP, "tools/run.sh"), action,
+                               str(self.port), self.data], env=self.env,
+                              capture_output=True, text=True, timeout=60)
+
+    def start(self):
+        r = self.run_sh("start")
+        if r.returncode != 0:
+            print(r.stdout, r.stderr)
+        return r.returncode == 0
+
+    def stop(self):
+        self.run_sh("stop")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def pid(self, name):
+        with open(os.path.join(self.data, "run", name + ".pid")) as f:
+            return int(f.read())
+
+    def password(self):
+        with open(os.path.join(self.data, "demo", "admin-password")) as f:
+            return f.read().strip()
+
+
+SYS = None
+
+
+def http(method, path, body=None, ctype="application/json", auth=None, raw=None):
+    """Returns (status, parsed JSON or None, headers)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(SYS.url + path, data=data, method=method)
+    if data is not None and ctype:
+        req.add_header("Content-Type", ctype)
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, text, headers = r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        status, text, headers = e.code, e.read(), e.headers
+    try:
+        doc = json.loads(text) if text else None
+    except ValueError:
+        doc = None
+    return status, doc, headers
+
+
+def admin(method, path, body=None, **kw):
+    return http(method, path, body, auth="admin:" + SYS.password(), **kw)
+
+
+def cli(*args, check_rc=None):
+    r = subprocess.run([CHAINVOTE, *args], capture_output=True, text=True, timeout=60)
+    return r
+
+
+def keygen(path):
+    r = cli("keygen", "-o", path)
+    with open(path) as f:
+        return json.load(f)["public_key"]
+
+
+def children(pid):
+    """PIDs whose parent is pid, read from /proc."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    out.append(d)
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def err_code(doc):
+    try:
+        return doc["error"]["code"]
+    except (TypeError, KeyError):
+        return None
+
+
+def main():
+    global SYS
+    SYS = System()
+    if not check("system starts (nginx and five programs)", SYS.start()):
+        SYS.stop()
+        return
+    try:
+        scenario()
+    finally:
+        SYS.stop()
+
+
+def scenario():
+    keys = os.path.join(SYS.tmp, "keys")
+    os.makedirs(keys)
+
+    # --- admin access is nginx's to decide
+    st, doc, _ = http("GET", "/admin/api/election")
+    check("admin refused without credentials (401)", st == 401, st)
+    st, doc, _ = http("GET", "/admin/api/election", auth="admin:wrong")
+    check("admin refused with a wrong password (401)", st == 401, st)
+
+    # --- set-up through /admin/
+    settings = {"title": "Test election", "threshold": 2, "difficulty": 12,
+                "max_block_votes": 8, "opens": 0, "closes": 0, "results_after_close": False}
+    st, doc, _ = admin("PUT", "/admin/api/election", settings)
+    check("admin creates the election", st in (200, 201), (st, doc))
+    st, doc, _ = admin("PUT", "/admin/api/election", dict(settings, threshold=1))
+    check("threshold below 2 refused (422)", st == 422 or st == 400, (st, doc))
+    for cid, name in ((1, "Alder Party"), (2, "Birch Alliance"), (3, "Cedar Union")):
+        st, doc, _ = admin("PUT", f"/admin/api/candidates/{cid}", {"name": name})
+        check(f"candidate {cid} added", st in (200, 201), (st, doc))
+    st, doc, _ = admin("PUT", "/admin/api/candidates/0", {"name": "Zero"})
+    check("candidate id 0 refused", 400 <= st < 500, (st, doc))
+    validators = []
+    for i in range(3):
+        path = os.path.join(keys, f"validator-{i}.json")
+        key = keygen(path)
+        validators.append(path)
+        st, doc, _ = admin("PUT", f"/admin/api/validators/{key}", {"name": f"Validator {i}"})
+        check(f"validator {i} added", st in (200, 201), (st, doc))
+    st, doc, _ = admin("PUT", "/admin/api/validators/04" + "00" * 64, {"name": "Off curve"})
+    check("validator key off the curve refused", 400 <= st < 500, (st, doc))
+
+    st, doc, _ = admin("POST", "/admin/api/eligible",
+                       {"voters": [{"voter_id": "V001"}, {"voter_id": "V002", "code": "CODE-TWO-22"}]})
+    check("eligibility import answers the codes once", st in (200, 201) and doc is not None, (st, doc))
+    codes = {}
+    for v in (doc or {}).get("voters", []):
+        codes[v.get("voter_id")] = v.get("code")
+    check("generated code returned for V001", bool(codes.get("V001")), doc)
+
+    voters = []
+    pub = keygen(os.path.join(keys, "voter-reg.json"))
+    st, doc, _ = http("POST", "/api/register", {"voter_id": "V001", "code": "wrong", "public_key": pub})
+    check("registration with a wrong code refused (403)", st == 403, (st, doc))
+    st, doc, _ = http("POST", "/api/register", {"voter_id": "V001", "code": codes.get("V001", ""), "public_key": pub})
+    check("registration with the one-time code accepted", st in (200, 201), (st, doc))
+    voters.append(os.path.join(keys, "voter-reg.json"))
+    pub2 = keygen(os.path.join(keys, "voter-reg2.json"))
+    st, doc, _ = http("POST", "/api/register", {"voter_id": "V001", "code": codes.get("V001", ""), "public_key": pub2})
+    check("a spent code is refused", st == 403, (st, doc))
+    st, doc, _ = http("POST", "/api/register", raw=b"voter_id=V002", ctype="application/x-www-form-urlencoded")
+    check("registration that is not JSON refused (415)", st == 415, (st, doc))
+
+    extra = []
+    for i in range(4):
+        path = os.path.join(keys, f"voter-{i}.json")
+        extra.append(keygen(path))
+        voters.append(path)
+    st, doc, _ = admin("POST", "/admin/api/voters", {"keys": extra})
+    check("admin puts voter keys on the roll", st in (200, 201), (st, doc))
+
+    st, doc, _ = admin("POST", "/admin/api/open", {})
+    check("election opens", st == 200, (st, doc))
+    st, doc, _ = http("GET", "/api/election")
+    check("election is open with a genesis hash", st == 200 and doc and doc.get("state") == "open"
+          and len(doc.get("genesis_hash") or "") == 64, (st, doc))
+    st, doc, _ = http("POST", "/api/register", {"voter_id": "V002", "code": "CODE-TWO-22", "public_key": pub2})
+    check("registration after opening refused (409)", st == 409, (st, doc))
+
+    # --- votes
+    txids = []
+    choices = [1, 2, 1, 3, 1]
+    for path, cand in zip(voters, choices):
+        r = cli("vote", "--url", SYS.url, "--key", path, "--candidate", str(cand))
+        ok = r.returncode == 0 and len(r.stdout.strip().split()[-1]) == 64 if r.stdout.strip() else False
+        check(f"vote for {cand} accepted", ok, (r.returncode, r.stdout, r.stderr))
+        if ok:
+            txids.append(r.stdout.strip().split()[-1])
+    r = cli("vote", "--url", SYS.url, "--key", voters[0], "--candidate", "2")
+    check("second vote by the same voter refused (already_voted)", r.returncode != 0 and "already_voted" in (r.stdout + r.stderr), (r.stdout, r.stderr))
+    st, doc, _ = http("POST", "/api/votes", raw=b'{"election_id":', ctype="application/json")
+    check("truncated vote JSON refused (400)", st == 400 and err_code(doc) is not None, (st, doc))
+    st, doc, _ = http("POST", "/api/votes", raw=b"x" * 10000, ctype="application/json")
+    check("oversized vote refused (413 JSON)", st == 413 and err_code(doc) == "too_large", (st, doc))
+    st, doc, _ = http("POST", "/api/votes", raw=b"{}", ctype="text/plain")
+    check("vote that is not JSON refused (415)", st == 415, (st, doc))
+    if txids:
+        st, doc, _ = http("GET", f"/api/votes/{txids[0]}")
+        check("a new vote is pending", st == 200 and doc.get("status") == "pending", (st, doc))
+    st, doc, _ = http("GET", "/api/votes/" + "ab" * 32)
+    check("unknown txid is 404", st == 404, (st, doc))
+
+    # --- mining: a rival proposal with fewer votes, then the full block
+    st, work, _ = http("GET", "/api/work")
+    check("work template lists the pending votes", st == 200 and len(work.get("votes", [])) == len(txids), (st, work))
+    r = subprocess.run([MINER, "--url", SYS.url, "--once", "--threads", "1", "--max-votes", "1"], capture_output=True, text=True, timeout=120)
+    check("miner posts a one-vote proposal", r.returncode == 0, (r.stdout, r.stderr))
+    r = subprocess.run([MINER, "--url", SYS.url, "--once", "--threads", "2"], capture_output=True, text=True, timeout=120)
+    check("miner posts a full proposal", r.returncode == 0, (r.stdout, r.stderr))
+    st, doc, _ = http("GET", "/api/proposals")
+    props = (doc or {}).get("proposals", [])
+    check("two rival proposals at height 1", st == 200 and len(props) == 2, (st, doc))
+    full = [p for p in props if len(p["block"]["votes"]) == len(txids)]
+    rival = [p for p in props if len(p["block"]["votes"]) == 1]
+    if not (full and rival):
+        check("proposals have the expected vote counts", False, props)
+        return
+    full_hash, rival_hash = full[0]["block"]["hash"], rival[0]["block"]["hash"]
+
+    # approvals: a non-validator is refused, then two validators commit
+    outsider = os.path.join(keys, "outsider.json")
+    keygen(outsider)
+    r = cli("approve", "--url", SYS.url, "--key", outsider, full_hash)
+    check("approval by a non-validator refused", r.returncode != 0 and "not_validator" in (r.stdout + r.stderr), (r.stdout, r.stderr))
+    r = cli("approve", "--url", SYS.url, "--key", validators[0], full_hash)
+    check("first approval recorded, not yet committed", r.returncode == 0, (r.stdout, r.stderr))
+    r = cli("approve", "--url", SYS.url, "--key", validators[0], rival_hash)
+    check("same validator approving the rival is refused (equivocation)", r.returncode != 0 and "equivocation" in (r.stdout + r.stderr), (r.stdout, r.stderr))
+    r = cli("approve", "--url", SYS.url, "--key", validators[1], full_hash)
+    check("second approval commits the block", r.returncode == 0, (r.stdout, r.stderr))
+    st, doc, _ = http("GET", "/api/blocks/1")
+    check("block 1 is committed with two approvals", st == 200 and doc.get("hash") == full_hash and len(doc.get("approvals", [])) == 2, (st, doc))
+    st, doc, _ = http("GET", f"/api/proposals/{rival_hash}")
+    check("the rival proposal was discarded", st == 404, (st, doc))
+
+    # --- receipts, results, export
+    for t in txids:
+        r = cli("receipt", "--url", SYS.url, t)
+        check(f"receipt {t[:8]} verifies", r.returncode == 0 and "verified" in r.stdout, (r.stdout, r.stderr))
+    st, doc, _ = http("GET", "/api/results")
+    tally = {}
+    for c in (doc or {}).get("tally", []):
+        tally[c.get("id")] = c.get("votes")
+    check("results tally 1:3 2:1 3:1", tally == {1: 3, 2: 1, 3: 1}, (st, doc))
+    r = subprocess.run([CHAINVOTE, "verify", SYS.url], capture_output=True, text=True, timeout=60)
+    check("chainvote verify accepts the service's export", r.returncode == 0, (r.stdout, r.stderr))
+
+    # --- negative cases for the other endpoints
+    st, doc, _ = http("GET", "/api/nothing")
+    check("unknown endpoint is a JSON 404", st == 404 and err_code(doc) == "not_found", (st, doc))
+    st, doc, _ = http("GET", "/api/blocks/99")
+    check("unknown block height is 404", st == 404 and err_code(doc) is not None, (st, doc))
+    st, doc, _ = http("POST", "/api/blocks", raw=b"[1,2", ctype="application/json")
+    check("malformed block refused (400)", st == 400, (st, doc))
+    st, doc, _ = http("POST", "/api/blocks", json.loads(json.dumps(full[0]["block"])))
+    check("re-posting a committed block is stale (409)", st == 409, (st, doc))
+    st, doc, _ = http("POST", f"/api/proposals/{full_hash}/approvals", {"validator_key": "zz", "signature": "00"})
+    check("malformed approval refused", 400 <= st < 500, (st, doc))
+
+    # --- a killed worker is replaced and the service keeps answering
+    master = SYS.pid("vote")
+    kids = children(master)
+    check("vote program runs its workers", len(kids) == 2, kids)
+    if kids:
+        os.kill(int(kids[0]), 9)
+        ok = all(http("GET", "/api/votes/" + txids[0])[0] == 200 for _ in range(20))
+        check("service answers right after a worker is killed", ok)
+        time.sleep(1.0)
+        kids2 = children(master)
+        check("killed worker replaced within a second", len(kids2) == 2 and kids[0] not in kids2, kids2)
+
+
+if __name__ == "__main__":
+    main()
+    print(f"e2e_api: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
