@@ -45,7 +45,7 @@ endef
 $(eval $(call variant,rel,$(REL_CFLAGS)))
 $(eval $(call variant,san,$(SAN_CFLAGS)))
 
-.PHONY: all deps test test-rel test-san run stop clean format bench
+.PHONY: all deps test run stop clean format bench install
 .SECONDARY:
 
 # bin/ and cgi-bin/*.fcgi are the release build, where users and nginx expect them.
@@ -75,3 +75,27 @@ clean:
 	rm -rf $(BUILD) bin cgi-bin/*.fcgi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# A packaged install: binaries, programs, pages, configuration and systemd units. The
+# nginx site is nginx.conf rendered for the systemd layout (sockets in /run/chainvote).
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/chainvote \
+		$(DESTDIR)$(PREFIX)/share/chainvote/www $(DESTDIR)$(PREFIX)/share/chainvote/conf \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 755 $(BUILD)/rel/bin/chainvote $(BUILD)/rel/bin/miner $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(CGI:%=$(BUILD)/rel/cgi/%.fcgi) $(DESTDIR)$(PREFIX)/lib/chainvote/
+	cp -R www/. $(DESTDIR)$(PREFIX)/share/chainvote/www/
+	install -m 644 conf/DB_CONFIG conf/fastcgi.conf $(DESTDIR)$(PREFIX)/share/chainvote/conf/
+	sed -e 's#@PORT@#80#g' -e 's#@RUN@#/run/chainvote#g' -e 's#@USER@#www-data#g' \
+		-e 's#@LISTEN@#0.0.0.0#g' -e 's#@RATE_EXEMPT@##g' \
+		-e 's#@WWW@#$(PREFIX)/share/chainvote/www#g' \
+		-e 's#/run/chainvote/fastcgi.conf#$(PREFIX)/share/chainvote/conf/fastcgi.conf#g' \
+		-e 's#/run/chainvote/htpasswd#/etc/chainvote/htpasswd#g' \
+		-e 's#/run/chainvote/nginx-#/var/log/chainvote/nginx-#g' \
+		-e 's#/run/chainvote/tmp#/var/lib/chainvote/nginx-tmp#g' \
+		nginx.conf >$(DESTDIR)$(PREFIX)/share/chainvote/conf/nginx.conf
+	for u in conf/systemd/*; do \
+		sed 's#@PREFIX@#$(PREFIX)#g' $$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
+	done
