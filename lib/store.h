@@ -31,6 +31,11 @@ cv_err cv_store_failchk(cv_store *s);
 /* Test hook: when n > 0, the n-th following transaction commit fails as a deadlock
  * would (once), so the retry path runs. */
 void cv_store_fault_deadlock(cv_store *s, int n);
+/* Test hook: the next transaction that is about to commit first sleeps ms milliseconds
+ * holding its locks (so a test can kill the process mid-transaction). */
+void cv_store_fault_stall(cv_store *s, unsigned ms);
+/* Number of transaction retries (deadlocks, lock timeouts) this handle has made. */
+unsigned long long cv_store_retries(cv_store *s);
 
 /* ---- election set-up (state setup unless said) ---- */
 typedef struct cv_settings {
@@ -142,5 +147,17 @@ cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_a
 			bool *committed);
 cv_err cv_store_reject(cv_store *s, const uint8_t hash[CV_HASH_LEN], const char *reason,
 		       const cv_approval *a);
+
+/* An equivocation attempt: a validator's signed approval of a second block at a height
+ * where it had approved another. Kept as evidence; never counted. */
+typedef struct cv_equivocation {
+	uint64_t height;
+	uint8_t block_hash[CV_HASH_LEN];     /* the block of the refused approval */
+	uint8_t approved_hash[CV_HASH_LEN];  /* the block it had approved before */
+	cv_approval sig;
+	uint64_t at;
+} cv_equivocation;
+/* Every recorded equivocation, by height then validator (caller frees *out). */
+cv_err cv_store_equivocations(cv_store *s, cv_equivocation **out, size_t *n);
 
 #endif

@@ -1,18 +1,27 @@
 #!/bin/sh
-# Installs the Debian packages ChainVote builds and runs with, only those missing, so
-# that running it again is quick and harmless. Needs root (or sudo) for apt-get.
+# Installs the Debian packages ChainVote builds, runs and tests with, only those missing,
+# so that running it again is quick and harmless. Then the browser test's npm packages
+# (tests/browser, from its lockfile) when they are not there yet. Needs root (or sudo).
 set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="gcc make pkg-config libdb5.3-dev db5.3-util libjson-c-dev libssl-dev openssl
-libfcgi-dev libcurl4-openssl-dev curl nginx python3 ca-certificates"
+libfcgi-dev libcurl4-openssl-dev curl nginx python3 ca-certificates nodejs npm chromium"
 missing=""
 for p in $pkgs; do
+	# a tool that is already on PATH from elsewhere (node, npm) counts as present
+	case "$p" in nodejs) command -v node >/dev/null && continue ;; npm) command -v npm >/dev/null && continue ;; esac
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-echo "installing:$missing"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends $missing
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q
+	$SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+if [ -f "$top/tests/browser/package-lock.json" ] && [ ! -d "$top/tests/browser/node_modules" ]; then
+	(cd "$top/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+exit 0

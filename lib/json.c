@@ -1,0 +1,692 @@
+/* The public JSON of DESIGN section 3, both ways, with json-c. Input comes from voters,
+ * miners and downloaded exports, so every reader here is strict: a lexical pre-scan, a
+ * depth-limited strict parse, exact key sets, exact integer types and ranges, exact hex. */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+/* Where a parse is, so that a failure can say "block 2 vote 0: candidate_id: ...".
+ * Public entry points pass NULL and get only the error value. */
+typedef struct pstate {
+	char *why;
+	size_t why_len;
+	int64_t block;          /* block index in the export, or -1 */
+	const char *item;       /* "vote", "approval", "candidate", ... or NULL */
+	int64_t item_index;
+	cv_json_txid_fn bad_txid;
+	void *ctx;
+} pstate;
+
+static cv_err fail(pstate *ps, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Records the first (innermost) failure with its place; always CV_E_MALFORMED. */
+static cv_err fail(pstate *ps, const char *key, const char *fmt, ...)
+{
+	char what[128];
+	va_list ap;
+	size_t off = 0;
+
+	if (ps == NULL || ps->why == NULL || ps->why_len == 0 || ps->why[0] != '\0')
+		return CV_E_MALFORMED;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (ps->block >= 0)
+		off += (size_t)snprintf(ps->why, ps->why_len, "block %lld ", (long long)ps->block);
+	if (ps->item != NULL && off < ps->why_len) {
+		if (ps->item_index >= 0)
+			off += (size_t)snprintf(ps->why + off, ps->why_len - off, "%s %lld ",
+						ps->item, (long long)ps->item_index);
+		else
+			off += (size_t)snprintf(ps->why + off, ps->why_len - off, "%s ", ps->item);
+	}
+	if (off < ps->why_len)
+		snprintf(ps->why + off, ps->why_len - off, "%s%s%s", key ? key : "", key ? ": " : "",
+			 what);
+	return CV_E_MALFORMED;
+}
+
+/* ---- parsing ---- */
+
+/* json-c's strict mode still takes single-quoted strings, NaN and Infinity, and NUL
+ * bytes end its view of the input early; one pass outside strings over the few bytes
+ * JSON allows there closes those doors before the tokenizer runs. */
+static int lexically_json(const char *text, size_t len)
+{
+	int in_string = 0, escaped = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '\0')
+			return 0;
+		if (in_string) {
+			if (escaped)
+				escaped = 0;
+			else if (c == '\\')
+				escaped = 1;
+			else if (c == '"')
+				in_string = 0;
+			continue;
+		}
+		if (c == '"') {
+			in_string = 1;
+			continue;
+		}
+		if (strchr(" \t\n\r{}[]:,0123456789-+.eEtrufalsn", c) == NULL)
+			return 0;
+	}
+	return !in_string;
+}
+
+cv_err cv_json_parse(const char *text, size_t len, json_object **out)
+{
+	json_tokener *tok = NULL;
+	json_object *o = NULL;
+	cv_err rc = CV_E_MALFORMED;
+	size_t end;
+
+	*out = NULL;
+	if (len > INT_MAX)
+		return CV_E_TOO_LARGE;
+	if (!lexically_json(text, len))
+		return CV_E_MALFORMED;
+	tok = json_tokener_new_ex(CV_JSON_MAX_DEPTH);
+	if (tok == NULL)
+		return CV_E_NOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue && len > 0) {
+		/* a bare top-level number is complete only once something follows it */
+		o = json_tokener_parse_ex(tok, " ", 1);
+		len++;
+		text = NULL;
+	}
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success)
+		goto out;
+	end = json_tokener_get_parse_end(tok);
+	for (; text != NULL && end < len; end++)
+		if (strchr(" \t\n\r", text[end]) == NULL)
+			goto out;
+	*out = o;
+	o = NULL;
+	rc = CV_OK;
+out:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return rc;
+}
+
+static cv_err get_field(pstate *ps, const json_object *o, const char *key, json_type type,
+			json_object **val)
+{
+	if (!json_object_is_type(o, json_type_object))
+		return fail(ps, NULL, "not an object");
+	if (!json_object_object_get_ex(o, key, val) || *val == NULL)
+		return fail(ps, key, "missing");
+	if (!json_object_is_type(*val, type))
+		return fail(ps, key, "not %s %s", type == json_type_int ? "an" : "a",
+			    json_type_to_name(type));
+	return CV_OK;
+}
+
+static cv_err get_hex(pstate *ps, const json_object *o, const char *key, uint8_t *out, size_t n)
+{
+	json_object *val;
+	cv_err rc;
+
+	if ((rc = get_field(ps, o, key, json_type_string, &val)) != CV_OK)
+		return rc;
+	if ((size_t)json_object_get_string_len(val) != 2 * n ||
+	    cv_hex_decode(json_object_get_string(val), out, n) != CV_OK)
+		return fail(ps, key, "not %zu bytes of lowercase hex", n);
+	return CV_OK;
+}
+
+/* json-c clamps integers beyond 64 bits to INT64_MIN or UINT64_MAX without an error,
+ * so UINT64_MAX itself is refused: it cannot be told apart from an overflow. */
+static cv_err get_u64(pstate *ps, const json_object *o, const char *key, uint64_t max,
+		      uint64_t *out)
+{
+	json_object *val;
+	uint64_t u;
+	cv_err rc;
+
+	if ((rc = get_field(ps, o, key, json_type_int, &val)) != CV_OK)
+		return rc;
+	if (json_object_get_int64(val) < 0)
+		return fail(ps, key, "negative");
+	u = json_object_get_uint64(val);
+	if (u > max || u == UINT64_MAX)
+		return fail(ps, key, "out of range");
+	*out = u;
+	return CV_OK;
+}
+
+static cv_err get_text(pstate *ps, const json_object *o, const char *key, char *out)
+{
+	json_object *val;
+	const char *s;
+	size_t len;
+	cv_err rc;
+
+	if ((rc = get_field(ps, o, key, json_type_string, &val)) != CV_OK)
+		return rc;
+	len = (size_t)json_object_get_string_len(val);
+	s = json_object_get_string(val);
+	if (len > CV_TEXT_MAX)
+		return fail(ps, key, "longer than %d bytes", CV_TEXT_MAX);
+	if (memchr(s, '\0', len) != NULL || !cv_text_ok(s))
+		return fail(ps, key, "not a single-line UTF-8 text");
+	memcpy(out, s, len + 1);
+	return CV_OK;
+}
+
+static cv_err only_keys(pstate *ps, const json_object *o, const char *const *allowed)
+{
+	if (!json_object_is_type(o, json_type_object))
+		return fail(ps, NULL, "not an object");
+	json_object_object_foreach((json_object *)o, key, val) {
+		size_t i;
+
+		(void)val;
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL)
+			return fail(ps, NULL, "unknown key \"%.40s\"", key);
+	}
+	return CV_OK;
+}
+
+cv_err cv_json_get_hex(const json_object *o, const char *key, uint8_t *out, size_t n)
+{
+	return get_hex(NULL, o, key, out, n);
+}
+
+cv_err cv_json_get_u64(const json_object *o, const char *key, uint64_t max, uint64_t *out)
+{
+	return get_u64(NULL, o, key, max, out);
+}
+
+cv_err cv_json_get_text(const json_object *o, const char *key, char *out)
+{
+	return get_text(NULL, o, key, out);
+}
+
+cv_err cv_json_only_keys(const json_object *o, const char *const *allowed)
+{
+	return only_keys(NULL, o, allowed);
+}
+
+static const char *const vote_keys[] = {"election_id", "voter_key", "candidate_id", "timestamp",
+					 "signature", "txid", NULL};
+static const char *const approval_keys[] = {"validator_key", "signature", NULL};
+static const char *const block_keys[] = {"version", "height", "hash", "prev_hash",
+					  "merkle_root", "timestamp", "difficulty", "nonce",
+					  "votes", "approvals", NULL};
+static const char *const genesis_keys[] = {"version", "height", "hash", "prev_hash",
+					    "merkle_root", "timestamp", "difficulty", "nonce",
+					    "election", "candidates", "validators", "voters", NULL};
+static const char *const election_keys[] = {"title", "threshold", "difficulty",
+					     "max_block_votes", "opens", "closes", NULL};
+static const char *const candidate_keys[] = {"id", "name", NULL};
+static const char *const validator_keys[] = {"key", "name", NULL};
+
+static cv_err vote_parse(pstate *ps, const json_object *o, cv_vote *v)
+{
+	uint8_t stated[CV_HASH_LEN], txid[CV_HASH_LEN];
+	json_object *val;
+	uint64_t u;
+	cv_err rc;
+
+	memset(v, 0, sizeof(*v));
+	if ((rc = only_keys(ps, o, vote_keys)) != CV_OK ||
+	    (rc = get_hex(ps, o, "election_id", v->election_id, CV_HASH_LEN)) != CV_OK ||
+	    (rc = get_hex(ps, o, "voter_key", v->voter_key, CV_KEY_LEN)) != CV_OK ||
+	    (rc = get_u64(ps, o, "candidate_id", UINT32_MAX, &u)) != CV_OK)
+		return rc;
+	v->candidate_id = (uint32_t)u;
+	if ((rc = get_u64(ps, o, "timestamp", UINT64_MAX, &v->timestamp)) != CV_OK ||
+	    (rc = get_hex(ps, o, "signature", v->signature, CV_SIG_LEN)) != CV_OK)
+		return rc;
+	if (json_object_object_get_ex(o, "txid", &val)) {
+		if ((rc = get_hex(ps, o, "txid", stated, CV_HASH_LEN)) != CV_OK)
+			return rc;
+		cv_vote_txid(v, txid);
+		if (memcmp(stated, txid, CV_HASH_LEN) != 0) {
+			/* an auditor hears of it and reads on; everyone else refuses */
+			if (ps == NULL || ps->bad_txid == NULL)
+				return CV_E_BAD_HASH;
+			ps->bad_txid(ps->ctx, (size_t)ps->block, (size_t)ps->item_index);
+		}
+	}
+	return CV_OK;
+}
+
+cv_err cv_vote_from_json(const json_object *o, cv_vote *v)
+{
+	return vote_parse(NULL, o, v);
+}
+
+static cv_err approval_parse(pstate *ps, const json_object *o, cv_approval *a)
+{
+	cv_err rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((rc = only_keys(ps, o, approval_keys)) != CV_OK ||
+	    (rc = get_hex(ps, o, "validator_key", a->validator_key, CV_KEY_LEN)) != CV_OK ||
+	    (rc = get_hex(ps, o, "signature", a->signature, CV_SIG_LEN)) != CV_OK)
+		return rc;
+	return CV_OK;
+}
+
+cv_err cv_approval_from_json(const json_object *o, cv_approval *a)
+{
+	return approval_parse(NULL, o, a);
+}
+
+/* The array under key (NULL key: o itself) with its length; *n 0 means *arr may be
+ * anything. Allocates nothing. */
+static cv_err get_array(pstate *ps, const json_object *o, const char *key, json_object **arr,
+			size_t *n)
+{
+	cv_err rc;
+
+	if ((rc = get_field(ps, o, key, json_type_array, arr)) != CV_OK)
+		return rc;
+	*n = json_object_array_length(*arr);
+	return CV_OK;
+}
+
+/* calloc that answers a usable pointer for n == 0 too, so that "no items" and "no
+ * memory" stay apart. */
+static void *alloc_items(size_t n, size_t size)
+{
+	return calloc(n ? n : 1, size);
+}
+
+static cv_err election_parse(pstate *ps, const json_object *o, cv_election *e)
+{
+	json_object *eo;
+	uint64_t u;
+	cv_err rc;
+
+	if ((rc = get_field(ps, o, "election", json_type_object, &eo)) != CV_OK)
+		return rc;
+	ps->item = "election";
+	ps->item_index = -1;
+	if ((rc = only_keys(ps, eo, election_keys)) != CV_OK ||
+	    (rc = get_text(ps, eo, "title", e->title)) != CV_OK ||
+	    (rc = get_u64(ps, eo, "threshold", UINT8_MAX, &u)) != CV_OK)
+		return rc;
+	e->threshold = (uint8_t)u;
+	if ((rc = get_u64(ps, eo, "difficulty", UINT8_MAX, &u)) != CV_OK)
+		return rc;
+	e->difficulty = (uint8_t)u;
+	if ((rc = get_u64(ps, eo, "max_block_votes", UINT32_MAX, &u)) != CV_OK)
+		return rc;
+	e->max_block_votes = (uint32_t)u;
+	if ((rc = get_u64(ps, eo, "opens", UINT64_MAX, &e->opens)) != CV_OK ||
+	    (rc = get_u64(ps, eo, "closes", UINT64_MAX, &e->closes)) != CV_OK)
+		return rc;
+	ps->item = NULL;
+	return CV_OK;
+}
+
+/* The genesis content of a height-0 block, in the order given (the rules check it). */
+static cv_err genesis_parse(pstate *ps, const json_object *o, cv_genesis *g)
+{
+	json_object *arr, *item;
+	uint64_t u;
+	size_t n;
+	cv_err rc;
+
+	if ((rc = election_parse(ps, o, &g->election)) != CV_OK)
+		return rc;
+
+	if ((rc = get_array(ps, o, "candidates", &arr, &n)) != CV_OK)
+		return rc;
+	if ((g->candidates = alloc_items(n, sizeof(*g->candidates))) == NULL)
+		return CV_E_NOMEM;
+	g->n_candidates = n;
+	ps->item = "candidate";
+	for (size_t i = 0; i < n; i++) {
+		ps->item_index = (int64_t)i;
+		item = json_object_array_get_idx(arr, i);
+		if ((rc = only_keys(ps, item, candidate_keys)) != CV_OK ||
+		    (rc = get_u64(ps, item, "id", UINT32_MAX, &u)) != CV_OK ||
+		    (rc = get_text(ps, item, "name", g->candidates[i].name)) != CV_OK)
+			return rc;
+		g->candidates[i].id = (uint32_t)u;
+	}
+
+	ps->item = NULL;
+	if ((rc = get_array(ps, o, "validators", &arr, &n)) != CV_OK)
+		return rc;
+	if ((g->validators = alloc_items(n, sizeof(*g->validators))) == NULL)
+		return CV_E_NOMEM;
+	g->n_validators = n;
+	ps->item = "validator";
+	for (size_t i = 0; i < n; i++) {
+		ps->item_index = (int64_t)i;
+		item = json_object_array_get_idx(arr, i);
+		if ((rc = only_keys(ps, item, validator_keys)) != CV_OK ||
+		    (rc = get_hex(ps, item, "key", g->validators[i].key, CV_KEY_LEN)) != CV_OK ||
+		    (rc = get_text(ps, item, "name", g->validators[i].name)) != CV_OK)
+			return rc;
+	}
+
+	ps->item = NULL;
+	if ((rc = get_array(ps, o, "voters", &arr, &n)) != CV_OK)
+		return rc;
+	if ((g->voters = alloc_items(n, sizeof(*g->voters))) == NULL)
+		return CV_E_NOMEM;
+	g->n_voters = n;
+	ps->item = "voter";
+	for (size_t i = 0; i < n; i++) {
+		const char *hex;
+
+		ps->item_index = (int64_t)i;
+		item = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(item, json_type_string))
+			return fail(ps, NULL, "not a string");
+		hex = json_object_get_string(item);
+		if ((size_t)json_object_get_string_len(item) != 2 * CV_KEY_LEN ||
+		    cv_hex_decode(hex, g->voters[i], CV_KEY_LEN) != CV_OK)
+			return fail(ps, NULL, "not %d bytes of lowercase hex", CV_KEY_LEN);
+	}
+	ps->item = NULL;
+	return CV_OK;
+}
+
+static cv_err block_parse(pstate *ps, const json_object *o, cv_block *b)
+{
+	json_object *arr, *val;
+	cv_header *h = &b->header;
+	uint64_t u;
+	size_t n;
+	cv_err rc;
+
+	memset(b, 0, sizeof(*b));
+	ps->item = NULL;
+	if (!json_object_is_type(o, json_type_object)) {
+		rc = fail(ps, NULL, "not an object");
+		goto err;
+	}
+	/* the height decides which of the two forms the block must have */
+	if ((rc = get_u64(ps, o, "height", UINT64_MAX, &h->height)) != CV_OK ||
+	    (rc = only_keys(ps, o, h->height == 0 ? genesis_keys : block_keys)) != CV_OK ||
+	    (rc = get_u64(ps, o, "version", UINT32_MAX, &u)) != CV_OK)
+		goto err;
+	h->version = (uint32_t)u;
+	if ((rc = get_hex(ps, o, "hash", b->hash, CV_HASH_LEN)) != CV_OK ||
+	    (rc = get_hex(ps, o, "prev_hash", h->prev_hash, CV_HASH_LEN)) != CV_OK ||
+	    (rc = get_hex(ps, o, "merkle_root", h->merkle_root, CV_HASH_LEN)) != CV_OK ||
+	    (rc = get_u64(ps, o, "timestamp", UINT64_MAX, &h->timestamp)) != CV_OK ||
+	    (rc = get_u64(ps, o, "difficulty", UINT32_MAX, &u)) != CV_OK)
+		goto err;
+	h->difficulty = (uint32_t)u;
+	if ((rc = get_u64(ps, o, "nonce", CV_NONCE_LIMIT - 1, &h->nonce)) != CV_OK)
+		goto err;
+
+	if (h->height == 0) {
+		if ((b->genesis = calloc(1, sizeof(*b->genesis))) == NULL) {
+			rc = CV_E_NOMEM;
+			goto err;
+		}
+		if ((rc = genesis_parse(ps, o, b->genesis)) != CV_OK)
+			goto err;
+		return CV_OK;
+	}
+
+	if ((rc = get_array(ps, o, "votes", &arr, &n)) != CV_OK)
+		goto err;
+	if ((b->votes = alloc_items(n, sizeof(*b->votes))) == NULL) {
+		rc = CV_E_NOMEM;
+		goto err;
+	}
+	b->n_votes = n;
+	ps->item = "vote";
+	for (size_t i = 0; i < n; i++) {
+		ps->item_index = (int64_t)i;
+		if ((rc = vote_parse(ps, json_object_array_get_idx(arr, i), &b->votes[i])) != CV_OK)
+			goto err;
+	}
+	ps->item = NULL;
+
+	n = 0;
+	if (json_object_object_get_ex(o, "approvals", &val) &&
+	    (rc = get_array(ps, o, "approvals", &arr, &n)) != CV_OK)
+		goto err;
+	if ((b->approvals = alloc_items(n, sizeof(*b->approvals))) == NULL) {
+		rc = CV_E_NOMEM;
+		goto err;
+	}
+	b->n_approvals = n;
+	ps->item = "approval";
+	for (size_t i = 0; i < n; i++) {
+		ps->item_index = (int64_t)i;
+		rc = approval_parse(ps, json_object_array_get_idx(arr, i), &b->approvals[i]);
+		if (rc != CV_OK)
+			goto err;
+	}
+	ps->item = NULL;
+	return CV_OK;
+err:
+	cv_block_free(b);
+	memset(b, 0, sizeof(*b));
+	return rc;
+}
+
+cv_err cv_block_from_json(const json_object *o, cv_block *b)
+{
+	pstate ps = {.block = -1, .item_index = -1};
+
+	return block_parse(&ps, o, b);
+}
+
+cv_err cv_chain_from_json_audit(const json_object *o, cv_chain *c, cv_json_txid_fn bad_txid,
+				void *ctx, char *why, size_t why_len)
+{
+	pstate ps = {.why = why, .why_len = why_len, .block = -1, .item_index = -1,
+		     .bad_txid = bad_txid, .ctx = ctx};
+	json_object *arr, *val;
+	size_t n;
+	cv_err rc;
+
+	memset(c, 0, sizeof(*c));
+	if (why != NULL && why_len > 0)
+		why[0] = '\0';
+	if ((rc = get_field(&ps, o, "format", json_type_string, &val)) != CV_OK)
+		return rc;
+	if (strcmp(json_object_get_string(val), "chainvote-chain/1") != 0)
+		return fail(&ps, "format", "not \"chainvote-chain/1\"");
+	if ((rc = get_array(&ps, o, "blocks", &arr, &n)) != CV_OK)
+		return rc;
+	if ((c->blocks = alloc_items(n, sizeof(*c->blocks))) == NULL)
+		return CV_E_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ps.block = (int64_t)i;
+		if ((rc = block_parse(&ps, json_object_array_get_idx(arr, i), &c->blocks[i])) != CV_OK)
+			goto err;
+		c->n_blocks = i + 1;
+	}
+	return CV_OK;
+err:
+	cv_chain_free(c);
+	memset(c, 0, sizeof(*c));
+	return rc;
+}
+
+cv_err cv_chain_from_json(const json_object *o, cv_chain *c)
+{
+	return cv_chain_from_json_audit(o, c, NULL, NULL, NULL, 0);
+}
+
+/* ---- output ---- */
+/* json-c's constructors fail only when out of memory; a NULL then propagates as the
+ * caller's NULL through json_object_object_add, which drops NULL values, so callers see
+ * an incomplete object. The service answers 503 on NULL at the top level; deeper
+ * failures of a few dozen bytes are not handled separately. */
+
+void cv_json_add_hex(json_object *o, const char *key, const uint8_t *p, size_t n)
+{
+	char *hex = malloc(2 * n + 1);
+
+	if (hex == NULL)
+		return;
+	cv_hex_encode(p, n, hex);
+	json_object_object_add(o, key, json_object_new_string_len(hex, (int)(2 * n)));
+	free(hex);
+}
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+json_object *cv_vote_to_json(const cv_vote *v, bool with_txid)
+{
+	json_object *o = json_object_new_object();
+	uint8_t txid[CV_HASH_LEN];
+
+	if (o == NULL)
+		return NULL;
+	cv_json_add_hex(o, "election_id", v->election_id, CV_HASH_LEN);
+	cv_json_add_hex(o, "voter_key", v->voter_key, CV_KEY_LEN);
+	add_u64(o, "candidate_id", v->candidate_id);
+	add_u64(o, "timestamp", v->timestamp);
+	cv_json_add_hex(o, "signature", v->signature, CV_SIG_LEN);
+	if (with_txid) {
+		cv_vote_txid(v, txid);
+		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
+	}
+	return o;
+}
+
+json_object *cv_approval_to_json(const cv_approval *a)
+{
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	cv_json_add_hex(o, "validator_key", a->validator_key, CV_KEY_LEN);
+	cv_json_add_hex(o, "signature", a->signature, CV_SIG_LEN);
+	return o;
+}
+
+static void genesis_to_json(const cv_genesis *g, json_object *o)
+{
+	const cv_election *e = &g->election;
+	json_object *eo = json_object_new_object(), *arr, *item;
+
+	if (eo != NULL) {
+		json_object_object_add(eo, "title", json_object_new_string(e->title));
+		add_u64(eo, "threshold", e->threshold);
+		add_u64(eo, "difficulty", e->difficulty);
+		add_u64(eo, "max_block_votes", e->max_block_votes);
+		add_u64(eo, "opens", e->opens);
+		add_u64(eo, "closes", e->closes);
+		json_object_object_add(o, "election", eo);
+	}
+	if ((arr = json_object_new_array_ext((int)g->n_candidates)) != NULL) {
+		for (size_t i = 0; i < g->n_candidates; i++) {
+			if ((item = json_object_new_object()) == NULL)
+				continue;
+			add_u64(item, "id", g->candidates[i].id);
+			json_object_object_add(item, "name",
+					       json_object_new_string(g->candidates[i].name));
+			json_object_array_add(arr, item);
+		}
+		json_object_object_add(o, "candidates", arr);
+	}
+	if ((arr = json_object_new_array_ext((int)g->n_validators)) != NULL) {
+		for (size_t i = 0; i < g->n_validators; i++) {
+			if ((item = json_object_new_object()) == NULL)
+				continue;
+			cv_json_add_hex(item, "key", g->validators[i].key, CV_KEY_LEN);
+			json_object_object_add(item, "name",
+					       json_object_new_string(g->validators[i].name));
+			json_object_array_add(arr, item);
+		}
+		json_object_object_add(o, "validators", arr);
+	}
+	if ((arr = json_object_new_array_ext((int)g->n_voters)) != NULL) {
+		char hex[2 * CV_KEY_LEN + 1];
+
+		for (size_t i = 0; i < g->n_voters; i++) {
+			cv_hex_encode(g->voters[i], CV_KEY_LEN, hex);
+			json_object_array_add(arr, json_object_new_string(hex));
+		}
+		json_object_object_add(o, "voters", arr);
+	}
+}
+
+json_object *cv_block_to_json(const cv_block *b)
+{
+	const cv_header *h = &b->header;
+	json_object *o = json_object_new_object(), *arr;
+
+	if (o == NULL)
+		return NULL;
+	add_u64(o, "version", h->version);
+	add_u64(o, "height", h->height);
+	cv_json_add_hex(o, "hash", b->hash, CV_HASH_LEN);
+	cv_json_add_hex(o, "prev_hash", h->prev_hash, CV_HASH_LEN);
+	cv_json_add_hex(o, "merkle_root", h->merkle_root, CV_HASH_LEN);
+	add_u64(o, "timestamp", h->timestamp);
+	add_u64(o, "difficulty", h->difficulty);
+	add_u64(o, "nonce", h->nonce);
+	if (b->genesis != NULL) {
+		genesis_to_json(b->genesis, o);
+		return o;
+	}
+	if ((arr = json_object_new_array_ext((int)b->n_votes)) != NULL) {
+		for (size_t i = 0; i < b->n_votes; i++)
+			json_object_array_add(arr, cv_vote_to_json(&b->votes[i], true));
+		json_object_object_add(o, "votes", arr);
+	}
+	if ((arr = json_object_new_array_ext((int)b->n_approvals)) != NULL) {
+		for (size_t i = 0; i < b->n_approvals; i++)
+			json_object_array_add(arr, cv_approval_to_json(&b->approvals[i]));
+		json_object_object_add(o, "approvals", arr);
+	}
+	return o;
+}
+
+json_object *cv_chain_to_json(const cv_chain *c)
+{
+	json_object *o = json_object_new_object(), *arr;
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "format", json_object_new_string("chainvote-chain/1"));
+	if ((arr = json_object_new_array_ext((int)c->n_blocks)) != NULL) {
+		for (size_t i = 0; i < c->n_blocks; i++)
+			json_object_array_add(arr, cv_block_to_json(&c->blocks[i]));
+		json_object_object_add(o, "blocks", arr);
+	}
+	return o;
+}
+
+json_object *cv_error_json(cv_err e, const char *message)
+{
+	json_object *o = json_object_new_object(), *inner = json_object_new_object();
+
+	if (o == NULL || inner == NULL) {
+		json_object_put(o);
+		json_object_put(inner);
+		return NULL;
+	}
+	json_object_object_add(inner, "code", json_object_new_string(cv_err_code(e)));
+	json_object_object_add(inner, "message",
+			       json_object_new_string(message ? message : cv_err_message(e)));
+	json_object_object_add(o, "error", inner);
+	return o;
+}

@@ -1,0 +1,143 @@
+/* The FastCGI service layer shared by the programs in cgi-bin/: a pre-forking master
+ * that keeps N workers on one listen socket and looks after the store, and the request
+ * helpers every handler uses (declared routes, bounded query and body parsing, JSON
+ * answers). A program is a table of routes handed to cv_service_main. */
+#ifndef CV_SERVICE_H
+#define CV_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <fcgiapp.h>
+#include <json-c/json.h>
+#include "chain.h"
+#include "err.h"
+#include "store.h"
+
+#define CV_ROUTE_MAX_ARGS 4      /* captured path segments per route */
+#define CV_ARG_MAX 256           /* longest captured segment, bytes */
+#define CV_DEFAULT_WORKERS 4
+#define CV_DEFAULT_MAX_BODY (64 * 1024)
+
+/* What a route accepts as a request body. NONE: any body is left unread. JSON: the body
+ * must be application/json and parse (cv_json_parse) into r->json. JSON_OR_CSV: as JSON,
+ * or text/csv kept raw in r->body. */
+typedef enum cv_body { CV_BODY_NONE = 0, CV_BODY_JSON, CV_BODY_JSON_OR_CSV } cv_body;
+
+typedef struct cv_req cv_req;
+
+/* A handler answers the request itself (cv_reply_*) and returns CV_OK, or returns an
+ * error without answering and the dispatcher answers {"error": ...} with the error's
+ * status and r->message (when set) as the message. CV_E_RECOVER makes the worker exit
+ * after the answer so that the master runs recovery. */
+typedef cv_err (*cv_handler)(cv_req *r);
+
+typedef struct cv_route {
+	const char *method;    /* "GET", "POST", "PUT" or "DELETE" */
+	const char *pattern;   /* absolute path; a segment ":" matches any one non-empty
+	                        * segment, captured in order into r->args */
+	cv_body body;
+	cv_handler handler;
+} cv_route;
+
+typedef struct cv_program {
+	const char *name;      /* short name for logs: "vote" logs as chainvote-vote[pid] */
+	const cv_route *routes;
+	size_t n_routes;
+	size_t max_body;       /* body cap in bytes (0: CV_DEFAULT_MAX_BODY); --max-body wins */
+} cv_program;
+
+/* One request. Everything a request owns is released by the dispatcher after the
+ * handler returns; handlers never free these fields. envp strings (method, params)
+ * die at FCGX_Finish_r, so nothing here outlives the request. */
+struct cv_req {
+	FCGX_Stream *in, *out;
+	FCGX_ParamArray envp;
+	cv_store *store;                   /* the worker's handle, borrowed */
+	const char *method;                /* borrowed from envp */
+	char *path;                        /* owned: decoded path without the query */
+	const char *query;                 /* borrowed from envp; "" when absent */
+	char *args[CV_ROUTE_MAX_ARGS];     /* owned: captured segments */
+	size_t n_args;
+	const char *content_type;          /* "application/json" or "text/csv" when read */
+	char *body;                        /* owned, NUL-terminated copy of the body */
+	size_t body_len;
+	json_object *json;                 /* owned: the parsed body for CV_BODY_JSON */
+	const char *message;               /* static text for an error answer, or NULL */
+	bool answered;                     /* a status line has been written */
+	int status;                        /* the status answered (for logs) */
+};
+
+/* ---- running a program ---- */
+
+/* Parses --socket PATH | --port N (127.0.0.1), --data DIR, --workers N, --max-body B;
+ * opens the listen socket (unix sockets mode 0660), opens the store (creating the
+ * environment if missing), pre-forks the workers and supervises them until SIGTERM or
+ * SIGINT. Returns the process exit status: 0 after a clean stop, 1 when start-up
+ * failed, 2 for a usage error. */
+int cv_service_main(int argc, char **argv, const cv_program *p);
+
+/* Current Unix time in seconds (real time: no override). */
+uint64_t cv_now(void);
+
+/* Answers one request already accepted on (in, out, envp) with program p and store s
+ * (s may be NULL: routes then answer 503). Returns the handler's error (CV_OK when it
+ * answered itself), or the error the dispatcher answered with. Exposed for tests. */
+cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FCGX_Stream *in,
+			   FCGX_Stream *out, FCGX_ParamArray envp);
+
+/* ---- parsing helpers (pure; exposed for tests) ---- */
+
+/* strtonum-style: s is 1-20 ASCII digits, no sign, space or trailing byte, and
+ * min <= value <= max. CV_E_MALFORMED otherwise. */
+cv_err cv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Finds name=value in a query string (pairs split on '&'; the first match wins; no
+ * percent-decoding, since only integers and hex are read from queries). *found tells
+ * whether the name occurs; when it does, the value must pass cv_parse_u64. */
+cv_err cv_query_u64(const char *query, const char *name, uint64_t min, uint64_t max,
+		    bool *found, uint64_t *out);
+
+/* Matches path against a route pattern. On a match returns true and fills args[] with
+ * malloc'd copies of the captured segments (*n_args of them; the caller frees them);
+ * on no match (or a segment over CV_ARG_MAX, or no memory) returns false with nothing
+ * allocated. */
+bool cv_route_match(const char *pattern, const char *path, char *args[CV_ROUTE_MAX_ARGS],
+		    size_t *n_args);
+
+/* True when the Content-Type header value names media type `type` (case-insensitive,
+ * parameters such as "; charset=utf-8" ignored). NULL header: false. */
+bool cv_media_type_is(const char *header, const char *type);
+
+/* ---- request helpers ---- */
+
+/* A CGI parameter of the request (e.g. "REMOTE_USER"), borrowed, or NULL. */
+const char *cv_req_param(const cv_req *r, const char *name);
+/* Query integer: missing gives def; present but bad sets r->message, CV_E_MALFORMED. */
+cv_err cv_req_query_u64(cv_req *r, const char *name, uint64_t min, uint64_t max,
+			uint64_t def, uint64_t *out);
+/* r->args[i] as a 64-hex hash; CV_E_MALFORMED (with r->message) otherwise. */
+cv_err cv_req_arg_hash(cv_req *r, size_t i, uint8_t out[CV_HASH_LEN]);
+
+/* ---- answers ---- */
+
+/* Writes a complete JSON answer: status line, Content-Type: application/json,
+ * Cache-Control: no-store, the body. Takes the reference to o (puts it, even on
+ * failure); o NULL answers 500. Returns CV_OK or CV_E_IO when the client is gone. */
+cv_err cv_reply_json(cv_req *r, int status, json_object *o);
+/* {"error": {"code", "message"}} with cv_err_http_status(e); message NULL: default. */
+cv_err cv_reply_error(cv_req *r, cv_err e, const char *message);
+/* An error outside cv_err (404 route, 405, 415, 403 admin): explicit status and code. */
+cv_err cv_reply_status(cv_req *r, int status, const char *code, const char *message);
+/* Streaming: cv_reply_begin writes the status line and JSON headers; cv_reply_write
+ * then appends body bytes (0 on success, -1 when the client is gone). */
+cv_err cv_reply_begin(cv_req *r, int status);
+int cv_reply_write(void *req, const char *p, size_t n);
+
+/* ---- JSON shared by several programs ---- */
+
+/* The election as GET /api/election shows it (see cgi-bin/chain.c). Returns a new
+ * object, or NULL when out of memory. */
+json_object *cv_election_json(const cv_info *info, const cv_genesis *g);
+
+#endif

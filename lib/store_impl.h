@@ -1,0 +1,122 @@
+/* Private to the store (lib/store*.c): the handle, the databases of the environment,
+ * the transaction loop every operation runs in, and the record encodings. Nothing
+ * outside lib/store*.c includes this file. */
+#ifndef CV_STORE_IMPL_H
+#define CV_STORE_IMPL_H
+
+#include <db.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* The databases, one file each in the environment directory (so db_verify can check
+ * each one by name). Keys are big-endian where they are numbers so that the default
+ * btree order is numeric order. */
+enum {
+	ST_META,        /* name -> value: state, settings, genesis, tip, counters */
+	ST_CANDIDATES,  /* u32 id -> name */
+	ST_VALIDATORS,  /* key(65) -> name */
+	ST_ELIGIBLE,    /* voter_id -> salt(16) || H(salt || code)(32) || u8 spent || [key(65)] */
+	ST_ROLL,        /* key(65) -> "" */
+	ST_BLOCKS,      /* u64 height -> stored block (st_block_encode) */
+	ST_HASHES,      /* block hash(32) -> u64 height */
+	ST_VOTED,       /* voter key(65) -> txid(32): the one vote of the voter, pool or chain */
+	ST_TXS,         /* txid(32) -> u8 0 || u64 pool seq, or u8 1 || u64 height || u32 index */
+	ST_POOL,        /* u64 seq -> leaf(189), oldest first */
+	ST_PROPOSALS,   /* hash(32) -> u64 seq || u64 received_at || stored block */
+	ST_VERDICTS,    /* hash(32) || key(65) -> u8 approve || sig(64) || u64 at || text(reason) */
+	ST_HEIGHT_APPR, /* u64 height || key(65) -> hash(32): one approval per height */
+	ST_EVIDENCE,    /* u64 height || key(65) || hash(32) -> sig(64) || u64 at */
+	ST_TALLY,       /* u32 candidate id -> u64 votes */
+	ST_N_DBS
+};
+
+struct cv_store {
+	DB_ENV *env;
+	DB *db[ST_N_DBS];
+	/* The genesis without voters, loaded once the election is open (it never changes
+	 * after that). Guarded by lock because one handle may serve several threads. */
+	pthread_mutex_t lock;
+	bool have_genesis;
+	cv_genesis genesis;
+	uint8_t election_id[CV_HASH_LEN];
+	uint64_t genesis_ts;
+	/* Test hooks and counters. */
+	atomic_int fault_deadlock;
+	atomic_uint fault_stall_ms;
+	atomic_ullong retries;
+};
+
+/* Internal results of the transaction loop, never returned to callers: the operation
+ * hit a deadlock (or a lock timeout) and is retried after the abort. Out of the range
+ * of cv_err's public values. */
+#define ST_RETRY ((cv_err)(CV_E__COUNT + 1))
+#define ST_TIMEOUT ((cv_err)(CV_E__COUNT + 2))
+
+/* One operation: reads and writes through txn only. Returns CV_OK to commit, anything
+ * else to abort. It may run several times (after a deadlock), so it must not keep
+ * state across runs other than what it recomputes. */
+typedef cv_err (*cv_st_op)(cv_store *s, DB_TXN *txn, void *ctx);
+/* Begins a transaction, runs op, commits durably; on deadlock aborts and retries a
+ * bounded number of times (then CV_E_BUSY). DB_RUNRECOVERY gives CV_E_RECOVER. */
+cv_err cv_st_run(cv_store *s, cv_st_op op, void *ctx);
+
+/* Berkeley DB return value to cv_err (deadlock -> ST_RETRY, lock timeout ->
+ * ST_TIMEOUT, DB_NOTFOUND -> CV_E_NOT_FOUND, DB_KEYEXIST -> CV_E_EXISTS). */
+cv_err cv_st_dberr(int rc);
+
+/* get: *val is malloc'd (caller frees), *len its size. flags e.g. DB_RMW. */
+cv_err cv_st_get(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen, void **val,
+		 size_t *len, uint32_t flags);
+/* get of a record that must be exactly len bytes (CV_E_STORE otherwise). */
+cv_err cv_st_get_fixed(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
+		       void *val, size_t len, uint32_t flags);
+cv_err cv_st_exists(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen);
+cv_err cv_st_put(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
+		 const void *val, size_t len, uint32_t flags);
+cv_err cv_st_del(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen);
+
+/* Meta records. */
+cv_err cv_st_meta_u64(cv_store *s, DB_TXN *txn, const char *name, uint64_t *v);
+cv_err cv_st_meta_put_u64(cv_store *s, DB_TXN *txn, const char *name, uint64_t v);
+cv_err cv_st_meta_add(cv_store *s, DB_TXN *txn, const char *name, int64_t delta);
+/* Reads the state. With write true the read takes the meta page's write lock first
+ * (DB_RMW): every writing operation starts so, which orders writers on one lock
+ * instead of letting them deadlock on the meta page later. CV_E_NOT_FOUND when no
+ * election was created. */
+cv_err cv_st_state(cv_store *s, DB_TXN *txn, bool write, cv_state *state);
+cv_err cv_st_settings(cv_store *s, DB_TXN *txn, cv_settings *st);
+
+typedef struct cv_st_tip {
+	uint64_t height;
+	uint8_t hash[CV_HASH_LEN];
+	cv_header header;
+} cv_st_tip;
+cv_err cv_st_tip_get(cv_store *s, DB_TXN *txn, cv_st_tip *tip);
+cv_err cv_st_tip_put(cv_store *s, DB_TXN *txn, const cv_st_tip *tip);
+
+/* Encodings. Decoders are bounded and answer CV_E_STORE for a record that does not
+ * parse (the store wrote it, so that is corruption). */
+cv_err cv_st_settings_encode(const cv_settings *st, cv_buf *b);
+cv_err cv_st_settings_decode(const uint8_t *p, size_t n, cv_settings *st);
+cv_err cv_st_header_decode(const uint8_t *p, size_t n, cv_header *h);
+cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v);
+/* Stored block: header(96) || hash(32) || u32 n || n leaves || u32 m || m approvals. */
+cv_err cv_st_block_encode(const cv_block *b, cv_buf *out);
+cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b);
+
+/* The genesis as the setup databases hold it, in genesis order (not yet checked). */
+cv_err cv_st_load_genesis(cv_store *s, DB_TXN *txn, bool with_voters, cv_genesis *g);
+/* Fills a view for the rules from the cached genesis; the roll and has_voted callbacks
+ * each run their own short transaction. CV_E_BAD_STATE in setup. */
+cv_err cv_st_view(cv_store *s, cv_view *v);
+/* Whether the voter has a committed vote, inside txn: 1, 0 or -cv_err. */
+int cv_st_has_voted_txn(cv_store *s, DB_TXN *txn, const uint8_t key[CV_KEY_LEN]);
+
+/* Test hook: sleep inside the transaction before commit (see cv_store_fault_stall). */
+void cv_st_stall(cv_store *s);
+
+#endif
