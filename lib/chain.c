@@ -125,7 +125,7 @@ static int key_cmp(const void *a, const void *b)
 
 /* Is the array sorted by cmp, strictly (sorted = 1) or at least non-strictly (0)? */
 static bool sorted(const void *base, size_t n, size_t size, int (*cmp)(const void *, const void *),
-		   bool strict)
+                   bool strict)
 {
 	const char *p = base;
 	size_t i;
@@ -146,15 +146,16 @@ static cv_err genesis_rules(const cv_genesis *g)
 	size_t i;
 	cv_err rc;
 
-	if ((g->n_candidates && g->candidates == NULL) || (g->n_validators && g->validators == NULL) ||
-	    (g->n_voters && g->voters == NULL))
+	if ((g->n_candidates && g->candidates == NULL) ||
+	    (g->n_validators && g->validators == NULL) || (g->n_voters && g->voters == NULL))
 		return CV_E_BAD_ELECTION;
 	if (!field_ok(g->election.title, sizeof g->election.title))
 		return CV_E_BAD_ELECTION;
 	if (g->election.threshold < 2 || g->election.threshold > g->n_validators)
 		return CV_E_BAD_ELECTION;
 	for (i = 0; i < g->n_candidates; i++)
-		if (g->candidates[i].id < 1 || !field_ok(g->candidates[i].name, sizeof g->candidates[i].name))
+		if (g->candidates[i].id < 1 ||
+		    !field_ok(g->candidates[i].name, sizeof g->candidates[i].name))
 			return CV_E_BAD_ELECTION;
 	if (!sorted(g->candidates, g->n_candidates, sizeof *g->candidates, candidate_cmp, true))
 		return CV_E_BAD_ELECTION;
@@ -192,8 +193,10 @@ cv_err cv_genesis_check(const cv_genesis *g)
 {
 	/* Out of order is a different fault from a duplicate: order is checked
 	 * non-strictly here and duplicates are left to genesis_rules. */
-	if ((g->candidates && !sorted(g->candidates, g->n_candidates, sizeof *g->candidates, candidate_cmp, false)) ||
-	    (g->validators && !sorted(g->validators, g->n_validators, sizeof *g->validators, validator_cmp, false)) ||
+	if ((g->candidates && !sorted(g->candidates, g->n_candidates, sizeof *g->candidates,
+	                              candidate_cmp, false)) ||
+	    (g->validators && !sorted(g->validators, g->n_validators, sizeof *g->validators,
+	                              validator_cmp, false)) ||
 	    (g->voters && !sorted(g->voters, g->n_voters, CV_KEY_LEN, key_cmp, false)))
 		return CV_E_BAD_GENESIS;
 	return genesis_rules(g);
@@ -275,7 +278,7 @@ cv_err cv_voter_entry(const uint8_t key[CV_KEY_LEN], cv_buf *b)
 
 cv_err cv_genesis_merkle_root(const cv_genesis *g, uint8_t root[CV_HASH_LEN])
 {
-	uint8_t (*hashes)[CV_HASH_LEN] = NULL;
+	uint8_t(*hashes)[CV_HASH_LEN] = NULL;
 	cv_buf b = {0};
 	size_t n, i, at = 0;
 	cv_err rc = CV_E_NOMEM;
@@ -311,7 +314,7 @@ cv_err cv_genesis_merkle_root(const cv_genesis *g, uint8_t root[CV_HASH_LEN])
 			goto out;
 		cv_merkle_leaf_hash(b.data, b.len, hashes[at++]);
 	}
-	rc = cv_merkle_root((const uint8_t (*)[CV_HASH_LEN])hashes, n, root);
+	rc = cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])hashes, n, root);
 out:
 	cv_buf_free(&b);
 	free(hashes);
@@ -397,7 +400,7 @@ cv_err cv_vote_sign(cv_vote *v, const cv_privkey *k)
 
 cv_err cv_votes_merkle_root(const cv_vote *votes, size_t n, uint8_t root[CV_HASH_LEN])
 {
-	uint8_t (*hashes)[CV_HASH_LEN] = NULL;
+	uint8_t(*hashes)[CV_HASH_LEN] = NULL;
 	size_t i;
 	cv_err rc;
 
@@ -410,7 +413,7 @@ cv_err cv_votes_merkle_root(const cv_vote *votes, size_t n, uint8_t root[CV_HASH
 		return CV_E_NOMEM;
 	for (i = 0; i < n; i++)
 		cv_vote_leaf_hash(&votes[i], hashes[i]);
-	rc = cv_merkle_root((const uint8_t (*)[CV_HASH_LEN])hashes, n, root);
+	rc = cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])hashes, n, root);
 	free(hashes);
 	return rc;
 }

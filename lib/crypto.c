@@ -2,8 +2,9 @@
  * section 2 (65-byte uncompressed keys, 64-byte r||s signatures), plus the key-file JSON
  * shared with the browser. No global mutable state: every call builds what it needs, so
  * all of it may run from many threads at once. */
-#include <string.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 #include <openssl/bn.h>
@@ -19,10 +20,10 @@
 #include "bytes.h"
 #include "crypto.h"
 
-#define KEYFILE_FORMAT "chainvote-key/1"
+#define KEYFILE_FORMAT    "chainvote-key/1"
 #define KEYFILE_MAX_DEPTH 8
-#define B64URL_32_LEN 43 /* base64url of 32 bytes without padding */
-#define DER_SIG_MAX 72
+#define B64URL_32_LEN     43 /* base64url of 32 bytes without padding */
+#define DER_SIG_MAX       72
 
 struct cv_privkey {
 	EVP_PKEY *pkey;
@@ -33,8 +34,8 @@ struct cv_privkey {
 /* The P-256 group order n, big-endian. Scalars and signature halves are compared with it
  * bytewise, which is cheaper than building bignums on the verification path. */
 static const uint8_t p256_order[CV_SCALAR_LEN] = {
-	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 };
 
 /* True when 1 <= x < n for a 32-byte big-endian x. */
@@ -101,7 +102,7 @@ cv_err cv_pubkey_check(const uint8_t key[CV_KEY_LEN])
 }
 
 cv_err cv_verify(const uint8_t key[CV_KEY_LEN], const void *msg, size_t len,
-		 const uint8_t sig[CV_SIG_LEN])
+                 const uint8_t sig[CV_SIG_LEN])
 {
 	uint8_t der[DER_SIG_MAX];
 	size_t der_len = 0;
@@ -164,12 +165,14 @@ static cv_err privkey_build(const uint8_t d[CV_SCALAR_LEN], cv_privkey **out)
 	if (BN_bin2bn(d, CV_SCALAR_LEN, dbn) == NULL ||
 	    EC_POINT_mul(group, point, dbn, NULL, NULL, bn_ctx) != 1 ||
 	    EC_POINT_point2oct(group, point, POINT_CONVERSION_UNCOMPRESSED, k->pub, CV_KEY_LEN,
-			       bn_ctx) != CV_KEY_LEN)
+	                       bn_ctx) != CV_KEY_LEN)
 		goto out;
 	bld = OSSL_PARAM_BLD_new();
 	if (bld == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, SN_X9_62_prime256v1, 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, k->pub, CV_KEY_LEN) != 1 ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, SN_X9_62_prime256v1,
+	                                    0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, k->pub, CV_KEY_LEN) !=
+	        1 ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, dbn) != 1)
 		goto out;
 	params = OSSL_PARAM_BLD_to_param(bld);
@@ -362,7 +365,8 @@ static cv_err b64url_decode32(const char *in, uint8_t out[CV_SCALAR_LEN])
 	std[B64URL_32_LEN] = '=';
 	std[B64URL_32_LEN + 1] = '\0';
 	/* EVP_DecodeBlock counts the padding position as an output byte: 33 for 32. */
-	if (EVP_DecodeBlock(raw, (const unsigned char *)std, B64URL_32_LEN + 1) != CV_SCALAR_LEN + 1)
+	if (EVP_DecodeBlock(raw, (const unsigned char *)std, B64URL_32_LEN + 1) !=
+	    CV_SCALAR_LEN + 1)
 		return CV_E_MALFORMED;
 	b64url_encode32(raw, again);
 	if (memcmp(again, in, B64URL_32_LEN) != 0)
@@ -389,7 +393,7 @@ static cv_err add_string(json_object *o, const char *key, const char *value)
 cv_err cv_keyfile_format(const cv_privkey *k, char **out)
 {
 	char pub_hex[2 * CV_KEY_LEN + 1], x[B64URL_32_LEN + 1], y[B64URL_32_LEN + 1],
-		d[B64URL_32_LEN + 1];
+	    d[B64URL_32_LEN + 1];
 	json_object *top = NULL, *jwk = NULL;
 	const char *text;
 	cv_err rc = CV_E_NOMEM;
@@ -405,13 +409,15 @@ cv_err cv_keyfile_format(const cv_privkey *k, char **out)
 		goto out;
 	if (add_string(jwk, "kty", "EC") != CV_OK || add_string(jwk, "crv", "P-256") != CV_OK ||
 	    add_string(jwk, "x", x) != CV_OK || add_string(jwk, "y", y) != CV_OK ||
-	    add_string(jwk, "d", d) != CV_OK || add_string(top, "format", KEYFILE_FORMAT) != CV_OK ||
+	    add_string(jwk, "d", d) != CV_OK ||
+	    add_string(top, "format", KEYFILE_FORMAT) != CV_OK ||
 	    add_string(top, "public_key", pub_hex) != CV_OK)
 		goto out;
 	if (json_object_object_add(top, "private_key", jwk) != 0)
 		goto out;
 	jwk = NULL; /* top owns it now */
-	text = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN |
+	                                               JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text == NULL)
 		goto out;
 	*out = strdup(text);
@@ -436,6 +442,29 @@ static const char *member_string(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/* True when a single quote appears outside a JSON string. json-c 0.16 accepts
+ * 'single-quoted' member names even in strict mode, so they are refused here: in
+ * JSON a quote character can only stand inside a double-quoted string. */
+static bool single_quote_outside_string(const char *text, size_t len)
+{
+	bool in_string = false;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (text[i] == '\\')
+				i++; /* the escaped character cannot end the string */
+			else if (text[i] == '"')
+				in_string = false;
+		} else if (text[i] == '"') {
+			in_string = true;
+		} else if (text[i] == '\'') {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Parses exactly len bytes of JSON (trailing whitespace allowed, as files end with a
  * newline). Strict grammar, UTF-8 checked, depth bounded. */
 static cv_err parse_json_exact(const char *text, size_t len, json_object **out)
@@ -446,7 +475,8 @@ static cv_err parse_json_exact(const char *text, size_t len, json_object **out)
 	cv_err rc = CV_E_MALFORMED;
 
 	*out = NULL;
-	if (len > INT32_MAX || memchr(text, '\0', len) != NULL)
+	if (len > INT32_MAX || memchr(text, '\0', len) != NULL ||
+	    single_quote_outside_string(text, len))
 		return CV_E_MALFORMED;
 	tok = json_tokener_new_ex(KEYFILE_MAX_DEPTH);
 	if (tok == NULL)
@@ -494,7 +524,8 @@ cv_err cv_keyfile_parse(const char *text, size_t len, cv_privkey **out)
 	if (s == NULL || cv_hex_decode(s, pub, CV_KEY_LEN) != CV_OK)
 		goto out;
 	/* Other JWK members (WebCrypto adds "ext" and "key_ops") carry nothing we use. */
-	if (!json_object_object_get_ex(top, "private_key", &jwk) || !json_object_is_type(jwk, json_type_object))
+	if (!json_object_object_get_ex(top, "private_key", &jwk) ||
+	    !json_object_is_type(jwk, json_type_object))
 		goto out;
 	s = member_string(jwk, "kty");
 	if (s == NULL || strcmp(s, "EC") != 0)

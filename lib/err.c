@@ -1,5 +1,7 @@
 /* Codes, messages and HTTP statuses of cv_err, in one table so that the services, the
  * CLI and the verifier name every failure the same way. */
+#include <stddef.h>
+
 #include "err.h"
 
 static const struct {

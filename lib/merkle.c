@@ -28,7 +28,7 @@ void cv_merkle_leaf_hash(const void *leaf, size_t len, uint8_t out[CV_HASH_LEN])
 }
 
 void cv_merkle_node_hash(const uint8_t left[CV_HASH_LEN], const uint8_t right[CV_HASH_LEN],
-			 uint8_t out[CV_HASH_LEN])
+                         uint8_t out[CV_HASH_LEN])
 {
 	uint8_t buf[1 + 2 * CV_HASH_LEN];
 
@@ -49,7 +49,8 @@ static size_t split_point(size_t n)
 }
 
 /* MTH(D[0:n]) for n >= 1. Recursion depth is log2(n), at most 64. */
-static void subtree_root(const uint8_t (*leaf_hashes)[CV_HASH_LEN], size_t n, uint8_t out[CV_HASH_LEN])
+static void subtree_root(const uint8_t (*leaf_hashes)[CV_HASH_LEN], size_t n,
+                         uint8_t out[CV_HASH_LEN])
 {
 	uint8_t left[CV_HASH_LEN], right[CV_HASH_LEN];
 	size_t k;
@@ -64,7 +65,8 @@ static void subtree_root(const uint8_t (*leaf_hashes)[CV_HASH_LEN], size_t n, ui
 	cv_merkle_node_hash(left, right, out);
 }
 
-cv_err cv_merkle_root(const uint8_t (*leaf_hashes)[CV_HASH_LEN], size_t n, uint8_t root[CV_HASH_LEN])
+cv_err cv_merkle_root(const uint8_t (*leaf_hashes)[CV_HASH_LEN], size_t n,
+                      uint8_t root[CV_HASH_LEN])
 {
 	if (n == 0) {
 		cv_sha256("", 0, root);
@@ -75,7 +77,7 @@ cv_err cv_merkle_root(const uint8_t (*leaf_hashes)[CV_HASH_LEN], size_t n, uint8
 }
 
 cv_err cv_merkle_path(const uint8_t (*leaf_hashes)[CV_HASH_LEN], size_t n, size_t index,
-		      uint8_t path[][CV_HASH_LEN], size_t *path_len)
+                      uint8_t path[][CV_HASH_LEN], size_t *path_len)
 {
 	size_t depth = 0, k, i;
 
@@ -109,8 +111,8 @@ cv_err cv_merkle_path(const uint8_t (*leaf_hashes)[CV_HASH_LEN], size_t n, size_
 }
 
 bool cv_merkle_verify(const uint8_t leaf_hash[CV_HASH_LEN], uint64_t index, uint64_t tree_size,
-		      const uint8_t path[][CV_HASH_LEN], size_t path_len,
-		      const uint8_t root[CV_HASH_LEN])
+                      const uint8_t path[][CV_HASH_LEN], size_t path_len,
+                      const uint8_t root[CV_HASH_LEN])
 {
 	uint8_t r[CV_HASH_LEN];
 	uint64_t fn, sn;

@@ -11,8 +11,8 @@
 /* Header bytes 0..63 (version, height, prev_hash, first 20 bytes of merkle_root) are
  * fixed for a given block template; bytes 64..95 hold the rest. */
 #define MIDSTATE_LEN 64
-#define NONCE_AT 88
-#define STOP_EVERY 1024 /* tries between looks at *stop */
+#define NONCE_AT     88
+#define STOP_EVERY   1024 /* tries between looks at *stop */
 
 unsigned cv_leading_zero_bits(const uint8_t hash[CV_HASH_LEN])
 {
@@ -37,7 +37,7 @@ bool cv_pow_ok(const uint8_t hash[CV_HASH_LEN], uint32_t difficulty)
 }
 
 bool cv_mine(cv_header *h, uint64_t end, uint64_t stride, const volatile int *stop,
-	     uint8_t hash[CV_HASH_LEN], uint64_t *tries)
+             uint8_t hash[CV_HASH_LEN], uint64_t *tries)
 {
 	uint8_t enc[CV_HEADER_LEN], out[CV_HASH_LEN];
 	SHA256_CTX base, ctx;
