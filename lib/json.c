@@ -53,9 +53,40 @@ static cv_err fail(pstate *ps, const char *key, const char *fmt, ...)
 
 /* ---- parsing ---- */
 
-/* json-c's strict mode still takes single-quoted strings, NaN and Infinity, and NUL
- * bytes end its view of the input early; one pass outside strings over the few bytes
- * JSON allows there closes those doors before the tokenizer runs. */
+/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) starting at p, or 0. */
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* json-c's strict mode still takes single-quoted strings, NaN and Infinity, its UTF-8
+ * check lets overlong forms through, and NUL bytes end its view of the input early;
+ * one pass over the input closes those doors before the tokenizer runs: outside
+ * strings only the bytes JSON allows there, inside strings well-formed UTF-8. */
 static int lexically_json(const char *text, size_t len)
 {
 	int in_string = 0, escaped = 0;
@@ -65,6 +96,15 @@ static int lexically_json(const char *text, size_t len)
 
 		if (c == '\0')
 			return 0;
+		if (c >= 0x80) {
+			size_t n = in_string ? utf8_len((const unsigned char *)text + i, len - i) : 0;
+
+			if (n == 0)
+				return 0;
+			i += n - 1;
+			escaped = 0;
+			continue;
+		}
 		if (in_string) {
 			if (escaped)
 				escaped = 0;

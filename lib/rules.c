@@ -1,0 +1,745 @@
+/* Every rule of the chain (DESIGN section 2), each written once. A rule reports to a
+ * sink: the single-block checks stop at the first problem, the chain verifier collects
+ * them all with a sentence each. The verifier checks the votes' signatures of the whole
+ * chain on all cores first, since they dominate its cost, then the rest in chain order. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pow.h"
+#include "rules.h"
+
+#define DETAIL_MAX 200
+#define NO_INDEX SIZE_MAX
+
+/* Where problems go. With all false the first problem ends the check. */
+typedef struct sink {
+	cv_report_fn report;
+	void *ctx;
+	int64_t height;
+	bool all;
+	size_t n;
+	cv_err first;
+	size_t first_index;     /* vote or approval index of the first problem, or NO_INDEX */
+} sink;
+
+enum item { ITEM_NONE, ITEM_VOTE, ITEM_APPROVAL };
+
+static bool problem(sink *s, enum item kind, size_t index, cv_err code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Records a problem; true when the caller must stop checking. */
+static bool problem(sink *s, enum item kind, size_t index, cv_err code, const char *fmt, ...)
+{
+	char detail[DETAIL_MAX + 32];
+	size_t off = 0;
+	va_list ap;
+
+	if (s->n++ == 0) {
+		s->first = code;
+		s->first_index = kind == ITEM_NONE ? NO_INDEX : index;
+	}
+	if (s->report != NULL) {
+		if (kind == ITEM_APPROVAL)
+			off = (size_t)snprintf(detail, sizeof(detail), "approval %zu: ", index);
+		va_start(ap, fmt);
+		vsnprintf(detail + off, sizeof(detail) - off, fmt, ap);
+		va_end(ap);
+		s->report(s->ctx, s->height, kind == ITEM_VOTE ? (int64_t)index : -1, code, detail);
+	}
+	return !s->all;
+}
+
+/* First bytes of a key or hash in hex, enough for a reader to find it. */
+static const char *short_hex(const uint8_t *p, char out[17])
+{
+	cv_hex_encode(p, 8, out);
+	return out;
+}
+
+static void why_set(char *why, size_t why_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void why_set(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || why_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- rule 5, one vote ---- */
+
+static cv_err vote_signature(const cv_vote *vote)
+{
+	uint8_t payload[CV_PAYLOAD_LEN];
+
+	cv_vote_payload(vote, payload);
+	return cv_verify(vote->voter_key, payload, sizeof(payload), vote->signature);
+}
+
+/* Rule 5 for one vote, bar "no earlier vote". sig, when not NULL, is the signature's
+ * verdict computed beforehand (the verifier's parallel pass). */
+static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, const cv_err *sig,
+			char *why, size_t why_len)
+{
+	const cv_election *e = &v->genesis->election;
+	char hex[17];
+	int r;
+	cv_err rc;
+
+	if (memcmp(vote->election_id, v->election_id, CV_HASH_LEN) != 0) {
+		why_set(why, why_len, "election_id %s… is not this election's",
+			short_hex(vote->election_id, hex));
+		return CV_E_WRONG_ELECTION;
+	}
+	r = v->on_roll ? v->on_roll(v->ctx, vote->voter_key)
+		       : cv_genesis_on_roll(v->genesis, vote->voter_key);
+	if (r < 0) {
+		why_set(why, why_len, "the roll could not be read");
+		return (cv_err)-r;
+	}
+	if (r == 0) {
+		why_set(why, why_len, "voter %s… is not on the roll", short_hex(vote->voter_key, hex));
+		return CV_E_NOT_ON_ROLL;
+	}
+	if (cv_genesis_candidate(v->genesis, vote->candidate_id) == NULL) {
+		why_set(why, why_len, "candidate %u does not exist", (unsigned)vote->candidate_id);
+		return CV_E_UNKNOWN_CANDIDATE;
+	}
+	if (vote->timestamp < v->genesis_timestamp) {
+		why_set(why, why_len, "timestamp %llu is before the genesis timestamp %llu",
+			(unsigned long long)vote->timestamp, (unsigned long long)v->genesis_timestamp);
+		return CV_E_VOTE_TIME;
+	}
+	if (vote->timestamp > latest && vote->timestamp - latest > CV_FUTURE_SLACK) {
+		why_set(why, why_len, "timestamp %llu is more than %d s after %llu",
+			(unsigned long long)vote->timestamp, CV_FUTURE_SLACK,
+			(unsigned long long)latest);
+		return CV_E_VOTE_TIME;
+	}
+	/* the window is inclusive at both ends: a vote stamped at `closes` still counts */
+	if (e->opens != 0 && vote->timestamp < e->opens) {
+		why_set(why, why_len, "timestamp %llu is before the election opens at %llu",
+			(unsigned long long)vote->timestamp, (unsigned long long)e->opens);
+		return CV_E_NOT_OPEN;
+	}
+	if (e->closes != 0 && vote->timestamp > e->closes) {
+		why_set(why, why_len, "timestamp %llu is after the election closes at %llu",
+			(unsigned long long)vote->timestamp, (unsigned long long)e->closes);
+		return CV_E_CLOSED;
+	}
+	rc = sig ? *sig : vote_signature(vote);
+	if (rc != CV_OK) {
+		why_set(why, why_len, rc == CV_E_BAD_KEY ? "the voter key is not a P-256 point"
+			: rc == CV_E_BAD_SIGNATURE	 ? "the signature does not verify"
+							 : "the signature could not be checked");
+		return rc;
+	}
+	return CV_OK;
+}
+
+cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest)
+{
+	return vote_rule(v, vote, latest, NULL, NULL, 0);
+}
+
+/* ---- rules 1-5, one block ---- */
+
+/* "No earlier vote" as a strategy: the services ask their store (has_voted), the
+ * verifier its index of the whole chain. 1 voted before (*at: the height, or UINT64_MAX
+ * when unknown), 0 not, negative -cv_err. */
+typedef struct earlier_check {
+	int (*fn)(void *ctx, size_t vote_index, const uint8_t key[CV_KEY_LEN], uint64_t *at);
+	void *ctx;
+} earlier_check;
+
+static int key_index_cmp(const void *a, const void *b, void *votes)
+{
+	const cv_vote *v = votes;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = memcmp(v[x].voter_key, v[y].voter_key, CV_KEY_LEN);
+
+	if (c != 0)
+		return c;
+	return (x > y) - (x < y);
+}
+
+/* dup_of[i] = index of the first vote in the block by the same voter when that is
+ * before i, else NO_INDEX. Sorting keeps this O(n log n) for blocks of any size. */
+static cv_err in_block_duplicates(const cv_vote *votes, size_t n, size_t **out)
+{
+	size_t *order = NULL, *dup_of = NULL;
+
+	*out = NULL;
+	order = malloc((n ? n : 1) * sizeof(*order));
+	dup_of = malloc((n ? n : 1) * sizeof(*dup_of));
+	if (order == NULL || dup_of == NULL) {
+		free(order);
+		free(dup_of);
+		return CV_E_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		order[i] = i;
+		dup_of[i] = NO_INDEX;
+	}
+	qsort_r(order, n, sizeof(*order), key_index_cmp, (void *)votes);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (memcmp(votes[order[i]].voter_key, votes[order[first]].voter_key, CV_KEY_LEN) == 0)
+			dup_of[order[i]] = order[first];
+		else
+			first = i;
+	}
+	free(order);
+	*out = dup_of;
+	return CV_OK;
+}
+
+static void block_rules(const cv_view *v, const cv_header *prev,
+			const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
+			const cv_err *sigs, const earlier_check *ec, sink *s)
+{
+	const cv_header *h = &b->header;
+	const cv_election *e = &v->genesis->election;
+	uint8_t hash[CV_HASH_LEN], root[CV_HASH_LEN];
+	char hex[17], hex2[17], why[DETAIL_MAX];
+	size_t *dup_of = NULL;
+	uint64_t at;
+	cv_err rc;
+	int r;
+
+	if (h->version != CV_VERSION &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_VERSION, "version %u is not %d",
+		    (unsigned)h->version, CV_VERSION))
+		return;
+	if ((h->height != prev->height + 1 || b->genesis != NULL) &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_HEIGHT, "height %llu does not follow %llu",
+		    (unsigned long long)h->height, (unsigned long long)prev->height))
+		return;
+	if (memcmp(h->prev_hash, prev_hash, CV_HASH_LEN) != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_PREV, "prev_hash %s… is not the previous block's %s…",
+		    short_hex(h->prev_hash, hex), short_hex(prev_hash, hex2)))
+		return;
+	if (h->difficulty != e->difficulty &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_DIFFICULTY, "difficulty %u is not the election's %u",
+		    (unsigned)h->difficulty, (unsigned)e->difficulty))
+		return;
+	cv_header_hash(h, hash);
+	if (!cv_pow_ok(hash, h->difficulty) &&
+	    problem(s, ITEM_NONE, 0, CV_E_WEAK_POW, "hash %s… has %u leading zero bits, not %u",
+		    short_hex(hash, hex), cv_leading_zero_bits(hash), (unsigned)h->difficulty))
+		return;
+	if (memcmp(hash, b->hash, CV_HASH_LEN) != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_HASH, "stated hash %s… is not the header's %s…",
+		    short_hex(b->hash, hex), short_hex(hash, hex2)))
+		return;
+	if (h->timestamp < prev->timestamp &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_TIMESTAMP,
+		    "timestamp %llu is before the previous block's %llu",
+		    (unsigned long long)h->timestamp, (unsigned long long)prev->timestamp))
+		return;
+	if (now != 0 && h->timestamp > now && h->timestamp - now > CV_FUTURE_SLACK &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_TIMESTAMP, "timestamp %llu is more than %d s ahead",
+		    (unsigned long long)h->timestamp, CV_FUTURE_SLACK))
+		return;
+	if ((b->n_votes == 0 || b->n_votes > e->max_block_votes) &&
+	    problem(s, ITEM_NONE, 0, CV_E_VOTE_COUNT, "%zu votes, allowed 1 to %u", b->n_votes,
+		    (unsigned)e->max_block_votes))
+		return;
+	rc = cv_votes_merkle_root(b->votes, b->n_votes, root);
+	if (rc != CV_OK) {
+		problem(s, ITEM_NONE, 0, rc, "the merkle root could not be computed");
+		return;
+	}
+	if (memcmp(root, h->merkle_root, CV_HASH_LEN) != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_MERKLE, "merkle_root %s… is not the votes' %s…",
+		    short_hex(h->merkle_root, hex), short_hex(root, hex2)))
+		return;
+
+	if ((rc = in_block_duplicates(b->votes, b->n_votes, &dup_of)) != CV_OK) {
+		problem(s, ITEM_NONE, 0, rc, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < b->n_votes; i++) {
+		const cv_vote *vote = &b->votes[i];
+
+		rc = vote_rule(v, vote, h->timestamp, sigs ? &sigs[i] : NULL, why, sizeof(why));
+		if (rc != CV_OK) {
+			if (problem(s, ITEM_VOTE, i, rc, "%s", why))
+				break;
+			continue;
+		}
+		if (dup_of[i] != NO_INDEX) {
+			if (problem(s, ITEM_VOTE, i, CV_E_DOUBLE_VOTE,
+				    "voter %s… voted already in this block (vote %zu)",
+				    short_hex(vote->voter_key, hex), dup_of[i]))
+				break;
+			continue;
+		}
+		at = UINT64_MAX;
+		r = ec->fn(ec->ctx, i, vote->voter_key, &at);
+		if (r < 0 && problem(s, ITEM_VOTE, i, (cv_err)-r, "earlier votes could not be read"))
+			break;
+		if (r > 0) {
+			if (at == UINT64_MAX)
+				snprintf(why, sizeof(why), "in an earlier block");
+			else
+				snprintf(why, sizeof(why), "at height %llu", (unsigned long long)at);
+			if (problem(s, ITEM_VOTE, i, CV_E_DOUBLE_VOTE, "voter %s… voted already %s",
+				    short_hex(vote->voter_key, hex), why))
+				break;
+		}
+	}
+	free(dup_of);
+}
+
+static int ask_has_voted(void *ctx, size_t vote_index, const uint8_t key[CV_KEY_LEN], uint64_t *at)
+{
+	const cv_view *v = ctx;
+
+	(void)vote_index;
+	(void)at;
+	return v->has_voted ? v->has_voted(v->ctx, key) : 0;
+}
+
+cv_err cv_check_proposal(const cv_view *v, const cv_header *prev, const uint8_t prev_hash[CV_HASH_LEN],
+			 const cv_block *b, uint64_t now, size_t *bad_vote)
+{
+	earlier_check ec = {ask_has_voted, (void *)v};
+	sink s = {.first = CV_OK, .first_index = NO_INDEX};
+
+	block_rules(v, prev, prev_hash, b, now, NULL, &ec, &s);
+	if (bad_vote != NULL)
+		*bad_vote = s.first_index;
+	return s.first;
+}
+
+/* ---- rule 6 ---- */
+
+/* A verdict's signer and signature over msg. */
+static cv_err verdict_rule(const cv_genesis *g, const cv_approval *a, const void *msg, size_t len,
+			   const cv_validator **who)
+{
+	const cv_validator *val = cv_genesis_validator(g, a->validator_key);
+
+	if (who != NULL)
+		*who = val;
+	if (val == NULL)
+		return CV_E_NOT_VALIDATOR;
+	return cv_verify(a->validator_key, msg, len, a->signature) == CV_OK ? CV_OK
+									    : CV_E_BAD_SIGNATURE;
+}
+
+cv_err cv_check_approval(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
+			 const cv_approval *a)
+{
+	uint8_t msg[CV_APPROVAL_MSG_LEN];
+
+	cv_approval_message(block_hash, msg);
+	return verdict_rule(g, a, msg, sizeof(msg), NULL);
+}
+
+cv_err cv_check_rejection(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
+			  const char *reason, const cv_approval *a)
+{
+	cv_buf msg = {0};
+	cv_err rc;
+
+	if ((rc = cv_rejection_message(block_hash, reason, &msg)) == CV_OK)
+		rc = verdict_rule(g, a, msg.data, msg.len, NULL);
+	cv_buf_free(&msg);
+	return rc;
+}
+
+static void approval_rules(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
+			   const cv_approval *a, size_t n, sink *s)
+{
+	uint8_t msg[CV_APPROVAL_MSG_LEN];
+	const cv_validator *who;
+	bool *seen;
+	size_t valid = 0;
+	char hex[17];
+	cv_err rc;
+
+	/* one flag per validator keeps the distinctness test linear in n */
+	if ((seen = calloc(g->n_validators ? g->n_validators : 1, sizeof(*seen))) == NULL) {
+		problem(s, ITEM_NONE, 0, CV_E_NOMEM, "out of memory");
+		return;
+	}
+	cv_approval_message(block_hash, msg);
+	for (size_t i = 0; i < n; i++) {
+		if (cv_genesis_validator(g, a[i].validator_key) != NULL &&
+		    seen[cv_genesis_validator(g, a[i].validator_key) - g->validators]) {
+			if (problem(s, ITEM_APPROVAL, i, CV_E_DUPLICATE_APPROVAL,
+				    "validator %s… approved already",
+				    short_hex(a[i].validator_key, hex)))
+				goto out;
+			continue;
+		}
+		rc = verdict_rule(g, &a[i], msg, sizeof(msg), &who);
+		if (who != NULL)
+			seen[who - g->validators] = true;
+		if (rc == CV_E_NOT_VALIDATOR &&
+		    problem(s, ITEM_APPROVAL, i, rc, "%s… is not a validator of this election",
+			    short_hex(a[i].validator_key, hex)))
+			goto out;
+		if (rc == CV_E_BAD_SIGNATURE &&
+		    problem(s, ITEM_APPROVAL, i, rc, "the signature of %s… does not verify",
+			    short_hex(a[i].validator_key, hex)))
+			goto out;
+		if (rc == CV_OK)
+			valid++;
+	}
+	if (valid < g->election.threshold)
+		problem(s, ITEM_NONE, 0, CV_E_TOO_FEW_APPROVALS, "%zu valid approvals, threshold %u",
+			valid, (unsigned)g->election.threshold);
+out:
+	free(seen);
+}
+
+cv_err cv_check_approvals(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
+			  const cv_approval *a, size_t n, size_t *bad)
+{
+	sink s = {.first = CV_OK, .first_index = NO_INDEX};
+
+	approval_rules(g, block_hash, a, n, &s);
+	if (bad != NULL)
+		*bad = s.first_index;
+	return s.first;
+}
+
+/* ---- genesis ---- */
+
+static const char *genesis_why(cv_err rc)
+{
+	switch (rc) {
+	case CV_E_BAD_GENESIS:
+		return "the candidates, validators or voters are not in genesis order";
+	case CV_E_BAD_KEY:
+		return "a validator or voter key is not a valid P-256 point";
+	default:
+		return "the election settings break a rule (threshold, candidate ids, texts or "
+		       "duplicate keys)";
+	}
+}
+
+/* *order (may be NULL) receives cv_genesis_check's verdict, so the verifier knows
+ * whether the stated genesis can serve binary searches as it is. */
+static void genesis_rules(const cv_block *b, sink *s, cv_err *order)
+{
+	const cv_header *h = &b->header;
+	static const uint8_t zero[CV_HASH_LEN];
+	uint8_t root[CV_HASH_LEN], hash[CV_HASH_LEN];
+	char hex[17], hex2[17];
+	cv_err rc;
+
+	if (b->genesis == NULL) {
+		problem(s, ITEM_NONE, 0, CV_E_BAD_GENESIS, "the first block is not a genesis block");
+		return;
+	}
+	if (h->version != CV_VERSION &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_VERSION, "version %u is not %d",
+		    (unsigned)h->version, CV_VERSION))
+		return;
+	if (h->height != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_HEIGHT, "genesis height %llu is not 0",
+		    (unsigned long long)h->height))
+		return;
+	if (memcmp(h->prev_hash, zero, CV_HASH_LEN) != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_PREV, "genesis prev_hash is not zero"))
+		return;
+	if (h->difficulty != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_DIFFICULTY, "genesis difficulty %u is not 0",
+		    (unsigned)h->difficulty))
+		return;
+	if (h->nonce != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_GENESIS, "genesis nonce %llu is not 0",
+		    (unsigned long long)h->nonce))
+		return;
+	rc = cv_genesis_check(b->genesis);
+	if (order != NULL)
+		*order = rc;
+	if (rc != CV_OK &&
+	    problem(s, ITEM_NONE, 0, rc, "%s", genesis_why(rc)))
+		return;
+	if ((rc = cv_genesis_merkle_root(b->genesis, root)) != CV_OK) {
+		problem(s, ITEM_NONE, 0, rc, "the genesis merkle root could not be computed");
+		return;
+	}
+	if (memcmp(root, h->merkle_root, CV_HASH_LEN) != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_MERKLE, "merkle_root %s… is not the entries' %s…",
+		    short_hex(h->merkle_root, hex), short_hex(root, hex2)))
+		return;
+	cv_header_hash(h, hash);
+	if (memcmp(hash, b->hash, CV_HASH_LEN) != 0)
+		problem(s, ITEM_NONE, 0, CV_E_BAD_HASH, "stated hash %s… is not the header's %s…",
+			short_hex(b->hash, hex), short_hex(hash, hex2));
+}
+
+cv_err cv_check_genesis(const cv_block *b)
+{
+	sink s = {.first = CV_OK, .first_index = NO_INDEX};
+
+	genesis_rules(b, &s, NULL);
+	return s.first;
+}
+
+void cv_tally_free(cv_tally *t)
+{
+	if (t == NULL)
+		return;
+	free(t->ids);
+	free(t->votes);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- the chain verifier ---- */
+
+/* The parallel signature pass: workers take chunks of the chain's votes in turn. */
+typedef struct sig_job {
+	const cv_vote **votes;      /* every vote of blocks 1.., in chain order */
+	cv_err *result;
+	size_t n;
+	atomic_size_t next;
+} sig_job;
+
+#define SIG_CHUNK 32
+
+static void *sig_worker(void *arg)
+{
+	sig_job *job = arg;
+	size_t start;
+
+	while ((start = atomic_fetch_add(&job->next, SIG_CHUNK)) < job->n) {
+		size_t end = start + SIG_CHUNK < job->n ? start + SIG_CHUNK : job->n;
+
+		for (size_t i = start; i < end; i++)
+			job->result[i] = vote_signature(job->votes[i]);
+	}
+	return NULL;
+}
+
+/* Fills job->result for every vote, on one thread per online CPU (the caller's
+ * included). Threads that cannot start leave their share to the others. */
+static void verify_signatures(sig_job *job)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n_threads = cpus > 1 ? (size_t)cpus : 1, started = 0;
+	pthread_t *threads;
+
+	if (n_threads > job->n / SIG_CHUNK + 1)
+		n_threads = job->n / SIG_CHUNK + 1;
+	threads = calloc(n_threads, sizeof(*threads));
+	for (size_t i = 1; threads != NULL && i < n_threads; i++) {
+		if (pthread_create(&threads[started], NULL, sig_worker, job) != 0)
+			break;
+		started++;
+	}
+	sig_worker(job);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+}
+
+/* The chain-wide "no earlier vote" index: every vote sorted by voter key, so that the
+ * votes of one voter are neighbours; a group is taken by the first vote of it that
+ * passes the rules, in chain order. */
+typedef struct vote_ref {
+	const uint8_t *key;
+	size_t global;              /* index in chain order */
+} vote_ref;
+
+typedef struct voted_index {
+	size_t *group;              /* per global index: its group (first sorted position) */
+	size_t *taken_by;           /* per group: global index of the counted vote */
+	uint64_t *height_of;        /* per global index: the block it is in */
+	size_t block_base;          /* global index of the current block's vote 0 */
+} voted_index;
+
+static int vote_ref_cmp(const void *a, const void *b)
+{
+	const vote_ref *x = a, *y = b;
+	int c = memcmp(x->key, y->key, CV_KEY_LEN);
+
+	if (c != 0)
+		return c;
+	return (x->global > y->global) - (x->global < y->global);
+}
+
+static int index_has_voted(void *ctx, size_t vote_index, const uint8_t key[CV_KEY_LEN],
+			   uint64_t *at)
+{
+	voted_index *vi = ctx;
+	size_t g = vi->block_base + vote_index, grp = vi->group[g];
+
+	(void)key;
+	if (vi->taken_by[grp] != NO_INDEX) {
+		*at = vi->height_of[vi->taken_by[grp]];
+		return 1;
+	}
+	vi->taken_by[grp] = g;
+	return 0;
+}
+
+static cv_err voted_index_build(const cv_chain *c, size_t n, voted_index *vi, const cv_vote ***flat)
+{
+	vote_ref *refs = NULL;
+	size_t g = 0;
+
+	memset(vi, 0, sizeof(*vi));
+	*flat = malloc((n ? n : 1) * sizeof(**flat));
+	refs = malloc((n ? n : 1) * sizeof(*refs));
+	vi->group = malloc((n ? n : 1) * sizeof(*vi->group));
+	vi->taken_by = malloc((n ? n : 1) * sizeof(*vi->taken_by));
+	vi->height_of = malloc((n ? n : 1) * sizeof(*vi->height_of));
+	if (*flat == NULL || refs == NULL || vi->group == NULL || vi->taken_by == NULL ||
+	    vi->height_of == NULL) {
+		free(refs);
+		return CV_E_NOMEM;
+	}
+	for (size_t i = 1; i < c->n_blocks; i++)
+		for (size_t j = 0; j < c->blocks[i].n_votes; j++, g++) {
+			(*flat)[g] = &c->blocks[i].votes[j];
+			refs[g].key = c->blocks[i].votes[j].voter_key;
+			refs[g].global = g;
+			vi->height_of[g] = i;
+			vi->taken_by[g] = NO_INDEX;
+		}
+	qsort(refs, n, sizeof(*refs), vote_ref_cmp);
+	for (size_t i = 0, first = 0; i < n; i++) {
+		if (i > 0 && memcmp(refs[i].key, refs[first].key, CV_KEY_LEN) != 0)
+			first = i;
+		vi->group[refs[i].global] = first;
+	}
+	free(refs);
+	return CV_OK;
+}
+
+static void voted_index_free(voted_index *vi)
+{
+	free(vi->group);
+	free(vi->taken_by);
+	free(vi->height_of);
+}
+
+/* A deep copy of g put in genesis order, for lookups when the stated genesis is out of
+ * order (already reported): the blocks after it can still be checked. */
+static cv_err genesis_sorted_copy(const cv_genesis *g, cv_genesis *out)
+{
+	*out = *g;
+	out->candidates = malloc((g->n_candidates ? g->n_candidates : 1) * sizeof(*g->candidates));
+	out->validators = malloc((g->n_validators ? g->n_validators : 1) * sizeof(*g->validators));
+	out->voters = malloc((g->n_voters ? g->n_voters : 1) * sizeof(*g->voters));
+	if (out->candidates == NULL || out->validators == NULL || out->voters == NULL) {
+		cv_genesis_free(out);
+		return CV_E_NOMEM;
+	}
+	if (g->n_candidates)
+		memcpy(out->candidates, g->candidates, g->n_candidates * sizeof(*g->candidates));
+	if (g->n_validators)
+		memcpy(out->validators, g->validators, g->n_validators * sizeof(*g->validators));
+	if (g->n_voters)
+		memcpy(out->voters, g->voters, g->n_voters * sizeof(*g->voters));
+	(void)cv_genesis_normalise(out);    /* sorts first; its verdict was reported */
+	return CV_OK;
+}
+
+size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tally *tally)
+{
+	sink s = {.report = report, .ctx = ctx, .height = -1, .all = true, .first = CV_OK};
+	cv_genesis sorted = {0};
+	const cv_genesis *g;
+	cv_err order = CV_E_BAD_GENESIS;
+	voted_index vi = {0};
+	const cv_vote **flat = NULL;
+	sig_job job = {0};
+	cv_view view = {0};
+	earlier_check ec = {index_has_voted, &vi};
+	size_t n_votes = 0, base = 0;
+	cv_err rc;
+
+	if (tally != NULL)
+		memset(tally, 0, sizeof(*tally));
+	if (c->n_blocks == 0) {
+		problem(&s, ITEM_NONE, 0, CV_E_MALFORMED, "the chain has no blocks");
+		return s.n;
+	}
+	s.height = 0;
+	genesis_rules(&c->blocks[0], &s, &order);
+	if (c->blocks[0].genesis == NULL)
+		return s.n;
+	s.height = -1;
+	g = c->blocks[0].genesis;
+	/* lookups are binary searches: a genesis out of order (reported above) is looked
+	 * up in a sorted copy, so that the blocks after it can still be judged */
+	if (order == CV_E_BAD_GENESIS) {
+		if ((rc = genesis_sorted_copy(g, &sorted)) != CV_OK) {
+			problem(&s, ITEM_NONE, 0, rc, "out of memory");
+			return s.n;
+		}
+		g = &sorted;
+	}
+	view.genesis = g;
+	memcpy(view.election_id, c->blocks[0].hash, CV_HASH_LEN);
+	view.genesis_timestamp = c->blocks[0].header.timestamp;
+
+	if (tally != NULL) {
+		tally->n = g->n_candidates;
+		tally->ids = calloc(tally->n ? tally->n : 1, sizeof(*tally->ids));
+		tally->votes = calloc(tally->n ? tally->n : 1, sizeof(*tally->votes));
+		if (tally->ids == NULL || tally->votes == NULL) {
+			problem(&s, ITEM_NONE, 0, CV_E_NOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < tally->n; i++)
+			tally->ids[i] = g->candidates[i].id;
+	}
+
+	for (size_t i = 1; i < c->n_blocks; i++)
+		n_votes += c->blocks[i].n_votes;
+	if ((rc = voted_index_build(c, n_votes, &vi, &flat)) != CV_OK) {
+		problem(&s, ITEM_NONE, 0, rc, "out of memory");
+		goto out;
+	}
+	job.votes = flat;
+	job.n = n_votes;
+	if ((job.result = malloc((n_votes ? n_votes : 1) * sizeof(*job.result))) == NULL) {
+		problem(&s, ITEM_NONE, 0, CV_E_NOMEM, "out of memory");
+		goto out;
+	}
+	atomic_init(&job.next, 0);
+	verify_signatures(&job);
+
+	for (size_t i = 1; i < c->n_blocks; i++) {
+		const cv_block *b = &c->blocks[i], *prev = &c->blocks[i - 1];
+		size_t before = s.n;
+
+		s.height = (int64_t)i;
+		vi.block_base = base;
+		/* the link is the previous block's stated hash: a block with a wrong hash is
+		 * reported once, and its successors are judged on their own */
+		block_rules(&view, &prev->header, prev->hash, b, 0, job.result + base, &ec, &s);
+		approval_rules(g, b->hash, b->approvals, b->n_approvals, &s);
+		if (s.n == before && tally != NULL)
+			for (size_t j = 0; j < b->n_votes; j++) {
+				const cv_candidate *cand = cv_genesis_candidate(g, b->votes[j].candidate_id);
+
+				tally->votes[cand - g->candidates]++;
+				tally->total++;
+			}
+		base += b->n_votes;
+	}
+out:
+	free(job.result);
+	free(flat);
+	voted_index_free(&vi);
+	cv_genesis_free(&sorted);
+	return s.n;
+}
