@@ -39,7 +39,7 @@ $(BUILD)/$(1)/cgi/%.fcgi: $(BUILD)/$(1)/obj/cgi-bin/%.o $(BUILD)/$(1)/libchainvo
 	$$(CC) $(2) $$^ $$(LDLIBS) -lfcgi -o $$@
 $(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/%.o $(BUILD)/$(1)/libchainvote.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) $$^ $$(LDLIBS) -o $$@
+	$$(CC) $(2) $$^ $$(LDLIBS) -lfcgi -lcurl -o $$@
 $(1)-all: $$(TOOLS:%=$(BUILD)/$(1)/bin/%) $$(CGI:%=$(BUILD)/$(1)/cgi/%.fcgi) $$(TESTS:%=$(BUILD)/$(1)/tests/%)
 endef
 $(eval $(call variant,rel,$(REL_CFLAGS)))

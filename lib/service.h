@@ -14,9 +14,9 @@
 #include "err.h"
 #include "store.h"
 
-#define CV_ROUTE_MAX_ARGS 4      /* captured path segments per route */
-#define CV_ARG_MAX 256           /* longest captured segment, bytes */
-#define CV_DEFAULT_WORKERS 4
+#define CV_ROUTE_MAX_ARGS   4   /* captured path segments per route */
+#define CV_ARG_MAX          256 /* longest captured segment, bytes */
+#define CV_DEFAULT_WORKERS  4
 #define CV_DEFAULT_MAX_BODY (64 * 1024)
 
 /* What a route accepts as a request body. NONE: any body is left unread. JSON: the body
@@ -33,18 +33,18 @@ typedef struct cv_req cv_req;
 typedef cv_err (*cv_handler)(cv_req *r);
 
 typedef struct cv_route {
-	const char *method;    /* "GET", "POST", "PUT" or "DELETE" */
-	const char *pattern;   /* absolute path; a segment ":" matches any one non-empty
-	                        * segment, captured in order into r->args */
+	const char *method;  /* "GET", "POST", "PUT" or "DELETE" */
+	const char *pattern; /* absolute path; a segment ":" matches any one non-empty
+	                      * segment, captured in order into r->args */
 	cv_body body;
 	cv_handler handler;
 } cv_route;
 
 typedef struct cv_program {
-	const char *name;      /* short name for logs: "vote" logs as chainvote-vote[pid] */
+	const char *name; /* short name for logs: "vote" logs as chainvote-vote[pid] */
 	const cv_route *routes;
 	size_t n_routes;
-	size_t max_body;       /* body cap in bytes (0: CV_DEFAULT_MAX_BODY); --max-body wins */
+	size_t max_body; /* body cap in bytes (0: CV_DEFAULT_MAX_BODY); --max-body wins */
 } cv_program;
 
 /* One request. Everything a request owns is released by the dispatcher after the
@@ -53,19 +53,19 @@ typedef struct cv_program {
 struct cv_req {
 	FCGX_Stream *in, *out;
 	FCGX_ParamArray envp;
-	cv_store *store;                   /* the worker's handle, borrowed */
-	const char *method;                /* borrowed from envp */
-	char *path;                        /* owned: decoded path without the query */
-	const char *query;                 /* borrowed from envp; "" when absent */
-	char *args[CV_ROUTE_MAX_ARGS];     /* owned: captured segments */
+	cv_store *store;               /* the worker's handle, borrowed */
+	const char *method;            /* borrowed from envp */
+	char *path;                    /* owned: decoded path without the query */
+	const char *query;             /* borrowed from envp; "" when absent */
+	char *args[CV_ROUTE_MAX_ARGS]; /* owned: captured segments */
 	size_t n_args;
-	const char *content_type;          /* "application/json" or "text/csv" when read */
-	char *body;                        /* owned, NUL-terminated copy of the body */
+	const char *content_type; /* "application/json" or "text/csv" when read */
+	char *body;               /* owned, NUL-terminated copy of the body */
 	size_t body_len;
-	json_object *json;                 /* owned: the parsed body for CV_BODY_JSON */
-	const char *message;               /* static text for an error answer, or NULL */
-	bool answered;                     /* a status line has been written */
-	int status;                        /* the status answered (for logs) */
+	json_object *json;   /* owned: the parsed body for CV_BODY_JSON */
+	const char *message; /* static text for an error answer, or NULL */
+	bool answered;       /* a status line has been written */
+	int status;          /* the status answered (for logs) */
 };
 
 /* ---- running a program ---- */
@@ -77,6 +77,9 @@ struct cv_req {
  * failed, 2 for a usage error. */
 int cv_service_main(int argc, char **argv, const cv_program *p);
 
+/* One line on stderr, "chainvote-NAME[pid]: ...". */
+void cv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Current Unix time in seconds (real time: no override). */
 uint64_t cv_now(void);
 
@@ -84,7 +87,7 @@ uint64_t cv_now(void);
  * (s may be NULL: routes then answer 503). Returns the handler's error (CV_OK when it
  * answered itself), or the error the dispatcher answered with. Exposed for tests. */
 cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FCGX_Stream *in,
-			   FCGX_Stream *out, FCGX_ParamArray envp);
+                           FCGX_Stream *out, FCGX_ParamArray envp);
 
 /* ---- parsing helpers (pure; exposed for tests) ---- */
 
@@ -95,15 +98,15 @@ cv_err cv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Finds name=value in a query string (pairs split on '&'; the first match wins; no
  * percent-decoding, since only integers and hex are read from queries). *found tells
  * whether the name occurs; when it does, the value must pass cv_parse_u64. */
-cv_err cv_query_u64(const char *query, const char *name, uint64_t min, uint64_t max,
-		    bool *found, uint64_t *out);
+cv_err cv_query_u64(const char *query, const char *name, uint64_t min, uint64_t max, bool *found,
+                    uint64_t *out);
 
 /* Matches path against a route pattern. On a match returns true and fills args[] with
  * malloc'd copies of the captured segments (*n_args of them; the caller frees them);
  * on no match (or a segment over CV_ARG_MAX, or no memory) returns false with nothing
  * allocated. */
 bool cv_route_match(const char *pattern, const char *path, char *args[CV_ROUTE_MAX_ARGS],
-		    size_t *n_args);
+                    size_t *n_args);
 
 /* True when the Content-Type header value names media type `type` (case-insensitive,
  * parameters such as "; charset=utf-8" ignored). NULL header: false. */
@@ -114,8 +117,11 @@ bool cv_media_type_is(const char *header, const char *type);
 /* A CGI parameter of the request (e.g. "REMOTE_USER"), borrowed, or NULL. */
 const char *cv_req_param(const cv_req *r, const char *name);
 /* Query integer: missing gives def; present but bad sets r->message, CV_E_MALFORMED. */
-cv_err cv_req_query_u64(cv_req *r, const char *name, uint64_t min, uint64_t max,
-			uint64_t def, uint64_t *out);
+cv_err cv_req_query_u64(cv_req *r, const char *name, uint64_t min, uint64_t max, uint64_t def,
+                        uint64_t *out);
+/* cv_store_info of r->store; when there is no election yet (CV_E_NOT_FOUND) it sets
+ * r->message to say so. */
+cv_err cv_req_info(cv_req *r, cv_info *info);
 /* r->args[i] as a 64-hex hash; CV_E_MALFORMED (with r->message) otherwise. */
 cv_err cv_req_arg_hash(cv_req *r, size_t i, uint8_t out[CV_HASH_LEN]);
 

@@ -97,7 +97,8 @@ start() {
 	fi
 	url=http://127.0.0.1:$PORT
 	i=0
-	until curl -fsS -o /dev/null "$url/api/election" 2>/dev/null; do
+	# 200, or 404 while no election has been created yet (DEMO=0): the programs answer
+	until case $(curl -s -o /dev/null -w '%{http_code}' "$url/api/election") in 200 | 404) true ;; *) false ;; esac do
 		i=$((i + 1))
 		[ $i -lt 100 ] || { echo "run: no answer from $url" >&2; exit 1; }
 		sleep 0.1

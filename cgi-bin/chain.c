@@ -1,0 +1,234 @@
+/* chain.fcgi: the public, read-only view of the election and its chain: the election,
+ * the results, committed blocks and the whole chain export. Nothing here writes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "service.h"
+#include "store.h"
+
+#define BLOCKS_DEFAULT 20
+#define BLOCKS_MAX     100
+
+/* GET /api/election: 200; 404 no election yet; 503 busy. */
+static cv_err get_election(cv_req *r)
+{
+	cv_info info;
+	cv_genesis g = {0};
+	json_object *o;
+	cv_err e;
+
+	if ((e = cv_req_info(r, &info)) != CV_OK)
+		return e;
+	if ((e = cv_store_genesis(r->store, false, &g)) != CV_OK)
+		return e;
+	o = cv_election_json(&info, &g);
+	cv_genesis_free(&g);
+	return cv_reply_json(r, 200, o);
+}
+
+static uint64_t votes_of(const cv_tally *t, uint32_t id)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->ids[i] == id)
+			return t->votes[i];
+	return 0;
+}
+
+/* GET /api/results: 200 (with "hidden": true and no counts per candidate while the
+ * settings keep results until the close); 404 no election; 503 busy. */
+static cv_err get_results(cv_req *r)
+{
+	cv_info info;
+	cv_genesis g = {0};
+	cv_tally t = {0};
+	json_object *o = NULL, *list = NULL;
+	bool hidden;
+	cv_err e;
+
+	if ((e = cv_req_info(r, &info)) != CV_OK)
+		return e;
+	hidden = info.settings.results_after_close && info.state != CV_STATE_CLOSED;
+	if ((e = cv_store_genesis(r->store, false, &g)) != CV_OK)
+		goto out;
+	if (!hidden && info.state != CV_STATE_SETUP && (e = cv_store_tally(r->store, &t)) != CV_OK)
+		goto out;
+	o = json_object_new_object();
+	list = json_object_new_array();
+	if (o == NULL || list == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < g.n_candidates; i++) {
+		json_object *c = json_object_new_object();
+
+		if (c == NULL || json_object_array_add(list, c) != 0) {
+			json_object_put(c);
+			e = CV_E_NOMEM;
+			goto out;
+		}
+		json_object_object_add(c, "id", json_object_new_uint64(g.candidates[i].id));
+		json_object_object_add(c, "name", json_object_new_string(g.candidates[i].name));
+		if (!hidden)
+			json_object_object_add(
+			    c, "votes", json_object_new_uint64(votes_of(&t, g.candidates[i].id)));
+	}
+	json_object_object_add(o, "state", json_object_new_string(cv_state_name(info.state)));
+	json_object_object_add(o, "hidden", json_object_new_boolean(hidden));
+	json_object_object_add(o, "tally", list);
+	list = NULL;
+	if (!hidden)
+		json_object_object_add(o, "total", json_object_new_uint64(t.total));
+	json_object_object_add(o, "committed", json_object_new_uint64(info.n_committed));
+	json_object_object_add(o, "pending", json_object_new_uint64(info.n_pending));
+	json_object_object_add(o, "roll_size", json_object_new_uint64(info.n_voters));
+	json_object_object_add(
+	    o, "turnout",
+	    json_object_new_double(info.n_voters ? (double)info.n_committed / (double)info.n_voters
+	                                         : 0.0));
+	if (info.state != CV_STATE_SETUP)
+		json_object_object_add(o, "tip_height", json_object_new_uint64(info.tip_height));
+	else
+		json_object_object_add(o, "tip_height", NULL);
+	e = cv_reply_json(r, 200, o);
+	o = NULL;
+out:
+	json_object_put(o);
+	json_object_put(list);
+	cv_genesis_free(&g);
+	cv_tally_free(&t);
+	return e;
+}
+
+/* Appends committed block `height` in the public JSON to list. */
+static cv_err add_block(cv_req *r, uint64_t height, json_object *list)
+{
+	cv_block b = {0};
+	json_object *o;
+	cv_err e;
+
+	if ((e = cv_store_block(r->store, height, &b)) != CV_OK)
+		return e;
+	o = cv_block_to_json(&b);
+	cv_block_free(&b);
+	if (o == NULL || json_object_array_add(list, o) != 0) {
+		json_object_put(o);
+		return CV_E_NOMEM;
+	}
+	return CV_OK;
+}
+
+/* GET /api/blocks?from=H&limit=N: with from, up to N blocks ascending from height H;
+ * without, the last N newest first (N 1-100, default 20). 200; 400 bad query; 404 no
+ * election; 503 busy. */
+static cv_err list_blocks(cv_req *r)
+{
+	cv_info info;
+	uint64_t from, limit;
+	bool ascending;
+	json_object *o = NULL, *list = NULL;
+	cv_err e;
+
+	if ((e = cv_req_query_u64(r, "limit", 1, BLOCKS_MAX, BLOCKS_DEFAULT, &limit)) != CV_OK)
+		return e;
+	if ((e = cv_req_query_u64(r, "from", 0, UINT64_MAX - 1, UINT64_MAX, &from)) != CV_OK)
+		return e;
+	ascending = from != UINT64_MAX;
+	if ((e = cv_req_info(r, &info)) != CV_OK)
+		return e;
+	o = json_object_new_object();
+	list = json_object_new_array();
+	if (o == NULL || list == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
+	}
+	if (info.state != CV_STATE_SETUP) {
+		uint64_t tip = info.tip_height;
+
+		if (ascending) {
+			for (uint64_t h = from; h <= tip && h - from < limit; h++)
+				if ((e = add_block(r, h, list)) != CV_OK)
+					goto out;
+		} else {
+			for (uint64_t i = 0; i < limit && i <= tip; i++)
+				if ((e = add_block(r, tip - i, list)) != CV_OK)
+					goto out;
+		}
+		json_object_object_add(o, "tip_height", json_object_new_uint64(tip));
+	} else {
+		json_object_object_add(o, "tip_height", NULL);
+	}
+	json_object_object_add(o, "blocks", list);
+	list = NULL;
+	e = cv_reply_json(r, 200, o);
+	o = NULL;
+out:
+	json_object_put(o);
+	json_object_put(list);
+	return e;
+}
+
+/* GET /api/blocks/{height or 64-hex hash}: 200; 400 neither; 404 unknown; 503 busy. */
+static cv_err get_block(cv_req *r)
+{
+	const char *arg = r->args[0];
+	uint8_t hash[CV_HASH_LEN];
+	uint64_t height;
+	cv_block b = {0};
+	cv_err e;
+
+	if (strlen(arg) == 2 * CV_HASH_LEN) {
+		if ((e = cv_req_arg_hash(r, 0, hash)) != CV_OK)
+			return e;
+		e = cv_store_block_by_hash(r->store, hash, &b);
+	} else if (cv_parse_u64(arg, 0, UINT64_MAX, &height) == CV_OK) {
+		e = cv_store_block(r->store, height, &b);
+	} else {
+		r->message = "Expected a block height or a 64-hex block hash.";
+		return CV_E_MALFORMED;
+	}
+	if (e == CV_E_NOT_FOUND)
+		r->message = "No committed block has that height or hash.";
+	if (e != CV_OK)
+		return e;
+	e = cv_reply_json(r, 200, cv_block_to_json(&b));
+	cv_block_free(&b);
+	return e;
+}
+
+/* GET /api/chain/export: 200 streamed; 404 no election; 409 still in setup; 503 busy.
+ * Once the first byte is out a failure can only cut the stream short, which leaves
+ * JSON that does not parse: a reader cannot mistake it for a whole chain. */
+static cv_err export_chain(cv_req *r)
+{
+	cv_info info;
+	cv_err e;
+
+	if ((e = cv_req_info(r, &info)) != CV_OK)
+		return e;
+	if (info.state == CV_STATE_SETUP) {
+		r->message = "The election has no chain until it opens.";
+		return CV_E_BAD_STATE;
+	}
+	if ((e = cv_reply_begin(r, 200)) != CV_OK)
+		return e;
+	e = cv_store_export(r->store, cv_reply_write, r);
+	if (e != CV_OK)
+		cv_log("export cut short: %s", cv_err_code(e));
+	return e == CV_E_RECOVER ? e : CV_OK;
+}
+
+static const cv_route routes[] = {
+    {"GET", "/api/election", CV_BODY_NONE, get_election},
+    {"GET", "/api/results", CV_BODY_NONE, get_results},
+    {"GET", "/api/blocks", CV_BODY_NONE, list_blocks},
+    {"GET", "/api/blocks/:", CV_BODY_NONE, get_block},
+    {"GET", "/api/chain/export", CV_BODY_NONE, export_chain},
+};
+
+static const cv_program program = {"chain", routes, sizeof routes / sizeof routes[0], 0};
+
+int main(int argc, char **argv)
+{
+	return cv_service_main(argc, argv, &program);
+}

@@ -1,0 +1,136 @@
+/* vote.fcgi: voters post signed votes into the pool and follow them until a block
+ * holds them (with the inclusion proof); anyone may list the pool. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "service.h"
+#include "store.h"
+
+#define POOL_DEFAULT  100
+#define POOL_MAX      1000
+#define VOTE_MAX_BODY 4096 /* a vote's JSON is about 450 bytes */
+
+/* POST /api/votes: 202 {"txid", "status": "pending"}; 400 malformed; 403 not_on_roll;
+ * 409 already_voted, not_open, closed; 413; 415; 422 a broken rule (signature,
+ * candidate, election, time); 503 busy. */
+static cv_err post_vote(cv_req *r)
+{
+	cv_vote v;
+	uint8_t txid[CV_HASH_LEN];
+	json_object *o;
+	cv_err e;
+
+	if ((e = cv_vote_from_json(r->json, &v)) != CV_OK) {
+		if (e == CV_E_MALFORMED)
+			r->message =
+			    "Expected a vote: {\"election_id\", \"voter_key\", \"candidate_id\", "
+			    "\"timestamp\", \"signature\"}.";
+		return e;
+	}
+	if ((e = cv_store_add_vote(r->store, &v, cv_now(), txid)) != CV_OK)
+		return e;
+	o = json_object_new_object();
+	if (o != NULL) {
+		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
+		json_object_object_add(o, "status", json_object_new_string("pending"));
+	}
+	return cv_reply_json(r, 202, o);
+}
+
+/* GET /api/votes/{txid}: 200 pending, or committed with height, block_hash, index,
+ * tree_size and the audit path; 400 not a txid; 404 unknown; 503 busy. */
+static cv_err get_vote(cv_req *r)
+{
+	uint8_t txid[CV_HASH_LEN];
+	cv_vote_status st;
+	json_object *o, *path;
+	cv_err e;
+
+	if ((e = cv_req_arg_hash(r, 0, txid)) != CV_OK)
+		return e;
+	if ((e = cv_store_vote_status(r->store, txid, &st)) != CV_OK) {
+		if (e == CV_E_NOT_FOUND)
+			r->message = "No vote with that txid is pending or committed.";
+		return e;
+	}
+	o = json_object_new_object();
+	if (o == NULL)
+		return CV_E_NOMEM;
+	cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
+	json_object_object_add(o, "status",
+	                       json_object_new_string(st.committed ? "committed" : "pending"));
+	json_object_object_add(o, "vote", cv_vote_to_json(&st.vote, true));
+	if (st.committed) {
+		json_object_object_add(o, "height", json_object_new_uint64(st.height));
+		cv_json_add_hex(o, "block_hash", st.block_hash, CV_HASH_LEN);
+		json_object_object_add(o, "index", json_object_new_uint64(st.index));
+		json_object_object_add(o, "tree_size", json_object_new_uint64(st.tree_size));
+		path = json_object_new_array();
+		for (size_t i = 0; path != NULL && i < st.path_len && i < CV_MERKLE_MAX_PATH; i++) {
+			char hex[2 * CV_HASH_LEN + 1];
+
+			cv_hex_encode(st.path[i], CV_HASH_LEN, hex);
+			json_object_array_add(path, json_object_new_string(hex));
+		}
+		json_object_object_add(o, "path", path);
+	}
+	return cv_reply_json(r, 200, o);
+}
+
+/* GET /api/pool?limit=N: the oldest N pending votes (1-1000, default 100) and the pool's
+ * size. 200 (empty before the election opens); 400 bad limit; 404 no election; 503 busy. */
+static cv_err get_pool(cv_req *r)
+{
+	uint64_t limit;
+	cv_info info;
+	cv_vote *votes = NULL;
+	size_t n = 0;
+	json_object *o = NULL, *list = NULL;
+	cv_err e;
+
+	if ((e = cv_req_query_u64(r, "limit", 1, POOL_MAX, POOL_DEFAULT, &limit)) != CV_OK)
+		return e;
+	if ((e = cv_req_info(r, &info)) != CV_OK)
+		return e;
+	if ((e = cv_store_pool(r->store, (size_t)limit, &votes, &n)) != CV_OK)
+		return e;
+	o = json_object_new_object();
+	list = json_object_new_array();
+	if (o == NULL || list == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = cv_vote_to_json(&votes[i], true);
+
+		if (v == NULL || json_object_array_add(list, v) != 0) {
+			json_object_put(v);
+			e = CV_E_NOMEM;
+			goto out;
+		}
+	}
+	json_object_object_add(o, "pending", json_object_new_uint64(info.n_pending));
+	json_object_object_add(o, "votes", list);
+	list = NULL;
+	e = cv_reply_json(r, 200, o);
+	o = NULL;
+out:
+	json_object_put(o);
+	json_object_put(list);
+	free(votes);
+	return e;
+}
+
+static const cv_route routes[] = {
+    {"POST", "/api/votes", CV_BODY_JSON, post_vote},
+    {"GET", "/api/votes/:", CV_BODY_NONE, get_vote},
+    {"GET", "/api/pool", CV_BODY_NONE, get_pool},
+};
+
+static const cv_program program = {"vote", routes, sizeof routes / sizeof routes[0], VOTE_MAX_BODY};
+
+int main(int argc, char **argv)
+{
+	return cv_service_main(argc, argv, &program);
+}

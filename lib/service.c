@@ -1,0 +1,987 @@
+/* The FastCGI service layer: a master that opens the listen socket once, pre-forks
+ * workers sharing it and supervises them and the store (failchk, recovery,
+ * checkpoints), and the request pipeline every worker runs:
+ * method -> route -> admin check -> content type and body -> store -> handler. */
+#include "service.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+
+#define MAX_WORKERS      64
+#define MAX_BODY_LIMIT   (1024u * 1024 * 1024) /* FCGX_GetStr counts in int */
+#define MAX_PATH_LEN     2048
+#define CHECKPOINT_EVERY 30   /* seconds */
+#define STOP_GRACE_MS    5000 /* SIGTERM to SIGKILL */
+#define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY */
+#define LISTEN_BACKLOG   128
+#define WRITE_CHUNK      (1 << 20)
+
+static const char *prog_name = "service";
+
+void cv_log(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	/* one write per line so that lines of several processes do not interleave */
+	fprintf(stderr, "chainvote-%s[%d]: %s\n", prog_name, (int)getpid(), line);
+	fflush(stderr);
+}
+
+uint64_t cv_now(void)
+{
+	time_t t = time(NULL);
+
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
+/* ------------------------------------------------------------------------------------
+ * Pure parsing helpers
+ * ---------------------------------------------------------------------------------- */
+
+cv_err cv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (s == NULL || s[0] == '\0')
+		return CV_E_MALFORMED;
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9' || i >= 20)
+			return CV_E_MALFORMED;
+		d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return CV_E_MALFORMED;
+		v = v * 10 + d;
+	}
+	if (v < min || v > max)
+		return CV_E_MALFORMED;
+	*out = v;
+	return CV_OK;
+}
+
+cv_err cv_query_u64(const char *query, const char *name, uint64_t min, uint64_t max, bool *found,
+                    uint64_t *out)
+{
+	size_t name_len = strlen(name);
+	const char *p = query ? query : "";
+
+	*found = false;
+	while (*p != '\0') {
+		const char *end = strchr(p, '&');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > name_len && strncmp(p, name, name_len) == 0 && p[name_len] == '=') {
+			char value[32];
+			size_t vlen = len - name_len - 1;
+
+			*found = true;
+			if (vlen >= sizeof value)
+				return CV_E_MALFORMED;
+			memcpy(value, p + name_len + 1, vlen);
+			value[vlen] = '\0';
+			return cv_parse_u64(value, min, max, out);
+		}
+		if (len == name_len && strncmp(p, name, name_len) == 0) {
+			*found = true; /* "name" with no value */
+			return CV_E_MALFORMED;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return CV_OK;
+}
+
+static void free_args(char *args[CV_ROUTE_MAX_ARGS], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(args[i]);
+		args[i] = NULL;
+	}
+}
+
+bool cv_route_match(const char *pattern, const char *path, char *args[CV_ROUTE_MAX_ARGS],
+                    size_t *n_args)
+{
+	const char *p = pattern, *s = path;
+	size_t n = 0;
+
+	*n_args = 0;
+	if (p[0] != '/' || s[0] != '/')
+		return false;
+	/* walk both one segment at a time: each starts after a '/' */
+	while (*p == '/' && *s == '/') {
+		const char *pe, *se;
+		size_t plen, slen;
+
+		p++;
+		s++;
+		pe = strchr(p, '/');
+		se = strchr(s, '/');
+		plen = pe ? (size_t)(pe - p) : strlen(p);
+		slen = se ? (size_t)(se - s) : strlen(s);
+		if (plen == 1 && p[0] == ':') {
+			if (slen == 0 || slen > CV_ARG_MAX || n == CV_ROUTE_MAX_ARGS)
+				goto fail;
+			args[n] = strndup(s, slen);
+			if (args[n] == NULL)
+				goto fail;
+			n++;
+		} else if (plen != slen || memcmp(p, s, plen) != 0) {
+			goto fail;
+		}
+		p += plen;
+		s += slen;
+	}
+	if (*p != '\0' || *s != '\0')
+		goto fail;
+	*n_args = n;
+	return true;
+fail:
+	free_args(args, n);
+	return false;
+}
+
+bool cv_media_type_is(const char *header, const char *type)
+{
+	size_t len = strlen(type);
+
+	if (header == NULL)
+		return false;
+	while (*header == ' ' || *header == '\t')
+		header++;
+	if (strncasecmp(header, type, len) != 0)
+		return false;
+	header += len;
+	while (*header == ' ' || *header == '\t')
+		header++;
+	return *header == '\0' || *header == ';';
+}
+
+/* ------------------------------------------------------------------------------------
+ * Answers
+ * ---------------------------------------------------------------------------------- */
+
+static const struct {
+	int status;
+	const char *phrase;
+} phrases[] = {
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {400, "Bad Request"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {409, "Conflict"},
+    {413, "Content Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
+    {500, "Internal Server Error"},
+    {503, "Service Unavailable"},
+};
+
+static const char *reason_phrase(int status)
+{
+	for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++)
+		if (phrases[i].status == status)
+			return phrases[i].phrase;
+	return "Unknown";
+}
+
+static int put_all(FCGX_Stream *out, const char *p, size_t n)
+{
+	while (n > 0) {
+		int chunk = n > WRITE_CHUNK ? WRITE_CHUNK : (int)n;
+
+		if (FCGX_PutStr(p, chunk, out) != chunk)
+			return -1;
+		p += chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+/* The status line and headers; extra is more header lines ending in CRLF, or "". */
+static cv_err write_head(cv_req *r, int status, const char *extra)
+{
+	char head[512];
+	int n;
+
+	if (r->answered)
+		return CV_E_INTERNAL;
+	r->answered = true;
+	r->status = status;
+	n = snprintf(head, sizeof head,
+	             "Status: %d %s\r\n"
+	             "Content-Type: application/json\r\n"
+	             "Cache-Control: no-store\r\n"
+	             "X-Content-Type-Options: nosniff\r\n"
+	             "%s\r\n",
+	             status, reason_phrase(status), extra);
+	if (n < 0 || (size_t)n >= sizeof head)
+		return CV_E_INTERNAL;
+	return put_all(r->out, head, (size_t)n) == 0 ? CV_OK : CV_E_IO;
+}
+
+static cv_err reply_json_extra(cv_req *r, int status, json_object *o, const char *extra)
+{
+	const char *text;
+	cv_err e;
+
+	if (o == NULL) {
+		/* an object that could not be built: the handler ran out of memory */
+		o = cv_error_json(CV_E_NOMEM, NULL);
+		status = cv_err_http_status(CV_E_NOMEM);
+		if (o == NULL)
+			return write_head(r, status, extra);
+	}
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text == NULL) {
+		json_object_put(o);
+		return write_head(r, 500, extra);
+	}
+	e = write_head(r, status, extra);
+	if (e == CV_OK &&
+	    (put_all(r->out, text, strlen(text)) != 0 || put_all(r->out, "\n", 1) != 0))
+		e = CV_E_IO;
+	json_object_put(o);
+	return e;
+}
+
+cv_err cv_reply_json(cv_req *r, int status, json_object *o)
+{
+	return reply_json_extra(r, status, o, "");
+}
+
+cv_err cv_reply_error(cv_req *r, cv_err e, const char *message)
+{
+	return cv_reply_json(r, cv_err_http_status(e), cv_error_json(e, message));
+}
+
+static json_object *status_error_json(const char *code, const char *message)
+{
+	json_object *o = json_object_new_object(), *inner = json_object_new_object();
+
+	if (o == NULL || inner == NULL) {
+		json_object_put(o);
+		json_object_put(inner);
+		return NULL;
+	}
+	json_object_object_add(inner, "code", json_object_new_string(code));
+	json_object_object_add(inner, "message", json_object_new_string(message));
+	json_object_object_add(o, "error", inner);
+	return o;
+}
+
+cv_err cv_reply_status(cv_req *r, int status, const char *code, const char *message)
+{
+	return cv_reply_json(r, status, status_error_json(code, message));
+}
+
+cv_err cv_reply_begin(cv_req *r, int status)
+{
+	return write_head(r, status, "");
+}
+
+int cv_reply_write(void *req, const char *p, size_t n)
+{
+	cv_req *r = req;
+
+	return put_all(r->out, p, n);
+}
+
+/* ------------------------------------------------------------------------------------
+ * Request helpers
+ * ---------------------------------------------------------------------------------- */
+
+const char *cv_req_param(const cv_req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->envp);
+}
+
+cv_err cv_req_query_u64(cv_req *r, const char *name, uint64_t min, uint64_t max, uint64_t def,
+                        uint64_t *out)
+{
+	bool found;
+	cv_err e = cv_query_u64(r->query, name, min, max, &found, out);
+
+	if (e != CV_OK) {
+		r->message = "A query parameter is not an integer in its allowed range.";
+		return e;
+	}
+	if (!found)
+		*out = def;
+	return CV_OK;
+}
+
+cv_err cv_req_info(cv_req *r, cv_info *info)
+{
+	cv_err e = cv_store_info(r->store, info);
+
+	if (e == CV_E_NOT_FOUND)
+		r->message = "No election has been created yet.";
+	return e;
+}
+
+cv_err cv_req_arg_hash(cv_req *r, size_t i, uint8_t out[CV_HASH_LEN])
+{
+	if (i >= r->n_args || cv_hex_decode(r->args[i], out, CV_HASH_LEN) != CV_OK) {
+		r->message = "Expected 64 lowercase hex digits in the path.";
+		return CV_E_MALFORMED;
+	}
+	return CV_OK;
+}
+
+/* The request path without the query: DOCUMENT_URI is nginx's normalised $uri;
+ * REQUEST_URI (raw) is the fallback for other front ends. */
+static char *request_path(FCGX_ParamArray envp)
+{
+	const char *uri = FCGX_GetParam("DOCUMENT_URI", envp);
+	size_t len;
+
+	if (uri == NULL || uri[0] == '\0')
+		uri = FCGX_GetParam("REQUEST_URI", envp);
+	if (uri == NULL)
+		return NULL;
+	len = strcspn(uri, "?#");
+	if (len == 0 || len > MAX_PATH_LEN)
+		return NULL;
+	return strndup(uri, len);
+}
+
+/* Reads the body of a route that takes one: content type (415), length against the
+ * cap before any read (413), exactly that many bytes, then JSON parse (400). */
+static cv_err read_body(cv_req *r, const cv_route *route, size_t max_body)
+{
+	const char *ct = cv_req_param(r, "CONTENT_TYPE");
+	const char *cl = cv_req_param(r, "CONTENT_LENGTH");
+	uint64_t len = 0;
+	size_t got = 0;
+	cv_err e;
+
+	if (cv_media_type_is(ct, "application/json")) {
+		r->content_type = "application/json";
+	} else if (route->body == CV_BODY_JSON_OR_CSV && cv_media_type_is(ct, "text/csv")) {
+		r->content_type = "text/csv";
+	} else {
+		cv_reply_status(r, 415, "unsupported_media_type",
+		                route->body == CV_BODY_JSON_OR_CSV
+		                    ? "The body must be application/json or text/csv."
+		                    : "The body must be application/json.");
+		return CV_E_MALFORMED;
+	}
+	if (cl != NULL && cl[0] != '\0' && cv_parse_u64(cl, 0, UINT64_MAX, &len) != CV_OK) {
+		cv_reply_error(r, CV_E_MALFORMED, "The Content-Length is not a number.");
+		return CV_E_MALFORMED;
+	}
+	if (len > max_body) {
+		cv_reply_error(r, CV_E_TOO_LARGE, "The body is larger than this service accepts.");
+		return CV_E_TOO_LARGE;
+	}
+	r->body = malloc((size_t)len + 1);
+	if (r->body == NULL)
+		return CV_E_NOMEM;
+	while (got < len) {
+		int n = FCGX_GetStr(r->body + got, (int)(len - got), r->in);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	r->body[got] = '\0';
+	r->body_len = got;
+	if (got < len) {
+		cv_reply_error(r, CV_E_MALFORMED, "The body is shorter than its Content-Length.");
+		return CV_E_MALFORMED;
+	}
+	if (r->content_type[0] == 'a') {
+		e = cv_json_parse(r->body, r->body_len, &r->json);
+		if (e != CV_OK) {
+			cv_reply_error(r, e, "The body is not one well-formed JSON value.");
+			return e;
+		}
+	}
+	return CV_OK;
+}
+
+static bool known_method(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+	       strcmp(m, "DELETE") == 0;
+}
+
+/* Finds the route for r->path and r->method. Answers 404 or 405 itself and returns
+ * NULL then. On success r->args hold the captures. */
+static const cv_route *find_route(const cv_program *p, cv_req *r)
+{
+	char allow[64] = "";
+	char extra[96];
+	bool path_known = false;
+
+	for (size_t i = 0; i < p->n_routes; i++) {
+		const cv_route *route = &p->routes[i];
+		char *args[CV_ROUTE_MAX_ARGS] = {0};
+		size_t n = 0;
+
+		if (!cv_route_match(route->pattern, r->path, args, &n))
+			continue;
+		if (strcmp(route->method, r->method) == 0) {
+			memcpy(r->args, args, sizeof args);
+			r->n_args = n;
+			return route;
+		}
+		free_args(args, n);
+		path_known = true;
+		if (strstr(allow, route->method) == NULL &&
+		    strlen(allow) + strlen(route->method) + 3 < sizeof allow) {
+			if (allow[0] != '\0')
+				strcat(allow, ", ");
+			strcat(allow, route->method);
+		}
+	}
+	if (!path_known) {
+		cv_reply_error(r, CV_E_NOT_FOUND, "No such resource.");
+		return NULL;
+	}
+	snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+	reply_json_extra(
+	    r, 405,
+	    status_error_json("method_not_allowed", "This resource does not take that method."),
+	    extra);
+	return NULL;
+}
+
+/* Frees everything the request owns; safe on a partly filled request. */
+static void cleanup_request(cv_req *r)
+{
+	free(r->path);
+	free_args(r->args, r->n_args);
+	free(r->body);
+	json_object_put(r->json);
+	memset(r, 0, sizeof *r);
+}
+
+cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FCGX_Stream *in,
+                           FCGX_Stream *out, FCGX_ParamArray envp)
+{
+	cv_req r = {0};
+	const cv_route *route;
+	const char *user;
+	cv_err e = CV_OK;
+
+	r.in = in;
+	r.out = out;
+	r.envp = envp;
+	r.store = s;
+	r.method = cv_req_param(&r, "REQUEST_METHOD");
+	r.query = cv_req_param(&r, "QUERY_STRING");
+	if (r.query == NULL)
+		r.query = "";
+	r.path = request_path(envp);
+
+	/* method */
+	if (r.method == NULL || !known_method(r.method)) {
+		e = CV_E_MALFORMED;
+		cv_reply_status(&r, 405, "method_not_allowed", "This method is not supported.");
+		goto out;
+	}
+	if (r.path == NULL) {
+		e = CV_E_MALFORMED;
+		cv_reply_error(&r, e, "The request path is missing or too long.");
+		goto out;
+	}
+	/* route */
+	route = find_route(p, &r);
+	if (route == NULL) {
+		e = CV_E_NOT_FOUND;
+		goto out;
+	}
+	/* The admin API is reachable only through the front end's authentication, which
+	 * sets REMOTE_USER; a request without it did not pass there. */
+	user = cv_req_param(&r, "REMOTE_USER");
+	if (strncmp(r.path, "/admin/", 7) == 0 && (user == NULL || user[0] == '\0')) {
+		e = CV_E_MALFORMED;
+		cv_reply_status(&r, 403, "forbidden", "The admin API needs an authenticated user.");
+		goto out;
+	}
+	/* content type and body */
+	if (route->body != CV_BODY_NONE) {
+		e = read_body(&r, route, max_body);
+		if (e != CV_OK)
+			goto out;
+	}
+	/* store */
+	if (s == NULL) {
+		e = CV_E_BUSY;
+		cv_reply_error(&r, e, "The election store is not available; try again.");
+		goto out;
+	}
+	/* handler */
+	e = route->handler(&r);
+	if (e != CV_OK && !r.answered)
+		cv_reply_error(&r, e, r.message);
+	else if (e == CV_OK && !r.answered)
+		cv_reply_error(&r, e = CV_E_INTERNAL, NULL);
+out:
+	if (r.answered && r.status >= 500)
+		cv_log("%s %s: %d %s", r.method ? r.method : "-", r.path ? r.path : "-", r.status,
+		       cv_err_code(e));
+	else if (!r.answered)
+		cv_reply_error(&r, e == CV_OK ? CV_E_INTERNAL : e, NULL);
+	cleanup_request(&r);
+	return e;
+}
+
+/* ------------------------------------------------------------------------------------
+ * Shared JSON
+ * ---------------------------------------------------------------------------------- */
+
+static json_object *u64_or_null(bool present, uint64_t v)
+{
+	return present ? json_object_new_uint64(v) : NULL;
+}
+
+json_object *cv_election_json(const cv_info *info, const cv_genesis *g)
+{
+	const cv_election *el = &info->settings.election;
+	bool sealed = info->state != CV_STATE_SETUP;
+	json_object *o = json_object_new_object(), *cands = json_object_new_array(),
+	            *vals = json_object_new_array();
+
+	if (o == NULL || cands == NULL || vals == NULL)
+		goto fail;
+	for (size_t i = 0; i < g->n_candidates; i++) {
+		json_object *c = json_object_new_object();
+
+		if (c == NULL || json_object_array_add(cands, c) != 0) {
+			json_object_put(c);
+			goto fail;
+		}
+		json_object_object_add(c, "id", json_object_new_uint64(g->candidates[i].id));
+		json_object_object_add(c, "name", json_object_new_string(g->candidates[i].name));
+	}
+	for (size_t i = 0; i < g->n_validators; i++) {
+		json_object *v = json_object_new_object();
+
+		if (v == NULL || json_object_array_add(vals, v) != 0) {
+			json_object_put(v);
+			goto fail;
+		}
+		cv_json_add_hex(v, "key", g->validators[i].key, CV_KEY_LEN);
+		json_object_object_add(v, "name", json_object_new_string(g->validators[i].name));
+	}
+	json_object_object_add(o, "title", json_object_new_string(el->title));
+	json_object_object_add(o, "state", json_object_new_string(cv_state_name(info->state)));
+	json_object_object_add(o, "candidates", cands);
+	json_object_object_add(o, "validators", vals);
+	cands = vals = NULL;
+	json_object_object_add(o, "threshold", json_object_new_uint64(el->threshold));
+	json_object_object_add(o, "difficulty", json_object_new_uint64(el->difficulty));
+	json_object_object_add(o, "max_block_votes", json_object_new_uint64(el->max_block_votes));
+	json_object_object_add(o, "opens", json_object_new_uint64(el->opens));
+	json_object_object_add(o, "closes", json_object_new_uint64(el->closes));
+	json_object_object_add(o, "results_after_close",
+	                       json_object_new_boolean(info->settings.results_after_close));
+	json_object_object_add(o, "roll_size", json_object_new_uint64(info->n_voters));
+	if (sealed)
+		cv_json_add_hex(o, "genesis_hash", info->genesis_hash, CV_HASH_LEN);
+	else
+		json_object_object_add(o, "genesis_hash", NULL);
+	json_object_object_add(o, "genesis_timestamp",
+	                       u64_or_null(sealed, info->genesis_timestamp));
+	json_object_object_add(o, "closed_at",
+	                       u64_or_null(info->state == CV_STATE_CLOSED, info->closed_at));
+	json_object_object_add(o, "tip_height", u64_or_null(sealed, info->tip_height));
+	return o;
+fail:
+	json_object_put(o);
+	json_object_put(cands);
+	json_object_put(vals);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------------------
+ * Master and workers
+ * ---------------------------------------------------------------------------------- */
+
+struct service {
+	const cv_program *p;
+	const char *socket_path; /* NULL when listening on a TCP port */
+	const char *data_dir;
+	int n_workers;
+	size_t max_body;
+	int listen_fd;
+	cv_store *store;         /* the master's own handle: failchk and checkpoints */
+	pid_t pids[MAX_WORKERS]; /* 0: slot empty */
+	time_t started[MAX_WORKERS];
+	time_t restart_at[MAX_WORKERS];
+};
+
+static volatile sig_atomic_t worker_stop;
+
+static void on_worker_stop(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+	FCGX_ShutdownPending();
+}
+
+static void on_sigchld(int sig)
+{
+	(void)sig; /* only so that SIGCHLD is delivered to sigtimedwait */
+}
+
+/* A worker: its own store handle (Berkeley DB handles must not cross fork), then
+ * accept and dispatch until told to stop. Never returns. */
+static void worker_main(struct service *sv)
+{
+	struct sigaction sa = {0};
+	sigset_t none;
+	FCGX_Request req;
+	cv_store *store = NULL;
+	int status = 0;
+	cv_err e;
+
+	/* The master's store handle is a copy here; it is neither used nor closed. */
+	sv->store = NULL;
+	sa.sa_handler = on_worker_stop; /* no SA_RESTART: accept() must return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	e = cv_store_open(sv->data_dir, 0, &store);
+	if (e != CV_OK) {
+		cv_log("cannot open the store in %s: %s", sv->data_dir, cv_err_message(e));
+		store = NULL;
+	}
+	if (FCGX_InitRequest(&req, sv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		cv_log("cannot set up a FastCGI request");
+		_exit(1);
+	}
+	while (!worker_stop) {
+		if (FCGX_Accept_r(&req) < 0) {
+			if (!worker_stop) {
+				cv_log("accept failed: %s", strerror(errno));
+				status = 1;
+			}
+			break;
+		}
+		if (store == NULL && cv_store_open(sv->data_dir, 0, &store) != CV_OK)
+			store = NULL;
+		e = cv_service_dispatch(sv->p, sv->max_body, store, req.in, req.out, req.envp);
+		FCGX_Finish_r(&req);
+		if (e == CV_E_RECOVER) {
+			/* DB_RUNRECOVERY: this handle is useless; the master recovers */
+			cv_log("store needs recovery; worker exits");
+			_exit(EXIT_RECOVER);
+		}
+	}
+	FCGX_Free(&req, 0);
+	cv_store_close(store);
+	_exit(status);
+}
+
+static void spawn(struct service *sv, int slot)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		cv_log("fork failed: %s", strerror(errno));
+		sv->restart_at[slot] = time(NULL) + 1;
+		return;
+	}
+	if (pid == 0)
+		worker_main(sv);
+	sv->pids[slot] = pid;
+	sv->started[slot] = time(NULL);
+	sv->restart_at[slot] = 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* SIGTERM to every worker, SIGKILL to those still running after the grace time. */
+static void stop_workers(struct service *sv)
+{
+	int alive = 0;
+
+	for (int i = 0; i < sv->n_workers; i++)
+		if (sv->pids[i] > 0 && kill(sv->pids[i], SIGTERM) == 0)
+			alive++;
+	for (long waited = 0; alive > 0; waited += 20) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+
+		if (pid > 0) {
+			for (int i = 0; i < sv->n_workers; i++)
+				if (sv->pids[i] == pid) {
+					sv->pids[i] = 0;
+					alive--;
+				}
+			continue;
+		}
+		if (pid < 0 && errno == ECHILD)
+			break;
+		if (waited >= STOP_GRACE_MS) {
+			for (int i = 0; i < sv->n_workers; i++)
+				if (sv->pids[i] > 0) {
+					cv_log("worker %d did not stop; killing it",
+					       (int)sv->pids[i]);
+					kill(sv->pids[i], SIGKILL);
+					waitpid(sv->pids[i], &st, 0);
+					sv->pids[i] = 0;
+				}
+			break;
+		}
+		sleep_ms(20);
+	}
+}
+
+/* All workers stopped, the store closed and opened again (which runs recovery), the
+ * workers started again. A failure here is fatal. */
+static int recover(struct service *sv)
+{
+	cv_err e;
+
+	cv_log("store needs recovery: stopping workers");
+	stop_workers(sv);
+	cv_store_close(sv->store);
+	sv->store = NULL;
+	e = cv_store_open(sv->data_dir, CV_STORE_CREATE, &sv->store);
+	if (e != CV_OK) {
+		cv_log("recovery failed: %s", cv_err_message(e));
+		return -1;
+	}
+	cv_log("store recovered: starting workers");
+	for (int i = 0; i < sv->n_workers; i++)
+		spawn(sv, i);
+	return 0;
+}
+
+/* Reaps dead workers; returns 1 when the store needs recovery. */
+static int reap(struct service *sv)
+{
+	int st, need_recovery = 0;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		int slot = -1;
+		bool abnormal;
+		time_t now = time(NULL);
+
+		for (int i = 0; i < sv->n_workers; i++)
+			if (sv->pids[i] == pid)
+				slot = i;
+		if (slot < 0)
+			continue;
+		sv->pids[slot] = 0;
+		abnormal = !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+		/* a worker that fails at once would otherwise restart in a tight loop */
+		sv->restart_at[slot] = now - sv->started[slot] < 1 ? now + 1 : 0;
+		if (WIFSIGNALED(st))
+			cv_log("worker %d died (signal %d), restarted", (int)pid, WTERMSIG(st));
+		else if (WEXITSTATUS(st) == EXIT_RECOVER)
+			need_recovery = 1;
+		else
+			cv_log("worker %d exited (status %d), restarted", (int)pid,
+			       WEXITSTATUS(st));
+		if (abnormal && !need_recovery) {
+			/* it may have died inside a transaction: release its locks */
+			cv_err e = cv_store_failchk(sv->store);
+
+			if (e == CV_E_RECOVER)
+				need_recovery = 1;
+			else if (e != CV_OK)
+				cv_log("failchk: %s", cv_err_message(e));
+		}
+	}
+	return need_recovery;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+	        "usage: chainvote-%s.fcgi (--socket PATH | --port N) --data DIR "
+	        "[--workers N] [--max-body BYTES]\n",
+	        prog_name);
+	return 2;
+}
+
+static int parse_args(struct service *sv, int argc, char **argv, const char **port)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t n;
+
+		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0 || val == NULL)
+			return -1;
+		i++;
+		if (strcmp(opt, "--socket") == 0) {
+			sv->socket_path = val;
+		} else if (strcmp(opt, "--port") == 0) {
+			if (cv_parse_u64(val, 1, 65535, &n) != CV_OK)
+				return -1;
+			*port = val;
+		} else if (strcmp(opt, "--data") == 0) {
+			sv->data_dir = val;
+		} else if (strcmp(opt, "--workers") == 0) {
+			if (cv_parse_u64(val, 1, MAX_WORKERS, &n) != CV_OK)
+				return -1;
+			sv->n_workers = (int)n;
+		} else if (strcmp(opt, "--max-body") == 0) {
+			if (cv_parse_u64(val, 1, MAX_BODY_LIMIT, &n) != CV_OK)
+				return -1;
+			sv->max_body = (size_t)n;
+		} else {
+			return -1;
+		}
+	}
+	if (sv->data_dir == NULL || (sv->socket_path == NULL) == (*port == NULL))
+		return -1;
+	return 0;
+}
+
+static int open_listener(struct service *sv, const char *port)
+{
+	char addr[32];
+	struct stat st;
+
+	if (port != NULL) {
+		snprintf(addr, sizeof addr, "127.0.0.1:%s", port);
+		sv->listen_fd = FCGX_OpenSocket(addr, LISTEN_BACKLOG);
+		return sv->listen_fd < 0 ? -1 : 0;
+	}
+	if (strchr(sv->socket_path, ':') != NULL) {
+		cv_log("a socket path must not contain ':' (it would be read as host:port)");
+		return -1;
+	}
+	/* a socket left by an earlier run would make bind fail */
+	if (lstat(sv->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(sv->socket_path);
+	sv->listen_fd = FCGX_OpenSocket(sv->socket_path, LISTEN_BACKLOG);
+	if (sv->listen_fd < 0)
+		return -1;
+	if (chmod(sv->socket_path, 0660) != 0) {
+		cv_log("chmod %s: %s", sv->socket_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cv_service_main(int argc, char **argv, const cv_program *p)
+{
+	struct service sv = {0};
+	const char *port = NULL;
+	struct sigaction sa = {0};
+	sigset_t set;
+	time_t last_checkpoint;
+	int status = 0;
+	cv_err e;
+
+	prog_name = p->name;
+	sv.p = p;
+	sv.n_workers = CV_DEFAULT_WORKERS;
+	sv.max_body = p->max_body ? p->max_body : CV_DEFAULT_MAX_BODY;
+	if (parse_args(&sv, argc, argv, &port) != 0)
+		return usage();
+	if (FCGX_Init() != 0) {
+		cv_log("cannot initialise the FastCGI library");
+		return 1;
+	}
+	if (open_listener(&sv, port) != 0) {
+		cv_log("cannot listen on %s: %s", port ? port : sv.socket_path, strerror(errno));
+		return 1;
+	}
+	e = cv_store_open(sv.data_dir, CV_STORE_CREATE, &sv.store);
+	if (e != CV_OK) {
+		cv_log("cannot open the store in %s: %s", sv.data_dir, cv_err_message(e));
+		status = 1;
+		goto out;
+	}
+
+	/* The master waits for its signals synchronously; workers unblock them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sa.sa_handler = on_sigchld;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	cv_log("listening on %s%s with %d workers", port ? "127.0.0.1:" : "",
+	       port ? port : sv.socket_path, sv.n_workers);
+	for (int i = 0; i < sv.n_workers; i++)
+		spawn(&sv, i);
+	last_checkpoint = time(NULL);
+	for (;;) {
+		struct timespec tick = {1, 0};
+		int sig = sigtimedwait(&set, NULL, &tick);
+		time_t now;
+
+		if (sig == SIGTERM || sig == SIGINT) {
+			cv_log("stopping on signal %d", sig);
+			break;
+		}
+		if (reap(&sv) && recover(&sv) != 0) {
+			status = 1;
+			break;
+		}
+		now = time(NULL);
+		for (int i = 0; i < sv.n_workers; i++)
+			if (sv.pids[i] == 0 && now >= sv.restart_at[i])
+				spawn(&sv, i);
+		if (now - last_checkpoint >= CHECKPOINT_EVERY) {
+			e = cv_store_checkpoint(sv.store);
+			if (e != CV_OK)
+				cv_log("checkpoint: %s", cv_err_message(e));
+			last_checkpoint = now;
+		}
+	}
+	stop_workers(&sv);
+out:
+	cv_store_close(sv.store);
+	if (sv.listen_fd >= 0)
+		close(sv.listen_fd);
+	if (sv.socket_path != NULL)
+		unlink(sv.socket_path);
+	return status;
+}
