@@ -12,8 +12,8 @@
 
 struct cv_http {
 	CURL *curl;
-	char *base;                              /* without trailing slashes */
-	const volatile sig_atomic_t *cancel;     /* borrowed; may be NULL */
+	char *base;                          /* without trailing slashes */
+	const volatile sig_atomic_t *cancel; /* borrowed; may be NULL */
 };
 
 /* What the write callback accumulates for one request. */
@@ -48,7 +48,7 @@ cv_err cv_http_open(const char *base_url, cv_http **out)
 	while (len > 0 && base_url[len - 1] == '/')
 		len--;
 	if (len <= scheme_len)
-		return CV_E_MALFORMED;   /* no host at all */
+		return CV_E_MALFORMED; /* no host at all */
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return CV_E_NOMEM;
@@ -116,7 +116,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
 
 	if (len > CV_HTTP_MAX_BODY - s->buf.len) {
 		s->too_large = 1;
-		return 0;   /* libcurl aborts the transfer */
+		return 0; /* libcurl aborts the transfer */
 	}
 	if (cv_buf_put(&s->buf, data, len) != CV_OK)
 		return 0;
@@ -124,7 +124,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
 }
 
 static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
+                       curl_off_t ulnow)
 {
 	const cv_http *h = ctx;
 
@@ -152,8 +152,8 @@ static void read_envelope(cv_http_reply *r)
 		copy_clean(r->message, sizeof(r->message), json_object_get_string(message));
 }
 
-cv_err cv_http_request(cv_http *h, const char *method, const char *path,
-		       json_object *body, cv_http_reply *r)
+cv_err cv_http_request(cv_http *h, const char *method, const char *path, json_object *body,
+                       cv_http_reply *r)
 {
 	sink s = {0};
 	struct curl_slist *headers = NULL, *more;
@@ -182,7 +182,7 @@ cv_err cv_http_request(cv_http *h, const char *method, const char *path,
 	curl_easy_reset(h->curl);
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);   /* threads: no SIGALRM timeouts */
+	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM timeouts */
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "chainvote/1");
@@ -194,8 +194,8 @@ cv_err cv_http_request(cv_http *h, const char *method, const char *path,
 	curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
 	if (strcmp(method, "POST") == 0) {
-		const char *text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)
-					: "";
+		const char *text =
+		    body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : "";
 		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
 		curl_easy_setopt(h->curl, CURLOPT_COPYPOSTFIELDS, text);
 	} else if (strcmp(method, "GET") == 0) {
@@ -236,7 +236,7 @@ cv_err cv_http_request(cv_http *h, const char *method, const char *path,
 			char message[96];
 
 			snprintf(message, sizeof(message),
-				 "the service's reply (HTTP %ld) is not JSON", r->status);
+			         "the service's reply (HTTP %ld) is not JSON", r->status);
 			err = CV_E_MALFORMED;
 			set_error(r, "malformed_reply", message);
 			goto out;

@@ -10,14 +10,14 @@
 #include "err.h"
 
 /* Largest response body accepted; a longer one fails with CV_E_TOO_LARGE. */
-#define CV_HTTP_MAX_BODY (32u * 1024 * 1024)
+#define CV_HTTP_MAX_BODY (64u * 1024 * 1024)
 
 /* What one request brought back. Zero-initialise; cv_http_reply_free releases it. */
 typedef struct cv_http_reply {
-	long status;             /* HTTP status; 0 when no response arrived */
-	json_object *body;       /* owned; NULL when the body was empty or not JSON */
-	char code[64];           /* error code: the envelope's, or a transport one */
-	char message[256];       /* error message, human readable; "" when none */
+	long status;       /* HTTP status; 0 when no response arrived */
+	json_object *body; /* owned; NULL when the body was empty or not JSON */
+	char code[64];     /* error code: the envelope's, or a transport one */
+	char message[256]; /* error message, human readable; "" when none */
 } cv_http_reply;
 
 /* An HTTP handle bound to a service base URL (e.g. "http://127.0.0.1:8080"). It keeps
@@ -47,8 +47,8 @@ void cv_http_set_cancel(cv_http *h, const volatile sig_atomic_t *cancel);
  * CV_E_TOO_LARGE for a body over CV_HTTP_MAX_BODY, CV_E_MALFORMED for a 2xx body that
  * is not JSON, CV_E_NOMEM. On every failure r->code and r->message describe it. Error
  * texts from the service are stripped of control characters so they print safely. */
-cv_err cv_http_request(cv_http *h, const char *method, const char *path,
-		       json_object *body, cv_http_reply *r);
+cv_err cv_http_request(cv_http *h, const char *method, const char *path, json_object *body,
+                       cv_http_reply *r);
 
 /* Releases r's body and clears it; no-op on a zeroed reply. */
 void cv_http_reply_free(cv_http_reply *r);

@@ -1,0 +1,595 @@
+/* miner: fetches block templates from a ChainVote service, finds a proof of work on N
+ * threads and posts the block as a proposal. It holds no key and trusts no template: it
+ * recomputes the merkle root from the votes and posts only hashes that pass cv_pow_ok. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "http.h"
+#include "json.h"
+#include "pow.h"
+
+/* Hashes per cv_mine call per thread: small enough that the hash-rate counters move
+ * several times a second, large enough that the call overhead does not show. */
+#define CHUNK_TRIES (1ULL << 16)
+/* A job that has run this long is not restarted just because the pool grew, so a steady
+ * stream of new votes cannot starve a slow (high difficulty) search. */
+#define POOL_RESTART_MS   30000
+#define RATE_EVERY_MS     10000
+#define MAX_THREADS       1024
+#define MAX_STALE_RETRIES 5
+
+static volatile sig_atomic_t quit;
+
+typedef struct options {
+	const char *url;
+	unsigned threads;
+	unsigned poll_s;
+	int once;
+} options;
+
+/* One search, shared by the workers and the main thread. Workers read `base` only;
+ * `stop` is set by whoever ends the search; the first finder fills found_*. */
+typedef struct hunt {
+	cv_header base;
+	unsigned n_threads;
+	volatile int stop;
+	uint64_t tries; /* __atomic adds */
+	pthread_mutex_t lock;
+	int found;
+	cv_header found_header;
+	uint8_t found_hash[CV_HASH_LEN];
+} hunt;
+
+typedef struct worker {
+	hunt *hunt;
+	unsigned index;
+	pthread_t thread;
+} worker;
+
+/* What the miner last proposed, so an unchanged template is not mined twice while the
+ * proposal waits for validators. */
+typedef struct proposed {
+	int valid;
+	uint64_t height;
+	uint8_t prev_hash[CV_HASH_LEN];
+	uint8_t hash[CV_HASH_LEN];
+} proposed;
+
+enum outcome { MINED, CHANGED, STOPPED, BROKEN };
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Sleeps ms milliseconds or until a signal asks to quit. */
+static void nap(uint64_t ms)
+{
+	uint64_t until = now_ms() + ms;
+
+	while (!quit && now_ms() < until) {
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void hex32(const uint8_t p[CV_HASH_LEN], char out[2 * CV_HASH_LEN + 1])
+{
+	cv_hex_encode(p, CV_HASH_LEN, out);
+}
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	hunt *hu = w->hunt;
+	cv_header h = hu->base;
+	uint64_t stride = hu->n_threads, chunk = CHUNK_TRIES * stride;
+	uint64_t next = w->index; /* stays congruent to index mod stride */
+	uint8_t hash[CV_HASH_LEN];
+
+	while (!hu->stop) {
+		uint64_t tries = 0, end;
+		bool found;
+
+		if (next >= CV_NONCE_LIMIT) {
+			/* every thread runs out at about the same time and moves to the same
+			 * next timestamp, so the threads' nonce sets stay disjoint */
+			h.timestamp++;
+			next = w->index;
+		}
+		end = next < CV_NONCE_LIMIT - chunk ? next + chunk : CV_NONCE_LIMIT;
+		h.nonce = next;
+		found = cv_mine(&h, end, stride, &hu->stop, hash, &tries);
+		__atomic_fetch_add(&hu->tries, tries, __ATOMIC_RELAXED);
+		if (found) {
+			pthread_mutex_lock(&hu->lock);
+			if (!hu->found) {
+				hu->found = 1;
+				hu->found_header = h;
+				memcpy(hu->found_hash, hash, CV_HASH_LEN);
+			}
+			pthread_mutex_unlock(&hu->lock);
+			__atomic_store_n(&hu->stop, 1, __ATOMIC_SEQ_CST);
+			break;
+		}
+		next += chunk;
+	}
+	return NULL;
+}
+
+/* Reads a template from GET /api/work into b (votes owned by b, hash unset). Returns 1
+ * with work, 0 when the pool is empty, -1 on a problem (described in why). */
+static int template_from_json(json_object *o, cv_block *b, char *why, size_t why_len)
+{
+	json_object *votes;
+	uint64_t version, height, difficulty, timestamp;
+	size_t n;
+
+	memset(b, 0, sizeof(*b));
+	if (!json_object_is_type(o, json_type_object) ||
+	    cv_json_get_u64(o, "version", UINT32_MAX, &version) != CV_OK ||
+	    cv_json_get_u64(o, "height", UINT64_MAX, &height) != CV_OK ||
+	    cv_json_get_hex(o, "prev_hash", b->header.prev_hash, CV_HASH_LEN) != CV_OK ||
+	    cv_json_get_u64(o, "difficulty", 256, &difficulty) != CV_OK ||
+	    cv_json_get_u64(o, "timestamp", UINT64_MAX, &timestamp) != CV_OK ||
+	    cv_json_get_hex(o, "merkle_root", b->header.merkle_root, CV_HASH_LEN) != CV_OK ||
+	    !json_object_object_get_ex(o, "votes", &votes) ||
+	    !json_object_is_type(votes, json_type_array)) {
+		snprintf(why, why_len, "the work template is malformed");
+		return -1;
+	}
+	if (version != CV_VERSION || height == 0) {
+		snprintf(why, why_len, "the work template has version %" PRIu64 ", height %" PRIu64,
+		         version, height);
+		return -1;
+	}
+	b->header.version = (uint32_t)version;
+	b->header.height = height;
+	b->header.difficulty = (uint32_t)difficulty;
+	b->header.timestamp = timestamp;
+	b->header.nonce = 0;
+	n = json_object_array_length(votes);
+	if (n == 0)
+		return 0;
+	b->votes = calloc(n, sizeof(*b->votes));
+	if (b->votes == NULL) {
+		snprintf(why, why_len, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cv_err err = cv_vote_from_json(json_object_array_get_idx(votes, i), &b->votes[i]);
+		if (err != CV_OK) {
+			snprintf(why, why_len, "vote %zu of the work template: %s", i,
+			         cv_err_code(err));
+			cv_block_free(b);
+			return -1;
+		}
+		b->n_votes = i + 1;
+	}
+	return 1;
+}
+
+/* GET /api/work. Returns 1 with a checked template in b, 0 when there is nothing to mine
+ * (empty pool), -1 on a problem, described in why. */
+static int fetch_work(cv_http *http, cv_block *b, char *why, size_t why_len)
+{
+	cv_http_reply r = {0};
+	uint8_t root[CV_HASH_LEN];
+	cv_err err;
+	int got;
+
+	memset(b, 0, sizeof(*b));
+	err = cv_http_request(http, "GET", "/api/work", NULL, &r);
+	if (err != CV_OK || r.status != 200) {
+		snprintf(why, why_len, "GET /api/work: %s%s%s", r.code, r.message[0] ? ": " : "",
+		         r.message);
+		cv_http_reply_free(&r);
+		return -1;
+	}
+	got = template_from_json(r.body, b, why, why_len);
+	cv_http_reply_free(&r);
+	if (got <= 0)
+		return got;
+	/* the template's stated root is only a claim: mining under a wrong one would burn
+	 * work on a block every validator rejects */
+	if (cv_votes_merkle_root(b->votes, b->n_votes, root) != CV_OK) {
+		snprintf(why, why_len, "out of memory");
+		cv_block_free(b);
+		return -1;
+	}
+	if (memcmp(root, b->header.merkle_root, CV_HASH_LEN) != 0) {
+		snprintf(why, why_len,
+		         "refusing the work template: its merkle root does not match its votes");
+		cv_block_free(b);
+		return -1;
+	}
+	return 1;
+}
+
+/* True while the proposal with this hash is still listed by GET /api/proposals (or
+ * when that cannot be told: then waiting is the safe side). */
+static int still_proposed(cv_http *http, const uint8_t hash[CV_HASH_LEN])
+{
+	cv_http_reply r = {0};
+	json_object *list, *block, *h;
+	char hex[2 * CV_HASH_LEN + 1];
+	int listed = 1;
+
+	if (cv_http_request(http, "GET", "/api/proposals", NULL, &r) != CV_OK || r.status != 200 ||
+	    !json_object_is_type(r.body, json_type_object) ||
+	    !json_object_object_get_ex(r.body, "proposals", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		goto out;
+	hex32(hash, hex);
+	listed = 0;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *p = json_object_array_get_idx(list, i);
+		if (json_object_object_get_ex(p, "block", &block) &&
+		    json_object_object_get_ex(block, "hash", &h) &&
+		    json_object_is_type(h, json_type_string) &&
+		    strcmp(json_object_get_string(h), hex) == 0)
+			listed = 1;
+	}
+out:
+	cv_http_reply_free(&r);
+	return listed;
+}
+
+/* Whether the service's work moved away from the job: a new tip always counts; a
+ * changed pool counts only for a young job (POOL_RESTART_MS). */
+static int work_changed(cv_http *http, const cv_block *job, uint64_t age_ms)
+{
+	cv_http_reply r = {0};
+	cv_block t;
+	char why[160];
+	int changed = 0;
+
+	if (cv_http_request(http, "GET", "/api/work", NULL, &r) != CV_OK || r.status != 200)
+		goto out; /* keep mining through a hiccup; the post will tell */
+	if (template_from_json(r.body, &t, why, sizeof(why)) < 0)
+		goto out;
+	if (t.header.height != job->header.height ||
+	    memcmp(t.header.prev_hash, job->header.prev_hash, CV_HASH_LEN) != 0 || t.n_votes == 0)
+		changed = 1;
+	else if (age_ms < POOL_RESTART_MS &&
+	         memcmp(t.header.merkle_root, job->header.merkle_root, CV_HASH_LEN) != 0)
+		changed = 1;
+	cv_block_free(&t);
+out:
+	cv_http_reply_free(&r);
+	return changed;
+}
+
+/* Searches for a nonce for job on opt->threads threads, checking the service for new
+ * work about once a second. MINED: job's header and hash are the found ones. */
+static enum outcome mine(cv_http *http, const options *opt, cv_block *job)
+{
+	hunt hu;
+	worker *workers = NULL;
+	unsigned started = 0;
+	uint64_t t0 = now_ms(), last_check = t0, last_rate = t0, last_tries = 0;
+	enum outcome result = STOPPED;
+
+	memset(&hu, 0, sizeof(hu));
+	hu.base = job->header;
+	hu.n_threads = opt->threads;
+	pthread_mutex_init(&hu.lock, NULL);
+	workers = calloc(opt->threads, sizeof(*workers));
+	if (workers == NULL) {
+		fprintf(stderr, "miner: out of memory\n");
+		result = BROKEN;
+		goto out;
+	}
+	for (; started < opt->threads; started++) {
+		workers[started].hunt = &hu;
+		workers[started].index = started;
+		if (pthread_create(&workers[started].thread, NULL, work, &workers[started]) != 0) {
+			fprintf(stderr, "miner: cannot start thread %u\n", started);
+			result = BROKEN;
+			__atomic_store_n(&hu.stop, 1, __ATOMIC_SEQ_CST);
+			goto out;
+		}
+	}
+	while (!__atomic_load_n(&hu.stop, __ATOMIC_SEQ_CST)) {
+		uint64_t t = now_ms();
+
+		if (quit) {
+			__atomic_store_n(&hu.stop, 1, __ATOMIC_SEQ_CST);
+			break;
+		}
+		if (t - last_rate >= RATE_EVERY_MS) {
+			uint64_t tries = __atomic_load_n(&hu.tries, __ATOMIC_RELAXED);
+			printf("height %" PRIu64 ": %.2f MH/s, %" PRIu64 " hashes so far\n",
+			       job->header.height,
+			       (double)(tries - last_tries) / 1e3 / (double)(t - last_rate), tries);
+			last_rate = t;
+			last_tries = tries;
+		}
+		if (t - last_check >= 1000) {
+			last_check = t;
+			if (work_changed(http, job, t - t0)) {
+				result = CHANGED;
+				__atomic_store_n(&hu.stop, 1, __ATOMIC_SEQ_CST);
+				break;
+			}
+		}
+		nap(20);
+	}
+out:
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(workers[i].thread, NULL);
+	if (hu.found) {
+		uint64_t ms = now_ms() - t0;
+		char hex[2 * CV_HASH_LEN + 1];
+
+		job->header = hu.found_header;
+		memcpy(job->hash, hu.found_hash, CV_HASH_LEN);
+		hex32(job->hash, hex);
+		printf("height %" PRIu64 ": nonce %" PRIu64 " found in %.2f s (%.2f MH/s): %s\n",
+		       job->header.height, job->header.nonce, (double)ms / 1e3,
+		       ms ? (double)hu.tries / 1e3 / (double)ms : 0.0, hex);
+		result = MINED;
+	} else if (result == CHANGED) {
+		printf("height %" PRIu64 ": the work changed, refetching\n", job->header.height);
+	}
+	pthread_mutex_destroy(&hu.lock);
+	free(workers);
+	return result;
+}
+
+/* POSTs the mined block. Returns the HTTP status (0 when none arrived). The block goes
+ * out only when its hash is H(header) and the proof of work holds, checked here again
+ * rather than trusted from the search. */
+static long post_block(cv_http *http, const cv_block *b)
+{
+	cv_http_reply r = {0};
+	uint8_t hash[CV_HASH_LEN];
+	json_object *o = NULL, *h;
+	char hex[2 * CV_HASH_LEN + 1];
+	long status = 0;
+
+	cv_header_hash(&b->header, hash);
+	if (memcmp(hash, b->hash, CV_HASH_LEN) != 0 || !cv_pow_ok(hash, b->header.difficulty)) {
+		fprintf(
+		    stderr,
+		    "miner: the found nonce does not give a valid proof of work; not posting\n");
+		return -1;
+	}
+	o = cv_block_to_json(b);
+	if (o == NULL) {
+		fprintf(stderr, "miner: out of memory\n");
+		return -1;
+	}
+	json_object_object_del(o, "approvals"); /* a proposal carries none */
+	hex32(hash, hex);
+	if (cv_http_request(http, "POST", "/api/blocks", o, &r) != CV_OK) {
+		fprintf(stderr, "miner: POST /api/blocks: %s: %s\n", r.code, r.message);
+	} else if (r.status == 202 || r.status == 201 || r.status == 200) {
+		const char *st = "proposed";
+		if (json_object_object_get_ex(r.body, "status", &h) &&
+		    json_object_is_type(h, json_type_string))
+			st = json_object_get_string(h);
+		printf("height %" PRIu64 ": block %s %.40s (%zu votes)\n", b->header.height, hex,
+		       st, b->n_votes);
+	} else {
+		printf("height %" PRIu64 ": block %s refused (HTTP %ld): %s%s%s\n",
+		       b->header.height, hex, r.status, r.code, r.message[0] ? ": " : "",
+		       r.message);
+	}
+	status = r.status;
+	cv_http_reply_free(&r);
+	json_object_put(o);
+	return status;
+}
+
+static int run(cv_http *http, const options *opt)
+{
+	proposed last = {0};
+	char why[400], last_why[400] = "";
+	enum { NOT_IDLE, IDLE_NO_VOTES, IDLE_PROPOSED } idle, was_idle = NOT_IDLE;
+	int stale = 0;
+
+	while (!quit) {
+		cv_block job;
+		int got = fetch_work(http, &job, why, sizeof(why));
+		enum outcome o;
+		long status;
+
+		if (got < 0) {
+			if (opt->once) {
+				fprintf(stderr, "miner: %s\n", why);
+				return 1;
+			}
+			if (strcmp(why, last_why) != 0) /* one line per kind of trouble */
+				fprintf(stderr, "miner: %s (retrying every %u s)\n", why,
+				        opt->poll_s);
+			snprintf(last_why, sizeof(last_why), "%s", why);
+			nap(opt->poll_s * 1000ULL);
+			continue;
+		}
+		last_why[0] = '\0';
+		idle = got == 0 ? IDLE_NO_VOTES : NOT_IDLE;
+		if (got > 0 && last.valid && job.header.height == last.height &&
+		    memcmp(job.header.prev_hash, last.prev_hash, CV_HASH_LEN) == 0) {
+			/* our proposal for this height awaits the validators; mining the same
+			 * height again would only compete with it */
+			if (still_proposed(http, last.hash))
+				idle = IDLE_PROPOSED;
+			else
+				last.valid = 0;
+		}
+		if (idle != NOT_IDLE) {
+			cv_block_free(&job);
+			if (idle != was_idle && idle == IDLE_NO_VOTES)
+				printf("waiting for votes (polling every %u s)\n", opt->poll_s);
+			else if (idle != was_idle)
+				printf("height %" PRIu64
+				       ": waiting for the validators to decide on our proposal\n",
+				       last.height);
+			was_idle = idle;
+			nap(opt->poll_s * 1000ULL);
+			continue;
+		}
+		was_idle = NOT_IDLE;
+		printf("height %" PRIu64 ": mining %zu votes at difficulty %" PRIu32
+		       " on %u threads\n",
+		       job.header.height, job.n_votes, job.header.difficulty, opt->threads);
+		o = mine(http, opt, &job);
+		if (o != MINED) {
+			cv_block_free(&job);
+			if (o == BROKEN)
+				return 1;
+			continue;
+		}
+		status = post_block(http, &job);
+		if (status == 202 || status == 201 || status == 200) {
+			last.valid = 1;
+			last.height = job.header.height;
+			memcpy(last.prev_hash, job.header.prev_hash, CV_HASH_LEN);
+			memcpy(last.hash, job.hash, CV_HASH_LEN);
+			cv_block_free(&job);
+			if (opt->once)
+				return 0;
+			stale = 0;
+			continue;
+		}
+		cv_block_free(&job);
+		if (status < 0)
+			return 1; /* a local bug: stop rather than loop on it */
+		if (status == 409) {
+			/* stale: someone else extended the tip; refetch at once */
+			if (opt->once && ++stale > MAX_STALE_RETRIES)
+				return 1;
+			continue;
+		}
+		if (opt->once)
+			return 1;
+		nap(opt->poll_s * 1000ULL);
+	}
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: miner --url URL [--threads N] [--poll SECONDS] [--once]\n"
+	        "Fetches work from a ChainVote service, finds a proof of work and posts blocks.\n"
+	        "  --url URL        the service, e.g. http://127.0.0.1:8080 (required)\n"
+	        "  --threads N      hashing threads (default: the online CPUs)\n"
+	        "  --poll SECONDS   how often to look for votes when idle (default 1)\n"
+	        "  --once           mine and post one block, then exit (0 posted, 1 failed)\n"
+	        "  --help           this text\n"
+	        "SIGINT or SIGTERM stops it cleanly (exit 0).\n");
+}
+
+/* Bounded decimal parse: 0 only for digits alone with lo <= value <= hi, else -1. */
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"url", required_argument, NULL, 'u'},  {"threads", required_argument, NULL, 't'},
+	    {"poll", required_argument, NULL, 'p'}, {"once", no_argument, NULL, '1'},
+	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+	};
+	options opt = {0};
+	struct sigaction sa;
+	cv_http *http = NULL;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int c, status = 1;
+
+	opt.threads = cpus > 0 ? (unsigned)(cpus < MAX_THREADS ? cpus : MAX_THREADS) : 1;
+	opt.poll_s = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			opt.url = optarg;
+			break;
+		case 't':
+			if (parse_uint(optarg, 1, MAX_THREADS, &opt.threads) != 0) {
+				fprintf(stderr, "miner: --threads wants 1 to %d\n", MAX_THREADS);
+				return 2;
+			}
+			break;
+		case 'p':
+			if (parse_uint(optarg, 1, 3600, &opt.poll_s) != 0) {
+				fprintf(stderr, "miner: --poll wants 1 to 3600 seconds\n");
+				return 2;
+			}
+			break;
+		case '1':
+			opt.once = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (opt.url == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* progress goes to log files too; one line at a time */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cv_http_global_init() != CV_OK) {
+		fprintf(stderr, "miner: cannot initialise libcurl\n");
+		return 1;
+	}
+	if (cv_http_open(opt.url, &http) != CV_OK) {
+		fprintf(stderr, "miner: --url wants http://HOST[:PORT] or https://…\n");
+		cv_http_global_cleanup();
+		return 2;
+	}
+	cv_http_set_cancel(http, &quit);
+	status = run(http, &opt);
+	if (quit) {
+		printf("stopping\n");
+		status = 0;
+	}
+	cv_http_close(http);
+	cv_http_global_cleanup();
+	return status;
+}
