@@ -34,6 +34,7 @@ typedef struct options {
 	const char *url;
 	unsigned threads;
 	unsigned poll_s;
+	unsigned max_votes; /* 0: as many as the template offers */
 	int once;
 } options;
 
@@ -188,9 +189,11 @@ static int template_from_json(json_object *o, cv_block *b, char *why, size_t why
 	return 1;
 }
 
-/* GET /api/work. Returns 1 with a checked template in b, 0 when there is nothing to mine
- * (empty pool), -1 on a problem, described in why. */
-static int fetch_work(cv_http *http, cv_block *b, char *why, size_t why_len)
+/* GET /api/work. Returns 1 with a checked template in b, cut to its first max_votes
+ * votes when max_votes > 0, 0 when there is nothing to mine (empty pool), -1 on a
+ * problem, described in why. */
+static int fetch_work(cv_http *http, unsigned max_votes, cv_block *b, char *why,
+		      size_t why_len)
 {
 	cv_http_reply r = {0};
 	uint8_t root[CV_HASH_LEN];
@@ -221,6 +224,15 @@ static int fetch_work(cv_http *http, cv_block *b, char *why, size_t why_len)
 		         "refusing the work template: its merkle root does not match its votes");
 		cv_block_free(b);
 		return -1;
+	}
+	/* a smaller block is a valid block too (the oldest votes first, as offered) */
+	if (max_votes > 0 && b->n_votes > max_votes) {
+		b->n_votes = max_votes;
+		if (cv_votes_merkle_root(b->votes, b->n_votes, b->header.merkle_root) != CV_OK) {
+			snprintf(why, why_len, "out of memory");
+			cv_block_free(b);
+			return -1;
+		}
 	}
 	return 1;
 }
@@ -255,8 +267,10 @@ out:
 }
 
 /* Whether the service's work moved away from the job: a new tip always counts; a
- * changed pool counts only for a young job (POOL_RESTART_MS). */
-static int work_changed(cv_http *http, const cv_block *job, uint64_t age_ms)
+ * changed pool (as far as max_votes would take it) counts only for a young job
+ * (POOL_RESTART_MS). */
+static int work_changed(cv_http *http, unsigned max_votes, const cv_block *job,
+			uint64_t age_ms)
 {
 	cv_http_reply r = {0};
 	cv_block t;
@@ -267,6 +281,13 @@ static int work_changed(cv_http *http, const cv_block *job, uint64_t age_ms)
 		goto out; /* keep mining through a hiccup; the post will tell */
 	if (template_from_json(r.body, &t, why, sizeof(why)) < 0)
 		goto out;
+	if (max_votes > 0 && t.n_votes > max_votes) {
+		t.n_votes = max_votes;
+		if (cv_votes_merkle_root(t.votes, t.n_votes, t.header.merkle_root) != CV_OK) {
+			cv_block_free(&t);
+			goto out;
+		}
+	}
 	if (t.header.height != job->header.height ||
 	    memcmp(t.header.prev_hash, job->header.prev_hash, CV_HASH_LEN) != 0 || t.n_votes == 0)
 		changed = 1;
@@ -326,7 +347,7 @@ static enum outcome mine(cv_http *http, const options *opt, cv_block *job)
 		}
 		if (t - last_check >= 1000) {
 			last_check = t;
-			if (work_changed(http, job, t - t0)) {
+			if (work_changed(http, opt->max_votes, job, t - t0)) {
 				result = CHANGED;
 				__atomic_store_n(&hu.stop, 1, __ATOMIC_SEQ_CST);
 				break;
@@ -410,7 +431,7 @@ static int run(cv_http *http, const options *opt)
 
 	while (!quit) {
 		cv_block job;
-		int got = fetch_work(http, &job, why, sizeof(why));
+		int got = fetch_work(http, opt->max_votes, &job, why, sizeof(why));
 		enum outcome o;
 		long status;
 
@@ -491,11 +512,12 @@ static int run(cv_http *http, const options *opt)
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: miner --url URL [--threads N] [--poll SECONDS] [--once]\n"
+	        "usage: miner --url URL [--threads N] [--poll SECONDS] [--max-votes N] [--once]\n"
 	        "Fetches work from a ChainVote service, finds a proof of work and posts blocks.\n"
 	        "  --url URL        the service, e.g. http://127.0.0.1:8080 (required)\n"
 	        "  --threads N      hashing threads (default: the online CPUs)\n"
 	        "  --poll SECONDS   how often to look for votes when idle (default 1)\n"
+	        "  --max-votes N    put at most N of the offered votes in a block\n"
 	        "  --once           mine and post one block, then exit (0 posted, 1 failed)\n"
 	        "  --help           this text\n"
 	        "SIGINT or SIGTERM stops it cleanly (exit 0).\n");
@@ -522,6 +544,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, 'u'},  {"threads", required_argument, NULL, 't'},
 	    {"poll", required_argument, NULL, 'p'}, {"once", no_argument, NULL, '1'},
+	    {"max-votes", required_argument, NULL, 'm'},
 	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
 	};
 	options opt = {0};
@@ -551,6 +574,12 @@ int main(int argc, char **argv)
 			break;
 		case '1':
 			opt.once = 1;
+			break;
+		case 'm':
+			if (parse_uint(optarg, 1, UINT32_MAX, &opt.max_votes) != 0) {
+				fprintf(stderr, "miner: --max-votes wants a positive number\n");
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
