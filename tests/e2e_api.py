@@ -261,6 +261,12 @@ def scenario():
     keygen(outsider)
     r = cli("approve", "--url", SYS.url, "--key", outsider, full_hash)
     check("approval by a non-validator refused", r.returncode != 0 and "not_validator" in (r.stdout + r.stderr), (r.stdout, r.stderr))
+    with open(outsider) as f:
+        outsider_key = json.load(f)["public_key"]
+    st, doc, _ = http("POST", f"/api/proposals/{full_hash}/approvals",
+                      {"validator_key": outsider_key, "signature": "11" * 64})
+    check("server refuses an approval signed by a non-validator (403)",
+          st == 403 and err_code(doc) == "not_validator", (st, doc))
     r = cli("approve", "--url", SYS.url, "--key", validators[0], full_hash)
     check("first approval recorded, not yet committed", r.returncode == 0, (r.stdout, r.stderr))
     r = cli("approve", "--url", SYS.url, "--key", validators[0], rival_hash)

@@ -597,7 +597,8 @@ int cmd_approve(int argc, char **argv)
 	if (cv_genesis_validator(k.genesis.genesis, our_key) == NULL) {
 		fprintf(
 		    stderr,
-		    "chainvote approve: %s is not the key of one of this election's validators\n",
+		    "chainvote approve: not_validator: %s is not the key of one of this "
+		    "election's validators\n",
 		    key_path);
 		goto out;
 	}
