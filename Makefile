@@ -16,7 +16,7 @@ LDLIBS := -ldb -ljson-c -lcrypto -pthread
 BUILD ?= build
 LIB_SRC ?= $(sort $(wildcard lib/*.c))
 CMD_SRC ?= $(sort $(wildcard tools/cmd_*.c))
-TOOLS := chainvote miner
+TOOLS := chainvote miner cvload
 CGI := $(patsubst cgi-bin/%.c,%,$(sort $(wildcard cgi-bin/*.c)))
 TESTS := $(patsubst tests/%.c,%,$(sort $(wildcard tests/test_*.c)))
 
@@ -45,7 +45,7 @@ endef
 $(eval $(call variant,rel,$(REL_CFLAGS)))
 $(eval $(call variant,san,$(SAN_CFLAGS)))
 
-.PHONY: all deps test run stop clean format bench install
+.PHONY: all deps test run stop clean format bench chaos fuzz install
 .SECONDARY:
 
 # bin/ and cgi-bin/*.fcgi are the release build, where users and nginx expect them.
@@ -67,6 +67,20 @@ run: deps
 
 stop:
 	@sh tools/run.sh stop "$(PORT)" "$(DATA)"
+
+# Measurements against this machine's own limits (tools/bench.sh prints the table).
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tools/bench.sh
+
+# The long crash-chaos run (a shorter one is part of make test).
+chaos: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) CHAOS_SECONDS=$${CHAOS_SECONDS:-120} python3 tests/chaos.py
+
+# libFuzzer targets (clang, ASan+UBSan) for FUZZ_SECONDS each (a short run is in make test).
+fuzz: deps
+	@BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-60} sh tests/fuzz/run.sh
 
 format:
 	clang-format -i lib/*.[ch] tools/*.c cgi-bin/*.c tests/*.[ch]
