@@ -16,7 +16,7 @@ LDLIBS := -ldb -ljson-c -lcrypto -pthread
 BUILD ?= build
 LIB_SRC ?= $(sort $(wildcard lib/*.c))
 CMD_SRC ?= $(sort $(wildcard tools/cmd_*.c))
-TOOLS := chainvote miner cvload
+TOOLS := $(filter-out cmd_%,$(patsubst tools/%.c,%,$(wildcard tools/*.c)))
 CGI := $(patsubst cgi-bin/%.c,%,$(sort $(wildcard cgi-bin/*.c)))
 TESTS := $(patsubst tests/%.c,%,$(sort $(wildcard tests/test_*.c)))
 

@@ -59,6 +59,16 @@ cv_err cv_store_register(cv_store *s, const char *voter_id, const char *code,
 			 const uint8_t key[CV_KEY_LEN]);
 /* Puts a key on the roll directly (bulk rolls from the CLI). */
 cv_err cv_store_add_voter(cv_store *s, const uint8_t key[CV_KEY_LEN]);
+/* Batch forms for imports: all entries in one transaction, all or nothing. On a
+ * refused entry nothing is written and *bad (may be NULL) is its index. */
+cv_err cv_store_put_candidates(cv_store *s, const cv_candidate *c, size_t n, size_t *bad);
+cv_err cv_store_put_validators(cv_store *s, const cv_validator *v, size_t n, size_t *bad);
+cv_err cv_store_add_voters(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], size_t n, size_t *bad);
+typedef struct cv_eligible {
+	const char *voter_id;
+	const char *code;
+} cv_eligible;
+cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *e, size_t n, size_t *bad);
 /* Seals the genesis block (timestamp now) and opens the election; checks the genesis
  * rules first (CV_E_BAD_ELECTION). */
 cv_err cv_store_open_election(cv_store *s, uint64_t now, uint8_t genesis_hash[CV_HASH_LEN]);

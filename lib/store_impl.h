@@ -29,7 +29,7 @@ enum {
 	ST_PROPOSALS,   /* hash(32) -> u64 seq || u64 received_at || stored block */
 	ST_VERDICTS,    /* hash(32) || key(65) -> u8 approve || sig(64) || u64 at || text(reason) */
 	ST_HEIGHT_APPR, /* u64 height || key(65) -> hash(32): one approval per height */
-	ST_EVIDENCE,    /* u64 height || key(65) || hash(32) -> sig(64) || u64 at */
+	ST_EVIDENCE,    /* u64 height || key(65) || hash(32) -> approved hash(32) || sig(64) || u64 at */
 	ST_TALLY,       /* u32 candidate id -> u64 votes */
 	ST_N_DBS
 };
@@ -55,6 +55,9 @@ struct cv_store {
  * of cv_err's public values. */
 #define ST_RETRY ((cv_err)(CV_E__COUNT + 1))
 #define ST_TIMEOUT ((cv_err)(CV_E__COUNT + 2))
+/* Answers of a scan callback (cv_st_scan). */
+#define ST_STOP ((cv_err)(CV_E__COUNT + 3))
+#define ST_DELETE ((cv_err)(CV_E__COUNT + 4))
 
 /* One operation: reads and writes through txn only. Returns CV_OK to commit, anything
  * else to abort. It may run several times (after a deadlock), so it must not keep
@@ -78,6 +81,15 @@ cv_err cv_st_exists(cv_store *s, int db, DB_TXN *txn, const void *key, size_t kl
 cv_err cv_st_put(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
 		 const void *val, size_t len, uint32_t flags);
 cv_err cv_st_del(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen);
+/* Visits the records whose key starts with prefix (all when plen is 0) in key order.
+ * fn returns CV_OK to go on, ST_STOP to stop (scan returns CV_OK), ST_DELETE to delete
+ * the record and go on, or an error that ends the scan with it. The bytes are lent for
+ * the call only. */
+typedef cv_err (*cv_st_scan_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+				size_t vlen);
+cv_err cv_st_scan(cv_store *s, int db, DB_TXN *txn, const void *prefix, size_t plen,
+		  cv_st_scan_fn fn, void *ctx);
+cv_err cv_st_del_prefix(cv_store *s, int db, DB_TXN *txn, const void *prefix, size_t plen);
 
 /* Meta records. */
 cv_err cv_st_meta_u64(cv_store *s, DB_TXN *txn, const char *name, uint64_t *v);
@@ -102,6 +114,8 @@ cv_err cv_st_tip_put(cv_store *s, DB_TXN *txn, const cv_st_tip *tip);
  * parse (the store wrote it, so that is corruption). */
 cv_err cv_st_settings_encode(const cv_settings *st, cv_buf *b);
 cv_err cv_st_settings_decode(const uint8_t *p, size_t n, cv_settings *st);
+/* text(s) filling the whole record, into out[CV_TEXT_MAX + 1]. */
+cv_err cv_st_text_decode(const uint8_t *p, size_t n, char *out);
 cv_err cv_st_header_decode(const uint8_t *p, size_t n, cv_header *h);
 cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v);
 /* Stored block: header(96) || hash(32) || u32 n || n leaves || u32 m || m approvals. */
