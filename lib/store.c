@@ -1,0 +1,1082 @@
+/* The election store's foundation: the Berkeley DB environment (open, recovery,
+ * failchk, checkpoints), the one transaction loop every operation runs in, record
+ * helpers and the encodings of stored records. The operations are in store_*.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+
+/* Configuration. These are set through the API so that a new environment works with no
+ * DB_CONFIG file; a DB_CONFIG in the environment directory (conf/DB_CONFIG documents
+ * the same values) is read by Berkeley DB at open and overrides them, so an operator
+ * can tune a deployment without rebuilding. */
+#define ST_CACHE_BYTES (32u * 1024 * 1024)
+#define ST_LOG_BUFFER (1024u * 1024)
+#define ST_MAX_LOCKS 50000
+#define ST_MAX_LOCKERS 4000
+#define ST_MAX_OBJECTS 50000
+#define ST_MAX_TXNS 500
+/* Threads of control tracked for failchk: every process (and thread) with the
+ * environment open takes a slot. */
+#define ST_THREADS 1000
+/* A lock wait longer than this ends in DB_LOCK_NOTGRANTED: the loop then runs failchk
+ * (the holder may be a dead process) and retries. Operations take milliseconds. */
+#define ST_LOCK_TIMEOUT_US 2000000u
+#define ST_MAX_ATTEMPTS 50
+
+static const char *const db_files[ST_N_DBS] = {
+	[ST_META] = "meta.db",
+	[ST_CANDIDATES] = "candidates.db",
+	[ST_VALIDATORS] = "validators.db",
+	[ST_ELIGIBLE] = "eligible.db",
+	[ST_ROLL] = "roll.db",
+	[ST_BLOCKS] = "blocks.db",
+	[ST_HASHES] = "block_hashes.db",
+	[ST_VOTED] = "voted.db",
+	[ST_TXS] = "txs.db",
+	[ST_POOL] = "pool.db",
+	[ST_PROPOSALS] = "proposals.db",
+	[ST_VERDICTS] = "verdicts.db",
+	[ST_HEIGHT_APPR] = "height_approvals.db",
+	[ST_EVIDENCE] = "evidence.db",
+	[ST_TALLY] = "tally.db",
+};
+
+const char *cv_state_name(cv_state s)
+{
+	switch (s) {
+	case CV_STATE_SETUP:
+		return "setup";
+	case CV_STATE_OPEN:
+		return "open";
+	case CV_STATE_CLOSED:
+		return "closed";
+	}
+	return "unknown";
+}
+
+cv_err cv_st_dberr(int rc)
+{
+	switch (rc) {
+	case 0:
+		return CV_OK;
+	case DB_LOCK_DEADLOCK:
+		return ST_RETRY;
+	case DB_LOCK_NOTGRANTED:
+		return ST_TIMEOUT;
+	case DB_NOTFOUND:
+		return CV_E_NOT_FOUND;
+	case DB_KEYEXIST:
+		return CV_E_EXISTS;
+	case DB_RUNRECOVERY:
+		return CV_E_RECOVER;
+	case ENOMEM:
+		return CV_E_NOMEM;
+	default:
+		return CV_E_STORE;
+	}
+}
+
+/* ---- the environment ---- */
+
+/* A process is dead when kill() finds no such process or /proc shows a zombie (a dead
+ * child its parent has not reaped yet still answers kill()). Threads inside a live
+ * process are taken as alive: our processes do not lose single threads. */
+static int is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
+{
+	char path[64], buf[256];
+	const char *close_paren;
+	ssize_t n;
+	int fd;
+
+	(void)env;
+	(void)tid;
+	(void)flags;
+	if (pid == getpid())
+		return 1;
+	if (kill(pid, 0) != 0 && errno != EPERM)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')' */
+	close_paren = strrchr(buf, ')');
+	if (close_paren != NULL && close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X'))
+		return 0;
+	return 1;
+}
+
+static void errcall(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	fprintf(stderr, "chainvote store: %s\n", msg);
+}
+
+/* Informational messages (failchk names the dead processes whose locks it frees). */
+static void msgcall(const DB_ENV *env, const char *msg)
+{
+	(void)env;
+	fprintf(stderr, "chainvote store: %s\n", msg);
+}
+
+/* An existing environment has meta.db; without CV_STORE_CREATE nothing is created. */
+static bool env_exists(const char *dir)
+{
+	char path[4096];
+	struct stat st;
+
+	if (snprintf(path, sizeof path, "%s/%s", dir, db_files[ST_META]) >= (int)sizeof path)
+		return false;
+	return stat(path, &st) == 0;
+}
+
+/* Opens every database; creates the missing ones only when create is set. A plain
+ * open of an existing file takes no exclusive lock, so processes joining a busy
+ * environment do not queue behind its writers. */
+static cv_err open_dbs(cv_store *s, bool create)
+{
+	int rc;
+
+	for (int i = 0; i < ST_N_DBS; i++) {
+		rc = db_create(&s->db[i], s->env, 0);
+		if (rc != 0) {
+			s->db[i] = NULL;
+			return cv_st_dberr(rc);
+		}
+		/* DB_AUTO_COMMIT: the open (and creation) is its own transaction. */
+		rc = s->db[i]->open(s->db[i], NULL, db_files[i], NULL, DB_BTREE,
+				    DB_THREAD | DB_AUTO_COMMIT, 0600);
+		if (rc == ENOENT && create) {
+			s->db[i]->close(s->db[i], 0);
+			rc = db_create(&s->db[i], s->env, 0);
+			if (rc != 0) {
+				s->db[i] = NULL;
+				return cv_st_dberr(rc);
+			}
+			rc = s->db[i]->open(s->db[i], NULL, db_files[i], NULL, DB_BTREE,
+					    DB_CREATE | DB_THREAD | DB_AUTO_COMMIT, 0600);
+		}
+		if (rc != 0)
+			return rc == ENOENT ? CV_E_NOT_FOUND : cv_st_dberr(rc);
+	}
+	return CV_OK;
+}
+
+static void close_dbs(cv_store *s)
+{
+	for (int i = 0; i < ST_N_DBS; i++)
+		if (s->db[i] != NULL) {
+			s->db[i]->close(s->db[i], 0);
+			s->db[i] = NULL;
+		}
+}
+
+cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
+{
+	cv_store *s = NULL;
+	DB_ENV *env;
+	cv_err e;
+	int rc;
+
+	*out = NULL;
+	if (dir == NULL || *dir == '\0')
+		return CV_E_NOT_FOUND;
+	if (!(flags & CV_STORE_CREATE) && !env_exists(dir))
+		return CV_E_NOT_FOUND;
+	if ((flags & CV_STORE_CREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return CV_E_IO;
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return CV_E_NOMEM;
+	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+		free(s);
+		return CV_E_INTERNAL;
+	}
+	rc = db_env_create(&s->env, 0);
+	if (rc != 0) {
+		s->env = NULL;
+		e = cv_st_dberr(rc);
+		goto err;
+	}
+	env = s->env;
+	env->set_errcall(env, errcall);
+	env->set_msgcall(env, msgcall);
+	if ((rc = env->set_cachesize(env, 0, ST_CACHE_BYTES, 1)) != 0 ||
+	    (rc = env->set_lg_bsize(env, ST_LOG_BUFFER)) != 0 ||
+	    (rc = env->set_lk_max_locks(env, ST_MAX_LOCKS)) != 0 ||
+	    (rc = env->set_lk_max_lockers(env, ST_MAX_LOCKERS)) != 0 ||
+	    (rc = env->set_lk_max_objects(env, ST_MAX_OBJECTS)) != 0 ||
+	    (rc = env->set_tx_max(env, ST_MAX_TXNS)) != 0 ||
+	    (rc = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+	    (rc = env->set_timeout(env, ST_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
+	    (rc = env->set_flags(env, DB_TIME_NOTGRANTED, 1)) != 0 ||
+	    (rc = env->set_thread_count(env, ST_THREADS)) != 0 ||
+	    (rc = env->set_isalive(env, is_alive)) != 0) {
+		e = cv_st_dberr(rc);
+		goto err;
+	}
+	/* DB_REGISTER notices processes that died with the environment open; DB_FAILCHK
+	 * makes that first try failchk (abort their transactions, release their locks)
+	 * so the live processes carry on, and only when that cannot work does DB_RECOVER
+	 * run full recovery (then the other processes see DB_RUNRECOVERY and restart). */
+	rc = env->open(env, dir,
+		       DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+			       DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD,
+		       0600);
+	if (rc != 0) {
+		e = cv_st_dberr(rc);
+		goto err;
+	}
+	/* Opening reads each file's metadata page, which a process that died mid-write
+	 * may still hold locked: on a lock timeout release what the dead held, retry. */
+	for (int attempt = 0;; attempt++) {
+		e = open_dbs(s, (flags & CV_STORE_CREATE) != 0);
+		if (e == CV_OK)
+			break;
+		close_dbs(s);
+		if ((e != ST_TIMEOUT && e != ST_RETRY) || attempt >= 10)
+			goto err;
+		if (cv_store_failchk(s) == CV_E_RECOVER) {
+			e = CV_E_RECOVER;
+			goto err;
+		}
+	}
+	*out = s;
+	return CV_OK;
+err:
+	cv_store_close(s);
+	return e == ST_RETRY || e == ST_TIMEOUT ? CV_E_BUSY : e;
+}
+
+void cv_store_close(cv_store *s)
+{
+	if (s == NULL)
+		return;
+	close_dbs(s);
+	if (s->env != NULL)
+		s->env->close(s->env, 0);
+	cv_genesis_free(&s->genesis);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+cv_err cv_store_checkpoint(cv_store *s)
+{
+	int rc = s->env->txn_checkpoint(s->env, 0, 0, 0);
+
+	if (rc == 0)
+		rc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE);
+	return rc == 0 ? CV_OK : cv_st_dberr(rc) == CV_E_RECOVER ? CV_E_RECOVER : CV_E_STORE;
+}
+
+cv_err cv_store_failchk(cv_store *s)
+{
+	int rc = s->env->failchk(s->env, 0);
+
+	if (rc == 0)
+		return CV_OK;
+	return rc == DB_RUNRECOVERY ? CV_E_RECOVER : CV_E_STORE;
+}
+
+void cv_store_fault_deadlock(cv_store *s, int n)
+{
+	atomic_store(&s->fault_deadlock, n);
+}
+
+void cv_store_fault_stall(cv_store *s, unsigned ms)
+{
+	atomic_store(&s->fault_stall_ms, ms);
+}
+
+unsigned long long cv_store_retries(cv_store *s)
+{
+	return atomic_load(&s->retries);
+}
+
+void cv_st_stall(cv_store *s)
+{
+	unsigned ms = atomic_exchange(&s->fault_stall_ms, 0);
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	if (ms > 0)
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+}
+
+/* True when the deadlock fault fires for this commit. */
+static bool fault_fires(cv_store *s)
+{
+	int n = atomic_load(&s->fault_deadlock);
+
+	while (n > 0) {
+		if (atomic_compare_exchange_weak(&s->fault_deadlock, &n, n - 1))
+			return n == 1;
+	}
+	return false;
+}
+
+/* A short randomised pause so that transactions that deadlocked do not collide again
+ * in lock step. Grows with the attempt number, at most ~20 ms. */
+static void backoff(int attempt)
+{
+	unsigned max_us = 500u * (unsigned)(attempt < 40 ? attempt + 1 : 40);
+	struct timespec ts = {0, 0};
+	unsigned r;
+
+	if (cv_random(&r, sizeof r) != CV_OK)
+		r = (unsigned)attempt * 7919u;
+	ts.tv_nsec = (long)(r % max_us) * 1000L;
+	nanosleep(&ts, NULL);
+}
+
+cv_err cv_st_run(cv_store *s, cv_st_op op, void *ctx)
+{
+	cv_err e = CV_E_BUSY;
+	DB_TXN *txn;
+	int rc;
+
+	for (int attempt = 0; attempt < ST_MAX_ATTEMPTS; attempt++) {
+		if (attempt > 0) {
+			atomic_fetch_add(&s->retries, 1);
+			/* A lock held past the timeout may belong to a dead process. */
+			if (e == ST_TIMEOUT && cv_store_failchk(s) == CV_E_RECOVER)
+				return CV_E_RECOVER;
+			backoff(attempt);
+		}
+		txn = NULL;
+		rc = s->env->txn_begin(s->env, NULL, &txn, 0);
+		if (rc != 0) {
+			e = cv_st_dberr(rc);
+			if (e == ST_RETRY || e == ST_TIMEOUT)
+				continue;
+			return e == CV_E_RECOVER ? e : CV_E_STORE;
+		}
+		e = op(s, txn, ctx);
+		if (e == CV_OK) {
+			cv_st_stall(s);
+			if (fault_fires(s)) {
+				txn->abort(txn);
+				e = ST_RETRY;
+				continue;
+			}
+			/* A failed commit has ended the transaction either way. */
+			rc = txn->commit(txn, 0);
+			if (rc == 0)
+				return CV_OK;
+			e = cv_st_dberr(rc);
+		} else {
+			rc = txn->abort(txn);
+			if (rc == DB_RUNRECOVERY)
+				return CV_E_RECOVER;
+		}
+		if (e != ST_RETRY && e != ST_TIMEOUT)
+			return e;
+	}
+	return CV_E_BUSY;
+}
+
+/* ---- records ---- */
+
+static void dbt_in(DBT *d, const void *p, size_t n)
+{
+	memset(d, 0, sizeof *d);
+	d->data = (void *)p;
+	d->size = (uint32_t)n;
+}
+
+cv_err cv_st_get(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen, void **val,
+		 size_t *len, uint32_t flags)
+{
+	DBT k, v;
+	int rc;
+
+	*val = NULL;
+	*len = 0;
+	dbt_in(&k, key, klen);
+	memset(&v, 0, sizeof v);
+	v.flags = DB_DBT_MALLOC;
+	rc = s->db[db]->get(s->db[db], txn, &k, &v, flags);
+	if (rc != 0)
+		return cv_st_dberr(rc);
+	*val = v.data;
+	*len = v.size;
+	return CV_OK;
+}
+
+cv_err cv_st_get_fixed(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
+		       void *val, size_t len, uint32_t flags)
+{
+	DBT k, v;
+	int rc;
+
+	dbt_in(&k, key, klen);
+	memset(&v, 0, sizeof v);
+	v.data = val;
+	v.ulen = (uint32_t)len;
+	v.flags = DB_DBT_USERMEM;
+	rc = s->db[db]->get(s->db[db], txn, &k, &v, flags);
+	if (rc == DB_BUFFER_SMALL)
+		return CV_E_STORE;
+	if (rc != 0)
+		return cv_st_dberr(rc);
+	return v.size == len ? CV_OK : CV_E_STORE;
+}
+
+cv_err cv_st_exists(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen)
+{
+	DBT k, v;
+	int rc;
+
+	dbt_in(&k, key, klen);
+	/* A partial get of zero bytes: only whether the key is there. */
+	memset(&v, 0, sizeof v);
+	v.flags = DB_DBT_PARTIAL | DB_DBT_USERMEM;
+	rc = s->db[db]->get(s->db[db], txn, &k, &v, 0);
+	return cv_st_dberr(rc);
+}
+
+cv_err cv_st_put(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
+		 const void *val, size_t len, uint32_t flags)
+{
+	DBT k, v;
+
+	dbt_in(&k, key, klen);
+	dbt_in(&v, val, len);
+	return cv_st_dberr(s->db[db]->put(s->db[db], txn, &k, &v, flags));
+}
+
+cv_err cv_st_del(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen)
+{
+	DBT k;
+
+	dbt_in(&k, key, klen);
+	return cv_st_dberr(s->db[db]->del(s->db[db], txn, &k, 0));
+}
+
+cv_err cv_st_scan(cv_store *s, int db, DB_TXN *txn, const void *prefix, size_t plen,
+		  cv_st_scan_fn fn, void *ctx)
+{
+	DBC *c = NULL;
+	DBT k, v;
+	cv_err e;
+	int rc;
+
+	memset(&k, 0, sizeof k);
+	memset(&v, 0, sizeof v);
+	k.flags = DB_DBT_REALLOC;
+	v.flags = DB_DBT_REALLOC;
+	rc = s->db[db]->cursor(s->db[db], txn, &c, 0);
+	if (rc != 0)
+		return cv_st_dberr(rc);
+	if (plen > 0) {
+		k.data = malloc(plen);
+		if (k.data == NULL) {
+			e = CV_E_NOMEM;
+			goto out;
+		}
+		memcpy(k.data, prefix, plen);
+		k.size = (uint32_t)plen;
+		rc = c->get(c, &k, &v, DB_SET_RANGE);
+	} else {
+		rc = c->get(c, &k, &v, DB_FIRST);
+	}
+	for (;;) {
+		if (rc == DB_NOTFOUND) {
+			e = CV_OK;
+			break;
+		}
+		if (rc != 0) {
+			e = cv_st_dberr(rc);
+			break;
+		}
+		if (plen > 0 && (k.size < plen || memcmp(k.data, prefix, plen) != 0)) {
+			e = CV_OK;
+			break;
+		}
+		e = fn(ctx, k.data, k.size, v.data, v.size);
+		if (e == ST_DELETE) {
+			rc = c->del(c, 0);
+			if (rc != 0) {
+				e = cv_st_dberr(rc);
+				break;
+			}
+			e = CV_OK;
+		}
+		if (e == ST_STOP) {
+			e = CV_OK;
+			break;
+		}
+		if (e != CV_OK)
+			break;
+		rc = c->get(c, &k, &v, DB_NEXT);
+	}
+out:
+	if (c != NULL) {
+		rc = c->close(c);
+		if (rc != 0 && e == CV_OK)
+			e = cv_st_dberr(rc);
+	}
+	free(k.data);
+	free(v.data);
+	return e;
+}
+
+static cv_err delete_each(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	(void)ctx;
+	(void)k;
+	(void)kl;
+	(void)v;
+	(void)vl;
+	return ST_DELETE;
+}
+
+cv_err cv_st_del_prefix(cv_store *s, int db, DB_TXN *txn, const void *prefix, size_t plen)
+{
+	return cv_st_scan(s, db, txn, prefix, plen, delete_each, NULL);
+}
+
+/* ---- meta ---- */
+
+cv_err cv_st_meta_u64(cv_store *s, DB_TXN *txn, const char *name, uint64_t *v)
+{
+	uint8_t b[8];
+	cv_err e = cv_st_get_fixed(s, ST_META, txn, name, strlen(name), b, sizeof b, 0);
+
+	*v = 0;
+	if (e == CV_E_NOT_FOUND)
+		return CV_OK;
+	if (e == CV_OK)
+		*v = cv_get_u64(b);
+	return e;
+}
+
+cv_err cv_st_meta_put_u64(cv_store *s, DB_TXN *txn, const char *name, uint64_t v)
+{
+	uint8_t b[8];
+
+	cv_put_u64(b, v);
+	return cv_st_put(s, ST_META, txn, name, strlen(name), b, sizeof b, 0);
+}
+
+cv_err cv_st_meta_add(cv_store *s, DB_TXN *txn, const char *name, int64_t delta)
+{
+	uint64_t v;
+	cv_err e = cv_st_meta_u64(s, txn, name, &v);
+
+	if (e != CV_OK)
+		return e;
+	/* Counters never go below zero; a negative result would mean a bookkeeping bug. */
+	if (delta < 0 && (uint64_t)-delta > v)
+		return CV_E_INTERNAL;
+	return cv_st_meta_put_u64(s, txn, name, v + (uint64_t)delta);
+}
+
+cv_err cv_st_state(cv_store *s, DB_TXN *txn, bool write, cv_state *state)
+{
+	uint8_t b;
+	cv_err e = cv_st_get_fixed(s, ST_META, txn, "state", 5, &b, 1, write ? DB_RMW : 0);
+
+	if (e != CV_OK)
+		return e;
+	if (b > CV_STATE_CLOSED)
+		return CV_E_STORE;
+	*state = (cv_state)b;
+	return CV_OK;
+}
+
+cv_err cv_st_settings(cv_store *s, DB_TXN *txn, cv_settings *st)
+{
+	void *p;
+	size_t n;
+	cv_err e = cv_st_get(s, ST_META, txn, "settings", 8, &p, &n, 0);
+
+	if (e != CV_OK)
+		return e;
+	e = cv_st_settings_decode(p, n, st);
+	free(p);
+	return e;
+}
+
+cv_err cv_st_tip_get(cv_store *s, DB_TXN *txn, cv_st_tip *tip)
+{
+	uint8_t b[8 + CV_HASH_LEN + CV_HEADER_LEN];
+	cv_err e = cv_st_get_fixed(s, ST_META, txn, "tip", 3, b, sizeof b, 0);
+
+	memset(tip, 0, sizeof *tip);
+	if (e != CV_OK)
+		return e;
+	tip->height = cv_get_u64(b);
+	memcpy(tip->hash, b + 8, CV_HASH_LEN);
+	return cv_st_header_decode(b + 8 + CV_HASH_LEN, CV_HEADER_LEN, &tip->header);
+}
+
+cv_err cv_st_tip_put(cv_store *s, DB_TXN *txn, const cv_st_tip *tip)
+{
+	uint8_t b[8 + CV_HASH_LEN + CV_HEADER_LEN];
+
+	cv_put_u64(b, tip->height);
+	memcpy(b + 8, tip->hash, CV_HASH_LEN);
+	cv_header_encode(&tip->header, b + 8 + CV_HASH_LEN);
+	return cv_st_put(s, ST_META, txn, "tip", 3, b, sizeof b, 0);
+}
+
+/* ---- encodings ---- */
+
+/* A bounded reader over a stored record: any read past the end sets bad. */
+typedef struct reader {
+	const uint8_t *p;
+	size_t n, off;
+	bool bad;
+} reader;
+
+static const uint8_t *rd(reader *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (r->bad || r->n - r->off < n) {
+		r->bad = true;
+		return NULL;
+	}
+	p = r->p + r->off;
+	r->off += n;
+	return p;
+}
+
+static uint8_t rd_u8(reader *r)
+{
+	const uint8_t *p = rd(r, 1);
+	return p ? p[0] : 0;
+}
+
+static uint32_t rd_u32(reader *r)
+{
+	const uint8_t *p = rd(r, 4);
+	return p ? cv_get_u32(p) : 0;
+}
+
+static uint64_t rd_u64(reader *r)
+{
+	const uint8_t *p = rd(r, 8);
+	return p ? cv_get_u64(p) : 0;
+}
+
+static void rd_copy(reader *r, void *out, size_t n)
+{
+	const uint8_t *p = rd(r, n);
+
+	if (p)
+		memcpy(out, p, n);
+	else
+		memset(out, 0, n);
+}
+
+/* text(s) into out[CV_TEXT_MAX + 1] */
+static void rd_text(reader *r, char *out)
+{
+	const uint8_t *p = rd(r, 2);
+	size_t len = p ? ((size_t)p[0] << 8 | p[1]) : 0;
+
+	out[0] = '\0';
+	if (len > CV_TEXT_MAX) {
+		r->bad = true;
+		return;
+	}
+	p = rd(r, len);
+	if (p == NULL)
+		return;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	if (strlen(out) != len)
+		r->bad = true;
+}
+
+cv_err cv_st_text_decode(const uint8_t *p, size_t n, char *out)
+{
+	reader r = {p, n, 0, false};
+
+	rd_text(&r, out);
+	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+}
+
+cv_err cv_st_settings_encode(const cv_settings *st, cv_buf *b)
+{
+	cv_err e = cv_buf_text(b, st->election.title);
+
+	if (e != CV_OK)
+		return e;
+	cv_buf_u8(b, st->election.threshold);
+	cv_buf_u8(b, st->election.difficulty);
+	cv_buf_u32(b, st->election.max_block_votes);
+	cv_buf_u64(b, st->election.opens);
+	cv_buf_u64(b, st->election.closes);
+	cv_buf_u8(b, st->results_after_close ? 1 : 0);
+	return b->failed ? CV_E_NOMEM : CV_OK;
+}
+
+cv_err cv_st_settings_decode(const uint8_t *p, size_t n, cv_settings *st)
+{
+	reader r = {p, n, 0, false};
+
+	memset(st, 0, sizeof *st);
+	rd_text(&r, st->election.title);
+	st->election.threshold = rd_u8(&r);
+	st->election.difficulty = rd_u8(&r);
+	st->election.max_block_votes = rd_u32(&r);
+	st->election.opens = rd_u64(&r);
+	st->election.closes = rd_u64(&r);
+	st->results_after_close = rd_u8(&r) != 0;
+	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+}
+
+cv_err cv_st_header_decode(const uint8_t *p, size_t n, cv_header *h)
+{
+	reader r = {p, n, 0, false};
+
+	h->version = rd_u32(&r);
+	h->height = rd_u64(&r);
+	rd_copy(&r, h->prev_hash, CV_HASH_LEN);
+	rd_copy(&r, h->merkle_root, CV_HASH_LEN);
+	h->timestamp = rd_u64(&r);
+	h->difficulty = rd_u32(&r);
+	h->nonce = rd_u64(&r);
+	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+}
+
+static void vote_read(reader *r, cv_vote *v)
+{
+	const uint8_t *tag = rd(r, strlen(CV_TAG_VOTE));
+
+	if (tag != NULL && memcmp(tag, CV_TAG_VOTE, strlen(CV_TAG_VOTE)) != 0)
+		r->bad = true;
+	rd_copy(r, v->election_id, CV_HASH_LEN);
+	rd_copy(r, v->voter_key, CV_KEY_LEN);
+	v->candidate_id = rd_u32(r);
+	v->timestamp = rd_u64(r);
+	rd_copy(r, v->signature, CV_SIG_LEN);
+}
+
+cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v)
+{
+	reader r = {p, n, 0, false};
+
+	vote_read(&r, v);
+	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+}
+
+cv_err cv_st_block_encode(const cv_block *b, cv_buf *out)
+{
+	uint8_t hdr[CV_HEADER_LEN], leaf[CV_LEAF_LEN];
+
+	cv_header_encode(&b->header, hdr);
+	cv_buf_put(out, hdr, sizeof hdr);
+	cv_buf_put(out, b->hash, CV_HASH_LEN);
+	cv_buf_u32(out, (uint32_t)b->n_votes);
+	for (size_t i = 0; i < b->n_votes; i++) {
+		cv_vote_leaf(&b->votes[i], leaf);
+		cv_buf_put(out, leaf, sizeof leaf);
+	}
+	cv_buf_u32(out, (uint32_t)b->n_approvals);
+	for (size_t i = 0; i < b->n_approvals; i++) {
+		cv_buf_put(out, b->approvals[i].validator_key, CV_KEY_LEN);
+		cv_buf_put(out, b->approvals[i].signature, CV_SIG_LEN);
+	}
+	return out->failed ? CV_E_NOMEM : CV_OK;
+}
+
+cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
+{
+	reader r = {p, n, 0, false};
+	const uint8_t *hdr;
+	uint32_t nv, na;
+	cv_err e = CV_E_STORE;
+
+	memset(b, 0, sizeof *b);
+	hdr = rd(&r, CV_HEADER_LEN);
+	if (hdr == NULL || cv_st_header_decode(hdr, CV_HEADER_LEN, &b->header) != CV_OK)
+		goto err;
+	rd_copy(&r, b->hash, CV_HASH_LEN);
+	nv = rd_u32(&r);
+	/* Bounded by the record's size before any allocation. */
+	if (r.bad || nv > (r.n - r.off) / CV_LEAF_LEN)
+		goto err;
+	if (nv > 0) {
+		b->votes = calloc(nv, sizeof *b->votes);
+		if (b->votes == NULL) {
+			e = CV_E_NOMEM;
+			goto err;
+		}
+	}
+	b->n_votes = nv;
+	for (uint32_t i = 0; i < nv; i++)
+		vote_read(&r, &b->votes[i]);
+	na = rd_u32(&r);
+	if (r.bad || na > (r.n - r.off) / (CV_KEY_LEN + CV_SIG_LEN))
+		goto err;
+	if (na > 0) {
+		b->approvals = calloc(na, sizeof *b->approvals);
+		if (b->approvals == NULL) {
+			e = CV_E_NOMEM;
+			goto err;
+		}
+	}
+	b->n_approvals = na;
+	for (uint32_t i = 0; i < na; i++) {
+		rd_copy(&r, b->approvals[i].validator_key, CV_KEY_LEN);
+		rd_copy(&r, b->approvals[i].signature, CV_SIG_LEN);
+	}
+	if (r.bad || r.off != n)
+		goto err;
+	return CV_OK;
+err:
+	cv_block_free(b);
+	return e;
+}
+
+/* ---- the genesis from the setup databases ---- */
+
+typedef struct load_ctx {
+	cv_genesis *g;
+	size_t cap;
+	cv_err bad;
+} load_ctx;
+
+static bool grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 16;
+	p = realloc(*arr, ncap * size);
+	if (p == NULL)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+static cv_err load_candidate(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	load_ctx *l = ctx;
+	cv_candidate *c;
+
+	if (kl != 4 || vl > CV_TEXT_MAX)
+		return CV_E_STORE;
+	if (!grow((void **)&l->g->candidates, &l->cap, l->g->n_candidates, sizeof *c))
+		return CV_E_NOMEM;
+	c = &l->g->candidates[l->g->n_candidates++];
+	c->id = cv_get_u32(k);
+	memcpy(c->name, v, vl);
+	c->name[vl] = '\0';
+	return CV_OK;
+}
+
+static cv_err load_validator(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	load_ctx *l = ctx;
+	cv_validator *val;
+
+	if (kl != CV_KEY_LEN || vl > CV_TEXT_MAX)
+		return CV_E_STORE;
+	if (!grow((void **)&l->g->validators, &l->cap, l->g->n_validators, sizeof *val))
+		return CV_E_NOMEM;
+	val = &l->g->validators[l->g->n_validators++];
+	memcpy(val->key, k, CV_KEY_LEN);
+	memcpy(val->name, v, vl);
+	val->name[vl] = '\0';
+	return CV_OK;
+}
+
+static cv_err load_voter(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	load_ctx *l = ctx;
+
+	(void)v;
+	(void)vl;
+	if (kl != CV_KEY_LEN)
+		return CV_E_STORE;
+	if (!grow((void **)&l->g->voters, &l->cap, l->g->n_voters, CV_KEY_LEN))
+		return CV_E_NOMEM;
+	memcpy(l->g->voters[l->g->n_voters++], k, CV_KEY_LEN);
+	return CV_OK;
+}
+
+cv_err cv_st_load_genesis(cv_store *s, DB_TXN *txn, bool with_voters, cv_genesis *g)
+{
+	cv_settings st;
+	load_ctx l = {g, 0, CV_OK};
+	cv_err e;
+
+	memset(g, 0, sizeof *g);
+	e = cv_st_settings(s, txn, &st);
+	if (e != CV_OK)
+		goto err;
+	g->election = st.election;
+	e = cv_st_scan(s, ST_CANDIDATES, txn, NULL, 0, load_candidate, &l);
+	if (e != CV_OK)
+		goto err;
+	l.cap = 0;
+	e = cv_st_scan(s, ST_VALIDATORS, txn, NULL, 0, load_validator, &l);
+	if (e != CV_OK)
+		goto err;
+	l.cap = 0;
+	if (with_voters) {
+		e = cv_st_scan(s, ST_ROLL, txn, NULL, 0, load_voter, &l);
+		if (e != CV_OK)
+			goto err;
+	}
+	return CV_OK;
+err:
+	cv_genesis_free(g);
+	return e;
+}
+
+/* ---- the rules' view ---- */
+
+typedef struct cache_ctx {
+	cv_state state;
+	cv_genesis g;
+	uint8_t id[CV_HASH_LEN];
+	uint64_t ts;
+} cache_ctx;
+
+static cv_err load_cache(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	cache_ctx *c = ctx;
+	uint8_t b[CV_HASH_LEN + 8];
+	cv_err e;
+
+	cv_genesis_free(&c->g);
+	e = cv_st_state(s, txn, false, &c->state);
+	if (e != CV_OK || c->state == CV_STATE_SETUP)
+		return e;
+	e = cv_st_get_fixed(s, ST_META, txn, "genesis", 7, b, sizeof b, 0);
+	if (e != CV_OK)
+		return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
+	memcpy(c->id, b, CV_HASH_LEN);
+	c->ts = cv_get_u64(b + CV_HASH_LEN);
+	return cv_st_load_genesis(s, txn, false, &c->g);
+}
+
+/* The cached genesis, loaded on first need once the election is open. */
+static cv_err genesis_cached(cv_store *s)
+{
+	cache_ctx c;
+	cv_err e;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->have_genesis) {
+		pthread_mutex_unlock(&s->lock);
+		return CV_OK;
+	}
+	pthread_mutex_unlock(&s->lock);
+	memset(&c, 0, sizeof c);
+	e = cv_st_run(s, load_cache, &c);
+	if (e == CV_E_NOT_FOUND)
+		e = CV_E_BAD_STATE;
+	if (e == CV_OK && c.state == CV_STATE_SETUP)
+		e = CV_E_BAD_STATE;
+	if (e != CV_OK) {
+		cv_genesis_free(&c.g);
+		return e;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (!s->have_genesis) {
+		s->genesis = c.g;
+		memcpy(s->election_id, c.id, CV_HASH_LEN);
+		s->genesis_ts = c.ts;
+		s->have_genesis = true;
+	} else {
+		cv_genesis_free(&c.g);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return CV_OK;
+}
+
+static cv_err roll_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	return cv_st_exists(s, ST_ROLL, txn, ctx, CV_KEY_LEN);
+}
+
+static int view_on_roll(void *ctx, const uint8_t key[CV_KEY_LEN])
+{
+	cv_err e = cv_st_run(ctx, roll_op, (void *)key);
+
+	if (e == CV_OK)
+		return 1;
+	return e == CV_E_NOT_FOUND ? 0 : -(int)e;
+}
+
+int cv_st_has_voted_txn(cv_store *s, DB_TXN *txn, const uint8_t key[CV_KEY_LEN])
+{
+	uint8_t txid[CV_HASH_LEN];
+	bool committed;
+	void *loc;
+	size_t n;
+	cv_err e;
+
+	e = cv_st_get_fixed(s, ST_VOTED, txn, key, CV_KEY_LEN, txid, sizeof txid, 0);
+	if (e == CV_E_NOT_FOUND)
+		return 0;
+	if (e != CV_OK)
+		return -(int)e;
+	e = cv_st_get(s, ST_TXS, txn, txid, CV_HASH_LEN, &loc, &n, 0);
+	if (e != CV_OK)
+		return -(int)(e == CV_E_NOT_FOUND ? CV_E_STORE : e);
+	committed = n > 0 && ((uint8_t *)loc)[0] == 1;
+	free(loc);
+	return committed ? 1 : 0;
+}
+
+typedef struct voted_ctx {
+	const uint8_t *key;
+	int result;
+} voted_ctx;
+
+static cv_err voted_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	voted_ctx *v = ctx;
+
+	v->result = cv_st_has_voted_txn(s, txn, v->key);
+	return v->result < 0 ? (cv_err)-v->result : CV_OK;
+}
+
+static int view_has_voted(void *ctx, const uint8_t key[CV_KEY_LEN])
+{
+	voted_ctx v = {key, 0};
+	cv_err e = cv_st_run(ctx, voted_op, &v);
+
+	return e == CV_OK ? v.result : -(int)e;
+}
+
+cv_err cv_st_view(cv_store *s, cv_view *v)
+{
+	cv_err e = genesis_cached(s);
+
+	memset(v, 0, sizeof *v);
+	if (e != CV_OK)
+		return e;
+	v->genesis = &s->genesis;
+	memcpy(v->election_id, s->election_id, CV_HASH_LEN);
+	v->genesis_timestamp = s->genesis_ts;
+	v->ctx = s;
+	v->on_roll = view_on_roll;
+	v->has_voted = view_has_voted;
+	return CV_OK;
+}

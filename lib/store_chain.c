@@ -1,0 +1,769 @@
+/* The moving parts of the chain in the store: votes entering the pool, work templates
+ * for miners, proposals, validators' verdicts, and the commit of a block when its
+ * approvals reach the threshold. Signatures are checked before the transaction so
+ * that locks are held only for the short bookkeeping; the rules come from rules.c. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_impl.h"
+
+#define PENDING_LEN 9     /* txs: u8 0 || u64 pool seq */
+#define COMMITTED_LEN 13  /* txs: u8 1 || u64 height || u32 index */
+#define VERDICT_KEY_LEN (CV_HASH_LEN + CV_KEY_LEN)
+#define HEIGHT_KEY_LEN (8 + CV_KEY_LEN)
+
+static uint64_t wall_now(void)
+{
+	time_t t = time(NULL);
+
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
+/* The state for operations that need a sealed genesis: CV_E_BAD_STATE in set-up. */
+static cv_err sealed(cv_store *s, DB_TXN *txn, bool write, cv_state *state)
+{
+	cv_err e = cv_st_state(s, txn, write, state);
+
+	if (e == CV_E_NOT_FOUND)
+		return CV_E_BAD_STATE;
+	if (e == CV_OK && *state == CV_STATE_SETUP)
+		return CV_E_BAD_STATE;
+	return e;
+}
+
+/* ---- votes ---- */
+
+static cv_err vote_state_err(cv_state state)
+{
+	if (state == CV_STATE_SETUP)
+		return CV_E_NOT_OPEN;
+	return state == CV_STATE_CLOSED ? CV_E_CLOSED : CV_OK;
+}
+
+static cv_err state_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	return cv_st_state(s, txn, false, ctx);
+}
+
+typedef struct vote_ctx {
+	const cv_vote *vote;
+	uint8_t txid[CV_HASH_LEN];
+} vote_ctx;
+
+static cv_err add_vote_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	vote_ctx *c = ctx;
+	uint8_t seq_key[8], leaf[CV_LEAF_LEN], loc[PENDING_LEN];
+	uint64_t seq;
+	cv_state state;
+	cv_err e;
+
+	e = cv_st_state(s, txn, true, &state);
+	if (e == CV_E_NOT_FOUND)
+		return CV_E_NOT_OPEN;
+	if (e != CV_OK)
+		return e;
+	if ((e = vote_state_err(state)) != CV_OK)
+		return e;
+	/* The double-vote guard: one record per voter, pool or chain, written only if
+	 * absent, inside the transaction that adds the vote. */
+	e = cv_st_put(s, ST_VOTED, txn, c->vote->voter_key, CV_KEY_LEN, c->txid, CV_HASH_LEN,
+		      DB_NOOVERWRITE);
+	if (e == CV_E_EXISTS)
+		return CV_E_ALREADY_VOTED;
+	if (e != CV_OK)
+		return e;
+	if ((e = cv_st_meta_u64(s, txn, "pool_seq", &seq)) != CV_OK ||
+	    (e = cv_st_meta_put_u64(s, txn, "pool_seq", seq + 1)) != CV_OK)
+		return e;
+	cv_put_u64(seq_key, seq);
+	cv_vote_leaf(c->vote, leaf);
+	e = cv_st_put(s, ST_POOL, txn, seq_key, sizeof seq_key, leaf, sizeof leaf, DB_NOOVERWRITE);
+	if (e != CV_OK)
+		return e == CV_E_EXISTS ? CV_E_STORE : e;
+	loc[0] = 0;
+	memcpy(loc + 1, seq_key, 8);
+	e = cv_st_put(s, ST_TXS, txn, c->txid, CV_HASH_LEN, loc, sizeof loc, DB_NOOVERWRITE);
+	if (e == CV_E_EXISTS)
+		return CV_E_ALREADY_VOTED;
+	if (e != CV_OK)
+		return e;
+	return cv_st_meta_add(s, txn, "n_pending", 1);
+}
+
+cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN])
+{
+	vote_ctx c = {v, {0}};
+	cv_view view;
+	cv_state state;
+	cv_err e;
+
+	/* A cheap state check first, so a closed election answers so without the
+	 * signature check; the transaction checks again. */
+	e = cv_st_run(s, state_op, &state);
+	if (e == CV_E_NOT_FOUND)
+		return CV_E_NOT_OPEN;
+	if (e != CV_OK)
+		return e;
+	if ((e = vote_state_err(state)) != CV_OK)
+		return e;
+	e = cv_st_view(s, &view);
+	if (e != CV_OK)
+		return e == CV_E_BAD_STATE ? CV_E_NOT_OPEN : e;
+	/* Rule 5 but "no earlier vote", outside any transaction: the genesis and the roll
+	 * never change once open, and the signature check is the expensive part. */
+	e = cv_check_vote(&view, v, now);
+	if (e != CV_OK)
+		return e;
+	cv_vote_txid(v, c.txid);
+	e = cv_st_run(s, add_vote_op, &c);
+	if (e == CV_OK && txid != NULL)
+		memcpy(txid, c.txid, CV_HASH_LEN);
+	return e;
+}
+
+/* ---- mining ---- */
+
+typedef struct work_ctx {
+	uint64_t now;
+	cv_block *b;
+	size_t max;
+} work_ctx;
+
+static cv_err work_vote(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	work_ctx *c = ctx;
+
+	(void)k;
+	(void)kl;
+	if (c->b->n_votes >= c->max)
+		return ST_STOP;
+	return cv_st_vote_decode(v, vl, &c->b->votes[c->b->n_votes++]);
+}
+
+static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	work_ctx *c = ctx;
+	cv_block *b = c->b;
+	cv_settings st;
+	cv_st_tip tip;
+	cv_state state;
+	cv_err e;
+
+	cv_block_free(b);
+	if ((e = sealed(s, txn, false, &state)) != CV_OK ||
+	    (e = cv_st_settings(s, txn, &st)) != CV_OK || (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
+		return e;
+	c->max = st.election.max_block_votes;
+	b->votes = calloc(c->max, sizeof *b->votes);
+	if (b->votes == NULL)
+		return CV_E_NOMEM;
+	e = cv_st_scan(s, ST_POOL, txn, NULL, 0, work_vote, c);
+	if (e != CV_OK)
+		return e;
+	b->header.version = CV_VERSION;
+	b->header.height = tip.height + 1;
+	memcpy(b->header.prev_hash, tip.hash, CV_HASH_LEN);
+	b->header.difficulty = st.election.difficulty;
+	b->header.timestamp = c->now > tip.header.timestamp ? c->now : tip.header.timestamp;
+	b->header.nonce = 0;
+	e = cv_votes_merkle_root(b->votes, b->n_votes, b->header.merkle_root);
+	if (e == CV_OK)
+		cv_header_hash(&b->header, b->hash);
+	return e;
+}
+
+cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out)
+{
+	work_ctx c = {now, out, 0};
+	cv_err e;
+
+	memset(out, 0, sizeof *out);
+	e = cv_st_run(s, work_op, &c);
+	if (e != CV_OK)
+		cv_block_free(out);
+	return e;
+}
+
+/* ---- proposals ---- */
+
+static cv_err tip_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	cv_state state;
+	cv_err e = sealed(s, txn, false, &state);
+
+	return e != CV_OK ? e : cv_st_tip_get(s, txn, ctx);
+}
+
+typedef struct proposal_ctx {
+	const cv_block *b;
+	const cv_st_tip *checked;   /* the tip the rules were checked against */
+	uint64_t now;
+} proposal_ctx;
+
+static cv_err add_proposal_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	proposal_ctx *c = ctx;
+	cv_block stripped = *c->b;
+	cv_buf rec = {0};
+	cv_st_tip tip;
+	cv_state state;
+	uint64_t seq;
+	cv_err e;
+
+	if ((e = sealed(s, txn, true, &state)) != CV_OK || (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
+		return e;
+	/* Only a commit moves the tip, and it is what changes "has voted": with the same
+	 * tip the checks made outside this transaction still hold. */
+	if (memcmp(tip.hash, c->checked->hash, CV_HASH_LEN) != 0)
+		return CV_E_STALE;
+	e = cv_st_exists(s, ST_PROPOSALS, txn, c->b->hash, CV_HASH_LEN);
+	if (e == CV_OK)
+		return CV_E_EXISTS;
+	if (e != CV_E_NOT_FOUND)
+		return e;
+	if ((e = cv_st_meta_u64(s, txn, "prop_seq", &seq)) != CV_OK ||
+	    (e = cv_st_meta_put_u64(s, txn, "prop_seq", seq + 1)) != CV_OK)
+		return e;
+	/* Approvals arrive as verdicts; the stored proposal carries none. */
+	stripped.n_approvals = 0;
+	stripped.approvals = NULL;
+	stripped.genesis = NULL;
+	cv_buf_u64(&rec, seq);
+	cv_buf_u64(&rec, c->now);
+	e = rec.failed ? CV_E_NOMEM : cv_st_block_encode(&stripped, &rec);
+	if (e == CV_OK)
+		e = cv_st_put(s, ST_PROPOSALS, txn, c->b->hash, CV_HASH_LEN, rec.data, rec.len, 0);
+	cv_buf_free(&rec);
+	return e;
+}
+
+cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_t *bad_vote)
+{
+	proposal_ctx c = {b, NULL, now};
+	cv_st_tip tip;
+	cv_view view;
+	cv_err e;
+
+	if (bad_vote != NULL)
+		*bad_vote = SIZE_MAX;
+	if ((e = cv_st_run(s, tip_op, &tip)) != CV_OK || (e = cv_st_view(s, &view)) != CV_OK)
+		return e;
+	/* A block that does not build on the tip is out of date, whatever else is wrong. */
+	if (b->header.height != tip.height + 1 ||
+	    memcmp(b->header.prev_hash, tip.hash, CV_HASH_LEN) != 0)
+		return CV_E_STALE;
+	e = cv_check_proposal(&view, &tip.header, tip.hash, b, now, bad_vote);
+	if (e != CV_OK)
+		return e;
+	c.checked = &tip;
+	return cv_st_run(s, add_proposal_op, &c);
+}
+
+static cv_err verdict_decode(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl,
+			     cv_verdict *out)
+{
+	if (kl != VERDICT_KEY_LEN || vl < 1 + CV_SIG_LEN + 8)
+		return CV_E_STORE;
+	memset(out, 0, sizeof *out);
+	memcpy(out->sig.validator_key, k + CV_HASH_LEN, CV_KEY_LEN);
+	out->approve = v[0] == 1;
+	memcpy(out->sig.signature, v + 1, CV_SIG_LEN);
+	out->at = cv_get_u64(v + 1 + CV_SIG_LEN);
+	return cv_st_text_decode(v + 1 + CV_SIG_LEN + 8, vl - 1 - CV_SIG_LEN - 8, out->reason);
+}
+
+static cv_err collect_verdict(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	cv_proposal *p = ctx;
+	cv_verdict *grown = realloc(p->verdicts, (p->n_verdicts + 1) * sizeof *p->verdicts);
+
+	if (grown == NULL)
+		return CV_E_NOMEM;
+	p->verdicts = grown;
+	return verdict_decode(k, kl, v, vl, &p->verdicts[p->n_verdicts++]);
+}
+
+void cv_proposal_free(cv_proposal *p)
+{
+	if (p == NULL)
+		return;
+	cv_block_free(&p->block);
+	free(p->verdicts);
+	memset(p, 0, sizeof *p);
+}
+
+void cv_proposals_free(cv_proposal *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		cv_proposal_free(&p[i]);
+	free(p);
+}
+
+/* A stored proposal record (seq, received_at, block) with its verdicts. */
+static cv_err proposal_load(cv_store *s, DB_TXN *txn, const uint8_t *v, size_t vl,
+			    cv_proposal *out, uint64_t *seq)
+{
+	cv_err e;
+
+	memset(out, 0, sizeof *out);
+	if (vl < 16)
+		return CV_E_STORE;
+	*seq = cv_get_u64(v);
+	out->received_at = cv_get_u64(v + 8);
+	e = cv_st_block_decode(v + 16, vl - 16, &out->block);
+	if (e == CV_OK)
+		e = cv_st_scan(s, ST_VERDICTS, txn, out->block.hash, CV_HASH_LEN, collect_verdict, out);
+	return e;
+}
+
+typedef struct list_ctx {
+	cv_store *s;
+	DB_TXN *txn;
+	cv_proposal *items;
+	uint64_t *seqs;
+	size_t n;
+} list_ctx;
+
+static cv_err list_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	list_ctx *c = ctx;
+	cv_proposal *items;
+	uint64_t *seqs;
+
+	(void)k;
+	if (kl != CV_HASH_LEN)
+		return CV_E_STORE;
+	items = realloc(c->items, (c->n + 1) * sizeof *c->items);
+	if (items == NULL)
+		return CV_E_NOMEM;
+	c->items = items;
+	seqs = realloc(c->seqs, (c->n + 1) * sizeof *c->seqs);
+	if (seqs == NULL)
+		return CV_E_NOMEM;
+	c->seqs = seqs;
+	c->n++;
+	return proposal_load(c->s, c->txn, v, vl, &c->items[c->n - 1], &c->seqs[c->n - 1]);
+}
+
+static void list_reset(list_ctx *c)
+{
+	cv_proposals_free(c->items, c->n);
+	free(c->seqs);
+	c->items = NULL;
+	c->seqs = NULL;
+	c->n = 0;
+}
+
+static cv_err list_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	list_ctx *c = ctx;
+	cv_state state;
+	cv_err e;
+
+	list_reset(c);
+	c->s = s;
+	c->txn = txn;
+	if ((e = sealed(s, txn, false, &state)) != CV_OK)
+		return e;
+	return cv_st_scan(s, ST_PROPOSALS, txn, NULL, 0, list_one, c);
+}
+
+cv_err cv_store_proposals(cv_store *s, cv_proposal **out, size_t *n)
+{
+	list_ctx c = {0};
+	cv_err e = cv_st_run(s, list_op, &c);
+
+	*out = NULL;
+	*n = 0;
+	if (e != CV_OK) {
+		list_reset(&c);
+		return e;
+	}
+	/* Oldest first: insertion sort on the arrival sequence (a handful per height). */
+	for (size_t i = 1; i < c.n; i++)
+		for (size_t j = i; j > 0 && c.seqs[j - 1] > c.seqs[j]; j--) {
+			cv_proposal tp = c.items[j];
+			uint64_t ts = c.seqs[j];
+
+			c.items[j] = c.items[j - 1];
+			c.seqs[j] = c.seqs[j - 1];
+			c.items[j - 1] = tp;
+			c.seqs[j - 1] = ts;
+		}
+	free(c.seqs);
+	*out = c.items;
+	*n = c.n;
+	return CV_OK;
+}
+
+typedef struct one_ctx {
+	const uint8_t *hash;
+	cv_proposal *out;
+} one_ctx;
+
+static cv_err one_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	one_ctx *c = ctx;
+	uint64_t seq;
+	void *v;
+	size_t vl;
+	cv_err e;
+
+	cv_proposal_free(c->out);
+	e = cv_st_get(s, ST_PROPOSALS, txn, c->hash, CV_HASH_LEN, &v, &vl, 0);
+	if (e != CV_OK)
+		return e;
+	e = proposal_load(s, txn, v, vl, c->out, &seq);
+	free(v);
+	return e;
+}
+
+cv_err cv_store_proposal(cv_store *s, const uint8_t hash[CV_HASH_LEN], cv_proposal *out)
+{
+	one_ctx c = {hash, out};
+	cv_err e;
+
+	memset(out, 0, sizeof *out);
+	e = cv_st_run(s, one_op, &c);
+	if (e != CV_OK)
+		cv_proposal_free(out);
+	return e;
+}
+
+/* ---- verdicts and the commit ---- */
+
+static cv_err put_verdict(cv_store *s, DB_TXN *txn, const uint8_t hash[CV_HASH_LEN],
+			  const cv_approval *a, bool approve, const char *reason)
+{
+	uint8_t key[VERDICT_KEY_LEN];
+	cv_buf rec = {0};
+	cv_err e;
+
+	memcpy(key, hash, CV_HASH_LEN);
+	memcpy(key + CV_HASH_LEN, a->validator_key, CV_KEY_LEN);
+	cv_buf_u8(&rec, approve ? 1 : 0);
+	cv_buf_put(&rec, a->signature, CV_SIG_LEN);
+	cv_buf_u64(&rec, wall_now());
+	e = cv_buf_text(&rec, reason);
+	if (e == CV_OK && rec.failed)
+		e = CV_E_NOMEM;
+	if (e == CV_OK)
+		e = cv_st_put(s, ST_VERDICTS, txn, key, sizeof key, rec.data, rec.len, DB_NOOVERWRITE);
+	cv_buf_free(&rec);
+	return e == CV_E_EXISTS ? CV_E_DUPLICATE_APPROVAL : e;
+}
+
+typedef struct approvals_ctx {
+	cv_approval *a;
+	size_t n;
+} approvals_ctx;
+
+static cv_err collect_approval(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	approvals_ctx *c = ctx;
+	cv_verdict vd;
+	cv_approval *grown;
+	cv_err e = verdict_decode(k, kl, v, vl, &vd);
+
+	if (e != CV_OK || !vd.approve)
+		return e;
+	grown = realloc(c->a, (c->n + 1) * sizeof *c->a);
+	if (grown == NULL)
+		return CV_E_NOMEM;
+	c->a = grown;
+	c->a[c->n++] = vd.sig;
+	return CV_OK;
+}
+
+/* Takes vote i of block b (height h) out of the pool and records where it is. The
+ * voter's pool vote may be another one (a miner may include a vote sent to it
+ * directly): that one leaves the pool too, and the guard points at the chain's. */
+static cv_err commit_vote(cv_store *s, DB_TXN *txn, const cv_block *b, size_t i, uint64_t *removed)
+{
+	const cv_vote *v = &b->votes[i];
+	uint8_t txid[CV_HASH_LEN], old[CV_HASH_LEN], loc[COMMITTED_LEN], key[4], count[8];
+	void *p;
+	size_t n;
+	cv_err e;
+
+	cv_vote_txid(v, txid);
+	e = cv_st_get_fixed(s, ST_VOTED, txn, v->voter_key, CV_KEY_LEN, old, sizeof old, DB_RMW);
+	if (e == CV_OK) {
+		e = cv_st_get(s, ST_TXS, txn, old, CV_HASH_LEN, &p, &n, DB_RMW);
+		if (e != CV_OK)
+			return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
+		if (n != PENDING_LEN || ((uint8_t *)p)[0] != 0) {
+			free(p);
+			return CV_E_DOUBLE_VOTE;   /* the rules made sure this cannot be */
+		}
+		e = cv_st_del(s, ST_POOL, txn, (uint8_t *)p + 1, 8);
+		free(p);
+		if (e == CV_OK)
+			e = cv_st_del(s, ST_TXS, txn, old, CV_HASH_LEN);
+		if (e != CV_OK)
+			return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
+		(*removed)++;
+	} else if (e != CV_E_NOT_FOUND) {
+		return e;
+	}
+	e = cv_st_put(s, ST_VOTED, txn, v->voter_key, CV_KEY_LEN, txid, CV_HASH_LEN, 0);
+	if (e != CV_OK)
+		return e;
+	loc[0] = 1;
+	cv_put_u64(loc + 1, b->header.height);
+	cv_put_u32(loc + 9, (uint32_t)i);
+	e = cv_st_put(s, ST_TXS, txn, txid, CV_HASH_LEN, loc, sizeof loc, 0);
+	if (e != CV_OK)
+		return e;
+	cv_put_u32(key, v->candidate_id);
+	e = cv_st_get_fixed(s, ST_TALLY, txn, key, sizeof key, count, sizeof count, DB_RMW);
+	if (e == CV_E_NOT_FOUND) {
+		cv_put_u64(count, 0);
+		e = CV_OK;
+	}
+	if (e != CV_OK)
+		return e;
+	cv_put_u64(count, cv_get_u64(count) + 1);
+	return cv_st_put(s, ST_TALLY, txn, key, sizeof key, count, sizeof count, 0);
+}
+
+/* The block joins the chain with the approvals collected so far. Every proposal left
+ * is at the same height (only blocks on the tip are admitted), so all of them and
+ * all verdicts are discarded with it. */
+static cv_err commit_block(cv_store *s, DB_TXN *txn, cv_block *b, approvals_ctx *ap)
+{
+	uint8_t height[8];
+	uint64_t removed = 0;
+	cv_buf rec = {0};
+	cv_st_tip tip;
+	cv_err e;
+
+	b->approvals = ap->a;
+	b->n_approvals = ap->n;
+	e = cv_st_block_encode(b, &rec);
+	b->approvals = NULL;
+	b->n_approvals = 0;
+	cv_put_u64(height, b->header.height);
+	if (e == CV_OK)
+		e = cv_st_put(s, ST_BLOCKS, txn, height, 8, rec.data, rec.len, DB_NOOVERWRITE);
+	cv_buf_free(&rec);
+	if (e == CV_OK)
+		e = cv_st_put(s, ST_HASHES, txn, b->hash, CV_HASH_LEN, height, 8, DB_NOOVERWRITE);
+	if (e == CV_E_EXISTS)
+		return CV_E_STALE;
+	for (size_t i = 0; e == CV_OK && i < b->n_votes; i++)
+		e = commit_vote(s, txn, b, i, &removed);
+	if (e == CV_OK)
+		e = cv_st_meta_add(s, txn, "n_pending", -(int64_t)removed);
+	if (e == CV_OK)
+		e = cv_st_meta_add(s, txn, "n_committed", (int64_t)b->n_votes);
+	if (e != CV_OK)
+		return e;
+	tip.height = b->header.height;
+	memcpy(tip.hash, b->hash, CV_HASH_LEN);
+	tip.header = b->header;
+	if ((e = cv_st_tip_put(s, txn, &tip)) != CV_OK ||
+	    (e = cv_st_del_prefix(s, ST_PROPOSALS, txn, NULL, 0)) != CV_OK)
+		return e;
+	return cv_st_del_prefix(s, ST_VERDICTS, txn, NULL, 0);
+}
+
+typedef struct approve_ctx {
+	const uint8_t *hash;
+	const cv_approval *a;
+	unsigned threshold;
+	bool committed;
+	cv_err refused;   /* an answer that still commits (equivocation evidence) */
+} approve_ctx;
+
+/* An approval for a block that is no longer a proposal. */
+static cv_err approve_gone(cv_store *s, DB_TXN *txn, approve_ctx *c)
+{
+	uint8_t height[8], hkey[HEIGHT_KEY_LEN], approved[CV_HASH_LEN];
+	cv_err e = cv_st_get_fixed(s, ST_HASHES, txn, c->hash, CV_HASH_LEN, height, 8, 0);
+
+	if (e != CV_OK)
+		return e;
+	memcpy(hkey, height, 8);
+	memcpy(hkey + 8, c->a->validator_key, CV_KEY_LEN);
+	e = cv_st_get_fixed(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, approved, sizeof approved, 0);
+	if (e == CV_OK && memcmp(approved, c->hash, CV_HASH_LEN) == 0)
+		return CV_E_DUPLICATE_APPROVAL;
+	return e == CV_OK || e == CV_E_NOT_FOUND ? CV_E_STALE : e;
+}
+
+static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	approve_ctx *c = ctx;
+	uint8_t hkey[HEIGHT_KEY_LEN], approved[CV_HASH_LEN], ekey[HEIGHT_KEY_LEN + CV_HASH_LEN];
+	approvals_ctx ap = {NULL, 0};
+	cv_proposal p;
+	cv_buf ev = {0};
+	cv_state state;
+	uint64_t seq;
+	void *v = NULL;
+	size_t vl;
+	cv_err e;
+
+	c->committed = false;
+	c->refused = CV_OK;
+	memset(&p, 0, sizeof p);
+	if ((e = sealed(s, txn, true, &state)) != CV_OK)
+		return e;
+	e = cv_st_get(s, ST_PROPOSALS, txn, c->hash, CV_HASH_LEN, &v, &vl, 0);
+	if (e == CV_E_NOT_FOUND)
+		return approve_gone(s, txn, c);
+	if (e != CV_OK)
+		return e;
+	e = proposal_load(s, txn, v, vl, &p, &seq);
+	free(v);
+	if (e != CV_OK)
+		goto out;
+	for (size_t i = 0; i < p.n_verdicts; i++)
+		if (memcmp(p.verdicts[i].sig.validator_key, c->a->validator_key, CV_KEY_LEN) == 0) {
+			e = CV_E_DUPLICATE_APPROVAL;
+			goto out;
+		}
+	cv_put_u64(hkey, p.block.header.height);
+	memcpy(hkey + 8, c->a->validator_key, CV_KEY_LEN);
+	e = cv_st_get_fixed(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, approved, sizeof approved, 0);
+	if (e == CV_OK) {
+		/* A second block at this height: refused, and kept as evidence. */
+		memcpy(ekey, hkey, sizeof hkey);
+		memcpy(ekey + sizeof hkey, c->hash, CV_HASH_LEN);
+		cv_buf_put(&ev, approved, CV_HASH_LEN);
+		cv_buf_put(&ev, c->a->signature, CV_SIG_LEN);
+		cv_buf_u64(&ev, wall_now());
+		e = ev.failed ? CV_E_NOMEM
+			      : cv_st_put(s, ST_EVIDENCE, txn, ekey, sizeof ekey, ev.data, ev.len, 0);
+		cv_buf_free(&ev);
+		c->refused = CV_E_EQUIVOCATION;
+		goto out;
+	}
+	if (e != CV_E_NOT_FOUND)
+		goto out;
+	if ((e = put_verdict(s, txn, c->hash, c->a, true, "")) != CV_OK ||
+	    (e = cv_st_put(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, c->hash, CV_HASH_LEN, 0)) != CV_OK ||
+	    (e = cv_st_scan(s, ST_VERDICTS, txn, c->hash, CV_HASH_LEN, collect_approval, &ap)) != CV_OK)
+		goto out;
+	if (ap.n >= c->threshold) {
+		e = commit_block(s, txn, &p.block, &ap);
+		c->committed = e == CV_OK;
+	}
+out:
+	free(ap.a);
+	cv_proposal_free(&p);
+	return e;
+}
+
+cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_approval *a,
+			bool *committed)
+{
+	approve_ctx c = {hash, a, 0, false, CV_OK};
+	cv_view view;
+	cv_err e;
+
+	if (committed != NULL)
+		*committed = false;
+	if ((e = cv_st_view(s, &view)) != CV_OK)
+		return e;
+	e = cv_check_approval(view.genesis, hash, a);
+	if (e != CV_OK)
+		return e;
+	c.threshold = view.genesis->election.threshold;
+	e = cv_st_run(s, approve_op, &c);
+	if (e != CV_OK)
+		return e;
+	if (committed != NULL)
+		*committed = c.committed;
+	return c.refused;
+}
+
+typedef struct reject_ctx {
+	const uint8_t *hash;
+	const char *reason;
+	const cv_approval *a;
+} reject_ctx;
+
+static cv_err reject_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	reject_ctx *c = ctx;
+	cv_state state;
+	cv_err e;
+
+	if ((e = sealed(s, txn, true, &state)) != CV_OK)
+		return e;
+	e = cv_st_exists(s, ST_PROPOSALS, txn, c->hash, CV_HASH_LEN);
+	if (e != CV_OK)
+		return e;
+	return put_verdict(s, txn, c->hash, c->a, false, c->reason);
+}
+
+cv_err cv_store_reject(cv_store *s, const uint8_t hash[CV_HASH_LEN], const char *reason,
+		       const cv_approval *a)
+{
+	reject_ctx c = {hash, reason, a};
+	cv_view view;
+	cv_err e;
+
+	if ((e = cv_st_view(s, &view)) != CV_OK)
+		return e;
+	e = cv_check_rejection(view.genesis, hash, reason, a);
+	return e != CV_OK ? e : cv_st_run(s, reject_op, &c);
+}
+
+typedef struct evidence_ctx {
+	cv_equivocation *items;
+	size_t n;
+} evidence_ctx;
+
+static cv_err evidence_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	evidence_ctx *c = ctx;
+	cv_equivocation *grown, *q;
+
+	if (kl != HEIGHT_KEY_LEN + CV_HASH_LEN || vl != CV_HASH_LEN + CV_SIG_LEN + 8)
+		return CV_E_STORE;
+	grown = realloc(c->items, (c->n + 1) * sizeof *c->items);
+	if (grown == NULL)
+		return CV_E_NOMEM;
+	c->items = grown;
+	q = &c->items[c->n++];
+	q->height = cv_get_u64(k);
+	memcpy(q->sig.validator_key, k + 8, CV_KEY_LEN);
+	memcpy(q->block_hash, k + HEIGHT_KEY_LEN, CV_HASH_LEN);
+	memcpy(q->approved_hash, v, CV_HASH_LEN);
+	memcpy(q->sig.signature, v + CV_HASH_LEN, CV_SIG_LEN);
+	q->at = cv_get_u64(v + CV_HASH_LEN + CV_SIG_LEN);
+	return CV_OK;
+}
+
+static cv_err evidence_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	evidence_ctx *c = ctx;
+
+	free(c->items);
+	c->items = NULL;
+	c->n = 0;
+	return cv_st_scan(s, ST_EVIDENCE, txn, NULL, 0, evidence_one, c);
+}
+
+cv_err cv_store_equivocations(cv_store *s, cv_equivocation **out, size_t *n)
+{
+	evidence_ctx c = {NULL, 0};
+	cv_err e = cv_st_run(s, evidence_op, &c);
+
+	*out = NULL;
+	*n = 0;
+	if (e != CV_OK) {
+		free(c.items);
+		return e;
+	}
+	*out = c.items;
+	*n = c.n;
+	return CV_OK;
+}

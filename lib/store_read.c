@@ -1,0 +1,399 @@
+/* Reading the store: the election's summary, the genesis, the tally, committed blocks,
+ * the chain export, vote receipts with their inclusion proofs, and the pool. Each read
+ * is one transaction (the export one per block). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "store_impl.h"
+
+/* ---- summary ---- */
+
+static cv_err count_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	(void)k;
+	(void)kl;
+	(void)v;
+	(void)vl;
+	(*(uint64_t *)ctx)++;
+	return CV_OK;
+}
+
+static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	cv_info *in = ctx;
+	uint8_t rec[CV_HASH_LEN + 8];
+	cv_st_tip tip;
+	cv_err e;
+
+	memset(in, 0, sizeof *in);
+	e = cv_st_state(s, txn, false, &in->state);
+	if (e == CV_OK)
+		e = cv_st_settings(s, txn, &in->settings);
+	if (e != CV_OK)
+		return e;
+	if (in->state != CV_STATE_SETUP) {
+		e = cv_st_get_fixed(s, ST_META, txn, "genesis", 7, rec, sizeof rec, 0);
+		if (e == CV_OK)
+			e = cv_st_tip_get(s, txn, &tip);
+		if (e != CV_OK)
+			return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
+		memcpy(in->genesis_hash, rec, CV_HASH_LEN);
+		in->genesis_timestamp = cv_get_u64(rec + CV_HASH_LEN);
+		in->tip_height = tip.height;
+		memcpy(in->tip_hash, tip.hash, CV_HASH_LEN);
+		in->tip_timestamp = tip.header.timestamp;
+	}
+	if ((e = cv_st_meta_u64(s, txn, "closed_at", &in->closed_at)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, "n_voters", &in->n_voters)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, "n_eligible", &in->n_eligible)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, "n_registered", &in->n_registered)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, "n_pending", &in->n_pending)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, "n_committed", &in->n_committed)) != CV_OK)
+		return e;
+	return cv_st_scan(s, ST_PROPOSALS, txn, NULL, 0, count_one, &in->n_proposals);
+}
+
+cv_err cv_store_info(cv_store *s, cv_info *out)
+{
+	return cv_st_run(s, info_op, out);
+}
+
+typedef struct genesis_ctx {
+	bool with_voters;
+	cv_genesis *g;
+} genesis_ctx;
+
+static cv_err genesis_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	genesis_ctx *c = ctx;
+
+	cv_genesis_free(c->g);
+	return cv_st_load_genesis(s, txn, c->with_voters, c->g);
+}
+
+cv_err cv_store_genesis(cv_store *s, bool with_voters, cv_genesis *out)
+{
+	genesis_ctx c = {with_voters, out};
+
+	memset(out, 0, sizeof *out);
+	return cv_st_run(s, genesis_op, &c);
+}
+
+static cv_err tally_candidate(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	cv_tally *t = ctx;
+	void *ids, *votes;
+
+	(void)v;
+	(void)vl;
+	if (kl != 4)
+		return CV_E_STORE;
+	ids = realloc(t->ids, (t->n + 1) * sizeof *t->ids);
+	if (ids == NULL)
+		return CV_E_NOMEM;
+	t->ids = ids;
+	votes = realloc(t->votes, (t->n + 1) * sizeof *t->votes);
+	if (votes == NULL)
+		return CV_E_NOMEM;
+	t->votes = votes;
+	t->ids[t->n] = cv_get_u32(k);
+	t->votes[t->n] = 0;
+	t->n++;
+	return CV_OK;
+}
+
+static cv_err tally_count(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	cv_tally *t = ctx;
+	uint32_t id;
+
+	if (kl != 4 || vl != 8)
+		return CV_E_STORE;
+	id = cv_get_u32(k);
+	/* Both lists are in id order; candidates are frozen once votes exist. */
+	for (size_t i = 0; i < t->n; i++)
+		if (t->ids[i] == id) {
+			t->votes[i] = cv_get_u64(v);
+			t->total += t->votes[i];
+			return CV_OK;
+		}
+	return CV_E_STORE;
+}
+
+static cv_err tally_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	cv_tally *t = ctx;
+	cv_state state;
+	cv_err e;
+
+	cv_tally_free(t);
+	memset(t, 0, sizeof *t);
+	e = cv_st_state(s, txn, false, &state);
+	if (e == CV_OK)
+		e = cv_st_scan(s, ST_CANDIDATES, txn, NULL, 0, tally_candidate, t);
+	if (e == CV_OK)
+		e = cv_st_scan(s, ST_TALLY, txn, NULL, 0, tally_count, t);
+	return e;
+}
+
+cv_err cv_store_tally(cv_store *s, cv_tally *out)
+{
+	cv_err e;
+
+	memset(out, 0, sizeof *out);
+	e = cv_st_run(s, tally_op, out);
+	if (e != CV_OK) {
+		cv_tally_free(out);
+		memset(out, 0, sizeof *out);
+	}
+	return e;
+}
+
+static cv_err on_roll_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	return cv_st_exists(s, ST_ROLL, txn, ctx, CV_KEY_LEN);
+}
+
+bool cv_store_on_roll(cv_store *s, const uint8_t key[CV_KEY_LEN])
+{
+	return cv_st_run(s, on_roll_op, (void *)key) == CV_OK;
+}
+
+/* ---- blocks ---- */
+
+typedef struct block_ctx {
+	uint64_t height;
+	const uint8_t *hash;   /* by hash when set */
+	cv_block *b;
+} block_ctx;
+
+static cv_err block_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	block_ctx *c = ctx;
+	uint8_t key[8];
+	void *p = NULL;
+	size_t n;
+	cv_err e;
+
+	cv_block_free(c->b);
+	if (c->hash != NULL) {
+		e = cv_st_get_fixed(s, ST_HASHES, txn, c->hash, CV_HASH_LEN, key, sizeof key, 0);
+		if (e != CV_OK)
+			return e;
+		c->height = cv_get_u64(key);
+	}
+	cv_put_u64(key, c->height);
+	e = cv_st_get(s, ST_BLOCKS, txn, key, sizeof key, &p, &n, 0);
+	if (e != CV_OK)
+		return e;
+	e = cv_st_block_decode(p, n, c->b);
+	free(p);
+	if (e != CV_OK || c->height != 0)
+		return e;
+	/* The genesis in its public form carries the whole roll. */
+	c->b->genesis = calloc(1, sizeof *c->b->genesis);
+	if (c->b->genesis == NULL)
+		return CV_E_NOMEM;
+	return cv_st_load_genesis(s, txn, true, c->b->genesis);
+}
+
+cv_err cv_store_block(cv_store *s, uint64_t height, cv_block *out)
+{
+	block_ctx c = {height, NULL, out};
+	cv_err e;
+
+	memset(out, 0, sizeof *out);
+	e = cv_st_run(s, block_op, &c);
+	if (e != CV_OK)
+		cv_block_free(out);
+	return e;
+}
+
+cv_err cv_store_block_by_hash(cv_store *s, const uint8_t hash[CV_HASH_LEN], cv_block *out)
+{
+	block_ctx c = {0, hash, out};
+	cv_err e;
+
+	memset(out, 0, sizeof *out);
+	e = cv_st_run(s, block_op, &c);
+	if (e != CV_OK)
+		cv_block_free(out);
+	return e;
+}
+
+static cv_err tip_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	cv_state state;
+	cv_err e = cv_st_state(s, txn, false, &state);
+
+	if (e != CV_OK)
+		return e;
+	if (state == CV_STATE_SETUP)
+		return CV_E_BAD_STATE;
+	return cv_st_tip_get(s, txn, ctx);
+}
+
+cv_err cv_store_export(cv_store *s, int (*write)(void *ctx, const char *p, size_t n), void *ctx)
+{
+	static const char head[] = "{\"format\":\"chainvote-chain/1\",\"blocks\":[";
+	cv_st_tip tip;
+	cv_block b;
+	json_object *o;
+	const char *text;
+	size_t len;
+	cv_err e;
+
+	e = cv_st_run(s, tip_op, &tip);
+	if (e != CV_OK)
+		return e;
+	if (write(ctx, head, sizeof head - 1) != 0)
+		return CV_E_IO;
+	/* The tip read first bounds the export: blocks committed meanwhile are left for the
+	 * next export, so the output is always a consistent prefix of the chain. */
+	for (uint64_t h = 0; h <= tip.height; h++) {
+		e = cv_store_block(s, h, &b);
+		if (e != CV_OK)
+			return e;
+		o = cv_block_to_json(&b);
+		cv_block_free(&b);
+		if (o == NULL)
+			return CV_E_NOMEM;
+		text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+		if (text == NULL) {
+			json_object_put(o);
+			return CV_E_NOMEM;
+		}
+		if ((h > 0 && write(ctx, ",", 1) != 0) || write(ctx, text, len) != 0) {
+			json_object_put(o);
+			return CV_E_IO;
+		}
+		json_object_put(o);
+	}
+	return write(ctx, "]}\n", 3) == 0 ? CV_OK : CV_E_IO;
+}
+
+/* ---- votes ---- */
+
+typedef struct status_ctx {
+	const uint8_t *txid;
+	cv_vote_status *out;
+} status_ctx;
+
+static cv_err status_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	status_ctx *c = ctx;
+	cv_vote_status *st = c->out;
+	uint8_t key[8], (*leaves)[CV_HASH_LEN] = NULL;
+	void *loc = NULL, *p = NULL;
+	size_t n, plen;
+	cv_block b;
+	cv_err e;
+
+	memset(&b, 0, sizeof b);
+	memset(st, 0, sizeof *st);
+	e = cv_st_get(s, ST_TXS, txn, c->txid, CV_HASH_LEN, &loc, &n, 0);
+	if (e != CV_OK)
+		return e;
+	if (n == 9 && ((uint8_t *)loc)[0] == 0) {
+		e = cv_st_get(s, ST_POOL, txn, (uint8_t *)loc + 1, 8, &p, &n, 0);
+		if (e == CV_OK)
+			e = cv_st_vote_decode(p, n, &st->vote);
+		goto out;
+	}
+	if (n != 13 || ((uint8_t *)loc)[0] != 1) {
+		e = CV_E_STORE;
+		goto out;
+	}
+	st->committed = true;
+	st->height = cv_get_u64((uint8_t *)loc + 1);
+	st->index = cv_get_u32((uint8_t *)loc + 9);
+	cv_put_u64(key, st->height);
+	e = cv_st_get(s, ST_BLOCKS, txn, key, sizeof key, &p, &n, 0);
+	if (e == CV_OK)
+		e = cv_st_block_decode(p, n, &b);
+	if (e != CV_OK)
+		goto out;
+	if (st->index >= b.n_votes) {
+		e = CV_E_STORE;
+		goto out;
+	}
+	st->vote = b.votes[st->index];
+	memcpy(st->block_hash, b.hash, CV_HASH_LEN);
+	st->tree_size = b.n_votes;
+	leaves = malloc(b.n_votes * sizeof *leaves);
+	if (leaves == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < b.n_votes; i++)
+		cv_vote_leaf_hash(&b.votes[i], leaves[i]);
+	e = cv_merkle_path((const uint8_t(*)[CV_HASH_LEN])leaves, b.n_votes, st->index, st->path,
+			   &plen);
+	st->path_len = plen;
+out:
+	free(leaves);
+	cv_block_free(&b);
+	free(loc);
+	free(p);
+	return e;
+}
+
+cv_err cv_store_vote_status(cv_store *s, const uint8_t txid[CV_HASH_LEN], cv_vote_status *out)
+{
+	status_ctx c = {txid, out};
+	cv_err e = cv_st_run(s, status_op, &c);
+
+	if (e != CV_OK)
+		memset(out, 0, sizeof *out);
+	return e;
+}
+
+typedef struct pool_ctx {
+	size_t max, n, cap;
+	cv_vote *votes;
+} pool_ctx;
+
+static cv_err pool_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	pool_ctx *c = ctx;
+	cv_vote *grown;
+
+	(void)k;
+	if (kl != 8)
+		return CV_E_STORE;
+	if (c->n >= c->max)
+		return ST_STOP;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		grown = realloc(c->votes, c->cap * sizeof *c->votes);
+		if (grown == NULL)
+			return CV_E_NOMEM;
+		c->votes = grown;
+	}
+	return cv_st_vote_decode(v, vl, &c->votes[c->n++]);
+}
+
+static cv_err pool_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	pool_ctx *c = ctx;
+
+	c->n = 0;
+	return cv_st_scan(s, ST_POOL, txn, NULL, 0, pool_one, c);
+}
+
+cv_err cv_store_pool(cv_store *s, size_t max, cv_vote **out, size_t *n)
+{
+	pool_ctx c = {max, 0, 0, NULL};
+	cv_err e = cv_st_run(s, pool_op, &c);
+
+	*out = NULL;
+	*n = 0;
+	if (e != CV_OK) {
+		free(c.votes);
+		return e;
+	}
+	*out = c.votes;
+	*n = c.n;
+	return CV_OK;
+}

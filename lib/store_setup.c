@@ -1,0 +1,477 @@
+/* Election set-up in the store: settings, candidates, validators, the roll,
+ * eligibility entries with one-time registration codes, and the state changes (open
+ * seals the genesis block, close ends voting). Set-up is refused once open. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+#define SALT_LEN 16
+#define VOTER_ID_MAX 64
+#define CODE_MAX 128
+/* eligible record: salt || H(salt || code) || u8 spent || key when spent */
+#define ELIG_LEN (SALT_LEN + CV_HASH_LEN + 1)
+
+/* Starts every set-up write: the election exists and is still in set-up. */
+static cv_err in_setup(cv_store *s, DB_TXN *txn)
+{
+	cv_state state;
+	cv_err e = cv_st_state(s, txn, true, &state);
+
+	if (e != CV_OK)
+		return e;
+	return state == CV_STATE_SETUP ? CV_OK : CV_E_BAD_STATE;
+}
+
+/* Input checks of the administrator's settings. The genesis rules proper (threshold
+ * against the validators, ids, keys) run through cv_genesis_normalise at open. */
+static cv_err settings_ok(const cv_settings *st)
+{
+	const cv_election *e = &st->election;
+
+	if (!cv_text_ok(e->title) || e->threshold < 2 || e->max_block_votes < 1)
+		return CV_E_BAD_ELECTION;
+	if (e->opens != 0 && e->closes != 0 && e->opens >= e->closes)
+		return CV_E_BAD_ELECTION;
+	return CV_OK;
+}
+
+static cv_err put_settings(cv_store *s, DB_TXN *txn, const cv_settings *st)
+{
+	cv_buf b = {0};
+	cv_err e = cv_st_settings_encode(st, &b);
+
+	if (e == CV_OK)
+		e = cv_st_put(s, ST_META, txn, "settings", 8, b.data, b.len, 0);
+	cv_buf_free(&b);
+	return e;
+}
+
+static cv_err create_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	cv_state state;
+	uint8_t setup = CV_STATE_SETUP;
+	cv_err e = cv_st_state(s, txn, true, &state);
+
+	if (e == CV_OK)
+		return CV_E_EXISTS;
+	if (e != CV_E_NOT_FOUND)
+		return e;
+	e = cv_st_put(s, ST_META, txn, "state", 5, &setup, 1, 0);
+	if (e == CV_OK)
+		e = put_settings(s, txn, ctx);
+	return e;
+}
+
+cv_err cv_store_create_election(cv_store *s, const cv_settings *st)
+{
+	cv_err e = settings_ok(st);
+
+	return e != CV_OK ? e : cv_st_run(s, create_op, (void *)st);
+}
+
+static cv_err settings_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	cv_err e = in_setup(s, txn);
+
+	return e != CV_OK ? e : put_settings(s, txn, ctx);
+}
+
+cv_err cv_store_set_settings(cv_store *s, const cv_settings *st)
+{
+	cv_err e = settings_ok(st);
+
+	return e != CV_OK ? e : cv_st_run(s, settings_op, (void *)st);
+}
+
+/* ---- candidates, validators, the roll, eligibility: batches ---- */
+
+/* One batch: n entries of one kind written in one transaction; bad is the index of a
+ * refused entry. */
+typedef struct batch_ctx {
+	const void *items;
+	size_t n;
+	size_t bad;
+	const uint8_t (*recs)[SALT_LEN + CV_HASH_LEN + 1];   /* eligibility records */
+} batch_ctx;
+
+static cv_err put_candidates_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	batch_ctx *b = ctx;
+	const cv_candidate *c = b->items;
+	uint8_t key[4];
+	cv_err e = in_setup(s, txn);
+
+	for (b->bad = 0; e == CV_OK && b->bad < b->n; b->bad++) {
+		cv_put_u32(key, c[b->bad].id);
+		e = cv_st_put(s, ST_CANDIDATES, txn, key, sizeof key, c[b->bad].name,
+			      strlen(c[b->bad].name), 0);
+		if (e != CV_OK)
+			return e;
+	}
+	return e;
+}
+
+cv_err cv_store_put_candidates(cv_store *s, const cv_candidate *c, size_t n, size_t *bad)
+{
+	batch_ctx b = {c, n, 0, NULL};
+	cv_err e;
+
+	if (bad != NULL)
+		*bad = SIZE_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (c[i].id < 1 || !cv_text_ok(c[i].name)) {
+			if (bad != NULL)
+				*bad = i;
+			return CV_E_BAD_ELECTION;
+		}
+	e = cv_st_run(s, put_candidates_op, &b);
+	if (e != CV_OK && bad != NULL && b.bad < n)
+		*bad = b.bad;
+	return e;
+}
+
+cv_err cv_store_put_candidate(cv_store *s, const cv_candidate *c)
+{
+	return cv_store_put_candidates(s, c, 1, NULL);
+}
+
+static cv_err del_candidate_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	uint8_t key[4];
+	cv_err e = in_setup(s, txn);
+
+	if (e != CV_OK)
+		return e;
+	cv_put_u32(key, *(const uint32_t *)ctx);
+	return cv_st_del(s, ST_CANDIDATES, txn, key, sizeof key);
+}
+
+cv_err cv_store_del_candidate(cv_store *s, uint32_t id)
+{
+	return cv_st_run(s, del_candidate_op, &id);
+}
+
+static cv_err put_validators_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	batch_ctx *b = ctx;
+	const cv_validator *v = b->items;
+	cv_err e = in_setup(s, txn);
+
+	for (b->bad = 0; e == CV_OK && b->bad < b->n; b->bad++) {
+		e = cv_st_put(s, ST_VALIDATORS, txn, v[b->bad].key, CV_KEY_LEN, v[b->bad].name,
+			      strlen(v[b->bad].name), 0);
+		if (e != CV_OK)
+			return e;
+	}
+	return e;
+}
+
+cv_err cv_store_put_validators(cv_store *s, const cv_validator *v, size_t n, size_t *bad)
+{
+	batch_ctx b = {v, n, 0, NULL};
+	cv_err e;
+
+	if (bad != NULL)
+		*bad = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		e = cv_pubkey_check(v[i].key);
+		if (e == CV_OK && !cv_text_ok(v[i].name))
+			e = CV_E_BAD_ELECTION;
+		if (e != CV_OK) {
+			if (bad != NULL)
+				*bad = i;
+			return e;
+		}
+	}
+	e = cv_st_run(s, put_validators_op, &b);
+	if (e != CV_OK && bad != NULL && b.bad < n)
+		*bad = b.bad;
+	return e;
+}
+
+cv_err cv_store_put_validator(cv_store *s, const cv_validator *v)
+{
+	return cv_store_put_validators(s, v, 1, NULL);
+}
+
+static cv_err del_validator_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	cv_err e = in_setup(s, txn);
+
+	return e != CV_OK ? e : cv_st_del(s, ST_VALIDATORS, txn, ctx, CV_KEY_LEN);
+}
+
+cv_err cv_store_del_validator(cv_store *s, const uint8_t key[CV_KEY_LEN])
+{
+	return cv_st_run(s, del_validator_op, (void *)key);
+}
+
+static cv_err add_voters_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	batch_ctx *b = ctx;
+	const uint8_t(*keys)[CV_KEY_LEN] = b->items;
+	cv_err e = in_setup(s, txn);
+
+	for (b->bad = 0; e == CV_OK && b->bad < b->n; b->bad++) {
+		e = cv_st_put(s, ST_ROLL, txn, keys[b->bad], CV_KEY_LEN, "", 0, DB_NOOVERWRITE);
+		if (e != CV_OK)
+			return e;
+	}
+	if (e == CV_OK)
+		e = cv_st_meta_add(s, txn, "n_voters", (int64_t)b->n);
+	return e;
+}
+
+cv_err cv_store_add_voters(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], size_t n, size_t *bad)
+{
+	batch_ctx b = {keys, n, 0, NULL};
+	cv_err e;
+
+	if (bad != NULL)
+		*bad = SIZE_MAX;
+	for (size_t i = 0; i < n; i++)
+		if ((e = cv_pubkey_check(keys[i])) != CV_OK) {
+			if (bad != NULL)
+				*bad = i;
+			return e;
+		}
+	e = cv_st_run(s, add_voters_op, &b);
+	if (e != CV_OK && bad != NULL && b.bad < n)
+		*bad = b.bad;
+	return e;
+}
+
+cv_err cv_store_add_voter(cv_store *s, const uint8_t key[CV_KEY_LEN])
+{
+	return cv_store_add_voters(s, (const uint8_t(*)[CV_KEY_LEN])key, 1, NULL);
+}
+
+/* Voter ids are 1-64 printable ASCII characters without spaces, so that they survive
+ * CSV files and URLs unchanged. */
+static bool voter_id_ok(const char *id)
+{
+	size_t n = strnlen(id, VOTER_ID_MAX + 1);
+
+	if (n == 0 || n > VOTER_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (id[i] <= 0x20 || id[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool code_ok(const char *code)
+{
+	size_t n = strnlen(code, CODE_MAX + 1);
+
+	return n >= 1 && n <= CODE_MAX;
+}
+
+static void code_hash(const uint8_t salt[SALT_LEN], const char *code, uint8_t out[CV_HASH_LEN])
+{
+	uint8_t buf[SALT_LEN + CODE_MAX];
+	size_t n = strnlen(code, CODE_MAX);
+
+	memcpy(buf, salt, SALT_LEN);
+	memcpy(buf + SALT_LEN, code, n);
+	cv_sha256(buf, SALT_LEN + n, out);
+}
+
+static cv_err add_eligibles_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	batch_ctx *b = ctx;
+	const cv_eligible *el = b->items;
+	cv_err e = in_setup(s, txn);
+
+	for (b->bad = 0; e == CV_OK && b->bad < b->n; b->bad++) {
+		e = cv_st_put(s, ST_ELIGIBLE, txn, el[b->bad].voter_id, strlen(el[b->bad].voter_id),
+			      b->recs[b->bad], ELIG_LEN, DB_NOOVERWRITE);
+		if (e != CV_OK)
+			return e;
+	}
+	if (e == CV_OK)
+		e = cv_st_meta_add(s, txn, "n_eligible", (int64_t)b->n);
+	return e;
+}
+
+cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *el, size_t n, size_t *bad)
+{
+	uint8_t(*recs)[ELIG_LEN] = NULL;
+	batch_ctx b = {el, n, 0, NULL};
+	cv_err e = CV_OK;
+
+	if (bad != NULL)
+		*bad = SIZE_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (el[i].voter_id == NULL || el[i].code == NULL || !voter_id_ok(el[i].voter_id) ||
+		    !code_ok(el[i].code)) {
+			if (bad != NULL)
+				*bad = i;
+			return CV_E_MALFORMED;
+		}
+	recs = malloc((n ? n : 1) * sizeof *recs);
+	if (recs == NULL)
+		return CV_E_NOMEM;
+	/* Salts and hashes are made before the transaction: it only writes. */
+	for (size_t i = 0; e == CV_OK && i < n; i++) {
+		e = cv_random(recs[i], SALT_LEN);
+		code_hash(recs[i], el[i].code, recs[i] + SALT_LEN);
+		recs[i][SALT_LEN + CV_HASH_LEN] = 0;
+	}
+	b.recs = (const uint8_t(*)[ELIG_LEN])recs;
+	if (e == CV_OK)
+		e = cv_st_run(s, add_eligibles_op, &b);
+	if (e != CV_OK && bad != NULL && b.bad < n)
+		*bad = b.bad;
+	free(recs);
+	return e;
+}
+
+cv_err cv_store_add_eligible(cv_store *s, const char *voter_id, const char *code)
+{
+	cv_eligible el = {voter_id, code};
+
+	return cv_store_add_eligibles(s, &el, 1, NULL);
+}
+
+typedef struct register_ctx {
+	const char *voter_id, *code;
+	const uint8_t *key;
+} register_ctx;
+
+static cv_err register_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	static const uint8_t dummy_salt[SALT_LEN];
+	register_ctx *c = ctx;
+	uint8_t rec[ELIG_LEN + CV_KEY_LEN], hash[CV_HASH_LEN];
+	bool known, match;
+	void *stored = NULL;
+	size_t n = 0;
+	cv_err e = in_setup(s, txn);
+
+	if (e != CV_OK)
+		return e;
+	e = cv_st_get(s, ST_ELIGIBLE, txn, c->voter_id, strlen(c->voter_id), &stored, &n, DB_RMW);
+	if (e != CV_OK && e != CV_E_NOT_FOUND)
+		return e;
+	/* An unspent entry is ELIG_LEN bytes, a spent one also holds the bound key. */
+	known = e == CV_OK && (n == ELIG_LEN || n == ELIG_LEN + CV_KEY_LEN);
+	memset(rec, 0, sizeof rec);
+	if (known)
+		memcpy(rec, stored, n);
+	free(stored);
+	/* The hash is computed for unknown ids too, so the answer takes the same time. */
+	code_hash(known ? rec : dummy_salt, c->code, hash);
+	match = cv_memeq_ct(hash, rec + SALT_LEN, CV_HASH_LEN) == 0;
+	if (!known || !match || rec[SALT_LEN + CV_HASH_LEN] != 0)
+		return CV_E_BAD_CODE;
+	e = cv_st_put(s, ST_ROLL, txn, c->key, CV_KEY_LEN, "", 0, DB_NOOVERWRITE);
+	if (e != CV_OK)
+		return e;
+	rec[SALT_LEN + CV_HASH_LEN] = 1;
+	memcpy(rec + ELIG_LEN, c->key, CV_KEY_LEN);
+	e = cv_st_put(s, ST_ELIGIBLE, txn, c->voter_id, strlen(c->voter_id), rec, sizeof rec, 0);
+	if (e == CV_OK)
+		e = cv_st_meta_add(s, txn, "n_registered", 1);
+	if (e == CV_OK)
+		e = cv_st_meta_add(s, txn, "n_voters", 1);
+	return e;
+}
+
+cv_err cv_store_register(cv_store *s, const char *voter_id, const char *code,
+			 const uint8_t key[CV_KEY_LEN])
+{
+	register_ctx c = {voter_id, code, key};
+	cv_err e;
+
+	if (voter_id == NULL || code == NULL || !voter_id_ok(voter_id) || !code_ok(code))
+		return CV_E_BAD_CODE;
+	e = cv_pubkey_check(key);
+	return e != CV_OK ? e : cv_st_run(s, register_op, &c);
+}
+
+/* ---- state changes ---- */
+
+typedef struct open_ctx {
+	uint64_t now;
+	uint8_t hash[CV_HASH_LEN];
+} open_ctx;
+
+static cv_err open_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	open_ctx *c = ctx;
+	cv_genesis g;
+	cv_block b;
+	cv_st_tip tip;
+	cv_buf enc = {0};
+	uint8_t rec[CV_HASH_LEN + 8], height[8], state = CV_STATE_OPEN;
+	cv_err e = in_setup(s, txn);
+
+	if (e != CV_OK)
+		return e;
+	e = cv_st_load_genesis(s, txn, true, &g);
+	if (e != CV_OK)
+		return e;
+	e = cv_genesis_normalise(&g);
+	if (e == CV_OK)
+		e = cv_genesis_header(&g, c->now, &tip.header);
+	cv_genesis_free(&g);
+	if (e != CV_OK)
+		return e;
+	cv_header_hash(&tip.header, c->hash);
+	tip.height = 0;
+	memcpy(tip.hash, c->hash, CV_HASH_LEN);
+	/* Block 0 is stored as its header; its entries are the frozen set-up databases. */
+	memset(&b, 0, sizeof b);
+	b.header = tip.header;
+	memcpy(b.hash, c->hash, CV_HASH_LEN);
+	e = cv_st_block_encode(&b, &enc);
+	cv_put_u64(height, 0);
+	if (e == CV_OK)
+		e = cv_st_put(s, ST_BLOCKS, txn, height, 8, enc.data, enc.len, 0);
+	cv_buf_free(&enc);
+	if (e == CV_OK)
+		e = cv_st_put(s, ST_HASHES, txn, c->hash, CV_HASH_LEN, height, 8, 0);
+	memcpy(rec, c->hash, CV_HASH_LEN);
+	cv_put_u64(rec + CV_HASH_LEN, c->now);
+	if (e == CV_OK)
+		e = cv_st_put(s, ST_META, txn, "genesis", 7, rec, sizeof rec, 0);
+	if (e == CV_OK)
+		e = cv_st_tip_put(s, txn, &tip);
+	if (e == CV_OK)
+		e = cv_st_put(s, ST_META, txn, "state", 5, &state, 1, 0);
+	return e;
+}
+
+cv_err cv_store_open_election(cv_store *s, uint64_t now, uint8_t genesis_hash[CV_HASH_LEN])
+{
+	open_ctx c = {now, {0}};
+	cv_err e = cv_st_run(s, open_op, &c);
+
+	if (e == CV_OK && genesis_hash != NULL)
+		memcpy(genesis_hash, c.hash, CV_HASH_LEN);
+	return e;
+}
+
+static cv_err close_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	cv_state state;
+	uint8_t closed = CV_STATE_CLOSED;
+	cv_err e = cv_st_state(s, txn, true, &state);
+
+	if (e != CV_OK)
+		return e;
+	if (state != CV_STATE_OPEN)
+		return CV_E_BAD_STATE;
+	e = cv_st_put(s, ST_META, txn, "state", 5, &closed, 1, 0);
+	if (e == CV_OK)
+		e = cv_st_meta_put_u64(s, txn, "closed_at", *(const uint64_t *)ctx);
+	return e;
+}
+
+cv_err cv_store_close_election(cv_store *s, uint64_t now)
+{
+	return cv_st_run(s, close_op, &now);
+}

@@ -1,0 +1,1107 @@
+/* Tests of the election store: a scripted election from set-up to committed blocks
+ * and a verified export, then several processes at once (one vote per voter under a
+ * race, many voters landing, a writer killed mid-transaction, a deadlock retried,
+ * durability of an acknowledged vote). Runs in a fresh directory under /tmp. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "check.h"
+#include "json.h"
+#include "pow.h"
+#include "rules.h"
+#include "store.h"
+
+#define N_VALIDATORS 3
+#define N_VOTERS 6
+
+static char top[64];               /* the test's temporary directory */
+static char dir[128];              /* the scripted election's environment */
+static cv_store *st;
+static cv_privkey *validator_keys[N_VALIDATORS];
+static cv_privkey *voter_keys[N_VOTERS];
+static uint8_t genesis_hash[CV_HASH_LEN];
+static uint64_t t0;                /* the genesis timestamp */
+static cv_block block_a, block_b;  /* two rival proposals at height 1 */
+static uint8_t first_txid[CV_HASH_LEN];
+
+static uint64_t now_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static cv_privkey *key_from_hex(const char *hex)
+{
+	uint8_t d[CV_SCALAR_LEN];
+	cv_privkey *k = NULL;
+
+	if (cv_hex_decode(hex, d, sizeof d) != CV_OK || cv_privkey_from_scalar(d, &k) != CV_OK)
+		return NULL;
+	return k;
+}
+
+/* The vectors' validator and voter keys, so the tests sign for keys another
+ * implementation made; fresh keys when the file is missing. */
+static void load_keys(void)
+{
+	const char *vectors = getenv("VECTORS");
+	char path[512];
+	json_object *o = NULL, *group;
+	size_t i;
+
+	snprintf(path, sizeof path, "%s/keys.json", vectors ? vectors : "../shared/vectors");
+	o = json_object_from_file(path);
+	if (o != NULL && json_object_object_get_ex(o, "validators", &group)) {
+		i = 0;
+		json_object_object_foreach(group, k1, v1) {
+			(void)k1;
+			if (i < N_VALIDATORS)
+				validator_keys[i++] = key_from_hex(json_object_get_string(v1));
+		}
+	}
+	if (o != NULL && json_object_object_get_ex(o, "voters", &group)) {
+		i = 0;
+		json_object_object_foreach(group, k2, v2) {
+			(void)k2;
+			if (i < N_VOTERS)
+				voter_keys[i++] = key_from_hex(json_object_get_string(v2));
+		}
+	}
+	json_object_put(o);
+	for (i = 0; i < N_VALIDATORS; i++)
+		if (validator_keys[i] == NULL)
+			cv_privkey_generate(&validator_keys[i]);
+	for (i = 0; i < N_VOTERS; i++)
+		if (voter_keys[i] == NULL)
+			cv_privkey_generate(&voter_keys[i]);
+}
+
+static cv_vote make_vote(const uint8_t election_id[CV_HASH_LEN], const cv_privkey *k,
+			 uint32_t candidate, uint64_t ts)
+{
+	cv_vote v;
+
+	memset(&v, 0, sizeof v);
+	memcpy(v.election_id, election_id, CV_HASH_LEN);
+	cv_privkey_public(k, v.voter_key);
+	v.candidate_id = candidate;
+	v.timestamp = ts;
+	cv_vote_sign(&v, k);
+	return v;
+}
+
+static cv_approval make_approval(const cv_privkey *k, const uint8_t hash[CV_HASH_LEN])
+{
+	uint8_t msg[CV_APPROVAL_MSG_LEN];
+	cv_approval a;
+
+	cv_privkey_public(k, a.validator_key);
+	cv_approval_message(hash, msg);
+	cv_sign(k, msg, sizeof msg, a.signature);
+	return a;
+}
+
+/* Sets the merkle root from the votes, mines, and states the hash. */
+static void seal(cv_block *b)
+{
+	cv_votes_merkle_root(b->votes, b->n_votes, b->header.merkle_root);
+	b->header.nonce = 0;
+	cv_mine(&b->header, CV_NONCE_LIMIT, 1, NULL, b->hash, NULL);
+}
+
+static void copy_block(cv_block *dst, const cv_block *src)
+{
+	*dst = *src;
+	dst->votes = malloc(src->n_votes * sizeof *src->votes);
+	memcpy(dst->votes, src->votes, src->n_votes * sizeof *src->votes);
+	dst->approvals = NULL;
+	dst->n_approvals = 0;
+	dst->genesis = NULL;
+}
+
+static cv_settings settings(const char *title)
+{
+	cv_settings s;
+
+	memset(&s, 0, sizeof s);
+	snprintf(s.election.title, sizeof s.election.title, "%s", title);
+	s.election.threshold = 2;
+	s.election.difficulty = 8;
+	s.election.max_block_votes = 4;
+	return s;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* ---- set-up ---- */
+
+static void test_create_then_second_create_refused(void)
+{
+	cv_settings s = settings("Store test election");
+
+	CHECK_EQ_INT(cv_store_open(dir, 0, &st), CV_E_NOT_FOUND);
+	CHECK_EQ_INT(cv_store_open(dir, CV_STORE_CREATE, &st), CV_OK);
+	CHECK_EQ_INT(cv_store_create_election(st, &s), CV_OK);
+	CHECK_EQ_INT(cv_store_create_election(st, &s), CV_E_EXISTS);
+}
+
+static void test_settings_threshold_below_two_refused(void)
+{
+	cv_settings s = settings("Store test election");
+
+	s.election.threshold = 1;
+	CHECK_EQ_INT(cv_store_set_settings(st, &s), CV_E_BAD_ELECTION);
+	s = settings("Store test election");
+	s.election.opens = 200;
+	s.election.closes = 100;
+	CHECK_EQ_INT(cv_store_set_settings(st, &s), CV_E_BAD_ELECTION);
+}
+
+static void test_candidates_and_validators_stored(void)
+{
+	static const char *names[] = {"Ada", "Brook", "Cato"};
+	cv_candidate c;
+	cv_validator v;
+	cv_genesis g;
+
+	for (uint32_t i = 0; i < 3; i++) {
+		c.id = i + 1;
+		snprintf(c.name, sizeof c.name, "%s", names[i]);
+		CHECK_EQ_INT(cv_store_put_candidate(st, &c), CV_OK);
+	}
+	c.id = 0;
+	CHECK_EQ_INT(cv_store_put_candidate(st, &c), CV_E_BAD_ELECTION);
+	for (int i = 0; i < N_VALIDATORS; i++) {
+		cv_privkey_public(validator_keys[i], v.key);
+		snprintf(v.name, sizeof v.name, "Validator %d", i);
+		CHECK_EQ_INT(cv_store_put_validator(st, &v), CV_OK);
+	}
+	memset(v.key, 0x04, sizeof v.key);
+	CHECK_EQ_INT(cv_store_put_validator(st, &v), CV_E_BAD_KEY);
+	CHECK_EQ_INT(cv_store_genesis(st, false, &g), CV_OK);
+	CHECK_EQ_INT(g.n_candidates, 3);
+	CHECK_EQ_INT(g.n_validators, N_VALIDATORS);
+	CHECK(g.n_candidates == 3 && strcmp(g.candidates[1].name, "Brook") == 0);
+	cv_genesis_free(&g);
+}
+
+static void test_roll_key_added_once(void)
+{
+	uint8_t key[CV_KEY_LEN];
+
+	for (int i = 0; i < 4; i++) {
+		cv_privkey_public(voter_keys[i], key);
+		CHECK_EQ_INT(cv_store_add_voter(st, key), CV_OK);
+	}
+	CHECK_EQ_INT(cv_store_add_voter(st, key), CV_E_EXISTS);
+	CHECK(cv_store_on_roll(st, key));
+}
+
+static void test_batch_import_all_or_nothing(void)
+{
+	uint8_t keys[2][CV_KEY_LEN];
+	cv_eligible el[2] = {{"voter-x", "CODEX"}, {"voter-x", "CODEY"}};
+	cv_privkey *k = NULL;
+	size_t bad = 0;
+	cv_info in;
+
+	cv_privkey_generate(&k);
+	cv_privkey_public(k, keys[0]);
+	cv_privkey_free(k);
+	cv_privkey_public(voter_keys[0], keys[1]);   /* already on the roll */
+	CHECK_EQ_INT(cv_store_add_voters(st, (const uint8_t(*)[CV_KEY_LEN])keys, 2, &bad), CV_E_EXISTS);
+	CHECK_EQ_INT(bad, 1);
+	CHECK(!cv_store_on_roll(st, keys[0]));
+	CHECK_EQ_INT(cv_store_add_eligibles(st, el, 2, &bad), CV_E_EXISTS);
+	CHECK_EQ_INT(bad, 1);
+	CHECK_EQ_INT(cv_store_info(st, &in), CV_OK);
+	CHECK_EQ_INT(in.n_voters, 4);
+	CHECK_EQ_INT(in.n_eligible, 0);
+}
+
+static void test_eligible_duplicate_id_refused(void)
+{
+	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-5", "CODE5CODE5"), CV_OK);
+	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-6", "CODE6CODE6"), CV_OK);
+	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-5", "OTHER"), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_add_eligible(st, "bad id", "CODE"), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_add_eligible(st, "", "CODE"), CV_E_MALFORMED);
+}
+
+static void test_register_wrong_or_unknown_refused(void)
+{
+	uint8_t key[CV_KEY_LEN];
+
+	cv_privkey_public(voter_keys[4], key);
+	CHECK_EQ_INT(cv_store_register(st, "voter-5", "CODE5CODE6", key), CV_E_BAD_CODE);
+	CHECK_EQ_INT(cv_store_register(st, "voter-9", "CODE5CODE5", key), CV_E_BAD_CODE);
+	CHECK(!cv_store_on_roll(st, key));
+}
+
+static void test_register_binds_key_and_spends_code(void)
+{
+	uint8_t key[CV_KEY_LEN], other[CV_KEY_LEN];
+	cv_info in;
+
+	cv_privkey_public(voter_keys[4], key);
+	cv_privkey_public(voter_keys[5], other);
+	CHECK_EQ_INT(cv_store_register(st, "voter-5", "CODE5CODE5", key), CV_OK);
+	CHECK(cv_store_on_roll(st, key));
+	/* spent: the right code again, with another key, is refused */
+	CHECK_EQ_INT(cv_store_register(st, "voter-5", "CODE5CODE5", other), CV_E_BAD_CODE);
+	CHECK(!cv_store_on_roll(st, other));
+	/* a key already on the roll cannot take a second entry */
+	CHECK_EQ_INT(cv_store_register(st, "voter-6", "CODE6CODE6", key), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_register(st, "voter-6", "CODE6CODE6", other), CV_OK);
+	CHECK_EQ_INT(cv_store_info(st, &in), CV_OK);
+	CHECK_EQ_INT(in.n_voters, N_VOTERS);
+	CHECK_EQ_INT(in.n_eligible, 2);
+	CHECK_EQ_INT(in.n_registered, 2);
+	CHECK_EQ_INT(in.state, CV_STATE_SETUP);
+}
+
+static void test_vote_before_open_refused(void)
+{
+	uint8_t zero[CV_HASH_LEN] = {0};
+	cv_vote v = make_vote(zero, voter_keys[0], 1, now_s());
+
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_NOT_OPEN);
+}
+
+static void test_open_seals_valid_genesis(void)
+{
+	cv_block g0;
+	cv_info in;
+
+	t0 = now_s();
+	CHECK_EQ_INT(cv_store_open_election(st, t0, genesis_hash), CV_OK);
+	CHECK_EQ_INT(cv_store_info(st, &in), CV_OK);
+	CHECK_EQ_INT(in.state, CV_STATE_OPEN);
+	CHECK(memcmp(in.genesis_hash, genesis_hash, CV_HASH_LEN) == 0);
+	CHECK_EQ_INT(in.tip_height, 0);
+	CHECK_EQ_INT(cv_store_block(st, 0, &g0), CV_OK);
+	CHECK(g0.genesis != NULL && g0.genesis->n_voters == N_VOTERS);
+	CHECK(memcmp(g0.hash, genesis_hash, CV_HASH_LEN) == 0);
+	CHECK_EQ_INT(cv_check_genesis(&g0), CV_OK);
+	cv_block_free(&g0);
+	CHECK_EQ_INT(cv_store_open_election(st, t0, NULL), CV_E_BAD_STATE);
+}
+
+static void test_setup_changes_refused_after_open(void)
+{
+	cv_candidate c = {9, "Late"};
+	uint8_t key[CV_KEY_LEN];
+	cv_privkey *k = NULL;
+
+	cv_privkey_generate(&k);
+	cv_privkey_public(k, key);
+	cv_privkey_free(k);
+	CHECK_EQ_INT(cv_store_put_candidate(st, &c), CV_E_BAD_STATE);
+	CHECK_EQ_INT(cv_store_add_voter(st, key), CV_E_BAD_STATE);
+	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-7", "CODE"), CV_E_BAD_STATE);
+	CHECK_EQ_INT(cv_store_del_candidate(st, 1), CV_E_BAD_STATE);
+}
+
+/* ---- votes ---- */
+
+static void test_vote_admitted_as_pending(void)
+{
+	cv_vote v = make_vote(genesis_hash, voter_keys[0], 1, now_s());
+	cv_vote_status vs;
+	uint8_t txid[CV_HASH_LEN];
+
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), first_txid), CV_OK);
+	cv_vote_txid(&v, txid);
+	CHECK(memcmp(txid, first_txid, CV_HASH_LEN) == 0);
+	CHECK_EQ_INT(cv_store_vote_status(st, txid, &vs), CV_OK);
+	CHECK(!vs.committed);
+	CHECK(memcmp(vs.vote.signature, v.signature, CV_SIG_LEN) == 0);
+}
+
+static void test_second_vote_of_voter_refused(void)
+{
+	cv_vote v = make_vote(genesis_hash, voter_keys[0], 2, now_s() + 1);
+	cv_vote_status vs;
+	uint8_t txid[CV_HASH_LEN];
+
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_ALREADY_VOTED);
+	cv_vote_txid(&v, txid);
+	CHECK_EQ_INT(cv_store_vote_status(st, txid, &vs), CV_E_NOT_FOUND);
+}
+
+static void test_hostile_votes_refused(void)
+{
+	uint8_t other[CV_HASH_LEN];
+	cv_privkey *stranger = NULL;
+	cv_vote v;
+
+	cv_privkey_generate(&stranger);
+	v = make_vote(genesis_hash, stranger, 1, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_NOT_ON_ROLL);
+	cv_privkey_free(stranger);
+	v = make_vote(genesis_hash, voter_keys[1], 7, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_UNKNOWN_CANDIDATE);
+	v = make_vote(genesis_hash, voter_keys[1], 1, now_s());
+	v.signature[10] ^= 1;
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_BAD_SIGNATURE);
+	memcpy(other, genesis_hash, CV_HASH_LEN);
+	other[0] ^= 1;
+	v = make_vote(other, voter_keys[1], 1, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_WRONG_ELECTION);
+	v = make_vote(genesis_hash, voter_keys[1], 1, now_s() + 3600);
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_VOTE_TIME);
+}
+
+static void test_deadlock_fault_retried_and_applied_once(void)
+{
+	cv_vote v = make_vote(genesis_hash, voter_keys[1], 2, now_s());
+	unsigned long long before = cv_store_retries(st);
+	cv_info in;
+
+	cv_store_fault_deadlock(st, 1);
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_OK);
+	CHECK(cv_store_retries(st) > before);
+	CHECK_EQ_INT(cv_store_info(st, &in), CV_OK);
+	CHECK_EQ_INT(in.n_pending, 2);
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_ALREADY_VOTED);
+}
+
+static void test_work_template_takes_oldest_votes(void)
+{
+	cv_vote *pool = NULL;
+	size_t n = 0;
+	cv_block w;
+	uint8_t root[CV_HASH_LEN];
+
+	for (int i = 2; i < N_VOTERS; i++) {
+		cv_vote v = make_vote(genesis_hash, voter_keys[i], (uint32_t)(i % 3) + 1, now_s());
+		CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_OK);
+	}
+	CHECK_EQ_INT(cv_store_pool(st, 100, &pool, &n), CV_OK);
+	CHECK_EQ_INT(n, N_VOTERS);
+	CHECK_EQ_INT(cv_store_work(st, now_s(), &w), CV_OK);
+	CHECK_EQ_INT(w.header.height, 1);
+	CHECK(memcmp(w.header.prev_hash, genesis_hash, CV_HASH_LEN) == 0);
+	CHECK_EQ_INT(w.header.difficulty, 8);
+	CHECK_EQ_INT(w.n_votes, 4);   /* max_block_votes */
+	CHECK(n >= 4 && memcmp(w.votes[0].signature, pool[0].signature, CV_SIG_LEN) == 0);
+	CHECK(n >= 4 && memcmp(w.votes[3].signature, pool[3].signature, CV_SIG_LEN) == 0);
+	cv_votes_merkle_root(w.votes, w.n_votes, root);
+	CHECK(memcmp(root, w.header.merkle_root, CV_HASH_LEN) == 0);
+	free(pool);
+	/* block A: the template mined; block B: a rival with only the last two votes */
+	block_a = w;
+	seal(&block_a);
+	copy_block(&block_b, &block_a);
+	block_b.n_votes = 2;
+	memmove(block_b.votes, block_b.votes + 2, 2 * sizeof *block_b.votes);
+	seal(&block_b);
+}
+
+/* ---- proposals ---- */
+
+static void test_mined_proposal_accepted(void)
+{
+	cv_proposal *p = NULL;
+	size_t n = 0;
+
+	CHECK_EQ_INT(cv_store_add_proposal(st, &block_a, now_s(), NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_add_proposal(st, &block_a, now_s(), NULL), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_proposals(st, &p, &n), CV_OK);
+	CHECK_EQ_INT(n, 1);
+	CHECK(n == 1 && memcmp(p[0].block.hash, block_a.hash, CV_HASH_LEN) == 0);
+	CHECK(n == 1 && p[0].block.n_votes == 4 && p[0].n_verdicts == 0);
+	cv_proposals_free(p, n);
+}
+
+static void test_bad_proposals_refused_with_rule(void)
+{
+	cv_block b;
+	size_t bad = 0;
+
+	copy_block(&b, &block_a);
+	b.header.nonce = 0;
+	do {
+		b.header.nonce++;
+		cv_header_hash(&b.header, b.hash);
+	} while (cv_pow_ok(b.hash, 8));
+	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_WEAK_POW);
+
+	b.header.difficulty = 7;
+	seal(&b);
+	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_BAD_DIFFICULTY);
+	b.header.difficulty = 8;
+
+	seal(&b);
+	b.header.merkle_root[0] ^= 1;
+	b.header.nonce = 0;
+	cv_mine(&b.header, CV_NONCE_LIMIT, 1, NULL, b.hash, NULL);
+	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_BAD_MERKLE);
+
+	seal(&b);
+	b.hash[5] ^= 1;
+	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_BAD_HASH);
+
+	b.votes[1].signature[3] ^= 1;
+	seal(&b);
+	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), &bad), CV_E_BAD_SIGNATURE);
+	CHECK_EQ_INT(bad, 1);
+	b.votes[1] = block_a.votes[1];
+
+	b.votes[2] = b.votes[0];   /* one voter twice */
+	seal(&b);
+	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), &bad), CV_E_DOUBLE_VOTE);
+	CHECK_EQ_INT(bad, 2);
+	b.votes[2] = block_a.votes[2];
+
+	b.header.height = 2;
+	seal(&b);
+	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_STALE);
+	b.header.height = 1;
+	b.header.prev_hash[0] ^= 1;
+	seal(&b);
+	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_STALE);
+	b.header.prev_hash[0] ^= 1;
+
+	b.header.timestamp = now_s() + 3600;
+	seal(&b);
+	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_BAD_TIMESTAMP);
+	cv_block_free(&b);
+}
+
+static void test_rival_proposal_at_same_height_accepted(void)
+{
+	cv_proposal *p = NULL;
+	size_t n = 0;
+
+	CHECK_EQ_INT(cv_store_add_proposal(st, &block_b, now_s(), NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_proposals(st, &p, &n), CV_OK);
+	CHECK_EQ_INT(n, 2);
+	/* oldest first */
+	CHECK(n == 2 && memcmp(p[0].block.hash, block_a.hash, CV_HASH_LEN) == 0);
+	CHECK(n == 2 && memcmp(p[1].block.hash, block_b.hash, CV_HASH_LEN) == 0);
+	cv_proposals_free(p, n);
+}
+
+/* ---- verdicts ---- */
+
+static void test_approval_by_non_validator_refused(void)
+{
+	cv_approval a = make_approval(voter_keys[0], block_a.hash);
+	bool committed = true;
+
+	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &a, &committed), CV_E_NOT_VALIDATOR);
+	CHECK(!committed);
+	a = make_approval(validator_keys[0], block_a.hash);
+	a.signature[0] ^= 1;
+	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &a, &committed), CV_E_BAD_SIGNATURE);
+	a = make_approval(validator_keys[0], block_b.hash);   /* signed for another block */
+	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &a, &committed), CV_E_BAD_SIGNATURE);
+}
+
+static void test_first_approval_recorded_not_committed(void)
+{
+	cv_approval a = make_approval(validator_keys[0], block_a.hash);
+	cv_proposal p;
+	bool committed = true;
+
+	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &a, &committed), CV_OK);
+	CHECK(!committed);
+	CHECK_EQ_INT(cv_store_proposal(st, block_a.hash, &p), CV_OK);
+	CHECK_EQ_INT(p.n_verdicts, 1);
+	CHECK(p.n_verdicts == 1 && p.verdicts[0].approve);
+	cv_proposal_free(&p);
+}
+
+static void test_duplicate_approval_refused(void)
+{
+	cv_approval a = make_approval(validator_keys[0], block_a.hash);
+	bool committed = true;
+
+	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &a, &committed), CV_E_DUPLICATE_APPROVAL);
+	CHECK(!committed);
+}
+
+static void test_equivocation_refused_and_kept_as_evidence(void)
+{
+	cv_approval a = make_approval(validator_keys[0], block_b.hash);
+	cv_equivocation *ev = NULL;
+	cv_proposal p;
+	size_t n = 0;
+	bool committed = true;
+
+	CHECK_EQ_INT(cv_store_approve(st, block_b.hash, &a, &committed), CV_E_EQUIVOCATION);
+	CHECK(!committed);
+	CHECK_EQ_INT(cv_store_proposal(st, block_b.hash, &p), CV_OK);
+	CHECK_EQ_INT(p.n_verdicts, 0);
+	cv_proposal_free(&p);
+	CHECK_EQ_INT(cv_store_equivocations(st, &ev, &n), CV_OK);
+	CHECK_EQ_INT(n, 1);
+	CHECK(n == 1 && memcmp(ev[0].block_hash, block_b.hash, CV_HASH_LEN) == 0);
+	CHECK(n == 1 && memcmp(ev[0].approved_hash, block_a.hash, CV_HASH_LEN) == 0);
+	CHECK(n == 1 && ev[0].height == 1);
+	free(ev);
+}
+
+static void test_rejection_recorded_with_reason(void)
+{
+	uint8_t msg_hash[CV_HASH_LEN];
+	cv_buf m = {0};
+	cv_approval r;
+	cv_proposal p;
+
+	cv_privkey_public(validator_keys[1], r.validator_key);
+	cv_rejection_message(block_b.hash, "too few votes", &m);
+	cv_sign(validator_keys[1], m.data, m.len, r.signature);
+	cv_buf_free(&m);
+	CHECK_EQ_INT(cv_store_reject(st, block_b.hash, "too few votes", &r), CV_OK);
+	CHECK_EQ_INT(cv_store_reject(st, block_b.hash, "too few votes", &r), CV_E_DUPLICATE_APPROVAL);
+	CHECK_EQ_INT(cv_store_reject(st, block_b.hash, "another reason", &r), CV_E_BAD_SIGNATURE);
+	CHECK_EQ_INT(cv_store_proposal(st, block_b.hash, &p), CV_OK);
+	CHECK_EQ_INT(p.n_verdicts, 1);
+	CHECK(p.n_verdicts == 1 && !p.verdicts[0].approve);
+	CHECK(p.n_verdicts == 1 && strcmp(p.verdicts[0].reason, "too few votes") == 0);
+	cv_proposal_free(&p);
+	memset(msg_hash, 0, sizeof msg_hash);
+	CHECK_EQ_INT(cv_store_reject(st, msg_hash, "x", &r), CV_E_BAD_SIGNATURE);
+}
+
+static void test_threshold_commits_and_discards_rival(void)
+{
+	cv_approval a = make_approval(validator_keys[1], block_a.hash);
+	cv_proposal *p = NULL;
+	size_t n = 9;
+	bool committed = false;
+	cv_proposal rival;
+	cv_genesis g;
+	cv_block got;
+	cv_info in;
+
+	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &a, &committed), CV_OK);
+	CHECK(committed);
+	CHECK_EQ_INT(cv_store_info(st, &in), CV_OK);
+	CHECK_EQ_INT(in.tip_height, 1);
+	CHECK(memcmp(in.tip_hash, block_a.hash, CV_HASH_LEN) == 0);
+	CHECK_EQ_INT(in.n_committed, 4);
+	CHECK_EQ_INT(in.n_pending, 2);
+	CHECK_EQ_INT(in.n_proposals, 0);
+	CHECK_EQ_INT(cv_store_proposals(st, &p, &n), CV_OK);
+	CHECK_EQ_INT(n, 0);
+	cv_proposals_free(p, n);
+	CHECK_EQ_INT(cv_store_proposal(st, block_b.hash, &rival), CV_E_NOT_FOUND);
+	CHECK_EQ_INT(cv_store_block_by_hash(st, block_a.hash, &got), CV_OK);
+	CHECK_EQ_INT(got.n_approvals, 2);
+	CHECK_EQ_INT(got.n_votes, 4);
+	CHECK_EQ_INT(cv_store_genesis(st, false, &g), CV_OK);
+	CHECK_EQ_INT(cv_check_approvals(&g, got.hash, got.approvals, got.n_approvals, NULL), CV_OK);
+	cv_genesis_free(&g);
+	cv_block_free(&got);
+}
+
+static void test_late_approvals_refused(void)
+{
+	cv_approval a = make_approval(validator_keys[2], block_a.hash);
+	cv_approval b = make_approval(validator_keys[1], block_a.hash);
+	cv_approval c = make_approval(validator_keys[2], block_b.hash);
+	bool committed = true;
+
+	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &a, &committed), CV_E_STALE);
+	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &b, &committed), CV_E_DUPLICATE_APPROVAL);
+	CHECK_EQ_INT(cv_store_approve(st, block_b.hash, &c, &committed), CV_E_NOT_FOUND);
+	CHECK(!committed);
+}
+
+static void test_tally_counts_committed_votes(void)
+{
+	cv_tally t;
+	uint64_t expect[4] = {0};
+
+	for (size_t i = 0; i < block_a.n_votes; i++)
+		expect[block_a.votes[i].candidate_id]++;
+	CHECK_EQ_INT(cv_store_tally(st, &t), CV_OK);
+	CHECK_EQ_INT(t.n, 3);
+	CHECK_EQ_INT(t.total, 4);
+	for (size_t i = 0; i < t.n && i < 3; i++) {
+		CHECK_EQ_INT(t.ids[i], i + 1);
+		CHECK_EQ_INT(t.votes[i], expect[i + 1]);
+	}
+	cv_tally_free(&t);
+}
+
+static void test_committed_vote_has_valid_inclusion_path(void)
+{
+	cv_vote_status vs;
+	uint8_t leaf[CV_HASH_LEN];
+
+	CHECK_EQ_INT(cv_store_vote_status(st, first_txid, &vs), CV_OK);
+	CHECK(vs.committed);
+	CHECK_EQ_INT(vs.height, 1);
+	CHECK_EQ_INT(vs.tree_size, 4);
+	CHECK(memcmp(vs.block_hash, block_a.hash, CV_HASH_LEN) == 0);
+	cv_vote_leaf_hash(&vs.vote, leaf);
+	CHECK(cv_merkle_verify(leaf, vs.index, vs.tree_size, (const uint8_t(*)[CV_HASH_LEN])vs.path,
+			       vs.path_len, block_a.header.merkle_root));
+	vs.path[0][0] ^= 1;
+	CHECK(!cv_merkle_verify(leaf, vs.index, vs.tree_size,
+				(const uint8_t(*)[CV_HASH_LEN])vs.path, vs.path_len,
+				block_a.header.merkle_root));
+}
+
+typedef struct membuf {
+	char *p;
+	size_t n;
+} membuf;
+
+static int mem_write(void *ctx, const char *p, size_t n)
+{
+	membuf *m = ctx;
+	char *q = realloc(m->p, m->n + n + 1);
+
+	if (q == NULL)
+		return -1;
+	memcpy(q + m->n, p, n);
+	m->p = q;
+	m->n += n;
+	q[m->n] = '\0';
+	return 0;
+}
+
+static void report(void *ctx, int64_t height, int64_t vote, cv_err code, const char *detail)
+{
+	(void)ctx;
+	fprintf(stderr, "  verify: height %lld vote %lld: %s: %s\n", (long long)height,
+		(long long)vote, cv_err_code(code), detail);
+}
+
+static size_t verify_export(cv_store *s, cv_tally *tally, size_t *n_blocks)
+{
+	membuf m = {NULL, 0};
+	json_object *o = NULL;
+	cv_chain c = {0};
+	size_t problems = 99;
+
+	*n_blocks = 0;
+	if (cv_store_export(s, mem_write, &m) == CV_OK && m.p != NULL &&
+	    strncmp(m.p, "{\"format\":\"chainvote-chain/1\"", 29) == 0 &&
+	    cv_json_parse(m.p, m.n, &o) == CV_OK && cv_chain_from_json(o, &c) == CV_OK) {
+		problems = cv_verify_chain(&c, report, NULL, tally);
+		*n_blocks = c.n_blocks;
+	}
+	cv_chain_free(&c);
+	json_object_put(o);
+	free(m.p);
+	return problems;
+}
+
+static void test_export_passes_verifier(void)
+{
+	cv_tally t = {0};
+	size_t n = 0;
+
+	CHECK_EQ_INT(verify_export(st, &t, &n), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(t.total, 4);
+	cv_tally_free(&t);
+}
+
+static void test_closed_mines_pool_and_evicts_voters_pool_vote(void)
+{
+	cv_vote v = make_vote(genesis_hash, voter_keys[0], 1, now_s());
+	uint8_t pooled_txid[CV_HASH_LEN], direct_txid[CV_HASH_LEN];
+	cv_vote_status vs;
+	cv_approval a;
+	cv_block w;
+	cv_tally t = {0};
+	size_t n = 0;
+	bool committed = false;
+	cv_info in;
+
+	CHECK_EQ_INT(cv_store_close_election(st, now_s()), CV_OK);
+	CHECK_EQ_INT(cv_store_close_election(st, now_s()), CV_E_BAD_STATE);
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_CLOSED);
+	CHECK_EQ_INT(cv_store_work(st, now_s(), &w), CV_OK);
+	CHECK_EQ_INT(w.n_votes, 2);
+	/* The miner puts in another vote of the first pool voter (sent to it directly):
+	 * once committed, that voter's pool vote must leave the pool. */
+	cv_vote_txid(&w.votes[0], pooled_txid);
+	for (int i = 0; i < N_VOTERS; i++) {
+		uint8_t key[CV_KEY_LEN];
+
+		cv_privkey_public(voter_keys[i], key);
+		if (memcmp(key, w.votes[0].voter_key, CV_KEY_LEN) == 0)
+			w.votes[0] = make_vote(genesis_hash, voter_keys[i], 3, w.votes[0].timestamp + 1);
+	}
+	cv_vote_txid(&w.votes[0], direct_txid);
+	CHECK(memcmp(pooled_txid, direct_txid, CV_HASH_LEN) != 0);
+	seal(&w);
+	CHECK_EQ_INT(cv_store_add_proposal(st, &w, now_s(), NULL), CV_OK);
+	a = make_approval(validator_keys[2], w.hash);
+	CHECK_EQ_INT(cv_store_approve(st, w.hash, &a, &committed), CV_OK);
+	a = make_approval(validator_keys[0], w.hash);
+	CHECK_EQ_INT(cv_store_approve(st, w.hash, &a, &committed), CV_OK);
+	CHECK(committed);
+	CHECK_EQ_INT(cv_store_info(st, &in), CV_OK);
+	CHECK_EQ_INT(in.state, CV_STATE_CLOSED);
+	CHECK_EQ_INT(in.n_pending, 0);
+	CHECK_EQ_INT(in.n_committed, N_VOTERS);
+	CHECK_EQ_INT(cv_store_vote_status(st, pooled_txid, &vs), CV_E_NOT_FOUND);
+	CHECK_EQ_INT(cv_store_vote_status(st, direct_txid, &vs), CV_OK);
+	CHECK(vs.committed && vs.height == 2);
+	CHECK_EQ_INT(verify_export(st, &t, &n), 0);
+	CHECK_EQ_INT(n, 3);
+	CHECK_EQ_INT(t.total, N_VOTERS);
+	cv_tally_free(&t);
+	cv_block_free(&w);
+	CHECK_EQ_INT(cv_store_checkpoint(st), CV_OK);
+}
+
+/* ---- several processes ---- */
+
+#define MP_VOTERS 64
+
+static cv_privkey *mp_keys[MP_VOTERS];
+static uint8_t mp_genesis[CV_HASH_LEN];
+
+/* A fresh open election in sub whose roll is mp_keys. */
+static int make_election(const char *sub)
+{
+	cv_settings s = settings("Concurrency");
+	cv_candidate c = {1, "Only"};
+	cv_validator v;
+	uint8_t key[CV_KEY_LEN];
+	cv_store *x = NULL;
+	int ok = cv_store_open(sub, CV_STORE_CREATE, &x) == CV_OK &&
+		 cv_store_create_election(x, &s) == CV_OK && cv_store_put_candidate(x, &c) == CV_OK;
+
+	for (int i = 0; ok && i < N_VALIDATORS; i++) {
+		cv_privkey_public(validator_keys[i], v.key);
+		snprintf(v.name, sizeof v.name, "V%d", i);
+		ok = cv_store_put_validator(x, &v) == CV_OK;
+	}
+	for (int i = 0; ok && i < MP_VOTERS; i++) {
+		cv_privkey_public(mp_keys[i], key);
+		ok = cv_store_add_voter(x, key) == CV_OK;
+	}
+	ok = ok && cv_store_open_election(x, now_s(), mp_genesis) == CV_OK;
+	cv_store_close(x);
+	return ok;
+}
+
+/* Children wait on a pipe so that they all start at once. Exit status: 0 accepted,
+ * 1 already voted, 2 anything else. */
+static int child_vote(const char *sub, int gate, int first, int count, uint64_t ts_offset,
+		      unsigned stall_ms)
+{
+	cv_store *x = NULL;
+	char c;
+	int status = 0;
+	cv_err e;
+
+	alarm(60);
+	e = cv_store_open(sub, 0, &x);
+
+	if (e != CV_OK) {
+		fprintf(stderr, "  child %d: open: %s\n", (int)getpid(), cv_err_code(e));
+		return 2;
+	}
+	if (gate >= 0 && read(gate, &c, 1) < 0)
+		return 2;
+	if (stall_ms)
+		cv_store_fault_stall(x, stall_ms);
+	for (int i = first; i < first + count; i++) {
+		cv_vote v = make_vote(mp_genesis, mp_keys[i], 1, now_s() + ts_offset);
+
+		e = cv_store_add_vote(x, &v, now_s(), NULL);
+
+		if (e == CV_E_ALREADY_VOTED)
+			status = status ? status : 1;
+		else if (e != CV_OK) {
+			fprintf(stderr, "  child %d: %s\n", (int)getpid(), cv_err_code(e));
+			status = 2;
+		}
+	}
+	cv_store_close(x);
+	return status;
+}
+
+static int spawn(const char *sub, int gate, int first, int count, uint64_t ts_offset, unsigned stall)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(child_vote(sub, gate, first, count, ts_offset, stall));
+	return (int)pid;
+}
+
+static int wait_status(int pid)
+{
+	int ws;
+
+	if (waitpid(pid, &ws, 0) != pid)
+		return -1;
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 100 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+}
+
+static int pool_size(const char *sub, cv_info *in)
+{
+	cv_store *x = NULL;
+	cv_vote *pool = NULL;
+	size_t n = 0;
+
+	memset(in, 0, sizeof *in);
+	if (cv_store_open(sub, 0, &x) != CV_OK)
+		return -1;
+	if (cv_store_pool(x, 1000, &pool, &n) != CV_OK || cv_store_info(x, in) != CV_OK)
+		n = (size_t)-1;
+	free(pool);
+	cv_store_close(x);
+	return (int)n;
+}
+
+/* db_verify of every database file of the environment (all handles closed). */
+static int verify_files(const char *sub)
+{
+	static const char *files[] = {"meta.db", "candidates.db", "validators.db", "eligible.db",
+		"roll.db", "blocks.db", "block_hashes.db", "voted.db", "txs.db", "pool.db",
+		"proposals.db", "verdicts.db", "height_approvals.db", "evidence.db", "tally.db"};
+	char cmd[1024];
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(cmd, sizeof cmd, "cd '%s' && db5.3_verify -q '%s' >/dev/null 2>&1", sub,
+			 files[i]);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "  db_verify: %s/%s failed\n", sub, files[i]);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static void test_racing_votes_of_one_voter_one_accepted(void)
+{
+	char sub[160];
+	int gate[2], pids[8], accepted = 0, refused = 0;
+	cv_info in;
+
+	snprintf(sub, sizeof sub, "%s/race", top);
+	CHECK(make_election(sub));
+	CHECK(pipe(gate) == 0);
+	for (int i = 0; i < 8; i++)
+		pids[i] = spawn(sub, gate[0], 0, 1, (uint64_t)i, 0);
+	close(gate[0]);
+	usleep(200000);
+	CHECK(write(gate[1], "GGGGGGGG", 8) == 8);
+	close(gate[1]);
+	for (int i = 0; i < 8; i++) {
+		int ws = wait_status(pids[i]);
+
+		accepted += ws == 0;
+		refused += ws == 1;
+	}
+	CHECK_EQ_INT(accepted, 1);
+	CHECK_EQ_INT(refused, 7);
+	CHECK_EQ_INT(pool_size(sub, &in), 1);
+	CHECK_EQ_INT(in.n_pending, 1);
+}
+
+static void test_concurrent_voters_all_land(void)
+{
+	char sub[160];
+	int gate[2], pids[4], ok = 0;
+	cv_info in;
+
+	snprintf(sub, sizeof sub, "%s/many", top);
+	CHECK(make_election(sub));
+	CHECK(pipe(gate) == 0);
+	for (int i = 0; i < 4; i++)
+		pids[i] = spawn(sub, gate[0], i * 16, 16, 0, 0);
+	close(gate[0]);
+	usleep(200000);
+	CHECK(write(gate[1], "GGGG", 4) == 4);
+	close(gate[1]);
+	for (int i = 0; i < 4; i++)
+		ok += wait_status(pids[i]) == 0;
+	CHECK_EQ_INT(ok, 4);
+	CHECK_EQ_INT(pool_size(sub, &in), MP_VOTERS);
+	CHECK_EQ_INT(in.n_pending, MP_VOTERS);
+	CHECK_EQ_INT(verify_files(sub), 0);
+}
+
+static void test_writer_killed_mid_transaction_leaves_store_usable(void)
+{
+	char sub[160];
+	int victim, pids[3], ok = 0;
+	cv_store *x = NULL;
+	cv_info in;
+	cv_vote v;
+
+	snprintf(sub, sizeof sub, "%s/killed", top);
+	CHECK(make_election(sub));
+	/* A live process that keeps its handle across the crash, as a worker would. */
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	/* The victim stalls inside its vote transaction, holding the meta write lock. */
+	victim = spawn(sub, -1, 0, 1, 0, 30000);
+	usleep(700000);
+	/* Survivors queue behind its locks... */
+	for (int i = 0; i < 3; i++)
+		pids[i] = spawn(sub, -1, 1 + i * 5, 5, 0, 0);
+	usleep(300000);
+	kill(victim, SIGKILL);
+	CHECK_EQ_INT(wait_status(victim), 100 + SIGKILL);
+	/* ...and carry on once it is dead and a live process has run failchk (as the
+	 * supervisor that reaps a worker does): the dead transaction is aborted and the
+	 * waiters get its locks. */
+	CHECK_EQ_INT(cv_store_failchk(x), CV_OK);
+	for (int i = 0; i < 3; i++) {
+		int ws = wait_status(pids[i]);
+
+		if (ws != 0)
+			fprintf(stderr, "  survivor %d: status %d\n", pids[i], ws);
+		ok += ws == 0;
+	}
+	CHECK_EQ_INT(ok, 3);
+	v = make_vote(mp_genesis, mp_keys[20], 1, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(x, &v, now_s(), NULL), CV_OK);
+	/* The victim's vote was rolled back, guard included: the voter can vote now. */
+	CHECK_EQ_INT(cv_store_failchk(x), CV_OK);
+	v = make_vote(mp_genesis, mp_keys[0], 1, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(x, &v, now_s(), NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_checkpoint(x), CV_OK);
+	cv_store_close(x);
+	CHECK_EQ_INT(pool_size(sub, &in), 17);
+	CHECK_EQ_INT(in.n_pending, 17);
+	CHECK_EQ_INT(verify_files(sub), 0);
+}
+
+static void test_acknowledged_vote_survives_crash(void)
+{
+	char sub[160], cmd[512];
+	uint8_t txid[CV_HASH_LEN];
+	cv_vote_status vs;
+	cv_store *x = NULL;
+	cv_vote v;
+	int pid;
+
+	snprintf(sub, sizeof sub, "%s/durable", top);
+	CHECK(make_election(sub));
+	v = make_vote(mp_genesis, mp_keys[5], 1, now_s());
+	cv_vote_txid(&v, txid);
+	pid = fork();
+	if (pid == 0) {
+		cv_store *y = NULL;
+
+		if (cv_store_open(sub, 0, &y) != CV_OK || cv_store_add_vote(y, &v, now_s(), NULL) != CV_OK)
+			_exit(2);
+		_exit(0);   /* acknowledged, then gone without closing anything */
+	}
+	CHECK_EQ_INT(wait_status(pid), 0);
+	/* Drop the shared regions (the cache) as a machine crash would: only what reached
+	 * the log survives, and recovery must bring the vote back. */
+	snprintf(cmd, sizeof cmd, "rm -f '%s'/__db.0*", sub);
+	CHECK(system(cmd) == 0);
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x != NULL) {
+		CHECK_EQ_INT(cv_store_vote_status(x, txid, &vs), CV_OK);
+		CHECK(!vs.committed);
+		CHECK_EQ_INT(cv_store_add_vote(x, &v, now_s(), NULL), CV_E_ALREADY_VOTED);
+		cv_store_close(x);
+	}
+	CHECK_EQ_INT(verify_files(sub), 0);
+}
+
+static void test_scripted_store_files_verify(void)
+{
+	cv_store_close(st);
+	st = NULL;
+	CHECK_EQ_INT(verify_files(dir), 0);
+}
+
+/* With an argument, runs only the tests whose names contain it (after the scripted
+ * election's set-up), for debugging one behaviour. */
+static const char *only;
+#define RUN_IF(t) do { if (only == NULL || strstr(#t, only) != NULL) RUN(t); } while (0)
+
+int main(int argc, char **argv)
+{
+	snprintf(top, sizeof top, "/tmp/cv-test-store-XXXXXX");
+	if (mkdtemp(top) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	only = argc > 1 ? argv[1] : NULL;
+	snprintf(dir, sizeof dir, "%s/election", top);
+	load_keys();
+	for (int i = 0; i < MP_VOTERS; i++)
+		cv_privkey_generate(&mp_keys[i]);
+
+	RUN(test_create_then_second_create_refused);
+	if (st == NULL) {
+		fprintf(stderr, "store did not open\n");
+		return CHECK_DONE("test_store");
+	}
+	RUN(test_settings_threshold_below_two_refused);
+	RUN(test_candidates_and_validators_stored);
+	RUN(test_roll_key_added_once);
+	RUN(test_batch_import_all_or_nothing);
+	RUN(test_eligible_duplicate_id_refused);
+	RUN(test_register_wrong_or_unknown_refused);
+	RUN(test_register_binds_key_and_spends_code);
+	RUN(test_vote_before_open_refused);
+	RUN(test_open_seals_valid_genesis);
+	RUN(test_setup_changes_refused_after_open);
+	RUN(test_vote_admitted_as_pending);
+	RUN(test_second_vote_of_voter_refused);
+	RUN(test_hostile_votes_refused);
+	RUN(test_deadlock_fault_retried_and_applied_once);
+	RUN(test_work_template_takes_oldest_votes);
+	RUN(test_mined_proposal_accepted);
+	RUN(test_bad_proposals_refused_with_rule);
+	RUN(test_rival_proposal_at_same_height_accepted);
+	RUN(test_approval_by_non_validator_refused);
+	RUN(test_first_approval_recorded_not_committed);
+	RUN(test_duplicate_approval_refused);
+	RUN(test_equivocation_refused_and_kept_as_evidence);
+	RUN(test_rejection_recorded_with_reason);
+	RUN(test_threshold_commits_and_discards_rival);
+	RUN(test_late_approvals_refused);
+	RUN(test_tally_counts_committed_votes);
+	RUN(test_committed_vote_has_valid_inclusion_path);
+	RUN(test_export_passes_verifier);
+	RUN(test_closed_mines_pool_and_evicts_voters_pool_vote);
+	RUN(test_scripted_store_files_verify);
+
+	RUN_IF(test_racing_votes_of_one_voter_one_accepted);
+	RUN_IF(test_concurrent_voters_all_land);
+	RUN_IF(test_writer_killed_mid_transaction_leaves_store_usable);
+	RUN_IF(test_acknowledged_vote_survives_crash);
+
+	cv_block_free(&block_a);
+	cv_block_free(&block_b);
+	for (int i = 0; i < N_VALIDATORS; i++)
+		cv_privkey_free(validator_keys[i]);
+	for (int i = 0; i < N_VOTERS; i++)
+		cv_privkey_free(voter_keys[i]);
+	for (int i = 0; i < MP_VOTERS; i++)
+		cv_privkey_free(mp_keys[i]);
+	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return CHECK_DONE("test_store");
+}

@@ -1,0 +1,1061 @@
+/* Offline administration of an election's data directory: create the election, import
+ * candidates, validators, the roll and eligibility entries from CSV, open and close it,
+ * print its state and write the chain export. Each import is one transaction. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cmd.h"
+#include "json.h"
+#include "store.h"
+
+#define LINE_MAX_LEN 4096
+#define MAX_ROWS 10000000
+#define CODE_LEN 12
+/* Registration codes: no 0/O, 1/I/L, so that a code read aloud or from paper is
+ * typed right. 31 symbols, 12 of them: about 59 bits. */
+static const char code_alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+enum { OPT_DATA = 256, OPT_TITLE, OPT_THRESHOLD, OPT_DIFFICULTY, OPT_MAX_VOTES, OPT_OPENS,
+	OPT_CLOSES, OPT_RESULTS, OPT_DB_CONFIG, OPT_KEY_FILE, OPT_NAME, OPT_OUTPUT, OPT_HELP };
+
+/* ---- shared helpers ---- */
+
+static int fail(const char *cmd, cv_err e, const char *what)
+{
+	fprintf(stderr, "chainvote %s: %s%s%s (%s)\n", cmd, what ? what : "", what ? ": " : "",
+		cv_err_message(e), cv_err_code(e));
+	return 1;
+}
+
+static int usage_error(const char *cmd, const char *msg)
+{
+	fprintf(stderr, "chainvote %s: %s (see chainvote %s --help)\n", cmd, msg, cmd);
+	return 2;
+}
+
+/* strtonum-style: decimal only, range checked, nothing trailing. */
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static cv_store *open_store(const char *cmd, const char *dir, unsigned flags)
+{
+	cv_store *s = NULL;
+	cv_err e = cv_store_open(dir, flags, &s);
+
+	if (e == CV_E_NOT_FOUND)
+		fprintf(stderr, "chainvote %s: no election data in %s (run chainvote init)\n", cmd, dir);
+	else if (e != CV_OK)
+		fail(cmd, e, dir);
+	return e == CV_OK ? s : NULL;
+}
+
+/* The common options: --data DIR and --help. Returns -1 to go on, else the exit. */
+static int common_opt(const char *cmd, int c, const char *usage, const char **data)
+{
+	switch (c) {
+	case OPT_DATA:
+		*data = optarg;
+		return -1;
+	case OPT_HELP:
+		fputs(usage, stdout);
+		return 0;
+	default:
+		fputs(usage, stderr);
+		(void)cmd;
+		return 2;
+	}
+}
+
+/* ---- CSV ---- */
+
+typedef struct csv {
+	FILE *f;
+	const char *name;
+	size_t line;
+	char buf[LINE_MAX_LEN + 2];
+} csv;
+
+static bool csv_open(csv *c, const char *path)
+{
+	memset(c, 0, sizeof *c);
+	c->name = path;
+	if (strcmp(path, "-") == 0) {
+		c->f = stdin;
+		c->name = "stdin";
+		return true;
+	}
+	c->f = fopen(path, "r");
+	return c->f != NULL;
+}
+
+static void csv_close(csv *c)
+{
+	if (c->f != NULL && c->f != stdin)
+		fclose(c->f);
+}
+
+/* Next data line without its line end, or NULL at the end; skips blank lines and
+ * #-comments. *err is set for an over-long line or a NUL byte. */
+static char *csv_next(csv *c, bool *err)
+{
+	size_t n;
+
+	*err = false;
+	while (fgets(c->buf, sizeof c->buf, c->f) != NULL) {
+		c->line++;
+		n = strlen(c->buf);
+		if (n == sizeof c->buf - 1 && c->buf[n - 1] != '\n') {
+			*err = true;
+			return NULL;
+		}
+		while (n > 0 && (c->buf[n - 1] == '\n' || c->buf[n - 1] == '\r'))
+			c->buf[--n] = '\0';
+		if (n == 0 || c->buf[0] == '#')
+			continue;
+		return c->buf;
+	}
+	if (ferror(c->f))
+		*err = true;
+	return NULL;
+}
+
+/* A field that may be "quoted" (with "" for a quote): unquoted in place. */
+static bool unquote(char *s)
+{
+	size_t n = strlen(s), j = 0;
+
+	if (n == 0 || s[0] != '"')
+		return true;
+	if (n < 2 || s[n - 1] != '"')
+		return false;
+	for (size_t i = 1; i < n - 1; i++) {
+		if (s[i] == '"') {
+			if (s[i + 1] != '"' || i + 1 >= n - 1)
+				return false;
+			i++;
+		}
+		s[j++] = s[i];
+	}
+	s[j] = '\0';
+	return true;
+}
+
+static int row_error(const char *cmd, const csv *c, const char *msg)
+{
+	fprintf(stderr, "chainvote %s: %s line %zu: %s; nothing was imported\n", cmd, c->name,
+		c->line, msg);
+	return 1;
+}
+
+/* A growing array of rows with the line each came from. */
+typedef struct rows {
+	void *items;
+	size_t *lines;
+	size_t n, cap, size;
+} rows;
+
+static void *rows_add(rows *r, size_t line)
+{
+	void *p;
+	size_t *l;
+
+	if (r->n == MAX_ROWS)
+		return NULL;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+
+		p = realloc(r->items, cap * r->size);
+		if (p == NULL)
+			return NULL;
+		r->items = p;
+		l = realloc(r->lines, cap * sizeof *l);
+		if (l == NULL)
+			return NULL;
+		r->lines = l;
+		r->cap = cap;
+	}
+	r->lines[r->n] = line;
+	p = (char *)r->items + r->n * r->size;
+	memset(p, 0, r->size);
+	r->n++;
+	return p;
+}
+
+static void rows_free(rows *r)
+{
+	free(r->items);
+	free(r->lines);
+}
+
+/* A refused row of an import: says which line. */
+static int import_error(const char *cmd, const rows *r, const char *file, size_t bad, cv_err e)
+{
+	char what[128];
+
+	if (bad < r->n) {
+		snprintf(what, sizeof what, "%s line %zu", file, r->lines[bad]);
+		fail(cmd, e, what);
+	} else {
+		fail(cmd, e, NULL);
+	}
+	fprintf(stderr, "chainvote %s: nothing was imported\n", cmd);
+	return 1;
+}
+
+/* ---- init and settings ---- */
+
+static const char init_usage[] =
+	"usage: chainvote init --data DIR --title TITLE --threshold N --difficulty N\n"
+	"                      --max-block-votes N [--opens UNIX] [--closes UNIX]\n"
+	"                      [--results-after-close] [--db-config FILE]\n"
+	"Creates the data directory and an election in set-up state.\n"
+	"  --threshold N          approvals needed to commit a block (2..number of validators)\n"
+	"  --difficulty N         leading zero bits of proof of work (0..255)\n"
+	"  --max-block-votes N    at most N votes per block (1..2^32-1)\n"
+	"  --opens, --closes      voting window in Unix seconds (0 or absent: unset)\n"
+	"  --results-after-close  hide the tally from the public until the election closes\n"
+	"  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n";
+
+static const char settings_usage[] =
+	"usage: chainvote settings --data DIR [--title T] [--threshold N] [--difficulty N]\n"
+	"                          [--max-block-votes N] [--opens UNIX] [--closes UNIX]\n"
+	"                          [--results-after-close yes|no]\n"
+	"Changes the election's settings while it is in set-up; options not given stay.\n";
+
+static const struct option settings_opts[] = {
+	{"data", required_argument, NULL, OPT_DATA},
+	{"title", required_argument, NULL, OPT_TITLE},
+	{"threshold", required_argument, NULL, OPT_THRESHOLD},
+	{"difficulty", required_argument, NULL, OPT_DIFFICULTY},
+	{"max-block-votes", required_argument, NULL, OPT_MAX_VOTES},
+	{"opens", required_argument, NULL, OPT_OPENS},
+	{"closes", required_argument, NULL, OPT_CLOSES},
+	{"results-after-close", optional_argument, NULL, OPT_RESULTS},
+	{"db-config", required_argument, NULL, OPT_DB_CONFIG},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+/* Applies one settings option to st; false for a bad value. */
+static bool apply_setting(int c, cv_settings *st, unsigned *seen)
+{
+	uint64_t v;
+
+	switch (c) {
+	case OPT_TITLE:
+		if (strlen(optarg) > CV_TEXT_MAX)
+			return false;
+		snprintf(st->election.title, sizeof st->election.title, "%s", optarg);
+		*seen |= 1;
+		return true;
+	case OPT_THRESHOLD:
+		if (!parse_u64(optarg, 255, &v))
+			return false;
+		st->election.threshold = (uint8_t)v;
+		*seen |= 2;
+		return true;
+	case OPT_DIFFICULTY:
+		if (!parse_u64(optarg, 255, &v))
+			return false;
+		st->election.difficulty = (uint8_t)v;
+		*seen |= 4;
+		return true;
+	case OPT_MAX_VOTES:
+		if (!parse_u64(optarg, UINT32_MAX, &v))
+			return false;
+		st->election.max_block_votes = (uint32_t)v;
+		*seen |= 8;
+		return true;
+	case OPT_OPENS:
+		return parse_u64(optarg, INT64_MAX, &st->election.opens);
+	case OPT_CLOSES:
+		return parse_u64(optarg, INT64_MAX, &st->election.closes);
+	case OPT_RESULTS:
+		if (optarg == NULL || strcmp(optarg, "yes") == 0)
+			st->results_after_close = true;
+		else if (strcmp(optarg, "no") == 0)
+			st->results_after_close = false;
+		else
+			return false;
+		return true;
+	}
+	return false;
+}
+
+static bool copy_file(const char *from, const char *dir, const char *name)
+{
+	char path[4096], buf[8192];
+	FILE *in, *out;
+	size_t n;
+	bool ok = true;
+
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+		return false;
+	in = fopen(from, "r");
+	if (in == NULL)
+		return false;
+	out = fopen(path, "w");
+	if (out == NULL) {
+		fclose(in);
+		return false;
+	}
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			ok = false;
+	if (ferror(in))
+		ok = false;
+	fclose(in);
+	if (fclose(out) != 0)
+		ok = false;
+	return ok;
+}
+
+int cmd_init(int argc, char **argv)
+{
+	const char *data = NULL, *db_config = NULL;
+	cv_settings st;
+	unsigned seen = 0;
+	cv_store *s;
+	cv_err e;
+	int c, r;
+
+	memset(&st, 0, sizeof st);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", settings_opts, NULL)) != -1) {
+		if (c == OPT_DB_CONFIG) {
+			db_config = optarg;
+			continue;
+		}
+		if (c >= OPT_TITLE && c <= OPT_RESULTS) {
+			if (!apply_setting(c, &st, &seen))
+				return usage_error("init", "bad value for an option");
+			continue;
+		}
+		if ((r = common_opt("init", c, init_usage, &data)) >= 0)
+			return r;
+	}
+	if (optind != argc)
+		return usage_error("init", "unexpected argument");
+	if (data == NULL || seen != 15)
+		return usage_error("init", "--data, --title, --threshold, --difficulty and "
+					   "--max-block-votes are required");
+	if (db_config != NULL) {
+		if ((mkdir(data, 0700) != 0 && errno != EEXIST) || !copy_file(db_config, data, "DB_CONFIG"))
+			return fail("init", CV_E_IO, db_config);
+	}
+	s = open_store("init", data, CV_STORE_CREATE);
+	if (s == NULL)
+		return 1;
+	e = cv_store_create_election(s, &st);
+	cv_store_close(s);
+	if (e == CV_E_EXISTS) {
+		fprintf(stderr, "chainvote init: %s already holds an election\n", data);
+		return 1;
+	}
+	if (e != CV_OK)
+		return fail("init", e, NULL);
+	printf("created election \"%s\" in %s (set-up)\n", st.election.title, data);
+	return 0;
+}
+
+int cmd_settings(int argc, char **argv)
+{
+	const char *data = NULL;
+	cv_settings st;
+	cv_info in;
+	unsigned seen = 0;
+	cv_store *s;
+	cv_err e;
+	int c, r;
+
+	/* Options are applied over the current settings, so they are read first. */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", settings_opts, NULL)) != -1)
+		if (c < OPT_TITLE || c > OPT_RESULTS)
+			if ((r = common_opt("settings", c, settings_usage, &data)) >= 0)
+				return r;
+	if (optind != argc)
+		return usage_error("settings", "unexpected argument");
+	if (data == NULL)
+		return usage_error("settings", "--data is required");
+	s = open_store("settings", data, 0);
+	if (s == NULL)
+		return 1;
+	e = cv_store_info(s, &in);
+	if (e != CV_OK) {
+		cv_store_close(s);
+		return fail("settings", e, NULL);
+	}
+	st = in.settings;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", settings_opts, NULL)) != -1)
+		if (c >= OPT_TITLE && c <= OPT_RESULTS && !apply_setting(c, &st, &seen)) {
+			cv_store_close(s);
+			return usage_error("settings", "bad value for an option");
+		}
+	e = cv_store_set_settings(s, &st);
+	cv_store_close(s);
+	return e == CV_OK ? 0 : fail("settings", e, NULL);
+}
+
+/* ---- imports ---- */
+
+static const struct option import_opts[] = {
+	{"data", required_argument, NULL, OPT_DATA},
+	{"key-file", required_argument, NULL, OPT_KEY_FILE},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static const char candidates_usage[] =
+	"usage: chainvote candidates --data DIR FILE|-\n"
+	"Adds or renames candidates from CSV lines \"id,name\" (id >= 1; the name is the rest\n"
+	"of the line, optionally \"quoted\"). Blank lines and #-comments are skipped.\n"
+	"All or nothing: the whole file is one transaction.\n";
+
+/* Parses the CSV argument and reads each row with parse_row into r. */
+typedef bool (*row_fn)(char *line, void *row, const char **why);
+
+static int read_rows(const char *cmd, const char *path, row_fn parse_row, rows *r)
+{
+	const char *why = NULL;
+	bool err;
+	char *line;
+	csv c;
+	void *row;
+
+	if (!csv_open(&c, path)) {
+		fprintf(stderr, "chainvote %s: cannot read %s: %s\n", cmd, path, strerror(errno));
+		return 1;
+	}
+	while ((line = csv_next(&c, &err)) != NULL) {
+		row = rows_add(r, c.line);
+		if (row == NULL) {
+			csv_close(&c);
+			return row_error(cmd, &c, "too many rows or out of memory");
+		}
+		if (!parse_row(line, row, &why)) {
+			/* The first row may be a header naming the columns. */
+			if (r->n == 1 && why != NULL && strcmp(why, "header") == 0) {
+				r->n--;
+				continue;
+			}
+			csv_close(&c);
+			return row_error(cmd, &c, why ? why : "malformed");
+		}
+	}
+	csv_close(&c);
+	if (err)
+		return row_error(cmd, &c, "line too long, NUL byte or read error");
+	if (r->n == 0) {
+		fprintf(stderr, "chainvote %s: %s has no rows\n", cmd, c.name);
+		return 1;
+	}
+	return 0;
+}
+
+static bool parse_candidate(char *line, void *row, const char **why)
+{
+	cv_candidate *c = row;
+	char *comma = strchr(line, ',');
+	uint64_t id;
+
+	*why = "expected id,name";
+	if (comma == NULL)
+		return false;
+	*comma = '\0';
+	if (strcmp(line, "id") == 0) {
+		*why = "header";
+		return false;
+	}
+	if (!parse_u64(line, UINT32_MAX, &id) || id < 1) {
+		*why = "the id is not a number from 1 to 4294967295";
+		return false;
+	}
+	if (!unquote(comma + 1) || !cv_text_ok(comma + 1)) {
+		*why = "the name is empty, too long (200 bytes) or not UTF-8 text";
+		return false;
+	}
+	c->id = (uint32_t)id;
+	snprintf(c->name, sizeof c->name, "%s", comma + 1);
+	return true;
+}
+
+/* Opens the argument list's store and FILE for an import; returns -1 to go on. */
+static int import_args(const char *cmd, int argc, char **argv, const char *usage,
+		       const char **data, const char **file, const char **key_file,
+		       const char **name)
+{
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", import_opts, NULL)) != -1) {
+		if (c == OPT_KEY_FILE && key_file != NULL) {
+			*key_file = optarg;
+			continue;
+		}
+		if (c == OPT_NAME && name != NULL) {
+			*name = optarg;
+			continue;
+		}
+		if (c == OPT_KEY_FILE || c == OPT_NAME) {
+			fputs(usage, stderr);
+			return 2;
+		}
+		if ((r = common_opt(cmd, c, usage, data)) >= 0)
+			return r;
+	}
+	if (*data == NULL)
+		return usage_error(cmd, "--data is required");
+	if (key_file != NULL && *key_file != NULL) {
+		if (optind != argc)
+			return usage_error(cmd, "give either --key-file or a CSV file");
+		return -1;
+	}
+	if (optind != argc - 1)
+		return usage_error(cmd, "expected one CSV file (or - for stdin)");
+	*file = argv[optind];
+	return -1;
+}
+
+int cmd_candidates(int argc, char **argv)
+{
+	const char *data = NULL, *file = NULL;
+	rows r = {NULL, NULL, 0, 0, sizeof(cv_candidate)};
+	size_t bad = SIZE_MAX;
+	cv_store *s = NULL;
+	cv_err e;
+	int rc;
+
+	rc = import_args("candidates", argc, argv, candidates_usage, &data, &file, NULL, NULL);
+	if (rc >= 0)
+		return rc;
+	rc = read_rows("candidates", file, parse_candidate, &r);
+	if (rc == 0 && (s = open_store("candidates", data, 0)) == NULL)
+		rc = 1;
+	if (rc == 0) {
+		e = cv_store_put_candidates(s, r.items, r.n, &bad);
+		rc = e == CV_OK ? 0 : import_error("candidates", &r, file, bad, e);
+		if (rc == 0)
+			printf("%zu candidates stored\n", r.n);
+	}
+	cv_store_close(s);
+	rows_free(&r);
+	return rc;
+}
+
+static const char validators_usage[] =
+	"usage: chainvote validators --data DIR FILE|-\n"
+	"       chainvote validators --data DIR --key-file KEYFILE --name NAME\n"
+	"Adds or renames validators from CSV lines \"key_hex,name\" (the 65-byte public key\n"
+	"in lowercase hex), or one validator from a key file written by chainvote keygen.\n"
+	"All or nothing: the whole file is one transaction.\n";
+
+static bool parse_validator(char *line, void *row, const char **why)
+{
+	cv_validator *v = row;
+	char *comma = strchr(line, ',');
+
+	*why = "expected key_hex,name";
+	if (comma == NULL)
+		return false;
+	*comma = '\0';
+	if (strcmp(line, "key_hex") == 0 || strcmp(line, "key") == 0) {
+		*why = "header";
+		return false;
+	}
+	if (cv_hex_decode(line, v->key, CV_KEY_LEN) != CV_OK) {
+		*why = "the key is not 130 lowercase hex digits";
+		return false;
+	}
+	if (!unquote(comma + 1) || !cv_text_ok(comma + 1)) {
+		*why = "the name is empty, too long (200 bytes) or not UTF-8 text";
+		return false;
+	}
+	snprintf(v->name, sizeof v->name, "%s", comma + 1);
+	return true;
+}
+
+/* The public key of a key file. */
+static cv_err key_from_file(const char *path, uint8_t key[CV_KEY_LEN])
+{
+	char buf[8192];
+	size_t n;
+	FILE *f = fopen(path, "r");
+	cv_privkey *k = NULL;
+	cv_err e;
+
+	if (f == NULL)
+		return CV_E_IO;
+	n = fread(buf, 1, sizeof buf, f);
+	e = ferror(f) ? CV_E_IO : !feof(f) ? CV_E_TOO_LARGE : CV_OK;
+	fclose(f);
+	if (e != CV_OK)
+		return e;
+	e = cv_keyfile_parse(buf, n, &k);
+	if (e == CV_OK)
+		cv_privkey_public(k, key);
+	cv_privkey_free(k);
+	return e;
+}
+
+int cmd_validators(int argc, char **argv)
+{
+	const char *data = NULL, *file = NULL, *key_file = NULL, *name = NULL;
+	rows r = {NULL, NULL, 0, 0, sizeof(cv_validator)};
+	size_t bad = SIZE_MAX;
+	cv_store *s = NULL;
+	cv_validator *v;
+	cv_err e;
+	int rc;
+
+	rc = import_args("validators", argc, argv, validators_usage, &data, &file, &key_file, &name);
+	if (rc >= 0)
+		return rc;
+	if (key_file != NULL) {
+		if (name == NULL || !cv_text_ok(name))
+			return usage_error("validators", "--key-file needs --name with a valid name");
+		v = rows_add(&r, 0);
+		if (v == NULL)
+			return fail("validators", CV_E_NOMEM, NULL);
+		e = key_from_file(key_file, v->key);
+		if (e != CV_OK) {
+			rows_free(&r);
+			return fail("validators", e, key_file);
+		}
+		snprintf(v->name, sizeof v->name, "%s", name);
+		file = key_file;
+	} else if (name != NULL) {
+		return usage_error("validators", "--name goes with --key-file");
+	} else {
+		rc = read_rows("validators", file, parse_validator, &r);
+	}
+	if (rc == 0 && (s = open_store("validators", data, 0)) == NULL)
+		rc = 1;
+	if (rc == 0) {
+		e = cv_store_put_validators(s, r.items, r.n, &bad);
+		rc = e == CV_OK ? 0 : import_error("validators", &r, file, bad, e);
+		if (rc == 0)
+			printf("%zu validators stored\n", r.n);
+	}
+	cv_store_close(s);
+	rows_free(&r);
+	return rc;
+}
+
+static const char voters_usage[] =
+	"usage: chainvote voters --data DIR FILE|-\n"
+	"Puts voters' public keys on the roll from CSV lines \"key_hex\" (65-byte keys in\n"
+	"lowercase hex). A key already on the roll refuses the import.\n"
+	"All or nothing: the whole file is one transaction.\n";
+
+typedef struct key_row {
+	uint8_t key[CV_KEY_LEN];
+} key_row;
+
+static bool parse_voter(char *line, void *row, const char **why)
+{
+	key_row *k = row;
+
+	*why = "expected one key: 130 lowercase hex digits";
+	if (strcmp(line, "key_hex") == 0 || strcmp(line, "key") == 0) {
+		*why = "header";
+		return false;
+	}
+	return cv_hex_decode(line, k->key, CV_KEY_LEN) == CV_OK;
+}
+
+int cmd_voters(int argc, char **argv)
+{
+	const char *data = NULL, *file = NULL;
+	rows r = {NULL, NULL, 0, 0, sizeof(key_row)};
+	size_t bad = SIZE_MAX;
+	cv_store *s = NULL;
+	uint8_t(*keys)[CV_KEY_LEN];
+	cv_err e;
+	int rc;
+
+	rc = import_args("voters", argc, argv, voters_usage, &data, &file, NULL, NULL);
+	if (rc >= 0)
+		return rc;
+	rc = read_rows("voters", file, parse_voter, &r);
+	if (rc == 0 && (s = open_store("voters", data, 0)) == NULL)
+		rc = 1;
+	if (rc == 0) {
+		keys = r.items;
+		e = cv_store_add_voters(s, (const uint8_t(*)[CV_KEY_LEN])keys, r.n, &bad);
+		rc = e == CV_OK ? 0 : import_error("voters", &r, file, bad, e);
+		if (rc == 0)
+			printf("%zu voters put on the roll\n", r.n);
+	}
+	cv_store_close(s);
+	rows_free(&r);
+	return rc;
+}
+
+static const char eligible_usage[] =
+	"usage: chainvote eligible --data DIR FILE|-\n"
+	"Adds eligibility entries from CSV lines \"voter_id[,code]\" (voter_id: 1-64 printable\n"
+	"ASCII characters, no spaces). Where the code is missing a random one is made\n"
+	"(12 characters, no look-alike letters) and \"voter_id,code\" is printed to stdout,\n"
+	"once: hand it to the voter, it is stored only as a salted hash.\n"
+	"All or nothing: the whole file is one transaction.\n";
+
+typedef struct elig_row {
+	char voter_id[65];
+	char code[129];
+	bool generated;
+} elig_row;
+
+static bool parse_eligible(char *line, void *row, const char **why)
+{
+	elig_row *el = row;
+	char *comma = strchr(line, ',');
+
+	*why = "expected voter_id[,code] (id up to 64 characters, code up to 128)";
+	if (comma != NULL)
+		*comma = '\0';
+	if (strlen(line) == 0 || strlen(line) > 64)
+		return false;
+	snprintf(el->voter_id, sizeof el->voter_id, "%s", line);
+	if (comma != NULL && comma[1] != '\0') {
+		if (strlen(comma + 1) > 128)
+			return false;
+		snprintf(el->code, sizeof el->code, "%s", comma + 1);
+	}
+	if (strcmp(el->voter_id, "voter_id") == 0) {
+		*why = "header";
+		return false;
+	}
+	return true;
+}
+
+/* A uniform random code: bytes at or above the largest multiple of the alphabet size
+ * are drawn again so that no symbol is more likely than another. */
+static cv_err make_code(char out[CODE_LEN + 1])
+{
+	const unsigned n = sizeof code_alphabet - 1, limit = 256 - 256 % n;
+	uint8_t b;
+	cv_err e;
+
+	for (int i = 0; i < CODE_LEN;) {
+		if ((e = cv_random(&b, 1)) != CV_OK)
+			return e;
+		if (b < limit)
+			out[i++] = code_alphabet[b % n];
+	}
+	out[CODE_LEN] = '\0';
+	return CV_OK;
+}
+
+int cmd_eligible(int argc, char **argv)
+{
+	const char *data = NULL, *file = NULL;
+	rows r = {NULL, NULL, 0, 0, sizeof(elig_row)};
+	cv_eligible *list = NULL;
+	size_t bad = SIZE_MAX;
+	cv_store *s = NULL;
+	elig_row *el;
+	cv_err e;
+	int rc;
+
+	rc = import_args("eligible", argc, argv, eligible_usage, &data, &file, NULL, NULL);
+	if (rc >= 0)
+		return rc;
+	rc = read_rows("eligible", file, parse_eligible, &r);
+	el = r.items;
+	if (rc == 0) {
+		list = calloc(r.n, sizeof *list);
+		if (list == NULL)
+			rc = fail("eligible", CV_E_NOMEM, NULL);
+	}
+	for (size_t i = 0; rc == 0 && i < r.n; i++) {
+		if (el[i].code[0] == '\0') {
+			if ((e = make_code(el[i].code)) != CV_OK)
+				rc = fail("eligible", e, NULL);
+			el[i].generated = true;
+		}
+		list[i].voter_id = el[i].voter_id;
+		list[i].code = el[i].code;
+	}
+	if (rc == 0 && (s = open_store("eligible", data, 0)) == NULL)
+		rc = 1;
+	if (rc == 0) {
+		e = cv_store_add_eligibles(s, list, r.n, &bad);
+		rc = e == CV_OK ? 0 : import_error("eligible", &r, file, bad, e);
+	}
+	/* The generated codes are printed only once they are stored. */
+	for (size_t i = 0; rc == 0 && i < r.n; i++)
+		if (el[i].generated)
+			printf("%s,%s\n", el[i].voter_id, el[i].code);
+	if (rc == 0)
+		fprintf(stderr, "%zu eligibility entries stored\n", r.n);
+	for (size_t i = 0; i < r.n; i++)
+		memset(el[i].code, 0, sizeof el[i].code);
+	cv_store_close(s);
+	free(list);
+	rows_free(&r);
+	return rc;
+}
+
+/* ---- state changes ---- */
+
+static const struct option data_opts[] = {
+	{"data", required_argument, NULL, OPT_DATA},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static const struct option export_opts[] = {
+	{"data", required_argument, NULL, OPT_DATA},
+	{"output", required_argument, NULL, OPT_OUTPUT},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+/* Parses --data only; returns -1 to go on. */
+static int data_only(const char *cmd, int argc, char **argv, const char *usage, const char **data)
+{
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", data_opts, NULL)) != -1)
+		if ((r = common_opt(cmd, c, usage, data)) >= 0)
+			return r;
+	if (optind != argc)
+		return usage_error(cmd, "unexpected argument");
+	if (*data == NULL)
+		return usage_error(cmd, "--data is required");
+	return -1;
+}
+
+static uint64_t now_s(void)
+{
+	time_t t = time(NULL);
+
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
+static const char open_usage[] =
+	"usage: chainvote open --data DIR\n"
+	"Seals the genesis block (election, candidates, validators, roll; timestamp now),\n"
+	"prints its hash (the election id) and opens the election. Set-up ends here.\n";
+
+int cmd_open(int argc, char **argv)
+{
+	const char *data = NULL;
+	uint8_t hash[CV_HASH_LEN];
+	char hex[2 * CV_HASH_LEN + 1];
+	cv_store *s;
+	cv_err e;
+	int rc = data_only("open", argc, argv, open_usage, &data);
+
+	if (rc >= 0)
+		return rc;
+	if ((s = open_store("open", data, 0)) == NULL)
+		return 1;
+	e = cv_store_open_election(s, now_s(), hash);
+	if (e == CV_OK)
+		cv_store_checkpoint(s);
+	cv_store_close(s);
+	if (e != CV_OK)
+		return fail("open", e, NULL);
+	cv_hex_encode(hash, CV_HASH_LEN, hex);
+	printf("%s\n", hex);
+	return 0;
+}
+
+static const char close_usage[] =
+	"usage: chainvote close --data DIR\n"
+	"Closes the election: no more votes are admitted; pending votes can still be mined\n"
+	"and approved.\n";
+
+int cmd_close(int argc, char **argv)
+{
+	const char *data = NULL;
+	cv_store *s;
+	cv_err e;
+	int rc = data_only("close", argc, argv, close_usage, &data);
+
+	if (rc >= 0)
+		return rc;
+	if ((s = open_store("close", data, 0)) == NULL)
+		return 1;
+	e = cv_store_close_election(s, now_s());
+	if (e == CV_OK)
+		cv_store_checkpoint(s);
+	cv_store_close(s);
+	return e == CV_OK ? 0 : fail("close", e, NULL);
+}
+
+/* ---- status and export ---- */
+
+static const char status_usage[] =
+	"usage: chainvote status --data DIR\n"
+	"Prints the election's state as JSON: settings, state, genesis and tip, counts,\n"
+	"candidates, validators and the tally of committed votes.\n";
+
+static json_object *status_json(cv_store *s, cv_err *err)
+{
+	json_object *o = NULL, *arr, *item;
+	cv_genesis g = {0};
+	cv_tally t = {0};
+	cv_info in;
+
+	if ((*err = cv_store_info(s, &in)) != CV_OK || (*err = cv_store_genesis(s, false, &g)) != CV_OK ||
+	    (*err = cv_store_tally(s, &t)) != CV_OK)
+		goto out;
+	o = json_object_new_object();
+	json_object_object_add(o, "title", json_object_new_string(in.settings.election.title));
+	json_object_object_add(o, "state", json_object_new_string(cv_state_name(in.state)));
+	json_object_object_add(o, "threshold", json_object_new_int(in.settings.election.threshold));
+	json_object_object_add(o, "difficulty", json_object_new_int(in.settings.election.difficulty));
+	json_object_object_add(o, "max_block_votes",
+			       json_object_new_int64(in.settings.election.max_block_votes));
+	json_object_object_add(o, "opens", json_object_new_int64((int64_t)in.settings.election.opens));
+	json_object_object_add(o, "closes", json_object_new_int64((int64_t)in.settings.election.closes));
+	json_object_object_add(o, "results_after_close",
+			       json_object_new_boolean(in.settings.results_after_close));
+	if (in.state == CV_STATE_SETUP) {
+		json_object_object_add(o, "genesis_hash", NULL);
+	} else {
+		cv_json_add_hex(o, "genesis_hash", in.genesis_hash, CV_HASH_LEN);
+		json_object_object_add(o, "genesis_timestamp",
+				       json_object_new_int64((int64_t)in.genesis_timestamp));
+		json_object_object_add(o, "tip_height", json_object_new_int64((int64_t)in.tip_height));
+		cv_json_add_hex(o, "tip_hash", in.tip_hash, CV_HASH_LEN);
+	}
+	if (in.state == CV_STATE_CLOSED)
+		json_object_object_add(o, "closed_at", json_object_new_int64((int64_t)in.closed_at));
+	json_object_object_add(o, "voters", json_object_new_int64((int64_t)in.n_voters));
+	json_object_object_add(o, "eligible", json_object_new_int64((int64_t)in.n_eligible));
+	json_object_object_add(o, "registered", json_object_new_int64((int64_t)in.n_registered));
+	json_object_object_add(o, "pending", json_object_new_int64((int64_t)in.n_pending));
+	json_object_object_add(o, "committed", json_object_new_int64((int64_t)in.n_committed));
+	json_object_object_add(o, "proposals", json_object_new_int64((int64_t)in.n_proposals));
+	arr = json_object_new_array();
+	for (size_t i = 0; i < g.n_candidates; i++) {
+		item = json_object_new_object();
+		json_object_object_add(item, "id", json_object_new_int64(g.candidates[i].id));
+		json_object_object_add(item, "name", json_object_new_string(g.candidates[i].name));
+		for (size_t j = 0; j < t.n; j++)
+			if (t.ids[j] == g.candidates[i].id)
+				json_object_object_add(item, "votes",
+						       json_object_new_int64((int64_t)t.votes[j]));
+		json_object_array_add(arr, item);
+	}
+	json_object_object_add(o, "candidates", arr);
+	arr = json_object_new_array();
+	for (size_t i = 0; i < g.n_validators; i++) {
+		item = json_object_new_object();
+		cv_json_add_hex(item, "key", g.validators[i].key, CV_KEY_LEN);
+		json_object_object_add(item, "name", json_object_new_string(g.validators[i].name));
+		json_object_array_add(arr, item);
+	}
+	json_object_object_add(o, "validators", arr);
+out:
+	cv_genesis_free(&g);
+	cv_tally_free(&t);
+	return o;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	const char *data = NULL;
+	json_object *o;
+	cv_store *s;
+	cv_err e;
+	int rc = data_only("status", argc, argv, status_usage, &data);
+
+	if (rc >= 0)
+		return rc;
+	if ((s = open_store("status", data, 0)) == NULL)
+		return 1;
+	o = status_json(s, &e);
+	cv_store_close(s);
+	if (o == NULL)
+		return fail("status", e, NULL);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_SPACED |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return 0;
+}
+
+static const char export_usage[] =
+	"usage: chainvote export --data DIR [--output FILE]\n"
+	"Writes the chain export {\"format\": \"chainvote-chain/1\", \"blocks\": [...]} of the\n"
+	"committed blocks to FILE (written whole, then renamed into place) or stdout.\n";
+
+static int file_write(void *ctx, const char *p, size_t n)
+{
+	return fwrite(p, 1, n, ctx) == n ? 0 : -1;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	const char *data = NULL, *output = NULL;
+	char tmp[4096];
+	cv_store *s = NULL;
+	FILE *f = stdout;
+	cv_err e;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", export_opts, NULL)) != -1) {
+		if (c == OPT_OUTPUT) {
+			output = optarg;
+			continue;
+		}
+		if ((r = common_opt("export", c, export_usage, &data)) >= 0)
+			return r;
+	}
+	if (optind != argc)
+		return usage_error("export", "unexpected argument");
+	if (data == NULL)
+		return usage_error("export", "--data is required");
+	if ((s = open_store("export", data, 0)) == NULL)
+		return 1;
+	if (output != NULL) {
+		if (snprintf(tmp, sizeof tmp, "%s.tmp", output) >= (int)sizeof tmp ||
+		    (f = fopen(tmp, "w")) == NULL) {
+			cv_store_close(s);
+			return fail("export", CV_E_IO, output);
+		}
+	}
+	e = cv_store_export(s, file_write, f);
+	cv_store_close(s);
+	if (output != NULL) {
+		if (fclose(f) != 0 && e == CV_OK)
+			e = CV_E_IO;
+		if (e == CV_OK && rename(tmp, output) != 0)
+			e = CV_E_IO;
+		if (e != CV_OK)
+			unlink(tmp);
+	} else if (fflush(stdout) != 0 && e == CV_OK) {
+		e = CV_E_IO;
+	}
+	return e == CV_OK ? 0 : fail("export", e, output);
+}
