@@ -89,18 +89,13 @@ cv_err cv_st_dberr(int rc)
 /* A process is dead when kill() finds no such process or /proc shows a zombie (a dead
  * child its parent has not reaped yet still answers kill()). Threads inside a live
  * process are taken as alive: our processes do not lose single threads. */
-static int is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
+static int probe_alive(pid_t pid)
 {
 	char path[64], buf[256];
 	const char *close_paren;
 	ssize_t n;
 	int fd;
 
-	(void)env;
-	(void)tid;
-	(void)flags;
-	if (pid == getpid())
-		return 1;
 	if (kill(pid, 0) != 0 && errno != EPERM)
 		return 0;
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
@@ -114,9 +109,58 @@ static int is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
 	buf[n] = '\0';
 	/* "pid (comm) S ...": the state follows the last ')' */
 	close_paren = strrchr(buf, ')');
-	if (close_paren != NULL && close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X'))
+	if (close_paren != NULL && close_paren[1] == ' ' &&
+	    (close_paren[2] == 'Z' || close_paren[2] == 'X'))
 		return 0;
 	return 1;
+}
+
+/* failchk asks about the same few processes once per mutex and lock, tens of thousands
+ * of times in one pass; probing /proc each time made one pass take over a second, so a
+ * dead worker's replacement waited that long. Answers are kept for a pass (a short
+ * window, and cv_store_failchk starts afresh). Per thread, so no locking. */
+#define ALIVE_CACHE 16
+#define ALIVE_TTL_NS 50000000LL
+static __thread struct {
+	pid_t pid;
+	int alive;
+	long long at;
+} alive_cache[ALIVE_CACHE];
+static __thread unsigned alive_next;
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void alive_cache_reset(void)
+{
+	memset(alive_cache, 0, sizeof alive_cache);
+}
+
+static int is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
+{
+	long long now;
+	int alive;
+
+	(void)env;
+	(void)tid;
+	(void)flags;
+	if (pid == getpid())
+		return 1;
+	now = mono_ns();
+	for (unsigned i = 0; i < ALIVE_CACHE; i++)
+		if (alive_cache[i].pid == pid && now - alive_cache[i].at < ALIVE_TTL_NS)
+			return alive_cache[i].alive;
+	alive = probe_alive(pid);
+	alive_cache[alive_next].pid = pid;
+	alive_cache[alive_next].alive = alive;
+	alive_cache[alive_next].at = now;
+	alive_next = (alive_next + 1) % ALIVE_CACHE;
+	return alive;
 }
 
 static void errcall(const DB_ENV *env, const char *prefix, const char *msg)
@@ -126,10 +170,22 @@ static void errcall(const DB_ENV *env, const char *prefix, const char *msg)
 	fprintf(stderr, "chainvote store: %s\n", msg);
 }
 
-/* Informational messages (failchk names the dead processes whose locks it frees). */
+/* Informational messages (failchk names the dead processes whose locks it frees, once
+ * per mutex: a repeat of the previous line is counted, not printed). */
 static void msgcall(const DB_ENV *env, const char *msg)
 {
+	static __thread char last[256];
+	static __thread unsigned repeats;
+
 	(void)env;
+	if (strncmp(msg, last, sizeof last - 1) == 0) {
+		repeats++;
+		return;
+	}
+	if (repeats > 0)
+		fprintf(stderr, "chainvote store: (previous message %u more times)\n", repeats);
+	repeats = 0;
+	snprintf(last, sizeof last, "%s", msg);
 	fprintf(stderr, "chainvote store: %s\n", msg);
 }
 
@@ -285,7 +341,10 @@ cv_err cv_store_checkpoint(cv_store *s)
 
 cv_err cv_store_failchk(cv_store *s)
 {
-	int rc = s->env->failchk(s->env, 0);
+	int rc;
+
+	alive_cache_reset();
+	rc = s->env->failchk(s->env, 0);
 
 	if (rc == 0)
 		return CV_OK;
