@@ -1,0 +1,294 @@
+// Administration page (behind nginx's allow-list and basic auth): election settings,
+// candidates, validators, the eligibility import with its one-time codes, and opening
+// and closing the election, each step confirmed.
+
+import { get, put, del, post } from '/js/api.js';
+import { isHex } from '/js/encode.js';
+import { $, h, clear, say, explain, busy, downloadLink, hexCode, shortHex } from '/js/ui.js';
+
+let state = 'setup';
+let pending = null; // the action awaiting confirmation
+
+const ADMIN_TEXTS = {
+	bad_state: 'Not possible now: the election is no longer being set up.',
+	bad_election: 'The settings break a rule (threshold at least 2 and at most the number of validators, texts at most 200 bytes).',
+	bad_key: 'That is not a valid P-256 public key.',
+	exists: 'It exists already.',
+	not_found: 'It does not exist.',
+};
+
+// Unix seconds from a datetime-local value (local time), 0 when empty.
+function toUnix(v) {
+	if (!v) return 0;
+	const t = new Date(v).getTime();
+	return Number.isFinite(t) ? Math.floor(t / 1000) : NaN;
+}
+
+function fromUnix(s) {
+	if (!s) return '';
+	const d = new Date(s * 1000);
+	const p = (n) => String(n).padStart(2, '0');
+	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+async function load() {
+	let a = null;
+	let pub = null;
+	try {
+		a = await get('/admin/api/election');
+	} catch (e) {
+		if (e.code !== 'not_found') say($('load-error'), 'err', 'The election settings could not be loaded: ' + explain(e));
+	}
+	try {
+		pub = await get('/api/election');
+	} catch {
+		pub = null;
+	}
+	const doc = { ...(pub || {}), ...(a || {}) };
+	state = doc.state || 'setup';
+	const line = $('state-line');
+	clear(line).append(a || pub ? h('strong', {}, doc.title || 'Untitled election') : 'No election yet: save the settings below to create it.',
+		a || pub ? ` · ${state === 'setup' ? 'being set up' : state}` : '');
+	if (doc.genesis_hash) line.append(' · genesis ', hexCode(doc.genesis_hash));
+
+	if (a || pub) {
+		$('s-title').value = doc.title ?? '';
+		$('s-threshold').value = doc.threshold ?? 2;
+		$('s-difficulty').value = doc.difficulty ?? 16;
+		$('s-max').value = doc.max_block_votes ?? 64;
+		$('s-opens').value = fromUnix(doc.opens);
+		$('s-closes').value = fromUnix(doc.closes);
+		$('s-hidden').checked = !!doc.results_after_close;
+	} else {
+		$('s-threshold').value = 2;
+		$('s-difficulty').value = 16;
+		$('s-max').value = 64;
+	}
+	renderCandidates(doc.candidates || []);
+	renderValidators(doc.validators || []);
+	const counts = [];
+	const c = doc.counts || {};
+	for (const [k, label] of [['eligible', 'eligible voters'], ['registered', 'registered'], ['voters', 'keys on the roll']]) {
+		const v = c[k] ?? (k === 'voters' ? doc.roll_size : undefined);
+		if (typeof v === 'number') counts.push(`${v} ${label}`);
+	}
+	$('roll-counts').textContent = counts.length ? counts.join(' · ') + '.' : '';
+
+	const setup = state === 'setup';
+	for (const f of ['settings', 'cand-form', 'val-form', 'elig-form', 'keys-form'])
+		for (const el of $(f).querySelectorAll('input, button, textarea')) el.disabled = !setup;
+	for (const b of document.querySelectorAll('#candidates button, #validators button')) b.disabled = !setup;
+	$('open-button').disabled = !setup;
+	$('close-button').disabled = state !== 'open';
+	$('open-text').textContent = state === 'setup'
+		? 'Opening seals the settings, candidates, validators and the roll into the genesis block. Nothing of them can change afterwards, and registration ends.'
+		: state === 'open' ? 'The election is open. Closing it ends voting for good.' : 'The election is closed.';
+}
+
+function renderCandidates(list) {
+	const body = clear($('candidates').tBodies[0]);
+	if (!list.length) body.append(h('tr', {}, h('td', { colspan: 3 }, 'No candidates yet.')));
+	for (const c of [...list].sort((x, y) => x.id - y.id)) {
+		const remove = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Remove candidate ${c.name}` }, 'Remove');
+		remove.addEventListener('click', () => act($('cand-msg'), () => del(`/admin/api/candidates/${c.id}`), `Removed ${c.name}.`));
+		body.append(h('tr', {}, h('td', { class: 'num' }, String(c.id)), h('td', {}, c.name), h('td', {}, remove)));
+	}
+}
+
+function renderValidators(list) {
+	const body = clear($('validators').tBodies[0]);
+	if (!list.length) body.append(h('tr', {}, h('td', { colspan: 3 }, 'No validators yet.')));
+	for (const v of list) {
+		const remove = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Remove validator ${v.name}` }, 'Remove');
+		remove.addEventListener('click', () => act($('val-msg'), () => del(`/admin/api/validators/${v.key}`), `Removed ${v.name}.`));
+		body.append(h('tr', {}, h('td', {}, v.name), h('td', {}, h('code', { class: 'hex', title: v.key }, shortHex(v.key, 8, 4))), h('td', {}, remove)));
+	}
+}
+
+// Runs one admin request, reports it in msgEl, and reloads the page's data.
+async function act(msgEl, fn, okText, button, onError) {
+	say(msgEl, 'info', '');
+	if (button) busy(button, true);
+	try {
+		const r = await fn();
+		say(msgEl, 'ok', typeof okText === 'function' ? okText(r) : okText);
+		await load();
+		return r;
+	} catch (e) {
+		say(msgEl, 'err', explain(e, ADMIN_TEXTS));
+		if (onError) onError(e);
+		return null;
+	} finally {
+		if (button) busy(button, false);
+	}
+}
+
+function intField(id, min, max, name) {
+	const v = Number($(id).value);
+	if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${name} must be a whole number from ${min} to ${max}.`);
+	return v;
+}
+
+$('settings').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const msg = $('settings-msg');
+	let body;
+	try {
+		const title = $('s-title').value.trim();
+		if (!title) throw new Error('Give the election a title.');
+		body = {
+			title,
+			threshold: intField('s-threshold', 2, 255, 'The approvals to commit a block'),
+			difficulty: intField('s-difficulty', 0, 255, 'The proof of work'),
+			max_block_votes: intField('s-max', 1, 4294967295, 'The votes per block'),
+			opens: toUnix($('s-opens').value),
+			closes: toUnix($('s-closes').value),
+			results_after_close: $('s-hidden').checked,
+		};
+		if (Number.isNaN(body.opens) || Number.isNaN(body.closes)) throw new Error('The opening or closing time is not a valid date.');
+		if (body.opens && body.closes && body.closes <= body.opens) throw new Error('Voting must close after it opens.');
+	} catch (e) {
+		say(msg, 'err', e.message);
+		return;
+	}
+	await act(msg, () => put('/admin/api/election', body), 'Settings saved.', $('settings-save'));
+});
+
+$('cand-form').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const msg = $('cand-msg');
+	const id = Number($('c-id').value);
+	const name = $('c-name').value.trim();
+	if (!Number.isInteger(id) || id < 1 || id > 4294967295) return say(msg, 'err', 'A candidate id is a whole number from 1.');
+	if (!name) return say(msg, 'err', 'Give the candidate a name.');
+	const r = await act(msg, () => put(`/admin/api/candidates/${id}`, { name }), `Candidate ${id} is ${name}.`);
+	if (r !== null) {
+		$('c-id').value = id + 1;
+		$('c-name').value = '';
+		$('c-name').focus();
+	}
+});
+
+$('v-file').addEventListener('change', async () => {
+	const f = $('v-file').files[0];
+	if (!f) return;
+	try {
+		const doc = JSON.parse(await f.text());
+		if (!isHex(doc.public_key, 65)) throw new Error();
+		$('v-key').value = doc.public_key.toLowerCase();
+		say($('val-msg'), 'info', 'Public key read from the file.');
+	} catch {
+		say($('val-msg'), 'err', 'That file is not a ChainVote key file.');
+	}
+	$('v-file').value = '';
+});
+
+$('val-form').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const msg = $('val-msg');
+	const key = $('v-key').value.trim().toLowerCase();
+	const name = $('v-name').value.trim();
+	if (!isHex(key, 65) || !key.startsWith('04')) return say(msg, 'err', 'A public key is 130 hex characters starting with 04.');
+	if (!name) return say(msg, 'err', 'Give the validator a name.');
+	const r = await act(msg, () => put(`/admin/api/validators/${key}`, { name }), `Validator ${name} added.`);
+	if (r !== null) {
+		$('v-key').value = '';
+		$('v-name').value = '';
+	}
+});
+
+// Voters from CSV text: "voter_id" or "voter_id,code" per line; a header line is skipped.
+export function parseVoters(textContent) {
+	const voters = [];
+	const lines = textContent.split(/\r?\n/);
+	lines.forEach((line, i) => {
+		const t = line.trim();
+		if (!t || t.startsWith('#')) return;
+		const cells = t.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+		if (i === 0 && /^voter_?id$/i.test(cells[0])) return;
+		if (!cells[0]) throw new Error(`Line ${i + 1} has no voter ID.`);
+		if (cells.length > 2) throw new Error(`Line ${i + 1} has more than two fields.`);
+		const v = { voter_id: cells[0] };
+		if (cells[1]) v.code = cells[1];
+		voters.push(v);
+	});
+	return voters;
+}
+
+function csvCell(s) {
+	return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+$('elig-form').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const msg = $('elig-msg');
+	let voters;
+	try {
+		const f = $('e-file').files[0];
+		const src = f ? await f.text() : $('e-text').value;
+		voters = parseVoters(src);
+		if (!voters.length) throw new Error('There are no voters in the file or the box.');
+	} catch (e) {
+		say(msg, 'err', e.message);
+		return;
+	}
+	let r = await act(msg, () => post('/admin/api/eligible', { voters }), (ans) => {
+		const skipped = ans && Array.isArray(ans.skipped) ? ans.skipped.length : 0;
+		return `${ans && ans.voters ? ans.voters.length : voters.length} voters imported.` +
+			(skipped ? ` ${skipped} already known, skipped: ${ans.skipped.join(', ')}.` : '');
+	}, $('elig-submit'), (e) => {
+		// an import that stopped part-way still answers the codes of the voters it added
+		if (e.body && Array.isArray(e.body.voters) && e.body.voters.length) r = e.body;
+	});
+	if (!r || !Array.isArray(r.voters) || !r.voters.length) return;
+	const rows = r.voters;
+	clear($('codes-table').tBodies[0]).append(...rows.map((v) => h('tr', {}, h('td', {}, v.voter_id), h('td', {}, v.code))));
+	const csv = 'voter_id,code\n' + rows.map((v) => `${csvCell(v.voter_id)},${csvCell(v.code)}`).join('\n') + '\n';
+	const link = downloadLink('registration-codes.csv', csv, 'text/csv', 'Download the codes (CSV)');
+	link.id = 'codes-link';
+	$('codes-download').replaceChildren(link);
+	$('codes').hidden = false;
+	$('codes').focus();
+	$('e-file').value = '';
+	$('e-text').value = '';
+});
+
+$('keys-form').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const msg = $('keys-msg');
+	const keys = $('k-text').value.split(/[\s,]+/).map((k) => k.trim().toLowerCase()).filter(Boolean);
+	const bad = keys.find((k) => !isHex(k, 65) || !k.startsWith('04'));
+	if (!keys.length) return say(msg, 'err', 'Paste at least one public key.');
+	if (bad) return say(msg, 'err', `Not a public key: ${bad.slice(0, 20)}… (130 hex characters starting with 04).`);
+	const r = await act(msg, () => post('/admin/api/voters', { keys }),
+		(ans) => `${ans && ans.added !== undefined ? ans.added : keys.length} keys put on the roll` + (ans && ans.skipped ? `, ${ans.skipped} already there.` : '.'));
+	if (r !== null) $('k-text').value = '';
+});
+
+function ask(textContent, action) {
+	pending = action;
+	$('confirm-text').textContent = textContent;
+	$('confirm').hidden = false;
+	$('confirm-yes').focus();
+}
+
+$('open-button').addEventListener('click', () => ask(
+	'Open the election now? The settings, candidates, validators and roll are sealed in the genesis block and cannot change; registration ends.',
+	() => act($('state-msg'), () => post('/admin/api/open', {}), 'The election is open.')));
+$('close-button').addEventListener('click', () => ask(
+	'Close the election now? No more votes will be accepted. This cannot be undone.',
+	() => act($('state-msg'), () => post('/admin/api/close', {}), 'The election is closed.')));
+$('confirm-no').addEventListener('click', () => {
+	$('confirm').hidden = true;
+	pending = null;
+	$('open-button').focus();
+});
+$('confirm-yes').addEventListener('click', async () => {
+	const action = pending;
+	pending = null;
+	$('confirm').hidden = true;
+	if (action) await action();
+	$('state-msg').focus?.();
+});
+
+load();

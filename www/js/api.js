@@ -1,0 +1,57 @@
+// A small fetch wrapper for the ChainVote API: JSON in, JSON out, and every failure as
+// an ApiError carrying the server's {"error":{"code","message"}} (or "network").
+
+export class ApiError extends Error {
+	constructor(status, code, message, body = null) {
+		super(message);
+		this.status = status;
+		this.code = code;
+		this.body = body; // the whole error answer, for the few that carry more
+	}
+}
+
+// Sends a request and returns the parsed JSON answer (null for an empty body). Throws
+// ApiError for a non-2xx answer, a network failure or a body that is not JSON.
+export async function api(path, { method = 'GET', body, signal } = {}) {
+	const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store', signal };
+	if (body !== undefined) {
+		init.headers['Content-Type'] = 'application/json';
+		init.body = JSON.stringify(body);
+	}
+	let res;
+	try {
+		res = await fetch(path, init);
+	} catch (e) {
+		if (e && e.name === 'AbortError') throw e;
+		throw new ApiError(0, 'network', 'The server could not be reached. Check your connection and try again.');
+	}
+	const textBody = await res.text();
+	let doc = null;
+	if (textBody) {
+		try {
+			doc = JSON.parse(textBody);
+		} catch {
+			doc = null;
+		}
+	}
+	if (!res.ok) {
+		const err = doc && doc.error;
+		if (err && typeof err.code === 'string')
+			throw new ApiError(res.status, err.code, typeof err.message === 'string' ? err.message : err.code, doc);
+		throw new ApiError(res.status, 'http_' + res.status, `The server answered ${res.status} ${res.statusText}.`);
+	}
+	if (textBody && doc === null) throw new ApiError(res.status, 'bad_answer', 'The server\'s answer is not JSON.');
+	return doc;
+}
+
+export const get = (path, opts) => api(path, { ...opts, method: 'GET' });
+export const post = (path, body) => api(path, { method: 'POST', body: body === undefined ? {} : body });
+export const put = (path, body) => api(path, { method: 'PUT', body });
+export const del = (path) => api(path, { method: 'DELETE' });
+
+// Blocks from a GET /api/blocks answer, whether it is a list or {"blocks":[…]}.
+export function blocksOf(doc) {
+	if (Array.isArray(doc)) return doc;
+	if (doc && Array.isArray(doc.blocks)) return doc.blocks;
+	return [];
+}

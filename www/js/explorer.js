@@ -1,0 +1,263 @@
+// Chain explorer: the chain as a list, one block (votes, approvals, or the genesis
+// election), one vote by txid, and one voter's key; views are addressed by the URL
+// fragment (#block=H, #tx=…, #voter=…) so that links and the back button work.
+
+import { get, blocksOf } from './api.js';
+import { isHex } from './encode.js';
+import { checkBlock, checkApprovals, checkReceipt } from './verify.js';
+import { $, h, clear, say, explain, facts, hexCode, when, checkItem, shortHex } from './ui.js';
+
+const PAGE = 15;
+let election = null;
+let tipHeight = null;
+let genesis = null;
+
+async function loadTip() {
+	try {
+		election = await get('/api/election');
+	} catch (e) {
+		$('tip').textContent = 'The election could not be loaded: ' + explain(e);
+		return;
+	}
+	tipHeight = election.height ?? election.tip_height ?? null;
+	if (tipHeight === null) {
+		try {
+			const r = await get('/api/results');
+			tipHeight = r.height ?? null;
+		} catch {
+			tipHeight = null;
+		}
+	}
+	const tip = $('tip');
+	clear(tip).append(h('strong', {}, election.title || 'Election'), ` · ${election.state || ''}`);
+	if (tipHeight !== null) tip.append(` · chain height ${tipHeight}`);
+	if (election.genesis_hash) tip.append(' · genesis ', hexCode(election.genesis_hash));
+}
+
+async function getGenesis() {
+	if (!genesis) genesis = await get('/api/blocks/0');
+	return genesis;
+}
+
+function candidateName(id) {
+	const list = (election && election.candidates) || (genesis && genesis.candidates) || [];
+	const c = list.find((x) => x.id === id);
+	return c ? c.name : `candidate ${id}`;
+}
+
+function validatorName(key) {
+	const list = (election && election.validators) || (genesis && genesis.validators) || [];
+	const v = list.find((x) => String(x.key).toLowerCase() === String(key).toLowerCase());
+	return v ? v.name : null;
+}
+
+function view(title, ...children) {
+	const v = clear($('view'));
+	v.append(h('section', { class: 'card', 'aria-labelledby': 'view-h' }, h('h2', { id: 'view-h' }, title), ...children));
+	return v;
+}
+
+const blockLink = (height, label) => h('a', { href: `#block=${height}` }, label ?? `#${height}`);
+const txLink = (txid) => h('a', { href: `#tx=${txid}`, title: txid }, h('code', { class: 'hex' }, shortHex(txid, 8, 4)));
+const voterLink = (key) => h('a', { href: `#voter=${key}`, title: key }, h('code', { class: 'hex' }, shortHex(key, 8, 4)));
+const backToList = () => h('p', {}, h('a', { href: '#' }, '← All blocks'));
+
+async function showList(from) {
+	if (tipHeight === null) {
+		view('Blocks', h('p', {}, 'The chain has no blocks yet: it starts when the election opens.'));
+		return;
+	}
+	const top = from === undefined ? tipHeight : Math.min(from, tipHeight);
+	const start = Math.max(0, top - PAGE + 1);
+	let blocks;
+	try {
+		blocks = blocksOf(await get(`/api/blocks?from=${start}&limit=${top - start + 1}`));
+	} catch (e) {
+		view('Blocks', h('p', { class: 'msg err', role: 'alert' }, 'The blocks could not be loaded: ' + explain(e)));
+		return;
+	}
+	blocks.sort((a, b) => b.height - a.height);
+	const rows = blocks.map((b) => h('tr', {},
+		h('td', { class: 'num' }, blockLink(b.height, String(b.height))),
+		h('td', {}, h('a', { href: `#block=${b.height}`, title: b.hash }, h('code', { class: 'hex' }, shortHex(b.hash)))),
+		h('td', { class: 'num' }, b.height === 0 ? 'genesis' : String((b.votes || []).length)),
+		h('td', { class: 'num' }, b.height === 0 ? '—' : String((b.approvals || []).length)),
+		h('td', {}, when(b.timestamp))));
+	const pager = h('div', { class: 'pager' });
+	if (top < tipHeight) pager.append(h('a', { class: 'button secondary small', href: `#list=${Math.min(tipHeight, top + PAGE)}` }, '← Newer'));
+	if (start > 0) pager.append(h('a', { class: 'button secondary small', href: `#list=${start - 1}` }, 'Older →'));
+	view(`Blocks ${start}–${top}`,
+		h('div', { class: 'table-wrap' }, h('table', { id: 'blocks' },
+			h('caption', { class: 'visually-hidden' }, 'Blocks, newest first'),
+			h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'num' }, 'Height'), h('th', { scope: 'col' }, 'Hash'),
+				h('th', { scope: 'col', class: 'num' }, 'Votes'), h('th', { scope: 'col', class: 'num' }, 'Approvals'), h('th', { scope: 'col' }, 'Time'))),
+			h('tbody', {}, rows))),
+		pager);
+}
+
+function genesisView(b) {
+	const e = b.election || {};
+	const voters = b.voters || [];
+	return [
+		facts([
+			['Hash', hexCode(b.hash, { short: false })],
+			['Merkle root', hexCode(b.merkle_root, { short: false })],
+			['Opened', when(b.timestamp)],
+		]),
+		h('h3', {}, 'Election'),
+		facts([
+			['Title', e.title],
+			['Approvals to commit', String(e.threshold)],
+			['Difficulty', `${e.difficulty} bits`],
+			['Votes per block', `at most ${e.max_block_votes}`],
+			['Opens', when(e.opens)],
+			['Closes', when(e.closes)],
+			['Roll size', `${voters.length} voter${voters.length === 1 ? '' : 's'}`],
+		]),
+		h('h3', {}, 'Candidates'),
+		h('ul', { id: 'genesis-candidates' }, (b.candidates || []).map((c) => h('li', {}, `${c.id}. ${c.name}`))),
+		h('h3', {}, 'Validators'),
+		h('ul', {}, (b.validators || []).map((v) => h('li', {}, h('strong', {}, v.name), ' ', hexCode(v.key)))),
+		h('details', {}, h('summary', {}, `The roll (${voters.length} keys)`),
+			h('ul', {}, voters.map((k) => h('li', {}, voterLink(k))))),
+	];
+}
+
+async function showBlock(ref) {
+	let b;
+	try {
+		b = await get('/api/blocks/' + ref);
+	} catch (e) {
+		view('Block', h('p', { class: 'msg err', role: 'alert' }, e.code === 'not_found' ? `There is no block ${ref} in the chain.` : explain(e)), backToList());
+		return;
+	}
+	if (b.height === 0) {
+		genesis = b;
+		view('Genesis block (height 0)', ...genesisView(b), backToList());
+		return;
+	}
+	await getGenesis().catch(() => null);
+	const checks = h('ul', { class: 'checks' }, checkItem(null, 'Checking in your browser…'));
+	const votes = b.votes || [];
+	const nav = h('p', { class: 'pager' },
+		blockLink(b.height - 1, `← Block ${b.height - 1}`),
+		tipHeight !== null && b.height < tipHeight ? blockLink(b.height + 1, `Block ${b.height + 1} →`) : null);
+	view(`Block ${b.height}`,
+		facts([
+			['Hash', hexCode(b.hash, { short: false })],
+			['Previous', h('a', { href: `#block=${b.height - 1}` }, hexCode(b.prev_hash, { short: false }))],
+			['Merkle root', hexCode(b.merkle_root, { short: false })],
+			['Mined', when(b.timestamp)],
+			['Difficulty', `${b.difficulty} bits`],
+			['Nonce', String(b.nonce)],
+		]),
+		h('h3', {}, 'Checks in your browser'), checks,
+		h('h3', {}, `Votes (${votes.length})`),
+		h('div', { class: 'table-wrap' }, h('table', { id: 'block-votes' },
+			h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Receipt'), h('th', { scope: 'col' }, 'Voter'),
+				h('th', { scope: 'col' }, 'Candidate'), h('th', { scope: 'col' }, 'Time'))),
+			h('tbody', {}, votes.map((v) => h('tr', {}, h('td', {}, v.txid ? txLink(v.txid) : '—'), h('td', {}, voterLink(v.voter_key)),
+				h('td', {}, candidateName(v.candidate_id)), h('td', {}, when(v.timestamp))))))),
+		h('h3', {}, `Approvals (${(b.approvals || []).length})`),
+		h('ul', {}, (b.approvals || []).map((a) => h('li', {}, h('strong', {}, validatorName(a.validator_key) || 'Unknown validator'), ' ', hexCode(a.validator_key)))),
+		nav, backToList());
+	const g = genesis || {};
+	const r = await checkBlock(b, { difficulty: g.election && g.election.difficulty, electionId: g.hash });
+	const ap = await checkApprovals(b, g.validators, g.election && g.election.threshold);
+	clear(checks).append(...[...r.checks, ...ap.checks].map((c) => checkItem(c.ok, c.label, c.detail)));
+}
+
+async function showTx(txid) {
+	let r;
+	try {
+		r = await get('/api/votes/' + txid);
+	} catch (e) {
+		if (e.code === 'not_found') return false;
+		view('Vote', h('p', { class: 'msg err', role: 'alert' }, explain(e)), backToList());
+		return true;
+	}
+	const v = r.vote || {};
+	const status = r.status === 'committed'
+		? h('span', { class: 'badge ok' }, `committed in block ${r.height}`)
+		: h('span', { class: 'badge warn' }, r.status || 'unknown');
+	const proof = h('ul', { class: 'checks' });
+	view('Vote', facts([
+		['Receipt (txid)', hexCode(txid, { short: false })],
+		['Status', status],
+		['Candidate', candidateName(v.candidate_id)],
+		['Voter', voterLink(v.voter_key)],
+		['Cast', when(v.timestamp)],
+		['Block', r.status === 'committed' ? blockLink(r.height, `Block ${r.height}`) : 'not yet in a block'],
+		['Position', r.status === 'committed' ? `leaf ${r.index} of ${r.tree_size}` : '—'],
+	]), r.status === 'committed' ? h('h3', {}, 'Inclusion proof, checked in your browser') : null, proof, backToList());
+	if (r.status === 'committed') {
+		proof.append(checkItem(null, 'Checking…'));
+		const block = await get('/api/blocks/' + r.height);
+		clear(proof).append(...(await checkReceipt(txid, r, block)).map((c) => checkItem(c.ok, c.label, c.detail)));
+	}
+	return true;
+}
+
+// Finds a voter's vote by reading the chain (there is no index by voter key).
+async function showVoter(key) {
+	key = key.toLowerCase();
+	const out = h('div', {}, h('p', { role: 'status' }, 'Searching the chain…'));
+	view('Voter', facts([['Key', hexCode(key, { short: false })]]), out, backToList());
+	let g;
+	try {
+		g = await getGenesis();
+	} catch (e) {
+		clear(out).append(h('p', { class: 'msg err' }, explain(e)));
+		return;
+	}
+	const onRoll = (g.voters || []).some((k) => k.toLowerCase() === key);
+	const found = [];
+	const top = tipHeight ?? 0;
+	for (let from = 1; from <= top; from += 100) {
+		const blocks = blocksOf(await get(`/api/blocks?from=${from}&limit=${Math.min(100, top - from + 1)}`));
+		for (const b of blocks) for (const v of b.votes || []) if (String(v.voter_key).toLowerCase() === key) found.push({ b, v });
+	}
+	clear(out).append(h('p', {}, onRoll ? h('span', { class: 'badge ok' }, 'on the roll') : h('span', { class: 'badge err' }, 'not on the roll')));
+	if (!found.length) out.append(h('p', {}, 'No vote from this key is in the chain (a vote still waiting in the pool does not show here).'));
+	for (const { b, v } of found)
+		out.append(h('p', {}, 'Voted for ', h('strong', {}, candidateName(v.candidate_id)), ' in ', blockLink(b.height, `block ${b.height}`),
+			v.txid ? [' · receipt ', txLink(v.txid)] : ''));
+}
+
+async function search(q) {
+	q = q.trim();
+	say($('search-error'), 'err', '');
+	if (/^\d+$/.test(q)) location.hash = `block=${q}`;
+	else if (isHex(q, 65)) location.hash = `voter=${q.toLowerCase()}`;
+	else if (isHex(q, 32)) location.hash = `find=${q.toLowerCase()}`;
+	else {
+		say($('search-error'), 'err', 'Enter a block height, a 64-character receipt or block hash, or a 130-character voter key.');
+		$('search').focus();
+	}
+}
+
+async function route() {
+	const m = /^#(\w+)=([0-9a-fA-F]+|\d+)$/.exec(location.hash);
+	const [kind, arg] = m ? [m[1], m[2]] : ['list', undefined];
+	if (kind === 'block') await showBlock(arg);
+	else if (kind === 'tx') {
+		if (!(await showTx(arg))) view('Vote', h('p', { class: 'msg err', role: 'alert' }, 'No vote with this receipt number is known.'), backToList());
+	} else if (kind === 'voter') await showVoter(arg);
+	else if (kind === 'find') {
+		// a 32-byte hash is a receipt or a block hash: try the vote first
+		if (!(await showTx(arg))) await showBlock(arg.toLowerCase());
+	} else await showList(arg === undefined ? undefined : Number(arg));
+	if (m) $('view').focus();
+}
+
+async function main() {
+	$('search-form').addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		search($('search').value);
+	});
+	window.addEventListener('hashchange', route);
+	await loadTip();
+	await route();
+}
+
+main();

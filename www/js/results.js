@@ -1,0 +1,88 @@
+// Results page: GET /api/results drawn as a horizontal SVG bar chart (readable at
+// 375 px) and a table, with turnout, pending votes and the tip height; polls.
+
+import { get } from './api.js';
+import { $, h, clear, say, explain, poll } from './ui.js';
+
+const ROW = 46;
+let last = null;
+
+// A name cut to n characters (the table below the chart has it whole).
+function fit(name, n) {
+	return name.length <= n ? name : name.slice(0, Math.max(1, n - 1)) + '…';
+}
+
+function pct(n, d) {
+	return d > 0 ? `${((100 * n) / d).toFixed(1)}%` : '–';
+}
+
+// Drawn at the container's own width, so that one SVG unit is one CSS pixel and the
+// labels keep their size on a phone.
+function chart(tally, total) {
+	const WIDTH = Math.max(260, Math.min(900, $('chart').clientWidth || 600));
+	const max = Math.max(1, ...tally.map((c) => c.votes));
+	const lead = Math.max(...tally.map((c) => c.votes));
+	const height = tally.length * ROW + 4;
+	const summary = tally.map((c) => `${c.name}: ${c.votes}`).join(', ');
+	const svg = h('svg:svg', { class: 'chart', viewBox: `0 0 ${WIDTH} ${height}`, role: 'img', 'aria-label': `Votes per candidate. ${summary}.` });
+	tally.forEach((c, i) => {
+		const y = i * ROW;
+		const w = Math.round(((WIDTH - 4) * c.votes) / max);
+		svg.append(
+			h('svg:text', { class: 'label', x: 2, y: y + 16 }, fit(c.name, Math.floor((WIDTH - 120) / 8.5))),
+			h('svg:rect', { class: 'track', x: 2, y: y + 22, width: WIDTH - 4, height: 18, rx: 4 }),
+			h('svg:rect', { class: 'bar' + (c.votes === lead && c.votes > 0 ? ' lead' : ''), x: 2, y: y + 22, width: Math.max(w, c.votes > 0 ? 4 : 0), height: 18, rx: 4 }),
+			h('svg:text', { class: 'value', x: WIDTH - 4, y: y + 16, 'text-anchor': 'end' }, `${c.votes} (${pct(c.votes, total)})`));
+	});
+	return svg;
+}
+
+async function refresh() {
+	let r;
+	try {
+		r = await get('/api/results');
+		say($('results-error'), 'err', '');
+	} catch (e) {
+		say($('results-error'), 'err', e.code === 'not_found' ? 'There are no results yet: the election has not opened.' : 'The results could not be loaded: ' + explain(e));
+		return;
+	}
+	const tally = Array.isArray(r.tally) ? r.tally : [];
+	const total = r.total ?? tally.reduce((s, c) => s + (c.votes || 0), 0);
+	// while the tally is hidden the count of committed votes is still public
+	$('stat-total').textContent = String(r.hidden ? r.committed ?? '–' : total);
+	// turnout is the committed votes over the roll, a fraction from 0 to 1
+	$('stat-turnout').textContent = typeof r.turnout === 'number' ? `${(r.turnout * 100).toFixed(1)}%`
+		: r.roll_size ? pct(r.committed ?? total, r.roll_size) : '–';
+	if (r.roll_size !== undefined) $('stat-turnout').title = `of ${r.roll_size} voters on the roll`;
+	$('stat-pending').textContent = String(r.pending ?? '–');
+	$('stat-height').textContent = String(r.tip_height ?? r.height ?? '–');
+	$('hidden-note').hidden = !r.hidden;
+	$('chart-card').hidden = !!r.hidden;
+	last = { tally, total };
+	if (!r.hidden) {
+		clear($('chart')).append(chart(tally, total));
+		clear($('tally').tBodies[0]).append(...tally.map((c) =>
+			h('tr', {}, h('td', {}, c.name), h('td', { class: 'num' }, String(c.votes)), h('td', { class: 'num' }, pct(c.votes, total)))));
+	}
+	$('updated').textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+}
+
+async function main() {
+	try {
+		const e = await get('/api/election');
+		$('title').textContent = `${e.title}: counted from the committed blocks of the chain; updates by itself.`;
+		document.title = `Results — ${e.title}`;
+	} catch {
+		/* the results say what there is */
+	}
+	poll(refresh, 4000);
+	let pendingResize = null;
+	window.addEventListener('resize', () => {
+		clearTimeout(pendingResize);
+		pendingResize = setTimeout(() => {
+			if (last) clear($('chart')).append(chart(last.tally, last.total));
+		}, 150);
+	});
+}
+
+main();

@@ -1,0 +1,338 @@
+// Validator dashboard: lists the proposals (GET /api/proposals), re-checks each block in
+// the browser, shows the server's checks beside them, and signs approvals or rejections
+// with the validator's key here. Refreshes itself; committed blocks drop off.
+
+import { get, post } from './api.js';
+import { hex, approvalMessage, rejectionMessage, text as encodeText } from './encode.js';
+import { sign } from './crypto.js';
+import { checkBlock } from './verify.js';
+import { keyPanel } from './keypanel.js';
+import { $, h, clear, say, explain, busy, poll, checkItem, shortHex, when, facts, hexCode } from './ui.js';
+
+let key = null;
+let election = null;
+const cards = new Map(); // block hash → {el, parts, localResult}
+const REFRESH_MS = 4000;
+
+function validatorName(k) {
+	const v = election && (election.validators || []).find((x) => String(x.key).toLowerCase() === String(k).toLowerCase());
+	return v ? v.name : null;
+}
+
+function candidateName(id) {
+	const c = election && (election.candidates || []).find((x) => x.id === id);
+	return c ? c.name : String(id);
+}
+
+function showRole() {
+	const role = $('key-role');
+	for (const c of cards.values()) {
+		c.noteFromAction = false; // another key: the last action's message is not its own
+		updateActions(c, c.last);
+	}
+	if (!key || !election || !Array.isArray(election.validators) || !election.validators.length) {
+		role.hidden = true;
+		return;
+	}
+	const name = validatorName(key.publicHex);
+	say(role, name ? 'ok' : 'warn', name ? `This key is the election's validator "${name}".` : 'This key is not one of this election\'s validators: the server will refuse its verdicts.');
+}
+
+const SERVER_LABELS = {
+	version: 'Version 1',
+	height: 'Height follows the chain tip',
+	link: 'Links to the chain tip (prev_hash)',
+	difficulty: 'Difficulty is the election\'s',
+	pow: 'Proof of work',
+	hash: 'Stated hash is the header\'s hash',
+	timestamp: 'Timestamp in range',
+	vote_count: 'Number of votes allowed',
+	merkle: 'Merkle root matches the votes',
+	rules: 'Every block rule (1–5)',
+};
+
+function voteOk(r) {
+	if (r.result !== undefined) return r.result === 'ok';
+	return !(r.ok === false || r.valid === false || r.error);
+}
+
+// The server's checks (GET /api/proposals "checks"): booleans per header rule, the
+// leading zero bits, "votes" (one object per vote) and "rules" (the overall verdict).
+// Unknown keys are still shown, so nothing the server says is hidden.
+function serverChecks(checks) {
+	const items = [];
+	const perVote = new Map();
+	if (!checks || typeof checks !== 'object') return { items, perVote };
+	for (const [name, v] of Object.entries(checks)) {
+		const label = SERVER_LABELS[name] || name.replace(/_/g, ' ');
+		if (name === 'leading_zero_bits') continue;
+		if (typeof v === 'boolean')
+			items.push(checkItem(v, label, name === 'pow' && typeof checks.leading_zero_bits === 'number' ? `${checks.leading_zero_bits} leading zero bits` : ''));
+		else if (Array.isArray(v)) {
+			v.forEach((r, i) => {
+				if (r && typeof r === 'object') perVote.set(r.txid || i, r);
+			});
+			const bad = v.filter((r) => r && typeof r === 'object' && !voteOk(r)).length;
+			items.push(checkItem(bad === 0, name === 'votes' ? 'Every vote passes the vote rules' : label,
+				`${v.length - bad} of ${v.length} valid`));
+		} else if (v && typeof v === 'object') {
+			const ok = v.ok !== undefined ? !!v.ok : v.valid !== undefined ? !!v.valid : null;
+			const detail = ok ? '' : [v.message || v.error || v.code || '', typeof v.vote === 'number' ? `(vote ${v.vote + 1})` : ''].join(' ').trim();
+			items.push(checkItem(ok, label, detail));
+		} else items.push(h('li', { class: 'check' }, h('span', { class: 'mark', 'aria-hidden': 'true' }, '•'), `${label}: ${v}`));
+	}
+	return { items, perVote };
+}
+
+// Verdicts as one list, from "verdicts" or from the "approvals"/"rejections" lists.
+function verdictsOf(p) {
+	if (Array.isArray(p.verdicts)) return p.verdicts;
+	const out = [];
+	if (Array.isArray(p.approvals)) for (const a of p.approvals) out.push({ ...a, approve: true });
+	if (Array.isArray(p.rejections)) for (const r of p.rejections) out.push({ ...r, approve: false });
+	return out;
+}
+
+function approvalCount(p) {
+	if (typeof p.n_approvals === 'number') return p.n_approvals;
+	if (typeof p.approvals === 'number') return p.approvals;
+	return verdictsOf(p).filter((v) => v.approve).length;
+}
+
+function verdictList(p) {
+	const vs = verdictsOf(p);
+	if (!vs.length) return h('p', { class: 'hint' }, 'No verdicts yet.');
+	return h('ul', { class: 'verdicts' }, vs.map((v) => h('li', {},
+		h('strong', {}, v.name || validatorName(v.validator_key) || shortHex(v.validator_key)), ': ',
+		v.approve ? h('span', { class: 'badge ok' }, 'approved') : h('span', { class: 'badge err' }, 'rejected'),
+		!v.approve && v.reason ? ` — “${v.reason}”` : '')));
+}
+
+function progress(n, threshold) {
+	return h('span', { class: 'progress', 'aria-hidden': 'true' },
+		Array.from({ length: Math.max(threshold || 0, n) }, (_, i) => h('span', { class: i < n ? 'on' : '' })));
+}
+
+function myVerdict(p) {
+	if (!key) return null;
+	return verdictsOf(p).find((v) => String(v.validator_key).toLowerCase() === key.publicHex) || null;
+}
+
+function updateActions(card, p) {
+	if (!p) return;
+	const mine = myVerdict(p);
+	const { approve, reject, reason, note } = card.parts;
+	const disabled = !key || !!mine;
+	approve.disabled = disabled;
+	reject.disabled = disabled;
+	reason.disabled = disabled;
+	// a message from the person's own last action stays until the next action
+	if (card.busy || card.noteFromAction) return;
+	if (!key) say(note, 'info', 'Load your validator key to approve or reject.');
+	else if (mine) say(note, mine.approve ? 'ok' : 'warn', mine.approve ? 'You approved this block.' : `You rejected this block${mine.reason ? `: “${mine.reason}”` : '.'}`);
+	else say(note, 'info', '');
+}
+
+async function verdict(card, approveIt) {
+	const hash = card.hash;
+	const { approve, reject, reason, note } = card.parts;
+	const why = reason.value.trim();
+	if (!approveIt) {
+		if (!why) {
+			card.noteFromAction = true;
+			say(note, 'err', 'Say why you reject the block (up to 200 bytes).');
+			reason.setAttribute('aria-invalid', 'true');
+			reason.focus();
+			return;
+		}
+		try {
+			encodeText(why);
+		} catch {
+			card.noteFromAction = true;
+			say(note, 'err', 'The reason is too long: at most 200 bytes.');
+			reason.focus();
+			return;
+		}
+	}
+	reason.removeAttribute('aria-invalid');
+	const button = approveIt ? approve : reject;
+	card.busy = true;
+	card.noteFromAction = true;
+	busy(button, true, approveIt ? 'Signing…' : 'Signing…');
+	try {
+		const msg = approveIt ? approvalMessage(hash) : rejectionMessage(hash, why);
+		const signature = hex(await sign(key.privateKey, msg));
+		if (approveIt) {
+			const r = await post(`/api/proposals/${hash}/approvals`, { validator_key: key.publicHex, signature });
+			say(note, 'ok', r && r.committed
+				? `Approved. That was approval ${r.approvals} of ${r.threshold}: the block is committed.`
+				: `Approved (${r ? r.approvals : '?'} of ${r ? r.threshold : '?'} approvals).`);
+		} else {
+			await post(`/api/proposals/${hash}/rejections`, { validator_key: key.publicHex, signature, reason: why });
+			reason.value = '';
+			say(note, 'warn', 'Rejection recorded.');
+		}
+		await refresh();
+	} catch (e) {
+		say(note, 'err', explain(e, {
+			not_found: 'This proposal is gone: it was committed or replaced by another block at its height.',
+			stale: 'This proposal is stale: another block at its height was committed.',
+		}));
+	} finally {
+		card.busy = false;
+		busy(button, false);
+		if (cards.has(hash)) updateActions(card, card.last);
+	}
+}
+
+function newCard(p) {
+	const b = p.block;
+	const hash = b.hash;
+	const id = 'p-' + hash.slice(0, 16);
+	const approve = h('button', { type: 'button', class: 'approve' }, 'Approve block');
+	const reason = h('input', { type: 'text', id: id + '-reason', maxlength: 200, autocomplete: 'off' });
+	const reject = h('button', { type: 'button', class: 'danger reject' }, 'Reject');
+	const note = h('p', { class: 'msg', role: 'status', hidden: true });
+	const badge = h('span', { class: 'badge' });
+	const verdicts = h('div', {});
+	const server = h('ul', { class: 'checks server-checks' });
+	const local = h('ul', { class: 'checks local-checks' }, checkItem(null, 'Checking in this browser…'));
+	const votesBody = h('tbody', {});
+	const el = h('article', { class: 'card proposal', id, 'aria-labelledby': id + '-h', dataset: { hash } },
+		h('header', {}, h('h3', { id: id + '-h' }, `Proposal for block ${b.height}`), badge),
+		facts([
+			['Hash', hexCode(hash)],
+			['Previous', hexCode(b.prev_hash)],
+			['Votes', String((b.votes || []).length)],
+			['Mined', when(b.timestamp)],
+			['Difficulty', `${b.difficulty} bits, nonce ${b.nonce}`],
+		]),
+		h('h4', {}, 'Checks in your browser'), local,
+		h('h4', {}, 'The server\'s checks'), server,
+		h('details', {}, h('summary', {}, (b.votes || []).length === 1 ? 'The vote' : `The ${(b.votes || []).length} votes`),
+			h('div', { class: 'table-wrap' }, h('table', {},
+				h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Receipt'), h('th', { scope: 'col' }, 'Voter'),
+					h('th', { scope: 'col' }, 'Candidate'), h('th', { scope: 'col' }, 'Signature (browser)'), h('th', { scope: 'col' }, 'Server'))),
+				votesBody))),
+		h('h4', {}, 'Verdicts'), verdicts,
+		h('div', { class: 'actions' }, approve),
+		h('div', { class: 'row' },
+			h('div', { class: 'field' }, h('label', { for: id + '-reason' }, 'Reason for rejecting'), reason),
+			h('div', { class: 'field' }, reject)),
+		note);
+	const card = { el, hash, height: b.height, parts: { approve, reject, reason, note, badge, verdicts, server, local, votesBody }, local: null, last: p, busy: false };
+	approve.addEventListener('click', () => verdict(card, true));
+	reject.addEventListener('click', () => verdict(card, false));
+	reason.addEventListener('keydown', (ev) => {
+		if (ev.key === 'Enter') {
+			ev.preventDefault();
+			verdict(card, false);
+		}
+	});
+	// The block never changes under its hash, so the browser's checks run once.
+	checkBlock(b, { difficulty: election && election.difficulty, electionId: election && election.genesis_hash }).then((r) => {
+		card.local = r;
+		clear(local).append(...r.checks.map((c) => checkItem(c.ok, c.label, c.detail)));
+		fillVotes(card);
+	});
+	return card;
+}
+
+function fillVotes(card) {
+	const b = card.last.block;
+	const { perVote } = serverChecks(card.last.checks);
+	const body = clear(card.parts.votesBody);
+	(b.votes || []).forEach((v, i) => {
+		const mine = card.local ? card.local.voteResults[i] : null;
+		const txid = (mine && mine.txid) || v.txid || '';
+		const srv = perVote.get(txid) || perVote.get(i);
+		const srvText = srv ? (voteOk(srv) ? '✓ ok' : `✗ ${srv.result || srv.error || 'invalid'}`) : '—';
+		body.append(h('tr', {},
+			h('td', {}, hexCode(txid)), h('td', {}, hexCode(v.voter_key)), h('td', {}, candidateName(v.candidate_id)),
+			h('td', {}, mine ? (mine.ok ? '✓ valid' : '✗ invalid') : '…'), h('td', {}, srvText)));
+	});
+}
+
+function updateCard(card, p, threshold) {
+	card.last = p;
+	const n = approvalCount(p);
+	const { badge, verdicts, server } = card.parts;
+	clear(badge).append(progress(n, threshold), ` ${n} of ${threshold} approvals`);
+	badge.className = 'badge ' + (n >= threshold ? 'ok' : '');
+	clear(verdicts).append(verdictList(p));
+	const { items } = serverChecks(p.checks);
+	clear(server).append(...(items.length ? items : [h('li', { class: 'check' }, 'The server sent no checks.')]));
+	if (card.local) fillVotes(card);
+	updateActions(card, p);
+}
+
+async function gone(card) {
+	try {
+		const b = await get('/api/blocks/' + card.height);
+		return b.hash === card.hash ? `Block ${card.height} (${shortHex(card.hash)}) is committed.` : `Proposal ${shortHex(card.hash)} was discarded: another block was committed at height ${card.height}.`;
+	} catch {
+		return `Proposal ${shortHex(card.hash)} left the list.`;
+	}
+}
+
+async function refresh() {
+	const status = $('props-status');
+	let doc;
+	try {
+		doc = await get('/api/proposals');
+		say($('props-error'), 'err', '');
+	} catch (e) {
+		if (e.code === 'bad_state' || e.code === 'not_found') {
+			say($('props-error'), 'err', '');
+			status.textContent = e.code === 'bad_state'
+				? 'The election has not opened yet: proposals appear here once it is open and miners send blocks.'
+				: 'No election has been set up yet.';
+			return;
+		}
+		say($('props-error'), 'err', 'Could not load the proposals: ' + explain(e));
+		return;
+	}
+	const list = Array.isArray(doc.proposals) ? doc.proposals : [];
+	const threshold = doc.threshold ?? (election && election.threshold) ?? 2;
+	const container = $('proposals');
+	const seen = new Set();
+	for (const p of list) {
+		if (!p || !p.block || typeof p.block.hash !== 'string') continue;
+		seen.add(p.block.hash);
+		let card = cards.get(p.block.hash);
+		if (!card) {
+			card = newCard(p);
+			cards.set(p.block.hash, card);
+			container.append(card.el);
+		}
+		updateCard(card, p, p.threshold ?? threshold);
+	}
+	for (const [hash, card] of cards) {
+		if (seen.has(hash)) continue;
+		cards.delete(hash);
+		card.el.remove();
+		gone(card).then((m) => say($('props-news'), 'ok', m));
+	}
+	// "height" is the height the proposals compete for: one above the chain's tip
+	const tip = typeof doc.height === 'number' ? `Proposals for block ${doc.height}` : '';
+	status.textContent = `${tip}${tip ? ' · ' : ''}${list.length} proposal${list.length === 1 ? '' : 's'} · ${threshold} approvals commit a block · updated ${new Date().toLocaleTimeString()}`;
+	if (!list.length && !container.querySelector('.empty'))
+		container.append(h('p', { class: 'empty hint' }, 'No proposals right now. New blocks from the miners appear here by themselves.'));
+	else if (list.length) for (const e of container.querySelectorAll('.empty')) e.remove();
+}
+
+async function main() {
+	try {
+		election = await get('/api/election');
+	} catch (e) {
+		say($('props-error'), 'err', 'The election could not be loaded: ' + explain(e));
+	}
+	await keyPanel('validator', (k) => {
+		key = k;
+		showRole();
+	});
+	$('refresh').addEventListener('click', () => refresh());
+	poll(refresh, REFRESH_MS);
+}
+
+main();

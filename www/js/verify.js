@@ -1,0 +1,139 @@
+// The checks a page runs itself on public JSON, each as {ok, label, detail}: a block's
+// hash, proof of work, merkle root, vote signatures and duplicate voters; its approvals;
+// and a vote receipt's inclusion proof. The server's word is never taken for these.
+
+import { hex, unhex, votePayload, voteLeaf, blockHeader, approvalMessage, isHex } from './encode.js';
+import { sha256, verify, leadingZeroBits } from './crypto.js';
+import { root, verifyInclusion } from './merkle.js';
+
+const item = (ok, label, detail = '') => ({ ok, label, detail });
+
+// Recomputes a block's hash from its header. Returns {hash (hex) or null, error}.
+export async function blockHash(block) {
+	try {
+		return { hash: hex(await sha256(blockHeader(block))), error: null };
+	} catch (e) {
+		return { hash: null, error: e.message };
+	}
+}
+
+// Checks of a block with votes (height ≥ 1). opts.difficulty: the election's difficulty.
+// Returns {checks: [...], voteResults: [{txid, ok}], ok}.
+export async function checkBlock(block, opts = {}) {
+	const checks = [];
+	const { hash, error } = await blockHash(block);
+	checks.push(hash === null
+		? item(false, 'Block hash recomputed from the header', 'the header cannot be encoded: ' + error)
+		: item(hash === block.hash, 'Block hash recomputed from the header',
+			hash === block.hash ? '' : `computed ${hash}, block says ${block.hash}`));
+
+	if (hash !== null) {
+		const zeros = leadingZeroBits(unhex(hash));
+		const want = opts.difficulty ?? block.difficulty;
+		checks.push(item(zeros >= want && block.difficulty === want, 'Proof of work',
+			`${zeros} leading zero bits, ${want} needed` + (block.difficulty !== want ? ` (block claims difficulty ${block.difficulty})` : '')));
+	}
+
+	const votes = Array.isArray(block.votes) ? block.votes : [];
+	let leaves = null;
+	try {
+		leaves = votes.map(voteLeaf);
+	} catch (e) {
+		checks.push(item(false, 'Votes are well formed', e.message));
+	}
+	if (leaves) {
+		const r = hex(await root(leaves));
+		checks.push(item(r === block.merkle_root, 'Merkle root over the votes',
+			r === block.merkle_root ? `${votes.length} vote${votes.length === 1 ? '' : 's'}` : `computed ${r}, block says ${block.merkle_root}`));
+	}
+
+	const voteResults = [];
+	for (const v of votes) {
+		let ok = false;
+		let txid = v.txid || '';
+		try {
+			const payload = votePayload(v);
+			txid = hex(await sha256(payload));
+			ok = await verify(v.voter_key, v.signature, payload);
+			if (opts.electionId && v.election_id !== opts.electionId) ok = false;
+		} catch {
+			ok = false;
+		}
+		voteResults.push({ txid, ok, voter_key: v.voter_key, candidate_id: v.candidate_id });
+	}
+	const bad = voteResults.filter((r) => !r.ok).length;
+	checks.push(item(bad === 0 && votes.length > 0, 'Every vote signature verifies',
+		votes.length === 0 ? 'the block has no votes' : bad === 0 ? `${votes.length} of ${votes.length} valid` : `${bad} of ${votes.length} invalid`));
+
+	const seen = new Set();
+	const dups = new Set();
+	for (const v of votes) {
+		const k = String(v.voter_key).toLowerCase();
+		if (seen.has(k)) dups.add(k);
+		seen.add(k);
+	}
+	checks.push(item(dups.size === 0, 'No voter votes twice in the block',
+		dups.size === 0 ? '' : `${dups.size} voter${dups.size === 1 ? '' : 's'} with more than one vote`));
+
+	return { checks, voteResults, ok: checks.every((c) => c.ok), hash };
+}
+
+// Checks a block's approvals against the validator set. Returns {valid, checks}.
+export async function checkApprovals(block, validators, threshold) {
+	const known = new Map((validators || []).map((v) => [String(v.key).toLowerCase(), v.name]));
+	const counted = new Set();
+	const bad = [];
+	const approvals = Array.isArray(block.approvals) ? block.approvals : [];
+	for (const a of approvals) {
+		const k = String(a.validator_key).toLowerCase();
+		const ok = (known.size === 0 || known.has(k)) && !counted.has(k) &&
+			isHex(block.hash, 32) && (await verify(k, a.signature, approvalMessage(block.hash)));
+		if (ok) counted.add(k);
+		else bad.push(k);
+	}
+	const names = [...counted].map((k) => known.get(k) || k.slice(0, 12) + '…');
+	const checks = [item(bad.length === 0 && approvals.length > 0, 'Approval signatures verify',
+		`${counted.size} valid${bad.length ? `, ${bad.length} not valid` : ''}${names.length ? ': ' + names.join(', ') : ''}`)];
+	if (threshold !== undefined)
+		checks.push(item(counted.size >= threshold, 'Enough approvals', `${counted.size} of the ${threshold} needed`));
+	return { valid: counted.size, checks };
+}
+
+// Checks a committed receipt (GET /api/votes/{txid}) against its block
+// (GET /api/blocks/{height}). Returns a list of checks.
+export async function checkReceipt(txid, receipt, block) {
+	const checks = [];
+	const vote = receipt.vote;
+	let payload = null;
+	try {
+		payload = votePayload(vote);
+	} catch (e) {
+		checks.push(item(false, 'The vote is well formed', e.message));
+		return checks;
+	}
+	const computed = hex(await sha256(payload));
+	checks.push(item(computed === txid, 'The receipt number is the hash of this vote'));
+	checks.push(item(await verify(vote.voter_key, vote.signature, payload), 'The voter\'s signature on the vote verifies'));
+
+	const { hash } = await blockHash(block);
+	checks.push(item(hash !== null && hash === block.hash && hash === receipt.block_hash,
+		`Block ${block.height}'s hash recomputed from its header`, hash === receipt.block_hash ? '' : 'does not match the receipt'));
+	if (hash !== null) {
+		const zeros = leadingZeroBits(unhex(hash));
+		checks.push(item(zeros >= block.difficulty, 'Proof of work', `${zeros} leading zero bits, ${block.difficulty} needed`));
+	}
+
+	let proofOk = false;
+	try {
+		proofOk = Array.isArray(receipt.path) && isHex(block.merkle_root, 32) &&
+			(await verifyInclusion(voteLeaf(vote), receipt.index, receipt.tree_size,
+				receipt.path.map((p) => unhex(p, 32)), unhex(block.merkle_root, 32)));
+	} catch {
+		proofOk = false;
+	}
+	const votes = Array.isArray(block.votes) ? block.votes : [];
+	if (votes.length && receipt.tree_size !== votes.length) proofOk = false;
+	checks.push(item(proofOk, 'Inclusion proof: the vote is in the block\'s Merkle tree',
+		`leaf ${receipt.index} of ${receipt.tree_size}, ${receipt.path ? receipt.path.length : 0} hashes`));
+	return checks;
+}

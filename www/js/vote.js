@@ -1,0 +1,285 @@
+// The voting page: key (IndexedDB or file) → ballot → confirmation → the vote signed
+// here and posted → a receipt tracked live until its block is committed, then the
+// inclusion proof, block hash, proof of work and approvals checked in this page.
+
+import { get, post } from './api.js';
+import { hex, votePayload, isHex } from './encode.js';
+import { sha256, sign } from './crypto.js';
+import { checkReceipt, checkApprovals } from './verify.js';
+import { keyPanel } from './keypanel.js';
+import { $, h, clear, say, explain, busy, poll, checkItem } from './ui.js';
+
+let election = null;
+let key = null;
+let choice = null;
+let stopTracking = null;
+let validatorsCache = null;
+let ballotShape = '';
+
+const STATE_TEXT = {
+	setup: 'is not open yet: voters are still registering.',
+	open: 'is open for voting.',
+	closed: 'is closed.',
+};
+
+function receiptKey(publicHex) {
+	return 'chainvote-receipt-' + publicHex;
+}
+
+function savedReceipt(publicHex) {
+	try {
+		return JSON.parse(localStorage.getItem(receiptKey(publicHex)) || 'null');
+	} catch {
+		return null;
+	}
+}
+
+function candidateName(id) {
+	const c = election && (election.candidates || []).find((x) => x.id === id);
+	return c ? c.name : `candidate ${id}`;
+}
+
+function renderBallot() {
+	const note = $('ballot-note');
+	const choices = $('choices');
+	const review = $('review-button');
+	// Rebuilt only when something changed, so a refresh never drops a pick or the focus.
+	const shape = JSON.stringify([election && election.state, election && election.candidates, key && key.publicHex]);
+	if (shape === ballotShape) return;
+	ballotShape = shape;
+	const current = choices.querySelector('input[name=candidate]:checked');
+	const keep = current ? current.value : choice ? String(choice.id) : null;
+	clear(choices);
+	if (!election) return;
+	for (const c of election.candidates || []) {
+		const id = `cand-${c.id}`;
+		const input = h('input', { type: 'radio', name: 'candidate', id, value: c.id });
+		if (keep === String(c.id)) input.checked = true;
+		choices.append(h('label', { class: 'choice', for: id }, input, h('span', {}, c.name)));
+	}
+	let why = '';
+	if (election.state !== 'open') why = `Voting is not possible now: the election ${STATE_TEXT[election.state] || 'is not open.'}`;
+	else if (!key) why = 'Load your key (step 1) to vote.';
+	else {
+		const prior = savedReceipt(key.publicHex);
+		if (prior) why = 'This browser already cast a vote with this key; its receipt is shown below.';
+	}
+	say(note, 'info', why);
+	const disabled = election.state !== 'open' || !key;
+	for (const i of choices.querySelectorAll('input')) i.disabled = disabled;
+	review.disabled = disabled;
+}
+
+async function loadElection() {
+	try {
+		election = await get('/api/election');
+		const line = $('election-line');
+		clear(line);
+		line.append(h('strong', {}, election.title || 'The election'), ' ', STATE_TEXT[election.state] || '');
+		say($('election-error'), 'err', '');
+	} catch (e) {
+		$('election-line').textContent = '';
+		say($('election-error'), 'err', 'The election could not be loaded: ' + explain(e));
+	}
+	renderBallot();
+}
+
+// The validator set and threshold, from the election answer or else the genesis block.
+async function validatorSet() {
+	if (validatorsCache) return validatorsCache;
+	let validators = election && election.validators;
+	let threshold = election && election.threshold;
+	if (!Array.isArray(validators) || threshold === undefined) {
+		const g = await get('/api/blocks/0');
+		validators = g.validators;
+		threshold = g.election && g.election.threshold;
+	}
+	validatorsCache = { validators, threshold };
+	return validatorsCache;
+}
+
+function showCheckList(target, checks) {
+	target.append(h('ul', { class: 'checks' }, checks.map((c) => checkItem(c.ok, c.label, c.detail))));
+}
+
+async function showCommitted(txid, r) {
+	const status = $('receipt-status');
+	const proof = $('receipt-proof');
+	status.textContent = `Committed in block ${r.height}. Checking the proof in this page…`;
+	const block = await get('/api/blocks/' + r.height);
+	const checks = await checkReceipt(txid, r, block);
+	const { validators, threshold } = await validatorSet();
+	const ap = await checkApprovals(block, validators, threshold);
+	checks.push(...ap.checks);
+	const allOk = checks.every((c) => c.ok);
+	clear(proof);
+	if (allOk) {
+		proof.append(h('div', { class: 'msg ok', id: 'in-chain' },
+			h('p', { class: 'big' }, 'Your vote is in the chain'),
+			h('p', {}, `Block ${block.height}, approved by ${ap.valid} validator${ap.valid === 1 ? '' : 's'} (${threshold} needed). `,
+				'This page recomputed the block hash and checked the inclusion proof against the block\'s Merkle root itself.')));
+		status.textContent = `Verified: your vote is in block ${block.height}.`;
+	} else {
+		proof.append(h('div', { class: 'msg err', id: 'proof-failed' },
+			h('p', { class: 'big' }, 'The proof did not check out'),
+			h('p', {}, 'The server says your vote is committed, but a check below failed. Keep your receipt and tell the election office.')));
+		status.textContent = 'The proof of your vote failed a check.';
+	}
+	showCheckList(proof, checks);
+	$('explorer-link').href = `/explorer.html#block=${block.height}`;
+}
+
+function track(txid, vote) {
+	if (stopTracking) stopTracking();
+	const card = $('receipt-card');
+	$('receipt-txid').textContent = txid;
+	$('receipt-link').href = `/vote.html#txid=${txid}`;
+	$('explorer-link').href = `/explorer.html#tx=${txid}`;
+	clear($('receipt-proof'));
+	const choiceLine = $('receipt-choice');
+	choiceLine.hidden = !vote;
+	if (vote) choiceLine.textContent = `You voted for ${candidateName(vote.candidate_id)}.`;
+	card.hidden = false;
+	const status = $('receipt-status');
+	status.textContent = 'Looking up your vote…';
+	let lastStatus = '';
+	let checking = false;
+	stopTracking = poll(async () => {
+		if (checking) return;
+		let r;
+		try {
+			r = await get('/api/votes/' + txid);
+		} catch (e) {
+			status.textContent = e.code === 'not_found'
+				? 'No vote with this receipt number is known.'
+				: 'Could not reach the server: ' + explain(e) + ' Retrying…';
+			return;
+		}
+		if (r.status === 'committed') {
+			checking = true;
+			if (stopTracking) stopTracking();
+			try {
+				await showCommitted(txid, r);
+			} catch (e) {
+				status.textContent = 'Committed, but the proof could not be checked: ' + explain(e);
+			}
+			return;
+		}
+		if (r.status !== lastStatus) {
+			lastStatus = r.status;
+			status.textContent = 'Pending: your vote is waiting in the pool for a miner to put it in a block and for the validators to approve it. This page updates by itself.';
+		}
+	}, 2500);
+	return card;
+}
+
+async function cast() {
+	const castError = $('cast-error');
+	say(castError, 'err', '');
+	const button = $('cast-button');
+	busy(button, true, 'Signing and sending…');
+	try {
+		const vote = {
+			election_id: election.genesis_hash,
+			voter_key: key.publicHex,
+			candidate_id: choice.id,
+			timestamp: Math.floor(Date.now() / 1000),
+		};
+		const payload = votePayload(vote);
+		vote.signature = hex(await sign(key.privateKey, payload));
+		const txid = hex(await sha256(payload));
+		const ans = await post('/api/votes', vote);
+		if (ans && ans.txid && ans.txid !== txid) throw new Error('The server answered with a different receipt number than this page computed.');
+		try {
+			localStorage.setItem(receiptKey(key.publicHex), JSON.stringify({ txid, candidate_id: vote.candidate_id }));
+		} catch {
+			/* the receipt is on screen; saving it is a convenience */
+		}
+		$('confirm-card').hidden = true;
+		$('ballot-card').hidden = true;
+		history.replaceState(null, '', `#txid=${txid}`);
+		track(txid, vote).focus();
+	} catch (e) {
+		let message = explain(e, {
+			already_voted: 'This key has already voted. Each voter votes once, and the first vote stands.',
+			not_on_roll: 'This key is not on the electoral roll, so it cannot vote. Load the key you registered with.',
+			not_open: 'The election is not open for voting yet.',
+			closed: 'The election has closed; no more votes are accepted.',
+		});
+		say(castError, 'err', message);
+		if (e.code === 'already_voted') {
+			const prior = savedReceipt(key.publicHex);
+			if (prior) {
+				$('confirm-card').hidden = true;
+				track(prior.txid, prior);
+			}
+		}
+		if (e.code === 'not_open' || e.code === 'closed') loadElection();
+	} finally {
+		busy(button, false);
+	}
+}
+
+function fromHash() {
+	const m = /txid=([0-9a-fA-F]{64})/.exec(location.hash);
+	return m ? m[1].toLowerCase() : null;
+}
+
+async function main() {
+	$('ballot').addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		const picked = $('ballot').querySelector('input[name=candidate]:checked');
+		if (!picked) {
+			say($('ballot-error'), 'err', 'Choose a candidate first.');
+			const first = $('ballot').querySelector('input[name=candidate]');
+			if (first) first.focus();
+			return;
+		}
+		say($('ballot-error'), 'err', '');
+		choice = (election.candidates || []).find((c) => String(c.id) === picked.value);
+		$('confirm-name').textContent = choice.name;
+		$('confirm-card').hidden = false;
+		say($('cast-error'), 'err', '');
+		$('confirm-card').focus();
+	});
+	$('back-button').addEventListener('click', () => {
+		$('confirm-card').hidden = true;
+		const picked = $('ballot').querySelector('input[name=candidate]:checked');
+		(picked || $('review-button')).focus();
+	});
+	$('cast-button').addEventListener('click', cast);
+	$('track-form').addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		const t = $('track-txid').value.trim().toLowerCase();
+		if (!isHex(t, 32)) {
+			say($('track-error'), 'err', 'A receipt number is 64 characters of 0-9 and a-f.');
+			$('track-txid').focus();
+			return;
+		}
+		say($('track-error'), 'err', '');
+		location.hash = `txid=${t}`;
+	});
+	window.addEventListener('hashchange', () => {
+		const t = fromHash();
+		if (t) track(t, null).focus();
+	});
+
+	await loadElection();
+	await keyPanel('voter', (k) => {
+		key = k;
+		renderBallot();
+		if (k && !fromHash()) {
+			const prior = savedReceipt(k.publicHex);
+			if (prior && isHex(prior.txid, 32)) track(prior.txid, prior);
+		}
+	});
+	const t = fromHash();
+	if (t) track(t, null);
+	// the state changes when the admin opens or closes the election
+	setInterval(() => {
+		if (document.visibilityState === 'visible' && $('confirm-card').hidden) loadElection();
+	}, 15000);
+	document.title = `Vote — ${election ? election.title : 'ChainVote'}`;
+}
+
+main();
