@@ -432,10 +432,16 @@ cv_err cv_st_run(cv_store *s, cv_st_op op, void *ctx)
 				e = ST_RETRY;
 				continue;
 			}
-			/* A failed commit has ended the transaction either way. */
-			rc = txn->commit(txn, 0);
-			if (rc == 0)
-				return CV_OK;
+			/* Group commit: the commit releases its locks without waiting for the
+			 * disk, then the log is flushed before anyone is told CV_OK. Writers
+			 * that commit while another process flushes are covered by one fsync
+			 * instead of queueing one each behind the writers' lock. A failed
+			 * commit has ended the transaction either way. */
+			rc = txn->commit(txn, DB_TXN_NOSYNC);
+			if (rc == 0) {
+				rc = s->env->log_flush(s->env, NULL);
+				return rc == 0 ? CV_OK : rc == DB_RUNRECOVERY ? CV_E_RECOVER : CV_E_STORE;
+			}
 			e = cv_st_dberr(rc);
 		} else {
 			rc = txn->abort(txn);
