@@ -43,6 +43,8 @@ static cv_err get_results(cv_req *r)
 	cv_genesis g = {0};
 	cv_tally t = {0};
 	json_object *o = NULL, *list = NULL;
+	char turnout_text[32];
+	double turnout;
 	bool hidden;
 	cv_err e;
 
@@ -82,10 +84,10 @@ static cv_err get_results(cv_req *r)
 	json_object_object_add(o, "committed", json_object_new_uint64(info.n_committed));
 	json_object_object_add(o, "pending", json_object_new_uint64(info.n_pending));
 	json_object_object_add(o, "roll_size", json_object_new_uint64(info.n_voters));
-	json_object_object_add(
-	    o, "turnout",
-	    json_object_new_double(info.n_voters ? (double)info.n_committed / (double)info.n_voters
-	                                         : 0.0));
+	/* a fraction from 0 to 1, written short ("0.2", not "0.20000000000000001") */
+	turnout = info.n_voters ? (double)info.n_committed / (double)info.n_voters : 0.0;
+	snprintf(turnout_text, sizeof turnout_text, "%.6g", turnout);
+	json_object_object_add(o, "turnout", json_object_new_double_s(turnout, turnout_text));
 	if (info.state != CV_STATE_SETUP)
 		json_object_object_add(o, "tip_height", json_object_new_uint64(info.tip_height));
 	else
