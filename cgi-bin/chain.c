@@ -1,5 +1,6 @@
 /* chain.fcgi: the public, read-only view of the election and its chain: the election,
  * the results, committed blocks and the whole chain export. Nothing here writes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
