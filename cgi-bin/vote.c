@@ -122,10 +122,46 @@ out:
 	return e;
 }
 
+/* GET /api/voters/{key}: whether the key is on the roll and, if it has voted, its txid
+ * and the vote's status (both public: the roll is in the genesis block). 200; 400 not a
+ * key; 404 no election; 503 busy. */
+static cv_err get_voter(cv_req *r)
+{
+	uint8_t key[CV_KEY_LEN], txid[CV_HASH_LEN];
+	bool on_roll, has_vote;
+	cv_vote_status st;
+	json_object *o;
+	cv_err e;
+
+	if (r->n_args < 1 || cv_hex_decode(r->args[0], key, CV_KEY_LEN) != CV_OK) {
+		r->message = "Expected a public key: 130 lowercase hex digits in the path.";
+		return CV_E_MALFORMED;
+	}
+	if ((e = cv_store_voter(r->store, key, &on_roll, &has_vote, txid)) != CV_OK)
+		return e;
+	o = json_object_new_object();
+	if (o == NULL)
+		return CV_E_NOMEM;
+	cv_json_add_hex(o, "voter_key", key, CV_KEY_LEN);
+	json_object_object_add(o, "on_roll", json_object_new_boolean(on_roll));
+	if (has_vote && cv_store_vote_status(r->store, txid, &st) == CV_OK) {
+		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
+		json_object_object_add(
+		    o, "status", json_object_new_string(st.committed ? "committed" : "pending"));
+		if (st.committed)
+			json_object_object_add(o, "height", json_object_new_uint64(st.height));
+	} else {
+		json_object_object_add(o, "txid", NULL);
+		json_object_object_add(o, "status", json_object_new_string("not_voted"));
+	}
+	return cv_reply_json(r, 200, o);
+}
+
 static const cv_route routes[] = {
     {"POST", "/api/votes", CV_BODY_JSON, post_vote},
     {"GET", "/api/votes/:", CV_BODY_NONE, get_vote},
     {"GET", "/api/pool", CV_BODY_NONE, get_pool},
+    {"GET", "/api/voters/:", CV_BODY_NONE, get_voter},
 };
 
 static const cv_program program = {"vote", routes, sizeof routes / sizeof routes[0], VOTE_MAX_BODY};

@@ -119,6 +119,10 @@ typedef struct cv_vote_status {
 } cv_vote_status;
 /* CV_E_NOT_FOUND when the txid is neither pending nor committed. */
 cv_err cv_store_vote_status(cv_store *s, const uint8_t txid[CV_HASH_LEN], cv_vote_status *out);
+/* Whether key is on the roll, and the txid of its one vote (pool or chain) if it has
+ * one. Public facts: the roll is in the genesis block and votes are in the chain. */
+cv_err cv_store_voter(cv_store *s, const uint8_t key[CV_KEY_LEN], bool *on_roll, bool *has_vote,
+		      uint8_t txid[CV_HASH_LEN]);
 /* Pending votes in pool order, at most max (caller frees *out). */
 cv_err cv_store_pool(cv_store *s, size_t max, cv_vote **out, size_t *n);
 

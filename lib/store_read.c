@@ -397,3 +397,44 @@ cv_err cv_store_pool(cv_store *s, size_t max, cv_vote **out, size_t *n)
 	*n = c.n;
 	return CV_OK;
 }
+
+/* ---- voters ---- */
+
+typedef struct voter_ctx {
+	const uint8_t *key;
+	bool *on_roll, *has_vote;
+	uint8_t *txid;
+} voter_ctx;
+
+static cv_err voter_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	voter_ctx *c = ctx;
+	void *v = NULL;
+	size_t n;
+	cv_err e;
+
+	*c->on_roll = *c->has_vote = false;
+	e = cv_st_exists(s, ST_ROLL, txn, c->key, CV_KEY_LEN);
+	if (e != CV_OK && e != CV_E_NOT_FOUND)
+		return e;
+	*c->on_roll = e == CV_OK;
+	e = cv_st_get(s, ST_VOTED, txn, c->key, CV_KEY_LEN, &v, &n, 0);
+	if (e == CV_E_NOT_FOUND)
+		return CV_OK;
+	if (e == CV_OK && n == CV_HASH_LEN) {
+		*c->has_vote = true;
+		memcpy(c->txid, v, CV_HASH_LEN);
+	} else if (e == CV_OK) {
+		e = CV_E_STORE;
+	}
+	free(v);
+	return e;
+}
+
+cv_err cv_store_voter(cv_store *s, const uint8_t key[CV_KEY_LEN], bool *on_roll, bool *has_vote,
+		      uint8_t txid[CV_HASH_LEN])
+{
+	voter_ctx c = {key, on_roll, has_vote, txid};
+
+	return cv_st_run(s, voter_op, &c);
+}

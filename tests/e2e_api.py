@@ -302,6 +302,18 @@ def scenario():
     r = subprocess.run([CHAINVOTE, "verify", SYS.url], capture_output=True, text=True, timeout=60)
     check("chainvote verify accepts the service's export", r.returncode == 0, (r.stdout, r.stderr))
 
+    # --- the public voter lookup
+    with open(voters[0]) as f:
+        voter0 = json.load(f)["public_key"]
+    st, doc, _ = http("GET", f"/api/voters/{voter0}")
+    check("voter lookup: on the roll, vote committed", st == 200 and doc.get("on_roll") is True
+          and doc.get("status") == "committed" and doc.get("txid") == txids[0], (st, doc))
+    st, doc, _ = http("GET", f"/api/voters/{outsider_key}")
+    check("voter lookup: an outsider is not on the roll and has not voted", st == 200
+          and doc.get("on_roll") is False and doc.get("status") == "not_voted", (st, doc))
+    st, doc, _ = http("GET", "/api/voters/04zz")
+    check("voter lookup: a malformed key is 400", st == 400 and err_code(doc) == "malformed", (st, doc))
+
     # --- negative cases for the other endpoints
     st, doc, _ = http("GET", "/api/nothing")
     check("unknown endpoint is a JSON 404", st == 404 and err_code(doc) == "not_found", (st, doc))

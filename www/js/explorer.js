@@ -198,30 +198,23 @@ async function showTx(txid) {
 	return true;
 }
 
-// Finds a voter's vote by reading the chain (there is no index by voter key).
+// A voter's standing from the public lookup (on the roll; the one vote, pending or in
+// a block); the vote itself is then shown from its receipt, so it is checked the same way.
 async function showVoter(key) {
 	key = key.toLowerCase();
-	const out = h('div', {}, h('p', { role: 'status' }, 'Searching the chain…'));
+	const out = h('div', {}, h('p', { role: 'status' }, 'Looking up this key…'));
 	view('Voter', facts([['Key', hexCode(key, { short: false })]]), out, backToList());
-	let g;
+	let r;
 	try {
-		g = await getGenesis();
+		r = await get('/api/voters/' + key);
 	} catch (e) {
 		clear(out).append(h('p', { class: 'msg err' }, explain(e)));
 		return;
 	}
-	const onRoll = (g.voters || []).some((k) => k.toLowerCase() === key);
-	const found = [];
-	const top = tipHeight ?? 0;
-	for (let from = 1; from <= top; from += 100) {
-		const blocks = blocksOf(await get(`/api/blocks?from=${from}&limit=${Math.min(100, top - from + 1)}`));
-		for (const b of blocks) for (const v of b.votes || []) if (String(v.voter_key).toLowerCase() === key) found.push({ b, v });
-	}
-	clear(out).append(h('p', {}, onRoll ? h('span', { class: 'badge ok' }, 'on the roll') : h('span', { class: 'badge err' }, 'not on the roll')));
-	if (!found.length) out.append(h('p', {}, 'No vote from this key is in the chain (a vote still waiting in the pool does not show here).'));
-	for (const { b, v } of found)
-		out.append(h('p', {}, 'Voted for ', h('strong', {}, candidateName(v.candidate_id)), ' in ', blockLink(b.height, `block ${b.height}`),
-			v.txid ? [' · receipt ', txLink(v.txid)] : ''));
+	clear(out).append(h('p', {}, r.on_roll ? h('span', { class: 'badge ok' }, 'on the roll') : h('span', { class: 'badge err' }, 'not on the roll')));
+	if (r.status === 'not_voted') out.append(h('p', {}, 'No vote from this key, pending or in the chain.'));
+	else if (r.status === 'pending') out.append(h('p', {}, 'Voted; the vote is waiting in the pool for a block. Receipt ', txLink(r.txid), '.'));
+	else out.append(h('p', {}, 'Voted in ', blockLink(r.height, `block ${r.height}`), ' · receipt ', txLink(r.txid), '.'));
 }
 
 async function search(q) {
