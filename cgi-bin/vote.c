@@ -122,8 +122,8 @@ out:
 	return e;
 }
 
-/* GET /api/voters/{key}: whether the key is on the roll and, if it has voted, its txid
- * and the vote's status (both public: the roll is in the genesis block). 200; 400 not a
+/* GET /api/voters/{key}: whether the key is on the roll and, if it has voted, its txid,
+ * the vote and its status (both public: the roll is in the genesis block). 200; 400 not a
  * key; 404 no election; 503 busy. */
 static cv_err get_voter(cv_req *r)
 {
@@ -148,6 +148,7 @@ static cv_err get_voter(cv_req *r)
 		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
 		json_object_object_add(
 		    o, "status", json_object_new_string(st.committed ? "committed" : "pending"));
+		json_object_object_add(o, "vote", cv_vote_to_json(&st.vote, true));
 		if (st.committed)
 			json_object_object_add(o, "height", json_object_new_uint64(st.height));
 	} else {

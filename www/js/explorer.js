@@ -213,8 +213,8 @@ async function showVoter(key) {
 	}
 	clear(out).append(h('p', {}, r.on_roll ? h('span', { class: 'badge ok' }, 'on the roll') : h('span', { class: 'badge err' }, 'not on the roll')));
 	if (r.status === 'not_voted') out.append(h('p', {}, 'No vote from this key, pending or in the chain.'));
-	else if (r.status === 'pending') out.append(h('p', {}, 'Voted; the vote is waiting in the pool for a block. Receipt ', txLink(r.txid), '.'));
-	else out.append(h('p', {}, 'Voted in ', blockLink(r.height, `block ${r.height}`), ' · receipt ', txLink(r.txid), '.'));
+	else if (r.status === 'pending') out.append(h('p', {}, 'Voted for ', h('strong', {}, candidateName(r.vote.candidate_id)), '; the vote is waiting in the pool for a block. Receipt ', txLink(r.txid), '.'));
+	else out.append(h('p', {}, 'Voted for ', h('strong', {}, candidateName(r.vote.candidate_id)), ' in ', blockLink(r.height, `block ${r.height}`), ' · receipt ', txLink(r.txid), '.'));
 }
 
 async function search(q) {
