@@ -26,6 +26,11 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out);
 void cv_store_close(cv_store *s); /* NULL is a no-op */
 /* Checkpoint and removal of log files no longer needed. */
 cv_err cv_store_checkpoint(cv_store *s);
+/* Hot backup while other processes keep working: copies the databases and the log into
+ * target (created; CV_E_EXISTS when it exists), then runs catastrophic recovery on the
+ * copy so that it is a consistent environment of its own. Restoring is using (or
+ * copying back) that directory as a data directory. */
+cv_err cv_store_backup(cv_store *s, const char *target);
 /* DB_ENV->failchk: releases what dead processes held. CV_E_RECOVER if recovery needed. */
 cv_err cv_store_failchk(cv_store *s);
 /* Test hook: when n > 0, the n-th following transaction commit fails as a deadlock

@@ -23,6 +23,8 @@ static const struct command {
 	{"close", cmd_close, "close the election"},
 	{"status", cmd_status, "print the election's state"},
 	{"export", cmd_export, "write the chain export"},
+	{"backup", cmd_backup, "hot backup of a data directory while the service runs"},
+	{"restore", cmd_restore, "make a data directory from a backup"},
 	{"vote", cmd_vote, "sign and send a vote to a service"},
 	{"approve", cmd_approve, "sign and send a validator's approval"},
 	{"reject", cmd_reject, "sign and send a validator's rejection"},

@@ -19,6 +19,8 @@ int cmd_open(int argc, char **argv);       /* seal genesis, open */
 int cmd_close(int argc, char **argv);      /* close the election */
 int cmd_status(int argc, char **argv);     /* print the election's state as JSON */
 int cmd_export(int argc, char **argv);     /* write the chain export */
+int cmd_backup(int argc, char **argv);     /* hot backup of a data directory */
+int cmd_restore(int argc, char **argv);    /* a backup made into a data directory */
 
 /* cmd_client.c: HTTP client commands against a running service (--url U) */
 int cmd_vote(int argc, char **argv);

@@ -1,7 +1,9 @@
 /* Offline administration of an election's data directory: create the election, import
  * candidates, validators, the roll and eligibility entries from CSV, open and close it,
  * print its state and write the chain export. Each import is one transaction. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -303,32 +305,30 @@ static bool apply_setting(int c, cv_settings *st, unsigned *seen)
 	return false;
 }
 
+/* Copies the regular file `from` to dir/name (which must not exist) and syncs it. */
 static bool copy_file(const char *from, const char *dir, const char *name)
 {
-	char path[4096], buf[8192];
-	FILE *in, *out;
-	size_t n;
-	bool ok = true;
+	char path[4096], buf[65536];
+	int in, out;
+	ssize_t n;
+	bool ok;
 
 	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
 		return false;
-	in = fopen(from, "r");
-	if (in == NULL)
+	if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0)
 		return false;
-	out = fopen(path, "w");
-	if (out == NULL) {
-		fclose(in);
+	if ((out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		close(in);
 		return false;
 	}
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
-			ok = false;
-	if (ferror(in))
-		ok = false;
-	fclose(in);
-	if (fclose(out) != 0)
-		ok = false;
-	return ok;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	ok = n == 0 && fsync(out) == 0;
+	close(in);
+	return close(out) == 0 && ok;
 }
 
 int cmd_init(int argc, char **argv)
@@ -835,8 +835,9 @@ static const struct option export_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* Parses --data only; returns -1 to go on. */
-static int data_only(const char *cmd, int argc, char **argv, const char *usage, const char **data)
+/* Parses --data and exactly n_args arguments (from argv[optind]); returns -1 to go on. */
+static int data_and_args(const char *cmd, int argc, char **argv, const char *usage,
+			 const char **data, int n_args)
 {
 	int c, r;
 
@@ -844,11 +845,17 @@ static int data_only(const char *cmd, int argc, char **argv, const char *usage, 
 	while ((c = getopt_long(argc, argv, "", data_opts, NULL)) != -1)
 		if ((r = common_opt(cmd, c, usage, data)) >= 0)
 			return r;
-	if (optind != argc)
-		return usage_error(cmd, "unexpected argument");
+	if (optind != argc - n_args)
+		return usage_error(cmd, n_args ? "wrong number of arguments" : "unexpected argument");
 	if (*data == NULL)
 		return usage_error(cmd, "--data is required");
 	return -1;
+}
+
+/* Parses --data only; returns -1 to go on. */
+static int data_only(const char *cmd, int argc, char **argv, const char *usage, const char **data)
+{
+	return data_and_args(cmd, argc, argv, usage, data, 0);
 }
 
 static uint64_t now_s(void)
@@ -1058,4 +1065,98 @@ int cmd_export(int argc, char **argv)
 		e = CV_E_IO;
 	}
 	return e == CV_OK ? 0 : fail("export", e, output);
+}
+
+/* ---- backups ---- */
+
+static const char backup_usage[] =
+    "usage: chainvote backup --data DIR TARGET\n"
+    "Hot backup of the election in DIR into the new directory TARGET while the service\n"
+    "keeps running: the databases and the log are copied, then the copy is recovered so\n"
+    "that it is a consistent data directory of its own (restore it with chainvote\n"
+    "restore). Prints the chain height the backup holds.\n";
+
+int cmd_backup(int argc, char **argv)
+{
+	const char *data = NULL;
+	cv_store *s = NULL, *copy = NULL;
+	cv_info info;
+	cv_err e;
+	int r;
+
+	if ((r = data_and_args("backup", argc, argv, backup_usage, &data, 1)) >= 0)
+		return r;
+	if ((s = open_store("backup", data, 0)) == NULL)
+		return 1;
+	e = cv_store_backup(s, argv[optind]);
+	cv_store_close(s);
+	if (e != CV_OK)
+		return fail("backup", e, argv[optind]);
+	/* the copy must open as a store of its own */
+	if ((copy = open_store("backup", argv[optind], 0)) == NULL)
+		return 1;
+	e = cv_store_info(copy, &info);
+	cv_store_close(copy);
+	if (e != CV_OK)
+		return fail("backup", e, argv[optind]);
+	printf("backup of %s in %s: %s, chain height %" PRIu64 "\n", data, argv[optind],
+	       cv_state_name(info.state), info.tip_height);
+	return 0;
+}
+
+static const char restore_usage[] =
+    "usage: chainvote restore --data DIR BACKUP\n"
+    "Makes the new data directory DIR from BACKUP (made by chainvote backup): copies its\n"
+    "files, syncs them to disk and opens the result to check it. DIR must not exist; stop\n"
+    "the service, move the old directory aside, restore, start the service.\n";
+
+int cmd_restore(int argc, char **argv)
+{
+	const char *data = NULL, *backup;
+	char from[4096];
+	struct dirent *de;
+	cv_store *s;
+	cv_info info;
+	DIR *d;
+	cv_err e;
+	int r, dirfd_;
+
+	if ((r = data_and_args("restore", argc, argv, restore_usage, &data, 1)) >= 0)
+		return r;
+	backup = argv[optind];
+	if ((d = opendir(backup)) == NULL)
+		return fail("restore", CV_E_NOT_FOUND, backup);
+	if (mkdir(data, 0700) != 0) {
+		closedir(d);
+		return fail("restore", errno == EEXIST ? CV_E_EXISTS : CV_E_IO, data);
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (snprintf(from, sizeof from, "%s/%s", backup, de->d_name) >= (int)sizeof from) {
+			closedir(d);
+			return fail("restore", CV_E_TOO_LARGE, de->d_name);
+		}
+		/* region files belong to a running environment, never to a copy */
+		if (stat(from, &st) != 0 || !S_ISREG(st.st_mode) || strncmp(de->d_name, "__db.", 5) == 0)
+			continue;
+		if (!copy_file(from, data, de->d_name)) {
+			closedir(d);
+			return fail("restore", CV_E_IO, de->d_name);
+		}
+	}
+	closedir(d);
+	if ((dirfd_ = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dirfd_);
+		close(dirfd_);
+	}
+	if ((s = open_store("restore", data, 0)) == NULL)
+		return 1;
+	e = cv_store_info(s, &info);
+	cv_store_close(s);
+	if (e != CV_OK)
+		return fail("restore", e, data);
+	printf("restored %s from %s: %s, chain height %" PRIu64 "\n", data, backup,
+	       cv_state_name(info.state), info.tip_height);
+	return 0;
 }

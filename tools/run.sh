@@ -14,8 +14,8 @@ DATA=${3:-./var}
 mkdir -p "$DATA"
 DATA=$(cd "$DATA" && pwd)
 RUN=$DATA/run
-BIN=$(cd "${BIN:-$top/build/rel/bin}" && pwd)
-CGI=$(cd "${CGI:-$top/build/rel/cgi}" && pwd)
+BIN=${BIN:-$top/build/rel/bin}
+CGI=${CGI:-$top/build/rel/cgi}
 WORKERS=${WORKERS:-4}
 PROGRAMS="chain vote blocks validate register"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -69,6 +69,8 @@ render_nginx() {
 }
 
 start() {
+	BIN=$(cd "$BIN" && pwd)
+	CGI=$(cd "$CGI" && pwd)
 	mkdir -p "$RUN/tmp"
 	if [ ! -d "$DATA/election" ]; then
 		mkdir -p "$DATA/election"
