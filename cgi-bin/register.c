@@ -354,7 +354,9 @@ static cv_err entries_push(entry **list, size_t *n, size_t *cap, const char *id,
 	x->voter_id[id_len] = '\0';
 	memcpy(x->code, code, code_len);
 	x->code[code_len] = '\0';
-	if (!id_ok(x->voter_id) || (code_len > 0 && !id_ok(x->code)))
+	/* a NUL inside (CSV bytes, or \u0000 in JSON) would cut the text short unseen */
+	if (!id_ok(x->voter_id) || strlen(x->voter_id) != id_len ||
+	    (code_len > 0 && (!id_ok(x->code) || strlen(x->code) != code_len)))
 		return CV_E_MALFORMED;
 	(*n)++;
 	return CV_OK;
@@ -589,7 +591,6 @@ static cv_err post_voters(cv_req *r)
 			goto out;
 		added++;
 	}
-	e = CV_OK;
 	o = json_object_new_object();
 	if (o != NULL) {
 		json_object_object_add(o, "added", json_object_new_uint64(added));

@@ -165,7 +165,8 @@ cv_err cv_hex_decode(const char *hex, uint8_t *out, size_t n)
 	for (i = 0; i < n; i++) {
 		hi = hex_digit(hex[2 * i]);
 		lo = hex_digit(hex[2 * i + 1]);
-		out[i] = (uint8_t)(hi << 4 | lo);
+		/* both are 0..15 after the pass above; unsigned keeps the shift defined */
+		out[i] = (uint8_t)((unsigned)hi << 4 | (unsigned)lo);
 	}
 	return CV_OK;
 }

@@ -1,6 +1,7 @@
 /* JSON-over-HTTP requests with libcurl for the miner and the client commands. Replies
  * are untrusted: bodies are capped, parsed strictly, and error texts are cleaned of
  * control characters before anyone prints them. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,8 @@ cv_err cv_http_request(cv_http *h, const char *method, const char *path, json_ob
 	CURLcode rc;
 	cv_err err = CV_OK;
 
+	/* cv_http_reply_free takes NULL, a request's reply may not be */
+	assert(h != NULL && r != NULL);
 	cv_http_reply_free(r);
 	if (asprintf(&url, "%s%s", h->base, path) < 0) {
 		url = NULL;

@@ -165,6 +165,7 @@ out:
 static cv_err get_field(pstate *ps, const json_object *o, const char *key, json_type type,
 			json_object **val)
 {
+	*val = NULL;
 	if (!json_object_is_type(o, json_type_object))
 		return fail(ps, NULL, "not an object");
 	if (!json_object_object_get_ex(o, key, val) || *val == NULL)
@@ -194,7 +195,7 @@ static cv_err get_u64(pstate *ps, const json_object *o, const char *key, uint64_
 		      uint64_t *out)
 {
 	json_object *val;
-	uint64_t u;
+	uint64_t u = 0;
 	cv_err rc;
 
 	if ((rc = get_field(ps, o, key, json_type_int, &val)) != CV_OK)
@@ -282,7 +283,7 @@ static cv_err vote_parse(pstate *ps, const json_object *o, cv_vote *v)
 {
 	uint8_t stated[CV_HASH_LEN], txid[CV_HASH_LEN];
 	json_object *val;
-	uint64_t u;
+	uint64_t u = 0;
 	cv_err rc;
 
 	memset(v, 0, sizeof(*v));
@@ -354,7 +355,7 @@ static void *alloc_items(size_t n, size_t size)
 static cv_err election_parse(pstate *ps, const json_object *o, cv_election *e)
 {
 	json_object *eo;
-	uint64_t u;
+	uint64_t u = 0;
 	cv_err rc;
 
 	if ((rc = get_field(ps, o, "election", json_type_object, &eo)) != CV_OK)
@@ -383,7 +384,7 @@ static cv_err election_parse(pstate *ps, const json_object *o, cv_election *e)
 static cv_err genesis_parse(pstate *ps, const json_object *o, cv_genesis *g)
 {
 	json_object *arr, *item;
-	uint64_t u;
+	uint64_t u = 0;
 	size_t n;
 	cv_err rc;
 
@@ -449,7 +450,7 @@ static cv_err block_parse(pstate *ps, const json_object *o, cv_block *b)
 {
 	json_object *arr, *val;
 	cv_header *h = &b->header;
-	uint64_t u;
+	uint64_t u = 0;
 	size_t n;
 	cv_err rc;
 

@@ -525,7 +525,7 @@ static int gives_way(const proposal *ps, size_t n, size_t i)
 		    ps[j].block.header.height != ps[i].block.header.height)
 			continue;
 		if (ps[j].approvals > ps[i].approvals ||
-		    (ps[j].approvals == ps[i].approvals && j < i))
+		    (j < i && ps[j].approvals == ps[i].approvals))
 			return 1;
 	}
 	return 0;

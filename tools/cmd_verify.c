@@ -62,7 +62,7 @@ static int fetch(const char *base, cv_buf *b)
 	memcpy(url, base, len + 1);
 	while (len > 0 && url[len - 1] == '/')
 		url[--len] = '\0';
-	strcat(url, EXPORT_PATH);
+	memcpy(url + len, EXPORT_PATH, sizeof(EXPORT_PATH));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (curl = curl_easy_init()) == NULL)
 		goto out;
 	curl_easy_setopt(curl, CURLOPT_URL, url);
