@@ -288,12 +288,12 @@ static int work_changed(cv_http *http, unsigned max_votes, const cv_block *job,
 			goto out;
 		}
 	}
-	if (t.header.height != job->header.height ||
-	    memcmp(t.header.prev_hash, job->header.prev_hash, CV_HASH_LEN) != 0 || t.n_votes == 0)
-		changed = 1;
-	else if (age_ms < POOL_RESTART_MS &&
-	         memcmp(t.header.merkle_root, job->header.merkle_root, CV_HASH_LEN) != 0)
-		changed = 1;
+	bool new_tip = t.header.height != job->header.height ||
+	               memcmp(t.header.prev_hash, job->header.prev_hash, CV_HASH_LEN) != 0 ||
+	               t.n_votes == 0;
+	bool new_pool = age_ms < POOL_RESTART_MS &&
+	                memcmp(t.header.merkle_root, job->header.merkle_root, CV_HASH_LEN) != 0;
+	changed = new_tip || new_pool;
 	cv_block_free(&t);
 out:
 	cv_http_reply_free(&r);
