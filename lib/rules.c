@@ -594,7 +594,7 @@ static cv_err voted_index_build(const cv_chain *c, size_t n, voted_index *vi, co
 	size_t g = 0;
 
 	memset(vi, 0, sizeof(*vi));
-	*flat = malloc((n ? n : 1) * sizeof(**flat));
+	*flat = malloc((n ? n : 1) * sizeof(const cv_vote *));
 	refs = malloc((n ? n : 1) * sizeof(*refs));
 	vi->group = malloc((n ? n : 1) * sizeof(*vi->group));
 	vi->taken_by = malloc((n ? n : 1) * sizeof(*vi->taken_by));

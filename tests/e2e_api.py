@@ -4,114 +4,32 @@ Started by tests/e2e_api.sh with BIN (chainvote, miner) and CGI (*.fcgi) in the
 environment. The system runs on a free 127.0.0.1 port with its state in a temporary
 directory and is stopped (by PID, through tools/run.sh) at the end.
 """
-import base64
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.abspath(os.environ.get("BIN", os.path.join(TOP, "build/rel/bin")))
-CGI = os.path.abspath(os.environ.get("CGI", os.path.join(TOP, "build/rel/cgi")))
-CHAINVOTE = os.path.join(BIN, "chainvote")
-MINER = os.path.join(BIN, "miner")
+sys.dont_write_bytecode = True   # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cvtest as T  # noqa: E402
 
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name} {detail}")
-    sys.stdout.flush()
-    return cond
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class System:
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="cv-e2e-")
-        self.data = os.path.join(self.tmp, "data")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, BIN=BIN, CGI=CGI, DEMO="0", MINER="0", WORKERS="2")
-
-    def run_sh(self, action):
-        return subprocess.run(["sh", os.path.join(TOP, "tools/run.sh"), action,
-                               str(self.port), self.data], env=self.env,
-                              capture_output=True, text=True, timeout=60)
-
-    def start(self):
-        r = self.run_sh("start")
-        if r.returncode != 0:
-            print(r.stdout, r.stderr)
-        return r.returncode == 0
-
-    def stop(self):
-        self.run_sh("stop")
-        if failed:
-            self.show_logs()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def show_logs(self):
-        """The tail of every log, so a failure in CI can be read afterwards."""
-        run = os.path.join(self.data, "run")
-        for name in sorted(os.listdir(run)) if os.path.isdir(run) else []:
-            if name.endswith(".log"):
-                with open(os.path.join(run, name), errors="replace") as f:
-                    lines = [l for l in f if "BDB" not in l and "previous message" not in l]
-                print(f"--- {name}")
-                print("".join(lines[-15:]), end="")
-
-    def pid(self, name):
-        with open(os.path.join(self.data, "run", name + ".pid")) as f:
-            return int(f.read())
-
-    def password(self):
-        with open(os.path.join(self.data, "demo", "admin-password")) as f:
-            return f.read().strip()
-
-
+CHAINVOTE = T.CHAINVOTE
+MINER = T.MINER
+children = T.children
+RES = T.Results("e2e_api")
+check = RES.check
 SYS = None
 
 
 def http(method, path, body=None, ctype="application/json", auth=None, raw=None):
     """Returns (status, parsed JSON or None, headers)."""
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(SYS.url + path, data=data, method=method)
-    if data is not None and ctype:
-        req.add_header("Content-Type", ctype)
-    if auth:
-        req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            status, text, headers = r.status, r.read(), r.headers
-    except urllib.error.HTTPError as e:
-        status, text, headers = e.code, e.read(), e.headers
-    try:
-        doc = json.loads(text) if text else None
-    except ValueError:
-        doc = None
-    return status, doc, headers
+    r = T.request(SYS, method, path, body, ctype=ctype, auth=auth, raw=raw)
+    return r.status, r.json, r.headers
 
 
 def admin(method, path, body=None, **kw):
-    return http(method, path, body, auth="admin:" + SYS.password(), **kw)
+    return http(method, path, body, auth=SYS.admin_auth(), **kw)
 
 
 def cli(*args, check_rc=None):
@@ -120,24 +38,9 @@ def cli(*args, check_rc=None):
 
 
 def keygen(path):
-    r = cli("keygen", "-o", path)
+    cli("keygen", "-o", path)
     with open(path) as f:
         return json.load(f)["public_key"]
-
-
-def children(pid):
-    """PIDs whose parent is pid, read from /proc."""
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    out.append(d)
-            except (OSError, IndexError, ValueError):
-                pass
-    return out
 
 
 def err_code(doc):
@@ -149,14 +52,14 @@ def err_code(doc):
 
 def main():
     global SYS
-    SYS = System()
+    SYS = T.System(prefix="cv-e2e-", WORKERS=2)
     if not check("system starts (nginx and five programs)", SYS.start()):
-        SYS.stop()
+        SYS.cleanup()
         return
     try:
         scenario()
     finally:
-        SYS.stop()
+        SYS.cleanup()
 
 
 def scenario():
@@ -341,5 +244,4 @@ def scenario():
 
 if __name__ == "__main__":
     main()
-    print(f"e2e_api: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(RES.finish())

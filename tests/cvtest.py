@@ -1,0 +1,594 @@
+"""Shared helpers of the end-to-end tests: start and stop a whole ChainVote system on a
+free 127.0.0.1 port with its state in a temporary directory (tools/run.sh, processes
+stopped and killed only by their PIDs), HTTP against it, an election set up through the
+admin API, and votes, approvals and blocks built here byte for byte (DESIGN section 2)
+with signatures from the cvsign helper. Python 3 standard library only.
+"""
+import base64
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_BUILD = os.environ.get("BUILD", "build")
+BIN = os.path.abspath(os.environ.get("BIN", os.path.join(TOP, _BUILD, "rel/bin")))
+CGI = os.path.abspath(os.environ.get("CGI", os.path.join(TOP, _BUILD, "rel/cgi")))
+CHAINVOTE = os.path.join(BIN, "chainvote")
+MINER = os.path.join(BIN, "miner")
+CVSIGN = os.path.join(BIN, "cvsign")
+RUN_SH = os.path.join(TOP, "tools", "run.sh")
+
+
+# ---- results ------------------------------------------------------------------------
+
+class Results:
+    """Counts checks and prints one "ok"/"not ok" line each."""
+
+    def __init__(self, name):
+        self.name = name
+        self.passed = self.failed = 0
+        self.lock = threading.Lock()
+
+    def check(self, what, cond, detail=""):
+        with self.lock:
+            if cond:
+                self.passed += 1
+                print(f"ok - {what}")
+            else:
+                self.failed += 1
+                text = repr(detail)
+                print(f"not ok - {what} {text[:600]}")
+            sys.stdout.flush()
+        return bool(cond)
+
+    def finish(self):
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed")
+        sys.stdout.flush()
+        return 1 if self.failed or not self.passed else 0
+
+
+# ---- processes ----------------------------------------------------------------------
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def children(pid):
+    """PIDs whose parent is pid, read from /proc."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                out.append(int(d))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+PROGRAMS = ("chain", "vote", "blocks", "validate", "register")
+
+
+class System:
+    """One ChainVote system under tools/run.sh. env: extra run.sh settings (MINER,
+    WORKERS, RATE_EXEMPT_LOOPBACK, LISTEN)."""
+
+    def __init__(self, prefix="cv-e2e-", host="127.0.0.1", **env):
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.data = os.path.join(self.tmp, "data")
+        self.host = host
+        self.port = free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        settings = {"DEMO": "0", "MINER": "0", "WORKERS": "2"}
+        settings.update({k: str(v) for k, v in env.items()})
+        if host != "127.0.0.1":
+            settings["LISTEN"] = host
+        self.env = dict(os.environ, BIN=BIN, CGI=CGI, **settings)
+        self.last_output = ""
+
+    def run_sh(self, action, timeout=90, **env):
+        e = dict(self.env, **{k: str(v) for k, v in env.items()})
+        try:
+            r = subprocess.run(["sh", RUN_SH, action, str(self.port), self.data], env=e,
+                               capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as x:
+            # the script's process group may linger (a curl waiting on a hung program)
+            self.last_output = f"tools/run.sh {action} did not finish in {timeout} s"
+            return subprocess.CompletedProcess(x.cmd, 124, "", self.last_output)
+        self.last_output = r.stdout + r.stderr
+        return r
+
+    def start(self, **env):
+        r = self.run_sh("start", **env)
+        if r.returncode != 0:
+            print(r.stdout, r.stderr)
+        return r.returncode == 0
+
+    def stop(self):
+        """tools/run.sh stop; then SIGKILL to any process of the system that outlived
+        its master (a worker stuck in the store is not reaped by a killed master)."""
+        pids = self.all_pids()
+        ok = self.run_sh("stop").returncode == 0
+        for p in pids:
+            if alive(p):
+                try:
+                    os.kill(p, 9)
+                except ProcessLookupError:
+                    pass
+        return ok
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get("KEEP_TMP") != "1":
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @property
+    def run_dir(self):
+        return os.path.join(self.data, "run")
+
+    @property
+    def election_dir(self):
+        return os.path.join(self.data, "election")
+
+    def pid(self, name):
+        try:
+            with open(os.path.join(self.run_dir, name + ".pid")) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
+    def workers(self, program):
+        master = self.pid(program)
+        return children(master) if master else []
+
+    def password(self):
+        with open(os.path.join(self.data, "demo", "admin-password")) as f:
+            return f.read().strip()
+
+    def admin_auth(self):
+        return "admin:" + self.password()
+
+    def all_pids(self):
+        """Every process the system runs: nginx and its workers, each program's master
+        and workers, the miner."""
+        pids = []
+        for name in ("nginx",) + PROGRAMS + ("miner",):
+            p = self.pid(name)
+            if p and alive(p):
+                pids.append(p)
+                pids.extend(children(p))
+        return pids
+
+    def log_tail(self, name, n=20):
+        try:
+            with open(os.path.join(self.run_dir, name + ".log")) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+
+# ---- HTTP ---------------------------------------------------------------------------
+
+class Reply:
+    def __init__(self, status, body, headers):
+        self.status = status
+        self.body = body
+        self.headers = headers
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    @property
+    def code(self):
+        try:
+            return self.json["error"]["code"]
+        except (TypeError, KeyError):
+            return None
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+def request(sys_or_url, method, path, body=None, ctype="application/json", auth=None,
+            raw=None, headers=None, source=None, timeout=30, conn=None):
+    """One HTTP request; returns a Reply (status 0 and the exception text on a
+    connection failure). body is JSON-encoded; raw is sent as is. source binds the
+    client socket to that local address. conn: a keep-alive http.client connection."""
+    url = sys_or_url.url if isinstance(sys_or_url, System) else sys_or_url
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    hdrs = {}
+    if data is not None and ctype:
+        hdrs["Content-Type"] = ctype
+    if auth:
+        hdrs["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    if headers:
+        hdrs.update(headers)
+    own = conn is None
+    try:
+        if own:
+            conn = http.client.HTTPConnection(host, int(port), timeout=timeout,
+                                              source_address=(source, 0) if source else None)
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        out = Reply(r.status, r.read(), {k.lower(): v for k, v in r.getheaders()})
+        if own:
+            conn.close()
+        return out
+    except (OSError, http.client.HTTPException) as e:
+        if conn is not None:
+            conn.close()
+        return Reply(0, str(e).encode(), {})
+
+
+def raw_request(host, port, data, timeout=10):
+    """Sends bytes as they are (for requests http.client will not write) and returns
+    (status, headers dict, body bytes)."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            if not b:
+                break
+            chunks.append(b)
+    resp = b"".join(chunks)
+    head, _, body = resp.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        status = 0
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.decode("latin-1").partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return status, hdrs, body
+
+
+# ---- chain bytes --------------------------------------------------------------------
+
+def sha256(b):
+    return hashlib.sha256(b).digest()
+
+
+def vote_payload(election_id, voter_key, candidate_id, timestamp):
+    return (b"chainvote/vote/1" + bytes.fromhex(election_id) + bytes.fromhex(voter_key)
+            + struct.pack(">IQ", candidate_id, timestamp))
+
+
+def vote_txid(v):
+    return sha256(vote_payload(v["election_id"], v["voter_key"], v["candidate_id"],
+                               v["timestamp"])).hex()
+
+
+def vote_leaf(v):
+    return vote_payload(v["election_id"], v["voter_key"], v["candidate_id"],
+                        v["timestamp"]) + bytes.fromhex(v["signature"])
+
+
+def merkle_root(leaves):
+    """RFC 6962 MTH over leaf byte strings."""
+    if not leaves:
+        return sha256(b"")
+    if len(leaves) == 1:
+        return sha256(b"\x00" + leaves[0])
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return sha256(b"\x01" + merkle_root(leaves[:k]) + merkle_root(leaves[k:]))
+
+
+def header_bytes(h):
+    return (struct.pack(">IQ", h["version"], h["height"]) + bytes.fromhex(h["prev_hash"])
+            + bytes.fromhex(h["merkle_root"]) + struct.pack(">QIQ", h["timestamp"],
+                                                            h["difficulty"], h["nonce"]))
+
+
+def leading_zero_bits(digest):
+    n = 0
+    for byte in digest:
+        if byte == 0:
+            n += 8
+            continue
+        return n + 8 - byte.bit_length()
+    return n
+
+
+def make_block(height, prev_hash, votes, timestamp, difficulty, pow_ok=True, nonce_from=0):
+    """A block dict in the public JSON, mined to `difficulty` (or, pow_ok False, with a
+    nonce whose hash misses it)."""
+    h = {"version": 1, "height": height, "prev_hash": prev_hash,
+         "merkle_root": merkle_root([vote_leaf(v) for v in votes]).hex(),
+         "timestamp": timestamp, "difficulty": difficulty, "nonce": nonce_from}
+    while True:
+        digest = sha256(header_bytes(h))
+        ok = leading_zero_bits(digest) >= difficulty
+        if ok == pow_ok:
+            break
+        h["nonce"] += 1
+    b = dict(h)
+    b["hash"] = digest.hex()
+    b["votes"] = [strip_vote(v) for v in votes]
+    return b
+
+
+def rehash(block, mine=True):
+    """Recomputes a block's hash after its header fields were changed (and mines it
+    again when mine)."""
+    h = {k: block[k] for k in ("version", "height", "prev_hash", "merkle_root", "timestamp",
+                               "difficulty", "nonce")}
+    while True:
+        digest = sha256(header_bytes(h))
+        if not mine or leading_zero_bits(digest) >= h["difficulty"]:
+            break
+        h["nonce"] += 1
+    out = dict(block, nonce=h["nonce"], hash=digest.hex())
+    return out
+
+
+def strip_vote(v):
+    return {k: v[k] for k in ("election_id", "voter_key", "candidate_id", "timestamp",
+                              "signature")}
+
+
+def approval_message(block_hash):
+    return b"chainvote/approve/1" + bytes.fromhex(block_hash)
+
+
+def rejection_message(block_hash, reason):
+    r = reason.encode()
+    return b"chainvote/reject/1" + bytes.fromhex(block_hash) + struct.pack(">H", len(r)) + r
+
+
+# ---- signing ------------------------------------------------------------------------
+
+def keygen(n):
+    """n fresh key pairs as (scalar_hex, public_key_hex)."""
+    r = subprocess.run([CVSIGN, "keygen", str(n)], capture_output=True, text=True,
+                       timeout=600, check=True)
+    return [tuple(line.split()) for line in r.stdout.splitlines()]
+
+
+def sign_many(items):
+    """items: (key, message bytes) with key a scalar hex or key file path. Returns
+    (public_key_hex, signature_hex) per item, or None where signing failed."""
+    text = "".join(f"{k} {m.hex()}\n" for k, m in items)
+    r = subprocess.run([CVSIGN, "sign"], input=text, capture_output=True, text=True,
+                       timeout=600, check=True)
+    out = []
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        out.append(tuple(parts) if len(parts) == 2 else None)
+    return out
+
+
+def sign_votes(election_id, specs):
+    """specs: (scalar, public_key, candidate_id, timestamp[, election_id]). Returns vote
+    dicts with "txid" (which the server does not need)."""
+    items, votes = [], []
+    for s in specs:
+        eid = s[4] if len(s) > 4 else election_id
+        v = {"election_id": eid, "voter_key": s[1], "candidate_id": s[2], "timestamp": s[3]}
+        votes.append(v)
+        items.append((s[0], vote_payload(eid, s[1], s[2], s[3])))
+    for v, sig in zip(votes, sign_many(items)):
+        v["signature"] = sig[1]
+        v["txid"] = vote_txid(v)
+    return votes
+
+
+def approvals(block_hash, keys):
+    """Signed approvals of block_hash by each (scalar, public) key."""
+    sigs = sign_many([(k[0], approval_message(block_hash)) for k in keys])
+    return [{"validator_key": s[0], "signature": s[1]} for s in sigs]
+
+
+# ---- an election --------------------------------------------------------------------
+
+class Election:
+    def __init__(self):
+        self.validators = []   # (scalar, public)
+        self.voters = []       # (scalar, public)
+        self.candidates = []
+        self.genesis_hash = None
+        self.genesis_timestamp = None
+        self.settings = {}
+        self.codes = {}        # voter_id -> code (eligibility entries)
+
+
+def setup_election(sysm, res, n_voters=10, n_validators=3, threshold=2, difficulty=8,
+                   max_block_votes=64, candidates=((1, "Alder Party"), (2, "Birch Alliance"),
+                                                   (3, "Cedar Union")),
+                   eligible=(), open_it=True, voters=None):
+    """Creates, fills and (open_it) opens an election through /admin/api. eligible:
+    voter ids whose one-time codes are kept in el.codes. Returns the Election, or None
+    after a failed check."""
+    el = Election()
+    auth = sysm.admin_auth()
+    el.settings = {"title": "Test election", "threshold": threshold,
+                   "difficulty": difficulty, "max_block_votes": max_block_votes,
+                   "opens": 0, "closes": 0, "results_after_close": False}
+    r = request(sysm, "PUT", "/admin/api/election", el.settings, auth=auth)
+    if not res.check("admin creates the election", r.status in (200, 201), r):
+        return None
+    for cid, name in candidates:
+        r = request(sysm, "PUT", f"/admin/api/candidates/{cid}", {"name": name}, auth=auth)
+        if not res.check(f"candidate {cid} added", r.status in (200, 201), r):
+            return None
+    el.candidates = [c[0] for c in candidates]
+    el.validators = keygen(n_validators)
+    for i, (_, pub) in enumerate(el.validators):
+        r = request(sysm, "PUT", f"/admin/api/validators/{pub}", {"name": f"Validator {i}"},
+                    auth=auth)
+        if not res.check(f"validator {i} added", r.status in (200, 201), r):
+            return None
+    if eligible:
+        r = request(sysm, "POST", "/admin/api/eligible",
+                    {"voters": [{"voter_id": v} for v in eligible]}, auth=auth)
+        if not res.check("eligibility entries imported", r.status in (200, 201) and r.json, r):
+            return None
+        for v in r.json.get("voters", []):
+            el.codes[v.get("voter_id")] = v.get("code")
+    el.voters = voters if voters is not None else keygen(n_voters)
+    for i in range(0, len(el.voters), 20000):
+        chunk = [k[1] for k in el.voters[i:i + 20000]]
+        r = request(sysm, "POST", "/admin/api/voters", {"keys": chunk}, auth=auth, timeout=600)
+        if not res.check(f"{len(chunk)} voter keys put on the roll", r.status in (200, 201), r):
+            return None
+    if open_it and not open_election(sysm, res, el):
+        return None
+    return el
+
+
+def setup_offline(sysm, res, n_voters=10, n_validators=3, threshold=2, difficulty=8,
+                  max_block_votes=64, candidates=((1, "Alder Party"), (2, "Birch Alliance"),
+                                                  (3, "Cedar Union"))):
+    """As an operator would before starting the system: the election made and opened
+    in DATA/election with the CLI (each import one transaction, so large rolls are
+    quick). The genesis hash is read once the system runs (fill_genesis)."""
+    el = Election()
+    el.settings = {"threshold": threshold, "difficulty": difficulty,
+                   "max_block_votes": max_block_votes}
+    d = sysm.election_dir
+    os.makedirs(sysm.data, exist_ok=True)
+    el.validators = keygen(n_validators)
+    el.voters = keygen(n_voters)
+    el.candidates = [c[0] for c in candidates]
+    steps = [
+        (["init", "--data", d, "--title", "Test election", "--threshold", str(threshold),
+          "--difficulty", str(difficulty), "--max-block-votes", str(max_block_votes)], ""),
+        (["candidates", "--data", d, "-"], "".join(f"{i},{n}\n" for i, n in candidates)),
+        (["validators", "--data", d, "-"],
+         "".join(f"{k[1]},Validator {i}\n" for i, k in enumerate(el.validators))),
+        (["voters", "--data", d, "-"], "".join(k[1] + "\n" for k in el.voters)),
+        (["open", "--data", d], ""),
+    ]
+    for args, text in steps:
+        r = subprocess.run([CHAINVOTE, *args], input=text, capture_output=True, text=True,
+                           timeout=600)
+        if not res.check(f"chainvote {args[0]} (offline set-up)", r.returncode == 0,
+                         r.stdout + r.stderr):
+            return None
+    return el
+
+
+def fill_genesis(sysm, el):
+    r = request(sysm, "GET", "/api/election")
+    if r.status != 200 or not r.json or not r.json.get("genesis_hash"):
+        return False
+    el.genesis_hash = r.json["genesis_hash"]
+    el.genesis_timestamp = r.json["genesis_timestamp"]
+    return True
+
+
+def open_election(sysm, res, el):
+    r = request(sysm, "POST", "/admin/api/open", {}, auth=sysm.admin_auth())
+    if not res.check("election opens", r.status == 200, r):
+        return False
+    r = request(sysm, "GET", "/api/election")
+    ok = r.status == 200 and r.json and r.json.get("state") == "open"
+    if not res.check("election is open with a genesis hash", ok, r):
+        return False
+    el.genesis_hash = r.json["genesis_hash"]
+    el.genesis_timestamp = r.json["genesis_timestamp"]
+    return True
+
+
+def tip(sysm):
+    r = request(sysm, "GET", "/api/election")
+    return (r.json or {}).get("tip_height")
+
+
+def block_at(sysm, height):
+    r = request(sysm, "GET", f"/api/blocks/{height}")
+    return r.json if r.status == 200 else None
+
+
+def export(sysm, timeout=120):
+    """The chain export's bytes, or None."""
+    r = request(sysm, "GET", "/api/chain/export", timeout=timeout)
+    return r.body if r.status == 200 else None
+
+
+def verify_export(body):
+    """chainvote verify on an export's bytes: (ok, output)."""
+    if not os.access(CHAINVOTE, os.X_OK):
+        return False, f"{CHAINVOTE} is missing"
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        f.write(body)
+        f.flush()
+        r = subprocess.run([CHAINVOTE, "verify", f.name], capture_output=True, text=True,
+                           timeout=600)
+    return r.returncode == 0, (r.stdout + r.stderr)[-2000:]
+
+
+def db_verify(env_dir, deadline=120):
+    """As an operator would after a crash: db_recover on the stopped environment (it
+    replays the log and rebuilds the regions), then db_verify over every database file.
+    Every tool runs under a time limit, since a wedged environment can block them.
+    Returns (ok, output)."""
+    verify = shutil.which("db5.3_verify") or shutil.which("db_verify")
+    recover = shutil.which("db5.3_recover") or shutil.which("db_recover")
+    if verify is None or recover is None:
+        return False, "db5.3_verify or db5.3_recover is not installed"
+    files = sorted(f for f in os.listdir(env_dir) if f.endswith(".db"))
+    if not files:
+        return False, "no database files in " + env_dir
+    end = time.monotonic() + deadline
+    out, ok = [], True
+    try:
+        r = subprocess.run([recover, "-h", env_dir], capture_output=True, text=True,
+                           timeout=max(1, end - time.monotonic()))
+        if r.returncode != 0:
+            return False, f"db_recover: {r.stdout}{r.stderr}".strip()
+        for f in files:
+            r = subprocess.run([verify, "-q", "-h", env_dir, f], capture_output=True,
+                               text=True, timeout=max(1, end - time.monotonic()),
+                               cwd=env_dir)
+            if r.returncode != 0:
+                ok = False
+                out.append(f"{f}: {r.stdout}{r.stderr}".strip())
+    except subprocess.TimeoutExpired as e:
+        return False, f"{' '.join(e.cmd)} did not finish within {deadline} s"
+    return ok, "\n".join(out) or f"{len(files)} databases verified"
+
+
+def wait_until(pred, timeout, every=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(every)
+    return pred()

@@ -1,0 +1,537 @@
+/* Helpers for `make bench` (tools/bench.sh): the machine's ceilings measured with the
+ * same library the system uses (mining core, signature checks, durable Berkeley DB
+ * commits), and the inputs the load runs need (voter keys, pre-signed votes, a signed
+ * approval, a long chain export). Not part of the system; every figure goes to stdout. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <db.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
+
+#include "chain.h"
+#include "crypto.h"
+#include "json.h"
+#include "pow.h"
+
+#define MAX_THREADS 64
+#define KEY_REC     (CV_SCALAR_LEN + CV_KEY_LEN) /* a keys file record: d || public key */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned long arg_ul(const char *s, unsigned long min, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "bench_ceil: bad number %s\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+/* Runs fn on n threads, each with its index; returns when all have finished. */
+static void run_threads(unsigned n, void *(*fn)(void *), void *args, size_t arg_size)
+{
+	pthread_t t[MAX_THREADS];
+
+	for (unsigned i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, fn, (char *)args + i * arg_size) != 0) {
+			fprintf(stderr, "bench_ceil: cannot start a thread\n");
+			exit(1);
+		}
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* ---- timed loops ---- */
+
+typedef struct timed {
+	unsigned index, n_threads;
+	double seconds;
+	uint64_t done;
+	const char *dir;
+	DB_ENV *env;
+	DB *db;
+} timed;
+
+static volatile int stop_flag;
+
+/* The mining core exactly as the miner drives it: disjoint nonce sets by stride, a
+ * difficulty no hash meets, so every try is counted. */
+static void *pow_thread(void *arg)
+{
+	timed *t = arg;
+	cv_header h = {.version = 1, .height = 7, .timestamp = 1700000000, .difficulty = 256};
+	uint8_t hash[CV_HASH_LEN];
+	double end = now_s() + t->seconds;
+
+	memset(h.prev_hash, 0x5a, sizeof h.prev_hash);
+	memset(h.merkle_root, 0xa5, sizeof h.merkle_root);
+	h.nonce = t->index;
+	while (now_s() < end) {
+		uint64_t tries = 0;
+		uint64_t stride = t->n_threads;
+
+		cv_mine(&h, h.nonce + (1u << 20) * stride, stride, NULL, hash, &tries);
+		h.nonce += tries * stride;
+		t->done += tries;
+	}
+	return NULL;
+}
+
+/* cv_verify on one key and signature, as the vote program pays per vote. */
+static void *verify_thread(void *arg)
+{
+	timed *t = arg;
+	cv_privkey *k = NULL;
+	uint8_t key[CV_KEY_LEN], sig[CV_SIG_LEN], msg[CV_PAYLOAD_LEN];
+	double end;
+
+	memset(msg, 0x42, sizeof msg);
+	if (cv_privkey_generate(&k) != CV_OK || cv_sign(k, msg, sizeof msg, sig) != CV_OK)
+		exit(1);
+	cv_privkey_public(k, key);
+	end = now_s() + t->seconds;
+	while (now_s() < end) {
+		for (int i = 0; i < 64; i++)
+			if (cv_verify(key, msg, sizeof msg, sig) != CV_OK)
+				exit(1);
+		t->done += 64;
+	}
+	cv_privkey_free(k);
+	return NULL;
+}
+
+/* One durable transaction per put, each thread its own keys: what the store can commit
+ * per second at best on this disk (group commit happens when commits overlap). */
+static void *commit_thread(void *arg)
+{
+	timed *t = arg;
+	double end = now_s() + t->seconds;
+	uint8_t kbuf[12], vbuf[200];
+	uint64_t i = 0;
+
+	memset(vbuf, 0x17, sizeof vbuf);
+	while (now_s() < end) {
+		DB_TXN *txn = NULL;
+		DBT k = {0}, v = {0};
+
+		cv_put_u32(kbuf, t->index);
+		cv_put_u64(kbuf + 4, i++);
+		k.data = kbuf;
+		k.size = sizeof kbuf;
+		v.data = vbuf;
+		v.size = sizeof vbuf;
+		if (t->env->txn_begin(t->env, NULL, &txn, 0) != 0)
+			exit(1);
+		if (t->db->put(t->db, txn, &k, &v, 0) != 0) {
+			txn->abort(txn);
+			continue;
+		}
+		if (txn->commit(txn, 0) != 0)
+			exit(1);
+		t->done++;
+	}
+	return NULL;
+}
+
+static int timed_run(const char *what, unsigned n, double seconds, void *(*fn)(void *), DB_ENV *env,
+                     DB *db)
+{
+	timed t[MAX_THREADS];
+	uint64_t total = 0;
+	double start = now_s(), took;
+
+	memset(t, 0, sizeof t);
+	for (unsigned i = 0; i < n; i++) {
+		t[i].index = i;
+		t[i].n_threads = n;
+		t[i].seconds = seconds;
+		t[i].env = env;
+		t[i].db = db;
+	}
+	run_threads(n, fn, t, sizeof t[0]);
+	took = now_s() - start;
+	for (unsigned i = 0; i < n; i++)
+		total += t[i].done;
+	printf("{\"what\":\"%s\",\"threads\":%u,\"count\":%" PRIu64
+	       ",\"seconds\":%.3f,\"per_s\":%.1f}\n",
+	       what, n, total, took, (double)total / took);
+	return 0;
+}
+
+static int cmd_dbcommit(unsigned n, double seconds, const char *dir)
+{
+	DB_ENV *env = NULL;
+	DB *db = NULL;
+	int rc;
+
+	if ((rc = db_env_create(&env, 0)) != 0 || (rc = env->set_lg_bsize(env, 1024 * 1024)) != 0 ||
+	    (rc = env->set_cachesize(env, 0, 32 * 1024 * 1024, 1)) != 0 ||
+	    (rc = env->open(env, dir,
+	                    DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+	                        DB_THREAD | DB_RECOVER,
+	                    0600)) != 0 ||
+	    (rc = db_create(&db, env, 0)) != 0 ||
+	    (rc = db->open(db, NULL, "bench.db", NULL, DB_BTREE,
+	                   DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0) {
+		fprintf(stderr, "bench_ceil: db: %s\n", db_strerror(rc));
+		return 1;
+	}
+	timed_run("db_commit", n, seconds, commit_thread, env, db);
+	db->close(db, 0);
+	env->close(env, 0);
+	return 0;
+}
+
+/* ---- inputs ---- */
+
+typedef struct keygen_job {
+	uint8_t *recs;
+	size_t n;
+	atomic_size_t next;
+} keygen_job;
+
+/* Keys straight from d*G: the roll only needs valid points, and this skips building
+ * a signing object per voter. */
+static void *keygen_thread(void *arg)
+{
+	keygen_job *j = arg;
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	EC_POINT *p = g ? EC_POINT_new(g) : NULL;
+	BIGNUM *d = BN_new(), *order = BN_new();
+	BN_CTX *bc = BN_CTX_new();
+	size_t i;
+
+	if (p == NULL || d == NULL || order == NULL || bc == NULL ||
+	    EC_GROUP_get_order(g, order, bc) != 1)
+		exit(1);
+	while ((i = atomic_fetch_add(&j->next, 1)) < j->n) {
+		uint8_t *rec = j->recs + i * KEY_REC;
+
+		do {
+			if (BN_rand_range(d, order) != 1)
+				exit(1);
+		} while (BN_is_zero(d));
+		if (BN_bn2binpad(d, rec, CV_SCALAR_LEN) != CV_SCALAR_LEN ||
+		    EC_POINT_mul(g, p, d, NULL, NULL, bc) != 1 ||
+		    EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, rec + CV_SCALAR_LEN,
+		                       CV_KEY_LEN, bc) != CV_KEY_LEN)
+			exit(1);
+	}
+	BN_CTX_free(bc);
+	BN_free(order);
+	BN_clear_free(d);
+	EC_POINT_free(p);
+	EC_GROUP_free(g);
+	return NULL;
+}
+
+static uint8_t *make_keys(size_t n, unsigned threads)
+{
+	keygen_job j = {calloc(n ? n : 1, KEY_REC), n, 0};
+
+	if (j.recs == NULL)
+		exit(1);
+	/* argument stride 0: every thread shares the one job */
+	run_threads(threads, keygen_thread, &j, 0);
+	return j.recs;
+}
+
+/* keys N KEYS CSV: N fresh key pairs into KEYS (binary d||pub records) and the public
+ * keys, one hex line each, into CSV (the `chainvote voters` input). */
+static int cmd_keys(size_t n, const char *keys_path, const char *csv_path, unsigned threads)
+{
+	uint8_t *recs = make_keys(n, threads);
+	FILE *kf = fopen(keys_path, "wb"), *cf = fopen(csv_path, "w");
+	char hex[2 * CV_KEY_LEN + 1];
+
+	if (kf == NULL || cf == NULL || fwrite(recs, KEY_REC, n, kf) != n)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		cv_hex_encode(recs + i * KEY_REC + CV_SCALAR_LEN, CV_KEY_LEN, hex);
+		fprintf(cf, "%s\n", hex);
+	}
+	free(recs);
+	return fclose(kf) != 0 || fclose(cf) != 0;
+}
+
+static uint8_t *read_keys(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *recs;
+	long len;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET))
+		exit(1);
+	*n = (size_t)len / KEY_REC;
+	recs = malloc((size_t)len + 1);
+	if (recs == NULL || fread(recs, KEY_REC, *n, f) != *n)
+		exit(1);
+	fclose(f);
+	return recs;
+}
+
+typedef struct sign_job {
+	const uint8_t *recs;
+	cv_vote *votes;
+	size_t n;
+	uint32_t n_candidates;
+	uint64_t timestamp;
+	uint8_t election_id[CV_HASH_LEN];
+	atomic_size_t next;
+} sign_job;
+
+static void *sign_thread(void *arg)
+{
+	sign_job *j = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&j->next, 1)) < j->n) {
+		cv_vote *v = &j->votes[i];
+		cv_privkey *k = NULL;
+
+		memcpy(v->election_id, j->election_id, CV_HASH_LEN);
+		memcpy(v->voter_key, j->recs + i * KEY_REC + CV_SCALAR_LEN, CV_KEY_LEN);
+		v->candidate_id = 1 + (uint32_t)(i % j->n_candidates);
+		v->timestamp = j->timestamp;
+		if (cv_privkey_from_scalar(j->recs + i * KEY_REC, &k) != CV_OK ||
+		    cv_vote_sign(v, k) != CV_OK)
+			exit(1);
+		cv_privkey_free(k);
+	}
+	return NULL;
+}
+
+static cv_vote *sign_votes(const uint8_t *recs, size_t n, const uint8_t election_id[CV_HASH_LEN],
+                           uint32_t n_candidates, uint64_t timestamp, unsigned threads)
+{
+	sign_job j = {.recs = recs, .n = n, .n_candidates = n_candidates, .timestamp = timestamp};
+
+	j.votes = calloc(n ? n : 1, sizeof *j.votes);
+	if (j.votes == NULL)
+		exit(1);
+	memcpy(j.election_id, election_id, CV_HASH_LEN);
+	atomic_init(&j.next, 0);
+	run_threads(threads, sign_thread, &j, 0);
+	return j.votes;
+}
+
+/* votes KEYS ELECTION_ID N_CANDIDATES FIRST COUNT OUT: vote JSON bodies, one per line,
+ * for keys FIRST..FIRST+COUNT-1, timestamped now. */
+static int cmd_votes(const char *keys_path, const char *eid_hex, uint32_t n_candidates,
+                     size_t first, size_t count, const char *out, unsigned threads)
+{
+	size_t n;
+	uint8_t *recs = read_keys(keys_path, &n), eid[CV_HASH_LEN];
+	cv_vote *votes;
+	FILE *f;
+
+	if (cv_hex_decode(eid_hex, eid, CV_HASH_LEN) != CV_OK || first + count > n) {
+		fprintf(stderr, "bench_ceil: bad election id or too few keys\n");
+		return 2;
+	}
+	votes = sign_votes(recs + first * KEY_REC, count, eid, n_candidates, (uint64_t)time(NULL),
+	                   threads);
+	f = fopen(out, "w");
+	if (f == NULL)
+		return 1;
+	for (size_t i = 0; i < count; i++) {
+		json_object *o = cv_vote_to_json(&votes[i], false);
+
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	free(votes);
+	free(recs);
+	return fclose(f) != 0;
+}
+
+/* approval KEYFILE HASH: the approval JSON a validator posts for block HASH. */
+static int cmd_approval(const char *keyfile, const char *hash_hex)
+{
+	char buf[4096];
+	FILE *f = fopen(keyfile, "r");
+	size_t len;
+	cv_privkey *k = NULL;
+	uint8_t hash[CV_HASH_LEN], msg[CV_APPROVAL_MSG_LEN];
+	cv_approval a;
+	json_object *o;
+
+	if (f == NULL)
+		return 1;
+	len = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	if (cv_keyfile_parse(buf, len, &k) != CV_OK || cv_hex_decode(hash_hex, hash, CV_HASH_LEN))
+		return 1;
+	cv_approval_message(hash, msg);
+	cv_privkey_public(k, a.validator_key);
+	if (cv_sign(k, msg, sizeof msg, a.signature) != CV_OK)
+		return 1;
+	o = cv_approval_to_json(&a);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	cv_privkey_free(k);
+	return 0;
+}
+
+/* chain N_VOTES PER_BLOCK DIFFICULTY OUT: a valid chain export of N_VOTES votes by
+ * N_VOTES voters in blocks of PER_BLOCK, approved by 2 of 3 validators. */
+static int cmd_chain(size_t n_votes, size_t per_block, uint32_t difficulty, const char *out,
+                     unsigned threads)
+{
+	cv_genesis *g = calloc(1, sizeof *g);
+	uint8_t *recs = make_keys(n_votes, threads), *vrecs = make_keys(3, 1);
+	cv_privkey *vk[3];
+	cv_chain c = {0};
+	cv_vote *votes;
+	uint64_t ts = 1700000000;
+	size_t n_blocks = (n_votes + per_block - 1) / per_block;
+	json_object *o;
+	FILE *f;
+
+	if (g == NULL)
+		return 1;
+	snprintf(g->election.title, sizeof g->election.title, "Benchmark election");
+	g->election.threshold = 2;
+	g->election.difficulty = (uint8_t)difficulty;
+	g->election.max_block_votes = (uint32_t)per_block;
+	g->n_candidates = 3;
+	g->candidates = calloc(3, sizeof *g->candidates);
+	g->n_validators = 3;
+	g->validators = calloc(3, sizeof *g->validators);
+	g->n_voters = n_votes;
+	g->voters = malloc(n_votes * CV_KEY_LEN);
+	if (g->candidates == NULL || g->validators == NULL || g->voters == NULL)
+		return 1;
+	for (uint32_t i = 0; i < 3; i++) {
+		g->candidates[i].id = i + 1;
+		snprintf(g->candidates[i].name, sizeof g->candidates[i].name, "Candidate %u",
+		         i + 1);
+		memcpy(g->validators[i].key, vrecs + i * KEY_REC + CV_SCALAR_LEN, CV_KEY_LEN);
+		snprintf(g->validators[i].name, sizeof g->validators[i].name, "Validator %u",
+		         i + 1);
+		if (cv_privkey_from_scalar(vrecs + i * KEY_REC, &vk[i]) != CV_OK)
+			return 1;
+	}
+	for (size_t i = 0; i < n_votes; i++)
+		memcpy(g->voters[i], recs + i * KEY_REC + CV_SCALAR_LEN, CV_KEY_LEN);
+	if (cv_genesis_normalise(g) != CV_OK)
+		return 1;
+	c.n_blocks = 1 + n_blocks;
+	c.blocks = calloc(c.n_blocks, sizeof *c.blocks);
+	if (c.blocks == NULL)
+		return 1;
+	c.blocks[0].genesis = g;
+	if (cv_genesis_header(g, ts, &c.blocks[0].header) != CV_OK)
+		return 1;
+	cv_header_hash(&c.blocks[0].header, c.blocks[0].hash);
+	votes = sign_votes(recs, n_votes, c.blocks[0].hash, 3, ts + 10, threads);
+	for (size_t b = 1; b <= n_blocks; b++) {
+		cv_block *blk = &c.blocks[b], *prev = &c.blocks[b - 1];
+		size_t first = (b - 1) * per_block,
+		       n = n_votes - first < per_block ? n_votes - first : per_block;
+		uint8_t msg[CV_APPROVAL_MSG_LEN];
+
+		blk->n_votes = n;
+		blk->votes = malloc(n * sizeof *blk->votes);
+		if (blk->votes == NULL)
+			return 1;
+		memcpy(blk->votes, votes + first, n * sizeof *votes);
+		blk->header.version = CV_VERSION;
+		blk->header.height = b;
+		memcpy(blk->header.prev_hash, prev->hash, CV_HASH_LEN);
+		blk->header.timestamp = ts + 20 + b;
+		blk->header.difficulty = difficulty;
+		if (cv_votes_merkle_root(blk->votes, n, blk->header.merkle_root) != CV_OK ||
+		    !cv_mine(&blk->header, CV_NONCE_LIMIT, 1, NULL, blk->hash, NULL))
+			return 1;
+		blk->n_approvals = 2;
+		blk->approvals = calloc(2, sizeof *blk->approvals);
+		if (blk->approvals == NULL)
+			return 1;
+		cv_approval_message(blk->hash, msg);
+		for (int i = 0; i < 2; i++) {
+			cv_privkey_public(vk[i], blk->approvals[i].validator_key);
+			if (cv_sign(vk[i], msg, sizeof msg, blk->approvals[i].signature) != CV_OK)
+				return 1;
+		}
+	}
+	o = cv_chain_to_json(&c);
+	f = fopen(out, "w");
+	if (o == NULL || f == NULL)
+		return 1;
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), f);
+	json_object_put(o);
+	for (int i = 0; i < 3; i++)
+		cv_privkey_free(vk[i]);
+	free(votes);
+	free(recs);
+	free(vrecs);
+	cv_chain_free(&c);
+	return fclose(f) != 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_ceil pow THREADS SECONDS\n"
+	                "       bench_ceil verify THREADS SECONDS\n"
+	                "       bench_ceil dbcommit THREADS SECONDS DIR\n"
+	                "       bench_ceil keys N KEYS CSV\n"
+	                "       bench_ceil votes KEYS ELECTION_ID N_CANDIDATES FIRST COUNT OUT\n"
+	                "       bench_ceil approval KEYFILE BLOCK_HASH\n"
+	                "       bench_ceil chain N_VOTES PER_BLOCK DIFFICULTY OUT\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = cpus > 0 && cpus <= MAX_THREADS ? (unsigned)cpus : 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "pow") == 0 && argc == 4)
+		return timed_run("pow", (unsigned)arg_ul(argv[2], 1, MAX_THREADS),
+		                 (double)arg_ul(argv[3], 1, 600), pow_thread, NULL, NULL);
+	if (strcmp(argv[1], "verify") == 0 && argc == 4)
+		return timed_run("verify", (unsigned)arg_ul(argv[2], 1, MAX_THREADS),
+		                 (double)arg_ul(argv[3], 1, 600), verify_thread, NULL, NULL);
+	if (strcmp(argv[1], "dbcommit") == 0 && argc == 5)
+		return cmd_dbcommit((unsigned)arg_ul(argv[2], 1, MAX_THREADS),
+		                    (double)arg_ul(argv[3], 1, 600), argv[4]);
+	if (strcmp(argv[1], "keys") == 0 && argc == 5)
+		return cmd_keys(arg_ul(argv[2], 1, 100000000), argv[3], argv[4], threads);
+	if (strcmp(argv[1], "votes") == 0 && argc == 8)
+		return cmd_votes(argv[2], argv[3], (uint32_t)arg_ul(argv[4], 1, 1000000),
+		                 arg_ul(argv[5], 0, 100000000), arg_ul(argv[6], 1, 100000000),
+		                 argv[7], threads);
+	if (strcmp(argv[1], "approval") == 0 && argc == 4)
+		return cmd_approval(argv[2], argv[3]);
+	if (strcmp(argv[1], "chain") == 0 && argc == 6)
+		return cmd_chain(arg_ul(argv[2], 1, 10000000), arg_ul(argv[3], 1, 1000000),
+		                 (uint32_t)arg_ul(argv[4], 0, 32), argv[5], threads);
+	usage();
+	return 2;
+}
