@@ -361,11 +361,61 @@ static cv_err post_rejection(cv_req *r)
 	return cv_reply_json(r, 201, o);
 }
 
+/* GET /api/equivocations: every refused approval of a second block at a height, with
+ * the earlier approval it contradicts: both signed messages, so anyone can check that
+ * the validator signed both. 200; 404 no election; 503 busy. */
+static cv_err list_equivocations(cv_req *r)
+{
+	cv_equivocation *items = NULL;
+	json_object *o = NULL, *list = NULL;
+	size_t n = 0;
+	cv_err e;
+
+	if ((e = cv_store_equivocations(r->store, &items, &n)) != CV_OK)
+		return e;
+	o = json_object_new_object();
+	list = json_object_new_array();
+	if (o == NULL || list == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *q = json_object_new_object(), *first, *second;
+
+		if (q == NULL || json_object_array_add(list, q) != 0) {
+			json_object_put(q);
+			e = CV_E_NOMEM;
+			goto out;
+		}
+		json_object_object_add(q, "height", json_object_new_uint64(items[i].height));
+		cv_json_add_hex(q, "validator_key", items[i].sig.validator_key, CV_KEY_LEN);
+		first = json_object_new_object();
+		cv_json_add_hex(first, "block_hash", items[i].approved_hash, CV_HASH_LEN);
+		cv_json_add_hex(first, "signature", items[i].approved_signature, CV_SIG_LEN);
+		json_object_object_add(q, "approved", first);
+		second = json_object_new_object();
+		cv_json_add_hex(second, "block_hash", items[i].block_hash, CV_HASH_LEN);
+		cv_json_add_hex(second, "signature", items[i].sig.signature, CV_SIG_LEN);
+		json_object_object_add(second, "at", json_object_new_uint64(items[i].at));
+		json_object_object_add(q, "refused", second);
+	}
+	json_object_object_add(o, "equivocations", list);
+	list = NULL;
+	e = cv_reply_json(r, 200, o);
+	o = NULL;
+out:
+	json_object_put(o);
+	json_object_put(list);
+	free(items);
+	return e;
+}
+
 static const cv_route routes[] = {
     {"GET", "/api/proposals", CV_BODY_NONE, list_proposals},
     {"GET", "/api/proposals/:", CV_BODY_NONE, get_proposal},
     {"POST", "/api/proposals/:/approvals", CV_BODY_JSON, post_approval},
     {"POST", "/api/proposals/:/rejections", CV_BODY_JSON, post_rejection},
+    {"GET", "/api/equivocations", CV_BODY_NONE, list_equivocations},
 };
 
 static const cv_program program = {"validate", routes, sizeof routes / sizeof routes[0],

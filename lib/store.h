@@ -173,7 +173,8 @@ typedef struct cv_equivocation {
 	uint64_t height;
 	uint8_t block_hash[CV_HASH_LEN];     /* the block of the refused approval */
 	uint8_t approved_hash[CV_HASH_LEN];  /* the block it had approved before */
-	cv_approval sig;
+	uint8_t approved_signature[CV_SIG_LEN]; /* that earlier approval's signature */
+	cv_approval sig;                     /* the refused approval */
 	uint64_t at;
 } cv_equivocation;
 /* Every recorded equivocation, by height then validator (caller frees *out). */

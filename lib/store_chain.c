@@ -632,12 +632,27 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 	memcpy(hkey + 8, c->a->validator_key, CV_KEY_LEN);
 	e = cv_st_get_fixed(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, approved, sizeof approved, 0);
 	if (e == CV_OK) {
-		/* A second block at this height: refused, and kept as evidence. */
+		/* A second block at this height: refused, and kept as evidence with the
+		 * earlier approval it contradicts (that verdict goes when the height is
+		 * decided; the evidence stays). */
+		uint8_t vkey[CV_HASH_LEN + CV_KEY_LEN], first[1 + CV_SIG_LEN] = {0};
+		void *verdict = NULL;
+		size_t verdict_len;
+
+		memcpy(vkey, approved, CV_HASH_LEN);
+		memcpy(vkey + CV_HASH_LEN, c->a->validator_key, CV_KEY_LEN);
+		e = cv_st_get(s, ST_VERDICTS, txn, vkey, sizeof vkey, &verdict, &verdict_len, 0);
+		if (e == CV_OK && verdict_len >= sizeof first)
+			memcpy(first, verdict, sizeof first);
+		free(verdict);
+		if (e != CV_OK && e != CV_E_NOT_FOUND)
+			goto out;
 		memcpy(ekey, hkey, sizeof hkey);
 		memcpy(ekey + sizeof hkey, c->hash, CV_HASH_LEN);
 		cv_buf_put(&ev, approved, CV_HASH_LEN);
 		cv_buf_put(&ev, c->a->signature, CV_SIG_LEN);
 		cv_buf_u64(&ev, wall_now());
+		cv_buf_put(&ev, first + 1, CV_SIG_LEN);
 		e = ev.failed ? CV_E_NOMEM
 			      : cv_st_put(s, ST_EVIDENCE, txn, ekey, sizeof ekey, ev.data, ev.len, 0);
 		cv_buf_free(&ev);
@@ -726,7 +741,7 @@ static cv_err evidence_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t
 	evidence_ctx *c = ctx;
 	cv_equivocation *grown, *q;
 
-	if (kl != HEIGHT_KEY_LEN + CV_HASH_LEN || vl != CV_HASH_LEN + CV_SIG_LEN + 8)
+	if (kl != HEIGHT_KEY_LEN + CV_HASH_LEN || vl != CV_HASH_LEN + CV_SIG_LEN + 8 + CV_SIG_LEN)
 		return CV_E_STORE;
 	grown = realloc(c->items, (c->n + 1) * sizeof *c->items);
 	if (grown == NULL)
@@ -739,6 +754,7 @@ static cv_err evidence_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t
 	memcpy(q->approved_hash, v, CV_HASH_LEN);
 	memcpy(q->sig.signature, v + CV_HASH_LEN, CV_SIG_LEN);
 	q->at = cv_get_u64(v + CV_HASH_LEN + CV_SIG_LEN);
+	memcpy(q->approved_signature, v + CV_HASH_LEN + CV_SIG_LEN + 8, CV_SIG_LEN);
 	return CV_OK;
 }
 

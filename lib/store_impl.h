@@ -29,7 +29,8 @@ enum {
 	ST_PROPOSALS,   /* hash(32) -> u64 seq || u64 received_at || stored block */
 	ST_VERDICTS,    /* hash(32) || key(65) -> u8 approve || sig(64) || u64 at || text(reason) */
 	ST_HEIGHT_APPR, /* u64 height || key(65) -> hash(32): one approval per height */
-	ST_EVIDENCE,    /* u64 height || key(65) || hash(32) -> approved hash(32) || sig(64) || u64 at */
+	ST_EVIDENCE,    /* u64 height || key(65) || hash(32) -> approved hash(32) || sig(64) || u64 at
+	                 * || the earlier approval's sig(64) */
 	ST_TALLY,       /* u32 candidate id -> u64 votes */
 	ST_N_DBS
 };
