@@ -68,7 +68,6 @@ typedef struct timed {
 	unsigned index, n_threads;
 	double seconds;
 	uint64_t done;
-	const char *dir;
 	DB_ENV *env;
 	DB *db;
 } timed;
@@ -422,8 +421,11 @@ static int cmd_chain(size_t n_votes, size_t per_block, uint32_t difficulty, cons
 	g->validators = calloc(3, sizeof *g->validators);
 	g->n_voters = n_votes;
 	g->voters = malloc(n_votes * CV_KEY_LEN);
-	if (g->candidates == NULL || g->validators == NULL || g->voters == NULL)
+	if (g->candidates == NULL || g->validators == NULL || g->voters == NULL) {
+		cv_genesis_free(g);
+		free(g);
 		return 1;
+	}
 	for (uint32_t i = 0; i < 3; i++) {
 		g->candidates[i].id = i + 1;
 		snprintf(g->candidates[i].name, sizeof g->candidates[i].name, "Candidate %u",

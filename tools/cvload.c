@@ -215,7 +215,7 @@ static int parse_response(conn *c, int *status, size_t *total, bool *close_after
 	head_len = (size_t)(end - c->in) + 4;
 	if (c->in_len < 12 || strncmp(c->in, "HTTP/1.", 7) != 0)
 		return -1;
-	*status = atoi(c->in + 9);
+	*status = (int)strtol(c->in + 9, NULL, 10);
 	v = header_value(c->in, head_len, "Connection");
 	*close_after = v != NULL && strncasecmp(v, "close", 5) == 0;
 	if ((v = header_value(c->in, head_len, "Content-Length")) != NULL) {
@@ -456,11 +456,11 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--url") == 0)
 			url = v;
 		else if (strcmp(a, "-c") == 0)
-			opt.conns = (unsigned)atoi(v);
+			opt.conns = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(a, "-t") == 0)
-			opt.threads = (unsigned)atoi(v);
+			opt.threads = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(a, "-d") == 0)
-			opt.seconds = atof(v);
+			opt.seconds = strtod(v, NULL);
 		else if (strcmp(a, "-n") == 0)
 			opt.max_requests = strtoull(v, NULL, 10);
 		else if (strcmp(a, "--get") == 0 && opt.n_paths < MAX_PATHS)
