@@ -778,13 +778,30 @@ static void stop_workers(struct service *sv)
 
 /* All workers stopped, the store closed and opened again (which runs recovery), the
  * workers started again. A failure here is fatal. */
+/* SIGKILL to every worker, then reap them. */
+static void kill_workers(struct service *sv)
+{
+	for (int i = 0; i < sv->n_workers; i++)
+		if (sv->pids[i] > 0) {
+			int st;
+
+			kill(sv->pids[i], SIGKILL);
+			waitpid(sv->pids[i], &st, 0);
+			sv->pids[i] = 0;
+		}
+}
+
 static int recover(struct service *sv)
 {
 	cv_err e;
 
 	cv_log("store needs recovery: stopping workers");
-	stop_workers(sv);
-	cv_store_close(sv->store);
+	/* No grace: a worker may be blocked for good on a mutex the dead process held. */
+	kill_workers(sv);
+	/* The old handle is left open on purpose: closing it flushes the log under a
+	 * mutex the dead process may still hold, and would never return. The new
+	 * handle's open runs recovery (DB_REGISTER sees the dead processes); the old
+	 * one's memory is the price of a recovery. */
 	sv->store = NULL;
 	e = cv_store_open(sv->data_dir, CV_STORE_CREATE, &sv->store);
 	if (e != CV_OK) {
