@@ -655,7 +655,7 @@ static const cv_route routes[] = {
 };
 
 static const cv_program program = {"register", routes, sizeof routes / sizeof routes[0],
-                                   ADMIN_MAX_BODY};
+                                   ADMIN_MAX_BODY, true};
 
 int main(int argc, char **argv)
 {

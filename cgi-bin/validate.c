@@ -419,7 +419,7 @@ static const cv_route routes[] = {
 };
 
 static const cv_program program = {"validate", routes, sizeof routes / sizeof routes[0],
-                                   VERDICT_MAX_BODY};
+                                   VERDICT_MAX_BODY, true};
 
 int main(int argc, char **argv)
 {

@@ -5,6 +5,7 @@
 #include "service.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -488,6 +489,59 @@ static void cleanup_request(cv_req *r)
 	memset(r, 0, sizeof *r);
 }
 
+/* The audit log the workers inherit from the master (-1: none). */
+static int audit_fd = -1;
+
+int cv_audit_open(const char *dir)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof path, "%s/audit.log", dir) >= (int)sizeof path)
+		return -1;
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+}
+
+void cv_audit(int fd, const char *program, const cv_req *r, cv_err e)
+{
+	json_object *o = json_object_new_object(), *key = NULL;
+	const char *addr = cv_req_param(r, "REMOTE_ADDR"), *user = cv_req_param(r, "REMOTE_USER");
+	const char *line;
+	char *buf;
+	size_t len;
+
+	if (fd < 0 || o == NULL) {
+		json_object_put(o);
+		return;
+	}
+	json_object_object_add(o, "at", json_object_new_uint64(cv_now()));
+	json_object_object_add(o, "program", json_object_new_string(program));
+	json_object_object_add(o, "remote_addr", addr ? json_object_new_string(addr) : NULL);
+	json_object_object_add(o, "remote_user", user && *user ? json_object_new_string(user) : NULL);
+	json_object_object_add(o, "method", json_object_new_string(r->method ? r->method : "-"));
+	json_object_object_add(o, "path", json_object_new_string(r->path ? r->path : "-"));
+	json_object_object_add(o, "status", json_object_new_int(r->status));
+	json_object_object_add(o, "code", json_object_new_string(cv_err_code(e)));
+	/* who signed a verdict: public, and what an auditor looks for */
+	if (r->json != NULL && json_object_is_type(r->json, json_type_object) &&
+	    json_object_object_get_ex(r->json, "validator_key", &key) &&
+	    json_object_is_type(key, json_type_string))
+		json_object_object_add(o, "validator_key", json_object_get(key));
+	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	len = strlen(line);
+	/* one write per line: O_APPEND keeps workers' lines whole and in order */
+	buf = malloc(len + 1);
+	if (buf != NULL) {
+		memcpy(buf, line, len);
+		buf[len] = '\n';
+		if (write(fd, buf, len + 1) != (ssize_t)(len + 1))
+			cv_log("audit log: write failed: %s", strerror(errno));
+		else if (fdatasync(fd) != 0)
+			cv_log("audit log: sync failed: %s", strerror(errno));
+	}
+	free(buf);
+	json_object_put(o);
+}
+
 cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FCGX_Stream *in,
                            FCGX_Stream *out, FCGX_ParamArray envp)
 {
@@ -550,6 +604,8 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 	else if (e == CV_OK && !r.answered)
 		cv_reply_error(&r, e = CV_E_INTERNAL, NULL);
 out:
+	if (p->audit && r.method != NULL && strcmp(r.method, "GET") != 0 && r.answered)
+		cv_audit(audit_fd, p->name, &r, e);
 	if (r.answered && r.status >= 500)
 		cv_log("%s %s: %d %s", r.method ? r.method : "-", r.path ? r.path : "-", r.status,
 		       cv_err_code(e));
@@ -683,11 +739,19 @@ static void worker_main(struct service *sv)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	e = cv_store_open(sv->data_dir, 0, &store);
-	if (e != CV_OK) {
-		cv_log("cannot open the store in %s: %s", sv->data_dir, cv_err_message(e));
+	/* The open fails while the master (or another new worker) runs failchk for the
+	 * process this worker replaces; try again for a moment before taking requests,
+	 * rather than answering the first ones 503. */
+	for (int attempt = 0; attempt < 100; attempt++) {
+		struct timespec pause = {0, 20 * 1000 * 1000};
+
+		if ((e = cv_store_open(sv->data_dir, 0, &store)) == CV_OK)
+			break;
 		store = NULL;
+		nanosleep(&pause, NULL);
 	}
+	if (e != CV_OK)
+		cv_log("cannot open the store in %s: %s", sv->data_dir, cv_err_message(e));
 	if (FCGX_InitRequest(&req, sv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		cv_log("cannot set up a FastCGI request");
 		_exit(1);
@@ -952,6 +1016,11 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	if (open_listener(&sv, port) != 0) {
 		cv_log("cannot listen on %s: %s", port ? port : sv.socket_path, strerror(errno));
 		return 1;
+	}
+	if (p->audit && (audit_fd = cv_audit_open(sv.data_dir)) < 0) {
+		cv_log("cannot open the audit log in %s: %s", sv.data_dir, strerror(errno));
+		status = 1;
+		goto out;
 	}
 	e = cv_store_open(sv.data_dir, CV_STORE_CREATE, &sv.store);
 	if (e != CV_OK) {

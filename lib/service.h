@@ -45,6 +45,7 @@ typedef struct cv_program {
 	const cv_route *routes;
 	size_t n_routes;
 	size_t max_body; /* body cap in bytes (0: CV_DEFAULT_MAX_BODY); --max-body wins */
+	bool audit;      /* every request but GET goes to DATA/audit.log (cv_audit_open) */
 } cv_program;
 
 /* One request. Everything a request owns is released by the dispatcher after the
@@ -76,6 +77,14 @@ struct cv_req {
  * SIGINT. Returns the process exit status: 0 after a clean stop, 1 when start-up
  * failed, 2 for a usage error. */
 int cv_service_main(int argc, char **argv, const cv_program *p);
+
+/* The audit log: one JSON line per administrative or validator request (time, client
+ * address and user, method, path, status, error code, and the validator key of a
+ * signed verdict; never a body, which may hold registration codes), appended with
+ * O_APPEND by every worker and synced before the answer leaves. cv_audit_open opens
+ * dir/audit.log for the workers to inherit; -1 on failure. */
+int cv_audit_open(const char *dir);
+void cv_audit(int fd, const char *program, const cv_req *r, cv_err e);
 
 /* One line on stderr, "chainvote-NAME[pid]: ...". */
 void cv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

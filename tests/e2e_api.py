@@ -217,6 +217,23 @@ def scenario():
     st, doc, _ = http("GET", "/api/voters/04zz")
     check("voter lookup: a malformed key is 400", st == 400 and err_code(doc) == "malformed", (st, doc))
 
+    # --- the audit log: administrative and validator requests, never a body
+    with open(os.path.join(SYS.election_dir, "audit.log")) as f:
+        audit_text = f.read()
+    audit = [json.loads(line) for line in audit_text.splitlines()]
+    check("audit log: the election's creation by the admin user",
+          any(a["path"] == "/admin/api/election" and a["method"] == "PUT"
+              and a["remote_user"] == "admin" for a in audit), audit[:3])
+    check("audit log: the opening", any(a["path"] == "/admin/api/open" and a["status"] == 200
+                                        for a in audit), audit[-3:])
+    check("audit log: the outsider's refused approval, with its key",
+          any(a.get("validator_key") == outsider_key and a["code"] == "not_validator"
+              for a in audit), audit[-5:])
+    check("audit log: the committing approval", sum(
+        1 for a in audit if a["path"].endswith("/approvals") and a["status"] == 201) >= 2, audit)
+    check("audit log: no registration code in it",
+          all(c and c not in audit_text for c in codes.values()), codes)
+
     # --- negative cases for the other endpoints
     st, doc, _ = http("GET", "/api/nothing")
     check("unknown endpoint is a JSON 404", st == 404 and err_code(doc) == "not_found", (st, doc))
