@@ -9,10 +9,12 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -25,6 +27,8 @@
 #define MAX_BODY_LIMIT   (1024u * 1024 * 1024) /* FCGX_GetStr counts in int */
 #define MAX_PATH_LEN     2048
 #define CHECKPOINT_EVERY 30   /* seconds */
+#define READY_LIMIT      15   /* seconds a new worker may take to open the store */
+#define BUSY_LIMIT       20   /* seconds one request may take before the watchdog */
 #define STOP_GRACE_MS    5000 /* SIGTERM to SIGKILL */
 #define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY */
 #define LISTEN_BACKLOG   128
@@ -687,14 +691,23 @@ fail:
  * Master and workers
  * ---------------------------------------------------------------------------------- */
 
+/* What the master's watchdog reads of its workers: an anonymous shared mapping made
+ * before the first fork. A worker blocked for good inside Berkeley DB (on a mutex a
+ * killed process held) shows as busy for too long and is killed and replaced. */
+struct board {
+	_Atomic long long busy_since[MAX_WORKERS]; /* 0 idle, else when the request began */
+	_Atomic int ready[MAX_WORKERS];            /* the worker's store is open */
+	_Atomic long long last_checkpoint;         /* monotonic seconds */
+};
+
 struct service {
 	const cv_program *p;
+	struct board *board;
 	const char *socket_path; /* NULL when listening on a TCP port */
 	const char *data_dir;
 	int n_workers;
 	size_t max_body;
 	int listen_fd;
-	cv_store *store;         /* the master's own handle: failchk and checkpoints */
 	pid_t pids[MAX_WORKERS]; /* 0: slot empty */
 	time_t started[MAX_WORKERS];
 	time_t restart_at[MAX_WORKERS];
@@ -714,9 +727,34 @@ static void on_sigchld(int sig)
 	(void)sig; /* only so that SIGCHLD is delivered to sigtimedwait */
 }
 
+static long long mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec;
+}
+
+/* Every CHECKPOINT_EVERY seconds one worker (whichever claims the turn first)
+ * checkpoints and removes log files no longer needed. */
+static void maybe_checkpoint(struct service *sv, cv_store *store)
+{
+	long long now = mono_s(), last = atomic_load(&sv->board->last_checkpoint);
+	cv_err e;
+
+	if (now - last < CHECKPOINT_EVERY ||
+	    !atomic_compare_exchange_strong(&sv->board->last_checkpoint, &last, now))
+		return;
+	if ((e = cv_store_checkpoint(store)) != CV_OK)
+		cv_log("checkpoint: %s", cv_err_message(e));
+}
+
 /* A worker: its own store handle (Berkeley DB handles must not cross fork), then
- * accept and dispatch until told to stop. Never returns. */
-static void worker_main(struct service *sv)
+ * accept and dispatch until told to stop. Opening the store after another process
+ * died runs failchk (DB_FAILCHK) and, when that cannot mend the environment, full
+ * recovery (DB_RECOVER): a replacement worker is what cleans up after the dead one.
+ * Never returns. */
+static void worker_main(struct service *sv, int slot)
 {
 	struct sigaction sa = {0};
 	sigset_t none;
@@ -725,8 +763,6 @@ static void worker_main(struct service *sv)
 	int status = 0;
 	cv_err e;
 
-	/* The master's store handle is a copy here; it is neither used nor closed. */
-	sv->store = NULL;
 	sa.sa_handler = on_worker_stop; /* no SA_RESTART: accept() must return */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -752,6 +788,7 @@ static void worker_main(struct service *sv)
 	}
 	if (e != CV_OK)
 		cv_log("cannot open the store in %s: %s", sv->data_dir, cv_err_message(e));
+	atomic_store(&sv->board->ready[slot], 1);
 	if (FCGX_InitRequest(&req, sv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		cv_log("cannot set up a FastCGI request");
 		_exit(1);
@@ -764,10 +801,14 @@ static void worker_main(struct service *sv)
 			}
 			break;
 		}
+		atomic_store(&sv->board->busy_since[slot], mono_s());
 		if (store == NULL && cv_store_open(sv->data_dir, 0, &store) != CV_OK)
 			store = NULL;
 		e = cv_service_dispatch(sv->p, sv->max_body, store, req.in, req.out, req.envp);
 		FCGX_Finish_r(&req);
+		if (store != NULL && e != CV_E_RECOVER)
+			maybe_checkpoint(sv, store);
+		atomic_store(&sv->board->busy_since[slot], 0);
 		if (e == CV_E_RECOVER) {
 			/* DB_RUNRECOVERY: this handle is useless; the master recovers */
 			cv_log("store needs recovery; worker exits");
@@ -781,15 +822,18 @@ static void worker_main(struct service *sv)
 
 static void spawn(struct service *sv, int slot)
 {
-	pid_t pid = fork();
+	pid_t pid;
 
+	atomic_store(&sv->board->ready[slot], 0);
+	atomic_store(&sv->board->busy_since[slot], 0);
+	pid = fork();
 	if (pid < 0) {
 		cv_log("fork failed: %s", strerror(errno));
 		sv->restart_at[slot] = time(NULL) + 1;
 		return;
 	}
 	if (pid == 0)
-		worker_main(sv);
+		worker_main(sv, slot);
 	sv->pids[slot] = pid;
 	sv->started[slot] = time(NULL);
 	sv->restart_at[slot] = 0;
@@ -855,27 +899,36 @@ static void kill_workers(struct service *sv)
 		}
 }
 
-static int recover(struct service *sv)
+/* A worker met DB_RUNRECOVERY: every worker of this program goes (no grace: one may
+ * be blocked for good on a mutex a dead process held) and new ones start; the first
+ * new open finds the dead processes and recovers the environment (DB_REGISTER). The
+ * master holds no store handle, so nothing of the old environment can hold it up. */
+static void recover(struct service *sv)
 {
-	cv_err e;
-
-	cv_log("store needs recovery: stopping workers");
-	/* No grace: a worker may be blocked for good on a mutex the dead process held. */
+	cv_log("store needs recovery: restarting every worker");
 	kill_workers(sv);
-	/* The old handle is left open on purpose: closing it flushes the log under a
-	 * mutex the dead process may still hold, and would never return. The new
-	 * handle's open runs recovery (DB_REGISTER sees the dead processes); the old
-	 * one's memory is the price of a recovery. */
-	sv->store = NULL;
-	e = cv_store_open(sv->data_dir, CV_STORE_CREATE, &sv->store);
-	if (e != CV_OK) {
-		cv_log("recovery failed: %s", cv_err_message(e));
-		return -1;
-	}
-	cv_log("store recovered: starting workers");
 	for (int i = 0; i < sv->n_workers; i++)
 		spawn(sv, i);
-	return 0;
+}
+
+/* Kills a worker that has not opened the store READY_LIMIT seconds after it started,
+ * or has spent BUSY_LIMIT seconds on one request: it is blocked, most likely on what
+ * a killed process held. It is reaped and replaced as a dead worker. */
+static void watchdog(struct service *sv)
+{
+	long long now = mono_s();
+
+	for (int i = 0; i < sv->n_workers; i++) {
+		long long busy = atomic_load(&sv->board->busy_since[i]);
+		bool stuck_opening = !atomic_load(&sv->board->ready[i]) &&
+		                     time(NULL) - sv->started[i] > READY_LIMIT;
+
+		if (sv->pids[i] <= 0 || (!stuck_opening && (busy == 0 || now - busy <= BUSY_LIMIT)))
+			continue;
+		cv_log("worker %d is stuck (%s); killing it", (int)sv->pids[i],
+		       stuck_opening ? "opening the store" : "on one request");
+		kill(sv->pids[i], SIGKILL);
+	}
 }
 
 /* Reaps dead workers; returns 1 when the store needs recovery. */
@@ -910,17 +963,35 @@ static int reap(struct service *sv)
 		else
 			cv_log("worker %d exited (status %d), restarted", (int)pid,
 			       WEXITSTATUS(st));
-		if (abnormal && !need_recovery) {
-			/* it may have died inside a transaction: release its locks */
-			cv_err e = cv_store_failchk(sv->store);
-
-			if (e == CV_E_RECOVER)
-				need_recovery = 1;
-			else if (e != CV_OK)
-				cv_log("failchk: %s", cv_err_message(e));
-		}
+		(void)abnormal; /* the replacement's open runs failchk for it */
 	}
 	return need_recovery;
+}
+
+/* Creates the environment if it is missing, in a child process: the master itself
+ * never holds a store handle (DB_REGISTER allows one per process, and a handle in the
+ * master could only hang it when a killed worker leaves the environment wedged). */
+static int prepare_store(const char *dir)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		cv_log("fork failed: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		cv_store *s = NULL;
+		cv_err e = cv_store_open(dir, CV_STORE_CREATE, &s);
+
+		if (e != CV_OK)
+			cv_log("cannot open the store in %s: %s", dir, cv_err_message(e));
+		cv_store_close(s);
+		_exit(e == CV_OK ? 0 : 1);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return 0;
 }
 
 static int usage(void)
@@ -999,9 +1070,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	const char *port = NULL;
 	struct sigaction sa = {0};
 	sigset_t set;
-	time_t last_checkpoint;
 	int status = 0;
-	cv_err e;
 
 	prog_name = p->name;
 	sv.p = p;
@@ -1022,12 +1091,19 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		status = 1;
 		goto out;
 	}
-	e = cv_store_open(sv.data_dir, CV_STORE_CREATE, &sv.store);
-	if (e != CV_OK) {
-		cv_log("cannot open the store in %s: %s", sv.data_dir, cv_err_message(e));
+	if (prepare_store(sv.data_dir) != 0) {
 		status = 1;
 		goto out;
 	}
+	sv.board = mmap(NULL, sizeof *sv.board, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	                -1, 0);
+	if (sv.board == MAP_FAILED) {
+		cv_log("cannot map the workers' board: %s", strerror(errno));
+		sv.board = NULL;
+		status = 1;
+		goto out;
+	}
+	atomic_store(&sv.board->last_checkpoint, mono_s());
 
 	/* The master waits for its signals synchronously; workers unblock them. */
 	sigemptyset(&set);
@@ -1046,7 +1122,6 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	       port ? port : sv.socket_path, sv.n_workers);
 	for (int i = 0; i < sv.n_workers; i++)
 		spawn(&sv, i);
-	last_checkpoint = time(NULL);
 	for (;;) {
 		struct timespec tick = {1, 0};
 		int sig = sigtimedwait(&set, NULL, &tick);
@@ -1056,24 +1131,18 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 			cv_log("stopping on signal %d", sig);
 			break;
 		}
-		if (reap(&sv) && recover(&sv) != 0) {
-			status = 1;
-			break;
-		}
+		if (reap(&sv))
+			recover(&sv);
+		watchdog(&sv);
 		now = time(NULL);
 		for (int i = 0; i < sv.n_workers; i++)
 			if (sv.pids[i] == 0 && now >= sv.restart_at[i])
 				spawn(&sv, i);
-		if (now - last_checkpoint >= CHECKPOINT_EVERY) {
-			e = cv_store_checkpoint(sv.store);
-			if (e != CV_OK)
-				cv_log("checkpoint: %s", cv_err_message(e));
-			last_checkpoint = now;
-		}
 	}
 	stop_workers(&sv);
 out:
-	cv_store_close(sv.store);
+	if (sv.board != NULL)
+		munmap(sv.board, sizeof *sv.board);
 	if (sv.listen_fd >= 0)
 		close(sv.listen_fd);
 	if (sv.socket_path != NULL)

@@ -80,6 +80,14 @@ start() {
 	fi
 	admin_password
 	render_nginx
+	# Nothing of ours runs on the store (after a crash, or a kill of everything): run
+	# Berkeley DB recovery first, as its documentation asks, so that no process has to
+	# join an environment that dead processes left behind.
+	running=0
+	for p in $PROGRAMS; do alive "$RUN/$p.pid" && running=1; done
+	if [ $running = 0 ] && [ -f "$DATA/election/meta.db" ]; then
+		db5.3_recover -h "$DATA/election" || { echo "run: recovery of $DATA/election failed" >&2; exit 1; }
+	fi
 	for p in $PROGRAMS; do
 		alive "$RUN/$p.pid" && continue
 		rm -f "$RUN/$p.sock"
