@@ -15,13 +15,24 @@ run_suite() {
 	name=$(basename "$1")
 	shift
 	echo "== $name"
-	"$@" 2>&1 | tee -a "$log"
-	# the pipeline's status is tee's; a crashed suite shows as a missing summary
-	last=$(tail -n 1 "$log")
+	out=$(mktemp)
+	"$@" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	# a suite's own closing line is its last; a crash shows as a missing one (suites
+	# that run sub-suites print those lines too, and only the last one counts)
+	last=$(tail -n 1 "$out")
+	rm -f "$out"
 	case "$last" in
-	*" passed, "*" failed") ;;
+	*": "*" passed, "*" failed") echo "$last" >>"$log" ;;
 	*) echo "$name: 0 passed, 1 failed" | tee -a "$log" ;;
 	esac
+	# a suite that exits non-zero must count as failed even if its line says 0
+	failed_here=$(echo "$last" | awk '/ passed, [0-9]+ failed$/ {print $(NF-1)}')
+	if [ "$rc" -ne 0 ] && [ "${failed_here:-0}" = 0 ]; then
+		echo "$name: exited with status $rc"
+		echo "$name: 0 passed, 1 failed" >>"$log"
+	fi
 }
 
 for variant in rel san; do
@@ -35,8 +46,8 @@ for t in tests/e2e_*.sh; do
 	run_suite "$t" env BIN="${BUILD:-build}/rel/bin" CGI="${BUILD:-build}/rel/cgi" sh "$t"
 done
 
-passed=$(grep -E '^[^ ]*: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{p += $(NF-3)} END {print p+0}')
-failed=$(grep -E '^[^ ]*: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{f += $(NF-1)} END {print f+0}')
+passed=$(awk '{p += $(NF-3)} END {print p+0}' "$log")
+failed=$(awk '{f += $(NF-1)} END {print f+0}' "$log")
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] || status=1
 exit $status
