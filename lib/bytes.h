@@ -25,8 +25,8 @@ cv_err cv_buf_u64(cv_buf *b, uint64_t v);
 cv_err cv_buf_text(cv_buf *b, const char *s);
 /* Tag bytes, no length, no terminator. */
 cv_err cv_buf_tag(cv_buf *b, const char *tag);
-void cv_buf_reset(cv_buf *b);   /* len = 0, failed = 0, keeps memory */
-void cv_buf_free(cv_buf *b);    /* no-op on a zeroed buffer */
+void cv_buf_reset(cv_buf *b); /* len = 0, failed = 0, keeps memory */
+void cv_buf_free(cv_buf *b);  /* no-op on a zeroed buffer */
 
 /* Big-endian stores and loads into fixed places. */
 void cv_put_u32(uint8_t *p, uint32_t v);

@@ -11,29 +11,29 @@
 #include "crypto.h"
 #include "err.h"
 
-#define CV_TEXT_MAX 200
-#define CV_HEADER_LEN 96
-#define CV_PAYLOAD_LEN (16 + 32 + 65 + 4 + 8)      /* 125 */
-#define CV_LEAF_LEN (CV_PAYLOAD_LEN + CV_SIG_LEN)  /* 189 */
-#define CV_APPROVAL_MSG_LEN (19 + 32)              /* 51 */
-#define CV_VERSION 1
-#define CV_NONCE_LIMIT (1ULL << 53)                 /* nonces stay below 2^53 */
-#define CV_FUTURE_SLACK 300                         /* seconds, rules 3 and 5 */
+#define CV_TEXT_MAX         200
+#define CV_HEADER_LEN       96
+#define CV_PAYLOAD_LEN      (16 + 32 + 65 + 4 + 8)        /* 125 */
+#define CV_LEAF_LEN         (CV_PAYLOAD_LEN + CV_SIG_LEN) /* 189 */
+#define CV_APPROVAL_MSG_LEN (19 + 32)                     /* 51 */
+#define CV_VERSION          1
+#define CV_NONCE_LIMIT      (1ULL << 53) /* nonces stay below 2^53 */
+#define CV_FUTURE_SLACK     300          /* seconds, rules 3 and 5 */
 
-#define CV_TAG_ELECTION "chainvote/election/1"
+#define CV_TAG_ELECTION  "chainvote/election/1"
 #define CV_TAG_CANDIDATE "chainvote/candidate/1"
 #define CV_TAG_VALIDATOR "chainvote/validator/1"
-#define CV_TAG_VOTER "chainvote/voter/1"
-#define CV_TAG_VOTE "chainvote/vote/1"
-#define CV_TAG_APPROVE "chainvote/approve/1"
-#define CV_TAG_REJECT "chainvote/reject/1"
+#define CV_TAG_VOTER     "chainvote/voter/1"
+#define CV_TAG_VOTE      "chainvote/vote/1"
+#define CV_TAG_APPROVE   "chainvote/approve/1"
+#define CV_TAG_REJECT    "chainvote/reject/1"
 
 typedef struct cv_election {
-	char title[CV_TEXT_MAX + 1];    /* UTF-8, NUL-terminated, no NUL inside */
+	char title[CV_TEXT_MAX + 1]; /* UTF-8, NUL-terminated, no NUL inside */
 	uint8_t threshold;
 	uint8_t difficulty;
 	uint32_t max_block_votes;
-	uint64_t opens, closes;          /* Unix seconds, 0 when unset */
+	uint64_t opens, closes; /* Unix seconds, 0 when unset */
 } cv_election;
 
 typedef struct cv_candidate {

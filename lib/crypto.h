@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include "err.h"
 
-#define CV_HASH_LEN 32
-#define CV_KEY_LEN 65
-#define CV_SIG_LEN 64
+#define CV_HASH_LEN   32
+#define CV_KEY_LEN    65
+#define CV_SIG_LEN    64
 #define CV_SCALAR_LEN 32
 
 void cv_sha256(const void *data, size_t len, uint8_t out[CV_HASH_LEN]);
@@ -20,7 +20,7 @@ cv_err cv_pubkey_check(const uint8_t key[CV_KEY_LEN]);
 /* Verifies sig (r||s) over msg with ECDSA-SHA256. CV_OK, CV_E_BAD_KEY, or
  * CV_E_BAD_SIGNATURE (also for r or s zero or >= the group order). Thread-safe. */
 cv_err cv_verify(const uint8_t key[CV_KEY_LEN], const void *msg, size_t len,
-		 const uint8_t sig[CV_SIG_LEN]);
+                 const uint8_t sig[CV_SIG_LEN]);
 
 /* A private key. Opaque; cv_privkey_free(NULL) is a no-op. */
 typedef struct cv_privkey cv_privkey;

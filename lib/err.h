@@ -7,49 +7,49 @@
 typedef enum cv_err {
 	CV_OK = 0,
 	/* environment */
-	CV_E_NOMEM,           /* out of memory */
-	CV_E_INTERNAL,        /* a library call failed unexpectedly */
-	CV_E_STORE,           /* Berkeley DB error other than deadlock */
-	CV_E_BUSY,            /* deadlock retries exhausted; try again */
-	CV_E_RECOVER,         /* DB_RUNRECOVERY: the process must exit, recovery runs */
-	CV_E_IO,              /* a file could not be read or written */
+	CV_E_NOMEM,    /* out of memory */
+	CV_E_INTERNAL, /* a library call failed unexpectedly */
+	CV_E_STORE,    /* Berkeley DB error other than deadlock */
+	CV_E_BUSY,     /* deadlock retries exhausted; try again */
+	CV_E_RECOVER,  /* DB_RUNRECOVERY: the process must exit, recovery runs */
+	CV_E_IO,       /* a file could not be read or written */
 	/* input shape */
-	CV_E_MALFORMED,       /* not the expected JSON or byte layout */
-	CV_E_TOO_LARGE,       /* over a size bound */
-	CV_E_BAD_KEY,         /* not a valid P-256 public key */
-	CV_E_BAD_SIGNATURE,   /* signature does not verify (or r/s out of range) */
+	CV_E_MALFORMED,     /* not the expected JSON or byte layout */
+	CV_E_TOO_LARGE,     /* over a size bound */
+	CV_E_BAD_KEY,       /* not a valid P-256 public key */
+	CV_E_BAD_SIGNATURE, /* signature does not verify (or r/s out of range) */
 	/* votes (rule 5) */
-	CV_E_WRONG_ELECTION,  /* election_id is not this election's genesis hash */
-	CV_E_NOT_ON_ROLL,     /* voter key not in the roll */
+	CV_E_WRONG_ELECTION, /* election_id is not this election's genesis hash */
+	CV_E_NOT_ON_ROLL,    /* voter key not in the roll */
 	CV_E_UNKNOWN_CANDIDATE,
-	CV_E_ALREADY_VOTED,   /* voter already has a vote in the chain or pool */
-	CV_E_VOTE_TIME,       /* vote timestamp outside the allowed window */
-	CV_E_NOT_OPEN,        /* election not open (setup, or before opens) */
-	CV_E_CLOSED,          /* election closed */
-	CV_E_DOUBLE_VOTE,     /* two votes by one voter in a block / chain */
+	CV_E_ALREADY_VOTED, /* voter already has a vote in the chain or pool */
+	CV_E_VOTE_TIME,     /* vote timestamp outside the allowed window */
+	CV_E_NOT_OPEN,      /* election not open (setup, or before opens) */
+	CV_E_CLOSED,        /* election closed */
+	CV_E_DOUBLE_VOTE,   /* two votes by one voter in a block / chain */
 	/* blocks (rules 1-4) */
 	CV_E_BAD_VERSION,
 	CV_E_BAD_HEIGHT,
-	CV_E_BAD_PREV,        /* prev_hash does not link */
-	CV_E_BAD_DIFFICULTY,  /* difficulty is not the election's */
-	CV_E_WEAK_POW,        /* proof of work does not hold */
-	CV_E_BAD_TIMESTAMP,   /* block timestamp before previous or too far ahead */
-	CV_E_VOTE_COUNT,      /* zero votes or more than max_block_votes */
-	CV_E_BAD_MERKLE,      /* merkle_root does not match the leaves */
-	CV_E_BAD_HASH,        /* stated hash (or txid) is not the computed one */
-	CV_E_STALE,           /* block does not extend the current tip */
-	CV_E_BAD_GENESIS,     /* genesis block breaks a rule */
+	CV_E_BAD_PREV,       /* prev_hash does not link */
+	CV_E_BAD_DIFFICULTY, /* difficulty is not the election's */
+	CV_E_WEAK_POW,       /* proof of work does not hold */
+	CV_E_BAD_TIMESTAMP,  /* block timestamp before previous or too far ahead */
+	CV_E_VOTE_COUNT,     /* zero votes or more than max_block_votes */
+	CV_E_BAD_MERKLE,     /* merkle_root does not match the leaves */
+	CV_E_BAD_HASH,       /* stated hash (or txid) is not the computed one */
+	CV_E_STALE,          /* block does not extend the current tip */
+	CV_E_BAD_GENESIS,    /* genesis block breaks a rule */
 	/* approvals (rule 6) */
 	CV_E_NOT_VALIDATOR,
 	CV_E_DUPLICATE_APPROVAL,
 	CV_E_TOO_FEW_APPROVALS,
-	CV_E_EQUIVOCATION,    /* validator already approved another block at this height */
+	CV_E_EQUIVOCATION, /* validator already approved another block at this height */
 	/* store and service */
 	CV_E_NOT_FOUND,
-	CV_E_EXISTS,          /* the thing being added exists already */
-	CV_E_BAD_STATE,       /* operation not allowed in the election's current state */
-	CV_E_BAD_CODE,        /* unknown voter id, wrong or used registration code */
-	CV_E_BAD_ELECTION,    /* election settings break a rule (threshold, ids, texts) */
+	CV_E_EXISTS,       /* the thing being added exists already */
+	CV_E_BAD_STATE,    /* operation not allowed in the election's current state */
+	CV_E_BAD_CODE,     /* unknown voter id, wrong or used registration code */
+	CV_E_BAD_ELECTION, /* election settings break a rule (threshold, ids, texts) */
 	CV_E__COUNT
 } cv_err;
 

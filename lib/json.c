@@ -14,15 +14,15 @@
 typedef struct pstate {
 	char *why;
 	size_t why_len;
-	int64_t block;          /* block index in the export, or -1 */
-	const char *item;       /* "vote", "approval", "candidate", ... or NULL */
+	int64_t block;    /* block index in the export, or -1 */
+	const char *item; /* "vote", "approval", "candidate", ... or NULL */
 	int64_t item_index;
 	cv_json_txid_fn bad_txid;
 	void *ctx;
 } pstate;
 
 static cv_err fail(pstate *ps, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Records the first (innermost) failure with its place; always CV_E_MALFORMED. */
 static cv_err fail(pstate *ps, const char *key, const char *fmt, ...)
@@ -41,13 +41,13 @@ static cv_err fail(pstate *ps, const char *key, const char *fmt, ...)
 	if (ps->item != NULL && off < ps->why_len) {
 		if (ps->item_index >= 0)
 			off += (size_t)snprintf(ps->why + off, ps->why_len - off, "%s %lld ",
-						ps->item, (long long)ps->item_index);
+			                        ps->item, (long long)ps->item_index);
 		else
 			off += (size_t)snprintf(ps->why + off, ps->why_len - off, "%s ", ps->item);
 	}
 	if (off < ps->why_len)
-		snprintf(ps->why + off, ps->why_len - off, "%s%s%s", key ? key : "", key ? ": " : "",
-			 what);
+		snprintf(ps->why + off, ps->why_len - off, "%s%s%s", key ? key : "",
+		         key ? ": " : "", what);
 	return CV_E_MALFORMED;
 }
 
@@ -97,7 +97,8 @@ static int lexically_json(const char *text, size_t len)
 		if (c == '\0')
 			return 0;
 		if (c >= 0x80) {
-			size_t n = in_string ? utf8_len((const unsigned char *)text + i, len - i) : 0;
+			size_t n =
+			    in_string ? utf8_len((const unsigned char *)text + i, len - i) : 0;
 
 			if (n == 0)
 				return 0;
@@ -163,7 +164,7 @@ out:
 }
 
 static cv_err get_field(pstate *ps, const json_object *o, const char *key, json_type type,
-			json_object **val)
+                        json_object **val)
 {
 	*val = NULL;
 	if (!json_object_is_type(o, json_type_object))
@@ -172,7 +173,7 @@ static cv_err get_field(pstate *ps, const json_object *o, const char *key, json_
 		return fail(ps, key, "missing");
 	if (!json_object_is_type(*val, type))
 		return fail(ps, key, "not %s %s", type == json_type_int ? "an" : "a",
-			    json_type_to_name(type));
+		            json_type_to_name(type));
 	return CV_OK;
 }
 
@@ -192,7 +193,7 @@ static cv_err get_hex(pstate *ps, const json_object *o, const char *key, uint8_t
 /* json-c clamps integers beyond 64 bits to INT64_MIN or UINT64_MAX without an error,
  * so UINT64_MAX itself is refused: it cannot be told apart from an overflow. */
 static cv_err get_u64(pstate *ps, const json_object *o, const char *key, uint64_t max,
-		      uint64_t *out)
+                      uint64_t *out)
 {
 	json_object *val;
 	uint64_t u = 0;
@@ -232,7 +233,8 @@ static cv_err only_keys(pstate *ps, const json_object *o, const char *const *all
 {
 	if (!json_object_is_type(o, json_type_object))
 		return fail(ps, NULL, "not an object");
-	json_object_object_foreach((json_object *)o, key, val) {
+	json_object_object_foreach((json_object *)o, key, val)
+	{
 		size_t i;
 
 		(void)val;
@@ -265,17 +267,17 @@ cv_err cv_json_only_keys(const json_object *o, const char *const *allowed)
 	return only_keys(NULL, o, allowed);
 }
 
-static const char *const vote_keys[] = {"election_id", "voter_key", "candidate_id", "timestamp",
-					 "signature", "txid", NULL};
+static const char *const vote_keys[] = {
+    "election_id", "voter_key", "candidate_id", "timestamp", "signature", "txid", NULL};
 static const char *const approval_keys[] = {"validator_key", "signature", NULL};
-static const char *const block_keys[] = {"version", "height", "hash", "prev_hash",
-					  "merkle_root", "timestamp", "difficulty", "nonce",
-					  "votes", "approvals", NULL};
-static const char *const genesis_keys[] = {"version", "height", "hash", "prev_hash",
-					    "merkle_root", "timestamp", "difficulty", "nonce",
-					    "election", "candidates", "validators", "voters", NULL};
-static const char *const election_keys[] = {"title", "threshold", "difficulty",
-					     "max_block_votes", "opens", "closes", NULL};
+static const char *const block_keys[] = {"version",     "height",    "hash",       "prev_hash",
+                                         "merkle_root", "timestamp", "difficulty", "nonce",
+                                         "votes",       "approvals", NULL};
+static const char *const genesis_keys[] = {
+    "version", "height",   "hash",       "prev_hash",  "merkle_root", "timestamp", "difficulty",
+    "nonce",   "election", "candidates", "validators", "voters",      NULL};
+static const char *const election_keys[] = {"title", "threshold", "difficulty", "max_block_votes",
+                                            "opens", "closes",    NULL};
 static const char *const candidate_keys[] = {"id", "name", NULL};
 static const char *const validator_keys[] = {"key", "name", NULL};
 
@@ -335,7 +337,7 @@ cv_err cv_approval_from_json(const json_object *o, cv_approval *a)
 /* The array under key (NULL key: o itself) with its length; *n 0 means *arr may be
  * anything. Allocates nothing. */
 static cv_err get_array(pstate *ps, const json_object *o, const char *key, json_object **arr,
-			size_t *n)
+                        size_t *n)
 {
 	cv_err rc;
 
@@ -533,10 +535,14 @@ cv_err cv_block_from_json(const json_object *o, cv_block *b)
 }
 
 cv_err cv_chain_from_json_audit(const json_object *o, cv_chain *c, cv_json_txid_fn bad_txid,
-				void *ctx, char *why, size_t why_len)
+                                void *ctx, char *why, size_t why_len)
 {
-	pstate ps = {.why = why, .why_len = why_len, .block = -1, .item_index = -1,
-		     .bad_txid = bad_txid, .ctx = ctx};
+	pstate ps = {.why = why,
+	             .why_len = why_len,
+	             .block = -1,
+	             .item_index = -1,
+	             .bad_txid = bad_txid,
+	             .ctx = ctx};
 	json_object *arr, *val;
 	size_t n;
 	cv_err rc;
@@ -554,7 +560,8 @@ cv_err cv_chain_from_json_audit(const json_object *o, cv_chain *c, cv_json_txid_
 		return CV_E_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		ps.block = (int64_t)i;
-		if ((rc = block_parse(&ps, json_object_array_get_idx(arr, i), &c->blocks[i])) != CV_OK)
+		if ((rc = block_parse(&ps, json_object_array_get_idx(arr, i), &c->blocks[i])) !=
+		    CV_OK)
 			goto err;
 		c->n_blocks = i + 1;
 	}
@@ -642,7 +649,7 @@ static void genesis_to_json(const cv_genesis *g, json_object *o)
 				continue;
 			add_u64(item, "id", g->candidates[i].id);
 			json_object_object_add(item, "name",
-					       json_object_new_string(g->candidates[i].name));
+			                       json_object_new_string(g->candidates[i].name));
 			json_object_array_add(arr, item);
 		}
 		json_object_object_add(o, "candidates", arr);
@@ -653,7 +660,7 @@ static void genesis_to_json(const cv_genesis *g, json_object *o)
 				continue;
 			cv_json_add_hex(item, "key", g->validators[i].key, CV_KEY_LEN);
 			json_object_object_add(item, "name",
-					       json_object_new_string(g->validators[i].name));
+			                       json_object_new_string(g->validators[i].name));
 			json_object_array_add(arr, item);
 		}
 		json_object_object_add(o, "validators", arr);
@@ -727,7 +734,7 @@ json_object *cv_error_json(cv_err e, const char *message)
 	}
 	json_object_object_add(inner, "code", json_object_new_string(cv_err_code(e)));
 	json_object_object_add(inner, "message",
-			       json_object_new_string(message ? message : cv_err_message(e)));
+	                       json_object_new_string(message ? message : cv_err_message(e)));
 	json_object_object_add(o, "error", inner);
 	return o;
 }

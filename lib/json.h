@@ -57,7 +57,7 @@ json_object *cv_chain_to_json(const cv_chain *c);
  * NULL) receives where and what, e.g. "block 2 vote 0 candidate_id: not an int". */
 typedef void (*cv_json_txid_fn)(void *ctx, size_t block, size_t vote);
 cv_err cv_chain_from_json_audit(const json_object *o, cv_chain *c, cv_json_txid_fn bad_txid,
-				void *ctx, char *why, size_t why_len);
+                                void *ctx, char *why, size_t why_len);
 
 /* {"error": {"code", "message"}} as a new object; message may be NULL for the default. */
 json_object *cv_error_json(cv_err e, const char *message);

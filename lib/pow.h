@@ -16,6 +16,6 @@ bool cv_pow_ok(const uint8_t hash[CV_HASH_LEN], uint32_t difficulty);
  * *stop becomes non-zero (may be NULL). On success sets h->nonce, writes hash, returns
  * true. *tries (may be NULL) receives the number of hashes computed. */
 bool cv_mine(cv_header *h, uint64_t end, uint64_t stride, const volatile int *stop,
-	     uint8_t hash[CV_HASH_LEN], uint64_t *tries);
+             uint8_t hash[CV_HASH_LEN], uint64_t *tries);
 
 #endif

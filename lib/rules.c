@@ -14,7 +14,7 @@
 #include "rules.h"
 
 #define DETAIL_MAX 200
-#define NO_INDEX SIZE_MAX
+#define NO_INDEX   SIZE_MAX
 
 /* Where problems go. With all false the first problem ends the check. */
 typedef struct sink {
@@ -24,13 +24,13 @@ typedef struct sink {
 	bool all;
 	size_t n;
 	cv_err first;
-	size_t first_index;     /* vote or approval index of the first problem, or NO_INDEX */
+	size_t first_index; /* vote or approval index of the first problem, or NO_INDEX */
 } sink;
 
 enum item { ITEM_NONE, ITEM_VOTE, ITEM_APPROVAL };
 
 static bool problem(sink *s, enum item kind, size_t index, cv_err code, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* Records a problem; true when the caller must stop checking. */
 static bool problem(sink *s, enum item kind, size_t index, cv_err code, const char *fmt, ...)
@@ -62,7 +62,7 @@ static const char *short_hex(const uint8_t *p, char out[17])
 }
 
 static void why_set(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void why_set(char *why, size_t why_len, const char *fmt, ...)
 {
@@ -88,7 +88,7 @@ static cv_err vote_signature(const cv_vote *vote)
 /* Rule 5 for one vote, bar "no earlier vote". sig, when not NULL, is the signature's
  * verdict computed beforehand (the verifier's parallel pass). */
 static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, const cv_err *sig,
-			char *why, size_t why_len)
+                        char *why, size_t why_len)
 {
 	const cv_election *e = &v->genesis->election;
 	char hex[17];
@@ -97,17 +97,18 @@ static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, 
 
 	if (memcmp(vote->election_id, v->election_id, CV_HASH_LEN) != 0) {
 		why_set(why, why_len, "election_id %s… is not this election's",
-			short_hex(vote->election_id, hex));
+		        short_hex(vote->election_id, hex));
 		return CV_E_WRONG_ELECTION;
 	}
 	r = v->on_roll ? v->on_roll(v->ctx, vote->voter_key)
-		       : cv_genesis_on_roll(v->genesis, vote->voter_key);
+	               : cv_genesis_on_roll(v->genesis, vote->voter_key);
 	if (r < 0) {
 		why_set(why, why_len, "the roll could not be read");
 		return (cv_err)-r;
 	}
 	if (r == 0) {
-		why_set(why, why_len, "voter %s… is not on the roll", short_hex(vote->voter_key, hex));
+		why_set(why, why_len, "voter %s… is not on the roll",
+		        short_hex(vote->voter_key, hex));
 		return CV_E_NOT_ON_ROLL;
 	}
 	if (cv_genesis_candidate(v->genesis, vote->candidate_id) == NULL) {
@@ -116,31 +117,33 @@ static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, 
 	}
 	if (vote->timestamp < v->genesis_timestamp) {
 		why_set(why, why_len, "timestamp %llu is before the genesis timestamp %llu",
-			(unsigned long long)vote->timestamp, (unsigned long long)v->genesis_timestamp);
+		        (unsigned long long)vote->timestamp,
+		        (unsigned long long)v->genesis_timestamp);
 		return CV_E_VOTE_TIME;
 	}
 	if (vote->timestamp > latest && vote->timestamp - latest > CV_FUTURE_SLACK) {
 		why_set(why, why_len, "timestamp %llu is more than %d s after %llu",
-			(unsigned long long)vote->timestamp, CV_FUTURE_SLACK,
-			(unsigned long long)latest);
+		        (unsigned long long)vote->timestamp, CV_FUTURE_SLACK,
+		        (unsigned long long)latest);
 		return CV_E_VOTE_TIME;
 	}
 	/* the window is inclusive at both ends: a vote stamped at `closes` still counts */
 	if (e->opens != 0 && vote->timestamp < e->opens) {
 		why_set(why, why_len, "timestamp %llu is before the election opens at %llu",
-			(unsigned long long)vote->timestamp, (unsigned long long)e->opens);
+		        (unsigned long long)vote->timestamp, (unsigned long long)e->opens);
 		return CV_E_NOT_OPEN;
 	}
 	if (e->closes != 0 && vote->timestamp > e->closes) {
 		why_set(why, why_len, "timestamp %llu is after the election closes at %llu",
-			(unsigned long long)vote->timestamp, (unsigned long long)e->closes);
+		        (unsigned long long)vote->timestamp, (unsigned long long)e->closes);
 		return CV_E_CLOSED;
 	}
 	rc = sig ? *sig : vote_signature(vote);
 	if (rc != CV_OK) {
-		why_set(why, why_len, rc == CV_E_BAD_KEY ? "the voter key is not a P-256 point"
-			: rc == CV_E_BAD_SIGNATURE	 ? "the signature does not verify"
-							 : "the signature could not be checked");
+		why_set(why, why_len,
+		        rc == CV_E_BAD_KEY         ? "the voter key is not a P-256 point"
+		        : rc == CV_E_BAD_SIGNATURE ? "the signature does not verify"
+		                                   : "the signature could not be checked");
 		return rc;
 	}
 	return CV_OK;
@@ -192,7 +195,8 @@ static cv_err in_block_duplicates(const cv_vote *votes, size_t n, size_t **out)
 	}
 	qsort_r(order, n, sizeof(*order), key_index_cmp, (void *)votes);
 	for (size_t i = 1, first = 0; i < n; i++) {
-		if (memcmp(votes[order[i]].voter_key, votes[order[first]].voter_key, CV_KEY_LEN) == 0)
+		if (memcmp(votes[order[i]].voter_key, votes[order[first]].voter_key, CV_KEY_LEN) ==
+		    0)
 			dup_of[order[i]] = order[first];
 		else
 			first = i;
@@ -203,8 +207,8 @@ static cv_err in_block_duplicates(const cv_vote *votes, size_t n, size_t **out)
 }
 
 static void block_rules(const cv_view *v, const cv_header *prev,
-			const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
-			const cv_err *sigs, const earlier_check *ec, sink *s)
+                        const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
+                        const cv_err *sigs, const earlier_check *ec, sink *s)
 {
 	const cv_header *h = &b->header;
 	const cv_election *e = &v->genesis->election;
@@ -216,42 +220,42 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	int r;
 
 	if (h->version != CV_VERSION &&
-	    problem(s, ITEM_NONE, 0, CV_E_BAD_VERSION, "version %u is not %d",
-		    (unsigned)h->version, CV_VERSION))
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_VERSION, "version %u is not %d", (unsigned)h->version,
+	            CV_VERSION))
 		return;
 	if ((h->height != prev->height + 1 || b->genesis != NULL) &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_HEIGHT, "height %llu does not follow %llu",
-		    (unsigned long long)h->height, (unsigned long long)prev->height))
+	            (unsigned long long)h->height, (unsigned long long)prev->height))
 		return;
 	if (memcmp(h->prev_hash, prev_hash, CV_HASH_LEN) != 0 &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_PREV, "prev_hash %s… is not the previous block's %s…",
-		    short_hex(h->prev_hash, hex), short_hex(prev_hash, hex2)))
+	            short_hex(h->prev_hash, hex), short_hex(prev_hash, hex2)))
 		return;
 	if (h->difficulty != e->difficulty &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_DIFFICULTY, "difficulty %u is not the election's %u",
-		    (unsigned)h->difficulty, (unsigned)e->difficulty))
+	            (unsigned)h->difficulty, (unsigned)e->difficulty))
 		return;
 	cv_header_hash(h, hash);
 	if (!cv_pow_ok(hash, h->difficulty) &&
 	    problem(s, ITEM_NONE, 0, CV_E_WEAK_POW, "hash %s… has %u leading zero bits, not %u",
-		    short_hex(hash, hex), cv_leading_zero_bits(hash), (unsigned)h->difficulty))
+	            short_hex(hash, hex), cv_leading_zero_bits(hash), (unsigned)h->difficulty))
 		return;
 	if (memcmp(hash, b->hash, CV_HASH_LEN) != 0 &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_HASH, "stated hash %s… is not the header's %s…",
-		    short_hex(b->hash, hex), short_hex(hash, hex2)))
+	            short_hex(b->hash, hex), short_hex(hash, hex2)))
 		return;
 	if (h->timestamp < prev->timestamp &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_TIMESTAMP,
-		    "timestamp %llu is before the previous block's %llu",
-		    (unsigned long long)h->timestamp, (unsigned long long)prev->timestamp))
+	            "timestamp %llu is before the previous block's %llu",
+	            (unsigned long long)h->timestamp, (unsigned long long)prev->timestamp))
 		return;
 	if (now != 0 && h->timestamp > now && h->timestamp - now > CV_FUTURE_SLACK &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_TIMESTAMP, "timestamp %llu is more than %d s ahead",
-		    (unsigned long long)h->timestamp, CV_FUTURE_SLACK))
+	            (unsigned long long)h->timestamp, CV_FUTURE_SLACK))
 		return;
 	if ((b->n_votes == 0 || b->n_votes > e->max_block_votes) &&
 	    problem(s, ITEM_NONE, 0, CV_E_VOTE_COUNT, "%zu votes, allowed 1 to %u", b->n_votes,
-		    (unsigned)e->max_block_votes))
+	            (unsigned)e->max_block_votes))
 		return;
 	rc = cv_votes_merkle_root(b->votes, b->n_votes, root);
 	if (rc != CV_OK) {
@@ -260,7 +264,7 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	}
 	if (memcmp(root, h->merkle_root, CV_HASH_LEN) != 0 &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_MERKLE, "merkle_root %s… is not the votes' %s…",
-		    short_hex(h->merkle_root, hex), short_hex(root, hex2)))
+	            short_hex(h->merkle_root, hex), short_hex(root, hex2)))
 		return;
 
 	if ((rc = in_block_duplicates(b->votes, b->n_votes, &dup_of)) != CV_OK) {
@@ -278,22 +282,24 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 		}
 		if (dup_of[i] != NO_INDEX) {
 			if (problem(s, ITEM_VOTE, i, CV_E_DOUBLE_VOTE,
-				    "voter %s… voted already in this block (vote %zu)",
-				    short_hex(vote->voter_key, hex), dup_of[i]))
+			            "voter %s… voted already in this block (vote %zu)",
+			            short_hex(vote->voter_key, hex), dup_of[i]))
 				break;
 			continue;
 		}
 		at = UINT64_MAX;
 		r = ec->fn(ec->ctx, i, vote->voter_key, &at);
-		if (r < 0 && problem(s, ITEM_VOTE, i, (cv_err)-r, "earlier votes could not be read"))
+		if (r < 0 &&
+		    problem(s, ITEM_VOTE, i, (cv_err)-r, "earlier votes could not be read"))
 			break;
 		if (r > 0) {
 			if (at == UINT64_MAX)
 				snprintf(why, sizeof(why), "in an earlier block");
 			else
-				snprintf(why, sizeof(why), "at height %llu", (unsigned long long)at);
+				snprintf(why, sizeof(why), "at height %llu",
+				         (unsigned long long)at);
 			if (problem(s, ITEM_VOTE, i, CV_E_DOUBLE_VOTE, "voter %s… voted already %s",
-				    short_hex(vote->voter_key, hex), why))
+			            short_hex(vote->voter_key, hex), why))
 				break;
 		}
 	}
@@ -309,8 +315,9 @@ static int ask_has_voted(void *ctx, size_t vote_index, const uint8_t key[CV_KEY_
 	return v->has_voted ? v->has_voted(v->ctx, key) : 0;
 }
 
-cv_err cv_check_proposal(const cv_view *v, const cv_header *prev, const uint8_t prev_hash[CV_HASH_LEN],
-			 const cv_block *b, uint64_t now, size_t *bad_vote)
+cv_err cv_check_proposal(const cv_view *v, const cv_header *prev,
+                         const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
+                         size_t *bad_vote)
 {
 	earlier_check ec = {ask_has_voted, (void *)v};
 	sink s = {.first = CV_OK, .first_index = NO_INDEX};
@@ -325,7 +332,7 @@ cv_err cv_check_proposal(const cv_view *v, const cv_header *prev, const uint8_t 
 
 /* A verdict's signer and signature over msg. */
 static cv_err verdict_rule(const cv_genesis *g, const cv_approval *a, const void *msg, size_t len,
-			   const cv_validator **who)
+                           const cv_validator **who)
 {
 	const cv_validator *val = cv_genesis_validator(g, a->validator_key);
 
@@ -334,11 +341,11 @@ static cv_err verdict_rule(const cv_genesis *g, const cv_approval *a, const void
 	if (val == NULL)
 		return CV_E_NOT_VALIDATOR;
 	return cv_verify(a->validator_key, msg, len, a->signature) == CV_OK ? CV_OK
-									    : CV_E_BAD_SIGNATURE;
+	                                                                    : CV_E_BAD_SIGNATURE;
 }
 
 cv_err cv_check_approval(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
-			 const cv_approval *a)
+                         const cv_approval *a)
 {
 	uint8_t msg[CV_APPROVAL_MSG_LEN];
 
@@ -347,7 +354,7 @@ cv_err cv_check_approval(const cv_genesis *g, const uint8_t block_hash[CV_HASH_L
 }
 
 cv_err cv_check_rejection(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
-			  const char *reason, const cv_approval *a)
+                          const char *reason, const cv_approval *a)
 {
 	cv_buf msg = {0};
 	cv_err rc;
@@ -359,7 +366,7 @@ cv_err cv_check_rejection(const cv_genesis *g, const uint8_t block_hash[CV_HASH_
 }
 
 static void approval_rules(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
-			   const cv_approval *a, size_t n, sink *s)
+                           const cv_approval *a, size_t n, sink *s)
 {
 	uint8_t msg[CV_APPROVAL_MSG_LEN];
 	const cv_validator *who;
@@ -378,8 +385,8 @@ static void approval_rules(const cv_genesis *g, const uint8_t block_hash[CV_HASH
 		if (cv_genesis_validator(g, a[i].validator_key) != NULL &&
 		    seen[cv_genesis_validator(g, a[i].validator_key) - g->validators]) {
 			if (problem(s, ITEM_APPROVAL, i, CV_E_DUPLICATE_APPROVAL,
-				    "validator %s… approved already",
-				    short_hex(a[i].validator_key, hex)))
+			            "validator %s… approved already",
+			            short_hex(a[i].validator_key, hex)))
 				goto out;
 			continue;
 		}
@@ -388,24 +395,25 @@ static void approval_rules(const cv_genesis *g, const uint8_t block_hash[CV_HASH
 			seen[who - g->validators] = true;
 		if (rc == CV_E_NOT_VALIDATOR &&
 		    problem(s, ITEM_APPROVAL, i, rc, "%s… is not a validator of this election",
-			    short_hex(a[i].validator_key, hex)))
+		            short_hex(a[i].validator_key, hex)))
 			goto out;
 		if (rc == CV_E_BAD_SIGNATURE &&
 		    problem(s, ITEM_APPROVAL, i, rc, "the signature of %s… does not verify",
-			    short_hex(a[i].validator_key, hex)))
+		            short_hex(a[i].validator_key, hex)))
 			goto out;
 		if (rc == CV_OK)
 			valid++;
 	}
 	if (valid < g->election.threshold)
-		problem(s, ITEM_NONE, 0, CV_E_TOO_FEW_APPROVALS, "%zu valid approvals, threshold %u",
-			valid, (unsigned)g->election.threshold);
+		problem(s, ITEM_NONE, 0, CV_E_TOO_FEW_APPROVALS,
+		        "%zu valid approvals, threshold %u", valid,
+		        (unsigned)g->election.threshold);
 out:
 	free(seen);
 }
 
 cv_err cv_check_approvals(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
-			  const cv_approval *a, size_t n, size_t *bad)
+                          const cv_approval *a, size_t n, size_t *bad)
 {
 	sink s = {.first = CV_OK, .first_index = NO_INDEX};
 
@@ -441,33 +449,32 @@ static void genesis_rules(const cv_block *b, sink *s, cv_err *order)
 	cv_err rc;
 
 	if (b->genesis == NULL) {
-		problem(s, ITEM_NONE, 0, CV_E_BAD_GENESIS, "the first block is not a genesis block");
+		problem(s, ITEM_NONE, 0, CV_E_BAD_GENESIS,
+		        "the first block is not a genesis block");
 		return;
 	}
 	if (h->version != CV_VERSION &&
-	    problem(s, ITEM_NONE, 0, CV_E_BAD_VERSION, "version %u is not %d",
-		    (unsigned)h->version, CV_VERSION))
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_VERSION, "version %u is not %d", (unsigned)h->version,
+	            CV_VERSION))
 		return;
 	if (h->height != 0 &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_HEIGHT, "genesis height %llu is not 0",
-		    (unsigned long long)h->height))
+	            (unsigned long long)h->height))
 		return;
 	if (memcmp(h->prev_hash, zero, CV_HASH_LEN) != 0 &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_PREV, "genesis prev_hash is not zero"))
 		return;
 	if (h->difficulty != 0 &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_DIFFICULTY, "genesis difficulty %u is not 0",
-		    (unsigned)h->difficulty))
+	            (unsigned)h->difficulty))
 		return;
-	if (h->nonce != 0 &&
-	    problem(s, ITEM_NONE, 0, CV_E_BAD_GENESIS, "genesis nonce %llu is not 0",
-		    (unsigned long long)h->nonce))
+	if (h->nonce != 0 && problem(s, ITEM_NONE, 0, CV_E_BAD_GENESIS,
+	                             "genesis nonce %llu is not 0", (unsigned long long)h->nonce))
 		return;
 	rc = cv_genesis_check(b->genesis);
 	if (order != NULL)
 		*order = rc;
-	if (rc != CV_OK &&
-	    problem(s, ITEM_NONE, 0, rc, "%s", genesis_why(rc)))
+	if (rc != CV_OK && problem(s, ITEM_NONE, 0, rc, "%s", genesis_why(rc)))
 		return;
 	if ((rc = cv_genesis_merkle_root(b->genesis, root)) != CV_OK) {
 		problem(s, ITEM_NONE, 0, rc, "the genesis merkle root could not be computed");
@@ -475,12 +482,12 @@ static void genesis_rules(const cv_block *b, sink *s, cv_err *order)
 	}
 	if (memcmp(root, h->merkle_root, CV_HASH_LEN) != 0 &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_MERKLE, "merkle_root %s… is not the entries' %s…",
-		    short_hex(h->merkle_root, hex), short_hex(root, hex2)))
+	            short_hex(h->merkle_root, hex), short_hex(root, hex2)))
 		return;
 	cv_header_hash(h, hash);
 	if (memcmp(hash, b->hash, CV_HASH_LEN) != 0)
 		problem(s, ITEM_NONE, 0, CV_E_BAD_HASH, "stated hash %s… is not the header's %s…",
-			short_hex(b->hash, hex), short_hex(hash, hex2));
+		        short_hex(b->hash, hex), short_hex(hash, hex2));
 }
 
 cv_err cv_check_genesis(const cv_block *b)
@@ -504,7 +511,7 @@ void cv_tally_free(cv_tally *t)
 
 /* The parallel signature pass: workers take chunks of the chain's votes in turn. */
 typedef struct sig_job {
-	const cv_vote **votes;      /* every vote of blocks 1.., in chain order */
+	const cv_vote **votes; /* every vote of blocks 1.., in chain order */
 	cv_err *result;
 	size_t n;
 	atomic_size_t next;
@@ -553,14 +560,14 @@ static void verify_signatures(sig_job *job)
  * passes the rules, in chain order. */
 typedef struct vote_ref {
 	const uint8_t *key;
-	size_t global;              /* index in chain order */
+	size_t global; /* index in chain order */
 } vote_ref;
 
 typedef struct voted_index {
-	size_t *group;              /* per global index: its group (first sorted position) */
-	size_t *taken_by;           /* per group: global index of the counted vote */
-	uint64_t *height_of;        /* per global index: the block it is in */
-	size_t block_base;          /* global index of the current block's vote 0 */
+	size_t *group;       /* per global index: its group (first sorted position) */
+	size_t *taken_by;    /* per group: global index of the counted vote */
+	uint64_t *height_of; /* per global index: the block it is in */
+	size_t block_base;   /* global index of the current block's vote 0 */
 } voted_index;
 
 static int vote_ref_cmp(const void *a, const void *b)
@@ -574,7 +581,7 @@ static int vote_ref_cmp(const void *a, const void *b)
 }
 
 static int index_has_voted(void *ctx, size_t vote_index, const uint8_t key[CV_KEY_LEN],
-			   uint64_t *at)
+                           uint64_t *at)
 {
 	voted_index *vi = ctx;
 	size_t g = vi->block_base + vote_index, grp = vi->group[g];
@@ -647,7 +654,7 @@ static cv_err genesis_sorted_copy(const cv_genesis *g, cv_genesis *out)
 		memcpy(out->validators, g->validators, g->n_validators * sizeof(*g->validators));
 	if (g->n_voters)
 		memcpy(out->voters, g->voters, g->n_voters * sizeof(*g->voters));
-	(void)cv_genesis_normalise(out);    /* sorts first; its verdict was reported */
+	(void)cv_genesis_normalise(out); /* sorts first; its verdict was reported */
 	return CV_OK;
 }
 
@@ -729,7 +736,8 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 		approval_rules(g, b->hash, b->approvals, b->n_approvals, &s);
 		if (s.n == before && tally != NULL)
 			for (size_t j = 0; j < b->n_votes; j++) {
-				const cv_candidate *cand = cv_genesis_candidate(g, b->votes[j].candidate_id);
+				const cv_candidate *cand =
+				    cv_genesis_candidate(g, b->votes[j].candidate_id);
 
 				tally->votes[cand - g->candidates]++;
 				tally->total++;

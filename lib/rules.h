@@ -11,8 +11,8 @@
 
 /* What the rules need to know of the chain before the block being checked. */
 typedef struct cv_view {
-	const cv_genesis *genesis;          /* election, candidates, validators (normalised) */
-	uint8_t election_id[CV_HASH_LEN];   /* the genesis block hash */
+	const cv_genesis *genesis;        /* election, candidates, validators (normalised) */
+	uint8_t election_id[CV_HASH_LEN]; /* the genesis block hash */
 	uint64_t genesis_timestamp;
 	void *ctx;
 	/* 1 on the roll, 0 not, or a negative -cv_err. NULL: binary search genesis->voters. */
@@ -32,21 +32,22 @@ cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest);
  * <= now + 300 when now != 0), vote count, merkle root, every vote (cv_check_vote),
  * no earlier vote (has_voted) and no two votes by one voter in b. On a vote failure
  * *bad_vote (may be NULL) is the vote's index, else SIZE_MAX. */
-cv_err cv_check_proposal(const cv_view *v, const cv_header *prev, const uint8_t prev_hash[CV_HASH_LEN],
-			 const cv_block *b, uint64_t now, size_t *bad_vote);
+cv_err cv_check_proposal(const cv_view *v, const cv_header *prev,
+                         const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
+                         size_t *bad_vote);
 
 /* One approval: signer is a genesis validator (CV_E_NOT_VALIDATOR) and the signature
  * over the approval message verifies (CV_E_BAD_SIGNATURE). */
 cv_err cv_check_approval(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
-			 const cv_approval *a);
+                         const cv_approval *a);
 /* One rejection: as above over the rejection message with reason. */
 cv_err cv_check_rejection(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
-			  const char *reason, const cv_approval *a);
+                          const char *reason, const cv_approval *a);
 /* Rule 6 for a committed block's approvals: each valid, from distinct validators, at
  * least threshold of them. On failure *bad (may be NULL) is the offending index or
  * SIZE_MAX for too few. */
 cv_err cv_check_approvals(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
-			  const cv_approval *a, size_t n, size_t *bad);
+                          const cv_approval *a, size_t n, size_t *bad);
 
 /* Checks the genesis block: genesis order and rules (cv_genesis_check), header fields
  * (height 0, zero prev, difficulty 0, nonce 0, version 1), merkle root, stated hash. */
@@ -64,7 +65,7 @@ void cv_tally_free(cv_tally *t);
 /* One problem found by the verifier. height is -1 for the chain as a whole; vote is
  * the vote index or -1. detail is a short English sentence. */
 typedef void (*cv_report_fn)(void *ctx, int64_t height, int64_t vote, cv_err code,
-			     const char *detail);
+                             const char *detail);
 
 /* Offline verification of an export against every rule above (no live time check).
  * Reports each problem; keeps going where it can. Fills tally (may be NULL) from the

@@ -520,7 +520,8 @@ void cv_audit(int fd, const char *program, const cv_req *r, cv_err e)
 	json_object_object_add(o, "at", json_object_new_uint64(cv_now()));
 	json_object_object_add(o, "program", json_object_new_string(program));
 	json_object_object_add(o, "remote_addr", addr ? json_object_new_string(addr) : NULL);
-	json_object_object_add(o, "remote_user", user && *user ? json_object_new_string(user) : NULL);
+	json_object_object_add(o, "remote_user",
+	                       user && *user ? json_object_new_string(user) : NULL);
 	json_object_object_add(o, "method", json_object_new_string(r->method ? r->method : "-"));
 	json_object_object_add(o, "path", json_object_new_string(r->path ? r->path : "-"));
 	json_object_object_add(o, "status", json_object_new_int(r->status));
@@ -920,8 +921,8 @@ static void watchdog(struct service *sv)
 
 	for (int i = 0; i < sv->n_workers; i++) {
 		long long busy = atomic_load(&sv->board->busy_since[i]);
-		bool stuck_opening = !atomic_load(&sv->board->ready[i]) &&
-		                     time(NULL) - sv->started[i] > READY_LIMIT;
+		bool stuck_opening =
+		    !atomic_load(&sv->board->ready[i]) && time(NULL) - sv->started[i] > READY_LIMIT;
 
 		if (sv->pids[i] <= 0 || (!stuck_opening && (busy == 0 || now - busy <= BUSY_LIMIT)))
 			continue;
@@ -1095,8 +1096,8 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		status = 1;
 		goto out;
 	}
-	sv.board = mmap(NULL, sizeof *sv.board, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	                -1, 0);
+	sv.board =
+	    mmap(NULL, sizeof *sv.board, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sv.board == MAP_FAILED) {
 		cv_log("cannot map the workers' board: %s", strerror(errno));
 		sv.board = NULL;

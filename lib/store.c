@@ -18,35 +18,35 @@
  * the same values) is read by Berkeley DB at open and overrides them, so an operator
  * can tune a deployment without rebuilding. */
 #define ST_CACHE_BYTES (32u * 1024 * 1024)
-#define ST_LOG_BUFFER (1024u * 1024)
-#define ST_MAX_LOCKS 50000
+#define ST_LOG_BUFFER  (1024u * 1024)
+#define ST_MAX_LOCKS   50000
 #define ST_MAX_LOCKERS 4000
 #define ST_MAX_OBJECTS 50000
-#define ST_MAX_TXNS 500
+#define ST_MAX_TXNS    500
 /* Threads of control tracked for failchk: every process (and thread) with the
  * environment open takes a slot. */
 #define ST_THREADS 1000
 /* A lock wait longer than this ends in DB_LOCK_NOTGRANTED: the loop then runs failchk
  * (the holder may be a dead process) and retries. Operations take milliseconds. */
 #define ST_LOCK_TIMEOUT_US 2000000u
-#define ST_MAX_ATTEMPTS 50
+#define ST_MAX_ATTEMPTS    50
 
 static const char *const db_files[ST_N_DBS] = {
-	[ST_META] = "meta.db",
-	[ST_CANDIDATES] = "candidates.db",
-	[ST_VALIDATORS] = "validators.db",
-	[ST_ELIGIBLE] = "eligible.db",
-	[ST_ROLL] = "roll.db",
-	[ST_BLOCKS] = "blocks.db",
-	[ST_HASHES] = "block_hashes.db",
-	[ST_VOTED] = "voted.db",
-	[ST_TXS] = "txs.db",
-	[ST_POOL] = "pool.db",
-	[ST_PROPOSALS] = "proposals.db",
-	[ST_VERDICTS] = "verdicts.db",
-	[ST_HEIGHT_APPR] = "height_approvals.db",
-	[ST_EVIDENCE] = "evidence.db",
-	[ST_TALLY] = "tally.db",
+    [ST_META] = "meta.db",
+    [ST_CANDIDATES] = "candidates.db",
+    [ST_VALIDATORS] = "validators.db",
+    [ST_ELIGIBLE] = "eligible.db",
+    [ST_ROLL] = "roll.db",
+    [ST_BLOCKS] = "blocks.db",
+    [ST_HASHES] = "block_hashes.db",
+    [ST_VOTED] = "voted.db",
+    [ST_TXS] = "txs.db",
+    [ST_POOL] = "pool.db",
+    [ST_PROPOSALS] = "proposals.db",
+    [ST_VERDICTS] = "verdicts.db",
+    [ST_HEIGHT_APPR] = "height_approvals.db",
+    [ST_EVIDENCE] = "evidence.db",
+    [ST_TALLY] = "tally.db",
 };
 
 const char *cv_state_name(cv_state s)
@@ -119,7 +119,7 @@ static int probe_alive(pid_t pid)
  * of times in one pass; probing /proc each time made one pass take over a second, so a
  * dead worker's replacement waited that long. Answers are kept for a pass (a short
  * window, and cv_store_failchk starts afresh). Per thread, so no locking. */
-#define ALIVE_CACHE 16
+#define ALIVE_CACHE  16
 #define ALIVE_TTL_NS 50000000LL
 static __thread struct {
 	pid_t pid;
@@ -215,7 +215,7 @@ static cv_err open_dbs(cv_store *s, bool create)
 		}
 		/* DB_AUTO_COMMIT: the open (and creation) is its own transaction. */
 		rc = s->db[i]->open(s->db[i], NULL, db_files[i], NULL, DB_BTREE,
-				    DB_THREAD | DB_AUTO_COMMIT, 0600);
+		                    DB_THREAD | DB_AUTO_COMMIT, 0600);
 		if (rc == ENOENT && create) {
 			s->db[i]->close(s->db[i], 0);
 			rc = db_create(&s->db[i], s->env, 0);
@@ -224,7 +224,7 @@ static cv_err open_dbs(cv_store *s, bool create)
 				return cv_st_dberr(rc);
 			}
 			rc = s->db[i]->open(s->db[i], NULL, db_files[i], NULL, DB_BTREE,
-					    DB_CREATE | DB_THREAD | DB_AUTO_COMMIT, 0600);
+			                    DB_CREATE | DB_THREAD | DB_AUTO_COMMIT, 0600);
 		}
 		if (rc != 0)
 			return rc == ENOENT ? CV_E_NOT_FOUND : cv_st_dberr(rc);
@@ -290,9 +290,9 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 	 * so the live processes carry on, and only when that cannot work does DB_RECOVER
 	 * run full recovery (then the other processes see DB_RUNRECOVERY and restart). */
 	rc = env->open(env, dir,
-		       DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-			       DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD,
-		       0600);
+	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+	                   DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD,
+	               0600);
 	if (rc != 0) {
 		e = cv_st_dberr(rc);
 		goto err;
@@ -440,7 +440,9 @@ cv_err cv_st_run(cv_store *s, cv_st_op op, void *ctx)
 			rc = txn->commit(txn, DB_TXN_NOSYNC);
 			if (rc == 0) {
 				rc = s->env->log_flush(s->env, NULL);
-				return rc == 0 ? CV_OK : rc == DB_RUNRECOVERY ? CV_E_RECOVER : CV_E_STORE;
+				return rc == 0                ? CV_OK
+				       : rc == DB_RUNRECOVERY ? CV_E_RECOVER
+				                              : CV_E_STORE;
 			}
 			e = cv_st_dberr(rc);
 		} else {
@@ -464,7 +466,7 @@ static void dbt_in(DBT *d, const void *p, size_t n)
 }
 
 cv_err cv_st_get(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen, void **val,
-		 size_t *len, uint32_t flags)
+                 size_t *len, uint32_t flags)
 {
 	DBT k, v;
 	int rc;
@@ -482,8 +484,8 @@ cv_err cv_st_get(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
 	return CV_OK;
 }
 
-cv_err cv_st_get_fixed(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
-		       void *val, size_t len, uint32_t flags)
+cv_err cv_st_get_fixed(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen, void *val,
+                       size_t len, uint32_t flags)
 {
 	DBT k, v;
 	int rc;
@@ -514,8 +516,8 @@ cv_err cv_st_exists(cv_store *s, int db, DB_TXN *txn, const void *key, size_t kl
 	return cv_st_dberr(rc);
 }
 
-cv_err cv_st_put(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
-		 const void *val, size_t len, uint32_t flags)
+cv_err cv_st_put(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen, const void *val,
+                 size_t len, uint32_t flags)
 {
 	DBT k, v;
 
@@ -533,7 +535,7 @@ cv_err cv_st_del(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen)
 }
 
 cv_err cv_st_scan(cv_store *s, int db, DB_TXN *txn, const void *prefix, size_t plen,
-		  cv_st_scan_fn fn, void *ctx)
+                  cv_st_scan_fn fn, void *ctx)
 {
 	DBC *c = NULL;
 	DBT k, v;
@@ -1159,9 +1161,9 @@ static cv_err recover_copy(const char *dir)
 		return cv_st_dberr(rc);
 	env->set_errcall(env, errcall);
 	rc = env->open(env, dir,
-		       DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-			       DB_PRIVATE | DB_RECOVER_FATAL,
-		       0600);
+	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+	                   DB_PRIVATE | DB_RECOVER_FATAL,
+	               0600);
 	env->close(env, 0);
 	return rc == 0 ? CV_OK : CV_E_STORE;
 }

@@ -18,7 +18,7 @@ const char *cv_state_name(cv_state s); /* "setup", "open", "closed" */
 
 typedef struct cv_store cv_store;
 
-#define CV_STORE_CREATE 0x1   /* create the environment if it does not exist */
+#define CV_STORE_CREATE 0x1 /* create the environment if it does not exist */
 
 /* Opens (and with CV_STORE_CREATE creates) the environment in dir. Runs recovery when
  * the register says a process died. One handle per process (not per thread). */
@@ -45,15 +45,15 @@ unsigned long long cv_store_retries(cv_store *s);
 /* ---- election set-up (state setup unless said) ---- */
 typedef struct cv_settings {
 	cv_election election;
-	bool results_after_close;   /* tally hidden from the public until closed */
+	bool results_after_close; /* tally hidden from the public until closed */
 } cv_settings;
 
 /* Creates the election in setup state; CV_E_EXISTS when there is one. */
 cv_err cv_store_create_election(cv_store *s, const cv_settings *st);
 cv_err cv_store_set_settings(cv_store *s, const cv_settings *st);
-cv_err cv_store_put_candidate(cv_store *s, const cv_candidate *c);      /* add or rename */
+cv_err cv_store_put_candidate(cv_store *s, const cv_candidate *c); /* add or rename */
 cv_err cv_store_del_candidate(cv_store *s, uint32_t id);
-cv_err cv_store_put_validator(cv_store *s, const cv_validator *v);      /* add or rename */
+cv_err cv_store_put_validator(cv_store *s, const cv_validator *v); /* add or rename */
 cv_err cv_store_del_validator(cv_store *s, const uint8_t key[CV_KEY_LEN]);
 /* Eligibility entry: voter_id (1-64 printable ASCII) with a one-time code, stored as a
  * salted hash. CV_E_EXISTS for a known voter_id. */
@@ -61,7 +61,7 @@ cv_err cv_store_add_eligible(cv_store *s, const char *voter_id, const char *code
 /* Binds key to the entry when the code matches and is unused; the code is then spent.
  * CV_E_BAD_CODE (unknown id, wrong or spent code), CV_E_EXISTS (key already on roll). */
 cv_err cv_store_register(cv_store *s, const char *voter_id, const char *code,
-			 const uint8_t key[CV_KEY_LEN]);
+                         const uint8_t key[CV_KEY_LEN]);
 /* Puts a key on the roll directly (bulk rolls from the CLI). */
 cv_err cv_store_add_voter(cv_store *s, const uint8_t key[CV_KEY_LEN]);
 /* Batch forms for imports: all entries in one transaction, all or nothing. On a
@@ -83,16 +83,16 @@ cv_err cv_store_close_election(cv_store *s, uint64_t now);
 typedef struct cv_info {
 	cv_state state;
 	cv_settings settings;
-	uint8_t genesis_hash[CV_HASH_LEN];   /* zero in setup */
+	uint8_t genesis_hash[CV_HASH_LEN]; /* zero in setup */
 	uint64_t genesis_timestamp, closed_at;
 	uint64_t tip_height;
 	uint8_t tip_hash[CV_HASH_LEN];
 	uint64_t tip_timestamp;
-	uint64_t n_voters;        /* roll size */
-	uint64_t n_eligible;      /* eligibility entries */
-	uint64_t n_registered;    /* entries with a key bound */
-	uint64_t n_pending;       /* votes in the pool */
-	uint64_t n_committed;     /* votes in the chain */
+	uint64_t n_voters;     /* roll size */
+	uint64_t n_eligible;   /* eligibility entries */
+	uint64_t n_registered; /* entries with a key bound */
+	uint64_t n_pending;    /* votes in the pool */
+	uint64_t n_committed;  /* votes in the chain */
 	uint64_t n_proposals;
 } cv_info;
 cv_err cv_store_info(cv_store *s, cv_info *out);
@@ -116,7 +116,7 @@ cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t tx
 typedef struct cv_vote_status {
 	bool committed;
 	cv_vote vote;
-	uint64_t height;                    /* committed only */
+	uint64_t height; /* committed only */
 	uint8_t block_hash[CV_HASH_LEN];
 	uint64_t index, tree_size;
 	size_t path_len;
@@ -127,7 +127,7 @@ cv_err cv_store_vote_status(cv_store *s, const uint8_t txid[CV_HASH_LEN], cv_vot
 /* Whether key is on the roll, and the txid of its one vote (pool or chain) if it has
  * one. Public facts: the roll is in the genesis block and votes are in the chain. */
 cv_err cv_store_voter(cv_store *s, const uint8_t key[CV_KEY_LEN], bool *on_roll, bool *has_vote,
-		      uint8_t txid[CV_HASH_LEN]);
+                      uint8_t txid[CV_HASH_LEN]);
 /* Pending votes in pool order, at most max (caller frees *out). */
 cv_err cv_store_pool(cv_store *s, size_t max, cv_vote **out, size_t *n);
 
@@ -141,13 +141,13 @@ cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out);
 cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_t *bad_vote);
 
 typedef struct cv_verdict {
-	cv_approval sig;                    /* validator key and signature */
+	cv_approval sig; /* validator key and signature */
 	bool approve;
-	char reason[CV_TEXT_MAX + 1];       /* rejections only */
+	char reason[CV_TEXT_MAX + 1]; /* rejections only */
 	uint64_t at;
 } cv_verdict;
 typedef struct cv_proposal {
-	cv_block block;                     /* approvals empty; see verdicts */
+	cv_block block; /* approvals empty; see verdicts */
 	uint64_t received_at;
 	size_t n_verdicts;
 	cv_verdict *verdicts;
@@ -163,18 +163,18 @@ cv_err cv_store_proposal(cv_store *s, const uint8_t hash[CV_HASH_LEN], cv_propos
  * votes and any other pool vote of its voters leave the pool, rival proposals at that
  * height are discarded, the tally is updated. *committed tells which happened. */
 cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_approval *a,
-			bool *committed);
+                        bool *committed);
 cv_err cv_store_reject(cv_store *s, const uint8_t hash[CV_HASH_LEN], const char *reason,
-		       const cv_approval *a);
+                       const cv_approval *a);
 
 /* An equivocation attempt: a validator's signed approval of a second block at a height
  * where it had approved another. Kept as evidence; never counted. */
 typedef struct cv_equivocation {
 	uint64_t height;
-	uint8_t block_hash[CV_HASH_LEN];     /* the block of the refused approval */
-	uint8_t approved_hash[CV_HASH_LEN];  /* the block it had approved before */
+	uint8_t block_hash[CV_HASH_LEN];        /* the block of the refused approval */
+	uint8_t approved_hash[CV_HASH_LEN];     /* the block it had approved before */
 	uint8_t approved_signature[CV_SIG_LEN]; /* that earlier approval's signature */
-	cv_approval sig;                     /* the refused approval */
+	cv_approval sig;                        /* the refused approval */
 	uint64_t at;
 } cv_equivocation;
 /* Every recorded equivocation, by height then validator (caller frees *out). */

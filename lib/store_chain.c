@@ -8,10 +8,10 @@
 
 #include "store_impl.h"
 
-#define PENDING_LEN 9     /* txs: u8 0 || u64 pool seq */
-#define COMMITTED_LEN 13  /* txs: u8 1 || u64 height || u32 index */
+#define PENDING_LEN     9  /* txs: u8 0 || u64 pool seq */
+#define COMMITTED_LEN   13 /* txs: u8 1 || u64 height || u32 index */
 #define VERDICT_KEY_LEN (CV_HASH_LEN + CV_KEY_LEN)
-#define HEIGHT_KEY_LEN (8 + CV_KEY_LEN)
+#define HEIGHT_KEY_LEN  (8 + CV_KEY_LEN)
 
 static uint64_t wall_now(void)
 {
@@ -69,7 +69,7 @@ static cv_err add_vote_op(cv_store *s, DB_TXN *txn, void *ctx)
 	/* The double-vote guard: one record per voter, pool or chain, written only if
 	 * absent, inside the transaction that adds the vote. */
 	e = cv_st_put(s, ST_VOTED, txn, c->vote->voter_key, CV_KEY_LEN, c->txid, CV_HASH_LEN,
-		      DB_NOOVERWRITE);
+	              DB_NOOVERWRITE);
 	if (e == CV_E_EXISTS)
 		return CV_E_ALREADY_VOTED;
 	if (e != CV_OK)
@@ -153,7 +153,8 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 	cv_block_free(b);
 	if ((e = sealed(s, txn, false, &state)) != CV_OK ||
-	    (e = cv_st_settings(s, txn, &st)) != CV_OK || (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
+	    (e = cv_st_settings(s, txn, &st)) != CV_OK ||
+	    (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
 		return e;
 	c->max = st.election.max_block_votes;
 	b->votes = calloc(c->max, sizeof *b->votes);
@@ -198,7 +199,7 @@ static cv_err tip_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 typedef struct proposal_ctx {
 	const cv_block *b;
-	const cv_st_tip *checked;   /* the tip the rules were checked against */
+	const cv_st_tip *checked; /* the tip the rules were checked against */
 	uint64_t now;
 } proposal_ctx;
 
@@ -212,7 +213,8 @@ static cv_err add_proposal_op(cv_store *s, DB_TXN *txn, void *ctx)
 	uint64_t seq;
 	cv_err e;
 
-	if ((e = sealed(s, txn, true, &state)) != CV_OK || (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
+	if ((e = sealed(s, txn, true, &state)) != CV_OK ||
+	    (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
 		return e;
 	/* Only a commit moves the tip, and it is what changes "has voted": with the same
 	 * tip the checks made outside this transaction still hold. */
@@ -262,7 +264,7 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 }
 
 static cv_err verdict_decode(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl,
-			     cv_verdict *out)
+                             cv_verdict *out)
 {
 	if (kl != VERDICT_KEY_LEN || vl < 1 + CV_SIG_LEN + 8)
 		return CV_E_STORE;
@@ -304,8 +306,8 @@ void cv_proposals_free(cv_proposal *p, size_t n)
 }
 
 /* A stored proposal record (seq, received_at, block) with its verdicts. */
-static cv_err proposal_load(cv_store *s, DB_TXN *txn, const uint8_t *v, size_t vl,
-			    cv_proposal *out, uint64_t *seq)
+static cv_err proposal_load(cv_store *s, DB_TXN *txn, const uint8_t *v, size_t vl, cv_proposal *out,
+                            uint64_t *seq)
 {
 	cv_err e;
 
@@ -316,7 +318,8 @@ static cv_err proposal_load(cv_store *s, DB_TXN *txn, const uint8_t *v, size_t v
 	out->received_at = cv_get_u64(v + 8);
 	e = cv_st_block_decode(v + 16, vl - 16, &out->block);
 	if (e == CV_OK)
-		e = cv_st_scan(s, ST_VERDICTS, txn, out->block.hash, CV_HASH_LEN, collect_verdict, out);
+		e = cv_st_scan(s, ST_VERDICTS, txn, out->block.hash, CV_HASH_LEN, collect_verdict,
+		               out);
 	return e;
 }
 
@@ -437,7 +440,7 @@ cv_err cv_store_proposal(cv_store *s, const uint8_t hash[CV_HASH_LEN], cv_propos
 /* ---- verdicts and the commit ---- */
 
 static cv_err put_verdict(cv_store *s, DB_TXN *txn, const uint8_t hash[CV_HASH_LEN],
-			  const cv_approval *a, bool approve, const char *reason)
+                          const cv_approval *a, bool approve, const char *reason)
 {
 	uint8_t key[VERDICT_KEY_LEN];
 	cv_buf rec = {0};
@@ -452,7 +455,8 @@ static cv_err put_verdict(cv_store *s, DB_TXN *txn, const uint8_t hash[CV_HASH_L
 	if (e == CV_OK && rec.failed)
 		e = CV_E_NOMEM;
 	if (e == CV_OK)
-		e = cv_st_put(s, ST_VERDICTS, txn, key, sizeof key, rec.data, rec.len, DB_NOOVERWRITE);
+		e = cv_st_put(s, ST_VERDICTS, txn, key, sizeof key, rec.data, rec.len,
+		              DB_NOOVERWRITE);
 	cv_buf_free(&rec);
 	return e == CV_E_EXISTS ? CV_E_DUPLICATE_APPROVAL : e;
 }
@@ -498,7 +502,7 @@ static cv_err commit_vote(cv_store *s, DB_TXN *txn, const cv_block *b, size_t i,
 			return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
 		if (n != PENDING_LEN || ((uint8_t *)p)[0] != 0) {
 			free(p);
-			return CV_E_DOUBLE_VOTE;   /* the rules made sure this cannot be */
+			return CV_E_DOUBLE_VOTE; /* the rules made sure this cannot be */
 		}
 		e = cv_st_del(s, ST_POOL, txn, (uint8_t *)p + 1, 8);
 		free(p);
@@ -577,7 +581,7 @@ typedef struct approve_ctx {
 	const cv_approval *a;
 	unsigned threshold;
 	bool committed;
-	cv_err refused;   /* an answer that still commits (equivocation evidence) */
+	cv_err refused; /* an answer that still commits (equivocation evidence) */
 } approve_ctx;
 
 /* An approval for a block that is no longer a proposal. */
@@ -590,7 +594,8 @@ static cv_err approve_gone(cv_store *s, DB_TXN *txn, approve_ctx *c)
 		return e;
 	memcpy(hkey, height, 8);
 	memcpy(hkey + 8, c->a->validator_key, CV_KEY_LEN);
-	e = cv_st_get_fixed(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, approved, sizeof approved, 0);
+	e = cv_st_get_fixed(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, approved, sizeof approved,
+	                    0);
 	if (e == CV_OK && memcmp(approved, c->hash, CV_HASH_LEN) == 0)
 		return CV_E_DUPLICATE_APPROVAL;
 	return e == CV_OK || e == CV_E_NOT_FOUND ? CV_E_STALE : e;
@@ -630,7 +635,8 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 		}
 	cv_put_u64(hkey, p.block.header.height);
 	memcpy(hkey + 8, c->a->validator_key, CV_KEY_LEN);
-	e = cv_st_get_fixed(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, approved, sizeof approved, 0);
+	e = cv_st_get_fixed(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, approved, sizeof approved,
+	                    0);
 	if (e == CV_OK) {
 		/* A second block at this height: refused, and kept as evidence with the
 		 * earlier approval it contradicts (that verdict goes when the height is
@@ -653,8 +659,9 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 		cv_buf_put(&ev, c->a->signature, CV_SIG_LEN);
 		cv_buf_u64(&ev, wall_now());
 		cv_buf_put(&ev, first + 1, CV_SIG_LEN);
-		e = ev.failed ? CV_E_NOMEM
-			      : cv_st_put(s, ST_EVIDENCE, txn, ekey, sizeof ekey, ev.data, ev.len, 0);
+		e = ev.failed
+		        ? CV_E_NOMEM
+		        : cv_st_put(s, ST_EVIDENCE, txn, ekey, sizeof ekey, ev.data, ev.len, 0);
 		cv_buf_free(&ev);
 		c->refused = CV_E_EQUIVOCATION;
 		goto out;
@@ -662,8 +669,10 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 	if (e != CV_E_NOT_FOUND)
 		goto out;
 	if ((e = put_verdict(s, txn, c->hash, c->a, true, "")) != CV_OK ||
-	    (e = cv_st_put(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, c->hash, CV_HASH_LEN, 0)) != CV_OK ||
-	    (e = cv_st_scan(s, ST_VERDICTS, txn, c->hash, CV_HASH_LEN, collect_approval, &ap)) != CV_OK)
+	    (e = cv_st_put(s, ST_HEIGHT_APPR, txn, hkey, sizeof hkey, c->hash, CV_HASH_LEN, 0)) !=
+	        CV_OK ||
+	    (e = cv_st_scan(s, ST_VERDICTS, txn, c->hash, CV_HASH_LEN, collect_approval, &ap)) !=
+	        CV_OK)
 		goto out;
 	if (ap.n >= c->threshold) {
 		e = commit_block(s, txn, &p.block, &ap);
@@ -676,7 +685,7 @@ out:
 }
 
 cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_approval *a,
-			bool *committed)
+                        bool *committed)
 {
 	approve_ctx c = {hash, a, 0, false, CV_OK};
 	cv_view view;
@@ -719,7 +728,7 @@ static cv_err reject_op(cv_store *s, DB_TXN *txn, void *ctx)
 }
 
 cv_err cv_store_reject(cv_store *s, const uint8_t hash[CV_HASH_LEN], const char *reason,
-		       const cv_approval *a)
+                       const cv_approval *a)
 {
 	reject_ctx c = {hash, reason, a};
 	cv_view view;

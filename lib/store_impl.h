@@ -29,9 +29,9 @@ enum {
 	ST_PROPOSALS,   /* hash(32) -> u64 seq || u64 received_at || stored block */
 	ST_VERDICTS,    /* hash(32) || key(65) -> u8 approve || sig(64) || u64 at || text(reason) */
 	ST_HEIGHT_APPR, /* u64 height || key(65) -> hash(32): one approval per height */
-	ST_EVIDENCE,    /* u64 height || key(65) || hash(32) -> approved hash(32) || sig(64) || u64 at
-	                 * || the earlier approval's sig(64) */
-	ST_TALLY,       /* u32 candidate id -> u64 votes */
+	ST_EVIDENCE, /* u64 height || key(65) || hash(32) -> approved hash(32) || sig(64) || u64 at
+	              * || the earlier approval's sig(64) */
+	ST_TALLY,    /* u32 candidate id -> u64 votes */
 	ST_N_DBS
 };
 
@@ -54,10 +54,10 @@ struct cv_store {
 /* Internal results of the transaction loop, never returned to callers: the operation
  * hit a deadlock (or a lock timeout) and is retried after the abort. Out of the range
  * of cv_err's public values. */
-#define ST_RETRY ((cv_err)(CV_E__COUNT + 1))
+#define ST_RETRY   ((cv_err)(CV_E__COUNT + 1))
 #define ST_TIMEOUT ((cv_err)(CV_E__COUNT + 2))
 /* Answers of a scan callback (cv_st_scan). */
-#define ST_STOP ((cv_err)(CV_E__COUNT + 3))
+#define ST_STOP   ((cv_err)(CV_E__COUNT + 3))
 #define ST_DELETE ((cv_err)(CV_E__COUNT + 4))
 
 /* One operation: reads and writes through txn only. Returns CV_OK to commit, anything
@@ -74,22 +74,22 @@ cv_err cv_st_dberr(int rc);
 
 /* get: *val is malloc'd (caller frees), *len its size. flags e.g. DB_RMW. */
 cv_err cv_st_get(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen, void **val,
-		 size_t *len, uint32_t flags);
+                 size_t *len, uint32_t flags);
 /* get of a record that must be exactly len bytes (CV_E_STORE otherwise). */
-cv_err cv_st_get_fixed(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
-		       void *val, size_t len, uint32_t flags);
+cv_err cv_st_get_fixed(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen, void *val,
+                       size_t len, uint32_t flags);
 cv_err cv_st_exists(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen);
-cv_err cv_st_put(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen,
-		 const void *val, size_t len, uint32_t flags);
+cv_err cv_st_put(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen, const void *val,
+                 size_t len, uint32_t flags);
 cv_err cv_st_del(cv_store *s, int db, DB_TXN *txn, const void *key, size_t klen);
 /* Visits the records whose key starts with prefix (all when plen is 0) in key order.
  * fn returns CV_OK to go on, ST_STOP to stop (scan returns CV_OK), ST_DELETE to delete
  * the record and go on, or an error that ends the scan with it. The bytes are lent for
  * the call only. */
 typedef cv_err (*cv_st_scan_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-				size_t vlen);
+                                size_t vlen);
 cv_err cv_st_scan(cv_store *s, int db, DB_TXN *txn, const void *prefix, size_t plen,
-		  cv_st_scan_fn fn, void *ctx);
+                  cv_st_scan_fn fn, void *ctx);
 cv_err cv_st_del_prefix(cv_store *s, int db, DB_TXN *txn, const void *prefix, size_t plen);
 
 /* Meta records. */

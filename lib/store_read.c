@@ -164,7 +164,7 @@ bool cv_store_on_roll(cv_store *s, const uint8_t key[CV_KEY_LEN])
 
 typedef struct block_ctx {
 	uint64_t height;
-	const uint8_t *hash;   /* by hash when set */
+	const uint8_t *hash; /* by hash when set */
 	cv_block *b;
 } block_ctx;
 
@@ -329,7 +329,7 @@ static cv_err status_op(cv_store *s, DB_TXN *txn, void *ctx)
 	for (size_t i = 0; i < b.n_votes; i++)
 		cv_vote_leaf_hash(&b.votes[i], leaves[i]);
 	e = cv_merkle_path((const uint8_t(*)[CV_HASH_LEN])leaves, b.n_votes, st->index, st->path,
-			   &plen);
+	                   &plen);
 	st->path_len = plen;
 out:
 	free(leaves);
@@ -432,7 +432,7 @@ static cv_err voter_op(cv_store *s, DB_TXN *txn, void *ctx)
 }
 
 cv_err cv_store_voter(cv_store *s, const uint8_t key[CV_KEY_LEN], bool *on_roll, bool *has_vote,
-		      uint8_t txid[CV_HASH_LEN])
+                      uint8_t txid[CV_HASH_LEN])
 {
 	voter_ctx c = {key, on_roll, has_vote, txid};
 

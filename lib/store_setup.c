@@ -7,9 +7,9 @@
 
 #include "store_impl.h"
 
-#define SALT_LEN 16
+#define SALT_LEN     16
 #define VOTER_ID_MAX 64
-#define CODE_MAX 128
+#define CODE_MAX     128
 /* eligible record: salt || H(salt || code) || u8 spent || key when spent */
 #define ELIG_LEN (SALT_LEN + CV_HASH_LEN + 1)
 
@@ -93,7 +93,7 @@ typedef struct batch_ctx {
 	const void *items;
 	size_t n;
 	size_t bad;
-	const uint8_t (*recs)[SALT_LEN + CV_HASH_LEN + 1];   /* eligibility records */
+	const uint8_t (*recs)[SALT_LEN + CV_HASH_LEN + 1]; /* eligibility records */
 } batch_ctx;
 
 static cv_err put_candidates_op(cv_store *s, DB_TXN *txn, void *ctx)
@@ -106,7 +106,7 @@ static cv_err put_candidates_op(cv_store *s, DB_TXN *txn, void *ctx)
 	for (b->bad = 0; e == CV_OK && b->bad < b->n; b->bad++) {
 		cv_put_u32(key, c[b->bad].id);
 		e = cv_st_put(s, ST_CANDIDATES, txn, key, sizeof key, c[b->bad].name,
-			      strlen(c[b->bad].name), 0);
+		              strlen(c[b->bad].name), 0);
 		if (e != CV_OK)
 			return e;
 	}
@@ -161,7 +161,7 @@ static cv_err put_validators_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 	for (b->bad = 0; e == CV_OK && b->bad < b->n; b->bad++) {
 		e = cv_st_put(s, ST_VALIDATORS, txn, v[b->bad].key, CV_KEY_LEN, v[b->bad].name,
-			      strlen(v[b->bad].name), 0);
+		              strlen(v[b->bad].name), 0);
 		if (e != CV_OK)
 			return e;
 	}
@@ -287,7 +287,7 @@ static cv_err add_eligibles_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 	for (b->bad = 0; e == CV_OK && b->bad < b->n; b->bad++) {
 		e = cv_st_put(s, ST_ELIGIBLE, txn, el[b->bad].voter_id, strlen(el[b->bad].voter_id),
-			      b->recs[b->bad], ELIG_LEN, DB_NOOVERWRITE);
+		              b->recs[b->bad], ELIG_LEN, DB_NOOVERWRITE);
 		if (e != CV_OK)
 			return e;
 	}
@@ -381,7 +381,7 @@ static cv_err register_op(cv_store *s, DB_TXN *txn, void *ctx)
 }
 
 cv_err cv_store_register(cv_store *s, const char *voter_id, const char *code,
-			 const uint8_t key[CV_KEY_LEN])
+                         const uint8_t key[CV_KEY_LEN])
 {
 	register_ctx c = {voter_id, code, key};
 	cv_err e;

@@ -7,7 +7,7 @@
 #include "check.h"
 #include "json.h"
 
-static char *chain_text;     /* vectors/chain.json */
+static char *chain_text; /* vectors/chain.json */
 static size_t chain_len;
 
 static char *slurp(const char *name, size_t *len)
@@ -62,9 +62,9 @@ static void make_templates(void)
 	block = json_object_array_get_idx(blocks, 1);
 	vote = json_object_array_get_idx(json_object_object_get(block, "votes"), 0);
 	snprintf(vote_text, sizeof(vote_text), "%s",
-		 json_object_to_json_string_ext(vote, JSON_C_TO_STRING_PLAIN));
+	         json_object_to_json_string_ext(vote, JSON_C_TO_STRING_PLAIN));
 	snprintf(block_text, sizeof(block_text), "%s",
-		 json_object_to_json_string_ext(block, JSON_C_TO_STRING_PLAIN));
+	         json_object_to_json_string_ext(block, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 }
 
@@ -254,7 +254,7 @@ static void vote_output_carries_txid_only_when_asked(void)
 	out = cv_vote_to_json(&v, true);
 	CHECK(json_object_object_get_ex(out, "txid", &val));
 	CHECK_STR(json_object_get_string(val),
-		  "4e01c03645335055d8695535924bd0b32f7162a6317c1aada12dc3218e54d34b");
+	          "4e01c03645335055d8695535924bd0b32f7162a6317c1aada12dc3218e54d34b");
 	json_object_put(out);
 	out = cv_vote_to_json(&v, false);
 	CHECK(!json_object_object_get_ex(out, "txid", &val));
@@ -264,13 +264,12 @@ static void vote_output_carries_txid_only_when_asked(void)
 
 static void block_output_keys_in_section_3_order(void)
 {
-	static const char *const want[] = {"version", "height", "hash", "prev_hash",
-					   "merkle_root", "timestamp", "difficulty", "nonce",
-					   "votes", "approvals"};
-	static const char *const want_genesis[] = {"version", "height", "hash", "prev_hash",
-						   "merkle_root", "timestamp", "difficulty",
-						   "nonce", "election", "candidates",
-						   "validators", "voters"};
+	static const char *const want[] = {"version",     "height",    "hash",       "prev_hash",
+	                                   "merkle_root", "timestamp", "difficulty", "nonce",
+	                                   "votes",       "approvals"};
+	static const char *const want_genesis[] = {
+	    "version",    "height", "hash",     "prev_hash",  "merkle_root", "timestamp",
+	    "difficulty", "nonce",  "election", "candidates", "validators",  "voters"};
 	cv_chain c;
 	json_object *o;
 	size_t i;
@@ -278,7 +277,8 @@ static void block_output_keys_in_section_3_order(void)
 	CHECK_EQ_INT(parse_chain(chain_text, chain_len, &c), CV_OK);
 	o = cv_block_to_json(&c.blocks[1]);
 	i = 0;
-	json_object_object_foreach(o, key, val) {
+	json_object_object_foreach(o, key, val)
+	{
 		(void)val;
 		CHECK(i < 10 && strcmp(key, want[i]) == 0);
 		i++;
@@ -287,7 +287,8 @@ static void block_output_keys_in_section_3_order(void)
 	json_object_put(o);
 	o = cv_block_to_json(&c.blocks[0]);
 	i = 0;
-	json_object_object_foreach(o, gkey, gval) {
+	json_object_object_foreach(o, gkey, gval)
+	{
 		(void)gval;
 		CHECK(i < 12 && strcmp(gkey, want_genesis[i]) == 0);
 		i++;
@@ -302,11 +303,12 @@ static void error_json_has_code_and_message(void)
 	json_object *o = cv_error_json(CV_E_ALREADY_VOTED, NULL);
 
 	CHECK_STR(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-		  "{\"error\":{\"code\":\"already_voted\",\"message\":\"This voter has already voted.\"}}");
+	          "{\"error\":{\"code\":\"already_voted\",\"message\":\"This voter has already "
+	          "voted.\"}}");
 	json_object_put(o);
 	o = cv_error_json(CV_E_MALFORMED, "candidate_id: not an int");
 	CHECK_STR(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-		  "{\"error\":{\"code\":\"malformed\",\"message\":\"candidate_id: not an int\"}}");
+	          "{\"error\":{\"code\":\"malformed\",\"message\":\"candidate_id: not an int\"}}");
 	json_object_put(o);
 }
 
@@ -408,7 +410,7 @@ static void reference_vote_parses(void)
 static void vote_unknown_key_is_refused(void)
 {
 	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"txid\"", "\"extra\":1,\"txid\"")),
-		     CV_E_MALFORMED);
+	             CV_E_MALFORMED);
 }
 
 static void vote_missing_key_is_refused(void)
@@ -429,52 +431,58 @@ static void vote_without_txid_is_accepted(void)
 static void vote_wrong_txid_is_bad_hash(void)
 {
 	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"txid\":\"4e", "\"txid\":\"4f")),
-		     CV_E_BAD_HASH);
+	             CV_E_BAD_HASH);
 }
 
 static void float_where_int_is_refused(void)
 {
-	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"candidate_id\":2", "\"candidate_id\":2.0")),
-		     CV_E_MALFORMED);
-	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"candidate_id\":2", "\"candidate_id\":2e0")),
-		     CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    vote_from_text(variant(vote_text, "\"candidate_id\":2", "\"candidate_id\":2.0")),
+	    CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    vote_from_text(variant(vote_text, "\"candidate_id\":2", "\"candidate_id\":2e0")),
+	    CV_E_MALFORMED);
 }
 
 static void negative_is_refused(void)
 {
 	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"timestamp\":", "\"timestamp\":-")),
-		     CV_E_MALFORMED);
+	             CV_E_MALFORMED);
 }
 
 static void too_big_is_refused(void)
 {
-	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"candidate_id\":2",
-					    "\"candidate_id\":4294967296")),
-		     CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    vote_from_text(variant(vote_text, "\"candidate_id\":2", "\"candidate_id\":4294967296")),
+	    CV_E_MALFORMED);
 	/* json-c would clamp this to UINT64_MAX */
 	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"timestamp\":1767225607",
-					    "\"timestamp\":18446744073709551616")),
-		     CV_E_MALFORMED);
+	                                    "\"timestamp\":18446744073709551616")),
+	             CV_E_MALFORMED);
 }
 
 static void string_number_is_refused(void)
 {
-	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"candidate_id\":2", "\"candidate_id\":\"2\"")),
-		     CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    vote_from_text(variant(vote_text, "\"candidate_id\":2", "\"candidate_id\":\"2\"")),
+	    CV_E_MALFORMED);
 }
 
 static void uppercase_hex_is_refused(void)
 {
-	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"voter_key\":\"049c", "\"voter_key\":\"049C")),
-		     CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    vote_from_text(variant(vote_text, "\"voter_key\":\"049c", "\"voter_key\":\"049C")),
+	    CV_E_MALFORMED);
 }
 
 static void wrong_hex_length_is_refused(void)
 {
-	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"voter_key\":\"049c", "\"voter_key\":\"04")),
-		     CV_E_MALFORMED);
-	CHECK_EQ_INT(vote_from_text(variant(vote_text, "\"voter_key\":\"049c", "\"voter_key\":\"049c00")),
-		     CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    vote_from_text(variant(vote_text, "\"voter_key\":\"049c", "\"voter_key\":\"04")),
+	    CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    vote_from_text(variant(vote_text, "\"voter_key\":\"049c", "\"voter_key\":\"049c00")),
+	    CV_E_MALFORMED);
 }
 
 /* ---- blocks ---- */
@@ -497,22 +505,23 @@ static void nonce_must_stay_below_2_53(void)
 {
 	cv_block b;
 
-	CHECK_EQ_INT(block_from_text(variant(block_text, "\"nonce\":440",
-					     "\"nonce\":9007199254740991"), &b),
-		     CV_OK);
+	CHECK_EQ_INT(
+	    block_from_text(variant(block_text, "\"nonce\":440", "\"nonce\":9007199254740991"), &b),
+	    CV_OK);
 	CHECK_EQ_INT(b.header.nonce, 9007199254740991ULL);
 	cv_block_free(&b);
-	CHECK_EQ_INT(block_from_text(variant(block_text, "\"nonce\":440",
-					     "\"nonce\":9007199254740992"), &b),
-		     CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    block_from_text(variant(block_text, "\"nonce\":440", "\"nonce\":9007199254740992"), &b),
+	    CV_E_MALFORMED);
 }
 
 static void block_with_genesis_keys_is_refused(void)
 {
 	cv_block b;
 
-	CHECK_EQ_INT(block_from_text(variant(block_text, "\"votes\"", "\"voters\":[],\"votes\""), &b),
-		     CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    block_from_text(variant(block_text, "\"votes\"", "\"voters\":[],\"votes\""), &b),
+	    CV_E_MALFORMED);
 	CHECK(b.votes == NULL && b.genesis == NULL);
 }
 
@@ -520,8 +529,9 @@ static void block_bad_vote_fails_whole_block(void)
 {
 	cv_block b;
 
-	CHECK_EQ_INT(block_from_text(variant(block_text, "\"candidate_id\":2", "\"candidate_id\":-2"), &b),
-		     CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    block_from_text(variant(block_text, "\"candidate_id\":2", "\"candidate_id\":-2"), &b),
+	    CV_E_MALFORMED);
 	CHECK(b.votes == NULL && b.n_votes == 0);
 }
 
@@ -536,7 +546,7 @@ static cv_err genesis_variant(const char *from, const char *to)
 	CHECK_EQ_INT(parse_text(chain_text, &o), CV_OK);
 	json_object_object_get_ex(o, "blocks", &blocks);
 	text = strdup(json_object_to_json_string_ext(json_object_array_get_idx(blocks, 0),
-						     JSON_C_TO_STRING_PLAIN));
+	                                             JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	rc = block_from_text(variant(text, from, to), &b);
 	cv_block_free(&b);
@@ -560,14 +570,15 @@ static void genesis_name_over_200_bytes_is_refused(void)
 
 static void genesis_nul_in_name_is_refused(void)
 {
-	CHECK_EQ_INT(genesis_variant("\"name\":\"Candidate public 1\"", "\"name\":\"Cand\\u0000idate\""),
-		     CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    genesis_variant("\"name\":\"Candidate public 1\"", "\"name\":\"Cand\\u0000idate\""),
+	    CV_E_MALFORMED);
 }
 
 static void genesis_control_char_in_title_is_refused(void)
 {
 	CHECK_EQ_INT(genesis_variant("\"title\":\"Reference", "\"title\":\"Ref\\nerence"),
-		     CV_E_MALFORMED);
+	             CV_E_MALFORMED);
 }
 
 static void genesis_threshold_over_255_is_refused(void)

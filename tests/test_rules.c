@@ -10,7 +10,7 @@
 #include "pow.h"
 #include "rules.h"
 
-static cv_chain ref;          /* the reference chain, never modified */
+static cv_chain ref; /* the reference chain, never modified */
 
 typedef struct test_key {
 	uint8_t pub[CV_KEY_LEN];
@@ -46,7 +46,8 @@ static int load_vectors(void)
 	json_object *o = NULL, *group;
 	int rc = -1;
 
-	if (text == NULL || cv_json_parse(text, len, &o) != CV_OK || cv_chain_from_json(o, &ref) != CV_OK)
+	if (text == NULL || cv_json_parse(text, len, &o) != CV_OK ||
+	    cv_chain_from_json(o, &ref) != CV_OK)
 		goto out;
 	json_object_put(o);
 	o = NULL;
@@ -55,11 +56,14 @@ static int load_vectors(void)
 		goto out;
 	for (int g = 0; g < 2; g++) {
 		json_object_object_get_ex(o, g ? "voters" : "validators", &group);
-		json_object_object_foreach(group, pub, scalar) {
+		json_object_object_foreach(group, pub, scalar)
+		{
 			uint8_t d[CV_SCALAR_LEN];
 
-			if (n_keys == 16 || cv_hex_decode(pub, keys[n_keys].pub, CV_KEY_LEN) != CV_OK ||
-			    cv_hex_decode(json_object_get_string(scalar), d, CV_SCALAR_LEN) != CV_OK ||
+			if (n_keys == 16 ||
+			    cv_hex_decode(pub, keys[n_keys].pub, CV_KEY_LEN) != CV_OK ||
+			    cv_hex_decode(json_object_get_string(scalar), d, CV_SCALAR_LEN) !=
+			        CV_OK ||
 			    cv_privkey_from_scalar(d, &keys[n_keys].key) != CV_OK)
 				goto out;
 			n_keys++;
@@ -112,7 +116,8 @@ static void resign(cv_vote *v)
 static void remine(cv_block *b, bool keep_root)
 {
 	if (!keep_root)
-		CHECK_EQ_INT(cv_votes_merkle_root(b->votes, b->n_votes, b->header.merkle_root), CV_OK);
+		CHECK_EQ_INT(cv_votes_merkle_root(b->votes, b->n_votes, b->header.merkle_root),
+		             CV_OK);
 	b->header.nonce = 0;
 	CHECK(cv_mine(&b->header, CV_NONCE_LIMIT, 1, NULL, b->hash, NULL));
 }
@@ -164,8 +169,8 @@ static void reference_blocks_pass(void)
 	CHECK_EQ_INT(check_as(2, &v, &ref.blocks[2], 0, NULL), CV_OK);
 	for (size_t h = 1; h <= 2; h++)
 		CHECK_EQ_INT(cv_check_approvals(G(), ref.blocks[h].hash, ref.blocks[h].approvals,
-						ref.blocks[h].n_approvals, NULL),
-			     CV_OK);
+		                                ref.blocks[h].n_approvals, NULL),
+		             CV_OK);
 }
 
 static void remined_copy_still_passes(void)
@@ -374,7 +379,7 @@ static void double_vote_within_block_is_refused(void)
 	cv_vote v = ref.blocks[1].votes[0];
 	size_t bad = 0;
 
-	v.candidate_id = 1;    /* same voter, another choice, validly signed */
+	v.candidate_id = 1; /* same voter, another choice, validly signed */
 	resign(&v);
 	CHECK_EQ_INT(block1_with_vote(2, v, &bad), CV_E_DOUBLE_VOTE);
 	CHECK_EQ_INT(bad, 2);
@@ -421,7 +426,7 @@ static void on_roll_callback_is_asked(void)
 
 	v.on_roll = nobody_on_roll;
 	CHECK_EQ_INT(cv_check_vote(&v, &ref.blocks[1].votes[0], ref.blocks[1].header.timestamp),
-		     CV_E_NOT_ON_ROLL);
+	             CV_E_NOT_ON_ROLL);
 }
 
 static void vote_before_genesis_is_refused(void)
@@ -478,7 +483,7 @@ static void vote_after_closes_is_refused(void)
 /* ---- rule 6 ---- */
 
 static cv_approval approve(const uint8_t pub[CV_KEY_LEN], const cv_privkey *k,
-			   const uint8_t hash[CV_HASH_LEN])
+                           const uint8_t hash[CV_HASH_LEN])
 {
 	uint8_t msg[CV_APPROVAL_MSG_LEN];
 	cv_approval a;
@@ -523,9 +528,11 @@ static void too_few_approvals_is_refused(void)
 	const cv_block *b = &ref.blocks[1];
 	size_t bad = 0;
 
-	CHECK_EQ_INT(cv_check_approvals(G(), b->hash, b->approvals, 1, &bad), CV_E_TOO_FEW_APPROVALS);
+	CHECK_EQ_INT(cv_check_approvals(G(), b->hash, b->approvals, 1, &bad),
+	             CV_E_TOO_FEW_APPROVALS);
 	CHECK_EQ_INT(bad, SIZE_MAX);
-	CHECK_EQ_INT(cv_check_approvals(G(), b->hash, b->approvals, 0, &bad), CV_E_TOO_FEW_APPROVALS);
+	CHECK_EQ_INT(cv_check_approvals(G(), b->hash, b->approvals, 0, &bad),
+	             CV_E_TOO_FEW_APPROVALS);
 }
 
 static void third_validator_approval_counts(void)
@@ -548,7 +555,8 @@ static void bad_approval_signature_is_refused(void)
 	CHECK_EQ_INT(cv_check_approvals(G(), b->hash, a, 2, &bad), CV_E_BAD_SIGNATURE);
 	CHECK_EQ_INT(bad, 1);
 	/* an approval of another block is no approval of this one */
-	CHECK_EQ_INT(cv_check_approval(G(), ref.blocks[2].hash, &b->approvals[0]), CV_E_BAD_SIGNATURE);
+	CHECK_EQ_INT(cv_check_approval(G(), ref.blocks[2].hash, &b->approvals[0]),
+	             CV_E_BAD_SIGNATURE);
 }
 
 static void rejection_signature_covers_the_reason(void)
@@ -574,7 +582,7 @@ static void genesis_out_of_order_is_refused(void)
 {
 	cv_block b = ref.blocks[0];
 	cv_genesis g = *G();
-	uint8_t (*voters)[CV_KEY_LEN] = malloc(g.n_voters * CV_KEY_LEN);
+	uint8_t(*voters)[CV_KEY_LEN] = malloc(g.n_voters * CV_KEY_LEN);
 
 	memcpy(voters, g.voters, g.n_voters * CV_KEY_LEN);
 	memcpy(voters[0], g.voters[1], CV_KEY_LEN);
@@ -661,26 +669,27 @@ static void verify_rejects_every_invalid_variant(void)
 		cv_err code;
 		int64_t height;
 	} want[] = {
-		{"vote_candidate", CV_E_BAD_SIGNATURE, 1},
-		{"vote_signature", CV_E_BAD_SIGNATURE, 1},
-		{"prev_link", CV_E_BAD_PREV, 2},
-		{"nonce", CV_E_BAD_HASH, 1},
-		{"approval_missing", CV_E_TOO_FEW_APPROVALS, 2},
-		{"approval_duplicate", CV_E_DUPLICATE_APPROVAL, 2},
-		{"double_vote", CV_E_BAD_SIGNATURE, 2},
-		{"roll_tamper", CV_E_BAD_ELECTION, 0},
-		{"drop_vote", CV_E_BAD_MERKLE, 1},
-		{"deep_double_vote", CV_E_DOUBLE_VOTE, 2},
-		{"deep_not_on_roll", CV_E_NOT_ON_ROLL, 1},
-		{"deep_non_validator_approval", CV_E_NOT_VALIDATOR, 1},
-		{"deep_weak_difficulty", CV_E_BAD_DIFFICULTY, 2},
+	    {"vote_candidate", CV_E_BAD_SIGNATURE, 1},
+	    {"vote_signature", CV_E_BAD_SIGNATURE, 1},
+	    {"prev_link", CV_E_BAD_PREV, 2},
+	    {"nonce", CV_E_BAD_HASH, 1},
+	    {"approval_missing", CV_E_TOO_FEW_APPROVALS, 2},
+	    {"approval_duplicate", CV_E_DUPLICATE_APPROVAL, 2},
+	    {"double_vote", CV_E_BAD_SIGNATURE, 2},
+	    {"roll_tamper", CV_E_BAD_ELECTION, 0},
+	    {"drop_vote", CV_E_BAD_MERKLE, 1},
+	    {"deep_double_vote", CV_E_DOUBLE_VOTE, 2},
+	    {"deep_not_on_roll", CV_E_NOT_ON_ROLL, 1},
+	    {"deep_non_validator_approval", CV_E_NOT_VALIDATOR, 1},
+	    {"deep_weak_difficulty", CV_E_BAD_DIFFICULTY, 2},
 	};
 	size_t len, n_variants = 0;
 	char *text = slurp("invalid-chains.json", &len);
 	json_object *o = NULL;
 
 	CHECK(text != NULL && cv_json_parse(text, len, &o) == CV_OK);
-	json_object_object_foreach(o, name, variant) {
+	json_object_object_foreach(o, name, variant)
+	{
 		cv_chain c;
 		seen s = {0};
 		bool found = false;
@@ -694,7 +703,8 @@ static void verify_rejects_every_invalid_variant(void)
 		if (i == sizeof(want) / sizeof(want[0]))
 			continue;
 		/* txids are the parser's; the audit form lets the rules run past them */
-		CHECK_EQ_INT(cv_chain_from_json_audit(variant, &c, ignore_txid, NULL, NULL, 0), CV_OK);
+		CHECK_EQ_INT(cv_chain_from_json_audit(variant, &c, ignore_txid, NULL, NULL, 0),
+		             CV_OK);
 		memset(&s, 0, sizeof(s));
 		CHECK(cv_verify_chain(&c, collect, &s, NULL) > 0);
 		for (size_t j = 0; j < s.n && j < 32; j++)
@@ -702,7 +712,7 @@ static void verify_rejects_every_invalid_variant(void)
 				found = true;
 		if (!found)
 			fprintf(stderr, "  %s: expected %s at height %lld\n", name,
-				cv_err_code(want[i].code), (long long)want[i].height);
+			        cv_err_code(want[i].code), (long long)want[i].height);
 		CHECK(found);
 		cv_chain_free(&c);
 	}
@@ -720,12 +730,12 @@ static void verify_reports_in_chain_order_and_goes_on(void)
 
 	memcpy(votes1, ref.blocks[1].votes, sizeof(votes1));
 	memcpy(votes2, ref.blocks[2].votes, sizeof(votes2));
-	votes1[2].signature[10] ^= 1;      /* block 1 vote 2 */
-	votes2[0].signature[10] ^= 1;      /* block 2 vote 0 */
+	votes1[2].signature[10] ^= 1; /* block 1 vote 2 */
+	votes2[0].signature[10] ^= 1; /* block 2 vote 0 */
 	blocks[1].votes = votes1;
 	blocks[2].votes = votes2;
 	c.blocks = blocks;
-	CHECK_EQ_INT(cv_verify_chain(&c, collect, &s, NULL), 4);  /* + two merkle roots */
+	CHECK_EQ_INT(cv_verify_chain(&c, collect, &s, NULL), 4); /* + two merkle roots */
 	CHECK_EQ_INT(s.height[0], 1);
 	CHECK_EQ_INT(s.code[0], CV_E_BAD_MERKLE);
 	CHECK_EQ_INT(s.height[1], 1);
@@ -746,7 +756,7 @@ static void verify_message_names_the_voter(void)
 	seen s = {0};
 
 	g.election.closes = ref.blocks[1].votes[0].timestamp - 1;
-	blocks[0].genesis = &g;   /* breaks the genesis merkle root too */
+	blocks[0].genesis = &g; /* breaks the genesis merkle root too */
 	c.blocks = blocks;
 	cv_verify_chain(&c, collect, &s, NULL);
 	CHECK(s.n > 2);
@@ -760,10 +770,10 @@ static void verify_judges_blocks_after_an_unsorted_genesis(void)
 	cv_chain c = ref;
 	cv_block blocks[3] = {ref.blocks[0], ref.blocks[1], ref.blocks[2]};
 	cv_genesis g = *G();
-	uint8_t (*voters)[CV_KEY_LEN] = malloc(g.n_voters * CV_KEY_LEN);
+	uint8_t(*voters)[CV_KEY_LEN] = malloc(g.n_voters * CV_KEY_LEN);
 	seen s = {0};
 
-	for (size_t i = 0; i < g.n_voters; i++)   /* reversed: every vote's voter is still there */
+	for (size_t i = 0; i < g.n_voters; i++) /* reversed: every vote's voter is still there */
 		memcpy(voters[i], G()->voters[g.n_voters - 1 - i], CV_KEY_LEN);
 	g.voters = voters;
 	blocks[0].genesis = &g;
@@ -841,7 +851,8 @@ static void verify_long_chain_finds_the_bad_votes(void)
 		b->approvals = calloc(2, sizeof(cv_approval));
 		b->n_approvals = 2;
 		for (size_t i = 0; i < 2; i++)
-			b->approvals[i] = approve(g.validators[i].key, key_of(g.validators[i].key), b->hash);
+			b->approvals[i] =
+			    approve(g.validators[i].key, key_of(g.validators[i].key), b->hash);
 	}
 	c.blocks = blocks;
 	c.n_blocks = N_BLOCKS + 1;

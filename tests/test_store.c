@@ -23,16 +23,16 @@
 #include "store.h"
 
 #define N_VALIDATORS 3
-#define N_VOTERS 6
+#define N_VOTERS     6
 
-static char top[64];               /* the test's temporary directory */
-static char dir[128];              /* the scripted election's environment */
+static char top[64];  /* the test's temporary directory */
+static char dir[128]; /* the scripted election's environment */
 static cv_store *st;
 static cv_privkey *validator_keys[N_VALIDATORS];
 static cv_privkey *voter_keys[N_VOTERS];
 static uint8_t genesis_hash[CV_HASH_LEN];
-static uint64_t t0;                /* the genesis timestamp */
-static cv_block block_a, block_b;  /* two rival proposals at height 1 */
+static uint64_t t0;               /* the genesis timestamp */
+static cv_block block_a, block_b; /* two rival proposals at height 1 */
 static uint8_t first_txid[CV_HASH_LEN];
 
 static uint64_t now_s(void)
@@ -63,7 +63,8 @@ static void load_keys(void)
 	o = json_object_from_file(path);
 	if (o != NULL && json_object_object_get_ex(o, "validators", &group)) {
 		i = 0;
-		json_object_object_foreach(group, k1, v1) {
+		json_object_object_foreach(group, k1, v1)
+		{
 			(void)k1;
 			if (i < N_VALIDATORS)
 				validator_keys[i++] = key_from_hex(json_object_get_string(v1));
@@ -71,7 +72,8 @@ static void load_keys(void)
 	}
 	if (o != NULL && json_object_object_get_ex(o, "voters", &group)) {
 		i = 0;
-		json_object_object_foreach(group, k2, v2) {
+		json_object_object_foreach(group, k2, v2)
+		{
 			(void)k2;
 			if (i < N_VOTERS)
 				voter_keys[i++] = key_from_hex(json_object_get_string(v2));
@@ -87,7 +89,7 @@ static void load_keys(void)
 }
 
 static cv_vote make_vote(const uint8_t election_id[CV_HASH_LEN], const cv_privkey *k,
-			 uint32_t candidate, uint64_t ts)
+                         uint32_t candidate, uint64_t ts)
 {
 	cv_vote v;
 
@@ -224,8 +226,9 @@ static void test_batch_import_all_or_nothing(void)
 	cv_privkey_generate(&k);
 	cv_privkey_public(k, keys[0]);
 	cv_privkey_free(k);
-	cv_privkey_public(voter_keys[0], keys[1]);   /* already on the roll */
-	CHECK_EQ_INT(cv_store_add_voters(st, (const uint8_t(*)[CV_KEY_LEN])keys, 2, &bad), CV_E_EXISTS);
+	cv_privkey_public(voter_keys[0], keys[1]); /* already on the roll */
+	CHECK_EQ_INT(cv_store_add_voters(st, (const uint8_t(*)[CV_KEY_LEN])keys, 2, &bad),
+	             CV_E_EXISTS);
 	CHECK_EQ_INT(bad, 1);
 	CHECK(!cv_store_on_roll(st, keys[0]));
 	CHECK_EQ_INT(cv_store_add_eligibles(st, el, 2, &bad), CV_E_EXISTS);
@@ -399,7 +402,7 @@ static void test_work_template_takes_oldest_votes(void)
 	CHECK_EQ_INT(w.header.height, 1);
 	CHECK(memcmp(w.header.prev_hash, genesis_hash, CV_HASH_LEN) == 0);
 	CHECK_EQ_INT(w.header.difficulty, 8);
-	CHECK_EQ_INT(w.n_votes, 4);   /* max_block_votes */
+	CHECK_EQ_INT(w.n_votes, 4); /* max_block_votes */
 	CHECK(n >= 4 && memcmp(w.votes[0].signature, pool[0].signature, CV_SIG_LEN) == 0);
 	CHECK(n >= 4 && memcmp(w.votes[3].signature, pool[3].signature, CV_SIG_LEN) == 0);
 	cv_votes_merkle_root(w.votes, w.n_votes, root);
@@ -464,7 +467,7 @@ static void test_bad_proposals_refused_with_rule(void)
 	CHECK_EQ_INT(bad, 1);
 	b.votes[1] = block_a.votes[1];
 
-	b.votes[2] = b.votes[0];   /* one voter twice */
+	b.votes[2] = b.votes[0]; /* one voter twice */
 	seal(&b);
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), &bad), CV_E_DOUBLE_VOTE);
 	CHECK_EQ_INT(bad, 2);
@@ -511,7 +514,7 @@ static void test_approval_by_non_validator_refused(void)
 	a = make_approval(validator_keys[0], block_a.hash);
 	a.signature[0] ^= 1;
 	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &a, &committed), CV_E_BAD_SIGNATURE);
-	a = make_approval(validator_keys[0], block_b.hash);   /* signed for another block */
+	a = make_approval(validator_keys[0], block_b.hash); /* signed for another block */
 	CHECK_EQ_INT(cv_store_approve(st, block_a.hash, &a, &committed), CV_E_BAD_SIGNATURE);
 }
 
@@ -571,7 +574,8 @@ static void test_rejection_recorded_with_reason(void)
 	cv_sign(validator_keys[1], m.data, m.len, r.signature);
 	cv_buf_free(&m);
 	CHECK_EQ_INT(cv_store_reject(st, block_b.hash, "too few votes", &r), CV_OK);
-	CHECK_EQ_INT(cv_store_reject(st, block_b.hash, "too few votes", &r), CV_E_DUPLICATE_APPROVAL);
+	CHECK_EQ_INT(cv_store_reject(st, block_b.hash, "too few votes", &r),
+	             CV_E_DUPLICATE_APPROVAL);
 	CHECK_EQ_INT(cv_store_reject(st, block_b.hash, "another reason", &r), CV_E_BAD_SIGNATURE);
 	CHECK_EQ_INT(cv_store_proposal(st, block_b.hash, &p), CV_OK);
 	CHECK_EQ_INT(p.n_verdicts, 1);
@@ -656,11 +660,11 @@ static void test_committed_vote_has_valid_inclusion_path(void)
 	CHECK(memcmp(vs.block_hash, block_a.hash, CV_HASH_LEN) == 0);
 	cv_vote_leaf_hash(&vs.vote, leaf);
 	CHECK(cv_merkle_verify(leaf, vs.index, vs.tree_size, (const uint8_t(*)[CV_HASH_LEN])vs.path,
-			       vs.path_len, block_a.header.merkle_root));
+	                       vs.path_len, block_a.header.merkle_root));
 	vs.path[0][0] ^= 1;
 	CHECK(!cv_merkle_verify(leaf, vs.index, vs.tree_size,
-				(const uint8_t(*)[CV_HASH_LEN])vs.path, vs.path_len,
-				block_a.header.merkle_root));
+	                        (const uint8_t(*)[CV_HASH_LEN])vs.path, vs.path_len,
+	                        block_a.header.merkle_root));
 }
 
 typedef struct membuf {
@@ -686,7 +690,7 @@ static void report(void *ctx, int64_t height, int64_t vote, cv_err code, const c
 {
 	(void)ctx;
 	fprintf(stderr, "  verify: height %lld vote %lld: %s: %s\n", (long long)height,
-		(long long)vote, cv_err_code(code), detail);
+	        (long long)vote, cv_err_code(code), detail);
 }
 
 static size_t verify_export(cv_store *s, cv_tally *tally, size_t *n_blocks)
@@ -745,7 +749,8 @@ static void test_closed_mines_pool_and_evicts_voters_pool_vote(void)
 
 		cv_privkey_public(voter_keys[i], key);
 		if (memcmp(key, w.votes[0].voter_key, CV_KEY_LEN) == 0)
-			w.votes[0] = make_vote(genesis_hash, voter_keys[i], 3, w.votes[0].timestamp + 1);
+			w.votes[0] =
+			    make_vote(genesis_hash, voter_keys[i], 3, w.votes[0].timestamp + 1);
 	}
 	cv_vote_txid(&w.votes[0], direct_txid);
 	CHECK(memcmp(pooled_txid, direct_txid, CV_HASH_LEN) != 0);
@@ -787,7 +792,7 @@ static int make_election(const char *sub)
 	uint8_t key[CV_KEY_LEN];
 	cv_store *x = NULL;
 	int ok = cv_store_open(sub, CV_STORE_CREATE, &x) == CV_OK &&
-		 cv_store_create_election(x, &s) == CV_OK && cv_store_put_candidate(x, &c) == CV_OK;
+	         cv_store_create_election(x, &s) == CV_OK && cv_store_put_candidate(x, &c) == CV_OK;
 
 	for (int i = 0; ok && i < N_VALIDATORS; i++) {
 		cv_privkey_public(validator_keys[i], v.key);
@@ -806,7 +811,7 @@ static int make_election(const char *sub)
 /* Children wait on a pipe so that they all start at once. Exit status: 0 accepted,
  * 1 already voted, 2 anything else. */
 static int child_vote(const char *sub, int gate, int first, int count, uint64_t ts_offset,
-		      unsigned stall_ms)
+                      unsigned stall_ms)
 {
 	cv_store *x = NULL;
 	char c;
@@ -840,7 +845,8 @@ static int child_vote(const char *sub, int gate, int first, int count, uint64_t 
 	return status;
 }
 
-static int spawn(const char *sub, int gate, int first, int count, uint64_t ts_offset, unsigned stall)
+static int spawn(const char *sub, int gate, int first, int count, uint64_t ts_offset,
+                 unsigned stall)
 {
 	pid_t pid = fork();
 
@@ -877,15 +883,27 @@ static int pool_size(const char *sub, cv_info *in)
 /* db_verify of every database file of the environment (all handles closed). */
 static int verify_files(const char *sub)
 {
-	static const char *files[] = {"meta.db", "candidates.db", "validators.db", "eligible.db",
-		"roll.db", "blocks.db", "block_hashes.db", "voted.db", "txs.db", "pool.db",
-		"proposals.db", "verdicts.db", "height_approvals.db", "evidence.db", "tally.db"};
+	static const char *files[] = {"meta.db",
+	                              "candidates.db",
+	                              "validators.db",
+	                              "eligible.db",
+	                              "roll.db",
+	                              "blocks.db",
+	                              "block_hashes.db",
+	                              "voted.db",
+	                              "txs.db",
+	                              "pool.db",
+	                              "proposals.db",
+	                              "verdicts.db",
+	                              "height_approvals.db",
+	                              "evidence.db",
+	                              "tally.db"};
 	char cmd[1024];
 	int bad = 0;
 
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		snprintf(cmd, sizeof cmd, "cd '%s' && db5.3_verify -q '%s' >/dev/null 2>&1", sub,
-			 files[i]);
+		         files[i]);
 		if (system(cmd) != 0) {
 			fprintf(stderr, "  db_verify: %s/%s failed\n", sub, files[i]);
 			bad++;
@@ -1009,9 +1027,10 @@ static void test_acknowledged_vote_survives_crash(void)
 	if (pid == 0) {
 		cv_store *y = NULL;
 
-		if (cv_store_open(sub, 0, &y) != CV_OK || cv_store_add_vote(y, &v, now_s(), NULL) != CV_OK)
+		if (cv_store_open(sub, 0, &y) != CV_OK ||
+		    cv_store_add_vote(y, &v, now_s(), NULL) != CV_OK)
 			_exit(2);
-		_exit(0);   /* acknowledged, then gone without closing anything */
+		_exit(0); /* acknowledged, then gone without closing anything */
 	}
 	CHECK_EQ_INT(wait_status(pid), 0);
 	/* Drop the shared regions (the cache) as a machine crash would: only what reached
@@ -1038,7 +1057,11 @@ static void test_scripted_store_files_verify(void)
 /* With an argument, runs only the tests whose names contain it (after the scripted
  * election's set-up), for debugging one behaviour. */
 static const char *only;
-#define RUN_IF(t) do { if (only == NULL || strstr(#t, only) != NULL) RUN(t); } while (0)
+#define RUN_IF(t)                                                                                  \
+	do {                                                                                       \
+		if (only == NULL || strstr(#t, only) != NULL)                                      \
+			RUN(t);                                                                    \
+	} while (0)
 
 int main(int argc, char **argv)
 {

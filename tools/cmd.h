@@ -5,8 +5,8 @@
 #define CV_CMD_H
 
 /* cmd_verify.c: offline checks and keys */
-int cmd_verify(int argc, char **argv);    /* verify FILE|-|URL */
-int cmd_keygen(int argc, char **argv);    /* keygen [-o FILE] */
+int cmd_verify(int argc, char **argv); /* verify FILE|-|URL */
+int cmd_keygen(int argc, char **argv); /* keygen [-o FILE] */
 
 /* cmd_admin.c: offline administration of a data directory (--data DIR) */
 int cmd_init(int argc, char **argv);       /* create an election in setup state */

@@ -20,21 +20,34 @@
 #include "store.h"
 
 #define LINE_MAX_LEN 4096
-#define MAX_ROWS 10000000
-#define CODE_LEN 12
+#define MAX_ROWS     10000000
+#define CODE_LEN     12
 /* Registration codes: no 0/O, 1/I/L, so that a code read aloud or from paper is
  * typed right. 31 symbols, 12 of them: about 59 bits. */
 static const char code_alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
-enum { OPT_DATA = 256, OPT_TITLE, OPT_THRESHOLD, OPT_DIFFICULTY, OPT_MAX_VOTES, OPT_OPENS,
-	OPT_CLOSES, OPT_RESULTS, OPT_DB_CONFIG, OPT_KEY_FILE, OPT_NAME, OPT_OUTPUT, OPT_HELP };
+enum {
+	OPT_DATA = 256,
+	OPT_TITLE,
+	OPT_THRESHOLD,
+	OPT_DIFFICULTY,
+	OPT_MAX_VOTES,
+	OPT_OPENS,
+	OPT_CLOSES,
+	OPT_RESULTS,
+	OPT_DB_CONFIG,
+	OPT_KEY_FILE,
+	OPT_NAME,
+	OPT_OUTPUT,
+	OPT_HELP
+};
 
 /* ---- shared helpers ---- */
 
 static int fail(const char *cmd, cv_err e, const char *what)
 {
 	fprintf(stderr, "chainvote %s: %s%s%s (%s)\n", cmd, what ? what : "", what ? ": " : "",
-		cv_err_message(e), cv_err_code(e));
+	        cv_err_message(e), cv_err_code(e));
 	return 1;
 }
 
@@ -66,7 +79,8 @@ static cv_store *open_store(const char *cmd, const char *dir, unsigned flags)
 	cv_err e = cv_store_open(dir, flags, &s);
 
 	if (e == CV_E_NOT_FOUND)
-		fprintf(stderr, "chainvote %s: no election data in %s (run chainvote init)\n", cmd, dir);
+		fprintf(stderr, "chainvote %s: no election data in %s (run chainvote init)\n", cmd,
+		        dir);
 	else if (e != CV_OK)
 		fail(cmd, e, dir);
 	return e == CV_OK ? s : NULL;
@@ -166,7 +180,7 @@ static bool unquote(char *s)
 static int row_error(const char *cmd, const csv *c, const char *msg)
 {
 	fprintf(stderr, "chainvote %s: %s line %zu: %s; nothing was imported\n", cmd, c->name,
-		c->line, msg);
+	        c->line, msg);
 	return 1;
 }
 
@@ -228,35 +242,35 @@ static int import_error(const char *cmd, const rows *r, const char *file, size_t
 /* ---- init and settings ---- */
 
 static const char init_usage[] =
-	"usage: chainvote init --data DIR --title TITLE --threshold N --difficulty N\n"
-	"                      --max-block-votes N [--opens UNIX] [--closes UNIX]\n"
-	"                      [--results-after-close] [--db-config FILE]\n"
-	"Creates the data directory and an election in set-up state.\n"
-	"  --threshold N          approvals needed to commit a block (2..number of validators)\n"
-	"  --difficulty N         leading zero bits of proof of work (0..255)\n"
-	"  --max-block-votes N    at most N votes per block (1..2^32-1)\n"
-	"  --opens, --closes      voting window in Unix seconds (0 or absent: unset)\n"
-	"  --results-after-close  hide the tally from the public until the election closes\n"
-	"  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n";
+    "usage: chainvote init --data DIR --title TITLE --threshold N --difficulty N\n"
+    "                      --max-block-votes N [--opens UNIX] [--closes UNIX]\n"
+    "                      [--results-after-close] [--db-config FILE]\n"
+    "Creates the data directory and an election in set-up state.\n"
+    "  --threshold N          approvals needed to commit a block (2..number of validators)\n"
+    "  --difficulty N         leading zero bits of proof of work (0..255)\n"
+    "  --max-block-votes N    at most N votes per block (1..2^32-1)\n"
+    "  --opens, --closes      voting window in Unix seconds (0 or absent: unset)\n"
+    "  --results-after-close  hide the tally from the public until the election closes\n"
+    "  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n";
 
 static const char settings_usage[] =
-	"usage: chainvote settings --data DIR [--title T] [--threshold N] [--difficulty N]\n"
-	"                          [--max-block-votes N] [--opens UNIX] [--closes UNIX]\n"
-	"                          [--results-after-close yes|no]\n"
-	"Changes the election's settings while it is in set-up; options not given stay.\n";
+    "usage: chainvote settings --data DIR [--title T] [--threshold N] [--difficulty N]\n"
+    "                          [--max-block-votes N] [--opens UNIX] [--closes UNIX]\n"
+    "                          [--results-after-close yes|no]\n"
+    "Changes the election's settings while it is in set-up; options not given stay.\n";
 
 static const struct option settings_opts[] = {
-	{"data", required_argument, NULL, OPT_DATA},
-	{"title", required_argument, NULL, OPT_TITLE},
-	{"threshold", required_argument, NULL, OPT_THRESHOLD},
-	{"difficulty", required_argument, NULL, OPT_DIFFICULTY},
-	{"max-block-votes", required_argument, NULL, OPT_MAX_VOTES},
-	{"opens", required_argument, NULL, OPT_OPENS},
-	{"closes", required_argument, NULL, OPT_CLOSES},
-	{"results-after-close", optional_argument, NULL, OPT_RESULTS},
-	{"db-config", required_argument, NULL, OPT_DB_CONFIG},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"title", required_argument, NULL, OPT_TITLE},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"difficulty", required_argument, NULL, OPT_DIFFICULTY},
+    {"max-block-votes", required_argument, NULL, OPT_MAX_VOTES},
+    {"opens", required_argument, NULL, OPT_OPENS},
+    {"closes", required_argument, NULL, OPT_CLOSES},
+    {"results-after-close", optional_argument, NULL, OPT_RESULTS},
+    {"db-config", required_argument, NULL, OPT_DB_CONFIG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 /* Applies one settings option to st; false for a bad value. */
@@ -359,9 +373,10 @@ int cmd_init(int argc, char **argv)
 		return usage_error("init", "unexpected argument");
 	if (data == NULL || seen != 15)
 		return usage_error("init", "--data, --title, --threshold, --difficulty and "
-					   "--max-block-votes are required");
+		                           "--max-block-votes are required");
 	if (db_config != NULL) {
-		if ((mkdir(data, 0700) != 0 && errno != EEXIST) || !copy_file(db_config, data, "DB_CONFIG"))
+		if ((mkdir(data, 0700) != 0 && errno != EEXIST) ||
+		    !copy_file(db_config, data, "DB_CONFIG"))
 			return fail("init", CV_E_IO, db_config);
 	}
 	s = open_store("init", data, CV_STORE_CREATE);
@@ -422,18 +437,18 @@ int cmd_settings(int argc, char **argv)
 /* ---- imports ---- */
 
 static const struct option import_opts[] = {
-	{"data", required_argument, NULL, OPT_DATA},
-	{"key-file", required_argument, NULL, OPT_KEY_FILE},
-	{"name", required_argument, NULL, OPT_NAME},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 static const char candidates_usage[] =
-	"usage: chainvote candidates --data DIR FILE|-\n"
-	"Adds or renames candidates from CSV lines \"id,name\" (id >= 1; the name is the rest\n"
-	"of the line, optionally \"quoted\"). Blank lines and #-comments are skipped.\n"
-	"All or nothing: the whole file is one transaction.\n";
+    "usage: chainvote candidates --data DIR FILE|-\n"
+    "Adds or renames candidates from CSV lines \"id,name\" (id >= 1; the name is the rest\n"
+    "of the line, optionally \"quoted\"). Blank lines and #-comments are skipped.\n"
+    "All or nothing: the whole file is one transaction.\n";
 
 /* Parses the CSV argument and reads each row with parse_row into r. */
 typedef bool (*row_fn)(char *line, void *row, const char **why);
@@ -504,9 +519,8 @@ static bool parse_candidate(char *line, void *row, const char **why)
 }
 
 /* Opens the argument list's store and FILE for an import; returns -1 to go on. */
-static int import_args(const char *cmd, int argc, char **argv, const char *usage,
-		       const char **data, const char **file, const char **key_file,
-		       const char **name)
+static int import_args(const char *cmd, int argc, char **argv, const char *usage, const char **data,
+                       const char **file, const char **key_file, const char **name)
 {
 	int c, r;
 
@@ -567,11 +581,11 @@ int cmd_candidates(int argc, char **argv)
 }
 
 static const char validators_usage[] =
-	"usage: chainvote validators --data DIR FILE|-\n"
-	"       chainvote validators --data DIR --key-file KEYFILE --name NAME\n"
-	"Adds or renames validators from CSV lines \"key_hex,name\" (the 65-byte public key\n"
-	"in lowercase hex), or one validator from a key file written by chainvote keygen.\n"
-	"All or nothing: the whole file is one transaction.\n";
+    "usage: chainvote validators --data DIR FILE|-\n"
+    "       chainvote validators --data DIR --key-file KEYFILE --name NAME\n"
+    "Adds or renames validators from CSV lines \"key_hex,name\" (the 65-byte public key\n"
+    "in lowercase hex), or one validator from a key file written by chainvote keygen.\n"
+    "All or nothing: the whole file is one transaction.\n";
 
 static bool parse_validator(char *line, void *row, const char **why)
 {
@@ -631,12 +645,14 @@ int cmd_validators(int argc, char **argv)
 	cv_err e;
 	int rc;
 
-	rc = import_args("validators", argc, argv, validators_usage, &data, &file, &key_file, &name);
+	rc =
+	    import_args("validators", argc, argv, validators_usage, &data, &file, &key_file, &name);
 	if (rc >= 0)
 		return rc;
 	if (key_file != NULL) {
 		if (name == NULL || !cv_text_ok(name))
-			return usage_error("validators", "--key-file needs --name with a valid name");
+			return usage_error("validators",
+			                   "--key-file needs --name with a valid name");
 		v = rows_add(&r, 0);
 		if (v == NULL)
 			return fail("validators", CV_E_NOMEM, NULL);
@@ -666,10 +682,10 @@ int cmd_validators(int argc, char **argv)
 }
 
 static const char voters_usage[] =
-	"usage: chainvote voters --data DIR FILE|-\n"
-	"Puts voters' public keys on the roll from CSV lines \"key_hex\" (65-byte keys in\n"
-	"lowercase hex). A key already on the roll refuses the import.\n"
-	"All or nothing: the whole file is one transaction.\n";
+    "usage: chainvote voters --data DIR FILE|-\n"
+    "Puts voters' public keys on the roll from CSV lines \"key_hex\" (65-byte keys in\n"
+    "lowercase hex). A key already on the roll refuses the import.\n"
+    "All or nothing: the whole file is one transaction.\n";
 
 typedef struct key_row {
 	uint8_t key[CV_KEY_LEN];
@@ -716,12 +732,12 @@ int cmd_voters(int argc, char **argv)
 }
 
 static const char eligible_usage[] =
-	"usage: chainvote eligible --data DIR FILE|-\n"
-	"Adds eligibility entries from CSV lines \"voter_id[,code]\" (voter_id: 1-64 printable\n"
-	"ASCII characters, no spaces). Where the code is missing a random one is made\n"
-	"(12 characters, no look-alike letters) and \"voter_id,code\" is printed to stdout,\n"
-	"once: hand it to the voter, it is stored only as a salted hash.\n"
-	"All or nothing: the whole file is one transaction.\n";
+    "usage: chainvote eligible --data DIR FILE|-\n"
+    "Adds eligibility entries from CSV lines \"voter_id[,code]\" (voter_id: 1-64 printable\n"
+    "ASCII characters, no spaces). Where the code is missing a random one is made\n"
+    "(12 characters, no look-alike letters) and \"voter_id,code\" is printed to stdout,\n"
+    "once: hand it to the voter, it is stored only as a salted hash.\n"
+    "All or nothing: the whole file is one transaction.\n";
 
 typedef struct elig_row {
 	char voter_id[65];
@@ -823,21 +839,21 @@ int cmd_eligible(int argc, char **argv)
 /* ---- state changes ---- */
 
 static const struct option data_opts[] = {
-	{"data", required_argument, NULL, OPT_DATA},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 static const struct option export_opts[] = {
-	{"data", required_argument, NULL, OPT_DATA},
-	{"output", required_argument, NULL, OPT_OUTPUT},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 /* Parses --data and exactly n_args arguments (from argv[optind]); returns -1 to go on. */
 static int data_and_args(const char *cmd, int argc, char **argv, const char *usage,
-			 const char **data, int n_args)
+                         const char **data, int n_args)
 {
 	int c, r;
 
@@ -846,7 +862,8 @@ static int data_and_args(const char *cmd, int argc, char **argv, const char *usa
 		if ((r = common_opt(cmd, c, usage, data)) >= 0)
 			return r;
 	if (optind != argc - n_args)
-		return usage_error(cmd, n_args ? "wrong number of arguments" : "unexpected argument");
+		return usage_error(cmd,
+		                   n_args ? "wrong number of arguments" : "unexpected argument");
 	if (*data == NULL)
 		return usage_error(cmd, "--data is required");
 	return -1;
@@ -866,9 +883,9 @@ static uint64_t now_s(void)
 }
 
 static const char open_usage[] =
-	"usage: chainvote open --data DIR\n"
-	"Seals the genesis block (election, candidates, validators, roll; timestamp now),\n"
-	"prints its hash (the election id) and opens the election. Set-up ends here.\n";
+    "usage: chainvote open --data DIR\n"
+    "Seals the genesis block (election, candidates, validators, roll; timestamp now),\n"
+    "prints its hash (the election id) and opens the election. Set-up ends here.\n";
 
 int cmd_open(int argc, char **argv)
 {
@@ -895,9 +912,9 @@ int cmd_open(int argc, char **argv)
 }
 
 static const char close_usage[] =
-	"usage: chainvote close --data DIR\n"
-	"Closes the election: no more votes are admitted; pending votes can still be mined\n"
-	"and approved.\n";
+    "usage: chainvote close --data DIR\n"
+    "Closes the election: no more votes are admitted; pending votes can still be mined\n"
+    "and approved.\n";
 
 int cmd_close(int argc, char **argv)
 {
@@ -920,9 +937,9 @@ int cmd_close(int argc, char **argv)
 /* ---- status and export ---- */
 
 static const char status_usage[] =
-	"usage: chainvote status --data DIR\n"
-	"Prints the election's state as JSON: settings, state, genesis and tip, counts,\n"
-	"candidates, validators and the tally of committed votes.\n";
+    "usage: chainvote status --data DIR\n"
+    "Prints the election's state as JSON: settings, state, genesis and tip, counts,\n"
+    "candidates, validators and the tally of committed votes.\n";
 
 static json_object *status_json(cv_store *s, cv_err *err)
 {
@@ -931,31 +948,37 @@ static json_object *status_json(cv_store *s, cv_err *err)
 	cv_tally t = {0};
 	cv_info in;
 
-	if ((*err = cv_store_info(s, &in)) != CV_OK || (*err = cv_store_genesis(s, false, &g)) != CV_OK ||
+	if ((*err = cv_store_info(s, &in)) != CV_OK ||
+	    (*err = cv_store_genesis(s, false, &g)) != CV_OK ||
 	    (*err = cv_store_tally(s, &t)) != CV_OK)
 		goto out;
 	o = json_object_new_object();
 	json_object_object_add(o, "title", json_object_new_string(in.settings.election.title));
 	json_object_object_add(o, "state", json_object_new_string(cv_state_name(in.state)));
 	json_object_object_add(o, "threshold", json_object_new_int(in.settings.election.threshold));
-	json_object_object_add(o, "difficulty", json_object_new_int(in.settings.election.difficulty));
+	json_object_object_add(o, "difficulty",
+	                       json_object_new_int(in.settings.election.difficulty));
 	json_object_object_add(o, "max_block_votes",
-			       json_object_new_int64(in.settings.election.max_block_votes));
-	json_object_object_add(o, "opens", json_object_new_int64((int64_t)in.settings.election.opens));
-	json_object_object_add(o, "closes", json_object_new_int64((int64_t)in.settings.election.closes));
+	                       json_object_new_int64(in.settings.election.max_block_votes));
+	json_object_object_add(o, "opens",
+	                       json_object_new_int64((int64_t)in.settings.election.opens));
+	json_object_object_add(o, "closes",
+	                       json_object_new_int64((int64_t)in.settings.election.closes));
 	json_object_object_add(o, "results_after_close",
-			       json_object_new_boolean(in.settings.results_after_close));
+	                       json_object_new_boolean(in.settings.results_after_close));
 	if (in.state == CV_STATE_SETUP) {
 		json_object_object_add(o, "genesis_hash", NULL);
 	} else {
 		cv_json_add_hex(o, "genesis_hash", in.genesis_hash, CV_HASH_LEN);
 		json_object_object_add(o, "genesis_timestamp",
-				       json_object_new_int64((int64_t)in.genesis_timestamp));
-		json_object_object_add(o, "tip_height", json_object_new_int64((int64_t)in.tip_height));
+		                       json_object_new_int64((int64_t)in.genesis_timestamp));
+		json_object_object_add(o, "tip_height",
+		                       json_object_new_int64((int64_t)in.tip_height));
 		cv_json_add_hex(o, "tip_hash", in.tip_hash, CV_HASH_LEN);
 	}
 	if (in.state == CV_STATE_CLOSED)
-		json_object_object_add(o, "closed_at", json_object_new_int64((int64_t)in.closed_at));
+		json_object_object_add(o, "closed_at",
+		                       json_object_new_int64((int64_t)in.closed_at));
 	json_object_object_add(o, "voters", json_object_new_int64((int64_t)in.n_voters));
 	json_object_object_add(o, "eligible", json_object_new_int64((int64_t)in.n_eligible));
 	json_object_object_add(o, "registered", json_object_new_int64((int64_t)in.n_registered));
@@ -970,7 +993,7 @@ static json_object *status_json(cv_store *s, cv_err *err)
 		for (size_t j = 0; j < t.n; j++)
 			if (t.ids[j] == g.candidates[i].id)
 				json_object_object_add(item, "votes",
-						       json_object_new_int64((int64_t)t.votes[j]));
+				                       json_object_new_int64((int64_t)t.votes[j]));
 		json_object_array_add(arr, item);
 	}
 	json_object_object_add(o, "candidates", arr);
@@ -1004,17 +1027,17 @@ int cmd_status(int argc, char **argv)
 	cv_store_close(s);
 	if (o == NULL)
 		return fail("status", e, NULL);
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							     JSON_C_TO_STRING_SPACED |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n",
+	       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                                             JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return 0;
 }
 
 static const char export_usage[] =
-	"usage: chainvote export --data DIR [--output FILE]\n"
-	"Writes the chain export {\"format\": \"chainvote-chain/1\", \"blocks\": [...]} of the\n"
-	"committed blocks to FILE (written whole, then renamed into place) or stdout.\n";
+    "usage: chainvote export --data DIR [--output FILE]\n"
+    "Writes the chain export {\"format\": \"chainvote-chain/1\", \"blocks\": [...]} of the\n"
+    "committed blocks to FILE (written whole, then renamed into place) or stdout.\n";
 
 static int file_write(void *ctx, const char *p, size_t n)
 {
@@ -1138,7 +1161,8 @@ int cmd_restore(int argc, char **argv)
 			return fail("restore", CV_E_TOO_LARGE, de->d_name);
 		}
 		/* region files belong to a running environment, never to a copy */
-		if (stat(from, &st) != 0 || !S_ISREG(st.st_mode) || strncmp(de->d_name, "__db.", 5) == 0)
+		if (stat(from, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    strncmp(de->d_name, "__db.", 5) == 0)
 			continue;
 		if (!copy_file(from, data, de->d_name)) {
 			closedir(d);

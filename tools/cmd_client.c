@@ -595,11 +595,10 @@ int cmd_approve(int argc, char **argv)
 		goto out;
 	cv_privkey_public(key, our_key);
 	if (cv_genesis_validator(k.genesis.genesis, our_key) == NULL) {
-		fprintf(
-		    stderr,
-		    "chainvote approve: not_validator: %s is not the key of one of this "
-		    "election's validators\n",
-		    key_path);
+		fprintf(stderr,
+		        "chainvote approve: not_validator: %s is not the key of one of this "
+		        "election's validators\n",
+		        key_path);
 		goto out;
 	}
 	if (fetch_proposals(k.http, &ps, &n) != 0)

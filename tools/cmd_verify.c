@@ -20,7 +20,7 @@
 /* An export of a million votes is about 600 MB of JSON; beyond this bound the input is
  * refused rather than read into memory. */
 #define VERIFY_MAX_BYTES ((size_t)1 << 30)
-#define EXPORT_PATH "/api/chain/export"
+#define EXPORT_PATH      "/api/chain/export"
 
 /* ---- reading the export ---- */
 
@@ -107,7 +107,7 @@ static int load(const char *src, cv_buf *b)
 	fclose(f);
 	if (rc != 0)
 		fprintf(stderr, "chainvote verify: %s: unreadable or larger than %zu bytes\n", src,
-			VERIFY_MAX_BYTES);
+		        VERIFY_MAX_BYTES);
 	return rc;
 }
 
@@ -134,21 +134,22 @@ static void print_problem(void *ctx, int64_t height, int64_t vote, cv_err code, 
 static void bad_txid(void *ctx, size_t block, size_t vote)
 {
 	print_problem(ctx, (int64_t)block, (int64_t)vote, CV_E_BAD_HASH,
-		      "the stated txid is not the hash of the payload");
+	              "the stated txid is not the hash of the payload");
 }
 
 static void verify_usage(FILE *out)
 {
-	fprintf(out, "usage: chainvote verify FILE|-|URL\n"
-		     "\n"
-		     "Checks a chain export against every rule of the chain: genesis, links, proof\n"
-		     "of work, merkle roots, every vote's signature, roll, candidate and time, one\n"
-		     "vote per voter, and the validators' approvals. FILE is an export file, - reads\n"
-		     "stdin, and an http(s) URL fetches URL%s from a running service.\n"
-		     "Prints each problem as \"height H: code: detail\", then the tally, then\n"
-		     "\"valid\" or \"INVALID: N problems\".\n"
-		     "Exit status: 0 valid, 1 problems found or input unreadable, 2 usage error.\n",
-		EXPORT_PATH);
+	fprintf(out,
+	        "usage: chainvote verify FILE|-|URL\n"
+	        "\n"
+	        "Checks a chain export against every rule of the chain: genesis, links, proof\n"
+	        "of work, merkle roots, every vote's signature, roll, candidate and time, one\n"
+	        "vote per voter, and the validators' approvals. FILE is an export file, - reads\n"
+	        "stdin, and an http(s) URL fetches URL%s from a running service.\n"
+	        "Prints each problem as \"height H: code: detail\", then the tally, then\n"
+	        "\"valid\" or \"INVALID: N problems\".\n"
+	        "Exit status: 0 valid, 1 problems found or input unreadable, 2 usage error.\n",
+	        EXPORT_PATH);
 }
 
 int cmd_verify(int argc, char **argv)
@@ -172,7 +173,8 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (load(argv[1], &text) != 0)
 		goto out;
-	if ((rc = cv_json_parse(text.data ? (const char *)text.data : "", text.len, &root)) != CV_OK) {
+	if ((rc = cv_json_parse(text.data ? (const char *)text.data : "", text.len, &root)) !=
+	    CV_OK) {
 		print_problem(&st, -1, -1, rc, "the input is not one strict JSON value");
 		goto done;
 	}
@@ -184,7 +186,8 @@ int cmd_verify(int argc, char **argv)
 	/* print_problem counts as it prints, the txid problems of the parse included */
 	(void)cv_verify_chain(&chain, print_problem, &st, &tally);
 	for (size_t i = 0; i < tally.n; i++) {
-		const cv_candidate *cand = cv_genesis_candidate(chain.blocks[0].genesis, tally.ids[i]);
+		const cv_candidate *cand =
+		    cv_genesis_candidate(chain.blocks[0].genesis, tally.ids[i]);
 
 		printf("candidate %u (%s): %" PRIu64 "\n", (unsigned)tally.ids[i],
 		       cand ? cand->name : "?", tally.votes[i]);
@@ -209,18 +212,18 @@ out:
 static void keygen_usage(FILE *out)
 {
 	fprintf(out, "usage: chainvote keygen [-o FILE]\n"
-		     "\n"
-		     "Generates a P-256 key and writes it as a key file (chainvote-key/1 JSON):\n"
-		     "to FILE (created with mode 0600, never overwritten; the public key is then\n"
-		     "printed on stderr) or else to stdout.\n");
+	             "\n"
+	             "Generates a P-256 key and writes it as a key file (chainvote-key/1 JSON):\n"
+	             "to FILE (created with mode 0600, never overwritten; the public key is then\n"
+	             "printed on stderr) or else to stdout.\n");
 }
 
 int cmd_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
 	cv_privkey *key = NULL;

@@ -192,8 +192,7 @@ static int template_from_json(json_object *o, cv_block *b, char *why, size_t why
 /* GET /api/work. Returns 1 with a checked template in b, cut to its first max_votes
  * votes when max_votes > 0, 0 when there is nothing to mine (empty pool), -1 on a
  * problem, described in why. */
-static int fetch_work(cv_http *http, unsigned max_votes, cv_block *b, char *why,
-		      size_t why_len)
+static int fetch_work(cv_http *http, unsigned max_votes, cv_block *b, char *why, size_t why_len)
 {
 	cv_http_reply r = {0};
 	uint8_t root[CV_HASH_LEN];
@@ -269,8 +268,7 @@ out:
 /* Whether the service's work moved away from the job: a new tip always counts; a
  * changed pool (as far as max_votes would take it) counts only for a young job
  * (POOL_RESTART_MS). */
-static int work_changed(cv_http *http, unsigned max_votes, const cv_block *job,
-			uint64_t age_ms)
+static int work_changed(cv_http *http, unsigned max_votes, const cv_block *job, uint64_t age_ms)
 {
 	cv_http_reply r = {0};
 	cv_block t;
@@ -542,10 +540,13 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, 'u'},  {"threads", required_argument, NULL, 't'},
-	    {"poll", required_argument, NULL, 'p'}, {"once", no_argument, NULL, '1'},
+	    {"url", required_argument, NULL, 'u'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"poll", required_argument, NULL, 'p'},
+	    {"once", no_argument, NULL, '1'},
 	    {"max-votes", required_argument, NULL, 'm'},
-	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	options opt = {0};
 	struct sigaction sa;

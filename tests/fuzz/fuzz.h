@@ -12,13 +12,13 @@
 #include "json.h"
 
 /* A broken invariant is a bug like a crash: report it and abort. */
-#define FUZZ_CHECK(cond)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,   \
-				#cond);                                                    \
-			abort();                                                           \
-		}                                                                          \
+#define FUZZ_CHECK(cond)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
+			        #cond);                                                            \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* Serialises o as the services do and parses the text back strictly: what the library
@@ -32,7 +32,7 @@ static inline json_object *fuzz_reparse(json_object *o)
 	if (o == NULL)
 		return NULL;
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						       JSON_C_TO_STRING_NOSLASHESCAPE);
+	                                             JSON_C_TO_STRING_NOSLASHESCAPE);
 	FUZZ_CHECK(text != NULL);
 	FUZZ_CHECK(cv_json_parse(text, strlen(text), &again) == CV_OK);
 	return again;

@@ -137,13 +137,13 @@ static void merkle(const uint8_t *p, size_t n)
 	FUZZ_CHECK(cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])leaves, n_leaves, root) == CV_OK);
 	for (size_t i = 0; i < n_leaves; i++) {
 		FUZZ_CHECK(cv_merkle_path((const uint8_t(*)[CV_HASH_LEN])leaves, n_leaves, i, path,
-					  &path_len) == CV_OK);
+		                          &path_len) == CV_OK);
 		FUZZ_CHECK(cv_merkle_verify(leaves[i], i, n_leaves,
-					    (const uint8_t(*)[CV_HASH_LEN])path, path_len, root));
+		                            (const uint8_t(*)[CV_HASH_LEN])path, path_len, root));
 		if (path_len > 0)
 			FUZZ_CHECK(!cv_merkle_verify(leaves[i], i, n_leaves,
-						     (const uint8_t(*)[CV_HASH_LEN])path,
-						     path_len - 1, root));
+			                             (const uint8_t(*)[CV_HASH_LEN])path,
+			                             path_len - 1, root));
 	}
 	index = cv_get_u64(p + 1);
 	tree_size = cv_get_u64(p + 9);
@@ -152,8 +152,9 @@ static void merkle(const uint8_t *p, size_t n)
 	if (n < 2 * CV_HASH_LEN)
 		return;
 	path_len = (n - 2 * CV_HASH_LEN) / CV_HASH_LEN;
-	(void)cv_merkle_verify(p, index, tree_size, (const uint8_t(*)[CV_HASH_LEN])(p + 2 * CV_HASH_LEN),
-			       path_len, p + CV_HASH_LEN);
+	(void)cv_merkle_verify(p, index, tree_size,
+	                       (const uint8_t(*)[CV_HASH_LEN])(p + 2 * CV_HASH_LEN), path_len,
+	                       p + CV_HASH_LEN);
 }
 
 /* The section-2 layouts of the texts' carriers: election and candidate entries and a
@@ -176,7 +177,7 @@ static void entries(const uint8_t *p, size_t n)
 	FUZZ_CHECK((rc == CV_OK) == (tlen <= CV_TEXT_MAX));
 	if (rc == CV_OK)
 		FUZZ_CHECK(b.len == strlen(CV_TAG_REJECT) + CV_HASH_LEN + 2 + tlen &&
-			   memcmp(b.data + b.len - tlen, text, tlen) == 0);
+		           memcmp(b.data + b.len - tlen, text, tlen) == 0);
 	else
 		FUZZ_CHECK(b.len == 0);
 	if (tlen > CV_TEXT_MAX)
@@ -200,8 +201,8 @@ out:
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static void (*const decoders[])(const uint8_t *, size_t) = {
-		store_block, store_vote, store_header, store_settings, store_text,
-		der_in,      der_out,    hex,          merkle,         entries,
+	    store_block, store_vote, store_header, store_settings, store_text,
+	    der_in,      der_out,    hex,          merkle,         entries,
 	};
 
 	if (size == 0)

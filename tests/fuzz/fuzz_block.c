@@ -18,16 +18,16 @@ static void same_genesis(const cv_genesis *a, const cv_genesis *b)
 	const cv_election *x = &a->election, *y = &b->election;
 
 	FUZZ_CHECK(strcmp(x->title, y->title) == 0 && x->threshold == y->threshold &&
-		   x->difficulty == y->difficulty && x->max_block_votes == y->max_block_votes &&
-		   x->opens == y->opens && x->closes == y->closes);
+	           x->difficulty == y->difficulty && x->max_block_votes == y->max_block_votes &&
+	           x->opens == y->opens && x->closes == y->closes);
 	FUZZ_CHECK(a->n_candidates == b->n_candidates && a->n_validators == b->n_validators &&
-		   a->n_voters == b->n_voters);
+	           a->n_voters == b->n_voters);
 	for (size_t i = 0; i < a->n_candidates; i++)
 		FUZZ_CHECK(a->candidates[i].id == b->candidates[i].id &&
-			   strcmp(a->candidates[i].name, b->candidates[i].name) == 0);
+		           strcmp(a->candidates[i].name, b->candidates[i].name) == 0);
 	for (size_t i = 0; i < a->n_validators; i++)
 		FUZZ_CHECK(memcmp(a->validators[i].key, b->validators[i].key, CV_KEY_LEN) == 0 &&
-			   strcmp(a->validators[i].name, b->validators[i].name) == 0);
+		           strcmp(a->validators[i].name, b->validators[i].name) == 0);
 	if (a->n_voters > 0)
 		FUZZ_CHECK(memcmp(a->voters, b->voters, a->n_voters * CV_KEY_LEN) == 0);
 }
@@ -63,7 +63,7 @@ static void genesis_rules(cv_block *b)
 	(void)cv_check_genesis(b);
 	if (cv_genesis_merkle_root(g, root) == CV_OK)
 		FUZZ_CHECK(cv_genesis_header(g, b->header.timestamp, &h) == CV_OK &&
-			   memcmp(h.merkle_root, root, CV_HASH_LEN) == 0);
+		           memcmp(h.merkle_root, root, CV_HASH_LEN) == 0);
 	if (cv_genesis_normalise(g) != CV_OK)
 		return;
 	FUZZ_CHECK(cv_genesis_check(g) == CV_OK);
@@ -87,10 +87,10 @@ static void votes_merkle(const cv_block *b)
 	for (size_t j = 0; j < b->n_votes; j++)
 		cv_vote_leaf_hash(&b->votes[j], leaves[j]);
 	for (size_t i = 0; i < b->n_votes && i < 4; i++) {
-		FUZZ_CHECK(cv_merkle_path((const uint8_t(*)[CV_HASH_LEN])leaves, b->n_votes, i, path,
-					  &path_len) == CV_OK);
+		FUZZ_CHECK(cv_merkle_path((const uint8_t(*)[CV_HASH_LEN])leaves, b->n_votes, i,
+		                          path, &path_len) == CV_OK);
 		FUZZ_CHECK(cv_merkle_verify(leaves[i], i, b->n_votes,
-					    (const uint8_t(*)[CV_HASH_LEN])path, path_len, root));
+		                            (const uint8_t(*)[CV_HASH_LEN])path, path_len, root));
 	}
 	free(leaves);
 }
