@@ -98,7 +98,11 @@ start() {
 	for p in $PROGRAMS; do
 		i=0
 		while [ ! -S "$RUN/$p.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-		[ -S "$RUN/$p.sock" ] || { echo "run: $p did not start; see $RUN/$p.log" >&2; exit 1; }
+		if [ ! -S "$RUN/$p.sock" ]; then
+			echo "run: $p did not start; the end of $RUN/$p.log:" >&2
+			tail -n 5 "$RUN/$p.log" >&2
+			exit 1
+		fi
 	done
 	if alive "$RUN/nginx.pid"; then
 		"$NGINX" -p "$RUN" -c "$RUN/nginx.conf" -s reload
