@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -704,6 +705,8 @@ struct board {
 struct service {
 	const cv_program *p;
 	struct board *board;
+	int lock_fd;             /* DATA/recovery.lock: shared while our workers run */
+	bool wedged;             /* a worker could not open the store: recover everything */
 	const char *socket_path; /* NULL when listening on a TCP port */
 	const char *data_dir;
 	int n_workers;
@@ -929,7 +932,74 @@ static void watchdog(struct service *sv)
 		cv_log("worker %d is stuck (%s); killing it", (int)sv->pids[i],
 		       stuck_opening ? "opening the store" : "on one request");
 		kill(sv->pids[i], SIGKILL);
+		if (stuck_opening)
+			sv->wedged = true;
 	}
+}
+
+/* When the environment is wedged (a process killed while it waited on one of Berkeley
+ * DB's own mutexes leaves new processes unable to open it), only recovery with every
+ * process gone mends it. The programs agree through two files in the data directory:
+ * each master holds recovery.lock shared while its workers run; the one that finds the
+ * wedge writes recovery.request, and every master that sees it stops its workers and
+ * lets go of the lock; the first to get it exclusively recovers and removes the request;
+ * then all start their workers again. */
+#define RECOVERY_WAIT_S 60
+
+static void recovery_request_path(const struct service *sv, char *path, size_t len)
+{
+	snprintf(path, len, "%s/recovery.request", sv->data_dir);
+}
+
+static bool recovery_requested(const struct service *sv)
+{
+	char path[4096];
+
+	recovery_request_path(sv, path, sizeof path);
+	return access(path, F_OK) == 0;
+}
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static void coordinated_recovery(struct service *sv)
+{
+	char path[4096];
+	long long until = mono_s() + RECOVERY_WAIT_S;
+	int fd;
+
+	recovery_request_path(sv, path, sizeof path);
+	if (sv->wedged && (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	cv_log("store %s: stopping workers for a recovery of every program",
+	       sv->wedged ? "wedged" : "recovery requested");
+	kill_workers(sv);
+	flock(sv->lock_fd, LOCK_UN);
+	while (recovery_requested(sv) && mono_s() < until) {
+		if (flock(sv->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+			/* every program has let go: nobody has the environment open */
+			pid_t pid = fork();
+			int st = 0;
+
+			if (pid == 0)
+				_exit(cv_store_recover(sv->data_dir) == CV_OK ? 0 : 1);
+			if (pid > 0)
+				waitpid(pid, &st, 0);
+			cv_log("recovery of the store %s",
+			       pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "done" : "failed");
+			unlink(path);
+			break;
+		}
+		pause_ms(50);
+	}
+	flock(sv->lock_fd, LOCK_SH);
+	sv->wedged = false;
+	for (int i = 0; i < sv->n_workers; i++)
+		spawn(sv, i);
 }
 
 /* Reaps dead workers; returns 1 when the store needs recovery. */
@@ -1099,6 +1169,17 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		status = 1;
 		goto out;
 	}
+	{
+		char path[4096];
+
+		snprintf(path, sizeof path, "%s/recovery.lock", sv.data_dir);
+		sv.lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (sv.lock_fd < 0 || flock(sv.lock_fd, LOCK_SH) != 0) {
+			cv_log("cannot take %s: %s", path, strerror(errno));
+			status = 1;
+			goto out;
+		}
+	}
 	if (prepare_store(sv.data_dir) != 0) {
 		status = 1;
 		goto out;
@@ -1142,6 +1223,8 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		if (reap(&sv))
 			recover(&sv);
 		watchdog(&sv);
+		if (sv.wedged || recovery_requested(&sv))
+			coordinated_recovery(&sv);
 		now = time(NULL);
 		for (int i = 0; i < sv.n_workers; i++)
 			if (sv.pids[i] == 0 && now >= sv.restart_at[i])

@@ -1183,3 +1183,21 @@ cv_err cv_store_backup(cv_store *s, const char *target)
 		return CV_E_IO;
 	return recover_copy(target);
 }
+
+cv_err cv_store_recover(const char *dir)
+{
+	DB_ENV *env = NULL;
+	int rc;
+
+	if ((rc = db_env_create(&env, 0)) != 0)
+		return cv_st_dberr(rc);
+	env->set_errcall(env, errcall);
+	/* no DB_REGISTER: recovery runs whatever the register says, and the regions are
+	 * made anew */
+	rc = env->open(env, dir,
+		       DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+			   DB_RECOVER,
+		       0600);
+	env->close(env, 0);
+	return rc == 0 ? CV_OK : CV_E_STORE;
+}

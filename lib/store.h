@@ -31,6 +31,10 @@ cv_err cv_store_checkpoint(cv_store *s);
  * copy so that it is a consistent environment of its own. Restoring is using (or
  * copying back) that directory as a data directory. */
 cv_err cv_store_backup(cv_store *s, const char *target);
+/* Normal recovery of the environment in dir, regions made anew. Only while no other
+ * process has it open: the services call it when every process of every program has
+ * left a wedged environment (see lib/service.c). */
+cv_err cv_store_recover(const char *dir);
 /* DB_ENV->failchk: releases what dead processes held. CV_E_RECOVER if recovery needed. */
 cv_err cv_store_failchk(cv_store *s);
 /* Test hook: when n > 0, the n-th following transaction commit fails as a deadlock
