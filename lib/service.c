@@ -990,7 +990,8 @@ static void coordinated_recovery(struct service *sv)
 			if (pid > 0)
 				waitpid(pid, &st, 0);
 			cv_log("recovery of the store %s",
-			       pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "done" : "failed");
+			       pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "done"
+			                                                        : "failed");
 			unlink(path);
 			break;
 		}

@@ -1195,9 +1195,9 @@ cv_err cv_store_recover(const char *dir)
 	/* no DB_REGISTER: recovery runs whatever the register says, and the regions are
 	 * made anew */
 	rc = env->open(env, dir,
-		       DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-			   DB_RECOVER,
-		       0600);
+	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+	                   DB_RECOVER,
+	               0600);
 	env->close(env, 0);
 	return rc == 0 ? CV_OK : CV_E_STORE;
 }
