@@ -731,6 +731,33 @@ static void on_sigchld(int sig)
 	(void)sig; /* only so that SIGCHLD is delivered to sigtimedwait */
 }
 
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Opens the store, trying again every pause milliseconds, at most attempts times: an
+ * open fails for a moment while another process runs failchk or recovery on the same
+ * environment. *out is NULL on failure, which is logged. */
+static cv_err open_store_patiently(const char *dir, unsigned flags, int attempts, long pause,
+                                   cv_store **out)
+{
+	cv_err e = CV_E_STORE;
+
+	*out = NULL;
+	for (int i = 0; i < attempts && e != CV_OK; i++)
+		if ((e = cv_store_open(dir, flags, out)) != CV_OK) {
+			*out = NULL;
+			sleep_ms(pause);
+		}
+	if (e != CV_OK)
+		cv_log("cannot open the store in %s: %s", dir, cv_err_message(e));
+	return e;
+}
+
 static long long mono_s(void)
 {
 	struct timespec ts;
@@ -779,19 +806,9 @@ static void worker_main(struct service *sv, int slot)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	/* The open fails while the master (or another new worker) runs failchk for the
-	 * process this worker replaces; try again for a moment before taking requests,
-	 * rather than answering the first ones 503. */
-	for (int attempt = 0; attempt < 100; attempt++) {
-		struct timespec pause = {0, 20 * 1000 * 1000};
-
-		if ((e = cv_store_open(sv->data_dir, 0, &store)) == CV_OK)
-			break;
-		store = NULL;
-		nanosleep(&pause, NULL);
-	}
-	if (e != CV_OK)
-		cv_log("cannot open the store in %s: %s", sv->data_dir, cv_err_message(e));
+	/* Another process may be running failchk for the one this worker replaces: wait
+	 * for the store rather than answering the first requests 503. */
+	open_store_patiently(sv->data_dir, 0, 100, 20, &store);
 	atomic_store(&sv->board->ready[slot], 1);
 	if (FCGX_InitRequest(&req, sv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		cv_log("cannot set up a FastCGI request");
@@ -841,14 +858,6 @@ static void spawn(struct service *sv, int slot)
 	sv->pids[slot] = pid;
 	sv->started[slot] = time(NULL);
 	sv->restart_at[slot] = 0;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* SIGTERM to every worker, SIGKILL to those still running after the grace time. */
@@ -959,13 +968,6 @@ static bool recovery_requested(const struct service *sv)
 	return access(path, F_OK) == 0;
 }
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 static void coordinated_recovery(struct service *sv)
 {
 	char path[4096];
@@ -995,7 +997,7 @@ static void coordinated_recovery(struct service *sv)
 			unlink(path);
 			break;
 		}
-		pause_ms(50);
+		sleep_ms(50);
 	}
 	flock(sv->lock_fd, LOCK_SH);
 	sv->wedged = false;
@@ -1011,7 +1013,6 @@ static int reap(struct service *sv)
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		int slot = -1;
-		bool abnormal;
 		time_t now = time(NULL);
 
 		for (int i = 0; i < sv->n_workers; i++)
@@ -1020,7 +1021,6 @@ static int reap(struct service *sv)
 		if (slot < 0)
 			continue;
 		sv->pids[slot] = 0;
-		abnormal = !WIFEXITED(st) || WEXITSTATUS(st) != 0;
 		/* a worker that fails at once would otherwise restart in a tight loop; one
 		 * killed from outside (SIGKILL) did not fail by itself and is replaced at
 		 * once, so that the program answers again within a second */
@@ -1035,7 +1035,7 @@ static int reap(struct service *sv)
 		else
 			cv_log("worker %d exited (status %d), restarted", (int)pid,
 			       WEXITSTATUS(st));
-		(void)abnormal; /* the replacement's open runs failchk for it */
+		/* nothing to release here: the replacement's open runs failchk for it */
 	}
 	return need_recovery;
 }
@@ -1053,18 +1053,10 @@ static int prepare_store(const char *dir)
 		return -1;
 	}
 	if (pid == 0) {
-		cv_store *s = NULL;
-		cv_err e = CV_E_STORE;
-
+		cv_store *s;
 		/* the other programs start at the same moment and open it too */
-		for (int attempt = 0; attempt < 50 && e != CV_OK; attempt++) {
-			struct timespec pause = {0, 100 * 1000 * 1000};
+		cv_err e = open_store_patiently(dir, CV_STORE_CREATE, 50, 100, &s);
 
-			if ((e = cv_store_open(dir, CV_STORE_CREATE, &s)) != CV_OK)
-				nanosleep(&pause, NULL);
-		}
-		if (e != CV_OK)
-			cv_log("cannot open the store in %s: %s", dir, cv_err_message(e));
 		cv_store_close(s);
 		_exit(e == CV_OK ? 0 : 1);
 	}
