@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -28,10 +28,12 @@
 #define MAX_BODY_LIMIT   (1024u * 1024 * 1024) /* FCGX_GetStr counts in int */
 #define MAX_PATH_LEN     2048
 #define CHECKPOINT_EVERY 30   /* seconds */
-#define READY_LIMIT      15   /* seconds a new worker may take to open the store */
+#define READY_LIMIT      3    /* seconds a new worker may take to open the store */
 #define BUSY_LIMIT       20   /* seconds one request may take before the watchdog */
-#define STOP_GRACE_MS    5000 /* SIGTERM to SIGKILL */
-#define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY */
+#define STOP_GRACE_MS    5000 /* SIGTERM to SIGKILL when the program stops */
+#define RECOVER_GRACE_MS 150  /* SIGTERM to SIGKILL before a recovery */
+#define TICK_MS          50   /* the master's round: reap, watchdog, recovery requests */
+#define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY or could not open the store */
 #define LISTEN_BACKLOG   128
 #define WRITE_CHUNK      (1 << 20)
 
@@ -42,11 +44,19 @@ void cv_log(const char *fmt, ...)
 	char line[512];
 	va_list ap;
 
+	struct timespec now;
+	struct tm tm;
+	char when[32] = "";
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (gmtime_r(&now.tv_sec, &tm) != NULL)
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	/* one write per line so that lines of several processes do not interleave */
-	fprintf(stderr, "chainvote-%s[%d]: %s\n", prog_name, (int)getpid(), line);
+	fprintf(stderr, "%s.%03ldZ chainvote-%s[%d]: %s\n", when, now.tv_nsec / 1000000, prog_name,
+	        (int)getpid(), line);
 	fflush(stderr);
 }
 
@@ -704,9 +714,9 @@ struct board {
 
 struct service {
 	const cv_program *p;
+	pid_t master;
 	struct board *board;
-	int lock_fd;             /* DATA/recovery.lock: shared while our workers run */
-	bool wedged;             /* a worker could not open the store: recover everything */
+	bool must_recover;       /* a worker died inside the store: recover everything */
 	const char *socket_path; /* NULL when listening on a TCP port */
 	const char *data_dir;
 	int n_workers;
@@ -781,10 +791,9 @@ static void maybe_checkpoint(struct service *sv, cv_store *store)
 }
 
 /* A worker: its own store handle (Berkeley DB handles must not cross fork), then
- * accept and dispatch until told to stop. Opening the store after another process
- * died runs failchk (DB_FAILCHK) and, when that cannot mend the environment, full
- * recovery (DB_RECOVER): a replacement worker is what cleans up after the dead one.
- * Never returns. */
+ * accept and dispatch until told to stop. The board tells the master whether it is
+ * inside a request (and so possibly inside the store) and whether its store is open:
+ * the master decides from that what a death of this worker needs. Never returns. */
 static void worker_main(struct service *sv, int slot)
 {
 	struct sigaction sa = {0};
@@ -805,10 +814,15 @@ static void worker_main(struct service *sv, int slot)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* a worker whose master is gone stops too (after its request) */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != sv->master)
+		_exit(1);
 
-	/* Another process may be running failchk for the one this worker replaces: wait
-	 * for the store rather than answering the first requests 503. */
-	open_store_patiently(sv->data_dir, 0, 100, 20, &store);
+	/* Another process may be running failchk or recovery: wait for the store rather
+	 * than answering the first requests 503; a store that will not open is the
+	 * master's to recover. */
+	if (open_store_patiently(sv->data_dir, 0, 100, 20, &store) != CV_OK)
+		_exit(EXIT_RECOVER);
 	atomic_store(&sv->board->ready[slot], 1);
 	if (FCGX_InitRequest(&req, sv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		cv_log("cannot set up a FastCGI request");
@@ -837,6 +851,7 @@ static void worker_main(struct service *sv, int slot)
 		}
 	}
 	FCGX_Free(&req, 0);
+	atomic_store(&sv->board->ready[slot], 0); /* inside the store again */
 	cv_store_close(store);
 	_exit(status);
 }
@@ -860,15 +875,15 @@ static void spawn(struct service *sv, int slot)
 	sv->restart_at[slot] = 0;
 }
 
-/* SIGTERM to every worker, SIGKILL to those still running after the grace time. */
-static void stop_workers(struct service *sv)
+/* SIGTERM to every worker, SIGKILL to those still running after grace_ms. */
+static void stop_workers(struct service *sv, long grace_ms)
 {
 	int alive = 0;
 
 	for (int i = 0; i < sv->n_workers; i++)
 		if (sv->pids[i] > 0 && kill(sv->pids[i], SIGTERM) == 0)
 			alive++;
-	for (long waited = 0; alive > 0; waited += 20) {
+	for (long waited = 0; alive > 0; waited += 10) {
 		int st;
 		pid_t pid = waitpid(-1, &st, WNOHANG);
 
@@ -882,7 +897,7 @@ static void stop_workers(struct service *sv)
 		}
 		if (pid < 0 && errno == ECHILD)
 			break;
-		if (waited >= STOP_GRACE_MS) {
+		if (waited >= grace_ms) {
 			for (int i = 0; i < sv->n_workers; i++)
 				if (sv->pids[i] > 0) {
 					cv_log("worker %d did not stop; killing it",
@@ -893,40 +908,13 @@ static void stop_workers(struct service *sv)
 				}
 			break;
 		}
-		sleep_ms(20);
+		sleep_ms(10);
 	}
-}
-
-/* All workers stopped, the store closed and opened again (which runs recovery), the
- * workers started again. A failure here is fatal. */
-/* SIGKILL to every worker, then reap them. */
-static void kill_workers(struct service *sv)
-{
-	for (int i = 0; i < sv->n_workers; i++)
-		if (sv->pids[i] > 0) {
-			int st;
-
-			kill(sv->pids[i], SIGKILL);
-			waitpid(sv->pids[i], &st, 0);
-			sv->pids[i] = 0;
-		}
-}
-
-/* A worker met DB_RUNRECOVERY: every worker of this program goes (no grace: one may
- * be blocked for good on a mutex a dead process held) and new ones start; the first
- * new open finds the dead processes and recovers the environment (DB_REGISTER). The
- * master holds no store handle, so nothing of the old environment can hold it up. */
-static void recover(struct service *sv)
-{
-	cv_log("store needs recovery: restarting every worker");
-	kill_workers(sv);
-	for (int i = 0; i < sv->n_workers; i++)
-		spawn(sv, i);
 }
 
 /* Kills a worker that has not opened the store READY_LIMIT seconds after it started,
  * or has spent BUSY_LIMIT seconds on one request: it is blocked, most likely on what
- * a killed process held. It is reaped and replaced as a dead worker. */
+ * a killed process held. Its death inside the store then starts a recovery. */
 static void watchdog(struct service *sv)
 {
 	long long now = mono_s();
@@ -941,18 +929,19 @@ static void watchdog(struct service *sv)
 		cv_log("worker %d is stuck (%s); killing it", (int)sv->pids[i],
 		       stuck_opening ? "opening the store" : "on one request");
 		kill(sv->pids[i], SIGKILL);
-		if (stuck_opening)
-			sv->wedged = true;
 	}
 }
 
-/* When the environment is wedged (a process killed while it waited on one of Berkeley
- * DB's own mutexes leaves new processes unable to open it), only recovery with every
- * process gone mends it. The programs agree through two files in the data directory:
- * each master holds recovery.lock shared while its workers run; the one that finds the
- * wedge writes recovery.request, and every master that sees it stops its workers and
- * lets go of the lock; the first to get it exclusively recovers and removes the request;
- * then all start their workers again. */
+/* Recovery of every program together. Berkeley DB's POSIX mutexes do not survive a
+ * process killed while it held one or waited on one (a condition variable with a dead
+ * waiter can hang the next signal, and failchk with it); only recovery with every
+ * process out of the environment is sure to mend that. So when a worker dies inside a
+ * request, or cannot open the store, the programs recover together through the data
+ * directory: the master that saw it writes recovery.request; every master that sees the
+ * request stops its workers (a short grace, then SIGKILL), which lets go of their
+ * handles' shared recovery.lock (lib/store.c); the first master to get that lock
+ * exclusively recovers in a child and removes the request; then all start their
+ * workers again. Masters look every TICK_MS, so this takes a fraction of a second. */
 #define RECOVERY_WAIT_S 60
 
 static void recovery_request_path(const struct service *sv, char *path, size_t len)
@@ -968,52 +957,62 @@ static bool recovery_requested(const struct service *sv)
 	return access(path, F_OK) == 0;
 }
 
-static void coordinated_recovery(struct service *sv)
+static void recover_together(struct service *sv)
 {
 	char path[4096];
 	long long until = mono_s() + RECOVERY_WAIT_S;
+	struct timespec t0, t1;
 	int fd;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	recovery_request_path(sv, path, sizeof path);
-	if (sv->wedged && (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+	if (sv->must_recover && (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
-	cv_log("store %s: stopping workers for a recovery of every program",
-	       sv->wedged ? "wedged" : "recovery requested");
-	kill_workers(sv);
-	flock(sv->lock_fd, LOCK_UN);
+	sv->must_recover = false;
+	stop_workers(sv, RECOVER_GRACE_MS);
 	while (recovery_requested(sv) && mono_s() < until) {
-		if (flock(sv->lock_fd, LOCK_EX | LOCK_NB) == 0) {
-			/* every program has let go: nobody has the environment open */
+		int lock = cv_store_lock_exclusive(sv->data_dir);
+
+		if (lock >= 0) {
+			/* nobody has the environment open */
 			pid_t pid = fork();
 			int st = 0;
+			bool done;
 
 			if (pid == 0)
 				_exit(cv_store_recover(sv->data_dir) == CV_OK ? 0 : 1);
-			if (pid > 0)
-				waitpid(pid, &st, 0);
-			cv_log("recovery of the store %s",
-			       pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "done"
-			                                                        : "failed");
-			unlink(path);
-			break;
+			done = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+			       WEXITSTATUS(st) == 0;
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			cv_log("recovery of the store %s in %ld ms", done ? "done" : "failed",
+			       (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+			              (t1.tv_nsec - t0.tv_nsec) / 1000000));
+			if (done)
+				unlink(path);
+			close(lock);
+			if (done)
+				break;
 		}
-		sleep_ms(50);
+		sleep_ms(5);
 	}
-	flock(sv->lock_fd, LOCK_SH);
-	sv->wedged = false;
 	for (int i = 0; i < sv->n_workers; i++)
 		spawn(sv, i);
 }
 
-/* Reaps dead workers; returns 1 when the store needs recovery. */
-static int reap(struct service *sv)
+/* Reaps dead workers. One that died idle (waiting in accept, store open) held nothing
+ * of the store's but its registration, which the replacement's open releases
+ * (DB_REGISTER with DB_FAILCHK): it is simply replaced. One that died inside a request
+ * or while opening the store, or saw DB_RUNRECOVERY, may have left a Berkeley DB mutex
+ * that nothing but recovery releases: sets must_recover. */
+static void reap(struct service *sv)
 {
-	int st, need_recovery = 0;
+	int st;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		int slot = -1;
 		time_t now = time(NULL);
+		bool idle;
 
 		for (int i = 0; i < sv->n_workers; i++)
 			if (sv->pids[i] == pid)
@@ -1021,6 +1020,8 @@ static int reap(struct service *sv)
 		if (slot < 0)
 			continue;
 		sv->pids[slot] = 0;
+		idle = atomic_load(&sv->board->ready[slot]) &&
+		       atomic_load(&sv->board->busy_since[slot]) == 0;
 		/* a worker that fails at once would otherwise restart in a tight loop; one
 		 * killed from outside (SIGKILL) did not fail by itself and is replaced at
 		 * once, so that the program answers again within a second */
@@ -1028,16 +1029,19 @@ static int reap(struct service *sv)
 		    !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) && now - sv->started[slot] < 1
 		        ? now + 1
 		        : 0;
-		if (WIFSIGNALED(st))
-			cv_log("worker %d died (signal %d), restarted", (int)pid, WTERMSIG(st));
-		else if (WEXITSTATUS(st) == EXIT_RECOVER)
-			need_recovery = 1;
-		else
+		if (WIFSIGNALED(st)) {
+			cv_log("worker %d died %s (signal %d)", (int)pid,
+			       idle ? "idle" : "inside a request", WTERMSIG(st));
+			if (!idle)
+				sv->must_recover = true;
+		} else if (WEXITSTATUS(st) == EXIT_RECOVER) {
+			cv_log("worker %d found the store in need of recovery", (int)pid);
+			sv->must_recover = true;
+		} else if (WEXITSTATUS(st) != 0) {
 			cv_log("worker %d exited (status %d), restarted", (int)pid,
 			       WEXITSTATUS(st));
-		/* nothing to release here: the replacement's open runs failchk for it */
+		}
 	}
-	return need_recovery;
 }
 
 /* Creates the environment if it is missing, in a child process: the master itself
@@ -1145,6 +1149,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 
 	prog_name = p->name;
 	sv.p = p;
+	sv.master = getpid();
 	sv.n_workers = CV_DEFAULT_WORKERS;
 	sv.max_body = p->max_body ? p->max_body : CV_DEFAULT_MAX_BODY;
 	if (parse_args(&sv, argc, argv, &port) != 0)
@@ -1161,17 +1166,6 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		cv_log("cannot open the audit log in %s: %s", sv.data_dir, strerror(errno));
 		status = 1;
 		goto out;
-	}
-	{
-		char path[4096];
-
-		snprintf(path, sizeof path, "%s/recovery.lock", sv.data_dir);
-		sv.lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (sv.lock_fd < 0 || flock(sv.lock_fd, LOCK_SH) != 0) {
-			cv_log("cannot take %s: %s", path, strerror(errno));
-			status = 1;
-			goto out;
-		}
 	}
 	if (prepare_store(sv.data_dir) != 0) {
 		status = 1;
@@ -1205,7 +1199,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	for (int i = 0; i < sv.n_workers; i++)
 		spawn(&sv, i);
 	for (;;) {
-		struct timespec tick = {1, 0};
+		struct timespec tick = {0, TICK_MS * 1000000L};
 		int sig = sigtimedwait(&set, NULL, &tick);
 		time_t now;
 
@@ -1213,17 +1207,16 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 			cv_log("stopping on signal %d", sig);
 			break;
 		}
-		if (reap(&sv))
-			recover(&sv);
+		reap(&sv);
 		watchdog(&sv);
-		if (sv.wedged || recovery_requested(&sv))
-			coordinated_recovery(&sv);
+		if (sv.must_recover || recovery_requested(&sv))
+			recover_together(&sv);
 		now = time(NULL);
 		for (int i = 0; i < sv.n_workers; i++)
 			if (sv.pids[i] == 0 && now >= sv.restart_at[i])
 				spawn(&sv, i);
 	}
-	stop_workers(&sv);
+	stop_workers(&sv, STOP_GRACE_MS);
 out:
 	if (sv.board != NULL)
 		munmap(sv.board, sizeof *sv.board);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,6 +201,38 @@ static bool env_exists(const char *dir)
 	return stat(path, &st) == 0;
 }
 
+/* Every handle holds the environment's recovery.lock shared for its whole life, and
+ * recovery takes it exclusively: so recovery runs only when no process has the
+ * environment open, whichever program or tool opened it. Returns the descriptor
+ * holding the lock, or -1 (errno EWOULDBLOCK when LOCK_NB and someone holds it). */
+static int take_lock(const char *dir, int how)
+{
+	char path[4096];
+	int fd;
+
+	if (snprintf(path, sizeof path, "%s/recovery.lock", dir) >= (int)sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, how) != 0)
+		if (errno != EINTR) {
+			int saved = errno;
+
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+	return fd;
+}
+
+int cv_store_lock_exclusive(const char *dir)
+{
+	return take_lock(dir, LOCK_EX | LOCK_NB);
+}
+
 /* Opens every database; creates the missing ones only when create is set. A plain
  * open of an existing file takes no exclusive lock, so processes joining a busy
  * environment do not queue behind its writers. */
@@ -217,7 +250,9 @@ static cv_err open_dbs(cv_store *s, bool create)
 		rc = s->db[i]->open(s->db[i], NULL, db_files[i], NULL, DB_BTREE,
 		                    DB_THREAD | DB_AUTO_COMMIT, 0600);
 		if (rc == ENOENT && create) {
-			s->db[i]->close(s->db[i], 0);
+			/* the log makes the transactions durable; pages reach the files at
+			 * checkpoints, so closing need not write them */
+			s->db[i]->close(s->db[i], DB_NOSYNC);
 			rc = db_create(&s->db[i], s->env, 0);
 			if (rc != 0) {
 				s->db[i] = NULL;
@@ -261,6 +296,11 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 	if (pthread_mutex_init(&s->lock, NULL) != 0) {
 		free(s);
 		return CV_E_INTERNAL;
+	}
+	/* waits while a recovery runs */
+	if ((s->lock_fd = take_lock(dir, LOCK_SH)) < 0) {
+		e = CV_E_IO;
+		goto err;
 	}
 	rc = db_env_create(&s->env, 0);
 	if (rc != 0) {
@@ -325,6 +365,8 @@ void cv_store_close(cv_store *s)
 	close_dbs(s);
 	if (s->env != NULL)
 		s->env->close(s->env, 0);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	cv_genesis_free(&s->genesis);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -1187,8 +1229,14 @@ cv_err cv_store_backup(cv_store *s, const char *target)
 cv_err cv_store_recover(const char *dir)
 {
 	DB_ENV *env = NULL;
+	char path[4096];
 	int rc;
 
+	/* The register lists processes that had the environment open; none has now (the
+	 * caller holds the lock exclusively), and a stale list would only make the next
+	 * open look for dead processes again. */
+	if (snprintf(path, sizeof path, "%s/__db.register", dir) < (int)sizeof path)
+		(void)unlink(path);
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return cv_st_dberr(rc);
 	env->set_errcall(env, errcall);

@@ -31,9 +31,14 @@ cv_err cv_store_checkpoint(cv_store *s);
  * copy so that it is a consistent environment of its own. Restoring is using (or
  * copying back) that directory as a data directory. */
 cv_err cv_store_backup(cv_store *s, const char *target);
-/* Normal recovery of the environment in dir, regions made anew. Only while no other
- * process has it open: the services call it when every process of every program has
- * left a wedged environment (see lib/service.c). */
+/* Every open handle holds dir/recovery.lock shared (cv_store_open waits while it is
+ * held exclusively). This takes it exclusively without waiting: a descriptor to close
+ * to let go, or -1 (errno EWOULDBLOCK) while any process has the environment open. */
+int cv_store_lock_exclusive(const char *dir);
+/* Normal recovery of the environment in dir, regions made anew. The caller holds
+ * cv_store_lock_exclusive (in its own process or a parent's), so nobody else has the
+ * environment open: the services call it after a process died inside the store (see
+ * lib/service.c). */
 cv_err cv_store_recover(const char *dir);
 /* DB_ENV->failchk: releases what dead processes held. CV_E_RECOVER if recovery needed. */
 cv_err cv_store_failchk(cv_store *s);

@@ -38,6 +38,7 @@ enum {
 struct cv_store {
 	DB_ENV *env;
 	DB *db[ST_N_DBS];
+	int lock_fd; /* recovery.lock, held shared while the handle is open */
 	/* The genesis without voters, loaded once the election is open (it never changes
 	 * after that). Guarded by lock because one handle may serve several threads. */
 	pthread_mutex_t lock;

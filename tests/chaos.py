@@ -18,6 +18,9 @@ import http.client
 import json
 import os
 import random
+import re
+import shutil
+import subprocess
 import signal
 import sys
 import threading
@@ -32,6 +35,7 @@ WORKERS = 3
 LOAD_THREADS = 12
 VOTES_PER_SECOND = 900       # roll size: enough fresh voters for the whole load
 ANSWER_WITHIN = 1.0          # seconds from a worker's death to an answer
+DRAIN_STALL = 30             # seconds the pool may go without shrinking
 # CHAOS_PROGRAMS="chain vote": kill workers of these programs only (default: all)
 # CHAOS_FULL=0: no kill of everything (to tell the two kinds of crash apart)
 FULL_KILL = os.environ.get("CHAOS_FULL", "1") != "0"
@@ -161,6 +165,22 @@ def time_to_answer(sysm, program, since, limit=3.0):
     return limit
 
 
+def stacks(sysm, program, victims):
+    """When a program did not answer in time: where its processes are (gdb, when the
+    machine has it), printed as comments for whoever reads the failure."""
+    gdb = shutil.which("gdb")
+    master = sysm.pid(program)
+    print(f"# {program} slow after killing {victims}: master {master}, "
+          f"workers {sysm.workers(program)}")
+    if not gdb or not master:
+        return
+    for pid in [master] + sysm.workers(program):
+        r = subprocess.run([gdb, "-batch", "-p", str(pid), "-ex", "bt"],
+                           capture_output=True, text=True, timeout=30)
+        frames = [ln for ln in r.stdout.splitlines() if ln.startswith("#")]
+        print(f"# {pid}:\n#   " + "\n#   ".join(frames[:25]))
+
+
 def kill_everything(sysm):
     """SIGKILL to nginx and its workers, every program's master and workers, the
     miner. Masters are stopped first so that none forks a worker we would miss."""
@@ -207,6 +227,8 @@ class Chaos:
         replaced = T.wait_until(
             lambda: len(set(self.sysm.workers(program)) - set(victims)) == WORKERS, 3)
         self.kills.append((program, len(victims), took, bool(replaced)))
+        if took > ANSWER_WITHIN or not replaced:
+            stacks(self.sysm, program, victims)
 
     def kill_all(self):
         t0 = time.monotonic()
@@ -288,17 +310,23 @@ def run(sysm, el, votes):
         stopped_checks(sysm)
         report(sysm, load, approver, chaos, None, [], [])
         return
-    drain_end = time.monotonic() + 30 + SECONDS / 2
-    pending = None
-    while time.monotonic() < drain_end:
+    # the pool must keep shrinking until it is empty: how long that takes depends on
+    # how many votes the load got in, so what fails is DRAIN_STALL seconds without
+    # progress (or an hour in all)
+    t_drain = time.monotonic()
+    last_progress, least, pending = t_drain, None, None
+    while time.monotonic() - last_progress < DRAIN_STALL and time.monotonic() - t_drain < 3600:
         pending, _ = pool_contents(sysm)
         if pending == 0:
             break
+        if pending is not None and (least is None or pending < least):
+            least, last_progress = pending, time.monotonic()
         time.sleep(0.5)
     approver.stop.set()
     threads[-1].join(30)
     res.check("the pool drains into the chain after the chaos", pending == 0,
-              f"{pending} votes still pending")
+              f"{pending} votes still pending, none committed in the last {DRAIN_STALL} s")
+    print(f"# the pool drained in {time.monotonic() - t_drain:.1f} s")
 
     # --- every acknowledged vote is kept, once
     body = T.export(sysm)
@@ -365,6 +393,21 @@ def stopped_checks(sysm):
     res.check("db_verify finds every database clean", ok, out)
 
 
+def recovery_log(sysm):
+    """From the programs' logs: how long each recovery took (ms), and how many workers
+    died idle or inside a request."""
+    times, died = [], {"idle": 0, "inside a request": 0}
+    for name in T.PROGRAMS:
+        for line in sysm.log_tail(name, 10**6).splitlines():
+            m = re.search(r"recovery of the store done in (\d+) ms", line)
+            if m:
+                times.append(int(m.group(1)))
+            m = re.search(r"died (idle|inside a request) \(signal", line)
+            if m:
+                died[m.group(1)] += 1
+    return times, died
+
+
 def report(sysm, load, approver, chaos, chain, chain_txids, pool_txids):
     by_prog = {}
     for k in chaos.kills:
@@ -377,6 +420,12 @@ def report(sysm, load, approver, chaos, chain, chain_txids, pool_txids):
     print(f"# chain: {n_blocks} blocks, {len(chain_txids)} votes committed, "
           f"{len(pool_txids)} pending; approvals posted {approver.posted}, "
           f"refused {approver.refused}")
+    times, died = recovery_log(sysm)
+    if times:
+        times.sort()
+        print(f"# recoveries of every program together: {len(times)}, taking "
+              f"{times[0]}-{times[-1]} ms (median {times[len(times) // 2]} ms); workers "
+              f"that died idle {died['idle']}, inside a request {died['inside a request']}")
     print(f"# kills: {sum(k[1] for k in chaos.kills)} workers in {len(chaos.kills)} rounds "
           f"{by_prog}, slowest answer {worst:.3f} s; full kills {chaos.full} "
           f"(processes, seconds to answer)")

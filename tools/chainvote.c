@@ -25,6 +25,7 @@ static const struct command {
     {"export", cmd_export, "write the chain export"},
     {"backup", cmd_backup, "hot backup of a data directory while the service runs"},
     {"restore", cmd_restore, "make a data directory from a backup"},
+    {"recover", cmd_recover, "recovery of a data directory no process has open"},
     {"vote", cmd_vote, "sign and send a vote to a service"},
     {"approve", cmd_approve, "sign and send a validator's approval"},
     {"reject", cmd_reject, "sign and send a validator's rejection"},

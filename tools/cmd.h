@@ -21,6 +21,7 @@ int cmd_status(int argc, char **argv);     /* print the election's state as JSON
 int cmd_export(int argc, char **argv);     /* write the chain export */
 int cmd_backup(int argc, char **argv);     /* hot backup of a data directory */
 int cmd_restore(int argc, char **argv);    /* a backup made into a data directory */
+int cmd_recover(int argc, char **argv);    /* recovery of a stopped data directory */
 
 /* cmd_client.c: HTTP client commands against a running service (--url U) */
 int cmd_vote(int argc, char **argv);

@@ -1090,6 +1090,32 @@ int cmd_export(int argc, char **argv)
 	return e == CV_OK ? 0 : fail("export", e, output);
 }
 
+/* ---- recovery ---- */
+
+static const char recover_usage[] =
+    "usage: chainvote recover --data DIR\n"
+    "Berkeley DB recovery of the election in DIR, as after a crash: only while no process\n"
+    "has it open (the service stopped; exits 1 otherwise). tools/run.sh runs it before\n"
+    "starting the programs when none of them runs.\n";
+
+int cmd_recover(int argc, char **argv)
+{
+	const char *data = NULL;
+	cv_err e;
+	int r, lock;
+
+	if ((r = data_only("recover", argc, argv, recover_usage, &data)) >= 0)
+		return r;
+	if ((lock = cv_store_lock_exclusive(data)) < 0) {
+		fprintf(stderr, "chainvote recover: %s: %s\n", data,
+		        errno == EWOULDBLOCK ? "a process has the store open" : strerror(errno));
+		return 1;
+	}
+	e = cv_store_recover(data);
+	close(lock);
+	return e == CV_OK ? 0 : fail("recover", e, data);
+}
+
 /* ---- backups ---- */
 
 static const char backup_usage[] =

@@ -27,6 +27,9 @@
 #define RATE_EVERY_MS     10000
 #define MAX_THREADS       1024
 #define MAX_STALE_RETRIES 5
+/* While our proposal awaits the validators, the tip is looked at this often (a small
+ * GET), so that mining the next height starts as soon as the block is decided. */
+#define DECIDED_POLL_MS 100
 
 static volatile sig_atomic_t quit;
 
@@ -420,6 +423,39 @@ static long post_block(cv_http *http, const cv_block *b)
 	return status;
 }
 
+/* The chain's tip height from GET /api/election; -1 when it cannot be read. */
+static int tip_height(cv_http *http, uint64_t *height)
+{
+	cv_http_reply r = {0};
+	int ok = cv_http_request(http, "GET", "/api/election", NULL, &r) == CV_OK &&
+	         r.status == 200 && json_object_is_type(r.body, json_type_object) &&
+	         cv_json_get_u64(r.body, "tip_height", UINT64_MAX, height) == CV_OK;
+
+	cv_http_reply_free(&r);
+	return ok ? 0 : -1;
+}
+
+/* Waits until the tip reaches our proposal's height (it, or a rival, was committed) or
+ * until it is no longer listed (the validators rejected it, or it went stale). The
+ * proposal list, a larger answer, is looked at every poll interval only. */
+static void wait_for_decision(cv_http *http, const options *opt, proposed *last)
+{
+	uint64_t next_list = now_ms() + opt->poll_s * 1000ULL, height;
+
+	while (!quit) {
+		nap(DECIDED_POLL_MS);
+		if (tip_height(http, &height) == 0 && height >= last->height)
+			return;
+		if (now_ms() >= next_list) {
+			if (!still_proposed(http, last->hash)) {
+				last->valid = 0;
+				return;
+			}
+			next_list = now_ms() + opt->poll_s * 1000ULL;
+		}
+	}
+}
+
 static int run(cv_http *http, const options *opt)
 {
 	proposed last = {0};
@@ -465,7 +501,10 @@ static int run(cv_http *http, const options *opt)
 				       ": waiting for the validators to decide on our proposal\n",
 				       last.height);
 			was_idle = idle;
-			nap(opt->poll_s * 1000ULL);
+			if (idle == IDLE_PROPOSED)
+				wait_for_decision(http, opt, &last);
+			else
+				nap(opt->poll_s * 1000ULL);
 			continue;
 		}
 		was_idle = NOT_IDLE;

@@ -86,7 +86,7 @@ start() {
 	running=0
 	for p in $PROGRAMS; do alive "$RUN/$p.pid" && running=1; done
 	if [ $running = 0 ] && [ -f "$DATA/election/meta.db" ]; then
-		db5.3_recover -h "$DATA/election" || { echo "run: recovery of $DATA/election failed" >&2; exit 1; }
+		"$BIN/chainvote" recover --data "$DATA/election" || { echo "run: recovery of $DATA/election failed" >&2; exit 1; }
 	fi
 	for p in $PROGRAMS; do
 		alive "$RUN/$p.pid" && continue
