@@ -27,12 +27,13 @@
 #define MAX_WORKERS      64
 #define MAX_BODY_LIMIT   (1024u * 1024 * 1024) /* FCGX_GetStr counts in int */
 #define MAX_PATH_LEN     2048
-#define CHECKPOINT_EVERY 30   /* seconds */
+#define CHECKPOINT_EVERY 5    /* seconds: also bounds the log a recovery replays */
 #define READY_LIMIT      3    /* seconds a new worker may take to open the store */
 #define BUSY_LIMIT       20   /* seconds one request may take before the watchdog */
 #define STOP_GRACE_MS    5000 /* SIGTERM to SIGKILL when the program stops */
-#define RECOVER_GRACE_MS 150  /* SIGTERM to SIGKILL before a recovery */
-#define TICK_MS          50   /* the master's round: reap, watchdog, recovery requests */
+#define RECOVER_GRACE_MS 100  /* SIGTERM to SIGKILL before a recovery */
+#define TICK_MS          20   /* the master's round: reap, watchdog, recovery requests */
+#define SLOW_OPEN_MS     100  /* a worker's store open this slow is logged */
 #define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY or could not open the store */
 #define LISTEN_BACKLOG   128
 #define WRITE_CHUNK      (1 << 20)
@@ -768,6 +769,11 @@ static cv_err open_store_patiently(const char *dir, unsigned flags, int attempts
 	return e;
 }
 
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)((b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000);
+}
+
 static long long mono_s(void)
 {
 	struct timespec ts;
@@ -800,6 +806,7 @@ static void worker_main(struct service *sv, int slot)
 	sigset_t none;
 	FCGX_Request req;
 	cv_store *store = NULL;
+	struct timespec t0, t1;
 	int status = 0;
 	cv_err e;
 
@@ -821,8 +828,12 @@ static void worker_main(struct service *sv, int slot)
 	/* Another process may be running failchk or recovery: wait for the store rather
 	 * than answering the first requests 503; a store that will not open is the
 	 * master's to recover. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (open_store_patiently(sv->data_dir, 0, 100, 20, &store) != CV_OK)
 		_exit(EXIT_RECOVER);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ms_between(&t0, &t1) >= SLOW_OPEN_MS)
+		cv_log("worker opened the store in %ld ms", ms_between(&t0, &t1));
 	atomic_store(&sv->board->ready[slot], 1);
 	if (FCGX_InitRequest(&req, sv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		cv_log("cannot set up a FastCGI request");
@@ -961,7 +972,8 @@ static void recover_together(struct service *sv)
 {
 	char path[4096];
 	long long until = mono_s() + RECOVERY_WAIT_S;
-	struct timespec t0, t1;
+	struct timespec t0, t1, t2;
+	long stopped_ms;
 	int fd;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -970,6 +982,8 @@ static void recover_together(struct service *sv)
 		close(fd);
 	sv->must_recover = false;
 	stop_workers(sv, RECOVER_GRACE_MS);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stopped_ms = ms_between(&t0, &t1);
 	while (recovery_requested(sv) && mono_s() < until) {
 		int lock = cv_store_lock_exclusive(sv->data_dir);
 
@@ -983,10 +997,11 @@ static void recover_together(struct service *sv)
 				_exit(cv_store_recover(sv->data_dir) == CV_OK ? 0 : 1);
 			done = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
 			       WEXITSTATUS(st) == 0;
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			cv_log("recovery of the store %s in %ld ms", done ? "done" : "failed",
-			       (long)((t1.tv_sec - t0.tv_sec) * 1000 +
-			              (t1.tv_nsec - t0.tv_nsec) / 1000000));
+			clock_gettime(CLOCK_MONOTONIC, &t2);
+			cv_log("recovery of the store %s in %ld ms (workers stopped in %ld ms, "
+			       "recovery itself %ld ms)",
+			       done ? "done" : "failed", ms_between(&t0, &t2), stopped_ms,
+			       ms_between(&t1, &t2));
 			if (done)
 				unlink(path);
 			close(lock);

@@ -250,9 +250,7 @@ static cv_err open_dbs(cv_store *s, bool create)
 		rc = s->db[i]->open(s->db[i], NULL, db_files[i], NULL, DB_BTREE,
 		                    DB_THREAD | DB_AUTO_COMMIT, 0600);
 		if (rc == ENOENT && create) {
-			/* the log makes the transactions durable; pages reach the files at
-			 * checkpoints, so closing need not write them */
-			s->db[i]->close(s->db[i], DB_NOSYNC);
+			s->db[i]->close(s->db[i], 0);
 			rc = db_create(&s->db[i], s->env, 0);
 			if (rc != 0) {
 				s->db[i] = NULL;
@@ -271,7 +269,9 @@ static void close_dbs(cv_store *s)
 {
 	for (int i = 0; i < ST_N_DBS; i++)
 		if (s->db[i] != NULL) {
-			s->db[i]->close(s->db[i], 0);
+			/* the log makes the transactions durable; pages reach the files at
+			 * checkpoints, so closing need not write them */
+			s->db[i]->close(s->db[i], DB_NOSYNC);
 			s->db[i] = NULL;
 		}
 }

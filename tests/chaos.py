@@ -426,6 +426,11 @@ def report(sysm, load, approver, chaos, chain, chain_txids, pool_txids):
         print(f"# recoveries of every program together: {len(times)}, taking "
               f"{times[0]}-{times[-1]} ms (median {times[len(times) // 2]} ms); workers "
               f"that died idle {died['idle']}, inside a request {died['inside a request']}")
+    answers = sorted(k[2] for k in chaos.kills)
+    if answers:
+        print(f"# seconds from a worker's death to an answer: median "
+              f"{answers[len(answers) // 2]:.3f}, 90th percentile "
+              f"{answers[len(answers) * 9 // 10]:.3f}, slowest {answers[-1]:.3f}")
     print(f"# kills: {sum(k[1] for k in chaos.kills)} workers in {len(chaos.kills)} rounds "
           f"{by_prog}, slowest answer {worst:.3f} s; full kills {chaos.full} "
           f"(processes, seconds to answer)")
