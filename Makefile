@@ -2,6 +2,8 @@
 # `make test` installs what is missing, builds, and runs every test twice: a release
 # build and an ASan+UBSan build.
 
+.DEFAULT_GOAL := all
+
 CC := gcc
 VECTORS ?= ../shared/vectors
 PORT ?= 8080

@@ -239,16 +239,38 @@ static int fetch_work(cv_http *http, unsigned max_votes, cv_block *b, char *why,
 	return 1;
 }
 
-/* True while the proposal with this hash is still listed by GET /api/proposals (or
- * when that cannot be told: then waiting is the safe side). */
+/* The election's threshold and number of validators from GET /api/election. */
+static int election_quorum(cv_http *http, uint64_t *threshold, size_t *n_validators)
+{
+	cv_http_reply r = {0};
+	json_object *v;
+	int ok = cv_http_request(http, "GET", "/api/election", NULL, &r) == CV_OK &&
+	         r.status == 200 && json_object_is_type(r.body, json_type_object) &&
+	         cv_json_get_u64(r.body, "threshold", UINT64_MAX, threshold) == CV_OK &&
+	         json_object_object_get_ex(r.body, "validators", &v) &&
+	         json_object_is_type(v, json_type_array);
+
+	if (ok)
+		*n_validators = json_object_array_length(v);
+	cv_http_reply_free(&r);
+	return ok ? 0 : -1;
+}
+
+/* Whether our proposal is still listed at the next height and can still be committed:
+ * validators that rejected it cannot approve it, so when fewer than the threshold are
+ * left it never will be, and the height is mined again. When the service cannot be
+ * asked, the proposal is taken as still waiting. */
 static int still_proposed(cv_http *http, const uint8_t hash[CV_HASH_LEN])
 {
 	cv_http_reply r = {0};
-	json_object *list, *block, *h;
+	json_object *list, *block, *h, *rej;
 	char hex[2 * CV_HASH_LEN + 1];
+	uint64_t threshold;
+	size_t n_validators;
 	int listed = 1;
 
-	if (cv_http_request(http, "GET", "/api/proposals", NULL, &r) != CV_OK || r.status != 200 ||
+	if (election_quorum(http, &threshold, &n_validators) != 0 ||
+	    cv_http_request(http, "GET", "/api/proposals", NULL, &r) != CV_OK || r.status != 200 ||
 	    !json_object_is_type(r.body, json_type_object) ||
 	    !json_object_object_get_ex(r.body, "proposals", &list) ||
 	    !json_object_is_type(list, json_type_array))
@@ -257,11 +279,21 @@ static int still_proposed(cv_http *http, const uint8_t hash[CV_HASH_LEN])
 	listed = 0;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *p = json_object_array_get_idx(list, i);
-		if (json_object_object_get_ex(p, "block", &block) &&
-		    json_object_object_get_ex(block, "hash", &h) &&
-		    json_object_is_type(h, json_type_string) &&
-		    strcmp(json_object_get_string(h), hex) == 0)
-			listed = 1;
+		size_t rejected = 0;
+
+		if (!json_object_object_get_ex(p, "block", &block) ||
+		    !json_object_object_get_ex(block, "hash", &h) ||
+		    !json_object_is_type(h, json_type_string) ||
+		    strcmp(json_object_get_string(h), hex) != 0)
+			continue;
+		if (json_object_object_get_ex(p, "rejections", &rej) &&
+		    json_object_is_type(rej, json_type_array))
+			rejected = json_object_array_length(rej);
+		listed = rejected <= n_validators && n_validators - rejected >= threshold;
+		if (!listed)
+			printf("our proposal was rejected by %zu of %zu validators; mining the "
+			       "height again\n",
+			       rejected, n_validators);
 	}
 out:
 	cv_http_reply_free(&r);
