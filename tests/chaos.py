@@ -439,10 +439,4 @@ def report(sysm, load, approver, chaos, chain, chain_txids, pool_txids):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # a crash of the driver is a failure, not a silent exit
-        import traceback
-        traceback.print_exc()
-        res.check("the chaos driver ran to the end", False, repr(e))
-    sys.exit(res.finish())
+    res.run(main)

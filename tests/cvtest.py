@@ -55,6 +55,17 @@ class Results:
         sys.stdout.flush()
         return 1 if self.failed or not self.passed else 0
 
+    def run(self, main):
+        """Runs a driver's main and exits with its result: a crash of the driver is a
+        failed check (with its traceback), not a silent exit."""
+        try:
+            main()
+        except Exception as e:
+            import traceback
+            traceback.print_exc()
+            self.check(f"the {self.name} driver ran to the end", False, repr(e))
+        sys.exit(self.finish())
+
 
 # ---- processes ----------------------------------------------------------------------
 

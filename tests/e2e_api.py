@@ -263,5 +263,4 @@ def scenario():
 
 
 if __name__ == "__main__":
-    main()
-    sys.exit(RES.finish())
+    RES.run(main)

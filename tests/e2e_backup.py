@@ -112,5 +112,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
-    raise SystemExit(res.finish())
+    res.run(main)

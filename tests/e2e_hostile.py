@@ -539,10 +539,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        res.check("the hostile driver ran to the end", False, repr(e))
-    sys.exit(res.finish())
+    res.run(main)
