@@ -10,25 +10,10 @@
 #include "store.h"
 
 #define ADMIN_MAX_BODY (16 * 1024 * 1024)
-#define ID_MAX         64     /* voter ids and codes: 1-64 printable ASCII */
+#define ID_MAX         CV_ELIGIBLE_TEXT_MAX
 #define BATCH_MAX      200000 /* entries per import */
-#define CODE_GROUPS    3      /* generated codes: XXXX-XXXX-XXXX, 60 bits */
 
 /* ---- shared checks ---- */
-
-/* 1-64 bytes of printable ASCII without space, so that ids and codes survive CSV,
- * copying and typing. */
-static bool id_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e)
-			return false;
-	return true;
-}
 
 static cv_err arg_key(cv_req *r, uint8_t key[CV_KEY_LEN])
 {
@@ -68,7 +53,7 @@ static cv_err post_register(cv_req *r)
 
 	if (cv_json_only_keys(r->json, keys) != CV_OK ||
 	    cv_json_get_text(r->json, "voter_id", voter_id) != CV_OK ||
-	    cv_json_get_text(r->json, "code", code) != CV_OK || !id_ok(voter_id) || !id_ok(code) ||
+	    cv_json_get_text(r->json, "code", code) != CV_OK || !cv_eligible_text_ok(voter_id) || !cv_eligible_text_ok(code) ||
 	    cv_json_get_hex(r->json, "public_key", key, CV_KEY_LEN) != CV_OK) {
 		r->message =
 		    "Expected {\"voter_id\", \"code\", \"public_key\"}: an id and a code of "
@@ -311,26 +296,6 @@ typedef struct entry {
 	char code[ID_MAX + 1];
 } entry;
 
-/* A one-time code from the OS generator: 12 symbols of Crockford's base32 (no I, L, O,
- * U), grouped by four. 256 is a multiple of 32, so every symbol is equally likely. */
-static cv_err make_code(char out[ID_MAX + 1])
-{
-	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	uint8_t rnd[CODE_GROUPS * 4];
-	size_t n = 0;
-	cv_err e;
-
-	if ((e = cv_random(rnd, sizeof rnd)) != CV_OK)
-		return e;
-	for (size_t i = 0; i < sizeof rnd; i++) {
-		if (i > 0 && i % 4 == 0)
-			out[n++] = '-';
-		out[n++] = alphabet[rnd[i] & 31];
-	}
-	out[n] = '\0';
-	return CV_OK;
-}
-
 static cv_err entries_push(entry **list, size_t *n, size_t *cap, const char *id, size_t id_len,
                            const char *code, size_t code_len)
 {
@@ -355,8 +320,8 @@ static cv_err entries_push(entry **list, size_t *n, size_t *cap, const char *id,
 	memcpy(x->code, code, code_len);
 	x->code[code_len] = '\0';
 	/* a NUL inside (CSV bytes, or \u0000 in JSON) would cut the text short unseen */
-	if (!id_ok(x->voter_id) || strlen(x->voter_id) != id_len ||
-	    (code_len > 0 && (!id_ok(x->code) || strlen(x->code) != code_len)))
+	if (!cv_eligible_text_ok(x->voter_id) || strlen(x->voter_id) != id_len ||
+	    (code_len > 0 && (!cv_eligible_text_ok(x->code) || strlen(x->code) != code_len)))
 		return CV_E_MALFORMED;
 	(*n)++;
 	return CV_OK;
@@ -477,7 +442,7 @@ static cv_err post_eligible(cv_req *r)
 			goto out;
 		}
 	for (size_t i = 0; i < n; i++)
-		if (list[i].code[0] == '\0' && (e = make_code(list[i].code)) != CV_OK)
+		if (list[i].code[0] == '\0' && (e = cv_eligible_make_code(list[i].code)) != CV_OK)
 			goto out;
 	o = json_object_new_object();
 	voters = json_object_new_array();

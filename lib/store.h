@@ -64,6 +64,15 @@ cv_err cv_store_put_candidate(cv_store *s, const cv_candidate *c); /* add or ren
 cv_err cv_store_del_candidate(cv_store *s, uint32_t id);
 cv_err cv_store_put_validator(cv_store *s, const cv_validator *v); /* add or rename */
 cv_err cv_store_del_validator(cv_store *s, const uint8_t key[CV_KEY_LEN]);
+/* Voter ids and one-time codes: 1-64 printable ASCII characters without spaces, so
+ * that they survive CSV, copying and typing. Every way in (the admin API, the CLI,
+ * registration) is held to this one rule. */
+#define CV_ELIGIBLE_TEXT_MAX 64
+bool cv_eligible_text_ok(const char *s);
+/* A fresh one-time code from the OS generator: 12 symbols of Crockford's base32 in
+ * groups of four, e.g. "7K3M-Q9XD-2HFB" (60 bits). */
+#define CV_CODE_LEN 14
+cv_err cv_eligible_make_code(char out[CV_CODE_LEN + 1]);
 /* Eligibility entry: voter_id (1-64 printable ASCII) with a one-time code, stored as a
  * salted hash. CV_E_EXISTS for a known voter_id. */
 cv_err cv_store_add_eligible(cv_store *s, const char *voter_id, const char *code);

@@ -8,8 +8,7 @@
 #include "store_impl.h"
 
 #define SALT_LEN     16
-#define VOTER_ID_MAX 64
-#define CODE_MAX     128
+#define CODE_MAX     CV_ELIGIBLE_TEXT_MAX
 /* eligible record: salt || H(salt || code) || u8 spent || key when spent */
 #define ELIG_LEN (SALT_LEN + CV_HASH_LEN + 1)
 
@@ -250,23 +249,35 @@ cv_err cv_store_add_voter(cv_store *s, const uint8_t key[CV_KEY_LEN])
 
 /* Voter ids are 1-64 printable ASCII characters without spaces, so that they survive
  * CSV files and URLs unchanged. */
-static bool voter_id_ok(const char *id)
+bool cv_eligible_text_ok(const char *s)
 {
-	size_t n = strnlen(id, VOTER_ID_MAX + 1);
+	size_t n = strnlen(s, CV_ELIGIBLE_TEXT_MAX + 1);
 
-	if (n == 0 || n > VOTER_ID_MAX)
+	if (n == 0 || n > CV_ELIGIBLE_TEXT_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (id[i] <= 0x20 || id[i] >= 0x7f)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
 			return false;
 	return true;
 }
 
-static bool code_ok(const char *code)
+cv_err cv_eligible_make_code(char out[CV_CODE_LEN + 1])
 {
-	size_t n = strnlen(code, CODE_MAX + 1);
+	/* 32 symbols: 256 is a multiple, so every symbol is equally likely */
+	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	uint8_t rnd[12];
+	size_t n = 0;
+	cv_err e;
 
-	return n >= 1 && n <= CODE_MAX;
+	if ((e = cv_random(rnd, sizeof rnd)) != CV_OK)
+		return e;
+	for (size_t i = 0; i < sizeof rnd; i++) {
+		if (i > 0 && i % 4 == 0)
+			out[n++] = '-';
+		out[n++] = alphabet[rnd[i] & 31];
+	}
+	out[n] = '\0';
+	return CV_OK;
 }
 
 static void code_hash(const uint8_t salt[SALT_LEN], const char *code, uint8_t out[CV_HASH_LEN])
@@ -305,8 +316,8 @@ cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *el, size_t n, size
 	if (bad != NULL)
 		*bad = SIZE_MAX;
 	for (size_t i = 0; i < n; i++)
-		if (el[i].voter_id == NULL || el[i].code == NULL || !voter_id_ok(el[i].voter_id) ||
-		    !code_ok(el[i].code)) {
+		if (el[i].voter_id == NULL || el[i].code == NULL || !cv_eligible_text_ok(el[i].voter_id) ||
+		    !cv_eligible_text_ok(el[i].code)) {
 			if (bad != NULL)
 				*bad = i;
 			return CV_E_MALFORMED;
@@ -386,7 +397,8 @@ cv_err cv_store_register(cv_store *s, const char *voter_id, const char *code,
 	register_ctx c = {voter_id, code, key};
 	cv_err e;
 
-	if (voter_id == NULL || code == NULL || !voter_id_ok(voter_id) || !code_ok(code))
+	if (voter_id == NULL || code == NULL || !cv_eligible_text_ok(voter_id) ||
+	    !cv_eligible_text_ok(code))
 		return CV_E_BAD_CODE;
 	e = cv_pubkey_check(key);
 	return e != CV_OK ? e : cv_st_run(s, register_op, &c);

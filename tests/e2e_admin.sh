@@ -100,14 +100,22 @@ expect 0 "voters import from stdin" sh -c "'$CV' voters --data '$data' - <'$tmp/
 expect 1 "a voters file with a key already on the roll is refused" \
 	"$CV" voters --data "$data" "$tmp/more_voters.csv"
 expect 0 "eligible import" "$CV" eligible --data "$data" "$tmp/eligible.csv"
-if [ "$(wc -l <"$tmp/out")" -eq 2 ] && grep -Eq '^bob,[A-HJKMNP-Z2-9]{12}$' "$tmp/out" &&
-	grep -Eq '^carol,[A-HJKMNP-Z2-9]{12}$' "$tmp/out" && ! grep -q alice "$tmp/out"; then
+code_re='[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}'
+if [ "$(wc -l <"$tmp/out")" -eq 2 ] && grep -Eq "^bob,$code_re\$" "$tmp/out" &&
+	grep -Eq "^carol,$code_re\$" "$tmp/out" && ! grep -q alice "$tmp/out"; then
 	ok "eligible prints generated codes only, once each"
 else
 	not_ok "eligible prints generated codes only, once each"
 	sed 's/^/    /' "$tmp/out"
 fi
 expect 1 "a duplicate voter id is refused" sh -c "printf 'alice,X\n' | '$CV' eligible --data '$data' -"
+# the rule registration applies (1-64 printable characters, no spaces) holds here too:
+# a code nobody could type at registration is refused at import
+expect 1 "a code with a space is refused" sh -c "printf 'dave,two words\n' | '$CV' eligible --data '$data' -"
+expect 1 "a code of 65 characters is refused" \
+	sh -c "printf 'erin,%065d\n' 7 | '$CV' eligible --data '$data' -"
+expect 1 "a voter id of 65 characters is refused" \
+	sh -c "printf '%065d,CODE\n' 7 | '$CV' eligible --data '$data' -"
 
 expect 0 "status in set-up" "$CV" status --data "$data"
 check_json "status shows set-up counts" \

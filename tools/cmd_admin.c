@@ -21,10 +21,6 @@
 
 #define LINE_MAX_LEN 4096
 #define MAX_ROWS     10000000
-#define CODE_LEN     12
-/* Registration codes: no 0/O, 1/I/L, so that a code read aloud or from paper is
- * typed right. 31 symbols, 12 of them: about 59 bits. */
-static const char code_alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
 enum {
 	OPT_DATA = 256,
@@ -735,13 +731,13 @@ static const char eligible_usage[] =
     "usage: chainvote eligible --data DIR FILE|-\n"
     "Adds eligibility entries from CSV lines \"voter_id[,code]\" (voter_id: 1-64 printable\n"
     "ASCII characters, no spaces). Where the code is missing a random one is made\n"
-    "(12 characters, no look-alike letters) and \"voter_id,code\" is printed to stdout,\n"
+    "(XXXX-XXXX-XXXX, no look-alike letters) and \"voter_id,code\" is printed to stdout,\n"
     "once: hand it to the voter, it is stored only as a salted hash.\n"
     "All or nothing: the whole file is one transaction.\n";
 
 typedef struct elig_row {
-	char voter_id[65];
-	char code[129];
+	char voter_id[CV_ELIGIBLE_TEXT_MAX + 1];
+	char code[CV_ELIGIBLE_TEXT_MAX + 1];
 	bool generated;
 } elig_row;
 
@@ -750,40 +746,20 @@ static bool parse_eligible(char *line, void *row, const char **why)
 	elig_row *el = row;
 	char *comma = strchr(line, ',');
 
-	*why = "expected voter_id[,code] (id up to 64 characters, code up to 128)";
+	*why = "expected voter_id[,code] (each 1-64 printable characters, no spaces)";
 	if (comma != NULL)
 		*comma = '\0';
-	if (strlen(line) == 0 || strlen(line) > 64)
-		return false;
-	snprintf(el->voter_id, sizeof el->voter_id, "%s", line);
-	if (comma != NULL && comma[1] != '\0') {
-		if (strlen(comma + 1) > 128)
-			return false;
-		snprintf(el->code, sizeof el->code, "%s", comma + 1);
-	}
-	if (strcmp(el->voter_id, "voter_id") == 0) {
+	if (strcmp(line, "voter_id") == 0) {
 		*why = "header";
 		return false;
 	}
+	if (!cv_eligible_text_ok(line) ||
+	    (comma != NULL && comma[1] != '\0' && !cv_eligible_text_ok(comma + 1)))
+		return false;
+	snprintf(el->voter_id, sizeof el->voter_id, "%s", line);
+	if (comma != NULL && comma[1] != '\0')
+		snprintf(el->code, sizeof el->code, "%s", comma + 1);
 	return true;
-}
-
-/* A uniform random code: bytes at or above the largest multiple of the alphabet size
- * are drawn again so that no symbol is more likely than another. */
-static cv_err make_code(char out[CODE_LEN + 1])
-{
-	const unsigned n = sizeof code_alphabet - 1, limit = 256 - 256 % n;
-	uint8_t b;
-	cv_err e;
-
-	for (int i = 0; i < CODE_LEN;) {
-		if ((e = cv_random(&b, 1)) != CV_OK)
-			return e;
-		if (b < limit)
-			out[i++] = code_alphabet[b % n];
-	}
-	out[CODE_LEN] = '\0';
-	return CV_OK;
 }
 
 int cmd_eligible(int argc, char **argv)
@@ -809,7 +785,7 @@ int cmd_eligible(int argc, char **argv)
 	}
 	for (size_t i = 0; rc == 0 && i < r.n; i++) {
 		if (el[i].code[0] == '\0') {
-			if ((e = make_code(el[i].code)) != CV_OK)
+			if ((e = cv_eligible_make_code(el[i].code)) != CV_OK)
 				rc = fail("eligible", e, NULL);
 			el[i].generated = true;
 		}
