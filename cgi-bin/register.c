@@ -53,7 +53,8 @@ static cv_err post_register(cv_req *r)
 
 	if (cv_json_only_keys(r->json, keys) != CV_OK ||
 	    cv_json_get_text(r->json, "voter_id", voter_id) != CV_OK ||
-	    cv_json_get_text(r->json, "code", code) != CV_OK || !cv_eligible_text_ok(voter_id) || !cv_eligible_text_ok(code) ||
+	    cv_json_get_text(r->json, "code", code) != CV_OK || !cv_eligible_text_ok(voter_id) ||
+	    !cv_eligible_text_ok(code) ||
 	    cv_json_get_hex(r->json, "public_key", key, CV_KEY_LEN) != CV_OK) {
 		r->message =
 		    "Expected {\"voter_id\", \"code\", \"public_key\"}: an id and a code of "

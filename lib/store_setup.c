@@ -7,8 +7,8 @@
 
 #include "store_impl.h"
 
-#define SALT_LEN     16
-#define CODE_MAX     CV_ELIGIBLE_TEXT_MAX
+#define SALT_LEN 16
+#define CODE_MAX CV_ELIGIBLE_TEXT_MAX
 /* eligible record: salt || H(salt || code) || u8 spent || key when spent */
 #define ELIG_LEN (SALT_LEN + CV_HASH_LEN + 1)
 
@@ -316,8 +316,8 @@ cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *el, size_t n, size
 	if (bad != NULL)
 		*bad = SIZE_MAX;
 	for (size_t i = 0; i < n; i++)
-		if (el[i].voter_id == NULL || el[i].code == NULL || !cv_eligible_text_ok(el[i].voter_id) ||
-		    !cv_eligible_text_ok(el[i].code)) {
+		if (el[i].voter_id == NULL || el[i].code == NULL ||
+		    !cv_eligible_text_ok(el[i].voter_id) || !cv_eligible_text_ok(el[i].code)) {
 			if (bad != NULL)
 				*bad = i;
 			return CV_E_MALFORMED;
