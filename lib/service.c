@@ -848,11 +848,9 @@ static void worker_main(struct service *sv, int slot)
 			break;
 		}
 		atomic_store(&sv->board->busy_since[slot], mono_s());
-		if (store == NULL && cv_store_open(sv->data_dir, 0, &store) != CV_OK)
-			store = NULL;
 		e = cv_service_dispatch(sv->p, sv->max_body, store, req.in, req.out, req.envp);
 		FCGX_Finish_r(&req);
-		if (store != NULL && e != CV_E_RECOVER)
+		if (e != CV_E_RECOVER)
 			maybe_checkpoint(sv, store);
 		atomic_store(&sv->board->busy_since[slot], 0);
 		if (e == CV_E_RECOVER) {
@@ -953,7 +951,8 @@ static void watchdog(struct service *sv)
  * handles' shared recovery.lock (lib/store.c); the first master to get that lock
  * exclusively recovers in a child and removes the request; then all start their
  * workers again. Masters look every TICK_MS, so this takes a fraction of a second. */
-#define RECOVERY_WAIT_S 60
+#define RECOVERY_WAIT_S   60
+#define RECOVERY_RETRY_MS 500
 
 static void recovery_request_path(const struct service *sv, char *path, size_t len)
 {
@@ -1007,6 +1006,8 @@ static void recover_together(struct service *sv)
 			close(lock);
 			if (done)
 				break;
+			sleep_ms(
+			    RECOVERY_RETRY_MS); /* a failed recovery is not retried in a spin */
 		}
 		sleep_ms(5);
 	}
