@@ -84,19 +84,20 @@ static json_object *header_checks(const context *c, const cv_block *b)
 }
 
 /* One vote: the rule-5 verdict from the rules (cv_check_vote), the facts behind it, and
- * whether the voter has an earlier vote in this block. */
-static json_object *vote_checks(const context *c, const cv_block *b, size_t i)
+ * whether the voter has an earlier vote in this block. When the whole block passed the
+ * rules (block_ok), every vote did: its checks are all true without checking again. */
+static json_object *vote_checks(const context *c, const cv_block *b, size_t i, bool block_ok)
 {
 	const cv_vote *v = &b->votes[i];
 	json_object *o = json_object_new_object();
 	uint8_t txid[CV_HASH_LEN], payload[CV_PAYLOAD_LEN];
-	cv_err rule = cv_check_vote(&c->view, v, b->header.timestamp);
+	cv_err rule = block_ok ? CV_OK : cv_check_vote(&c->view, v, b->header.timestamp);
 	bool signature;
 	size_t dup = SIZE_MAX;
 
 	if (o == NULL)
 		return NULL;
-	for (size_t j = 0; j < i && dup == SIZE_MAX; j++)
+	for (size_t j = 0; j < i && dup == SIZE_MAX && !block_ok; j++)
 		if (memcmp(b->votes[j].voter_key, v->voter_key, CV_KEY_LEN) == 0)
 			dup = j;
 	/* the signature is the rule's last check: when the rule passed or failed on it,
@@ -114,7 +115,7 @@ static json_object *vote_checks(const context *c, const cv_block *b, size_t i)
 	cv_vote_txid(v, txid);
 	cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
 	add_bool(o, "election", memcmp(v->election_id, c->view.election_id, CV_HASH_LEN) == 0);
-	add_bool(o, "on_roll", cv_store_on_roll(c->view.ctx, v->voter_key));
+	add_bool(o, "on_roll", block_ok || cv_store_on_roll(c->view.ctx, v->voter_key));
 	add_bool(o, "candidate", cv_genesis_candidate(&c->genesis, v->candidate_id) != NULL);
 	add_bool(o, "signature", signature);
 	json_object_object_add(o, "duplicate_of",
@@ -168,17 +169,17 @@ static json_object *proposal_json(const context *c, const cv_proposal *p)
 	if ((checks = header_checks(c, b)) == NULL)
 		goto fail;
 	json_object_object_add(o, "checks", checks);
-	if ((votes = json_object_new_array()) == NULL)
-		goto fail;
-	json_object_object_add(checks, "votes", votes);
-	for (size_t i = 0; i < b->n_votes; i++)
-		if (!add_item(votes, vote_checks(c, b, i)))
-			goto fail;
 	/* the overall verdict of rules 1-5, as the store applied them at admission */
 	prev.version = CV_VERSION;
 	prev.height = c->info.tip_height;
 	prev.timestamp = c->info.tip_timestamp;
 	verdict = cv_check_proposal(&c->view, &prev, c->info.tip_hash, b, c->now, &bad_vote);
+	if ((votes = json_object_new_array()) == NULL)
+		goto fail;
+	json_object_object_add(checks, "votes", votes);
+	for (size_t i = 0; i < b->n_votes; i++)
+		if (!add_item(votes, vote_checks(c, b, i, verdict == CV_OK)))
+			goto fail;
 	if ((rules = json_object_new_object()) == NULL)
 		goto fail;
 	json_object_object_add(checks, "rules", rules);
