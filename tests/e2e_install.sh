@@ -1,0 +1,108 @@
+#!/bin/sh
+# `make install` into a temporary root, then the installed system run as installed:
+# every file is in place, no template token is left in the installed nginx.conf or the
+# systemd units, and the installed programs behind the installed nginx config (its
+# absolute paths moved under the temporary root, its port a free loopback one) serve
+# the pages, the API and, with the password, the administration API.
+# Env: BUILD (the build directory make test uses).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+tmp=$(mktemp -d /tmp/cv-install-XXXXXX)
+root=$tmp/root
+P=$root/usr/local
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+PROGRAMS="chain vote blocks validate register"
+passed=0
+failed=0
+pids=""
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; [ -f "$tmp/out" ] && sed 's/^/  | /' "$tmp/out" | head -20; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+cleanup() {
+	[ -f "$tmp/run/nginx.pid" ] && kill -QUIT "$(cat "$tmp/run/nginx.pid")" 2>/dev/null
+	for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+	for p in $pids; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -KILL "$p" 2>/dev/null
+	done
+	sleep 0.2
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# ---- the files ----
+if make -s -C "$top" install BUILD="$BUILD" DESTDIR="$root" PREFIX=/usr/local >"$tmp/out" 2>&1; then
+	ok "make install into a temporary root"
+else
+	not_ok "make install into a temporary root"
+	echo "e2e_install: $passed passed, $failed failed"
+	exit 1
+fi
+missing=""
+for f in bin/chainvote bin/miner share/chainvote/www/index.html share/chainvote/www/vote.html \
+	share/chainvote/www/admin/index.html share/chainvote/conf/nginx.conf \
+	share/chainvote/conf/fastcgi.conf share/chainvote/conf/DB_CONFIG \
+	lib/systemd/system/chainvote@.service lib/systemd/system/chainvote.target; do
+	[ -s "$P/$f" ] || missing="$missing $f"
+done
+for p in $PROGRAMS; do [ -x "$P/lib/chainvote/$p.fcgi" ] || missing="$missing lib/chainvote/$p.fcgi"; done
+check "every installed file is in place${missing:+ (missing:$missing)}" '[ -z "$missing" ]'
+check "no template token is left in the installed nginx.conf" \
+	'! grep -n "^[^#]*@[A-Z_]*@" "$P/share/chainvote/conf/nginx.conf" >"$tmp/out"'
+check "no template token is left in the systemd units" \
+	'! grep -n "@[A-Z_]*@" "$P"/lib/systemd/system/* >"$tmp/out"'
+exec_path=$(sed -n 's#^ExecStart=\([^ ]*\)%i\.fcgi.*#\1#p' "$P/lib/systemd/system/chainvote@.service")
+check "the unit starts the installed programs" '[ -x "$root${exec_path}chain.fcgi" ]'
+
+# ---- the installed config, run ----
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$tmp/run" "$tmp/log" "$tmp/state/nginx-tmp" "$tmp/etc"
+sed -e "s#/run/chainvote#$tmp/run#g" -e "s#/var/log/chainvote#$tmp/log#g" \
+	-e "s#/var/lib/chainvote#$tmp/state#g" -e "s#/etc/chainvote#$tmp/etc#g" \
+	-e "s#/usr/local/share/chainvote#$P/share/chainvote#g" \
+	-e "s#^user .*#user root;#" -e "s#listen 0\.0\.0\.0:80;#listen 127.0.0.1:$port;#" \
+	"$P/share/chainvote/conf/nginx.conf" >"$tmp/nginx.conf"
+check "the installed config listens on port 80 of every address, moved here to loopback" \
+	'grep -q "listen 127.0.0.1:$port;" "$tmp/nginx.conf"'
+printf 'admin:%s\n' "$(openssl passwd -6 install-test)" >"$tmp/etc/htpasswd"
+check "nginx -t accepts the installed config" '"$NGINX" -t -c "$tmp/nginx.conf" >"$tmp/out" 2>&1'
+
+"$P/bin/chainvote" init --data "$tmp/state/election" --title "Installed" --threshold 2 \
+	--difficulty 8 --max-block-votes 4 >"$tmp/out" 2>&1
+rc=$?
+check "the installed CLI creates an election" '[ $rc -eq 0 ]'
+for p in $PROGRAMS; do
+	"$P/lib/chainvote/$p.fcgi" --socket "$tmp/run/$p.sock" --data "$tmp/state/election" \
+		--workers 1 >>"$tmp/log/$p.log" 2>&1 &
+	pids="$pids $!"
+done
+for p in $PROGRAMS; do
+	i=0
+	while [ ! -S "$tmp/run/$p.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+done
+"$NGINX" -c "$tmp/nginx.conf" >"$tmp/out" 2>&1
+rc=$?
+check "the installed nginx config starts" '[ $rc -eq 0 ]'
+url=http://127.0.0.1:$port
+i=0
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/election")" != 000 ] || [ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+code=$(curl -s -o "$tmp/page" -w '%{http_code}' "$url/")
+check "the installed pages are served (GET / is $code)" '[ "$code" = 200 ] && grep -q "<html" "$tmp/page"'
+code=$(curl -s -o "$tmp/out" -w '%{http_code}' "$url/api/election")
+check "the installed programs answer the API (GET /api/election is $code in set-up)" \
+	'[ "$code" = 409 ] || [ "$code" = 200 ] || [ "$code" = 404 ]'
+check "and the answer is JSON" 'python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$tmp/out"'
+code=$(curl -s -o /dev/null -w '%{http_code}' "$url/admin/api/election")
+check "the administration API wants the password ($code)" '[ "$code" = 401 ]'
+code=$(curl -s -o "$tmp/out" -w '%{http_code}' -u admin:install-test "$url/admin/api/election")
+check "and answers with it ($code)" '[ "$code" = 200 ] && grep -q Installed "$tmp/out"'
+
+echo "e2e_install: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
