@@ -553,7 +553,10 @@ def export(sysm, timeout=120):
 
 
 def verify_export(body):
-    """chainvote verify on an export's bytes: (ok, output)."""
+    """chainvote verify on an export's bytes (None: the export was not served): (ok,
+    output)."""
+    if body is None:
+        return False, "no export"
     if not os.access(CHAINVOTE, os.X_OK):
         return False, f"{CHAINVOTE} is missing"
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
