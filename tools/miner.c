@@ -239,19 +239,26 @@ static int fetch_work(cv_http *http, unsigned max_votes, cv_block *b, char *why,
 	return 1;
 }
 
-/* The election's threshold and number of validators from GET /api/election. */
-static int election_quorum(cv_http *http, uint64_t *threshold, size_t *n_validators)
+/* What the miner needs of GET /api/election: the chain's tip height, the threshold
+ * and the number of validators. -1 when it cannot be read. */
+typedef struct election_facts {
+	uint64_t tip_height, threshold;
+	size_t n_validators;
+} election_facts;
+
+static int read_election(cv_http *http, election_facts *f)
 {
 	cv_http_reply r = {0};
 	json_object *v;
 	int ok = cv_http_request(http, "GET", "/api/election", NULL, &r) == CV_OK &&
 	         r.status == 200 && json_object_is_type(r.body, json_type_object) &&
-	         cv_json_get_u64(r.body, "threshold", UINT64_MAX, threshold) == CV_OK &&
+	         cv_json_get_u64(r.body, "tip_height", UINT64_MAX, &f->tip_height) == CV_OK &&
+	         cv_json_get_u64(r.body, "threshold", UINT64_MAX, &f->threshold) == CV_OK &&
 	         json_object_object_get_ex(r.body, "validators", &v) &&
 	         json_object_is_type(v, json_type_array);
 
 	if (ok)
-		*n_validators = json_object_array_length(v);
+		f->n_validators = json_object_array_length(v);
 	cv_http_reply_free(&r);
 	return ok ? 0 : -1;
 }
@@ -265,11 +272,10 @@ static int still_proposed(cv_http *http, const uint8_t hash[CV_HASH_LEN])
 	cv_http_reply r = {0};
 	json_object *list, *block, *h, *rej;
 	char hex[2 * CV_HASH_LEN + 1];
-	uint64_t threshold;
-	size_t n_validators;
+	election_facts el;
 	int listed = 1;
 
-	if (election_quorum(http, &threshold, &n_validators) != 0 ||
+	if (read_election(http, &el) != 0 ||
 	    cv_http_request(http, "GET", "/api/proposals", NULL, &r) != CV_OK || r.status != 200 ||
 	    !json_object_is_type(r.body, json_type_object) ||
 	    !json_object_object_get_ex(r.body, "proposals", &list) ||
@@ -289,11 +295,11 @@ static int still_proposed(cv_http *http, const uint8_t hash[CV_HASH_LEN])
 		if (json_object_object_get_ex(p, "rejections", &rej) &&
 		    json_object_is_type(rej, json_type_array))
 			rejected = json_object_array_length(rej);
-		listed = rejected <= n_validators && n_validators - rejected >= threshold;
+		listed = rejected <= el.n_validators && el.n_validators - rejected >= el.threshold;
 		if (!listed)
 			printf("our proposal was rejected by %zu of %zu validators; mining the "
 			       "height again\n",
-			       rejected, n_validators);
+			       rejected, el.n_validators);
 	}
 out:
 	cv_http_reply_free(&r);
@@ -455,28 +461,17 @@ static long post_block(cv_http *http, const cv_block *b)
 	return status;
 }
 
-/* The chain's tip height from GET /api/election; -1 when it cannot be read. */
-static int tip_height(cv_http *http, uint64_t *height)
-{
-	cv_http_reply r = {0};
-	int ok = cv_http_request(http, "GET", "/api/election", NULL, &r) == CV_OK &&
-	         r.status == 200 && json_object_is_type(r.body, json_type_object) &&
-	         cv_json_get_u64(r.body, "tip_height", UINT64_MAX, height) == CV_OK;
-
-	cv_http_reply_free(&r);
-	return ok ? 0 : -1;
-}
-
 /* Waits until the tip reaches our proposal's height (it, or a rival, was committed) or
  * until it is no longer listed (the validators rejected it, or it went stale). The
  * proposal list, a larger answer, is looked at every poll interval only. */
 static void wait_for_decision(cv_http *http, const options *opt, proposed *last)
 {
-	uint64_t next_list = now_ms() + opt->poll_s * 1000ULL, height;
+	uint64_t next_list = now_ms() + opt->poll_s * 1000ULL;
+	election_facts el;
 
 	while (!quit) {
 		nap(DECIDED_POLL_MS);
-		if (tip_height(http, &height) == 0 && height >= last->height)
+		if (read_election(http, &el) == 0 && el.tip_height >= last->height)
 			return;
 		if (now_ms() >= next_list) {
 			if (!still_proposed(http, last->hash)) {
