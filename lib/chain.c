@@ -418,6 +418,35 @@ cv_err cv_votes_merkle_root(const cv_vote *votes, size_t n, uint8_t root[CV_HASH
 	return rc;
 }
 
+void cv_seal_leaf(const cv_seal *seal, uint8_t out[CV_SEAL_LEN])
+{
+	memcpy(out, CV_TAG_SEAL, 16);
+	memcpy(out + 16, seal->election_id, CV_HASH_LEN);
+	cv_put_u64(out + 16 + CV_HASH_LEN, seal->closed_at);
+}
+
+cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])
+{
+	uint8_t(*hashes)[CV_HASH_LEN] = NULL;
+	uint8_t leaf[CV_SEAL_LEN];
+	size_t n = b->n_votes;
+	cv_err rc;
+
+	if (!b->has_seal)
+		return cv_votes_merkle_root(b->votes, n, root);
+	if (n > SIZE_MAX / CV_HASH_LEN - 1)
+		return CV_E_TOO_LARGE;
+	if ((hashes = malloc((n + 1) * CV_HASH_LEN)) == NULL)
+		return CV_E_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		cv_vote_leaf_hash(&b->votes[i], hashes[i]);
+	cv_seal_leaf(&b->seal, leaf);
+	cv_merkle_leaf_hash(leaf, sizeof leaf, hashes[n]);
+	rc = cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])hashes, n + 1, root);
+	free(hashes);
+	return rc;
+}
+
 void cv_header_encode(const cv_header *h, uint8_t out[CV_HEADER_LEN])
 {
 	cv_put_u32(out, h->version);

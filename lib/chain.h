@@ -16,6 +16,7 @@
 #define CV_PAYLOAD_LEN      (16 + 32 + 65 + 4 + 8)        /* 125 */
 #define CV_LEAF_LEN         (CV_PAYLOAD_LEN + CV_SIG_LEN) /* 189 */
 #define CV_APPROVAL_MSG_LEN (19 + 32)                     /* 51 */
+#define CV_SEAL_LEN         (16 + 32 + 8)                 /* 56 */
 #define CV_VERSION          1
 #define CV_NONCE_LIMIT      (1ULL << 53) /* nonces stay below 2^53 */
 #define CV_FUTURE_SLACK     300          /* seconds, rules 3 and 5 */
@@ -27,6 +28,7 @@
 #define CV_TAG_VOTE      "chainvote/vote/1"
 #define CV_TAG_APPROVE   "chainvote/approve/1"
 #define CV_TAG_REJECT    "chainvote/reject/1"
+#define CV_TAG_SEAL      "chainvote/seal/1"
 
 typedef struct cv_election {
 	char title[CV_TEXT_MAX + 1]; /* UTF-8, NUL-terminated, no NUL inside */
@@ -80,8 +82,15 @@ typedef struct cv_approval {
 	uint8_t signature[CV_SIG_LEN];
 } cv_approval;
 
+/* The close on the chain (DESIGN section 2, "The close: the seal"). */
+typedef struct cv_seal {
+	uint8_t election_id[CV_HASH_LEN];
+	uint64_t closed_at; /* Unix seconds */
+} cv_seal;
+
 /* A block as exchanged in JSON. `hash` is the hash as stated (parsed) or computed
- * (built); rules compare it to H(header). Height 0 carries `genesis` and no votes. */
+ * (built); rules compare it to H(header). Height 0 carries `genesis` and no votes. A
+ * block with has_seal carries the seal leaf after its votes (the rules allow none). */
 typedef struct cv_block {
 	cv_header header;
 	uint8_t hash[CV_HASH_LEN];
@@ -89,6 +98,8 @@ typedef struct cv_block {
 	cv_vote *votes;
 	cv_approval *approvals;
 	cv_genesis *genesis;
+	bool has_seal;
+	cv_seal seal;
 } cv_block;
 
 typedef struct cv_chain {
@@ -133,6 +144,12 @@ void cv_vote_leaf_hash(const cv_vote *v, uint8_t out[CV_HASH_LEN]);
 cv_err cv_vote_sign(cv_vote *v, const cv_privkey *k);
 /* MTH of the votes' leaves in block order. */
 cv_err cv_votes_merkle_root(const cv_vote *votes, size_t n, uint8_t root[CV_HASH_LEN]);
+
+/* "chainvote/seal/1" || election_id || u64(closed_at) */
+void cv_seal_leaf(const cv_seal *seal, uint8_t out[CV_SEAL_LEN]);
+/* MTH of a block h >= 1's leaves: its votes in block order, then its seal if it has
+ * one. The root every rule, the store and the miner compare a header with. */
+cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN]);
 
 void cv_header_encode(const cv_header *h, uint8_t out[CV_HEADER_LEN]);
 void cv_header_hash(const cv_header *h, uint8_t out[CV_HASH_LEN]);

@@ -39,6 +39,11 @@ typedef enum cv_err {
 	CV_E_BAD_HASH,       /* stated hash (or txid) is not the computed one */
 	CV_E_STALE,          /* block does not extend the current tip */
 	CV_E_BAD_GENESIS,    /* genesis block breaks a rule */
+	/* the close (the seal) */
+	CV_E_BAD_SEAL,   /* a seal breaks a rule of "The close" */
+	CV_E_SEALED,     /* the chain is sealed: no block follows the seal */
+	CV_E_LATE_VOTE,  /* a vote after the close (or not pending at the close) */
+	CV_E_SEAL_EARLY, /* a seal before the close, or with votes pending at the close left */
 	/* approvals (rule 6) */
 	CV_E_NOT_VALIDATOR,
 	CV_E_DUPLICATE_APPROVAL,

@@ -272,7 +272,8 @@ static const char *const vote_keys[] = {
 static const char *const approval_keys[] = {"validator_key", "signature", NULL};
 static const char *const block_keys[] = {"version",     "height",    "hash",       "prev_hash",
                                          "merkle_root", "timestamp", "difficulty", "nonce",
-                                         "votes",       "approvals", NULL};
+                                         "votes",       "seal",      "approvals",  NULL};
+static const char *const seal_keys[] = {"election_id", "closed_at", NULL};
 static const char *const genesis_keys[] = {
     "version", "height",   "hash",       "prev_hash",  "merkle_root", "timestamp", "difficulty",
     "nonce",   "election", "candidates", "validators", "voters",      NULL};
@@ -326,6 +327,24 @@ static cv_err approval_parse(pstate *ps, const json_object *o, cv_approval *a)
 	    (rc = get_hex(ps, o, "validator_key", a->validator_key, CV_KEY_LEN)) != CV_OK ||
 	    (rc = get_hex(ps, o, "signature", a->signature, CV_SIG_LEN)) != CV_OK)
 		return rc;
+	return CV_OK;
+}
+
+/* "seal": {"election_id", "closed_at"}, when the block has the key. */
+static cv_err seal_parse(pstate *ps, const json_object *o, cv_block *b)
+{
+	json_object *so;
+	cv_err rc;
+
+	if (!json_object_object_get_ex(o, "seal", NULL))
+		return CV_OK;
+	if ((rc = get_field(ps, o, "seal", json_type_object, &so)) != CV_OK)
+		return rc;
+	if ((rc = only_keys(ps, so, seal_keys)) != CV_OK ||
+	    (rc = get_hex(ps, so, "election_id", b->seal.election_id, CV_HASH_LEN)) != CV_OK ||
+	    (rc = get_u64(ps, so, "closed_at", UINT64_MAX, &b->seal.closed_at)) != CV_OK)
+		return rc;
+	b->has_seal = true;
 	return CV_OK;
 }
 
@@ -502,6 +521,8 @@ static cv_err block_parse(pstate *ps, const json_object *o, cv_block *b)
 			goto err;
 	}
 	ps->item = NULL;
+	if ((rc = seal_parse(ps, o, b)) != CV_OK)
+		goto err;
 
 	n = 0;
 	if (json_object_object_get_ex(o, "approvals", &val) &&
@@ -699,6 +720,15 @@ json_object *cv_block_to_json(const cv_block *b)
 		for (size_t i = 0; i < b->n_votes; i++)
 			json_object_array_add(arr, cv_vote_to_json(&b->votes[i], true));
 		json_object_object_add(o, "votes", arr);
+	}
+	if (b->has_seal) {
+		json_object *so = json_object_new_object();
+
+		if (so != NULL) {
+			cv_json_add_hex(so, "election_id", b->seal.election_id, CV_HASH_LEN);
+			add_u64(so, "closed_at", b->seal.closed_at);
+			json_object_object_add(o, "seal", so);
+		}
 	}
 	if ((arr = json_object_new_array_ext((int)b->n_approvals)) != NULL) {
 		for (size_t i = 0; i < b->n_approvals; i++)

@@ -138,6 +138,11 @@ static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, 
 		        (unsigned long long)vote->timestamp, (unsigned long long)e->closes);
 		return CV_E_CLOSED;
 	}
+	if (v->closed_at != 0 && vote->timestamp > v->closed_at) {
+		why_set(why, why_len, "timestamp %llu is after the close at %llu",
+		        (unsigned long long)vote->timestamp, (unsigned long long)v->closed_at);
+		return CV_E_LATE_VOTE;
+	}
 	rc = sig ? *sig : vote_signature(vote);
 	if (rc != CV_OK) {
 		why_set(why, why_len,
@@ -206,6 +211,46 @@ static cv_err in_block_duplicates(const cv_vote *votes, size_t n, size_t **out)
 	return CV_OK;
 }
 
+/* The seal rules of one seal block (DESIGN section 2, "The close"); the chain-wide ones
+ * (at most one seal, every vote no later than closed_at, nothing after the seal) come
+ * through the view. True when the caller must stop checking. */
+static bool seal_rules(const cv_view *v, const cv_block *b, sink *s)
+{
+	const cv_seal *seal = &b->seal;
+	const cv_election *e = &v->genesis->election;
+	char hex[17];
+
+	if (b->n_votes != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL,
+	            "a seal block carries %zu votes besides the seal, allowed none", b->n_votes))
+		return true;
+	if (memcmp(seal->election_id, v->election_id, CV_HASH_LEN) != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL,
+	            "the seal's election_id %s… is not this election's",
+	            short_hex(seal->election_id, hex)))
+		return true;
+	if (seal->closed_at < v->genesis_timestamp &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL,
+	            "closed_at %llu is before the genesis timestamp %llu",
+	            (unsigned long long)seal->closed_at, (unsigned long long)v->genesis_timestamp))
+		return true;
+	if (seal->closed_at > b->header.timestamp &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL,
+	            "closed_at %llu is after the seal block's timestamp %llu",
+	            (unsigned long long)seal->closed_at, (unsigned long long)b->header.timestamp))
+		return true;
+	if (e->closes != 0 && seal->closed_at > e->closes &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL,
+	            "closed_at %llu is after the election closes at %llu",
+	            (unsigned long long)seal->closed_at, (unsigned long long)e->closes))
+		return true;
+	if (v->closed_at != 0 && seal->closed_at != v->closed_at &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL, "closed_at %llu is not the close at %llu",
+	            (unsigned long long)seal->closed_at, (unsigned long long)v->closed_at))
+		return true;
+	return false;
+}
+
 static void block_rules(const cv_view *v, const cv_header *prev,
                         const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
                         const cv_err *sigs, const earlier_check *ec, sink *s)
@@ -253,17 +298,25 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_TIMESTAMP, "timestamp %llu is more than %d s ahead",
 	            (unsigned long long)h->timestamp, CV_FUTURE_SLACK))
 		return;
-	if ((b->n_votes == 0 || b->n_votes > e->max_block_votes) &&
-	    problem(s, ITEM_NONE, 0, CV_E_VOTE_COUNT, "%zu votes, allowed 1 to %u", b->n_votes,
-	            (unsigned)e->max_block_votes))
+	if (v->sealed && problem(s, ITEM_NONE, 0, CV_E_SEALED,
+	                         "the chain is sealed before this block: no block "
+	                         "follows the seal"))
 		return;
-	rc = cv_votes_merkle_root(b->votes, b->n_votes, root);
+	if (b->has_seal) {
+		if (seal_rules(v, b, s))
+			return;
+	} else if ((b->n_votes == 0 || b->n_votes > e->max_block_votes) &&
+	           problem(s, ITEM_NONE, 0, CV_E_VOTE_COUNT, "%zu votes, allowed 1 to %u",
+	                   b->n_votes, (unsigned)e->max_block_votes)) {
+		return;
+	}
+	rc = cv_block_merkle_root(b, root);
 	if (rc != CV_OK) {
 		problem(s, ITEM_NONE, 0, rc, "the merkle root could not be computed");
 		return;
 	}
 	if (memcmp(root, h->merkle_root, CV_HASH_LEN) != 0 &&
-	    problem(s, ITEM_NONE, 0, CV_E_BAD_MERKLE, "merkle_root %s… is not the votes' %s…",
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_MERKLE, "merkle_root %s… is not the leaves' %s…",
 	            short_hex(h->merkle_root, hex), short_hex(root, hex2)))
 		return;
 
@@ -670,6 +723,7 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 	cv_view view = {0};
 	earlier_check ec = {index_has_voted, &vi};
 	size_t n_votes = 0, base = 0;
+	bool seal_found = false;
 	cv_err rc;
 
 	if (tally != NULL)
@@ -696,6 +750,13 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 	view.genesis = g;
 	memcpy(view.election_id, c->blocks[0].hash, CV_HASH_LEN);
 	view.genesis_timestamp = c->blocks[0].header.timestamp;
+	/* the first seal is the close every vote of the chain is held to, before it as
+	 * well as after (where any block is refused) */
+	for (size_t i = 1; i < c->n_blocks && !seal_found; i++)
+		if (c->blocks[i].has_seal) {
+			seal_found = true;
+			view.closed_at = c->blocks[i].seal.closed_at;
+		}
 
 	if (tally != NULL) {
 		tally->n = g->n_candidates;
@@ -743,6 +804,11 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 				tally->total++;
 			}
 		base += b->n_votes;
+		view.sealed = view.sealed || b->has_seal;
+	}
+	if (tally != NULL && seal_found && s.n == 0) {
+		tally->final = true;
+		tally->closed_at = view.closed_at;
 	}
 out:
 	free(job.result);

@@ -20,18 +20,27 @@ typedef struct cv_view {
 	/* 1 when the voter has a vote in a block before the one checked, 0 not, or -cv_err.
 	 * NULL: nobody has. */
 	int (*has_voted)(void *ctx, const uint8_t key[CV_KEY_LEN]);
+	/* The close as known before the block checked. closed_at != 0 once the election
+	 * closed: every vote is stamped no later, and a seal states exactly it. sealed: a
+	 * seal is in the chain before the block, so no block may follow. */
+	uint64_t closed_at;
+	bool sealed;
 } cv_view;
 
 /* Rule 5 for one vote, apart from "no earlier vote" (which needs has_voted / the pool):
  * election id, roll, candidate, signature, genesis timestamp <= ts <= latest + 300,
- * within opens/closes where set. `latest` is the block timestamp (or now for the pool). */
+ * within opens/closes where set, and no later than the close when there is one
+ * (v->closed_at; CV_E_LATE_VOTE). `latest` is the block timestamp (or now for the pool). */
 cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest);
 
 /* Rules 1-5 for block b following the block with header prev and hash prev_hash:
  * version, height, link, difficulty, proof of work, stated hash, timestamp (and
- * <= now + 300 when now != 0), vote count, merkle root, every vote (cv_check_vote),
- * no earlier vote (has_voted) and no two votes by one voter in b. On a vote failure
- * *bad_vote (may be NULL) is the vote's index, else SIZE_MAX. */
+ * <= now + 300 when now != 0), nothing after a seal (CV_E_SEALED), vote count, merkle
+ * root, every vote (cv_check_vote), no earlier vote (has_voted) and no two votes by one
+ * voter in b; for a seal block the seal rules instead of the vote count (CV_E_BAD_SEAL:
+ * no vote beside it, this election, genesis timestamp <= closed_at <= block timestamp,
+ * closed_at <= closes when set, closed_at = v->closed_at when that is known). On a vote
+ * failure *bad_vote (may be NULL) is the vote's index, else SIZE_MAX. */
 cv_err cv_check_proposal(const cv_view *v, const cv_header *prev,
                          const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
                          size_t *bad_vote);
@@ -53,12 +62,15 @@ cv_err cv_check_approvals(const cv_genesis *g, const uint8_t block_hash[CV_HASH_
  * (height 0, zero prev, difficulty 0, nonce 0, version 1), merkle root, stated hash. */
 cv_err cv_check_genesis(const cv_block *b);
 
-/* Votes per candidate, aligned with genesis->candidates. */
+/* Votes per candidate, aligned with genesis->candidates. final: the chain carries a
+ * seal (closed_at is its close) and broke no rule, so the tally can no longer change. */
 typedef struct cv_tally {
 	size_t n;
 	uint32_t *ids;
 	uint64_t *votes;
 	uint64_t total;
+	bool final;
+	uint64_t closed_at;
 } cv_tally;
 void cv_tally_free(cv_tally *t);
 

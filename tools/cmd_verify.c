@@ -146,8 +146,10 @@ static void verify_usage(FILE *out)
 	        "of work, merkle roots, every vote's signature, roll, candidate and time, one\n"
 	        "vote per voter, and the validators' approvals. FILE is an export file, - reads\n"
 	        "stdin, and an http(s) URL fetches URL%s from a running service.\n"
-	        "Prints each problem as \"height H: code: detail\", then the tally, then\n"
-	        "\"valid\" or \"INVALID: N problems\".\n"
+	        "Prints each problem as \"height H: code: detail\", then the tally, whether\n"
+	        "it is final (\"final: sealed, closed at T\": the chain carries the seal that\n"
+	        "closes the election) or \"provisional: not sealed\", then \"valid\" or\n"
+	        "\"INVALID: N problems\".\n"
 	        "Exit status: 0 valid, 1 problems found or input unreadable, 2 usage error.\n",
 	        EXPORT_PATH);
 }
@@ -191,6 +193,12 @@ int cmd_verify(int argc, char **argv)
 
 		printf("candidate %u (%s): %" PRIu64 "\n", (unsigned)tally.ids[i],
 		       cand ? cand->name : "?", tally.votes[i]);
+	}
+	if (st.problems == 0) {
+		if (tally.final)
+			printf("final: sealed, closed at %" PRIu64 "\n", tally.closed_at);
+		else
+			printf("provisional: not sealed\n");
 	}
 done:
 	if (st.problems == 0) {
