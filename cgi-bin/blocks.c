@@ -11,8 +11,10 @@
 #define BLOCK_MAX_BODY (2 * 1024 * 1024)
 
 /* GET /api/work: 200 {"version", "height", "prev_hash", "difficulty", "timestamp",
- * "merkle_root", "nonce", "votes"} ("votes": [] when the pool is empty); 404 no
- * election; 409 in setup; 503 busy. */
+ * "merkle_root", "nonce", "votes"} ("votes": [] when the pool is empty; after the close,
+ * once the votes pending at it are committed, "votes": [] and "seal": the seal block to
+ * mine); 404 no election; 409 in setup, or "sealed" once the seal is committed; 503
+ * busy. */
 static cv_err get_work(cv_req *r)
 {
 	cv_block b = {0};
@@ -45,6 +47,7 @@ static cv_err get_work(cv_req *r)
 	json_object_object_add(o, "nonce", json_object_new_uint64(0));
 	json_object_object_add(o, "votes", votes);
 	votes = NULL;
+	cv_seal_add_json(o, &b);
 	e = cv_reply_json(r, 200, o);
 	o = NULL;
 out:

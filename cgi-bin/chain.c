@@ -37,7 +37,8 @@ static uint64_t votes_of(const cv_tally *t, uint32_t id)
 }
 
 /* GET /api/results: 200 (with "hidden": true and no counts per candidate while the
- * settings keep results until the close); 404 no election; 503 busy. */
+ * settings keep results until the close: until the seal is committed); "final" once it
+ * is, when the tally can no longer change; 404 no election; 503 busy. */
 static cv_err get_results(cv_req *r)
 {
 	cv_info info;
@@ -51,7 +52,7 @@ static cv_err get_results(cv_req *r)
 
 	if ((e = cv_req_info(r, &info)) != CV_OK)
 		return e;
-	hidden = info.settings.results_after_close && info.state != CV_STATE_CLOSED;
+	hidden = info.settings.results_after_close && !info.final;
 	if ((e = cv_store_genesis(r->store, false, &g)) != CV_OK)
 		goto out;
 	if (!hidden && info.state != CV_STATE_SETUP && (e = cv_store_tally(r->store, &t)) != CV_OK)
@@ -77,6 +78,7 @@ static cv_err get_results(cv_req *r)
 			    c, "votes", json_object_new_uint64(votes_of(&t, g.candidates[i].id)));
 	}
 	json_object_object_add(o, "state", json_object_new_string(cv_state_name(info.state)));
+	json_object_object_add(o, "final", json_object_new_boolean(info.final));
 	json_object_object_add(o, "hidden", json_object_new_boolean(hidden));
 	json_object_object_add(o, "tally", list);
 	list = NULL;

@@ -44,6 +44,8 @@ static cv_err context_load(cv_req *r, context *c)
 	c->view.genesis_timestamp = c->info.genesis_timestamp;
 	c->view.ctx = r->store;
 	c->view.on_roll = view_on_roll;
+	c->view.closed_at = c->info.state == CV_STATE_CLOSED ? c->info.closed_at : 0;
+	c->view.sealed = c->info.final;
 	/* has_voted stays NULL: a vote's voter having voted in the chain is checked by the
 	 * store when the proposal is admitted, against the same tip as now */
 	c->now = cv_now();
@@ -76,9 +78,11 @@ static json_object *header_checks(const context *c, const cv_block *b)
 	add_bool(o, "hash", memcmp(hash, b->hash, CV_HASH_LEN) == 0);
 	add_bool(o, "timestamp",
 	         h->timestamp >= c->info.tip_timestamp && h->timestamp <= c->now + CV_FUTURE_SLACK);
-	add_bool(o, "vote_count", b->n_votes >= 1 && b->n_votes <= el->max_block_votes);
+	add_bool(o, "vote_count",
+	         b->has_seal ? b->n_votes == 0
+	                     : b->n_votes >= 1 && b->n_votes <= el->max_block_votes);
 	add_bool(o, "merkle",
-	         cv_votes_merkle_root(b->votes, b->n_votes, root) == CV_OK &&
+	         cv_block_merkle_root(b, root) == CV_OK &&
 	             memcmp(root, h->merkle_root, CV_HASH_LEN) == 0);
 	return o;
 }

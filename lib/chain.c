@@ -3,6 +3,7 @@
  * the text rule for titles and names. Every hash of the chain starts here. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chain.h"
 #include "merkle.h"
@@ -416,6 +417,13 @@ cv_err cv_votes_merkle_root(const cv_vote *votes, size_t n, uint8_t root[CV_HASH
 	rc = cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])hashes, n, root);
 	free(hashes);
 	return rc;
+}
+
+uint64_t cv_now(void)
+{
+	time_t t = time(NULL);
+
+	return t < 0 ? 0 : (uint64_t)t;
 }
 
 void cv_seal_leaf(const cv_seal *seal, uint8_t out[CV_SEAL_LEN])

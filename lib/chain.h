@@ -158,6 +158,10 @@ void cv_approval_message(const uint8_t block_hash[CV_HASH_LEN], uint8_t out[CV_A
 /* "chainvote/reject/1" || block_hash || text(reason); CV_E_TOO_LARGE for a long reason. */
 cv_err cv_rejection_message(const uint8_t block_hash[CV_HASH_LEN], const char *reason, cv_buf *b);
 
+/* Current Unix time in seconds (real time: no override), the "now" of the live rules;
+ * 0 for a clock before 1970. */
+uint64_t cv_now(void);
+
 /* True when s is valid UTF-8 of at most CV_TEXT_MAX bytes with no NUL or control chars
  * other than none at all (names and titles are single-line). */
 bool cv_text_ok(const char *s);

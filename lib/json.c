@@ -348,6 +348,12 @@ static cv_err seal_parse(pstate *ps, const json_object *o, cv_block *b)
 	return CV_OK;
 }
 
+cv_err cv_seal_from_json(const json_object *o, cv_block *b)
+{
+	b->has_seal = false;
+	return seal_parse(NULL, o, b);
+}
+
 cv_err cv_approval_from_json(const json_object *o, cv_approval *a)
 {
 	return approval_parse(NULL, o, a);
@@ -697,6 +703,17 @@ static void genesis_to_json(const cv_genesis *g, json_object *o)
 	}
 }
 
+void cv_seal_add_json(json_object *o, const cv_block *b)
+{
+	json_object *so;
+
+	if (!b->has_seal || (so = json_object_new_object()) == NULL)
+		return;
+	cv_json_add_hex(so, "election_id", b->seal.election_id, CV_HASH_LEN);
+	add_u64(so, "closed_at", b->seal.closed_at);
+	json_object_object_add(o, "seal", so);
+}
+
 json_object *cv_block_to_json(const cv_block *b)
 {
 	const cv_header *h = &b->header;
@@ -721,15 +738,7 @@ json_object *cv_block_to_json(const cv_block *b)
 			json_object_array_add(arr, cv_vote_to_json(&b->votes[i], true));
 		json_object_object_add(o, "votes", arr);
 	}
-	if (b->has_seal) {
-		json_object *so = json_object_new_object();
-
-		if (so != NULL) {
-			cv_json_add_hex(so, "election_id", b->seal.election_id, CV_HASH_LEN);
-			add_u64(so, "closed_at", b->seal.closed_at);
-			json_object_object_add(o, "seal", so);
-		}
-	}
+	cv_seal_add_json(o, b);
 	if ((arr = json_object_new_array_ext((int)b->n_approvals)) != NULL) {
 		for (size_t i = 0; i < b->n_approvals; i++)
 			json_object_array_add(arr, cv_approval_to_json(&b->approvals[i]));

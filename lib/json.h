@@ -46,6 +46,12 @@ json_object *cv_approval_to_json(const cv_approval *a);
 cv_err cv_block_from_json(const json_object *o, cv_block *b);
 json_object *cv_block_to_json(const cv_block *b);
 
+/* The optional "seal" of a block or a work template, {"election_id", "closed_at"}:
+ * read into b->seal with has_seal set (has_seal stays false without the key), or
+ * added to o when b has one. */
+cv_err cv_seal_from_json(const json_object *o, cv_block *b);
+void cv_seal_add_json(json_object *o, const cv_block *b);
+
 /* The chain export {"format": "chainvote-chain/1", "blocks": [...]}. Unknown top-level
  * keys are ignored (annotations); blocks are parsed strictly. */
 cv_err cv_chain_from_json(const json_object *o, cv_chain *c);

@@ -61,13 +61,6 @@ void cv_log(const char *fmt, ...)
 	fflush(stderr);
 }
 
-uint64_t cv_now(void)
-{
-	time_t t = time(NULL);
-
-	return t < 0 ? 0 : (uint64_t)t;
-}
-
 /* ------------------------------------------------------------------------------------
  * Pure parsing helpers
  * ---------------------------------------------------------------------------------- */
@@ -691,6 +684,9 @@ json_object *cv_election_json(const cv_info *info, const cv_genesis *g)
 	                       u64_or_null(sealed, info->genesis_timestamp));
 	json_object_object_add(o, "closed_at",
 	                       u64_or_null(info->state == CV_STATE_CLOSED, info->closed_at));
+	/* final: the seal is committed, the tally can no longer change */
+	json_object_object_add(o, "final", json_object_new_boolean(info->final));
+	json_object_object_add(o, "seal_height", u64_or_null(info->final, info->seal_height));
 	json_object_object_add(o, "tip_height", u64_or_null(sealed, info->tip_height));
 	return o;
 fail:

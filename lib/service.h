@@ -89,9 +89,6 @@ void cv_audit(int fd, const char *program, const cv_req *r, cv_err e);
 /* One line on stderr, "chainvote-NAME[pid]: ...". */
 void cv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Current Unix time in seconds (real time: no override). */
-uint64_t cv_now(void);
-
 /* Answers one request already accepted on (in, out, envp) with program p and store s
  * (s may be NULL: routes then answer 503). Returns the handler's error (CV_OK when it
  * answered itself), or the error the dispatcher answered with. Exposed for tests. */

@@ -734,6 +734,29 @@ cv_err cv_st_tip_get(cv_store *s, DB_TXN *txn, cv_st_tip *tip)
 	return cv_st_header_decode(b + 8 + CV_HASH_LEN, CV_HEADER_LEN, &tip->header);
 }
 
+cv_err cv_st_close_get(cv_store *s, DB_TXN *txn, uint64_t now, bool write, cv_st_close *c)
+{
+	cv_settings st;
+	cv_err e;
+
+	memset(c, 0, sizeof *c);
+	if ((e = cv_st_state(s, txn, write, &c->state)) != CV_OK ||
+	    (e = cv_st_settings(s, txn, &st)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, "closed_at", &c->closed_at)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, "seal_height", &c->seal_height)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, "n_pending", &c->n_pending)) != CV_OK)
+		return e;
+	c->closes = st.election.closes;
+	if (c->state == CV_STATE_CLOSED) {
+		c->closed = true;
+	} else if (c->state == CV_STATE_OPEN && c->closes != 0 && now > c->closes) {
+		/* the election closed by its clock: nothing was written, nothing needs to be */
+		c->closed = true;
+		c->closed_at = c->closes;
+	}
+	return CV_OK;
+}
+
 cv_err cv_st_tip_put(cv_store *s, DB_TXN *txn, const cv_st_tip *tip)
 {
 	uint8_t b[8 + CV_HASH_LEN + CV_HEADER_LEN];
@@ -904,6 +927,12 @@ cv_err cv_st_block_encode(const cv_block *b, cv_buf *out)
 		cv_buf_put(out, b->approvals[i].validator_key, CV_KEY_LEN);
 		cv_buf_put(out, b->approvals[i].signature, CV_SIG_LEN);
 	}
+	if (b->has_seal) {
+		uint8_t seal[CV_SEAL_LEN];
+
+		cv_seal_leaf(&b->seal, seal);
+		cv_buf_put(out, seal, sizeof seal);
+	}
 	return out->failed ? CV_E_NOMEM : CV_OK;
 }
 
@@ -947,6 +976,15 @@ cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 	for (uint32_t i = 0; i < na; i++) {
 		rd_copy(&r, b->approvals[i].validator_key, CV_KEY_LEN);
 		rd_copy(&r, b->approvals[i].signature, CV_SIG_LEN);
+	}
+	if (!r.bad && n - r.off == CV_SEAL_LEN) {
+		const uint8_t *leaf = rd(&r, CV_SEAL_LEN);
+
+		if (memcmp(leaf, CV_TAG_SEAL, 16) != 0)
+			goto err;
+		b->has_seal = true;
+		memcpy(b->seal.election_id, leaf + 16, CV_HASH_LEN);
+		b->seal.closed_at = cv_get_u64(leaf + 16 + CV_HASH_LEN);
 	}
 	if (r.bad || r.off != n)
 		goto err;

@@ -92,9 +92,14 @@ typedef struct cv_eligible {
 	const char *code;
 } cv_eligible;
 cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *e, size_t n, size_t *bad);
-/* Seals the genesis block (timestamp now) and opens the election; checks the genesis
+/* Fixes the genesis block (timestamp now) and opens the election; checks the genesis
  * rules first (CV_E_BAD_ELECTION). */
 cv_err cv_store_open_election(cv_store *s, uint64_t now, uint8_t genesis_hash[CV_HASH_LEN]);
+/* Closes an open election (CV_E_BAD_STATE otherwise): no vote enters the pool after
+ * this, and what the pool holds is what was pending at the close, the only votes that
+ * may still be committed. closed_at (cv_info) is now, or `closes` when that passed
+ * first, moved on to the latest vote stamped after it (rule 5's 300 s of slack), so that
+ * the seal leaves no accepted vote out. */
 cv_err cv_store_close_election(cv_store *s, uint64_t now);
 
 /* ---- reading ---- */
@@ -102,7 +107,12 @@ typedef struct cv_info {
 	cv_state state;
 	cv_settings settings;
 	uint8_t genesis_hash[CV_HASH_LEN]; /* zero in setup */
-	uint64_t genesis_timestamp, closed_at;
+	uint64_t genesis_timestamp;
+	/* state is closed once the admin closed or `closes` passed (closed_at then is
+	 * `closes`); final once the seal block is committed, at seal_height. */
+	uint64_t closed_at;
+	bool final;
+	uint64_t seal_height;
 	uint64_t tip_height;
 	uint8_t tip_hash[CV_HASH_LEN];
 	uint64_t tip_timestamp;
@@ -152,10 +162,14 @@ cv_err cv_store_pool(cv_store *s, size_t max, cv_vote **out, size_t *n);
 /* ---- mining ---- */
 /* Template for the next block: version, height tip+1, prev_hash, difficulty, timestamp
  * max(now, tip timestamp), nonce 0, the oldest pending votes (at most max_block_votes)
- * and their merkle root. n_votes 0 when the pool is empty. CV_E_BAD_STATE in setup. */
+ * and their merkle root. n_votes 0 when the pool is empty. Once the election is closed
+ * and the pool empty, the template is the seal block (has_seal, timestamp at least
+ * closed_at). CV_E_BAD_STATE in setup, CV_E_SEALED once the seal is committed. */
 cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out);
 /* Adds a mined block as a proposal after rules 1-5 against the tip (CV_E_STALE when it
- * does not extend the tip; CV_E_EXISTS when already proposed). */
+ * does not extend the tip; CV_E_EXISTS when already proposed). After the close only
+ * votes pending at the close are admitted (CV_E_LATE_VOTE) and a seal only once none is
+ * left (CV_E_SEAL_EARLY); nothing after the seal (CV_E_SEALED). */
 cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_t *bad_vote);
 
 typedef struct cv_verdict {
@@ -177,6 +191,9 @@ cv_err cv_store_proposals(cv_store *s, cv_proposal **out, size_t *n);
 cv_err cv_store_proposal(cv_store *s, const uint8_t hash[CV_HASH_LEN], cv_proposal *out);
 /* Records an approval (cv_check_approval; one approval per validator per height:
  * CV_E_EQUIVOCATION for a second block, CV_E_DUPLICATE_APPROVAL for the same one).
+ * The close holds here too, whenever the block was proposed: after it a block with a
+ * vote that was not pending at the close is refused (CV_E_LATE_VOTE), a seal before it
+ * or with pending votes left is refused (CV_E_SEAL_EARLY); nothing is recorded then.
  * When it reaches the threshold the block is committed in the same transaction: its
  * votes and any other pool vote of its voters leave the pool, rival proposals at that
  * height are discarded, the tally is updated. *committed tells which happened. */

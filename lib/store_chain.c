@@ -13,15 +13,8 @@
 #define VERDICT_KEY_LEN (CV_HASH_LEN + CV_KEY_LEN)
 #define HEIGHT_KEY_LEN  (8 + CV_KEY_LEN)
 
-static uint64_t wall_now(void)
-{
-	time_t t = time(NULL);
-
-	return t < 0 ? 0 : (uint64_t)t;
-}
-
-/* The state for operations that need a sealed genesis: CV_E_BAD_STATE in set-up. */
-static cv_err sealed(cv_store *s, DB_TXN *txn, bool write, cv_state *state)
+/* The state for operations that need the genesis fixed: CV_E_BAD_STATE in set-up. */
+static cv_err past_setup(cv_store *s, DB_TXN *txn, bool write, cv_state *state)
 {
 	cv_err e = cv_st_state(s, txn, write, state);
 
@@ -111,6 +104,10 @@ cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t tx
 	e = cv_st_view(s, &view);
 	if (e != CV_OK)
 		return e == CV_E_BAD_STATE ? CV_E_NOT_OPEN : e;
+	/* Once `closes` has passed the election is closed by its clock, whatever the stored
+	 * state says: the pool must stay what was pending at the close. */
+	if (view.genesis->election.closes != 0 && now > view.genesis->election.closes)
+		return CV_E_CLOSED;
 	/* Rule 5 but "no earlier vote", outside any transaction: the genesis and the roll
 	 * never change once open, and the signature check is the expensive part. */
 	e = cv_check_vote(&view, v, now);
@@ -142,20 +139,41 @@ static cv_err work_vote(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v
 	return cv_st_vote_decode(v, vl, &c->b->votes[c->b->n_votes++]);
 }
 
+/* The seal block's leaf: this election's close. */
+static cv_err work_seal(cv_store *s, DB_TXN *txn, const cv_st_close *cl, cv_block *b)
+{
+	uint8_t rec[CV_HASH_LEN + 8];
+	cv_err e = cv_st_get_fixed(s, ST_META, txn, "genesis", 7, rec, sizeof rec, 0);
+
+	if (e != CV_OK)
+		return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
+	b->has_seal = true;
+	memcpy(b->seal.election_id, rec, CV_HASH_LEN);
+	b->seal.closed_at = cl->closed_at;
+	/* the seal's rule: closed_at <= the seal block's timestamp */
+	if (b->header.timestamp < cl->closed_at)
+		b->header.timestamp = cl->closed_at;
+	return CV_OK;
+}
+
 static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	work_ctx *c = ctx;
 	cv_block *b = c->b;
 	cv_settings st;
+	cv_st_close cl;
 	cv_st_tip tip;
 	cv_state state;
 	cv_err e;
 
 	cv_block_free(b);
-	if ((e = sealed(s, txn, false, &state)) != CV_OK ||
+	if ((e = past_setup(s, txn, false, &state)) != CV_OK ||
+	    (e = cv_st_close_get(s, txn, c->now, false, &cl)) != CV_OK ||
 	    (e = cv_st_settings(s, txn, &st)) != CV_OK ||
 	    (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
 		return e;
+	if (cl.seal_height != 0)
+		return CV_E_SEALED;
 	c->max = st.election.max_block_votes;
 	b->votes = calloc(c->max, sizeof *b->votes);
 	if (b->votes == NULL)
@@ -169,7 +187,10 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	b->header.difficulty = st.election.difficulty;
 	b->header.timestamp = c->now > tip.header.timestamp ? c->now : tip.header.timestamp;
 	b->header.nonce = 0;
-	e = cv_votes_merkle_root(b->votes, b->n_votes, b->header.merkle_root);
+	/* after the close, once the votes pending at it are committed, the seal is next */
+	if (cl.closed && b->n_votes == 0 && (e = work_seal(s, txn, &cl, b)) != CV_OK)
+		return e;
+	e = cv_block_merkle_root(b, b->header.merkle_root);
 	if (e == CV_OK)
 		cv_header_hash(&b->header, b->hash);
 	return e;
@@ -189,18 +210,64 @@ cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out)
 
 /* ---- proposals ---- */
 
+/* The close's rule that needs the store (the rest is in rules.c, through the view):
+ * after the close a block carries only votes that were pending at the close, which are
+ * the pool's (nothing enters it after the close), and the seal comes once none is left
+ * (then it must state this close). A voter's timestamp is the voter's claim, so a vote
+ * signed later and stamped early is refused here, not by the rules. *bad_vote (may be
+ * NULL) names the refused vote. */
+static cv_err close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, const cv_block *b,
+                           size_t *bad_vote)
+{
+	uint8_t txid[CV_HASH_LEN], loc[PENDING_LEN];
+	cv_err e;
+
+	if (cl->seal_height != 0)
+		return CV_E_SEALED;
+	if (b->has_seal) {
+		if (!cl->closed || cl->n_pending != 0)
+			return CV_E_SEAL_EARLY;
+		return b->seal.closed_at == cl->closed_at ? CV_OK : CV_E_BAD_SEAL;
+	}
+	if (!cl->closed)
+		return CV_OK;
+	for (size_t i = 0; i < b->n_votes; i++) {
+		cv_vote_txid(&b->votes[i], txid);
+		e = cv_st_get_fixed(s, ST_TXS, txn, txid, CV_HASH_LEN, loc, sizeof loc, 0);
+		if (e == CV_OK && loc[0] == 0)
+			continue;
+		if (e != CV_OK && e != CV_E_NOT_FOUND && e != CV_E_STORE)
+			return e;
+		/* unknown, or committed already (a committed location is longer) */
+		if (bad_vote != NULL)
+			*bad_vote = i;
+		return CV_E_LATE_VOTE;
+	}
+	return CV_OK;
+}
+
+typedef struct tip_ctx {
+	uint64_t now;
+	cv_st_tip tip;
+	cv_st_close close;
+} tip_ctx;
+
 static cv_err tip_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
+	tip_ctx *c = ctx;
 	cv_state state;
-	cv_err e = sealed(s, txn, false, &state);
+	cv_err e = past_setup(s, txn, false, &state);
 
-	return e != CV_OK ? e : cv_st_tip_get(s, txn, ctx);
+	if (e == CV_OK)
+		e = cv_st_close_get(s, txn, c->now, false, &c->close);
+	return e != CV_OK ? e : cv_st_tip_get(s, txn, &c->tip);
 }
 
 typedef struct proposal_ctx {
 	const cv_block *b;
 	const cv_st_tip *checked; /* the tip the rules were checked against */
 	uint64_t now;
+	size_t *bad_vote;
 } proposal_ctx;
 
 static cv_err add_proposal_op(cv_store *s, DB_TXN *txn, void *ctx)
@@ -208,18 +275,23 @@ static cv_err add_proposal_op(cv_store *s, DB_TXN *txn, void *ctx)
 	proposal_ctx *c = ctx;
 	cv_block stripped = *c->b;
 	cv_buf rec = {0};
+	cv_st_close cl;
 	cv_st_tip tip;
 	cv_state state;
 	uint64_t seq;
 	cv_err e;
 
-	if ((e = sealed(s, txn, true, &state)) != CV_OK ||
+	if ((e = past_setup(s, txn, true, &state)) != CV_OK ||
+	    (e = cv_st_close_get(s, txn, c->now, false, &cl)) != CV_OK ||
 	    (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
 		return e;
 	/* Only a commit moves the tip, and it is what changes "has voted": with the same
-	 * tip the checks made outside this transaction still hold. */
+	 * tip the checks made outside this transaction still hold. The close may have come
+	 * meanwhile, so its rule is checked here. */
 	if (memcmp(tip.hash, c->checked->hash, CV_HASH_LEN) != 0)
 		return CV_E_STALE;
+	if ((e = close_admits(s, txn, &cl, c->b, c->bad_vote)) != CV_OK)
+		return e;
 	e = cv_st_exists(s, ST_PROPOSALS, txn, c->b->hash, CV_HASH_LEN);
 	if (e == CV_OK)
 		return CV_E_EXISTS;
@@ -243,23 +315,25 @@ static cv_err add_proposal_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_t *bad_vote)
 {
-	proposal_ctx c = {b, NULL, now};
-	cv_st_tip tip;
+	proposal_ctx c = {b, NULL, now, bad_vote};
+	tip_ctx t = {.now = now};
 	cv_view view;
 	cv_err e;
 
 	if (bad_vote != NULL)
 		*bad_vote = SIZE_MAX;
-	if ((e = cv_st_run(s, tip_op, &tip)) != CV_OK || (e = cv_st_view(s, &view)) != CV_OK)
+	if ((e = cv_st_run(s, tip_op, &t)) != CV_OK || (e = cv_st_view(s, &view)) != CV_OK)
 		return e;
 	/* A block that does not build on the tip is out of date, whatever else is wrong. */
-	if (b->header.height != tip.height + 1 ||
-	    memcmp(b->header.prev_hash, tip.hash, CV_HASH_LEN) != 0)
+	if (b->header.height != t.tip.height + 1 ||
+	    memcmp(b->header.prev_hash, t.tip.hash, CV_HASH_LEN) != 0)
 		return CV_E_STALE;
-	e = cv_check_proposal(&view, &tip.header, tip.hash, b, now, bad_vote);
+	view.closed_at = t.close.closed ? t.close.closed_at : 0;
+	view.sealed = t.close.seal_height != 0;
+	e = cv_check_proposal(&view, &t.tip.header, t.tip.hash, b, now, bad_vote);
 	if (e != CV_OK)
 		return e;
-	c.checked = &tip;
+	c.checked = &t.tip;
 	return cv_st_run(s, add_proposal_op, &c);
 }
 
@@ -370,7 +444,7 @@ static cv_err list_op(cv_store *s, DB_TXN *txn, void *ctx)
 	list_reset(c);
 	c->s = s;
 	c->txn = txn;
-	if ((e = sealed(s, txn, false, &state)) != CV_OK)
+	if ((e = past_setup(s, txn, false, &state)) != CV_OK)
 		return e;
 	return cv_st_scan(s, ST_PROPOSALS, txn, NULL, 0, list_one, c);
 }
@@ -450,7 +524,7 @@ static cv_err put_verdict(cv_store *s, DB_TXN *txn, const uint8_t hash[CV_HASH_L
 	memcpy(key + CV_HASH_LEN, a->validator_key, CV_KEY_LEN);
 	cv_buf_u8(&rec, approve ? 1 : 0);
 	cv_buf_put(&rec, a->signature, CV_SIG_LEN);
-	cv_buf_u64(&rec, wall_now());
+	cv_buf_u64(&rec, cv_now());
 	e = cv_buf_text(&rec, reason);
 	if (e == CV_OK && rec.failed)
 		e = CV_E_NOMEM;
@@ -535,6 +609,35 @@ static cv_err commit_vote(cv_store *s, DB_TXN *txn, const cv_block *b, size_t i,
 	return cv_st_put(s, ST_TALLY, txn, key, sizeof key, count, sizeof count, 0);
 }
 
+/* What a committed block tells of the close: the latest vote stamp (a close stamps
+ * closed_at no earlier), and with the seal, that the election is final. A seal that
+ * comes after `closes` passed (closed by the clock) records the close as well. */
+static cv_err commit_close(cv_store *s, DB_TXN *txn, const cv_block *b)
+{
+	uint8_t closed = CV_STATE_CLOSED;
+	uint64_t latest, before;
+	cv_state state;
+	cv_err e;
+
+	if ((e = cv_st_meta_u64(s, txn, "latest_vote", &before)) != CV_OK)
+		return e;
+	latest = before;
+	for (size_t i = 0; i < b->n_votes; i++)
+		if (b->votes[i].timestamp > latest)
+			latest = b->votes[i].timestamp;
+	if (latest != before && (e = cv_st_meta_put_u64(s, txn, "latest_vote", latest)) != CV_OK)
+		return e;
+	if (!b->has_seal)
+		return CV_OK;
+	if ((e = cv_st_state(s, txn, false, &state)) != CV_OK)
+		return e;
+	if (state == CV_STATE_OPEN &&
+	    ((e = cv_st_put(s, ST_META, txn, "state", 5, &closed, 1, 0)) != CV_OK ||
+	     (e = cv_st_meta_put_u64(s, txn, "closed_at", b->seal.closed_at)) != CV_OK))
+		return e;
+	return cv_st_meta_put_u64(s, txn, "seal_height", b->header.height);
+}
+
 /* The block joins the chain with the approvals collected so far. Every proposal left
  * is at the same height (only blocks on the tip are admitted), so all of them and
  * all verdicts are discarded with it. */
@@ -561,6 +664,8 @@ static cv_err commit_block(cv_store *s, DB_TXN *txn, cv_block *b, approvals_ctx 
 		return CV_E_STALE;
 	for (size_t i = 0; e == CV_OK && i < b->n_votes; i++)
 		e = commit_vote(s, txn, b, i, &removed);
+	if (e == CV_OK)
+		e = commit_close(s, txn, b);
 	if (e == CV_OK)
 		e = cv_st_meta_add(s, txn, "n_pending", -(int64_t)removed);
 	if (e == CV_OK)
@@ -608,6 +713,7 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 	approvals_ctx ap = {NULL, 0};
 	cv_proposal p;
 	cv_buf ev = {0};
+	cv_st_close cl;
 	cv_state state;
 	uint64_t seq;
 	void *v = NULL;
@@ -617,7 +723,7 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 	c->committed = false;
 	c->refused = CV_OK;
 	memset(&p, 0, sizeof p);
-	if ((e = sealed(s, txn, true, &state)) != CV_OK)
+	if ((e = past_setup(s, txn, true, &state)) != CV_OK)
 		return e;
 	e = cv_st_get(s, ST_PROPOSALS, txn, c->hash, CV_HASH_LEN, &v, &vl, 0);
 	if (e == CV_E_NOT_FOUND)
@@ -627,6 +733,10 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 	e = proposal_load(s, txn, v, vl, &p, &seq);
 	free(v);
 	if (e != CV_OK)
+		goto out;
+	/* A proposal admitted before the close is held to it when approved after. */
+	if ((e = cv_st_close_get(s, txn, cv_now(), false, &cl)) != CV_OK ||
+	    (e = close_admits(s, txn, &cl, &p.block, NULL)) != CV_OK)
 		goto out;
 	for (size_t i = 0; i < p.n_verdicts; i++)
 		if (memcmp(p.verdicts[i].sig.validator_key, c->a->validator_key, CV_KEY_LEN) == 0) {
@@ -657,7 +767,7 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 		memcpy(ekey + sizeof hkey, c->hash, CV_HASH_LEN);
 		cv_buf_put(&ev, approved, CV_HASH_LEN);
 		cv_buf_put(&ev, c->a->signature, CV_SIG_LEN);
-		cv_buf_u64(&ev, wall_now());
+		cv_buf_u64(&ev, cv_now());
 		cv_buf_put(&ev, first + 1, CV_SIG_LEN);
 		e = ev.failed
 		        ? CV_E_NOMEM
@@ -719,7 +829,7 @@ static cv_err reject_op(cv_store *s, DB_TXN *txn, void *ctx)
 	cv_state state;
 	cv_err e;
 
-	if ((e = sealed(s, txn, true, &state)) != CV_OK)
+	if ((e = past_setup(s, txn, true, &state)) != CV_OK)
 		return e;
 	e = cv_st_exists(s, ST_PROPOSALS, txn, c->hash, CV_HASH_LEN);
 	if (e != CV_OK)

@@ -110,6 +110,20 @@ typedef struct cv_st_tip {
 	cv_header header;
 } cv_st_tip;
 cv_err cv_st_tip_get(cv_store *s, DB_TXN *txn, cv_st_tip *tip);
+
+/* Where the election stands on its close at `now`: closed by the admin (state closed,
+ * closed_at recorded) or by its clock (state still open, `closes` passed: closed_at is
+ * `closes`). Once closed no vote enters the pool, so the pool is what was pending at
+ * the close. write: the state is read with its write lock (cv_st_state). */
+typedef struct cv_st_close {
+	cv_state state;       /* as stored */
+	bool closed;          /* closed at now, either way */
+	uint64_t closed_at;   /* when closed */
+	uint64_t closes;      /* the election's setting, 0 when unset */
+	uint64_t seal_height; /* the committed seal block's height, 0 until then */
+	uint64_t n_pending;   /* votes in the pool */
+} cv_st_close;
+cv_err cv_st_close_get(cv_store *s, DB_TXN *txn, uint64_t now, bool write, cv_st_close *c);
 cv_err cv_st_tip_put(cv_store *s, DB_TXN *txn, const cv_st_tip *tip);
 
 /* Encodings. Decoders are bounded and answer CV_E_STORE for a record that does not
@@ -120,7 +134,8 @@ cv_err cv_st_settings_decode(const uint8_t *p, size_t n, cv_settings *st);
 cv_err cv_st_text_decode(const uint8_t *p, size_t n, char *out);
 cv_err cv_st_header_decode(const uint8_t *p, size_t n, cv_header *h);
 cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v);
-/* Stored block: header(96) || hash(32) || u32 n || n leaves || u32 m || m approvals. */
+/* Stored block: header(96) || hash(32) || u32 n || n leaves || u32 m || m approvals
+ * [|| seal leaf(56) when the block carries the seal]. */
 cv_err cv_st_block_encode(const cv_block *b, cv_buf *out);
 cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b);
 

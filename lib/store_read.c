@@ -3,6 +3,7 @@
  * is one transaction (the export one per block). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "store_impl.h"
@@ -23,15 +24,20 @@ static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	cv_info *in = ctx;
 	uint8_t rec[CV_HASH_LEN + 8];
+	cv_st_close close;
 	cv_st_tip tip;
 	cv_err e;
 
 	memset(in, 0, sizeof *in);
-	e = cv_st_state(s, txn, false, &in->state);
+	e = cv_st_close_get(s, txn, cv_now(), false, &close);
 	if (e == CV_OK)
 		e = cv_st_settings(s, txn, &in->settings);
 	if (e != CV_OK)
 		return e;
+	in->state = close.closed ? CV_STATE_CLOSED : close.state;
+	in->closed_at = close.closed ? close.closed_at : 0;
+	in->seal_height = close.seal_height;
+	in->final = close.seal_height != 0;
 	if (in->state != CV_STATE_SETUP) {
 		e = cv_st_get_fixed(s, ST_META, txn, "genesis", 7, rec, sizeof rec, 0);
 		if (e == CV_OK)
@@ -44,8 +50,7 @@ static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 		memcpy(in->tip_hash, tip.hash, CV_HASH_LEN);
 		in->tip_timestamp = tip.header.timestamp;
 	}
-	if ((e = cv_st_meta_u64(s, txn, "closed_at", &in->closed_at)) != CV_OK ||
-	    (e = cv_st_meta_u64(s, txn, "n_voters", &in->n_voters)) != CV_OK ||
+	if ((e = cv_st_meta_u64(s, txn, "n_voters", &in->n_voters)) != CV_OK ||
 	    (e = cv_st_meta_u64(s, txn, "n_eligible", &in->n_eligible)) != CV_OK ||
 	    (e = cv_st_meta_u64(s, txn, "n_registered", &in->n_registered)) != CV_OK ||
 	    (e = cv_st_meta_u64(s, txn, "n_pending", &in->n_pending)) != CV_OK ||

@@ -141,7 +141,8 @@ static void *work(void *arg)
 }
 
 /* Reads a template from GET /api/work into b (votes owned by b, hash unset). Returns 1
- * with work, 0 when the pool is empty, -1 on a problem (described in why). */
+ * with work (votes, or the seal that closes the election), 0 when the pool is empty,
+ * -1 on a problem (described in why). */
 static int template_from_json(json_object *o, cv_block *b, char *why, size_t why_len)
 {
 	json_object *votes;
@@ -171,7 +172,17 @@ static int template_from_json(json_object *o, cv_block *b, char *why, size_t why
 	b->header.difficulty = (uint32_t)difficulty;
 	b->header.timestamp = timestamp;
 	b->header.nonce = 0;
+	if (cv_seal_from_json(o, b) != CV_OK) {
+		snprintf(why, why_len, "the work template's seal is malformed");
+		return -1;
+	}
 	n = json_object_array_length(votes);
+	if (b->has_seal) {
+		if (n == 0)
+			return 1;
+		snprintf(why, why_len, "the work template has votes beside its seal");
+		return -1;
+	}
 	if (n == 0)
 		return 0;
 	b->votes = calloc(n, sizeof(*b->votes));
@@ -216,14 +227,14 @@ static int fetch_work(cv_http *http, unsigned max_votes, cv_block *b, char *why,
 		return got;
 	/* the template's stated root is only a claim: mining under a wrong one would burn
 	 * work on a block every validator rejects */
-	if (cv_votes_merkle_root(b->votes, b->n_votes, root) != CV_OK) {
+	if (cv_block_merkle_root(b, root) != CV_OK) {
 		snprintf(why, why_len, "out of memory");
 		cv_block_free(b);
 		return -1;
 	}
 	if (memcmp(root, b->header.merkle_root, CV_HASH_LEN) != 0) {
 		snprintf(why, why_len,
-		         "refusing the work template: its merkle root does not match its votes");
+		         "refusing the work template: its merkle root does not match its leaves");
 		cv_block_free(b);
 		return -1;
 	}
@@ -329,7 +340,7 @@ static int work_changed(cv_http *http, unsigned max_votes, const cv_block *job, 
 	}
 	bool new_tip = t.header.height != job->header.height ||
 	               memcmp(t.header.prev_hash, job->header.prev_hash, CV_HASH_LEN) != 0 ||
-	               t.n_votes == 0;
+	               (t.n_votes == 0 && !t.has_seal);
 	bool new_pool = age_ms < POOL_RESTART_MS &&
 	                memcmp(t.header.merkle_root, job->header.merkle_root, CV_HASH_LEN) != 0;
 	changed = new_tip || new_pool;
@@ -535,9 +546,15 @@ static int run(cv_http *http, const options *opt)
 			continue;
 		}
 		was_idle = NOT_IDLE;
-		printf("height %" PRIu64 ": mining %zu votes at difficulty %" PRIu32
-		       " on %u threads\n",
-		       job.header.height, job.n_votes, job.header.difficulty, opt->threads);
+		if (job.has_seal)
+			printf("height %" PRIu64 ": mining the seal (closed at %" PRIu64
+			       ") at difficulty %" PRIu32 " on %u threads\n",
+			       job.header.height, job.seal.closed_at, job.header.difficulty,
+			       opt->threads);
+		else
+			printf("height %" PRIu64 ": mining %zu votes at difficulty %" PRIu32
+			       " on %u threads\n",
+			       job.header.height, job.n_votes, job.header.difficulty, opt->threads);
 		o = mine(http, opt, &job);
 		if (o != MINED) {
 			cv_block_free(&job);
