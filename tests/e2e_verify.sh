@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end test of `chainvote verify` and `chainvote keygen`: the reference chain is
 # valid with its tally, every variant of invalid-chains.json is refused with a problem
-# line, stdin works, and a generated key file has the promised shape and mode.
+# line, the sealed chain is valid and final and every broken seal is refused, stdin works, and a generated key file has the promised shape and mode.
 # Env: BIN (directory of chainvote), VECTORS (the reference vectors).
 set -u
 BIN=${BIN:-build/rel/bin}
@@ -54,6 +54,45 @@ for name in $names; do
 	fi
 done
 if [ "$n_variants" -eq 13 ]; then ok "13 invalid variants were tried"; else not_ok "13 invalid variants were tried ($n_variants)"; fi
+
+# the sealed chain: valid, the same tally, and final at its close
+"$CV" verify "$VECTORS/chain-sealed.json" >"$tmp/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -qx 'candidate 1 (Candidate public 1): 2' "$tmp/out" &&
+	grep -qx 'candidate 3 (Candidate public 3): 2' "$tmp/out" &&
+	grep -qx 'final: sealed, closed at 1767225755' "$tmp/out" &&
+	[ "$(tail -n 1 "$tmp/out")" = valid ]; then
+	ok "sealed reference chain is valid and final"
+else
+	not_ok "sealed reference chain is valid and final (exit $rc)"
+fi
+"$CV" verify "$VECTORS/chain.json" >"$tmp/out" 2>&1
+if grep -qx 'provisional: not sealed' "$tmp/out"; then
+	ok "a chain without a seal is reported provisional"
+else
+	not_ok "a chain without a seal is reported provisional"
+fi
+
+# every broken seal rule is refused, each with the rule's own code
+for pair in seal_vote_after_seal:sealed seal_twice:sealed seal_not_alone:bad_seal \
+	seal_closed_before_vote:late_vote seal_closed_after_closes:bad_seal \
+	seal_closed_after_block:bad_seal seal_other_election:bad_seal; do
+	name=${pair%%:*}
+	code=${pair#*:}
+	python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[sys.argv[2]], sys.stdout)' \
+		"$VECTORS/invalid-sealed.json" "$name" >"$tmp/$name.json"
+	"$CV" verify "$tmp/$name.json" >"$tmp/out" 2>&1
+	rc=$?
+	if [ $rc -eq 1 ] && grep -Eq "^height [0-9]+: $code: " "$tmp/out" &&
+		! grep -q '^final' "$tmp/out" &&
+		tail -n 1 "$tmp/out" | grep -Eq '^INVALID: [0-9]+ problems?$'; then
+		ok "invalid sealed chain $name is refused ($code)"
+	else
+		not_ok "invalid sealed chain $name is refused ($code, exit $rc)"
+	fi
+done
+n_sealed=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$VECTORS/invalid-sealed.json")
+if [ "$n_sealed" -eq 7 ]; then ok "7 invalid sealed variants exist"; else not_ok "7 invalid sealed variants exist ($n_sealed)"; fi
 
 # a file that is not JSON is a problem, not a crash
 printf '{"format": "chainvote-chain/1", "blocks": [] } trailing' >"$tmp/bad.json"

@@ -875,6 +875,160 @@ static void verify_long_chain_finds_the_bad_votes(void)
 	free(blocks);
 }
 
+/* ---- the close (DESIGN section 2, "The close: the seal") ---- */
+
+static json_object *load_chain(const char *name)
+{
+	size_t len = 0;
+	char *text = slurp(name, &len);
+	json_object *o = NULL;
+
+	CHECK(text != NULL && cv_json_parse(text, len, &o) == CV_OK);
+	free(text);
+	return o;
+}
+
+/* A seal block after reference block 2, closed at block 2's timestamp, mined. */
+static void make_seal_block(cv_block *b, uint64_t closed_at)
+{
+	const cv_block *tip = &ref.blocks[2];
+
+	memset(b, 0, sizeof(*b));
+	b->header = tip->header;
+	b->header.height = 3;
+	memcpy(b->header.prev_hash, tip->hash, CV_HASH_LEN);
+	b->header.timestamp = tip->header.timestamp + 30;
+	b->has_seal = true;
+	memcpy(b->seal.election_id, ref.blocks[0].hash, CV_HASH_LEN);
+	b->seal.closed_at = closed_at;
+	CHECK_EQ_INT(cv_block_merkle_root(b, b->header.merkle_root), CV_OK);
+	b->header.nonce = 0;
+	CHECK(cv_mine(&b->header, CV_NONCE_LIMIT, 1, NULL, b->hash, NULL));
+}
+
+static void seal_block_passes_after_the_votes(void)
+{
+	cv_view v = view_of(G());
+	cv_block b;
+
+	make_seal_block(&b, ref.blocks[2].header.timestamp);
+	CHECK_EQ_INT(cv_check_proposal(&v, &ref.blocks[2].header, ref.blocks[2].hash, &b, 0, NULL),
+	             CV_OK);
+	v.closed_at = b.seal.closed_at; /* the store's close, when it knows one */
+	CHECK_EQ_INT(cv_check_proposal(&v, &ref.blocks[2].header, ref.blocks[2].hash, &b, 0, NULL),
+	             CV_OK);
+}
+
+static void seal_with_another_close_is_refused(void)
+{
+	cv_view v = view_of(G());
+	cv_block b;
+
+	make_seal_block(&b, ref.blocks[2].header.timestamp);
+	v.closed_at = b.seal.closed_at + 1;
+	CHECK_EQ_INT(cv_check_proposal(&v, &ref.blocks[2].header, ref.blocks[2].hash, &b, 0, NULL),
+	             CV_E_BAD_SEAL);
+}
+
+static void seal_with_a_vote_beside_it_is_refused(void)
+{
+	cv_view v = view_of(G());
+	cv_block b, votes;
+
+	copy_block(2, &votes);
+	make_seal_block(&b, ref.blocks[2].header.timestamp + 10);
+	b.votes = votes.votes;
+	b.n_votes = 1;
+	b.votes[0].timestamp = ref.blocks[2].header.timestamp; /* a vote no one has yet */
+	CHECK_EQ_INT(cv_block_merkle_root(&b, b.header.merkle_root), CV_OK);
+	CHECK(cv_mine(&b.header, CV_NONCE_LIMIT, 1, NULL, b.hash, NULL));
+	CHECK_EQ_INT(cv_check_proposal(&v, &ref.blocks[2].header, ref.blocks[2].hash, &b, 0, NULL),
+	             CV_E_BAD_SEAL);
+	free(votes.votes);
+	free(votes.approvals);
+}
+
+static void nothing_follows_the_seal(void)
+{
+	cv_view v = view_of(G());
+	cv_block b;
+
+	copy_block(2, &b);
+	v.sealed = true;
+	CHECK_EQ_INT(cv_check_proposal(&v, &ref.blocks[1].header, ref.blocks[1].hash, &b, 0, NULL),
+	             CV_E_SEALED);
+	free(b.votes);
+	free(b.approvals);
+}
+
+static void vote_stamped_after_the_close_is_late(void)
+{
+	cv_view v = view_of(G());
+	cv_block b;
+	size_t bad = SIZE_MAX;
+
+	copy_block(2, &b);
+	v.closed_at = b.votes[1].timestamp - 1;
+	if (b.votes[0].timestamp > v.closed_at)
+		v.closed_at = b.votes[0].timestamp;
+	CHECK_EQ_INT(cv_check_proposal(&v, &ref.blocks[1].header, ref.blocks[1].hash, &b, 0, &bad),
+	             CV_E_LATE_VOTE);
+	CHECK_EQ_INT(bad, 1);
+	free(b.votes);
+	free(b.approvals);
+}
+
+/* The sealed chain passes every rule, is final at its closed_at, with the tally of the
+ * votes before the seal. */
+static void sealed_chain_verifies_as_final(void)
+{
+	json_object *sealed = load_chain("chain-sealed.json");
+	cv_chain c = {0};
+	cv_tally t = {0};
+
+	CHECK_EQ_INT(cv_chain_from_json(sealed, &c), CV_OK);
+	CHECK_EQ_INT(cv_verify_chain(&c, NULL, NULL, &t), 0);
+	CHECK(t.final);
+	CHECK_EQ_INT(t.closed_at, 1767225755);
+	CHECK_EQ_INT(t.total, 5);
+	cv_tally_free(&t);
+	cv_chain_free(&c);
+	json_object_put(sealed);
+}
+
+/* The same without its seal block is valid but not final. */
+static void chain_without_seal_is_not_final(void)
+{
+	cv_tally t = {0};
+
+	CHECK_EQ_INT(cv_verify_chain(&ref, NULL, NULL, &t), 0);
+	CHECK(!t.final);
+	cv_tally_free(&t);
+}
+
+/* Printing the parsed sealed chain and parsing it again keeps the seal exactly. */
+static void sealed_chain_json_round_trips(void)
+{
+	json_object *sealed = load_chain("chain-sealed.json"), *out;
+	cv_chain c = {0}, again = {0};
+	cv_block *last;
+
+	CHECK_EQ_INT(cv_chain_from_json(sealed, &c), CV_OK);
+	out = cv_chain_to_json(&c);
+	CHECK_EQ_INT(cv_chain_from_json(out, &again), CV_OK);
+	CHECK_EQ_INT(again.n_blocks, 4);
+	last = &again.blocks[again.n_blocks - 1];
+	CHECK(last->has_seal);
+	CHECK(!again.blocks[2].has_seal);
+	CHECK_EQ_INT(last->seal.closed_at, 1767225755);
+	CHECK(memcmp(last->seal.election_id, again.blocks[0].hash, CV_HASH_LEN) == 0);
+	CHECK_EQ_INT(cv_verify_chain(&again, NULL, NULL, NULL), 0);
+	cv_chain_free(&again);
+	cv_chain_free(&c);
+	json_object_put(out);
+	json_object_put(sealed);
+}
+
 int main(void)
 {
 	if (load_vectors() != 0) {
@@ -921,6 +1075,14 @@ int main(void)
 	RUN(verify_judges_blocks_after_an_unsorted_genesis);
 	RUN(verify_empty_chain_is_one_problem);
 	RUN(verify_long_chain_finds_the_bad_votes);
+	RUN(seal_block_passes_after_the_votes);
+	RUN(seal_with_another_close_is_refused);
+	RUN(seal_with_a_vote_beside_it_is_refused);
+	RUN(nothing_follows_the_seal);
+	RUN(vote_stamped_after_the_close_is_late);
+	RUN(sealed_chain_verifies_as_final);
+	RUN(chain_without_seal_is_not_final);
+	RUN(sealed_chain_json_round_trips);
 	cv_chain_free(&ref);
 	for (size_t i = 0; i < n_keys; i++)
 		cv_privkey_free(keys[i].key);

@@ -841,6 +841,41 @@ static void leading_zero_bits_counts_exactly(void)
 	CHECK_EQ_INT(cv_leading_zero_bits(hash), 10);
 }
 
+/* ---- the seal (chain-sealed.json) ---- */
+
+/* The seal block's merkle root is MTH({seal leaf}) of the leaf built from its stated
+ * election_id and closed_at, and its header hashes to its stated hash with the proof of
+ * work; block 1 of the sealed chain is the genesis hash's election. */
+static void seal_leaf_gives_the_seal_blocks_merkle_root(void)
+{
+	json_object *sealed = load_json("chain-sealed.json");
+	json_object *blocks = get(sealed, "blocks");
+	json_object *last = json_object_array_get_idx(blocks, json_object_array_length(blocks) - 1);
+	json_object *seal = get(last, "seal");
+	cv_block b = {0};
+	uint8_t leaf[CV_SEAL_LEN], leaf_hash[CV_HASH_LEN], root[CV_HASH_LEN], stated[CV_HASH_LEN],
+	    hash[CV_HASH_LEN], genesis_hash[CV_HASH_LEN];
+
+	parse_header(last, &b.header);
+	hex_in(get_str(seal, "election_id"), b.seal.election_id, CV_HASH_LEN);
+	b.seal.closed_at = get_u64(seal, "closed_at");
+	b.has_seal = true;
+	CHECK_EQ_INT(json_object_array_length(get(last, "votes")), 0);
+	cv_seal_leaf(&b.seal, leaf);
+	CHECK(memcmp(leaf, "chainvote/seal/1", 16) == 0);
+	cv_merkle_leaf_hash(leaf, sizeof leaf, leaf_hash);
+	CHECK(memcmp(leaf_hash, b.header.merkle_root, CV_HASH_LEN) == 0); /* MTH of one leaf */
+	CHECK_EQ_INT(cv_block_merkle_root(&b, root), CV_OK);
+	CHECK(memcmp(root, b.header.merkle_root, CV_HASH_LEN) == 0);
+	hex_in(get_str(last, "hash"), stated, CV_HASH_LEN);
+	cv_header_hash(&b.header, hash);
+	CHECK(memcmp(hash, stated, CV_HASH_LEN) == 0);
+	CHECK(cv_pow_ok(hash, b.header.difficulty));
+	hex_in(get_str(json_object_array_get_idx(blocks, 0), "hash"), genesis_hash, CV_HASH_LEN);
+	CHECK(memcmp(b.seal.election_id, genesis_hash, CV_HASH_LEN) == 0);
+	json_object_put(sealed);
+}
+
 int main(void)
 {
 	components = load_json("components.json");
@@ -885,6 +920,7 @@ int main(void)
 	RUN(mine_with_stride_visits_its_own_nonces);
 	RUN(mine_honours_stop_flag);
 	RUN(leading_zero_bits_counts_exactly);
+	RUN(seal_leaf_gives_the_seal_blocks_merkle_root);
 
 	cv_genesis_free(&genesis);
 	json_object_put(components);
