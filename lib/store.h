@@ -93,7 +93,7 @@ typedef struct cv_eligible {
 } cv_eligible;
 cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *e, size_t n, size_t *bad);
 /* Fixes the genesis block (timestamp now) and opens the election; checks the genesis
- * rules first (CV_E_BAD_ELECTION). */
+ * rules first, and that `closes`, when set, is still ahead (CV_E_BAD_ELECTION). */
 cv_err cv_store_open_election(cv_store *s, uint64_t now, uint8_t genesis_hash[CV_HASH_LEN]);
 /* Closes an open election (CV_E_BAD_STATE otherwise): no vote enters the pool after
  * this, and what the pool holds is what was pending at the close, the only votes that

@@ -427,6 +427,10 @@ static cv_err open_op(cv_store *s, DB_TXN *txn, void *ctx)
 	if (e != CV_OK)
 		return e;
 	e = cv_genesis_normalise(&g);
+	/* an election opened at or after its `closes` could take no vote, and its seal
+	 * could not be valid (closed_at = closes would be before the genesis) */
+	if (e == CV_OK && g.election.closes != 0 && c->now >= g.election.closes)
+		e = CV_E_BAD_ELECTION;
 	if (e == CV_OK)
 		e = cv_genesis_header(&g, c->now, &tip.header);
 	cv_genesis_free(&g);

@@ -113,10 +113,10 @@ static cv_approval make_approval(const cv_privkey *k, const uint8_t hash[CV_HASH
 	return a;
 }
 
-/* Sets the merkle root from the votes, mines, and states the hash. */
-static void seal(cv_block *b)
+/* Sets the merkle root from the leaves, mines, and states the hash. */
+static void mine(cv_block *b)
 {
-	cv_votes_merkle_root(b->votes, b->n_votes, b->header.merkle_root);
+	cv_block_merkle_root(b, b->header.merkle_root);
 	b->header.nonce = 0;
 	cv_mine(&b->header, CV_NONCE_LIMIT, 1, NULL, b->hash, NULL);
 }
@@ -410,11 +410,11 @@ static void test_work_template_takes_oldest_votes(void)
 	free(pool);
 	/* block A: the template mined; block B: a rival with only the last two votes */
 	block_a = w;
-	seal(&block_a);
+	mine(&block_a);
 	copy_block(&block_b, &block_a);
 	block_b.n_votes = 2;
 	memmove(block_b.votes, block_b.votes + 2, 2 * sizeof *block_b.votes);
-	seal(&block_b);
+	mine(&block_b);
 }
 
 /* ---- proposals ---- */
@@ -447,43 +447,43 @@ static void test_bad_proposals_refused_with_rule(void)
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_WEAK_POW);
 
 	b.header.difficulty = 7;
-	seal(&b);
+	mine(&b);
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_BAD_DIFFICULTY);
 	b.header.difficulty = 8;
 
-	seal(&b);
+	mine(&b);
 	b.header.merkle_root[0] ^= 1;
 	b.header.nonce = 0;
 	cv_mine(&b.header, CV_NONCE_LIMIT, 1, NULL, b.hash, NULL);
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_BAD_MERKLE);
 
-	seal(&b);
+	mine(&b);
 	b.hash[5] ^= 1;
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_BAD_HASH);
 
 	b.votes[1].signature[3] ^= 1;
-	seal(&b);
+	mine(&b);
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), &bad), CV_E_BAD_SIGNATURE);
 	CHECK_EQ_INT(bad, 1);
 	b.votes[1] = block_a.votes[1];
 
 	b.votes[2] = b.votes[0]; /* one voter twice */
-	seal(&b);
+	mine(&b);
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), &bad), CV_E_DOUBLE_VOTE);
 	CHECK_EQ_INT(bad, 2);
 	b.votes[2] = block_a.votes[2];
 
 	b.header.height = 2;
-	seal(&b);
+	mine(&b);
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_STALE);
 	b.header.height = 1;
 	b.header.prev_hash[0] ^= 1;
-	seal(&b);
+	mine(&b);
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_STALE);
 	b.header.prev_hash[0] ^= 1;
 
 	b.header.timestamp = now_s() + 3600;
-	seal(&b);
+	mine(&b);
 	CHECK_EQ_INT(cv_store_add_proposal(st, &b, now_s(), NULL), CV_E_BAD_TIMESTAMP);
 	cv_block_free(&b);
 }
@@ -724,7 +724,10 @@ static void test_export_passes_verifier(void)
 	cv_tally_free(&t);
 }
 
-static void test_closed_mines_pool_and_evicts_voters_pool_vote(void)
+/* A miner may put in another vote of a pool voter (sent to it directly) while the
+ * election is open: once committed, that voter's pool vote leaves the pool. Then the
+ * close: no vote enters, and the chain verifies. */
+static void test_direct_vote_evicts_voters_pool_vote_then_close(void)
 {
 	cv_vote v = make_vote(genesis_hash, voter_keys[0], 1, now_s());
 	uint8_t pooled_txid[CV_HASH_LEN], direct_txid[CV_HASH_LEN];
@@ -736,13 +739,8 @@ static void test_closed_mines_pool_and_evicts_voters_pool_vote(void)
 	bool committed = false;
 	cv_info in;
 
-	CHECK_EQ_INT(cv_store_close_election(st, now_s()), CV_OK);
-	CHECK_EQ_INT(cv_store_close_election(st, now_s()), CV_E_BAD_STATE);
-	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_CLOSED);
 	CHECK_EQ_INT(cv_store_work(st, now_s(), &w), CV_OK);
 	CHECK_EQ_INT(w.n_votes, 2);
-	/* The miner puts in another vote of the first pool voter (sent to it directly):
-	 * once committed, that voter's pool vote must leave the pool. */
 	cv_vote_txid(&w.votes[0], pooled_txid);
 	for (int i = 0; i < N_VOTERS; i++) {
 		uint8_t key[CV_KEY_LEN];
@@ -754,15 +752,19 @@ static void test_closed_mines_pool_and_evicts_voters_pool_vote(void)
 	}
 	cv_vote_txid(&w.votes[0], direct_txid);
 	CHECK(memcmp(pooled_txid, direct_txid, CV_HASH_LEN) != 0);
-	seal(&w);
+	mine(&w);
 	CHECK_EQ_INT(cv_store_add_proposal(st, &w, now_s(), NULL), CV_OK);
 	a = make_approval(validator_keys[2], w.hash);
 	CHECK_EQ_INT(cv_store_approve(st, w.hash, &a, &committed), CV_OK);
 	a = make_approval(validator_keys[0], w.hash);
 	CHECK_EQ_INT(cv_store_approve(st, w.hash, &a, &committed), CV_OK);
 	CHECK(committed);
+	CHECK_EQ_INT(cv_store_close_election(st, now_s()), CV_OK);
+	CHECK_EQ_INT(cv_store_close_election(st, now_s()), CV_E_BAD_STATE);
+	CHECK_EQ_INT(cv_store_add_vote(st, &v, now_s(), NULL), CV_E_CLOSED);
 	CHECK_EQ_INT(cv_store_info(st, &in), CV_OK);
 	CHECK_EQ_INT(in.state, CV_STATE_CLOSED);
+	CHECK(!in.final);
 	CHECK_EQ_INT(in.n_pending, 0);
 	CHECK_EQ_INT(in.n_committed, N_VOTERS);
 	CHECK_EQ_INT(cv_store_vote_status(st, pooled_txid, &vs), CV_E_NOT_FOUND);
@@ -771,9 +773,29 @@ static void test_closed_mines_pool_and_evicts_voters_pool_vote(void)
 	CHECK_EQ_INT(verify_export(st, &t, &n), 0);
 	CHECK_EQ_INT(n, 3);
 	CHECK_EQ_INT(t.total, N_VOTERS);
+	CHECK(!t.final);
 	cv_tally_free(&t);
 	cv_block_free(&w);
 	CHECK_EQ_INT(cv_store_checkpoint(st), CV_OK);
+}
+
+/* Proposes b and has two validators approve it: the second approval commits. */
+static cv_err propose_and_commit(cv_store *x, cv_block *b, uint64_t now)
+{
+	cv_approval a;
+	bool committed = false;
+	cv_err e;
+
+	mine(b);
+	if ((e = cv_store_add_proposal(x, b, now, NULL)) != CV_OK)
+		return e;
+	a = make_approval(validator_keys[0], b->hash);
+	if ((e = cv_store_approve(x, b->hash, &a, &committed)) != CV_OK)
+		return e;
+	a = make_approval(validator_keys[1], b->hash);
+	if ((e = cv_store_approve(x, b->hash, &a, &committed)) != CV_OK)
+		return e;
+	return committed ? CV_OK : CV_E_INTERNAL;
 }
 
 /* ---- several processes ---- */
@@ -1056,6 +1078,205 @@ static void test_scripted_store_files_verify(void)
 
 /* With an argument, runs only the tests whose names contain it (after the scripted
  * election's set-up), for debugging one behaviour. */
+/* ---- the close (DESIGN section 2, "The close: the seal") ---- */
+
+/* The attack of the integrity issue: after the close, a block with a vote signed after
+ * it (back-dated, never in the pool) is refused at admission; a block admitted before
+ * the close that carries a vote which was never pending is refused at approval, so two
+ * validators cannot commit it; the export is byte-identical before and after. The
+ * votes pending at the close are committed, then the seal (offered as work only then)
+ * makes the election final, and nothing follows it. */
+static void test_close_admits_only_pending_votes_then_the_seal(void)
+{
+	char sub[256];
+	cv_store *x = NULL;
+	cv_block w = {0}, early = {0}, late = {0}, seal_block = {0};
+	cv_approval a;
+	cv_info in;
+	cv_tally t = {0};
+	membuf before = {NULL, 0}, after = {NULL, 0};
+	size_t bad = SIZE_MAX, n = 0;
+	bool committed = false;
+	uint64_t now = now_s();
+
+	snprintf(sub, sizeof sub, "%s/close", top);
+	CHECK(make_election(sub));
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	for (int i = 0; i < 3; i++) {
+		cv_vote v = make_vote(mp_genesis, mp_keys[i], 1, now);
+
+		CHECK_EQ_INT(cv_store_add_vote(x, &v, now, NULL), CV_OK);
+	}
+	/* before the close: a block whose one vote (voter 3's) never was in the pool */
+	CHECK_EQ_INT(cv_store_work(x, now, &early), CV_OK);
+	early.votes[0] = make_vote(mp_genesis, mp_keys[3], 1, now);
+	early.n_votes = 1;
+	mine(&early);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &early, now, NULL), CV_OK);
+
+	CHECK_EQ_INT(cv_store_close_election(x, now), CV_OK);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.state, CV_STATE_CLOSED);
+	CHECK_EQ_INT(in.closed_at, now);
+	CHECK_EQ_INT(cv_store_export(x, mem_write, &before), CV_OK);
+
+	/* a vote after the close is refused, back-dated or not */
+	{
+		cv_vote v = make_vote(mp_genesis, mp_keys[4], 1, now - 1);
+
+		CHECK_EQ_INT(cv_store_add_vote(x, &v, now + 1, NULL), CV_E_CLOSED);
+	}
+	/* a block carrying a pending vote and a back-dated vote signed after the close */
+	CHECK_EQ_INT(cv_store_work(x, now + 1, &late), CV_OK);
+	CHECK_EQ_INT(late.n_votes, 3);
+	CHECK(!late.has_seal);
+	late.votes[2] = make_vote(mp_genesis, mp_keys[5], 1, now); /* stamped at the close */
+	mine(&late);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &late, now + 1, &bad), CV_E_LATE_VOTE);
+	CHECK_EQ_INT(bad, 2);
+	/* the block admitted before the close is not committed by two approvals */
+	a = make_approval(validator_keys[0], early.hash);
+	CHECK_EQ_INT(cv_store_approve(x, early.hash, &a, &committed), CV_E_LATE_VOTE);
+	a = make_approval(validator_keys[1], early.hash);
+	CHECK_EQ_INT(cv_store_approve(x, early.hash, &a, &committed), CV_E_LATE_VOTE);
+	CHECK(!committed);
+	/* a seal while votes pending at the close are left */
+	seal_block.header = late.header;
+	seal_block.has_seal = true;
+	memcpy(seal_block.seal.election_id, mp_genesis, CV_HASH_LEN);
+	seal_block.seal.closed_at = now;
+	mine(&seal_block);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &seal_block, now + 1, NULL), CV_E_SEAL_EARLY);
+	CHECK_EQ_INT(cv_store_export(x, mem_write, &after), CV_OK);
+	CHECK(before.n == after.n && before.p != NULL && memcmp(before.p, after.p, before.n) == 0);
+
+	/* the votes pending at the close are committed */
+	cv_block_free(&w);
+	CHECK_EQ_INT(cv_store_work(x, now + 1, &w), CV_OK);
+	CHECK_EQ_INT(w.n_votes, 3);
+	CHECK_EQ_INT(propose_and_commit(x, &w, now + 1), CV_OK);
+	/* then the work is the seal, closed at the close */
+	cv_block_free(&w);
+	CHECK_EQ_INT(cv_store_work(x, now + 2, &w), CV_OK);
+	CHECK(w.has_seal);
+	CHECK_EQ_INT(w.n_votes, 0);
+	CHECK_EQ_INT(w.seal.closed_at, now);
+	CHECK(memcmp(w.seal.election_id, mp_genesis, CV_HASH_LEN) == 0);
+	w.seal.closed_at = now + 1; /* another close is not this election's */
+	mine(&w);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &w, now + 2, NULL), CV_E_BAD_SEAL);
+	w.seal.closed_at = now;
+	CHECK_EQ_INT(propose_and_commit(x, &w, now + 2), CV_OK);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK(in.final);
+	CHECK_EQ_INT(in.seal_height, 2);
+	CHECK_EQ_INT(in.n_committed, 3);
+	/* nothing follows the seal */
+	cv_block_free(&late);
+	CHECK_EQ_INT(cv_store_work(x, now + 3, &late), CV_E_SEALED);
+	CHECK_EQ_INT(verify_export(x, &t, &n), 0);
+	CHECK_EQ_INT(n, 3);
+	CHECK_EQ_INT(t.total, 3);
+	CHECK(t.final);
+	CHECK_EQ_INT(t.closed_at, now);
+	cv_tally_free(&t);
+	free(before.p);
+	free(after.p);
+	cv_block_free(&w);
+	cv_block_free(&early);
+	cv_block_free(&late);
+	cv_store_close(x);
+	CHECK_EQ_INT(verify_files(sub), 0);
+}
+
+/* An election closed by its clock: once `closes` passes no vote enters, the seal states
+ * closed_at = closes, and its commit records the close. A vote stamped ahead of the
+ * admin's close moves closed_at on to it, so the seal leaves no vote out. */
+static void test_close_by_clock_and_close_after_a_vote_stamped_ahead(void)
+{
+	char sub[256];
+	cv_store *x = NULL;
+	cv_settings s;
+	cv_block w = {0};
+	cv_info in;
+	cv_vote v;
+	uint64_t now = now_s();
+
+	snprintf(sub, sizeof sub, "%s/clock", top);
+	CHECK(make_election(sub));
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	/* a vote stamped 200 s ahead (rule 5 allows 300), then the admin closes now */
+	v = make_vote(mp_genesis, mp_keys[0], 1, now + 200);
+	CHECK_EQ_INT(cv_store_add_vote(x, &v, now, NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_close_election(x, now), CV_OK);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.closed_at, now + 200);
+	CHECK_EQ_INT(cv_store_work(x, now, &w), CV_OK);
+	CHECK_EQ_INT(propose_and_commit(x, &w, now), CV_OK);
+	cv_block_free(&w);
+	CHECK_EQ_INT(cv_store_work(x, now, &w), CV_OK);
+	CHECK(w.has_seal);
+	CHECK(w.header.timestamp >= now + 200); /* closed_at <= the seal block's timestamp */
+	CHECK_EQ_INT(propose_and_commit(x, &w, now), CV_OK);
+	cv_block_free(&w);
+	cv_store_close(x);
+
+	/* an election whose `closes` is 2 s ahead; opening one already past it is refused */
+	snprintf(sub, sizeof sub, "%s/clock2", top);
+	s = settings("Clock");
+	s.election.closes = now_s() - 1;
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	if (x == NULL)
+		return;
+	{
+		cv_candidate c = {1, "Only"};
+		cv_validator val;
+		uint8_t key[CV_KEY_LEN];
+
+		CHECK_EQ_INT(cv_store_create_election(x, &s), CV_OK);
+		CHECK_EQ_INT(cv_store_put_candidate(x, &c), CV_OK);
+		for (int i = 0; i < N_VALIDATORS; i++) {
+			cv_privkey_public(validator_keys[i], val.key);
+			snprintf(val.name, sizeof val.name, "V%d", i);
+			CHECK_EQ_INT(cv_store_put_validator(x, &val), CV_OK);
+		}
+		for (int i = 0; i < 4; i++) {
+			cv_privkey_public(mp_keys[i], key);
+			CHECK_EQ_INT(cv_store_add_voter(x, key), CV_OK);
+		}
+	}
+	CHECK_EQ_INT(cv_store_open_election(x, now_s(), mp_genesis), CV_E_BAD_ELECTION);
+	s.election.closes = now_s() + 2;
+	CHECK_EQ_INT(cv_store_set_settings(x, &s), CV_OK);
+	CHECK_EQ_INT(cv_store_open_election(x, now_s(), mp_genesis), CV_OK);
+	v = make_vote(mp_genesis, mp_keys[0], 1, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(x, &v, now_s(), NULL), CV_OK);
+	while (now_s() <= s.election.closes)
+		usleep(100 * 1000);
+	v = make_vote(mp_genesis, mp_keys[1], 1, s.election.closes);
+	CHECK_EQ_INT(cv_store_add_vote(x, &v, now_s(), NULL), CV_E_CLOSED);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.state, CV_STATE_CLOSED);
+	CHECK_EQ_INT(in.closed_at, s.election.closes);
+	CHECK_EQ_INT(cv_store_work(x, now_s(), &w), CV_OK);
+	CHECK_EQ_INT(w.n_votes, 1);
+	CHECK_EQ_INT(propose_and_commit(x, &w, now_s()), CV_OK);
+	cv_block_free(&w);
+	CHECK_EQ_INT(cv_store_work(x, now_s(), &w), CV_OK);
+	CHECK(w.has_seal);
+	CHECK_EQ_INT(w.seal.closed_at, s.election.closes);
+	CHECK_EQ_INT(propose_and_commit(x, &w, now_s()), CV_OK);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK(in.final);
+	CHECK_EQ_INT(cv_store_close_election(x, now_s()), CV_E_BAD_STATE); /* recorded */
+	cv_block_free(&w);
+	cv_store_close(x);
+}
+
 static const char *only;
 #define RUN_IF(t)                                                                                  \
 	do {                                                                                       \
@@ -1109,8 +1330,11 @@ int main(int argc, char **argv)
 	RUN(test_tally_counts_committed_votes);
 	RUN(test_committed_vote_has_valid_inclusion_path);
 	RUN(test_export_passes_verifier);
-	RUN(test_closed_mines_pool_and_evicts_voters_pool_vote);
+	RUN(test_direct_vote_evicts_voters_pool_vote_then_close);
 	RUN(test_scripted_store_files_verify);
+
+	RUN(test_close_admits_only_pending_votes_then_the_seal);
+	RUN(test_close_by_clock_and_close_after_a_vote_stamped_ahead);
 
 	RUN_IF(test_racing_votes_of_one_voter_one_accepted);
 	RUN_IF(test_concurrent_voters_all_land);

@@ -246,7 +246,7 @@ static const char init_usage[] =
     "  --difficulty N         leading zero bits of proof of work (0..255)\n"
     "  --max-block-votes N    at most N votes per block (1..2^32-1)\n"
     "  --opens, --closes      voting window in Unix seconds (0 or absent: unset)\n"
-    "  --results-after-close  hide the tally from the public until the election closes\n"
+    "  --results-after-close  hide the tally from the public until the election is final (sealed)\n"
     "  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n";
 
 static const char settings_usage[] =
