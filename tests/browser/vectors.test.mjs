@@ -196,3 +196,26 @@ test('integers out of range and over-long text are refused', () => {
 	assert.throws(() => enc.unhex('abc'), TypeError);
 	assert.throws(() => enc.unhex('ab', 2), RangeError);
 });
+
+// The close (DESIGN section 2): the sealed chain's last block carries the seal alone.
+const sealed = JSON.parse(readFileSync(path.join(vectors, 'chain-sealed.json'), 'utf8'));
+const sealBlock = sealed.blocks[sealed.blocks.length - 1];
+
+test('the seal leaf is its tag, the election id and closed_at, and alone gives the merkle root', async () => {
+	const leaf = enc.sealLeaf(sealBlock.seal);
+	assert.equal(leaf.length, 56);
+	assert.equal(new TextDecoder().decode(leaf.slice(0, 16)), 'chainvote/seal/1');
+	assert.deepEqual(enc.blockLeaves(sealBlock).map(hex), [hex(leaf)]);
+	assert.equal(hex(await merkle.root(enc.blockLeaves(sealBlock))), sealBlock.merkle_root);
+	assert.equal(hex(await cv.sha256(enc.blockHeader(sealBlock))), sealBlock.hash);
+});
+
+test('the page check passes the seal block and refuses one with a vote beside the seal', async () => {
+	const { checkBlock } = await import('../../www/js/verify.js');
+	const ok = await checkBlock(sealBlock, { difficulty: 8, electionId: sealed.blocks[0].hash });
+	assert.equal(ok.ok, true, JSON.stringify(ok.checks));
+	const other = await checkBlock(sealBlock, { difficulty: 8, electionId: '00'.repeat(32) });
+	assert.equal(other.ok, false);
+	const crowded = await checkBlock({ ...sealBlock, votes: [sealed.blocks[1].votes[0]] }, { difficulty: 8 });
+	assert.equal(crowded.ok, false);
+});

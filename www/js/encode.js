@@ -108,6 +108,18 @@ export function voteLeaf(vote) {
 	return concat(votePayload(vote), unhex(vote.signature, SIG_LEN));
 }
 
+// seal = "chainvote/seal/1" || election_id(32) || u64(closed_at)
+export function sealLeaf(seal) {
+	return concat(tag('chainvote/seal/1'), unhex(seal.election_id, HASH_LEN), u64(seal.closed_at));
+}
+
+// A block's merkle leaves (height ≥ 1): its votes, then its seal if it has one.
+export function blockLeaves(block) {
+	const leaves = (Array.isArray(block.votes) ? block.votes : []).map(voteLeaf);
+	if (block.seal) leaves.push(sealLeaf(block.seal));
+	return leaves;
+}
+
 // u32(version) || u64(height) || prev_hash || merkle_root || u64(timestamp) || u32(difficulty) || u64(nonce)
 export function blockHeader(block) {
 	const out = concat(u32(block.version), u64(block.height), unhex(block.prev_hash, HASH_LEN),

@@ -80,7 +80,7 @@ async function showList(from) {
 	const rows = blocks.map((b) => h('tr', {},
 		h('td', { class: 'num' }, blockLink(b.height, String(b.height))),
 		h('td', {}, h('a', { href: `#block=${b.height}`, title: b.hash }, h('code', { class: 'hex' }, shortHex(b.hash)))),
-		h('td', { class: 'num' }, b.height === 0 ? 'genesis' : String((b.votes || []).length)),
+		h('td', { class: 'num' }, b.height === 0 ? 'genesis' : b.seal ? 'seal' : String((b.votes || []).length)),
 		h('td', { class: 'num' }, b.height === 0 ? '—' : String((b.approvals || []).length)),
 		h('td', {}, when(b.timestamp))));
 	const pager = h('div', { class: 'pager' });
@@ -152,12 +152,18 @@ async function showBlock(ref) {
 			['Nonce', String(b.nonce)],
 		]),
 		h('h3', {}, 'Checks in your browser'), checks,
-		h('h3', {}, `Votes (${votes.length})`),
-		h('div', { class: 'table-wrap' }, h('table', { id: 'block-votes' },
-			h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Receipt'), h('th', { scope: 'col' }, 'Voter'),
-				h('th', { scope: 'col' }, 'Candidate'), h('th', { scope: 'col' }, 'Time'))),
-			h('tbody', {}, votes.map((v) => h('tr', {}, h('td', {}, v.txid ? txLink(v.txid) : '—'), h('td', {}, voterLink(v.voter_key)),
-				h('td', {}, candidateName(v.candidate_id)), h('td', {}, when(v.timestamp))))))),
+		...(b.seal ? [
+			h('h3', {}, 'The seal'),
+			h('p', { id: 'block-seal' }, `This block closes the election on the chain: it closed ${when(b.seal.closed_at)}. `
+				+ 'No vote is stamped after that, no block follows this one, and the tally is final.'),
+		] : [
+			h('h3', {}, `Votes (${votes.length})`),
+			h('div', { class: 'table-wrap' }, h('table', { id: 'block-votes' },
+				h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Receipt'), h('th', { scope: 'col' }, 'Voter'),
+					h('th', { scope: 'col' }, 'Candidate'), h('th', { scope: 'col' }, 'Time'))),
+				h('tbody', {}, votes.map((v) => h('tr', {}, h('td', {}, v.txid ? txLink(v.txid) : '—'), h('td', {}, voterLink(v.voter_key)),
+					h('td', {}, candidateName(v.candidate_id)), h('td', {}, when(v.timestamp))))))),
+		]),
 		h('h3', {}, `Approvals (${(b.approvals || []).length})`),
 		h('ul', {}, (b.approvals || []).map((a) => h('li', {}, h('strong', {}, validatorName(a.validator_key) || 'Unknown validator'), ' ', hexCode(a.validator_key)))),
 		nav, backToList());

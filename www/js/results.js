@@ -57,6 +57,12 @@ async function refresh() {
 	$('stat-pending').textContent = String(r.pending ?? '–');
 	$('stat-height').textContent = String(r.tip_height ?? r.height ?? '–');
 	$('hidden-note').hidden = !r.hidden;
+	// final only once the seal is on the chain: until then every count may still grow
+	const status = $('status-note');
+	if (r.final) say(status, 'ok', 'Final result: the election is closed and sealed on the chain; no vote can be added.');
+	else if (r.state === 'closed') say(status, 'info', 'Provisional: the election is closed; the votes pending at the close are being committed, then the seal makes the result final.');
+	else if (r.state === 'open') say(status, 'info', 'Provisional: the election is open.');
+	else status.hidden = true;
 	$('chart-card').hidden = !!r.hidden;
 	last = { tally, total };
 	if (!r.hidden) {

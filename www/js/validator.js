@@ -47,7 +47,7 @@ const SERVER_LABELS = {
 	hash: 'Stated hash is the header\'s hash',
 	timestamp: 'Timestamp in range',
 	vote_count: 'Number of votes allowed',
-	merkle: 'Merkle root matches the votes',
+	merkle: 'Merkle root matches the leaves',
 	rules: 'Every block rule (1–5)',
 };
 
@@ -199,11 +199,12 @@ function newCard(p) {
 	const local = h('ul', { class: 'checks local-checks' }, checkItem(null, 'Checking in this browser…'));
 	const votesBody = h('tbody', {});
 	const el = h('article', { class: 'card proposal', id, 'aria-labelledby': id + '-h', dataset: { hash } },
-		h('header', {}, h('h3', { id: id + '-h' }, `Proposal for block ${b.height}`), badge),
+		h('header', {}, h('h3', { id: id + '-h' }, b.seal ? `Proposal for block ${b.height}: the seal` : `Proposal for block ${b.height}`), badge),
 		facts([
 			['Hash', hexCode(hash)],
 			['Previous', hexCode(b.prev_hash)],
-			['Votes', String((b.votes || []).length)],
+			b.seal ? ['Seal', `closes the election, closed ${when(b.seal.closed_at)}; approve it only when the election is closed and every vote pending at the close is committed (the server refuses it before)`]
+				: ['Votes', String((b.votes || []).length)],
 			['Mined', when(b.timestamp)],
 			['Difficulty', `${b.difficulty} bits, nonce ${b.nonce}`],
 		]),

@@ -2,7 +2,7 @@
 // hash, proof of work, merkle root, vote signatures and duplicate voters; its approvals;
 // and a vote receipt's inclusion proof. The server's word is never taken for these.
 
-import { hex, unhex, votePayload, voteLeaf, blockHeader, approvalMessage, isHex } from './encode.js';
+import { hex, unhex, votePayload, blockLeaves, blockHeader, approvalMessage, isHex } from './encode.js';
 import { sha256, verify, leadingZeroBits } from './crypto.js';
 import { root, verifyInclusion } from './merkle.js';
 
@@ -17,7 +17,8 @@ export async function blockHash(block) {
 	}
 }
 
-// Checks of a block with votes (height ≥ 1). opts.difficulty: the election's difficulty.
+// Checks of a block with votes, or of the seal block (height ≥ 1). opts.difficulty: the
+// election's difficulty; opts.electionId: the genesis hash.
 // Returns {checks: [...], voteResults: [{txid, ok}], ok}.
 export async function checkBlock(block, opts = {}) {
 	const checks = [];
@@ -37,14 +38,25 @@ export async function checkBlock(block, opts = {}) {
 	const votes = Array.isArray(block.votes) ? block.votes : [];
 	let leaves = null;
 	try {
-		leaves = votes.map(voteLeaf);
+		leaves = blockLeaves(block);
 	} catch (e) {
 		checks.push(item(false, 'Votes are well formed', e.message));
 	}
 	if (leaves) {
 		const r = hex(await root(leaves));
-		checks.push(item(r === block.merkle_root, 'Merkle root over the votes',
-			r === block.merkle_root ? `${votes.length} vote${votes.length === 1 ? '' : 's'}` : `computed ${r}, block says ${block.merkle_root}`));
+		const what = block.seal ? 'the seal' : `${votes.length} vote${votes.length === 1 ? '' : 's'}`;
+		checks.push(item(r === block.merkle_root, 'Merkle root over the leaves',
+			r === block.merkle_root ? what : `computed ${r}, block says ${block.merkle_root}`));
+	}
+	if (block.seal) {
+		// the seal's own rules that one block shows (DESIGN section 2, "The close")
+		const s = block.seal;
+		const mine = !opts.electionId || s.election_id === opts.electionId;
+		checks.push(item(mine && votes.length === 0 && s.closed_at <= block.timestamp,
+			'The seal closes this election, alone in its block',
+			!mine ? 'the seal names another election' : votes.length ? `${votes.length} votes beside the seal`
+				: s.closed_at > block.timestamp ? `closed_at ${s.closed_at} is after the block's timestamp` : `closed at ${s.closed_at}`));
+		return { checks, voteResults: [], ok: checks.every((c) => c.ok), hash };
 	}
 
 	const voteResults = [];
