@@ -589,19 +589,23 @@ static cv_err post_open(cv_req *r)
 	return cv_reply_json(r, 200, o);
 }
 
-/* POST /admin/api/close: 200 {"state", "closed_at"}; 403; 409 bad_state; 503 busy. */
+/* POST /admin/api/close: 200 {"state", "closed_at", "pending"}: closed_at as recorded
+ * (see cv_store_close_election), pending the votes still to be committed before the
+ * seal; 403; 409 bad_state; 503 busy. */
 static cv_err post_close(cv_req *r)
 {
-	uint64_t now = cv_now();
+	cv_info info;
 	json_object *o;
 	cv_err e;
 
-	if ((e = cv_store_close_election(r->store, now)) != CV_OK)
+	if ((e = cv_store_close_election(r->store, cv_now())) != CV_OK ||
+	    (e = cv_store_info(r->store, &info)) != CV_OK)
 		return e;
 	o = json_object_new_object();
 	if (o != NULL) {
 		json_object_object_add(o, "state", json_object_new_string("closed"));
-		json_object_object_add(o, "closed_at", json_object_new_uint64(now));
+		json_object_object_add(o, "closed_at", json_object_new_uint64(info.closed_at));
+		json_object_object_add(o, "pending", json_object_new_uint64(info.n_pending));
 	}
 	return cv_reply_json(r, 200, o);
 }
