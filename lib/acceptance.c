@@ -210,8 +210,7 @@ static cv_err create_key_file(const char *dir, const char *path)
 	e = CV_E_IO;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		goto out;
-	if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 ||
-	    fsync(fd) != 0)
+	if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
 		goto out;
 	/* link, unlike rename, never replaces: the first key linked is the service's key */
 	if (link(tmp, path) != 0) {

@@ -149,12 +149,13 @@ static void test_acceptance_json_round_trip(void)
 	vec_acceptance(&a);
 	o = cv_acceptance_to_json(&a);
 	CHECK(o != NULL);
-	CHECK_STR(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-	          "{\"txid\":\"4e01c03645335055d8695535924bd0b32f7162a6317c1aada12dc3218e54d34b\","
-	          "\"accepted_at\":1700000000,\"service_key\":\"04728114a185df6ad41e24f89c88f8dc6d7eb"
-	          "ec9860a1cb25f1e1c3e24090c6a5ab0e5a1c96c3c9d49d11b0d6446b6f87ca307467d4c0361cb8125d"
-	          "df5e3c278de\",\"signature\":\"768b073b965f1c4c0e0451d06164e49cb96627baf6ecd078fc04"
-	          "d151e8ed998145ff20fddd48904bcad761c826eadcb45851ed5dd3d629fbb9a2f71efc52733a\"}");
+	CHECK_STR(
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+	    "{\"txid\":\"4e01c03645335055d8695535924bd0b32f7162a6317c1aada12dc3218e54d34b\","
+	    "\"accepted_at\":1700000000,\"service_key\":\"04728114a185df6ad41e24f89c88f8dc6d7eb"
+	    "ec9860a1cb25f1e1c3e24090c6a5ab0e5a1c96c3c9d49d11b0d6446b6f87ca307467d4c0361cb8125d"
+	    "df5e3c278de\",\"signature\":\"768b073b965f1c4c0e0451d06164e49cb96627baf6ecd078fc04"
+	    "d151e8ed998145ff20fddd48904bcad761c826eadcb45851ed5dd3d629fbb9a2f71efc52733a\"}");
 	CHECK_EQ_INT(cv_acceptance_from_json(o, &b), CV_OK);
 	CHECK(memcmp(&a, &b, sizeof a) == 0);
 	json_object_put(o);
@@ -178,16 +179,20 @@ static void test_acceptance_json_is_strict(void)
 	    "[]",
 	    "{}",
 	    /* an unknown key */
-	    "{\"txid\":\"" "4e01c03645335055d8695535924bd0b32f7162a6317c1aada12dc3218e54d34b" "\","
+	    "{\"txid\":\""
+	    "4e01c03645335055d8695535924bd0b32f7162a6317c1aada12dc3218e54d34b"
+	    "\","
 	    "\"accepted_at\":1,\"service_key\":\"04\",\"signature\":\"00\",\"extra\":1}",
 	    /* accepted_at as a string */
 	    "{\"txid\":\"4e01c03645335055d8695535924bd0b32f7162a6317c1aada12dc3218e54d34b\","
-	    "\"accepted_at\":\"1\",\"service_key\":\"" "04728114a185df6ad41e24f89c88f8dc6d7ebec9860a1c"
+	    "\"accepted_at\":\"1\",\"service_key\":\""
+	    "04728114a185df6ad41e24f89c88f8dc6d7ebec9860a1c"
 	    "b25f1e1c3e24090c6a5ab0e5a1c96c3c9d49d11b0d6446b6f87ca307467d4c0361cb8125ddf5e3c278de"
 	    "\",\"signature\":\"768b073b965f1c4c0e0451d06164e49cb96627baf6ecd078fc04d151e8ed9981"
 	    "45ff20fddd48904bcad761c826eadcb45851ed5dd3d629fbb9a2f71efc52733a\"}",
 	    /* a short txid */
-	    "{\"txid\":\"4e01\",\"accepted_at\":1,\"service_key\":\"" "04728114a185df6ad41e24f89c88f"
+	    "{\"txid\":\"4e01\",\"accepted_at\":1,\"service_key\":\""
+	    "04728114a185df6ad41e24f89c88f"
 	    "8dc6d7ebec9860a1cb25f1e1c3e24090c6a5ab0e5a1c96c3c9d49d11b0d6446b6f87ca307467d4c0361cb8"
 	    "125ddf5e3c278de\",\"signature\":\"768b073b965f1c4c0e0451d06164e49cb96627baf6ecd078fc0"
 	    "4d151e8ed998145ff20fddd48904bcad761c826eadcb45851ed5dd3d629fbb9a2f71efc52733a\"}",
