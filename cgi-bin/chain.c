@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acceptance.h"
 #include "json.h"
 #include "service.h"
 #include "store.h"
@@ -11,7 +12,23 @@
 #define BLOCKS_DEFAULT 20
 #define BLOCKS_MAX     100
 
-/* GET /api/election: 200; 404 no election yet; 503 busy. */
+/* The public half of the key that signs vote acceptances (cgi-bin/vote.c), read (made
+ * at the first start) by the master before the workers fork. */
+static uint8_t service_key[CV_KEY_LEN];
+
+static cv_err load_service_key(const char *data_dir)
+{
+	cv_privkey *k = NULL;
+	cv_err e = cv_service_key_load(data_dir, true, &k);
+
+	if (e == CV_OK)
+		cv_privkey_public(k, service_key);
+	cv_privkey_free(k);
+	return e;
+}
+
+/* GET /api/election: 200 (with "service_key", the key that signs vote acceptances);
+ * 404 no election yet; 503 busy. */
 static cv_err get_election(cv_req *r)
 {
 	cv_info info;
@@ -25,6 +42,8 @@ static cv_err get_election(cv_req *r)
 		return e;
 	o = cv_election_json(&info, &g);
 	cv_genesis_free(&g);
+	if (o != NULL)
+		cv_json_add_hex(o, "service_key", service_key, CV_KEY_LEN);
 	return cv_reply_json(r, 200, o);
 }
 
@@ -231,7 +250,12 @@ static const cv_route routes[] = {
     {"GET", "/api/chain/export", CV_BODY_NONE, export_chain},
 };
 
-static const cv_program program = {"chain", routes, sizeof routes / sizeof routes[0], 0};
+static const cv_program program = {
+    .name = "chain",
+    .routes = routes,
+    .n_routes = sizeof routes / sizeof routes[0],
+    .start = load_service_key,
+};
 
 int main(int argc, char **argv)
 {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acceptance.h"
 #include "json.h"
 #include "service.h"
 #include "store.h"
@@ -11,12 +12,24 @@
 #define POOL_MAX      1000
 #define VOTE_MAX_BODY 4096 /* a vote's JSON is about 450 bytes */
 
-/* POST /api/votes: 202 {"txid", "status": "pending"}; 400 malformed; 403 not_on_roll;
- * 409 already_voted, not_open, closed; 413; 415; 422 a broken rule (signature,
- * candidate, election, time); 503 busy. */
+/* The service's key, loaded (made at the first start) by the master before the workers
+ * fork: every 202 carries an acceptance it signs. */
+static cv_privkey *service_key;
+
+static cv_err load_service_key(const char *data_dir)
+{
+	return cv_service_key_load(data_dir, true, &service_key);
+}
+
+/* POST /api/votes: 202 {"txid", "status": "pending", "acceptance"}; 400 malformed;
+ * 403 not_on_roll; 409 already_voted, not_open, closed; 413; 415; 422 a broken rule
+ * (signature, candidate, election, time); 503 busy. The acceptance is answered only
+ * after the vote's transaction is durable, so a voter never holds one for a vote the
+ * service could still lose; accepted_at is the time the vote's rules were checked at. */
 static cv_err post_vote(cv_req *r)
 {
 	cv_vote v;
+	cv_acceptance acc;
 	uint8_t txid[CV_HASH_LEN];
 	json_object *o;
 	cv_err e;
@@ -28,12 +41,18 @@ static cv_err post_vote(cv_req *r)
 			    "\"timestamp\", \"signature\"}.";
 		return e;
 	}
-	if ((e = cv_store_add_vote(r->store, &v, cv_now(), txid)) != CV_OK)
+	/* signed first, so that nothing can fail between the durable write and the 202;
+	 * the acceptance leaves this process only once the vote is in the pool */
+	cv_vote_txid(&v, txid);
+	if ((e = cv_acceptance_sign(service_key, txid, cv_now(), &acc)) != CV_OK)
+		return e;
+	if ((e = cv_store_add_vote(r->store, &v, acc.accepted_at, txid)) != CV_OK)
 		return e;
 	o = json_object_new_object();
 	if (o != NULL) {
 		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
 		json_object_object_add(o, "status", json_object_new_string("pending"));
+		json_object_object_add(o, "acceptance", cv_acceptance_to_json(&acc));
 	}
 	return cv_reply_json(r, 202, o);
 }
@@ -165,7 +184,13 @@ static const cv_route routes[] = {
     {"GET", "/api/voters/:", CV_BODY_NONE, get_voter},
 };
 
-static const cv_program program = {"vote", routes, sizeof routes / sizeof routes[0], VOTE_MAX_BODY};
+static const cv_program program = {
+    .name = "vote",
+    .routes = routes,
+    .n_routes = sizeof routes / sizeof routes[0],
+    .max_body = VOTE_MAX_BODY,
+    .start = load_service_key,
+};
 
 int main(int argc, char **argv)
 {

@@ -1158,6 +1158,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	struct sigaction sa = {0};
 	sigset_t set;
 	int status = 0;
+	cv_err e;
 
 	prog_name = p->name;
 	sv.p = p;
@@ -1180,6 +1181,11 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		goto out;
 	}
 	if (prepare_store(sv.data_dir) != 0) {
+		status = 1;
+		goto out;
+	}
+	if (p->start != NULL && (e = p->start(sv.data_dir)) != CV_OK) {
+		cv_log("start-up in %s failed: %s", sv.data_dir, cv_err_message(e));
 		status = 1;
 		goto out;
 	}

@@ -46,6 +46,9 @@ typedef struct cv_program {
 	size_t n_routes;
 	size_t max_body; /* body cap in bytes (0: CV_DEFAULT_MAX_BODY); --max-body wins */
 	bool audit;      /* every request but GET goes to DATA/audit.log (cv_audit_open) */
+	/* Run once by the master at start-up, after the store is prepared and before the
+	 * workers fork (they inherit what it loads); NULL: none. A failure stops the start. */
+	cv_err (*start)(const char *data_dir);
 } cv_program;
 
 /* One request. Everything a request owns is released by the dispatcher after the

@@ -25,7 +25,7 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
 fi
 
 # the page modules against the vectors (node --test prints "# pass N" and "# fail N")
-(cd tests/browser && node --test vectors.test.mjs) >"$log" 2>&1
+(cd tests/browser && node --test vectors.test.mjs receipts.test.mjs) >"$log" 2>&1
 status=$?
 grep -E '^(not )?ok ' "$log"
 p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)

@@ -1,14 +1,19 @@
 /* The client commands of `chainvote`: vote, approve, reject and receipt talk to a running
  * service over HTTP. Nothing the service says is taken on trust where it can be checked
- * here: a validator re-checks a proposal with the library's rules before signing it, and
- * a receipt is verified against the block's header, merkle root and approvals. */
+ * here: a validator re-checks a proposal with the library's rules before signing it, a
+ * vote's acceptance is verified under the service's published key, and a receipt is
+ * verified against the block's header, merkle root and approvals. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "acceptance.h"
 #include "chain.h"
 #include "cmd.h"
 #include "http.h"
@@ -197,22 +202,83 @@ static int parse_hash(const char *prog, const char *what, const char *s, uint8_t
 	return -1;
 }
 
-enum { OPT_URL = 256, OPT_KEY, OPT_CANDIDATE, OPT_ALL, OPT_REASON, OPT_HELP };
+enum {
+	OPT_URL = 256,
+	OPT_KEY,
+	OPT_CANDIDATE,
+	OPT_ALL,
+	OPT_REASON,
+	OPT_RECEIPT_OUT,
+	OPT_RECEIPT,
+	OPT_HELP
+};
+
+/* The service's acceptance key, "service_key" of GET /api/election (an envelope: other
+ * keys are fine). 0 on success, -1 with a message printed. */
+static int service_key_of(const char *prog, json_object *election, uint8_t key[CV_KEY_LEN])
+{
+	if (cv_json_get_hex(election, "service_key", key, CV_KEY_LEN) != CV_OK ||
+	    cv_pubkey_check(key) != CV_OK) {
+		fprintf(stderr,
+		        "chainvote %s: /api/election: no valid service_key (the key that signs "
+		        "vote acceptances)\n",
+		        prog);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes text to a new file path (mode 0600: a receipt tells how its voter voted; never
+ * overwritten), synced. 0 on success, -1 with a message printed. */
+static int write_new_file(const char *prog, const char *path, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		fprintf(stderr, "chainvote %s: %s: %s\n", prog, path, strerror(errno));
+		return -1;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off < len || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+		fprintf(stderr, "chainvote %s: %s: %s\n", prog, path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
 
 /* ---- vote ---- */
 
 static void vote_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote vote --url URL --key FILE --candidate ID\n"
+	        "usage: chainvote vote --url URL --key FILE --candidate ID [--receipt-out OUT]\n"
 	        "Signs a vote for candidate ID with the voter key in FILE and sends it to the\n"
-	        "service. Prints the vote's txid; `chainvote receipt` checks it later.\n"
-	        "Exit status: 0 accepted, 1 refused (the service's reason is printed), 2 usage.\n");
+	        "service, which answers with an acceptance signed by its key (the service_key of\n"
+	        "GET /api/election); the acceptance is verified here. Prints the vote's txid.\n"
+	        "With --receipt-out the vote and its acceptance are written to OUT (a new file,\n"
+	        "mode 0600), which `chainvote receipt --receipt OUT` and\n"
+	        "`chainvote verify --receipts DIR` read.\n"
+	        "Exit status: 0 accepted with a valid acceptance, 1 refused (the service's reason\n"
+	        "is printed) or the acceptance is missing or does not verify, 2 usage.\n");
 }
 
-/* Reads genesis_hash and checks candidate_id is among the candidates of GET /api/election
- * (an envelope: extra keys are fine). 0 on success, -1 with a message printed. */
-static int election_for_vote(cv_http *http, uint32_t candidate_id, uint8_t election_id[CV_HASH_LEN])
+/* Reads genesis_hash and service_key and checks candidate_id is among the candidates of
+ * GET /api/election (an envelope: extra keys are fine). 0 on success, -1 with a message
+ * printed. */
+static int election_for_vote(cv_http *http, uint32_t candidate_id, uint8_t election_id[CV_HASH_LEN],
+                             uint8_t service_key[CV_KEY_LEN])
 {
 	cv_http_reply r = {0};
 	json_object *gh, *list;
@@ -230,6 +296,8 @@ static int election_for_vote(cv_http *http, uint32_t candidate_id, uint8_t elect
 		fprintf(stderr, "chainvote vote: /api/election: genesis_hash is malformed\n");
 		goto out;
 	}
+	if (service_key_of("vote", r.body, service_key) != 0)
+		goto out;
 	if (json_object_object_get_ex(r.body, "candidates", &list) &&
 	    json_object_is_type(list, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(list); i++) {
@@ -259,16 +327,18 @@ int cmd_vote(int argc, char **argv)
 	    {"url", required_argument, NULL, OPT_URL},
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"candidate", required_argument, NULL, OPT_CANDIDATE},
+	    {"receipt-out", required_argument, NULL, OPT_RECEIPT_OUT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *key_path = NULL, *candidate = NULL;
+	const char *url = NULL, *key_path = NULL, *candidate = NULL, *receipt_out = NULL;
 	cv_privkey *key = NULL;
 	cv_http *http = NULL;
 	cv_http_reply r = {0};
-	json_object *body = NULL;
+	json_object *body = NULL, *acc_json, *file = NULL;
 	cv_vote vote;
-	uint8_t txid[CV_HASH_LEN], stated[CV_HASH_LEN];
+	cv_acceptance acc;
+	uint8_t txid[CV_HASH_LEN], stated[CV_HASH_LEN], service_key[CV_KEY_LEN];
 	char hex[HEX_HASH];
 	int c, status = 1;
 
@@ -282,6 +352,9 @@ int cmd_vote(int argc, char **argv)
 			break;
 		case OPT_CANDIDATE:
 			candidate = optarg;
+			break;
+		case OPT_RECEIPT_OUT:
+			receipt_out = optarg;
 			break;
 		case OPT_HELP:
 			vote_usage(stdout);
@@ -303,7 +376,7 @@ int cmd_vote(int argc, char **argv)
 	http = open_http("vote", url);
 	if (http == NULL)
 		goto out;
-	if (election_for_vote(http, vote.candidate_id, vote.election_id) != 0)
+	if (election_for_vote(http, vote.candidate_id, vote.election_id, service_key) != 0)
 		goto out;
 	cv_privkey_public(key, vote.voter_key);
 	vote.timestamp = (uint64_t)time(NULL);
@@ -330,10 +403,38 @@ int cmd_vote(int argc, char **argv)
 	}
 	cv_hex_encode(txid, CV_HASH_LEN, hex);
 	printf("%s\n", hex);
+	fflush(stdout);
+	/* accepted; what is left is the evidence of it */
+	if (!json_object_object_get_ex(r.body, "acceptance", &acc_json) ||
+	    cv_acceptance_from_json(acc_json, &acc) != CV_OK ||
+	    memcmp(acc.txid, txid, CV_HASH_LEN) != 0) {
+		fprintf(stderr,
+		        "chainvote vote: the service's answer carries no acceptance of this "
+		        "vote\n");
+		goto out;
+	}
+	if (cv_acceptance_verify(&acc, service_key) != CV_OK) {
+		fprintf(stderr,
+		        "chainvote vote: the acceptance does not verify under the service's "
+		        "published key\n");
+		goto out;
+	}
+	if (receipt_out != NULL) {
+		file = cv_receipt_file_to_json(&vote, &acc);
+		if (file == NULL) {
+			fprintf(stderr, "chainvote vote: out of memory\n");
+			goto out;
+		}
+		if (write_new_file("vote", receipt_out,
+		                   json_object_to_json_string_ext(file, JSON_C_TO_STRING_PLAIN)) !=
+		    0)
+			goto out;
+	}
 	status = 0;
 out:
 	if (body != NULL)
 		json_object_put(body);
+	json_object_put(file);
 	cv_http_reply_free(&r);
 	close_http(http);
 	cv_privkey_free(key);
@@ -774,11 +875,15 @@ out:
 static void receipt_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote receipt --url URL TXID\n"
-	        "Fetches the vote TXID. When it is committed, fetches its block and checks here\n"
-	        "that the block's hash is its header's, that the vote is the one named, that the\n"
-	        "inclusion proof leads to the block's merkle root, and that enough of the\n"
-	        "election's validators approved the block.\n"
+	        "usage: chainvote receipt --url URL (TXID | --receipt FILE)\n"
+	        "Fetches the vote TXID, or the vote of the receipt FILE that `chainvote vote\n"
+	        "--receipt-out` wrote (whose acceptance is then checked under the service's\n"
+	        "published key). When it is committed, fetches its block and checks here that\n"
+	        "the block's hash is its header's, that the block's vote at the receipt's index\n"
+	        "is the voter's (its payload hashes to TXID, and its signature verifies under the\n"
+	        "voter's key: a miner may commit either of a signature's two valid forms), that\n"
+	        "the inclusion proof of that vote leads to the block's merkle root, and that\n"
+	        "enough of the election's validators approved the block.\n"
 	        "Exit status: 0 pending or committed and verified, 1 unknown or a check failed,\n"
 	        "2 usage.\n");
 }
@@ -813,11 +918,27 @@ static int receipt_from_json(json_object *o, receipt *rc)
 	return 0;
 }
 
-/* The checks of a committed receipt; prints the first failure and returns -1. */
-static int check_receipt(cv_http *http, const cv_vote *vote, const receipt *rc)
+/* What a receipt check says when a vote is not the voter's (cv_receipt_match). */
+static const char *mismatch_text(cv_err e)
+{
+	switch (e) {
+	case CV_E_BAD_HASH:
+		return "its payload is not the one the txid names";
+	case CV_E_BAD_KEY:
+		return "it is another voter's vote";
+	default:
+		return "its signature does not verify under the voter's key";
+	}
+}
+
+/* The checks of a committed receipt of vote txid (voter_key: the voter's, or NULL to
+ * take the key the payload names); prints the first failure and returns -1. */
+static int check_receipt(cv_http *http, const uint8_t txid[CV_HASH_LEN],
+                         const uint8_t voter_key[CV_KEY_LEN], const receipt *rc)
 {
 	cv_block block = {0}, genesis = {0};
-	uint8_t leaf_hash[CV_HASH_LEN], vote_leaf[CV_LEAF_LEN], block_leaf[CV_LEAF_LEN];
+	const cv_vote *committed;
+	uint8_t leaf_hash[CV_HASH_LEN];
 	char id[32], hex[HEX_HASH];
 	size_t bad = SIZE_MAX;
 	cv_err err;
@@ -834,10 +955,6 @@ static int check_receipt(cv_http *http, const cv_vote *vote, const receipt *rc)
 	}
 	if (fetch_block("receipt", http, "0", &genesis) != 0)
 		goto out;
-	if (memcmp(vote->election_id, genesis.hash, CV_HASH_LEN) != 0) {
-		fprintf(stderr, "chainvote receipt: the vote is for another election\n");
-		goto out;
-	}
 	if (block.header.difficulty != genesis.genesis->election.difficulty ||
 	    !cv_pow_ok(block.hash, block.header.difficulty)) {
 		fprintf(stderr, "chainvote receipt: block %s has no valid proof of work\n", id);
@@ -850,7 +967,20 @@ static int check_receipt(cv_http *http, const cv_vote *vote, const receipt *rc)
 		        id);
 		goto out;
 	}
-	cv_vote_leaf_hash(vote, leaf_hash);
+	/* the block's own copy is what the chain holds: it must be the voter's vote */
+	committed = &block.votes[rc->index];
+	if ((err = cv_receipt_match(committed, txid, voter_key)) != CV_OK) {
+		fprintf(stderr,
+		        "chainvote receipt: block %s's vote at index %" PRIu64
+		        " is not yours: %s\n",
+		        id, rc->index, mismatch_text(err));
+		goto out;
+	}
+	if (memcmp(committed->election_id, genesis.hash, CV_HASH_LEN) != 0) {
+		fprintf(stderr, "chainvote receipt: the vote is for another election\n");
+		goto out;
+	}
+	cv_vote_leaf_hash(committed, leaf_hash);
 	if (!cv_merkle_verify(leaf_hash, rc->index, rc->tree_size,
 	                      (const uint8_t(*)[CV_HASH_LEN])rc->path, rc->path_len,
 	                      block.header.merkle_root)) {
@@ -858,15 +988,6 @@ static int check_receipt(cv_http *http, const cv_vote *vote, const receipt *rc)
 		        "chainvote receipt: the inclusion proof does not lead to block %s's merkle "
 		        "root\n",
 		        id);
-		goto out;
-	}
-	/* the proof stands on its own; the block's copy must agree with it all the same */
-	cv_vote_leaf(vote, vote_leaf);
-	cv_vote_leaf(&block.votes[rc->index], block_leaf);
-	if (memcmp(vote_leaf, block_leaf, CV_LEAF_LEN) != 0) {
-		fprintf(stderr,
-		        "chainvote receipt: block %s holds another vote at index %" PRIu64 "\n", id,
-		        rc->index);
 		goto out;
 	}
 	err = cv_check_approvals(genesis.genesis, block.hash, block.approvals, block.n_approvals,
@@ -887,28 +1008,80 @@ out:
 	return ok;
 }
 
+/* Reads a receipt file (cv_receipt_file_from_json) into *vote and *acc. 0 on success,
+ * -1 with a message printed. */
+static int load_receipt_file(const char *prog, const char *path, cv_vote *vote, cv_acceptance *acc)
+{
+	size_t len;
+	char *text = read_small_file(prog, path, KEYFILE_MAX, &len);
+	json_object *o = NULL;
+	cv_err err;
+
+	if (text == NULL)
+		return -1;
+	err = cv_json_parse(text, len, &o);
+	if (err == CV_OK)
+		err = cv_receipt_file_from_json(o, vote, acc);
+	json_object_put(o);
+	free(text);
+	if (err != CV_OK)
+		fprintf(stderr, "chainvote %s: %s is not a receipt file (%s)\n", prog, path,
+		        cv_err_code(err));
+	return err == CV_OK ? 0 : -1;
+}
+
+/* Checks a receipt file's acceptance under the service key GET /api/election publishes
+ * and prints when the vote was accepted. 0 on success, -1 with a message printed. */
+static int check_acceptance(cv_http *http, const cv_acceptance *acc)
+{
+	cv_http_reply r = {0};
+	uint8_t service_key[CV_KEY_LEN];
+	int ok = -1;
+
+	if (get_json("receipt", http, "/api/election", &r) != 0 ||
+	    service_key_of("receipt", r.body, service_key) != 0)
+		goto out;
+	if (cv_acceptance_verify(acc, service_key) != CV_OK) {
+		fprintf(stderr, "chainvote receipt: the receipt's acceptance does not verify under "
+		                "the service's published key\n");
+		goto out;
+	}
+	printf("accepted by the service at %" PRIu64 " (signature verified)\n", acc->accepted_at);
+	ok = 0;
+out:
+	cv_http_reply_free(&r);
+	return ok;
+}
+
 int cmd_receipt(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, OPT_URL},
+	    {"receipt", required_argument, NULL, OPT_RECEIPT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL;
-	uint8_t txid[CV_HASH_LEN], computed[CV_HASH_LEN], payload[CV_PAYLOAD_LEN];
+	const char *url = NULL, *receipt_path = NULL;
+	uint8_t txid[CV_HASH_LEN];
+	const uint8_t *voter_key = NULL;
 	cv_http *http = NULL;
 	cv_http_reply r = {0};
 	json_object *vote_json, *st;
 	const char *state;
-	cv_vote vote;
+	cv_vote vote, mine;
+	cv_acceptance acc;
 	receipt *rc = NULL;
-	char path[128];
+	char path[128], hex[HEX_HASH];
+	cv_err err;
 	int c, status = 1;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_URL:
 			url = optarg;
+			break;
+		case OPT_RECEIPT:
+			receipt_path = optarg;
 			break;
 		case OPT_HELP:
 			receipt_usage(stdout);
@@ -918,16 +1091,25 @@ int cmd_receipt(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (url == NULL || argc - optind != 1) {
+	if (url == NULL || argc - optind != (receipt_path == NULL ? 1 : 0)) {
 		receipt_usage(stderr);
 		return 2;
 	}
-	if (parse_hash("receipt", "TXID", argv[optind], txid) != 0)
+	if (receipt_path != NULL) {
+		if (load_receipt_file("receipt", receipt_path, &mine, &acc) != 0)
+			return 1;
+		memcpy(txid, acc.txid, CV_HASH_LEN);
+		voter_key = mine.voter_key;
+	} else if (parse_hash("receipt", "TXID", argv[optind], txid) != 0) {
 		return 2;
+	}
 	http = open_http("receipt", url);
 	if (http == NULL)
 		goto out;
-	snprintf(path, sizeof(path), "/api/votes/%s", argv[optind]);
+	if (receipt_path != NULL && check_acceptance(http, &acc) != 0)
+		goto out;
+	cv_hex_encode(txid, CV_HASH_LEN, hex);
+	snprintf(path, sizeof(path), "/api/votes/%s", hex);
 	if (get_json("receipt", http, path, &r) != 0)
 		goto out;
 	if (!json_object_object_get_ex(r.body, "status", &st) ||
@@ -937,15 +1119,10 @@ int cmd_receipt(int argc, char **argv)
 		fprintf(stderr, "chainvote receipt: %s: malformed reply\n", path);
 		goto out;
 	}
-	cv_vote_txid(&vote, computed);
-	if (memcmp(computed, txid, CV_HASH_LEN) != 0) {
+	if ((err = cv_receipt_match(&vote, txid, voter_key)) != CV_OK) {
 		fprintf(stderr,
-		        "chainvote receipt: the service returned a vote with another txid\n");
-		goto out;
-	}
-	cv_vote_payload(&vote, payload);
-	if (cv_verify(vote.voter_key, payload, sizeof(payload), vote.signature) != CV_OK) {
-		fprintf(stderr, "chainvote receipt: the vote's signature does not verify\n");
+		        "chainvote receipt: the service returned a vote that is not yours: %s\n",
+		        mismatch_text(err));
 		goto out;
 	}
 	state = json_object_get_string(st);
@@ -967,7 +1144,7 @@ int cmd_receipt(int argc, char **argv)
 		fprintf(stderr, "chainvote receipt: %s: malformed receipt\n", path);
 		goto out;
 	}
-	if (check_receipt(http, &vote, rc) == 0)
+	if (check_receipt(http, txid, voter_key, rc) == 0)
 		status = 0;
 out:
 	free(rc);

@@ -1,7 +1,9 @@
 /* `chainvote verify` and `chainvote keygen`: the auditor's offline check of a chain
- * export (from a file, stdin or a running service) against every rule, and new key
- * files. Both only call the library; no rule is written here. */
+ * export (from a file, stdin or a running service) against every rule, with the voters'
+ * receipts when given, and new key files. Both only call the library; no rule is
+ * written here. */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acceptance.h"
 #include "cmd.h"
 #include "crypto.h"
 #include "json.h"
@@ -21,6 +24,8 @@
  * refused rather than read into memory. */
 #define VERIFY_MAX_BYTES ((size_t)1 << 30)
 #define EXPORT_PATH      "/api/chain/export"
+#define ELECTION_PATH    "/api/election"
+#define RECEIPT_MAX      (64 * 1024) /* a receipt file is about 700 bytes */
 
 /* ---- reading the export ---- */
 
@@ -48,10 +53,10 @@ static size_t curl_write(char *p, size_t size, size_t nmemb, void *userdata)
 	return append(userdata, p, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
-static int fetch(const char *base, cv_buf *b)
+static int fetch(const char *base, const char *path, cv_buf *b)
 {
 	size_t len = strlen(base);
-	char *url = malloc(len + sizeof(EXPORT_PATH));
+	char *url = malloc(len + strlen(path) + 1);
 	CURL *curl = NULL;
 	long status = 0;
 	CURLcode cc;
@@ -62,7 +67,7 @@ static int fetch(const char *base, cv_buf *b)
 	memcpy(url, base, len + 1);
 	while (len > 0 && url[len - 1] == '/')
 		url[--len] = '\0';
-	memcpy(url + len, EXPORT_PATH, sizeof(EXPORT_PATH));
+	memcpy(url + len, path, strlen(path) + 1);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (curl = curl_easy_init()) == NULL)
 		goto out;
 	curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -96,7 +101,7 @@ static int load(const char *src, cv_buf *b)
 	int rc;
 
 	if (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0)
-		return fetch(src, b);
+		return fetch(src, EXPORT_PATH, b);
 	if (strcmp(src, "-") == 0)
 		return read_stream(stdin, b);
 	if ((f = fopen(src, "rb")) == NULL) {
@@ -137,10 +142,175 @@ static void bad_txid(void *ctx, size_t block, size_t vote)
 	              "the stated txid is not the hash of the payload");
 }
 
+/* ---- receipts: accepted votes the chain must hold ---- */
+
+static int txid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, CV_HASH_LEN);
+}
+
+/* The txids of every vote in the chain, sorted, in a malloc'd array (caller frees);
+ * NULL when out of memory. */
+static uint8_t (*chain_txids(const cv_chain *chain, size_t *n))[CV_HASH_LEN]
+{
+	uint8_t(*ids)[CV_HASH_LEN];
+	size_t total = 0;
+
+	for (size_t b = 1; b < chain->n_blocks; b++)
+		total += chain->blocks[b].n_votes;
+	ids = malloc((total ? total : 1) * sizeof *ids);
+	if (ids == NULL)
+		return NULL;
+	*n = 0;
+	for (size_t b = 1; b < chain->n_blocks; b++)
+		for (size_t v = 0; v < chain->blocks[b].n_votes; v++)
+			cv_vote_txid(&chain->blocks[b].votes[v], ids[(*n)++]);
+	qsort(ids, *n, sizeof *ids, txid_cmp);
+	return ids;
+}
+
+/* Reads one receipt file (cv_receipt_file_from_json). */
+static cv_err read_receipt(const char *path, cv_vote *vote, cv_acceptance *acc)
+{
+	FILE *f = fopen(path, "rb");
+	char text[RECEIPT_MAX + 1];
+	json_object *o = NULL;
+	size_t n;
+	cv_err e;
+
+	if (f == NULL)
+		return CV_E_IO;
+	n = fread(text, 1, sizeof text, f);
+	e = ferror(f) ? CV_E_IO : n > RECEIPT_MAX ? CV_E_TOO_LARGE : CV_OK;
+	fclose(f);
+	if (e == CV_OK)
+		e = cv_json_parse(text, n, &o);
+	if (e == CV_OK)
+		e = cv_receipt_file_from_json(o, vote, acc);
+	json_object_put(o);
+	return e;
+}
+
+static int json_name(const struct dirent *d)
+{
+	size_t len = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && len > 5 && strcmp(d->d_name + len - 5, ".json") == 0;
+}
+
+/* Checks every receipt file (*.json) in dir against the chain: its acceptance must
+ * verify under service_key, and its vote must be in the chain. A vote missing from a
+ * sealed chain is a problem; from an unsealed one it is reported as pending. Prints a
+ * line per receipt that is not in the chain and a summary; problems go to st. */
+/* sealed: the verifier found the chain final (a valid seal): only then is an accepted
+ * vote missing from it a problem; before, it may still be pending. */
+static void check_receipts(const char *dir, const uint8_t service_key[CV_KEY_LEN],
+                           const cv_chain *chain, report_state *st, bool sealed)
+{
+	struct dirent **names = NULL;
+	uint8_t(*ids)[CV_HASH_LEN] = NULL;
+	size_t n_ids = 0, present = 0, missing = 0, pending = 0, bad = 0;
+	char path[4096], why[160], hex[2 * CV_HASH_LEN + 1];
+	int n;
+
+	n = scandir(dir, &names, json_name, alphasort);
+	if (n < 0) {
+		snprintf(why, sizeof why, "cannot read the receipts directory %s", dir);
+		print_problem(st, -1, -1, CV_E_IO, why);
+		return;
+	}
+	if ((ids = chain_txids(chain, &n_ids)) == NULL) {
+		print_problem(st, -1, -1, CV_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		cv_vote vote;
+		cv_acceptance acc;
+		cv_err e;
+
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		if ((e = read_receipt(path, &vote, &acc)) != CV_OK) {
+			printf("receipt %s: %s: not a receipt file\n", name, cv_err_code(e));
+			bad++;
+			continue;
+		}
+		cv_hex_encode(acc.txid, CV_HASH_LEN, hex);
+		if (cv_acceptance_verify(&acc, service_key) != CV_OK) {
+			printf(
+			    "receipt %s: bad_signature: the acceptance of %s does not verify under "
+			    "the service key\n",
+			    name, hex);
+			bad++;
+			continue;
+		}
+		if (chain->n_blocks > 0 &&
+		    memcmp(vote.election_id, chain->blocks[0].hash, CV_HASH_LEN) != 0) {
+			printf("receipt %s: wrong_election: vote %s is for another election\n",
+			       name, hex);
+			bad++;
+			continue;
+		}
+		if (bsearch(acc.txid, ids, n_ids, sizeof *ids, txid_cmp) != NULL) {
+			present++;
+		} else if (sealed) {
+			printf("receipt %s: missing: vote %s, accepted at %" PRIu64
+			       ", is not in the sealed chain\n",
+			       name, hex, acc.accepted_at);
+			missing++;
+		} else {
+			printf("receipt %s: pending: vote %s, accepted at %" PRIu64
+			       ", is not in the chain yet (the chain is not sealed)\n",
+			       name, hex, acc.accepted_at);
+			pending++;
+		}
+	}
+	st->problems += bad + missing;
+	printf("receipts: %d checked, %zu in the chain, %zu missing, %zu pending, %zu unusable\n",
+	       n, present, missing, pending, bad);
+out:
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(ids);
+}
+
+/* The service key to check acceptances with: --service-key HEX, or else the
+ * service_key of URL/api/election. 0 on success, -1 with a message printed. */
+static int receipts_key(const char *src, const char *key_hex, uint8_t key[CV_KEY_LEN])
+{
+	cv_buf text = {0};
+	json_object *o = NULL;
+	int rc = -1;
+
+	if (key_hex != NULL) {
+		if (cv_hex_decode(key_hex, key, CV_KEY_LEN) == CV_OK &&
+		    cv_pubkey_check(key) == CV_OK)
+			return 0;
+		fprintf(stderr, "chainvote verify: --service-key wants a P-256 public key "
+		                "(130 lowercase hex digits, 04 || X || Y)\n");
+		return -1;
+	}
+	if (fetch(src, ELECTION_PATH, &text) != 0)
+		goto out;
+	if (cv_json_parse(text.data ? (const char *)text.data : "", text.len, &o) != CV_OK ||
+	    cv_json_get_hex(o, "service_key", key, CV_KEY_LEN) != CV_OK ||
+	    cv_pubkey_check(key) != CV_OK) {
+		fprintf(stderr, "chainvote verify: %s%s: no valid service_key\n", src,
+		        ELECTION_PATH);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(o);
+	cv_buf_free(&text);
+	return rc;
+}
+
 static void verify_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote verify FILE|-|URL\n"
+	        "usage: chainvote verify [--receipts DIR [--service-key HEX]] FILE|-|URL\n"
 	        "\n"
 	        "Checks a chain export against every rule of the chain: genesis, links, proof\n"
 	        "of work, merkle roots, every vote's signature, roll, candidate and time, one\n"
@@ -150,30 +320,66 @@ static void verify_usage(FILE *out)
 	        "it is final (\"final: sealed, closed at T\": the chain carries the seal that\n"
 	        "closes the election) or \"provisional: not sealed\", then \"valid\" or\n"
 	        "\"INVALID: N problems\".\n"
+	        "With --receipts, every receipt file (*.json, as `chainvote vote --receipt-out`\n"
+	        "and the vote page write them) in DIR is checked: its acceptance must verify\n"
+	        "under the service's key (--service-key, or the service_key of URL%s), and its\n"
+	        "vote must be in the chain. An accepted vote missing from a sealed chain is a\n"
+	        "problem; while the chain is not sealed it is reported as pending.\n"
 	        "Exit status: 0 valid, 1 problems found or input unreadable, 2 usage error.\n",
-	        EXPORT_PATH);
+	        EXPORT_PATH, ELECTION_PATH);
 }
+
+enum { OPT_RECEIPTS = 256, OPT_SERVICE_KEY };
 
 int cmd_verify(int argc, char **argv)
 {
+	static const struct option opts[] = {
+	    {"receipts", required_argument, NULL, OPT_RECEIPTS},
+	    {"service-key", required_argument, NULL, OPT_SERVICE_KEY},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
 	report_state st = {0};
 	cv_buf text = {0};
 	json_object *root = NULL;
 	cv_chain chain = {0};
 	cv_tally tally = {0};
+	const char *receipts = NULL, *key_hex = NULL, *src;
+	uint8_t service_key[CV_KEY_LEN];
 	char why[256];
 	cv_err rc;
-	int status = 1;
+	int c, status = 1;
 
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		verify_usage(stdout);
-		return 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_RECEIPTS:
+			receipts = optarg;
+			break;
+		case OPT_SERVICE_KEY:
+			key_hex = optarg;
+			break;
+		case 'h':
+			verify_usage(stdout);
+			return 0;
+		default:
+			verify_usage(stderr);
+			return 2;
+		}
 	}
-	if (argc != 2 || (argv[1][0] == '-' && argv[1][1] != '\0')) {
+	if (argc - optind != 1 || (key_hex != NULL && receipts == NULL)) {
 		verify_usage(stderr);
 		return 2;
 	}
-	if (load(argv[1], &text) != 0)
+	src = argv[optind];
+	if (receipts != NULL && key_hex == NULL && strncmp(src, "http://", 7) != 0 &&
+	    strncmp(src, "https://", 8) != 0) {
+		fprintf(stderr, "chainvote verify: --receipts with a file needs --service-key\n");
+		return 2;
+	}
+	if (receipts != NULL && receipts_key(src, key_hex, service_key) != 0)
+		goto out;
+	if (load(src, &text) != 0)
 		goto out;
 	if ((rc = cv_json_parse(text.data ? (const char *)text.data : "", text.len, &root)) !=
 	    CV_OK) {
@@ -200,6 +406,8 @@ int cmd_verify(int argc, char **argv)
 		else
 			printf("provisional: not sealed\n");
 	}
+	if (receipts != NULL)
+		check_receipts(receipts, service_key, &chain, &st, tally.final);
 done:
 	if (st.problems == 0) {
 		printf("valid\n");

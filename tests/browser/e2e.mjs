@@ -308,6 +308,18 @@ async function main() {
 		assert(/^[0-9a-f]{64}$/.test(txid), 'txid shown');
 		await voter.locator('#receipt-status').filter({ hasText: 'Pending' }).waitFor();
 	}, { sets: 'voted' });
+	await step('the vote page checks the service\'s signed acceptance and offers the receipt file', async () => {
+		await voter.locator('#receipt-accepted').filter({ hasText: 'its signature checks out' }).waitFor();
+		const link = voter.locator('#receipt-download a[download]');
+		const [download] = await Promise.all([voter.waitForEvent('download'), link.click()]);
+		const file = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+		assert(file.format === 'chainvote-receipt/1' && file.vote.txid === txid && file.acceptance.txid === txid, 'receipt file holds the vote and its acceptance');
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-receipts-'));
+		fs.writeFileSync(path.join(dir, 'mine.json'), JSON.stringify(file));
+		const r = spawnSync(path.join(BIN, 'chainvote'), ['receipt', '--url', URL_, '--receipt', path.join(dir, 'mine.json')], { encoding: 'utf8' });
+		fs.rmSync(dir, { recursive: true, force: true });
+		assert(r.status === 0 && r.stdout.includes('signature verified'), 'the CLI accepts the page\'s receipt file: ' + r.stdout + r.stderr);
+	}, { needs: ['voted'] });
 	await step('vote page basics', async () => {
 		const p = await pageBasics(voter);
 		assert(p.length === 0, p.join('; '));

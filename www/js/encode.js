@@ -136,6 +136,12 @@ export function rejectionMessage(blockHash, reason) {
 	return concat(tag('chainvote/reject/1'), unhex(blockHash, HASH_LEN), text(reason));
 }
 
+// The service's signed acceptance of a vote (docs/ACCEPTANCE.md):
+// "chainvote/accept/1" || txid(32) || u64(accepted_at)
+export function acceptanceMessage(txid, acceptedAt) {
+	return concat(tag('chainvote/accept/1'), unhex(txid, HASH_LEN), u64(acceptedAt));
+}
+
 export function electionEntry(e) {
 	return concat(tag('chainvote/election/1'), text(e.title), u8(e.threshold), u8(e.difficulty),
 		u32(e.max_block_votes), u64(e.opens), u64(e.closes));

@@ -1,8 +1,9 @@
 // The checks a page runs itself on public JSON, each as {ok, label, detail}: a block's
 // hash, proof of work, merkle root, vote signatures and duplicate voters; its approvals;
-// and a vote receipt's inclusion proof. The server's word is never taken for these.
+// a vote receipt's inclusion proof; and the service's signed acceptance of a vote. The
+// server's word is never taken for these.
 
-import { hex, unhex, votePayload, blockLeaves, blockHeader, approvalMessage, isHex } from './encode.js';
+import { hex, unhex, votePayload, voteLeaf, blockLeaves, blockHeader, approvalMessage, acceptanceMessage, isHex } from './encode.js';
 import { sha256, verify, leadingZeroBits } from './crypto.js';
 import { root, verifyInclusion } from './merkle.js';
 
@@ -112,20 +113,33 @@ export async function checkApprovals(block, validators, threshold) {
 }
 
 // Checks a committed receipt (GET /api/votes/{txid}) against its block
-// (GET /api/blocks/{height}). Returns a list of checks.
-export async function checkReceipt(txid, receipt, block) {
+// (GET /api/blocks/{height}). voterKey: the voter's own key (hex) when this page knows it.
+// The vote checked is the block's own copy at the receipt's index, and it is the voter's
+// when its payload hashes to the txid and its signature verifies under the voter's key.
+// Signature bytes are never compared with the ones this page signed: the txid does not
+// cover the signature, and (r, n-s) verifies as well as (r, s), so a miner may commit
+// either form of the same vote. Returns a list of checks.
+export async function checkReceipt(txid, receipt, block, voterKey = null) {
 	const checks = [];
-	const vote = receipt.vote;
+	const votes = Array.isArray(block.votes) ? block.votes : [];
+	const index = receipt.index;
+	const vote = Number.isInteger(index) && index >= 0 && index < votes.length ? votes[index] : null;
 	let payload = null;
 	try {
+		if (!vote) throw new Error(`block ${block.height} has no vote at index ${index}`);
 		payload = votePayload(vote);
 	} catch (e) {
-		checks.push(item(false, 'The vote is well formed', e.message));
+		checks.push(item(false, 'The block holds a well-formed vote at the receipt\'s place', e.message));
 		return checks;
 	}
 	const computed = hex(await sha256(payload));
-	checks.push(item(computed === txid, 'The receipt number is the hash of this vote'));
-	checks.push(item(await verify(vote.voter_key, vote.signature, payload), 'The voter\'s signature on the vote verifies'));
+	checks.push(item(computed === txid, 'The block\'s vote is the one the receipt number names',
+		computed === txid ? '' : `its payload hashes to ${computed}`));
+	if (voterKey) {
+		const mine = String(vote.voter_key).toLowerCase() === String(voterKey).toLowerCase();
+		checks.push(item(mine, 'The vote is by your key'));
+	}
+	checks.push(item(await verify(voterKey || vote.voter_key, vote.signature, payload), 'The voter\'s signature on the vote verifies'));
 
 	const { hash } = await blockHash(block);
 	checks.push(item(hash !== null && hash === block.hash && hash === receipt.block_hash,
@@ -143,9 +157,23 @@ export async function checkReceipt(txid, receipt, block) {
 	} catch {
 		proofOk = false;
 	}
-	const votes = Array.isArray(block.votes) ? block.votes : [];
-	if (votes.length && receipt.tree_size !== votes.length) proofOk = false;
+	if (receipt.tree_size !== votes.length) proofOk = false;
 	checks.push(item(proofOk, 'Inclusion proof: the vote is in the block\'s Merkle tree',
 		`leaf ${receipt.index} of ${receipt.tree_size}, ${receipt.path ? receipt.path.length : 0} hashes`));
 	return checks;
+}
+
+// Checks the service's acceptance of vote txid (the "acceptance" of POST /api/votes'
+// answer) under the key GET /api/election publishes. True only when well formed, for
+// this txid, by that key, and the signature verifies.
+export async function checkAcceptance(acceptance, txid, serviceKey) {
+	try {
+		if (!acceptance || acceptance.txid !== txid || !isHex(serviceKey, 65) ||
+			acceptance.service_key !== String(serviceKey).toLowerCase() ||
+			!Number.isSafeInteger(acceptance.accepted_at) || acceptance.accepted_at < 0)
+			return false;
+		return await verify(serviceKey, acceptance.signature, acceptanceMessage(txid, acceptance.accepted_at));
+	} catch {
+		return false;
+	}
 }

@@ -1,13 +1,15 @@
 // The voting page: key (IndexedDB or file) → ballot → confirmation → the vote signed
-// here and posted → a receipt tracked live until its block is committed, then the
-// inclusion proof, block hash, proof of work and approvals checked in this page.
+// here and posted → the service's signed acceptance checked and kept with the vote (in
+// local storage and as a receipt file to download) → a receipt tracked live until its
+// block is committed, then the inclusion proof, block hash, proof of work and approvals
+// checked in this page.
 
 import { get, post } from './api.js';
 import { hex, votePayload, isHex } from './encode.js';
 import { sha256, sign } from './crypto.js';
-import { checkReceipt, checkApprovals } from './verify.js';
+import { checkReceipt, checkApprovals, checkAcceptance } from './verify.js';
 import { keyPanel } from './keypanel.js';
-import { $, h, clear, say, explain, busy, poll, checkItem } from './ui.js';
+import { $, h, clear, say, explain, busy, poll, checkItem, downloadLink } from './ui.js';
 
 let election = null;
 let key = null;
@@ -32,6 +34,12 @@ function savedReceipt(publicHex) {
 	} catch {
 		return null;
 	}
+}
+
+// What this browser kept of the vote with this txid by the loaded key, or null.
+function savedFor(txid) {
+	const prior = key ? savedReceipt(key.publicHex) : null;
+	return prior && prior.txid === txid ? prior : null;
 }
 
 function candidateName(id) {
@@ -102,12 +110,38 @@ function showCheckList(target, checks) {
 	target.append(h('ul', { class: 'checks' }, checks.map((c) => checkItem(c.ok, c.label, c.detail))));
 }
 
-async function showCommitted(txid, r) {
+// The receipt file (the same JSON `chainvote vote --receipt-out` writes): the vote as
+// signed here and the service's acceptance of it. `chainvote verify --receipts DIR`
+// reads a directory of these.
+function receiptFile(vote, txid, acceptance) {
+	return { format: 'chainvote-receipt/1', vote: { ...vote, txid }, acceptance };
+}
+
+// Shows the acceptance kept with the receipt: when the service accepted the vote, whether
+// its signature checks out under the published key, and the receipt file to download.
+async function showAcceptance(txid, saved) {
+	const line = $('receipt-accepted');
+	const slot = $('receipt-download');
+	clear(slot);
+	line.hidden = true;
+	if (!saved || !saved.acceptance || !saved.vote) return;
+	const ok = election && (await checkAcceptance(saved.acceptance, txid, election.service_key));
+	line.hidden = false;
+	line.className = ok ? 'msg ok' : 'msg err';
+	line.textContent = ok
+		? `Accepted by the service at ${new Date(saved.acceptance.accepted_at * 1000).toLocaleString()}; its signature checks out. Keep the receipt file: it proves the service took your vote.`
+		: 'The service\'s acceptance of this vote does not check out under its published key. Keep the receipt file and tell the election office.';
+	slot.append(downloadLink(`chainvote-receipt-${txid.slice(0, 12)}.json`,
+		JSON.stringify(receiptFile(saved.vote, txid, saved.acceptance), null, 1), 'application/json',
+		'Download your receipt file'));
+}
+
+async function showCommitted(txid, r, voterKey) {
 	const status = $('receipt-status');
 	const proof = $('receipt-proof');
 	status.textContent = `Committed in block ${r.height}. Checking the proof in this page…`;
 	const block = await get('/api/blocks/' + r.height);
-	const checks = await checkReceipt(txid, r, block);
+	const checks = await checkReceipt(txid, r, block, voterKey);
 	const { validators, threshold } = await validatorSet();
 	const ap = await checkApprovals(block, validators, threshold);
 	checks.push(...ap.checks);
@@ -129,7 +163,9 @@ async function showCommitted(txid, r) {
 	$('explorer-link').href = `/explorer.html#block=${block.height}`;
 }
 
-function track(txid, vote) {
+// Follows receipt txid. saved: what this browser kept of the vote ({txid, candidate_id,
+// vote, acceptance}), or null when the receipt number was typed or linked.
+function track(txid, saved) {
 	if (stopTracking) stopTracking();
 	const card = $('receipt-card');
 	$('receipt-txid').textContent = txid;
@@ -137,8 +173,10 @@ function track(txid, vote) {
 	$('explorer-link').href = `/explorer.html#tx=${txid}`;
 	clear($('receipt-proof'));
 	const choiceLine = $('receipt-choice');
-	choiceLine.hidden = !vote;
-	if (vote) choiceLine.textContent = `You voted for ${candidateName(vote.candidate_id)}.`;
+	choiceLine.hidden = !saved;
+	if (saved) choiceLine.textContent = `You voted for ${candidateName(saved.candidate_id)}.`;
+	const mine = saved && saved.txid === txid ? saved : null;
+	showAcceptance(txid, mine);
 	card.hidden = false;
 	const status = $('receipt-status');
 	status.textContent = 'Looking up your vote…';
@@ -159,7 +197,7 @@ function track(txid, vote) {
 			checking = true;
 			if (stopTracking) stopTracking();
 			try {
-				await showCommitted(txid, r);
+				await showCommitted(txid, r, mine && mine.vote ? mine.vote.voter_key : null);
 			} catch (e) {
 				status.textContent = 'Committed, but the proof could not be checked: ' + explain(e);
 			}
@@ -190,15 +228,16 @@ async function cast() {
 		const txid = hex(await sha256(payload));
 		const ans = await post('/api/votes', vote);
 		if (ans && ans.txid && ans.txid !== txid) throw new Error('The server answered with a different receipt number than this page computed.');
+		const saved = { txid, candidate_id: vote.candidate_id, vote, acceptance: (ans && ans.acceptance) || null };
 		try {
-			localStorage.setItem(receiptKey(key.publicHex), JSON.stringify({ txid, candidate_id: vote.candidate_id }));
+			localStorage.setItem(receiptKey(key.publicHex), JSON.stringify(saved));
 		} catch {
-			/* the receipt is on screen; saving it is a convenience */
+			/* the receipt is on screen and offered as a file; saving it is a convenience */
 		}
 		$('confirm-card').hidden = true;
 		$('ballot-card').hidden = true;
 		history.replaceState(null, '', `#txid=${txid}`);
-		track(txid, vote).focus();
+		track(txid, saved).focus();
 	} catch (e) {
 		let message = explain(e, {
 			already_voted: 'This key has already voted. Each voter votes once, and the first vote stands.',
@@ -261,7 +300,7 @@ async function main() {
 	});
 	window.addEventListener('hashchange', () => {
 		const t = fromHash();
-		if (t) track(t, null).focus();
+		if (t) track(t, savedFor(t)).focus();
 	});
 
 	await loadElection();
@@ -274,7 +313,7 @@ async function main() {
 		}
 	});
 	const t = fromHash();
-	if (t) track(t, null);
+	if (t) track(t, savedFor(t));
 	// the state changes when the admin opens or closes the election
 	setInterval(() => {
 		if (document.visibilityState === 'visible' && $('confirm-card').hidden) loadElection();
