@@ -93,7 +93,8 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # A packaged install: binaries, programs, pages, configuration and systemd units. The
-# nginx site is nginx.conf rendered for the systemd layout (sockets in /run/chainvote).
+# nginx site is nginx.conf rendered for the systemd layout (sockets in /run/chainvote, no
+# `daemon` line: Debian's nginx.service sets it on the command line).
 PREFIX ?= /usr/local
 DESTDIR ?=
 install: all
@@ -104,7 +105,8 @@ install: all
 	install -m 755 $(CGI:%=$(BUILD)/rel/cgi/%.fcgi) $(DESTDIR)$(PREFIX)/lib/chainvote/
 	cp -R www/. $(DESTDIR)$(PREFIX)/share/chainvote/www/
 	install -m 644 conf/DB_CONFIG conf/fastcgi.conf $(DESTDIR)$(PREFIX)/share/chainvote/conf/
-	sed -e 's#@PORT@#80#g' -e 's#@RUN@#/run/chainvote#g' -e 's#@USER@#www-data#g' \
+	sed -e 's#@PORT@#80#g' -e 's#@RUN@#/run/chainvote#g' -e 's#@SOCK@#/run/chainvote#g' \
+		-e 's#@USER@#www-data#g' -e '/^daemon @DAEMON@;/d' \
 		-e 's#@LISTEN@#0.0.0.0#g' -e 's#@RATE_EXEMPT@##g' \
 		-e 's#@WWW@#$(PREFIX)/share/chainvote/www#g' \
 		-e 's#/run/chainvote/fastcgi.conf#$(PREFIX)/share/chainvote/conf/fastcgi.conf#g' \

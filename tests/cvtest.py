@@ -91,6 +91,18 @@ def children(pid):
     return out
 
 
+def uid_of(pid):
+    """The real user id of a process (/proc/PID/status), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -109,6 +121,10 @@ class System:
 
     def __init__(self, prefix="cv-e2e-", host="127.0.0.1", **env):
         self.tmp = tempfile.mkdtemp(prefix=prefix)
+        if os.geteuid() == 0:
+            # as root, run.sh runs the programs as an unprivileged user, who must be able
+            # to pass through (not list) this directory to reach DATA
+            os.chmod(self.tmp, 0o711)
         self.data = os.path.join(self.tmp, "data")
         self.host = host
         self.port = free_port(host)

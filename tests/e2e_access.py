@@ -6,11 +6,24 @@
   - the CSP and the other security headers are on every page and every API answer,
     errors included;
   - registrar data (voter ids, one-time codes) never appears in a public endpoint or in
-    the chain.
+    the chain;
+  - the rendered nginx.conf routes by method without `if` (a map), sets
+    worker_rlimit_nofile, and nginx's own 401, 403, 405, 414, 501 and 505 answer JSON;
+    GET and POST /api/blocks still reach their two programs;
+  - started as root: the programs run as chainvote, nginx's workers as www-data, the
+    sockets' directory is closed to others, and another local user cannot connect to a
+    socket (the trust boundary: whoever connects can claim REMOTE_USER).
 Rate limits are live here (no loopback exemption).
 """
+import grp
+import json
 import http.client
 import os
+import pwd
+import re
+import socket
+import stat
+import subprocess
 import secrets
 import sys
 import threading
@@ -76,6 +89,116 @@ def admin_access():
     r = T.request(SYS, "GET", "/api/election")
     res.check("the election is still open after the refused close",
               r.json and r.json.get("state") == "open", r)
+
+
+def json_error(status, hdrs, body, want, what):
+    """An nginx-made error: the status, application/json and an error object."""
+    try:
+        doc = json.loads(body)
+        code = doc["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = None
+    ctype = hdrs.get("content-type", "")
+    res.check(f"{what} answers {want} as JSON (application/json, an error code)",
+              status == want and ctype.startswith("application/json") and code,
+              (status, ctype, body[:200]))
+
+
+def nginx_config():
+    with open(os.path.join(SYS.run_dir, "nginx.conf")) as f:
+        conf = f.read()
+    # comments out; then no `if` block at all (if-is-evil), so none around fastcgi_pass
+    code = "\n".join(line.split("#", 1)[0] for line in conf.splitlines())
+    res.check("the rendered nginx.conf has no `if` block (routing by map)",
+              not re.search(r"(^|[;{}\s])if\s*\(", code), re.findall(r".*\bif\s*\(.*", code))
+    res.check("the rendered nginx.conf sets worker_rlimit_nofile",
+              re.search(r"^\s*worker_rlimit_nofile\s+\d+;", code, re.M), "")
+
+
+def nginx_errors():
+    auth = SYS.admin_auth()
+    r = T.request(SYS, "GET", "/admin/")
+    json_error(r.status, r.headers, r.body, 401, "/admin/ without a password")
+    res.check("and still asks for basic auth (WWW-Authenticate)",
+              (r.header("www-authenticate") or "").startswith("Basic"), r.headers)
+    r = T.request(SYS, "GET", "/admin/api/election", auth="admin:wrong")
+    json_error(r.status, r.headers, r.body, 401, "/admin/api/ with a wrong password")
+    for path in ("/admin/", "/admin/admin.js"):
+        # (a page's extension must not make the error text/javascript)
+        r = T.request(SYS, "GET", path, auth=auth, source=OUTSIDE)
+        json_error(r.status, r.headers, r.body, 403, f"{path} from {OUTSIDE}")
+    r = T.request(SYS, "GET", "/api/election?" + "x" * 20000)
+    json_error(r.status, r.headers, r.body, 414, "a 20 kB request URI")
+    raw = [
+        (b"GET /api/election HTTP/2.0\r\nHost: localhost\r\n\r\n", 505,
+         "a request line saying HTTP/2.0 over HTTP/1"),
+        (b"POST /api/votes HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n"
+         b"Connection: close\r\n\r\n", 501, "an unknown Transfer-Encoding"),
+        (b"BREW /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 405,
+         "an unknown method on a page"),
+    ]
+    for data, want, what in raw:
+        status, hdrs, body = T.raw_request("127.0.0.1", SYS.port, data)
+        if b"\r\n0\r\n" in body or hdrs.get("transfer-encoding") == "chunked":
+            body = body.split(b"\r\n", 1)[-1].rsplit(b"\r\n0\r\n", 1)[0]
+        json_error(status, hdrs, body, want, what)
+        bad = headers_ok(T.Reply(status, b"", hdrs))
+        res.check(f"{what}: the {want} carries the security headers", not bad, bad)
+
+
+def blocks_routing():
+    r = T.request(SYS, "GET", "/api/blocks")
+    res.check("GET /api/blocks reaches the chain program (the chain listed)",
+              r.status == 200 and r.json and "blocks" in r.json, r)
+    r = T.request(SYS, "POST", "/api/blocks", {"not": "a block"})
+    # the chain program would refuse the method (405); the blocks program parses a block
+    res.check("POST /api/blocks reaches the blocks program (a malformed block, not 405)",
+              r.status == 400 and r.code == "malformed", r)
+
+
+def privileges():
+    if os.geteuid() != 0:
+        print("# not root: the unprivileged-user checks need root; skipped")
+        return
+    svc = pwd.getpwnam("chainvote")
+    web = pwd.getpwnam("www-data")
+    web_gid = grp.getgrnam("www-data").gr_gid
+    for p in T.PROGRAMS:
+        master = SYS.pid(p)
+        uids = {T.uid_of(x) for x in [master] + T.children(master)}
+        res.check(f"the {p} program's master and workers run as chainvote ({svc.pw_uid})",
+                  uids == {svc.pw_uid}, uids)
+    master = SYS.pid("nginx")
+    workers = T.children(master)
+    res.check("nginx's master is root and its workers run as www-data",
+              T.uid_of(master) == 0 and workers and
+              {T.uid_of(x) for x in workers} == {web.pw_uid},
+              (T.uid_of(master), [T.uid_of(x) for x in workers]))
+    sock = os.path.join(SYS.run_dir, "sock")
+    if not res.check("the sockets have a directory of their own (DATA/run/sock)",
+                     os.path.isdir(sock), sock):
+        return
+    st = os.stat(sock)
+    res.check("the sockets' directory is chainvote's, group www-data, closed to others",
+              st.st_uid == svc.pw_uid and st.st_gid == web_gid and
+              stat.S_IMODE(st.st_mode) & 0o007 == 0 and stat.S_IMODE(st.st_mode) & 0o050,
+              (st.st_uid, st.st_gid, oct(st.st_mode)))
+    el = os.stat(SYS.election_dir)
+    res.check("the election directory is chainvote's alone (0700)",
+              el.st_uid == svc.pw_uid and stat.S_IMODE(el.st_mode) == 0o700, oct(el.st_mode))
+    # another local user (nobody) cannot connect to the register program's socket
+    probe = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\n"
+             "try:\n s.connect(sys.argv[1]); print('connected')\n"
+             "except OSError as e:\n print('refused', e.errno)\n")
+    r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        "python3", "-c", probe, os.path.join(sock, "register.sock")],
+                       capture_output=True, text=True, timeout=30)
+    res.check("another local user (nobody) cannot connect to a program's socket",
+              r.stdout.startswith("refused 13"), r.stdout + r.stderr)
+    r = subprocess.run(["python3", "-c", probe, os.path.join(sock, "register.sock")],
+                       capture_output=True, text=True, timeout=30)
+    res.check("(while root can: the probe itself works)", r.stdout.startswith("connected"),
+              r.stdout + r.stderr)
 
 
 def signatures(el):
@@ -269,6 +392,10 @@ def main():
         r = T.request(SYS, "POST", "/api/votes", T.strip_vote(v))
         res.check("the registered voter's vote is accepted", r.status == 202, r)
         admin_access()
+        nginx_config()
+        nginx_errors()
+        blocks_routing()
+        privileges()
         signatures(el)
         security_headers(el, v["txid"])
         registrar_data(el, secrets_list)

@@ -55,6 +55,18 @@ check "no template token is left in the installed nginx.conf" \
 	'! grep -n "^[^#]*@[A-Z_]*@" "$P/share/chainvote/conf/nginx.conf" >"$tmp/out"'
 check "no template token is left in the systemd units" \
 	'! grep -n "@[A-Z_]*@" "$P"/lib/systemd/system/* >"$tmp/out"'
+conf=$P/share/chainvote/conf/nginx.conf
+unit=$P/lib/systemd/system/chainvote@.service
+check "the installed nginx.conf connects to the sockets in /run/chainvote, the units' directory" \
+	'grep -q "server unix:/run/chainvote/chain.sock" "$conf" && grep -q "socket /run/chainvote/%i.sock" "$unit"'
+check "the units keep /run/chainvote to the programs' user and nginx's group (0750)" \
+	'grep -q "^User=chainvote" "$unit" && grep -q "^Group=www-data" "$unit" && grep -q "^RuntimeDirectoryMode=0750" "$unit"'
+check "the units make the election's files the programs' own (UMask 0077, state 0750)" \
+	'grep -q "^UMask=0077" "$unit" && grep -q "^StateDirectoryMode=0750" "$unit"'
+check "the installed nginx.conf has no daemon line (Debian's nginx.service sets it)" \
+	'! grep -q "^daemon" "$conf"'
+check "the installed nginx.conf runs its workers as www-data with a descriptor limit" \
+	'grep -q "^user www-data;" "$conf" && grep -q "^worker_rlimit_nofile [0-9]*;" "$conf"'
 exec_path=$(sed -n 's#^ExecStart=\([^ ]*\)%i\.fcgi.*#\1#p' "$P/lib/systemd/system/chainvote@.service")
 check "the unit starts the installed programs" '[ -x "$root${exec_path}chain.fcgi" ]'
 

@@ -17,6 +17,8 @@ JSON=${BENCH_JSON:-$BUILD/bench.json}
 BIG=${BENCH_BIG_ROLL:-1000000}
 CORES=$(nproc)
 T=$(mktemp -d /tmp/chainvote-bench.XXXXXX)
+# as root, run.sh runs the programs as chainvote, who must pass through to DATA
+chmod 711 "$T"
 ROWS=$T/rows
 STARTED=""
 export BIN CGI

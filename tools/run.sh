@@ -3,9 +3,15 @@
 # the five FastCGI programs, nginx (config rendered from ../nginx.conf) and a miner.
 # `start` creates a demo election first unless DATA already holds one (DEMO=0: none).
 # Every process it starts is recorded in DATA/run/*.pid; `stop` stops exactly those.
-#   usage: tools/run.sh start|stop|status PORT DATA
+# `supervise` prepares the same and then runs it all in the foreground under supervisord
+# (conf/supervisord.conf), which restarts whatever dies: the container's command.
+# Started as root, the programs and the miner run as the system user chainvote (created
+# here when missing, group www-data) and nginx's workers as www-data; the sockets are in
+# DATA/run/sock, which only they can enter (README, "Trust boundary").
+#   usage: tools/run.sh start|supervise|stop|status PORT DATA
 # Environment: BIN, CGI (binary directories), WORKERS (per program, default 4),
-#   MINER=0 (no miner), DEMO=0 (no demo election), RATE_EXEMPT_LOOPBACK=1 (benchmarks).
+#   MINER=0 (no miner), DEMO=0 (no demo election), RATE_EXEMPT_LOOPBACK=1 (benchmarks),
+#   LISTEN (address, default 127.0.0.1).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 action=${1:-start}
@@ -14,13 +20,71 @@ DATA=${3:-./var}
 mkdir -p "$DATA"
 DATA=$(cd "$DATA" && pwd)
 RUN=$DATA/run
+SOCK=$RUN/sock
 BIN=${BIN:-$top/build/rel/bin}
 CGI=${CGI:-$top/build/rel/cgi}
 WORKERS=${WORKERS:-4}
 PROGRAMS="chain vote blocks validate register"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+SERVICE_USER=chainvote
+WEB_USER=www-data
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A PID file's process is alive when it exists and is not a zombie: a program master that
+# died but was not reaped yet (its parent is not us) still answers kill -0.
+alive() {
+	[ -f "$1" ] || return 1
+	pid=$(cat "$1")
+	kill -0 "$pid" 2>/dev/null || return 1
+	[ -r "/proc/$pid/stat" ] || return 0
+	# the state is the field after the command name, which is in parentheses
+	[ "$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$pid/stat")" != Z ]
+}
+
+root() { [ "$(id -u)" -eq 0 ]; }
+
+# The prefix that runs a command as the programs' user: setpriv (util-linux) changes the
+# user and group, drops the supplementary groups and forbids gaining privileges again,
+# then execs the command (so that $! of `$AS cmd &` is the command's PID). Not root: none.
+AS=""
+root && AS="setpriv --reuid=$SERVICE_USER --regid=$WEB_USER --clear-groups --no-new-privs --"
+
+# Started as root: the users (idempotent), and each directory owned by the one who needs
+# it. The election only for the programs' user (0700); the sockets' directory for it and
+# nginx's group (0750); the password file readable by nginx's group, which checks it.
+users_and_owners() {
+	if ! root; then
+		mkdir -p "$SOCK"
+		chmod 0750 "$SOCK"
+		return 0
+	fi
+	getent group "$WEB_USER" >/dev/null || groupadd --system "$WEB_USER"
+	getent passwd "$WEB_USER" >/dev/null ||
+		useradd --system --gid "$WEB_USER" --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$WEB_USER"
+	getent passwd "$SERVICE_USER" >/dev/null ||
+		useradd --system --gid "$WEB_USER" --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$SERVICE_USER"
+	mkdir -p "$SOCK" "$DATA/election"
+	chown "$SERVICE_USER:$WEB_USER" "$SOCK"
+	chmod 0750 "$SOCK"
+	# an election made or restored by root (chainvote init, restore) becomes the programs'
+	chown -R "$SERVICE_USER:$WEB_USER" "$DATA/election"
+	chmod 0700 "$DATA/election"
+	chgrp "$WEB_USER" "$RUN/htpasswd"
+	chmod 0640 "$RUN/htpasswd"
+	if ! $AS sh -c 'test -w "$1" && test -w "$2" && test -x "$3/chain.fcgi"' _ \
+		"$DATA/election" "$SOCK" "$CGI"; then
+		echo "run: user $SERVICE_USER cannot reach $DATA/election, $SOCK or $CGI;" \
+			"open their parent directories to others (chmod o+x) or move them" >&2
+		exit 1
+	fi
+	if ! setpriv --reuid="$WEB_USER" --regid="$WEB_USER" --clear-groups -- \
+		test -r "$top/www/index.html"; then
+		echo "run: user $WEB_USER cannot read the pages in $top/www;" \
+			"open its parent directories to others (chmod o+x) or move it" >&2
+		exit 1
+	fi
+}
 
 key_of() { sed -n 's/.*"public_key"[^"]*"\([0-9a-f]*\)".*/\1/p' "$1"; }
 
@@ -58,17 +122,21 @@ admin_password() {
 }
 
 render_nginx() {
-	user=$(id -un)
+	# nginx ignores `user` when not started as root
+	if root; then user="$WEB_USER $WEB_USER"; else user=$(id -un); fi
 	exempt=""
 	[ "${RATE_EXEMPT_LOOPBACK:-0}" = 1 ] && exempt="127.0.0.0/8 1; ::1 1;"
-	sed -e "s#@PORT@#$PORT#g" -e "s#@RUN@#$RUN#g" -e "s#@WWW@#$top/www#g" \
+	sed -e "s#@PORT@#$PORT#g" -e "s#@RUN@#$RUN#g" -e "s#@SOCK@#$SOCK#g" -e "s#@WWW@#$top/www#g" \
+		-e "s#@DAEMON@#${1:-on}#g" \
 		-e "s#@USER@#$user#g" -e "s#@LISTEN@#${LISTEN:-127.0.0.1}#g" -e "s#@RATE_EXEMPT@#$exempt#g" \
 		"$top/nginx.conf" >"$RUN/nginx.conf"
 	cp "$top/conf/fastcgi.conf" "$RUN/fastcgi.conf"
 	"$NGINX" -t -q -p "$RUN" -c "$RUN/nginx.conf"
 }
 
-start() {
+# What start and supervise share: the election, the password, the users and owners, the
+# nginx config (daemon on|off), and recovery when nothing of ours runs on the store.
+prepare() {
 	BIN=$(cd "$BIN" && pwd)
 	CGI=$(cd "$CGI" && pwd)
 	mkdir -p "$RUN/tmp"
@@ -79,26 +147,32 @@ start() {
 		fi
 	fi
 	admin_password
-	render_nginx
+	users_and_owners
+	render_nginx "$1"
 	# Nothing of ours runs on the store (after a crash, or a kill of everything): run
 	# Berkeley DB recovery first, as its documentation asks, so that no process has to
 	# join an environment that dead processes left behind.
 	running=0
 	for p in $PROGRAMS; do alive "$RUN/$p.pid" && running=1; done
 	if [ $running = 0 ] && [ -f "$DATA/election/meta.db" ]; then
-		"$BIN/chainvote" recover --data "$DATA/election" || { echo "run: recovery of $DATA/election failed" >&2; exit 1; }
+		$AS "$BIN/chainvote" recover --data "$DATA/election" ||
+			{ echo "run: recovery of $DATA/election failed" >&2; exit 1; }
 	fi
+}
+
+start() {
+	prepare on
 	for p in $PROGRAMS; do
 		alive "$RUN/$p.pid" && continue
-		rm -f "$RUN/$p.sock"
-		"$CGI/$p.fcgi" --socket "$RUN/$p.sock" --data "$DATA/election" \
+		rm -f "$SOCK/$p.sock"
+		$AS "$CGI/$p.fcgi" --socket "$SOCK/$p.sock" --data "$DATA/election" \
 			--workers "$WORKERS" >>"$RUN/$p.log" 2>&1 &
 		echo $! >"$RUN/$p.pid"
 	done
 	for p in $PROGRAMS; do
 		i=0
-		while [ ! -S "$RUN/$p.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-		if [ ! -S "$RUN/$p.sock" ]; then
+		while [ ! -S "$SOCK/$p.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+		if [ ! -S "$SOCK/$p.sock" ]; then
 			echo "run: $p did not start; the end of $RUN/$p.log:" >&2
 			tail -n 5 "$RUN/$p.log" >&2
 			exit 1
@@ -118,7 +192,7 @@ start() {
 		sleep 0.1
 	done
 	if [ "${MINER:-1}" = 1 ] && [ -x "$BIN/miner" ] && ! alive "$RUN/miner.pid"; then
-		"$BIN/miner" --url "$url" --threads 1 >>"$RUN/miner.log" 2>&1 &
+		$AS "$BIN/miner" --url "$url" --threads 1 >>"$RUN/miner.log" 2>&1 &
 		echo $! >"$RUN/miner.pid"
 	fi
 	cat <<MSG
@@ -132,8 +206,32 @@ ChainVote is running at $url/
 MSG
 }
 
+# In the foreground under supervisord: it starts nginx, the programs and the miner from
+# RUN/supervisord.conf (conf/supervisord.conf rendered), restarts any that dies, and stops
+# them all on SIGTERM. Each program's command records its PID as start does.
+supervise() {
+	for p in supervisord nginx miner $PROGRAMS; do
+		if alive "$RUN/$p.pid"; then echo "run: $p is already running here; stop first" >&2; exit 1; fi
+	done
+	prepare off
+	sed -e "s#@RUN@#$RUN#g" -e "s#@SOCK@#$SOCK#g" -e "s#@DATA@#$DATA#g" -e "s#@CGI@#$CGI#g" \
+		-e "s#@BIN@#$BIN#g" -e "s#@WORKERS@#$WORKERS#g" -e "s#@NGINX@#$NGINX#g" \
+		-e "s#@AS@#$AS#g" -e "s#@PORT@#$PORT#g" "$top/conf/supervisord.conf" >"$RUN/supervisord.conf"
+	if [ "${MINER:-1}" != 1 ] || [ ! -x "$BIN/miner" ]; then
+		sed -i '/^\[program:miner\]/,/^$/d' "$RUN/supervisord.conf"
+	fi
+	rm -f "$RUN"/*.pid
+	exec supervisord --nodaemon --configuration "$RUN/supervisord.conf"
+}
+
 stop() {
 	[ -d "$RUN" ] || return 0
+	# supervised: supervisord stops what it runs, and must not restart what we stop
+	if alive "$RUN/supervisord.pid"; then
+		kill -TERM "$(cat "$RUN/supervisord.pid")" 2>/dev/null || true
+		i=0
+		while alive "$RUN/supervisord.pid" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	fi
 	if alive "$RUN/nginx.pid"; then
 		kill -QUIT "$(cat "$RUN/nginx.pid")" 2>/dev/null || true
 	fi
@@ -146,18 +244,20 @@ stop() {
 		alive "$RUN/$p.pid" && kill -KILL "$(cat "$RUN/$p.pid")" 2>/dev/null || true
 		rm -f "$RUN/$p.pid"
 	done
-	rm -f "$RUN"/*.sock
+	rm -f "$RUN/supervisord.pid" "$SOCK"/*.sock
 }
 
 status() {
-	for p in nginx miner $PROGRAMS; do
+	for p in supervisord nginx miner $PROGRAMS; do
+		[ "$p" = supervisord ] && [ ! -f "$RUN/$p.pid" ] && continue
 		if alive "$RUN/$p.pid"; then echo "$p: running ($(cat "$RUN/$p.pid"))"; else echo "$p: stopped"; fi
 	done
 }
 
 case "$action" in
 start) start ;;
+supervise) supervise ;;
 stop) stop ;;
 status) status ;;
-*) echo "usage: $0 start|stop|status PORT DATA" >&2; exit 2 ;;
+*) echo "usage: $0 start|supervise|stop|status PORT DATA" >&2; exit 2 ;;
 esac

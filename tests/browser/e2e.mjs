@@ -72,6 +72,8 @@ function freePort() {
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-browser-'));
+// as root, run.sh runs the programs as an unprivileged user, who must pass through here
+if (process.getuid && process.getuid() === 0) fs.chmodSync(tmp, 0o711);
 const DATA = path.join(tmp, 'data');
 const KEYS = path.join(tmp, 'keys');
 fs.mkdirSync(KEYS);
