@@ -889,8 +889,9 @@ int cmd_open(int argc, char **argv)
 
 static const char close_usage[] =
     "usage: chainvote close --data DIR\n"
-    "Closes the election: no more votes are admitted; pending votes can still be mined\n"
-    "and approved.\n";
+    "Closes the election: no more votes are admitted; the votes pending at the close\n"
+    "(and only those) can still be mined and approved, then the seal block that makes\n"
+    "the result final (DESIGN section 2, \"The close\").\n";
 
 int cmd_close(int argc, char **argv)
 {
@@ -955,6 +956,10 @@ static json_object *status_json(cv_store *s, cv_err *err)
 	if (in.state == CV_STATE_CLOSED)
 		json_object_object_add(o, "closed_at",
 		                       json_object_new_int64((int64_t)in.closed_at));
+	json_object_object_add(o, "final", json_object_new_boolean(in.final));
+	if (in.final)
+		json_object_object_add(o, "seal_height",
+		                       json_object_new_int64((int64_t)in.seal_height));
 	json_object_object_add(o, "voters", json_object_new_int64((int64_t)in.n_voters));
 	json_object_object_add(o, "eligible", json_object_new_int64((int64_t)in.n_eligible));
 	json_object_object_add(o, "registered", json_object_new_int64((int64_t)in.n_registered));
