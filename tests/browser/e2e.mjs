@@ -3,7 +3,8 @@
 // page in Debian's Chromium: sets the election up on the admin page, registers a voter,
 // opens, votes, mines one block, approves it as two validators on the dashboard, and
 // checks the receipt turns committed with its proof verified, the explorer and results;
-// plus an error path per page. Prints "ok - …" lines and "browser: N passed, N failed".
+// closes, mines the seal, approves it on the dashboard and sees the result final; plus an
+// error path per page. Prints "ok - …" lines and "browser: N passed, N failed".
 // Env: BIN, CGI (binaries), RUN_SH (tools/run.sh unless set), OUT (screenshots).
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -489,7 +490,7 @@ async function main() {
 		assert(p.length === 0, p.join('; '));
 	});
 
-	// ---- results: hidden while the election is open (as set up), shown once closed
+	// ---- results: hidden while the election is open (as set up), shown once sealed
 	const res = await voterCtx.newPage();
 	watch(res, consoleErrors);
 	await res.goto(`${URL_}/results.html`);
@@ -516,7 +517,33 @@ async function main() {
 		await voter.goto(`${URL_}/vote.html`);
 		await voter.locator('#ballot-note').filter({ hasText: 'closed' }).waitFor();
 	});
-	await step('results show the tally as a chart and a table once closed (live update)', async () => {
+	await step('closed but not sealed: the results stay hidden and say provisional', async () => {
+		await res.locator('#status-note').filter({ hasText: 'Provisional: the election is closed' }).waitFor({ timeout: 15000 });
+		assert(await res.locator('#chart-card').isHidden(), 'no chart before the seal');
+	}, { needs: ['committed'] });
+	await step('the miner mines the seal and the dashboard shows it with every check passed', async () => {
+		const r = spawnSync(path.join(BIN, 'miner'), ['--url', URL_, '--once'], { encoding: 'utf8', timeout: 120000 });
+		assert(r.status === 0 && r.stdout.includes('seal'), `miner exit ${r.status}: ${(r.stdout + r.stderr).trim().split('\n').pop()}`);
+		await val.reload();
+		const sealCard = val.locator('article.proposal').first();
+		await sealCard.locator('h3').filter({ hasText: 'the seal' }).waitFor();
+		await sealCard.locator('.local-checks li.check.pass').filter({ hasText: 'The seal closes this election' }).waitFor();
+		assert((await sealCard.locator('.local-checks li.check.fail').count()) === 0, 'no failed browser check');
+		assert((await sealCard.locator('.server-checks li.check.fail').count()) === 0, 'no failed server check');
+	}, { needs: ['committed'], sets: 'seal-proposed' });
+	await step('two validators approve the seal in the browser', async () => {
+		const sealCard = val.locator('article.proposal').first();
+		await val.setInputFiles('#key-file', validatorFiles[0]);
+		await val.locator('#key-role').filter({ hasText: 'Validator 1' }).waitFor();
+		await sealCard.locator('button.approve').click();
+		await sealCard.locator('.badge').first().filter({ hasText: '1 of 2' }).waitFor();
+		await val.setInputFiles('#key-file', validatorFiles[1]);
+		await val.locator('#key-role').filter({ hasText: 'Validator 2' }).waitFor();
+		await sealCard.locator('button.approve').click();
+		await val.locator('article.proposal').first().waitFor({ state: 'detached' });
+	}, { needs: ['seal-proposed'], sets: 'sealed' });
+	await step('results show the tally as a chart and a table once sealed, and say final (live update)', async () => {
+		await res.locator('#status-note').filter({ hasText: 'Final result' }).waitFor({ timeout: 15000 });
 		await res.locator('#tally tbody tr').nth(2).waitFor({ timeout: 15000 });
 		assert(await res.locator('#hidden-note').isHidden(), 'hidden note gone');
 		const birch = await res.locator('#tally tbody tr', { hasText: 'Birch Alliance' }).innerText();
@@ -525,7 +552,7 @@ async function main() {
 		assert(/\b2\b/.test(alder) && alder.includes('66.7%'), alder);
 		assert((await res.locator('#chart svg rect.bar').count()) === 3, 'three bars');
 		assert((await res.locator('#stat-total').innerText()) === '3', 'three votes counted');
-	}, { needs: ['committed'] });
+	}, { needs: ['sealed'] });
 	await step('results page basics', async () => {
 		const p = await pageBasics(res);
 		assert(p.length === 0, p.join('; '));

@@ -64,7 +64,7 @@ async function refresh() {
 	else if (r.state === 'open') say(status, 'info', 'Provisional: the election is open.');
 	else status.hidden = true;
 	$('chart-card').hidden = !!r.hidden;
-	last = { tally, total };
+	last = r.hidden ? null : { tally, total };
 	if (!r.hidden) {
 		clear($('chart')).append(chart(tally, total));
 		clear($('tally').tBodies[0]).append(...tally.map((c) =>
