@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "acceptance.h"
+#include "bytes.h"
 #include "json.h"
 #include "service.h"
 #include "store.h"
@@ -192,11 +193,16 @@ out:
 	return e;
 }
 
-/* GET /api/blocks/{height or 64-hex hash}: 200; 400 neither; 404 unknown; 503 busy. */
+/* GET /api/blocks/{height or 64-hex hash}: 200; 304 when If-None-Match names the
+ * block's hash; 400 neither; 404 unknown; 503 busy. A committed block never changes
+ * (its hash is its ETag, and it may be cached for good). A conditional request by hash
+ * is answered without the store: a client holds that tag only from an earlier 200. */
 static cv_err get_block(cv_req *r)
 {
 	const char *arg = r->args[0];
 	uint8_t hash[CV_HASH_LEN];
+	char etag[2 * CV_HASH_LEN + 1];
+	cv_cache cache = {etag, CV_CACHE_IMMUTABLE};
 	uint64_t height;
 	cv_block b = {0};
 	cv_err e;
@@ -204,6 +210,9 @@ static cv_err get_block(cv_req *r)
 	if (strlen(arg) == 2 * CV_HASH_LEN) {
 		if ((e = cv_req_arg_hash(r, 0, hash)) != CV_OK)
 			return e;
+		cv_hex_encode(hash, CV_HASH_LEN, etag);
+		if (cv_req_not_modified(r, &cache))
+			return CV_OK;
 		e = cv_store_block_by_hash(r->store, hash, &b);
 	} else if (cv_parse_u64(arg, 0, UINT64_MAX, &height) == CV_OK) {
 		e = cv_store_block(r->store, height, &b);
@@ -215,17 +224,24 @@ static cv_err get_block(cv_req *r)
 		r->message = "No committed block has that height or hash.";
 	if (e != CV_OK)
 		return e;
-	e = cv_reply_json(r, 200, cv_block_to_json(&b));
+	cv_hex_encode(b.hash, CV_HASH_LEN, etag);
+	if (!cv_req_not_modified(r, &cache))
+		e = cv_reply_json_cached(r, 200, cv_block_to_json(&b), &cache);
 	cv_block_free(&b);
 	return e;
 }
 
-/* GET /api/chain/export: 200 streamed; 404 no election; 409 still in setup; 503 busy.
- * Once the first byte is out a failure can only cut the stream short, which leaves
- * JSON that does not parse: a reader cannot mistake it for a whole chain. */
+/* GET /api/chain/export: 200 streamed; 304 when If-None-Match names the tip's hash;
+ * 404 no election; 409 still in setup; 503 busy. The export up to a tip never changes,
+ * so the tip's hash is its ETag; caches must ask again each time (the tip moves), and
+ * asking costs one read of the tip. Once the first byte is out a failure can only cut
+ * the stream short, which leaves JSON that does not parse: a reader cannot mistake it
+ * for a whole chain. */
 static cv_err export_chain(cv_req *r)
 {
 	cv_info info;
+	char etag[2 * CV_HASH_LEN + 1];
+	cv_cache cache = {etag, CV_CACHE_REVALIDATE};
 	cv_err e;
 
 	if ((e = cv_req_info(r, &info)) != CV_OK)
@@ -234,9 +250,12 @@ static cv_err export_chain(cv_req *r)
 		r->message = "The election has no chain until it opens.";
 		return CV_E_BAD_STATE;
 	}
-	if ((e = cv_reply_begin(r, 200)) != CV_OK)
+	cv_hex_encode(info.tip_hash, CV_HASH_LEN, etag);
+	if (cv_req_not_modified(r, &cache))
+		return CV_OK;
+	if ((e = cv_reply_begin_cached(r, 200, &cache)) != CV_OK)
 		return e;
-	e = cv_store_export(r->store, cv_reply_write, r);
+	e = cv_store_export_through(r->store, info.tip_height, cv_reply_write, r);
 	if (e != CV_OK)
 		cv_log("export cut short: %s", cv_err_code(e));
 	return e == CV_E_RECOVER ? e : CV_OK;

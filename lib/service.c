@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -29,7 +30,11 @@
 #define MAX_PATH_LEN     2048
 #define CHECKPOINT_EVERY 5    /* seconds: also bounds the log a recovery replays */
 #define READY_LIMIT      3    /* seconds a new worker may take to open the store */
-#define BUSY_LIMIT       20   /* seconds one request may take before the watchdog */
+#define BUSY_LIMIT       20   /* seconds one store operation may take before the watchdog */
+#define READ_LIMIT       15   /* seconds reading one request may take, in all */
+#define WRITE_LIMIT      60   /* seconds one write of an answer may take, in all */
+#define READ_TIMEOUT_S   3    /* a read from the front end that gets no byte gives up */
+#define SEND_TIMEOUT_S   30   /* a write to the front end that moves no byte gives up */
 #define STOP_GRACE_MS    5000 /* SIGTERM to SIGKILL when the program stops */
 #define RECOVER_GRACE_MS 100  /* SIGTERM to SIGKILL before a recovery */
 #define TICK_MS          20   /* the master's round: reap, watchdog, recovery requests */
@@ -39,6 +44,32 @@
 #define WRITE_CHUNK      (1 << 20)
 
 static const char *prog_name = "service";
+
+/* Where a worker is, for the master's watchdog (see struct board): a worker stuck
+ * inside the store may hold a Berkeley DB mutex, and only its death with a recovery
+ * after it frees that; a worker stuck reading a request or writing an answer holds
+ * nothing of the store's and is simply replaced. */
+enum phase { PHASE_IDLE = 0, PHASE_READING, PHASE_STORE, PHASE_WRITING };
+
+/* This worker's slots on the board; NULL outside a worker (unit tests). */
+static _Atomic int *my_phase;
+static _Atomic long long *my_phase_since;
+
+static long long mono_s(void);
+
+/* Records a change of phase; returns the phase left. The time is stored first: a
+ * master that reads the new phase then reads its time too. */
+static int set_phase(int phase)
+{
+	int was = PHASE_IDLE;
+
+	if (my_phase != NULL) {
+		was = atomic_load(my_phase);
+		atomic_store(my_phase_since, mono_s());
+		atomic_store(my_phase, phase);
+	}
+	return was;
+}
 
 void cv_log(const char *fmt, ...)
 {
@@ -199,6 +230,7 @@ static const struct {
     {201, "Created"},
     {202, "Accepted"},
     {204, "No Content"},
+    {304, "Not Modified"},
     {400, "Bad Request"},
     {403, "Forbidden"},
     {404, "Not Found"},
@@ -220,42 +252,76 @@ static const char *reason_phrase(int status)
 	return "Unknown";
 }
 
+/* Writing to the front end is its own phase: a front end that does not read blocks
+ * the write, and that is no reason to recover the store. */
 static int put_all(FCGX_Stream *out, const char *p, size_t n)
 {
+	int was = set_phase(PHASE_WRITING), rc = 0;
+
 	while (n > 0) {
 		int chunk = n > WRITE_CHUNK ? WRITE_CHUNK : (int)n;
 
-		if (FCGX_PutStr(p, chunk, out) != chunk)
-			return -1;
+		if (FCGX_PutStr(p, chunk, out) != chunk) {
+			rc = -1;
+			break;
+		}
 		p += chunk;
 		n -= (size_t)chunk;
 	}
-	return 0;
+	set_phase(was);
+	return rc;
 }
 
-/* The status line and headers; extra is more header lines ending in CRLF, or "". */
-static cv_err write_head(cv_req *r, int status, const char *extra)
+/* An entity tag as this service makes them: 1-64 bytes of [0-9a-z-], so that it
+ * needs no escaping inside quotes. */
+static bool etag_ok(const char *etag)
 {
-	char head[512];
+	size_t n = strlen(etag);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((etag[i] >= '0' && etag[i] <= '9') || (etag[i] >= 'a' && etag[i] <= 'z') ||
+		      etag[i] == '-'))
+			return false;
+	return true;
+}
+
+/* The status line and headers; c NULL: Cache-Control no-store and no validator; extra
+ * is more header lines ending in CRLF, or "". A 304 has no body, so no Content-Type. */
+static cv_err write_head(cv_req *r, int status, const cv_cache *c, const char *extra)
+{
+	char head[640], validators[160] = "";
 	int n;
 
 	if (r->answered)
 		return CV_E_INTERNAL;
 	r->answered = true;
 	r->status = status;
+	if (c != NULL) {
+		if (!etag_ok(c->etag) || strchr(c->cache_control, '\n') != NULL)
+			return CV_E_INTERNAL;
+		n = snprintf(validators, sizeof validators, "ETag: \"%s\"\r\n", c->etag);
+		if (n < 0 || (size_t)n >= sizeof validators)
+			return CV_E_INTERNAL;
+	}
 	n = snprintf(head, sizeof head,
 	             "Status: %d %s\r\n"
-	             "Content-Type: application/json\r\n"
-	             "Cache-Control: no-store\r\n"
+	             "%s"
+	             "Cache-Control: %s\r\n"
+	             "%s"
 	             "X-Content-Type-Options: nosniff\r\n"
 	             "%s\r\n",
-	             status, reason_phrase(status), extra);
+	             status, reason_phrase(status),
+	             status == 304 ? "" : "Content-Type: application/json\r\n",
+	             c != NULL ? c->cache_control : "no-store", validators, extra);
 	if (n < 0 || (size_t)n >= sizeof head)
 		return CV_E_INTERNAL;
 	return put_all(r->out, head, (size_t)n) == 0 ? CV_OK : CV_E_IO;
 }
 
-static cv_err reply_json_extra(cv_req *r, int status, json_object *o, const char *extra)
+static cv_err reply_json_extra(cv_req *r, int status, json_object *o, const cv_cache *c,
+                               const char *extra)
 {
 	const char *text;
 	cv_err e;
@@ -264,16 +330,17 @@ static cv_err reply_json_extra(cv_req *r, int status, json_object *o, const char
 		/* an object that could not be built: the handler ran out of memory */
 		o = cv_error_json(CV_E_NOMEM, NULL);
 		status = cv_err_http_status(CV_E_NOMEM);
+		c = NULL; /* an error answer is never cached */
 		if (o == NULL)
-			return write_head(r, status, extra);
+			return write_head(r, status, NULL, extra);
 	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                             JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text == NULL) {
 		json_object_put(o);
-		return write_head(r, 500, extra);
+		return write_head(r, 500, NULL, extra);
 	}
-	e = write_head(r, status, extra);
+	e = write_head(r, status, c, extra);
 	if (e == CV_OK &&
 	    (put_all(r->out, text, strlen(text)) != 0 || put_all(r->out, "\n", 1) != 0))
 		e = CV_E_IO;
@@ -283,7 +350,12 @@ static cv_err reply_json_extra(cv_req *r, int status, json_object *o, const char
 
 cv_err cv_reply_json(cv_req *r, int status, json_object *o)
 {
-	return reply_json_extra(r, status, o, "");
+	return reply_json_extra(r, status, o, NULL, "");
+}
+
+cv_err cv_reply_json_cached(cv_req *r, int status, json_object *o, const cv_cache *c)
+{
+	return reply_json_extra(r, status, o, c, "");
 }
 
 cv_err cv_reply_error(cv_req *r, cv_err e, const char *message)
@@ -313,7 +385,54 @@ cv_err cv_reply_status(cv_req *r, int status, const char *code, const char *mess
 
 cv_err cv_reply_begin(cv_req *r, int status)
 {
-	return write_head(r, status, "");
+	return write_head(r, status, NULL, "");
+}
+
+cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c)
+{
+	return write_head(r, status, c, "");
+}
+
+bool cv_etag_listed(const char *if_none_match, const char *etag)
+{
+	const char *p = if_none_match;
+	size_t len = strlen(etag);
+
+	if (p == NULL)
+		return false;
+	/* entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a list split on commas; anything
+	 * else in the header makes it not match, which only costs a full answer */
+	for (;;) {
+		const char *q;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '*')
+			return p[1] == '\0' || p[1] == ' ' || p[1] == ',';
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		if (*p != '"')
+			return false;
+		q = strchr(p + 1, '"');
+		if (q == NULL)
+			return false;
+		if ((size_t)(q - p - 1) == len && memcmp(p + 1, etag, len) == 0)
+			return true;
+		p = q + 1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != ',')
+			return false;
+		p++;
+	}
+}
+
+bool cv_req_not_modified(cv_req *r, const cv_cache *c)
+{
+	if (!cv_etag_listed(cv_req_param(r, "HTTP_IF_NONE_MATCH"), c->etag))
+		return false;
+	write_head(r, 304, c, "");
+	return true;
 }
 
 int cv_reply_write(void *req, const char *p, size_t n)
@@ -484,7 +603,7 @@ static const cv_route *find_route(const cv_program *p, cv_req *r)
 	reply_json_extra(
 	    r, 405,
 	    status_error_json("method_not_allowed", "This resource does not take that method."),
-	    extra);
+	    NULL, extra);
 	return NULL;
 }
 
@@ -498,8 +617,38 @@ static void cleanup_request(cv_req *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* The audit log the workers inherit from the master (-1: none). */
+/* The audit log the workers inherit from the master (-1: none), its directory, and
+ * which opening of it this process holds: the master counts its SIGHUPs on the board
+ * (audit_generation), and a worker that sees a newer count opens the file again
+ * before its next line. */
 static int audit_fd = -1;
+static const char *audit_dir;
+static unsigned audit_held;
+static _Atomic unsigned *audit_generation;
+
+/* Opens dir/audit.log again in place of audit_fd (same descriptor number), so that
+ * lines go to the new file after a rotation renamed the old one. */
+static void audit_reopen(void)
+{
+	int fd;
+
+	if (audit_fd < 0 || audit_dir == NULL)
+		return;
+	if ((fd = cv_audit_open(audit_dir)) < 0) {
+		cv_log("audit log: cannot open it again: %s", strerror(errno));
+		return;
+	}
+	if (dup2(fd, audit_fd) < 0)
+		cv_log("audit log: cannot open it again: %s", strerror(errno));
+	close(fd);
+}
+
+bool cv_audit_wanted(int status, cv_err e, const char *user)
+{
+	/* an equivocation is refused, but the store keeps both signed messages as evidence */
+	return (status >= 200 && status < 300) || e == CV_E_EQUIVOCATION ||
+	       (user != NULL && user[0] != '\0');
+}
 
 int cv_audit_open(const char *dir)
 {
@@ -601,7 +750,8 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 		if (e != CV_OK)
 			goto out;
 	}
-	/* store */
+	/* store: from here on the worker may hold Berkeley DB locks and mutexes */
+	set_phase(PHASE_STORE);
 	if (s == NULL) {
 		e = CV_E_BUSY;
 		cv_reply_error(&r, e, "The election store is not available; try again.");
@@ -614,8 +764,16 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 	else if (e == CV_OK && !r.answered)
 		cv_reply_error(&r, e = CV_E_INTERNAL, NULL);
 out:
-	if (p->audit && r.method != NULL && strcmp(r.method, "GET") != 0 && r.answered)
+	if (p->audit && r.method != NULL && strcmp(r.method, "GET") != 0 && r.answered &&
+	    cv_audit_wanted(r.status, e, cv_req_param(&r, "REMOTE_USER"))) {
+		unsigned now_gen = audit_generation ? atomic_load(audit_generation) : 0;
+
+		if (now_gen != audit_held) {
+			audit_reopen();
+			audit_held = now_gen;
+		}
 		cv_audit(audit_fd, p->name, &r, e);
+	}
 	if (r.answered && r.status >= 500)
 		cv_log("%s %s: %d %s", r.method ? r.method : "-", r.path ? r.path : "-", r.status,
 		       cv_err_code(e));
@@ -701,12 +859,17 @@ fail:
  * ---------------------------------------------------------------------------------- */
 
 /* What the master's watchdog reads of its workers: an anonymous shared mapping made
- * before the first fork. A worker blocked for good inside Berkeley DB (on a mutex a
- * killed process held) shows as busy for too long and is killed and replaced. */
+ * before the first fork. Each worker says where it is (enum phase) and since when. A
+ * worker blocked for good inside Berkeley DB (on a mutex a killed process held) shows
+ * as in the store for too long, and is killed and replaced with a recovery; one that
+ * is slow reading a request or writing an answer (a client that sends one byte, a
+ * front end that does not read) holds nothing of the store's and is replaced without. */
 struct board {
-	_Atomic long long busy_since[MAX_WORKERS]; /* 0 idle, else when the request began */
-	_Atomic int ready[MAX_WORKERS];            /* the worker's store is open */
-	_Atomic long long last_checkpoint;         /* monotonic seconds */
+	_Atomic int phase[MAX_WORKERS];             /* enum phase */
+	_Atomic long long phase_since[MAX_WORKERS]; /* monotonic seconds */
+	_Atomic int ready[MAX_WORKERS];             /* the worker's store is open */
+	_Atomic long long last_checkpoint;          /* monotonic seconds */
+	_Atomic unsigned audit_generation;          /* SIGHUPs the master has seen */
 };
 
 struct service {
@@ -792,6 +955,29 @@ static void maybe_checkpoint(struct service *sv, cv_store *store)
 		cv_log("checkpoint: %s", cv_err_message(e));
 }
 
+/* Accepts one connection from the front end, with deadlines on it: a read that gets
+ * no byte for READ_TIMEOUT_S, or a write that moves none for SEND_TIMEOUT_S, fails
+ * instead of pinning the worker (a client that connects to the socket and sends one
+ * byte, a front end that stopped reading). Returns the descriptor, or -1 with errno
+ * (EINTR when a signal came). */
+static int accept_connection(int listen_fd)
+{
+	struct timeval rcv = {READ_TIMEOUT_S, 0}, snd = {SEND_TIMEOUT_S, 0};
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd) != 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 /* A worker: its own store handle (Berkeley DB handles must not cross fork), then
  * accept and dispatch until told to stop. The board tells the master whether it is
  * inside a request (and so possibly inside the store) and whether its store is open:
@@ -820,6 +1006,10 @@ static void worker_main(struct service *sv, int slot)
 	/* a worker whose master is gone stops too (after its request) */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != sv->master)
 		_exit(1);
+	my_phase = &sv->board->phase[slot];
+	my_phase_since = &sv->board->phase_since[slot];
+	audit_generation = &sv->board->audit_generation;
+	audit_held = atomic_load(audit_generation);
 
 	/* Another process may be running failchk or recovery: wait for the store rather
 	 * than answering the first requests 503; a store that will not open is the
@@ -831,31 +1021,63 @@ static void worker_main(struct service *sv, int slot)
 	if (ms_between(&t0, &t1) >= SLOW_OPEN_MS)
 		cv_log("worker opened the store in %ld ms", ms_between(&t0, &t1));
 	atomic_store(&sv->board->ready[slot], 1);
-	if (FCGX_InitRequest(&req, sv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	/* libfcgi's own accept would read the request with no time limit; it gets no
+	 * listen socket (-1), and each connection comes from accept_connection instead */
+	if (FCGX_InitRequest(&req, -1, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		cv_log("cannot set up a FastCGI request");
 		_exit(1);
 	}
 	while (!worker_stop) {
-		if (FCGX_Accept_r(&req) < 0) {
-			if (!worker_stop) {
-				cv_log("accept failed: %s", strerror(errno));
-				status = 1;
-			}
+		int fd = accept_connection(sv->listen_fd);
+
+		if (fd < 0) {
+			if (worker_stop || errno == EINTR || errno == ECONNABORTED)
+				continue;
+			cv_log("accept failed: %s", strerror(errno));
+			status = 1;
 			break;
 		}
-		atomic_store(&sv->board->busy_since[slot], mono_s());
+		set_phase(PHASE_READING);
+		/* a connection already open: FCGX_Accept_r reads the request from it, and
+		 * keepConnection stops it from closing it before it starts */
+		req.ipcFd = fd;
+		req.keepConnection = 1;
+		/* and a connection dropped for want of a whole request is closed at once,
+		 * not drained for seconds more (libfcgi's close of an attached one) */
+		req.detached = 1;
+		if (FCGX_Accept_r(&req) < 0) {
+			/* the request did not arrive whole in time (or did not parse); libfcgi
+			 * has closed the connection */
+			if (req.ipcFd >= 0)
+				close(req.ipcFd);
+			req.ipcFd = -1;
+			cv_log("a request did not arrive whole in time; connection dropped");
+			set_phase(PHASE_IDLE);
+			continue;
+		}
+		/* an answered request is drained before its close: closing with unread input
+		 * would reset the connection, and the front end could lose the answer */
+		req.detached = 0;
 		e = cv_service_dispatch(sv->p, sv->max_body, store, req.in, req.out, req.envp);
+		set_phase(PHASE_WRITING); /* the rest of the answer leaves here */
 		FCGX_Finish_r(&req);
-		if (e != CV_E_RECOVER)
+		if (req.ipcFd >= 0) {
+			/* one request per connection (a kept connection would pin a worker) */
+			close(req.ipcFd);
+			req.ipcFd = -1;
+		}
+		if (e != CV_E_RECOVER) {
+			set_phase(PHASE_STORE);
 			maybe_checkpoint(sv, store);
-		atomic_store(&sv->board->busy_since[slot], 0);
+		}
+		set_phase(PHASE_IDLE);
 		if (e == CV_E_RECOVER) {
 			/* DB_RUNRECOVERY: this handle is useless; the master recovers */
 			cv_log("store needs recovery; worker exits");
 			_exit(EXIT_RECOVER);
 		}
 	}
-	FCGX_Free(&req, 0);
+	FCGX_Free(&req, 1);
 	atomic_store(&sv->board->ready[slot], 0); /* inside the store again */
 	cv_store_close(store);
 	_exit(status);
@@ -866,7 +1088,8 @@ static void spawn(struct service *sv, int slot)
 	pid_t pid;
 
 	atomic_store(&sv->board->ready[slot], 0);
-	atomic_store(&sv->board->busy_since[slot], 0);
+	atomic_store(&sv->board->phase[slot], PHASE_IDLE);
+	atomic_store(&sv->board->phase_since[slot], 0);
 	pid = fork();
 	if (pid < 0) {
 		cv_log("fork failed: %s", strerror(errno));
@@ -918,21 +1141,34 @@ static void stop_workers(struct service *sv, long grace_ms)
 }
 
 /* Kills a worker that has not opened the store READY_LIMIT seconds after it started,
- * or has spent BUSY_LIMIT seconds on one request: it is blocked, most likely on what
- * a killed process held. Its death inside the store then starts a recovery. */
+ * or has spent BUSY_LIMIT seconds in one store operation: it is blocked, most likely
+ * on what a killed process held, and its death there starts a recovery (reap). A
+ * worker that has spent READ_LIMIT seconds reading one request or WRITE_LIMIT seconds
+ * writing one answer is waiting on its peer, not on the store: it is killed and
+ * replaced, and nothing else stops. */
 static void watchdog(struct service *sv)
 {
 	long long now = mono_s();
 
 	for (int i = 0; i < sv->n_workers; i++) {
-		long long busy = atomic_load(&sv->board->busy_since[i]);
-		bool stuck_opening =
-		    !atomic_load(&sv->board->ready[i]) && time(NULL) - sv->started[i] > READY_LIMIT;
+		int phase = atomic_load(&sv->board->phase[i]);
+		long long for_s = now - atomic_load(&sv->board->phase_since[i]);
+		const char *why = NULL;
 
-		if (sv->pids[i] <= 0 || (!stuck_opening && (busy == 0 || now - busy <= BUSY_LIMIT)))
+		if (sv->pids[i] <= 0)
 			continue;
-		cv_log("worker %d is stuck (%s); killing it", (int)sv->pids[i],
-		       stuck_opening ? "opening the store" : "on one request");
+		if (!atomic_load(&sv->board->ready[i]) && time(NULL) - sv->started[i] > READY_LIMIT)
+			why = "opening the store";
+		else if (phase == PHASE_STORE && for_s > BUSY_LIMIT)
+			why = "inside the store";
+		else if (phase == PHASE_READING && for_s > READ_LIMIT)
+			why = "reading a request";
+		else if (phase == PHASE_WRITING && for_s > WRITE_LIMIT)
+			why = "writing an answer";
+		if (why == NULL)
+			continue;
+		cv_log("worker %d is stuck (%s for %lld s); killing it", (int)sv->pids[i], why,
+		       for_s);
 		kill(sv->pids[i], SIGKILL);
 	}
 }
@@ -1011,11 +1247,12 @@ static void recover_together(struct service *sv)
 		spawn(sv, i);
 }
 
-/* Reaps dead workers. One that died idle (waiting in accept, store open) held nothing
- * of the store's but its registration, which the replacement's open releases
- * (DB_REGISTER with DB_FAILCHK): it is simply replaced. One that died inside a request
- * or while opening the store, or saw DB_RUNRECOVERY, may have left a Berkeley DB mutex
- * that nothing but recovery releases: sets must_recover. */
+/* Reaps dead workers. One that died outside the store (waiting in accept, reading a
+ * request or writing an answer, its store open) held nothing of the store's but its
+ * registration, which the replacement's open releases (DB_REGISTER with DB_FAILCHK):
+ * it is simply replaced. One that died inside a store operation or while opening the
+ * store, or saw DB_RUNRECOVERY, may have left a Berkeley DB mutex that nothing but
+ * recovery releases: sets must_recover. */
 static void reap(struct service *sv)
 {
 	int st;
@@ -1024,7 +1261,8 @@ static void reap(struct service *sv)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		int slot = -1;
 		time_t now = time(NULL);
-		bool idle;
+		bool in_store;
+		int phase;
 
 		for (int i = 0; i < sv->n_workers; i++)
 			if (sv->pids[i] == pid)
@@ -1032,8 +1270,8 @@ static void reap(struct service *sv)
 		if (slot < 0)
 			continue;
 		sv->pids[slot] = 0;
-		idle = atomic_load(&sv->board->ready[slot]) &&
-		       atomic_load(&sv->board->busy_since[slot]) == 0;
+		phase = atomic_load(&sv->board->phase[slot]);
+		in_store = !atomic_load(&sv->board->ready[slot]) || phase == PHASE_STORE;
 		/* a worker that fails at once would otherwise restart in a tight loop; one
 		 * killed from outside (SIGKILL) did not fail by itself and is replaced at
 		 * once, so that the program answers again within a second */
@@ -1043,8 +1281,12 @@ static void reap(struct service *sv)
 		        : 0;
 		if (WIFSIGNALED(st)) {
 			cv_log("worker %d died %s (signal %d)", (int)pid,
-			       idle ? "idle" : "inside a request", WTERMSIG(st));
-			if (!idle)
+			       in_store                 ? "inside the store"
+			       : phase == PHASE_READING ? "reading a request"
+			       : phase == PHASE_WRITING ? "writing an answer"
+			                                : "idle",
+			       WTERMSIG(st));
+			if (in_store)
 				sv->must_recover = true;
 		} else if (WEXITSTATUS(st) == EXIT_RECOVER) {
 			cv_log("worker %d found the store in need of recovery", (int)pid);
@@ -1175,6 +1417,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		cv_log("cannot listen on %s: %s", port ? port : sv.socket_path, strerror(errno));
 		return 1;
 	}
+	audit_dir = sv.data_dir;
 	if (p->audit && (audit_fd = cv_audit_open(sv.data_dir)) < 0) {
 		cv_log("cannot open the audit log in %s: %s", sv.data_dir, strerror(errno));
 		status = 1;
@@ -1224,6 +1467,14 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		if (sig == SIGTERM || sig == SIGINT) {
 			cv_log("stopping on signal %d", sig);
 			break;
+		}
+		if (sig == SIGHUP) {
+			/* log rotation: new workers inherit the new file, running ones see
+			 * the count move and open it before their next line */
+			audit_reopen();
+			atomic_fetch_add(&sv.board->audit_generation, 1);
+			if (p->audit)
+				cv_log("audit log opened again");
 		}
 		reap(&sv);
 		watchdog(&sv);

@@ -45,7 +45,8 @@ typedef struct cv_program {
 	const cv_route *routes;
 	size_t n_routes;
 	size_t max_body; /* body cap in bytes (0: CV_DEFAULT_MAX_BODY); --max-body wins */
-	bool audit;      /* every request but GET goes to DATA/audit.log (cv_audit_open) */
+	bool audit;      /* requests that change state or come through the admin's
+	                  * authentication go to DATA/audit.log (cv_audit_open) */
 	/* Run once by the master at start-up, after the store is prepared and before the
 	 * workers fork (they inherit what it loads); NULL: none. A failure stops the start. */
 	cv_err (*start)(const char *data_dir);
@@ -81,13 +82,19 @@ struct cv_req {
  * failed, 2 for a usage error. */
 int cv_service_main(int argc, char **argv, const cv_program *p);
 
-/* The audit log: one JSON line per administrative or validator request (time, client
- * address and user, method, path, status, error code, and the validator key of a
- * signed verdict; never a body, which may hold registration codes), appended with
- * O_APPEND by every worker and synced before the answer leaves. cv_audit_open opens
- * dir/audit.log for the workers to inherit; -1 on failure. */
+/* The audit log: one JSON line per request that changed state or came through the
+ * admin's authentication (time, client address and user, method, path, status, error
+ * code, and the validator key of a signed verdict; never a body, which may hold
+ * registration codes), appended with O_APPEND by every worker and synced before the
+ * answer leaves. A refused anonymous request changed nothing and is not written: it
+ * would let anyone fill the disk. cv_audit_open opens dir/audit.log for the workers to
+ * inherit; -1 on failure. SIGHUP to a program's master makes it and its workers open
+ * the file again (log rotation: rename, then signal). */
 int cv_audit_open(const char *dir);
 void cv_audit(int fd, const char *program, const cv_req *r, cv_err e);
+/* Whether a request answered with status (and error e) by a user (REMOTE_USER, NULL or
+ * "" when anonymous) belongs in the audit log. Pure; exposed for tests. */
+bool cv_audit_wanted(int status, cv_err e, const char *user);
 
 /* One line on stderr, "chainvote-NAME[pid]: ...". */
 void cv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -148,6 +155,29 @@ cv_err cv_reply_status(cv_req *r, int status, const char *code, const char *mess
  * then appends body bytes (0 on success, -1 when the client is gone). */
 cv_err cv_reply_begin(cv_req *r, int status);
 int cv_reply_write(void *req, const char *p, size_t n);
+
+/* Validators of an answer whose body is fixed by a hash: a committed block by its
+ * hash, the chain export up to the tip by the tip's hash. etag is the entity tag
+ * without quotes (at most 64 bytes of [0-9a-z-]); cache_control replaces the
+ * default "no-store". */
+typedef struct cv_cache {
+	const char *etag;
+	const char *cache_control;
+} cv_cache;
+#define CV_CACHE_IMMUTABLE  "public, max-age=31536000, immutable"
+#define CV_CACHE_REVALIDATE "public, no-cache"
+
+/* When the request's If-None-Match names c->etag (or is "*"), answers 304 Not
+ * Modified with c's headers and no body, and returns true; the handler is done.
+ * Otherwise answers nothing and returns false. */
+bool cv_req_not_modified(cv_req *r, const cv_cache *c);
+/* cv_reply_json and cv_reply_begin with c's ETag and Cache-Control. */
+cv_err cv_reply_json_cached(cv_req *r, int status, json_object *o, const cv_cache *c);
+cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c);
+/* Whether an If-None-Match header value (a comma-separated list of entity tags, weak
+ * or strong, or "*") names etag (unquoted), by the weak comparison RFC 9110 asks for
+ * If-None-Match. NULL header: false. Pure; exposed for tests. */
+bool cv_etag_listed(const char *if_none_match, const char *etag);
 
 /* ---- JSON shared by several programs ---- */
 

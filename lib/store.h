@@ -135,6 +135,11 @@ cv_err cv_store_block_by_hash(cv_store *s, const uint8_t hash[CV_HASH_LEN], cv_b
 /* Streams the chain export JSON through write (returns 0 on success). Blocks are
  * immutable once committed, so each block is read in its own short transaction. */
 cv_err cv_store_export(cv_store *s, int (*write)(void *ctx, const char *p, size_t n), void *ctx);
+/* The same, blocks 0 to height (a committed height, such as a tip read before): an
+ * export whose content is fixed by that block's hash (CV_E_NOT_FOUND past the tip,
+ * once the head is written). */
+cv_err cv_store_export_through(cv_store *s, uint64_t height,
+                               int (*write)(void *ctx, const char *p, size_t n), void *ctx);
 
 /* ---- voting ---- */
 /* Admits a vote to the pool: election open, cv_check_vote with latest = now, and

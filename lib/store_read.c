@@ -241,22 +241,30 @@ static cv_err tip_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 cv_err cv_store_export(cv_store *s, int (*write)(void *ctx, const char *p, size_t n), void *ctx)
 {
-	static const char head[] = "{\"format\":\"chainvote-chain/1\",\"blocks\":[";
 	cv_st_tip tip;
+	cv_err e;
+
+	/* The tip read first bounds the export: blocks committed meanwhile are left for the
+	 * next export, so the output is always a consistent prefix of the chain. */
+	e = cv_st_run(s, tip_op, &tip);
+	if (e != CV_OK)
+		return e;
+	return cv_store_export_through(s, tip.height, write, ctx);
+}
+
+cv_err cv_store_export_through(cv_store *s, uint64_t height,
+                               int (*write)(void *ctx, const char *p, size_t n), void *ctx)
+{
+	static const char head[] = "{\"format\":\"chainvote-chain/1\",\"blocks\":[";
 	cv_block b;
 	json_object *o;
 	const char *text;
 	size_t len;
 	cv_err e;
 
-	e = cv_st_run(s, tip_op, &tip);
-	if (e != CV_OK)
-		return e;
 	if (write(ctx, head, sizeof head - 1) != 0)
 		return CV_E_IO;
-	/* The tip read first bounds the export: blocks committed meanwhile are left for the
-	 * next export, so the output is always a consistent prefix of the chain. */
-	for (uint64_t h = 0; h <= tip.height; h++) {
+	for (uint64_t h = 0; h <= height; h++) {
 		e = cv_store_block(s, h, &b);
 		if (e != CV_OK)
 			return e;

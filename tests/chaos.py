@@ -397,14 +397,15 @@ def stopped_checks(sysm):
 
 def recovery_log(sysm):
     """From the programs' logs: how long each recovery took (ms), and how many workers
-    died idle or inside a request."""
-    times, died = [], {"idle": 0, "inside a request": 0}
+    died where (idle, reading a request, inside the store, writing an answer)."""
+    places = ("idle", "reading a request", "inside the store", "writing an answer")
+    times, died = [], dict.fromkeys(places, 0)
     for name in T.PROGRAMS:
         for line in sysm.log_tail(name, 10**6).splitlines():
             m = re.search(r"recovery of the store done in (\d+) ms", line)
             if m:
                 times.append(int(m.group(1)))
-            m = re.search(r"died (idle|inside a request) \(signal", line)
+            m = re.search(r"died (" + "|".join(places) + r") \(signal", line)
             if m:
                 died[m.group(1)] += 1
     return times, died
@@ -427,7 +428,7 @@ def report(sysm, load, approver, chaos, chain, chain_txids, pool_txids):
         times.sort()
         print(f"# recoveries of every program together: {len(times)}, taking "
               f"{times[0]}-{times[-1]} ms (median {times[len(times) // 2]} ms); workers "
-              f"that died idle {died['idle']}, inside a request {died['inside a request']}")
+              f"that died {died}")
     answers = sorted(k[2] for k in chaos.kills)
     if answers:
         print(f"# seconds from a worker's death to an answer: median "

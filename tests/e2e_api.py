@@ -226,9 +226,11 @@ def scenario():
               and a["remote_user"] == "admin" for a in audit), audit[:3])
     check("audit log: the opening", any(a["path"] == "/admin/api/open" and a["status"] == 200
                                         for a in audit), audit[-3:])
-    check("audit log: the outsider's refused approval, with its key",
-          any(a.get("validator_key") == outsider_key and a["code"] == "not_validator"
-              for a in audit), audit[-5:])
+    check("audit log: the outsider's refused approval is not in it (it changed nothing)",
+          not any(a.get("validator_key") == outsider_key for a in audit), audit[-5:])
+    check("audit log: a validator's signed verdict, with its key",
+          any(a.get("validator_key") and a["path"].endswith("/approvals") for a in audit),
+          audit[-5:])
     check("audit log: the committing approval", sum(
         1 for a in audit if a["path"].endswith("/approvals") and a["status"] == 201) >= 2, audit)
     check("audit log: no registration code in it",

@@ -114,7 +114,19 @@ static cv_err h_silent(cv_req *r)
 	return CV_OK; /* a bug: answers nothing */
 }
 
+/* An answer fixed by a hash, as GET /api/blocks/{hash} gives it. */
+static cv_err h_cached(cv_req *r)
+{
+	cv_cache c = {"abc123", CV_CACHE_IMMUTABLE};
+
+	handler_calls++;
+	if (cv_req_not_modified(r, &c))
+		return CV_OK;
+	return cv_reply_json_cached(r, 200, json_object_new_object(), &c);
+}
+
 static const cv_route routes[] = {
+    {"GET", "/api/cached", CV_BODY_NONE, h_cached},
     {"POST", "/api/echo", CV_BODY_JSON, h_echo},
     {"GET", "/api/items/:", CV_BODY_NONE, h_arg},
     {"DELETE", "/api/items/:", CV_BODY_NONE, h_arg},
@@ -596,6 +608,80 @@ static void no_store_is_503(void)
 	CHECK_EQ_INT(handler_calls, 0);
 }
 
+static void etag_listed_matches_strong_weak_lists_and_star(void)
+{
+	CHECK(cv_etag_listed("\"abc\"", "abc"));
+	CHECK(cv_etag_listed("W/\"abc\"", "abc"));
+	CHECK(cv_etag_listed("\"x\", \"abc\"", "abc"));
+	CHECK(cv_etag_listed(" \"x\",W/\"abc\" ", "abc"));
+	CHECK(cv_etag_listed("*", "abc"));
+}
+
+static void etag_listed_refuses_others_and_garbage(void)
+{
+	static const char *no[] = {
+	    "",       "abc",        "\"ab\"",        "\"abcd\"",      "\"ABC\"",
+	    "\"abc",  "w/\"abc\"",  "\"x\" \"abc\"", "\"x\";\"abc\"", "**",
+	    "\"x\",", "\"x\", abc", "*abc",          "W/ \"abc\"",    "\"a\"\"bc\""};
+
+	CHECK(!cv_etag_listed(NULL, "abc"));
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		CHECK(!cv_etag_listed(no[i], "abc"));
+}
+
+static void cached_answer_has_its_validators(void)
+{
+	const char *env[] = {"REQUEST_METHOD=GET", "REQUEST_URI=/api/cached", NULL};
+	answer a;
+
+	run(env, "", FAKE_STORE, &a);
+	CHECK_EQ_INT(a.status, 200);
+	CHECK(strstr(a.text, "\r\nETag: \"abc123\"\r\n") != NULL);
+	CHECK(strstr(a.text, "\r\nCache-Control: public, max-age=31536000, immutable\r\n") != NULL);
+	CHECK(strstr(a.text, "no-store") == NULL);
+	CHECK_STR(a.body, "{}\n");
+}
+
+static void if_none_match_of_the_tag_is_304_without_body(void)
+{
+	const char *env[] = {"REQUEST_METHOD=GET", "REQUEST_URI=/api/cached",
+	                     "HTTP_IF_NONE_MATCH=\"zzz\", \"abc123\"", NULL};
+	answer a;
+
+	run(env, "", FAKE_STORE, &a);
+	CHECK_EQ_INT(a.status, 304);
+	CHECK(strncmp(a.text, "Status: 304 Not Modified\r\n", 26) == 0);
+	CHECK(strstr(a.text, "\r\nETag: \"abc123\"\r\n") != NULL);
+	CHECK(strstr(a.text, "\r\nContent-Type:") == NULL);
+	CHECK_STR(a.body, "");
+}
+
+static void if_none_match_of_another_tag_is_200(void)
+{
+	const char *env[] = {"REQUEST_METHOD=GET", "REQUEST_URI=/api/cached",
+	                     "HTTP_IF_NONE_MATCH=\"abc12\"", NULL};
+	answer a;
+
+	run(env, "", FAKE_STORE, &a);
+	CHECK_EQ_INT(a.status, 200);
+	CHECK_STR(a.body, "{}\n");
+}
+
+static void audit_keeps_changes_and_the_admin_only(void)
+{
+	CHECK(cv_audit_wanted(200, CV_OK, NULL));
+	CHECK(cv_audit_wanted(201, CV_OK, ""));
+	CHECK(cv_audit_wanted(202, CV_OK, NULL));
+	CHECK(cv_audit_wanted(409, CV_E_EQUIVOCATION, NULL)); /* evidence was stored */
+	CHECK(cv_audit_wanted(409, CV_E_BAD_STATE, "admin"));
+	CHECK(cv_audit_wanted(403, CV_E_MALFORMED, "admin"));
+	CHECK(!cv_audit_wanted(400, CV_E_MALFORMED, NULL));
+	CHECK(!cv_audit_wanted(403, CV_E_NOT_VALIDATOR, ""));
+	CHECK(!cv_audit_wanted(404, CV_E_NOT_FOUND, NULL));
+	CHECK(!cv_audit_wanted(422, CV_E_BAD_SIGNATURE, NULL));
+	CHECK(!cv_audit_wanted(500, CV_E_INTERNAL, NULL));
+}
+
 static void overlong_path_is_400(void)
 {
 	static char uri[4200];
@@ -625,6 +711,12 @@ int main(void)
 	RUN(media_type_ignores_parameters_and_case);
 	RUN(media_type_refuses_lookalikes);
 	RUN(answer_has_json_headers);
+	RUN(etag_listed_matches_strong_weak_lists_and_star);
+	RUN(etag_listed_refuses_others_and_garbage);
+	RUN(cached_answer_has_its_validators);
+	RUN(if_none_match_of_the_tag_is_304_without_body);
+	RUN(if_none_match_of_another_tag_is_200);
+	RUN(audit_keeps_changes_and_the_admin_only);
 	RUN(unknown_path_is_404_json);
 	RUN(wrong_method_is_405_with_allow);
 	RUN(unsupported_method_is_405);
