@@ -117,12 +117,11 @@ static cv_err post_approval(cv_req *r)
 	if ((e = cv_req_info(r, &info)) != CV_OK)
 		return e;
 	/* the approval that commits is the one that reached the threshold */
-	return cv_reply_json(
-	    r, 201,
-	    cv_api_approved_json(committed,
-	                         committed ? info.settings.election.threshold
-	                                   : count_approvals(r, hash),
-	                         info.settings.election.threshold));
+	return cv_reply_json(r, 201,
+	                     cv_api_approved_json(committed,
+	                                          committed ? info.settings.election.threshold
+	                                                    : count_approvals(r, hash),
+	                                          info.settings.election.threshold));
 }
 
 /* POST /api/proposals/{hash}/rejections {"validator_key", "signature", "reason"}: 201

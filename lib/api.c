@@ -95,7 +95,8 @@ cv_err cv_api_election_read(const json_object *o, cv_api_election *out)
 	    cv_json_get_u64(o, "threshold", 255, &out->threshold) != CV_OK ||
 	    cv_json_get_u64(o, "difficulty", 255, &out->difficulty) != CV_OK ||
 	    cv_json_get_u64(o, "max_block_votes", UINT32_MAX, &out->max_block_votes) != CV_OK ||
-	    get_array(o, "candidates", &cands) != CV_OK || get_array(o, "validators", &vals) != CV_OK)
+	    get_array(o, "candidates", &cands) != CV_OK ||
+	    get_array(o, "validators", &vals) != CV_OK)
 		goto fail;
 	out->sealed = !is_null(o, "genesis_hash");
 	if (out->sealed &&
@@ -378,9 +379,9 @@ static json_object *checks_json(const cv_proposal *p)
 	json_object_object_add(rules, "code", json_object_new_string(cv_err_code(k->verdict)));
 	json_object_object_add(rules, "message",
 	                       json_object_new_string(cv_err_message(k->verdict)));
-	json_object_object_add(rules, "check",
-	                       k->verdict == CV_OK ? NULL
-	                                           : json_object_new_string(cv_check_name(k->failed)));
+	json_object_object_add(
+	    rules, "check",
+	    k->verdict == CV_OK ? NULL : json_object_new_string(cv_check_name(k->failed)));
 	json_object_object_add(rules, "vote",
 	                       k->vote == SIZE_MAX ? NULL : json_object_new_uint64(k->vote));
 	return o;
@@ -431,7 +432,8 @@ json_object *cv_api_proposal_json(const cv_genesis *g, const cv_proposal *p)
 		const cv_verdict *v = &p->verdicts[i];
 		json_object *item = verdict_json(g, v);
 
-		if (item == NULL || json_object_array_add(v->approve ? approvals : rejections, item)) {
+		if (item == NULL ||
+		    json_object_array_add(v->approve ? approvals : rejections, item)) {
 			json_object_put(item);
 			goto fail;
 		}

@@ -24,7 +24,7 @@ typedef struct sink {
 	bool all;
 	size_t n;
 	cv_err first;
-	size_t first_index; /* vote or approval index of the first problem, or NO_INDEX */
+	size_t first_index;   /* vote or approval index of the first problem, or NO_INDEX */
 	cv_check first_check; /* which check found the first problem */
 } sink;
 
@@ -361,11 +361,16 @@ cv_err cv_check_proposal(const cv_view *v, const cv_header *prev,
 }
 
 static const char *const check_names[CV_CHECK__COUNT] = {
-    [CV_CHECK_VERSION] = "version",       [CV_CHECK_HEIGHT] = "height",
-    [CV_CHECK_LINK] = "link",             [CV_CHECK_DIFFICULTY] = "difficulty",
-    [CV_CHECK_POW] = "pow",               [CV_CHECK_HASH] = "hash",
-    [CV_CHECK_TIMESTAMP] = "timestamp",   [CV_CHECK_VOTE_COUNT] = "vote_count",
-    [CV_CHECK_MERKLE] = "merkle",         [CV_CHECK_VOTES] = "votes",
+    [CV_CHECK_VERSION] = "version",
+    [CV_CHECK_HEIGHT] = "height",
+    [CV_CHECK_LINK] = "link",
+    [CV_CHECK_DIFFICULTY] = "difficulty",
+    [CV_CHECK_POW] = "pow",
+    [CV_CHECK_HASH] = "hash",
+    [CV_CHECK_TIMESTAMP] = "timestamp",
+    [CV_CHECK_VOTE_COUNT] = "vote_count",
+    [CV_CHECK_MERKLE] = "merkle",
+    [CV_CHECK_VOTES] = "votes",
     [CV_CHECK_OTHER] = "other",
 };
 

@@ -359,8 +359,8 @@ typedef struct quorum {
  * it may give way without touching anybody's approval at this height. */
 static bool dead(const quorum *q, const head *h)
 {
-	return h->n_approvals == 0 &&
-	       (h->n_rejections > q->n_validators || q->n_validators - h->n_rejections < q->threshold);
+	return h->n_approvals == 0 && (h->n_rejections > q->n_validators ||
+	                               q->n_validators - h->n_rejections < q->threshold);
 }
 
 /* Whether b may join the proposals hs: CV_OK, with *evict the proposal it replaces (or
@@ -384,10 +384,11 @@ static cv_err room_for(const heads *hs, const quorum *q, const cv_block *b, cons
 	for (size_t i = 0; i < hs->n && pick == NULL; i++)
 		if (dead(q, &hs->items[i]))
 			pick = &hs->items[i];
-	for (size_t i = 0; i < hs->n && pick == NULL; i++) {
+	for (size_t i = 0; i < hs->n; i++) {
 		const head *h = &hs->items[i];
 
-		if (h->n_approvals != 0 || h->n_votes >= b->n_votes)
+		if ((pick != NULL && dead(q, pick)) || h->n_approvals != 0 ||
+		    h->n_votes >= b->n_votes)
 			continue;
 		if (pick == NULL || h->n_votes < pick->n_votes ||
 		    (h->n_votes == pick->n_votes && h->seq > pick->seq))
@@ -563,8 +564,8 @@ void cv_proposals_free(cv_proposal *p, size_t n)
 }
 
 /* A stored proposal record (head, block) under key k with its verdicts. */
-static cv_err proposal_load(cv_store *s, DB_TXN *txn, const uint8_t *k, const uint8_t *v,
-                            size_t vl, cv_proposal *out, uint64_t *seq)
+static cv_err proposal_load(cv_store *s, DB_TXN *txn, const uint8_t *k, const uint8_t *v, size_t vl,
+                            cv_proposal *out, uint64_t *seq)
 {
 	head h;
 	cv_err e;
