@@ -164,12 +164,12 @@ def scenario():
     st, doc, _ = http("GET", "/api/proposals")
     props = (doc or {}).get("proposals", [])
     check("two rival proposals at height 1", st == 200 and len(props) == 2, (st, doc))
-    full = [p for p in props if len(p["block"]["votes"]) == len(txids)]
-    rival = [p for p in props if len(p["block"]["votes"]) == 1]
+    full = [p for p in props if p["n_votes"] == len(txids)]
+    rival = [p for p in props if p["n_votes"] == 1]
     if not (full and rival):
         check("proposals have the expected vote counts", False, props)
         return
-    full_hash, rival_hash = full[0]["block"]["hash"], rival[0]["block"]["hash"]
+    full_hash, rival_hash = full[0]["hash"], rival[0]["hash"]
 
     # approvals: a non-validator is refused, then two validators commit
     outsider = os.path.join(keys, "outsider.json")
