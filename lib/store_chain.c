@@ -409,29 +409,13 @@ typedef struct proposal_ctx {
 	heads hs;
 } proposal_ctx;
 
-/* The tip, and whether the height has room for the block: asked before the rules so
- * that a full height refuses without a signature check. */
-static cv_err pre_op(cv_store *s, DB_TXN *txn, void *ctx)
+static cv_err tip_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	proposal_ctx *c = ctx;
-	const head *evict;
 	cv_state state;
-	cv_err e;
+	cv_err e = sealed(s, txn, false, &state);
 
-	if ((e = sealed(s, txn, false, &state)) != CV_OK ||
-	    (e = cv_st_tip_get(s, txn, &c->tip)) != CV_OK)
-		return e;
-	if (c->b->header.height != c->tip.height + 1 ||
-	    memcmp(c->b->header.prev_hash, c->tip.hash, CV_HASH_LEN) != 0)
-		return CV_OK; /* stale: said by the caller */
-	e = cv_st_exists(s, ST_PROPOSALS, txn, c->b->hash, CV_HASH_LEN);
-	if (e == CV_OK)
-		return CV_E_EXISTS;
-	if (e != CV_E_NOT_FOUND)
-		return e;
-	if ((e = heads_load(s, txn, &c->hs)) != CV_OK)
-		return e;
-	return room_for(&c->hs, &c->q, c->b, &evict);
+	return e != CV_OK ? e : cv_st_tip_get(s, txn, &c->tip);
 }
 
 static cv_err add_proposal_op(cv_store *s, DB_TXN *txn, void *ctx)
@@ -458,7 +442,9 @@ static cv_err add_proposal_op(cv_store *s, DB_TXN *txn, void *ctx)
 		return CV_E_EXISTS;
 	if (e != CV_E_NOT_FOUND)
 		return e;
-	/* the room is decided again here, where it cannot change underneath */
+	/* the room is decided here, after the rules (a block that breaks one is told which,
+	 * and its proof of work, checked first, is what a miner pays for our checks) and
+	 * where it cannot change underneath */
 	if ((e = heads_load(s, txn, &c->hs)) != CV_OK ||
 	    (e = room_for(&c->hs, &c->q, c->b, &evict)) != CV_OK)
 		return e;
@@ -500,7 +486,7 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 		return e;
 	c.q.n_validators = view.genesis->n_validators;
 	c.q.threshold = view.genesis->election.threshold;
-	e = cv_st_run(s, pre_op, &c);
+	e = cv_st_run(s, tip_op, &c);
 	/* A block that does not build on the tip is out of date, whatever else is wrong. */
 	if (e == CV_OK && (b->header.height != c.tip.height + 1 ||
 	                   memcmp(b->header.prev_hash, c.tip.hash, CV_HASH_LEN) != 0))
