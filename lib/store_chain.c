@@ -677,7 +677,8 @@ cv_err cv_store_proposal_summaries(cv_store *s, cv_proposal_summary **out, size_
 	*n = 0;
 	if (e != CV_OK)
 		goto out;
-	qsort(hs.items, hs.n, sizeof *hs.items, head_seq_cmp);
+	if (hs.n > 1)
+		qsort(hs.items, hs.n, sizeof *hs.items, head_seq_cmp);
 	if ((items = calloc(hs.n ? hs.n : 1, sizeof *items)) == NULL) {
 		e = CV_E_NOMEM;
 		goto out;
