@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "json.h"
 #include "service.h"
 #include "store.h"
@@ -18,48 +19,20 @@
 static cv_err get_work(cv_req *r)
 {
 	cv_block b = {0};
-	json_object *o = NULL, *votes = NULL;
 	cv_err e;
 
 	if ((e = cv_store_work(r->store, cv_now(), &b)) != CV_OK)
 		return e;
-	o = json_object_new_object();
-	votes = json_object_new_array();
-	if (o == NULL || votes == NULL) {
-		e = CV_E_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < b.n_votes; i++) {
-		json_object *v = cv_vote_to_json(&b.votes[i], true);
-
-		if (v == NULL || json_object_array_add(votes, v) != 0) {
-			json_object_put(v);
-			e = CV_E_NOMEM;
-			goto out;
-		}
-	}
-	json_object_object_add(o, "version", json_object_new_uint64(b.header.version));
-	json_object_object_add(o, "height", json_object_new_uint64(b.header.height));
-	cv_json_add_hex(o, "prev_hash", b.header.prev_hash, CV_HASH_LEN);
-	json_object_object_add(o, "difficulty", json_object_new_uint64(b.header.difficulty));
-	json_object_object_add(o, "timestamp", json_object_new_uint64(b.header.timestamp));
-	cv_json_add_hex(o, "merkle_root", b.header.merkle_root, CV_HASH_LEN);
-	json_object_object_add(o, "nonce", json_object_new_uint64(0));
-	json_object_object_add(o, "votes", votes);
-	votes = NULL;
-	cv_seal_add_json(o, &b);
-	e = cv_reply_json(r, 200, o);
-	o = NULL;
-out:
-	json_object_put(o);
-	json_object_put(votes);
+	e = cv_reply_json(r, 200, cv_api_work_json(&b));
 	cv_block_free(&b);
 	return e;
 }
 
 /* POST /api/blocks: 202 {"hash", "height", "status": "proposed"}; 400 malformed (or
- * carrying approvals); 409 stale (does not extend the tip) or exists; 413; 415; 422 a
- * broken rule, with "vote": index when a vote broke it; 503 busy. */
+ * carrying approvals); 409 stale (does not extend the tip), exists, same_votes (a
+ * proposal with the same merkle root waits) or proposals_full (the height keeps no more,
+ * see cv_store_add_proposal); 413; 415; 422 a broken rule, with "vote": index when a vote
+ * broke it; 503 busy. */
 static cv_err post_block(cv_req *r)
 {
 	cv_block b = {0};

@@ -60,6 +60,14 @@ static const struct {
     [CV_E_BAD_STATE] = {"bad_state", "Not allowed in the election's current state.", 409},
     [CV_E_BAD_CODE] = {"bad_code", "Unknown voter id, or wrong or used registration code.", 403},
     [CV_E_BAD_ELECTION] = {"bad_election", "The election settings break a rule.", 422},
+    [CV_E_PROPOSALS_FULL] = {"proposals_full",
+                             "This height holds as many proposals as it keeps, none with "
+                             "fewer votes than this block; approve one of them.",
+                             409},
+    [CV_E_SAME_VOTES] = {"same_votes",
+                         "A proposal with the same votes in the same order (the same merkle "
+                         "root) is already waiting at this height.",
+                         409},
 };
 
 static int known(cv_err e)

@@ -51,10 +51,12 @@ typedef enum cv_err {
 	CV_E_EQUIVOCATION, /* validator already approved another block at this height */
 	/* store and service */
 	CV_E_NOT_FOUND,
-	CV_E_EXISTS,       /* the thing being added exists already */
-	CV_E_BAD_STATE,    /* operation not allowed in the election's current state */
-	CV_E_BAD_CODE,     /* unknown voter id, wrong or used registration code */
-	CV_E_BAD_ELECTION, /* election settings break a rule (threshold, ids, texts) */
+	CV_E_EXISTS,         /* the thing being added exists already */
+	CV_E_BAD_STATE,      /* operation not allowed in the election's current state */
+	CV_E_BAD_CODE,       /* unknown voter id, wrong or used registration code */
+	CV_E_BAD_ELECTION,   /* election settings break a rule (threshold, ids, texts) */
+	CV_E_PROPOSALS_FULL, /* the height holds its bound of proposals, none to give way */
+	CV_E_SAME_VOTES,     /* a proposal with the same votes waits at this height already */
 	CV_E__COUNT
 } cv_err;
 

@@ -24,13 +24,47 @@ typedef struct sink {
 	bool all;
 	size_t n;
 	cv_err first;
-	size_t first_index; /* vote or approval index of the first problem, or NO_INDEX */
+	size_t first_index;   /* vote or approval index of the first problem, or NO_INDEX */
+	cv_check first_check; /* which check found the first problem */
 } sink;
 
 enum item { ITEM_NONE, ITEM_VOTE, ITEM_APPROVAL };
 
 static bool problem(sink *s, enum item kind, size_t index, cv_err code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* The check a problem of a block comes from: each check of rules 1-4 has a code of its
+ * own, and every code a vote can fail with comes from rule 5. */
+static cv_check check_of(enum item kind, cv_err code)
+{
+	if (kind == ITEM_VOTE)
+		return CV_CHECK_VOTES;
+	switch (code) {
+	case CV_E_BAD_VERSION:
+		return CV_CHECK_VERSION;
+	case CV_E_BAD_HEIGHT:
+		return CV_CHECK_HEIGHT;
+	case CV_E_BAD_PREV:
+		return CV_CHECK_LINK;
+	case CV_E_BAD_DIFFICULTY:
+		return CV_CHECK_DIFFICULTY;
+	case CV_E_WEAK_POW:
+		return CV_CHECK_POW;
+	case CV_E_BAD_HASH:
+		return CV_CHECK_HASH;
+	case CV_E_BAD_TIMESTAMP:
+		return CV_CHECK_TIMESTAMP;
+	case CV_E_VOTE_COUNT:
+		return CV_CHECK_VOTE_COUNT;
+	case CV_E_BAD_MERKLE:
+		return CV_CHECK_MERKLE;
+	case CV_E_BAD_SEAL:
+	case CV_E_SEALED:
+		return CV_CHECK_SEAL;
+	default:
+		return CV_CHECK_OTHER;
+	}
+}
 
 /* Records a problem; true when the caller must stop checking. */
 static bool problem(sink *s, enum item kind, size_t index, cv_err code, const char *fmt, ...)
@@ -42,6 +76,7 @@ static bool problem(sink *s, enum item kind, size_t index, cv_err code, const ch
 	if (s->n++ == 0) {
 		s->first = code;
 		s->first_index = kind == ITEM_NONE ? NO_INDEX : index;
+		s->first_check = check_of(kind, code);
 	}
 	if (s->report != NULL) {
 		if (kind == ITEM_APPROVAL)
@@ -378,6 +413,52 @@ cv_err cv_check_proposal(const cv_view *v, const cv_header *prev,
 	block_rules(v, prev, prev_hash, b, now, NULL, &ec, &s);
 	if (bad_vote != NULL)
 		*bad_vote = s.first_index;
+	return s.first;
+}
+
+static const char *const check_names[CV_CHECK__COUNT] = {
+    [CV_CHECK_VERSION] = "version",
+    [CV_CHECK_HEIGHT] = "height",
+    [CV_CHECK_LINK] = "link",
+    [CV_CHECK_DIFFICULTY] = "difficulty",
+    [CV_CHECK_POW] = "pow",
+    [CV_CHECK_HASH] = "hash",
+    [CV_CHECK_TIMESTAMP] = "timestamp",
+    [CV_CHECK_VOTE_COUNT] = "vote_count",
+    [CV_CHECK_MERKLE] = "merkle",
+    [CV_CHECK_SEAL] = "seal",
+    [CV_CHECK_VOTES] = "votes",
+    [CV_CHECK_OTHER] = "other",
+};
+
+const char *cv_check_name(cv_check c)
+{
+	return (unsigned)c < CV_CHECK__COUNT ? check_names[c] : "other";
+}
+
+int cv_checks_result(const cv_checks *k, cv_check c)
+{
+	if (k->verdict == CV_OK)
+		return 1;
+	return k->failed == c ? 0 : -1;
+}
+
+cv_err cv_check_proposal_checks(const cv_view *v, const cv_header *prev,
+                                const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b,
+                                uint64_t now, cv_checks *out)
+{
+	earlier_check ec = {ask_has_voted, (void *)v};
+	sink s = {.first = CV_OK, .first_index = NO_INDEX, .first_check = CV_CHECK__COUNT};
+	uint8_t hash[CV_HASH_LEN];
+
+	/* first problem ends the check, as at admission: a block without its proof of
+	 * work costs no signature check */
+	block_rules(v, prev, prev_hash, b, now, NULL, &ec, &s);
+	cv_header_hash(&b->header, hash);
+	out->verdict = s.first;
+	out->failed = s.first_check;
+	out->vote = s.first_index;
+	out->leading_zero_bits = cv_leading_zero_bits(hash);
 	return s.first;
 }
 

@@ -45,6 +45,43 @@ cv_err cv_check_proposal(const cv_view *v, const cv_header *prev,
                          const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
                          size_t *bad_vote);
 
+/* The checks of rules 1-5, each named, for reports that show every one (the validators'
+ * dashboard). The rules say which check found a problem; a block with no problem passed
+ * every one of them, every vote included. */
+typedef enum cv_check {
+	CV_CHECK_VERSION,
+	CV_CHECK_HEIGHT,
+	CV_CHECK_LINK,
+	CV_CHECK_DIFFICULTY,
+	CV_CHECK_POW,
+	CV_CHECK_HASH,
+	CV_CHECK_TIMESTAMP,
+	CV_CHECK_VOTE_COUNT,
+	CV_CHECK_MERKLE,
+	CV_CHECK_SEAL,  /* the close: nothing after a seal, a seal's own rules */
+	CV_CHECK_VOTES, /* rule 5, vote by vote */
+	CV_CHECK_OTHER, /* no single check: out of memory, the roll could not be read */
+	CV_CHECK__COUNT
+} cv_check;
+/* Stable snake_case name of a check ("version", "link", "votes", ...). Never NULL. */
+const char *cv_check_name(cv_check c);
+
+/* Every check's result for one block: verdict CV_OK means each check of CV_CHECK__COUNT
+ * (bar OTHER) passed; otherwise `failed` is the check that found the problem, `vote` its
+ * vote (SIZE_MAX when none), and the checks are not judged further. */
+typedef struct cv_checks {
+	cv_err verdict;
+	cv_check failed; /* CV_CHECK__COUNT when none */
+	size_t vote;
+	unsigned leading_zero_bits; /* of the header's hash */
+} cv_checks;
+/* Whether check c passed (1), failed (0), or was not judged (-1) in *k. */
+int cv_checks_result(const cv_checks *k, cv_check c);
+/* cv_check_proposal, reporting its checks into *out as well. Returns out->verdict. */
+cv_err cv_check_proposal_checks(const cv_view *v, const cv_header *prev,
+                                const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b,
+                                uint64_t now, cv_checks *out);
+
 /* One approval: signer is a genesis validator (CV_E_NOT_VALIDATOR) and the signature
  * over the approval message verifies (CV_E_BAD_SIGNATURE). */
 cv_err cv_check_approval(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include "chain.h"
 #include "err.h"
+#include "api.h"
 #include "store.h"
 
 #define CV_ROUTE_MAX_ARGS   4   /* captured path segments per route */
@@ -179,10 +180,6 @@ cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c);
  * If-None-Match. NULL header: false. Pure; exposed for tests. */
 bool cv_etag_listed(const char *if_none_match, const char *etag);
 
-/* ---- JSON shared by several programs ---- */
-
-/* The election as GET /api/election shows it (see cgi-bin/chain.c). Returns a new
- * object, or NULL when out of memory. */
-json_object *cv_election_json(const cv_info *info, const cv_genesis *g);
+/* The JSON shapes the programs share with their clients are in api.h. */
 
 #endif

@@ -171,10 +171,22 @@ cv_err cv_store_pool(cv_store *s, size_t max, cv_vote **out, size_t *n);
  * and the pool empty, the template is the seal block (has_seal, timestamp at least
  * closed_at). CV_E_BAD_STATE in setup, CV_E_SEALED once the seal is committed. */
 cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out);
+/* The most proposals kept at one height. Each validator approves at most one block per
+ * height, so a handful of rival blocks is all a height ever needs; the bound keeps the
+ * validators' listing and the store small whatever a miner sends. A flood cannot keep
+ * the votes out: a proposal that carries more votes than the smallest one without
+ * approvals takes its place (see cv_store_add_proposal). */
+#define CV_PROPOSALS_PER_HEIGHT 64
+
 /* Adds a mined block as a proposal after rules 1-5 against the tip (CV_E_STALE when it
- * does not extend the tip; CV_E_EXISTS when already proposed). After the close only
- * votes pending at the close are admitted (CV_E_LATE_VOTE) and a seal only once none is
- * left (CV_E_SEAL_EARLY); nothing after the seal (CV_E_SEALED). */
+ * does not extend the tip; CV_E_EXISTS when already proposed; CV_E_SAME_VOTES when a
+ * proposal with the same merkle root waits already). When the height holds
+ * CV_PROPOSALS_PER_HEIGHT proposals the block is admitted only in place of the one with
+ * the fewest votes, fewer than the block's, that has no approval (the newest of those
+ * on a tie; it leaves with its rejections); else CV_E_PROPOSALS_FULL. The rules' verdict
+ * (every check's result, cv_check_proposal_checks) is stored with the proposal. After
+ * the close only votes pending at the close are admitted (CV_E_LATE_VOTE) and a seal
+ * only once none is left (CV_E_SEAL_EARLY); nothing after the seal (CV_E_SEALED). */
 cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_t *bad_vote);
 
 typedef struct cv_verdict {
@@ -186,14 +198,29 @@ typedef struct cv_verdict {
 typedef struct cv_proposal {
 	cv_block block; /* approvals empty; see verdicts */
 	uint64_t received_at;
+	cv_checks checks; /* the rules' verdict at admission, as stored */
 	size_t n_verdicts;
 	cv_verdict *verdicts;
 } cv_proposal;
 void cv_proposal_free(cv_proposal *p);
 void cv_proposals_free(cv_proposal *p, size_t n);
-/* Proposals at the next height (tip+1), oldest first. */
+/* Proposals at the next height (tip+1), oldest first, whole (blocks and verdicts). */
 cv_err cv_store_proposals(cv_store *s, cv_proposal **out, size_t *n);
 cv_err cv_store_proposal(cv_store *s, const uint8_t hash[CV_HASH_LEN], cv_proposal *out);
+
+/* A proposal in a few bytes, read without its block: what a listing shows. */
+typedef struct cv_proposal_summary {
+	uint8_t hash[CV_HASH_LEN];
+	uint64_t height;
+	uint32_t n_votes;
+	uint8_t merkle_root[CV_HASH_LEN];
+	uint64_t received_at;
+	cv_checks checks; /* as stored at admission */
+	size_t n_approvals, n_rejections;
+} cv_proposal_summary;
+/* Summaries of the proposals at the next height, oldest first; at most
+ * CV_PROPOSALS_PER_HEIGHT (caller frees *out). */
+cv_err cv_store_proposal_summaries(cv_store *s, cv_proposal_summary **out, size_t *n);
 /* Records an approval (cv_check_approval; one approval per validator per height:
  * CV_E_EQUIVOCATION for a second block, CV_E_DUPLICATE_APPROVAL for the same one).
  * The close holds here too, whenever the block was proposed: after it a block with a

@@ -26,7 +26,7 @@ enum {
 	ST_VOTED,       /* voter key(65) -> txid(32): the one vote of the voter, pool or chain */
 	ST_TXS,         /* txid(32) -> u8 0 || u64 pool seq, or u8 1 || u64 height || u32 index */
 	ST_POOL,        /* u64 seq -> leaf(189), oldest first */
-	ST_PROPOSALS,   /* hash(32) -> u64 seq || u64 received_at || stored block */
+	ST_PROPOSALS,   /* hash(32) -> head (cv_st_proposal_head) || stored block */
 	ST_VERDICTS,    /* hash(32) || key(65) -> u8 approve || sig(64) || u64 at || text(reason) */
 	ST_HEIGHT_APPR, /* u64 height || key(65) -> hash(32): one approval per height */
 	ST_EVIDENCE, /* u64 height || key(65) || hash(32) -> approved hash(32) || sig(64) || u64 at
@@ -138,6 +138,14 @@ cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v);
  * [|| seal leaf(56) when the block carries the seal]. */
 cv_err cv_st_block_encode(const cv_block *b, cv_buf *out);
 cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b);
+
+/* A proposal record begins with a fixed head, so that listings read the head alone
+ * (DB_DBT_PARTIAL) and never a block: u64 seq || u64 received_at || u64 height ||
+ * u32 n_votes || merkle_root(32) || the stored verdict: u32 code || u32 check ||
+ * u32 vote (0xffffffff none) || u32 leading zero bits. */
+#define ST_PROPOSAL_HEAD_LEN (8 + 8 + 8 + 4 + CV_HASH_LEN + 16)
+/* Number of proposal records, read head by head. */
+cv_err cv_st_proposal_count(cv_store *s, DB_TXN *txn, uint64_t *n);
 
 /* The genesis as the setup databases hold it, in genesis order (not yet checked). */
 cv_err cv_st_load_genesis(cv_store *s, DB_TXN *txn, bool with_voters, cv_genesis *g);

@@ -10,16 +10,6 @@
 
 /* ---- summary ---- */
 
-static cv_err count_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
-{
-	(void)k;
-	(void)kl;
-	(void)v;
-	(void)vl;
-	(*(uint64_t *)ctx)++;
-	return CV_OK;
-}
-
 static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	cv_info *in = ctx;
@@ -56,7 +46,7 @@ static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 	    (e = cv_st_meta_u64(s, txn, "n_pending", &in->n_pending)) != CV_OK ||
 	    (e = cv_st_meta_u64(s, txn, "n_committed", &in->n_committed)) != CV_OK)
 		return e;
-	return cv_st_scan(s, ST_PROPOSALS, txn, NULL, 0, count_one, &in->n_proposals);
+	return cv_st_proposal_count(s, txn, &in->n_proposals);
 }
 
 cv_err cv_store_info(cv_store *s, cv_info *out)

@@ -122,16 +122,19 @@ class Approver:
         r = T.request(self.sysm, "GET", "/api/proposals", timeout=10)
         if r.status != 200 or not r.json:
             return
-        props = [p for p in r.json.get("proposals", []) if p["checks"]["rules"]["ok"]]
+        props = [p for p in r.json.get("proposals", []) if p["verdict"] == "ok"]
         if not props:
             return
         # oldest first from the server; max keeps the first of equals
-        target = max(props, key=lambda p: (len(p["approvals"]), len(p["block"]["votes"])))
-        done = {a["validator_key"] for a in target["approvals"]}
+        target = max(props, key=lambda p: (p["n_approvals"], p["n_votes"]))
+        r = T.request(self.sysm, "GET", f"/api/proposals/{target['hash']}", timeout=10)
+        if r.status != 200 or not r.json:
+            return
+        done = {a["validator_key"] for a in r.json["approvals"]}
         todo = [k for k in self.el.validators if k[1] not in done]
         random.shuffle(todo)
-        for a in T.approvals(target["block"]["hash"], todo):
-            path = f"/api/proposals/{target['block']['hash']}/approvals"
+        for a in T.approvals(target["hash"], todo):
+            path = f"/api/proposals/{target['hash']}/approvals"
             rr = T.request(self.sysm, "POST", path, a, timeout=10)
             self.posted += 1
             if rr.status == 201:

@@ -80,7 +80,7 @@ def main():
         props = (request(sysm, "GET", "/api/proposals").json or {}).get("proposals", [])
         if not res.check("one proposal", len(props) == 1, props):
             return
-        h = props[0]["block"]["hash"]
+        h = props[0]["hash"]
         for a in cvtest.approvals(h, el.validators[:2]):
             request(sysm, "POST", f"/api/proposals/{h}/approvals", a)
         res.check("the block is committed", cvtest.tip(sysm) == 1, cvtest.tip(sysm))

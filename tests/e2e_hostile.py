@@ -319,8 +319,10 @@ def snapshot():
     for p in ("/api/chain/export", "/api/pool?limit=1000", "/api/results", "/api/election"):
         out[p] = T.request(SYS, "GET", p).body
     r = T.request(SYS, "GET", "/api/proposals")
+    full = [T.request(SYS, "GET", f"/api/proposals/{p['hash']}").json
+            for p in (r.json or {}).get("proposals", [])]
     out["proposals"] = json.dumps([(p["block"], p["approvals"], p["rejections"])
-                                   for p in (r.json or {}).get("proposals", [])])
+                                   for p in full if p])
     return out
 
 

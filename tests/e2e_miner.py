@@ -16,8 +16,14 @@ res = T.Results("e2e_miner")
 
 
 def proposals(sysm):
+    """The proposals listed, each fetched whole (the list is a summary each)."""
     r = T.request(sysm, "GET", "/api/proposals", timeout=10)
-    return r.json.get("proposals", []) if r.status == 200 and r.json else []
+    out = []
+    for s in (r.json.get("proposals", []) if r.status == 200 and r.json else []):
+        rr = T.request(sysm, "GET", f"/api/proposals/{s['hash']}", timeout=10)
+        if rr.status == 200 and rr.json:
+            out.append(rr.json)
+    return out
 
 
 def rejections(block_hash, keys, reason):

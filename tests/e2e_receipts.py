@@ -198,7 +198,8 @@ def run(sysm):
     m = subprocess.run([T.MINER, "--url", sysm.url, "--once", "--threads", "1"],
                        capture_output=True, text=True, timeout=120)
     props = (T.request(sysm, "GET", "/api/proposals").json or {}).get("proposals", [])
-    seal = [x["block"] for x in props if x["block"].get("seal")]
+    whole = [T.request(sysm, "GET", f"/api/proposals/{x['hash']}").json or {} for x in props]
+    seal = [x["block"] for x in whole if x.get("block", {}).get("seal")]
     res.check("the miner proposes the seal", m.returncode == 0 and len(seal) == 1,
               (m.stdout, m.stderr, props))
     if seal:

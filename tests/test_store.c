@@ -1069,6 +1069,124 @@ static void test_acknowledged_vote_survives_crash(void)
 	CHECK_EQ_INT(verify_files(sub), 0);
 }
 
+/* ---- the bound of proposals per height ---- */
+
+#define FLOOD_VOTES 10
+
+/* A mined block at height 1 of the "floods" election carrying votes[idx[0..n-1]]. */
+static void flood_block(cv_block *b, const cv_vote *votes, const int *idx, size_t n, uint64_t ts)
+{
+	memset(b, 0, sizeof *b);
+	b->votes = calloc(n, sizeof *b->votes);
+	for (size_t i = 0; i < n; i++)
+		b->votes[i] = votes[idx[i]];
+	b->n_votes = n;
+	b->header.version = CV_VERSION;
+	b->header.height = 1;
+	memcpy(b->header.prev_hash, mp_genesis, CV_HASH_LEN);
+	b->header.timestamp = ts;
+	b->header.difficulty = 8;
+	mine(b);
+}
+
+static void test_proposals_bounded_per_height(void)
+{
+	char sub[160];
+	cv_store *x = NULL;
+	cv_vote votes[FLOOD_VOTES];
+	uint8_t first_hash[CV_HASH_LEN], kept_hash[CV_HASH_LEN], evicted_hash[CV_HASH_LEN];
+	cv_proposal_summary *sums = NULL;
+	cv_proposal p;
+	cv_block b;
+	cv_info in;
+	uint64_t ts = now_s();
+	size_t n = 0, admitted = 0;
+	bool committed = true;
+
+	snprintf(sub, sizeof sub, "%s/floods", top);
+	CHECK(make_election(sub));
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	for (int i = 0; i < FLOOD_VOTES; i++)
+		votes[i] = make_vote(mp_genesis, mp_keys[i], 1, ts);
+	/* the height fills with two-vote blocks, each its own pair of votes */
+	for (int i = 0; i < FLOOD_VOTES && admitted < CV_PROPOSALS_PER_HEIGHT; i++)
+		for (int j = 0; j < FLOOD_VOTES && admitted < CV_PROPOSALS_PER_HEIGHT; j++) {
+			int idx[2] = {i, j};
+
+			if (i == j)
+				continue;
+			flood_block(&b, votes, idx, 2, ts);
+			if (cv_store_add_proposal(x, &b, ts, NULL) == CV_OK)
+				admitted++;
+			if (admitted == 1)
+				memcpy(first_hash, b.hash, CV_HASH_LEN);
+			if (admitted == CV_PROPOSALS_PER_HEIGHT - 1)
+				memcpy(evicted_hash, b.hash, CV_HASH_LEN);
+			if (admitted == CV_PROPOSALS_PER_HEIGHT)
+				memcpy(kept_hash, b.hash, CV_HASH_LEN);
+			cv_block_free(&b);
+		}
+	CHECK_EQ_INT(admitted, CV_PROPOSALS_PER_HEIGHT);
+
+	/* full: neither another pair nor a smaller block gets in */
+	flood_block(&b, votes, (int[]){9, 8}, 2, ts);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &b, ts, NULL), CV_E_PROPOSALS_FULL);
+	cv_block_free(&b);
+	flood_block(&b, votes, (int[]){9}, 1, ts);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &b, ts, NULL), CV_E_PROPOSALS_FULL);
+	cv_block_free(&b);
+	/* the same votes mined again (another timestamp, so another hash) add nothing */
+	flood_block(&b, votes, (int[]){0, 1}, 2, ts + 1);
+	CHECK(memcmp(b.hash, first_hash, CV_HASH_LEN) != 0);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &b, ts, NULL), CV_E_SAME_VOTES);
+	cv_block_free(&b);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_proposals, CV_PROPOSALS_PER_HEIGHT);
+
+	/* a block with more votes takes the place of the newest smallest one without an
+	 * approval: the approved newest stays, the one before it goes */
+	cv_approval a = make_approval(validator_keys[0], kept_hash);
+	CHECK_EQ_INT(cv_store_approve(x, kept_hash, &a, &committed), CV_OK);
+	CHECK(!committed);
+	flood_block(&b, votes, (int[]){9, 8, 7}, 3, ts);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &b, ts, NULL), CV_OK);
+	cv_block_free(&b);
+	CHECK_EQ_INT(cv_store_proposal(x, evicted_hash, &p), CV_E_NOT_FOUND);
+	CHECK_EQ_INT(cv_store_proposal(x, kept_hash, &p), CV_OK);
+	/* the rules' verdict was stored with it */
+	CHECK_EQ_INT(p.checks.verdict, CV_OK);
+	CHECK(p.checks.leading_zero_bits >= 8);
+	CHECK_EQ_INT(cv_checks_result(&p.checks, CV_CHECK_POW), 1);
+	cv_proposal_free(&p);
+
+	/* a block two validators rejected (one approval can no longer reach 2) gives way to
+	 * the same votes mined again */
+	for (int v = 1; v < 3; v++) {
+		cv_approval r = make_approval(validator_keys[v], first_hash);
+		cv_buf m = {0};
+
+		CHECK_EQ_INT(cv_rejection_message(first_hash, "no", &m), CV_OK);
+		cv_sign(validator_keys[v], m.data, m.len, r.signature);
+		cv_buf_free(&m);
+		CHECK_EQ_INT(cv_store_reject(x, first_hash, "no", &r), CV_OK);
+	}
+	flood_block(&b, votes, (int[]){0, 1}, 2, ts + 1);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &b, ts, NULL), CV_OK);
+	cv_block_free(&b);
+	CHECK_EQ_INT(cv_store_proposal(x, first_hash, &p), CV_E_NOT_FOUND);
+
+	/* the listing: summaries, oldest first, never more than the bound */
+	CHECK_EQ_INT(cv_store_proposal_summaries(x, &sums, &n), CV_OK);
+	CHECK_EQ_INT(n, CV_PROPOSALS_PER_HEIGHT);
+	for (size_t i = 1; i < n; i++)
+		CHECK(sums[i - 1].received_at <= sums[i].received_at);
+	CHECK(n > 0 && sums[n - 1].n_votes == 2 && sums[n - 2].n_votes == 3);
+	free(sums);
+	cv_store_close(x);
+}
+
 static void test_scripted_store_files_verify(void)
 {
 	cv_store_close(st);
@@ -1331,6 +1449,7 @@ int main(int argc, char **argv)
 	RUN(test_committed_vote_has_valid_inclusion_path);
 	RUN(test_export_passes_verifier);
 	RUN(test_direct_vote_evicts_voters_pool_vote_then_close);
+	RUN(test_proposals_bounded_per_height);
 	RUN(test_scripted_store_files_verify);
 
 	RUN(test_close_admits_only_pending_votes_then_the_seal);

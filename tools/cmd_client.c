@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "acceptance.h"
+#include "api.h"
 #include "chain.h"
 #include "cmd.h"
 #include "http.h"
@@ -275,48 +276,42 @@ static void vote_usage(FILE *out)
 }
 
 /* Reads genesis_hash and service_key and checks candidate_id is among the candidates of
- * GET /api/election (an envelope: extra keys are fine). 0 on success, -1 with a message
- * printed. */
+ * GET /api/election (cv_api_election_read). 0 on success, -1 with a message printed. */
 static int election_for_vote(cv_http *http, uint32_t candidate_id, uint8_t election_id[CV_HASH_LEN],
                              uint8_t service_key[CV_KEY_LEN])
 {
 	cv_http_reply r = {0};
-	json_object *gh, *list;
+	cv_api_election el = {0};
 	int ok = -1, found = 0;
+	cv_err err;
 
 	if (get_json("vote", http, "/api/election", &r) != 0)
 		goto out;
-	if (!json_object_object_get_ex(r.body, "genesis_hash", &gh) ||
-	    json_object_is_type(gh, json_type_null)) {
+	if ((err = cv_api_election_read(r.body, &el)) != CV_OK) {
+		fprintf(stderr, "chainvote vote: /api/election: not an election (%s)\n",
+		        cv_err_code(err));
+		goto out;
+	}
+	if (!el.opened) {
 		fprintf(stderr,
 		        "chainvote vote: the election is not open yet (no genesis block)\n");
 		goto out;
 	}
-	if (cv_json_get_hex(r.body, "genesis_hash", election_id, CV_HASH_LEN) != CV_OK) {
-		fprintf(stderr, "chainvote vote: /api/election: genesis_hash is malformed\n");
+	memcpy(election_id, el.genesis_hash, CV_HASH_LEN);
+	for (size_t i = 0; i < el.n_candidates; i++)
+		found |= el.candidate_ids[i] == candidate_id;
+	if (!found) {
+		fprintf(stderr,
+		        "chainvote vote: the election has no candidate %" PRIu32
+		        " (see GET /api/election)\n",
+		        candidate_id);
 		goto out;
 	}
 	if (service_key_of("vote", r.body, service_key) != 0)
 		goto out;
-	if (json_object_object_get_ex(r.body, "candidates", &list) &&
-	    json_object_is_type(list, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(list); i++) {
-			uint64_t id;
-			if (cv_json_get_u64(json_object_array_get_idx(list, i), "id", UINT32_MAX,
-			                    &id) == CV_OK &&
-			    id == candidate_id)
-				found = 1;
-		}
-		if (!found) {
-			fprintf(stderr,
-			        "chainvote vote: the election has no candidate %" PRIu32
-			        " (see GET /api/election)\n",
-			        candidate_id);
-			goto out;
-		}
-	}
 	ok = 0;
 out:
+	cv_api_election_free(&el);
 	cv_http_reply_free(&r);
 	return ok;
 }
@@ -443,16 +438,6 @@ out:
 
 /* ---- approve and reject ---- */
 
-/* One proposal from GET /api/proposals and what the local check made of it. */
-typedef struct proposal {
-	cv_block block;
-	uint64_t approvals; /* as the service counts them (for choosing) */
-	int unreadable;     /* the block did not parse; verdict says why */
-	int no_prev;        /* the block below it could not be fetched: unchecked */
-	cv_err verdict;     /* CV_OK: passes every rule checked here */
-	size_t bad_vote;
-} proposal;
-
 /* What a validator needs to check proposals: the genesis and the chain tip's block. */
 typedef struct checker {
 	cv_http *http;
@@ -460,12 +445,44 @@ typedef struct checker {
 	cv_block prev; /* the block below the proposals' height, when fetched */
 	int have_prev;
 	uint64_t failed_prev; /* a height whose block could not be fetched; 0: none */
+	uint64_t closed_at;   /* the service's close (GET /api/election), 0 while open */
 } checker;
 
 static void checker_free(checker *k)
 {
 	cv_block_free(&k->genesis);
 	cv_block_free(&k->prev);
+}
+
+/* One proposal, fetched whole (GET /api/proposals/{hash}), and what the local check
+ * made of it. */
+typedef struct proposal {
+	cv_block block;
+	int unreadable; /* not fetched or not parsed: verdict says why */
+	int no_prev;    /* the block below it could not be fetched: unchecked */
+	cv_err verdict; /* CV_OK: passes every rule checked here */
+	size_t bad_vote;
+} proposal;
+
+/* The service's close, from GET /api/election, into k->closed_at. 0, or -1 with a
+ * message printed. */
+static int read_close(checker *k)
+{
+	cv_http_reply r = {0};
+	cv_api_election el;
+	int ok = -1;
+
+	if (get_json("approve", k->http, "/api/election", &r) != 0)
+		return -1;
+	if (cv_api_election_read(r.body, &el) != CV_OK) {
+		fprintf(stderr, "chainvote approve: /api/election: not an election\n");
+	} else {
+		k->closed_at = el.closed_at;
+		cv_api_election_free(&el);
+		ok = 0;
+	}
+	cv_http_reply_free(&r);
+	return ok;
 }
 
 /* Checks p->block with cv_check_proposal against the committed block below it. The
@@ -507,65 +524,54 @@ static void check_proposal(checker *k, proposal *p)
 	view.genesis = k->genesis.genesis;
 	memcpy(view.election_id, k->genesis.hash, CV_HASH_LEN);
 	view.genesis_timestamp = k->genesis.header.timestamp;
+	view.closed_at = k->closed_at;
+	/* a seal is approved only once the election is closed, at that close; whether the
+	 * votes pending at it are all committed only the service can tell, and it does */
+	if (p->block.has_seal && k->closed_at == 0) {
+		p->verdict = CV_E_SEAL_EARLY;
+		return;
+	}
 	p->verdict = cv_check_proposal(&view, &prev->header, prev->hash, &p->block,
 	                               (uint64_t)time(NULL), &p->bad_vote);
 }
 
-/* Parses GET /api/proposals into a malloc'd array (caller frees each block and the
- * array). Entries whose block is malformed get verdict CV_E_MALFORMED. -1 on failure. */
-static int fetch_proposals(cv_http *http, proposal **out, size_t *n_out)
+/* Fetches proposal hash whole and checks it here. 0 with p filled (caller frees
+ * p->block; p->unreadable says whether it could be read), -1 when the service does not
+ * know it (message printed). */
+static int fetch_proposal(checker *k, const uint8_t hash[CV_HASH_LEN], proposal *p)
 {
 	cv_http_reply r = {0};
-	json_object *list, *block;
-	proposal *ps = NULL;
-	size_t n;
-	int ok = -1;
+	char hex[HEX_HASH], path[160];
+	uint64_t n_approvals, n_rejections;
+	int ok = 0;
 
-	*out = NULL;
-	*n_out = 0;
-	if (get_json("approve", http, "/api/proposals", &r) != 0)
-		goto out;
-	if (!json_object_object_get_ex(r.body, "proposals", &list) ||
-	    !json_object_is_type(list, json_type_array)) {
-		fprintf(stderr, "chainvote approve: /api/proposals: no proposals list\n");
-		goto out;
-	}
-	n = json_object_array_length(list);
-	ps = calloc(n ? n : 1, sizeof(*ps));
-	if (ps == NULL) {
-		fprintf(stderr, "chainvote approve: out of memory\n");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *entry = json_object_array_get_idx(list, i);
-
-		ps[i].bad_vote = SIZE_MAX;
-		if (!json_object_object_get_ex(entry, "block", &block))
-			ps[i].verdict = CV_E_MALFORMED;
-		else
-			ps[i].verdict = cv_block_from_json(block, &ps[i].block);
-		if (ps[i].verdict != CV_OK) {
-			ps[i].unreadable = 1;
-			continue;
+	memset(p, 0, sizeof(*p));
+	p->bad_vote = SIZE_MAX;
+	cv_hex_encode(hash, CV_HASH_LEN, hex);
+	snprintf(path, sizeof(path), "/api/proposals/%s", hex);
+	if (cv_http_request(k->http, "GET", path, NULL, &r) != CV_OK || r.status != 200) {
+		if (r.status == 404) {
+			ok = -1;
+		} else {
+			print_refusal("approve", path, &r);
+			p->unreadable = 1;
+			p->verdict = CV_E_NOT_FOUND;
 		}
-		if (cv_json_get_u64(entry, "approvals", UINT32_MAX, &ps[i].approvals) != CV_OK)
-			ps[i].approvals = 0;
+		goto out;
 	}
-	*out = ps;
-	*n_out = n;
-	ps = NULL;
-	ok = 0;
+	p->verdict = cv_api_proposal_read(r.body, &p->block, &n_approvals, &n_rejections);
+	/* the block must be the one asked for: its stated hash is checked by the rules */
+	if (p->verdict == CV_OK && memcmp(p->block.hash, hash, CV_HASH_LEN) != 0) {
+		cv_block_free(&p->block);
+		p->verdict = CV_E_BAD_HASH;
+	}
+	if (p->verdict != CV_OK)
+		p->unreadable = 1;
+	else
+		check_proposal(k, p);
 out:
-	free(ps);
 	cv_http_reply_free(&r);
 	return ok;
-}
-
-static void free_proposals(proposal *ps, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		cv_block_free(&ps[i].block);
-	free(ps);
 }
 
 /* Signs and posts an approval of block_hash. 0 when recorded (or recorded before). */
@@ -575,7 +581,7 @@ static int post_approval(cv_http *http, const cv_privkey *key, const cv_block *b
 	uint8_t msg[CV_APPROVAL_MSG_LEN];
 	char hex[HEX_HASH], path[160];
 	cv_http_reply r = {0};
-	json_object *body = NULL, *v;
+	json_object *body = NULL;
 	int ok = -1;
 
 	cv_approval_message(b->hash, msg);
@@ -595,14 +601,14 @@ static int post_approval(cv_http *http, const cv_privkey *key, const cv_block *b
 		print_refusal("approve", "the approval was not sent", &r);
 	} else if (r.status == 201 || r.status == 200) {
 		uint64_t n = 0, t = 0;
-		int committed = json_object_object_get_ex(r.body, "committed", &v) &&
-		                json_object_is_type(v, json_type_boolean) &&
-		                json_object_get_boolean(v);
+		bool committed = false;
 
-		cv_json_get_u64(r.body, "approvals", UINT32_MAX, &n);
-		cv_json_get_u64(r.body, "threshold", UINT32_MAX, &t);
-		printf("block %" PRIu64 " %s: approved (%" PRIu64 "/%" PRIu64 ")%s\n",
-		       b->header.height, hex, n, t, committed ? ", committed" : "");
+		if (cv_api_approved_read(r.body, &committed, &n, &t) != CV_OK)
+			printf("block %" PRIu64 " %s: approved (the answer was not understood)\n",
+			       b->header.height, hex);
+		else
+			printf("block %" PRIu64 " %s: approved (%" PRIu64 "/%" PRIu64 ")%s\n",
+			       b->header.height, hex, n, t, committed ? ", committed" : "");
 		ok = 0;
 	} else if (r.status == 409 && strcmp(r.code, "duplicate_approval") == 0) {
 		printf("block %" PRIu64 " %s: already approved by this key\n", b->header.height,
@@ -616,30 +622,98 @@ static int post_approval(cv_http *http, const cv_privkey *key, const cv_block *b
 	return ok;
 }
 
-/* True when proposal i should give way to another valid one at its height: a validator
- * approves at most one block per height (rule 6), so --all picks the one closest to the
- * threshold, the first listed on a tie. */
-static int gives_way(const proposal *ps, size_t n, size_t i)
+/* Prints why p is not signed; 1 when it is not, 0 when it may be signed. */
+static int refuse(const proposal *p, const char *hex)
 {
-	for (size_t j = 0; j < n; j++) {
-		if (j == i || ps[j].verdict != CV_OK || ps[j].unreadable || ps[j].no_prev ||
-		    ps[j].block.header.height != ps[i].block.header.height)
-			continue;
-		if (ps[j].approvals > ps[i].approvals ||
-		    (j < i && ps[j].approvals == ps[i].approvals))
-			return 1;
+	if (p->unreadable) {
+		printf("proposal %s: refusing to sign: its block cannot be read (%s)\n", hex,
+		       cv_err_code(p->verdict));
+		return 1;
 	}
-	return 0;
+	if (p->no_prev) {
+		printf("block %" PRIu64 " %s: not signing: block %" PRIu64
+		       " below it could not be fetched to check it\n",
+		       p->block.header.height, hex, p->block.header.height - 1);
+		return 1;
+	}
+	if (p->verdict == CV_OK)
+		return 0;
+	if (p->bad_vote != SIZE_MAX)
+		printf("block %" PRIu64 " %s: refusing to sign: vote %zu: %s (%s)\n",
+		       p->block.header.height, hex, p->bad_vote, cv_err_message(p->verdict),
+		       cv_err_code(p->verdict));
+	else
+		printf("block %" PRIu64 " %s: refusing to sign: %s (%s)\n", p->block.header.height,
+		       hex, cv_err_message(p->verdict), cv_err_code(p->verdict));
+	return 1;
+}
+
+/* The order in which --all considers the listed proposals: a validator approves at most
+ * one block per height (rule 6), so the one closest to the threshold first (most
+ * approvals), the oldest first on a tie (the listing is oldest first). */
+static void choice_order(const cv_api_proposal_list *l, size_t *order)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		size_t j = i;
+
+		for (; j > 0 && l->items[order[j - 1]].n_approvals < l->items[i].n_approvals; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+}
+
+/* --all: approves the first proposal in choice_order that passes the local check;
+ * every one found invalid before it is reported. Returns the number of failures. */
+static int approve_all(checker *k, const cv_privkey *key, const cv_api_proposal_list *l)
+{
+	size_t *order = calloc(l->n ? l->n : 1, sizeof(*order));
+	int failures = 0, chosen = 0;
+
+	if (order == NULL) {
+		fprintf(stderr, "chainvote approve: out of memory\n");
+		return 1;
+	}
+	choice_order(l, order);
+	for (size_t i = 0; i < l->n; i++) {
+		const cv_proposal_summary *s = &l->items[order[i]];
+		char hex[HEX_HASH];
+		proposal p;
+
+		cv_hex_encode(s->hash, CV_HASH_LEN, hex);
+		if (chosen) {
+			printf("block %" PRIu64 " %s: skipped (another proposal at this height is "
+			       "chosen)\n",
+			       s->height, hex);
+			continue;
+		}
+		if (fetch_proposal(k, s->hash, &p) != 0) {
+			printf("proposal %s: gone (committed or discarded)\n", hex);
+			continue;
+		}
+		if (refuse(&p, hex)) {
+			failures++;
+		} else {
+			chosen = 1;
+			if (post_approval(k->http, key, &p.block) != 0)
+				failures++;
+		}
+		cv_block_free(&p.block);
+	}
+	if (l->n == 0)
+		printf("no proposals\n");
+	free(order);
+	return failures;
 }
 
 static void approve_usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: chainvote approve --url URL --key FILE (HASH | --all)\n"
-	        "Fetches the proposals, re-checks each one here with the chain's rules (its hash,\n"
+	        "Fetches the proposal, re-checks it here with the chain's rules (its hash,\n"
 	        "proof of work, link, merkle root, every vote's signature, candidate and voter),\n"
 	        "and signs an approval with the validator key in FILE only when it passes.\n"
-	        "With --all it approves at most one valid proposal per height.\n"
+	        "With --all it approves at most one valid proposal per height: the one with the\n"
+	        "most approvals, the oldest on a tie.\n"
 	        "Exit status: 0 all approved, 1 a proposal refused or not found, 2 usage.\n");
 }
 
@@ -653,12 +727,13 @@ int cmd_approve(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *url = NULL, *key_path = NULL;
-	int all = 0, c, status = 1, failures = 0, matched = 0;
+	int all = 0, c, status = 1, failures = 0;
 	uint8_t wanted[CV_HASH_LEN], our_key[CV_KEY_LEN];
 	cv_privkey *key = NULL;
 	checker k;
-	proposal *ps = NULL;
-	size_t n = 0;
+	cv_api_proposal_list list = {0};
+	cv_http_reply r = {0};
+	cv_err err;
 
 	memset(&k, 0, sizeof(k));
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -692,7 +767,7 @@ int cmd_approve(int argc, char **argv)
 	k.http = open_http("approve", url);
 	if (k.http == NULL)
 		goto out;
-	if (fetch_block("approve", k.http, "0", &k.genesis) != 0)
+	if (fetch_block("approve", k.http, "0", &k.genesis) != 0 || read_close(&k) != 0)
 		goto out;
 	cv_privkey_public(key, our_key);
 	if (cv_genesis_validator(k.genesis.genesis, our_key) == NULL) {
@@ -702,69 +777,34 @@ int cmd_approve(int argc, char **argv)
 		        key_path);
 		goto out;
 	}
-	if (fetch_proposals(k.http, &ps, &n) != 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (!all && memcmp(ps[i].block.hash, wanted, CV_HASH_LEN) != 0)
-			continue;
-		if (ps[i].verdict == CV_OK)
-			check_proposal(&k, &ps[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		proposal *p = &ps[i];
+	if (!all) {
+		proposal p;
 		char hex[HEX_HASH];
 
-		if (p->unreadable) {
-			if (all) {
-				printf("proposal %zu: refusing to sign: its block cannot be read "
-				       "(%s)\n",
-				       i, cv_err_code(p->verdict));
-				failures++;
-			}
-			continue;
+		cv_hex_encode(wanted, CV_HASH_LEN, hex);
+		if (fetch_proposal(&k, wanted, &p) != 0) {
+			fprintf(stderr, "chainvote approve: no proposal %s\n", argv[optind]);
+			goto out;
 		}
-		if (!all && memcmp(p->block.hash, wanted, CV_HASH_LEN) != 0)
-			continue;
-		matched++;
-		cv_hex_encode(p->block.hash, CV_HASH_LEN, hex);
-		if (p->no_prev) {
-			printf("block %" PRIu64 " %s: not signing: block %" PRIu64
-			       " below it could not be fetched to check it\n",
-			       p->block.header.height, hex, p->block.header.height - 1);
-			failures++;
-			continue;
-		}
-		if (p->verdict != CV_OK) {
-			if (p->bad_vote != SIZE_MAX)
-				printf("block %" PRIu64
-				       " %s: refusing to sign: vote %zu: %s (%s)\n",
-				       p->block.header.height, hex, p->bad_vote,
-				       cv_err_message(p->verdict), cv_err_code(p->verdict));
-			else
-				printf("block %" PRIu64 " %s: refusing to sign: %s (%s)\n",
-				       p->block.header.height, hex, cv_err_message(p->verdict),
-				       cv_err_code(p->verdict));
-			failures++;
-			continue;
-		}
-		if (all && gives_way(ps, n, i)) {
-			printf("block %" PRIu64
-			       " %s: skipped (another proposal at this height is chosen)\n",
-			       p->block.header.height, hex);
-			continue;
-		}
-		if (post_approval(k.http, key, &p->block) != 0)
-			failures++;
-	}
-	if (!all && matched == 0) {
-		fprintf(stderr, "chainvote approve: no proposal %s\n", argv[optind]);
+		failures = refuse(&p, hex);
+		if (!failures && post_approval(k.http, key, &p.block) != 0)
+			failures = 1;
+		cv_block_free(&p.block);
+		status = failures ? 1 : 0;
 		goto out;
 	}
-	if (all && n == 0)
-		printf("no proposals\n");
+	if (get_json("approve", k.http, "/api/proposals", &r) != 0)
+		goto out;
+	if ((err = cv_api_proposal_list_read(r.body, &list)) != CV_OK) {
+		fprintf(stderr, "chainvote approve: /api/proposals: not a proposal list (%s)\n",
+		        cv_err_code(err));
+		goto out;
+	}
+	failures = approve_all(&k, key, &list);
 	status = failures ? 1 : 0;
 out:
-	free_proposals(ps, n);
+	cv_api_proposal_list_free(&list);
+	cv_http_reply_free(&r);
 	checker_free(&k);
 	close_http(k.http);
 	cv_privkey_free(key);

@@ -15,6 +15,7 @@
 
 #include "chain.h"
 #include "http.h"
+#include "api.h"
 #include "json.h"
 #include "pow.h"
 
@@ -140,67 +141,22 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* Reads a template from GET /api/work into b (votes owned by b, hash unset). Returns 1
- * with work (votes, or the seal that closes the election), 0 when the pool is empty,
- * -1 on a problem (described in why). */
+/* Reads a template from GET /api/work (cv_api_work_read) into b (votes owned by b, hash
+ * unset). Returns 1 with work (votes, or the seal that closes the election), 0 when the
+ * pool is empty, -1 on a problem (described in why). */
 static int template_from_json(json_object *o, cv_block *b, char *why, size_t why_len)
 {
-	json_object *votes;
-	uint64_t version, height, difficulty, timestamp;
-	size_t n;
+	size_t bad_vote;
+	cv_err err = cv_api_work_read(o, b, &bad_vote);
 
-	memset(b, 0, sizeof(*b));
-	if (!json_object_is_type(o, json_type_object) ||
-	    cv_json_get_u64(o, "version", UINT32_MAX, &version) != CV_OK ||
-	    cv_json_get_u64(o, "height", UINT64_MAX, &height) != CV_OK ||
-	    cv_json_get_hex(o, "prev_hash", b->header.prev_hash, CV_HASH_LEN) != CV_OK ||
-	    cv_json_get_u64(o, "difficulty", 256, &difficulty) != CV_OK ||
-	    cv_json_get_u64(o, "timestamp", UINT64_MAX, &timestamp) != CV_OK ||
-	    cv_json_get_hex(o, "merkle_root", b->header.merkle_root, CV_HASH_LEN) != CV_OK ||
-	    !json_object_object_get_ex(o, "votes", &votes) ||
-	    !json_object_is_type(votes, json_type_array)) {
-		snprintf(why, why_len, "the work template is malformed");
-		return -1;
-	}
-	if (version != CV_VERSION || height == 0) {
-		snprintf(why, why_len, "the work template has version %" PRIu64 ", height %" PRIu64,
-		         version, height);
-		return -1;
-	}
-	b->header.version = (uint32_t)version;
-	b->header.height = height;
-	b->header.difficulty = (uint32_t)difficulty;
-	b->header.timestamp = timestamp;
-	b->header.nonce = 0;
-	if (cv_seal_from_json(o, b) != CV_OK) {
-		snprintf(why, why_len, "the work template's seal is malformed");
-		return -1;
-	}
-	n = json_object_array_length(votes);
-	if (b->has_seal) {
-		if (n == 0)
-			return 1;
-		snprintf(why, why_len, "the work template has votes beside its seal");
-		return -1;
-	}
-	if (n == 0)
-		return 0;
-	b->votes = calloc(n, sizeof(*b->votes));
-	if (b->votes == NULL) {
-		snprintf(why, why_len, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		cv_err err = cv_vote_from_json(json_object_array_get_idx(votes, i), &b->votes[i]);
-		if (err != CV_OK) {
-			snprintf(why, why_len, "vote %zu of the work template: %s", i,
-			         cv_err_code(err));
-			cv_block_free(b);
-			return -1;
-		}
-		b->n_votes = i + 1;
-	}
-	return 1;
+	if (err == CV_OK)
+		return b->n_votes > 0 || b->has_seal;
+	if (bad_vote != SIZE_MAX)
+		snprintf(why, why_len, "vote %zu of the work template: %s", bad_vote,
+		         cv_err_code(err));
+	else
+		snprintf(why, why_len, "the work template is malformed (%s)", cv_err_code(err));
+	return -1;
 }
 
 /* GET /api/work. Returns 1 with a checked template in b, cut to its first max_votes
@@ -260,16 +216,17 @@ typedef struct election_facts {
 static int read_election(cv_http *http, election_facts *f)
 {
 	cv_http_reply r = {0};
-	json_object *v;
+	cv_api_election el;
 	int ok = cv_http_request(http, "GET", "/api/election", NULL, &r) == CV_OK &&
-	         r.status == 200 && json_object_is_type(r.body, json_type_object) &&
-	         cv_json_get_u64(r.body, "tip_height", UINT64_MAX, &f->tip_height) == CV_OK &&
-	         cv_json_get_u64(r.body, "threshold", UINT64_MAX, &f->threshold) == CV_OK &&
-	         json_object_object_get_ex(r.body, "validators", &v) &&
-	         json_object_is_type(v, json_type_array);
+	         r.status == 200 && cv_api_election_read(r.body, &el) == CV_OK;
 
-	if (ok)
-		f->n_validators = json_object_array_length(v);
+	if (ok) {
+		ok = el.opened;
+		f->tip_height = el.tip_height;
+		f->threshold = el.threshold;
+		f->n_validators = el.n_validators;
+		cv_api_election_free(&el);
+	}
 	cv_http_reply_free(&r);
 	return ok ? 0 : -1;
 }
@@ -281,31 +238,20 @@ static int read_election(cv_http *http, election_facts *f)
 static int still_proposed(cv_http *http, const uint8_t hash[CV_HASH_LEN])
 {
 	cv_http_reply r = {0};
-	json_object *list, *block, *h, *rej;
-	char hex[2 * CV_HASH_LEN + 1];
+	cv_api_proposal_list list = {0};
 	election_facts el;
 	int listed = 1;
 
 	if (read_election(http, &el) != 0 ||
 	    cv_http_request(http, "GET", "/api/proposals", NULL, &r) != CV_OK || r.status != 200 ||
-	    !json_object_is_type(r.body, json_type_object) ||
-	    !json_object_object_get_ex(r.body, "proposals", &list) ||
-	    !json_object_is_type(list, json_type_array))
+	    cv_api_proposal_list_read(r.body, &list) != CV_OK)
 		goto out;
-	hex32(hash, hex);
 	listed = 0;
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *p = json_object_array_get_idx(list, i);
-		size_t rejected = 0;
+	for (size_t i = 0; i < list.n; i++) {
+		size_t rejected = list.items[i].n_rejections;
 
-		if (!json_object_object_get_ex(p, "block", &block) ||
-		    !json_object_object_get_ex(block, "hash", &h) ||
-		    !json_object_is_type(h, json_type_string) ||
-		    strcmp(json_object_get_string(h), hex) != 0)
+		if (memcmp(list.items[i].hash, hash, CV_HASH_LEN) != 0)
 			continue;
-		if (json_object_object_get_ex(p, "rejections", &rej) &&
-		    json_object_is_type(rej, json_type_array))
-			rejected = json_object_array_length(rej);
 		listed = rejected <= el.n_validators && el.n_validators - rejected >= el.threshold;
 		if (!listed)
 			printf("our proposal was rejected by %zu of %zu validators; mining the "
@@ -313,6 +259,7 @@ static int still_proposed(cv_http *http, const uint8_t hash[CV_HASH_LEN])
 			       rejected, el.n_validators);
 	}
 out:
+	cv_api_proposal_list_free(&list);
 	cv_http_reply_free(&r);
 	return listed;
 }
@@ -427,7 +374,8 @@ out:
 	return result;
 }
 
-/* POSTs the mined block. Returns the HTTP status (0 when none arrived). The block goes
+/* POSTs the mined block. Returns the HTTP status (0 when none arrived, or when the
+ * height refuses the block for its room: same_votes, proposals_full). The block goes
  * out only when its hash is H(header) and the proof of work holds, checked here again
  * rather than trusted from the search. */
 static long post_block(cv_http *http, const cv_block *b)
@@ -467,6 +415,11 @@ static long post_block(cv_http *http, const cv_block *b)
 		       r.message);
 	}
 	status = r.status;
+	/* the height keeps no more blocks like this one: mining it again at once would only
+	 * be refused again, so the caller waits as after no answer */
+	if (status == 409 && (strcmp(r.code, cv_err_code(CV_E_SAME_VOTES)) == 0 ||
+	                      strcmp(r.code, cv_err_code(CV_E_PROPOSALS_FULL)) == 0))
+		status = 0;
 	cv_http_reply_free(&r);
 	json_object_put(o);
 	return status;

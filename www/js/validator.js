@@ -1,5 +1,6 @@
-// Validator dashboard: lists the proposals (GET /api/proposals), re-checks each block in
-// the browser, shows the server's checks beside them, and signs approvals or rejections
+// Validator dashboard: lists the proposals (GET /api/proposals, a summary each), fetches
+// each one (GET /api/proposals/{hash}), re-checks its block in the browser, shows the
+// server's checks (the rules' verdict stored at admission) beside them, and signs approvals or rejections
 // with the validator's key here. Refreshes itself; committed blocks drop off.
 
 import { get, post } from './api.js';
@@ -48,15 +49,19 @@ const SERVER_LABELS = {
 	timestamp: 'Timestamp in range',
 	vote_count: 'Number of votes allowed',
 	merkle: 'Merkle root matches the leaves',
+	seal: 'Nothing follows a seal, and a seal keeps its rules',
 	rules: 'Every block rule (1–5)',
 };
 
+// true, false, or null when the rules did not judge the vote (a check before it failed)
 function voteOk(r) {
+	if (r.result === null) return null;
 	if (r.result !== undefined) return r.result === 'ok';
 	return !(r.ok === false || r.valid === false || r.error);
 }
 
-// The server's checks (GET /api/proposals "checks"): booleans per header rule, the
+// The server's checks (GET /api/proposals/{hash} "checks"): per header rule true, false
+// or null (not judged), the
 // leading zero bits, "votes" (one object per vote) and "rules" (the overall verdict).
 // Unknown keys are still shown, so nothing the server says is hidden.
 function serverChecks(checks) {
@@ -66,13 +71,14 @@ function serverChecks(checks) {
 	for (const [name, v] of Object.entries(checks)) {
 		const label = SERVER_LABELS[name] || name.replace(/_/g, ' ');
 		if (name === 'leading_zero_bits') continue;
-		if (typeof v === 'boolean')
+		if (v === null) items.push(checkItem(null, label, 'not judged: an earlier check failed'));
+		else if (typeof v === 'boolean')
 			items.push(checkItem(v, label, name === 'pow' && typeof checks.leading_zero_bits === 'number' ? `${checks.leading_zero_bits} leading zero bits` : ''));
 		else if (Array.isArray(v)) {
 			v.forEach((r, i) => {
 				if (r && typeof r === 'object') perVote.set(r.txid || i, r);
 			});
-			const bad = v.filter((r) => r && typeof r === 'object' && !voteOk(r)).length;
+			const bad = v.filter((r) => r && typeof r === 'object' && voteOk(r) !== true).length;
 			items.push(checkItem(bad === 0, name === 'votes' ? 'Every vote passes the vote rules' : label,
 				`${v.length - bad} of ${v.length} valid`));
 		} else if (v && typeof v === 'object') {
@@ -247,7 +253,8 @@ function fillVotes(card) {
 		const mine = card.local ? card.local.voteResults[i] : null;
 		const txid = (mine && mine.txid) || v.txid || '';
 		const srv = perVote.get(txid) || perVote.get(i);
-		const srvText = srv ? (voteOk(srv) ? '✓ ok' : `✗ ${srv.result || srv.error || 'invalid'}`) : '—';
+		const ok = srv ? voteOk(srv) : null;
+		const srvText = !srv || ok === null ? '—' : ok ? '✓ ok' : `✗ ${srv.result || srv.error || 'invalid'}`;
 		body.append(h('tr', {},
 			h('td', {}, hexCode(txid)), h('td', {}, hexCode(v.voter_key)), h('td', {}, candidateName(v.candidate_id)),
 			h('td', {}, mine ? (mine.ok ? '✓ valid' : '✗ invalid') : '…'), h('td', {}, srvText)));
@@ -293,19 +300,33 @@ async function refresh() {
 		say($('props-error'), 'err', 'Could not load the proposals: ' + explain(e));
 		return;
 	}
+	// the list is a short summary per proposal; a proposal's block, checks and verdicts
+	// are fetched once, and again only when its counts of verdicts change
 	const list = Array.isArray(doc.proposals) ? doc.proposals : [];
 	const threshold = doc.threshold ?? (election && election.threshold) ?? 2;
 	const container = $('proposals');
 	const seen = new Set();
-	for (const p of list) {
-		if (!p || !p.block || typeof p.block.hash !== 'string') continue;
-		seen.add(p.block.hash);
-		let card = cards.get(p.block.hash);
+	for (const s of list) {
+		if (!s || typeof s.hash !== 'string') continue;
+		seen.add(s.hash);
+		let card = cards.get(s.hash);
+		const counts = `${s.n_approvals}/${s.n_rejections}`;
+		if (card && card.counts === counts) continue;
+		let p;
+		try {
+			p = await get('/api/proposals/' + s.hash);
+		} catch (e) {
+			if (e.code !== 'not_found') say($('props-error'), 'err', 'Could not load a proposal: ' + explain(e));
+			seen.delete(s.hash);
+			continue;
+		}
+		if (!p || !p.block || p.block.hash !== s.hash) continue;
 		if (!card) {
 			card = newCard(p);
-			cards.set(p.block.hash, card);
+			cards.set(s.hash, card);
 			container.append(card.el);
 		}
+		card.counts = counts;
 		updateCard(card, p, p.threshold ?? threshold);
 	}
 	for (const [hash, card] of cards) {
