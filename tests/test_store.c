@@ -1047,6 +1047,52 @@ static void test_acknowledged_vote_survives_crash(void)
 	CHECK_EQ_INT(verify_files(sub), 0);
 }
 
+/* The admin API's merges (lib/store_setup.c): entries stored already are left as they
+ * are and flagged, the others are added in the same transaction, also when that
+ * transaction is retried after a deadlock. Runs in an environment of its own. */
+static void test_merge_keeps_known_and_adds_new(void)
+{
+	char sub[160];
+	cv_settings set = settings("Merge test");
+	uint8_t keys[3][CV_KEY_LEN];
+	cv_eligible first[1] = {{"merge-1", "CODE-ONE"}};
+	cv_eligible again[2] = {{"merge-1", "CODE-OTHER"}, {"merge-2", "CODE-TWO"}};
+	bool known[3] = {true, true, true};
+	cv_store *x = NULL;
+	cv_info in;
+
+	for (int i = 0; i < 3; i++)
+		cv_privkey_public(mp_keys[i], keys[i]);
+	snprintf(sub, sizeof sub, "%s/merge", top);
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	if (x == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_create_election(x, &set), CV_OK);
+	CHECK_EQ_INT(cv_store_merge_voters(x, (const uint8_t(*)[CV_KEY_LEN])keys, 2, known, NULL),
+	             CV_OK);
+	CHECK(!known[0] && !known[1]);
+	/* keys[1] is known, keys[2] new; the first commit fails as a deadlock and is retried */
+	cv_store_fault_deadlock(x, 1);
+	CHECK_EQ_INT(
+	    cv_store_merge_voters(x, (const uint8_t(*)[CV_KEY_LEN])keys + 1, 2, known, NULL),
+	    CV_OK);
+	CHECK(known[0] && !known[1]);
+	CHECK_EQ_INT(cv_store_merge_eligibles(x, first, 1, known, NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_merge_eligibles(x, again, 2, known, NULL), CV_OK);
+	CHECK(known[0] && !known[1]);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_voters, 3);
+	CHECK_EQ_INT(in.n_eligible, 2);
+	/* the known entry kept its first code */
+	CHECK_EQ_INT(cv_store_register(x, "merge-1", "CODE-OTHER", keys[0]), CV_E_BAD_CODE);
+	CHECK_EQ_INT(cv_store_register(x, "merge-2", "CODE-TWO", keys[0]), CV_E_EXISTS);
+	/* the plain batch refuses what the merge keeps, and writes nothing */
+	CHECK_EQ_INT(cv_store_add_eligibles(x, again, 2, NULL), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_eligible, 2);
+	cv_store_close(x);
+}
+
 static void test_scripted_store_files_verify(void)
 {
 	cv_store_close(st);
@@ -1111,6 +1157,7 @@ int main(int argc, char **argv)
 	RUN(test_export_passes_verifier);
 	RUN(test_closed_mines_pool_and_evicts_voters_pool_vote);
 	RUN(test_scripted_store_files_verify);
+	RUN(test_merge_keeps_known_and_adds_new);
 
 	RUN_IF(test_racing_votes_of_one_voter_one_accepted);
 	RUN_IF(test_concurrent_voters_all_land);
