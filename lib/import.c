@@ -210,12 +210,15 @@ static cv_err csv_rows(acc *a, const char *p, size_t len, char why[CV_IMPORT_WHY
 
 	while (off < len) {
 		const char *s = p + off, *eol = memchr(s, '\n', len - off);
-		size_t n = eol ? (size_t)(eol - s) : len - off;
+		const char *end = eol != NULL ? eol : p + len;
+		size_t n;
 
-		off += n + (eol ? 1 : 0);
+		off = (size_t)(end - p) + (eol != NULL ? 1 : 0);
 		line++;
-		if (n > 0 && s[n - 1] == '\r')
-			n--;
+		/* "\r\n" ends a line too */
+		if (end > s && end[-1] == '\r')
+			end--;
+		n = (size_t)(end - s);
 		if (n > CV_IMPORT_LINE_MAX) {
 			say(a, line, "the line is longer than 256 bytes", why);
 			return CV_E_MALFORMED;
@@ -372,8 +375,9 @@ static cv_err finish(acc *a, cv_import *out, char why[CV_IMPORT_WHY_MAX])
 	} else {
 		out->keys = malloc(a->n * sizeof *out->keys);
 	}
-	if (out->rows == NULL || (out->voters == NULL && out->keys == NULL) ||
-	    (a->kind == CV_IMPORT_ELIGIBLE && out->eligible == NULL)) {
+	if (out->rows == NULL ||
+	    (a->kind == CV_IMPORT_ELIGIBLE ? out->voters == NULL || out->eligible == NULL
+	                                   : out->keys == NULL)) {
 		cv_import_free(out);
 		return CV_E_NOMEM;
 	}

@@ -652,8 +652,10 @@ int cmd_validators(int argc, char **argv)
 			return usage_error("validators",
 			                   "--key-file needs --name with a valid name");
 		v = rows_add(&r, 0);
-		if (v == NULL)
+		if (v == NULL) {
+			rows_free(&r);
 			return fail("validators", CV_E_NOMEM, NULL);
+		}
 		e = key_from_file(key_file, v->key);
 		if (e != CV_OK) {
 			rows_free(&r);
