@@ -50,7 +50,8 @@ typedef struct cv_import {
 
 /* CSV in exactly len bytes (NULs included, which are refused). Blank lines, lines "#" or
  * "# ..." (comments: an id never holds a space) and the header line are skipped; a line
- * may end in "\r\n". No quoting: a field that begins with '"' is refused. */
+ * may end in "\r\n". No quoting: a field that begins with '"' is refused, so an id or a
+ * code that holds a comma or begins with a quote, or the id "#", comes only as JSON. */
 cv_err cv_import_csv(cv_import_kind kind, const char *p, size_t len, size_t max_rows,
                      cv_import *out, char why[CV_IMPORT_WHY_MAX]);
 /* JSON already parsed strictly (cv_json_parse); doc is borrowed. */
