@@ -751,7 +751,12 @@ static int store_refused(const char *cmd, const cv_import *imp, const char *file
 
 	cv_import_where(imp, bad, at, sizeof at);
 	snprintf(what, sizeof what, "%s %s", strcmp(file, "-") == 0 ? "stdin" : file, at);
-	fail(cmd, e, bad < imp->n ? what : NULL);
+	if (e == CV_E_EXISTS && bad < imp->n)
+		fprintf(stderr, "chainvote %s: %s: %s already\n", cmd, what,
+		        imp->kind == CV_IMPORT_ROLL ? "the key is on the roll"
+		                                    : "the voter id is stored");
+	else
+		fail(cmd, e, bad < imp->n ? what : NULL);
 	fprintf(stderr, "chainvote %s: nothing was imported\n", cmd);
 	return 1;
 }
