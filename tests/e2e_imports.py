@@ -11,6 +11,7 @@
     refused with its line and leaves the roll as it was.
 The times are printed (not judged): README's "What we guarantee" quotes them.
 """
+import json
 import os
 import subprocess
 import sys
@@ -70,7 +71,6 @@ def web_eligible():
                   {"voter_id": "V0123456", "code": codes.get("V0123456", ""), "public_key": key})
     res.check("a code answered by the import registers its voter", r.status == 201, r)
 
-    import json
     body = json.dumps({"voters": [{"voter_id": f"V{i:07d}"} for i in range(N)]}).encode()
     r, took = post("/admin/api/eligible", body, "application/json")
     print(f"# web: the same {N} as JSON ({len(body)} bytes), all known, answered in {took:.2f} s")
