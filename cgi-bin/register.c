@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "import.h"
 #include "json.h"
 #include "service.h"
 #include "store.h"
 
 #define ADMIN_MAX_BODY (16 * 1024 * 1024)
-#define ID_MAX         CV_ELIGIBLE_TEXT_MAX
-#define BATCH_MAX      200000 /* entries per import */
+#define BATCH_MAX      200000 /* entries per import: one transaction, well within the watchdog */
 
 /* ---- shared checks ---- */
 
@@ -292,200 +292,70 @@ static cv_err del_validator(cv_req *r)
 
 /* ---- admin: eligibility and the roll ---- */
 
-typedef struct entry {
-	char voter_id[ID_MAX + 1];
-	char code[ID_MAX + 1];
-} entry;
-
-static cv_err entries_push(entry **list, size_t *n, size_t *cap, const char *id, size_t id_len,
-                           const char *code, size_t code_len)
+/* The body as an import of kind (lib/import.h reads CSV and JSON for the CLI too). On
+ * an error r->message names the row at fault. */
+static cv_err read_import(cv_req *r, cv_import_kind kind, cv_import *imp)
 {
-	entry *x;
+	static char why[CV_IMPORT_WHY_MAX];
+	cv_err e = strcmp(r->content_type, "text/csv") == 0
+	               ? cv_import_csv(kind, r->body, r->body_len, BATCH_MAX, imp, why)
+	               : cv_import_json(kind, r->json, BATCH_MAX, imp, why);
 
-	if (*n == BATCH_MAX)
-		return CV_E_TOO_LARGE;
-	if (id_len == 0 || id_len > ID_MAX || code_len > ID_MAX)
-		return CV_E_MALFORMED;
-	if (*n == *cap) {
-		size_t grown = *cap ? *cap * 2 : 64;
-		entry *bigger = realloc(*list, grown * sizeof *bigger);
-
-		if (bigger == NULL)
-			return CV_E_NOMEM;
-		*list = bigger;
-		*cap = grown;
-	}
-	x = &(*list)[*n];
-	memcpy(x->voter_id, id, id_len);
-	x->voter_id[id_len] = '\0';
-	memcpy(x->code, code, code_len);
-	x->code[code_len] = '\0';
-	/* a NUL inside (CSV bytes, or \u0000 in JSON) would cut the text short unseen */
-	if (!cv_eligible_text_ok(x->voter_id) || strlen(x->voter_id) != id_len ||
-	    (code_len > 0 && (!cv_eligible_text_ok(x->code) || strlen(x->code) != code_len)))
-		return CV_E_MALFORMED;
-	(*n)++;
-	return CV_OK;
-}
-
-/* text/csv: one "voter_id" or "voter_id,code" per line; blank lines and a first line
- * naming the columns are skipped. No quoting: ids and codes hold no commas or quotes. */
-static cv_err entries_from_csv(cv_req *r, entry **list, size_t *n)
-{
-	const char *p = r->body, *end = r->body + r->body_len;
-	size_t cap = 0, line = 0;
-	static char why[96];
-	cv_err e;
-
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = eol ? eol : end, *comma;
-		size_t len;
-
-		line++;
-		len = (size_t)(stop - p);
-		if (len > 0 && p[len - 1] == '\r')
-			len--;
-		comma = memchr(p, ',', len);
-		if (len > 0 &&
-		    !(line == 1 && strncmp(p, "voter_id", 8) == 0 && (len == 8 || p[8] == ','))) {
-			if (comma != NULL &&
-			    memchr(comma + 1, ',', len - (size_t)(comma + 1 - p)) != NULL)
-				e = CV_E_MALFORMED;
-			else if (comma != NULL)
-				e = entries_push(list, n, &cap, p, (size_t)(comma - p), comma + 1,
-				                 len - (size_t)(comma + 1 - p));
-			else
-				e = entries_push(list, n, &cap, p, len, "", 0);
-			if (e != CV_OK) {
-				snprintf(why, sizeof why,
-				         "Line %zu is not \"voter_id\" or \"voter_id,code\" "
-				         "(1-64 printable characters each).",
-				         line);
-				r->message = e == CV_E_MALFORMED ? why : NULL;
-				return e;
-			}
-		}
-		p = eol ? eol + 1 : end;
-	}
-	return CV_OK;
-}
-
-/* application/json: {"voters": [{"voter_id", "code"?}, ...]}. */
-static cv_err entries_from_json(cv_req *r, entry **list, size_t *n)
-{
-	static const char *const top_keys[] = {"voters", NULL};
-	static const char *const keys[] = {"voter_id", "code", NULL};
-	json_object *voters;
-	size_t cap = 0;
-	cv_err e;
-
-	r->message = "Expected {\"voters\": [{\"voter_id\", \"code\" (optional)}, ...]} with ids "
-	             "and codes of 1-64 printable characters.";
-	if (cv_json_only_keys(r->json, top_keys) != CV_OK ||
-	    !json_object_object_get_ex(r->json, "voters", &voters) ||
-	    !json_object_is_type(voters, json_type_array))
-		return CV_E_MALFORMED;
-	for (size_t i = 0; i < json_object_array_length(voters); i++) {
-		json_object *v = json_object_array_get_idx(voters, i), *id, *code = NULL;
-
-		if (cv_json_only_keys(v, keys) != CV_OK ||
-		    !json_object_object_get_ex(v, "voter_id", &id) ||
-		    !json_object_is_type(id, json_type_string))
-			return CV_E_MALFORMED;
-		if (json_object_object_get_ex(v, "code", &code) &&
-		    !json_object_is_type(code, json_type_string))
-			return CV_E_MALFORMED;
-		e = entries_push(list, n, &cap, json_object_get_string(id),
-		                 (size_t)json_object_get_string_len(id),
-		                 code ? json_object_get_string(code) : "",
-		                 code ? (size_t)json_object_get_string_len(code) : 0);
-		if (e != CV_OK)
-			return e;
-	}
-	r->message = NULL;
-	return CV_OK;
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-	return strcmp(((const entry *)a)->voter_id, ((const entry *)b)->voter_id);
+	r->message = e != CV_OK && why[0] != '\0' ? why : NULL;
+	return e;
 }
 
 /* POST /admin/api/eligible, JSON {"voters": [{"voter_id", "code"?}]} or text/csv
- * "voter_id[,code]" lines: adds the entries, generating the missing codes, and answers
- * every added entry with its code; this is the only time a code is shown. Ids known
- * already are skipped (listed in "skipped"), so an import may be re-run. 201; 400
- * malformed or a repeated id (nothing added); 403; 409 bad_state; 413; 415; 503 busy.
- * A store failure part-way answers its error with the entries added so far. */
+ * "voter_id[,code]" lines: adds the entries in one transaction, generating the missing
+ * codes, and answers every added entry with its code; this is the only time a code is
+ * shown. Ids known already are left as they are and listed in "skipped", so an import
+ * may be run again. 201 {"added", "voters", "skipped"}; 400 malformed, a repeated id or
+ * no entries (the message names the row; nothing is added); 403; 409 bad_state; 413
+ * (body, or more than BATCH_MAX entries); 415; 503 busy. */
 static cv_err post_eligible(cv_req *r)
 {
-	entry *list = NULL;
-	size_t n = 0, added = 0;
+	cv_import imp;
+	bool *known = NULL;
+	size_t added = 0;
 	json_object *o = NULL, *voters = NULL, *skipped = NULL;
 	cv_err e;
 
-	e = strcmp(r->content_type, "text/csv") == 0 ? entries_from_csv(r, &list, &n)
-	                                             : entries_from_json(r, &list, &n);
-	if (e != CV_OK)
+	if ((e = read_import(r, CV_IMPORT_ELIGIBLE, &imp)) != CV_OK)
+		return e;
+	if ((e = cv_import_make_codes(&imp)) != CV_OK)
 		goto out;
-	if (n == 0) {
-		r->message = "The import holds no voters.";
-		e = CV_E_MALFORMED;
+	if ((known = calloc(imp.n, sizeof *known)) == NULL) {
+		e = CV_E_NOMEM;
 		goto out;
 	}
-	/* all checks before the first write, so that bad input changes nothing */
-	qsort(list, n, sizeof *list, entry_cmp);
-	for (size_t i = 1; i < n; i++)
-		if (strcmp(list[i - 1].voter_id, list[i].voter_id) == 0) {
-			r->message = "A voter id occurs twice in the import.";
-			e = CV_E_MALFORMED;
-			goto out;
-		}
-	for (size_t i = 0; i < n; i++)
-		if (list[i].code[0] == '\0' && (e = cv_eligible_make_code(list[i].code)) != CV_OK)
-			goto out;
+	if ((e = cv_store_merge_eligibles(r->store, imp.eligible, imp.n, known, NULL)) != CV_OK)
+		goto out;
 	o = json_object_new_object();
-	voters = json_object_new_array();
+	voters = json_object_new_array_ext((int)imp.n);
 	skipped = json_object_new_array();
 	if (o == NULL || voters == NULL || skipped == NULL) {
 		e = CV_E_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < imp.n; i++) {
 		json_object *v;
 
-		e = cv_store_add_eligible(r->store, list[i].voter_id, list[i].code);
-		if (e == CV_E_EXISTS) {
-			json_object_array_add(skipped, json_object_new_string(list[i].voter_id));
+		if (known[i]) {
+			json_object_array_add(skipped,
+			                      json_object_new_string(imp.voters[i].voter_id));
 			continue;
 		}
-		if (e != CV_OK)
-			break;
 		added++;
 		v = json_object_new_object();
 		if (v == NULL || json_object_array_add(voters, v) != 0) {
 			json_object_put(v);
 			e = CV_E_NOMEM;
-			break;
+			goto out;
 		}
-		json_object_object_add(v, "voter_id", json_object_new_string(list[i].voter_id));
-		json_object_object_add(v, "code", json_object_new_string(list[i].code));
+		json_object_object_add(v, "voter_id",
+		                       json_object_new_string(imp.voters[i].voter_id));
+		json_object_object_add(v, "code", json_object_new_string(imp.voters[i].code));
 	}
-	if (e != CV_OK && e != CV_E_EXISTS && added > 0) {
-		/* the added entries' codes exist nowhere else: they must reach the admin */
-		json_object_put(o);
-		o = cv_error_json(e, "The import stopped part-way; the voters listed were added.");
-		if (o != NULL) {
-			json_object_object_add(o, "voters", voters);
-			voters = NULL;
-		}
-		cv_reply_json(r, cv_err_http_status(e), o);
-		o = NULL;
-		goto out;
-	}
-	if (e != CV_OK && e != CV_E_EXISTS)
-		goto out;
 	json_object_object_add(o, "added", json_object_new_uint64(added));
 	json_object_object_add(o, "voters", voters);
 	json_object_object_add(o, "skipped", skipped);
@@ -496,75 +366,45 @@ out:
 	json_object_put(o);
 	json_object_put(voters);
 	json_object_put(skipped);
-	free(list);
+	free(known);
+	cv_import_free(&imp);
 	return e;
 }
 
-static int key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, CV_KEY_LEN);
-}
-
-/* POST /admin/api/voters {"keys": [hex, ...]}: puts the keys on the roll. Keys on the
- * roll already are skipped (counted in "skipped"). 201 {"added", "skipped"}; 400
- * malformed, a repeated key or bad_key (nothing added); 403; 409 bad_state; 413; 415;
- * 503 busy. */
+/* POST /admin/api/voters, JSON {"keys": [hex, ...]} or text/csv "key_hex" lines: puts
+ * the keys on the roll in one transaction. Keys on the roll already are left as they
+ * are (counted in "skipped"). 201 {"added", "skipped"}; 400 malformed, a repeated key
+ * or no keys, 422 bad_key (the message names the row; nothing is added); 403; 409
+ * bad_state; 413; 415; 503 busy. */
 static cv_err post_voters(cv_req *r)
 {
-	static const char *const keys[] = {"keys", NULL};
-	json_object *arr, *o;
-	uint8_t(*list)[CV_KEY_LEN] = NULL;
-	size_t n, added = 0, skipped = 0;
-	cv_err e = CV_OK;
+	cv_import imp;
+	bool *known = NULL;
+	size_t added = 0;
+	json_object *o;
+	cv_err e;
 
-	if (cv_json_only_keys(r->json, keys) != CV_OK ||
-	    !json_object_object_get_ex(r->json, "keys", &arr) ||
-	    !json_object_is_type(arr, json_type_array) ||
-	    (n = json_object_array_length(arr)) == 0) {
-		r->message = "Expected {\"keys\": [public keys as 130 lowercase hex digits]}.";
-		return CV_E_MALFORMED;
+	if ((e = read_import(r, CV_IMPORT_ROLL, &imp)) != CV_OK)
+		return e;
+	if ((known = calloc(imp.n, sizeof *known)) == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
 	}
-	if (n > BATCH_MAX)
-		return CV_E_TOO_LARGE;
-	if ((list = calloc(n, CV_KEY_LEN)) == NULL)
-		return CV_E_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		json_object *k = json_object_array_get_idx(arr, i);
-
-		if (!json_object_is_type(k, json_type_string) ||
-		    cv_hex_decode(json_object_get_string(k), list[i], CV_KEY_LEN) != CV_OK) {
-			r->message = "Every key must be 130 lowercase hex digits.";
-			e = CV_E_MALFORMED;
-			goto out;
-		}
-		if ((e = cv_pubkey_check(list[i])) != CV_OK)
-			goto out;
-	}
-	qsort(list, n, CV_KEY_LEN, key_cmp);
-	for (size_t i = 1; i < n; i++)
-		if (memcmp(list[i - 1], list[i], CV_KEY_LEN) == 0) {
-			r->message = "A key occurs twice in the list.";
-			e = CV_E_MALFORMED;
-			goto out;
-		}
-	for (size_t i = 0; i < n; i++) {
-		e = cv_store_add_voter(r->store, list[i]);
-		if (e == CV_E_EXISTS) {
-			skipped++;
-			continue;
-		}
-		if (e != CV_OK)
-			goto out;
-		added++;
-	}
+	e = cv_store_merge_voters(r->store, (const uint8_t(*)[CV_KEY_LEN])imp.keys, imp.n, known,
+	                          NULL);
+	if (e != CV_OK)
+		goto out;
+	for (size_t i = 0; i < imp.n; i++)
+		added += !known[i];
 	o = json_object_new_object();
 	if (o != NULL) {
 		json_object_object_add(o, "added", json_object_new_uint64(added));
-		json_object_object_add(o, "skipped", json_object_new_uint64(skipped));
+		json_object_object_add(o, "skipped", json_object_new_uint64(imp.n - added));
 	}
 	e = cv_reply_json(r, 201, o);
 out:
-	free(list);
+	free(known);
+	cv_import_free(&imp);
 	return e;
 }
 
@@ -619,7 +459,7 @@ static const cv_route routes[] = {
     {"PUT", "/admin/api/validators/:", CV_BODY_JSON, put_validator},
     {"DELETE", "/admin/api/validators/:", CV_BODY_NONE, del_validator},
     {"POST", "/admin/api/eligible", CV_BODY_JSON_OR_CSV, post_eligible},
-    {"POST", "/admin/api/voters", CV_BODY_JSON, post_voters},
+    {"POST", "/admin/api/voters", CV_BODY_JSON_OR_CSV, post_voters},
     {"POST", "/admin/api/open", CV_BODY_NONE, post_open},
     {"POST", "/admin/api/close", CV_BODY_NONE, post_close},
 };

@@ -92,6 +92,13 @@ typedef struct cv_eligible {
 	const char *code;
 } cv_eligible;
 cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *e, size_t n, size_t *bad);
+/* Merges for imports that may be run again (the admin API): as the batch forms, one
+ * transaction, but an entry stored already (same key, or same voter_id) is left as it is
+ * and flagged in known[i] (n flags, set by the call) instead of refusing the batch. */
+cv_err cv_store_merge_voters(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], size_t n, bool *known,
+                             size_t *bad);
+cv_err cv_store_merge_eligibles(cv_store *s, const cv_eligible *e, size_t n, bool *known,
+                                size_t *bad);
 /* Fixes the genesis block (timestamp now) and opens the election; checks the genesis
  * rules first, and that `closes`, when set, is still ahead (CV_E_BAD_ELECTION). */
 cv_err cv_store_open_election(cv_store *s, uint64_t now, uint8_t genesis_hash[CV_HASH_LEN]);

@@ -87,13 +87,31 @@ cv_err cv_store_set_settings(cv_store *s, const cv_settings *st)
 /* ---- candidates, validators, the roll, eligibility: batches ---- */
 
 /* One batch: n entries of one kind written in one transaction; bad is the index of a
- * refused entry. */
+ * refused entry. With known set (a merge), an entry stored already is left as it is and
+ * flagged there instead of refusing the batch. */
 typedef struct batch_ctx {
 	const void *items;
 	size_t n;
 	size_t bad;
 	const uint8_t (*recs)[SALT_LEN + CV_HASH_LEN + 1]; /* eligibility records */
+	bool *known;                                       /* n flags, or NULL */
 } batch_ctx;
+
+/* A put of a batch entry that must be new: CV_OK also for an entry a merge keeps, and
+ * *added counts the new ones. */
+static cv_err put_new(cv_store *s, int db, DB_TXN *txn, batch_ctx *b, const void *key, size_t klen,
+                      const void *val, size_t vlen, int64_t *added)
+{
+	cv_err e = cv_st_put(s, db, txn, key, klen, val, vlen, DB_NOOVERWRITE);
+
+	if (e == CV_E_EXISTS && b->known != NULL) {
+		b->known[b->bad] = true;
+		return CV_OK;
+	}
+	if (e == CV_OK)
+		(*added)++;
+	return e;
+}
 
 static cv_err put_candidates_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
@@ -114,7 +132,7 @@ static cv_err put_candidates_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 cv_err cv_store_put_candidates(cv_store *s, const cv_candidate *c, size_t n, size_t *bad)
 {
-	batch_ctx b = {c, n, 0, NULL};
+	batch_ctx b = {c, n, 0, NULL, NULL};
 	cv_err e;
 
 	if (bad != NULL)
@@ -169,7 +187,7 @@ static cv_err put_validators_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 cv_err cv_store_put_validators(cv_store *s, const cv_validator *v, size_t n, size_t *bad)
 {
-	batch_ctx b = {v, n, 0, NULL};
+	batch_ctx b = {v, n, 0, NULL, NULL};
 	cv_err e;
 
 	if (bad != NULL)
@@ -211,21 +229,26 @@ static cv_err add_voters_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	batch_ctx *b = ctx;
 	const uint8_t(*keys)[CV_KEY_LEN] = b->items;
+	int64_t added = 0;
 	cv_err e = in_setup(s, txn);
 
+	/* a retry after a deadlock starts over */
+	if (b->known != NULL)
+		memset(b->known, 0, b->n * sizeof *b->known);
 	for (b->bad = 0; e == CV_OK && b->bad < b->n; b->bad++) {
-		e = cv_st_put(s, ST_ROLL, txn, keys[b->bad], CV_KEY_LEN, "", 0, DB_NOOVERWRITE);
+		e = put_new(s, ST_ROLL, txn, b, keys[b->bad], CV_KEY_LEN, "", 0, &added);
 		if (e != CV_OK)
 			return e;
 	}
-	if (e == CV_OK)
-		e = cv_st_meta_add(s, txn, "n_voters", (int64_t)b->n);
+	if (e == CV_OK && added > 0)
+		e = cv_st_meta_add(s, txn, "n_voters", added);
 	return e;
 }
 
-cv_err cv_store_add_voters(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], size_t n, size_t *bad)
+static cv_err voters_batch(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], size_t n, bool *known,
+                           size_t *bad)
 {
-	batch_ctx b = {keys, n, 0, NULL};
+	batch_ctx b = {keys, n, 0, NULL, known};
 	cv_err e;
 
 	if (bad != NULL)
@@ -240,6 +263,17 @@ cv_err cv_store_add_voters(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], size_
 	if (e != CV_OK && bad != NULL && b.bad < n)
 		*bad = b.bad;
 	return e;
+}
+
+cv_err cv_store_add_voters(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], size_t n, size_t *bad)
+{
+	return voters_batch(s, keys, n, NULL, bad);
+}
+
+cv_err cv_store_merge_voters(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], size_t n, bool *known,
+                             size_t *bad)
+{
+	return voters_batch(s, keys, n, known, bad);
 }
 
 cv_err cv_store_add_voter(cv_store *s, const uint8_t key[CV_KEY_LEN])
@@ -294,23 +328,27 @@ static cv_err add_eligibles_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	batch_ctx *b = ctx;
 	const cv_eligible *el = b->items;
+	int64_t added = 0;
 	cv_err e = in_setup(s, txn);
 
+	if (b->known != NULL)
+		memset(b->known, 0, b->n * sizeof *b->known);
 	for (b->bad = 0; e == CV_OK && b->bad < b->n; b->bad++) {
-		e = cv_st_put(s, ST_ELIGIBLE, txn, el[b->bad].voter_id, strlen(el[b->bad].voter_id),
-		              b->recs[b->bad], ELIG_LEN, DB_NOOVERWRITE);
+		e = put_new(s, ST_ELIGIBLE, txn, b, el[b->bad].voter_id,
+		            strlen(el[b->bad].voter_id), b->recs[b->bad], ELIG_LEN, &added);
 		if (e != CV_OK)
 			return e;
 	}
-	if (e == CV_OK)
-		e = cv_st_meta_add(s, txn, "n_eligible", (int64_t)b->n);
+	if (e == CV_OK && added > 0)
+		e = cv_st_meta_add(s, txn, "n_eligible", added);
 	return e;
 }
 
-cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *el, size_t n, size_t *bad)
+static cv_err eligibles_batch(cv_store *s, const cv_eligible *el, size_t n, bool *known,
+                              size_t *bad)
 {
 	uint8_t(*recs)[ELIG_LEN] = NULL;
-	batch_ctx b = {el, n, 0, NULL};
+	batch_ctx b = {el, n, 0, NULL, known};
 	cv_err e = CV_OK;
 
 	if (bad != NULL)
@@ -338,6 +376,17 @@ cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *el, size_t n, size
 		*bad = b.bad;
 	free(recs);
 	return e;
+}
+
+cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *el, size_t n, size_t *bad)
+{
+	return eligibles_batch(s, el, n, NULL, bad);
+}
+
+cv_err cv_store_merge_eligibles(cv_store *s, const cv_eligible *el, size_t n, bool *known,
+                                size_t *bad)
+{
+	return eligibles_batch(s, el, n, known, bad);
 }
 
 cv_err cv_store_add_eligible(cv_store *s, const char *voter_id, const char *code)

@@ -117,9 +117,21 @@ expect 1 "a code of 65 characters is refused" \
 expect 1 "a voter id of 65 characters is refused" \
 	sh -c "printf '%065d,CODE\n' 7 | '$CV' eligible --data '$data' -"
 
+# the admin API's formats and messages (lib/import.c): JSON by the file name, the row named
+printf '{"voters": [{"voter_id": "frank"}]}' >"$tmp/eligible.json"
+expect 0 "eligible import from a .json file (the admin API's format)" "$CV" eligible --data "$data" "$tmp/eligible.json"
+if grep -Eq "^frank,$code_re\$" "$tmp/out"; then ok "the JSON import prints its generated code"; else not_ok "the JSON import prints its generated code"; fi
+expect 1 "an id twice in one file is refused" sh -c "printf 'gina\nhal\ngina\n' | '$CV' eligible --data '$data' -"
+if grep -q "stdin line 3: repeats the voter id of line 1; nothing was imported" "$tmp/err"; then
+	ok "the refusal names both lines"
+else
+	not_ok "the refusal names both lines"
+	sed 's/^/    /' "$tmp/err"
+fi
+
 expect 0 "status in set-up" "$CV" status --data "$data"
 check_json "status shows set-up counts" \
-	"j['state'] == 'setup' and j['voters'] == 4 and j['eligible'] == 3 and j['max_block_votes'] == 5 and len(j['candidates']) == 3 and len(j['validators']) == 3 and j['genesis_hash'] is None"
+	"j['state'] == 'setup' and j['voters'] == 4 and j['eligible'] == 4 and j['max_block_votes'] == 5 and len(j['candidates']) == 3 and len(j['validators']) == 3 and j['genesis_hash'] is None"
 check_json "status keeps the quoted candidate name" "j['candidates'][1]['name'] == 'Brook, the second'"
 check_json "the refused files left nothing behind" "[c['id'] for c in j['candidates']] == [1, 2, 3]"
 

@@ -274,12 +274,17 @@ def setup_phase(el):
     counts["POST /admin/api/eligible"] = run_cases("admin eligible", "POST", "/admin/api/eligible", cases, auth)
 
     kbase = {"keys": [pub]}
-    cases = [c for c in body_cases(kbase, 4096) if not c[0].startswith("oversized")]
+    cases = [c for c in body_cases(kbase, 4096) if not c[0].startswith("oversized")
+             and c[0] != "text/csv"]
     for label, keys in (("a key off the curve", [OFF_CURVE]), ("a repeated key", [pub, pub]),
                         ("a short key", [pub[:-2]]), ("uppercase", [pub.upper()]),
                         ("a number", [5]), ("empty list", []),
                         ("a good key then a bad one", [T.keygen(1)[0][1], "zz"])):
         cases.append((label, json.dumps({"keys": keys}).encode(), "application/json", (400, 422)))
+    cases.append(("CSV with an off-curve key", ("key_hex\n" + OFF_CURVE + "\n").encode(),
+                  "text/csv", (400, 422)))
+    cases.append(("CSV with a NUL", (pub + "\x00\n").encode(), "text/csv", (400,)))
+    cases.append(("CSV of JSON", json.dumps(kbase).encode(), "text/csv", (400,)))
     counts["POST /admin/api/voters"] = run_cases("admin voters", "POST", "/admin/api/voters", cases, auth)
 
     n = 0

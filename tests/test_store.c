@@ -1395,6 +1395,52 @@ static void test_close_by_clock_and_close_after_a_vote_stamped_ahead(void)
 	cv_store_close(x);
 }
 
+/* The admin API's merges (lib/store_setup.c): entries stored already are left as they
+ * are and flagged, the others are added in the same transaction, also when that
+ * transaction is retried after a deadlock. Runs in an environment of its own. */
+static void test_merge_keeps_known_and_adds_new(void)
+{
+	char sub[160];
+	cv_settings set = settings("Merge test");
+	uint8_t keys[3][CV_KEY_LEN];
+	cv_eligible first[1] = {{"merge-1", "CODE-ONE"}};
+	cv_eligible again[2] = {{"merge-1", "CODE-OTHER"}, {"merge-2", "CODE-TWO"}};
+	bool known[3] = {true, true, true};
+	cv_store *x = NULL;
+	cv_info in;
+
+	for (int i = 0; i < 3; i++)
+		cv_privkey_public(mp_keys[i], keys[i]);
+	snprintf(sub, sizeof sub, "%s/merge", top);
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	if (x == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_create_election(x, &set), CV_OK);
+	CHECK_EQ_INT(cv_store_merge_voters(x, (const uint8_t(*)[CV_KEY_LEN])keys, 2, known, NULL),
+	             CV_OK);
+	CHECK(!known[0] && !known[1]);
+	/* keys[1] is known, keys[2] new; the first commit fails as a deadlock and is retried */
+	cv_store_fault_deadlock(x, 1);
+	CHECK_EQ_INT(
+	    cv_store_merge_voters(x, (const uint8_t(*)[CV_KEY_LEN])keys + 1, 2, known, NULL),
+	    CV_OK);
+	CHECK(known[0] && !known[1]);
+	CHECK_EQ_INT(cv_store_merge_eligibles(x, first, 1, known, NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_merge_eligibles(x, again, 2, known, NULL), CV_OK);
+	CHECK(known[0] && !known[1]);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_voters, 3);
+	CHECK_EQ_INT(in.n_eligible, 2);
+	/* the known entry kept its first code */
+	CHECK_EQ_INT(cv_store_register(x, "merge-1", "CODE-OTHER", keys[0]), CV_E_BAD_CODE);
+	CHECK_EQ_INT(cv_store_register(x, "merge-2", "CODE-TWO", keys[0]), CV_E_EXISTS);
+	/* the plain batch refuses what the merge keeps, and writes nothing */
+	CHECK_EQ_INT(cv_store_add_eligibles(x, again, 2, NULL), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_eligible, 2);
+	cv_store_close(x);
+}
+
 static const char *only;
 #define RUN_IF(t)                                                                                  \
 	do {                                                                                       \
@@ -1450,6 +1496,7 @@ int main(int argc, char **argv)
 	RUN(test_export_passes_verifier);
 	RUN(test_direct_vote_evicts_voters_pool_vote_then_close);
 	RUN(test_proposals_bounded_per_height);
+	RUN(test_merge_keeps_known_and_adds_new);
 	RUN(test_scripted_store_files_verify);
 
 	RUN(test_close_admits_only_pending_votes_then_the_seal);

@@ -1,6 +1,7 @@
 /* Offline administration of an election's data directory: create the election, import
- * candidates, validators, the roll and eligibility entries from CSV, open and close it,
- * print its state and write the chain export. Each import is one transaction. */
+ * candidates and validators from CSV and the roll and eligibility entries in the admin
+ * API's formats (lib/import.h), open and close it, print its state and write the chain
+ * export. Each import is one transaction. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "cmd.h"
+#include "import.h"
 #include "json.h"
 #include "store.h"
 
@@ -650,8 +652,10 @@ int cmd_validators(int argc, char **argv)
 			return usage_error("validators",
 			                   "--key-file needs --name with a valid name");
 		v = rows_add(&r, 0);
-		if (v == NULL)
+		if (v == NULL) {
+			rows_free(&r);
 			return fail("validators", CV_E_NOMEM, NULL);
+		}
 		e = key_from_file(key_file, v->key);
 		if (e != CV_OK) {
 			rows_free(&r);
@@ -677,138 +681,160 @@ int cmd_validators(int argc, char **argv)
 	return rc;
 }
 
+/* ---- the roll and eligibility: the formats of lib/import.h, shared with the admin API ---- */
+
+/* A whole import file (or stdin for "-"), at most this many bytes: CV_IMPORT_MAX_ROWS
+ * lines of CV_IMPORT_LINE_MAX bytes. */
+#define IMPORT_MAX_BYTES ((size_t)CV_IMPORT_MAX_ROWS * (CV_IMPORT_LINE_MAX + 2))
+
+/* Reads path into *buf (malloc'd, caller frees) and parses it as kind: JSON when the name
+ * ends in ".json", CSV otherwise (and for stdin). Prints the problem; 0 or the exit. */
+static int read_import(const char *cmd, const char *path, cv_import_kind kind, cv_import *imp)
+{
+	char why[CV_IMPORT_WHY_MAX], *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	size_t name_len = strlen(path);
+	bool json = name_len > 5 && strcmp(path + name_len - 5, ".json") == 0;
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	cv_err e;
+
+	memset(imp, 0, sizeof *imp);
+	if (f == NULL) {
+		fprintf(stderr, "chainvote %s: cannot read %s: %s\n", cmd, path, strerror(errno));
+		return 1;
+	}
+	do {
+		if (len == cap) {
+			char *bigger;
+
+			cap = cap ? cap * 2 : 1 << 20;
+			if (cap > IMPORT_MAX_BYTES + 1)
+				cap = IMPORT_MAX_BYTES + 1;
+			if (len == cap || (bigger = realloc(buf, cap)) == NULL) {
+				e = len == cap ? CV_E_TOO_LARGE : CV_E_NOMEM;
+				goto fail;
+			}
+			buf = bigger;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+	} while (n > 0);
+	if (ferror(f)) {
+		e = CV_E_IO;
+		goto fail;
+	}
+	if (f != stdin)
+		fclose(f);
+	e = json ? cv_import_json_text(kind, buf, len, CV_IMPORT_MAX_ROWS, imp, why)
+	         : cv_import_csv(kind, buf, len, CV_IMPORT_MAX_ROWS, imp, why);
+	free(buf);
+	if (e == CV_OK)
+		return 0;
+	if (why[0] != '\0')
+		fprintf(stderr, "chainvote %s: %s %s; nothing was imported\n", cmd,
+		        strcmp(path, "-") == 0 ? "stdin" : path, why);
+	else
+		fail(cmd, e, path);
+	return 1;
+fail:
+	if (f != stdin)
+		fclose(f);
+	free(buf);
+	return fail(cmd, e, path);
+}
+
+/* An entry the store refused: says where it came from. */
+static int store_refused(const char *cmd, const cv_import *imp, const char *file, size_t bad,
+                         cv_err e)
+{
+	char at[64], what[4200];
+
+	cv_import_where(imp, bad, at, sizeof at);
+	snprintf(what, sizeof what, "%s %s", strcmp(file, "-") == 0 ? "stdin" : file, at);
+	if (e == CV_E_EXISTS && bad < imp->n)
+		fprintf(stderr, "chainvote %s: %s: %s already\n", cmd, what,
+		        imp->kind == CV_IMPORT_ROLL ? "the key is on the roll"
+		                                    : "the voter id is stored");
+	else
+		fail(cmd, e, bad < imp->n ? what : NULL);
+	fprintf(stderr, "chainvote %s: nothing was imported\n", cmd);
+	return 1;
+}
+
 static const char voters_usage[] =
     "usage: chainvote voters --data DIR FILE|-\n"
     "Puts voters' public keys on the roll from CSV lines \"key_hex\" (65-byte keys in\n"
-    "lowercase hex). A key already on the roll refuses the import.\n"
-    "All or nothing: the whole file is one transaction.\n";
-
-typedef struct key_row {
-	uint8_t key[CV_KEY_LEN];
-} key_row;
-
-static bool parse_voter(char *line, void *row, const char **why)
-{
-	key_row *k = row;
-
-	*why = "expected one key: 130 lowercase hex digits";
-	if (strcmp(line, "key_hex") == 0 || strcmp(line, "key") == 0) {
-		*why = "header";
-		return false;
-	}
-	return cv_hex_decode(line, k->key, CV_KEY_LEN) == CV_OK;
-}
+    "lowercase hex; an optional first line \"key_hex\"; blank lines and \"# \" comments\n"
+    "are skipped), or from a FILE ending in .json: {\"keys\": [key_hex, ...]} (the\n"
+    "admin API's formats). A key already on the roll, or twice in the file, refuses it.\n"
+    "All or nothing: the whole file is one transaction (at most 1,000,000 keys).\n";
 
 int cmd_voters(int argc, char **argv)
 {
 	const char *data = NULL, *file = NULL;
-	rows r = {NULL, NULL, 0, 0, sizeof(key_row)};
 	size_t bad = SIZE_MAX;
 	cv_store *s = NULL;
-	uint8_t(*keys)[CV_KEY_LEN];
+	cv_import imp = {0};
 	cv_err e;
 	int rc;
 
 	rc = import_args("voters", argc, argv, voters_usage, &data, &file, NULL, NULL);
 	if (rc >= 0)
 		return rc;
-	rc = read_rows("voters", file, parse_voter, &r);
+	rc = read_import("voters", file, CV_IMPORT_ROLL, &imp);
 	if (rc == 0 && (s = open_store("voters", data, 0)) == NULL)
 		rc = 1;
 	if (rc == 0) {
-		keys = r.items;
-		e = cv_store_add_voters(s, (const uint8_t(*)[CV_KEY_LEN])keys, r.n, &bad);
-		rc = e == CV_OK ? 0 : import_error("voters", &r, file, bad, e);
+		e = cv_store_add_voters(s, (const uint8_t(*)[CV_KEY_LEN])imp.keys, imp.n, &bad);
+		rc = e == CV_OK ? 0 : store_refused("voters", &imp, file, bad, e);
 		if (rc == 0)
-			printf("%zu voters put on the roll\n", r.n);
+			printf("%zu voters put on the roll\n", imp.n);
 	}
 	cv_store_close(s);
-	rows_free(&r);
+	cv_import_free(&imp);
 	return rc;
 }
 
 static const char eligible_usage[] =
     "usage: chainvote eligible --data DIR FILE|-\n"
-    "Adds eligibility entries from CSV lines \"voter_id[,code]\" (voter_id: 1-64 printable\n"
-    "ASCII characters, no spaces). Where the code is missing a random one is made\n"
-    "(XXXX-XXXX-XXXX, no look-alike letters) and \"voter_id,code\" is printed to stdout,\n"
-    "once: hand it to the voter, it is stored only as a salted hash.\n"
-    "All or nothing: the whole file is one transaction.\n";
-
-typedef struct elig_row {
-	char voter_id[CV_ELIGIBLE_TEXT_MAX + 1];
-	char code[CV_ELIGIBLE_TEXT_MAX + 1];
-	bool generated;
-} elig_row;
-
-static bool parse_eligible(char *line, void *row, const char **why)
-{
-	elig_row *el = row;
-	char *comma = strchr(line, ',');
-
-	*why = "expected voter_id[,code] (each 1-64 printable characters, no spaces)";
-	if (comma != NULL)
-		*comma = '\0';
-	if (strcmp(line, "voter_id") == 0) {
-		*why = "header";
-		return false;
-	}
-	if (!cv_eligible_text_ok(line) ||
-	    (comma != NULL && comma[1] != '\0' && !cv_eligible_text_ok(comma + 1)))
-		return false;
-	snprintf(el->voter_id, sizeof el->voter_id, "%s", line);
-	if (comma != NULL && comma[1] != '\0')
-		snprintf(el->code, sizeof el->code, "%s", comma + 1);
-	return true;
-}
+    "Adds eligibility entries from CSV lines \"voter_id[,code]\" (voter_id and code: 1-64\n"
+    "printable ASCII characters, no spaces; an optional first line \"voter_id\" or\n"
+    "\"voter_id,code\"; blank lines and \"# \" comments are skipped), or from a FILE ending\n"
+    "in .json: {\"voters\": [{\"voter_id\", \"code\"?}, ...]} (the admin API's formats).\n"
+    "Where the code is missing a random one is made (XXXX-XXXX-XXXX, no look-alike\n"
+    "letters) and \"voter_id,code\" is printed to stdout, once: hand it to the voter, it is\n"
+    "stored only as a salted hash. A voter id already stored, or twice in the file,\n"
+    "refuses it. All or nothing: the whole file is one transaction (at most 1,000,000).\n";
 
 int cmd_eligible(int argc, char **argv)
 {
 	const char *data = NULL, *file = NULL;
-	rows r = {NULL, NULL, 0, 0, sizeof(elig_row)};
-	cv_eligible *list = NULL;
 	size_t bad = SIZE_MAX;
 	cv_store *s = NULL;
-	elig_row *el;
+	cv_import imp = {0};
 	cv_err e;
 	int rc;
 
 	rc = import_args("eligible", argc, argv, eligible_usage, &data, &file, NULL, NULL);
 	if (rc >= 0)
 		return rc;
-	rc = read_rows("eligible", file, parse_eligible, &r);
-	el = r.items;
-	if (rc == 0) {
-		list = calloc(r.n, sizeof *list);
-		if (list == NULL)
-			rc = fail("eligible", CV_E_NOMEM, NULL);
-	}
-	for (size_t i = 0; rc == 0 && i < r.n; i++) {
-		if (el[i].code[0] == '\0') {
-			if ((e = cv_eligible_make_code(el[i].code)) != CV_OK)
-				rc = fail("eligible", e, NULL);
-			el[i].generated = true;
-		}
-		list[i].voter_id = el[i].voter_id;
-		list[i].code = el[i].code;
-	}
+	rc = read_import("eligible", file, CV_IMPORT_ELIGIBLE, &imp);
+	if (rc == 0 && (e = cv_import_make_codes(&imp)) != CV_OK)
+		rc = fail("eligible", e, NULL);
 	if (rc == 0 && (s = open_store("eligible", data, 0)) == NULL)
 		rc = 1;
 	if (rc == 0) {
-		e = cv_store_add_eligibles(s, list, r.n, &bad);
-		rc = e == CV_OK ? 0 : import_error("eligible", &r, file, bad, e);
+		e = cv_store_add_eligibles(s, imp.eligible, imp.n, &bad);
+		rc = e == CV_OK ? 0 : store_refused("eligible", &imp, file, bad, e);
 	}
 	/* The generated codes are printed only once they are stored. */
-	for (size_t i = 0; rc == 0 && i < r.n; i++)
-		if (el[i].generated)
-			printf("%s,%s\n", el[i].voter_id, el[i].code);
+	for (size_t i = 0; rc == 0 && i < imp.n; i++)
+		if (imp.voters[i].generated)
+			printf("%s,%s\n", imp.voters[i].voter_id, imp.voters[i].code);
 	if (rc == 0)
-		fprintf(stderr, "%zu eligibility entries stored\n", r.n);
-	for (size_t i = 0; i < r.n; i++)
-		memset(el[i].code, 0, sizeof el[i].code);
+		fprintf(stderr, "%zu eligibility entries stored\n", imp.n);
 	cv_store_close(s);
-	free(list);
-	rows_free(&r);
+	cv_import_free(&imp);
 	return rc;
 }
 
