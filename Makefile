@@ -104,7 +104,7 @@ install: all
 	install -m 755 $(BUILD)/rel/bin/chainvote $(BUILD)/rel/bin/miner $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(CGI:%=$(BUILD)/rel/cgi/%.fcgi) $(DESTDIR)$(PREFIX)/lib/chainvote/
 	cp -R www/. $(DESTDIR)$(PREFIX)/share/chainvote/www/
-	install -m 644 conf/DB_CONFIG conf/fastcgi.conf $(DESTDIR)$(PREFIX)/share/chainvote/conf/
+	install -m 644 conf/DB_CONFIG conf/fastcgi.conf conf/logrotate $(DESTDIR)$(PREFIX)/share/chainvote/conf/
 	sed -e 's#@PORT@#80#g' -e 's#@RUN@#/run/chainvote#g' -e 's#@SOCK@#/run/chainvote#g' \
 		-e 's#@USER@#www-data#g' -e '/^daemon @DAEMON@;/d' \
 		-e 's#@LISTEN@#0.0.0.0#g' -e 's#@RATE_EXEMPT@##g' \
