@@ -428,9 +428,12 @@ uint64_t cv_now(void)
 
 void cv_seal_leaf(const cv_seal *seal, uint8_t out[CV_SEAL_LEN])
 {
-	memcpy(out, CV_TAG_SEAL, 16);
-	memcpy(out + 16, seal->election_id, CV_HASH_LEN);
-	cv_put_u64(out + 16 + CV_HASH_LEN, seal->closed_at);
+	uint8_t *p = out;
+
+	memcpy(p, CV_TAG_SEAL, sizeof CV_TAG_SEAL - 1);
+	p += sizeof CV_TAG_SEAL - 1;
+	memcpy(p, seal->election_id, CV_HASH_LEN);
+	cv_put_u64(p + CV_HASH_LEN, seal->closed_at);
 }
 
 cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])

@@ -177,6 +177,11 @@ class System:
         return os.path.join(self.data, "run")
 
     @property
+    def sock_dir(self):
+        """Where the programs' FastCGI sockets are (tools/run.sh: DATA/run/sock)."""
+        return os.path.join(self.run_dir, "sock")
+
+    @property
     def election_dir(self):
         return os.path.join(self.data, "election")
 

@@ -174,7 +174,7 @@ def privileges():
               T.uid_of(master) == 0 and workers and
               {T.uid_of(x) for x in workers} == {web.pw_uid},
               (T.uid_of(master), [T.uid_of(x) for x in workers]))
-    sock = os.path.join(SYS.run_dir, "sock")
+    sock = SYS.sock_dir
     if not res.check("the sockets have a directory of their own (DATA/run/sock)",
                      os.path.isdir(sock), sock):
         return

@@ -111,7 +111,7 @@ def slow_readers(sysm, el, size):
     time.sleep(1)
     # a FastCGI client on the chain socket that asks for the export and never reads:
     # the worker's write must give up on it, without a recovery
-    stuck = unix_connect(os.path.join(sysm.run_dir, "chain.sock"))
+    stuck = unix_connect(os.path.join(sysm.sock_dir, "chain.sock"))
     stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stuck.sendall(fcgi_get("/api/chain/export"))
     worst, slow, answers, bad = 0.0, [], 0, []
@@ -187,7 +187,7 @@ def one_byte_clients(sysm):
     before = logs(sysm)
     conns = []
     for _ in range(WORKERS + 1):
-        s = unix_connect(os.path.join(sysm.run_dir, "chain.sock"))
+        s = unix_connect(os.path.join(sysm.sock_dir, "chain.sock"))
         s.sendall(b"\x01")
         conns.append(s)
     t0 = time.monotonic()

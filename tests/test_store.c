@@ -1215,10 +1215,11 @@ static void test_close_admits_only_pending_votes_then_the_seal(void)
 	membuf before = {NULL, 0}, after = {NULL, 0};
 	size_t bad = SIZE_MAX, n = 0;
 	bool committed = false;
-	uint64_t now = now_s();
+	uint64_t now;
 
 	snprintf(sub, sizeof sub, "%s/close", top);
 	CHECK(make_election(sub));
+	now = now_s(); /* not before the genesis: votes are stamped now */
 	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
 	if (x == NULL)
 		return;
@@ -1320,10 +1321,11 @@ static void test_close_by_clock_and_close_after_a_vote_stamped_ahead(void)
 	cv_block w = {0};
 	cv_info in;
 	cv_vote v;
-	uint64_t now = now_s();
+	uint64_t now;
 
 	snprintf(sub, sizeof sub, "%s/clock", top);
 	CHECK(make_election(sub));
+	now = now_s(); /* not before the genesis */
 	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
 	if (x == NULL)
 		return;
