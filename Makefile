@@ -10,15 +10,23 @@ PORT ?= 8080
 DATA ?= ./var
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -Ilib -pthread $(WARN) -MMD -MP
+# lib/ in its layers: the chain format and rules, the store, the FastCGI service, the
+# HTTP client. Each layer's headers are included by name.
+LIB_LAYERS := chain store service client
+LIB_INC := $(LIB_LAYERS:%=-Ilib/%)
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(LIB_INC) -pthread $(WARN) -MMD -MP
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDLIBS := -ldb -ljson-c -lcrypto -pthread
 
 BUILD ?= build
-LIB_SRC ?= $(sort $(wildcard lib/*.c))
+LIB_SRC ?= $(sort $(wildcard lib/*/*.c))
 CMD_SRC ?= $(sort $(wildcard tools/cmd_*.c))
+# Shipped programs are in tools/; the bench and test helpers (load generator, ceilings,
+# test signer) in tools/dev/ are built beside them but neither linked into bin/ nor
+# installed.
 TOOLS := $(filter-out cmd_%,$(patsubst tools/%.c,%,$(wildcard tools/*.c)))
+DEV_TOOLS := $(patsubst tools/dev/%.c,%,$(wildcard tools/dev/*.c))
 CGI := $(patsubst cgi-bin/%.c,%,$(sort $(wildcard cgi-bin/*.c)))
 TESTS := $(patsubst tests/%.c,%,$(sort $(wildcard tests/test_*.c)))
 
@@ -36,13 +44,16 @@ $(BUILD)/$(1)/bin/chainvote: $(BUILD)/$(1)/obj/tools/chainvote.o $$(CMD_SRC:%.c=
 $(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tools/%.o $(BUILD)/$(1)/libchainvote.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) $$^ $$(LDLIBS) -lcurl -o $$@
+$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tools/dev/%.o $(BUILD)/$(1)/libchainvote.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) $$^ $$(LDLIBS) -lcurl -o $$@
 $(BUILD)/$(1)/cgi/%.fcgi: $(BUILD)/$(1)/obj/cgi-bin/%.o $(BUILD)/$(1)/libchainvote.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) $$^ $$(LDLIBS) -lfcgi -o $$@
 $(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/%.o $(BUILD)/$(1)/libchainvote.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) $$^ $$(LDLIBS) -lfcgi -lcurl -o $$@
-$(1)-all: $$(TOOLS:%=$(BUILD)/$(1)/bin/%) $$(CGI:%=$(BUILD)/$(1)/cgi/%.fcgi) $$(TESTS:%=$(BUILD)/$(1)/tests/%)
+$(1)-all: $$(TOOLS:%=$(BUILD)/$(1)/bin/%) $$(DEV_TOOLS:%=$(BUILD)/$(1)/bin/%) $$(CGI:%=$(BUILD)/$(1)/cgi/%.fcgi) $$(TESTS:%=$(BUILD)/$(1)/tests/%)
 endef
 $(eval $(call variant,rel,$(REL_CFLAGS)))
 $(eval $(call variant,san,$(SAN_CFLAGS)))
@@ -70,10 +81,10 @@ run: deps
 stop:
 	@sh tools/run.sh stop "$(PORT)" "$(DATA)"
 
-# Measurements against this machine's own limits (tools/bench.sh prints the table).
+# Measurements against this machine's own limits (tools/dev/bench.sh prints the table).
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) sh tools/bench.sh
+	@BUILD=$(BUILD) sh tools/dev/bench.sh
 
 # The long crash-chaos run (a shorter one is part of make test).
 chaos: deps
@@ -85,7 +96,7 @@ fuzz: deps
 	@BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-60} sh tests/fuzz/run.sh
 
 format:
-	clang-format -i lib/*.[ch] tools/*.c cgi-bin/*.c tests/*.[ch]
+	clang-format -i lib/*/*.[ch] tools/*.c tools/dev/*.c cgi-bin/*.c tests/*.[ch]
 
 clean:
 	rm -rf $(BUILD) bin cgi-bin/*.fcgi

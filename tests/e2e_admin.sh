@@ -117,7 +117,7 @@ expect 1 "a code of 65 characters is refused" \
 expect 1 "a voter id of 65 characters is refused" \
 	sh -c "printf '%065d,CODE\n' 7 | '$CV' eligible --data '$data' -"
 
-# the admin API's formats and messages (lib/import.c): JSON by the file name, the row named
+# the admin API's formats and messages (lib/store/import.c): JSON by the file name, the row named
 printf '{"voters": [{"voter_id": "frank"}]}' >"$tmp/eligible.json"
 expect 0 "eligible import from a .json file (the admin API's format)" "$CV" eligible --data "$data" "$tmp/eligible.json"
 if grep -Eq "^frank,$code_re\$" "$tmp/out"; then ok "the JSON import prints its generated code"; else not_ok "the JSON import prints its generated code"; fi

@@ -29,7 +29,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 # ---- cppcheck: every finding of warning, style, performance and portability level
 if have cppcheck; then
 	start=$(date +%s)
-	cppcheck -q --std=c11 -D_GNU_SOURCE -Ilib --enable=warning,style,performance,portability \
+	cppcheck -q --std=c11 -D_GNU_SOURCE -Ilib/chain -Ilib/store -Ilib/service -Ilib/client --enable=warning,style,performance,portability \
 		--inline-suppr --suppressions-list=tests/cppcheck.supp --error-exitcode=1 \
 		--template='{file}:{line}: {severity} ({id}): {message}' lib cgi-bin tools \
 		>"$tmp/cppcheck" 2>&1
@@ -46,10 +46,10 @@ fi
 # ---- clang-tidy with .clang-tidy, one file per run, as many runs as CPUs
 if have clang-tidy; then
 	start=$(date +%s)
-	ls lib/*.c cgi-bin/*.c tools/*.c >"$tmp/files"
+	ls lib/*/*.c cgi-bin/*.c tools/*.c tools/dev/*.c >"$tmp/files"
 	# each run leaves its own exit status behind so that a failing file is noticed
 	xargs -P "$jobs" -I{} sh -c 'f={}; out='"$tmp"'/tidy.$(echo "$f" | tr / _);
-		clang-tidy --quiet "$f" -- -std=c11 -D_GNU_SOURCE -Ilib -pthread >"$out" 2>&1 ||
+		clang-tidy --quiet "$f" -- -std=c11 -D_GNU_SOURCE -Ilib/chain -Ilib/store -Ilib/service -Ilib/client -pthread >"$out" 2>&1 ||
 		echo "$f" >>'"$tmp"'/tidy-failed' <"$tmp/files"
 	cat "$tmp"/tidy.* | grep -E ': (warning|error): ' >"$tmp/tidy" || true
 	n=$(wc -l <"$tmp/tidy")

@@ -1,4 +1,4 @@
-/* The signed acceptance of votes (lib/acceptance.c): the documented vector of
+/* The signed acceptance of votes (lib/chain/acceptance.c): the documented vector of
  * docs/ACCEPTANCE.md byte for byte, strict JSON of acceptances and receipt files, the
  * receipt's match against a committed vote whose signature a miner swapped for its
  * (r, n-s) twin, and the service key's file (made once, 0600, the same key for

@@ -1,4 +1,4 @@
-/* Tests of the import formats (lib/import.c) the admin API and the CLI share: good CSV
+/* Tests of the import formats (lib/store/import.c) the admin API and the CLI share: good CSV
  * and JSON of both kinds, and hostile input (NULs, over-long lines and fields, bytes
  * outside printable ASCII, quoting, extra fields, repeats, keys off the curve, too many
  * rows, buffers that end without a line end), each refused with the row named. Inputs

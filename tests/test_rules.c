@@ -1,4 +1,4 @@
-/* Tests of the chain rules (lib/rules.c). Each rule is broken alone on a copy of the
+/* Tests of the chain rules (lib/chain/rules.c). Each rule is broken alone on a copy of the
  * reference chain: votes are re-signed, approvals re-made and blocks re-mined with the
  * test keys of vectors/keys.json, so that only the rule under test fails. */
 #include <stdint.h>

@@ -1397,7 +1397,7 @@ static void test_close_by_clock_and_close_after_a_vote_stamped_ahead(void)
 	cv_store_close(x);
 }
 
-/* The admin API's merges (lib/store_setup.c): entries stored already are left as they
+/* The admin API's merges (lib/store/store_setup.c): entries stored already are left as they
  * are and flagged, the others are added in the same transaction, also when that
  * transaction is retried after a deadlock. Runs in an environment of its own. */
 static void test_merge_keeps_known_and_adds_new(void)

@@ -1,4 +1,4 @@
-/* Fuzz target: the import formats the admin API and the CLI read (lib/import.c). The
+/* Fuzz target: the import formats the admin API and the CLI read (lib/store/import.c). The
  * first byte picks the kind (bit 0: roll, else eligibility) and the format (bit 1: JSON,
  * else CSV); the rest is the input. A refusal leaves the import empty and says why. An
  * accepted import is sorted without repeats, every entry passes the rules the store
@@ -19,7 +19,7 @@ static bool csv_field_ok(const char *s)
 }
 
 /* The import as CSV with a header line, so that no entry is taken for one. NULL when an
- * entry cannot be written as CSV (lib/import.h): the id "#" reads as a comment there, and
+ * entry cannot be written as CSV (lib/store/import.h): the id "#" reads as a comment there, and
  * fields holding a comma or beginning with a quote come only through JSON. */
 static char *to_csv(const cv_import *imp, size_t *len)
 {

@@ -15,7 +15,7 @@ out=$BUILD/fuzz
 CC=${FUZZ_CC:-clang}
 # -O1 with frame pointers keeps the sanitizer stacks readable; UBSan aborts at once
 # so that libFuzzer saves the input instead of logging and going on.
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread -Ilib -Wall -Wextra"
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread -Ilib/chain -Ilib/store -Ilib/service -Ilib/client -Wall -Wextra"
 CFLAGS="$CFLAGS -fsanitize=address,undefined -fno-sanitize-recover=all"
 LIBS="-ldb -ljson-c -lcrypto -lfcgi -lcurl -pthread"
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -26,9 +26,9 @@ mkdir -p "$out/obj" "$out/crash" "$out/log"
 
 # The library, instrumented for coverage (fuzzer-no-link) and the sanitizers. An object
 # is rebuilt when its source or any library header is newer.
-newest_h=$(ls -t lib/*.h | head -n 1)
+newest_h=$(ls -t lib/*/*.h | head -n 1)
 stale=""
-for src in lib/*.c; do
+for src in lib/*/*.c; do
 	obj=$out/obj/$(basename "$src" .c).o
 	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest_h" -nt "$obj" ]; then
 		stale="$stale $src"

@@ -4,11 +4,11 @@
 # ($BUILD/bench.json, or BENCH_JSON). Starts its own systems on free loopback ports in a
 # temporary directory (tools/run.sh, loopback exempt from rate limits, no miner, no demo)
 # and stops exactly those at the end.
-#   usage: BUILD=build sh tools/bench.sh
+#   usage: BUILD=build sh tools/dev/bench.sh
 # Environment: BENCH_WORKERS (FastCGI workers per program, default run.sh's),
 #   BENCH_BIG_ROLL (voters of the large roll, default 1000000).
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 BIN=$BUILD/rel/bin

@@ -38,7 +38,7 @@ int cv_store_lock_exclusive(const char *dir);
 /* Normal recovery of the environment in dir, regions made anew. The caller holds
  * cv_store_lock_exclusive (in its own process or a parent's), so nobody else has the
  * environment open: the services call it after a process died inside the store (see
- * lib/service.c). */
+ * lib/service/supervisor.c). */
 cv_err cv_store_recover(const char *dir);
 /* DB_ENV->failchk: releases what dead processes held. CV_E_RECOVER if recovery needed. */
 cv_err cv_store_failchk(cv_store *s);

@@ -1,0 +1,790 @@
+/* The request pipeline every worker runs (the process supervisor that runs the workers
+ * is supervisor.c): method -> route -> admin check -> content type and body -> store ->
+ * handler, the answers and their caching headers, and the audit log. */
+#include "service_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+
+#define MAX_PATH_LEN 2048
+#define WRITE_CHUNK  (1 << 20)
+
+static const char *prog_name = "service";
+
+/* This worker's slots on the master's board; NULL outside a worker (unit tests). */
+static _Atomic int *my_phase;
+static _Atomic long long *my_phase_since;
+
+/* The audit log the workers inherit from the master (-1: none), its directory, and
+ * which opening of it this process holds: the master counts its SIGHUPs on the board
+ * (audit_generation), and a worker that sees a newer count opens the file again
+ * before its next line. */
+static int audit_fd = -1;
+static const char *audit_dir;
+static unsigned audit_held;
+static _Atomic unsigned *audit_generation;
+
+long long cv_sv_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec;
+}
+
+void cv_sv_set_name(const char *name)
+{
+	prog_name = name;
+}
+
+void cv_sv_worker_attach(_Atomic int *phase, _Atomic long long *phase_since,
+                         _Atomic unsigned *generation)
+{
+	my_phase = phase;
+	my_phase_since = phase_since;
+	audit_generation = generation;
+	audit_held = atomic_load(generation);
+}
+
+/* The time is stored first: a master that reads the new phase then reads its time
+ * too. */
+int cv_sv_set_phase(int phase)
+{
+	int was = CV_SV_IDLE;
+
+	if (my_phase != NULL) {
+		was = atomic_load(my_phase);
+		atomic_store(my_phase_since, cv_sv_mono_s());
+		atomic_store(my_phase, phase);
+	}
+	return was;
+}
+
+void cv_log(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	struct timespec now;
+	struct tm tm;
+	char when[32] = "";
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (gmtime_r(&now.tv_sec, &tm) != NULL)
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	/* one write per line so that lines of several processes do not interleave */
+	fprintf(stderr, "%s.%03ldZ chainvote-%s[%d]: %s\n", when, now.tv_nsec / 1000000, prog_name,
+	        (int)getpid(), line);
+	fflush(stderr);
+}
+
+/* ------------------------------------------------------------------------------------
+ * Pure parsing helpers
+ * ---------------------------------------------------------------------------------- */
+
+cv_err cv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (s == NULL || s[0] == '\0')
+		return CV_E_MALFORMED;
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9' || i >= 20)
+			return CV_E_MALFORMED;
+		d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return CV_E_MALFORMED;
+		v = v * 10 + d;
+	}
+	if (v < min || v > max)
+		return CV_E_MALFORMED;
+	*out = v;
+	return CV_OK;
+}
+
+cv_err cv_query_u64(const char *query, const char *name, uint64_t min, uint64_t max, bool *found,
+                    uint64_t *out)
+{
+	size_t name_len = strlen(name);
+	const char *p = query ? query : "";
+
+	*found = false;
+	while (*p != '\0') {
+		const char *end = strchr(p, '&');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > name_len && strncmp(p, name, name_len) == 0 && p[name_len] == '=') {
+			char value[32];
+			size_t vlen = len - name_len - 1;
+
+			*found = true;
+			if (vlen >= sizeof value)
+				return CV_E_MALFORMED;
+			memcpy(value, p + name_len + 1, vlen);
+			value[vlen] = '\0';
+			return cv_parse_u64(value, min, max, out);
+		}
+		if (len == name_len && strncmp(p, name, name_len) == 0) {
+			*found = true; /* "name" with no value */
+			return CV_E_MALFORMED;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return CV_OK;
+}
+
+static void free_args(char *args[CV_ROUTE_MAX_ARGS], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(args[i]);
+		args[i] = NULL;
+	}
+}
+
+bool cv_route_match(const char *pattern, const char *path, char *args[CV_ROUTE_MAX_ARGS],
+                    size_t *n_args)
+{
+	const char *p = pattern, *s = path;
+	size_t n = 0;
+
+	*n_args = 0;
+	if (p[0] != '/' || s[0] != '/')
+		return false;
+	/* walk both one segment at a time: each starts after a '/' */
+	while (*p == '/' && *s == '/') {
+		const char *pe, *se;
+		size_t plen, slen;
+
+		p++;
+		s++;
+		pe = strchr(p, '/');
+		se = strchr(s, '/');
+		plen = pe ? (size_t)(pe - p) : strlen(p);
+		slen = se ? (size_t)(se - s) : strlen(s);
+		if (plen == 1 && p[0] == ':') {
+			if (slen == 0 || slen > CV_ARG_MAX || n == CV_ROUTE_MAX_ARGS)
+				goto fail;
+			args[n] = strndup(s, slen);
+			if (args[n] == NULL)
+				goto fail;
+			n++;
+		} else if (plen != slen || memcmp(p, s, plen) != 0) {
+			goto fail;
+		}
+		p += plen;
+		s += slen;
+	}
+	if (*p != '\0' || *s != '\0')
+		goto fail;
+	*n_args = n;
+	return true;
+fail:
+	free_args(args, n);
+	return false;
+}
+
+bool cv_media_type_is(const char *header, const char *type)
+{
+	size_t len = strlen(type);
+
+	if (header == NULL)
+		return false;
+	while (*header == ' ' || *header == '\t')
+		header++;
+	if (strncasecmp(header, type, len) != 0)
+		return false;
+	header += len;
+	while (*header == ' ' || *header == '\t')
+		header++;
+	return *header == '\0' || *header == ';';
+}
+
+/* ------------------------------------------------------------------------------------
+ * Answers
+ * ---------------------------------------------------------------------------------- */
+
+static const struct {
+	int status;
+	const char *phrase;
+} phrases[] = {
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {304, "Not Modified"},
+    {400, "Bad Request"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {409, "Conflict"},
+    {413, "Content Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
+    {500, "Internal Server Error"},
+    {503, "Service Unavailable"},
+};
+
+static const char *reason_phrase(int status)
+{
+	for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++)
+		if (phrases[i].status == status)
+			return phrases[i].phrase;
+	return "Unknown";
+}
+
+/* Writing to the front end is its own phase: a front end that does not read blocks
+ * the write, and that is no reason to recover the store. */
+static int put_all(FCGX_Stream *out, const char *p, size_t n)
+{
+	int was = cv_sv_set_phase(CV_SV_WRITING), rc = 0;
+
+	while (n > 0) {
+		int chunk = n > WRITE_CHUNK ? WRITE_CHUNK : (int)n;
+
+		if (FCGX_PutStr(p, chunk, out) != chunk) {
+			rc = -1;
+			break;
+		}
+		p += chunk;
+		n -= (size_t)chunk;
+	}
+	cv_sv_set_phase(was);
+	return rc;
+}
+
+/* An entity tag as this service makes them: 1-64 bytes of [0-9a-z-], so that it
+ * needs no escaping inside quotes. */
+static bool etag_ok(const char *etag)
+{
+	size_t n = strlen(etag);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((etag[i] >= '0' && etag[i] <= '9') || (etag[i] >= 'a' && etag[i] <= 'z') ||
+		      etag[i] == '-'))
+			return false;
+	return true;
+}
+
+/* The status line and headers; c NULL: Cache-Control no-store and no validator; extra
+ * is more header lines ending in CRLF, or "". A 304 has no body, so no Content-Type. */
+static cv_err write_head(cv_req *r, int status, const cv_cache *c, const char *extra)
+{
+	char head[640], validators[160] = "";
+	int n;
+
+	if (r->answered)
+		return CV_E_INTERNAL;
+	r->answered = true;
+	r->status = status;
+	if (c != NULL) {
+		if (!etag_ok(c->etag) || strchr(c->cache_control, '\n') != NULL)
+			return CV_E_INTERNAL;
+		n = snprintf(validators, sizeof validators, "ETag: \"%s\"\r\n", c->etag);
+		if (n < 0 || (size_t)n >= sizeof validators)
+			return CV_E_INTERNAL;
+	}
+	n = snprintf(head, sizeof head,
+	             "Status: %d %s\r\n"
+	             "%s"
+	             "Cache-Control: %s\r\n"
+	             "%s"
+	             "X-Content-Type-Options: nosniff\r\n"
+	             "%s\r\n",
+	             status, reason_phrase(status),
+	             status == 304 ? "" : "Content-Type: application/json\r\n",
+	             c != NULL ? c->cache_control : "no-store", validators, extra);
+	if (n < 0 || (size_t)n >= sizeof head)
+		return CV_E_INTERNAL;
+	return put_all(r->out, head, (size_t)n) == 0 ? CV_OK : CV_E_IO;
+}
+
+static cv_err reply_json_extra(cv_req *r, int status, json_object *o, const cv_cache *c,
+                               const char *extra)
+{
+	const char *text;
+	cv_err e;
+
+	if (o == NULL) {
+		/* an object that could not be built: the handler ran out of memory */
+		o = cv_error_json(CV_E_NOMEM, NULL);
+		status = cv_err_http_status(CV_E_NOMEM);
+		c = NULL; /* an error answer is never cached */
+		if (o == NULL)
+			return write_head(r, status, NULL, extra);
+	}
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text == NULL) {
+		json_object_put(o);
+		return write_head(r, 500, NULL, extra);
+	}
+	e = write_head(r, status, c, extra);
+	if (e == CV_OK &&
+	    (put_all(r->out, text, strlen(text)) != 0 || put_all(r->out, "\n", 1) != 0))
+		e = CV_E_IO;
+	json_object_put(o);
+	return e;
+}
+
+cv_err cv_reply_json(cv_req *r, int status, json_object *o)
+{
+	return reply_json_extra(r, status, o, NULL, "");
+}
+
+cv_err cv_reply_json_cached(cv_req *r, int status, json_object *o, const cv_cache *c)
+{
+	return reply_json_extra(r, status, o, c, "");
+}
+
+cv_err cv_reply_error(cv_req *r, cv_err e, const char *message)
+{
+	return cv_reply_json(r, cv_err_http_status(e), cv_error_json(e, message));
+}
+
+static json_object *status_error_json(const char *code, const char *message)
+{
+	json_object *o = json_object_new_object(), *inner = json_object_new_object();
+
+	if (o == NULL || inner == NULL) {
+		json_object_put(o);
+		json_object_put(inner);
+		return NULL;
+	}
+	json_object_object_add(inner, "code", json_object_new_string(code));
+	json_object_object_add(inner, "message", json_object_new_string(message));
+	json_object_object_add(o, "error", inner);
+	return o;
+}
+
+cv_err cv_reply_status(cv_req *r, int status, const char *code, const char *message)
+{
+	return cv_reply_json(r, status, status_error_json(code, message));
+}
+
+cv_err cv_reply_begin(cv_req *r, int status)
+{
+	return write_head(r, status, NULL, "");
+}
+
+cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c)
+{
+	return write_head(r, status, c, "");
+}
+
+bool cv_etag_listed(const char *if_none_match, const char *etag)
+{
+	const char *p = if_none_match;
+	size_t len = strlen(etag);
+
+	if (p == NULL)
+		return false;
+	/* entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a list split on commas; anything
+	 * else in the header makes it not match, which only costs a full answer */
+	for (;;) {
+		const char *q;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '*')
+			return p[1] == '\0' || p[1] == ' ' || p[1] == ',';
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		if (*p != '"')
+			return false;
+		q = strchr(p + 1, '"');
+		if (q == NULL)
+			return false;
+		if ((size_t)(q - p - 1) == len && memcmp(p + 1, etag, len) == 0)
+			return true;
+		p = q + 1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != ',')
+			return false;
+		p++;
+	}
+}
+
+bool cv_req_not_modified(cv_req *r, const cv_cache *c)
+{
+	if (!cv_etag_listed(cv_req_param(r, "HTTP_IF_NONE_MATCH"), c->etag))
+		return false;
+	write_head(r, 304, c, "");
+	return true;
+}
+
+int cv_reply_write(void *req, const char *p, size_t n)
+{
+	cv_req *r = req;
+
+	return put_all(r->out, p, n);
+}
+
+/* ------------------------------------------------------------------------------------
+ * Request helpers
+ * ---------------------------------------------------------------------------------- */
+
+const char *cv_req_param(const cv_req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->envp);
+}
+
+cv_err cv_req_query_u64(cv_req *r, const char *name, uint64_t min, uint64_t max, uint64_t def,
+                        uint64_t *out)
+{
+	bool found;
+	cv_err e = cv_query_u64(r->query, name, min, max, &found, out);
+
+	if (e != CV_OK) {
+		r->message = "A query parameter is not an integer in its allowed range.";
+		return e;
+	}
+	if (!found)
+		*out = def;
+	return CV_OK;
+}
+
+cv_err cv_req_info(cv_req *r, cv_info *info)
+{
+	cv_err e = cv_store_info(r->store, info);
+
+	if (e == CV_E_NOT_FOUND)
+		r->message = "No election has been created yet.";
+	return e;
+}
+
+cv_err cv_req_arg_hash(cv_req *r, size_t i, uint8_t out[CV_HASH_LEN])
+{
+	if (i >= r->n_args || cv_hex_decode(r->args[i], out, CV_HASH_LEN) != CV_OK) {
+		r->message = "Expected 64 lowercase hex digits in the path.";
+		return CV_E_MALFORMED;
+	}
+	return CV_OK;
+}
+
+/* The request path without the query: DOCUMENT_URI is nginx's normalised $uri;
+ * REQUEST_URI (raw) is the fallback for other front ends. */
+static char *request_path(FCGX_ParamArray envp)
+{
+	const char *uri = FCGX_GetParam("DOCUMENT_URI", envp);
+	size_t len;
+
+	if (uri == NULL || uri[0] == '\0')
+		uri = FCGX_GetParam("REQUEST_URI", envp);
+	if (uri == NULL)
+		return NULL;
+	len = strcspn(uri, "?#");
+	if (len == 0 || len > MAX_PATH_LEN)
+		return NULL;
+	return strndup(uri, len);
+}
+
+/* Reads the body of a route that takes one: content type (415), length against the
+ * cap before any read (413), exactly that many bytes, then JSON parse (400). */
+static cv_err read_body(cv_req *r, const cv_route *route, size_t max_body)
+{
+	const char *ct = cv_req_param(r, "CONTENT_TYPE");
+	const char *cl = cv_req_param(r, "CONTENT_LENGTH");
+	uint64_t len = 0;
+	size_t got = 0;
+	cv_err e;
+
+	if (cv_media_type_is(ct, "application/json")) {
+		r->content_type = "application/json";
+	} else if (route->body == CV_BODY_JSON_OR_CSV && cv_media_type_is(ct, "text/csv")) {
+		r->content_type = "text/csv";
+	} else {
+		cv_reply_status(r, 415, "unsupported_media_type",
+		                route->body == CV_BODY_JSON_OR_CSV
+		                    ? "The body must be application/json or text/csv."
+		                    : "The body must be application/json.");
+		return CV_E_MALFORMED;
+	}
+	if (cl != NULL && cl[0] != '\0' && cv_parse_u64(cl, 0, UINT64_MAX, &len) != CV_OK) {
+		cv_reply_error(r, CV_E_MALFORMED, "The Content-Length is not a number.");
+		return CV_E_MALFORMED;
+	}
+	if (len > max_body) {
+		cv_reply_error(r, CV_E_TOO_LARGE, "The body is larger than this service accepts.");
+		return CV_E_TOO_LARGE;
+	}
+	r->body = malloc((size_t)len + 1);
+	if (r->body == NULL)
+		return CV_E_NOMEM;
+	while (got < len) {
+		int n = FCGX_GetStr(r->body + got, (int)(len - got), r->in);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	r->body[got] = '\0';
+	r->body_len = got;
+	if (got < len) {
+		cv_reply_error(r, CV_E_MALFORMED, "The body is shorter than its Content-Length.");
+		return CV_E_MALFORMED;
+	}
+	if (r->content_type[0] == 'a') {
+		/* r->body stays with r until cleanup_request; the analyzer loses track of it
+		 * on the path through the worker loop and calls it leaked here */
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
+		e = cv_json_parse(r->body, r->body_len, &r->json);
+		if (e != CV_OK) {
+			cv_reply_error(r, e, "The body is not one well-formed JSON value.");
+			return e;
+		}
+	}
+	return CV_OK;
+}
+
+static bool known_method(const char *m)
+{
+	return strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+	       strcmp(m, "DELETE") == 0;
+}
+
+/* Finds the route for r->path and r->method. Answers 404 or 405 itself and returns
+ * NULL then. On success r->args hold the captures. */
+static const cv_route *find_route(const cv_program *p, cv_req *r)
+{
+	char allow[64] = "";
+	char extra[96];
+	bool path_known = false;
+
+	for (size_t i = 0; i < p->n_routes; i++) {
+		const cv_route *route = &p->routes[i];
+		char *args[CV_ROUTE_MAX_ARGS] = {0};
+		size_t n = 0;
+
+		if (!cv_route_match(route->pattern, r->path, args, &n))
+			continue;
+		if (strcmp(route->method, r->method) == 0) {
+			memcpy(r->args, args, sizeof args);
+			r->n_args = n;
+			return route;
+		}
+		free_args(args, n);
+		path_known = true;
+		if (strstr(allow, route->method) == NULL &&
+		    strlen(allow) + strlen(route->method) + 3 < sizeof allow) {
+			size_t used = strlen(allow);
+
+			snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
+			         route->method);
+		}
+	}
+	if (!path_known) {
+		cv_reply_error(r, CV_E_NOT_FOUND, "No such resource.");
+		return NULL;
+	}
+	snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+	reply_json_extra(
+	    r, 405,
+	    status_error_json("method_not_allowed", "This resource does not take that method."),
+	    NULL, extra);
+	return NULL;
+}
+
+/* Frees everything the request owns; safe on a partly filled request. */
+static void cleanup_request(cv_req *r)
+{
+	free(r->path);
+	free_args(r->args, r->n_args);
+	free(r->body);
+	json_object_put(r->json);
+	memset(r, 0, sizeof *r);
+}
+
+int cv_sv_audit_start(const char *data_dir, bool audit)
+{
+	audit_dir = data_dir;
+	if (audit && (audit_fd = cv_audit_open(data_dir)) < 0)
+		return -1;
+	return 0;
+}
+
+/* Opens dir/audit.log again in place of audit_fd (same descriptor number), so that
+ * lines go to the new file after a rotation renamed the old one. */
+void cv_sv_audit_reopen(void)
+{
+	int fd;
+
+	if (audit_fd < 0 || audit_dir == NULL)
+		return;
+	if ((fd = cv_audit_open(audit_dir)) < 0) {
+		cv_log("audit log: cannot open it again: %s", strerror(errno));
+		return;
+	}
+	if (dup2(fd, audit_fd) < 0)
+		cv_log("audit log: cannot open it again: %s", strerror(errno));
+	close(fd);
+}
+
+bool cv_audit_wanted(int status, cv_err e, const char *user)
+{
+	/* an equivocation is refused, but the store keeps both signed messages as evidence */
+	return (status >= 200 && status < 300) || e == CV_E_EQUIVOCATION ||
+	       (user != NULL && user[0] != '\0');
+}
+
+int cv_audit_open(const char *dir)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof path, "%s/audit.log", dir) >= (int)sizeof path)
+		return -1;
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+}
+
+void cv_audit(int fd, const char *program, const cv_req *r, cv_err e)
+{
+	json_object *o = json_object_new_object(), *key = NULL;
+	const char *addr = cv_req_param(r, "REMOTE_ADDR"), *user = cv_req_param(r, "REMOTE_USER");
+	const char *line;
+	char *buf;
+	size_t len;
+
+	if (fd < 0 || o == NULL) {
+		json_object_put(o);
+		return;
+	}
+	json_object_object_add(o, "at", json_object_new_uint64(cv_now()));
+	json_object_object_add(o, "program", json_object_new_string(program));
+	json_object_object_add(o, "remote_addr", addr ? json_object_new_string(addr) : NULL);
+	json_object_object_add(o, "remote_user",
+	                       user && *user ? json_object_new_string(user) : NULL);
+	json_object_object_add(o, "method", json_object_new_string(r->method ? r->method : "-"));
+	json_object_object_add(o, "path", json_object_new_string(r->path ? r->path : "-"));
+	json_object_object_add(o, "status", json_object_new_int(r->status));
+	json_object_object_add(o, "code", json_object_new_string(cv_err_code(e)));
+	/* who signed a verdict: public, and what an auditor looks for */
+	if (r->json != NULL && json_object_is_type(r->json, json_type_object) &&
+	    json_object_object_get_ex(r->json, "validator_key", &key) &&
+	    json_object_is_type(key, json_type_string))
+		json_object_object_add(o, "validator_key", json_object_get(key));
+	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	len = strlen(line);
+	/* one write per line: O_APPEND keeps workers' lines whole and in order */
+	buf = malloc(len + 1);
+	if (buf != NULL) {
+		memcpy(buf, line, len);
+		buf[len] = '\n';
+		if (write(fd, buf, len + 1) != (ssize_t)(len + 1))
+			cv_log("audit log: write failed: %s", strerror(errno));
+		else if (fdatasync(fd) != 0)
+			cv_log("audit log: sync failed: %s", strerror(errno));
+	}
+	free(buf);
+	json_object_put(o);
+}
+
+cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FCGX_Stream *in,
+                           FCGX_Stream *out, FCGX_ParamArray envp)
+{
+	cv_req r = {0};
+	const cv_route *route;
+	const char *user;
+	cv_err e = CV_OK;
+
+	r.in = in;
+	r.out = out;
+	r.envp = envp;
+	r.store = s;
+	r.method = cv_req_param(&r, "REQUEST_METHOD");
+	r.query = cv_req_param(&r, "QUERY_STRING");
+	if (r.query == NULL)
+		r.query = "";
+	r.path = request_path(envp);
+
+	/* method */
+	if (r.method == NULL || !known_method(r.method)) {
+		e = CV_E_MALFORMED;
+		cv_reply_status(&r, 405, "method_not_allowed", "This method is not supported.");
+		goto out;
+	}
+	if (r.path == NULL) {
+		e = CV_E_MALFORMED;
+		cv_reply_error(&r, e, "The request path is missing or too long.");
+		goto out;
+	}
+	/* route */
+	route = find_route(p, &r);
+	if (route == NULL) {
+		e = CV_E_NOT_FOUND;
+		goto out;
+	}
+	/* The admin API is reachable only through the front end's authentication, which
+	 * sets REMOTE_USER; a request without it did not pass there. */
+	user = cv_req_param(&r, "REMOTE_USER");
+	if (strncmp(r.path, "/admin/", 7) == 0 && (user == NULL || user[0] == '\0')) {
+		e = CV_E_MALFORMED;
+		cv_reply_status(&r, 403, "forbidden", "The admin API needs an authenticated user.");
+		goto out;
+	}
+	/* content type and body */
+	if (route->body != CV_BODY_NONE) {
+		e = read_body(&r, route, max_body);
+		if (e != CV_OK)
+			goto out;
+	}
+	/* store: from here on the worker may hold Berkeley DB locks and mutexes */
+	cv_sv_set_phase(CV_SV_STORE);
+	if (s == NULL) {
+		e = CV_E_BUSY;
+		cv_reply_error(&r, e, "The election store is not available; try again.");
+		goto out;
+	}
+	/* handler */
+	e = route->handler(&r);
+	if (e != CV_OK && !r.answered)
+		cv_reply_error(&r, e, r.message);
+	else if (e == CV_OK && !r.answered)
+		cv_reply_error(&r, e = CV_E_INTERNAL, NULL);
+out:
+	if (p->audit && r.method != NULL && strcmp(r.method, "GET") != 0 && r.answered &&
+	    cv_audit_wanted(r.status, e, cv_req_param(&r, "REMOTE_USER"))) {
+		unsigned now_gen = audit_generation ? atomic_load(audit_generation) : 0;
+
+		if (now_gen != audit_held) {
+			cv_sv_audit_reopen();
+			audit_held = now_gen;
+		}
+		cv_audit(audit_fd, p->name, &r, e);
+	}
+	if (r.answered && r.status >= 500)
+		cv_log("%s %s: %d %s", r.method ? r.method : "-", r.path ? r.path : "-", r.status,
+		       cv_err_code(e));
+	else if (!r.answered)
+		cv_reply_error(&r, e == CV_OK ? CV_E_INTERNAL : e, NULL);
+	cleanup_request(&r);
+	return e;
+}

@@ -1,0 +1,667 @@
+/* The process supervisor of a FastCGI program: a master that opens the listen socket
+ * once, pre-forks workers sharing it, and looks after them and the store: replaces the
+ * dead, kills the stuck (the board says where each worker is), runs one recovery of
+ * every program when a worker died inside the store, and takes turns at checkpoints.
+ * Each worker runs the request pipeline of request.c. */
+#include "service_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WORKERS      64
+#define MAX_BODY_LIMIT   (1024u * 1024 * 1024) /* FCGX_GetStr counts in int */
+#define CHECKPOINT_EVERY 5                     /* seconds: also bounds the log a recovery replays */
+#define READY_LIMIT      3                     /* seconds a new worker may take to open the store */
+#define BUSY_LIMIT       20   /* seconds one store operation may take before the watchdog */
+#define READ_LIMIT       15   /* seconds reading one request may take, in all */
+#define WRITE_LIMIT      60   /* seconds one write of an answer may take, in all */
+#define READ_TIMEOUT_S   3    /* a read from the front end that gets no byte gives up */
+#define SEND_TIMEOUT_S   30   /* a write to the front end that moves no byte gives up */
+#define STOP_GRACE_MS    5000 /* SIGTERM to SIGKILL when the program stops */
+#define RECOVER_GRACE_MS 100  /* SIGTERM to SIGKILL before a recovery */
+#define TICK_MS          20   /* the master's round: reap, watchdog, recovery requests */
+#define SLOW_OPEN_MS     100  /* a worker's store open this slow is logged */
+#define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY or could not open the store */
+#define LISTEN_BACKLOG   128
+/* What the master's watchdog reads of its workers: an anonymous shared mapping made
+ * before the first fork. Each worker says where it is (enum phase) and since when. A
+ * worker blocked for good inside Berkeley DB (on a mutex a killed process held) shows
+ * as in the store for too long, and is killed and replaced with a recovery; one that
+ * is slow reading a request or writing an answer (a client that sends one byte, a
+ * front end that does not read) holds nothing of the store's and is replaced without. */
+struct board {
+	_Atomic int phase[MAX_WORKERS];             /* enum phase */
+	_Atomic long long phase_since[MAX_WORKERS]; /* monotonic seconds */
+	_Atomic int ready[MAX_WORKERS];             /* the worker's store is open */
+	_Atomic long long last_checkpoint;          /* monotonic seconds */
+	_Atomic unsigned audit_generation;          /* SIGHUPs the master has seen */
+};
+
+struct service {
+	const cv_program *p;
+	pid_t master;
+	struct board *board;
+	bool must_recover;       /* a worker died inside the store: recover everything */
+	const char *socket_path; /* NULL when listening on a TCP port */
+	const char *data_dir;
+	int n_workers;
+	size_t max_body;
+	int listen_fd;
+	pid_t pids[MAX_WORKERS]; /* 0: slot empty */
+	time_t started[MAX_WORKERS];
+	time_t restart_at[MAX_WORKERS];
+};
+
+static volatile sig_atomic_t worker_stop;
+
+static void on_worker_stop(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+	FCGX_ShutdownPending();
+}
+
+static void on_sigchld(int sig)
+{
+	(void)sig; /* only so that SIGCHLD is delivered to sigtimedwait */
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Opens the store, trying again every pause milliseconds, at most attempts times: an
+ * open fails for a moment while another process runs failchk or recovery on the same
+ * environment. *out is NULL on failure, which is logged. */
+static cv_err open_store_patiently(const char *dir, unsigned flags, int attempts, long pause,
+                                   cv_store **out)
+{
+	cv_err e = CV_E_STORE;
+
+	*out = NULL;
+	for (int i = 0; i < attempts && e != CV_OK; i++)
+		if ((e = cv_store_open(dir, flags, out)) != CV_OK) {
+			*out = NULL;
+			sleep_ms(pause);
+		}
+	if (e != CV_OK)
+		cv_log("cannot open the store in %s: %s", dir, cv_err_message(e));
+	return e;
+}
+
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)((b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000);
+}
+
+/* Every CHECKPOINT_EVERY seconds one worker (whichever claims the turn first)
+ * checkpoints and removes log files no longer needed. */
+static void maybe_checkpoint(struct service *sv, cv_store *store)
+{
+	long long now = cv_sv_mono_s(), last = atomic_load(&sv->board->last_checkpoint);
+	cv_err e;
+
+	if (now - last < CHECKPOINT_EVERY ||
+	    !atomic_compare_exchange_strong(&sv->board->last_checkpoint, &last, now))
+		return;
+	if ((e = cv_store_checkpoint(store)) != CV_OK)
+		cv_log("checkpoint: %s", cv_err_message(e));
+}
+
+/* Accepts one connection from the front end, with deadlines on it: a read that gets
+ * no byte for READ_TIMEOUT_S, or a write that moves none for SEND_TIMEOUT_S, fails
+ * instead of pinning the worker (a client that connects to the socket and sends one
+ * byte, a front end that stopped reading). Returns the descriptor, or -1 with errno
+ * (EINTR when a signal came). */
+static int accept_connection(int listen_fd)
+{
+	struct timeval rcv = {READ_TIMEOUT_S, 0}, snd = {SEND_TIMEOUT_S, 0};
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd) != 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* A worker: its own store handle (Berkeley DB handles must not cross fork), then
+ * accept and dispatch until told to stop. The board tells the master whether it is
+ * inside a request (and so possibly inside the store) and whether its store is open:
+ * the master decides from that what a death of this worker needs. Never returns. */
+static void worker_main(struct service *sv, int slot)
+{
+	struct sigaction sa = {0};
+	sigset_t none;
+	FCGX_Request req;
+	cv_store *store = NULL;
+	struct timespec t0, t1;
+	int status = 0;
+	cv_err e;
+
+	sa.sa_handler = on_worker_stop; /* no SA_RESTART: accept() must return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* a worker whose master is gone stops too (after its request) */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != sv->master)
+		_exit(1);
+	cv_sv_worker_attach(&sv->board->phase[slot], &sv->board->phase_since[slot],
+	                    &sv->board->audit_generation);
+
+	/* Another process may be running failchk or recovery: wait for the store rather
+	 * than answering the first requests 503; a store that will not open is the
+	 * master's to recover. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (open_store_patiently(sv->data_dir, 0, 100, 20, &store) != CV_OK)
+		_exit(EXIT_RECOVER);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ms_between(&t0, &t1) >= SLOW_OPEN_MS)
+		cv_log("worker opened the store in %ld ms", ms_between(&t0, &t1));
+	atomic_store(&sv->board->ready[slot], 1);
+	/* libfcgi's own accept would read the request with no time limit; it gets no
+	 * listen socket (-1), and each connection comes from accept_connection instead */
+	if (FCGX_InitRequest(&req, -1, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		cv_log("cannot set up a FastCGI request");
+		_exit(1);
+	}
+	while (!worker_stop) {
+		int fd = accept_connection(sv->listen_fd);
+
+		if (fd < 0) {
+			if (worker_stop || errno == EINTR || errno == ECONNABORTED)
+				continue;
+			cv_log("accept failed: %s", strerror(errno));
+			status = 1;
+			break;
+		}
+		cv_sv_set_phase(CV_SV_READING);
+		/* a connection already open: FCGX_Accept_r reads the request from it, and
+		 * keepConnection stops it from closing it before it starts */
+		req.ipcFd = fd;
+		req.keepConnection = 1;
+		/* and a connection dropped for want of a whole request is closed at once,
+		 * not drained for seconds more (libfcgi's close of an attached one) */
+		req.detached = 1;
+		if (FCGX_Accept_r(&req) < 0) {
+			/* the request did not arrive whole in time (or did not parse); libfcgi
+			 * has closed the connection */
+			if (req.ipcFd >= 0)
+				close(req.ipcFd);
+			req.ipcFd = -1;
+			cv_log("a request did not arrive whole in time; connection dropped");
+			cv_sv_set_phase(CV_SV_IDLE);
+			continue;
+		}
+		/* an answered request is drained before its close: closing with unread input
+		 * would reset the connection, and the front end could lose the answer */
+		req.detached = 0;
+		e = cv_service_dispatch(sv->p, sv->max_body, store, req.in, req.out, req.envp);
+		cv_sv_set_phase(CV_SV_WRITING); /* the rest of the answer leaves here */
+		FCGX_Finish_r(&req);
+		if (req.ipcFd >= 0) {
+			/* one request per connection (a kept connection would pin a worker) */
+			close(req.ipcFd);
+			req.ipcFd = -1;
+		}
+		if (e != CV_E_RECOVER) {
+			cv_sv_set_phase(CV_SV_STORE);
+			maybe_checkpoint(sv, store);
+		}
+		cv_sv_set_phase(CV_SV_IDLE);
+		if (e == CV_E_RECOVER) {
+			/* DB_RUNRECOVERY: this handle is useless; the master recovers */
+			cv_log("store needs recovery; worker exits");
+			_exit(EXIT_RECOVER);
+		}
+	}
+	FCGX_Free(&req, 1);
+	atomic_store(&sv->board->ready[slot], 0); /* inside the store again */
+	cv_store_close(store);
+	_exit(status);
+}
+
+static void spawn(struct service *sv, int slot)
+{
+	pid_t pid;
+
+	atomic_store(&sv->board->ready[slot], 0);
+	atomic_store(&sv->board->phase[slot], CV_SV_IDLE);
+	atomic_store(&sv->board->phase_since[slot], 0);
+	pid = fork();
+	if (pid < 0) {
+		cv_log("fork failed: %s", strerror(errno));
+		sv->restart_at[slot] = time(NULL) + 1;
+		return;
+	}
+	if (pid == 0)
+		worker_main(sv, slot);
+	sv->pids[slot] = pid;
+	sv->started[slot] = time(NULL);
+	sv->restart_at[slot] = 0;
+}
+
+/* SIGTERM to every worker, SIGKILL to those still running after grace_ms. */
+static void stop_workers(struct service *sv, long grace_ms)
+{
+	int alive = 0;
+
+	for (int i = 0; i < sv->n_workers; i++)
+		if (sv->pids[i] > 0 && kill(sv->pids[i], SIGTERM) == 0)
+			alive++;
+	for (long waited = 0; alive > 0; waited += 10) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+
+		if (pid > 0) {
+			for (int i = 0; i < sv->n_workers; i++)
+				if (sv->pids[i] == pid) {
+					sv->pids[i] = 0;
+					alive--;
+				}
+			continue;
+		}
+		if (pid < 0 && errno == ECHILD)
+			break;
+		if (waited >= grace_ms) {
+			for (int i = 0; i < sv->n_workers; i++)
+				if (sv->pids[i] > 0) {
+					cv_log("worker %d did not stop; killing it",
+					       (int)sv->pids[i]);
+					kill(sv->pids[i], SIGKILL);
+					waitpid(sv->pids[i], &st, 0);
+					sv->pids[i] = 0;
+				}
+			break;
+		}
+		sleep_ms(10);
+	}
+}
+
+/* Kills a worker that has not opened the store READY_LIMIT seconds after it started,
+ * or has spent BUSY_LIMIT seconds in one store operation: it is blocked, most likely
+ * on what a killed process held, and its death there starts a recovery (reap). A
+ * worker that has spent READ_LIMIT seconds reading one request or WRITE_LIMIT seconds
+ * writing one answer is waiting on its peer, not on the store: it is killed and
+ * replaced, and nothing else stops. */
+static void watchdog(struct service *sv)
+{
+	long long now = cv_sv_mono_s();
+
+	for (int i = 0; i < sv->n_workers; i++) {
+		int phase = atomic_load(&sv->board->phase[i]);
+		long long for_s = now - atomic_load(&sv->board->phase_since[i]);
+		const char *why = NULL;
+
+		if (sv->pids[i] <= 0)
+			continue;
+		if (!atomic_load(&sv->board->ready[i]) && time(NULL) - sv->started[i] > READY_LIMIT)
+			why = "opening the store";
+		else if (phase == CV_SV_STORE && for_s > BUSY_LIMIT)
+			why = "inside the store";
+		else if (phase == CV_SV_READING && for_s > READ_LIMIT)
+			why = "reading a request";
+		else if (phase == CV_SV_WRITING && for_s > WRITE_LIMIT)
+			why = "writing an answer";
+		if (why == NULL)
+			continue;
+		cv_log("worker %d is stuck (%s for %lld s); killing it", (int)sv->pids[i], why,
+		       for_s);
+		kill(sv->pids[i], SIGKILL);
+	}
+}
+
+/* Recovery of every program together. Berkeley DB's POSIX mutexes do not survive a
+ * process killed while it held one or waited on one (a condition variable with a dead
+ * waiter can hang the next signal, and failchk with it); only recovery with every
+ * process out of the environment is sure to mend that. So when a worker dies inside a
+ * request, or cannot open the store, the programs recover together through the data
+ * directory: the master that saw it writes recovery.request; every master that sees the
+ * request stops its workers (a short grace, then SIGKILL), which lets go of their
+ * handles' shared recovery.lock (lib/store/store.c); the first master to get that lock
+ * exclusively recovers in a child and removes the request; then all start their
+ * workers again. Masters look every TICK_MS, so this takes a fraction of a second. */
+#define RECOVERY_WAIT_S   60
+#define RECOVERY_RETRY_MS 500
+
+static void recovery_request_path(const struct service *sv, char *path, size_t len)
+{
+	snprintf(path, len, "%s/recovery.request", sv->data_dir);
+}
+
+static bool recovery_requested(const struct service *sv)
+{
+	char path[4096];
+
+	recovery_request_path(sv, path, sizeof path);
+	return access(path, F_OK) == 0;
+}
+
+static void recover_together(struct service *sv)
+{
+	char path[4096];
+	long long until = cv_sv_mono_s() + RECOVERY_WAIT_S;
+	struct timespec t0, t1, t2;
+	long stopped_ms;
+	int fd;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	recovery_request_path(sv, path, sizeof path);
+	if (sv->must_recover && (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	sv->must_recover = false;
+	stop_workers(sv, RECOVER_GRACE_MS);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stopped_ms = ms_between(&t0, &t1);
+	while (recovery_requested(sv) && cv_sv_mono_s() < until) {
+		int lock = cv_store_lock_exclusive(sv->data_dir);
+
+		if (lock >= 0) {
+			/* nobody has the environment open */
+			pid_t pid = fork();
+			int st = 0;
+			bool done;
+
+			if (pid == 0)
+				_exit(cv_store_recover(sv->data_dir) == CV_OK ? 0 : 1);
+			done = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+			       WEXITSTATUS(st) == 0;
+			clock_gettime(CLOCK_MONOTONIC, &t2);
+			cv_log("recovery of the store %s in %ld ms (workers stopped in %ld ms, "
+			       "recovery itself %ld ms)",
+			       done ? "done" : "failed", ms_between(&t0, &t2), stopped_ms,
+			       ms_between(&t1, &t2));
+			if (done)
+				unlink(path);
+			close(lock);
+			if (done)
+				break;
+			sleep_ms(
+			    RECOVERY_RETRY_MS); /* a failed recovery is not retried in a spin */
+		}
+		sleep_ms(5);
+	}
+	for (int i = 0; i < sv->n_workers; i++)
+		spawn(sv, i);
+}
+
+/* Reaps dead workers. One that died outside the store (waiting in accept, reading a
+ * request or writing an answer, its store open) held nothing of the store's but its
+ * registration, which the replacement's open releases (DB_REGISTER with DB_FAILCHK):
+ * it is simply replaced. One that died inside a store operation or while opening the
+ * store, or saw DB_RUNRECOVERY, may have left a Berkeley DB mutex that nothing but
+ * recovery releases: sets must_recover. */
+static void reap(struct service *sv)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		int slot = -1;
+		time_t now = time(NULL);
+		bool in_store;
+		int phase;
+
+		for (int i = 0; i < sv->n_workers; i++)
+			if (sv->pids[i] == pid)
+				slot = i;
+		if (slot < 0)
+			continue;
+		sv->pids[slot] = 0;
+		phase = atomic_load(&sv->board->phase[slot]);
+		in_store = !atomic_load(&sv->board->ready[slot]) || phase == CV_SV_STORE;
+		/* a worker that fails at once would otherwise restart in a tight loop; one
+		 * killed from outside (SIGKILL) did not fail by itself and is replaced at
+		 * once, so that the program answers again within a second */
+		sv->restart_at[slot] =
+		    !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) && now - sv->started[slot] < 1
+		        ? now + 1
+		        : 0;
+		if (WIFSIGNALED(st)) {
+			cv_log("worker %d died %s (signal %d)", (int)pid,
+			       in_store                 ? "inside the store"
+			       : phase == CV_SV_READING ? "reading a request"
+			       : phase == CV_SV_WRITING ? "writing an answer"
+			                                : "idle",
+			       WTERMSIG(st));
+			if (in_store)
+				sv->must_recover = true;
+		} else if (WEXITSTATUS(st) == EXIT_RECOVER) {
+			cv_log("worker %d found the store in need of recovery", (int)pid);
+			sv->must_recover = true;
+		} else if (WEXITSTATUS(st) != 0) {
+			cv_log("worker %d exited (status %d), restarted", (int)pid,
+			       WEXITSTATUS(st));
+		}
+	}
+}
+
+/* Creates the environment if it is missing, in a child process: the master itself
+ * never holds a store handle (DB_REGISTER allows one per process, and a handle in the
+ * master could only hang it when a killed worker leaves the environment wedged). */
+static int prepare_store(const char *dir)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		cv_log("fork failed: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		cv_store *s;
+		/* the other programs start at the same moment and open it too */
+		cv_err e = open_store_patiently(dir, CV_STORE_CREATE, 50, 100, &s);
+
+		cv_store_close(s);
+		_exit(e == CV_OK ? 0 : 1);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return 0;
+}
+
+static int usage(const char *name)
+{
+	fprintf(stderr,
+	        "usage: chainvote-%s.fcgi (--socket PATH | --port N) --data DIR "
+	        "[--workers N] [--max-body BYTES]\n",
+	        name);
+	return 2;
+}
+
+static int parse_args(struct service *sv, int argc, char **argv, const char **port)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t n;
+
+		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0 || val == NULL)
+			return -1;
+		i++;
+		if (strcmp(opt, "--socket") == 0) {
+			sv->socket_path = val;
+		} else if (strcmp(opt, "--port") == 0) {
+			if (cv_parse_u64(val, 1, 65535, &n) != CV_OK)
+				return -1;
+			*port = val;
+		} else if (strcmp(opt, "--data") == 0) {
+			sv->data_dir = val;
+		} else if (strcmp(opt, "--workers") == 0) {
+			if (cv_parse_u64(val, 1, MAX_WORKERS, &n) != CV_OK)
+				return -1;
+			sv->n_workers = (int)n;
+		} else if (strcmp(opt, "--max-body") == 0) {
+			if (cv_parse_u64(val, 1, MAX_BODY_LIMIT, &n) != CV_OK)
+				return -1;
+			sv->max_body = (size_t)n;
+		} else {
+			return -1;
+		}
+	}
+	if (sv->data_dir == NULL || (sv->socket_path == NULL) == (*port == NULL))
+		return -1;
+	return 0;
+}
+
+static int open_listener(struct service *sv, const char *port)
+{
+	char addr[32];
+	struct stat st;
+
+	if (port != NULL) {
+		snprintf(addr, sizeof addr, "127.0.0.1:%s", port);
+		sv->listen_fd = FCGX_OpenSocket(addr, LISTEN_BACKLOG);
+		return sv->listen_fd < 0 ? -1 : 0;
+	}
+	if (strchr(sv->socket_path, ':') != NULL) {
+		cv_log("a socket path must not contain ':' (it would be read as host:port)");
+		return -1;
+	}
+	/* a socket left by an earlier run would make bind fail */
+	if (lstat(sv->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(sv->socket_path);
+	sv->listen_fd = FCGX_OpenSocket(sv->socket_path, LISTEN_BACKLOG);
+	if (sv->listen_fd < 0)
+		return -1;
+	if (chmod(sv->socket_path, 0660) != 0) {
+		cv_log("chmod %s: %s", sv->socket_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cv_service_main(int argc, char **argv, const cv_program *p)
+{
+	struct service sv = {0};
+	const char *port = NULL;
+	struct sigaction sa = {0};
+	sigset_t set;
+	int status = 0;
+	cv_err e;
+
+	cv_sv_set_name(p->name);
+	sv.p = p;
+	sv.master = getpid();
+	sv.n_workers = CV_DEFAULT_WORKERS;
+	sv.max_body = p->max_body ? p->max_body : CV_DEFAULT_MAX_BODY;
+	if (parse_args(&sv, argc, argv, &port) != 0)
+		return usage(p->name);
+	if (FCGX_Init() != 0) {
+		cv_log("cannot initialise the FastCGI library");
+		return 1;
+	}
+	if (open_listener(&sv, port) != 0) {
+		cv_log("cannot listen on %s: %s", port ? port : sv.socket_path, strerror(errno));
+		return 1;
+	}
+	if (cv_sv_audit_start(sv.data_dir, p->audit) != 0) {
+		cv_log("cannot open the audit log in %s: %s", sv.data_dir, strerror(errno));
+		status = 1;
+		goto out;
+	}
+	if (prepare_store(sv.data_dir) != 0) {
+		status = 1;
+		goto out;
+	}
+	if (p->start != NULL && (e = p->start(sv.data_dir)) != CV_OK) {
+		cv_log("start-up in %s failed: %s", sv.data_dir, cv_err_message(e));
+		status = 1;
+		goto out;
+	}
+	sv.board =
+	    mmap(NULL, sizeof *sv.board, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sv.board == MAP_FAILED) {
+		cv_log("cannot map the workers' board: %s", strerror(errno));
+		sv.board = NULL;
+		status = 1;
+		goto out;
+	}
+	atomic_store(&sv.board->last_checkpoint, cv_sv_mono_s());
+
+	/* The master waits for its signals synchronously; workers unblock them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sa.sa_handler = on_sigchld;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	cv_log("listening on %s%s with %d workers", port ? "127.0.0.1:" : "",
+	       port ? port : sv.socket_path, sv.n_workers);
+	for (int i = 0; i < sv.n_workers; i++)
+		spawn(&sv, i);
+	for (;;) {
+		struct timespec tick = {0, TICK_MS * 1000000L};
+		int sig = sigtimedwait(&set, NULL, &tick);
+		time_t now;
+
+		if (sig == SIGTERM || sig == SIGINT) {
+			cv_log("stopping on signal %d", sig);
+			break;
+		}
+		if (sig == SIGHUP) {
+			/* log rotation: new workers inherit the new file, running ones see
+			 * the count move and open it before their next line */
+			cv_sv_audit_reopen();
+			atomic_fetch_add(&sv.board->audit_generation, 1);
+			if (p->audit)
+				cv_log("audit log opened again");
+		}
+		reap(&sv);
+		watchdog(&sv);
+		if (sv.must_recover || recovery_requested(&sv))
+			recover_together(&sv);
+		now = time(NULL);
+		for (int i = 0; i < sv.n_workers; i++)
+			if (sv.pids[i] == 0 && now >= sv.restart_at[i])
+				spawn(&sv, i);
+	}
+	stop_workers(&sv, STOP_GRACE_MS);
+out:
+	if (sv.board != NULL)
+		munmap(sv.board, sizeof *sv.board);
+	if (sv.listen_fd >= 0)
+		close(sv.listen_fd);
+	if (sv.socket_path != NULL)
+		unlink(sv.socket_path);
+	return status;
+}
