@@ -292,7 +292,7 @@ static cv_err del_validator(cv_req *r)
 
 /* ---- admin: eligibility and the roll ---- */
 
-/* The body as an import of kind (lib/import.h reads CSV and JSON for the CLI too). On
+/* The body as an import of kind (lib/store/import.h reads CSV and JSON for the CLI too). On
  * an error r->message names the row at fault. */
 static cv_err read_import(cv_req *r, cv_import_kind kind, cv_import *imp)
 {

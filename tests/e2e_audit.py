@@ -94,7 +94,7 @@ def main():
               (m.stdout, m.stderr, props))
         if not props:
             return
-        h = props[0]["block"]["hash"]
+        h = props[0]["hash"]
         for a in T.approvals(h, el.validators[:2]):
             r = T.request(sysm, "POST", f"/api/proposals/{h}/approvals", a)
             check("a validator's approval is taken", r.status in (200, 201, 202), r)

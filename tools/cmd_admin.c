@@ -1,6 +1,6 @@
 /* Offline administration of an election's data directory: create the election, import
  * candidates and validators from CSV and the roll and eligibility entries in the admin
- * API's formats (lib/import.h), open and close it, print its state and write the chain
+ * API's formats (lib/store/import.h), open and close it, print its state and write the chain
  * export. Each import is one transaction. */
 #include <dirent.h>
 #include <errno.h>
@@ -681,7 +681,8 @@ int cmd_validators(int argc, char **argv)
 	return rc;
 }
 
-/* ---- the roll and eligibility: the formats of lib/import.h, shared with the admin API ---- */
+/* ---- the roll and eligibility: the formats of lib/store/import.h, shared with the admin API ----
+ */
 
 /* A whole import file (or stdin for "-"), at most this many bytes: CV_IMPORT_MAX_ROWS
  * lines of CV_IMPORT_LINE_MAX bytes. */
