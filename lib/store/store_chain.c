@@ -430,7 +430,10 @@ static cv_err room_for(const heads *hs, const quorum *q, const cv_block *b, cons
 static cv_err close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, const cv_block *b,
                            size_t *bad_vote)
 {
-	uint8_t txid[CV_HASH_LEN], loc[PENDING_LEN];
+	uint8_t txid[CV_HASH_LEN];
+	bool pending;
+	void *loc;
+	size_t n;
 	cv_err e;
 
 	if (cl->seal_height != 0)
@@ -444,12 +447,15 @@ static cv_err close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, cons
 		return CV_OK;
 	for (size_t i = 0; i < b->n_votes; i++) {
 		cv_vote_txid(&b->votes[i], txid);
-		e = cv_st_get_fixed(s, ST_TXS, txn, txid, CV_HASH_LEN, loc, sizeof loc, 0);
-		if (e == CV_OK && loc[0] == 0)
-			continue;
-		if (e != CV_OK && e != CV_E_NOT_FOUND && e != CV_E_STORE)
+		e = cv_st_get(s, ST_TXS, txn, txid, CV_HASH_LEN, &loc, &n, 0);
+		if (e != CV_OK && e != CV_E_NOT_FOUND)
 			return e;
-		/* unknown, or committed already (a committed location is longer) */
+		/* the pool's location is u8 0 || seq; unknown or committed is not pending */
+		pending = e == CV_OK && n == PENDING_LEN && ((const uint8_t *)loc)[0] == 0;
+		if (e == CV_OK)
+			free(loc);
+		if (pending)
+			continue;
 		if (bad_vote != NULL)
 			*bad_vote = i;
 		return CV_E_LATE_VOTE;
