@@ -42,8 +42,8 @@ def post(path, body, ctype):
 
 def cli(*args, stdin=None):
     t0 = time.monotonic()
-    r = subprocess.run([T.CHAINVOTE, *args], input=stdin, capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(T.as_service_user([T.CHAINVOTE, *args]), input=stdin,
+                       capture_output=True, text=True, timeout=300)
     return r, time.monotonic() - t0
 
 
@@ -130,6 +130,7 @@ def main():
     global SYS
     SYS = T.System(prefix="cv-imports-")
     tmp = tempfile.mkdtemp(prefix="cv-imports-files-")
+    os.chmod(tmp, 0o755)  # the CLI may read its files as the service's user
     try:
         if not res.check("system starts", SYS.start(), SYS.last_output):
             return
