@@ -1099,12 +1099,13 @@ static void test_proposals_bounded_per_height(void)
 	cv_proposal p;
 	cv_block b;
 	cv_info in;
-	uint64_t ts = now_s();
+	uint64_t ts;
 	size_t n = 0, admitted = 0;
 	bool committed = true;
 
 	snprintf(sub, sizeof sub, "%s/floods", top);
 	CHECK(make_election(sub));
+	ts = now_s(); /* not before the genesis: votes are stamped ts */
 	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
 	if (x == NULL)
 		return;
