@@ -104,8 +104,9 @@ static void test_points_and_hs(void)
 	CHECK_STR(hex(p, CV_POINT_LEN), str(pts, "(n-1)G"));
 	unhex("00c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0", s, 32);
 	CHECK(cv_point_base_mul(s, p) == CV_OK);
-	CHECK_STR(hex(p, CV_POINT_LEN),
-	          str(pts, "kG_k=0xc0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0"));
+	CHECK_STR(
+	    hex(p, CV_POINT_LEN),
+	    str(pts, "kG_k=0xc0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0"));
 	parts[0] = 0x00;
 	parts[1] = 0xff;
 	cv_hs(str(hs, "tag"), parts, 2, out);
@@ -414,7 +415,8 @@ static void test_decryption(void)
 	for (size_t i = 0; i < 3; i++) {
 		CHECK_STR(hex(alpha[i], CV_POINT_LEN),
 		          json_object_get_string(idx(get(agg, "alpha"), i)));
-		CHECK_STR(hex(beta[i], CV_POINT_LEN), json_object_get_string(idx(get(agg, "beta"), i)));
+		CHECK_STR(hex(beta[i], CV_POINT_LEN),
+		          json_object_get_string(idx(get(agg, "beta"), i)));
 		unhex(str(idx(sh, i), "w"), w[i], 32);
 	}
 	unhex(str(get(keys, "trustee_shares"), "1"), s, 32);
@@ -457,7 +459,8 @@ static void test_decryption(void)
 		      CV_OK);
 		for (size_t i = 0; i < 3; i++)
 			CHECK_STR(hex(d.shares[i].d, CV_POINT_LEN),
-			          json_object_get_string(idx(get(get(comp, "all_trustee_shares_D"), xs), i)));
+			          json_object_get_string(
+			              idx(get(get(comp, "all_trustee_shares_D"), xs), i)));
 	}
 	cv_decryption_free(&d);
 	cv_buf_free(&payload);
@@ -498,13 +501,13 @@ static void test_tally(void)
 			CHECK(cv_lagrange(xs, q, j, lam) == CV_OK);
 			CHECK_STR(hex(lam, 32), str(get(e, "lambda"), key));
 		}
-		CHECK(cv_tally_decrypt(xs, D, q, (const uint8_t(*)[CV_POINT_LEN])beta, 3, 7, counts) ==
-		      CV_OK);
+		CHECK(cv_tally_decrypt(xs, D, q, (const uint8_t(*)[CV_POINT_LEN])beta, 3, 7,
+		                       counts) == CV_OK);
 		for (size_t i = 0; i < 3; i++)
 			CHECK_EQ_INT(counts[i], json_object_get_int(idx(get(e, "m"), i)));
 		/* a bound below the count: no count found */
-		CHECK(cv_tally_decrypt(xs, D, q, (const uint8_t(*)[CV_POINT_LEN])beta, 3, 3, counts) ==
-		      CV_E_TALLY);
+		CHECK(cv_tally_decrypt(xs, D, q, (const uint8_t(*)[CV_POINT_LEN])beta, 3, 3,
+		                       counts) == CV_E_TALLY);
 	}
 }
 

@@ -164,8 +164,8 @@ static void print_secret(const cv_chain *chain, const cv_tally *t, bool valid)
 	for (size_t i = 0; i < t->n; i++) {
 		const cv_candidate *cand = cv_genesis_candidate(g, t->ids[i]);
 
-		printf("candidate %u (%s): %" PRIu64 "\n", (unsigned)t->ids[i], cand ? cand->name : "?",
-		       t->votes[i]);
+		printf("candidate %u (%s): %" PRIu64 "\n", (unsigned)t->ids[i],
+		       cand ? cand->name : "?", t->votes[i]);
 	}
 	if (valid)
 		printf("final: decrypted%s\n", t->final ? ", sealed" : "");

@@ -161,7 +161,8 @@ cv_err cv_votes_merkle_root(const cv_vote *votes, size_t n, uint8_t root[CV_HASH
 /* "chainvote/seal/1" || election_id || u64(closed_at) */
 void cv_seal_leaf(const cv_seal *seal, uint8_t out[CV_SEAL_LEN]);
 /* MTH of a block h >= 1's leaves: its votes (or ballots) in block order, then its
- * decryption shares, then its seal if it has one. The root every rule, the store and the miner compare a header with. */
+ * decryption shares, then its seal if it has one. The root every rule, the store and the miner
+ * compare a header with. */
 cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN]);
 
 void cv_header_encode(const cv_header *h, uint8_t out[CV_HEADER_LEN]);

@@ -66,14 +66,14 @@ typedef enum cv_err {
 	CV_E_BALLOT_PROOF,     /* a 0/1 proof does not verify */
 	CV_E_BALLOT_SUM_PROOF, /* the sum proof does not verify */
 	CV_E_BALLOT_AFTER_SEAL,
-	CV_E_DECRYPTION_PROOF,      /* a Chaum-Pedersen proof does not verify (or α_i = O) */
+	CV_E_DECRYPTION_PROOF, /* a Chaum-Pedersen proof does not verify (or α_i = O) */
 	CV_E_DECRYPTION_NOT_TRUSTEE,
-	CV_E_DECRYPTION_DUPLICATE,  /* the trustee has a share in the chain already */
+	CV_E_DECRYPTION_DUPLICATE, /* the trustee has a share in the chain already */
 	CV_E_DECRYPTION_BEFORE_SEAL,
 	CV_E_DECRYPTION_THROUGH_HEIGHT,
-	CV_E_SECRECY_PARAMS,        /* quorum, trustee count or order, or K = O */
+	CV_E_SECRECY_PARAMS, /* quorum, trustee count or order, or K = O */
 	CV_E_TRUSTEE_NOT_VALIDATOR,
-	CV_E_TRUSTEE_SETUP_HASH,    /* a trustee entry was made for another setup */
+	CV_E_TRUSTEE_SETUP_HASH, /* a trustee entry was made for another setup */
 	CV_E_TRUSTEE_PROOF,
 	CV_E_TRUSTEE_SIGNATURE,
 	CV_E_TALLY, /* the shares decrypt to no count in 0..ballots */

@@ -270,10 +270,9 @@ cv_err cv_json_only_keys(const json_object *o, const char *const *allowed)
 static const char *const vote_keys[] = {
     "election_id", "voter_key", "candidate_id", "timestamp", "signature", "txid", NULL};
 static const char *const approval_keys[] = {"validator_key", "signature", NULL};
-static const char *const block_keys[] = {"version",     "height",    "hash",       "prev_hash",
-                                         "merkle_root", "timestamp", "difficulty", "nonce",
-                                         "votes",       "seal",      "approvals",  "decryptions",
-                                         NULL};
+static const char *const block_keys[] = {
+    "version", "height", "hash", "prev_hash", "merkle_root", "timestamp", "difficulty",
+    "nonce",   "votes",  "seal", "approvals", "decryptions", NULL};
 static const char *const seal_keys[] = {"election_id", "closed_at", NULL};
 static const char *const genesis_keys[] = {
     "version", "height",   "hash",       "prev_hash",  "merkle_root", "timestamp", "difficulty",
@@ -383,17 +382,16 @@ static void *alloc_items(size_t n, size_t size)
 /* ---- secret elections (DESIGN section 6.1) ---- */
 
 static const char *const secrecy_keys[] = {"quorum", "trustees", NULL};
-static const char *const trustee_keys[] = {"setup_hash", "validator_key", "commitments", "proofs",
-                                           "signature", NULL};
+static const char *const trustee_keys[] = {"setup_hash", "validator_key", "commitments",
+                                           "proofs",     "signature",     NULL};
 static const char *const cv_keys[] = {"c", "v", NULL};
-static const char *const ballot_keys[] = {"election_id", "voter_key", "timestamp", "ciphertexts",
-                                          "proofs",      "sum_proof", "signature", "txid",
-                                          NULL};
+static const char *const ballot_keys[] = {"election_id", "voter_key", "timestamp",
+                                          "ciphertexts", "proofs",    "sum_proof",
+                                          "signature",   "txid",      NULL};
 static const char *const ciphertext_keys[] = {"a", "b", NULL};
 static const char *const ballot_proof_keys[] = {"c0", "v0", "c1", "v1", NULL};
-static const char *const decryption_keys[] = {"election_id", "validator_key", "through_height",
-                                              "shares",      "signature",     "txid",
-                                              NULL};
+static const char *const decryption_keys[] = {
+    "election_id", "validator_key", "through_height", "shares", "signature", "txid", NULL};
 static const char *const share_keys[] = {"d", "c", "v", NULL};
 
 /* A string of exactly n bytes of lowercase hex, o itself (an array's item). */
@@ -1019,7 +1017,8 @@ static void secrecy_to_json(const cv_secrecy *s, json_object *o)
 
 				cv_hex_encode(tr->commitments[k], CV_POINT_LEN, hex);
 				json_object_array_add(ca, json_object_new_string(hex));
-				json_object_array_add(pa, cv_pair_json(tr->proof_c[k], tr->proof_v[k]));
+				json_object_array_add(pa,
+				                      cv_pair_json(tr->proof_c[k], tr->proof_v[k]));
 			}
 			json_object_object_add(t, "commitments", ca);
 			json_object_object_add(t, "proofs", pa);
@@ -1139,8 +1138,8 @@ json_object *cv_block_to_json(const cv_block *b)
 		}
 		if ((arr = json_object_new_array_ext((int)b->n_decryptions)) != NULL) {
 			for (size_t i = 0; i < b->n_decryptions; i++)
-				json_object_array_add(arr,
-				                      cv_decryption_to_json(&b->decryptions[i], true));
+				json_object_array_add(
+				    arr, cv_decryption_to_json(&b->decryptions[i], true));
 			json_object_object_add(o, "decryptions", arr);
 		}
 	} else if ((arr = json_object_new_array_ext((int)b->n_votes)) != NULL) {

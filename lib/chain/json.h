@@ -54,9 +54,9 @@ cv_err cv_approval_from_json(const json_object *o, cv_approval *a);
 json_object *cv_approval_to_json(const cv_approval *a);
 
 /* A block (height 0: the genesis form, with "secrecy" in a secret election). A block
- * with a "decryptions" key is a secret election's (b->secret): its "votes" are ballots. `hash` is read as stated, not checked here; the
- * rules compare it. On input "approvals" may be absent for a proposal (n_approvals 0).
- * On failure *b is left zeroed (nothing to free). */
+ * with a "decryptions" key is a secret election's (b->secret): its "votes" are ballots. `hash` is
+ * read as stated, not checked here; the rules compare it. On input "approvals" may be absent for a
+ * proposal (n_approvals 0). On failure *b is left zeroed (nothing to free). */
 cv_err cv_block_from_json(const json_object *o, cv_block *b);
 json_object *cv_block_to_json(const cv_block *b);
 

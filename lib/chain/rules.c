@@ -459,7 +459,8 @@ static cv_err share_rule(const cv_view *v, const cv_decryption *d, char *why, si
 		return CV_E_DECRYPTION_DUPLICATE;
 	}
 	if (sv->seal_height < 2 || d->through_height != sv->seal_height - 1) {
-		why_set(why, why_len, "through_height %llu is not %llu, the last block before the seal",
+		why_set(why, why_len,
+		        "through_height %llu is not %llu, the last block before the seal",
 		        (unsigned long long)d->through_height,
 		        (unsigned long long)(sv->seal_height ? sv->seal_height - 1 : 0));
 		return CV_E_DECRYPTION_THROUGH_HEIGHT;
@@ -514,7 +515,8 @@ static void secret_items(const cv_view *v, const cv_block *b, const cv_err *cryp
 		}
 		at = UINT64_MAX;
 		r = ec->fn(ec->ctx, i, bl->voter_key, &at);
-		if (r < 0 && problem(s, ITEM_VOTE, i, (cv_err)-r, "earlier ballots could not be read"))
+		if (r < 0 &&
+		    problem(s, ITEM_VOTE, i, (cv_err)-r, "earlier ballots could not be read"))
 			goto out;
 		if (r > 0 && problem(s, ITEM_VOTE, i, CV_E_DOUBLE_VOTE,
 		                     "voter %s… has a ballot already at height %llu",
@@ -864,7 +866,8 @@ static bool secrecy_rules(const cv_genesis *g, sink *s, uint8_t K[CV_POINT_LEN])
 		if (j > 0 &&
 		    memcmp(sec->trustees[j - 1].validator_key, t->validator_key, CV_KEY_LEN) >= 0 &&
 		    problem(s, ITEM_NONE, 0, CV_E_SECRECY_PARAMS,
-		            "trustee %zu is not after trustee %zu in ascending key order", j + 1, j))
+		            "trustee %zu is not after trustee %zu in ascending key order", j + 1,
+		            j))
 			return true;
 		if (memcmp(t->setup_hash, setup, CV_HASH_LEN) != 0 &&
 		    problem(s, ITEM_NONE, 0, CV_E_TRUSTEE_SETUP_HASH,
@@ -1156,7 +1159,8 @@ static cv_err aggregates(const cv_chain *c, size_t k, uint64_t seal_height,
 		for (size_t j = 0; j < c->blocks[h].n_ballots; j++) {
 			const cv_ballot *bl = &c->blocks[h].ballots[j];
 
-			if (!bl->is_vote && bl->k == k && cv_aggregate_add(bl, a, b) == CV_E_NOMEM) {
+			if (!bl->is_vote && bl->k == k &&
+			    cv_aggregate_add(bl, a, b) == CV_E_NOMEM) {
 				rc = CV_E_NOMEM;
 				goto out;
 			}
@@ -1242,9 +1246,10 @@ static void secret_tally(const cv_chain *c, const cv_genesis *g, const cv_secret
 	if (q < sec->quorum || q < 2)
 		goto out;
 	if ((rc = aggregates(c, k, sv->seal_height, NULL, beta)) != CV_OK ||
-	    (rc = cv_tally_decrypt(xs, D, q, (const uint8_t(*)[CV_POINT_LEN])beta, k, n, t->votes)) !=
-	        CV_OK) {
-		problem(s, ITEM_NONE, 0, rc, "the shares of trustees %llu and %llu decrypt to no count",
+	    (rc = cv_tally_decrypt(xs, D, q, (const uint8_t(*)[CV_POINT_LEN])beta, k, n,
+	                           t->votes)) != CV_OK) {
+		problem(s, ITEM_NONE, 0, rc,
+		        "the shares of trustees %llu and %llu decrypt to no count",
 		        (unsigned long long)xs[0], (unsigned long long)xs[1]);
 		memset(t->votes, 0, k * sizeof(*t->votes));
 		goto out;

@@ -13,12 +13,12 @@
  * from the genesis and the chain by the verifier. share_of is written by the rules: the
  * first share of each trustee that passes takes its place (later ones are duplicates). */
 typedef struct cv_secret_view {
-	uint8_t election_key[CV_POINT_LEN];     /* K; CV_POINT_O when the genesis gives none */
-	size_t n_trustees;                      /* = genesis->secrecy->n_trustees */
-	uint8_t (*trustee_keys)[CV_POINT_LEN];  /* K_j; CV_POINT_O when not derivable */
-	const cv_decryption **share_of;         /* per trustee: its counted share, or NULL */
-	uint64_t seal_height;                   /* the seal block's height, 0 when none */
-	uint8_t (*alpha)[CV_POINT_LEN];         /* α_i through seal_height - 1 */
+	uint8_t election_key[CV_POINT_LEN];    /* K; CV_POINT_O when the genesis gives none */
+	size_t n_trustees;                     /* = genesis->secrecy->n_trustees */
+	uint8_t (*trustee_keys)[CV_POINT_LEN]; /* K_j; CV_POINT_O when not derivable */
+	const cv_decryption **share_of;        /* per trustee: its counted share, or NULL */
+	uint64_t seal_height;                  /* the seal block's height, 0 when none */
+	uint8_t (*alpha)[CV_POINT_LEN];        /* α_i through seal_height - 1 */
 } cv_secret_view;
 
 /* What the rules need to know of the chain before the block being checked. */

@@ -171,8 +171,7 @@ static bool sc_mul(const ec *e, BIGNUM *out, const BIGNUM *a, const BIGNUM *b)
 }
 
 /* out = w - c·x mod n: the response of every proof here (x secret). */
-static bool sc_response(const ec *e, BIGNUM *out, const BIGNUM *w, const BIGNUM *c,
-                        const BIGNUM *x)
+static bool sc_response(const ec *e, BIGNUM *out, const BIGNUM *w, const BIGNUM *c, const BIGNUM *x)
 {
 	BIGNUM *t = BN_CTX_get(e->bn);
 
@@ -445,8 +444,8 @@ cv_err cv_trustee_make(const uint8_t setup_hash[CV_HASH_LEN], const cv_privkey *
 		rc = CV_E_INTERNAL;
 		if ((a = bn_get(&e, coeffs[k], true)) != NULL &&
 		    (u = bn_get(&e, u_bytes, true)) != NULL &&
-		    (c = bn_get(&e, t->proof_c[k], false)) != NULL && (v = BN_CTX_get(e.bn)) != NULL &&
-		    sc_response(&e, v, u, c, a)) {
+		    (c = bn_get(&e, t->proof_c[k], false)) != NULL &&
+		    (v = BN_CTX_get(e.bn)) != NULL && sc_response(&e, v, u, c, a)) {
 			bn_store(v, t->proof_v[k]);
 			rc = CV_OK;
 		}
@@ -703,7 +702,8 @@ static bool branch_points(const ec *e, const EC_POINT *A, const EC_POINT *B, con
 	if (m == 1) {
 		EC_POINT *G = EC_POINT_dup(EC_GROUP_get0_generator(e->g), e->g);
 
-		ok = G != NULL && EC_POINT_invert(e->g, G, e->bn) && EC_POINT_add(e->g, X, X, G, e->bn);
+		ok = G != NULL && EC_POINT_invert(e->g, G, e->bn) &&
+		     EC_POINT_add(e->g, X, X, G, e->bn);
 		EC_POINT_free(G);
 		if (!ok)
 			goto out;
@@ -1063,7 +1063,8 @@ cv_err cv_decryption_make(cv_decryption *d, const uint8_t s[CV_SCALAR_LEN],
 			goto out;
 		decryption_challenge(d, i, K_j, alpha[i], (const uint8_t(*)[CV_POINT_LEN])ab,
 		                     d->shares[i].c);
-		if ((cb = bn_get(&e, d->shares[i].c, false)) == NULL || !sc_response(&e, vb, wb, cb, sb))
+		if ((cb = bn_get(&e, d->shares[i].c, false)) == NULL ||
+		    !sc_response(&e, vb, wb, cb, sb))
 			goto out;
 		bn_store(vb, d->shares[i].v);
 	}
@@ -1220,7 +1221,8 @@ cv_err cv_tally_decrypt(const uint64_t *xs, const cv_share *const *D, size_t q,
 		if (!pt_load_agg(&e, beta[i], M))
 			goto out;
 		for (size_t j = 0; j < q; j++) {
-			if (!pt_load(&e, D[j][i].d, T) || !EC_POINT_mul(e.g, T, NULL, T, lb[j], e.bn) ||
+			if (!pt_load(&e, D[j][i].d, T) ||
+			    !EC_POINT_mul(e.g, T, NULL, T, lb[j], e.bn) ||
 			    !EC_POINT_invert(e.g, T, e.bn) || !EC_POINT_add(e.g, M, M, T, e.bn))
 				goto out;
 		}

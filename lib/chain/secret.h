@@ -17,8 +17,8 @@
 #include "crypto.h"
 #include "err.h"
 
-#define CV_POINT_LEN 65
-#define CV_MAX_K     1024 /* candidates of a ballot or share as parsed; the rules ask k = n */
+#define CV_POINT_LEN  65
+#define CV_MAX_K      1024 /* candidates of a ballot or share as parsed; the rules ask k = n */
 #define CV_MAX_QUORUM 255
 
 #define CV_TAG_SECRECY       "chainvote/secrecy/1"
