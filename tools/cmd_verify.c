@@ -136,6 +136,41 @@ static void print_problem(void *ctx, int64_t height, int64_t vote, cv_err code, 
 		       vote, detail);
 }
 
+/* A secret election (DESIGN section 6.1): the ballot count, whether it is sealed (ready
+ * to decrypt), the trustees whose shares are valid, then the tally or `pending`. */
+static void print_secret(const cv_chain *chain, const cv_tally *t, bool valid)
+{
+	const cv_genesis *g = chain->blocks[0].genesis;
+	char hex[17];
+
+	printf("secret election: %" PRIu64 " ballot%s\n", t->ballots, t->ballots == 1 ? "" : "s");
+	if (t->sealed)
+		printf("sealed: ready to decrypt\n");
+	else
+		printf("not sealed: ballots may still come\n");
+	printf("trustees with valid shares: %zu of %zu (quorum %u)\n", t->n_share_trustees,
+	       g->secrecy->n_trustees, (unsigned)g->secrecy->quorum);
+	for (size_t i = 0; i < t->n_share_trustees; i++) {
+		const cv_trustee *tr = &g->secrecy->trustees[t->share_trustees[i]];
+		const cv_validator *v = cv_genesis_validator(g, tr->validator_key);
+
+		cv_hex_encode(tr->validator_key, 8, hex);
+		printf("trustee %zu (%s, %s…)\n", t->share_trustees[i] + 1, v ? v->name : "?", hex);
+	}
+	if (t->pending) {
+		printf("tally: pending\n");
+		return;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const cv_candidate *cand = cv_genesis_candidate(g, t->ids[i]);
+
+		printf("candidate %u (%s): %" PRIu64 "\n", (unsigned)t->ids[i],
+		       cand ? cand->name : "?", t->votes[i]);
+	}
+	if (valid)
+		printf("final: decrypted%s\n", t->final ? ", sealed" : "");
+}
+
 static void bad_txid(void *ctx, size_t block, size_t vote)
 {
 	print_problem(ctx, (int64_t)block, (int64_t)vote, CV_E_BAD_HASH,
@@ -393,6 +428,10 @@ int cmd_verify(int argc, char **argv)
 	}
 	/* print_problem counts as it prints, the txid problems of the parse included */
 	(void)cv_verify_chain(&chain, print_problem, &st, &tally);
+	if (tally.secret) {
+		print_secret(&chain, &tally, st.problems == 0);
+		goto receipts;
+	}
 	for (size_t i = 0; i < tally.n; i++) {
 		const cv_candidate *cand =
 		    cv_genesis_candidate(chain.blocks[0].genesis, tally.ids[i]);
@@ -406,6 +445,7 @@ int cmd_verify(int argc, char **argv)
 		else
 			printf("provisional: not sealed\n");
 	}
+receipts:
 	if (receipts != NULL)
 		check_receipts(receipts, service_key, &chain, &st, tally.final);
 done:

@@ -15,6 +15,8 @@ void cv_genesis_free(cv_genesis *g)
 	free(g->candidates);
 	free(g->validators);
 	free(g->voters);
+	cv_secrecy_free(g->secrecy);
+	free(g->secrecy);
 	memset(g, 0, sizeof *g);
 }
 
@@ -24,6 +26,12 @@ void cv_block_free(cv_block *b)
 		return;
 	free(b->votes);
 	free(b->approvals);
+	for (size_t i = 0; b->ballots != NULL && i < b->n_ballots; i++)
+		cv_ballot_free(&b->ballots[i]);
+	free(b->ballots);
+	for (size_t i = 0; b->decryptions != NULL && i < b->n_decryptions; i++)
+		cv_decryption_free(&b->decryptions[i]);
+	free(b->decryptions);
 	cv_genesis_free(b->genesis);
 	free(b->genesis);
 	memset(b, 0, sizeof *b);
@@ -285,6 +293,8 @@ cv_err cv_genesis_merkle_root(const cv_genesis *g, uint8_t root[CV_HASH_LEN])
 	cv_err rc = CV_E_NOMEM;
 
 	n = 1 + g->n_candidates + g->n_validators + g->n_voters;
+	if (g->secrecy != NULL)
+		n += 1 + g->secrecy->n_trustees;
 	if (n < g->n_voters || n > SIZE_MAX / CV_HASH_LEN)
 		return CV_E_TOO_LARGE;
 	hashes = malloc(n * CV_HASH_LEN);
@@ -308,6 +318,19 @@ cv_err cv_genesis_merkle_root(const cv_genesis *g, uint8_t root[CV_HASH_LEN])
 			goto out;
 		cv_merkle_leaf_hash(b.data, b.len, hashes[at++]);
 	}
+	if (g->secrecy != NULL) {
+		cv_buf_reset(&b);
+		if ((rc = cv_secrecy_entry(g->secrecy, &b)) != CV_OK)
+			goto out;
+		cv_merkle_leaf_hash(b.data, b.len, hashes[at++]);
+		for (i = 0; i < g->secrecy->n_trustees; i++) {
+			cv_buf_reset(&b);
+			rc = cv_trustee_entry(&g->secrecy->trustees[i], true, &b);
+			if (rc != CV_OK)
+				goto out;
+			cv_merkle_leaf_hash(b.data, b.len, hashes[at++]);
+		}
+	}
 	for (i = 0; i < g->n_voters; i++) {
 		cv_buf_reset(&b);
 		rc = cv_voter_entry(g->voters[i], &b);
@@ -319,6 +342,22 @@ cv_err cv_genesis_merkle_root(const cv_genesis *g, uint8_t root[CV_HASH_LEN])
 out:
 	cv_buf_free(&b);
 	free(hashes);
+	return rc;
+}
+
+cv_err cv_setup_hash(const cv_genesis *g, uint8_t out[CV_HASH_LEN])
+{
+	cv_buf b = {0};
+	cv_err rc;
+
+	rc = cv_election_entry(&g->election, &b);
+	for (size_t i = 0; rc == CV_OK && i < g->n_candidates; i++)
+		rc = cv_candidate_entry(&g->candidates[i], &b);
+	for (size_t i = 0; rc == CV_OK && i < g->n_validators; i++)
+		rc = cv_validator_entry(&g->validators[i], &b);
+	if (rc == CV_OK)
+		cv_sha256(b.data, b.len, out);
+	cv_buf_free(&b);
 	return rc;
 }
 
@@ -440,20 +479,35 @@ cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])
 {
 	uint8_t(*hashes)[CV_HASH_LEN] = NULL;
 	uint8_t leaf[CV_SEAL_LEN];
-	size_t n = b->n_votes;
-	cv_err rc;
+	size_t n = b->n_votes + b->n_ballots + b->n_decryptions, at = 0;
+	cv_buf buf = {0};
+	cv_err rc = CV_OK;
 
-	if (!b->has_seal)
-		return cv_votes_merkle_root(b->votes, n, root);
+	if (!b->has_seal && b->n_ballots == 0 && b->n_decryptions == 0)
+		return cv_votes_merkle_root(b->votes, b->n_votes, root);
 	if (n > SIZE_MAX / CV_HASH_LEN - 1)
 		return CV_E_TOO_LARGE;
 	if ((hashes = malloc((n + 1) * CV_HASH_LEN)) == NULL)
 		return CV_E_NOMEM;
-	for (size_t i = 0; i < n; i++)
-		cv_vote_leaf_hash(&b->votes[i], hashes[i]);
-	cv_seal_leaf(&b->seal, leaf);
-	cv_merkle_leaf_hash(leaf, sizeof leaf, hashes[n]);
-	rc = cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])hashes, n + 1, root);
+	for (size_t i = 0; i < b->n_votes; i++)
+		cv_vote_leaf_hash(&b->votes[i], hashes[at++]);
+	for (size_t i = 0; rc == CV_OK && i < b->n_ballots; i++) {
+		cv_buf_reset(&buf);
+		if ((rc = cv_ballot_leaf(&b->ballots[i], &buf)) == CV_OK)
+			cv_merkle_leaf_hash(buf.data, buf.len, hashes[at++]);
+	}
+	for (size_t i = 0; rc == CV_OK && i < b->n_decryptions; i++) {
+		cv_buf_reset(&buf);
+		if ((rc = cv_decryption_leaf(&b->decryptions[i], &buf)) == CV_OK)
+			cv_merkle_leaf_hash(buf.data, buf.len, hashes[at++]);
+	}
+	if (rc == CV_OK && b->has_seal) {
+		cv_seal_leaf(&b->seal, leaf);
+		cv_merkle_leaf_hash(leaf, sizeof leaf, hashes[at++]);
+	}
+	if (rc == CV_OK)
+		rc = cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])hashes, at, root);
+	cv_buf_free(&buf);
 	free(hashes);
 	return rc;
 }

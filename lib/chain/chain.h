@@ -10,6 +10,7 @@
 #include "bytes.h"
 #include "crypto.h"
 #include "err.h"
+#include "secret.h"
 
 #define CV_TEXT_MAX         200
 #define CV_HEADER_LEN       96
@@ -57,6 +58,7 @@ typedef struct cv_genesis {
 	cv_candidate *candidates;
 	cv_validator *validators;
 	uint8_t (*voters)[CV_KEY_LEN];
+	cv_secrecy *secrecy; /* NULL in an open election (DESIGN section 6) */
 } cv_genesis;
 
 typedef struct cv_header {
@@ -100,6 +102,13 @@ typedef struct cv_block {
 	cv_genesis *genesis;
 	bool has_seal;
 	cv_seal seal;
+	/* A secret election's block (section 6.1: it has a "decryptions" array) carries
+	 * ballots and decryption shares instead of votes (n_votes 0). Its leaves are the
+	 * ballots, then the shares, then the seal. */
+	bool secret;
+	size_t n_ballots, n_decryptions;
+	cv_ballot *ballots;
+	cv_decryption *decryptions;
 } cv_block;
 
 typedef struct cv_chain {
@@ -124,7 +133,11 @@ cv_err cv_election_entry(const cv_election *e, cv_buf *b);
 cv_err cv_candidate_entry(const cv_candidate *c, cv_buf *b);
 cv_err cv_validator_entry(const cv_validator *v, cv_buf *b);
 cv_err cv_voter_entry(const uint8_t key[CV_KEY_LEN], cv_buf *b);
-/* MTH over the entries in genesis order (election, candidates, validators, voters). */
+/* setup_hash = H(election entry || candidate entries || validator entries), in genesis
+ * order: what every trustee entry of a secret election is bound to. */
+cv_err cv_setup_hash(const cv_genesis *g, uint8_t out[CV_HASH_LEN]);
+/* MTH over the entries in genesis order (election, candidates, validators, then for a
+ * secret election the secrecy entry and the trustees, then voters). */
 cv_err cv_genesis_merkle_root(const cv_genesis *g, uint8_t root[CV_HASH_LEN]);
 /* The genesis header: height 0, zero prev_hash, merkle root, timestamp, difficulty 0,
  * nonce 0. */
@@ -147,8 +160,9 @@ cv_err cv_votes_merkle_root(const cv_vote *votes, size_t n, uint8_t root[CV_HASH
 
 /* "chainvote/seal/1" || election_id || u64(closed_at) */
 void cv_seal_leaf(const cv_seal *seal, uint8_t out[CV_SEAL_LEN]);
-/* MTH of a block h >= 1's leaves: its votes in block order, then its seal if it has
- * one. The root every rule, the store and the miner compare a header with. */
+/* MTH of a block h >= 1's leaves: its votes (or ballots) in block order, then its
+ * decryption shares, then its seal if it has one. The root every rule, the store and the miner
+ * compare a header with. */
 cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN]);
 
 void cv_header_encode(const cv_header *h, uint8_t out[CV_HEADER_LEN]);

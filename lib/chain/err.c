@@ -68,6 +68,43 @@ static const struct {
                          "A proposal with the same votes in the same order (the same merkle "
                          "root) is already waiting at this height.",
                          409},
+    [CV_E_WRONG_MODE] = {"wrong_mode",
+                         "The item belongs to the other mode of election (open or secret).", 422},
+    [CV_E_MIXED_BLOCK] = {"mixed_block",
+                          "A block carries ballots only, decryption shares only, or the seal "
+                          "only.",
+                          422},
+    [CV_E_BALLOT_COUNT] = {"ballot_count",
+                           "The number of ciphertexts or shares is not the number of "
+                           "candidates.",
+                           422},
+    [CV_E_BALLOT_POINT] = {"ballot_point", "A point is not a P-256 point.", 422},
+    [CV_E_BALLOT_SCALAR] = {"ballot_scalar", "A scalar is not below the group order.", 422},
+    [CV_E_BALLOT_PROOF] = {"ballot_proof", "A ciphertext's 0/1 proof does not verify.", 422},
+    [CV_E_BALLOT_SUM_PROOF] = {"ballot_sum_proof", "The ballot's sum proof does not verify.", 422},
+    [CV_E_BALLOT_AFTER_SEAL] = {"ballot_after_seal", "No ballot follows the seal.", 422},
+    [CV_E_DECRYPTION_PROOF] = {"decryption_proof", "A decryption share's proof does not verify.",
+                               422},
+    [CV_E_DECRYPTION_NOT_TRUSTEE] = {"decryption_not_trustee",
+                                     "The signer of the share is not a trustee.", 403},
+    [CV_E_DECRYPTION_DUPLICATE] = {"decryption_duplicate",
+                                   "This trustee's share is in the chain already.", 409},
+    [CV_E_DECRYPTION_BEFORE_SEAL] = {"decryption_before_seal",
+                                     "Decryption shares come only after the seal.", 422},
+    [CV_E_DECRYPTION_THROUGH_HEIGHT] = {"decryption_through_height",
+                                        "A share's through_height is not the last ballot "
+                                        "block (the seal's height - 1).",
+                                        422},
+    [CV_E_SECRECY_PARAMS] = {"secrecy_params",
+                             "The secrecy settings break a rule (quorum, trustees, key).", 422},
+    [CV_E_TRUSTEE_NOT_VALIDATOR] = {"trustee_not_validator",
+                                    "A trustee is not a validator of this election.", 422},
+    [CV_E_TRUSTEE_SETUP_HASH] = {"trustee_setup_hash",
+                                 "A trustee entry was made for another election setup.", 422},
+    [CV_E_TRUSTEE_PROOF] = {"trustee_proof", "A trustee's commitment proof does not verify.", 422},
+    [CV_E_TRUSTEE_SIGNATURE] = {"trustee_signature", "A trustee entry's signature does not verify.",
+                                422},
+    [CV_E_TALLY] = {"tally", "The decryption shares give no count.", 422},
 };
 
 static int known(cv_err e)

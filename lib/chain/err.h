@@ -57,6 +57,26 @@ typedef enum cv_err {
 	CV_E_BAD_ELECTION,   /* election settings break a rule (threshold, ids, texts) */
 	CV_E_PROPOSALS_FULL, /* the height holds its bound of proposals, none to give way */
 	CV_E_SAME_VOTES,     /* a proposal with the same votes waits at this height already */
+	/* secret ballots (DESIGN section 6) */
+	CV_E_WRONG_MODE,       /* a vote in a secret election, a ballot or share in an open one */
+	CV_E_MIXED_BLOCK,      /* a block mixes ballots, shares and the seal */
+	CV_E_BALLOT_COUNT,     /* a ballot or share's k is not the number of candidates */
+	CV_E_BALLOT_POINT,     /* a ballot or share carries a byte string that is no point */
+	CV_E_BALLOT_SCALAR,    /* a ballot or share carries a scalar >= n */
+	CV_E_BALLOT_PROOF,     /* a 0/1 proof does not verify */
+	CV_E_BALLOT_SUM_PROOF, /* the sum proof does not verify */
+	CV_E_BALLOT_AFTER_SEAL,
+	CV_E_DECRYPTION_PROOF, /* a Chaum-Pedersen proof does not verify (or α_i = O) */
+	CV_E_DECRYPTION_NOT_TRUSTEE,
+	CV_E_DECRYPTION_DUPLICATE, /* the trustee has a share in the chain already */
+	CV_E_DECRYPTION_BEFORE_SEAL,
+	CV_E_DECRYPTION_THROUGH_HEIGHT,
+	CV_E_SECRECY_PARAMS, /* quorum, trustee count or order, or K = O */
+	CV_E_TRUSTEE_NOT_VALIDATOR,
+	CV_E_TRUSTEE_SETUP_HASH, /* a trustee entry was made for another setup */
+	CV_E_TRUSTEE_PROOF,
+	CV_E_TRUSTEE_SIGNATURE,
+	CV_E_TALLY, /* the shares decrypt to no count in 0..ballots */
 	CV_E__COUNT
 } cv_err;
 

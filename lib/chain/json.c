@@ -270,13 +270,13 @@ cv_err cv_json_only_keys(const json_object *o, const char *const *allowed)
 static const char *const vote_keys[] = {
     "election_id", "voter_key", "candidate_id", "timestamp", "signature", "txid", NULL};
 static const char *const approval_keys[] = {"validator_key", "signature", NULL};
-static const char *const block_keys[] = {"version",     "height",    "hash",       "prev_hash",
-                                         "merkle_root", "timestamp", "difficulty", "nonce",
-                                         "votes",       "seal",      "approvals",  NULL};
+static const char *const block_keys[] = {
+    "version", "height", "hash", "prev_hash", "merkle_root", "timestamp", "difficulty",
+    "nonce",   "votes",  "seal", "approvals", "decryptions", NULL};
 static const char *const seal_keys[] = {"election_id", "closed_at", NULL};
 static const char *const genesis_keys[] = {
     "version", "height",   "hash",       "prev_hash",  "merkle_root", "timestamp", "difficulty",
-    "nonce",   "election", "candidates", "validators", "voters",      NULL};
+    "nonce",   "election", "candidates", "validators", "voters",      "secrecy",   NULL};
 static const char *const election_keys[] = {"title", "threshold", "difficulty", "max_block_votes",
                                             "opens", "closes",    NULL};
 static const char *const candidate_keys[] = {"id", "name", NULL};
@@ -379,6 +379,273 @@ static void *alloc_items(size_t n, size_t size)
 	return calloc(n ? n : 1, size);
 }
 
+/* ---- secret elections (DESIGN section 6.1) ---- */
+
+static const char *const secrecy_keys[] = {"quorum", "trustees", NULL};
+static const char *const trustee_keys[] = {"setup_hash", "validator_key", "commitments",
+                                           "proofs",     "signature",     NULL};
+static const char *const cv_keys[] = {"c", "v", NULL};
+static const char *const ballot_keys[] = {"election_id", "voter_key", "timestamp",
+                                          "ciphertexts", "proofs",    "sum_proof",
+                                          "signature",   "txid",      NULL};
+static const char *const ciphertext_keys[] = {"a", "b", NULL};
+static const char *const ballot_proof_keys[] = {"c0", "v0", "c1", "v1", NULL};
+static const char *const decryption_keys[] = {
+    "election_id", "validator_key", "through_height", "shares", "signature", "txid", NULL};
+static const char *const share_keys[] = {"d", "c", "v", NULL};
+
+/* A string of exactly n bytes of lowercase hex, o itself (an array's item). */
+static cv_err hex_item(pstate *ps, json_object *o, uint8_t *out, size_t n)
+{
+	if (!json_object_is_type(o, json_type_string) ||
+	    (size_t)json_object_get_string_len(o) != 2 * n ||
+	    cv_hex_decode(json_object_get_string(o), out, n) != CV_OK)
+		return fail(ps, NULL, "not %zu bytes of lowercase hex", n);
+	return CV_OK;
+}
+
+/* The array under key with at most max items. */
+static cv_err get_array_max(pstate *ps, const json_object *o, const char *key, size_t max,
+                            json_object **arr, size_t *n)
+{
+	json_object *val;
+	cv_err rc;
+
+	if ((rc = get_field(ps, o, key, json_type_array, &val)) != CV_OK)
+		return rc;
+	*arr = val;
+	*n = json_object_array_length(val);
+	if (*n > max)
+		return fail(ps, key, "more than %zu items", max);
+	return CV_OK;
+}
+
+static cv_err trustee_parse(pstate *ps, const json_object *o, cv_trustee *t)
+{
+	json_object *carr, *parr, *item;
+	size_t nc, np;
+	cv_err rc;
+
+	if ((rc = only_keys(ps, o, trustee_keys)) != CV_OK ||
+	    (rc = get_hex(ps, o, "setup_hash", t->setup_hash, CV_HASH_LEN)) != CV_OK ||
+	    (rc = get_hex(ps, o, "validator_key", t->validator_key, CV_KEY_LEN)) != CV_OK ||
+	    (rc = get_array_max(ps, o, "commitments", CV_MAX_QUORUM, &carr, &nc)) != CV_OK ||
+	    (rc = get_array_max(ps, o, "proofs", CV_MAX_QUORUM, &parr, &np)) != CV_OK ||
+	    (rc = get_hex(ps, o, "signature", t->signature, CV_SIG_LEN)) != CV_OK)
+		return rc;
+	if (nc != np)
+		return fail(ps, "proofs", "%zu proofs for %zu commitments", np, nc);
+	if ((rc = cv_trustee_alloc(t, nc)) != CV_OK)
+		return rc;
+	for (size_t k = 0; k < nc; k++) {
+		item = json_object_array_get_idx(parr, k);
+		if ((rc = hex_item(ps, json_object_array_get_idx(carr, k), t->commitments[k],
+		                   CV_POINT_LEN)) != CV_OK ||
+		    (rc = only_keys(ps, item, cv_keys)) != CV_OK ||
+		    (rc = get_hex(ps, item, "c", t->proof_c[k], CV_SCALAR_LEN)) != CV_OK ||
+		    (rc = get_hex(ps, item, "v", t->proof_v[k], CV_SCALAR_LEN)) != CV_OK)
+			return rc;
+	}
+	return CV_OK;
+}
+
+/* "secrecy": {"quorum", "trustees"}, when the genesis has the key. */
+static cv_err secrecy_parse(pstate *ps, const json_object *o, cv_genesis *g)
+{
+	json_object *so, *arr;
+	uint64_t u = 0;
+	size_t n;
+	cv_err rc;
+
+	if (!json_object_object_get_ex(o, "secrecy", NULL))
+		return CV_OK;
+	if ((rc = get_field(ps, o, "secrecy", json_type_object, &so)) != CV_OK)
+		return rc;
+	ps->item = "secrecy";
+	ps->item_index = -1;
+	if ((rc = only_keys(ps, so, secrecy_keys)) != CV_OK ||
+	    (rc = get_u64(ps, so, "quorum", UINT8_MAX, &u)) != CV_OK ||
+	    (rc = get_array_max(ps, so, "trustees", UINT8_MAX, &arr, &n)) != CV_OK)
+		return rc;
+	if ((g->secrecy = calloc(1, sizeof(*g->secrecy))) == NULL ||
+	    (g->secrecy->trustees = alloc_items(n, sizeof(cv_trustee))) == NULL)
+		return CV_E_NOMEM;
+	g->secrecy->quorum = (uint8_t)u;
+	g->secrecy->n_trustees = n;
+	ps->item = "trustee";
+	for (size_t i = 0; i < n; i++) {
+		ps->item_index = (int64_t)i;
+		rc = trustee_parse(ps, json_object_array_get_idx(arr, i), &g->secrecy->trustees[i]);
+		if (rc != CV_OK)
+			return rc;
+	}
+	ps->item = NULL;
+	return CV_OK;
+}
+
+/* A stated txid: compared with the computed one; an auditor hears of a mismatch. */
+static cv_err stated_txid(pstate *ps, const json_object *o, const uint8_t txid[CV_HASH_LEN])
+{
+	uint8_t stated[CV_HASH_LEN];
+	cv_err rc;
+
+	if (!json_object_object_get_ex(o, "txid", NULL))
+		return CV_OK;
+	if ((rc = get_hex(ps, o, "txid", stated, CV_HASH_LEN)) != CV_OK)
+		return rc;
+	if (memcmp(stated, txid, CV_HASH_LEN) != 0) {
+		if (ps == NULL || ps->bad_txid == NULL)
+			return CV_E_BAD_HASH;
+		ps->bad_txid(ps->ctx, (size_t)ps->block, (size_t)ps->item_index);
+	}
+	return CV_OK;
+}
+
+static cv_err vote_parse(pstate *ps, const json_object *o, cv_vote *v);
+
+/* An item of a secret block's "votes": a ballot, or an open vote kept to be refused. */
+static cv_err ballot_parse(pstate *ps, const json_object *o, cv_ballot *b)
+{
+	json_object *carr, *parr, *sp, *item;
+	uint8_t txid[CV_HASH_LEN];
+	size_t nc, np;
+	cv_err rc;
+
+	memset(b, 0, sizeof(*b));
+	if (json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "candidate_id", NULL)) {
+		cv_vote v;
+
+		if ((rc = vote_parse(ps, o, &v)) != CV_OK)
+			return rc;
+		b->is_vote = true;
+		memcpy(b->election_id, v.election_id, CV_HASH_LEN);
+		memcpy(b->voter_key, v.voter_key, CV_KEY_LEN);
+		b->timestamp = v.timestamp;
+		b->vote_candidate = v.candidate_id;
+		memcpy(b->signature, v.signature, CV_SIG_LEN);
+		return CV_OK;
+	}
+	if ((rc = only_keys(ps, o, ballot_keys)) != CV_OK ||
+	    (rc = get_hex(ps, o, "election_id", b->election_id, CV_HASH_LEN)) != CV_OK ||
+	    (rc = get_hex(ps, o, "voter_key", b->voter_key, CV_KEY_LEN)) != CV_OK ||
+	    (rc = get_u64(ps, o, "timestamp", UINT64_MAX, &b->timestamp)) != CV_OK ||
+	    (rc = get_array_max(ps, o, "ciphertexts", CV_MAX_K, &carr, &nc)) != CV_OK ||
+	    (rc = get_array_max(ps, o, "proofs", CV_MAX_K, &parr, &np)) != CV_OK ||
+	    (rc = get_field(ps, o, "sum_proof", json_type_object, &sp)) != CV_OK ||
+	    (rc = only_keys(ps, sp, cv_keys)) != CV_OK ||
+	    (rc = get_hex(ps, sp, "c", b->sum_c, CV_SCALAR_LEN)) != CV_OK ||
+	    (rc = get_hex(ps, sp, "v", b->sum_v, CV_SCALAR_LEN)) != CV_OK ||
+	    (rc = get_hex(ps, o, "signature", b->signature, CV_SIG_LEN)) != CV_OK)
+		return rc;
+	if (nc != np)
+		return fail(ps, "proofs", "%zu proofs for %zu ciphertexts", np, nc);
+	if ((rc = cv_ballot_alloc(b, nc)) != CV_OK)
+		return rc;
+	for (size_t i = 0; i < nc; i++) {
+		item = json_object_array_get_idx(carr, i);
+		if ((rc = only_keys(ps, item, ciphertext_keys)) != CV_OK ||
+		    (rc = get_hex(ps, item, "a", b->cts[i].a, CV_POINT_LEN)) != CV_OK ||
+		    (rc = get_hex(ps, item, "b", b->cts[i].b, CV_POINT_LEN)) != CV_OK)
+			return rc;
+		item = json_object_array_get_idx(parr, i);
+		if ((rc = only_keys(ps, item, ballot_proof_keys)) != CV_OK ||
+		    (rc = get_hex(ps, item, "c0", b->proofs[i].c0, CV_SCALAR_LEN)) != CV_OK ||
+		    (rc = get_hex(ps, item, "v0", b->proofs[i].v0, CV_SCALAR_LEN)) != CV_OK ||
+		    (rc = get_hex(ps, item, "c1", b->proofs[i].c1, CV_SCALAR_LEN)) != CV_OK ||
+		    (rc = get_hex(ps, item, "v1", b->proofs[i].v1, CV_SCALAR_LEN)) != CV_OK)
+			return rc;
+	}
+	if ((rc = cv_ballot_txid(b, txid)) != CV_OK)
+		return rc;
+	return stated_txid(ps, o, txid);
+}
+
+static cv_err decryption_parse(pstate *ps, const json_object *o, cv_decryption *d)
+{
+	json_object *arr, *item;
+	uint8_t txid[CV_HASH_LEN];
+	size_t n;
+	cv_err rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((rc = only_keys(ps, o, decryption_keys)) != CV_OK ||
+	    (rc = get_hex(ps, o, "election_id", d->election_id, CV_HASH_LEN)) != CV_OK ||
+	    (rc = get_hex(ps, o, "validator_key", d->validator_key, CV_KEY_LEN)) != CV_OK ||
+	    (rc = get_u64(ps, o, "through_height", UINT64_MAX, &d->through_height)) != CV_OK ||
+	    (rc = get_array_max(ps, o, "shares", CV_MAX_K, &arr, &n)) != CV_OK ||
+	    (rc = get_hex(ps, o, "signature", d->signature, CV_SIG_LEN)) != CV_OK)
+		return rc;
+	if ((rc = cv_decryption_alloc(d, n)) != CV_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		item = json_object_array_get_idx(arr, i);
+		if ((rc = only_keys(ps, item, share_keys)) != CV_OK ||
+		    (rc = get_hex(ps, item, "d", d->shares[i].d, CV_POINT_LEN)) != CV_OK ||
+		    (rc = get_hex(ps, item, "c", d->shares[i].c, CV_SCALAR_LEN)) != CV_OK ||
+		    (rc = get_hex(ps, item, "v", d->shares[i].v, CV_SCALAR_LEN)) != CV_OK)
+			return rc;
+	}
+	if ((rc = cv_decryption_txid(d, txid)) != CV_OK)
+		return rc;
+	return stated_txid(ps, o, txid);
+}
+
+cv_err cv_ballot_from_json(const json_object *o, cv_ballot *b)
+{
+	cv_err rc = ballot_parse(NULL, o, b);
+
+	if (rc != CV_OK)
+		cv_ballot_free(b);
+	return rc;
+}
+
+cv_err cv_decryption_from_json(const json_object *o, cv_decryption *d)
+{
+	cv_err rc = decryption_parse(NULL, o, d);
+
+	if (rc != CV_OK)
+		cv_decryption_free(d);
+	return rc;
+}
+
+/* A secret block's "votes" (ballots) and "decryptions". */
+static cv_err secret_items_parse(pstate *ps, const json_object *o, cv_block *b)
+{
+	json_object *arr;
+	size_t n;
+	cv_err rc;
+
+	b->secret = true;
+	if ((rc = get_array(ps, o, "votes", &arr, &n)) != CV_OK)
+		return rc;
+	if ((b->ballots = alloc_items(n, sizeof(*b->ballots))) == NULL)
+		return CV_E_NOMEM;
+	ps->item = "ballot";
+	for (size_t i = 0; i < n; i++) {
+		ps->item_index = (int64_t)i;
+		b->n_ballots = i + 1; /* so that a failed item is freed with the block */
+		rc = ballot_parse(ps, json_object_array_get_idx(arr, i), &b->ballots[i]);
+		if (rc != CV_OK)
+			return rc;
+	}
+	ps->item = NULL;
+	if ((rc = get_array(ps, o, "decryptions", &arr, &n)) != CV_OK)
+		return rc;
+	if ((b->decryptions = alloc_items(n, sizeof(*b->decryptions))) == NULL)
+		return CV_E_NOMEM;
+	ps->item = "decryption";
+	for (size_t i = 0; i < n; i++) {
+		ps->item_index = (int64_t)i;
+		b->n_decryptions = i + 1;
+		rc = decryption_parse(ps, json_object_array_get_idx(arr, i), &b->decryptions[i]);
+		if (rc != CV_OK)
+			return rc;
+	}
+	ps->item = NULL;
+	return CV_OK;
+}
+
 static cv_err election_parse(pstate *ps, const json_object *o, cv_election *e)
 {
 	json_object *eo;
@@ -451,6 +718,8 @@ static cv_err genesis_parse(pstate *ps, const json_object *o, cv_genesis *g)
 	}
 
 	ps->item = NULL;
+	if ((rc = secrecy_parse(ps, o, g)) != CV_OK)
+		return rc;
 	if ((rc = get_array(ps, o, "voters", &arr, &n)) != CV_OK)
 		return rc;
 	if ((g->voters = alloc_items(n, sizeof(*g->voters))) == NULL)
@@ -513,18 +782,26 @@ static cv_err block_parse(pstate *ps, const json_object *o, cv_block *b)
 		return CV_OK;
 	}
 
-	if ((rc = get_array(ps, o, "votes", &arr, &n)) != CV_OK)
-		goto err;
-	if ((b->votes = alloc_items(n, sizeof(*b->votes))) == NULL) {
-		rc = CV_E_NOMEM;
-		goto err;
-	}
-	b->n_votes = n;
-	ps->item = "vote";
-	for (size_t i = 0; i < n; i++) {
-		ps->item_index = (int64_t)i;
-		if ((rc = vote_parse(ps, json_object_array_get_idx(arr, i), &b->votes[i])) != CV_OK)
+	/* a secret election's blocks have "decryptions" (section 6.1); their "votes" are
+	 * ballots */
+	if (json_object_object_get_ex(o, "decryptions", NULL)) {
+		if ((rc = secret_items_parse(ps, o, b)) != CV_OK)
 			goto err;
+	} else {
+		if ((rc = get_array(ps, o, "votes", &arr, &n)) != CV_OK)
+			goto err;
+		if ((b->votes = alloc_items(n, sizeof(*b->votes))) == NULL) {
+			rc = CV_E_NOMEM;
+			goto err;
+		}
+		b->n_votes = n;
+		ps->item = "vote";
+		for (size_t i = 0; i < n; i++) {
+			ps->item_index = (int64_t)i;
+			rc = vote_parse(ps, json_object_array_get_idx(arr, i), &b->votes[i]);
+			if (rc != CV_OK)
+				goto err;
+		}
 	}
 	ps->item = NULL;
 	if ((rc = seal_parse(ps, o, b)) != CV_OK)
@@ -656,6 +933,8 @@ json_object *cv_approval_to_json(const cv_approval *a)
 	return o;
 }
 
+static void secrecy_to_json(const cv_secrecy *s, json_object *o);
+
 static void genesis_to_json(const cv_genesis *g, json_object *o)
 {
 	const cv_election *e = &g->election;
@@ -692,6 +971,8 @@ static void genesis_to_json(const cv_genesis *g, json_object *o)
 		}
 		json_object_object_add(o, "validators", arr);
 	}
+	if (g->secrecy != NULL)
+		secrecy_to_json(g->secrecy, o);
 	if ((arr = json_object_new_array_ext((int)g->n_voters)) != NULL) {
 		char hex[2 * CV_KEY_LEN + 1];
 
@@ -701,6 +982,122 @@ static void genesis_to_json(const cv_genesis *g, json_object *o)
 		}
 		json_object_object_add(o, "voters", arr);
 	}
+}
+
+static json_object *cv_pair_json(const uint8_t c[CV_SCALAR_LEN], const uint8_t v[CV_SCALAR_LEN])
+{
+	json_object *o = json_object_new_object();
+
+	if (o != NULL) {
+		cv_json_add_hex(o, "c", c, CV_SCALAR_LEN);
+		cv_json_add_hex(o, "v", v, CV_SCALAR_LEN);
+	}
+	return o;
+}
+
+static void secrecy_to_json(const cv_secrecy *s, json_object *o)
+{
+	json_object *so = json_object_new_object(), *arr, *t, *ca, *pa;
+
+	if (so == NULL)
+		return;
+	add_u64(so, "quorum", s->quorum);
+	if ((arr = json_object_new_array_ext((int)s->n_trustees)) != NULL) {
+		for (size_t j = 0; j < s->n_trustees; j++) {
+			const cv_trustee *tr = &s->trustees[j];
+
+			if ((t = json_object_new_object()) == NULL)
+				continue;
+			cv_json_add_hex(t, "setup_hash", tr->setup_hash, CV_HASH_LEN);
+			cv_json_add_hex(t, "validator_key", tr->validator_key, CV_KEY_LEN);
+			ca = json_object_new_array_ext((int)tr->n_coeffs);
+			pa = json_object_new_array_ext((int)tr->n_coeffs);
+			for (size_t k = 0; ca != NULL && pa != NULL && k < tr->n_coeffs; k++) {
+				char hex[2 * CV_POINT_LEN + 1];
+
+				cv_hex_encode(tr->commitments[k], CV_POINT_LEN, hex);
+				json_object_array_add(ca, json_object_new_string(hex));
+				json_object_array_add(pa,
+				                      cv_pair_json(tr->proof_c[k], tr->proof_v[k]));
+			}
+			json_object_object_add(t, "commitments", ca);
+			json_object_object_add(t, "proofs", pa);
+			cv_json_add_hex(t, "signature", tr->signature, CV_SIG_LEN);
+			json_object_array_add(arr, t);
+		}
+		json_object_object_add(so, "trustees", arr);
+	}
+	json_object_object_add(o, "secrecy", so);
+}
+
+json_object *cv_ballot_to_json(const cv_ballot *b, bool with_txid)
+{
+	json_object *o, *ca, *pa, *item;
+	uint8_t txid[CV_HASH_LEN];
+
+	if (b->is_vote) {
+		cv_vote v = {.candidate_id = b->vote_candidate, .timestamp = b->timestamp};
+
+		memcpy(v.election_id, b->election_id, CV_HASH_LEN);
+		memcpy(v.voter_key, b->voter_key, CV_KEY_LEN);
+		memcpy(v.signature, b->signature, CV_SIG_LEN);
+		return cv_vote_to_json(&v, with_txid);
+	}
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	cv_json_add_hex(o, "election_id", b->election_id, CV_HASH_LEN);
+	cv_json_add_hex(o, "voter_key", b->voter_key, CV_KEY_LEN);
+	add_u64(o, "timestamp", b->timestamp);
+	ca = json_object_new_array_ext((int)b->k);
+	pa = json_object_new_array_ext((int)b->k);
+	for (size_t i = 0; ca != NULL && pa != NULL && i < b->k; i++) {
+		if ((item = json_object_new_object()) != NULL) {
+			cv_json_add_hex(item, "a", b->cts[i].a, CV_POINT_LEN);
+			cv_json_add_hex(item, "b", b->cts[i].b, CV_POINT_LEN);
+			json_object_array_add(ca, item);
+		}
+		if ((item = json_object_new_object()) != NULL) {
+			cv_json_add_hex(item, "c0", b->proofs[i].c0, CV_SCALAR_LEN);
+			cv_json_add_hex(item, "v0", b->proofs[i].v0, CV_SCALAR_LEN);
+			cv_json_add_hex(item, "c1", b->proofs[i].c1, CV_SCALAR_LEN);
+			cv_json_add_hex(item, "v1", b->proofs[i].v1, CV_SCALAR_LEN);
+			json_object_array_add(pa, item);
+		}
+	}
+	json_object_object_add(o, "ciphertexts", ca);
+	json_object_object_add(o, "proofs", pa);
+	json_object_object_add(o, "sum_proof", cv_pair_json(b->sum_c, b->sum_v));
+	cv_json_add_hex(o, "signature", b->signature, CV_SIG_LEN);
+	if (with_txid && cv_ballot_txid(b, txid) == CV_OK)
+		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
+	return o;
+}
+
+json_object *cv_decryption_to_json(const cv_decryption *d, bool with_txid)
+{
+	json_object *o = json_object_new_object(), *arr, *item;
+	uint8_t txid[CV_HASH_LEN];
+
+	if (o == NULL)
+		return NULL;
+	cv_json_add_hex(o, "election_id", d->election_id, CV_HASH_LEN);
+	cv_json_add_hex(o, "validator_key", d->validator_key, CV_KEY_LEN);
+	add_u64(o, "through_height", d->through_height);
+	if ((arr = json_object_new_array_ext((int)d->k)) != NULL) {
+		for (size_t i = 0; i < d->k; i++) {
+			if ((item = json_object_new_object()) == NULL)
+				continue;
+			cv_json_add_hex(item, "d", d->shares[i].d, CV_POINT_LEN);
+			cv_json_add_hex(item, "c", d->shares[i].c, CV_SCALAR_LEN);
+			cv_json_add_hex(item, "v", d->shares[i].v, CV_SCALAR_LEN);
+			json_object_array_add(arr, item);
+		}
+		json_object_object_add(o, "shares", arr);
+	}
+	cv_json_add_hex(o, "signature", d->signature, CV_SIG_LEN);
+	if (with_txid && cv_decryption_txid(d, txid) == CV_OK)
+		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
+	return o;
 }
 
 void cv_seal_add_json(json_object *o, const cv_block *b)
@@ -733,7 +1130,19 @@ json_object *cv_block_to_json(const cv_block *b)
 		genesis_to_json(b->genesis, o);
 		return o;
 	}
-	if ((arr = json_object_new_array_ext((int)b->n_votes)) != NULL) {
+	if (b->secret) {
+		if ((arr = json_object_new_array_ext((int)b->n_ballots)) != NULL) {
+			for (size_t i = 0; i < b->n_ballots; i++)
+				json_object_array_add(arr, cv_ballot_to_json(&b->ballots[i], true));
+			json_object_object_add(o, "votes", arr);
+		}
+		if ((arr = json_object_new_array_ext((int)b->n_decryptions)) != NULL) {
+			for (size_t i = 0; i < b->n_decryptions; i++)
+				json_object_array_add(
+				    arr, cv_decryption_to_json(&b->decryptions[i], true));
+			json_object_object_add(o, "decryptions", arr);
+		}
+	} else if ((arr = json_object_new_array_ext((int)b->n_votes)) != NULL) {
 		for (size_t i = 0; i < b->n_votes; i++)
 			json_object_array_add(arr, cv_vote_to_json(&b->votes[i], true));
 		json_object_object_add(o, "votes", arr);

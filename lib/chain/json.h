@@ -36,13 +36,27 @@ void cv_json_add_hex(json_object *o, const char *key, const uint8_t *p, size_t n
 cv_err cv_vote_from_json(const json_object *o, cv_vote *v);
 json_object *cv_vote_to_json(const cv_vote *v, bool with_txid);
 
+/* Secret elections (section 6.1). A ballot: {"election_id", "voter_key", "timestamp",
+ * "ciphertexts": [{"a", "b"}...], "proofs": [{"c0", "v0", "c1", "v1"}...], "sum_proof":
+ * {"c", "v"}, "signature"}, "txid" as for votes. Points and scalars are read as bytes of
+ * the right length; whether they are points and scalars is a rule (cv_ballot_verify). An
+ * object with "candidate_id" is read as a vote into b->is_vote (to be refused by the
+ * rules as wrong_mode). A decryption share: {"election_id", "validator_key",
+ * "through_height", "shares": [{"d", "c", "v"}...], "signature"}. On failure nothing is
+ * left to free. Output in these key orders. */
+cv_err cv_ballot_from_json(const json_object *o, cv_ballot *b);
+json_object *cv_ballot_to_json(const cv_ballot *b, bool with_txid);
+cv_err cv_decryption_from_json(const json_object *o, cv_decryption *d);
+json_object *cv_decryption_to_json(const cv_decryption *d, bool with_txid);
+
 /* {"validator_key", "signature"} */
 cv_err cv_approval_from_json(const json_object *o, cv_approval *a);
 json_object *cv_approval_to_json(const cv_approval *a);
 
-/* A block (height 0: the genesis form). `hash` is read as stated, not checked here; the
- * rules compare it. On input "approvals" may be absent for a proposal (n_approvals 0).
- * On failure *b is left zeroed (nothing to free). */
+/* A block (height 0: the genesis form, with "secrecy" in a secret election). A block
+ * with a "decryptions" key is a secret election's (b->secret): its "votes" are ballots. `hash` is
+ * read as stated, not checked here; the rules compare it. On input "approvals" may be absent for a
+ * proposal (n_approvals 0). On failure *b is left zeroed (nothing to free). */
 cv_err cv_block_from_json(const json_object *o, cv_block *b);
 json_object *cv_block_to_json(const cv_block *b);
 

@@ -120,64 +120,80 @@ static cv_err vote_signature(const cv_vote *vote)
 	return cv_verify(vote->voter_key, payload, sizeof(payload), vote->signature);
 }
 
-/* Rule 5 for one vote, bar "no earlier vote". sig, when not NULL, is the signature's
- * verdict computed beforehand (the verifier's parallel pass). */
-static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, const cv_err *sig,
-                        char *why, size_t why_len)
+/* Rule 5's election and roll, shared by votes and ballots. */
+static cv_err voter_rule(const cv_view *v, const uint8_t election_id[CV_HASH_LEN],
+                         const uint8_t voter_key[CV_KEY_LEN], char *why, size_t why_len)
 {
-	const cv_election *e = &v->genesis->election;
 	char hex[17];
 	int r;
-	cv_err rc;
 
-	if (memcmp(vote->election_id, v->election_id, CV_HASH_LEN) != 0) {
+	if (memcmp(election_id, v->election_id, CV_HASH_LEN) != 0) {
 		why_set(why, why_len, "election_id %s… is not this election's",
-		        short_hex(vote->election_id, hex));
+		        short_hex(election_id, hex));
 		return CV_E_WRONG_ELECTION;
 	}
-	r = v->on_roll ? v->on_roll(v->ctx, vote->voter_key)
-	               : cv_genesis_on_roll(v->genesis, vote->voter_key);
+	r = v->on_roll ? v->on_roll(v->ctx, voter_key) : cv_genesis_on_roll(v->genesis, voter_key);
 	if (r < 0) {
 		why_set(why, why_len, "the roll could not be read");
 		return (cv_err)-r;
 	}
 	if (r == 0) {
-		why_set(why, why_len, "voter %s… is not on the roll",
-		        short_hex(vote->voter_key, hex));
+		why_set(why, why_len, "voter %s… is not on the roll", short_hex(voter_key, hex));
 		return CV_E_NOT_ON_ROLL;
 	}
+	return CV_OK;
+}
+
+/* Rule 5's time window, shared by votes and ballots. */
+static cv_err time_rule(const cv_view *v, uint64_t timestamp, uint64_t latest, char *why,
+                        size_t why_len)
+{
+	const cv_election *e = &v->genesis->election;
+
+	if (timestamp < v->genesis_timestamp) {
+		why_set(why, why_len, "timestamp %llu is before the genesis timestamp %llu",
+		        (unsigned long long)timestamp, (unsigned long long)v->genesis_timestamp);
+		return CV_E_VOTE_TIME;
+	}
+	if (timestamp > latest && timestamp - latest > CV_FUTURE_SLACK) {
+		why_set(why, why_len, "timestamp %llu is more than %d s after %llu",
+		        (unsigned long long)timestamp, CV_FUTURE_SLACK, (unsigned long long)latest);
+		return CV_E_VOTE_TIME;
+	}
+	/* the window is inclusive at both ends: a vote stamped at `closes` still counts */
+	if (e->opens != 0 && timestamp < e->opens) {
+		why_set(why, why_len, "timestamp %llu is before the election opens at %llu",
+		        (unsigned long long)timestamp, (unsigned long long)e->opens);
+		return CV_E_NOT_OPEN;
+	}
+	if (e->closes != 0 && timestamp > e->closes) {
+		why_set(why, why_len, "timestamp %llu is after the election closes at %llu",
+		        (unsigned long long)timestamp, (unsigned long long)e->closes);
+		return CV_E_CLOSED;
+	}
+	if (v->closed_at != 0 && timestamp > v->closed_at) {
+		why_set(why, why_len, "timestamp %llu is after the close at %llu",
+		        (unsigned long long)timestamp, (unsigned long long)v->closed_at);
+		return CV_E_LATE_VOTE;
+	}
+	return CV_OK;
+}
+
+/* Rule 5 for one vote, bar "no earlier vote". sig, when not NULL, is the signature's
+ * verdict computed beforehand (the verifier's parallel pass). */
+static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, const cv_err *sig,
+                        char *why, size_t why_len)
+{
+	cv_err rc;
+
+	if ((rc = voter_rule(v, vote->election_id, vote->voter_key, why, why_len)) != CV_OK)
+		return rc;
 	if (cv_genesis_candidate(v->genesis, vote->candidate_id) == NULL) {
 		why_set(why, why_len, "candidate %u does not exist", (unsigned)vote->candidate_id);
 		return CV_E_UNKNOWN_CANDIDATE;
 	}
-	if (vote->timestamp < v->genesis_timestamp) {
-		why_set(why, why_len, "timestamp %llu is before the genesis timestamp %llu",
-		        (unsigned long long)vote->timestamp,
-		        (unsigned long long)v->genesis_timestamp);
-		return CV_E_VOTE_TIME;
-	}
-	if (vote->timestamp > latest && vote->timestamp - latest > CV_FUTURE_SLACK) {
-		why_set(why, why_len, "timestamp %llu is more than %d s after %llu",
-		        (unsigned long long)vote->timestamp, CV_FUTURE_SLACK,
-		        (unsigned long long)latest);
-		return CV_E_VOTE_TIME;
-	}
-	/* the window is inclusive at both ends: a vote stamped at `closes` still counts */
-	if (e->opens != 0 && vote->timestamp < e->opens) {
-		why_set(why, why_len, "timestamp %llu is before the election opens at %llu",
-		        (unsigned long long)vote->timestamp, (unsigned long long)e->opens);
-		return CV_E_NOT_OPEN;
-	}
-	if (e->closes != 0 && vote->timestamp > e->closes) {
-		why_set(why, why_len, "timestamp %llu is after the election closes at %llu",
-		        (unsigned long long)vote->timestamp, (unsigned long long)e->closes);
-		return CV_E_CLOSED;
-	}
-	if (v->closed_at != 0 && vote->timestamp > v->closed_at) {
-		why_set(why, why_len, "timestamp %llu is after the close at %llu",
-		        (unsigned long long)vote->timestamp, (unsigned long long)v->closed_at);
-		return CV_E_LATE_VOTE;
-	}
+	if ((rc = time_rule(v, vote->timestamp, latest, why, why_len)) != CV_OK)
+		return rc;
 	rc = sig ? *sig : vote_signature(vote);
 	if (rc != CV_OK) {
 		why_set(why, why_len,
@@ -187,6 +203,62 @@ static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, 
 		return rc;
 	}
 	return CV_OK;
+}
+
+/* The crypto of one ballot (section 6, rule 5.2's k, points, scalars, proofs and
+ * signature): what the verifier's parallel pass computes. */
+static cv_err ballot_crypto(const cv_view *v, const cv_ballot *bl, size_t *pos)
+{
+	return cv_ballot_verify(bl, v->secret->election_key, v->genesis->n_candidates, pos);
+}
+
+static const char *ballot_why(cv_err rc)
+{
+	switch (rc) {
+	case CV_E_WRONG_MODE:
+		return "a public vote in a secret election";
+	case CV_E_BALLOT_COUNT:
+		return "the number of ciphertexts is not the number of candidates";
+	case CV_E_BALLOT_POINT:
+		return "a ciphertext is not a P-256 point";
+	case CV_E_BALLOT_SCALAR:
+		return "a proof scalar is not below the group order";
+	case CV_E_BALLOT_PROOF:
+		return "a 0/1 proof does not verify";
+	case CV_E_BALLOT_SUM_PROOF:
+		return "the sum proof does not verify";
+	case CV_E_BAD_KEY:
+		return "the voter key is not a P-256 point";
+	case CV_E_BAD_SIGNATURE:
+		return "the signature does not verify";
+	default:
+		return "the ballot could not be checked";
+	}
+}
+
+/* Section 6's rule 5.2 for one ballot, bar "no earlier ballot". crypto, when not NULL,
+ * is ballot_crypto's verdict computed beforehand. */
+static cv_err ballot_rule(const cv_view *v, const cv_ballot *bl, uint64_t latest,
+                          const cv_err *crypto, char *why, size_t why_len)
+{
+	size_t pos = SIZE_MAX;
+	cv_err rc;
+
+	if (bl->is_vote) {
+		why_set(why, why_len, "%s", ballot_why(CV_E_WRONG_MODE));
+		return CV_E_WRONG_MODE;
+	}
+	if ((rc = voter_rule(v, bl->election_id, bl->voter_key, why, why_len)) != CV_OK ||
+	    (rc = time_rule(v, bl->timestamp, latest, why, why_len)) != CV_OK)
+		return rc;
+	rc = crypto ? *crypto : ballot_crypto(v, bl, &pos);
+	if (rc != CV_OK) {
+		if (pos != SIZE_MAX)
+			why_set(why, why_len, "position %zu: %s", pos, ballot_why(rc));
+		else
+			why_set(why, why_len, "%s", ballot_why(rc));
+	}
+	return rc;
 }
 
 cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest)
@@ -204,11 +276,21 @@ typedef struct earlier_check {
 	void *ctx;
 } earlier_check;
 
-static int key_index_cmp(const void *a, const void *b, void *votes)
+/* The voter keys of a block's items: a key every `stride` bytes from `base`. */
+typedef struct key_array {
+	const uint8_t *base;
+	size_t stride;
+} key_array;
+
+static const uint8_t *key_at(const key_array *k, size_t i)
 {
-	const cv_vote *v = votes;
+	return k->base + i * k->stride;
+}
+
+static int key_index_cmp(const void *a, const void *b, void *keys)
+{
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int c = memcmp(v[x].voter_key, v[y].voter_key, CV_KEY_LEN);
+	int c = memcmp(key_at(keys, x), key_at(keys, y), CV_KEY_LEN);
 
 	if (c != 0)
 		return c;
@@ -217,7 +299,7 @@ static int key_index_cmp(const void *a, const void *b, void *votes)
 
 /* dup_of[i] = index of the first vote in the block by the same voter when that is
  * before i, else NO_INDEX. Sorting keeps this O(n log n) for blocks of any size. */
-static cv_err in_block_duplicates(const cv_vote *votes, size_t n, size_t **out)
+static cv_err in_block_duplicates(const key_array *keys, size_t n, size_t **out)
 {
 	size_t *order = NULL, *dup_of = NULL;
 
@@ -233,10 +315,9 @@ static cv_err in_block_duplicates(const cv_vote *votes, size_t n, size_t **out)
 		order[i] = i;
 		dup_of[i] = NO_INDEX;
 	}
-	qsort_r(order, n, sizeof(*order), key_index_cmp, (void *)votes);
+	qsort_r(order, n, sizeof(*order), key_index_cmp, (void *)keys);
 	for (size_t i = 1, first = 0; i < n; i++) {
-		if (memcmp(votes[order[i]].voter_key, votes[order[first]].voter_key, CV_KEY_LEN) ==
-		    0)
+		if (memcmp(key_at(keys, order[i]), key_at(keys, order[first]), CV_KEY_LEN) == 0)
 			dup_of[order[i]] = order[first];
 		else
 			first = i;
@@ -255,9 +336,10 @@ static bool seal_rules(const cv_view *v, const cv_block *b, sink *s)
 	const cv_election *e = &v->genesis->election;
 	char hex[17];
 
-	if (b->n_votes != 0 &&
+	if (b->n_votes + b->n_ballots + b->n_decryptions != 0 &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL,
-	            "a seal block carries %zu votes besides the seal, allowed none", b->n_votes))
+	            "a seal block carries %zu votes besides the seal, allowed none",
+	            b->n_votes + b->n_ballots + b->n_decryptions))
 		return true;
 	if (memcmp(seal->election_id, v->election_id, CV_HASH_LEN) != 0 &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL,
@@ -286,6 +368,170 @@ static bool seal_rules(const cv_view *v, const cv_block *b, sink *s)
 	return false;
 }
 
+/* The block-level rules of a secret election (DESIGN section 6, "Validity of block
+ * h >= 1 in a secret election"), before the seal's and the merkle root: the mode, one
+ * kind of leaf per block, the leaf count, and where ballots and shares may stand
+ * relative to the seal. True when the caller must stop checking. */
+static bool secret_block_rules(const cv_view *v, const cv_block *b, sink *s)
+{
+	const cv_election *e = &v->genesis->election;
+	size_t leaves = b->n_votes + b->n_ballots + b->n_decryptions;
+
+	if (v->genesis->secrecy == NULL)
+		return problem(s, ITEM_NONE, 0, CV_E_WRONG_MODE,
+		               "a secret election's block (ballots, decryptions) in an open "
+		               "election");
+	if (!b->secret)
+		return problem(s, ITEM_NONE, 0, CV_E_WRONG_MODE,
+		               "an open election's block (votes, no decryptions) in a secret "
+		               "election");
+	if (v->secret == NULL)
+		return problem(s, ITEM_NONE, 0, CV_E_BAD_STATE,
+		               "secret elections' blocks are judged by the verifier only");
+	if (b->has_seal) {
+		if (v->sealed && problem(s, ITEM_NONE, 0, CV_E_SEALED,
+		                         "a second seal: the chain is sealed before this block"))
+			return true;
+		return false; /* the seal's own rules: no other leaf beside it */
+	}
+	if (b->n_ballots != 0 && b->n_decryptions != 0 &&
+	    problem(s, ITEM_NONE, 0, CV_E_MIXED_BLOCK,
+	            "%zu ballots and %zu decryption shares in one block", b->n_ballots,
+	            b->n_decryptions))
+		return true;
+	if ((leaves == 0 || leaves > e->max_block_votes) &&
+	    problem(s, ITEM_NONE, 0, CV_E_VOTE_COUNT, "%zu leaves, allowed 1 to %u", leaves,
+	            (unsigned)e->max_block_votes))
+		return true;
+	if (b->n_ballots != 0 && v->sealed &&
+	    problem(s, ITEM_NONE, 0, CV_E_BALLOT_AFTER_SEAL,
+	            "%zu ballots after the seal at height %llu", b->n_ballots,
+	            (unsigned long long)v->secret->seal_height))
+		return true;
+	if (b->n_decryptions != 0 && !v->sealed &&
+	    problem(s, ITEM_NONE, 0, CV_E_DECRYPTION_BEFORE_SEAL,
+	            "%zu decryption shares before the seal", b->n_decryptions))
+		return true;
+	return false;
+}
+
+static const char *share_why(cv_err rc)
+{
+	switch (rc) {
+	case CV_E_BALLOT_COUNT:
+		return "the number of shares is not the number of candidates";
+	case CV_E_BALLOT_POINT:
+		return "a share is not a P-256 point";
+	case CV_E_BALLOT_SCALAR:
+		return "a proof scalar is not below the group order";
+	case CV_E_DECRYPTION_PROOF:
+		return "a Chaum-Pedersen proof does not verify";
+	case CV_E_BAD_SIGNATURE:
+		return "the signature does not verify";
+	default:
+		return "the share could not be checked";
+	}
+}
+
+/* Section 6's rule 5.3 for one decryption share, the chain-wide duplicate included. */
+static cv_err share_rule(const cv_view *v, const cv_decryption *d, char *why, size_t why_len)
+{
+	const cv_secrecy *sec = v->genesis->secrecy;
+	cv_secret_view *sv = v->secret;
+	size_t j, pos = SIZE_MAX;
+	char hex[17];
+	cv_err rc;
+
+	if (memcmp(d->election_id, v->election_id, CV_HASH_LEN) != 0) {
+		why_set(why, why_len, "election_id %s… is not this election's",
+		        short_hex(d->election_id, hex));
+		return CV_E_WRONG_ELECTION;
+	}
+	for (j = 0; j < sec->n_trustees; j++)
+		if (memcmp(sec->trustees[j].validator_key, d->validator_key, CV_KEY_LEN) == 0)
+			break;
+	if (j == sec->n_trustees) {
+		why_set(why, why_len, "%s… is not a trustee", short_hex(d->validator_key, hex));
+		return CV_E_DECRYPTION_NOT_TRUSTEE;
+	}
+	if (sv->share_of[j] != NULL) {
+		why_set(why, why_len, "trustee %zu has a share in the chain already", j + 1);
+		return CV_E_DECRYPTION_DUPLICATE;
+	}
+	if (sv->seal_height < 2 || d->through_height != sv->seal_height - 1) {
+		why_set(why, why_len,
+		        "through_height %llu is not %llu, the last block before the seal",
+		        (unsigned long long)d->through_height,
+		        (unsigned long long)(sv->seal_height ? sv->seal_height - 1 : 0));
+		return CV_E_DECRYPTION_THROUGH_HEIGHT;
+	}
+	rc = cv_decryption_verify(d, sv->trustee_keys[j], (const uint8_t(*)[CV_POINT_LEN])sv->alpha,
+	                          v->genesis->n_candidates, &pos);
+	if (rc == CV_E_INTERNAL)
+		rc = CV_E_DECRYPTION_PROOF; /* K_j or an α_i is O: no proof can hold */
+	if (rc != CV_OK) {
+		if (pos != SIZE_MAX)
+			why_set(why, why_len, "position %zu: %s", pos, share_why(rc));
+		else
+			why_set(why, why_len, "%s", share_why(rc));
+		return rc;
+	}
+	sv->share_of[j] = d;
+	return CV_OK;
+}
+
+/* The leaves of a secret block: every ballot (rule 5.2, with "no earlier ballot" through
+ * ec as for votes) and every decryption share (rule 5.3). */
+static void secret_items(const cv_view *v, const cv_block *b, const cv_err *crypto,
+                         const earlier_check *ec, sink *s)
+{
+	key_array keys = {b->ballots ? b->ballots->voter_key : NULL, sizeof(cv_ballot)};
+	char hex[17], why[DETAIL_MAX];
+	size_t *dup_of = NULL;
+	uint64_t at;
+	cv_err rc;
+	int r;
+
+	if ((rc = in_block_duplicates(&keys, b->n_ballots, &dup_of)) != CV_OK) {
+		problem(s, ITEM_NONE, 0, rc, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < b->n_ballots; i++) {
+		const cv_ballot *bl = &b->ballots[i];
+
+		rc = ballot_rule(v, bl, b->header.timestamp, crypto ? &crypto[i] : NULL, why,
+		                 sizeof(why));
+		if (rc != CV_OK) {
+			if (problem(s, ITEM_VOTE, i, rc, "%s", why))
+				goto out;
+			continue;
+		}
+		if (dup_of[i] != NO_INDEX) {
+			if (problem(s, ITEM_VOTE, i, CV_E_DOUBLE_VOTE,
+			            "voter %s… has a ballot already in this block (ballot %zu)",
+			            short_hex(bl->voter_key, hex), dup_of[i]))
+				goto out;
+			continue;
+		}
+		at = UINT64_MAX;
+		r = ec->fn(ec->ctx, i, bl->voter_key, &at);
+		if (r < 0 &&
+		    problem(s, ITEM_VOTE, i, (cv_err)-r, "earlier ballots could not be read"))
+			goto out;
+		if (r > 0 && problem(s, ITEM_VOTE, i, CV_E_DOUBLE_VOTE,
+		                     "voter %s… has a ballot already at height %llu",
+		                     short_hex(bl->voter_key, hex), (unsigned long long)at))
+			goto out;
+	}
+	for (size_t i = 0; i < b->n_decryptions; i++) {
+		rc = share_rule(v, &b->decryptions[i], why, sizeof(why));
+		if (rc != CV_OK && problem(s, ITEM_NONE, i, rc, "decryption %zu: %s", i, why))
+			goto out;
+	}
+out:
+	free(dup_of);
+}
+
 static void block_rules(const cv_view *v, const cv_header *prev,
                         const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
                         const cv_err *sigs, const earlier_check *ec, sink *s)
@@ -295,6 +541,7 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	uint8_t hash[CV_HASH_LEN], root[CV_HASH_LEN];
 	char hex[17], hex2[17], why[DETAIL_MAX];
 	size_t *dup_of = NULL;
+	key_array vote_keys = {b->votes ? b->votes->voter_key : NULL, sizeof(cv_vote)};
 	uint64_t at;
 	cv_err rc;
 	int r;
@@ -333,14 +580,18 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_TIMESTAMP, "timestamp %llu is more than %d s ahead",
 	            (unsigned long long)h->timestamp, CV_FUTURE_SLACK))
 		return;
-	if (v->sealed && problem(s, ITEM_NONE, 0, CV_E_SEALED,
-	                         "the chain is sealed before this block: no block "
-	                         "follows the seal"))
+	if (v->genesis->secrecy != NULL || b->secret) {
+		if (secret_block_rules(v, b, s))
+			return;
+	} else if (v->sealed && problem(s, ITEM_NONE, 0, CV_E_SEALED,
+	                                "the chain is sealed before this block: no block "
+	                                "follows the seal")) {
 		return;
+	}
 	if (b->has_seal) {
 		if (seal_rules(v, b, s))
 			return;
-	} else if ((b->n_votes == 0 || b->n_votes > e->max_block_votes) &&
+	} else if (!b->secret && (b->n_votes == 0 || b->n_votes > e->max_block_votes) &&
 	           problem(s, ITEM_NONE, 0, CV_E_VOTE_COUNT, "%zu votes, allowed 1 to %u",
 	                   b->n_votes, (unsigned)e->max_block_votes)) {
 		return;
@@ -355,7 +606,11 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	            short_hex(h->merkle_root, hex), short_hex(root, hex2)))
 		return;
 
-	if ((rc = in_block_duplicates(b->votes, b->n_votes, &dup_of)) != CV_OK) {
+	if (b->secret) {
+		secret_items(v, b, sigs, ec, s);
+		return;
+	}
+	if ((rc = in_block_duplicates(&vote_keys, b->n_votes, &dup_of)) != CV_OK) {
 		problem(s, ITEM_NONE, 0, rc, "out of memory");
 		return;
 	}
@@ -572,9 +827,73 @@ static const char *genesis_why(cv_err rc)
 	}
 }
 
+/* The genesis rules of a secret election (DESIGN section 6, "Genesis entries"): quorum
+ * and trustee count, trustees distinct validators in ascending key order, each entry's
+ * quorum, setup_hash, proofs and signature, and K != O. K (may be NULL) receives the
+ * election key, CV_POINT_O when there is none. True when a problem stopped the check. */
+static bool secrecy_rules(const cv_genesis *g, sink *s, uint8_t K[CV_POINT_LEN])
+{
+	const cv_secrecy *sec = g->secrecy;
+	uint8_t setup[CV_HASH_LEN], key[CV_POINT_LEN];
+	char hex[17];
+	cv_err rc;
+
+	if (K != NULL)
+		memcpy(K, CV_POINT_O, CV_POINT_LEN);
+	if ((sec->quorum < 2 || sec->quorum > sec->n_trustees ||
+	     sec->n_trustees > g->n_validators) &&
+	    problem(s, ITEM_NONE, 0, CV_E_SECRECY_PARAMS,
+	            "quorum %u and %zu trustees break 2 <= quorum <= trustees <= %zu validators",
+	            (unsigned)sec->quorum, sec->n_trustees, g->n_validators))
+		return true;
+	if ((rc = cv_setup_hash(g, setup)) != CV_OK) {
+		problem(s, ITEM_NONE, 0, rc, "the setup hash could not be computed");
+		return true;
+	}
+	for (size_t j = 0; j < sec->n_trustees; j++) {
+		const cv_trustee *t = &sec->trustees[j];
+
+		if (t->n_coeffs != sec->quorum &&
+		    problem(s, ITEM_NONE, 0, CV_E_SECRECY_PARAMS,
+		            "trustee %zu has %zu commitments, the quorum is %u", j + 1, t->n_coeffs,
+		            (unsigned)sec->quorum))
+			return true;
+		if (cv_genesis_validator(g, t->validator_key) == NULL &&
+		    problem(s, ITEM_NONE, 0, CV_E_TRUSTEE_NOT_VALIDATOR,
+		            "trustee %zu (%s…) is not a validator", j + 1,
+		            short_hex(t->validator_key, hex)))
+			return true;
+		if (j > 0 &&
+		    memcmp(sec->trustees[j - 1].validator_key, t->validator_key, CV_KEY_LEN) >= 0 &&
+		    problem(s, ITEM_NONE, 0, CV_E_SECRECY_PARAMS,
+		            "trustee %zu is not after trustee %zu in ascending key order", j + 1,
+		            j))
+			return true;
+		if (memcmp(t->setup_hash, setup, CV_HASH_LEN) != 0 &&
+		    problem(s, ITEM_NONE, 0, CV_E_TRUSTEE_SETUP_HASH,
+		            "trustee %zu's setup_hash %s… is not this election's", j + 1,
+		            short_hex(t->setup_hash, hex)))
+			return true;
+		rc = cv_trustee_verify(t);
+		if (rc != CV_OK &&
+		    problem(s, ITEM_NONE, 0, rc, "trustee %zu: %s", j + 1,
+		            rc == CV_E_TRUSTEE_SIGNATURE ? "the entry's signature does not verify"
+		            : rc == CV_E_TRUSTEE_PROOF   ? "a commitment or its proof is invalid"
+		                                         : "the entry could not be checked"))
+			return true;
+	}
+	if (cv_election_key(sec, key) != CV_OK) {
+		problem(s, ITEM_NONE, 0, CV_E_SECRECY_PARAMS, "the election key K is the identity");
+		return true;
+	}
+	if (K != NULL)
+		memcpy(K, key, CV_POINT_LEN);
+	return false;
+}
+
 /* *order (may be NULL) receives cv_genesis_check's verdict, so the verifier knows
  * whether the stated genesis can serve binary searches as it is. */
-static void genesis_rules(const cv_block *b, sink *s, cv_err *order)
+static void genesis_rules(const cv_block *b, sink *s, cv_err *order, uint8_t K[CV_POINT_LEN])
 {
 	const cv_header *h = &b->header;
 	static const uint8_t zero[CV_HASH_LEN];
@@ -610,6 +929,8 @@ static void genesis_rules(const cv_block *b, sink *s, cv_err *order)
 		*order = rc;
 	if (rc != CV_OK && problem(s, ITEM_NONE, 0, rc, "%s", genesis_why(rc)))
 		return;
+	if (b->genesis->secrecy != NULL && secrecy_rules(b->genesis, s, K))
+		return;
 	if ((rc = cv_genesis_merkle_root(b->genesis, root)) != CV_OK) {
 		problem(s, ITEM_NONE, 0, rc, "the genesis merkle root could not be computed");
 		return;
@@ -628,7 +949,7 @@ cv_err cv_check_genesis(const cv_block *b)
 {
 	sink s = {.first = CV_OK, .first_index = NO_INDEX};
 
-	genesis_rules(b, &s, NULL);
+	genesis_rules(b, &s, NULL, NULL);
 	return s.first;
 }
 
@@ -638,14 +959,22 @@ void cv_tally_free(cv_tally *t)
 		return;
 	free(t->ids);
 	free(t->votes);
+	free(t->share_trustees);
 	memset(t, 0, sizeof(*t));
 }
 
 /* ---- the chain verifier ---- */
 
 /* The parallel signature pass: workers take chunks of the chain's votes in turn. */
+/* A vote or a ballot of the chain, in chain order. */
+typedef struct item_ref {
+	const cv_vote *vote;
+	const cv_ballot *ballot;
+} item_ref;
+
 typedef struct sig_job {
-	const cv_vote **votes; /* every vote of blocks 1.., in chain order */
+	const item_ref *items; /* every vote or ballot of blocks 1.., in chain order */
+	const cv_view *view;   /* for ballots: the election key and candidates */
 	cv_err *result;
 	size_t n;
 	atomic_size_t next;
@@ -662,7 +991,11 @@ static void *sig_worker(void *arg)
 		size_t end = start + SIG_CHUNK < job->n ? start + SIG_CHUNK : job->n;
 
 		for (size_t i = start; i < end; i++)
-			job->result[i] = vote_signature(job->votes[i]);
+			job->result[i] =
+			    job->items[i].vote != NULL ? vote_signature(job->items[i].vote)
+			    : job->view->secret != NULL && !job->items[i].ballot->is_vote
+			        ? ballot_crypto(job->view, job->items[i].ballot, NULL)
+			        : CV_E_WRONG_MODE;
 	}
 	return NULL;
 }
@@ -729,13 +1062,13 @@ static int index_has_voted(void *ctx, size_t vote_index, const uint8_t key[CV_KE
 	return 0;
 }
 
-static cv_err voted_index_build(const cv_chain *c, size_t n, voted_index *vi, const cv_vote ***flat)
+static cv_err voted_index_build(const cv_chain *c, size_t n, voted_index *vi, item_ref **flat)
 {
 	vote_ref *refs = NULL;
 	size_t g = 0;
 
 	memset(vi, 0, sizeof(*vi));
-	*flat = malloc((n ? n : 1) * sizeof(const cv_vote *));
+	*flat = calloc(n ? n : 1, sizeof(item_ref));
 	refs = malloc((n ? n : 1) * sizeof(*refs));
 	vi->group = malloc((n ? n : 1) * sizeof(*vi->group));
 	vi->taken_by = malloc((n ? n : 1) * sizeof(*vi->taken_by));
@@ -746,9 +1079,16 @@ static cv_err voted_index_build(const cv_chain *c, size_t n, voted_index *vi, co
 		return CV_E_NOMEM;
 	}
 	for (size_t i = 1; i < c->n_blocks; i++)
-		for (size_t j = 0; j < c->blocks[i].n_votes; j++, g++) {
-			(*flat)[g] = &c->blocks[i].votes[j];
-			refs[g].key = c->blocks[i].votes[j].voter_key;
+		for (size_t j = 0; j < c->blocks[i].n_votes + c->blocks[i].n_ballots; j++, g++) {
+			const cv_block *b = &c->blocks[i];
+
+			if (j < b->n_votes) {
+				(*flat)[g].vote = &b->votes[j];
+				refs[g].key = b->votes[j].voter_key;
+			} else {
+				(*flat)[g].ballot = &b->ballots[j - b->n_votes];
+				refs[g].key = b->ballots[j - b->n_votes].voter_key;
+			}
 			refs[g].global = g;
 			vi->height_of[g] = i;
 			vi->taken_by[g] = NO_INDEX;
@@ -775,6 +1115,7 @@ static void voted_index_free(voted_index *vi)
 static cv_err genesis_sorted_copy(const cv_genesis *g, cv_genesis *out)
 {
 	*out = *g;
+	out->secrecy = NULL;
 	out->candidates = malloc((g->n_candidates ? g->n_candidates : 1) * sizeof(*g->candidates));
 	out->validators = malloc((g->n_validators ? g->n_validators : 1) * sizeof(*g->validators));
 	out->voters = malloc((g->n_voters ? g->n_voters : 1) * sizeof(*g->voters));
@@ -788,8 +1129,138 @@ static cv_err genesis_sorted_copy(const cv_genesis *g, cv_genesis *out)
 		memcpy(out->validators, g->validators, g->n_validators * sizeof(*g->validators));
 	if (g->n_voters)
 		memcpy(out->voters, g->voters, g->n_voters * sizeof(*g->voters));
+	out->secrecy = NULL;
 	(void)cv_genesis_normalise(out); /* sorts first; its verdict was reported */
+	out->secrecy = g->secrecy;       /* borrowed: the verifier drops it before the free */
 	return CV_OK;
+}
+
+/* α (and β) of the ballots in blocks 1 .. seal_height - 1 (the whole chain when
+ * seal_height is 0), from CV_POINT_O. */
+static cv_err aggregates(const cv_chain *c, size_t k, uint64_t seal_height,
+                         uint8_t (*alpha)[CV_POINT_LEN], uint8_t (*beta)[CV_POINT_LEN])
+{
+	uint8_t(*a)[CV_POINT_LEN] = alpha, (*b)[CV_POINT_LEN] = beta;
+	cv_err rc = CV_OK;
+
+	if (a == NULL)
+		a = calloc(k ? k : 1, CV_POINT_LEN);
+	if (b == NULL)
+		b = calloc(k ? k : 1, CV_POINT_LEN);
+	if (a == NULL || b == NULL) {
+		rc = CV_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < k; i++) {
+		memcpy(a[i], CV_POINT_O, CV_POINT_LEN);
+		memcpy(b[i], CV_POINT_O, CV_POINT_LEN);
+	}
+	for (size_t h = 1; h < c->n_blocks && (seal_height == 0 || h < seal_height); h++)
+		for (size_t j = 0; j < c->blocks[h].n_ballots; j++) {
+			const cv_ballot *bl = &c->blocks[h].ballots[j];
+
+			if (!bl->is_vote && bl->k == k &&
+			    cv_aggregate_add(bl, a, b) == CV_E_NOMEM) {
+				rc = CV_E_NOMEM;
+				goto out;
+			}
+		}
+out:
+	if (a != alpha)
+		free(a);
+	if (b != beta)
+		free(b);
+	return rc;
+}
+
+/* The secret view of a chain: K, every K_j, the seal's height (set by the caller) and
+ * α through the block before it. Ballots that are not well-formed add nothing (they are
+ * reported by the rules). */
+static cv_err secret_view_build(const cv_chain *c, const cv_genesis *g,
+                                const uint8_t K[CV_POINT_LEN], cv_secret_view *sv)
+{
+	const cv_secrecy *sec = g->secrecy;
+	size_t k = g->n_candidates;
+
+	memcpy(sv->election_key, K, CV_POINT_LEN);
+	sv->n_trustees = sec->n_trustees;
+	sv->trustee_keys = calloc(sec->n_trustees ? sec->n_trustees : 1, CV_POINT_LEN);
+	sv->share_of = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(*sv->share_of));
+	sv->alpha = calloc(k ? k : 1, CV_POINT_LEN);
+	if (sv->trustee_keys == NULL || sv->share_of == NULL || sv->alpha == NULL)
+		return CV_E_NOMEM;
+	for (size_t j = 0; j < sec->n_trustees; j++)
+		if (memcmp(K, CV_POINT_O, CV_POINT_LEN) == 0 ||
+		    cv_trustee_key(sec, j + 1, sv->trustee_keys[j]) != CV_OK)
+			memcpy(sv->trustee_keys[j], CV_POINT_O, CV_POINT_LEN);
+	return aggregates(c, k, sv->seal_height, sv->alpha, NULL);
+}
+
+static void secret_view_free(cv_secret_view *sv)
+{
+	free(sv->trustee_keys);
+	free(sv->share_of);
+	free(sv->alpha);
+	memset(sv, 0, sizeof(*sv));
+}
+
+/* The secret tally (DESIGN section 6, "Tally"): the trustees with valid shares, and the
+ * counts once quorum of them are committed, from the first quorum in trustee order. */
+static void secret_tally(const cv_chain *c, const cv_genesis *g, const cv_secret_view *sv,
+                         bool sealed, sink *s, cv_tally *t)
+{
+	const cv_secrecy *sec = g->secrecy;
+	size_t k = g->n_candidates, q = 0, n = 0;
+	uint8_t(*beta)[CV_POINT_LEN] = NULL;
+	const cv_share **D = NULL;
+	uint64_t *xs = NULL;
+	cv_err rc;
+
+	t->secret = true;
+	t->sealed = sealed;
+	t->pending = true;
+	t->total = 0;
+	t->share_trustees = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(size_t));
+	xs = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(*xs));
+	D = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(*D));
+	beta = calloc(k ? k : 1, CV_POINT_LEN);
+	if (t->share_trustees == NULL || xs == NULL || D == NULL || beta == NULL) {
+		problem(s, ITEM_NONE, 0, CV_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < sec->n_trustees; j++)
+		if (sv->share_of[j] != NULL) {
+			t->share_trustees[t->n_share_trustees++] = j;
+			if (q < sec->quorum) {
+				xs[q] = j + 1;
+				D[q++] = sv->share_of[j]->shares;
+			}
+		}
+	/* with no ballot there is nothing to decrypt: every count is 0 */
+	for (size_t h = 1; h < c->n_blocks && (sv->seal_height == 0 || h < sv->seal_height); h++)
+		n += c->blocks[h].n_ballots;
+	if (sealed && n == 0) {
+		t->pending = false;
+		goto out;
+	}
+	if (q < sec->quorum || q < 2)
+		goto out;
+	if ((rc = aggregates(c, k, sv->seal_height, NULL, beta)) != CV_OK ||
+	    (rc = cv_tally_decrypt(xs, D, q, (const uint8_t(*)[CV_POINT_LEN])beta, k, n,
+	                           t->votes)) != CV_OK) {
+		problem(s, ITEM_NONE, 0, rc,
+		        "the shares of trustees %llu and %llu decrypt to no count",
+		        (unsigned long long)xs[0], (unsigned long long)xs[1]);
+		memset(t->votes, 0, k * sizeof(*t->votes));
+		goto out;
+	}
+	t->pending = false;
+	for (size_t i = 0; i < k; i++)
+		t->total += t->votes[i];
+out:
+	free(xs);
+	free(D);
+	free(beta);
 }
 
 size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tally *tally)
@@ -799,9 +1270,11 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 	const cv_genesis *g;
 	cv_err order = CV_E_BAD_GENESIS;
 	voted_index vi = {0};
-	const cv_vote **flat = NULL;
+	item_ref *flat = NULL;
 	sig_job job = {0};
 	cv_view view = {0};
+	cv_secret_view sv = {0};
+	uint8_t K[CV_POINT_LEN];
 	earlier_check ec = {index_has_voted, &vi};
 	size_t n_votes = 0, base = 0;
 	bool seal_found = false;
@@ -814,7 +1287,7 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 		return s.n;
 	}
 	s.height = 0;
-	genesis_rules(&c->blocks[0], &s, &order);
+	genesis_rules(&c->blocks[0], &s, &order, K);
 	if (c->blocks[0].genesis == NULL)
 		return s.n;
 	s.height = -1;
@@ -837,7 +1310,15 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 		if (c->blocks[i].has_seal) {
 			seal_found = true;
 			view.closed_at = c->blocks[i].seal.closed_at;
+			sv.seal_height = i;
 		}
+	if (g->secrecy != NULL) {
+		if ((rc = secret_view_build(c, g, K, &sv)) != CV_OK) {
+			problem(&s, ITEM_NONE, 0, rc, "out of memory");
+			goto out;
+		}
+		view.secret = &sv;
+	}
 
 	if (tally != NULL) {
 		tally->n = g->n_candidates;
@@ -852,12 +1333,13 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 	}
 
 	for (size_t i = 1; i < c->n_blocks; i++)
-		n_votes += c->blocks[i].n_votes;
+		n_votes += c->blocks[i].n_votes + c->blocks[i].n_ballots;
 	if ((rc = voted_index_build(c, n_votes, &vi, &flat)) != CV_OK) {
 		problem(&s, ITEM_NONE, 0, rc, "out of memory");
 		goto out;
 	}
-	job.votes = flat;
+	job.items = flat;
+	job.view = &view;
 	job.n = n_votes;
 	if ((job.result = malloc((n_votes ? n_votes : 1) * sizeof(*job.result))) == NULL) {
 		problem(&s, ITEM_NONE, 0, CV_E_NOMEM, "out of memory");
@@ -884,17 +1366,23 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 				tally->votes[cand - g->candidates]++;
 				tally->total++;
 			}
-		base += b->n_votes;
+		if (s.n == before && tally != NULL)
+			tally->ballots += b->n_ballots;
+		base += b->n_votes + b->n_ballots;
 		view.sealed = view.sealed || b->has_seal;
 	}
 	if (tally != NULL && seal_found && s.n == 0) {
 		tally->final = true;
 		tally->closed_at = view.closed_at;
 	}
+	if (tally != NULL && g->secrecy != NULL)
+		secret_tally(c, g, &sv, seal_found, &s, tally);
 out:
 	free(job.result);
 	free(flat);
 	voted_index_free(&vi);
+	secret_view_free(&sv);
+	sorted.secrecy = NULL;
 	cv_genesis_free(&sorted);
 	return s.n;
 }

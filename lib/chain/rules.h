@@ -9,6 +9,18 @@
 #include "chain.h"
 #include "err.h"
 
+/* What the rules need of a secret election (DESIGN section 6) besides cv_view, derived
+ * from the genesis and the chain by the verifier. share_of is written by the rules: the
+ * first share of each trustee that passes takes its place (later ones are duplicates). */
+typedef struct cv_secret_view {
+	uint8_t election_key[CV_POINT_LEN];    /* K; CV_POINT_O when the genesis gives none */
+	size_t n_trustees;                     /* = genesis->secrecy->n_trustees */
+	uint8_t (*trustee_keys)[CV_POINT_LEN]; /* K_j; CV_POINT_O when not derivable */
+	const cv_decryption **share_of;        /* per trustee: its counted share, or NULL */
+	uint64_t seal_height;                  /* the seal block's height, 0 when none */
+	uint8_t (*alpha)[CV_POINT_LEN];        /* α_i through seal_height - 1 */
+} cv_secret_view;
+
 /* What the rules need to know of the chain before the block being checked. */
 typedef struct cv_view {
 	const cv_genesis *genesis;        /* election, candidates, validators (normalised) */
@@ -25,6 +37,9 @@ typedef struct cv_view {
 	 * seal is in the chain before the block, so no block may follow. */
 	uint64_t closed_at;
 	bool sealed;
+	/* A secret election's view (genesis->secrecy != NULL); NULL where secret blocks are
+	 * not judged (the services: a secret block is then refused as bad_state). */
+	cv_secret_view *secret;
 } cv_view;
 
 /* Rule 5 for one vote, apart from "no earlier vote" (which needs has_voted / the pool):
@@ -108,6 +123,13 @@ typedef struct cv_tally {
 	uint64_t total;
 	bool final;
 	uint64_t closed_at;
+	/* A secret election: `ballots` counted, sealed (ready to decrypt), the trustees
+	 * (indices into genesis->secrecy->trustees) whose shares are valid, and pending
+	 * while fewer than quorum are (votes[] and total are then 0). */
+	bool secret, sealed, pending;
+	uint64_t ballots;
+	size_t n_share_trustees;
+	size_t *share_trustees;
 } cv_tally;
 void cv_tally_free(cv_tally *t);
 
