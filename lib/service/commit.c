@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 /* How long a waiting worker sleeps before it looks again without being woken: a
- * leader killed between its batch and the wake-up must not leave the others asleep. */
+ * leader killed mid-batch must not leave the others asleep (the first to look again
+ * finds the mutex's owner dead). */
 #define WAIT_MS 50
 
 /* A slot's life: the worker writes its vote and sets QUEUED; the leader sets TAKEN
@@ -31,6 +32,9 @@ enum { SLOT_EMPTY = 0, SLOT_QUEUED, SLOT_TAKEN, SLOT_DONE };
 
 struct slot {
 	_Atomic int state;
+	/* The futex word the slot's worker sleeps on: moved and woken when the slot is
+	 * done, or when the worker is to lead the next batch. */
+	_Atomic uint32_t wake;
 	cv_err outcome; /* written before state becomes DONE */
 	uint64_t now;   /* when the vote's rules were checked */
 	cv_vote vote;
@@ -40,8 +44,6 @@ struct cv_sv_commit {
 	/* Process-shared and robust: a leader killed mid-batch leaves it to the next
 	 * locker with EOWNERDEAD instead of locked for good. */
 	pthread_mutex_t leader;
-	/* Batches ended; the futex word the waiting workers sleep on. */
-	_Atomic uint32_t batches;
 	/* Votes written and batches that wrote them, since the last reset (for tests and
 	 * the bench's report). */
 	_Atomic unsigned long long n_votes, n_batches;
@@ -110,18 +112,30 @@ void cv_sv_commit_stats(const cv_sv_commit *q, unsigned long long *n_votes,
 	*n_batches = atomic_load(&((cv_sv_commit *)q)->n_batches);
 }
 
-static void wait_batch(cv_sv_commit *q, uint32_t seen)
+static void wait_slot(struct slot *sl, uint32_t seen)
 {
 	struct timespec ts = {0, WAIT_MS * 1000000L};
 
 	/* not FUTEX_PRIVATE: the word is in memory shared by processes */
-	syscall(SYS_futex, (uint32_t *)&q->batches, FUTEX_WAIT, seen, &ts, NULL, 0);
+	syscall(SYS_futex, (uint32_t *)&sl->wake, FUTEX_WAIT, seen, &ts, NULL, 0);
 }
 
-static void wake_all(cv_sv_commit *q)
+/* Wakes one slot's worker only: a batch wakes the workers it answered, and one that
+ * is still waiting to lead the next, not every worker at each flush. */
+static void wake_slot(struct slot *sl)
 {
-	atomic_fetch_add(&q->batches, 1);
-	syscall(SYS_futex, (uint32_t *)&q->batches, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	atomic_fetch_add(&sl->wake, 1);
+	syscall(SYS_futex, (uint32_t *)&sl->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* After a batch: one worker whose vote waits still, to lead the next batch. */
+static void wake_next_leader(cv_sv_commit *q)
+{
+	for (int i = 0; i < CV_SV_MAX_WORKERS; i++)
+		if (atomic_load(&q->slot[i].state) == SLOT_QUEUED) {
+			wake_slot(&q->slot[i]);
+			return;
+		}
 }
 
 /* The previous leader died holding the mutex: the votes it had taken may or may not
@@ -135,6 +149,7 @@ static void abandon_taken(cv_sv_commit *q)
 		if (atomic_load(&q->slot[i].state) == SLOT_TAKEN) {
 			q->slot[i].outcome = CV_E_RECOVER;
 			atomic_store(&q->slot[i].state, SLOT_DONE);
+			wake_slot(&q->slot[i]);
 		}
 }
 
@@ -166,6 +181,7 @@ static void lead(cv_sv_commit *q, cv_store *s)
 		if (sl->outcome == CV_OK)
 			n_ok++;
 		atomic_store(&sl->state, SLOT_DONE);
+		wake_slot(sl);
 	}
 	atomic_fetch_add(&q->n_votes, n_ok);
 	atomic_fetch_add(&q->n_batches, 1);
@@ -182,8 +198,8 @@ static cv_err commit_queued(cv_sv_commit *q, struct slot *sl, cv_store *s, const
 	sl->now = now;
 	atomic_store(&sl->state, SLOT_QUEUED);
 	for (;;) {
-		/* read before looking, so a batch that ends in between wakes this wait */
-		uint32_t seen = atomic_load(&q->batches);
+		/* read before looking, so a wake-up that comes in between ends this wait */
+		uint32_t seen = atomic_load(&sl->wake);
 		int rc;
 
 		if (atomic_load(&sl->state) == SLOT_DONE)
@@ -196,13 +212,13 @@ static cv_err commit_queued(cv_sv_commit *q, struct slot *sl, cv_store *s, const
 		}
 		if (rc != 0) {
 			/* a batch is being written: this vote goes in the next one */
-			wait_batch(q, seen);
+			wait_slot(sl, seen);
 			continue;
 		}
 		if (atomic_load(&sl->state) != SLOT_DONE)
 			lead(q, s);
 		pthread_mutex_unlock(&q->leader);
-		wake_all(q);
+		wake_next_leader(q);
 	}
 	e = sl->outcome;
 	atomic_store(&sl->state, SLOT_EMPTY);

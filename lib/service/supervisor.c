@@ -576,6 +576,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	const char *port = NULL;
 	struct sigaction sa = {0};
 	sigset_t set;
+	unsigned long long n_votes, n_batches;
 	int status = 0;
 	cv_err e;
 
@@ -667,6 +668,11 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 				spawn(&sv, i);
 	}
 	stop_workers(&sv, STOP_GRACE_MS);
+	cv_sv_commit_stats(sv.commit, &n_votes, &n_batches);
+	if (n_batches > 0)
+		cv_log("%llu votes written in %llu batches (one log flush each) since the last "
+		       "start or recovery",
+		       n_votes, n_batches);
 out:
 	if (sv.board != NULL)
 		munmap(sv.board, sizeof *sv.board);
