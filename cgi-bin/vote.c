@@ -23,9 +23,11 @@ static cv_err load_service_key(const char *data_dir)
 
 /* POST /api/votes: 202 {"txid", "status": "pending", "acceptance"}; 400 malformed;
  * 403 not_on_roll; 409 already_voted, not_open, closed; 413; 415; 422 a broken rule
- * (signature, candidate, election, time); 503 busy. The acceptance is answered only
- * after the vote's transaction is durable, so a voter never holds one for a vote the
- * service could still lose; accepted_at is the time the vote's rules were checked at. */
+ * (signature, candidate, election, time); 503 busy or recovering. The vote is written
+ * with the others the workers bring at the same time (one transaction, one flush), and
+ * the acceptance is answered only after that flush, so a voter never holds one for a
+ * vote the service could still lose; accepted_at is the time the vote's rules were
+ * checked at. */
 static cv_err post_vote(cv_req *r)
 {
 	cv_vote v;
@@ -46,7 +48,7 @@ static cv_err post_vote(cv_req *r)
 	cv_vote_txid(&v, txid);
 	if ((e = cv_acceptance_sign(service_key, txid, cv_now(), &acc)) != CV_OK)
 		return e;
-	if ((e = cv_store_add_vote(r->store, &v, acc.accepted_at, txid)) != CV_OK)
+	if ((e = cv_req_add_vote(r, &v, acc.accepted_at, txid)) != CV_OK)
 		return e;
 	o = json_object_new_object();
 	if (o != NULL) {

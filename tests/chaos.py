@@ -32,6 +32,7 @@ import cvtest as T  # noqa: E402
 
 SECONDS = max(5, int(os.environ.get("CHAOS_SECONDS", "20")))
 WORKERS = 3
+VOTE_WORKERS = 8   # votes are written in batches across the vote program's workers
 LOAD_THREADS = 12
 VOTES_PER_SECOND = 900       # roll size: enough fresh voters for the whole load
 ANSWER_WITHIN = 1.0          # seconds from a worker's death to an answer
@@ -230,7 +231,8 @@ class Chaos:
                 pass
         took = time_to_answer(self.sysm, program, t0)
         replaced = T.wait_until(
-            lambda: len(set(self.sysm.workers(program)) - set(victims)) == WORKERS, 3)
+            lambda: len(set(self.sysm.workers(program)) - set(victims))
+            == (VOTE_WORKERS if program == "vote" else WORKERS), 3)
         self.kills.append((program, len(victims), took, bool(replaced)))
         if took > ANSWER_WITHIN or not replaced:
             stacks(self.sysm, program, victims)
@@ -268,7 +270,8 @@ def pool_contents(sysm):
 def main():
     random.seed(os.environ.get("CHAOS_SEED"))
     roll = max(2000, SECONDS * VOTES_PER_SECOND)
-    sysm = T.System(prefix="cv-chaos-", RATE_EXEMPT_LOOPBACK=1, WORKERS=WORKERS, MINER=1)
+    sysm = T.System(prefix="cv-chaos-", RATE_EXEMPT_LOOPBACK=1, WORKERS=WORKERS,
+                    VOTE_WORKERS=VOTE_WORKERS, MINER=1)
     try:
         t0 = time.monotonic()
         el = T.setup_offline(sysm, res, n_voters=roll, difficulty=10, max_block_votes=500)

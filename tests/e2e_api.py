@@ -52,7 +52,7 @@ def err_code(doc):
 
 def main():
     global SYS
-    SYS = T.System(prefix="cv-e2e-", WORKERS=2)
+    SYS = T.System(prefix="cv-e2e-", WORKERS=2, VOTE_WORKERS=2)
     if not check("system starts (nginx and five programs)", SYS.start()):
         SYS.cleanup()
         return

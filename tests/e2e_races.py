@@ -1,5 +1,9 @@
 """Races against the real nginx and FastCGI programs (tests/e2e_races.sh):
   - 64 concurrent votes by one voter: exactly one is accepted;
+  - votes of many voters at once (written together, a batch per log flush) with a
+    double vote among them and a vote of a voter who voted before: those two are
+    refused as already_voted, every other is accepted, and every accepted vote is
+    still there after every process of the system is killed and started again;
   - two blocks mined for the same height and approved concurrently up to the threshold:
     exactly one is committed, the other is discarded and its votes stay in the pool;
   - two concurrent approvals of one block that each reach the threshold: committed once;
@@ -67,6 +71,53 @@ def one_voter_votes(round_no):
     res.check(f"the pool holds one vote of that voter (round {round_no})", len(mine) == 1,
               len(mine))
     return mine[0] if mine else None
+
+
+def mixed_batch():
+    voters = [fresh.pop() for _ in range(12)]
+    earlier = one_vote(voters[0])
+    now = int(time.time())
+    specs = [(k[0], k[1], EL.candidates[i % 3], now) for i, k in enumerate(voters)]
+    # the same voter again (another candidate: another txid), and the earlier voter
+    specs.append((voters[5][0], voters[5][1], EL.candidates[(5 + 1) % 3], now))
+    votes = T.sign_votes(EL.genesis_hash, specs)
+    replies = race([("POST", "/api/votes", T.strip_vote(v)) for v in votes])
+    ok = [i for i, r in enumerate(replies) if r.status == 202]
+    refused = [i for i, r in enumerate(replies) if r.status == 409 and r.code == "already_voted"]
+    res.check("votes at once with a double vote: the voter who voted before is refused",
+              0 in refused, [(r.status, r.code) for r in replies])
+    res.check("votes at once with a double vote: one of the double vote's two is accepted",
+              (5 in ok) != (12 in ok) and (5 in refused or 12 in refused),
+              [(r.status, r.code) for r in replies])
+    res.check("votes at once with a double vote: every other vote is accepted",
+              sorted(ok + refused) == list(range(13)) and len(ok) == 11,
+              [(r.status, r.code) for r in replies])
+    res.check("each accepted vote's acceptance names its txid",
+              all(replies[i].json["acceptance"]["txid"] == replies[i].json["txid"] for i in ok),
+              [replies[i].json for i in ok])
+    txids = [replies[i].json["txid"] for i in ok] + [earlier]
+    # every process killed at once, as a machine that stops would; then started again
+    for p in SYS.all_pids():
+        try:
+            os.kill(p, 9)
+        except ProcessLookupError:
+            pass
+    time.sleep(0.3)
+    if not res.check("the system starts again after every process was killed", SYS.start(),
+                     SYS.last_output):
+        return
+    found = [T.request(SYS, "GET", f"/api/votes/{t}") for t in txids]
+    res.check("every accepted vote is in the pool after the kill",
+              all(r.status == 200 and r.json["status"] == "pending" for r in found),
+              [(r.status, r.code) for r in found])
+
+
+def one_vote(voter):
+    v = T.sign_votes(EL.genesis_hash, [(voter[0], voter[1], EL.candidates[0],
+                                        int(time.time()))])[0]
+    r = T.request(SYS, "POST", "/api/votes", T.strip_vote(v))
+    res.check("a vote before the batch is accepted", r.status == 202, r)
+    return r.json["txid"] if r.json else None
 
 
 def tip_block():
@@ -216,7 +267,7 @@ def main():
     try:
         if not res.check("system starts", SYS.start(), SYS.last_output):
             return
-        EL = T.setup_election(SYS, res, n_voters=60, n_validators=4, threshold=2,
+        EL = T.setup_election(SYS, res, n_voters=72, n_validators=4, threshold=2,
                               difficulty=DIFFICULTY, max_block_votes=16)
         if EL is None:
             return
@@ -227,6 +278,7 @@ def main():
             rival_commit(i + 1)
         same_block_threshold()
         equivocation()
+        mixed_batch()
         ok, out = T.verify_export(T.export(SYS))
         res.check("chainvote verify accepts the chain after the races", ok, out)
     finally:

@@ -1069,6 +1069,97 @@ static void test_acknowledged_vote_survives_crash(void)
 	CHECK_EQ_INT(verify_files(sub), 0);
 }
 
+/* A batch (cv_store_add_votes: one transaction, one flush) in which one vote is a
+ * second vote of a voter in the same batch and another a vote of a voter who voted
+ * before: those two are refused each on its own, the others are written, and all that
+ * was answered CV_OK survives a crash that loses the cache. */
+static void test_batch_with_double_votes_answers_each_and_is_durable(void)
+{
+	char sub[160], cmd[512];
+	cv_vote batch[5], before;
+	cv_err outcome[5];
+	uint8_t txid[CV_HASH_LEN];
+	cv_vote_status vs;
+	cv_store *x = NULL;
+	cv_info in;
+	int pid, ws;
+
+	snprintf(sub, sizeof sub, "%s/batch", top);
+	CHECK(make_election(sub));
+	before = make_vote(mp_genesis, mp_keys[3], 1, now_s());
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_add_vote(x, &before, now_s(), NULL), CV_OK);
+	cv_store_close(x);
+	batch[0] = make_vote(mp_genesis, mp_keys[0], 1, now_s());
+	batch[1] = make_vote(mp_genesis, mp_keys[1], 1, now_s());
+	batch[2] = make_vote(mp_genesis, mp_keys[0], 1, now_s() + 1); /* double in the batch */
+	batch[3] = make_vote(mp_genesis, mp_keys[2], 1, now_s());
+	batch[4] = make_vote(mp_genesis, mp_keys[3], 1, now_s() + 1); /* voted before */
+	pid = fork();
+	if (pid == 0) {
+		cv_store *y = NULL;
+		int bad = 0;
+
+		if (cv_store_open(sub, 0, &y) != CV_OK)
+			_exit(100);
+		for (int i = 0; i < 5; i++)
+			bad += cv_store_check_vote(y, &batch[i], now_s(), NULL) != CV_OK;
+		if (bad != 0 || cv_store_add_votes(y, batch, 5, now_s(), outcome) != CV_OK)
+			_exit(101);
+		/* the outcomes as the exit status, one bit per accepted vote; then gone
+		 * without closing anything */
+		_exit((outcome[0] == CV_OK) | (outcome[1] == CV_OK) << 1 |
+		      (outcome[2] == CV_E_ALREADY_VOTED) << 2 | (outcome[3] == CV_OK) << 3 |
+		      (outcome[4] == CV_E_ALREADY_VOTED) << 4);
+	}
+	ws = wait_status(pid);
+	CHECK_EQ_INT(ws, 31);
+	/* lose the cache as a machine crash would: only the flushed log survives */
+	snprintf(cmd, sizeof cmd, "rm -f '%s'/__db.0*", sub);
+	CHECK(system(cmd) == 0);
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	for (int i = 0; i < 5; i++) {
+		cv_vote_txid(&batch[i], txid);
+		CHECK_EQ_INT(cv_store_vote_status(x, txid, &vs),
+		             i == 2 || i == 4 ? CV_E_NOT_FOUND : CV_OK);
+	}
+	cv_store_close(x);
+	CHECK_EQ_INT(pool_size(sub, &in), 4);
+	CHECK_EQ_INT(in.n_pending, 4);
+	CHECK_EQ_INT(verify_files(sub), 0);
+}
+
+/* The close is checked in the transaction that writes the batch: votes checked while
+ * the election was open are refused, all of them and with nothing written, when the
+ * close came between their checks and their write. */
+static void test_batch_after_close_refused_whole(void)
+{
+	char sub[160];
+	cv_vote batch[2];
+	cv_err outcome[2];
+	cv_store *x = NULL;
+	cv_info in;
+
+	snprintf(sub, sizeof sub, "%s/batch-close", top);
+	CHECK(make_election(sub));
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	batch[0] = make_vote(mp_genesis, mp_keys[0], 1, now_s());
+	batch[1] = make_vote(mp_genesis, mp_keys[1], 1, now_s());
+	CHECK_EQ_INT(cv_store_check_vote(x, &batch[0], now_s(), NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_check_vote(x, &batch[1], now_s(), NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_close_election(x, now_s()), CV_OK);
+	CHECK_EQ_INT(cv_store_add_votes(x, batch, 2, now_s(), outcome), CV_E_CLOSED);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_pending, 0);
+	cv_store_close(x);
+}
+
 /* ---- the bound of proposals per height ---- */
 
 #define FLOOD_VOTES 10
@@ -1509,6 +1600,8 @@ int main(int argc, char **argv)
 	RUN_IF(test_concurrent_voters_all_land);
 	RUN_IF(test_writer_killed_mid_transaction_leaves_store_usable);
 	RUN_IF(test_acknowledged_vote_survives_crash);
+	RUN_IF(test_batch_with_double_votes_answers_each_and_is_durable);
+	RUN_IF(test_batch_after_close_refused_whole);
 
 	cv_block_free(&block_a);
 	cv_block_free(&block_b);

@@ -10,6 +10,8 @@
 # DATA/run/sock, which only they can enter (README, "Trust boundary").
 #   usage: tools/run.sh start|supervise|stop|status PORT DATA
 # Environment: BIN, CGI (binary directories), WORKERS (per program, default 4),
+#   VOTE_WORKERS (the vote program's, default 4 x WORKERS up to 64: a vote waits for the
+#   log flush its batch shares, not the CPU, so more workers make larger batches),
 #   MINER=0 (no miner), DEMO=0 (no demo election), RATE_EXEMPT_LOOPBACK=1 (benchmarks),
 #   LISTEN (address, default 127.0.0.1).
 set -eu
@@ -24,6 +26,7 @@ SOCK=$RUN/sock
 BIN=${BIN:-$top/build/rel/bin}
 CGI=${CGI:-$top/build/rel/cgi}
 WORKERS=${WORKERS:-4}
+VOTE_WORKERS=${VOTE_WORKERS:-$((WORKERS * 4 > 64 ? 64 : WORKERS * 4))}
 PROGRAMS="chain vote blocks validate register"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 SERVICE_USER=chainvote
@@ -165,8 +168,10 @@ start() {
 	for p in $PROGRAMS; do
 		alive "$RUN/$p.pid" && continue
 		rm -f "$SOCK/$p.sock"
+		w=$WORKERS
+		[ "$p" = vote ] && w=$VOTE_WORKERS
 		$AS "$CGI/$p.fcgi" --socket "$SOCK/$p.sock" --data "$DATA/election" \
-			--workers "$WORKERS" >>"$RUN/$p.log" 2>&1 &
+			--workers "$w" >>"$RUN/$p.log" 2>&1 &
 		echo $! >"$RUN/$p.pid"
 	done
 	for p in $PROGRAMS; do
@@ -215,7 +220,7 @@ supervise() {
 	done
 	prepare off
 	sed -e "s#@RUN@#$RUN#g" -e "s#@SOCK@#$SOCK#g" -e "s#@DATA@#$DATA#g" -e "s#@CGI@#$CGI#g" \
-		-e "s#@BIN@#$BIN#g" -e "s#@WORKERS@#$WORKERS#g" -e "s#@NGINX@#$NGINX#g" \
+		-e "s#@BIN@#$BIN#g" -e "s#@WORKERS@#$WORKERS#g" -e "s#@VOTE_WORKERS@#$VOTE_WORKERS#g" -e "s#@NGINX@#$NGINX#g" \
 		-e "s#@AS@#$AS#g" -e "s#@PORT@#$PORT#g" "$top/conf/supervisord.conf" >"$RUN/supervisord.conf"
 	if [ "${MINER:-1}" != 1 ] || [ ! -x "$BIN/miner" ]; then
 		sed -i '/^\[program:miner\]/,/^$/d' "$RUN/supervisord.conf"

@@ -142,6 +142,14 @@ cv_err cv_req_info(cv_req *r, cv_info *info);
 /* r->args[i] as a 64-hex hash; CV_E_MALFORMED (with r->message) otherwise. */
 cv_err cv_req_arg_hash(cv_req *r, size_t i, uint8_t out[CV_HASH_LEN]);
 
+/* Admits a vote as cv_store_add_vote does (the checks, the signature first, in this
+ * worker; then the write), but the write goes with those of the other workers that
+ * arrive at the same time: one transaction and one log flush for all (group commit).
+ * CV_OK (and the txid) only once the vote is durable in the pool; a refusal says why
+ * (CV_E_ALREADY_VOTED for a double vote, whatever else the batch held); CV_E_RECOVER
+ * when the worker that wrote the batch died: the vote may or may not be in. */
+cv_err cv_req_add_vote(cv_req *r, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN]);
+
 /* ---- answers ---- */
 
 /* Writes a complete JSON answer: status line, Content-Type: application/json,

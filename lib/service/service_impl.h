@@ -33,4 +33,26 @@ int cv_sv_audit_start(const char *data_dir, bool audit);
  * when the board's count moved). */
 void cv_sv_audit_reopen(void);
 
+/* The most workers a program runs. */
+#define CV_SV_MAX_WORKERS 64
+
+/* The vote commit queue (commit.c): an anonymous shared mapping the master makes
+ * before the first fork, one slot per worker. cv_sv_commit_new: NULL on failure.
+ * cv_sv_commit_reset makes it anew; only with no worker alive (after a recovery
+ * stopped them all). cv_sv_commit_free: NULL is a no-op. */
+typedef struct cv_sv_commit cv_sv_commit;
+cv_sv_commit *cv_sv_commit_new(void);
+cv_err cv_sv_commit_reset(cv_sv_commit *q);
+void cv_sv_commit_free(cv_sv_commit *q);
+/* A worker, after the fork: its slot in q (its board slot). */
+void cv_sv_commit_attach(cv_sv_commit *q, int slot);
+/* Votes written and batches written since the last reset. */
+void cv_sv_commit_stats(const cv_sv_commit *q, unsigned long long *n_votes,
+                        unsigned long long *n_batches);
+/* Writes a vote that passed cv_store_check_vote together with those the other workers
+ * bring at the same time (cv_store_add_votes: one transaction, one flush) and returns
+ * its own outcome: CV_OK only once the batch is durable. Outside a worker attached to
+ * a queue, a batch of one. */
+cv_err cv_sv_commit_vote(cv_store *s, const cv_vote *v, uint64_t now);
+
 #endif

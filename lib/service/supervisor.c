@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_WORKERS      64
+#define MAX_WORKERS      CV_SV_MAX_WORKERS
 #define MAX_BODY_LIMIT   (1024u * 1024 * 1024) /* FCGX_GetStr counts in int */
 #define CHECKPOINT_EVERY 5                     /* seconds: also bounds the log a recovery replays */
 #define READY_LIMIT      3                     /* seconds a new worker may take to open the store */
@@ -57,6 +57,7 @@ struct service {
 	const cv_program *p;
 	pid_t master;
 	struct board *board;
+	cv_sv_commit *commit;    /* the workers' vote commit queue */
 	bool must_recover;       /* a worker died inside the store: recover everything */
 	const char *socket_path; /* NULL when listening on a TCP port */
 	const char *data_dir;
@@ -181,6 +182,7 @@ static void worker_main(struct service *sv, int slot)
 		_exit(1);
 	cv_sv_worker_attach(&sv->board->phase[slot], &sv->board->phase_since[slot],
 	                    &sv->board->audit_generation);
+	cv_sv_commit_attach(sv->commit, slot);
 
 	/* Another process may be running failchk or recovery: wait for the store rather
 	 * than answering the first requests 503; a store that will not open is the
@@ -414,6 +416,10 @@ static void recover_together(struct service *sv)
 		}
 		sleep_ms(5);
 	}
+	/* every worker is stopped: a leader killed mid-batch may have left the commit
+	 * queue's mutex and slots as they were */
+	if (cv_sv_commit_reset(sv->commit) != CV_OK)
+		cv_log("cannot reset the vote commit queue");
 	for (int i = 0; i < sv->n_workers; i++)
 		spawn(sv, i);
 }
@@ -570,6 +576,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	const char *port = NULL;
 	struct sigaction sa = {0};
 	sigset_t set;
+	unsigned long long n_votes, n_batches;
 	int status = 0;
 	cv_err e;
 
@@ -611,6 +618,11 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		goto out;
 	}
 	atomic_store(&sv.board->last_checkpoint, cv_sv_mono_s());
+	if ((sv.commit = cv_sv_commit_new()) == NULL) {
+		cv_log("cannot map the vote commit queue: %s", strerror(errno));
+		status = 1;
+		goto out;
+	}
 
 	/* The master waits for its signals synchronously; workers unblock them. */
 	sigemptyset(&set);
@@ -656,9 +668,15 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 				spawn(&sv, i);
 	}
 	stop_workers(&sv, STOP_GRACE_MS);
+	cv_sv_commit_stats(sv.commit, &n_votes, &n_batches);
+	if (n_batches > 0)
+		cv_log("%llu votes written in %llu batches (one log flush each) since the last "
+		       "start or recovery",
+		       n_votes, n_batches);
 out:
 	if (sv.board != NULL)
 		munmap(sv.board, sizeof *sv.board);
+	cv_sv_commit_free(sv.commit);
 	if (sv.listen_fd >= 0)
 		close(sv.listen_fd);
 	if (sv.socket_path != NULL)

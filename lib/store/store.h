@@ -150,8 +150,26 @@ cv_err cv_store_export_through(cv_store *s, uint64_t height,
 
 /* ---- voting ---- */
 /* Admits a vote to the pool: election open, cv_check_vote with latest = now, and
- * atomically no other vote by the voter in pool or chain (CV_E_ALREADY_VOTED). */
+ * atomically no other vote by the voter in pool or chain (CV_E_ALREADY_VOTED). It is
+ * cv_store_check_vote, then cv_store_add_votes with this one vote. */
 cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN]);
+/* The checks of a vote that need no transaction (the genesis and the roll are fixed
+ * once the election is open): the election open and not closed at now, then rule 5
+ * bar "no earlier vote" (cv_check_vote, the signature check) with latest = now. CV_OK
+ * and the vote's txid (txid may be NULL), or why the vote is refused. Nothing is
+ * written. */
+cv_err cv_store_check_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN]);
+/* Writes n votes that passed cv_store_check_vote into the pool in one transaction,
+ * made durable by one log flush (group commit). The close is checked inside it, at
+ * now: an election not open (CV_E_NOT_OPEN) or closed by the admin or the clock
+ * (CV_E_CLOSED) refuses the whole batch. Otherwise CV_OK, and outcome[i] (n of them,
+ * set by the call) says for each vote: CV_OK, in the pool and durable, or
+ * CV_E_ALREADY_VOTED (its voter has a vote in the pool or chain, or earlier in the
+ * batch), which wrote nothing and did not stop the others. Any other error is the
+ * whole batch's: nothing was written (or, when the flush failed, nothing may be
+ * taken as durable), and outcome is not to be read. */
+cv_err cv_store_add_votes(cv_store *s, const cv_vote *votes, size_t n, uint64_t now,
+                          cv_err *outcome);
 
 typedef struct cv_vote_status {
 	bool committed;

@@ -34,69 +34,33 @@ static cv_err vote_state_err(cv_state state)
 	return state == CV_STATE_CLOSED ? CV_E_CLOSED : CV_OK;
 }
 
-static cv_err state_op(cv_store *s, DB_TXN *txn, void *ctx)
+/* The roll never changes once the election is open, so the rules read it without a
+ * transaction: a begin and a commit for one B-tree lookup cost more than the lookup. */
+static int roll_read(void *ctx, const uint8_t key[CV_KEY_LEN])
 {
-	return cv_st_state(s, txn, false, ctx);
+	cv_err e = cv_st_exists(ctx, ST_ROLL, NULL, key, CV_KEY_LEN);
+
+	if (e == CV_OK)
+		return 1;
+	if (e == ST_RETRY || e == ST_TIMEOUT)
+		e = CV_E_BUSY;
+	return e == CV_E_NOT_FOUND ? 0 : -(int)e;
 }
 
-typedef struct vote_ctx {
-	const cv_vote *vote;
-	uint8_t txid[CV_HASH_LEN];
-} vote_ctx;
-
-static cv_err add_vote_op(cv_store *s, DB_TXN *txn, void *ctx)
+cv_err cv_store_check_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN])
 {
-	vote_ctx *c = ctx;
-	uint8_t seq_key[8], leaf[CV_LEAF_LEN], loc[PENDING_LEN];
-	uint64_t seq;
-	cv_state state;
-	cv_err e;
-
-	e = cv_st_state(s, txn, true, &state);
-	if (e == CV_E_NOT_FOUND)
-		return CV_E_NOT_OPEN;
-	if (e != CV_OK)
-		return e;
-	if ((e = vote_state_err(state)) != CV_OK)
-		return e;
-	/* The double-vote guard: one record per voter, pool or chain, written only if
-	 * absent, inside the transaction that adds the vote. */
-	e = cv_st_put(s, ST_VOTED, txn, c->vote->voter_key, CV_KEY_LEN, c->txid, CV_HASH_LEN,
-	              DB_NOOVERWRITE);
-	if (e == CV_E_EXISTS)
-		return CV_E_ALREADY_VOTED;
-	if (e != CV_OK)
-		return e;
-	if ((e = cv_st_meta_u64(s, txn, "pool_seq", &seq)) != CV_OK ||
-	    (e = cv_st_meta_put_u64(s, txn, "pool_seq", seq + 1)) != CV_OK)
-		return e;
-	cv_put_u64(seq_key, seq);
-	cv_vote_leaf(c->vote, leaf);
-	e = cv_st_put(s, ST_POOL, txn, seq_key, sizeof seq_key, leaf, sizeof leaf, DB_NOOVERWRITE);
-	if (e != CV_OK)
-		return e == CV_E_EXISTS ? CV_E_STORE : e;
-	loc[0] = 0;
-	memcpy(loc + 1, seq_key, 8);
-	e = cv_st_put(s, ST_TXS, txn, c->txid, CV_HASH_LEN, loc, sizeof loc, DB_NOOVERWRITE);
-	if (e == CV_E_EXISTS)
-		return CV_E_ALREADY_VOTED;
-	if (e != CV_OK)
-		return e;
-	return cv_st_meta_add(s, txn, "n_pending", 1);
-}
-
-cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN])
-{
-	vote_ctx c = {v, {0}};
 	cv_view view;
 	cv_state state;
 	cv_err e;
 
 	/* A cheap state check first, so a closed election answers so without the
-	 * signature check; the transaction checks again. */
-	e = cv_st_run(s, state_op, &state);
+	 * signature check. It reads without a transaction: the write checks again in its
+	 * own, with the state's write lock. */
+	e = cv_st_state(s, NULL, false, &state);
 	if (e == CV_E_NOT_FOUND)
 		return CV_E_NOT_OPEN;
+	if (e == ST_RETRY || e == ST_TIMEOUT)
+		return CV_E_BUSY;
 	if (e != CV_OK)
 		return e;
 	if ((e = vote_state_err(state)) != CV_OK)
@@ -104,6 +68,7 @@ cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t tx
 	e = cv_st_view(s, &view);
 	if (e != CV_OK)
 		return e == CV_E_BAD_STATE ? CV_E_NOT_OPEN : e;
+	view.on_roll = roll_read;
 	/* Once `closes` has passed the election is closed by its clock, whatever the stored
 	 * state says: the pool must stay what was pending at the close. */
 	if (view.genesis->election.closes != 0 && now > view.genesis->election.closes)
@@ -113,11 +78,108 @@ cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t tx
 	e = cv_check_vote(&view, v, now);
 	if (e != CV_OK)
 		return e;
-	cv_vote_txid(v, c.txid);
-	e = cv_st_run(s, add_vote_op, &c);
-	if (e == CV_OK && txid != NULL)
-		memcpy(txid, c.txid, CV_HASH_LEN);
-	return e;
+	if (txid != NULL)
+		cv_vote_txid(v, txid);
+	return CV_OK;
+}
+
+typedef struct votes_ctx {
+	const cv_vote *votes;
+	size_t n;
+	uint64_t now;
+	cv_err *outcome;
+} votes_ctx;
+
+/* One vote of a batch: the double-vote guard is the first write, so a vote refused by
+ * it has written nothing and the others go on in the same transaction. */
+static cv_err add_one_vote(cv_store *s, DB_TXN *txn, const cv_vote *v, uint64_t seq,
+                           cv_err *outcome)
+{
+	uint8_t txid[CV_HASH_LEN], seq_key[8], leaf[CV_LEAF_LEN], loc[PENDING_LEN];
+	cv_err e;
+
+	cv_vote_txid(v, txid);
+	/* one record per voter, pool or chain, written only if absent, inside the
+	 * transaction that adds the vote */
+	e = cv_st_put(s, ST_VOTED, txn, v->voter_key, CV_KEY_LEN, txid, CV_HASH_LEN,
+	              DB_NOOVERWRITE);
+	if (e == CV_E_EXISTS) {
+		*outcome = CV_E_ALREADY_VOTED;
+		return CV_OK;
+	}
+	if (e != CV_OK)
+		return e;
+	cv_put_u64(seq_key, seq);
+	cv_vote_leaf(v, leaf);
+	e = cv_st_put(s, ST_POOL, txn, seq_key, sizeof seq_key, leaf, sizeof leaf, DB_NOOVERWRITE);
+	if (e != CV_OK)
+		return e == CV_E_EXISTS ? CV_E_STORE : e;
+	loc[0] = 0;
+	memcpy(loc + 1, seq_key, 8);
+	/* a txid names its voter, so the guard above has refused any repeat already */
+	e = cv_st_put(s, ST_TXS, txn, txid, CV_HASH_LEN, loc, sizeof loc, DB_NOOVERWRITE);
+	if (e != CV_OK)
+		return e == CV_E_EXISTS ? CV_E_STORE : e;
+	*outcome = CV_OK;
+	return CV_OK;
+}
+
+static cv_err add_votes_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	votes_ctx *c = ctx;
+	cv_st_close cl;
+	uint64_t seq, added = 0;
+	cv_err e;
+
+	/* The close in the transaction that writes: the state under its write lock and
+	 * the clock at the batch's time, so that no vote enters the pool after the close
+	 * and the pool stays what was pending at it. */
+	e = cv_st_close_get(s, txn, c->now, true, &cl);
+	if (e == CV_E_NOT_FOUND)
+		return CV_E_NOT_OPEN;
+	if (e != CV_OK)
+		return e;
+	if (cl.state == CV_STATE_SETUP)
+		return CV_E_NOT_OPEN;
+	if (cl.closed)
+		return CV_E_CLOSED;
+	if ((e = cv_st_meta_u64(s, txn, "pool_seq", &seq)) != CV_OK)
+		return e;
+	for (size_t i = 0; i < c->n; i++) {
+		if ((e = add_one_vote(s, txn, &c->votes[i], seq + added, &c->outcome[i])) != CV_OK)
+			return e;
+		if (c->outcome[i] == CV_OK)
+			added++;
+	}
+	if (added == 0)
+		return CV_OK;
+	if ((e = cv_st_meta_put_u64(s, txn, "pool_seq", seq + added)) != CV_OK)
+		return e;
+	return cv_st_meta_add(s, txn, "n_pending", (int64_t)added);
+}
+
+cv_err cv_store_add_votes(cv_store *s, const cv_vote *votes, size_t n, uint64_t now,
+                          cv_err *outcome)
+{
+	votes_ctx c = {votes, n, now, outcome};
+
+	if (n == 0)
+		return CV_OK;
+	return cv_st_run(s, add_votes_op, &c);
+}
+
+cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN])
+{
+	uint8_t id[CV_HASH_LEN];
+	cv_err e, outcome = CV_E_INTERNAL;
+
+	if ((e = cv_store_check_vote(s, v, now, id)) != CV_OK)
+		return e;
+	if ((e = cv_store_add_votes(s, v, 1, now, &outcome)) != CV_OK)
+		return e;
+	if (outcome == CV_OK && txid != NULL)
+		memcpy(txid, id, CV_HASH_LEN);
+	return outcome;
 }
 
 /* ---- mining ---- */
