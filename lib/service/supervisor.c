@@ -65,8 +65,9 @@ struct service {
 	size_t max_body;
 	int listen_fd;
 	pid_t pids[MAX_WORKERS]; /* 0: slot empty */
-	time_t started[MAX_WORKERS];
-	time_t restart_at[MAX_WORKERS];
+	/* monotonic seconds (cv_sv_mono_s): the wall clock may step */
+	long long started[MAX_WORKERS];
+	long long restart_at[MAX_WORKERS];
 };
 
 static volatile sig_atomic_t worker_stop;
@@ -266,13 +267,13 @@ static void spawn(struct service *sv, int slot)
 	pid = fork();
 	if (pid < 0) {
 		cv_log("fork failed: %s", strerror(errno));
-		sv->restart_at[slot] = time(NULL) + 1;
+		sv->restart_at[slot] = cv_sv_mono_s() + 1;
 		return;
 	}
 	if (pid == 0)
 		worker_main(sv, slot);
 	sv->pids[slot] = pid;
-	sv->started[slot] = time(NULL);
+	sv->started[slot] = cv_sv_mono_s();
 	sv->restart_at[slot] = 0;
 }
 
@@ -330,7 +331,7 @@ static void watchdog(struct service *sv)
 
 		if (sv->pids[i] <= 0)
 			continue;
-		if (!atomic_load(&sv->board->ready[i]) && time(NULL) - sv->started[i] > READY_LIMIT)
+		if (!atomic_load(&sv->board->ready[i]) && cv_sv_mono_s() - sv->started[i] > READY_LIMIT)
 			why = "opening the store";
 		else if (phase == CV_SV_STORE && for_s > BUSY_LIMIT)
 			why = "inside the store";
@@ -437,7 +438,7 @@ static void reap(struct service *sv)
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		int slot = -1;
-		time_t now = time(NULL);
+		long long now = cv_sv_mono_s();
 		bool in_store;
 		int phase;
 
@@ -644,7 +645,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	for (;;) {
 		struct timespec tick = {0, TICK_MS * 1000000L};
 		int sig = sigtimedwait(&set, NULL, &tick);
-		time_t now;
+		long long now;
 
 		if (sig == SIGTERM || sig == SIGINT) {
 			cv_log("stopping on signal %d", sig);
@@ -662,7 +663,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		watchdog(&sv);
 		if (sv.must_recover || recovery_requested(&sv))
 			recover_together(&sv);
-		now = time(NULL);
+		now = cv_sv_mono_s();
 		for (int i = 0; i < sv.n_workers; i++)
 			if (sv.pids[i] == 0 && now >= sv.restart_at[i])
 				spawn(&sv, i);
