@@ -29,7 +29,7 @@ import time
 
 import cvtest as T
 
-R = T.Results("e2e_tls")
+R = T.Results("tls-service")
 NAME = "election.test"
 ADDR = "127.0.0.2"
 ALLOWED_12 = {
