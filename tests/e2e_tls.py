@@ -15,6 +15,8 @@ real nginx and programs:
   something;
 - the admin's own certificate (TLS_CERT, TLS_KEY) is the one served, with no note, and
   OCSP stapling is configured for a certificate that names a responder;
+- supervised as in the container (LISTEN=0.0.0.0 there; 127.0.0.3 here), the miner
+  supervisord runs trusts the certificate made at first start and mines over HTTPS;
 - LISTEN=127.0.0.1 stays plain HTTP with no TLS in the rendered config.
 """
 import http.client
@@ -40,11 +42,14 @@ ALLOWED_12 = {
 ALLOWED_13 = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
 
 
-def get(port, path, cafile=None, name=NAME, method="GET", body=None):
-    """One request over TLS to ADDR:port, checking the certificate for name against
+def get(port, path, cafile=None, name=NAME, method="GET", body=None, addr=ADDR):
+    """One request over TLS to addr:port, checking the certificate for name against
     cafile (None: the system's CAs). (status, headers, body), or (None, error text)."""
     ctx = ssl.create_default_context(cafile=cafile)
-    sock = socket.create_connection((ADDR, port), timeout=10)
+    try:
+        sock = socket.create_connection((addr, port), timeout=10)
+    except OSError as e:
+        return None, str(e), b""
     try:
         s = ctx.wrap_socket(sock, server_hostname=name)
     except (ssl.SSLError, OSError) as e:
@@ -159,6 +164,43 @@ def probe_control(tmp):
     finally:
         srv.kill()
         srv.wait()
+
+
+def supervised():
+    """The container's way (Dockerfile: run.sh supervise under tini, LISTEN beyond
+    loopback): HTTPS with the certificate made at first start, and the miner that
+    supervisord runs trusts it: a vote sent over HTTPS gets mined into a proposal."""
+    addr = "127.0.0.3"
+    sysm = T.System(prefix="cv-tls-sup-", host=addr, DEMO=1, MINER=1, WORKERS=1, TLS_NAME=NAME)
+    proc = None
+    try:
+        log = open(os.path.join(sysm.tmp, "supervise.out"), "w")
+        proc = subprocess.Popen(["tini", "-s", "--", "sh", T.RUN_SH, "supervise",
+                                 str(sysm.port), sysm.data], env=sysm.env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        cert = os.path.join(sysm.data, "tls", "cert.pem")
+        up = T.wait_until(lambda: os.path.exists(cert) and
+                          get(sysm.port, "/api/election", cafile=cert, addr=addr)[0] == 200, 60)
+        R.check("supervised beyond loopback (the container): HTTPS answers", up,
+                open(log.name).read()[-1500:])
+        if not up:
+            return
+        voter = os.path.join(sysm.data, "demo", "voters", "voter-02.json")
+        rc, out = run(T.CHAINVOTE, "vote", "--url", f"https://{addr}:{sysm.port}", "--cacert", cert,
+                      "--key", voter, "--candidate", "2")
+        R.check("a vote over HTTPS is accepted there", rc == 0, out)
+        mined = T.wait_until(lambda: "proposed" in sysm.log_tail("miner", 50), 30)
+        R.check("and the supervised miner, trusting the certificate, proposes a block with it",
+                mined, sysm.log_tail("miner"))
+    finally:
+        sysm.run_sh("stop")
+        if proc is not None:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+        sysm.cleanup()
 
 
 def main():
@@ -302,6 +344,8 @@ def main():
         started = sysm.start(TLS_CERT=acert)
         R.check("TLS_CERT without TLS_KEY is refused", not started and "TLS_KEY" in sysm.last_output,
                 sysm.last_output[-300:])
+
+        supervised()
 
         # ---- loopback stays plain
         plain_sys = T.System(prefix="cv-tls-plain-")
