@@ -136,7 +136,8 @@ TLS=1
 # where this machine's own clients (the start probe, the miner) connect
 CONNECT=$LISTEN
 case "$LISTEN" in 0.0.0.0 | "*") CONNECT=127.0.0.1 ;; esac
-TLS_NAME=${TLS_NAME:-$(hostname -f 2>/dev/null || hostname)}
+# the name the certificate and the printed addresses use (looked up only for HTTPS)
+[ $TLS = 1 ] && [ -z "${TLS_NAME:-}" ] && TLS_NAME=$(hostname -f 2>/dev/null || hostname)
 
 # The certificate: the admin's (TLS_CERT, TLS_KEY, both or neither), else the one made
 # in DATA/tls/ (tools/tlscert.sh: kept across starts, with the loud note each time).
@@ -248,9 +249,12 @@ start() {
 	if [ $TLS = 1 ]; then
 		url=https://$TLS_NAME:$PORT
 		probe="curl -s -k https://$CONNECT:$PORT"
+		# /admin/ answers only this machine's loopback (nginx.conf's allow-list)
+		admin=https://$CONNECT:$PORT
 	else
 		url=http://127.0.0.1:$PORT
 		probe="curl -s $url"
+		admin=$url
 	fi
 	i=0
 	# 200, or 404 while no election has been created yet (DEMO=0): the programs answer.
@@ -270,7 +274,7 @@ start() {
 ChainVote is running at $url/$(https_note)
   vote:       $url/vote.html          results:  $url/results.html
   explorer:   $url/explorer.html      validate: $url/validator.html
-  admin:      $url/admin/  (user admin, password $(cat "$DATA/demo/admin-password"))
+  admin:      $admin/admin/  (user admin, password $(cat "$DATA/demo/admin-password"))
   keys:       validators in $DATA/demo/validators/, voters in $DATA/demo/voters/
   logs:       $RUN/*.log
   stop with:  make stop PORT=$PORT DATA=$DATA
