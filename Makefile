@@ -105,7 +105,10 @@ clean:
 
 # A packaged install: binaries, programs, pages, configuration and systemd units. The
 # nginx site is nginx.conf rendered for the systemd layout (sockets in /run/chainvote, no
-# `daemon` line: Debian's nginx.service sets it on the command line).
+# `daemon` line: Debian's nginx.service sets it on the command line): HTTPS on 443 with
+# the certificate in /var/lib/chainvote/tls/ (made self-signed at boot by
+# chainvote-tls.service until the admin puts a real one there or names another in the
+# file), port 80 only redirecting to it, OCSP stapling left commented for the admin.
 PREFIX ?= /usr/local
 DESTDIR ?=
 install: all
@@ -114,9 +117,15 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 755 $(BUILD)/rel/bin/chainvote $(BUILD)/rel/bin/miner $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(CGI:%=$(BUILD)/rel/cgi/%.fcgi) $(DESTDIR)$(PREFIX)/lib/chainvote/
+	install -m 755 tools/tlscert.sh $(DESTDIR)$(PREFIX)/lib/chainvote/
 	cp -R www/. $(DESTDIR)$(PREFIX)/share/chainvote/www/
 	install -m 644 conf/DB_CONFIG conf/fastcgi.conf conf/logrotate $(DESTDIR)$(PREFIX)/share/chainvote/conf/
-	sed -e 's#@PORT@#80#g' -e 's#@RUN@#/run/chainvote#g' -e 's#@SOCK@#/run/chainvote#g' \
+	sed -e 's#^\([[:space:]]*\)@TLS@#\1#' -e 's#^\([[:space:]]*\)@REDIRECT@#\1#' \
+		-e 's#^\([[:space:]]*\)@STAPLING@#\1\# #' -e 's#@RESOLVER@#DNS-SERVER-ADDRESS#g' \
+		-e 's#@SSL@# ssl#g' -e 's#@HTTP_PORT@#80#g' -e 's#https://$$host:@PORT@#https://$$host#' \
+		-e 's#@TLS_CERT@#/var/lib/chainvote/tls/cert.pem#g' \
+		-e 's#@TLS_KEY@#/var/lib/chainvote/tls/key.pem#g' \
+		-e 's#@PORT@#443#g' -e 's#@RUN@#/run/chainvote#g' -e 's#@SOCK@#/run/chainvote#g' \
 		-e 's#@USER@#www-data#g' -e '/^daemon @DAEMON@;/d' \
 		-e 's#@LISTEN@#0.0.0.0#g' -e 's#@RATE_EXEMPT@##g' \
 		-e 's#@WWW@#$(PREFIX)/share/chainvote/www#g' \

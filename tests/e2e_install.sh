@@ -2,8 +2,9 @@
 # `make install` into a temporary root, then the installed system run as installed:
 # every file is in place, no template token is left in the installed nginx.conf or the
 # systemd units, and the installed programs behind the installed nginx config (its
-# absolute paths moved under the temporary root, its port a free loopback one) serve
-# the pages, the API and, with the password, the administration API.
+# absolute paths moved under the temporary root, its ports free loopback ones) serve
+# the pages, the API and, with the password, the administration API over HTTPS with the
+# certificate the installed tlscert.sh makes, and port 80 only redirects there.
 # Env: BUILD (the build directory make test uses).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,14 +73,27 @@ check "the unit starts the installed programs" '[ -x "$root${exec_path}chain.fcg
 
 # ---- the installed config, run ----
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$tmp/run" "$tmp/log" "$tmp/state/nginx-tmp" "$tmp/etc"
 sed -e "s#/run/chainvote#$tmp/run#g" -e "s#/var/log/chainvote#$tmp/log#g" \
 	-e "s#/var/lib/chainvote#$tmp/state#g" -e "s#/etc/chainvote#$tmp/etc#g" \
 	-e "s#/usr/local/share/chainvote#$P/share/chainvote#g" \
-	-e "s#^user .*#user root;#" -e "s#listen 0\.0\.0\.0:80;#listen 127.0.0.1:$port;#" \
+	-e "s#^user .*#user root;#" -e "s#listen 0\.0\.0\.0:443 ssl;#listen 127.0.0.1:$port ssl;#" \
+	-e "s#listen 0\.0\.0\.0:80;#listen 127.0.0.1:$http_port;#" -e "s#https://\$host\$request_uri#https://\$host:$port\$request_uri#" \
 	"$P/share/chainvote/conf/nginx.conf" >"$tmp/nginx.conf"
-check "the installed config listens on port 80 of every address, moved here to loopback" \
-	'grep -q "listen 127.0.0.1:$port;" "$tmp/nginx.conf"'
+check "the installed config serves HTTPS on 443 of every address, moved here to loopback" \
+	'grep -q "listen 127.0.0.1:$port ssl;" "$tmp/nginx.conf" && grep -q "ssl_protocols TLSv1.2 TLSv1.3;" "$tmp/nginx.conf"'
+check "and port 80 only redirects to HTTPS" \
+	'grep -q "listen 127.0.0.1:$http_port;" "$tmp/nginx.conf" && grep -A3 "listen 127.0.0.1:$http_port;" "$tmp/nginx.conf" | grep -q "return 301 https://"'
+tls_unit=$P/lib/systemd/system/chainvote-tls.service
+check "chainvote-tls.service makes the certificate the installed config names, before nginx" \
+	'grep -q "^ExecStart=/usr/local/lib/chainvote/tlscert.sh /var/lib/chainvote/tls " "$tls_unit" &&
+	grep -q "^Before=nginx.service" "$tls_unit" && [ -x "$P/lib/chainvote/tlscert.sh" ] &&
+	grep -q "ssl_certificate /var/lib/chainvote/tls/cert.pem;" "$P/share/chainvote/conf/nginx.conf" &&
+	grep -q "chainvote-tls.service" "$P/lib/systemd/system/chainvote.target"'
+sh "$P/lib/chainvote/tlscert.sh" "$tmp/state/tls" localhost 127.0.0.1 >"$tmp/out" 2>&1
+check "the installed tlscert.sh makes it, the key 0600, with the note" \
+	'[ "$(stat -c %a "$tmp/state/tls/key.pem")" = 600 ] && grep -q "SELF-SIGNED" "$tmp/out"'
 printf 'admin:%s\n' "$(openssl passwd -6 install-test)" >"$tmp/etc/htpasswd"
 check "nginx -t accepts the installed config" '"$NGINX" -t -c "$tmp/nginx.conf" >"$tmp/out" 2>&1'
 
@@ -99,12 +113,16 @@ done
 "$NGINX" -c "$tmp/nginx.conf" >"$tmp/out" 2>&1
 rc=$?
 check "the installed nginx config starts" '[ $rc -eq 0 ]'
-url=http://127.0.0.1:$port
+url=https://127.0.0.1:$port
+curl() { command curl --cacert "$tmp/state/tls/cert.pem" "$@"; }
 i=0
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/election")" != 000 ] || [ $i -ge 50 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+code=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$http_port/vote.html")
+check "plain HTTP on the installed port 80 redirects to HTTPS ($code)" \
+	'[ "$code" = "301 https://127.0.0.1:$port/vote.html" ]'
 code=$(curl -s -o "$tmp/page" -w '%{http_code}' "$url/")
 check "the installed pages are served (GET / is $code)" '[ "$code" = 200 ] && grep -q "<html" "$tmp/page"'
 code=$(curl -s -o "$tmp/out" -w '%{http_code}' "$url/api/election")

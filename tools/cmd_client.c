@@ -79,11 +79,21 @@ static cv_privkey *load_key(const char *prog, const char *path)
 	return key;
 }
 
-/* Opens an HTTP handle on url; NULL with a message printed on failure. Pair with
+static void close_http(cv_http *h)
+{
+	if (h == NULL)
+		return;
+	cv_http_close(h);
+	cv_http_global_cleanup();
+}
+
+/* Opens an HTTP handle on url, trusting the CA certificates in cacert (NULL: the
+ * system's) for HTTPS; NULL with a message printed on failure. Pair with
  * close_http. */
-static cv_http *open_http(const char *prog, const char *url)
+static cv_http *open_http(const char *prog, const char *url, const char *cacert)
 {
 	cv_http *h = NULL;
+	cv_err err;
 
 	if (cv_http_global_init() != CV_OK) {
 		fprintf(stderr, "chainvote %s: cannot initialise libcurl\n", prog);
@@ -95,15 +105,13 @@ static cv_http *open_http(const char *prog, const char *url)
 		cv_http_global_cleanup();
 		return NULL;
 	}
+	if (cacert != NULL && (err = cv_http_set_cacert(h, cacert)) != CV_OK) {
+		fprintf(stderr, "chainvote %s: --cacert %s: cannot read it (%s)\n", prog, cacert,
+		        cv_err_code(err));
+		close_http(h);
+		return NULL;
+	}
 	return h;
-}
-
-static void close_http(cv_http *h)
-{
-	if (h == NULL)
-		return;
-	cv_http_close(h);
-	cv_http_global_cleanup();
 }
 
 /* Prints why a request did not give the expected answer. */
@@ -203,8 +211,14 @@ static int parse_hash(const char *prog, const char *what, const char *s, uint8_t
 	return -1;
 }
 
+/* The client commands' common word on HTTPS, in each usage. */
+#define CACERT_HELP                                                                                \
+	"Over https:// the service's certificate is verified; --cacert FILE trusts the CA\n"       \
+	"certificates in FILE (PEM: a private CA, or the service's self-signed certificate).\n"
+
 enum {
 	OPT_URL = 256,
+	OPT_CACERT,
 	OPT_KEY,
 	OPT_CANDIDATE,
 	OPT_ALL,
@@ -264,13 +278,14 @@ static int write_new_file(const char *prog, const char *path, const char *text)
 static void vote_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote vote --url URL --key FILE --candidate ID [--receipt-out OUT]\n"
+	        "usage: chainvote vote --url URL [--cacert FILE] --key FILE --candidate ID\n"
+	        "                      [--receipt-out OUT]\n"
 	        "Signs a vote for candidate ID with the voter key in FILE and sends it to the\n"
 	        "service, which answers with an acceptance signed by its key (the service_key of\n"
 	        "GET /api/election); the acceptance is verified here. Prints the vote's txid.\n"
 	        "With --receipt-out the vote and its acceptance are written to OUT (a new file,\n"
 	        "mode 0600), which `chainvote receipt --receipt OUT` and\n"
-	        "`chainvote verify --receipts DIR` read.\n"
+	        "`chainvote verify --receipts DIR` read.\n" CACERT_HELP
 	        "Exit status: 0 accepted with a valid acceptance, 1 refused (the service's reason\n"
 	        "is printed) or the acceptance is missing or does not verify, 2 usage.\n");
 }
@@ -320,13 +335,15 @@ int cmd_vote(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, OPT_URL},
+	    {"cacert", required_argument, NULL, OPT_CACERT},
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"candidate", required_argument, NULL, OPT_CANDIDATE},
 	    {"receipt-out", required_argument, NULL, OPT_RECEIPT_OUT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *key_path = NULL, *candidate = NULL, *receipt_out = NULL;
+	const char *url = NULL, *cacert = NULL, *key_path = NULL, *candidate = NULL,
+	           *receipt_out = NULL;
 	cv_privkey *key = NULL;
 	cv_http *http = NULL;
 	cv_http_reply r = {0};
@@ -341,6 +358,9 @@ int cmd_vote(int argc, char **argv)
 		switch (c) {
 		case OPT_URL:
 			url = optarg;
+			break;
+		case OPT_CACERT:
+			cacert = optarg;
 			break;
 		case OPT_KEY:
 			key_path = optarg;
@@ -368,7 +388,7 @@ int cmd_vote(int argc, char **argv)
 	key = load_key("vote", key_path);
 	if (key == NULL)
 		goto out;
-	http = open_http("vote", url);
+	http = open_http("vote", url, cacert);
 	if (http == NULL)
 		goto out;
 	if (election_for_vote(http, vote.candidate_id, vote.election_id, service_key) != 0)
@@ -708,12 +728,12 @@ static int approve_all(checker *k, const cv_privkey *key, const cv_api_proposal_
 static void approve_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote approve --url URL --key FILE (HASH | --all)\n"
+	        "usage: chainvote approve --url URL [--cacert FILE] --key FILE (HASH | --all)\n"
 	        "Fetches the proposal, re-checks it here with the chain's rules (its hash,\n"
 	        "proof of work, link, merkle root, every vote's signature, candidate and voter),\n"
 	        "and signs an approval with the validator key in FILE only when it passes.\n"
 	        "With --all it approves at most one valid proposal per height: the one with the\n"
-	        "most approvals, the oldest on a tie.\n"
+	        "most approvals, the oldest on a tie.\n" CACERT_HELP
 	        "Exit status: 0 all approved, 1 a proposal refused or not found, 2 usage.\n");
 }
 
@@ -721,12 +741,13 @@ int cmd_approve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, OPT_URL},
+	    {"cacert", required_argument, NULL, OPT_CACERT},
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"all", no_argument, NULL, OPT_ALL},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *key_path = NULL;
+	const char *url = NULL, *cacert = NULL, *key_path = NULL;
 	int all = 0, c, status = 1, failures = 0;
 	uint8_t wanted[CV_HASH_LEN], our_key[CV_KEY_LEN];
 	cv_privkey *key = NULL;
@@ -740,6 +761,9 @@ int cmd_approve(int argc, char **argv)
 		switch (c) {
 		case OPT_URL:
 			url = optarg;
+			break;
+		case OPT_CACERT:
+			cacert = optarg;
 			break;
 		case OPT_KEY:
 			key_path = optarg;
@@ -764,7 +788,7 @@ int cmd_approve(int argc, char **argv)
 	key = load_key("approve", key_path);
 	if (key == NULL)
 		goto out;
-	k.http = open_http("approve", url);
+	k.http = open_http("approve", url, cacert);
 	if (k.http == NULL)
 		goto out;
 	if (fetch_block("approve", k.http, "0", &k.genesis) != 0 || read_close(&k) != 0)
@@ -814,9 +838,9 @@ out:
 static void reject_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote reject --url URL --key FILE --reason TEXT HASH\n"
+	        "usage: chainvote reject --url URL [--cacert FILE] --key FILE --reason TEXT HASH\n"
 	        "Signs a rejection of proposal HASH with the validator key in FILE, giving the\n"
-	        "reason (one line, at most 200 bytes), and sends it to the service.\n"
+	        "reason (one line, at most 200 bytes), and sends it to the service.\n" CACERT_HELP
 	        "Exit status: 0 recorded, 1 refused, 2 usage.\n");
 }
 
@@ -824,12 +848,13 @@ int cmd_reject(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, OPT_URL},
+	    {"cacert", required_argument, NULL, OPT_CACERT},
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"reason", required_argument, NULL, OPT_REASON},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *key_path = NULL, *reason = NULL;
+	const char *url = NULL, *cacert = NULL, *key_path = NULL, *reason = NULL;
 	uint8_t hash[CV_HASH_LEN];
 	cv_approval a;
 	cv_buf msg = {0};
@@ -844,6 +869,9 @@ int cmd_reject(int argc, char **argv)
 		switch (c) {
 		case OPT_URL:
 			url = optarg;
+			break;
+		case OPT_CACERT:
+			cacert = optarg;
 			break;
 		case OPT_KEY:
 			key_path = optarg;
@@ -889,7 +917,7 @@ int cmd_reject(int argc, char **argv)
 		goto out;
 	}
 	json_object_object_add(body, "reason", json_object_new_string(reason));
-	http = open_http("reject", url);
+	http = open_http("reject", url, cacert);
 	if (http == NULL)
 		goto out;
 	snprintf(path, sizeof(path), "/api/proposals/%s/rejections", argv[optind]);
@@ -915,7 +943,7 @@ out:
 static void receipt_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote receipt --url URL (TXID | --receipt FILE)\n"
+	        "usage: chainvote receipt --url URL [--cacert FILE] (TXID | --receipt FILE)\n"
 	        "Fetches the vote TXID, or the vote of the receipt FILE that `chainvote vote\n"
 	        "--receipt-out` wrote (whose acceptance is then checked under the service's\n"
 	        "published key). When it is committed, fetches its block and checks here that\n"
@@ -923,7 +951,7 @@ static void receipt_usage(FILE *out)
 	        "is the voter's (its payload hashes to TXID, and its signature verifies under the\n"
 	        "voter's key: a miner may commit either of a signature's two valid forms), that\n"
 	        "the inclusion proof of that vote leads to the block's merkle root, and that\n"
-	        "enough of the election's validators approved the block.\n"
+	        "enough of the election's validators approved the block.\n" CACERT_HELP
 	        "Exit status: 0 pending or committed and verified, 1 unknown or a check failed,\n"
 	        "2 usage.\n");
 }
@@ -1097,11 +1125,12 @@ int cmd_receipt(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, OPT_URL},
+	    {"cacert", required_argument, NULL, OPT_CACERT},
 	    {"receipt", required_argument, NULL, OPT_RECEIPT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *receipt_path = NULL;
+	const char *url = NULL, *cacert = NULL, *receipt_path = NULL;
 	uint8_t txid[CV_HASH_LEN];
 	const uint8_t *voter_key = NULL;
 	cv_http *http = NULL;
@@ -1119,6 +1148,9 @@ int cmd_receipt(int argc, char **argv)
 		switch (c) {
 		case OPT_URL:
 			url = optarg;
+			break;
+		case OPT_CACERT:
+			cacert = optarg;
 			break;
 		case OPT_RECEIPT:
 			receipt_path = optarg;
@@ -1143,7 +1175,7 @@ int cmd_receipt(int argc, char **argv)
 	} else if (parse_hash("receipt", "TXID", argv[optind], txid) != 0) {
 		return 2;
 	}
-	http = open_http("receipt", url);
+	http = open_http("receipt", url, cacert);
 	if (http == NULL)
 		goto out;
 	if (receipt_path != NULL && check_acceptance(http, &acc) != 0)

@@ -2,13 +2,14 @@
 # Installs the Debian packages ChainVote builds, runs and tests with, only those missing,
 # so that running it again is quick and harmless. tini and supervisor run the container
 # (tools/run.sh supervise); util-linux's setpriv, which drops the programs' privileges,
-# is in every Debian. Then the browser test's npm packages
+# is in every Debian; sslscan checks the HTTPS set-up from outside (tests/e2e_tls).
+# Then the browser test's npm packages
 # (tests/browser, from its lockfile) when they are not there yet. Needs root (or sudo).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="gcc make pkg-config libdb5.3-dev db5.3-util libjson-c-dev libssl-dev openssl
 libfcgi-dev libcurl4-openssl-dev curl nginx python3 ca-certificates nodejs npm chromium
-clang libclang-rt-14-dev cppcheck clang-tidy valgrind tini supervisor"
+clang libclang-rt-14-dev cppcheck clang-tidy valgrind tini supervisor sslscan"
 missing=""
 for p in $pkgs; do
 	# a tool that is already on PATH from elsewhere (node, npm) counts as present

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Starts or stops a whole ChainVote system on 127.0.0.1:PORT with its state in DATA:
+# Starts or stops a whole ChainVote system on LISTEN:PORT with its state in DATA:
 # the five FastCGI programs, nginx (config rendered from ../nginx.conf) and a miner.
 # `start` creates a demo election first unless DATA already holds one (DEMO=0: none).
 # Every process it starts is recorded in DATA/run/*.pid; `stop` stops exactly those.
@@ -14,6 +14,14 @@
 #   log flush its batch shares, not the CPU, so more workers make larger batches),
 #   MINER=0 (no miner), DEMO=0 (no demo election), RATE_EXEMPT_LOOPBACK=1 (benchmarks),
 #   LISTEN (address, default 127.0.0.1).
+# HTTPS: on 127.0.0.1 the service speaks plain HTTP (a page on localhost is a secure
+#   context already); on any other LISTEN it speaks only HTTPS on PORT (plain HTTP there
+#   is redirected), with TLS_CERT and TLS_KEY (PEM files, the chain first) when given,
+#   else a self-signed certificate made at first start in DATA/tls/ for TLS_NAME
+#   (default: this host's name) with a loud note. HTTP_PORT: also a plain-HTTP port that
+#   only redirects to HTTPS. TLS_CA: the CA file the miner trusts (self-signed: that
+#   certificate); MINER_URL: the address the miner uses (default https://TLS_NAME:PORT
+#   with an admin's certificate, the listening address with the self-signed one).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 action=${1:-start}
@@ -124,14 +132,69 @@ admin_password() {
 	(umask 077 && printf 'admin:%s\n' "$(openssl passwd -6 "$pw")" >"$RUN/htpasswd")
 }
 
+LISTEN=${LISTEN:-127.0.0.1}
+# Beyond loopback, HTTPS only: the pages need a secure context for WebCrypto.
+TLS=1
+[ "$LISTEN" = 127.0.0.1 ] && TLS=0
+# where this machine's own clients (the start probe, the miner) connect
+CONNECT=$LISTEN
+case "$LISTEN" in 0.0.0.0 | "*") CONNECT=127.0.0.1 ;; esac
+# the name the certificate and the printed addresses use (looked up only for HTTPS)
+[ $TLS = 1 ] && [ -z "${TLS_NAME:-}" ] && TLS_NAME=$(hostname -f 2>/dev/null || hostname)
+
+# The certificate: the admin's (TLS_CERT, TLS_KEY, both or neither), else the one made
+# in DATA/tls/ (tools/tlscert.sh: kept across starts, with the loud note each time).
+certificate() {
+	if [ -n "${TLS_CERT:-}${TLS_KEY:-}" ]; then
+		if [ -z "${TLS_CERT:-}" ] || [ -z "${TLS_KEY:-}" ]; then
+			echo "run: name both TLS_CERT and TLS_KEY, or neither" >&2
+			exit 1
+		fi
+		for f in "$TLS_CERT" "$TLS_KEY"; do
+			[ -r "$f" ] || { echo "run: cannot read $f" >&2; exit 1; }
+		done
+		TLS_CERT=$(cd "$(dirname "$TLS_CERT")" && pwd)/$(basename "$TLS_CERT")
+		TLS_KEY=$(cd "$(dirname "$TLS_KEY")" && pwd)/$(basename "$TLS_KEY")
+		return 0
+	fi
+	addrs=127.0.0.1
+	[ "$CONNECT" != 127.0.0.1 ] && addrs="$addrs $CONNECT"
+	# shellcheck disable=SC2086 # addresses, one word each
+	sh "$top/tools/tlscert.sh" "$DATA/tls" "$TLS_NAME" $addrs
+	TLS_CERT=$DATA/tls/cert.pem
+	TLS_KEY=$DATA/tls/key.pem
+	TLS_CA=${TLS_CA:-$TLS_CERT}
+}
+
+# The lines marked @MARK@ in nginx.conf, kept (without the mark) or dropped.
+mark() {
+	if [ "$2" = 1 ]; then printf 's#^\\([[:space:]]*\\)@%s@#\\1#' "$1"; else printf '/^[[:space:]]*@%s@/d' "$1"; fi
+}
+
 render_nginx() {
 	# nginx ignores `user` when not started as root
 	if root; then user="$WEB_USER $WEB_USER"; else user=$(id -un); fi
 	exempt=""
 	[ "${RATE_EXEMPT_LOOPBACK:-0}" = 1 ] && exempt="127.0.0.0/8 1; ::1 1;"
-	sed -e "s#@PORT@#$PORT#g" -e "s#@RUN@#$RUN#g" -e "s#@SOCK@#$SOCK#g" -e "s#@WWW@#$top/www#g" \
-		-e "s#@DAEMON@#${1:-on}#g" \
-		-e "s#@USER@#$user#g" -e "s#@LISTEN@#${LISTEN:-127.0.0.1}#g" -e "s#@RATE_EXEMPT@#$exempt#g" \
+	ssl="" stapling=0 resolver="" redirect=0
+	if [ $TLS = 1 ]; then
+		certificate
+		ssl=" ssl"
+		# OCSP stapling only for a certificate that names a responder, looked up
+		# with this machine's first name server
+		if [ -n "$(openssl x509 -noout -ocsp_uri -in "$TLS_CERT" 2>/dev/null)" ]; then
+			resolver=$(sed -n 's/^nameserver[[:space:]]*\([^[:space:]]*\).*/\1/p' \
+				/etc/resolv.conf 2>/dev/null | head -n 1)
+			[ -n "$resolver" ] && stapling=1
+		fi
+		[ -n "${HTTP_PORT:-}" ] && redirect=1
+	fi
+	sed -e "$(mark TLS $TLS)" -e "$(mark STAPLING $stapling)" -e "$(mark REDIRECT $redirect)" \
+		-e "s#@PORT@#$PORT#g" -e "s#@RUN@#$RUN#g" -e "s#@SOCK@#$SOCK#g" -e "s#@WWW@#$top/www#g" \
+		-e "s#@DAEMON@#${1:-on}#g" -e "s#@SSL@#$ssl#g" -e "s#@HTTP_PORT@#${HTTP_PORT:-}#g" \
+		-e "s#@TLS_CERT@#${TLS_CERT:-}#g" -e "s#@TLS_KEY@#${TLS_KEY:-}#g" \
+		-e "s#@RESOLVER@#$resolver#g" \
+		-e "s#@USER@#$user#g" -e "s#@LISTEN@#$LISTEN#g" -e "s#@RATE_EXEMPT@#$exempt#g" \
 		"$top/nginx.conf" >"$RUN/nginx.conf"
 	cp "$top/conf/fastcgi.conf" "$RUN/fastcgi.conf"
 	"$NGINX" -t -q -p "$RUN" -c "$RUN/nginx.conf"
@@ -188,27 +251,64 @@ start() {
 	else
 		"$NGINX" -p "$RUN" -c "$RUN/nginx.conf"
 	fi
-	url=http://127.0.0.1:$PORT
+	if [ $TLS = 1 ]; then
+		url=https://$TLS_NAME:$PORT
+		probe="curl -s -k https://$CONNECT:$PORT"
+		# /admin/ answers only this machine's loopback (nginx.conf's allow-list)
+		admin=https://$CONNECT:$PORT
+	else
+		url=http://127.0.0.1:$PORT
+		probe="curl -s $url"
+		admin=$url
+	fi
 	i=0
-	# 200, or 404 while no election has been created yet (DEMO=0): the programs answer
-	until case $(curl -s -o /dev/null -w '%{http_code}' "$url/api/election") in 200 | 404) true ;; *) false ;; esac do
+	# 200, or 404 while no election has been created yet (DEMO=0): the programs answer.
+	# (-k over HTTPS: this only asks whether the programs answer; the certificate may
+	# name a host that does not resolve here.)
+	until case $($probe/api/election -o /dev/null -w '%{http_code}') in 200 | 404) true ;; *) false ;; esac do
 		i=$((i + 1))
 		[ $i -lt 100 ] || { echo "run: no answer from $url" >&2; exit 1; }
 		sleep 0.1
 	done
 	if [ "${MINER:-1}" = 1 ] && [ -x "$BIN/miner" ] && ! alive "$RUN/miner.pid"; then
-		$AS "$BIN/miner" --url "$url" --threads 1 >>"$RUN/miner.log" 2>&1 &
+		# shellcheck disable=SC2046 # the options, split on purpose
+		$AS "$BIN/miner" $(miner_options) --threads 1 >>"$RUN/miner.log" 2>&1 &
 		echo $! >"$RUN/miner.pid"
 	fi
 	cat <<MSG
-ChainVote is running at $url/
+ChainVote is running at $url/$(https_note)
   vote:       $url/vote.html          results:  $url/results.html
   explorer:   $url/explorer.html      validate: $url/validator.html
-  admin:      $url/admin/  (user admin, password $(cat "$DATA/demo/admin-password"))
+  admin:      $admin/admin/  (user admin, password $(cat "$DATA/demo/admin-password"))
   keys:       validators in $DATA/demo/validators/, voters in $DATA/demo/voters/
   logs:       $RUN/*.log
   stop with:  make stop PORT=$PORT DATA=$DATA
 MSG
+}
+
+# The miner's --url (and --cacert) for this start.
+miner_options() {
+	if [ $TLS = 0 ]; then
+		echo "--url http://127.0.0.1:$PORT"
+		return 0
+	fi
+	if [ -n "${MINER_URL:-}" ]; then
+		echo "--url $MINER_URL"
+	elif [ "$TLS_CERT" = "$DATA/tls/cert.pem" ]; then
+		echo "--url https://$CONNECT:$PORT"
+	else
+		echo "--url https://$TLS_NAME:$PORT"
+	fi
+	[ -n "${TLS_CA:-}" ] && echo "--cacert $TLS_CA"
+	return 0
+}
+
+https_note() {
+	[ $TLS = 1 ] || return 0
+	printf '\n  HTTPS with %s' "$TLS_CERT"
+	[ "$TLS_CERT" = "$DATA/tls/cert.pem" ] && printf ' (SELF-SIGNED: browsers warn; see above)'
+	[ -n "${HTTP_PORT:-}" ] && printf '; http://%s:%s/ redirects here' "$TLS_NAME" "$HTTP_PORT"
+	return 0
 }
 
 # In the foreground under supervisord: it starts nginx, the programs and the miner from
@@ -220,8 +320,10 @@ supervise() {
 	done
 	prepare off
 	sed -e "s#@RUN@#$RUN#g" -e "s#@SOCK@#$SOCK#g" -e "s#@DATA@#$DATA#g" -e "s#@CGI@#$CGI#g" \
-		-e "s#@BIN@#$BIN#g" -e "s#@WORKERS@#$WORKERS#g" -e "s#@VOTE_WORKERS@#$VOTE_WORKERS#g" -e "s#@NGINX@#$NGINX#g" \
-		-e "s#@AS@#$AS#g" -e "s#@PORT@#$PORT#g" "$top/conf/supervisord.conf" >"$RUN/supervisord.conf"
+		-e "s#@BIN@#$BIN#g" -e "s#@WORKERS@#$WORKERS#g" -e "s#@VOTE_WORKERS@#$VOTE_WORKERS#g" \
+		-e "s#@NGINX@#$NGINX#g" -e "s#@AS@#$AS#g" -e "s#@PORT@#$PORT#g" \
+		-e "s#@MINER_OPTIONS@#$(miner_options | tr '\n' ' ')#g" \
+		"$top/conf/supervisord.conf" >"$RUN/supervisord.conf"
 	if [ "${MINER:-1}" != 1 ] || [ ! -x "$BIN/miner" ]; then
 		sed -i '/^\[program:miner\]/,/^$/d' "$RUN/supervisord.conf"
 	fi

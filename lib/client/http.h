@@ -34,6 +34,12 @@ cv_err cv_http_open(const char *base_url, cv_http **out);
 /* No-op on NULL. */
 void cv_http_close(cv_http *h);
 
+/* HTTPS: the service's certificate is always verified (chain and host name, TLS 1.2 at
+ * least), against the system's CAs or, once this is called, against the CA certificates
+ * in file (PEM; a private CA, or a self-signed service certificate itself). The path is
+ * copied. CV_E_IO when file cannot be read, CV_E_NOMEM. */
+cv_err cv_http_set_cacert(cv_http *h, const char *file);
+
 /* When *cancel becomes non-zero a request in progress is abandoned (CV_E_IO, code
  * "cancelled"). The flag is borrowed and must outlive the handle. NULL: never. */
 void cv_http_set_cancel(cv_http *h, const volatile sig_atomic_t *cancel);
@@ -43,10 +49,13 @@ void cv_http_set_cancel(cv_http *h, const volatile sig_atomic_t *cancel);
  * a response arrived, whatever its status: r->body is then the parsed JSON (strict, as
  * cv_json_parse) or NULL for an empty body, and for a status >= 400 r->code and
  * r->message come from the error envelope ("http_<status>" when there is none, e.g. an
- * nginx page). CV_E_IO when no response arrived (r->code "transport" or "cancelled"),
+ * nginx page). CV_E_IO when no response arrived (r->code "transport", "cancelled", or
+ * "untrusted_certificate" when the service's certificate did not verify),
  * CV_E_TOO_LARGE for a body over CV_HTTP_MAX_BODY, CV_E_MALFORMED for a 2xx body that
- * is not JSON, CV_E_NOMEM. On every failure r->code and r->message describe it. Error
- * texts from the service are stripped of control characters so they print safely. */
+ * is not JSON or a redirect (r->code "redirected", e.g. http:// to a service that
+ * speaks only HTTPS; redirects are never followed), CV_E_NOMEM. On every failure r->code and
+ * r->message describe it. Error texts from the service are stripped of control characters so they
+ * print safely. */
 cv_err cv_http_request(cv_http *h, const char *method, const char *path, json_object *body,
                        cv_http_reply *r);
 

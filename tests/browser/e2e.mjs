@@ -5,9 +5,18 @@
 // checks the receipt turns committed with its proof verified, the explorer and results;
 // closes, mines the seal, approves it on the dashboard and sees the result final; plus an
 // error path per page. Prints "ok - …" lines and "browser: N passed, N failed".
-// Env: BIN, CGI (binaries), RUN_SH (tools/run.sh unless set), OUT (screenshots).
+// Chromium reaches the service by a host name (election.test, mapped by
+// --host-resolver-rules): with TLS_LISTEN (an address beyond 127.0.0.1, e.g. 127.0.0.2)
+// the system listens there and speaks HTTPS with the certificate run.sh makes, trusted
+// by its key alone (--ignore-certificate-errors-spki-list), and the test starts by
+// checking that plain HTTP by the name redirects to HTTPS; without it the system is on
+// 127.0.0.1, plain HTTP, and the test checks that the signing pages, opened by the name
+// over plain HTTP (no secure context), say they cannot sign instead of looking ready.
+// Env: BIN, CGI (binaries), RUN_SH (tools/run.sh unless set), OUT (screenshots),
+// TLS_LISTEN.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -79,9 +88,28 @@ const DATA = path.join(tmp, 'data');
 const KEYS = path.join(tmp, 'keys');
 fs.mkdirSync(KEYS);
 fs.mkdirSync(OUT, { recursive: true });
+const TLS_LISTEN = process.env.TLS_LISTEN || '';
+const NAME = 'election.test';
 const port = await freePort();
-const URL_ = `http://127.0.0.1:${port}`;
+// the pages by the name; the command line (which has no such name to resolve) by address
+const URL_ = TLS_LISTEN ? `https://${NAME}:${port}` : `http://127.0.0.1:${port}`;
+const CLI_URL = TLS_LISTEN ? `https://${TLS_LISTEN}:${port}` : URL_;
+const CERT = path.join(DATA, 'tls', 'cert.pem');
+const CLI_TLS = TLS_LISTEN ? ['--cacert', CERT] : [];
 const env = { ...process.env, BIN, CGI, DEMO: '0', MINER: '0', WORKERS: '2' };
+if (TLS_LISTEN) Object.assign(env, { LISTEN: TLS_LISTEN, TLS_NAME: NAME });
+
+// base64 of the SHA-256 of a certificate's SubjectPublicKeyInfo: what Chromium's
+// --ignore-certificate-errors-spki-list trusts (that key, not every certificate error)
+function spkiHash(pemFile) {
+	const der = new crypto.X509Certificate(fs.readFileSync(pemFile)).publicKey.export({ type: 'spki', format: 'der' });
+	return crypto.createHash('sha256').update(der).digest('base64');
+}
+
+// JSON fetched by the page itself, so through Chromium's resolver and trust
+function getJSON(page, url) {
+	return page.evaluate(async (u) => (await fetch(u)).json(), url);
+}
 
 function runSh(action) {
 	return spawnSync('sh', [RUN_SH, action, String(port), DATA], { env, encoding: 'utf8', timeout: 60000 });
@@ -151,17 +179,51 @@ async function main() {
 	const badFile = path.join(KEYS, 'not-a-key.json');
 	fs.writeFileSync(badFile, JSON.stringify({ format: 'something-else/1', hello: 'world' }));
 
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-			'--disable-component-update', '--disable-sync'],
-	});
+	const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+		'--disable-component-update', '--disable-sync', `--host-resolver-rules=MAP ${NAME} ${TLS_LISTEN || '127.0.0.1'}`];
+	if (TLS_LISTEN) args.push(`--ignore-certificate-errors-spki-list=${spkiHash(CERT)}`);
+	browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 	const mobile = { viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 };
 	const adminCtx = await browser.newContext({ ...mobile, httpCredentials: { username: 'admin', password } });
 	const voterCtx = await browser.newContext({ ...mobile, acceptDownloads: true });
 	const validatorCtx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
 	for (const c of [adminCtx, voterCtx, validatorCtx]) c.setDefaultTimeout(STEP_MS);
+
+	if (TLS_LISTEN) {
+		// first, before any HTTPS answer could have set HSTS in this browser
+		await step('plain HTTP by the host name is redirected to HTTPS by the service', async () => {
+			const page = await voterCtx.newPage();
+			const res = await page.goto(`http://${NAME}:${port}/vote.html`);
+			const first = res.request().redirectedFrom();
+			assert(first && first.url() === `http://${NAME}:${port}/vote.html`, 'the plain request came first');
+			const r = await first.response();
+			assert(r && r.status() === 301, `the plain answer is ${r && r.status()}`);
+			assert(page.url() === `${URL_}/vote.html`, page.url());
+			const ctx = await page.evaluate(() => ({ secure: isSecureContext, subtle: !!(crypto && crypto.subtle) }));
+			assert(ctx.secure && ctx.subtle, JSON.stringify(ctx));
+			assert(await page.locator('#insecure-context').count() === 0, 'no insecure-context banner');
+			await page.close();
+		});
+	} else {
+		await step('over plain HTTP by a host name the signing pages say they cannot sign, and hide their forms', async () => {
+			const page = await voterCtx.newPage();
+			for (const [file, what] of [['vote.html', 'sign or send a vote'], ['register.html', 'make a voter key'], ['validator.html', 'sign approvals']]) {
+				await page.goto(`http://${NAME}:${port}/${file}`);
+				const banner = page.locator('#insecure-context');
+				await banner.filter({ hasText: `This page cannot ${what}` }).waitFor();
+				assert((await banner.innerText()).includes('HTTPS'), 'it says why: no HTTPS');
+				assert(await page.locator('main').isHidden(), `${file}: the form is hidden`);
+				assert(!(await page.evaluate(() => isSecureContext)), 'not a secure context');
+			}
+			await page.goto(`http://${NAME}:${port}/explorer.html`);
+			await page.locator('#insecure-context').filter({ hasText: 'cannot check proofs' }).waitFor();
+			assert(await page.locator('main').isVisible(), 'the explorer stays readable');
+			await page.goto(`${URL_}/vote.html`);
+			await page.locator('#key-status').waitFor();
+			assert(await page.locator('#insecure-context').count() === 0, 'on 127.0.0.1 (a secure context) no banner');
+			await page.close();
+		});
+	}
 
 	// ---- admin: settings, candidates, validators, eligibility
 	const admin = await adminCtx.newPage();
@@ -264,8 +326,7 @@ async function main() {
 		assert(f.private_key.kty === 'EC' && f.private_key.crv === 'P-256' && f.private_key.d, 'private JWK');
 	}, { sets: 'registered' });
 	await step('the registered key is on the server\'s roll count', async () => {
-		const r = await adminCtx.request.get(`${URL_}/admin/api/election`);
-		const doc = await r.json();
+		const doc = await getJSON(admin, `${URL_}/admin/api/election`);
 		assert(doc.counts && doc.counts.registered === 1, JSON.stringify(doc.counts));
 	});
 	await step('register page basics', async () => {
@@ -319,7 +380,7 @@ async function main() {
 		assert(file.format === 'chainvote-receipt/1' && file.vote.txid === txid && file.acceptance.txid === txid, 'receipt file holds the vote and its acceptance');
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-receipts-'));
 		fs.writeFileSync(path.join(dir, 'mine.json'), JSON.stringify(file));
-		const r = spawnSync(path.join(BIN, 'chainvote'), ['receipt', '--url', URL_, '--receipt', path.join(dir, 'mine.json')], { encoding: 'utf8' });
+		const r = spawnSync(path.join(BIN, 'chainvote'), ['receipt', '--url', CLI_URL, ...CLI_TLS, '--receipt', path.join(dir, 'mine.json')], { encoding: 'utf8' });
 		fs.rmSync(dir, { recursive: true, force: true });
 		assert(r.status === 0 && r.stdout.includes('signature verified'), 'the CLI accepts the page\'s receipt file: ' + r.stdout + r.stderr);
 	}, { needs: ['voted'] });
@@ -360,14 +421,14 @@ async function main() {
 
 	await step('two more voters vote from the command line', () => {
 		for (const [i, f] of rollFiles.entries()) {
-			const r = spawnSync(path.join(BIN, 'chainvote'), ['vote', '--url', URL_, '--key', f, '--candidate', '1'], { encoding: 'utf8', timeout: 60000 });
+			const r = spawnSync(path.join(BIN, 'chainvote'), ['vote', '--url', CLI_URL, ...CLI_TLS, '--key', f, '--candidate', '1'], { encoding: 'utf8', timeout: 60000 });
 			assert(r.status === 0, `vote ${i}: ${(r.stdout + r.stderr).trim()}`);
 		}
 	}, { needs: ['open'] });
 
 	// ---- miner
 	await step('miner posts a proposal with the vote', async () => {
-		const r = spawnSync(path.join(BIN, 'miner'), ['--url', URL_, '--once'], { encoding: 'utf8', timeout: 120000 });
+		const r = spawnSync(path.join(BIN, 'miner'), ['--url', CLI_URL, ...CLI_TLS, '--once'], { encoding: 'utf8', timeout: 120000 });
 		assert(r.status === 0, `miner exit ${r.status}: ${(r.stderr || '').trim().split('\n').pop()}`);
 	}, { needs: ['voted'], sets: 'mined' });
 
@@ -464,7 +525,7 @@ async function main() {
 	}, { needs: ['committed'] });
 	await shot(ex, 'explorer-block');
 	await step('explorer finds a block by its hash and the voter by key', async () => {
-		const b1 = await (await voterCtx.request.get(`${URL_}/api/blocks/1`)).json();
+		const b1 = await getJSON(ex, `${URL_}/api/blocks/1`);
 		await ex.fill('#search', b1.hash);
 		await ex.click('#search-form button');
 		await ex.locator('#view h2').filter({ hasText: 'Block 1' }).waitFor();
@@ -522,7 +583,7 @@ async function main() {
 		assert(await res.locator('#chart-card').isHidden(), 'no chart before the seal');
 	}, { needs: ['committed'] });
 	await step('the miner mines the seal and the dashboard shows it with every check passed', async () => {
-		const r = spawnSync(path.join(BIN, 'miner'), ['--url', URL_, '--once'], { encoding: 'utf8', timeout: 120000 });
+		const r = spawnSync(path.join(BIN, 'miner'), ['--url', CLI_URL, ...CLI_TLS, '--once'], { encoding: 'utf8', timeout: 120000 });
 		assert(r.status === 0 && r.stdout.includes('seal'), `miner exit ${r.status}: ${(r.stdout + r.stderr).trim().split('\n').pop()}`);
 		await val.reload();
 		const sealCard = val.locator('article.proposal').first();
@@ -558,8 +619,14 @@ async function main() {
 		assert(p.length === 0, p.join('; '));
 	});
 	await shot(res, 'results');
-	await step('chainvote verify accepts the chain the pages signed into', () => {
-		const r = spawnSync(path.join(BIN, 'chainvote'), ['verify', URL_], { encoding: 'utf8', timeout: 60000 });
+	await step('chainvote verify accepts the chain the pages signed into', async () => {
+		// (over HTTPS the export is fetched by the page: verify has no --cacert)
+		let source = URL_;
+		if (TLS_LISTEN) {
+			source = path.join(tmp, 'export.json');
+			fs.writeFileSync(source, await res.evaluate(async (u) => (await fetch(u)).text(), `${URL_}/api/chain/export`));
+		}
+		const r = spawnSync(path.join(BIN, 'chainvote'), ['verify', source], { encoding: 'utf8', timeout: 60000 });
 		assert(r.status === 0, `verify exit ${r.status}: ${(r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ')}`);
 	}, { needs: ['committed'] });
 	await step('no page logged an unexpected console error or CSP violation', () => {

@@ -5,7 +5,7 @@
 import { get, blocksOf } from './api.js';
 import { isHex } from './encode.js';
 import { checkBlock, checkApprovals, checkReceipt } from './verify.js';
-import { $, h, clear, say, explain, facts, hexCode, when, checkItem, shortHex } from './ui.js';
+import { $, h, clear, say, explain, facts, hexCode, when, checkItem, shortHex, requireCrypto } from './ui.js';
 
 const PAGE = 15;
 let election = null;
@@ -259,4 +259,5 @@ async function main() {
 	await route();
 }
 
+requireCrypto('check proofs of votes and blocks', { hide: false });
 main();

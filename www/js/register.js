@@ -5,7 +5,7 @@
 import { get, post } from './api.js';
 import { generateKey } from './crypto.js';
 import { saveKey, loadKey } from './keystore.js';
-import { $, say, explain, busy, downloadLink, shortHex } from './ui.js';
+import { $, say, explain, busy, downloadLink, shortHex, requireCrypto } from './ui.js';
 
 const form = $('register-form');
 const button = $('register-button');
@@ -74,4 +74,4 @@ async function main() {
 	}
 }
 
-main();
+if (requireCrypto('make a voter key')) main();

@@ -24,6 +24,37 @@ export function h(tag, attrs = {}, ...children) {
 	return el;
 }
 
+// WebCrypto (crypto.subtle) exists only in a secure context: a page served over HTTPS or
+// from localhost. Served over plain HTTP under any other name a page can neither sign,
+// hash nor check a proof, so it must say so first instead of looking ready.
+export function cryptoProblem(g = globalThis) {
+	if (!g.isSecureContext)
+		return 'This page was not loaded over a secure connection (HTTPS), so the browser does not let it use cryptography.';
+	if (!g.crypto || !g.crypto.subtle)
+		return 'This browser does not offer the cryptography (WebCrypto) this page needs.';
+	return '';
+}
+
+// Checks cryptoProblem first thing on a page that needs it. When there is a problem, a
+// banner before <main> says plainly that the page cannot `what` and why, with the HTTPS
+// address when the page came over plain HTTP; with hide, <main> is hidden so that no form
+// looks ready (a page that only checks proofs stays readable). Returns true when fine.
+export function requireCrypto(what, { hide = true } = {}) {
+	const why = cryptoProblem();
+	if (!why) return true;
+	const main = document.querySelector('main');
+	const banner = h('div', { class: 'msg err', role: 'alert', id: 'insecure-context' },
+		h('strong', { text: `This page cannot ${what}.` }), ' ', why);
+	if (location.protocol === 'http:') {
+		const secure = 'https://' + location.host + location.pathname + location.search + location.hash;
+		banner.append(' Open it at ', h('a', { href: secure, text: secure }),
+			' instead, or ask the election office for the right address.');
+	}
+	main.before(banner);
+	if (hide) main.hidden = true;
+	return false;
+}
+
 export function clear(el) {
 	while (el.firstChild) el.removeChild(el.firstChild);
 	return el;

@@ -8,7 +8,7 @@ import { hex, approvalMessage, rejectionMessage, text as encodeText } from './en
 import { sign } from './crypto.js';
 import { checkBlock } from './verify.js';
 import { keyPanel } from './keypanel.js';
-import { $, h, clear, say, explain, busy, poll, checkItem, shortHex, when, facts, hexCode } from './ui.js';
+import { $, h, clear, say, explain, busy, poll, checkItem, shortHex, when, facts, hexCode, requireCrypto } from './ui.js';
 
 let key = null;
 let election = null;
@@ -357,4 +357,4 @@ async function main() {
 	poll(refresh, REFRESH_MS);
 }
 
-main();
+if (requireCrypto('sign approvals')) main();

@@ -9,7 +9,7 @@ import { hex, votePayload, isHex } from './encode.js';
 import { sha256, sign } from './crypto.js';
 import { checkReceipt, checkApprovals, checkAcceptance } from './verify.js';
 import { keyPanel } from './keypanel.js';
-import { $, h, clear, say, explain, busy, poll, checkItem, downloadLink } from './ui.js';
+import { $, h, clear, say, explain, busy, poll, checkItem, downloadLink, requireCrypto } from './ui.js';
 
 let election = null;
 let key = null;
@@ -321,4 +321,4 @@ async function main() {
 	document.title = `Vote — ${election ? election.title : 'ChainVote'}`;
 }
 
-main();
+if (requireCrypto('sign or send a vote')) main();
