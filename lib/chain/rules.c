@@ -2,6 +2,7 @@
  * sink: the single-block checks stop at the first problem, the chain verifier collects
  * them all with a sentence each. The verifier checks the votes' signatures of the whole
  * chain on all cores first, since they dominate its cost, then the rest in chain order. */
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -440,6 +441,8 @@ static cv_err share_rule(const cv_view *v, const cv_decryption *d, char *why, si
 	cv_secret_view *sv = v->secret;
 	size_t j, pos = SIZE_MAX;
 	char hex[17];
+
+	assert(sec != NULL && sv != NULL); /* only a secret election's blocks get here */
 	cv_err rc;
 
 	if (memcmp(d->election_id, v->election_id, CV_HASH_LEN) != 0) {
@@ -492,6 +495,7 @@ static void secret_items(const cv_view *v, const cv_block *b, const cv_err *cryp
 	cv_err rc;
 	int r;
 
+	assert(b->n_ballots == 0 || b->ballots != NULL);
 	if ((rc = in_block_duplicates(&keys, b->n_ballots, &dup_of)) != CV_OK) {
 		problem(s, ITEM_NONE, 0, rc, "out of memory");
 		return;
@@ -610,6 +614,7 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 		secret_items(v, b, sigs, ec, s);
 		return;
 	}
+	assert(b->n_votes == 0 || b->votes != NULL);
 	if ((rc = in_block_duplicates(&vote_keys, b->n_votes, &dup_of)) != CV_OK) {
 		problem(s, ITEM_NONE, 0, rc, "out of memory");
 		return;
@@ -1185,7 +1190,8 @@ static cv_err secret_view_build(const cv_chain *c, const cv_genesis *g,
 	memcpy(sv->election_key, K, CV_POINT_LEN);
 	sv->n_trustees = sec->n_trustees;
 	sv->trustee_keys = calloc(sec->n_trustees ? sec->n_trustees : 1, CV_POINT_LEN);
-	sv->share_of = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(*sv->share_of));
+	/* an array of pointers, one per trustee */
+	sv->share_of = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(void *));
 	sv->alpha = calloc(k ? k : 1, CV_POINT_LEN);
 	if (sv->trustee_keys == NULL || sv->share_of == NULL || sv->alpha == NULL)
 		return CV_E_NOMEM;
@@ -1222,7 +1228,7 @@ static void secret_tally(const cv_chain *c, const cv_genesis *g, const cv_secret
 	t->total = 0;
 	t->share_trustees = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(size_t));
 	xs = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(*xs));
-	D = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(*D));
+	D = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(void *)); /* pointers */
 	beta = calloc(k ? k : 1, CV_POINT_LEN);
 	if (t->share_trustees == NULL || xs == NULL || D == NULL || beta == NULL) {
 		problem(s, ITEM_NONE, 0, CV_E_NOMEM, "out of memory");

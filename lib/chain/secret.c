@@ -1205,7 +1205,8 @@ cv_err cv_tally_decrypt(const uint64_t *xs, const cv_share *const *D, size_t q,
 	BN_CTX_start(e.bn);
 	rc = CV_E_NOMEM;
 	if ((M = EC_POINT_new(e.g)) == NULL || (T = EC_POINT_new(e.g)) == NULL ||
-	    (P = EC_POINT_new(e.g)) == NULL || (lb = calloc(q ? q : 1, sizeof(*lb))) == NULL)
+	    (P = EC_POINT_new(e.g)) == NULL ||
+	    (lb = calloc(q ? q : 1, sizeof(void *))) == NULL) /* BIGNUM pointers */
 		goto out;
 	for (size_t j = 0; j < q; j++) {
 		if ((rc = cv_lagrange(xs, q, j, lam)) != CV_OK)
