@@ -231,16 +231,33 @@ static cv_err get_block(cv_req *r)
 	return e;
 }
 
+/* Streams the export through height with the block hash at that height as ETag. */
+static cv_err export_through(cv_req *r, uint64_t height, const char *etag)
+{
+	cv_cache cache = {etag, CV_CACHE_REVALIDATE};
+	cv_err e;
+
+	if ((e = cv_reply_begin_cached(r, 200, &cache)) != CV_OK)
+		return e;
+	e = cv_store_export_through(r->store, height, cv_reply_write, r);
+	if (e != CV_OK)
+		cv_log("export cut short: %s", cv_err_code(e));
+	return e == CV_E_RECOVER ? e : CV_OK;
+}
+
 /* GET /api/chain/export: 200 streamed; 304 when If-None-Match names the tip's hash;
  * 404 no election; 409 still in setup; 503 busy. The export up to a tip never changes,
  * so the tip's hash is its ETag; caches must ask again each time (the tip moves), and
- * asking costs one read of the tip. Once the first byte is out a failure can only cut
- * the stream short, which leaves JSON that does not parse: a reader cannot mistake it
- * for a whole chain. */
+ * asking costs one read of the tip. Behind nginx (the CV_EXPORT_AT parameter names its
+ * internal location) the answer is a redirect there, to the export at this tip, which
+ * nginx keeps once written and serves again as a file until the tip moves. Once the
+ * first byte is out a failure can only cut the stream short, which leaves JSON that
+ * does not parse: a reader cannot mistake it for a whole chain. */
 static cv_err export_chain(cv_req *r)
 {
+	const char *at = cv_req_param(r, "CV_EXPORT_AT");
 	cv_info info;
-	char etag[2 * CV_HASH_LEN + 1];
+	char etag[2 * CV_HASH_LEN + 1], uri[128];
 	cv_cache cache = {etag, CV_CACHE_REVALIDATE};
 	cv_err e;
 
@@ -253,12 +270,33 @@ static cv_err export_chain(cv_req *r)
 	cv_hex_encode(info.tip_hash, CV_HASH_LEN, etag);
 	if (cv_req_not_modified(r, &cache))
 		return CV_OK;
-	if ((e = cv_reply_begin_cached(r, 200, &cache)) != CV_OK)
+	if (at != NULL && at[0] != '\0' &&
+	    snprintf(uri, sizeof uri, "%s%s", at, etag) < (int)sizeof uri)
+		return cv_reply_redirect_internal(r, uri, &cache);
+	return export_through(r, info.tip_height, etag);
+}
+
+/* GET /api/chain/export/{block hash}: the export through that committed block (nginx's
+ * internal location for the export at a tip; not routed from outside). 200 streamed;
+ * 400 not a hash; 404 no such committed block; 503 busy. */
+static cv_err export_at(cv_req *r)
+{
+	uint8_t hash[CV_HASH_LEN];
+	char etag[2 * CV_HASH_LEN + 1];
+	cv_block b = {0};
+	uint64_t height;
+	cv_err e;
+
+	if ((e = cv_req_arg_hash(r, 0, hash)) != CV_OK)
 		return e;
-	e = cv_store_export_through(r->store, info.tip_height, cv_reply_write, r);
+	if ((e = cv_store_block_by_hash(r->store, hash, &b)) == CV_E_NOT_FOUND)
+		r->message = "No committed block has that hash.";
 	if (e != CV_OK)
-		cv_log("export cut short: %s", cv_err_code(e));
-	return e == CV_E_RECOVER ? e : CV_OK;
+		return e;
+	height = b.header.height;
+	cv_block_free(&b);
+	cv_hex_encode(hash, CV_HASH_LEN, etag);
+	return export_through(r, height, etag);
 }
 
 static const cv_route routes[] = {
@@ -267,6 +305,7 @@ static const cv_route routes[] = {
     {"GET", "/api/blocks", CV_BODY_NONE, list_blocks},
     {"GET", "/api/blocks/:", CV_BODY_NONE, get_block},
     {"GET", "/api/chain/export", CV_BODY_NONE, export_chain},
+    {"GET", "/api/chain/export/:", CV_BODY_NONE, export_at},
 };
 
 static const cv_program program = {

@@ -249,6 +249,9 @@ start() {
 	if alive "$RUN/nginx.pid"; then
 		"$NGINX" -p "$RUN" -c "$RUN/nginx.conf" -s reload
 	else
+		# the committed blocks nginx cached belong to the store as it was: after a
+		# restore a height may hold another block
+		rm -rf "$RUN/tmp/cache-blocks" "$RUN/tmp/cache-exports"
 		"$NGINX" -p "$RUN" -c "$RUN/nginx.conf"
 	fi
 	if [ $TLS = 1 ]; then
@@ -328,6 +331,7 @@ supervise() {
 		sed -i '/^\[program:miner\]/,/^$/d' "$RUN/supervisord.conf"
 	fi
 	rm -f "$RUN"/*.pid
+	rm -rf "$RUN/tmp/cache-blocks" "$RUN/tmp/cache-exports" # as at start: a restored store may differ
 	exec supervisord --nodaemon --configuration "$RUN/supervisord.conf"
 }
 

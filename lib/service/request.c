@@ -400,6 +400,19 @@ cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c)
 	return write_head(r, status, c, "");
 }
 
+cv_err cv_reply_redirect_internal(cv_req *r, const char *uri, const cv_cache *c)
+{
+	char extra[160];
+	int n;
+
+	if (uri[0] != '/' || strspn(uri, "0123456789abcdefghijklmnopqrstuvwxyz/_-") != strlen(uri))
+		return CV_E_INTERNAL;
+	n = snprintf(extra, sizeof extra, "X-Accel-Redirect: %s\r\n", uri);
+	if (n < 0 || (size_t)n >= sizeof extra)
+		return CV_E_INTERNAL;
+	return write_head(r, 200, c, extra);
+}
+
 bool cv_etag_listed(const char *if_none_match, const char *etag)
 {
 	const char *p = if_none_match;

@@ -183,6 +183,11 @@ bool cv_req_not_modified(cv_req *r, const cv_cache *c);
 /* cv_reply_json and cv_reply_begin with c's ETag and Cache-Control. */
 cv_err cv_reply_json_cached(cv_req *r, int status, json_object *o, const cv_cache *c);
 cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c);
+/* Asks nginx to answer from its own location `uri` instead (X-Accel-Redirect: an
+ * internal redirect; the body is empty). Only c's Cache-Control (and the Content-Type)
+ * reach the client from this answer; the rest comes from uri's. uri is a path of
+ * [0-9a-z/_-] (CV_E_INTERNAL otherwise). */
+cv_err cv_reply_redirect_internal(cv_req *r, const char *uri, const cv_cache *c);
 /* Whether an If-None-Match header value (a comma-separated list of entity tags, weak
  * or strong, or "*") names etag (unquoted), by the weak comparison RFC 9110 asks for
  * If-None-Match. NULL header: false. Pure; exposed for tests. */
