@@ -1,4 +1,4 @@
-/* Helpers for `make bench` (tools/bench.sh): the machine's ceilings measured with the
+/* Helpers for `make bench` (tools/dev/bench.sh): the machine's ceilings measured with the
  * same library the system uses (mining core, signature checks, durable Berkeley DB
  * commits), and the inputs the load runs need (voter keys, pre-signed votes, a signed
  * approval, a long chain export). Not part of the system; every figure goes to stdout. */
