@@ -292,6 +292,12 @@ def main():
         rc, out = run(T.CHAINVOTE, "receipt", "--url", url, "--cacert", cert, "--receipt",
                       os.path.join(tmp, "receipt.json"))
         R.check("and the vote's receipt checks out as committed over HTTPS", rc == 0, out)
+        rc, out = run(T.CHAINVOTE, "verify", url)
+        R.check("chainvote verify refuses the certificate without --cacert", rc == 1
+                and "certificate" in out.lower() and "valid" not in out.split(), out[-300:])
+        rc, out = run(T.CHAINVOTE, "verify", "--cacert", cert, url)
+        R.check("chainvote verify --cacert checks the chain over HTTPS",
+                rc == 0 and out.rstrip().endswith("valid"), out[-300:])
 
         # ---- the TLS set-up from outside
         for proto in ("-tls1", "-tls1_1"):

@@ -53,6 +53,9 @@ static size_t curl_write(char *p, size_t size, size_t nmemb, void *userdata)
 	return append(userdata, p, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
+/* --cacert: the CA file a service's certificate is checked against (NULL: the system's). */
+static const char *verify_cacert;
+
 static int fetch(const char *base, const char *path, cv_buf *b)
 {
 	size_t len = strlen(base);
@@ -73,6 +76,12 @@ static int fetch(const char *base, const char *path, cv_buf *b)
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	/* the certificate is always checked, against --cacert when given */
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (verify_cacert != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, verify_cacert);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 20L);
 	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)VERIFY_MAX_BYTES);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, curl_write);
@@ -345,12 +354,14 @@ out:
 static void verify_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote verify [--receipts DIR [--service-key HEX]] FILE|-|URL\n"
+	        "usage: chainvote verify [--cacert FILE] [--receipts DIR [--service-key HEX]]\n"
+	        "                        FILE|-|URL\n"
 	        "\n"
 	        "Checks a chain export against every rule of the chain: genesis, links, proof\n"
 	        "of work, merkle roots, every vote's signature, roll, candidate and time, one\n"
 	        "vote per voter, and the validators' approvals. FILE is an export file, - reads\n"
-	        "stdin, and an http(s) URL fetches URL%s from a running service.\n"
+	        "stdin, and an http(s) URL fetches URL%s from a running service (its\n"
+	        "certificate checked against the system's CAs, or the CA file --cacert names).\n"
 	        "Prints each problem as \"height H: code: detail\", then the tally, whether\n"
 	        "it is final (\"final: sealed, closed at T\": the chain carries the seal that\n"
 	        "closes the election) or \"provisional: not sealed\", then \"valid\" or\n"
@@ -364,13 +375,14 @@ static void verify_usage(FILE *out)
 	        EXPORT_PATH, ELECTION_PATH);
 }
 
-enum { OPT_RECEIPTS = 256, OPT_SERVICE_KEY };
+enum { OPT_RECEIPTS = 256, OPT_SERVICE_KEY, OPT_CACERT };
 
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"receipts", required_argument, NULL, OPT_RECEIPTS},
 	    {"service-key", required_argument, NULL, OPT_SERVICE_KEY},
+	    {"cacert", required_argument, NULL, OPT_CACERT},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -393,6 +405,14 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case OPT_SERVICE_KEY:
 			key_hex = optarg;
+			break;
+		case OPT_CACERT:
+			if (access(optarg, R_OK) != 0) {
+				fprintf(stderr, "chainvote verify: --cacert %s: %s\n", optarg,
+				        strerror(errno));
+				return 2;
+			}
+			verify_cacert = optarg;
 			break;
 		case 'h':
 			verify_usage(stdout);
