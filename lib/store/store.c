@@ -734,6 +734,11 @@ cv_err cv_st_tip_get(cv_store *s, DB_TXN *txn, cv_st_tip *tip)
 	return cv_st_header_decode(b + 8 + CV_HASH_LEN, CV_HEADER_LEN, &tip->header);
 }
 
+bool cv_st_closed_by_clock(uint64_t closes, uint64_t now)
+{
+	return closes != 0 && now > closes;
+}
+
 cv_err cv_st_close_get(cv_store *s, DB_TXN *txn, uint64_t now, bool write, cv_st_close *c)
 {
 	cv_settings st;
@@ -749,7 +754,7 @@ cv_err cv_st_close_get(cv_store *s, DB_TXN *txn, uint64_t now, bool write, cv_st
 	c->closes = st.election.closes;
 	if (c->state == CV_STATE_CLOSED) {
 		c->closed = true;
-	} else if (c->state == CV_STATE_OPEN && c->closes != 0 && now > c->closes) {
+	} else if (c->state == CV_STATE_OPEN && cv_st_closed_by_clock(c->closes, now)) {
 		/* the election closed by its clock: nothing was written, nothing needs to be */
 		c->closed = true;
 		c->closed_at = c->closes;

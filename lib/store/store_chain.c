@@ -71,7 +71,7 @@ cv_err cv_store_check_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t 
 	view.on_roll = roll_read;
 	/* Once `closes` has passed the election is closed by its clock, whatever the stored
 	 * state says: the pool must stay what was pending at the close. */
-	if (view.genesis->election.closes != 0 && now > view.genesis->election.closes)
+	if (cv_st_closed_by_clock(view.genesis->election.closes, now))
 		return CV_E_CLOSED;
 	/* Rule 5 but "no earlier vote", outside any transaction: the genesis and the roll
 	 * never change once open, and the signature check is the expensive part. */
@@ -139,10 +139,8 @@ static cv_err add_votes_op(cv_store *s, DB_TXN *txn, void *ctx)
 		return CV_E_NOT_OPEN;
 	if (e != CV_OK)
 		return e;
-	if (cl.state == CV_STATE_SETUP)
-		return CV_E_NOT_OPEN;
-	if (cl.closed)
-		return CV_E_CLOSED;
+	if ((e = vote_state_err(cl.closed ? CV_STATE_CLOSED : cl.state)) != CV_OK)
+		return e;
 	if ((e = cv_st_meta_u64(s, txn, "pool_seq", &seq)) != CV_OK)
 		return e;
 	for (size_t i = 0; i < c->n; i++) {

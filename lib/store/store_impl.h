@@ -124,6 +124,9 @@ typedef struct cv_st_close {
 	uint64_t n_pending;   /* votes in the pool */
 } cv_st_close;
 cv_err cv_st_close_get(cv_store *s, DB_TXN *txn, uint64_t now, bool write, cv_st_close *c);
+/* Whether an open election with this `closes` (0: unset) is closed by its clock at now:
+ * the one statement of "the election closes when `closes` passes". */
+bool cv_st_closed_by_clock(uint64_t closes, uint64_t now);
 cv_err cv_st_tip_put(cv_store *s, DB_TXN *txn, const cv_st_tip *tip);
 
 /* Encodings. Decoders are bounded and answer CV_E_STORE for a record that does not
