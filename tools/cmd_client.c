@@ -544,13 +544,11 @@ static void check_proposal(checker *k, proposal *p)
 	view.genesis = k->genesis.genesis;
 	memcpy(view.election_id, k->genesis.hash, CV_HASH_LEN);
 	view.genesis_timestamp = k->genesis.header.timestamp;
+	/* the service's close: a seal before it, or at another closed_at, is refused by the
+	 * rules; whether the votes pending at it are all committed only the service can
+	 * tell, and it does */
 	view.closed_at = k->closed_at;
-	/* a seal is approved only once the election is closed, at that close; whether the
-	 * votes pending at it are all committed only the service can tell, and it does */
-	if (p->block.has_seal && k->closed_at == 0) {
-		p->verdict = CV_E_SEAL_EARLY;
-		return;
-	}
+	view.open = k->closed_at == 0;
 	p->verdict = cv_check_proposal(&view, &prev->header, prev->hash, &p->block,
 	                               (uint64_t)time(NULL), &p->bad_vote);
 }

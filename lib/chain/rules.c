@@ -61,6 +61,7 @@ static cv_check check_of(enum item kind, cv_err code)
 		return CV_CHECK_MERKLE;
 	case CV_E_BAD_SEAL:
 	case CV_E_SEALED:
+	case CV_E_SEAL_EARLY:
 		return CV_CHECK_SEAL;
 	default:
 		return CV_CHECK_OTHER;
@@ -361,6 +362,9 @@ static bool seal_rules(const cv_view *v, const cv_block *b, sink *s)
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL,
 	            "closed_at %llu is after the election closes at %llu",
 	            (unsigned long long)seal->closed_at, (unsigned long long)e->closes))
+		return true;
+	if (v->open && problem(s, ITEM_NONE, 0, CV_E_SEAL_EARLY,
+	                       "the election is open: the seal comes after the close"))
 		return true;
 	if (v->closed_at != 0 && seal->closed_at != v->closed_at &&
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_SEAL, "closed_at %llu is not the close at %llu",

@@ -34,9 +34,11 @@ typedef struct cv_view {
 	int (*has_voted)(void *ctx, const uint8_t key[CV_KEY_LEN]);
 	/* The close as known before the block checked. closed_at != 0 once the election
 	 * closed: every vote is stamped no later, and a seal states exactly it. sealed: a
-	 * seal is in the chain before the block, so no block may follow. */
+	 * seal is in the chain before the block, so no block may follow. open: a live check
+	 * while the election is still open, when no seal may come yet. */
 	uint64_t closed_at;
 	bool sealed;
+	bool open;
 	/* A secret election's view (genesis->secrecy != NULL); NULL where secret blocks are
 	 * not judged (the services: a secret block is then refused as bad_state). */
 	cv_secret_view *secret;
@@ -54,7 +56,8 @@ cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest);
  * root, every vote (cv_check_vote), no earlier vote (has_voted) and no two votes by one
  * voter in b; for a seal block the seal rules instead of the vote count (CV_E_BAD_SEAL:
  * no vote beside it, this election, genesis timestamp <= closed_at <= block timestamp,
- * closed_at <= closes when set, closed_at = v->closed_at when that is known). On a vote
+ * closed_at <= closes when set, closed_at = v->closed_at when that is known;
+ * CV_E_SEAL_EARLY while v->open). On a vote
  * failure *bad_vote (may be NULL) is the vote's index, else SIZE_MAX. */
 cv_err cv_check_proposal(const cv_view *v, const cv_header *prev,
                          const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,

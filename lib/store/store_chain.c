@@ -483,8 +483,8 @@ static cv_err room_for(const heads *hs, const quorum *q, const cv_block *b, cons
 
 /* The close's rule that needs the store (the rest is in rules.c, through the view):
  * after the close a block carries only votes that were pending at the close, which are
- * the pool's (nothing enters it after the close), and the seal comes once none is left
- * (then it must state this close). A voter's timestamp is the voter's claim, so a vote
+ * the pool's (nothing enters it after the close), and the seal comes once none is left.
+ * A voter's timestamp is the voter's claim, so a vote
  * signed later and stamped early is refused here, not by the rules. *bad_vote (may be
  * NULL) names the refused vote. */
 static cv_err close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, const cv_block *b,
@@ -498,11 +498,10 @@ static cv_err close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, cons
 
 	if (cl->seal_height != 0)
 		return CV_E_SEALED;
-	if (b->has_seal) {
-		if (!cl->closed || cl->n_pending != 0)
-			return CV_E_SEAL_EARLY;
-		return b->seal.closed_at == cl->closed_at ? CV_OK : CV_E_BAD_SEAL;
-	}
+	/* the seal's timing and its closed_at are the rules' (cv_view's open and closed_at);
+	 * whether a vote pending at the close is left only the store can tell */
+	if (b->has_seal)
+		return cl->n_pending != 0 ? CV_E_SEAL_EARLY : CV_OK;
 	if (!cl->closed)
 		return CV_OK;
 	for (size_t i = 0; i < b->n_votes; i++) {
@@ -627,6 +626,7 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 		goto out;
 	view.closed_at = c.close.closed ? c.close.closed_at : 0;
 	view.sealed = c.close.seal_height != 0;
+	view.open = !c.close.closed;
 	/* The rules' verdict, kept with the proposal: listings serve it as it is and never
 	 * check a signature again. */
 	e = cv_check_proposal_checks(&view, &c.tip.header, c.tip.hash, b, now, &checks);
