@@ -4,7 +4,7 @@ recovery, and never the answers of other clients.
 A multi-megabyte export (a large roll put on with the CLI before the system starts),
 then for 40 s: four raw HTTP clients reading it a few KB every 2 s, a raw FastCGI
 client on the chain program's socket that asks for the export and never reads, and a
-loop of GET /api/election whose every answer must come within a second. Afterwards no
+loop of GET /api/election that must never wait for a worker the readers hold. Afterwards no
 program logged a recovery or killed a worker inside the store, and a normal client
 gets the whole export (chainvote verify). Then the export's and a block's validators
 (ETag, Cache-Control, 304 on If-None-Match), and clients that connect to a program's
@@ -31,7 +31,9 @@ N_VOTERS = 30000          # about 4 MB of export
 SLOW_READERS = 4
 SLOW_SECONDS = 40
 SLOW_CHUNK = 2048
-ELECTION_BOUND = 1.0      # seconds: the bound for GET /api/election
+# seconds: a GET /api/election slower than this waited for a worker the readers pinned
+# (a pinned worker is freed only after READ_LIMIT, 15 s); the slowest answer is printed
+ELECTION_BOUND = 5.0
 
 
 def fcgi_record(rtype, content, request_id=1):
