@@ -689,43 +689,75 @@ static void sum_challenge(const cv_ballot *bl, const uint8_t pts[4][CV_POINT_LEN
 }
 
 /* The simulated branch (and the verifier's view of either branch) for ciphertext
- * (A, B): a = v·G + c·A, b = v·K + c·(B − m·G). False when either is O. */
-static bool branch_points(const ec *e, const EC_POINT *A, const EC_POINT *B, const EC_POINT *K,
-                          int m, const BIGNUM *c, const BIGNUM *v, uint8_t a[CV_POINT_LEN],
+ * (A, B) and X = B − m·G: a = v·G + c·A, b = v·K + c·X. False when either is O. The
+ * prover passes X already chosen, so that nothing here depends on which branch is real. */
+static bool branch_points(const ec *e, const EC_POINT *A, const EC_POINT *X, const EC_POINT *K,
+                          const BIGNUM *c, const BIGNUM *v, uint8_t a[CV_POINT_LEN],
                           uint8_t b[CV_POINT_LEN])
 {
-	EC_POINT *X = EC_POINT_new(e->g), *r = EC_POINT_new(e->g);
-	bool ok = false;
+	EC_POINT *r = EC_POINT_new(e->g);
+	bool ok = r != NULL && mul2(e, r, v, A, c) && pt_store(e, r, a) &&
+	          mul_pq(e, r, v, K, c, X) && pt_store(e, r, b);
 
-	if (X == NULL || r == NULL || !EC_POINT_copy(X, B))
-		goto out;
-	if (m == 1) {
-		EC_POINT *G = EC_POINT_dup(EC_GROUP_get0_generator(e->g), e->g);
-
-		ok = G != NULL && EC_POINT_invert(e->g, G, e->bn) &&
-		     EC_POINT_add(e->g, X, X, G, e->bn);
-		EC_POINT_free(G);
-		if (!ok)
-			goto out;
-		ok = false;
-	}
-	if (!mul2(e, r, v, A, c) || !pt_store(e, r, a))
-		goto out;
-	if (!mul_pq(e, r, v, K, c, X) || !pt_store(e, r, b))
-		goto out;
-	ok = true;
-out:
-	EC_POINT_free(X);
 	EC_POINT_free(r);
 	return ok;
+}
+
+/* X − m·G for m ∈ {0, 1} (the verifier's view; public values only). */
+static bool minus_mG(const ec *e, EC_POINT *out, const EC_POINT *X, int m)
+{
+	if (!EC_POINT_copy(out, X))
+		return false;
+	if (m == 0)
+		return true;
+	EC_POINT *G = EC_POINT_dup(EC_GROUP_get0_generator(e->g), e->g);
+	bool ok =
+	    G != NULL && EC_POINT_invert(e->g, G, e->bn) && EC_POINT_add(e->g, out, out, G, e->bn);
+
+	EC_POINT_free(G);
+	return ok;
+}
+
+/* The prover's secret choice never picks a branch, an address or a table entry: both
+ * candidates are computed and one is kept by mask. bit is 0 or 1. */
+static unsigned ct_eq(size_t a, size_t b)
+{
+	size_t d = a ^ b;
+
+	return (unsigned)(1 & ~((d | (0 - d)) >> (sizeof(size_t) * 8 - 1)));
+}
+
+/* out = bit ? y : x, byte by byte under a mask. */
+static void ct_select(uint8_t *out, const uint8_t *x, const uint8_t *y, size_t n, unsigned bit)
+{
+	uint8_t mask = (uint8_t)(0u - bit);
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uint8_t)(x[i] ^ (mask & (x[i] ^ y[i])));
+}
+
+/* Swaps x and y when bit is 1. */
+static void ct_swap(uint8_t *x, uint8_t *y, size_t n, unsigned bit)
+{
+	uint8_t mask = (uint8_t)(0u - bit);
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t t = (uint8_t)(mask & (x[i] ^ y[i]));
+
+		x[i] ^= t;
+		y[i] ^= t;
+	}
 }
 
 cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, size_t choice,
                       const cv_ballot_rand *rnd)
 {
 	uint8_t r[CV_SCALAR_LEN], w[CV_SCALAR_LEN], sc[CV_SCALAR_LEN], sv[CV_SCALAR_LEN];
+	/* pts: the real pair (a, b) then the simulated one, swapped into position order */
 	uint8_t pts[4][CV_POINT_LEN], c[CV_SCALAR_LEN];
+	uint8_t b0[CV_POINT_LEN], b1[CV_POINT_LEN], x[CV_POINT_LEN];
 	EC_POINT *Kp = NULL, *A = NULL, *B = NULL, *T = NULL, *As = NULL, *Bs = NULL;
+	EC_POINT *minusG = NULL;
 	BIGNUM *rb, *wb, *cb, *cs, *vb, *R;
 	ec e = {0};
 	cv_err rc;
@@ -746,17 +778,21 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 	if ((Kp = EC_POINT_new(e.g)) == NULL || (A = EC_POINT_new(e.g)) == NULL ||
 	    (B = EC_POINT_new(e.g)) == NULL || (T = EC_POINT_new(e.g)) == NULL ||
 	    (As = EC_POINT_new(e.g)) == NULL || (Bs = EC_POINT_new(e.g)) == NULL ||
+	    (minusG = EC_POINT_dup(EC_GROUP_get0_generator(e.g), e.g)) == NULL ||
 	    (R = BN_CTX_get(e.bn)) == NULL)
 		goto out;
 	rc = CV_E_BAD_KEY;
 	if (!pt_load(&e, K, Kp))
+		goto out;
+	rc = CV_E_INTERNAL;
+	if (!EC_POINT_invert(e.g, minusG, e.bn))
 		goto out;
 	BN_set_flags(R, BN_FLG_CONSTTIME);
 	BN_zero(R);
 	EC_POINT_set_to_infinity(e.g, As);
 	EC_POINT_set_to_infinity(e.g, Bs);
 	for (size_t i = 0; i < k; i++) {
-		int m = i == choice, mbar = !m;
+		unsigned m = ct_eq(i, choice);
 		cv_ballot_proof *pf = &bl->proofs[i];
 
 		/* one BN_CTX frame per position (ended below, or by BN_CTX_free on failure) */
@@ -774,33 +810,49 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 		rc = CV_E_INTERNAL;
 		if ((rb = bn_get(&e, r, true)) == NULL || (wb = bn_get(&e, w, true)) == NULL)
 			goto out;
-		/* A = r·G, B = m·G + r·K */
-		if (!EC_POINT_mul(e.g, A, rb, NULL, NULL, e.bn) ||
-		    !EC_POINT_mul(e.g, B, NULL, Kp, rb, e.bn))
+		/* A = r·G; B = r·K + m·G, both values of m computed and one kept. The other
+		 * branch proves B − (1−m)·G: that is r·K − G when m = 0, r·K + G when m = 1. */
+		rc = CV_E_BALLOT_PROOF; /* an O on the way: negligible, draw again */
+		if (!EC_POINT_mul(e.g, A, rb, NULL, NULL, e.bn) || !pt_store(&e, A, bl->cts[i].a) ||
+		    !EC_POINT_mul(e.g, B, NULL, Kp, rb, e.bn) || !pt_store(&e, B, b0) ||
+		    !EC_POINT_add(e.g, T, B, EC_GROUP_get0_generator(e.g), e.bn) ||
+		    !pt_store(&e, T, b1) || !EC_POINT_add(e.g, T, B, minusG, e.bn) ||
+		    !pt_store(&e, T, x))
 			goto out;
-		if (m && !EC_POINT_add(e.g, B, B, EC_GROUP_get0_generator(e.g), e.bn))
+		ct_select(bl->cts[i].b, b0, b1, CV_POINT_LEN, m);
+		ct_select(x, x, b1, CV_POINT_LEN, m);
+		rc = CV_E_INTERNAL;
+		if (!pt_load(&e, bl->cts[i].b, B) || !pt_load(&e, x, T))
 			goto out;
-		if (!pt_store(&e, A, bl->cts[i].a) || !pt_store(&e, B, bl->cts[i].b)) {
-			rc = CV_E_BALLOT_PROOF; /* negligible: draw again */
+		/* the real pair: a = w·G, b = w·K; the simulated one from (c, v) drawn */
+		if ((cb = bn_get(&e, sc, false)) == NULL || (vb = bn_get(&e, sv, false)) == NULL)
 			goto out;
+		{
+			EC_POINT *W = EC_POINT_new(e.g);
+			bool ok = W != NULL && EC_POINT_mul(e.g, W, wb, NULL, NULL, e.bn) &&
+			          pt_store(&e, W, pts[0]) &&
+			          EC_POINT_mul(e.g, W, NULL, Kp, wb, e.bn) &&
+			          pt_store(&e, W, pts[1]) &&
+			          branch_points(&e, A, T, Kp, cb, vb, pts[2], pts[3]);
+
+			EC_POINT_free(W);
+			if (!ok)
+				goto out;
 		}
-		/* the real branch: a_m = w·G, b_m = w·K */
-		if (!EC_POINT_mul(e.g, T, wb, NULL, NULL, e.bn) || !pt_store(&e, T, pts[2 * m]) ||
-		    !EC_POINT_mul(e.g, T, NULL, Kp, wb, e.bn) || !pt_store(&e, T, pts[2 * m + 1]))
-			goto out;
-		if ((cb = bn_get(&e, sc, false)) == NULL || (vb = bn_get(&e, sv, false)) == NULL ||
-		    !branch_points(&e, A, B, Kp, mbar, cb, vb, pts[2 * mbar], pts[2 * mbar + 1]))
-			goto out;
+		/* position order: (a_0, b_0, a_1, b_1); the real pair is slot m */
+		ct_swap(pts[0], pts[2], 2 * CV_POINT_LEN, m);
 		ballot_challenge(bl, i, (const uint8_t(*)[CV_POINT_LEN])pts, c);
 		if ((cs = bn_get(&e, c, false)) == NULL || !BN_mod_sub(cs, cs, cb, order, e.bn))
 			goto out;
 		if (!sc_response(&e, vb, wb, cs, rb))
 			goto out;
-		/* c_m, v_m into the real slot, the simulated pair into the other */
-		bn_store(cs, m ? pf->c1 : pf->c0);
-		bn_store(vb, m ? pf->v1 : pf->v0);
-		memcpy(mbar ? pf->c1 : pf->c0, sc, CV_SCALAR_LEN);
-		memcpy(mbar ? pf->v1 : pf->v0, sv, CV_SCALAR_LEN);
+		/* (c_m, v_m) into slot m, the simulated pair into the other */
+		bn_store(cs, pf->c0);
+		bn_store(vb, pf->v0);
+		memcpy(pf->c1, sc, CV_SCALAR_LEN);
+		memcpy(pf->v1, sv, CV_SCALAR_LEN);
+		ct_swap(pf->c0, pf->c1, CV_SCALAR_LEN, m);
+		ct_swap(pf->v0, pf->v1, CV_SCALAR_LEN, m);
 		if (!BN_mod_add(R, R, rb, order, e.bn) || !EC_POINT_add(e.g, As, As, A, e.bn) ||
 		    !EC_POINT_add(e.g, Bs, Bs, B, e.bn))
 			goto out;
@@ -852,7 +904,7 @@ cv_err cv_ballot_verify(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size
                         size_t *pos)
 {
 	uint8_t pts[4][CV_POINT_LEN], c[CV_SCALAR_LEN];
-	EC_POINT *Kp = NULL, *A = NULL, *B = NULL, *As = NULL, *Bs = NULL;
+	EC_POINT *Kp = NULL, *A = NULL, *B = NULL, *As = NULL, *Bs = NULL, *X = NULL;
 	BIGNUM *c0, *v0, *c1, *v1, *sum;
 	size_t at = SIZE_MAX;
 	cv_buf msg = {0};
@@ -871,9 +923,10 @@ cv_err cv_ballot_verify(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size
 	rc = CV_E_NOMEM;
 	if ((Kp = EC_POINT_new(e.g)) == NULL || (A = EC_POINT_new(e.g)) == NULL ||
 	    (B = EC_POINT_new(e.g)) == NULL || (As = EC_POINT_new(e.g)) == NULL ||
-	    (Bs = EC_POINT_new(e.g)) == NULL || (c0 = BN_CTX_get(e.bn)) == NULL ||
-	    (v0 = BN_CTX_get(e.bn)) == NULL || (c1 = BN_CTX_get(e.bn)) == NULL ||
-	    (v1 = BN_CTX_get(e.bn)) == NULL || (sum = BN_CTX_get(e.bn)) == NULL)
+	    (Bs = EC_POINT_new(e.g)) == NULL || (X = EC_POINT_new(e.g)) == NULL ||
+	    (c0 = BN_CTX_get(e.bn)) == NULL || (v0 = BN_CTX_get(e.bn)) == NULL ||
+	    (c1 = BN_CTX_get(e.bn)) == NULL || (v1 = BN_CTX_get(e.bn)) == NULL ||
+	    (sum = BN_CTX_get(e.bn)) == NULL)
 		goto out;
 	rc = CV_E_INTERNAL;
 	if (!pt_load(&e, K, Kp))
@@ -908,8 +961,8 @@ cv_err cv_ballot_verify(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size
 		BN_bin2bn(pf->c1, CV_SCALAR_LEN, c1);
 		BN_bin2bn(pf->v1, CV_SCALAR_LEN, v1);
 		rc = CV_E_BALLOT_PROOF;
-		if (!branch_points(&e, A, B, Kp, 0, c0, v0, pts[0], pts[1]) ||
-		    !branch_points(&e, A, B, Kp, 1, c1, v1, pts[2], pts[3]))
+		if (!branch_points(&e, A, B, Kp, c0, v0, pts[0], pts[1]) ||
+		    !minus_mG(&e, X, B, 1) || !branch_points(&e, A, X, Kp, c1, v1, pts[2], pts[3]))
 			goto out;
 		ballot_challenge(bl, at, (const uint8_t(*)[CV_POINT_LEN])pts, c);
 		if (!BN_mod_add(sum, c0, c1, order, e.bn))
@@ -924,7 +977,7 @@ cv_err cv_ballot_verify(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size
 		goto out;
 	BN_bin2bn(bl->sum_c, CV_SCALAR_LEN, c0);
 	BN_bin2bn(bl->sum_v, CV_SCALAR_LEN, v0);
-	if (!branch_points(&e, As, Bs, Kp, 1, c0, v0, pts[2], pts[3]))
+	if (!minus_mG(&e, X, Bs, 1) || !branch_points(&e, As, X, Kp, c0, v0, pts[2], pts[3]))
 		goto out;
 	sum_challenge(bl, (const uint8_t(*)[CV_POINT_LEN])pts, c);
 	if (memcmp(c, bl->sum_c, CV_SCALAR_LEN) != 0)
@@ -941,6 +994,7 @@ out:
 	EC_POINT_free(B);
 	EC_POINT_free(As);
 	EC_POINT_free(Bs);
+	EC_POINT_free(X);
 	BN_CTX_end(e.bn);
 	ec_close(&e);
 	return rc;
