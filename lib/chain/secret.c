@@ -884,6 +884,7 @@ out:
 	EC_POINT_free(T);
 	EC_POINT_free(As);
 	EC_POINT_free(Bs);
+	EC_POINT_free(minusG);
 	BN_CTX_end(e.bn);
 	ec_close(&e);
 	return rc;
