@@ -604,6 +604,52 @@ out:
 	return rc;
 }
 
+/* ---- signed items: a ballot and a decryption share are each a payload, its hash as
+ * txid, and payload || signature as the leaf; one copy of that shape for both ---- */
+
+typedef cv_err (*payload_fn)(const void *item, cv_buf *b);
+
+static cv_err item_txid(payload_fn payload, const void *item, uint8_t txid[CV_HASH_LEN])
+{
+	cv_buf b = {0};
+	cv_err rc = payload(item, &b);
+
+	if (rc == CV_OK)
+		cv_sha256(b.data, b.len, txid);
+	cv_buf_free(&b);
+	return rc;
+}
+
+static cv_err item_leaf(payload_fn payload, const void *item, const uint8_t sig[CV_SIG_LEN],
+                        cv_buf *b)
+{
+	cv_err rc = payload(item, b);
+
+	return rc == CV_OK ? cv_buf_put(b, sig, CV_SIG_LEN) : rc;
+}
+
+static cv_err item_sign(payload_fn payload, const void *item, const cv_privkey *key,
+                        uint8_t sig[CV_SIG_LEN])
+{
+	cv_buf b = {0};
+	cv_err rc = payload(item, &b);
+
+	if (rc == CV_OK)
+		rc = cv_sign(key, b.data, b.len, sig);
+	cv_buf_free(&b);
+	return rc;
+}
+
+static cv_err ballot_payload(const void *item, cv_buf *b)
+{
+	return cv_ballot_payload(item, b);
+}
+
+static cv_err decryption_payload(const void *item, cv_buf *b)
+{
+	return cv_decryption_payload(item, b);
+}
+
 /* ---- ballots ---- */
 
 cv_err cv_ballot_payload(const cv_ballot *bl, cv_buf *b)
@@ -643,20 +689,12 @@ cv_err cv_ballot_payload(const cv_ballot *bl, cv_buf *b)
 
 cv_err cv_ballot_txid(const cv_ballot *bl, uint8_t txid[CV_HASH_LEN])
 {
-	cv_buf b = {0};
-	cv_err rc = cv_ballot_payload(bl, &b);
-
-	if (rc == CV_OK)
-		cv_sha256(b.data, b.len, txid);
-	cv_buf_free(&b);
-	return rc;
+	return item_txid(ballot_payload, bl, txid);
 }
 
 cv_err cv_ballot_leaf(const cv_ballot *bl, cv_buf *b)
 {
-	cv_err rc = cv_ballot_payload(bl, b);
-
-	return rc == CV_OK ? cv_buf_put(b, bl->signature, CV_SIG_LEN) : rc;
+	return item_leaf(ballot_payload, bl, bl->signature, b);
 }
 
 /* The 0/1 proof's challenge for position i. */
@@ -892,13 +930,7 @@ out:
 
 cv_err cv_ballot_sign(cv_ballot *bl, const cv_privkey *voter)
 {
-	cv_buf b = {0};
-	cv_err rc = cv_ballot_payload(bl, &b);
-
-	if (rc == CV_OK)
-		rc = cv_sign(voter, b.data, b.len, bl->signature);
-	cv_buf_free(&b);
-	return rc;
+	return item_sign(ballot_payload, bl, voter, bl->signature);
 }
 
 cv_err cv_ballot_verify(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t n_candidates,
@@ -1025,20 +1057,12 @@ cv_err cv_decryption_payload(const cv_decryption *d, cv_buf *b)
 
 cv_err cv_decryption_txid(const cv_decryption *d, uint8_t txid[CV_HASH_LEN])
 {
-	cv_buf b = {0};
-	cv_err rc = cv_decryption_payload(d, &b);
-
-	if (rc == CV_OK)
-		cv_sha256(b.data, b.len, txid);
-	cv_buf_free(&b);
-	return rc;
+	return item_txid(decryption_payload, d, txid);
 }
 
 cv_err cv_decryption_leaf(const cv_decryption *d, cv_buf *b)
 {
-	cv_err rc = cv_decryption_payload(d, b);
-
-	return rc == CV_OK ? cv_buf_put(b, d->signature, CV_SIG_LEN) : rc;
+	return item_leaf(decryption_payload, d, d->signature, b);
 }
 
 cv_err cv_aggregate_add(const cv_ballot *bl, uint8_t (*alpha)[CV_POINT_LEN],
@@ -1135,13 +1159,7 @@ out:
 
 cv_err cv_decryption_sign(cv_decryption *d, const cv_privkey *validator)
 {
-	cv_buf b = {0};
-	cv_err rc = cv_decryption_payload(d, &b);
-
-	if (rc == CV_OK)
-		rc = cv_sign(validator, b.data, b.len, d->signature);
-	cv_buf_free(&b);
-	return rc;
+	return item_sign(decryption_payload, d, validator, d->signature);
 }
 
 cv_err cv_decryption_verify(const cv_decryption *d, const uint8_t K_j[CV_POINT_LEN],
