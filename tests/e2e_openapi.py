@@ -136,6 +136,7 @@ class Proxy:
         self.desc = desc
         self.problems = []
         self.answers = 0
+        self.errors = 0     # answers with status 400 or more
         self.lock = threading.Lock()
         proxy = self
 
@@ -165,6 +166,7 @@ class Proxy:
                 problems = proxy.desc.check(self.command, self.path, status, lower, plain)
                 with proxy.lock:
                     proxy.answers += 1
+                    proxy.errors += status >= 400
                     proxy.problems.extend(problems)
                 self.send_response_only(status)
                 for k, v in rh:
@@ -571,7 +573,7 @@ def main():
         SYS.cleanup()
     for problem in PROXY.problems:
         print(f"# {problem}")
-    check(f"every answer ({PROXY.answers}) matches the description "
+    check(f"every answer ({PROXY.answers}, {PROXY.errors} of them errors) matches the description "
           f"({len(PROXY.problems)} problems)", PROXY.answers > 100 and not PROXY.problems,
           "the problems are listed above")
     unexercised = sorted(f"{m} {t}" for m, t, _, _ in desc.ops if (m, t) not in desc.seen)
