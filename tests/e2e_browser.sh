@@ -16,12 +16,11 @@ failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-	(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || {
-		echo "e2e_browser: npm ci failed in tests/browser"
-		echo "e2e_browser: 0 passed, 1 failed"
-		exit 1
-	}
+# (again when the lockfile changed: tools/npm-ci.sh)
+if ! sh tools/npm-ci.sh tests/browser; then
+	echo "e2e_browser: npm ci failed in tests/browser"
+	echo "e2e_browser: 0 passed, 1 failed"
+	exit 1
 fi
 
 # the page modules against the vectors (node --test prints "# pass N" and "# fail N")

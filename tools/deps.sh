@@ -3,13 +3,15 @@
 # so that running it again is quick and harmless. tini and supervisor run the container
 # (tools/run.sh supervise); util-linux's setpriv, which drops the programs' privileges,
 # is in every Debian; sslscan checks the HTTPS set-up from outside (tests/e2e_tls).
-# Then the browser test's npm packages
-# (tests/browser, from its lockfile) when they are not there yet. Needs root (or sudo).
+# python3-jsonschema checks the API's answers against its OpenAPI description
+# (tests/e2e_openapi). Then the tests' npm packages (tests/browser, tests/openapi, each
+# from its lockfile) when they are missing or their lockfile changed. Needs root (or sudo).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="gcc make pkg-config libdb5.3-dev db5.3-util libjson-c-dev libssl-dev openssl
 libfcgi-dev libcurl4-openssl-dev curl nginx python3 ca-certificates nodejs npm chromium
-clang libclang-rt-14-dev cppcheck clang-tidy valgrind tini supervisor sslscan"
+clang libclang-rt-14-dev cppcheck clang-tidy valgrind tini supervisor sslscan
+python3-jsonschema"
 missing=""
 for p in $pkgs; do
 	# a tool that is already on PATH from elsewhere (node, npm) counts as present
@@ -25,7 +27,5 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get update -q
 	$SUDO apt-get install -y -q --no-install-recommends $missing
 fi
-if [ -f "$top/tests/browser/package-lock.json" ] && [ ! -d "$top/tests/browser/node_modules" ]; then
-	(cd "$top/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+sh "$top/tools/npm-ci.sh" tests/browser tests/openapi
 exit 0

@@ -1,0 +1,587 @@
+"""The OpenAPI description (www/api/openapi.json) against the real system.
+
+Started by tests/e2e_openapi.sh with BIN and CGI in the environment. First the static
+checks: every route of the programs' tables (cgi-bin/*.c), every exact /api/ location of
+nginx.conf and every error code of lib/chain/err.c is in the description, and the
+description names no route the programs do not have. Then a whole election (set-up through
+the admin API, registration, votes, mining, approvals and rejections, receipts, the close,
+the seal) and deliberate errors are driven through a small proxy in this process, by this
+script and by the real CLI and miner alike: the proxy checks EVERY answer against the
+description (the operation's described statuses, the JSON Schema 2020-12 of the body,
+the required headers). An answer whose status the operation does not describe fails.
+"""
+import gzip
+import http.client
+import http.server
+import json
+import os
+import re
+import socketserver
+import subprocess
+import sys
+import threading
+
+sys.dont_write_bytecode = True   # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cvtest as T  # noqa: E402
+
+try:
+    import jsonschema
+except ImportError:  # tools/deps.sh installs python3-jsonschema
+    jsonschema = None
+
+RES = T.Results("e2e_openapi")
+check = RES.check
+DOC_PATH = os.path.join(T.TOP, "www", "api", "openapi.json")
+METHODS = ("get", "put", "post", "delete")
+# Routes of the programs that are no part of the public surface, and why.
+INTERNAL = {
+    ("GET", "/api/chain/export/{}"): "nginx's internal location behind the export's redirect",
+}
+
+
+# ---- the description ----------------------------------------------------------------
+
+def template_key(path):
+    """'/api/blocks/{id}' and the route '/api/blocks/:' both become '/api/blocks/{}'."""
+    return "/".join("{}" if s == ":" or (s.startswith("{") and s.endswith("}")) else s
+                    for s in path.split("/"))
+
+
+class Description:
+    def __init__(self, doc):
+        self.doc = doc
+        self.ops = []       # (method, template, regex, operation)
+        for template, item in doc["paths"].items():
+            rx = re.compile("^" + re.sub(r"\\\{[^/]+\\\}", "[^/]+", re.escape(template)) + "$")
+            for m in METHODS:
+                if m in item:
+                    self.ops.append((m.upper(), template, rx, item[m]))
+        # literal templates before templated ones (none overlap today)
+        self.ops.sort(key=lambda o: o[1].count("{"))
+        self.seen = {}      # (method, template) -> set of statuses
+
+    def schema_validator(self, schema):
+        # the schema sees the whole document's components, so "#/components/..." resolves
+        root = dict(schema, components=self.doc["components"])
+        return jsonschema.Draft202012Validator(root)
+
+    def find(self, method, path):
+        """(template, operation or None); template None: no described path matches."""
+        known = None
+        for m, template, rx, op in self.ops:
+            if rx.match(path):
+                if m == method:
+                    return template, op
+                known = template
+        return known, None
+
+    def response_of(self, name):
+        return self.doc["components"]["responses"][name]
+
+    def check(self, method, path, status, headers, body):
+        """Problems (a list of strings) of one answer against the description."""
+        path = path.split("?", 1)[0]
+        template, op = self.find(method, path)
+        if op is not None:
+            self.seen.setdefault((method, template), set()).add(status)
+            resp = op["responses"].get(str(status))
+            if resp is None:
+                return [f"{method} {path}: status {status} is not described for "
+                        f"{op['operationId']} (described: {', '.join(op['responses'])})"]
+            where = op["operationId"]
+        elif template is not None:
+            # a described path asked with a method it does not take
+            if status != 405:
+                return [f"{method} {path}: a method the path does not take answered "
+                        f"{status}, not 405"]
+            resp, where = self.response_of("E405"), "405 (method not described)"
+        else:
+            if status != 404:
+                return [f"{method} {path}: no described path, yet answered {status}, not 404"]
+            resp, where = self.response_of("E404"), "404 (no such endpoint)"
+        if "$ref" in resp:
+            resp = self.response_of(resp["$ref"].rsplit("/", 1)[1])
+        problems = []
+        for name, h in resp.get("headers", {}).items():
+            if h.get("required") and name.lower() not in headers:
+                problems.append(f"{method} {path} {status} ({where}): no {name} header")
+        content = resp.get("content")
+        if not content:
+            if body:
+                problems.append(f"{method} {path} {status} ({where}): a body where none is described")
+            return problems
+        ctype = headers.get("content-type", "").split(";")[0].strip()
+        if ctype not in content:
+            return problems + [f"{method} {path} {status} ({where}): Content-Type {ctype!r} "
+                               f"is not one of {list(content)}"]
+        try:
+            value = json.loads(body)
+        except ValueError as e:
+            return problems + [f"{method} {path} {status} ({where}): not JSON ({e}): {body[:200]!r}"]
+        v = self.schema_validator(content[ctype]["schema"])
+        for e in sorted(v.iter_errors(value), key=lambda e: list(e.absolute_path))[:5]:
+            problems.append(f"{method} {path} {status} ({where}): at "
+                            f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message[:300]}")
+        return problems
+
+
+# ---- the validating proxy -------------------------------------------------------------
+
+class Proxy:
+    """Forwards every request to the system and checks each answer against the
+    description. Accept-Encoding is not passed on, so that bodies arrive plain."""
+
+    def __init__(self, desc, upstream_host, upstream_port):
+        self.desc = desc
+        self.problems = []
+        self.answers = 0
+        self.errors = 0     # answers with status 400 or more
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def forward(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                data = self.rfile.read(n) if n else None
+                hdrs = {k: v for k, v in self.headers.items()
+                        if k.lower() not in ("host", "connection", "accept-encoding",
+                                             "keep-alive", "proxy-connection")}
+                conn = http.client.HTTPConnection(upstream_host, upstream_port, timeout=120)
+                try:
+                    conn.request(self.command, self.path, body=data, headers=hdrs)
+                    r = conn.getresponse()
+                    body = r.read()
+                    rh = [(k, v) for k, v in r.getheaders()]
+                    status = r.status
+                finally:
+                    conn.close()
+                lower = {k.lower(): v for k, v in rh}
+                plain = gzip.decompress(body) if lower.get("content-encoding") == "gzip" else body
+                problems = proxy.desc.check(self.command, self.path, status, lower, plain)
+                with proxy.lock:
+                    proxy.answers += 1
+                    proxy.errors += status >= 400
+                    proxy.problems.extend(problems)
+                self.send_response_only(status)
+                for k, v in rh:
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length",
+                                         "keep-alive"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = forward
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", T.free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---- static checks --------------------------------------------------------------------
+
+def route_tables():
+    """{(METHOD, template key): file} of every cv_route in cgi-bin/*.c."""
+    routes = {}
+    cdir = os.path.join(T.TOP, "cgi-bin")
+    for name in sorted(os.listdir(cdir)):
+        if not name.endswith(".c"):
+            continue
+        with open(os.path.join(cdir, name)) as f:
+            text = f.read()
+        for table in re.findall(r"cv_route\s+\w+\[\]\s*=\s*\{(.*?)\};", text, re.S):
+            for method, path in re.findall(r'\{\s*"([A-Z]+)",\s*"(/[^"]*)"', table):
+                routes[(method, template_key(path))] = name
+    return routes
+
+
+def static_checks(desc):
+    doc = desc.doc
+    described = {(m, template_key(t)) for m, t, _, _ in desc.ops}
+    routes = route_tables()
+    check("the programs' route tables were read", len(routes) >= 20, len(routes))
+    undocumented = sorted(f"{m} {p} ({f})" for (m, p), f in routes.items()
+                          if (m, p) not in described and (m, p) not in INTERNAL)
+    check("every route of cgi-bin/*.c is described (undocumented: "
+          + (", ".join(undocumented) or "none") + ")", not undocumented, undocumented)
+    phantom = sorted(f"{m} {p}" for (m, p) in described
+                     if (m, p) not in routes and p != "/api/openapi.json")
+    check("every described operation is a route of a program (phantoms: "
+          + (", ".join(phantom) or "none") + ")", not phantom, phantom)
+    with open(os.path.join(T.TOP, "nginx.conf")) as f:
+        conf = f.read()
+    exact = re.findall(r"location\s*=\s*(/(?:admin/)?api/\S+)\s*\{", conf)
+    missing = sorted(p for p in exact
+                     if not any(template_key(p) == k for _, k in described))
+    check("every exact /api/ location of nginx.conf is described (missing: "
+          + (", ".join(missing) or "none") + ")", exact and not missing, (exact, missing))
+    with open(os.path.join(T.TOP, "lib", "chain", "err.c")) as f:
+        err_c = f.read()
+    table = re.findall(r'\{"([a-z_0-9]+)",\s*(?:"(?:[^"\\]|\\.)*"\s*)+,\s*(\d+)\}', err_c)
+    schemas = doc["components"]["schemas"]
+    wrong = []
+    for code, status in table:
+        if status == "200":
+            continue
+        if code not in schemas["ErrorCode"]["enum"]:
+            wrong.append(f"{code} is not an ErrorCode")
+            continue
+        enum = (schemas.get(f"Error{status}", {}).get("properties", {}).get("error", {})
+                .get("properties", {}).get("code", {}).get("enum", []))
+        if code not in enum:
+            wrong.append(f"{code} is not among the codes of status {status}")
+    check(f"every error code of lib/chain/err.c ({len(table)}) is described with its status",
+          len(table) > 40 and not wrong, wrong)
+    check("the description is OpenAPI 3.1", doc.get("openapi", "").startswith("3.1."),
+          doc.get("openapi"))
+
+
+# ---- the election ---------------------------------------------------------------------
+
+SYS = None
+PROXY = None
+
+
+def http_(method, path, body=None, ctype="application/json", auth=None, raw=None, headers=None):
+    return T.request(PROXY.url, method, path, body, ctype=ctype, auth=auth, raw=raw,
+                     headers=headers)
+
+
+def admin(method, path, body=None, **kw):
+    return http_(method, path, body, auth=SYS.admin_auth(), **kw)
+
+
+def cli(*args):
+    return subprocess.run([T.CHAINVOTE, *args], capture_output=True, text=True, timeout=120)
+
+
+def miner(*args):
+    return subprocess.run([T.MINER, "--url", PROXY.url, "--once", "--threads", "2", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def keygen(path):
+    cli("keygen", "-o", path)
+    with open(path) as f:
+        return json.load(f)["public_key"]
+
+
+def expect(what, r, *statuses):
+    return check(f"{what} ({'/'.join(map(str, statuses))})", r.status in statuses, r)
+
+
+def scenario(keys):
+    url = PROXY.url
+    r = http_("GET", "/api/openapi.json")
+    with open(DOC_PATH, "rb") as f:
+        expect("the description is served at /api/openapi.json", r, 200)
+        check("it is the file www/api/openapi.json", r.body == f.read(), r.body[:80])
+    expect("POST to the description is refused", http_("POST", "/api/openapi.json", {}), 405)
+
+    # --- before any election
+    for p in ("/api/election", "/api/results", "/api/blocks", "/api/pool", "/api/work",
+              "/api/proposals", "/api/equivocations", "/api/chain/export"):
+        expect(f"GET {p} with no election", http_("GET", p), 404, 409, 200)
+    expect("admin: the election before it exists", admin("GET", "/admin/api/election"), 404)
+    expect("admin without credentials", http_("GET", "/admin/api/election"), 401)
+    expect("admin with a wrong password",
+           http_("GET", "/admin/api/election", auth="admin:wrong"), 401)
+    expect("a candidate before the election exists",
+           admin("PUT", "/admin/api/candidates/1", {"name": "A"}), 404, 409)
+
+    # --- set-up
+    settings = {"title": "OpenAPI election", "threshold": 2, "difficulty": 8,
+                "max_block_votes": 8, "opens": 0, "closes": 0, "results_after_close": False}
+    expect("a new election needs a title", admin("PUT", "/admin/api/election", {"threshold": 2}), 400)
+    expect("the election is created", admin("PUT", "/admin/api/election", settings), 201)
+    expect("its settings change", admin("PUT", "/admin/api/election", {"difficulty": 8}), 200)
+    expect("an unknown setting", admin("PUT", "/admin/api/election", {"colour": "red"}), 400)
+    expect("settings that are not JSON",
+           admin("PUT", "/admin/api/election", raw=b"title=x", ctype="text/plain"), 415)
+    expect("settings that do not parse",
+           admin("PUT", "/admin/api/election", raw=b'{"title":', ctype="application/json"), 400)
+    expect("the admin's view in setup", admin("GET", "/admin/api/election"), 200)
+    for cid, name in ((1, "Alder"), (2, "Birch"), (3, "Cedar"), (4, "Dogwood")):
+        expect(f"candidate {cid} added", admin("PUT", f"/admin/api/candidates/{cid}", {"name": name}), 200)
+    expect("candidate id 0", admin("PUT", "/admin/api/candidates/0", {"name": "Zero"}), 400)
+    expect("a candidate without a name", admin("PUT", "/admin/api/candidates/5", {"name": ""}), 400)
+    expect("candidate 4 removed", admin("DELETE", "/admin/api/candidates/4"), 200)
+    expect("an unknown candidate removed", admin("DELETE", "/admin/api/candidates/99"), 404)
+    validators = []
+    for i in range(4):
+        path = os.path.join(keys, f"validator-{i}.json")
+        key = keygen(path)
+        validators.append((path, key))
+        expect(f"validator {i} added",
+               admin("PUT", f"/admin/api/validators/{key}", {"name": f"Validator {i}"}), 200)
+    expect("validator 3 removed", admin("DELETE", f"/admin/api/validators/{validators[3][1]}"), 200)
+    expect("an unknown validator removed",
+           admin("DELETE", f"/admin/api/validators/{validators[3][1]}"), 404)
+    expect("a validator key off the curve",
+           admin("PUT", "/admin/api/validators/04" + "00" * 64, {"name": "Off"}), 400)
+    expect("a validator key that is not hex",
+           admin("DELETE", "/admin/api/validators/xyz"), 400)
+
+    r = admin("POST", "/admin/api/eligible",
+              {"voters": [{"voter_id": "V001"}, {"voter_id": "V002", "code": "CODE-TWO-22"}]})
+    expect("eligibility import (JSON)", r, 201)
+    codes = {v["voter_id"]: v["code"] for v in (r.json or {}).get("voters", [])}
+    expect("eligibility import (CSV) with a known id",
+           admin("POST", "/admin/api/eligible", raw=b"V003\nV001\n", ctype="text/csv"), 201)
+    expect("eligibility import with no entries", admin("POST", "/admin/api/eligible", {"voters": []}), 400)
+    expect("eligibility import as text/plain",
+           admin("POST", "/admin/api/eligible", raw=b"V004", ctype="text/plain"), 415)
+
+    voters = []
+    pub = keygen(os.path.join(keys, "voter-reg.json"))
+    expect("registration with a wrong code",
+           http_("POST", "/api/register", {"voter_id": "V001", "code": "wrong", "public_key": pub}), 403)
+    expect("registration with the code", http_("POST", "/api/register",
+           {"voter_id": "V001", "code": codes.get("V001", ""), "public_key": pub}), 201)
+    voters.append(os.path.join(keys, "voter-reg.json"))
+    pub2 = keygen(os.path.join(keys, "voter-reg2.json"))
+    expect("a second registration of the same key", http_("POST", "/api/register",
+           {"voter_id": "V002", "code": "CODE-TWO-22", "public_key": pub}), 409, 403)
+    expect("registration with a missing field",
+           http_("POST", "/api/register", {"voter_id": "V002", "public_key": pub2}), 400)
+    expect("registration that is not JSON",
+           http_("POST", "/api/register", raw=b"voter_id=V002", ctype="application/x-www-form-urlencoded"), 415)
+    expect("registration larger than nginx takes",
+           http_("POST", "/api/register", raw=b"[" + b"1," * 4000 + b"1]"), 413)
+
+    extra = []
+    for i in range(5):
+        path = os.path.join(keys, f"voter-{i}.json")
+        extra.append(keygen(path))
+        voters.append(path)
+    expect("keys put on the roll (JSON)", admin("POST", "/admin/api/voters", {"keys": extra[:4]}), 201)
+    expect("keys put on the roll (CSV), one known",
+           admin("POST", "/admin/api/voters", raw=(extra[3] + "\n" + extra[4] + "\n").encode(),
+                 ctype="text/csv"), 201)
+    expect("a key off the curve on the roll",
+           admin("POST", "/admin/api/voters", {"keys": ["04" + "00" * 64]}), 422, 400)
+
+    for p in ("/api/election", "/api/results", "/api/blocks", "/api/pool"):
+        expect(f"GET {p} in setup", http_("GET", p), 200)
+    for p in ("/api/work", "/api/proposals", "/api/chain/export", "/api/proposals/" + "ab" * 32):
+        expect(f"GET {p} in setup", http_("GET", p), 409)
+    expect("a voter lookup in setup", http_("GET", f"/api/voters/{extra[0]}"), 200)
+
+    expect("the election opens", admin("POST", "/admin/api/open"), 200)
+    expect("it opens only once", admin("POST", "/admin/api/open"), 409)
+    expect("registration after opening", http_("POST", "/api/register",
+           {"voter_id": "V002", "code": "CODE-TWO-22", "public_key": pub2}), 409)
+    expect("a candidate after opening", admin("PUT", "/admin/api/candidates/9", {"name": "Late"}), 409)
+    expect("a validator removed after opening",
+           admin("DELETE", f"/admin/api/validators/{validators[0][1]}"), 409)
+    expect("settings after opening", admin("PUT", "/admin/api/election", {"difficulty": 9}), 409)
+    expect("eligibility after opening", admin("POST", "/admin/api/eligible", {"voters": [{"voter_id": "V9"}]}), 409)
+    expect("the roll after opening", admin("POST", "/admin/api/voters", {"keys": [pub2]}), 409)
+    r = http_("GET", "/api/election")
+    expect("the open election", r, 200)
+    election_id = (r.json or {}).get("genesis_hash") or "00" * 32
+
+    # --- votes (the CLI through the proxy)
+    txids = []
+    for path, cand in zip(voters[:5], [1, 2, 1, 3, 1]):
+        out = cli("vote", "--url", url, "--key", path, "--candidate", str(cand))
+        ok = out.returncode == 0 and out.stdout.strip() != ""
+        check(f"vote for {cand} accepted", ok, (out.stdout, out.stderr))
+        if ok:
+            txids.append(out.stdout.strip().split()[-1])
+    out = cli("vote", "--url", url, "--key", voters[0], "--candidate", "2")
+    check("a second vote is refused", out.returncode != 0 and "already_voted" in out.stdout + out.stderr,
+          (out.stdout, out.stderr))
+    forged = {"election_id": election_id, "voter_key": pub2, "candidate_id": 1,
+              "timestamp": 1, "signature": "11" * 64}
+    expect("a vote by a key not on the roll", http_("POST", "/api/votes", forged), 403, 422)
+    expect("a vote with an unknown key", http_("POST", "/api/votes", dict(forged, colour=1)), 400)
+    expect("a vote that does not parse", http_("POST", "/api/votes", raw=b'{"election_id":'), 400)
+    expect("a vote larger than nginx takes", http_("POST", "/api/votes", raw=b"x" * 10000), 413)
+    expect("a vote that is not JSON", http_("POST", "/api/votes", raw=b"{}", ctype="text/plain"), 415)
+    if txids:
+        expect("a pending vote", http_("GET", f"/api/votes/{txids[0]}"), 200)
+    expect("an unknown txid", http_("GET", "/api/votes/" + "ab" * 32), 404)
+    expect("a txid that is not hex", http_("GET", "/api/votes/xyz"), 400)
+    expect("the pool", http_("GET", "/api/pool?limit=3"), 200)
+    expect("the pool with limit 0", http_("GET", "/api/pool?limit=0"), 400)
+    with open(voters[0]) as f:
+        voter0 = json.load(f)["public_key"]
+    expect("a voter with a pending vote", http_("GET", f"/api/voters/{voter0}"), 200)
+    expect("a voter key that is not hex", http_("GET", "/api/voters/04zz"), 400)
+
+    # --- mining and validation
+    expect("the work template", http_("GET", "/api/work"), 200)
+    out = miner("--max-votes", "1")
+    check("the miner posts a one-vote proposal", out.returncode == 0, (out.stdout, out.stderr))
+    out = miner()
+    check("the miner posts a full proposal", out.returncode == 0, (out.stdout, out.stderr))
+    r = http_("GET", "/api/proposals")
+    expect("the proposals", r, 200)
+    props = (r.json or {}).get("proposals", [])
+    full = [p["hash"] for p in props if p["n_votes"] == len(txids)]
+    rival = [p["hash"] for p in props if p["n_votes"] == 1]
+    if not check("two rival proposals", full and rival, props):
+        return
+    full, rival = full[0], rival[0]
+    expect("a proposal", http_("GET", f"/api/proposals/{full}"), 200)
+    expect("a proposal hash that is not hex", http_("GET", "/api/proposals/xyz"), 400)
+    expect("an unknown proposal", http_("GET", "/api/proposals/" + "cd" * 32), 404)
+    r = http_("GET", f"/api/proposals/{full}")
+    block = dict((r.json or {}).get("block", {}))
+    expect("the same block proposed again", http_("POST", "/api/blocks", dict(block, approvals=[])), 409)
+    expect("a proposal carrying approvals", http_("POST", "/api/blocks", dict(block, approvals=[
+        {"validator_key": validators[0][1], "signature": "11" * 64}])), 400)
+    expect("a block that does not parse", http_("POST", "/api/blocks", raw=b"[1,2"), 400)
+    expect("a block with a broken merkle root",
+           http_("POST", "/api/blocks", dict(block, approvals=[], merkle_root="00" * 32)), 422)
+    expect("a block as text/plain", http_("POST", "/api/blocks", raw=b"{}", ctype="text/plain"), 415)
+
+    outsider = os.path.join(keys, "outsider.json")
+    outsider_key = keygen(outsider)
+    out = cli("approve", "--url", url, "--key", outsider, full)
+    check("an outsider's approval is refused", out.returncode != 0, (out.stdout, out.stderr))
+    expect("an approval with a bad signature",
+           http_("POST", f"/api/proposals/{full}/approvals",
+                 {"validator_key": validators[0][1], "signature": "11" * 64}), 422)
+    expect("an approval that is not the shape",
+           http_("POST", f"/api/proposals/{full}/approvals", {"validator_key": "zz", "signature": "00"}), 400)
+    expect("an approval of an unknown proposal",
+           http_("POST", "/api/proposals/" + "cd" * 32 + "/approvals",
+                 {"validator_key": validators[0][1], "signature": "11" * 64}), 404, 422)
+    expect("an approval by a key that is no validator",
+           http_("POST", f"/api/proposals/{full}/approvals",
+                 {"validator_key": outsider_key, "signature": "11" * 64}), 403)
+    expect("a rejection that is not the shape",
+           http_("POST", f"/api/proposals/{rival}/rejections", {"validator_key": validators[2][1]}), 400)
+    out = cli("reject", "--url", url, "--key", validators[2][0], "--reason", "fewer votes", rival)
+    check("a validator rejects the rival", out.returncode == 0, (out.stdout, out.stderr))
+    out = cli("reject", "--url", url, "--key", validators[2][0], "--reason", "again", rival)
+    check("a second verdict is refused", out.returncode != 0, (out.stdout, out.stderr))
+    expect("the rival with its rejection", http_("GET", f"/api/proposals/{rival}"), 200)
+    out = cli("approve", "--url", url, "--key", validators[0][0], full)
+    check("the first approval", out.returncode == 0, (out.stdout, out.stderr))
+    out = cli("approve", "--url", url, "--key", validators[0][0], rival)
+    check("an equivocation is refused", out.returncode != 0, (out.stdout, out.stderr))
+    expect("a proposal with its approval", http_("GET", f"/api/proposals/{full}"), 200)
+    expect("the equivocations", http_("GET", "/api/equivocations"), 200)
+    out = cli("approve", "--url", url, "--key", validators[1][0], full)
+    check("the second approval commits", out.returncode == 0, (out.stdout, out.stderr))
+
+    # --- the chain
+    expect("the last blocks", http_("GET", "/api/blocks"), 200)
+    expect("blocks from the genesis", http_("GET", "/api/blocks?from=0&limit=2"), 200)
+    expect("blocks with limit 0", http_("GET", "/api/blocks?limit=0"), 400)
+    expect("the genesis block", http_("GET", "/api/blocks/0"), 200)
+    r = http_("GET", f"/api/blocks/{full}")
+    expect("block 1 by hash", r, 200)
+    expect("block 1 again, not modified",
+           http_("GET", f"/api/blocks/{full}", headers={"If-None-Match": f'"{full}"'}), 304)
+    expect("a block not committed", http_("GET", "/api/blocks/99"), 404)
+    expect("a block id that is neither", http_("GET", "/api/blocks/xyz"), 400)
+    expect("a committed block proposed again", http_("POST", "/api/blocks", dict(block, approvals=[])), 409)
+    r = http_("GET", "/api/chain/export")
+    expect("the export", r, 200)
+    etag = r.header("etag") or '"x"'
+    expect("the export again, not modified",
+           http_("GET", "/api/chain/export", headers={"If-None-Match": etag}), 304)
+    expect("the export's internal location from outside",
+           http_("GET", "/api/chain/export/" + full), 404)
+    for t in txids:
+        out = cli("receipt", "--url", url, t)
+        check(f"receipt {t[:8]} verifies", out.returncode == 0, (out.stdout, out.stderr))
+    expect("a committed vote", http_("GET", f"/api/votes/{txids[0]}"), 200)
+    expect("a voter with a committed vote", http_("GET", f"/api/voters/{voter0}"), 200)
+    expect("a key not on the roll", http_("GET", f"/api/voters/{outsider_key}"), 200)
+    expect("the results", http_("GET", "/api/results"), 200)
+    expect("the empty pool's work", http_("GET", "/api/work"), 200)
+
+    # --- the close and the seal
+    expect("the election closes", admin("POST", "/admin/api/close"), 200)
+    expect("it closes only once", admin("POST", "/admin/api/close"), 409)
+    out = cli("vote", "--url", url, "--key", voters[5], "--candidate", "1")
+    check("a vote after the close is refused", out.returncode != 0, (out.stdout, out.stderr))
+    expect("the seal's work", http_("GET", "/api/work"), 200)
+    out = miner()
+    check("the miner posts the seal block", out.returncode == 0, (out.stdout, out.stderr))
+    r = http_("GET", "/api/proposals")
+    seal = [p["hash"] for p in (r.json or {}).get("proposals", [])]
+    if check("the seal block is proposed", len(seal) == 1, r):
+        expect("the seal proposal", http_("GET", f"/api/proposals/{seal[0]}"), 200)
+        for path, _ in validators[:2]:
+            out = cli("approve", "--url", url, "--key", path, seal[0])
+            check("an approval of the seal", out.returncode == 0, (out.stdout, out.stderr))
+    r = http_("GET", "/api/election")
+    check("the election is final", r.status == 200 and (r.json or {}).get("final") is True, r)
+    expect("no work after the seal", http_("GET", "/api/work"), 409)
+    expect("the final results", http_("GET", "/api/results"), 200)
+    expect("the final export", http_("GET", "/api/chain/export"), 200)
+    expect("the admin's view at the end", admin("GET", "/admin/api/election"), 200)
+    out = subprocess.run([T.CHAINVOTE, "verify", url], capture_output=True, text=True, timeout=120)
+    check("chainvote verify accepts the export", out.returncode == 0, (out.stdout, out.stderr))
+
+    # --- routes and methods that do not exist
+    expect("an unknown endpoint", http_("GET", "/api/nothing"), 404)
+    expect("an unknown admin endpoint", admin("GET", "/admin/api/nothing"), 404)
+    expect("a path below a vote", http_("GET", f"/api/votes/{txids[0]}/more"), 404)
+    expect("DELETE of the votes", http_("DELETE", "/api/votes"), 405)
+    expect("PUT of the election", http_("PUT", "/api/election", {}), 405)
+    expect("GET of an approval list", http_("GET", f"/api/proposals/{full}/approvals"), 405)
+    expect("PATCH of the results", http_("PATCH", "/api/results", {}), 405)
+    expect("DELETE of the roll", admin("DELETE", "/admin/api/voters"), 405)
+
+    # --- nginx's rate limit on registrations (last: it holds for a while)
+    statuses = [http_("POST", "/api/register", {"voter_id": "V9", "code": "C", "public_key": pub2}).status
+                for _ in range(30)]
+    check("registrations beyond the rate are refused (429)", 429 in statuses, statuses)
+
+
+def main():
+    global SYS, PROXY
+    if not check("python3-jsonschema is installed (tools/deps.sh)", jsonschema is not None):
+        return
+    with open(DOC_PATH) as f:
+        desc = Description(json.load(f))
+    jsonschema.Draft202012Validator.check_schema(
+        dict(desc.doc["components"]["schemas"]["Error"]))
+    static_checks(desc)
+    SYS = T.System(prefix="cv-e2e-openapi-", WORKERS=2, VOTE_WORKERS=2)
+    if not check("system starts (nginx and five programs)", SYS.start()):
+        SYS.cleanup()
+        return
+    PROXY = Proxy(desc, "127.0.0.1", SYS.port)
+    try:
+        keys = os.path.join(SYS.tmp, "keys")
+        os.makedirs(keys)
+        scenario(keys)
+    finally:
+        PROXY.stop()
+        SYS.cleanup()
+    for problem in PROXY.problems:
+        print(f"# {problem}")
+    check(f"every answer ({PROXY.answers}, {PROXY.errors} of them errors) matches the description "
+          f"({len(PROXY.problems)} problems)", PROXY.answers > 100 and not PROXY.problems,
+          "the problems are listed above")
+    unexercised = sorted(f"{m} {t}" for m, t, _, _ in desc.ops if (m, t) not in desc.seen)
+    check("every described operation was exercised (not: "
+          + (", ".join(unexercised) or "none") + ")", not unexercised, unexercised)
+    for (m, t), statuses in sorted(desc.seen.items(), key=lambda x: x[0][1]):
+        print(f"  seen {m} {t}: {' '.join(map(str, sorted(statuses)))}")
+
+
+if __name__ == "__main__":
+    RES.run(main)
