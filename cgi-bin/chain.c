@@ -1,5 +1,6 @@
 /* chain.fcgi: the public, read-only view of the election and its chain: the election,
- * the results, committed blocks and the whole chain export. Nothing here writes. */
+ * the results, committed blocks and the whole chain export, and the list of elections.
+ * Nothing here writes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,16 @@ static cv_err get_election(cv_req *r)
 	if (o != NULL)
 		cv_json_add_hex(o, "service_key", service_key, CV_KEY_LEN);
 	return cv_reply_json(r, 200, o);
+}
+
+/* GET /api/elections: 200 every election with its state (cv_api_elections_json); 503
+ * busy. */
+static cv_err list_elections(cv_req *r)
+{
+	json_object *o;
+	cv_err e = cv_api_elections_json(r->root, &o);
+
+	return e == CV_OK ? cv_reply_json(r, 200, o) : e;
 }
 
 static uint64_t votes_of(const cv_tally *t, uint32_t id)
@@ -301,6 +312,7 @@ static cv_err export_at(cv_req *r)
 
 static const cv_route routes[] = {
     {"GET", "/api/election", CV_BODY_NONE, get_election},
+    {"GET", "/api/elections", CV_BODY_NONE, list_elections},
     {"GET", "/api/results", CV_BODY_NONE, get_results},
     {"GET", "/api/blocks", CV_BODY_NONE, list_blocks},
     {"GET", "/api/blocks/:", CV_BODY_NONE, get_block},

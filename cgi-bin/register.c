@@ -450,6 +450,76 @@ static cv_err post_close(cv_req *r)
 	return cv_reply_json(r, 200, o);
 }
 
+/* ---- admin: elections ---- */
+
+/* POST /admin/api/elections {"slug", settings}: registers another election beside the
+ * others and creates it in setup with the settings of PUT /admin/api/election ("title"
+ * needed); it is then set up, opened and closed under /admin/api/e/{slug}/. 201 the
+ * election as GET answers it, with "slug"; 400 malformed (a slug is 1-32 of
+ * [a-z0-9-]); 403; 409 exists; 413; 415; 422 bad_election; 503 busy. */
+static cv_err post_elections(cv_req *r)
+{
+	char slug[CV_ELECTION_SLUG_MAX + 1];
+	json_object *v, *o;
+	cv_settings st = {0};
+	cv_err e;
+
+	if (!json_object_is_type(r->json, json_type_object) ||
+	    !json_object_object_get_ex(r->json, "slug", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) > CV_ELECTION_SLUG_MAX ||
+	    !cv_election_slug_ok(json_object_get_string(v))) {
+		r->message = "Expected {\"slug\", \"title\", settings…}: a slug of 1-32 characters "
+		             "of a-z, 0-9 and -.";
+		return CV_E_MALFORMED;
+	}
+	snprintf(slug, sizeof slug, "%s", json_object_get_string(v));
+	json_object_object_del(r->json, "slug");
+	st.election.threshold = 2;
+	st.election.difficulty = 16;
+	st.election.max_block_votes = 64;
+	if ((e = settings_from_json(r, &st)) != CV_OK)
+		return e;
+	if (st.election.title[0] == '\0') {
+		r->message = "A new election needs a \"title\".";
+		return CV_E_MALFORMED;
+	}
+	/* registered already without settings (a creation that failed half-way): given
+	 * them now; with settings, creating answers exists */
+	e = cv_store_add_election(r->root, slug, cv_now());
+	if ((e != CV_OK && e != CV_E_EXISTS) ||
+	    (e = cv_store_election(r->root, slug, &r->store)) != CV_OK)
+		return e;
+	if ((e = cv_store_create_election(r->store, &st)) == CV_E_EXISTS)
+		r->message = "An election with that slug exists already.";
+	if (e != CV_OK)
+		return e;
+	o = admin_election_json(r, &e);
+	if (o != NULL)
+		json_object_object_add(o, "slug", json_object_new_string(slug));
+	return o ? cv_reply_json(r, 201, o) : e;
+}
+
+/* POST /admin/api/archive: archives the election (cv_store_archive: one in setup or
+ * sealed). 200 {"archived": true, "archived_at"}; 403; 404 no election; 409 bad_state
+ * (open, or closed and not yet sealed) or archived already; 503 busy. */
+static cv_err post_archive(cv_req *r)
+{
+	cv_info info;
+	json_object *o;
+	cv_err e;
+
+	if ((e = cv_store_archive(r->store, cv_now())) != CV_OK ||
+	    (e = cv_req_info(r, &info)) != CV_OK)
+		return e;
+	o = json_object_new_object();
+	if (o != NULL) {
+		json_object_object_add(o, "archived", json_object_new_boolean(true));
+		json_object_object_add(o, "archived_at", json_object_new_uint64(info.archived_at));
+	}
+	return cv_reply_json(r, 200, o);
+}
+
 static const cv_route routes[] = {
     {"POST", "/api/register", CV_BODY_JSON, post_register},
     {"GET", "/admin/api/election", CV_BODY_NONE, get_admin_election},
@@ -462,6 +532,8 @@ static const cv_route routes[] = {
     {"POST", "/admin/api/voters", CV_BODY_JSON_OR_CSV, post_voters},
     {"POST", "/admin/api/open", CV_BODY_NONE, post_open},
     {"POST", "/admin/api/close", CV_BODY_NONE, post_close},
+    {"POST", "/admin/api/archive", CV_BODY_NONE, post_archive},
+    {"POST", "/admin/api/elections", CV_BODY_JSON, post_elections},
 };
 
 static const cv_program program = {"register", routes, sizeof routes / sizeof routes[0],

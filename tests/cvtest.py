@@ -466,6 +466,17 @@ def approvals(block_hash, keys):
 
 # ---- an election --------------------------------------------------------------------
 
+def epath(path, election=None):
+    """path (/api/X or /admin/api/X) in election's URL space (/api/e/SLUG/X); the
+    default election's path as it is for election None."""
+    if not election:
+        return path
+    for base in ("/admin/api/", "/api/"):
+        if path.startswith(base):
+            return f"{base}e/{election}/{path[len(base):]}"
+    return path
+
+
 class Election:
     def __init__(self):
         self.validators = []   # (scalar, public)
@@ -480,31 +491,34 @@ class Election:
 def setup_election(sysm, res, n_voters=10, n_validators=3, threshold=2, difficulty=8,
                    max_block_votes=64, candidates=((1, "Alder Party"), (2, "Birch Alliance"),
                                                    (3, "Cedar Union")),
-                   eligible=(), open_it=True, voters=None):
+                   eligible=(), open_it=True, voters=None, election=None, title="Test election"):
     """Creates, fills and (open_it) opens an election through /admin/api. eligible:
-    voter ids whose one-time codes are kept in el.codes. Returns the Election, or None
+    voter ids whose one-time codes are kept in el.codes. election: another election's
+    slug (registered already), None for the default one. Returns the Election, or None
     after a failed check."""
+    def P(path):
+        return epath(path, election)
     el = Election()
     auth = sysm.admin_auth()
-    el.settings = {"title": "Test election", "threshold": threshold,
+    el.settings = {"title": title, "threshold": threshold,
                    "difficulty": difficulty, "max_block_votes": max_block_votes,
                    "opens": 0, "closes": 0, "results_after_close": False}
-    r = request(sysm, "PUT", "/admin/api/election", el.settings, auth=auth)
+    r = request(sysm, "PUT", P("/admin/api/election"), el.settings, auth=auth)
     if not res.check("admin creates the election", r.status in (200, 201), r):
         return None
     for cid, name in candidates:
-        r = request(sysm, "PUT", f"/admin/api/candidates/{cid}", {"name": name}, auth=auth)
+        r = request(sysm, "PUT", P(f"/admin/api/candidates/{cid}"), {"name": name}, auth=auth)
         if not res.check(f"candidate {cid} added", r.status in (200, 201), r):
             return None
     el.candidates = [c[0] for c in candidates]
     el.validators = keygen(n_validators)
     for i, (_, pub) in enumerate(el.validators):
-        r = request(sysm, "PUT", f"/admin/api/validators/{pub}", {"name": f"Validator {i}"},
+        r = request(sysm, "PUT", P(f"/admin/api/validators/{pub}"), {"name": f"Validator {i}"},
                     auth=auth)
         if not res.check(f"validator {i} added", r.status in (200, 201), r):
             return None
     if eligible:
-        r = request(sysm, "POST", "/admin/api/eligible",
+        r = request(sysm, "POST", P("/admin/api/eligible"),
                     {"voters": [{"voter_id": v} for v in eligible]}, auth=auth)
         if not res.check("eligibility entries imported", r.status in (200, 201) and r.json, r):
             return None
@@ -513,10 +527,10 @@ def setup_election(sysm, res, n_voters=10, n_validators=3, threshold=2, difficul
     el.voters = voters if voters is not None else keygen(n_voters)
     for i in range(0, len(el.voters), 20000):
         chunk = [k[1] for k in el.voters[i:i + 20000]]
-        r = request(sysm, "POST", "/admin/api/voters", {"keys": chunk}, auth=auth, timeout=600)
+        r = request(sysm, "POST", P("/admin/api/voters"), {"keys": chunk}, auth=auth, timeout=600)
         if not res.check(f"{len(chunk)} voter keys put on the roll", r.status in (200, 201), r):
             return None
-    if open_it and not open_election(sysm, res, el):
+    if open_it and not open_election(sysm, res, el, election):
         return None
     return el
 
@@ -562,11 +576,11 @@ def fill_genesis(sysm, el):
     return True
 
 
-def open_election(sysm, res, el):
-    r = request(sysm, "POST", "/admin/api/open", {}, auth=sysm.admin_auth())
+def open_election(sysm, res, el, election=None):
+    r = request(sysm, "POST", epath("/admin/api/open", election), {}, auth=sysm.admin_auth())
     if not res.check("election opens", r.status == 200, r):
         return False
-    r = request(sysm, "GET", "/api/election")
+    r = request(sysm, "GET", epath("/api/election", election))
     ok = r.status == 200 and r.json and r.json.get("state") == "open"
     if not res.check("election is open with a genesis hash", ok, r):
         return False
@@ -585,9 +599,9 @@ def block_at(sysm, height):
     return r.json if r.status == 200 else None
 
 
-def export(sysm, timeout=120):
-    """The chain export's bytes, or None."""
-    r = request(sysm, "GET", "/api/chain/export", timeout=timeout)
+def export(sysm, timeout=120, election=None):
+    """The chain export's bytes (election's: see epath), or None."""
+    r = request(sysm, "GET", epath("/api/chain/export", election), timeout=timeout)
     return r.body if r.status == 200 else None
 
 

@@ -1286,6 +1286,170 @@ static void test_scripted_store_files_verify(void)
 	CHECK_EQ_INT(verify_files(dir), 0);
 }
 
+/* ---- many elections in one environment ---- */
+
+static char multi_dir[160]; /* an environment of its own for these tests */
+
+/* Candidates 1 and 2, the validators, the first n_voters voters, then open. */
+static cv_err set_up_and_open(cv_store *s, const char *title, size_t n_voters,
+                              uint8_t id[CV_HASH_LEN])
+{
+	cv_settings set = settings(title);
+	cv_candidate c = {.id = 1, .name = "One"};
+	cv_validator v;
+	uint8_t key[CV_KEY_LEN];
+	cv_err e;
+
+	if ((e = cv_store_create_election(s, &set)) != CV_OK ||
+	    (e = cv_store_put_candidate(s, &c)) != CV_OK)
+		return e;
+	c.id = 2;
+	if ((e = cv_store_put_candidate(s, &c)) != CV_OK)
+		return e;
+	for (int i = 0; i < N_VALIDATORS; i++) {
+		cv_privkey_public(validator_keys[i], v.key);
+		snprintf(v.name, sizeof v.name, "Validator %d", i);
+		if ((e = cv_store_put_validator(s, &v)) != CV_OK)
+			return e;
+	}
+	for (size_t i = 0; i < n_voters; i++) {
+		cv_privkey_public(voter_keys[i], key);
+		if ((e = cv_store_add_voter(s, key)) != CV_OK)
+			return e;
+	}
+	return cv_store_open_election(s, now_s(), id);
+}
+
+static void test_two_elections_side_by_side_independent(void)
+{
+	cv_store *root = NULL, *b = NULL, *again = NULL;
+	uint8_t id_a[CV_HASH_LEN], id_b[CV_HASH_LEN];
+	cv_election_listing *list = NULL;
+	cv_info in_a, in_b;
+	cv_vote v;
+	size_t n = 0;
+	char path[256];
+
+	snprintf(multi_dir, sizeof multi_dir, "%s/multi", top);
+	CHECK_EQ_INT(cv_store_open(multi_dir, CV_STORE_CREATE, &root), CV_OK);
+	if (root == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_election(root, "b", &b), CV_E_NOT_FOUND);
+	CHECK_EQ_INT(cv_store_add_election(root, "b", 100), CV_OK);
+	CHECK_EQ_INT(cv_store_add_election(root, "b", 101), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_add_election(root, CV_ELECTION_DEFAULT, 100), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_add_election(root, "Bad", 100), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_add_election(root, "", 100), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_add_election(root, "a23456789012345678901234567890123", 100),
+	             CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_election(root, "../b", &b), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_election(root, CV_ELECTION_DEFAULT, &again), CV_OK);
+	CHECK(again == root);
+	CHECK_EQ_INT(cv_store_election(root, "b", &b), CV_OK);
+	if (b == NULL) {
+		cv_store_close(root);
+		return;
+	}
+	CHECK_STR(cv_store_slug(b), "b");
+	CHECK_STR(cv_store_slug(root), CV_ELECTION_DEFAULT);
+	snprintf(path, sizeof path, "%s/e.b.meta.db", multi_dir);
+	CHECK(access(path, F_OK) == 0);
+	/* a registered election has no settings until it is created */
+	CHECK_EQ_INT(cv_store_info(b, &in_b), CV_E_NOT_FOUND);
+	CHECK_EQ_INT(set_up_and_open(root, "Election A", 2, id_a), CV_OK);
+	CHECK_EQ_INT(set_up_and_open(b, "Election B", 3, id_b), CV_OK);
+	CHECK(memcmp(id_a, id_b, CV_HASH_LEN) != 0);
+	/* the same voter votes in both, once each */
+	v = make_vote(id_a, voter_keys[0], 1, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(root, &v, now_s(), NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_add_vote(root, &v, now_s(), NULL), CV_E_ALREADY_VOTED);
+	/* A's vote is not B's */
+	CHECK_EQ_INT(cv_store_add_vote(b, &v, now_s(), NULL), CV_E_WRONG_ELECTION);
+	v = make_vote(id_b, voter_keys[0], 2, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(b, &v, now_s(), NULL), CV_OK);
+	v = make_vote(id_b, voter_keys[2], 2, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(b, &v, now_s(), NULL), CV_OK);
+	v = make_vote(id_a, voter_keys[2], 2, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(root, &v, now_s(), NULL), CV_E_NOT_ON_ROLL);
+	CHECK_EQ_INT(cv_store_info(root, &in_a), CV_OK);
+	CHECK_EQ_INT(cv_store_info(b, &in_b), CV_OK);
+	CHECK_EQ_INT(in_a.n_pending, 1);
+	CHECK_EQ_INT(in_b.n_pending, 2);
+	CHECK_EQ_INT(in_a.n_voters, 2);
+	CHECK_EQ_INT(in_b.n_voters, 3);
+	CHECK_STR(in_b.settings.election.title, "Election B");
+	CHECK_EQ_INT(cv_store_elections(root, &list, &n), CV_OK);
+	CHECK_EQ_INT(n, 1);
+	CHECK(n == 1 && strcmp(list[0].slug, "b") == 0 && list[0].created == 100);
+	free(list);
+	cv_store_close(b); /* borrowed: a no-op */
+	CHECK_EQ_INT(cv_store_info(b, &in_b), CV_OK);
+	cv_store_close(root);
+}
+
+static void test_elections_survive_reopen_and_recovery(void)
+{
+	cv_store *root = NULL, *b = NULL;
+	cv_info in;
+	int lock;
+
+	/* reopened: the registry and B's pool are where they were */
+	CHECK_EQ_INT(cv_store_open(multi_dir, 0, &root), CV_OK);
+	if (root == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_election(root, "b", &b), CV_OK);
+	CHECK(b != NULL && cv_store_info(b, &in) == CV_OK && in.n_pending == 2 &&
+	      strcmp(in.settings.election.title, "Election B") == 0);
+	cv_store_close(root);
+	/* recovery of the one environment covers every election's databases */
+	lock = cv_store_lock_exclusive(multi_dir);
+	CHECK(lock >= 0);
+	CHECK_EQ_INT(cv_store_recover(multi_dir), CV_OK);
+	if (lock >= 0)
+		close(lock);
+	root = NULL;
+	CHECK_EQ_INT(cv_store_open(multi_dir, 0, &root), CV_OK);
+	if (root == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_election(root, "b", &b), CV_OK);
+	CHECK(b != NULL && cv_store_info(b, &in) == CV_OK && in.n_pending == 2);
+	CHECK_EQ_INT(cv_store_info(root, &in), CV_OK);
+	CHECK_EQ_INT(in.n_pending, 1);
+	cv_store_close(root);
+}
+
+static void test_archive_only_draft_or_sealed_then_read_only(void)
+{
+	cv_settings set = settings("Draft");
+	cv_candidate c = {.id = 1, .name = "One"};
+	cv_store *root = NULL, *d = NULL, *b = NULL;
+	cv_info in;
+
+	CHECK_EQ_INT(cv_store_open(multi_dir, 0, &root), CV_OK);
+	if (root == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_add_election(root, "draft", now_s()), CV_OK);
+	CHECK_EQ_INT(cv_store_election(root, "draft", &d), CV_OK);
+	CHECK_EQ_INT(cv_store_election(root, "b", &b), CV_OK);
+	if (d == NULL || b == NULL) {
+		cv_store_close(root);
+		return;
+	}
+	CHECK_EQ_INT(cv_store_archive(d, now_s()), CV_E_NOT_FOUND); /* no settings yet */
+	CHECK_EQ_INT(cv_store_create_election(d, &set), CV_OK);
+	CHECK_EQ_INT(cv_store_archive(b, now_s()), CV_E_BAD_STATE); /* open */
+	CHECK_EQ_INT(cv_store_archive(d, 1234), CV_OK);
+	CHECK_EQ_INT(cv_store_archive(d, 1235), CV_E_ARCHIVED);
+	CHECK_EQ_INT(cv_store_put_candidate(d, &c), CV_E_ARCHIVED);
+	CHECK_EQ_INT(cv_store_set_settings(d, &set), CV_E_ARCHIVED);
+	CHECK_EQ_INT(cv_store_open_election(d, now_s(), NULL), CV_E_ARCHIVED);
+	CHECK_EQ_INT(cv_store_info(d, &in), CV_OK);
+	CHECK_EQ_INT(in.archived_at, 1234);
+	CHECK_EQ_INT(cv_store_info(b, &in), CV_OK);
+	CHECK_EQ_INT(in.archived_at, 0);
+	cv_store_close(root);
+}
+
 /* With an argument, runs only the tests whose names contain it (after the scripted
  * election's set-up), for debugging one behaviour. */
 /* ---- the close (DESIGN section 2, "The close: the seal") ---- */
@@ -1595,6 +1759,10 @@ int main(int argc, char **argv)
 
 	RUN(test_close_admits_only_pending_votes_then_the_seal);
 	RUN(test_close_by_clock_and_close_after_a_vote_stamped_ahead);
+
+	RUN(test_two_elections_side_by_side_independent);
+	RUN(test_elections_survive_reopen_and_recovery);
+	RUN(test_archive_only_draft_or_sealed_then_read_only);
 
 	RUN_IF(test_racing_votes_of_one_voter_one_accepted);
 	RUN_IF(test_concurrent_voters_all_land);

@@ -37,6 +37,7 @@ enum {
 	OPT_KEY_FILE,
 	OPT_NAME,
 	OPT_OUTPUT,
+	OPT_ELECTION,
 	OPT_HELP
 };
 
@@ -71,17 +72,70 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
+/* --election SLUG of the command line: NULL for the default election. */
+static const char *opt_election;
+/* The environment's handle while the command works on another election's handle. */
+static cv_store *election_root;
+
+/* Opens the data directory's store and gives the handle of the election the command
+ * works on (--election; with CV_STORE_CREATE, init, the election is registered when it
+ * is not yet). Pair with close_store. */
 static cv_store *open_store(const char *cmd, const char *dir, unsigned flags)
 {
-	cv_store *s = NULL;
+	cv_store *s = NULL, *el = NULL;
 	cv_err e = cv_store_open(dir, flags, &s);
 
-	if (e == CV_E_NOT_FOUND)
+	if (e == CV_E_NOT_FOUND) {
 		fprintf(stderr, "chainvote %s: no election data in %s (run chainvote init)\n", cmd,
 		        dir);
-	else if (e != CV_OK)
+		return NULL;
+	}
+	if (e != CV_OK) {
 		fail(cmd, e, dir);
-	return e == CV_OK ? s : NULL;
+		return NULL;
+	}
+	if (opt_election == NULL)
+		return s;
+	e = CV_OK;
+	if (flags & CV_STORE_CREATE)
+		e = cv_store_add_election(s, opt_election, (uint64_t)time(NULL));
+	if (e == CV_OK || e == CV_E_EXISTS)
+		e = cv_store_election(s, opt_election, &el);
+	if (e != CV_OK) {
+		if (e == CV_E_NOT_FOUND)
+			fprintf(stderr,
+			        "chainvote %s: no election %s in %s (chainvote init --election)\n",
+			        cmd, opt_election, dir);
+		else
+			fail(cmd, e, opt_election);
+		cv_store_close(s);
+		return NULL;
+	}
+	election_root = s;
+	return el;
+}
+
+/* Closes what open_store opened (the whole environment). NULL is a no-op. */
+static void close_store(cv_store *s)
+{
+	if (s != NULL && election_root != NULL) {
+		cv_store_close(election_root);
+		election_root = NULL;
+		return;
+	}
+	cv_store_close(s);
+}
+
+/* The commands that work on the whole data directory take no --election. */
+static int no_election(const char *cmd)
+{
+	if (opt_election == NULL)
+		return -1;
+	fprintf(stderr,
+	        "chainvote %s: --election does not apply: this works on the whole data "
+	        "directory, every election in it\n",
+	        cmd);
+	return 2;
 }
 
 /* The common options: --data DIR and --help. Returns -1 to go on, else the exit. */
@@ -91,12 +145,21 @@ static int common_opt(const char *cmd, int c, const char *usage, const char **da
 	case OPT_DATA:
 		*data = optarg;
 		return -1;
+	case OPT_ELECTION:
+		if (!cv_election_slug_ok(optarg)) {
+			fprintf(stderr,
+			        "chainvote %s: --election wants 1-32 characters of a-z, 0-9 "
+			        "and -\n",
+			        cmd);
+			return 2;
+		}
+		opt_election = optarg;
+		return -1;
 	case OPT_HELP:
 		fputs(usage, stdout);
 		return 0;
 	default:
 		fputs(usage, stderr);
-		(void)cmd;
 		return 2;
 	}
 }
@@ -240,7 +303,8 @@ static int import_error(const char *cmd, const rows *r, const char *file, size_t
 /* ---- init and settings ---- */
 
 static const char init_usage[] =
-    "usage: chainvote init --data DIR --title TITLE --threshold N --difficulty N\n"
+    "usage: chainvote init --data DIR [--election SLUG] --title TITLE --threshold N --difficulty "
+    "N\n"
     "                      --max-block-votes N [--opens UNIX] [--closes UNIX]\n"
     "                      [--results-after-close] [--db-config FILE]\n"
     "Creates the data directory and an election in set-up state.\n"
@@ -252,13 +316,15 @@ static const char init_usage[] =
     "  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n";
 
 static const char settings_usage[] =
-    "usage: chainvote settings --data DIR [--title T] [--threshold N] [--difficulty N]\n"
+    "usage: chainvote settings --data DIR [--election SLUG] [--title T] [--threshold N] "
+    "[--difficulty N]\n"
     "                          [--max-block-votes N] [--opens UNIX] [--closes UNIX]\n"
     "                          [--results-after-close yes|no]\n"
     "Changes the election's settings while it is in set-up; options not given stay.\n";
 
 static const struct option settings_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
+    {"election", required_argument, NULL, OPT_ELECTION},
     {"title", required_argument, NULL, OPT_TITLE},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {"difficulty", required_argument, NULL, OPT_DIFFICULTY},
@@ -381,7 +447,7 @@ int cmd_init(int argc, char **argv)
 	if (s == NULL)
 		return 1;
 	e = cv_store_create_election(s, &st);
-	cv_store_close(s);
+	close_store(s);
 	if (e == CV_E_EXISTS) {
 		fprintf(stderr, "chainvote init: %s already holds an election\n", data);
 		return 1;
@@ -417,18 +483,18 @@ int cmd_settings(int argc, char **argv)
 		return 1;
 	e = cv_store_info(s, &in);
 	if (e != CV_OK) {
-		cv_store_close(s);
+		close_store(s);
 		return fail("settings", e, NULL);
 	}
 	st = in.settings;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", settings_opts, NULL)) != -1)
 		if (c >= OPT_TITLE && c <= OPT_RESULTS && !apply_setting(c, &st, &seen)) {
-			cv_store_close(s);
+			close_store(s);
 			return usage_error("settings", "bad value for an option");
 		}
 	e = cv_store_set_settings(s, &st);
-	cv_store_close(s);
+	close_store(s);
 	return e == CV_OK ? 0 : fail("settings", e, NULL);
 }
 
@@ -436,6 +502,7 @@ int cmd_settings(int argc, char **argv)
 
 static const struct option import_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
+    {"election", required_argument, NULL, OPT_ELECTION},
     {"key-file", required_argument, NULL, OPT_KEY_FILE},
     {"name", required_argument, NULL, OPT_NAME},
     {"help", no_argument, NULL, OPT_HELP},
@@ -443,7 +510,7 @@ static const struct option import_opts[] = {
 };
 
 static const char candidates_usage[] =
-    "usage: chainvote candidates --data DIR FILE|-\n"
+    "usage: chainvote candidates --data DIR [--election SLUG] FILE|-\n"
     "Adds or renames candidates from CSV lines \"id,name\" (id >= 1; the name is the rest\n"
     "of the line, optionally \"quoted\"). Blank lines and #-comments are skipped.\n"
     "All or nothing: the whole file is one transaction.\n";
@@ -573,13 +640,13 @@ int cmd_candidates(int argc, char **argv)
 		if (rc == 0)
 			printf("%zu candidates stored\n", r.n);
 	}
-	cv_store_close(s);
+	close_store(s);
 	rows_free(&r);
 	return rc;
 }
 
 static const char validators_usage[] =
-    "usage: chainvote validators --data DIR FILE|-\n"
+    "usage: chainvote validators --data DIR [--election SLUG] FILE|-\n"
     "       chainvote validators --data DIR --key-file KEYFILE --name NAME\n"
     "Adds or renames validators from CSV lines \"key_hex,name\" (the 65-byte public key\n"
     "in lowercase hex), or one validator from a key file written by chainvote keygen.\n"
@@ -676,7 +743,7 @@ int cmd_validators(int argc, char **argv)
 		if (rc == 0)
 			printf("%zu validators stored\n", r.n);
 	}
-	cv_store_close(s);
+	close_store(s);
 	rows_free(&r);
 	return rc;
 }
@@ -763,7 +830,7 @@ static int store_refused(const char *cmd, const cv_import *imp, const char *file
 }
 
 static const char voters_usage[] =
-    "usage: chainvote voters --data DIR FILE|-\n"
+    "usage: chainvote voters --data DIR [--election SLUG] FILE|-\n"
     "Puts voters' public keys on the roll from CSV lines \"key_hex\" (65-byte keys in\n"
     "lowercase hex; an optional first line \"key_hex\"; blank lines and \"# \" comments\n"
     "are skipped), or from a FILE ending in .json: {\"keys\": [key_hex, ...]} (the\n"
@@ -791,13 +858,13 @@ int cmd_voters(int argc, char **argv)
 		if (rc == 0)
 			printf("%zu voters put on the roll\n", imp.n);
 	}
-	cv_store_close(s);
+	close_store(s);
 	cv_import_free(&imp);
 	return rc;
 }
 
 static const char eligible_usage[] =
-    "usage: chainvote eligible --data DIR FILE|-\n"
+    "usage: chainvote eligible --data DIR [--election SLUG] FILE|-\n"
     "Adds eligibility entries from CSV lines \"voter_id[,code]\" (voter_id and code: 1-64\n"
     "printable ASCII characters, no spaces; an optional first line \"voter_id\" or\n"
     "\"voter_id,code\"; blank lines and \"# \" comments are skipped), or from a FILE ending\n"
@@ -834,7 +901,7 @@ int cmd_eligible(int argc, char **argv)
 			printf("%s,%s\n", imp.voters[i].voter_id, imp.voters[i].code);
 	if (rc == 0)
 		fprintf(stderr, "%zu eligibility entries stored\n", imp.n);
-	cv_store_close(s);
+	close_store(s);
 	cv_import_free(&imp);
 	return rc;
 }
@@ -843,12 +910,14 @@ int cmd_eligible(int argc, char **argv)
 
 static const struct option data_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
+    {"election", required_argument, NULL, OPT_ELECTION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
 
 static const struct option export_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
+    {"election", required_argument, NULL, OPT_ELECTION},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -886,7 +955,7 @@ static uint64_t now_s(void)
 }
 
 static const char open_usage[] =
-    "usage: chainvote open --data DIR\n"
+    "usage: chainvote open --data DIR [--election SLUG]\n"
     "Seals the genesis block (election, candidates, validators, roll; timestamp now),\n"
     "prints its hash (the election id) and opens the election. Set-up ends here.\n";
 
@@ -906,7 +975,7 @@ int cmd_open(int argc, char **argv)
 	e = cv_store_open_election(s, now_s(), hash);
 	if (e == CV_OK)
 		cv_store_checkpoint(s);
-	cv_store_close(s);
+	close_store(s);
 	if (e != CV_OK)
 		return fail("open", e, NULL);
 	cv_hex_encode(hash, CV_HASH_LEN, hex);
@@ -915,7 +984,7 @@ int cmd_open(int argc, char **argv)
 }
 
 static const char close_usage[] =
-    "usage: chainvote close --data DIR\n"
+    "usage: chainvote close --data DIR [--election SLUG]\n"
     "Closes the election: no more votes are admitted; the votes pending at the close\n"
     "(and only those) can still be mined and approved, then the seal block that makes\n"
     "the result final (DESIGN section 2, \"The close\").\n";
@@ -934,14 +1003,14 @@ int cmd_close(int argc, char **argv)
 	e = cv_store_close_election(s, now_s());
 	if (e == CV_OK)
 		cv_store_checkpoint(s);
-	cv_store_close(s);
+	close_store(s);
 	return e == CV_OK ? 0 : fail("close", e, NULL);
 }
 
 /* ---- status and export ---- */
 
 static const char status_usage[] =
-    "usage: chainvote status --data DIR\n"
+    "usage: chainvote status --data DIR [--election SLUG]\n"
     "Prints the election's state as JSON: settings, state, genesis and tip, counts,\n"
     "candidates, validators and the tally of committed votes.\n";
 
@@ -1032,7 +1101,7 @@ int cmd_status(int argc, char **argv)
 	if ((s = open_store("status", data, 0)) == NULL)
 		return 1;
 	o = status_json(s, &e);
-	cv_store_close(s);
+	close_store(s);
 	if (o == NULL)
 		return fail("status", e, NULL);
 	printf("%s\n",
@@ -1043,7 +1112,7 @@ int cmd_status(int argc, char **argv)
 }
 
 static const char export_usage[] =
-    "usage: chainvote export --data DIR [--output FILE]\n"
+    "usage: chainvote export --data DIR [--election SLUG] [--output FILE]\n"
     "Writes the chain export {\"format\": \"chainvote-chain/1\", \"blocks\": [...]} of the\n"
     "committed blocks to FILE (written whole, then renamed into place) or stdout.\n";
 
@@ -1079,12 +1148,12 @@ int cmd_export(int argc, char **argv)
 	if (output != NULL) {
 		if (snprintf(tmp, sizeof tmp, "%s.tmp", output) >= (int)sizeof tmp ||
 		    (f = fopen(tmp, "w")) == NULL) {
-			cv_store_close(s);
+			close_store(s);
 			return fail("export", CV_E_IO, output);
 		}
 	}
 	e = cv_store_export(s, file_write, f);
-	cv_store_close(s);
+	close_store(s);
 	if (output != NULL) {
 		if (fclose(f) != 0 && e == CV_OK)
 			e = CV_E_IO;
@@ -1112,7 +1181,8 @@ int cmd_recover(int argc, char **argv)
 	cv_err e;
 	int r, lock;
 
-	if ((r = data_only("recover", argc, argv, recover_usage, &data)) >= 0)
+	if ((r = data_only("recover", argc, argv, recover_usage, &data)) >= 0 ||
+	    (r = no_election("recover")) >= 0)
 		return r;
 	if ((lock = cv_store_lock_exclusive(data)) < 0) {
 		fprintf(stderr, "chainvote recover: %s: %s\n", data,
@@ -1141,19 +1211,20 @@ int cmd_backup(int argc, char **argv)
 	cv_err e;
 	int r;
 
-	if ((r = data_and_args("backup", argc, argv, backup_usage, &data, 1)) >= 0)
+	if ((r = data_and_args("backup", argc, argv, backup_usage, &data, 1)) >= 0 ||
+	    (r = no_election("backup")) >= 0)
 		return r;
 	if ((s = open_store("backup", data, 0)) == NULL)
 		return 1;
 	e = cv_store_backup(s, argv[optind]);
-	cv_store_close(s);
+	close_store(s);
 	if (e != CV_OK)
 		return fail("backup", e, argv[optind]);
 	/* the copy must open as a store of its own */
 	if ((copy = open_store("backup", argv[optind], 0)) == NULL)
 		return 1;
 	e = cv_store_info(copy, &info);
-	cv_store_close(copy);
+	close_store(copy);
 	if (e != CV_OK)
 		return fail("backup", e, argv[optind]);
 	printf("backup of %s in %s: %s, chain height %" PRIu64 "\n", data, argv[optind],
@@ -1178,7 +1249,8 @@ int cmd_restore(int argc, char **argv)
 	cv_err e;
 	int r, dirfd_;
 
-	if ((r = data_and_args("restore", argc, argv, restore_usage, &data, 1)) >= 0)
+	if ((r = data_and_args("restore", argc, argv, restore_usage, &data, 1)) >= 0 ||
+	    (r = no_election("restore")) >= 0)
 		return r;
 	backup = argv[optind];
 	if ((d = opendir(backup)) == NULL)
@@ -1211,7 +1283,7 @@ int cmd_restore(int argc, char **argv)
 	if ((s = open_store("restore", data, 0)) == NULL)
 		return 1;
 	e = cv_store_info(s, &info);
-	cv_store_close(s);
+	close_store(s);
 	if (e != CV_OK)
 		return fail("restore", e, data);
 	printf("restored %s from %s: %s, chain height %" PRIu64 "\n", data, backup,

@@ -88,9 +88,10 @@ static void close_http(cv_http *h)
 }
 
 /* Opens an HTTP handle on url, trusting the CA certificates in cacert (NULL: the
- * system's) for HTTPS; NULL with a message printed on failure. Pair with
- * close_http. */
-static cv_http *open_http(const char *prog, const char *url, const char *cacert)
+ * system's) for HTTPS, asking election's API (NULL: the default election's); NULL with a message
+ * printed on failure. Pair with close_http. */
+static cv_http *open_http(const char *prog, const char *url, const char *cacert,
+                          const char *election)
 {
 	cv_http *h = NULL;
 	cv_err err;
@@ -108,6 +109,12 @@ static cv_http *open_http(const char *prog, const char *url, const char *cacert)
 	if (cacert != NULL && (err = cv_http_set_cacert(h, cacert)) != CV_OK) {
 		fprintf(stderr, "chainvote %s: --cacert %s: cannot read it (%s)\n", prog, cacert,
 		        cv_err_code(err));
+		close_http(h);
+		return NULL;
+	}
+	if (election != NULL && cv_http_set_election(h, election) != CV_OK) {
+		fprintf(stderr,
+		        "chainvote %s: --election wants 1-32 characters of a-z, 0-9 and -\n", prog);
 		close_http(h);
 		return NULL;
 	}
@@ -214,11 +221,14 @@ static int parse_hash(const char *prog, const char *what, const char *s, uint8_t
 /* The client commands' common word on HTTPS, in each usage. */
 #define CACERT_HELP                                                                                \
 	"Over https:// the service's certificate is verified; --cacert FILE trusts the CA\n"       \
-	"certificates in FILE (PEM: a private CA, or the service's self-signed certificate).\n"
+	"certificates in FILE (PEM: a private CA, or the service's self-signed certificate).\n"    \
+	"--election SLUG talks to that election of the service (/api/e/SLUG/...) instead of\n"     \
+	"the default one.\n"
 
 enum {
 	OPT_URL = 256,
 	OPT_CACERT,
+	OPT_ELECTION,
 	OPT_KEY,
 	OPT_CANDIDATE,
 	OPT_ALL,
@@ -278,7 +288,8 @@ static int write_new_file(const char *prog, const char *path, const char *text)
 static void vote_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote vote --url URL [--cacert FILE] --key FILE --candidate ID\n"
+	        "usage: chainvote vote --url URL [--cacert FILE] [--election SLUG] --key FILE "
+	        "--candidate ID\n"
 	        "                      [--receipt-out OUT]\n"
 	        "Signs a vote for candidate ID with the voter key in FILE and sends it to the\n"
 	        "service, which answers with an acceptance signed by its key (the service_key of\n"
@@ -336,14 +347,15 @@ int cmd_vote(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, OPT_URL},
 	    {"cacert", required_argument, NULL, OPT_CACERT},
+	    {"election", required_argument, NULL, OPT_ELECTION},
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"candidate", required_argument, NULL, OPT_CANDIDATE},
 	    {"receipt-out", required_argument, NULL, OPT_RECEIPT_OUT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *cacert = NULL, *key_path = NULL, *candidate = NULL,
-	           *receipt_out = NULL;
+	const char *url = NULL, *cacert = NULL, *election = NULL, *key_path = NULL,
+	           *candidate = NULL, *receipt_out = NULL;
 	cv_privkey *key = NULL;
 	cv_http *http = NULL;
 	cv_http_reply r = {0};
@@ -361,6 +373,9 @@ int cmd_vote(int argc, char **argv)
 			break;
 		case OPT_CACERT:
 			cacert = optarg;
+			break;
+		case OPT_ELECTION:
+			election = optarg;
 			break;
 		case OPT_KEY:
 			key_path = optarg;
@@ -388,7 +403,7 @@ int cmd_vote(int argc, char **argv)
 	key = load_key("vote", key_path);
 	if (key == NULL)
 		goto out;
-	http = open_http("vote", url, cacert);
+	http = open_http("vote", url, cacert, election);
 	if (http == NULL)
 		goto out;
 	if (election_for_vote(http, vote.candidate_id, vote.election_id, service_key) != 0)
@@ -726,7 +741,8 @@ static int approve_all(checker *k, const cv_privkey *key, const cv_api_proposal_
 static void approve_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote approve --url URL [--cacert FILE] --key FILE (HASH | --all)\n"
+	        "usage: chainvote approve --url URL [--cacert FILE] [--election SLUG] --key FILE "
+	        "(HASH | --all)\n"
 	        "Fetches the proposal, re-checks it here with the chain's rules (its hash,\n"
 	        "proof of work, link, merkle root, every vote's signature, candidate and voter),\n"
 	        "and signs an approval with the validator key in FILE only when it passes.\n"
@@ -740,12 +756,13 @@ int cmd_approve(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, OPT_URL},
 	    {"cacert", required_argument, NULL, OPT_CACERT},
+	    {"election", required_argument, NULL, OPT_ELECTION},
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"all", no_argument, NULL, OPT_ALL},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *cacert = NULL, *key_path = NULL;
+	const char *url = NULL, *cacert = NULL, *election = NULL, *key_path = NULL;
 	int all = 0, c, status = 1, failures = 0;
 	uint8_t wanted[CV_HASH_LEN], our_key[CV_KEY_LEN];
 	cv_privkey *key = NULL;
@@ -762,6 +779,9 @@ int cmd_approve(int argc, char **argv)
 			break;
 		case OPT_CACERT:
 			cacert = optarg;
+			break;
+		case OPT_ELECTION:
+			election = optarg;
 			break;
 		case OPT_KEY:
 			key_path = optarg;
@@ -786,7 +806,7 @@ int cmd_approve(int argc, char **argv)
 	key = load_key("approve", key_path);
 	if (key == NULL)
 		goto out;
-	k.http = open_http("approve", url, cacert);
+	k.http = open_http("approve", url, cacert, election);
 	if (k.http == NULL)
 		goto out;
 	if (fetch_block("approve", k.http, "0", &k.genesis) != 0 || read_close(&k) != 0)
@@ -836,7 +856,8 @@ out:
 static void reject_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote reject --url URL [--cacert FILE] --key FILE --reason TEXT HASH\n"
+	        "usage: chainvote reject --url URL [--cacert FILE] [--election SLUG] --key FILE "
+	        "--reason TEXT HASH\n"
 	        "Signs a rejection of proposal HASH with the validator key in FILE, giving the\n"
 	        "reason (one line, at most 200 bytes), and sends it to the service.\n" CACERT_HELP
 	        "Exit status: 0 recorded, 1 refused, 2 usage.\n");
@@ -847,12 +868,13 @@ int cmd_reject(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, OPT_URL},
 	    {"cacert", required_argument, NULL, OPT_CACERT},
+	    {"election", required_argument, NULL, OPT_ELECTION},
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"reason", required_argument, NULL, OPT_REASON},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *cacert = NULL, *key_path = NULL, *reason = NULL;
+	const char *url = NULL, *cacert = NULL, *election = NULL, *key_path = NULL, *reason = NULL;
 	uint8_t hash[CV_HASH_LEN];
 	cv_approval a;
 	cv_buf msg = {0};
@@ -870,6 +892,9 @@ int cmd_reject(int argc, char **argv)
 			break;
 		case OPT_CACERT:
 			cacert = optarg;
+			break;
+		case OPT_ELECTION:
+			election = optarg;
 			break;
 		case OPT_KEY:
 			key_path = optarg;
@@ -915,7 +940,7 @@ int cmd_reject(int argc, char **argv)
 		goto out;
 	}
 	json_object_object_add(body, "reason", json_object_new_string(reason));
-	http = open_http("reject", url, cacert);
+	http = open_http("reject", url, cacert, election);
 	if (http == NULL)
 		goto out;
 	snprintf(path, sizeof(path), "/api/proposals/%s/rejections", argv[optind]);
@@ -941,7 +966,8 @@ out:
 static void receipt_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: chainvote receipt --url URL [--cacert FILE] (TXID | --receipt FILE)\n"
+	        "usage: chainvote receipt --url URL [--cacert FILE] [--election SLUG] (TXID | "
+	        "--receipt FILE)\n"
 	        "Fetches the vote TXID, or the vote of the receipt FILE that `chainvote vote\n"
 	        "--receipt-out` wrote (whose acceptance is then checked under the service's\n"
 	        "published key). When it is committed, fetches its block and checks here that\n"
@@ -1124,11 +1150,12 @@ int cmd_receipt(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"url", required_argument, NULL, OPT_URL},
 	    {"cacert", required_argument, NULL, OPT_CACERT},
+	    {"election", required_argument, NULL, OPT_ELECTION},
 	    {"receipt", required_argument, NULL, OPT_RECEIPT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *cacert = NULL, *receipt_path = NULL;
+	const char *url = NULL, *cacert = NULL, *election = NULL, *receipt_path = NULL;
 	uint8_t txid[CV_HASH_LEN];
 	const uint8_t *voter_key = NULL;
 	cv_http *http = NULL;
@@ -1149,6 +1176,9 @@ int cmd_receipt(int argc, char **argv)
 			break;
 		case OPT_CACERT:
 			cacert = optarg;
+			break;
+		case OPT_ELECTION:
+			election = optarg;
 			break;
 		case OPT_RECEIPT:
 			receipt_path = optarg;
@@ -1173,7 +1203,7 @@ int cmd_receipt(int argc, char **argv)
 	} else if (parse_hash("receipt", "TXID", argv[optind], txid) != 0) {
 		return 2;
 	}
-	http = open_http("receipt", url, cacert);
+	http = open_http("receipt", url, cacert, election);
 	if (http == NULL)
 		goto out;
 	if (receipt_path != NULL && check_acceptance(http, &acc) != 0)

@@ -546,13 +546,14 @@ static int run(cv_http *http, const options *opt)
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: miner --url URL [--cacert FILE] [--threads N] [--poll SECONDS]\n"
-	        "             [--max-votes N] [--once]\n"
+	        "usage: miner --url URL [--cacert FILE] [--election SLUG] [--threads N]\n"
+	        "             [--poll SECONDS] [--max-votes N] [--once]\n"
 	        "Fetches work from a ChainVote service, finds a proof of work and posts blocks.\n"
 	        "  --url URL        the service, e.g. http://127.0.0.1:8080 (required); over\n"
 	        "                   https:// its certificate is verified\n"
 	        "  --cacert FILE    trust the CA certificates in FILE (PEM: a private CA, or the\n"
 	        "                   service's self-signed certificate) instead of the system's\n"
+	        "  --election SLUG  mine that election (/api/e/SLUG/...), not the default one\n"
 	        "  --threads N      hashing threads (default: the online CPUs)\n"
 	        "  --poll SECONDS   how often to look for votes when idle (default 1)\n"
 	        "  --max-votes N    put at most N of the offered votes in a block\n"
@@ -580,15 +581,20 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, 'u'},     {"cacert", required_argument, NULL, 'c'},
-	    {"threads", required_argument, NULL, 't'}, {"poll", required_argument, NULL, 'p'},
-	    {"once", no_argument, NULL, '1'},          {"max-votes", required_argument, NULL, 'm'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"url", required_argument, NULL, 'u'},
+	    {"cacert", required_argument, NULL, 'c'},
+	    {"election", required_argument, NULL, 'e'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"poll", required_argument, NULL, 'p'},
+	    {"once", no_argument, NULL, '1'},
+	    {"max-votes", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	options opt = {0};
 	struct sigaction sa;
 	cv_http *http = NULL;
-	const char *cacert = NULL;
+	const char *cacert = NULL, *election = NULL;
 	cv_err err;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, status = 1;
@@ -602,6 +608,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cacert = optarg;
+			break;
+		case 'e':
+			election = optarg;
 			break;
 		case 't':
 			if (parse_uint(optarg, 1, MAX_THREADS, &opt.threads) != 0) {
@@ -658,6 +667,12 @@ int main(int argc, char **argv)
 	if (cacert != NULL && (err = cv_http_set_cacert(http, cacert)) != CV_OK) {
 		fprintf(stderr, "miner: --cacert %s: cannot read it (%s)\n", cacert,
 		        cv_err_code(err));
+		cv_http_close(http);
+		cv_http_global_cleanup();
+		return 2;
+	}
+	if (election != NULL && cv_http_set_election(http, election) != CV_OK) {
+		fprintf(stderr, "miner: --election wants 1-32 characters of a-z, 0-9 and -\n");
 		cv_http_close(http);
 		cv_http_global_cleanup();
 		return 2;

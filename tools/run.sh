@@ -1,7 +1,8 @@
 #!/bin/sh
 # Starts or stops a whole ChainVote system on LISTEN:PORT with its state in DATA:
 # the five FastCGI programs, nginx (config rendered from ../nginx.conf) and a miner.
-# `start` creates a demo election first unless DATA already holds one (DEMO=0: none).
+# `start` creates a demo election first unless DATA already holds one: the open demo
+# (the default election) and an empty election `next` to set up (DEMO=0: neither).
 # Every process it starts is recorded in DATA/run/*.pid; `stop` stops exactly those.
 # `supervise` prepares the same and then runs it all in the foreground under supervisord
 # (conf/supervisord.conf), which restarts whatever dies: the container's command.
@@ -121,6 +122,9 @@ demo_election() {
 	done
 	"$BIN/chainvote" voters --data "$DATA/election" "$demo/voters.csv"
 	"$BIN/chainvote" open --data "$DATA/election"
+	# beside the open demo, an empty election to try set-up and registration on
+	"$BIN/chainvote" init --data "$DATA/election" --election next --title "Next election" \
+		--threshold 2 --difficulty 16 --max-block-votes 64
 }
 
 admin_password() {
@@ -283,6 +287,8 @@ ChainVote is running at $url/$(https_note)
   vote:       $url/vote.html          results:  $url/results.html
   explorer:   $url/explorer.html      validate: $url/validator.html
   admin:      $admin/admin/  (user admin, password $(cat "$DATA/demo/admin-password"))
+  elections:  $url/ lists them; another one's pages are under $url/e/SLUG/
+              (the demo's empty one to set up: $admin/admin/e/next/)
   keys:       validators in $DATA/demo/validators/, voters in $DATA/demo/voters/
   logs:       $RUN/*.log
   stop with:  make stop PORT=$PORT DATA=$DATA

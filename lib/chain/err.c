@@ -105,6 +105,8 @@ static const struct {
     [CV_E_TRUSTEE_SIGNATURE] = {"trustee_signature", "A trustee entry's signature does not verify.",
                                 422},
     [CV_E_TALLY] = {"tally", "The decryption shares give no count.", 422},
+    [CV_E_ARCHIVED] = {"archived", "The election is archived: nothing in it changes any more.",
+                       409},
 };
 
 static int known(cv_err e)

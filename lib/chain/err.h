@@ -76,7 +76,8 @@ typedef enum cv_err {
 	CV_E_TRUSTEE_SETUP_HASH, /* a trustee entry was made for another setup */
 	CV_E_TRUSTEE_PROOF,
 	CV_E_TRUSTEE_SIGNATURE,
-	CV_E_TALLY, /* the shares decrypt to no count in 0..ballots */
+	CV_E_TALLY,    /* the shares decrypt to no count in 0..ballots */
+	CV_E_ARCHIVED, /* the election is archived: nothing in it changes any more */
 	CV_E__COUNT
 } cv_err;
 

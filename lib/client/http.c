@@ -11,12 +11,14 @@
 #include "bytes.h"
 #include "http.h"
 #include "json.h"
+#include "store.h"
 
 struct cv_http {
 	CURL *curl;
-	char *base;                          /* without trailing slashes */
-	char *cacert;                        /* CA file for HTTPS; NULL: the system's */
-	const volatile sig_atomic_t *cancel; /* borrowed; may be NULL */
+	char *base;                              /* without trailing slashes */
+	char *cacert;                            /* CA file for HTTPS; NULL: the system's */
+	const volatile sig_atomic_t *cancel;     /* borrowed; may be NULL */
+	char election[CV_ELECTION_SLUG_MAX + 1]; /* "" for the default election */
 };
 
 /* What the write callback accumulates for one request. */
@@ -33,6 +35,14 @@ cv_err cv_http_global_init(void)
 void cv_http_global_cleanup(void)
 {
 	curl_global_cleanup();
+}
+
+cv_err cv_http_set_election(cv_http *h, const char *slug)
+{
+	if (!cv_election_slug_ok(slug))
+		return CV_E_MALFORMED;
+	snprintf(h->election, sizeof h->election, "%s", slug);
+	return CV_OK;
 }
 
 cv_err cv_http_open(const char *base_url, cv_http **out)
@@ -188,7 +198,9 @@ cv_err cv_http_request(cv_http *h, const char *method, const char *path, json_ob
 	/* cv_http_reply_free takes NULL, a request's reply may not be */
 	assert(h != NULL && r != NULL);
 	cv_http_reply_free(r);
-	if (asprintf(&url, "%s%s", h->base, path) < 0) {
+	if ((h->election[0] != '\0' && strncmp(path, "/api/", 5) == 0
+	         ? asprintf(&url, "%s/api/e/%s/%s", h->base, h->election, path + 5)
+	         : asprintf(&url, "%s%s", h->base, path)) < 0) {
 		url = NULL;
 		err = CV_E_NOMEM;
 		set_error(r, "no_memory", "out of memory");

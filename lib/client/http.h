@@ -40,6 +40,11 @@ void cv_http_close(cv_http *h);
  * copied. CV_E_IO when file cannot be read, CV_E_NOMEM. */
 cv_err cv_http_set_cacert(cv_http *h, const char *file);
 
+/* Another election than the default: every request's path /api/X goes to
+ * /api/e/slug/X (the service's URL space of that election). The slug is copied.
+ * CV_E_MALFORMED for a slug that breaks cv_election_slug_ok. */
+cv_err cv_http_set_election(cv_http *h, const char *slug);
+
 /* When *cancel becomes non-zero a request in progress is abandoned (CV_E_IO, code
  * "cancelled"). The flag is borrowed and must outlive the handle. NULL: never. */
 void cv_http_set_cancel(cv_http *h, const volatile sig_atomic_t *cancel);

@@ -63,6 +63,7 @@ json_object *cv_election_json(const cv_info *info, const cv_genesis *g)
 	                       u64_or_null(info->state == CV_STATE_CLOSED, info->closed_at));
 	/* final: the seal is committed, the tally can no longer change */
 	json_object_object_add(o, "final", json_object_new_boolean(info->final));
+	json_object_object_add(o, "archived", json_object_new_boolean(info->archived_at != 0));
 	json_object_object_add(o, "seal_height", u64_or_null(info->final, info->seal_height));
 	json_object_object_add(o, "tip_height", u64_or_null(opened, info->tip_height));
 	return o;
@@ -143,6 +144,70 @@ void cv_api_election_free(cv_api_election *e)
 		return;
 	free(e->candidate_ids);
 	memset(e, 0, sizeof *e);
+}
+
+/* ---- GET /api/elections ---- */
+
+/* One election's entry; CV_E_NOT_FOUND (nothing added) for the default one without
+ * settings. */
+static cv_err elections_add(json_object *list, cv_store *s, bool registered, uint64_t created)
+{
+	json_object *o;
+	cv_info info;
+	cv_err e = cv_store_info(s, &info);
+
+	if (e != CV_OK && !(e == CV_E_NOT_FOUND && registered))
+		return e;
+	if ((o = json_object_new_object()) == NULL || json_object_array_add(list, o) != 0) {
+		json_object_put(o);
+		return CV_E_NOMEM;
+	}
+	json_object_object_add(o, "slug", json_object_new_string(cv_store_slug(s)));
+	json_object_object_add(
+	    o, "title", json_object_new_string(e == CV_OK ? info.settings.election.title : ""));
+	json_object_object_add(
+	    o, "state", json_object_new_string(e == CV_OK ? cv_state_name(info.state) : "new"));
+	json_object_object_add(o, "final", json_object_new_boolean(e == CV_OK && info.final));
+	json_object_object_add(o, "archived",
+	                       json_object_new_boolean(e == CV_OK && info.archived_at != 0));
+	json_object_object_add(o, "created", u64_or_null(registered, created));
+	return CV_OK;
+}
+
+cv_err cv_api_elections_json(cv_store *root, json_object **out)
+{
+	json_object *o = json_object_new_object(), *list = json_object_new_array();
+	cv_election_listing *reg = NULL;
+	size_t n = 0;
+	cv_err e;
+
+	*out = NULL;
+	if (o == NULL || list == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
+	}
+	e = elections_add(list, root, false, 0);
+	if (e != CV_OK && e != CV_E_NOT_FOUND)
+		goto out;
+	if ((e = cv_store_elections(root, &reg, &n)) != CV_OK)
+		goto out;
+	for (size_t i = 0; i < n && e == CV_OK; i++) {
+		cv_store *el;
+
+		if ((e = cv_store_election(root, reg[i].slug, &el)) == CV_OK)
+			e = elections_add(list, el, true, reg[i].created);
+	}
+	if (e != CV_OK)
+		goto out;
+	json_object_object_add(o, "elections", list);
+	list = NULL;
+	*out = o;
+	o = NULL;
+out:
+	free(reg);
+	json_object_put(list);
+	json_object_put(o);
+	return e;
 }
 
 /* ---- GET /api/work ---- */

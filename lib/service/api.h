@@ -37,6 +37,14 @@ typedef struct cv_api_election {
 cv_err cv_api_election_read(const json_object *o, cv_api_election *out);
 void cv_api_election_free(cv_api_election *e); /* NULL is a no-op */
 
+/* ---- GET /api/elections ---- */
+
+/* {"elections": [{"slug", "title", "state", "final", "archived", "created"}…]}: the
+ * default election first (slug CV_ELECTION_DEFAULT, created null; left out while it has
+ * no settings), then the registered ones in slug order; state "new" (and title "") for
+ * one registered but not given its settings yet. root is cv_store_open's handle. */
+cv_err cv_api_elections_json(cv_store *root, json_object **out);
+
 /* ---- GET /api/work ---- */
 
 /* {"version", "height", "prev_hash", "difficulty", "timestamp", "merkle_root", "nonce",

@@ -12,6 +12,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -38,6 +39,8 @@ struct slot {
 	cv_err outcome; /* written before state becomes DONE */
 	uint64_t now;   /* when the vote's rules were checked */
 	cv_vote vote;
+	/* the vote's election: a batch is one election's, one transaction in its databases */
+	char election[CV_ELECTION_SLUG_MAX + 1];
 };
 
 struct cv_sv_commit {
@@ -153,9 +156,11 @@ static void abandon_taken(cv_sv_commit *q)
 		}
 }
 
-/* The leader's work, with the mutex held: every queued vote in one transaction. */
+/* The leader's work, with the mutex held: every queued vote of its election in one
+ * transaction (the others wait for a leader of theirs: wake_next_leader). */
 static void lead(cv_sv_commit *q, cv_store *s)
 {
+	const char *election = cv_store_slug(s);
 	cv_vote votes[CV_SV_MAX_WORKERS];
 	cv_err outcome[CV_SV_MAX_WORKERS];
 	int taken[CV_SV_MAX_WORKERS];
@@ -165,7 +170,7 @@ static void lead(cv_sv_commit *q, cv_store *s)
 
 	for (int i = 0; i < CV_SV_MAX_WORKERS; i++) {
 		struct slot *sl = &q->slot[i];
-		if (atomic_load(&sl->state) != SLOT_QUEUED)
+		if (atomic_load(&sl->state) != SLOT_QUEUED || strcmp(sl->election, election) != 0)
 			continue;
 		votes[n] = sl->vote;
 		if (sl->now > now)
@@ -196,6 +201,7 @@ static cv_err commit_queued(cv_sv_commit *q, struct slot *sl, cv_store *s, const
 
 	sl->vote = *v;
 	sl->now = now;
+	snprintf(sl->election, sizeof sl->election, "%s", cv_store_slug(s));
 	atomic_store(&sl->state, SLOT_QUEUED);
 	for (;;) {
 		/* read before looking, so a wake-up that comes in between ends this wait */

@@ -521,6 +521,39 @@ static char *request_path(FCGX_ParamArray envp)
 	return strndup(uri, len);
 }
 
+/* An election's paths are today's with /e/{slug} after /api (/api/e/{slug}/votes,
+ * /admin/api/e/{slug}/open): takes the election's slug off r->path into r->election.
+ * false for a path under /api/e/ whose slug breaks the rule or that names nothing
+ * after it. */
+static bool election_from_path(cv_req *r)
+{
+	static const char *const bases[] = {"/api/", "/admin/api/"};
+
+	for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
+		size_t blen = strlen(bases[i]);
+		const char *slug, *rest;
+		size_t slen;
+
+		if (strncmp(r->path, bases[i], blen) != 0 || strncmp(r->path + blen, "e/", 2) != 0)
+			continue;
+		slug = r->path + blen + 2;
+		rest = strchr(slug, '/');
+		if (rest == NULL || rest[1] == '\0')
+			return false;
+		slen = (size_t)(rest - slug);
+		if (slen > CV_ELECTION_SLUG_MAX)
+			return false;
+		memcpy(r->election, slug, slen);
+		r->election[slen] = '\0';
+		if (!cv_election_slug_ok(r->election))
+			return false;
+		/* "/api/e/b/votes" -> "/api/votes": the rest moves down over the prefix */
+		memmove(r->path + blen, rest + 1, strlen(rest + 1) + 1);
+		return true;
+	}
+	return true;
+}
+
 /* Reads the body of a route that takes one: content type (415), length against the
  * cap before any read (413), exactly that many bytes, then JSON parse (400). */
 static cv_err read_body(cv_req *r, const cv_route *route, size_t max_body)
@@ -697,6 +730,8 @@ void cv_audit(int fd, const char *program, const cv_req *r, cv_err e)
 	                       user && *user ? json_object_new_string(user) : NULL);
 	json_object_object_add(o, "method", json_object_new_string(r->method ? r->method : "-"));
 	json_object_object_add(o, "path", json_object_new_string(r->path ? r->path : "-"));
+	if (r->election[0] != '\0')
+		json_object_object_add(o, "election", json_object_new_string(r->election));
 	json_object_object_add(o, "status", json_object_new_int(r->status));
 	json_object_object_add(o, "code", json_object_new_string(cv_err_code(e)));
 	/* who signed a verdict: public, and what an auditor looks for */
@@ -732,6 +767,7 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 	r.out = out;
 	r.envp = envp;
 	r.store = s;
+	r.root = s;
 	r.method = cv_req_param(&r, "REQUEST_METHOD");
 	r.query = cv_req_param(&r, "QUERY_STRING");
 	if (r.query == NULL)
@@ -747,6 +783,11 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 	if (r.path == NULL) {
 		e = CV_E_MALFORMED;
 		cv_reply_error(&r, e, "The request path is missing or too long.");
+		goto out;
+	}
+	if (!election_from_path(&r)) {
+		e = CV_E_NOT_FOUND;
+		cv_reply_error(&r, e, "No such election.");
 		goto out;
 	}
 	/* route */
@@ -774,6 +815,10 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 	if (s == NULL) {
 		e = CV_E_BUSY;
 		cv_reply_error(&r, e, "The election store is not available; try again.");
+		goto out;
+	}
+	if (r.election[0] != '\0' && (e = cv_store_election(s, r.election, &r.store)) != CV_OK) {
+		cv_reply_error(&r, e, e == CV_E_NOT_FOUND ? "No such election." : NULL);
 		goto out;
 	}
 	/* handler */

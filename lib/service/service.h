@@ -59,7 +59,12 @@ typedef struct cv_program {
 struct cv_req {
 	FCGX_Stream *in, *out;
 	FCGX_ParamArray envp;
-	cv_store *store;               /* the worker's handle, borrowed */
+	cv_store *store; /* the election's handle, borrowed */
+	cv_store *root;  /* the worker's handle (the default election and the
+	                  * registry of the others), borrowed */
+	/* The election the path names (/api/e/{slug}/..., /admin/api/e/{slug}/...), its
+	 * prefix taken off path; "" for today's paths, the default election. */
+	char election[CV_ELECTION_SLUG_MAX + 1];
 	const char *method;            /* borrowed from envp */
 	char *path;                    /* owned: decoded path without the query */
 	const char *query;             /* borrowed from envp; "" when absent */

@@ -331,7 +331,8 @@ static void watchdog(struct service *sv)
 
 		if (sv->pids[i] <= 0)
 			continue;
-		if (!atomic_load(&sv->board->ready[i]) && cv_sv_mono_s() - sv->started[i] > READY_LIMIT)
+		if (!atomic_load(&sv->board->ready[i]) &&
+		    cv_sv_mono_s() - sv->started[i] > READY_LIMIT)
 			why = "opening the store";
 		else if (phase == CV_SV_STORE && for_s > BUSY_LIMIT)
 			why = "inside the store";

@@ -1,5 +1,6 @@
-/* The election store: one Berkeley DB transactional environment per election, shared by
- * many processes (DB_REGISTER | DB_RECOVER, deadlock detection, failchk). Every
+/* The election store: one Berkeley DB transactional environment per installation, holding
+ * every election (see "many elections" below), shared by many processes (DB_REGISTER |
+ * DB_RECOVER, deadlock detection, failchk). Every
  * operation is one transaction, retried on DB_LOCK_DEADLOCK, committed durably before it
  * returns CV_OK. Rules are not written here: the store calls rules.c. */
 #ifndef CV_STORE_H
@@ -50,6 +51,42 @@ void cv_store_fault_deadlock(cv_store *s, int n);
 void cv_store_fault_stall(cv_store *s, unsigned ms);
 /* Number of transaction retries (deadlocks, lock timeouts) this handle has made. */
 unsigned long long cv_store_retries(cv_store *s);
+
+/* ---- many elections in one environment ----
+ * The handle cv_store_open gives is the default election's (the databases meta.db,
+ * ... that a data directory has always had). Any number of other elections live in
+ * the same environment, each in databases of its own named after its slug
+ * (e.<slug>.meta.db, ...), so recovery, checkpoints, backups and db_verify stay one.
+ * A registry in the default election's meta database lists them. */
+#define CV_ELECTION_SLUG_MAX 32
+/* The default election's slug in URLs and listings; never a registered election's. */
+#define CV_ELECTION_DEFAULT "default"
+/* The one rule of an election's slug: 1-32 bytes of [a-z0-9-]. */
+bool cv_election_slug_ok(const char *slug);
+/* Registers the election slug (CV_ELECTION_DEFAULT or a known one: CV_E_EXISTS; a slug
+ * that breaks the rule: CV_E_MALFORMED) and creates its databases. It has no settings
+ * yet: cv_store_create_election on its handle makes it an election in setup. */
+cv_err cv_store_add_election(cv_store *root, const char *slug, uint64_t now);
+/* The handle of election slug: root itself for CV_ELECTION_DEFAULT, else a handle that
+ * shares root's environment and is borrowed (valid until cv_store_close(root);
+ * cv_store_close on it is a no-op). Every function of this header works on it.
+ * CV_E_MALFORMED for a bad slug, CV_E_NOT_FOUND for one not registered. Threads may
+ * share root. */
+cv_err cv_store_election(cv_store *root, const char *slug, cv_store **out);
+/* The slug of a handle's election (CV_ELECTION_DEFAULT for the root). */
+const char *cv_store_slug(const cv_store *s);
+typedef struct cv_election_listing {
+	char slug[CV_ELECTION_SLUG_MAX + 1];
+	uint64_t created; /* when registered */
+} cv_election_listing;
+/* The registered elections in slug order, the default one not among them (caller frees
+ * *out). */
+cv_err cv_store_elections(cv_store *root, cv_election_listing **out, size_t *n);
+/* Archives the election: only one still in setup (abandoned) or final (sealed), which
+ * nothing may change any more; from then on set-up writes are refused (CV_E_ARCHIVED)
+ * and cv_info says archived. CV_E_BAD_STATE for an election open or closed but not
+ * sealed; CV_E_ARCHIVED when archived already. */
+cv_err cv_store_archive(cv_store *s, uint64_t now);
 
 /* ---- election set-up (state setup unless said) ---- */
 typedef struct cv_settings {
@@ -129,6 +166,7 @@ typedef struct cv_info {
 	uint64_t n_pending;    /* votes in the pool */
 	uint64_t n_committed;  /* votes in the chain */
 	uint64_t n_proposals;
+	uint64_t archived_at; /* 0 unless archived (cv_store_archive) */
 } cv_info;
 cv_err cv_store_info(cv_store *s, cv_info *out);
 /* The genesis content (in setup: the draft). with_voters false leaves voters empty. */

@@ -36,9 +36,17 @@ enum {
 };
 
 struct cv_store {
-	DB_ENV *env;
+	DB_ENV *env; /* an election handle's is its root's, borrowed */
 	DB *db[ST_N_DBS];
-	int lock_fd; /* recovery.lock, held shared while the handle is open */
+	int lock_fd; /* recovery.lock, held shared while the handle is open (root only) */
+	/* Elections: the root handle (cv_store_open) is the default election's; each other
+	 * election has a handle of its own databases in the same environment, opened on
+	 * first use and kept in the root's list until the root closes (cv_store_election). */
+	cv_store *root;                      /* NULL for the root */
+	char slug[CV_ELECTION_SLUG_MAX + 1]; /* "" for the root */
+	pthread_mutex_t elections_lock;      /* root only: guards elections */
+	cv_store *elections;                 /* root only: the election handles opened so far */
+	cv_store *next_election;
 	/* The genesis without voters, loaded once the election is open (it never changes
 	 * after that). Guarded by lock because one handle may serve several threads. */
 	pthread_mutex_t lock;

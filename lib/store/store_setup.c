@@ -12,15 +12,21 @@
 /* eligible record: salt || H(salt || code) || u8 spent || key when spent */
 #define ELIG_LEN (SALT_LEN + CV_HASH_LEN + 1)
 
-/* Starts every set-up write: the election exists and is still in set-up. */
+/* Starts every set-up write: the election exists, is still in set-up and is not
+ * archived (an abandoned draft). */
 static cv_err in_setup(cv_store *s, DB_TXN *txn)
 {
 	cv_state state;
+	uint64_t archived_at;
 	cv_err e = cv_st_state(s, txn, true, &state);
 
 	if (e != CV_OK)
 		return e;
-	return state == CV_STATE_SETUP ? CV_OK : CV_E_BAD_STATE;
+	if (state != CV_STATE_SETUP)
+		return CV_E_BAD_STATE;
+	if ((e = cv_st_meta_u64(s, txn, "archived", &archived_at)) != CV_OK)
+		return e;
+	return archived_at != 0 ? CV_E_ARCHIVED : CV_OK;
 }
 
 /* Input checks of the administrator's settings. The genesis rules proper (threshold
@@ -568,4 +574,30 @@ static cv_err close_op(cv_store *s, DB_TXN *txn, void *ctx)
 cv_err cv_store_close_election(cv_store *s, uint64_t now)
 {
 	return cv_st_run(s, close_op, &now);
+}
+
+/* ---- archiving ---- */
+
+static cv_err archive_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	const uint64_t *now = ctx;
+	uint64_t archived_at;
+	cv_st_close c;
+	cv_err e = cv_st_close_get(s, txn, *now, true, &c);
+
+	if (e != CV_OK)
+		return e;
+	if ((e = cv_st_meta_u64(s, txn, "archived", &archived_at)) != CV_OK)
+		return e;
+	if (archived_at != 0)
+		return CV_E_ARCHIVED;
+	/* only what can change no more: a draft never opened, or a sealed chain */
+	if (c.state != CV_STATE_SETUP && c.seal_height == 0)
+		return CV_E_BAD_STATE;
+	return cv_st_meta_put_u64(s, txn, "archived", *now > 0 ? *now : 1);
+}
+
+cv_err cv_store_archive(cv_store *s, uint64_t now)
+{
+	return cv_st_run(s, archive_op, &now);
 }

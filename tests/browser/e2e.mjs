@@ -567,10 +567,32 @@ async function main() {
 		watch(home, consoleErrors);
 		await home.goto(`${URL_}/`);
 		await home.locator('#now').filter({ hasText: 'open for voting' }).waitFor();
-		for (const href of ['/register.html', '/vote.html', '/results.html', '/explorer.html', '/validator.html', '/admin/'])
+		// (relative: under /e/{slug}/ the same links stay in that election)
+		for (const href of ['register.html', 'vote.html', 'results.html', 'explorer.html', 'validator.html', '/admin/'])
 			assert(await home.locator(`main a[href="${href}"]`).count(), href);
 		await shot(home, 'home');
 	});
+	await step('admin creates a second election on the page; the home page lists both; its pages live under /e/second/', async () => {
+		await admin.goto(`${URL_}/admin/`);
+		await admin.fill('#el-slug', 'second');
+		await admin.fill('#el-title', 'Second browser election');
+		await admin.click('#el-create');
+		await admin.waitForURL(/\/admin\/e\/second\/$/);
+		await admin.locator('#state-line').filter({ hasText: 'Second browser election' }).waitFor();
+		await admin.locator('#el-list a[aria-current="page"]').filter({ hasText: 'Second browser election' }).waitFor();
+		const home = await voterCtx.newPage();
+		watch(home, consoleErrors);
+		await home.goto(`${URL_}/`);
+		await home.locator('#elections li[data-slug="second"]').filter({ hasText: 'being set up' }).waitFor();
+		await home.locator('#elections li[data-slug="default"]').filter({ hasText: 'open for voting' }).waitFor();
+		await home.goto(`${URL_}/e/second/`);
+		await home.locator('#now').filter({ hasText: 'Second browser election' }).waitFor();
+		await home.click('main a[href="register.html"]');
+		await home.waitForURL(/\/e\/second\/register\.html$/);
+		await home.close();
+		await admin.goto(`${URL_}/admin/`);
+		await admin.locator('#state-line').filter({ hasText: 'Browser test election' }).waitFor();
+	}, { needs: ['election'] });
 	await step('admin closes the election; voting then says it is closed', async () => {
 		await admin.click('#close-button');
 		await admin.click('#confirm-yes');

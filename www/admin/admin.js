@@ -1,8 +1,9 @@
 // Administration page (behind nginx's allow-list and basic auth): election settings,
 // candidates, validators, the eligibility import with its one-time codes, and opening
-// and closing the election, each step confirmed.
+// and closing the election, each step confirmed; which election (the default one at
+// /admin/, another at /admin/e/{slug}/), creating one and archiving one.
 
-import { get, put, del, post } from '/js/api.js';
+import { get, put, del, post, electionSlug, electionPage } from '/js/api.js';
 import { isHex } from '/js/encode.js';
 import { $, h, clear, say, explain, busy, downloadLink, hexCode, shortHex } from '/js/ui.js';
 
@@ -15,7 +16,30 @@ const ADMIN_TEXTS = {
 	bad_key: 'That is not a valid P-256 public key.',
 	exists: 'It exists already.',
 	not_found: 'It does not exist.',
+	archived: 'The election is archived: nothing in it changes any more.',
 };
+
+const SLUG = /^[a-z0-9-]{1,32}$/;
+const here = electionSlug() || 'default';
+const adminPage = (slug) => (slug === 'default' ? '/admin/' : `/admin/e/${slug}/`);
+
+// The public pages' links go to this election's pages.
+for (const a of document.querySelectorAll('nav a[href$=".html"]'))
+	a.href = electionPage(here, a.getAttribute('href').replace(/^\//, ''));
+
+async function loadElections() {
+	const ul = clear($('el-list'));
+	try {
+		const doc = await get('/api/elections');
+		for (const e of doc.elections || []) {
+			const link = h('a', { href: adminPage(e.slug) }, e.title || e.slug);
+			if (e.slug === here) link.setAttribute('aria-current', 'page');
+			ul.append(h('li', { 'data-slug': e.slug }, link, ` (${e.slug}) · ${e.final ? 'final' : e.state}${e.archived ? ' · archived' : ''}`));
+		}
+	} catch (e) {
+		say($('el-msg'), 'err', 'The elections could not be listed: ' + explain(e));
+	}
+}
 
 // Unix seconds from a datetime-local value (local time), 0 when empty.
 function toUnix(v) {
@@ -272,6 +296,17 @@ function ask(textContent, action) {
 	$('confirm-yes').focus();
 }
 
+$('el-form').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const slug = $('el-slug').value.trim(), title = $('el-title').value.trim();
+	if (!SLUG.test(slug)) return say($('el-msg'), 'err', 'A short name is 1 to 32 characters of a-z, 0-9 and -.');
+	if (!title) return say($('el-msg'), 'err', 'Give the election a title.');
+	const r = await act($('el-msg'), () => post('/admin/api/elections', { slug, title }), 'Created.', $('el-create'));
+	if (r !== null) location.assign(adminPage(slug));
+});
+$('archive-button').addEventListener('click', () => ask(
+	'Archive this election? Only one still being set up or one whose result is final can be archived; it then changes no more and leaves the home page\'s list.',
+	() => act($('state-msg'), () => post('/admin/api/archive', {}), 'The election is archived.')));
 $('open-button').addEventListener('click', () => ask(
 	'Open the election now? The settings, candidates, validators and roll are sealed in the genesis block and cannot change; registration ends.',
 	() => act($('state-msg'), () => post('/admin/api/open', {}), 'The election is open.')));
@@ -291,4 +326,5 @@ $('confirm-yes').addEventListener('click', async () => {
 	$('state-msg').focus?.();
 });
 
+loadElections();
 load();

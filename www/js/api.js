@@ -10,6 +10,31 @@ export class ApiError extends Error {
 	}
 }
 
+// An election's pages are today's pages under /e/{slug}/ (its admin page under
+// /admin/e/{slug}/): the slug from the page's path, or null on today's pages, which are
+// the default election's.
+export function electionSlug() {
+	if (typeof location === 'undefined') return null;
+	const m = /^\/(?:admin\/)?e\/([a-z0-9-]{1,32})\//.exec(location.pathname);
+	return m ? m[1] : null;
+}
+
+// The path of an API call for this page's election: /api/X becomes /api/e/{slug}/X and
+// /admin/api/X /admin/api/e/{slug}/X (the list of elections is everyone's).
+export function apiPath(path) {
+	const slug = electionSlug();
+	if (!slug || path === '/api/elections') return path;
+	if (path.startsWith('/api/')) return `/api/e/${slug}/${path.slice(5)}`;
+	if (path.startsWith('/admin/api/')) return `/admin/api/e/${slug}/${path.slice(11)}`;
+	return path;
+}
+
+// The page at `page` (e.g. 'vote.html', '' for the home page) of an election: slug
+// null or 'default' for the default election's.
+export function electionPage(slug, page = '') {
+	return slug && slug !== 'default' ? `/e/${slug}/${page}` : `/${page}`;
+}
+
 // Sends a request and returns the parsed JSON answer (null for an empty body). Throws
 // ApiError for a non-2xx answer, a network failure or a body that is not JSON.
 export async function api(path, { method = 'GET', body, signal } = {}) {
@@ -20,7 +45,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
 	}
 	let res;
 	try {
-		res = await fetch(path, init);
+		res = await fetch(apiPath(path), init);
 	} catch (e) {
 		if (e && e.name === 'AbortError') throw e;
 		throw new ApiError(0, 'network', 'The server could not be reached. Check your connection and try again.');
