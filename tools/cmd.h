@@ -15,6 +15,9 @@ int cmd_candidates(int argc, char **argv); /* add candidates from CSV: id,name *
 int cmd_validators(int argc, char **argv); /* add validators from CSV: key_hex,name */
 int cmd_voters(int argc, char **argv);     /* put keys on the roll from CSV: key_hex */
 int cmd_eligible(int argc, char **argv);   /* eligibility entries from CSV: voter_id[,code] */
+int cmd_eligible_list(int argc, char **argv); /* the entries with their states */
+int cmd_reissue(int argc, char **argv);       /* a new code for an unused entry */
+int cmd_revoke(int argc, char **argv);        /* a registered key off the roll, a new code */
 int cmd_open(int argc, char **argv);       /* seal genesis, open */
 int cmd_close(int argc, char **argv);      /* close the election */
 int cmd_status(int argc, char **argv);     /* print the election's state as JSON */
