@@ -30,8 +30,6 @@ static char *to_csv(const cv_import *imp, size_t *len)
 	n += (size_t)snprintf(out, cap, "%s\n",
 	                      imp->kind == CV_IMPORT_ROLL ? "key_hex" : "voter_id,code");
 	for (size_t i = 0; i < imp->n; i++) {
-		char normal[CV_ELIGIBLE_TEXT_MAX + 1];
-
 		if (imp->kind == CV_IMPORT_ROLL) {
 			cv_hex_encode(imp->keys[i], CV_KEY_LEN, out + n);
 			n += 2 * CV_KEY_LEN;
