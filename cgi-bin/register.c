@@ -466,14 +466,16 @@ static cv_err get_eligible(cv_req *r)
 		return e;
 	if (cv_query_text(r->query, "after", after, sizeof after, &found) != CV_OK ||
 	    (found && !cv_eligible_text_ok(after))) {
-		r->message = "\"after\" is a voter id (1-64 printable characters, percent-encoded).";
+		r->message =
+		    "\"after\" is a voter id (1-64 printable characters, percent-encoded).";
 		return CV_E_MALFORMED;
 	}
 	if ((e = cv_req_info(r, &info)) != CV_OK)
 		return e;
 	if ((page = calloc((size_t)limit, sizeof *page)) == NULL)
 		return CV_E_NOMEM;
-	if ((e = cv_store_eligible_page(r->store, after, (size_t)limit, page, &n, &more)) != CV_OK ||
+	if ((e = cv_store_eligible_page(r->store, after, (size_t)limit, page, &n, &more)) !=
+	        CV_OK ||
 	    (e = cv_store_eligible_counts(r->store, &counts)) != CV_OK)
 		goto out;
 	o = json_object_new_object();

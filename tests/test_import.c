@@ -80,7 +80,8 @@ static void test_csv_eligible_sorted_with_rows(void)
 		CHECK_STR(at, "line 8");
 		CHECK_EQ_INT(cv_import_make_codes(&imp), CV_OK);
 		CHECK(imp.voters[1].generated && strlen(imp.voters[1].code) == CV_CODE_LEN);
-		CHECK(!imp.voters[3].generated && strcmp(imp.voters[3].code, "Z-CODE-7K3M-Q9XD") == 0);
+		CHECK(!imp.voters[3].generated &&
+		      strcmp(imp.voters[3].code, "Z-CODE-7K3M-Q9XD") == 0);
 	}
 	cv_import_free(&imp);
 	CHECK(imp.voters == NULL && imp.n == 0);
@@ -164,7 +165,8 @@ static void test_csv_bad_fields_named_by_line(void)
 	refused(text, CV_E_MALFORMED, want);
 	snprintf(text, sizeof text, "a\nb,%s\n", line);
 	refused(text, CV_E_MALFORMED,
-	        "line 2: the code must be 1-64 printable ASCII characters (spaces and dashes are ignored)");
+	        "line 2: the code must be 1-64 printable ASCII characters (spaces and dashes are "
+	        "ignored)");
 }
 
 static void test_csv_nul_and_long_lines_refused(void)
@@ -323,7 +325,8 @@ static void test_json_hostile_refused(void)
 	    {"{\"voters\": [{\"voter_id\": \"a\\u0000b\"}]}", CV_E_MALFORMED,
 	     "voters[0]: the voter id must be 1-64 printable ASCII characters without spaces"},
 	    {"{\"voters\": [{\"voter_id\": \"a\", \"code\": \"c\\u0000\"}]}", CV_E_MALFORMED,
-	     "voters[0]: the code must be 1-64 printable ASCII characters (spaces and dashes are ignored)"},
+	     "voters[0]: the code must be 1-64 printable ASCII characters (spaces and dashes are "
+	     "ignored)"},
 	    {"{\"voters\": [{\"voter_id\": \"\\u00e9\"}]}", CV_E_MALFORMED,
 	     "voters[0]: the voter id must be 1-64 printable ASCII characters without spaces"},
 	    {"{\"voters\": [{\"voter_id\": \"a\"}]} x", CV_E_MALFORMED,

@@ -1562,15 +1562,15 @@ static void test_code_normal_form_and_strength(void)
 	big[CV_CODE_INPUT_MAX + 1] = '\0';
 	CHECK(!cv_eligible_code_normalise(big, out));
 	/* 40 bits by length over the smallest alphabet that holds the code */
-	CHECK(cv_eligible_code_strong("1234567890123"));  /* 13 digits: 43.2 bits */
-	CHECK(!cv_eligible_code_strong("123456789012"));  /* 12: 39.9 */
-	CHECK(cv_eligible_code_strong("ABCDEF0123"));     /* 10 hex: 40 */
-	CHECK(!cv_eligible_code_strong("ABCDEF012"));     /* 9 hex: 36 */
-	CHECK(cv_eligible_code_strong("7K3MQ9XD"));       /* 8 of base32: 40 */
-	CHECK(!cv_eligible_code_strong("7K3MQ9X"));       /* 7: 35 */
-	CHECK(!cv_eligible_code_strong("LLLLLLL"));       /* 7 letters and digits: 36.2 */
-	CHECK(cv_eligible_code_strong("!!!!!!!"));        /* 7 printable: 42.5 */
-	CHECK(!cv_eligible_code_strong("!!!!!!"));        /* 6: 36.4 */
+	CHECK(cv_eligible_code_strong("1234567890123")); /* 13 digits: 43.2 bits */
+	CHECK(!cv_eligible_code_strong("123456789012")); /* 12: 39.9 */
+	CHECK(cv_eligible_code_strong("ABCDEF0123"));    /* 10 hex: 40 */
+	CHECK(!cv_eligible_code_strong("ABCDEF012"));    /* 9 hex: 36 */
+	CHECK(cv_eligible_code_strong("7K3MQ9XD"));      /* 8 of base32: 40 */
+	CHECK(!cv_eligible_code_strong("7K3MQ9X"));      /* 7: 35 */
+	CHECK(!cv_eligible_code_strong("LLLLLLL"));      /* 7 letters and digits: 36.2 */
+	CHECK(cv_eligible_code_strong("!!!!!!!"));       /* 7 printable: 42.5 */
+	CHECK(!cv_eligible_code_strong("!!!!!!"));       /* 6: 36.4 */
 	/* the generator's codes are strong in their normal form */
 	CHECK_EQ_INT(cv_eligible_make_code(code), CV_OK);
 	CHECK(cv_eligible_code_normalise(code, out) && strlen(out) == 12);
@@ -1607,7 +1607,8 @@ static void test_recovery_reissue_revoke_and_the_seal(void)
 	cv_settings set = settings("Recovery test");
 	cv_candidate c = {1, "Only"};
 	cv_validator v;
-	cv_eligible el[3] = {{"A", "AAAA-BBBB-CCCC"}, {"B", "BBBB-CCCC-DDDD"}, {"C", "CCCC-DDDD-EEEE"}};
+	cv_eligible el[3] = {
+	    {"A", "AAAA-BBBB-CCCC"}, {"B", "BBBB-CCCC-DDDD"}, {"C", "CCCC-DDDD-EEEE"}};
 	cv_eligible_entry page[3];
 	uint8_t key_a[CV_KEY_LEN], key_b[CV_KEY_LEN], key_b2[CV_KEY_LEN], revoked[CV_KEY_LEN];
 	uint8_t genesis[CV_HASH_LEN], txid[CV_HASH_LEN];
@@ -1666,7 +1667,8 @@ static void test_recovery_reissue_revoke_and_the_seal(void)
 	CHECK_EQ_INT(in.n_registered, 2);
 	CHECK_EQ_INT(cv_store_register(x, "B", "BBBB-CCCC-DDDD", key_b), CV_E_BAD_CODE);
 	CHECK_EQ_INT(cv_store_revoke_key(x, "C", "NEWC-CODE-5678", NULL), CV_OK);
-	CHECK_EQ_INT(cv_store_register(x, "C", "NEWC-CODE-5678", key_b2), CV_OK); /* key free again */
+	CHECK_EQ_INT(cv_store_register(x, "C", "NEWC-CODE-5678", key_b2),
+	             CV_OK); /* key free again */
 	CHECK_EQ_INT(cv_store_revoke_key(x, "C", "NEWC-CODE-9999", NULL), CV_OK);
 	CHECK_EQ_INT(cv_store_register(x, "B", "newb-code-5678", key_b2), CV_OK);
 	check_counts(x, 1, 2, 0);

@@ -952,7 +952,8 @@ static const char eligible_list_usage[] =
 int cmd_eligible_list(int argc, char **argv)
 {
 	const char *data = NULL;
-	char after[CV_ELIGIBLE_TEXT_MAX + 1] = "", key[2 * CV_KEY_LEN + 1], txid[2 * CV_HASH_LEN + 1];
+	char after[CV_ELIGIBLE_TEXT_MAX + 1] = "", key[2 * CV_KEY_LEN + 1],
+	                                  txid[2 * CV_HASH_LEN + 1];
 	cv_eligible_entry *page = NULL;
 	cv_eligible_counts counts = {0};
 	bool more = true;
@@ -979,7 +980,8 @@ int cmd_eligible_list(int argc, char **argv)
 				cv_hex_encode(en->key, CV_KEY_LEN, key);
 			if (en->state == CV_VOTER_VOTED)
 				cv_hex_encode(en->txid, CV_HASH_LEN, txid);
-			printf("%s,%s,%s,%s\n", en->voter_id, cv_voter_state_name(en->state), key, txid);
+			printf("%s,%s,%s,%s\n", en->voter_id, cv_voter_state_name(en->state), key,
+			       txid);
 		}
 		if (e == CV_OK && n > 0)
 			memcpy(after, page[n - 1].voter_id, sizeof after);

@@ -74,7 +74,7 @@ struct cv_req {
 	 * (borrowed from r->json), or NULL */
 	const char *audit_voter_id;
 	bool answered; /* a status line has been written */
-	int status;          /* the status answered (for logs) */
+	int status;    /* the status answered (for logs) */
 };
 
 /* ---- running a program ---- */

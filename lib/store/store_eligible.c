@@ -77,10 +77,8 @@ bool cv_eligible_code_strong(const char *code)
 		const char *symbols;
 		uint64_t size;
 	} alphabets[] = {
-	    {"0123456789", 10},
-	    {"0123456789ABCDEF", 16},
-	    {base32, 32},
-	    {"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", 36},
+	    {"0123456789", 10}, {"0123456789ABCDEF", 16},
+	    {base32, 32},       {"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", 36},
 	    {NULL, 67},
 	};
 	size_t len = strnlen(code, CV_ELIGIBLE_TEXT_MAX + 1), a = 0;
@@ -312,8 +310,8 @@ cv_err cv_store_eligible_counts(cv_store *s, cv_eligible_counts *out)
 typedef struct recover_ctx {
 	const char *voter_id;
 	bool revoke;
-	uint8_t rec[ST_ELIG_LEN];       /* the entry's new record: the new code, unspent */
-	uint8_t revoked[CV_KEY_LEN];    /* revoke: the key taken off the roll */
+	uint8_t rec[ST_ELIG_LEN];    /* the entry's new record: the new code, unspent */
+	uint8_t revoked[CV_KEY_LEN]; /* revoke: the key taken off the roll */
 } recover_ctx;
 
 /* Reissue and revoke in one transaction. The entry's facts are judged before the state,
@@ -329,8 +327,7 @@ static cv_err recover_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 	if (e != CV_OK)
 		return e;
-	e = cv_st_get(s, ST_ELIGIBLE, txn, c->voter_id, strlen(c->voter_id), &stored, &len,
-	              DB_RMW);
+	e = cv_st_get(s, ST_ELIGIBLE, txn, c->voter_id, strlen(c->voter_id), &stored, &len, DB_RMW);
 	if (e != CV_OK)
 		return e;
 	memset(&en, 0, sizeof en);
@@ -356,8 +353,8 @@ static cv_err recover_op(cv_store *s, DB_TXN *txn, void *ctx)
 			return e;
 		memcpy(c->revoked, en.key, CV_KEY_LEN);
 	}
-	return cv_st_put(s, ST_ELIGIBLE, txn, c->voter_id, strlen(c->voter_id), c->rec,
-	                 ST_ELIG_LEN, 0);
+	return cv_st_put(s, ST_ELIGIBLE, txn, c->voter_id, strlen(c->voter_id), c->rec, ST_ELIG_LEN,
+	                 0);
 }
 
 static cv_err recover(cv_store *s, const char *voter_id, const char *code, bool revoke,

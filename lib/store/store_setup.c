@@ -92,7 +92,7 @@ typedef struct batch_ctx {
 	size_t n;
 	size_t bad;
 	const uint8_t (*recs)[ELIG_LEN]; /* eligibility records */
-	bool *known;                                       /* n flags, or NULL */
+	bool *known;                     /* n flags, or NULL */
 } batch_ctx;
 
 /* A put of a batch entry that must be new: CV_OK also for an entry a merge keeps, and
