@@ -270,9 +270,9 @@ static void query_text_is_percent_decoded(void)
 	char out[16];
 	bool found = false;
 
-	CHECK_EQ_INT(cv_query_text("limit=5&after=R-eve%26after%3Dx", "after", out, sizeof out,
-	                           &found),
-	             CV_OK);
+	CHECK_EQ_INT(
+	    cv_query_text("limit=5&after=R-eve%26after%3Dx", "after", out, sizeof out, &found),
+	    CV_OK);
 	CHECK(found);
 	CHECK_STR(out, "R-eve&after=x");
 	/* "+" is a byte of an id, not a space */
