@@ -1,6 +1,7 @@
 /* register.fcgi: voters bind their public key to an eligibility entry with a one-time
  * code, and the admin API sets the election up (settings, candidates, validators,
- * eligibility, roll) and opens and closes it. nginx decides who reaches /admin/. */
+ * eligibility, roll; voter recovery: the entries' states, codes reissued, keys revoked)
+ * and opens and closes it. nginx decides who reaches /admin/. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,12 @@ static cv_err body_name(cv_req *r, char name[CV_TEXT_MAX + 1])
 
 /* POST /api/register {"voter_id", "code", "public_key"}: 201; 400 malformed or bad_key;
  * 403 bad_code (unknown id, wrong or spent code); 409 exists (key on the roll already)
- * or bad_state (not in setup); 413; 415; 503 busy. */
+ * or bad_state (not in setup); 413; 415; 503 busy. The code is taken as typed: case,
+ * spaces and dashes do not matter (cv_eligible_code_normalise). */
 static cv_err post_register(cv_req *r)
 {
 	static const char *const keys[] = {"voter_id", "code", "public_key", NULL};
-	char voter_id[CV_TEXT_MAX + 1], code[CV_TEXT_MAX + 1];
+	char voter_id[CV_TEXT_MAX + 1], code[CV_TEXT_MAX + 1], normal[CV_ELIGIBLE_TEXT_MAX + 1];
 	uint8_t key[CV_KEY_LEN];
 	json_object *o;
 	cv_err e;
@@ -54,11 +56,12 @@ static cv_err post_register(cv_req *r)
 	if (cv_json_only_keys(r->json, keys) != CV_OK ||
 	    cv_json_get_text(r->json, "voter_id", voter_id) != CV_OK ||
 	    cv_json_get_text(r->json, "code", code) != CV_OK || !cv_eligible_text_ok(voter_id) ||
-	    !cv_eligible_text_ok(code) ||
+	    !cv_eligible_code_normalise(code, normal) ||
 	    cv_json_get_hex(r->json, "public_key", key, CV_KEY_LEN) != CV_OK) {
 		r->message =
 		    "Expected {\"voter_id\", \"code\", \"public_key\"}: an id and a code of "
-		    "1-64 printable characters and a 130-hex public key.";
+		    "1-64 printable characters (spaces and dashes in the code are ignored) and a "
+		    "130-hex public key.";
 		return CV_E_MALFORMED;
 	}
 	if ((e = cv_pubkey_check(key)) != CV_OK)
@@ -408,6 +411,185 @@ out:
 	return e;
 }
 
+/* ---- admin: voter recovery ---- */
+
+#define ELIGIBLE_PAGE_DEFAULT 100
+
+static json_object *counts_json(const cv_eligible_counts *c)
+{
+	json_object *o = json_object_new_object();
+
+	if (o != NULL) {
+		json_object_object_add(o, "eligible", json_object_new_uint64(c->eligible));
+		json_object_object_add(o, "unused", json_object_new_uint64(c->unused));
+		json_object_object_add(o, "registered", json_object_new_uint64(c->registered));
+		json_object_object_add(o, "voted", json_object_new_uint64(c->voted));
+	}
+	return o;
+}
+
+static json_object *entry_json(const cv_eligible_entry *en)
+{
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "voter_id", json_object_new_string(en->voter_id));
+	json_object_object_add(o, "state", json_object_new_string(cv_voter_state_name(en->state)));
+	if (en->state != CV_VOTER_UNUSED)
+		cv_json_add_hex(o, "public_key", en->key, CV_KEY_LEN);
+	if (en->state == CV_VOTER_VOTED)
+		cv_json_add_hex(o, "txid", en->txid, CV_HASH_LEN);
+	return o;
+}
+
+/* GET /admin/api/eligible?after=ID&limit=N: the eligibility entries in voter_id byte
+ * order from the first after ID (percent-encoded; none: from the start), N of them
+ * (1-1000, default 100), each with its state (unused, registered, voted) and, once
+ * registered, its key (and the txid of its vote); with the counts per state. "next" is
+ * the ID to ask after for the next page, null on the last. 200 {"counts", "voters",
+ * "next"}; 400 bad query; 403; 404 no election; 503 busy. */
+static cv_err get_eligible(cv_req *r)
+{
+	char after[CV_ELIGIBLE_TEXT_MAX + 1];
+	cv_eligible_entry *page = NULL;
+	cv_eligible_counts counts;
+	cv_info info;
+	uint64_t limit;
+	size_t n = 0;
+	bool found, more;
+	json_object *o = NULL, *list = NULL;
+	cv_err e;
+
+	if ((e = cv_req_query_u64(r, "limit", 1, CV_ELIGIBLE_PAGE_MAX, ELIGIBLE_PAGE_DEFAULT,
+	                          &limit)) != CV_OK)
+		return e;
+	if (cv_query_text(r->query, "after", after, sizeof after, &found) != CV_OK ||
+	    (found && !cv_eligible_text_ok(after))) {
+		r->message =
+		    "\"after\" is a voter id (1-64 printable characters, percent-encoded).";
+		return CV_E_MALFORMED;
+	}
+	if ((e = cv_req_info(r, &info)) != CV_OK)
+		return e;
+	if ((page = calloc((size_t)limit, sizeof *page)) == NULL)
+		return CV_E_NOMEM;
+	if ((e = cv_store_eligible_page(r->store, after, (size_t)limit, page, &n, &more)) !=
+	        CV_OK ||
+	    (e = cv_store_eligible_counts(r->store, &counts)) != CV_OK)
+		goto out;
+	o = json_object_new_object();
+	list = json_object_new_array_ext((int)n);
+	if (o == NULL || list == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = entry_json(&page[i]);
+
+		if (v == NULL || json_object_array_add(list, v) != 0) {
+			json_object_put(v);
+			e = CV_E_NOMEM;
+			goto out;
+		}
+	}
+	json_object_object_add(o, "counts", counts_json(&counts));
+	json_object_object_add(o, "voters", list);
+	list = NULL;
+	json_object_object_add(o, "next",
+	                       more && n > 0 ? json_object_new_string(page[n - 1].voter_id) : NULL);
+	e = cv_reply_json(r, 200, o);
+	o = NULL;
+out:
+	json_object_put(o);
+	json_object_put(list);
+	free(page);
+	return e;
+}
+
+/* The body of a recovery action, {"voter_id", "code"?}: the id (lent to the audit
+ * line) and the new code, the administrator's or, when none is given, a fresh one. */
+static cv_err recovery_body(cv_req *r, char voter_id[CV_TEXT_MAX + 1], char code[CV_TEXT_MAX + 1])
+{
+	static const char *const keys[] = {"voter_id", "code", NULL};
+	json_object *id;
+
+	if (cv_json_only_keys(r->json, keys) != CV_OK ||
+	    cv_json_get_text(r->json, "voter_id", voter_id) != CV_OK ||
+	    !cv_eligible_text_ok(voter_id) ||
+	    (json_object_object_get_ex(r->json, "code", NULL) &&
+	     (cv_json_get_text(r->json, "code", code) != CV_OK || code[0] == '\0'))) {
+		r->message = "Expected {\"voter_id\", \"code\" (optional: one is made when "
+		             "missing)}: an id of 1-64 printable characters and a code of at "
+		             "most 64.";
+		return CV_E_MALFORMED;
+	}
+	json_object_object_get_ex(r->json, "voter_id", &id);
+	r->audit_voter_id = json_object_get_string(id);
+	if (!json_object_object_get_ex(r->json, "code", NULL))
+		return cv_eligible_make_code(code);
+	return CV_OK;
+}
+
+/* Messages for what the store refuses in a recovery action. */
+static void recovery_message(cv_req *r, cv_err e)
+{
+	if (e == CV_E_BAD_STATE)
+		r->message = "Codes are reissued and keys revoked only while the election is set "
+		             "up: the roll is sealed in the genesis block when it opens, and "
+		             "registration ends there.";
+	else if (e == CV_E_MALFORMED)
+		r->message = "The code must be 1-64 printable ASCII characters (spaces and dashes "
+		             "are ignored).";
+	else if (e == CV_E_NOT_FOUND)
+		r->message = "There is no eligibility entry with this voter id.";
+	else if (e == CV_E_ALREADY_VOTED)
+		r->message = "This voter's key has a vote (pending or committed): it stays.";
+}
+
+/* POST /admin/api/eligible/reissue {"voter_id", "code"?} and .../revoke: a new code for
+ * an unused entry (the old one stops working), or a registered key taken off the roll
+ * with a new code for the voter to register again. The code is answered once, like an
+ * import's. 200 {"voter_id", "code", "state": "unused"[, "revoked_key"]}; 400 malformed;
+ * 403; 404 unknown voter id; 409 registered (reissue: revoke instead), not_registered
+ * (revoke: reissue instead), already_voted, bad_state (not in set-up); 413; 415; 422
+ * weak_code; 503 busy. */
+static cv_err post_recovery(cv_req *r, bool revoke)
+{
+	char voter_id[CV_TEXT_MAX + 1], code[CV_TEXT_MAX + 1];
+	uint8_t revoked[CV_KEY_LEN];
+	json_object *o;
+	cv_err e;
+
+	if ((e = recovery_body(r, voter_id, code)) != CV_OK)
+		return e;
+	e = revoke ? cv_store_revoke_key(r->store, voter_id, code, revoked)
+	           : cv_store_reissue_code(r->store, voter_id, code);
+	if (e != CV_OK) {
+		recovery_message(r, e);
+		return e;
+	}
+	o = json_object_new_object();
+	if (o != NULL) {
+		json_object_object_add(o, "voter_id", json_object_new_string(voter_id));
+		json_object_object_add(o, "code", json_object_new_string(code));
+		json_object_object_add(o, "state", json_object_new_string("unused"));
+		if (revoke)
+			cv_json_add_hex(o, "revoked_key", revoked, CV_KEY_LEN);
+	}
+	return cv_reply_json(r, 200, o);
+}
+
+static cv_err post_reissue(cv_req *r)
+{
+	return post_recovery(r, false);
+}
+
+static cv_err post_revoke(cv_req *r)
+{
+	return post_recovery(r, true);
+}
+
 /* ---- admin: opening and closing ---- */
 
 /* POST /admin/api/open: seals the genesis block. 200 {"state", "genesis_hash"}; 403;
@@ -529,6 +711,9 @@ static const cv_route routes[] = {
     {"PUT", "/admin/api/validators/:", CV_BODY_JSON, put_validator},
     {"DELETE", "/admin/api/validators/:", CV_BODY_NONE, del_validator},
     {"POST", "/admin/api/eligible", CV_BODY_JSON_OR_CSV, post_eligible},
+    {"GET", "/admin/api/eligible", CV_BODY_NONE, get_eligible},
+    {"POST", "/admin/api/eligible/reissue", CV_BODY_JSON, post_reissue},
+    {"POST", "/admin/api/eligible/revoke", CV_BODY_JSON, post_revoke},
     {"POST", "/admin/api/voters", CV_BODY_JSON_OR_CSV, post_voters},
     {"POST", "/admin/api/open", CV_BODY_NONE, post_open},
     {"POST", "/admin/api/close", CV_BODY_NONE, post_close},

@@ -108,10 +108,17 @@ else
 	not_ok "eligible prints generated codes only, once each"
 	sed 's/^/    /' "$tmp/out"
 fi
-expect 1 "a duplicate voter id is refused" sh -c "printf 'alice,X\n' | '$CV' eligible --data '$data' -"
-# the rule registration applies (1-64 printable characters, no spaces) holds here too:
-# a code nobody could type at registration is refused at import
-expect 1 "a code with a space is refused" sh -c "printf 'dave,two words\n' | '$CV' eligible --data '$data' -"
+expect 1 "a duplicate voter id is refused" sh -c "printf 'alice,XXXX-XXXX-XXXX\n' | '$CV' eligible --data '$data' -"
+# codes are normalised (case, spaces and dashes do not matter) and an administrator's
+# code needs 40 bits
+expect 1 "a weak code is refused" sh -c "printf 'dave,two-2\n' | '$CV' eligible --data '$data' -"
+if grep -q "stdin line 1: the code is too easy to guess" "$tmp/err"; then
+	ok "the weak code's refusal names the line"
+else
+	not_ok "the weak code's refusal names the line"
+	sed 's/^/    /' "$tmp/err"
+fi
+expect 0 "a code with spaces is taken" sh -c "printf 'dave,two words here\n' | '$CV' eligible --data '$data' -"
 expect 1 "a code of 65 characters is refused" \
 	sh -c "printf 'erin,%065d\n' 7 | '$CV' eligible --data '$data' -"
 expect 1 "a voter id of 65 characters is refused" \
@@ -129,9 +136,28 @@ else
 	sed 's/^/    /' "$tmp/err"
 fi
 
+# ---- voter recovery (set-up only) ----
+expect 0 "reissue gives an unused entry a new code" "$CV" reissue --data "$data" bob
+if grep -Eq "^bob,$code_re\$" "$tmp/out"; then ok "reissue prints the new code once"; else not_ok "reissue prints the new code once"; fi
+expect 0 "reissue takes a chosen code" "$CV" reissue --data "$data" --code "carol code 2024 x" carol
+expect 1 "reissue refuses a weak chosen code" "$CV" reissue --data "$data" --code abc123 carol
+if grep -q weak_code "$tmp/err"; then ok "the refusal says weak_code"; else not_ok "the refusal says weak_code"; fi
+expect 1 "reissue refuses an unknown voter id" "$CV" reissue --data "$data" nobody
+expect 1 "revoke refuses an entry with no key" "$CV" revoke --data "$data" dave
+if grep -q not_registered "$tmp/err"; then ok "the refusal says not_registered"; else not_ok "the refusal says not_registered"; fi
+expect 2 "reissue without a voter id is a usage error" "$CV" reissue --data "$data"
+expect 0 "eligible-list" "$CV" eligible-list --data "$data"
+if [ "$(head -1 "$tmp/out")" = "voter_id,state,public_key,txid" ] && grep -qx "bob,unused,," "$tmp/out" &&
+	[ "$(wc -l <"$tmp/out")" -eq 6 ] && grep -q "5 eligible: 5 unused, 0 registered, 0 voted" "$tmp/err"; then
+	ok "eligible-list prints each entry's state and the counts"
+else
+	not_ok "eligible-list prints each entry's state and the counts"
+	sed 's/^/    /' "$tmp/out" "$tmp/err"
+fi
+
 expect 0 "status in set-up" "$CV" status --data "$data"
 check_json "status shows set-up counts" \
-	"j['state'] == 'setup' and j['voters'] == 4 and j['eligible'] == 4 and j['max_block_votes'] == 5 and len(j['candidates']) == 3 and len(j['validators']) == 3 and j['genesis_hash'] is None"
+	"j['state'] == 'setup' and j['voters'] == 4 and j['eligible'] == 5 and j['max_block_votes'] == 5 and len(j['candidates']) == 3 and len(j['validators']) == 3 and j['genesis_hash'] is None"
 check_json "status keeps the quoted candidate name" "j['candidates'][1]['name'] == 'Brook, the second'"
 check_json "the refused files left nothing behind" "[c['id'] for c in j['candidates']] == [1, 2, 3]"
 
@@ -159,7 +185,7 @@ expect 1 "a second close is refused" "$CV" close --data "$data"
 expect 0 "status when closed" "$CV" status --data "$data"
 check_json "status shows closed" "j['state'] == 'closed' and j['closed_at'] > 0"
 
-for c in settings candidates validators voters eligible open close status export; do
+for c in settings candidates validators voters eligible eligible-list reissue revoke open close status export; do
 	expect 0 "$c --help" "$CV" "$c" --help
 done
 

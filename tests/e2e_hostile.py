@@ -305,7 +305,8 @@ def setup_phase(el):
                  ("DELETE", f"/admin/api/validators/{OFF_CURVE}"), ("DELETE", "/admin/api/validators/zz"),
                  ("GET", "/admin/api/candidates/1/2"), ("GET", "/admin/api/voters/x"),
                  ("POST", "/admin/api/eligible/x"), ("POST", "/admin/api/open/x"),
-                 ("PUT", "/admin/api/voters"), ("GET", "/admin/api/eligible"),
+                 ("PUT", "/admin/api/voters"), ("GET", "/admin/api/eligible/reissue"),
+                 ("DELETE", "/admin/api/eligible"), ("POST", "/admin/api/eligible/revoke"),
                  ("DELETE", "/admin/api/election"), ("PATCH", "/admin/api/election"),
                  ("POST", "/admin/api/election"), ("GET", "/admin/api/" + "a" * 300)):
         r = T.request(SYS, m, p, auth=auth)

@@ -55,7 +55,7 @@ static void test_csv_eligible_sorted_with_rows(void)
 
 	CHECK_EQ_INT(csv(CV_IMPORT_ELIGIBLE,
 	                 "voter_id,code\r\n"
-	                 "zed,Z-CODE\r\n"
+	                 "zed,Z-CODE-7K3M-Q9XD\r\n"
 	                 "\n"
 	                 "# a comment\n"
 	                 "  \t\n"
@@ -70,7 +70,7 @@ static void test_csv_eligible_sorted_with_rows(void)
 		CHECK_STR(imp.voters[1].voter_id, "amy");
 		CHECK_STR(imp.voters[2].voter_id, "bob");
 		CHECK_STR(imp.voters[3].voter_id, "zed");
-		CHECK_STR(imp.voters[3].code, "Z-CODE");
+		CHECK_STR(imp.voters[3].code, "Z-CODE-7K3M-Q9XD");
 		CHECK_STR(imp.voters[1].code, "");
 		CHECK_EQ_INT(imp.rows[0], 6);
 		CHECK_EQ_INT(imp.rows[3], 2);
@@ -80,7 +80,8 @@ static void test_csv_eligible_sorted_with_rows(void)
 		CHECK_STR(at, "line 8");
 		CHECK_EQ_INT(cv_import_make_codes(&imp), CV_OK);
 		CHECK(imp.voters[1].generated && strlen(imp.voters[1].code) == CV_CODE_LEN);
-		CHECK(!imp.voters[3].generated && strcmp(imp.voters[3].code, "Z-CODE") == 0);
+		CHECK(!imp.voters[3].generated &&
+		      strcmp(imp.voters[3].code, "Z-CODE-7K3M-Q9XD") == 0);
 	}
 	cv_import_free(&imp);
 	CHECK(imp.voters == NULL && imp.n == 0);
@@ -113,8 +114,20 @@ static void test_csv_bad_fields_named_by_line(void)
 	refused("ok\n,CODE\n", CV_E_MALFORMED,
 	        "line 2: the voter id must be 1-64 printable "
 	        "ASCII characters without spaces");
-	refused("ok\nid,two words\n", CV_E_MALFORMED,
-	        "line 2: the code must be 1-64 printable ASCII characters without spaces");
+	refused("ok\nid,caf\xc3\xa9-code-1234\n", CV_E_MALFORMED,
+	        "line 2: the code must be 1-64 printable ASCII characters (spaces and dashes are "
+	        "ignored)");
+	/* a code with spaces is a code (they are ignored); a weak one is refused by name */
+	{
+		cv_import imp;
+
+		CHECK_EQ_INT(csv(CV_IMPORT_ELIGIBLE, "id,two words here\n", &imp), CV_OK);
+		CHECK(imp.n == 1 && strcmp(imp.voters[0].code, "two words here") == 0);
+		cv_import_free(&imp);
+	}
+	refused("ok\nid,ab-12 cd\n", CV_E_WEAK_CODE,
+	        "line 2: the code is too easy to guess: it needs at least 40 bits, e.g. 8 letters "
+	        "and digits, 10 hex digits or 13 digits");
 	refused("caf\xc3\xa9\n", CV_E_MALFORMED,
 	        "line 1: the voter id must be 1-64 printable "
 	        "ASCII characters without spaces");
@@ -152,7 +165,8 @@ static void test_csv_bad_fields_named_by_line(void)
 	refused(text, CV_E_MALFORMED, want);
 	snprintf(text, sizeof text, "a\nb,%s\n", line);
 	refused(text, CV_E_MALFORMED,
-	        "line 2: the code must be 1-64 printable ASCII characters without spaces");
+	        "line 2: the code must be 1-64 printable ASCII characters (spaces and dashes are "
+	        "ignored)");
 }
 
 static void test_csv_nul_and_long_lines_refused(void)
@@ -196,7 +210,7 @@ static void test_repeats_name_the_earliest_pair(void)
 	refused("x\ny\ny\ny\n", CV_E_MALFORMED, "line 3: repeats the voter id of line 2");
 	CHECK_EQ_INT(json(CV_IMPORT_ELIGIBLE,
 	                  "{\"voters\": [{\"voter_id\": \"q\"}, {\"voter_id\": \"p\"}, "
-	                  "{\"voter_id\": \"q\", \"code\": \"X\"}]}",
+	                  "{\"voter_id\": \"q\", \"code\": \"XXXX-XXXX-XXXX\"}]}",
 	                  CV_IMPORT_MAX_ROWS, &imp),
 	             CV_E_MALFORMED);
 	CHECK_STR(why, "voters[2]: repeats the voter id of voters[0]");
@@ -269,12 +283,12 @@ static void test_json_eligible(void)
 
 	CHECK_EQ_INT(json(CV_IMPORT_ELIGIBLE,
 	                  "{\"voters\": [{\"voter_id\": \"b\", \"code\": \"\"}, "
-	                  "{\"code\": \"C-1\", \"voter_id\": \"a\"}]}",
+	                  "{\"code\": \"C-1234-5678-9ABC\", \"voter_id\": \"a\"}]}",
 	                  CV_IMPORT_MAX_ROWS, &imp),
 	             CV_OK);
 	CHECK_EQ_INT(imp.n, 2);
 	if (imp.n == 2) {
-		CHECK_STR(imp.voters[0].code, "C-1");
+		CHECK_STR(imp.voters[0].code, "C-1234-5678-9ABC");
 		CHECK_STR(imp.voters[1].code, ""); /* an empty code is none: one is made */
 		cv_import_where(&imp, 0, at, sizeof at);
 		CHECK_STR(at, "voters[1]");
@@ -311,7 +325,8 @@ static void test_json_hostile_refused(void)
 	    {"{\"voters\": [{\"voter_id\": \"a\\u0000b\"}]}", CV_E_MALFORMED,
 	     "voters[0]: the voter id must be 1-64 printable ASCII characters without spaces"},
 	    {"{\"voters\": [{\"voter_id\": \"a\", \"code\": \"c\\u0000\"}]}", CV_E_MALFORMED,
-	     "voters[0]: the code must be 1-64 printable ASCII characters without spaces"},
+	     "voters[0]: the code must be 1-64 printable ASCII characters (spaces and dashes are "
+	     "ignored)"},
 	    {"{\"voters\": [{\"voter_id\": \"\\u00e9\"}]}", CV_E_MALFORMED,
 	     "voters[0]: the voter id must be 1-64 printable ASCII characters without spaces"},
 	    {"{\"voters\": [{\"voter_id\": \"a\"}]} x", CV_E_MALFORMED,

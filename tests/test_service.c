@@ -265,6 +265,32 @@ static void query_name_must_match_whole(void)
 	CHECK(!found);
 }
 
+static void query_text_is_percent_decoded(void)
+{
+	char out[16];
+	bool found = false;
+
+	CHECK_EQ_INT(
+	    cv_query_text("limit=5&after=R-eve%26after%3Dx", "after", out, sizeof out, &found),
+	    CV_OK);
+	CHECK(found);
+	CHECK_STR(out, "R-eve&after=x");
+	/* "+" is a byte of an id, not a space */
+	CHECK_EQ_INT(cv_query_text("after=a+b%2f", "after", out, sizeof out, &found), CV_OK);
+	CHECK_STR(out, "a+b/");
+	CHECK_EQ_INT(cv_query_text("afterx=1&limit=2", "after", out, sizeof out, &found), CV_OK);
+	CHECK(!found && out[0] == '\0');
+	CHECK_EQ_INT(cv_query_text("after=", "after", out, sizeof out, &found), CV_OK);
+	CHECK(found && out[0] == '\0');
+	/* a bad or cut escape, a NUL, a value too long, the name alone */
+	CHECK_EQ_INT(cv_query_text("after=%zz", "after", out, sizeof out, &found), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_query_text("after=ab%4", "after", out, sizeof out, &found), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_query_text("after=a%00", "after", out, sizeof out, &found), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_query_text("after=0123456789abcdef", "after", out, sizeof out, &found),
+	             CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_query_text("after", "after", out, sizeof out, &found), CV_E_MALFORMED);
+}
+
 static void query_bad_value_is_malformed(void)
 {
 	static const char *bad[] = {"limit=abc",
@@ -705,6 +731,7 @@ int main(void)
 	RUN(query_absent_name_is_not_found);
 	RUN(query_name_must_match_whole);
 	RUN(query_bad_value_is_malformed);
+	RUN(query_text_is_percent_decoded);
 	RUN(route_matches_literals_and_captures);
 	RUN(route_rejects_other_shapes);
 	RUN(route_refuses_a_capture_over_the_bound);

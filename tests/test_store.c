@@ -218,7 +218,7 @@ static void test_roll_key_added_once(void)
 static void test_batch_import_all_or_nothing(void)
 {
 	uint8_t keys[2][CV_KEY_LEN];
-	cv_eligible el[2] = {{"voter-x", "CODEX"}, {"voter-x", "CODEY"}};
+	cv_eligible el[2] = {{"voter-x", "CODEX-0000-0000"}, {"voter-x", "CODEY-0000-0000"}};
 	cv_privkey *k = NULL;
 	size_t bad = 0;
 	cv_info in;
@@ -242,7 +242,7 @@ static void test_eligible_duplicate_id_refused(void)
 {
 	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-5", "CODE5CODE5"), CV_OK);
 	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-6", "CODE6CODE6"), CV_OK);
-	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-5", "OTHER"), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-5", "OTHER-CODE-1234"), CV_E_EXISTS);
 	CHECK_EQ_INT(cv_store_add_eligible(st, "bad id", "CODE"), CV_E_MALFORMED);
 	CHECK_EQ_INT(cv_store_add_eligible(st, "", "CODE"), CV_E_MALFORMED);
 }
@@ -317,7 +317,7 @@ static void test_setup_changes_refused_after_open(void)
 	cv_privkey_free(k);
 	CHECK_EQ_INT(cv_store_put_candidate(st, &c), CV_E_BAD_STATE);
 	CHECK_EQ_INT(cv_store_add_voter(st, key), CV_E_BAD_STATE);
-	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-7", "CODE"), CV_E_BAD_STATE);
+	CHECK_EQ_INT(cv_store_add_eligible(st, "voter-7", "CODE-7777-7777"), CV_E_BAD_STATE);
 	CHECK_EQ_INT(cv_store_del_candidate(st, 1), CV_E_BAD_STATE);
 }
 
@@ -1661,8 +1661,8 @@ static void test_merge_keeps_known_and_adds_new(void)
 	char sub[160];
 	cv_settings set = settings("Merge test");
 	uint8_t keys[3][CV_KEY_LEN];
-	cv_eligible first[1] = {{"merge-1", "CODE-ONE"}};
-	cv_eligible again[2] = {{"merge-1", "CODE-OTHER"}, {"merge-2", "CODE-TWO"}};
+	cv_eligible first[1] = {{"merge-1", "CODE-ONE-1111"}};
+	cv_eligible again[2] = {{"merge-1", "CODE-OTHER"}, {"merge-2", "CODE-TWO-2222"}};
 	bool known[3] = {true, true, true};
 	cv_store *x = NULL;
 	cv_info in;
@@ -1691,11 +1691,194 @@ static void test_merge_keeps_known_and_adds_new(void)
 	CHECK_EQ_INT(in.n_eligible, 2);
 	/* the known entry kept its first code */
 	CHECK_EQ_INT(cv_store_register(x, "merge-1", "CODE-OTHER", keys[0]), CV_E_BAD_CODE);
-	CHECK_EQ_INT(cv_store_register(x, "merge-2", "CODE-TWO", keys[0]), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_register(x, "merge-2", "CODE-TWO-2222", keys[0]), CV_E_EXISTS);
 	/* the plain batch refuses what the merge keeps, and writes nothing */
 	CHECK_EQ_INT(cv_store_add_eligibles(x, again, 2, NULL), CV_E_EXISTS);
 	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
 	CHECK_EQ_INT(in.n_eligible, 2);
+	cv_store_close(x);
+}
+
+/* ---- voter recovery ---- */
+
+static void test_code_normal_form_and_strength(void)
+{
+	char out[CV_ELIGIBLE_TEXT_MAX + 1], code[CV_CODE_LEN + 1], big[CV_CODE_INPUT_MAX + 2];
+
+	CHECK(cv_eligible_code_normalise("7k3m q9xd-2hfb", out));
+	CHECK_STR(out, "7K3MQ9XD2HFB");
+	CHECK(cv_eligible_code_normalise(" a\tb-c ", out));
+	CHECK_STR(out, "ABC");
+	/* nothing left, a byte outside printable ASCII, more than 64 once normal */
+	CHECK(!cv_eligible_code_normalise("- -\t", out) && out[0] == '\0');
+	CHECK(!cv_eligible_code_normalise("caf\xc3\xa9-1234", out));
+	memset(big, 'a', 65);
+	big[65] = '\0';
+	CHECK(!cv_eligible_code_normalise(big, out));
+	big[64] = '\0';
+	CHECK(cv_eligible_code_normalise(big, out));
+	/* spaces and dashes count against the input bound, not the code's */
+	memset(big, '-', sizeof big - 1);
+	big[0] = 'A';
+	big[CV_CODE_INPUT_MAX] = '\0';
+	CHECK(cv_eligible_code_normalise(big, out));
+	big[CV_CODE_INPUT_MAX] = '-';
+	big[CV_CODE_INPUT_MAX + 1] = '\0';
+	CHECK(!cv_eligible_code_normalise(big, out));
+	/* 40 bits by length over the smallest alphabet that holds the code */
+	CHECK(cv_eligible_code_strong("1234567890123")); /* 13 digits: 43.2 bits */
+	CHECK(!cv_eligible_code_strong("123456789012")); /* 12: 39.9 */
+	CHECK(cv_eligible_code_strong("ABCDEF0123"));    /* 10 hex: 40 */
+	CHECK(!cv_eligible_code_strong("ABCDEF012"));    /* 9 hex: 36 */
+	CHECK(cv_eligible_code_strong("7K3MQ9XD"));      /* 8 of base32: 40 */
+	CHECK(!cv_eligible_code_strong("7K3MQ9X"));      /* 7: 35 */
+	CHECK(!cv_eligible_code_strong("LLLLLLL"));      /* 7 letters and digits: 36.2 */
+	CHECK(cv_eligible_code_strong("!!!!!!!"));       /* 7 printable: 42.5 */
+	CHECK(!cv_eligible_code_strong("!!!!!!"));       /* 6: 36.4 */
+	/* the generator's codes are strong in their normal form */
+	CHECK_EQ_INT(cv_eligible_make_code(code), CV_OK);
+	CHECK(cv_eligible_code_normalise(code, out) && strlen(out) == 12);
+	CHECK(cv_eligible_code_strong(out));
+}
+
+/* One entry as listed: its state, and its key when one is bound. */
+static void check_entry(const cv_eligible_entry *en, const char *id, cv_voter_state state,
+                        const uint8_t *key)
+{
+	CHECK_STR(en->voter_id, id);
+	CHECK_EQ_INT(en->state, state);
+	if (key != NULL)
+		CHECK(memcmp(en->key, key, CV_KEY_LEN) == 0);
+}
+
+static void check_counts(cv_store *x, uint64_t unused, uint64_t registered, uint64_t voted)
+{
+	cv_eligible_counts c;
+
+	CHECK_EQ_INT(cv_store_eligible_counts(x, &c), CV_OK);
+	CHECK_EQ_INT(c.eligible, unused + registered + voted);
+	CHECK_EQ_INT(c.unused, unused);
+	CHECK_EQ_INT(c.registered, registered);
+	CHECK_EQ_INT(c.voted, voted);
+}
+
+/* Reissue and revoke in set-up, the list with its states and pages, then what the
+ * opening seals: a revoked key cannot vote, a vote (pending) makes its key stay, and
+ * nothing changes after the opening. Runs in an environment of its own. */
+static void test_recovery_reissue_revoke_and_the_seal(void)
+{
+	char sub[160];
+	cv_settings set = settings("Recovery test");
+	cv_candidate c = {1, "Only"};
+	cv_validator v;
+	cv_eligible el[3] = {
+	    {"A", "AAAA-BBBB-CCCC"}, {"B", "BBBB-CCCC-DDDD"}, {"C", "CCCC-DDDD-EEEE"}};
+	cv_eligible_entry page[3];
+	uint8_t key_a[CV_KEY_LEN], key_b[CV_KEY_LEN], key_b2[CV_KEY_LEN], revoked[CV_KEY_LEN];
+	uint8_t genesis[CV_HASH_LEN], txid[CV_HASH_LEN];
+	cv_genesis g = {0};
+	size_t n;
+	bool more, b2_on_roll = false, b_on_roll = false;
+	cv_store *x = NULL;
+	cv_vote vote;
+	cv_info in;
+
+	cv_privkey_public(mp_keys[0], key_a);
+	cv_privkey_public(mp_keys[1], key_b);
+	cv_privkey_public(mp_keys[2], key_b2);
+	snprintf(sub, sizeof sub, "%s/recovery", top);
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	if (x == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_create_election(x, &set), CV_OK);
+	CHECK_EQ_INT(cv_store_put_candidate(x, &c), CV_OK);
+	for (int i = 0; i < N_VALIDATORS; i++) {
+		cv_privkey_public(validator_keys[i], v.key);
+		snprintf(v.name, sizeof v.name, "V%d", i);
+		CHECK_EQ_INT(cv_store_put_validator(x, &v), CV_OK);
+	}
+	CHECK_EQ_INT(cv_store_add_eligibles(x, el, 3, NULL), CV_OK);
+	/* an administrator's weak code is refused, and the entry is not added */
+	CHECK_EQ_INT(cv_store_add_eligible(x, "D", "abc-123"), CV_E_WEAK_CODE);
+	check_counts(x, 3, 0, 0);
+
+	/* reissue: the old code stops working, the new one works as typed */
+	CHECK_EQ_INT(cv_store_reissue_code(x, "A", "NEWA-CODE-1234"), CV_OK);
+	CHECK_EQ_INT(cv_store_register(x, "A", "AAAA-BBBB-CCCC", key_a), CV_E_BAD_CODE);
+	CHECK_EQ_INT(cv_store_register(x, "A", "newa code 1234", key_a), CV_OK);
+	/* registration normalises as the import did: lower case and no dashes */
+	CHECK_EQ_INT(cv_store_register(x, "B", "bbbbccccdddd", key_b), CV_OK);
+	check_counts(x, 1, 2, 0);
+
+	/* refusals change nothing */
+	CHECK_EQ_INT(cv_store_reissue_code(x, "B", "ZZZZ-ZZZZ-ZZZZ"), CV_E_REGISTERED);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "C", "ZZZZ-ZZZZ-ZZZZ", NULL), CV_E_NOT_REGISTERED);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "nobody", "ZZZZ-ZZZZ-ZZZZ", NULL), CV_E_NOT_FOUND);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "B", "zz-12", NULL), CV_E_WEAK_CODE);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "B", "\x01", NULL), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_reissue_code(x, "bad id", "ZZZZ-ZZZZ-ZZZZ"), CV_E_MALFORMED);
+	CHECK(cv_store_on_roll(x, key_b));
+	CHECK_EQ_INT(cv_store_register(x, "C", "CCCC-DDDD-EEEE", key_b2), CV_OK);
+	check_counts(x, 0, 3, 0);
+
+	/* revoke: the key leaves the roll, the entry takes a new code and a new key */
+	cv_store_fault_deadlock(x, 1); /* the first commit fails as a deadlock: retried once */
+	CHECK_EQ_INT(cv_store_revoke_key(x, "B", "NEWB-CODE-5678", revoked), CV_OK);
+	CHECK(memcmp(revoked, key_b, CV_KEY_LEN) == 0);
+	CHECK(!cv_store_on_roll(x, key_b));
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_voters, 2);
+	CHECK_EQ_INT(in.n_registered, 2);
+	CHECK_EQ_INT(cv_store_register(x, "B", "BBBB-CCCC-DDDD", key_b), CV_E_BAD_CODE);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "C", "NEWC-CODE-5678", NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_register(x, "C", "NEWC-CODE-5678", key_b2),
+	             CV_OK); /* key free again */
+	CHECK_EQ_INT(cv_store_revoke_key(x, "C", "NEWC-CODE-9999", NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_register(x, "B", "newb-code-5678", key_b2), CV_OK);
+	check_counts(x, 1, 2, 0);
+
+	/* pages: in voter id order, "after" exclusive, also when it is no stored id */
+	CHECK_EQ_INT(cv_store_eligible_page(x, NULL, 2, page, &n, &more), CV_OK);
+	CHECK(n == 2 && more);
+	if (n == 2) {
+		check_entry(&page[0], "A", CV_VOTER_REGISTERED, key_a);
+		check_entry(&page[1], "B", CV_VOTER_REGISTERED, key_b2);
+	}
+	CHECK_EQ_INT(cv_store_eligible_page(x, "B", 2, page, &n, &more), CV_OK);
+	CHECK(n == 1 && !more);
+	if (n == 1)
+		check_entry(&page[0], "C", CV_VOTER_UNUSED, NULL);
+	CHECK_EQ_INT(cv_store_eligible_page(x, "A0", 3, page, &n, &more), CV_OK);
+	CHECK(n == 2 && !more && strcmp(page[0].voter_id, "B") == 0);
+	CHECK_EQ_INT(cv_store_eligible_page(x, "C", 3, page, &n, &more), CV_OK);
+	CHECK(n == 0 && !more);
+	CHECK_EQ_INT(cv_store_eligible_page(x, NULL, 0, page, &n, &more), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_eligible_page(x, "bad id", 3, page, &n, &more), CV_E_MALFORMED);
+
+	/* the opening seals the roll: the revoked key is not in the genesis */
+	CHECK_EQ_INT(cv_store_open_election(x, now_s(), genesis), CV_OK);
+	CHECK_EQ_INT(cv_store_genesis(x, true, &g), CV_OK);
+	for (size_t i = 0; i < g.n_voters; i++) {
+		b_on_roll |= memcmp(g.voters[i], key_b, CV_KEY_LEN) == 0;
+		b2_on_roll |= memcmp(g.voters[i], key_b2, CV_KEY_LEN) == 0;
+	}
+	CHECK(g.n_voters == 2 && !b_on_roll && b2_on_roll);
+	cv_genesis_free(&g);
+	vote = make_vote(genesis, mp_keys[1], 1, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(x, &vote, now_s(), NULL), CV_E_NOT_ON_ROLL);
+	vote = make_vote(genesis, mp_keys[2], 1, now_s());
+	CHECK_EQ_INT(cv_store_add_vote(x, &vote, now_s(), txid), CV_OK);
+	check_counts(x, 1, 1, 1);
+	CHECK_EQ_INT(cv_store_eligible_page(x, "A", 1, page, &n, &more), CV_OK);
+	CHECK(n == 1 && more && page[0].state == CV_VOTER_VOTED &&
+	      memcmp(page[0].txid, txid, CV_HASH_LEN) == 0);
+	/* a pending vote is a vote: its key stays; the others wait for no opening */
+	CHECK_EQ_INT(cv_store_revoke_key(x, "B", "LATE-CODE-0000", NULL), CV_E_ALREADY_VOTED);
+	CHECK_EQ_INT(cv_store_reissue_code(x, "B", "LATE-CODE-0000"), CV_E_ALREADY_VOTED);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "A", "LATE-CODE-0000", NULL), CV_E_BAD_STATE);
+	CHECK_EQ_INT(cv_store_reissue_code(x, "C", "LATE-CODE-0000"), CV_E_BAD_STATE);
+	CHECK(cv_store_on_roll(x, key_a));
+	check_counts(x, 1, 1, 1);
 	cv_store_close(x);
 }
 
@@ -1755,6 +1938,8 @@ int main(int argc, char **argv)
 	RUN(test_direct_vote_evicts_voters_pool_vote_then_close);
 	RUN(test_proposals_bounded_per_height);
 	RUN(test_merge_keeps_known_and_adds_new);
+	RUN(test_code_normal_form_and_strength);
+	RUN(test_recovery_reissue_revoke_and_the_seal);
 	RUN(test_scripted_store_files_verify);
 
 	RUN(test_close_admits_only_pending_votes_then_the_seal);

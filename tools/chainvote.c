@@ -19,6 +19,9 @@ static const struct command {
     {"validators", cmd_validators, "add or rename validators from a CSV file"},
     {"voters", cmd_voters, "put voter keys on the roll from a CSV file"},
     {"eligible", cmd_eligible, "add voter eligibility entries with one-time codes"},
+    {"eligible-list", cmd_eligible_list, "list eligibility entries: unused, registered, voted"},
+    {"reissue", cmd_reissue, "a new one-time code for a voter not registered (setup)"},
+    {"revoke", cmd_revoke, "a registered key off the roll and a new code (setup)"},
     {"open", cmd_open, "seal the genesis block and open the election"},
     {"close", cmd_close, "close the election"},
     {"status", cmd_status, "print the election's state"},
@@ -36,7 +39,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: chainvote COMMAND [ARGS]   (chainvote COMMAND --help for more)\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv)

@@ -9,19 +9,22 @@ int cmd_verify(int argc, char **argv); /* verify FILE|-|URL */
 int cmd_keygen(int argc, char **argv); /* keygen [-o FILE] */
 
 /* cmd_admin.c: offline administration of a data directory (--data DIR) */
-int cmd_init(int argc, char **argv);       /* create an election in setup state */
-int cmd_settings(int argc, char **argv);   /* change settings in setup */
-int cmd_candidates(int argc, char **argv); /* add candidates from CSV: id,name */
-int cmd_validators(int argc, char **argv); /* add validators from CSV: key_hex,name */
-int cmd_voters(int argc, char **argv);     /* put keys on the roll from CSV: key_hex */
-int cmd_eligible(int argc, char **argv);   /* eligibility entries from CSV: voter_id[,code] */
-int cmd_open(int argc, char **argv);       /* seal genesis, open */
-int cmd_close(int argc, char **argv);      /* close the election */
-int cmd_status(int argc, char **argv);     /* print the election's state as JSON */
-int cmd_export(int argc, char **argv);     /* write the chain export */
-int cmd_backup(int argc, char **argv);     /* hot backup of a data directory */
-int cmd_restore(int argc, char **argv);    /* a backup made into a data directory */
-int cmd_recover(int argc, char **argv);    /* recovery of a stopped data directory */
+int cmd_init(int argc, char **argv);          /* create an election in setup state */
+int cmd_settings(int argc, char **argv);      /* change settings in setup */
+int cmd_candidates(int argc, char **argv);    /* add candidates from CSV: id,name */
+int cmd_validators(int argc, char **argv);    /* add validators from CSV: key_hex,name */
+int cmd_voters(int argc, char **argv);        /* put keys on the roll from CSV: key_hex */
+int cmd_eligible(int argc, char **argv);      /* eligibility entries from CSV: voter_id[,code] */
+int cmd_eligible_list(int argc, char **argv); /* the entries with their states */
+int cmd_reissue(int argc, char **argv);       /* a new code for an unused entry */
+int cmd_revoke(int argc, char **argv);        /* a registered key off the roll, a new code */
+int cmd_open(int argc, char **argv);          /* seal genesis, open */
+int cmd_close(int argc, char **argv);         /* close the election */
+int cmd_status(int argc, char **argv);        /* print the election's state as JSON */
+int cmd_export(int argc, char **argv);        /* write the chain export */
+int cmd_backup(int argc, char **argv);        /* hot backup of a data directory */
+int cmd_restore(int argc, char **argv);       /* a backup made into a data directory */
+int cmd_recover(int argc, char **argv);       /* recovery of a stopped data directory */
 
 /* cmd_client.c: HTTP client commands against a running service (--url U) */
 int cmd_vote(int argc, char **argv);

@@ -107,6 +107,14 @@ static const struct {
     [CV_E_TALLY] = {"tally", "The decryption shares give no count.", 422},
     [CV_E_ARCHIVED] = {"archived", "The election is archived: nothing in it changes any more.",
                        409},
+    [CV_E_REGISTERED] = {"registered",
+                         "The voter has registered a key: revoke it to issue a new code.", 409},
+    [CV_E_NOT_REGISTERED] = {"not_registered",
+                             "The voter has no key registered: reissue the code instead.", 409},
+    [CV_E_WEAK_CODE] = {"weak_code",
+                        "The code is too easy to guess: it needs at least 40 bits, e.g. 8 "
+                        "letters and digits, 10 hex digits or 13 digits.",
+                        422},
 };
 
 static int known(cv_err e)

@@ -76,8 +76,12 @@ typedef enum cv_err {
 	CV_E_TRUSTEE_SETUP_HASH, /* a trustee entry was made for another setup */
 	CV_E_TRUSTEE_PROOF,
 	CV_E_TRUSTEE_SIGNATURE,
-	CV_E_TALLY,    /* the shares decrypt to no count in 0..ballots */
-	CV_E_ARCHIVED, /* the election is archived: nothing in it changes any more */
+	CV_E_TALLY, /* the shares decrypt to no count in 0..ballots */
+	/* after the others: stored verdicts keep their numbers */
+	CV_E_ARCHIVED,       /* the election is archived: nothing in it changes any more */
+	CV_E_REGISTERED,     /* the entry has a key bound: revoke it, not reissue the code */
+	CV_E_NOT_REGISTERED, /* the entry has no key bound: nothing to revoke */
+	CV_E_WEAK_CODE,      /* an administrator's code under CV_CODE_MIN_BITS of strength */
 	CV_E__COUNT
 } cv_err;
 

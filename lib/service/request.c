@@ -471,6 +471,61 @@ const char *cv_req_param(const cv_req *r, const char *name)
 	return FCGX_GetParam(name, r->envp);
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+cv_err cv_query_text(const char *query, const char *name, char *out, size_t cap, bool *found)
+{
+	size_t name_len = strlen(name);
+	const char *p = query ? query : "";
+
+	*found = false;
+	out[0] = '\0';
+	while (*p != '\0') {
+		const char *end = strchr(p, '&');
+		size_t len = end ? (size_t)(end - p) : strlen(p), n = 0;
+
+		if (len < name_len + 1 || strncmp(p, name, name_len) != 0 || p[name_len] != '=') {
+			if (len == name_len && strncmp(p, name, name_len) == 0) {
+				*found = true; /* "name" with no value */
+				return CV_E_MALFORMED;
+			}
+			p += len;
+			if (*p == '&')
+				p++;
+			continue;
+		}
+		*found = true;
+		for (size_t i = name_len + 1; i < len; i++) {
+			char c = p[i];
+
+			if (c == '%') {
+				int hi = i + 2 < len ? hex_digit(p[i + 1]) : -1;
+				int lo = hi >= 0 ? hex_digit(p[i + 2]) : -1;
+
+				if (lo < 0)
+					return CV_E_MALFORMED;
+				c = (char)(hi * 16 + lo);
+				i += 2;
+			}
+			if (c == '\0' || n + 1 >= cap)
+				return CV_E_MALFORMED;
+			out[n++] = c;
+		}
+		out[n] = '\0';
+		return CV_OK;
+	}
+	return CV_OK;
+}
+
 cv_err cv_req_query_u64(cv_req *r, const char *name, uint64_t min, uint64_t max, uint64_t def,
                         uint64_t *out)
 {
@@ -734,6 +789,9 @@ void cv_audit(int fd, const char *program, const cv_req *r, cv_err e)
 		json_object_object_add(o, "election", json_object_new_string(r->election));
 	json_object_object_add(o, "status", json_object_new_int(r->status));
 	json_object_object_add(o, "code", json_object_new_string(cv_err_code(e)));
+	/* the eligibility entry an admin action changed (never its code) */
+	if (r->audit_voter_id != NULL)
+		json_object_object_add(o, "voter_id", json_object_new_string(r->audit_voter_id));
 	/* who signed a verdict: public, and what an auditor looks for */
 	if (r->json != NULL && json_object_is_type(r->json, json_type_object) &&
 	    json_object_object_get_ex(r->json, "validator_key", &key) &&

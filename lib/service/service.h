@@ -75,8 +75,11 @@ struct cv_req {
 	size_t body_len;
 	json_object *json;   /* owned: the parsed body for CV_BODY_JSON */
 	const char *message; /* static text for an error answer, or NULL */
-	bool answered;       /* a status line has been written */
-	int status;          /* the status answered (for logs) */
+	/* the voter id of the eligibility entry an admin action acts on, for the audit line
+	 * (borrowed from r->json), or NULL */
+	const char *audit_voter_id;
+	bool answered; /* a status line has been written */
+	int status;    /* the status answered (for logs) */
 };
 
 /* ---- running a program ---- */
@@ -90,7 +93,8 @@ int cv_service_main(int argc, char **argv, const cv_program *p);
 
 /* The audit log: one JSON line per request that changed state or came through the
  * admin's authentication (time, client address and user, method, path, status, error
- * code, and the validator key of a signed verdict; never a body, which may hold
+ * code, the validator key of a signed verdict and the voter id an admin action on an
+ * eligibility entry changed (r->audit_voter_id); never a body, which may hold
  * registration codes), appended with O_APPEND by every worker and synced before the
  * answer leaves. A refused anonymous request changed nothing and is not written: it
  * would let anyone fill the disk. cv_audit_open opens dir/audit.log for the workers to
@@ -122,6 +126,12 @@ cv_err cv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * whether the name occurs; when it does, the value must pass cv_parse_u64. */
 cv_err cv_query_u64(const char *query, const char *name, uint64_t min, uint64_t max, bool *found,
                     uint64_t *out);
+
+/* Finds name=value in a query string as cv_query_u64 does, and copies the value,
+ * percent-decoded ("+" stays "+"), into out (cap bytes with its NUL). *found tells
+ * whether the name occurs; CV_E_MALFORMED for a bad escape, a NUL, a value that does
+ * not fit or the name with no "=". */
+cv_err cv_query_text(const char *query, const char *name, char *out, size_t cap, bool *found);
 
 /* Matches path against a route pattern. On a match returns true and fills args[] with
  * malloc'd copies of the captured segments (*n_args of them; the caller frees them);

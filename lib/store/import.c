@@ -35,7 +35,10 @@ typedef struct acc {
 
 static const char id_rule[] = "the voter id must be 1-64 printable ASCII characters without "
                               "spaces";
-static const char code_rule[] = "the code must be 1-64 printable ASCII characters without spaces";
+static const char code_rule[] = "the code must be 1-64 printable ASCII characters (spaces and "
+                                "dashes are ignored)";
+static const char weak_rule[] = "the code is too easy to guess: it needs at least 40 bits, e.g. "
+                                "8 letters and digits, 10 hex digits or 13 digits";
 
 static void where(bool json, cv_import_kind kind, size_t row, char *buf, size_t len)
 {
@@ -111,15 +114,38 @@ static bool text_field(const char *p, size_t len, char out[CV_ELIGIBLE_TEXT_MAX 
 	return cv_eligible_text_ok(out);
 }
 
-/* An eligibility entry from its fields; code_len 0 means none. NULL or the problem. */
-static const char *voter_fields(const char *id, size_t id_len, const char *code, size_t code_len,
-                                cv_import_voter *v)
+/* A code field as given (at most 64 bytes, as typed: the store normalises it), held to
+ * the rules the store applies to an administrator's code: it normalises
+ * (cv_eligible_code_normalise) and is strong (cv_eligible_code_strong). NULL or the
+ * problem (*e says which error). */
+static const char *code_field(const char *p, size_t len, char out[CV_ELIGIBLE_TEXT_MAX + 1],
+                              cv_err *e)
 {
+	char normal[CV_ELIGIBLE_TEXT_MAX + 1];
+
+	*e = CV_E_MALFORMED;
+	if (len == 0 || len > CV_ELIGIBLE_TEXT_MAX || memchr(p, '\0', len) != NULL)
+		return code_rule;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	if (!cv_eligible_code_normalise(out, normal))
+		return code_rule;
+	if (!cv_eligible_code_strong(normal)) {
+		*e = CV_E_WEAK_CODE;
+		return weak_rule;
+	}
+	return NULL;
+}
+
+/* An eligibility entry from its fields; code_len 0 means none. NULL or the problem (*e
+ * says which error). */
+static const char *voter_fields(const char *id, size_t id_len, const char *code, size_t code_len,
+                                cv_import_voter *v, cv_err *e)
+{
+	*e = CV_E_MALFORMED;
 	if (!text_field(id, id_len, v->voter_id))
 		return id_rule;
-	if (code_len > 0 && !text_field(code, code_len, v->code))
-		return code_rule;
-	return NULL;
+	return code_len > 0 ? code_field(code, code_len, v->code, e) : NULL;
 }
 
 /* A public key from len bytes of hex. NULL or the problem (*e says which error). */
@@ -194,7 +220,7 @@ static cv_err csv_row(acc *a, const char *s, size_t n, size_t line, char why[CV_
 		size_t id_len = comma ? (size_t)(comma - s) : n;
 
 		msg = voter_fields(s, id_len, comma ? comma + 1 : "", comma ? n - id_len - 1 : 0,
-		                   &((voter_row *)slot)->v);
+		                   &((voter_row *)slot)->v, &e);
 	}
 	if (msg == NULL)
 		return CV_OK;
@@ -291,7 +317,7 @@ static cv_err json_rows(acc *a, const json_object *doc, char why[CV_IMPORT_WHY_M
 			                   (size_t)json_object_get_string_len(id),
 			                   code ? json_object_get_string(code) : "",
 			                   code ? (size_t)json_object_get_string_len(code) : 0,
-			                   &((voter_row *)slot)->v);
+			                   &((voter_row *)slot)->v, &e);
 		}
 		if (msg != NULL) {
 			say(a, i, msg, why);

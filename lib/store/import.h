@@ -64,7 +64,8 @@ cv_err cv_import_json_text(cv_import_kind kind, const char *p, size_t len, size_
  * error with *out empty and why saying which row and what is wrong: CV_E_MALFORMED (the
  * format, a repeated id or key, no rows), CV_E_BAD_KEY (hex of a point off the curve),
  * CV_E_TOO_LARGE (more than max_rows rows, max_rows at most CV_IMPORT_MAX_ROWS),
- * CV_E_NOMEM. */
+ * CV_E_WEAK_CODE (a code under cv_eligible_code_strong), CV_E_NOMEM. Codes are kept as
+ * given (the store normalises them); a code may hold spaces and dashes. */
 
 /* Gives every eligibility entry without a code a fresh one (cv_eligible_make_code). */
 cv_err cv_import_make_codes(cv_import *imp);

@@ -107,11 +107,28 @@ cv_err cv_store_del_validator(cv_store *s, const uint8_t key[CV_KEY_LEN]);
 #define CV_ELIGIBLE_TEXT_MAX 64
 bool cv_eligible_text_ok(const char *s);
 /* A fresh one-time code from the OS generator: 12 symbols of Crockford's base32 in
- * groups of four, e.g. "7K3M-Q9XD-2HFB" (60 bits). */
+ * groups of four, e.g. "7K3M-Q9XD-2HFB" (60 bits). The one generator of codes. */
 #define CV_CODE_LEN 14
 cv_err cv_eligible_make_code(char out[CV_CODE_LEN + 1]);
+/* The one form in which a code is stored and compared: ASCII spaces, tabs and dashes
+ * dropped and letters upper-cased ("7k3m q9xd-2hfb" is "7K3MQ9XD2HFB"), so that a code
+ * read aloud, retyped or pasted with its grouping still matches. Every store function
+ * that takes a code normalises it first; callers may pass it as typed. True when in (at
+ * most CV_CODE_INPUT_MAX bytes) normalises to a valid code (cv_eligible_text_ok), then
+ * out holds it; else out is "". */
+#define CV_CODE_INPUT_MAX 256
+bool cv_eligible_code_normalise(const char *in, char out[CV_ELIGIBLE_TEXT_MAX + 1]);
+/* Whether an administrator's code (in normal form) is strong enough: its length over
+ * the smallest alphabet that holds all its symbols (digits 10, hex 16, Crockford's
+ * base32 32, letters and digits 36, any printable 67) gives at least CV_CODE_MIN_BITS
+ * bits: 13 digits, 10 hex digits, 8 letters and digits, 7 of anything. Codes the store
+ * makes have 60. */
+#define CV_CODE_MIN_BITS 40
+bool cv_eligible_code_strong(const char *code);
 /* Eligibility entry: voter_id (1-64 printable ASCII) with a one-time code, stored as a
- * salted hash. CV_E_EXISTS for a known voter_id. */
+ * salted hash of its normal form. CV_E_EXISTS for a known voter_id, CV_E_MALFORMED for
+ * an id or code that breaks the rules above, CV_E_WEAK_CODE for a weak code (so for the
+ * batch forms below too). */
 cv_err cv_store_add_eligible(cv_store *s, const char *voter_id, const char *code);
 /* Binds key to the entry when the code matches and is unused; the code is then spent.
  * CV_E_BAD_CODE (unknown id, wrong or spent code), CV_E_EXISTS (key already on roll). */
@@ -136,6 +153,55 @@ cv_err cv_store_merge_voters(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], siz
                              size_t *bad);
 cv_err cv_store_merge_eligibles(cv_store *s, const cv_eligible *e, size_t n, bool *known,
                                 size_t *bad);
+/* ---- voter recovery (the admin's view of eligibility entries) ----
+ * An entry is unused (its code not spent), registered (a key bound and on the roll, no
+ * vote) or voted (its key has a vote in the pool or the chain). The roll is sealed in
+ * the genesis block when the election opens (DESIGN section 2), and registration ends
+ * there: codes are reissued and keys revoked in set-up only. */
+typedef enum cv_voter_state {
+	CV_VOTER_UNUSED = 0,
+	CV_VOTER_REGISTERED = 1,
+	CV_VOTER_VOTED = 2
+} cv_voter_state;
+const char *cv_voter_state_name(cv_voter_state s); /* "unused", "registered", "voted" */
+typedef struct cv_eligible_entry {
+	char voter_id[CV_ELIGIBLE_TEXT_MAX + 1];
+	cv_voter_state state;
+	uint8_t key[CV_KEY_LEN];   /* registered and voted: the bound key */
+	uint8_t txid[CV_HASH_LEN]; /* voted: the vote's txid */
+} cv_eligible_entry;
+/* The most entries one page holds. */
+#define CV_ELIGIBLE_PAGE_MAX 1000
+/* Up to max (1 to CV_ELIGIBLE_PAGE_MAX) entries in voter_id byte order, from the first
+ * after `after` (NULL or "": from the start), into out[max]; *n how many, *more whether
+ * any follow. One read transaction. */
+cv_err cv_store_eligible_page(cv_store *s, const char *after, size_t max, cv_eligible_entry *out,
+                              size_t *n, bool *more);
+typedef struct cv_eligible_counts {
+	uint64_t eligible;   /* every entry */
+	uint64_t unused;     /* code not spent */
+	uint64_t registered; /* key bound, no vote */
+	uint64_t voted;      /* key bound, vote in the pool or the chain */
+} cv_eligible_counts;
+/* The entries counted by state. In set-up (nobody can have voted) from the counters
+ * registration keeps; once open page by page, each page its own short transaction so
+ * that votes are not held up: a vote taken meanwhile may or may not be counted. */
+cv_err cv_store_eligible_counts(cv_store *s, cv_eligible_counts *out);
+/* Replaces the code of an unused entry: the old code stops working, code (as typed;
+ * normalised, and strong: CV_E_WEAK_CODE otherwise) works instead. CV_E_NOT_FOUND
+ * (unknown voter_id), CV_E_ALREADY_VOTED (its key voted), CV_E_REGISTERED (a key is
+ * bound: revoke), CV_E_BAD_STATE (not in set-up), CV_E_MALFORMED (id or code). Nothing
+ * is changed on an error. */
+cv_err cv_store_reissue_code(cv_store *s, const char *voter_id, const char *code);
+/* Takes a registered entry's key off the roll and gives the entry the unused code code
+ * (as for reissue), so that the voter registers again, with another key. The revoked
+ * key is copied to revoked_key (may be NULL). CV_E_NOT_FOUND, CV_E_ALREADY_VOTED (its
+ * key has a vote, pending or committed: it stays), CV_E_NOT_REGISTERED (no key bound:
+ * reissue), CV_E_BAD_STATE (not in set-up: the roll is sealed in the genesis),
+ * CV_E_MALFORMED, CV_E_WEAK_CODE. Nothing is changed on an error. */
+cv_err cv_store_revoke_key(cv_store *s, const char *voter_id, const char *code,
+                           uint8_t revoked_key[CV_KEY_LEN]);
+
 /* Fixes the genesis block (timestamp now) and opens the election; checks the genesis
  * rules first, and that `closes`, when set, is still ahead (CV_E_BAD_ELECTION). */
 cv_err cv_store_open_election(cv_store *s, uint64_t now, uint8_t genesis_hash[CV_HASH_LEN]);

@@ -101,6 +101,16 @@ cv_err cv_st_scan(cv_store *s, int db, DB_TXN *txn, const void *prefix, size_t p
                   cv_st_scan_fn fn, void *ctx);
 cv_err cv_st_del_prefix(cv_store *s, int db, DB_TXN *txn, const void *prefix, size_t plen);
 
+/* An eligibility record (ST_ELIGIBLE): salt || H(salt || code) || u8 spent, and when
+ * spent the bound key after it. */
+#define ST_SALT_LEN 16
+#define ST_ELIG_LEN (ST_SALT_LEN + CV_HASH_LEN + 1)
+/* H(salt || code) of a code already in normal form (cv_eligible_code_normalise). */
+void cv_st_code_hash(const uint8_t salt[ST_SALT_LEN], const char *code, uint8_t out[CV_HASH_LEN]);
+/* A fresh unspent record for a code: CV_E_MALFORMED when it does not normalise,
+ * CV_E_WEAK_CODE when strong is asked and it is weak. */
+cv_err cv_st_code_record(const char *code, bool strong, uint8_t rec[ST_ELIG_LEN]);
+
 /* Meta records. */
 cv_err cv_st_meta_u64(cv_store *s, DB_TXN *txn, const char *name, uint64_t *v);
 cv_err cv_st_meta_put_u64(cv_store *s, DB_TXN *txn, const char *name, uint64_t v);

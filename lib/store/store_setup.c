@@ -7,10 +7,8 @@
 
 #include "store_impl.h"
 
-#define SALT_LEN 16
-#define CODE_MAX CV_ELIGIBLE_TEXT_MAX
-/* eligible record: salt || H(salt || code) || u8 spent || key when spent */
-#define ELIG_LEN (SALT_LEN + CV_HASH_LEN + 1)
+#define SALT_LEN ST_SALT_LEN
+#define ELIG_LEN ST_ELIG_LEN
 
 /* Starts every set-up write: the election exists, is still in set-up and is not
  * archived (an abandoned draft). */
@@ -99,8 +97,8 @@ typedef struct batch_ctx {
 	const void *items;
 	size_t n;
 	size_t bad;
-	const uint8_t (*recs)[SALT_LEN + CV_HASH_LEN + 1]; /* eligibility records */
-	bool *known;                                       /* n flags, or NULL */
+	const uint8_t (*recs)[ELIG_LEN]; /* eligibility records */
+	bool *known;                     /* n flags, or NULL */
 } batch_ctx;
 
 /* A put of a batch entry that must be new: CV_OK also for an entry a merge keeps, and
@@ -287,49 +285,6 @@ cv_err cv_store_add_voter(cv_store *s, const uint8_t key[CV_KEY_LEN])
 	return cv_store_add_voters(s, (const uint8_t(*)[CV_KEY_LEN])key, 1, NULL);
 }
 
-/* Voter ids are 1-64 printable ASCII characters without spaces, so that they survive
- * CSV files and URLs unchanged. */
-bool cv_eligible_text_ok(const char *s)
-{
-	size_t n = strnlen(s, CV_ELIGIBLE_TEXT_MAX + 1);
-
-	if (n == 0 || n > CV_ELIGIBLE_TEXT_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
-cv_err cv_eligible_make_code(char out[CV_CODE_LEN + 1])
-{
-	/* 32 symbols: 256 is a multiple, so every symbol is equally likely */
-	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	uint8_t rnd[12];
-	size_t n = 0;
-	cv_err e;
-
-	if ((e = cv_random(rnd, sizeof rnd)) != CV_OK)
-		return e;
-	for (size_t i = 0; i < sizeof rnd; i++) {
-		if (i > 0 && i % 4 == 0)
-			out[n++] = '-';
-		out[n++] = alphabet[rnd[i] & 31];
-	}
-	out[n] = '\0';
-	return CV_OK;
-}
-
-static void code_hash(const uint8_t salt[SALT_LEN], const char *code, uint8_t out[CV_HASH_LEN])
-{
-	uint8_t buf[SALT_LEN + CODE_MAX];
-	size_t n = strnlen(code, CODE_MAX);
-
-	memcpy(buf, salt, SALT_LEN);
-	memcpy(buf + SALT_LEN, code, n);
-	cv_sha256(buf, SALT_LEN + n, out);
-}
-
 static cv_err add_eligibles_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	batch_ctx *b = ctx;
@@ -361,7 +316,7 @@ static cv_err eligibles_batch(cv_store *s, const cv_eligible *el, size_t n, bool
 		*bad = SIZE_MAX;
 	for (size_t i = 0; i < n; i++)
 		if (el[i].voter_id == NULL || el[i].code == NULL ||
-		    !cv_eligible_text_ok(el[i].voter_id) || !cv_eligible_text_ok(el[i].code)) {
+		    !cv_eligible_text_ok(el[i].voter_id)) {
 			if (bad != NULL)
 				*bad = i;
 			return CV_E_MALFORMED;
@@ -369,17 +324,19 @@ static cv_err eligibles_batch(cv_store *s, const cv_eligible *el, size_t n, bool
 	recs = malloc((n ? n : 1) * sizeof *recs);
 	if (recs == NULL)
 		return CV_E_NOMEM;
-	/* Salts and hashes are made before the transaction: it only writes. */
-	for (size_t i = 0; e == CV_OK && i < n; i++) {
-		e = cv_random(recs[i], SALT_LEN);
-		code_hash(recs[i], el[i].code, recs[i] + SALT_LEN);
-		recs[i][SALT_LEN + CV_HASH_LEN] = 0;
-	}
+	/* Salts and hashes are made before the transaction: it only writes. Every code
+	 * here is the administrator's (or generated), so it must be strong. */
+	for (size_t i = 0; i < n; i++)
+		if ((e = cv_st_code_record(el[i].code, true, recs[i])) != CV_OK) {
+			if (bad != NULL)
+				*bad = i;
+			goto out;
+		}
 	b.recs = (const uint8_t(*)[ELIG_LEN])recs;
-	if (e == CV_OK)
-		e = cv_st_run(s, add_eligibles_op, &b);
+	e = cv_st_run(s, add_eligibles_op, &b);
 	if (e != CV_OK && bad != NULL && b.bad < n)
 		*bad = b.bad;
+out:
 	free(recs);
 	return e;
 }
@@ -429,7 +386,7 @@ static cv_err register_op(cv_store *s, DB_TXN *txn, void *ctx)
 		memcpy(rec, stored, n);
 	free(stored);
 	/* The hash is computed for unknown ids too, so the answer takes the same time. */
-	code_hash(known ? rec : dummy_salt, c->code, hash);
+	cv_st_code_hash(known ? rec : dummy_salt, c->code, hash);
 	match = cv_memeq_ct(hash, rec + SALT_LEN, CV_HASH_LEN) == 0;
 	if (!known || !match || rec[SALT_LEN + CV_HASH_LEN] != 0)
 		return CV_E_BAD_CODE;
@@ -449,11 +406,12 @@ static cv_err register_op(cv_store *s, DB_TXN *txn, void *ctx)
 cv_err cv_store_register(cv_store *s, const char *voter_id, const char *code,
                          const uint8_t key[CV_KEY_LEN])
 {
-	register_ctx c = {voter_id, code, key};
+	char normal[CV_ELIGIBLE_TEXT_MAX + 1];
+	register_ctx c = {voter_id, normal, key};
 	cv_err e;
 
 	if (voter_id == NULL || code == NULL || !cv_eligible_text_ok(voter_id) ||
-	    !cv_eligible_text_ok(code))
+	    !cv_eligible_code_normalise(code, normal))
 		return CV_E_BAD_CODE;
 	e = cv_pubkey_check(key);
 	return e != CV_OK ? e : cv_st_run(s, register_op, &c);

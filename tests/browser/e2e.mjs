@@ -329,6 +329,21 @@ async function main() {
 		const doc = await getJSON(admin, `${URL_}/admin/api/election`);
 		assert(doc.counts && doc.counts.registered === 1, JSON.stringify(doc.counts));
 	});
+	await step('admin lists the voters with their states', async () => {
+		await admin.reload();
+		await admin.locator('#voters-table tbody tr[data-voter="V001"][data-state="registered"]').waitFor();
+		await admin.locator('#voters-table tbody tr[data-voter="V002"][data-state="unused"]').waitFor();
+		await admin.locator('#voter-counts').filter({ hasText: '2 eligible: 1 with the code unused, 1 registered, 0 voted' }).waitFor();
+		assert(await admin.locator('#voters-table tbody tr[data-voter="V001"] button', { hasText: 'Revoke key' }).count() === 1, 'revoke offered for the registered voter');
+	}, { needs: ['registered'] });
+	await step('admin gives V002 a new code after confirming, shown once', async () => {
+		await admin.click('#voters-table tbody tr[data-voter="V002"] button');
+		await admin.locator('#voter-confirm').filter({ hasText: 'current code stops working' }).waitFor({ state: 'visible' });
+		await admin.click('#voter-confirm-yes');
+		await admin.locator('#voter-msg').filter({ hasText: 'V002 has a new code' }).waitFor();
+		const row = (await admin.locator('#new-code-table tbody tr').innerText()).split(/\s+/);
+		assert(row[0] === 'V002' && /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(row[1]), `new code row: ${row}`);
+	});
 	await step('register page basics', async () => {
 		const p = await pageBasics(voter);
 		assert(p.length === 0, p.join('; '));

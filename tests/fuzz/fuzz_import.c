@@ -52,6 +52,8 @@ static void check_good(const cv_import *imp)
 {
 	FUZZ_CHECK(imp->n >= 1 && imp->rows != NULL);
 	for (size_t i = 0; i < imp->n; i++) {
+		char normal[CV_ELIGIBLE_TEXT_MAX + 1];
+
 		if (imp->kind == CV_IMPORT_ROLL) {
 			FUZZ_CHECK(cv_pubkey_check(imp->keys[i]) == CV_OK);
 			FUZZ_CHECK(i == 0 ||
@@ -59,8 +61,10 @@ static void check_good(const cv_import *imp)
 			continue;
 		}
 		FUZZ_CHECK(cv_eligible_text_ok(imp->voters[i].voter_id));
+		/* a code is kept as given; the store takes it: normal form, strong */
 		FUZZ_CHECK(imp->voters[i].code[0] == '\0' ||
-		           cv_eligible_text_ok(imp->voters[i].code));
+		           (cv_eligible_code_normalise(imp->voters[i].code, normal) &&
+		            cv_eligible_code_strong(normal)));
 		FUZZ_CHECK(imp->eligible[i].voter_id == imp->voters[i].voter_id);
 		FUZZ_CHECK(i == 0 ||
 		           strcmp(imp->voters[i - 1].voter_id, imp->voters[i].voter_id) < 0);

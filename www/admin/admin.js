@@ -1,7 +1,8 @@
 // Administration page (behind nginx's allow-list and basic auth): election settings,
-// candidates, validators, the eligibility import with its one-time codes, and opening
-// and closing the election, each step confirmed; which election (the default one at
-// /admin/, another at /admin/e/{slug}/), creating one and archiving one.
+// candidates, validators, the eligibility import with its one-time codes, the voters'
+// states with recovery (a new code, a key revoked), and opening and closing the
+// election, each step confirmed; which election (the default one at /admin/, another at
+// /admin/e/{slug}/), creating one and archiving one.
 
 import { get, put, del, post, electionSlug, electionPage } from '/js/api.js';
 import { isHex } from '/js/encode.js';
@@ -17,6 +18,10 @@ const ADMIN_TEXTS = {
 	exists: 'It exists already.',
 	not_found: 'It does not exist.',
 	archived: 'The election is archived: nothing in it changes any more.',
+	registered: 'This voter has registered a key: revoke the key instead.',
+	not_registered: 'This voter has no key registered: give a new code instead.',
+	already_voted: 'This voter has voted: the key stays.',
+	weak_code: 'That code is too easy to guess.',
 };
 
 const SLUG = /^[a-z0-9-]{1,32}$/;
@@ -102,6 +107,7 @@ async function load() {
 	for (const f of ['settings', 'cand-form', 'val-form', 'elig-form', 'keys-form'])
 		for (const el of $(f).querySelectorAll('input, button, textarea')) el.disabled = !setup;
 	for (const b of document.querySelectorAll('#candidates button, #validators button')) b.disabled = !setup;
+	await loadVoters();
 	$('open-button').disabled = !setup;
 	$('close-button').disabled = state !== 'open';
 	$('open-text').textContent = state === 'setup'
@@ -287,6 +293,89 @@ $('keys-form').addEventListener('submit', async (ev) => {
 	const r = await act(msg, () => post('/admin/api/voters', { keys }),
 		(ans) => `${ans && ans.added !== undefined ? ans.added : keys.length} keys put on the roll` + (ans && ans.skipped ? `, ${ans.skipped} already there.` : '.'));
 	if (r !== null) $('k-text').value = '';
+});
+
+// ---- voters and recovery ----
+
+const VOTER_PAGE = 50;
+const STATE_TEXT = { unused: 'code unused', registered: 'registered', voted: 'voted' };
+const voterPages = ['']; // the "after" of each page seen, so that Previous can go back
+let voterPending = null;
+
+async function loadVoters() {
+	const after = voterPages[voterPages.length - 1];
+	let r;
+	try {
+		r = await get(`/admin/api/eligible?limit=${VOTER_PAGE}` + (after ? `&after=${encodeURIComponent(after)}` : ''));
+	} catch (e) {
+		if (e.code !== 'not_found') say($('voter-msg'), 'err', 'The voters could not be loaded: ' + explain(e, ADMIN_TEXTS));
+		return;
+	}
+	const c = r.counts || {};
+	$('voter-counts').textContent = `${c.eligible ?? 0} eligible: ${c.unused ?? 0} with the code unused, ${c.registered ?? 0} registered, ${c.voted ?? 0} voted.`;
+	const body = clear($('voters-table').tBodies[0]);
+	if (!r.voters.length) body.append(h('tr', {}, h('td', { colspan: 4 }, 'No eligible voters yet.')));
+	for (const v of r.voters) {
+		const actions = h('td', {});
+		if (state === 'setup' && v.state === 'unused') {
+			const b = h('button', { type: 'button', class: 'secondary small', 'aria-label': `New code for ${v.voter_id}` }, 'New code');
+			b.addEventListener('click', () => askVoter(
+				`Give ${v.voter_id} a new code? The current code stops working.`,
+				() => recover('reissue', v.voter_id)));
+			actions.append(b);
+		}
+		if (state === 'setup' && v.state === 'registered') {
+			const b = h('button', { type: 'button', class: 'danger small', 'aria-label': `Revoke the key of ${v.voter_id}` }, 'Revoke key');
+			b.addEventListener('click', () => askVoter(
+				`Revoke the key of ${v.voter_id}? It leaves the roll and can never vote; ${v.voter_id} gets a new code to register another key.`,
+				() => recover('revoke', v.voter_id)));
+			actions.append(b);
+		}
+		body.append(h('tr', { dataset: { voter: v.voter_id, state: v.state } },
+			h('td', {}, v.voter_id), h('td', {}, STATE_TEXT[v.state] || v.state),
+			h('td', {}, v.public_key ? h('code', { class: 'hex', title: v.public_key }, shortHex(v.public_key, 8, 4)) : '—'),
+			actions));
+	}
+	$('voters-prev').disabled = voterPages.length < 2;
+	$('voters-next').disabled = !r.next;
+	$('voters-next').dataset.after = r.next || '';
+}
+
+async function recover(action, voterId) {
+	const r = await act($('voter-msg'), () => post(`/admin/api/eligible/${action}`, { voter_id: voterId }),
+		action === 'revoke' ? `The key of ${voterId} is revoked. Send the new code below to the voter.`
+			: `${voterId} has a new code. Send it to the voter.`);
+	if (!r || !r.code) return;
+	clear($('new-code-table').tBodies[0]).append(h('tr', {}, h('td', {}, r.voter_id), h('td', {}, r.code)));
+	$('new-code').hidden = false;
+	$('new-code').focus();
+}
+
+function askVoter(textContent, action) {
+	voterPending = action;
+	$('voter-confirm-text').textContent = textContent;
+	$('voter-confirm').hidden = false;
+	$('voter-confirm-yes').focus();
+}
+
+$('voter-confirm-no').addEventListener('click', () => {
+	$('voter-confirm').hidden = true;
+	voterPending = null;
+});
+$('voter-confirm-yes').addEventListener('click', async () => {
+	const action = voterPending;
+	voterPending = null;
+	$('voter-confirm').hidden = true;
+	if (action) await action();
+});
+$('voters-next').addEventListener('click', () => {
+	if (!$('voters-next').dataset.after) return;
+	voterPages.push($('voters-next').dataset.after);
+	loadVoters();
+});
+$('voters-prev').addEventListener('click', () => {
+	if (voterPages.length > 1) voterPages.pop();
+	loadVoters();
 });
 
 function ask(textContent, action) {
