@@ -1,5 +1,6 @@
 // Home page: one line on the election's current state.
 
+import './shell.js';
 import { get } from './api.js';
 import { $, clear, h, explain } from './ui.js';
 
