@@ -117,7 +117,8 @@ function showClock() {
 	const skew = clockSkew();
 	if (skew === null || Math.abs(skew) <= 120000) return say($('clock-note'), 'info', '');
 	const minutes = Math.round(Math.abs(skew) / 60000);
-	const amount = minutes >= 120 ? `${Math.round(minutes / 60)} hours` : `${minutes} minutes`;
+	const amount = minutes >= 2880 ? `${Math.round(minutes / 1440)} days`
+		: minutes >= 120 ? `${Math.round(minutes / 60)} hours` : `${minutes} minutes`;
 	say($('clock-note'), 'info', `This device's clock is ${amount} ${skew > 0 ? 'ahead of' : 'behind'} the election service's. Your vote is stamped with the service's time, so it still counts.`);
 }
 
