@@ -118,8 +118,11 @@ static cv_err get_results(cv_req *r)
 	json_object_object_add(o, "committed", json_object_new_uint64(info.n_committed));
 	json_object_object_add(o, "pending", json_object_new_uint64(info.n_pending));
 	json_object_object_add(o, "roll_size", json_object_new_uint64(info.n_voters));
-	/* a fraction from 0 to 1, written short ("0.2", not "0.20000000000000001") */
-	turnout = info.n_voters ? (double)info.n_committed / (double)info.n_voters : 0.0;
+	json_object_object_add(o, "electorate", json_object_new_uint64(info.n_electorate));
+	/* committed votes over everyone entitled to vote (an entry that never registered
+	 * counts: it is someone who did not vote), a fraction from 0 to 1, written short
+	 * ("0.2", not "0.20000000000000001") */
+	turnout = info.n_electorate ? (double)info.n_committed / (double)info.n_electorate : 0.0;
 	snprintf(turnout_text, sizeof turnout_text, "%.6g", turnout);
 	json_object_object_add(o, "turnout", json_object_new_double_s(turnout, turnout_text));
 	if (info.state != CV_STATE_SETUP)

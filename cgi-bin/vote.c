@@ -59,8 +59,57 @@ static cv_err post_vote(cv_req *r)
 	return cv_reply_json(r, 202, o);
 }
 
-/* GET /api/votes/{txid}: 200 pending, or committed with height, block_hash, index,
- * tree_size and the audit path; 400 not a txid; 404 unknown; 503 busy. */
+/* The proposals at the next height that hold pending vote v (txid): each as {"hash",
+ * "height", "n_approvals"}, for a voter to see a vote that waits for approvals rather
+ * than for a miner. A voter has one vote, so only a vote by the same key is hashed.
+ * Returns a new array (the caller owns it), or NULL on a failure. */
+static json_object *proposals_holding(cv_req *r, const cv_vote *v, const uint8_t txid[CV_HASH_LEN])
+{
+	cv_proposal *props = NULL;
+	size_t n = 0;
+	json_object *list = json_object_new_array();
+
+	if (list == NULL || cv_store_proposals(r->store, &props, &n) != CV_OK) {
+		json_object_put(list);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const cv_block *b = &props[i].block;
+		bool holds = false;
+
+		for (size_t j = 0; j < b->n_votes && !holds; j++) {
+			uint8_t other[CV_HASH_LEN];
+
+			if (memcmp(b->votes[j].voter_key, v->voter_key, CV_KEY_LEN) != 0)
+				continue;
+			cv_vote_txid(&b->votes[j], other);
+			holds = memcmp(other, txid, CV_HASH_LEN) == 0;
+		}
+		if (holds) {
+			json_object *p = json_object_new_object();
+			size_t n_approvals = 0;
+
+			if (p == NULL || json_object_array_add(list, p) != 0) {
+				json_object_put(p);
+				break;
+			}
+			for (size_t k = 0; k < props[i].n_verdicts; k++)
+				n_approvals += props[i].verdicts[k].approve;
+			cv_json_add_hex(p, "hash", b->hash, CV_HASH_LEN);
+			json_object_object_add(p, "height",
+			                       json_object_new_uint64(b->header.height));
+			json_object_object_add(p, "n_approvals",
+			                       json_object_new_uint64(n_approvals));
+		}
+	}
+	cv_proposals_free(props, n);
+	return list;
+}
+
+/* GET /api/votes/{txid}: 200 pending (with "proposals", the blocks proposed at the next
+ * height that hold it, and "threshold", the approvals one needs), or committed with
+ * height, block_hash, index, tree_size and the audit path; 400 not a txid; 404 unknown;
+ * 503 busy. */
 static cv_err get_vote(cv_req *r)
 {
 	uint8_t txid[CV_HASH_LEN];
@@ -95,6 +144,21 @@ static cv_err get_vote(cv_req *r)
 			json_object_array_add(path, json_object_new_string(hex));
 		}
 		json_object_object_add(o, "path", path);
+	} else {
+		cv_info info;
+
+		/* where a pending vote waits is a courtesy: a store that cannot say leaves it out
+		 */
+		if (cv_req_info(r, &info) == CV_OK) {
+			json_object *props = proposals_holding(r, &st.vote, txid);
+
+			if (props != NULL) {
+				json_object_object_add(o, "proposals", props);
+				json_object_object_add(
+				    o, "threshold",
+				    json_object_new_uint64(info.settings.election.threshold));
+			}
+		}
 	}
 	return cv_reply_json(r, 200, o);
 }

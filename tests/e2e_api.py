@@ -151,6 +151,8 @@ def scenario():
     if txids:
         st, doc, _ = http("GET", f"/api/votes/{txids[0]}")
         check("a new vote is pending", st == 200 and doc.get("status") == "pending", (st, doc))
+        check("a vote in the pool is in no proposal yet, and the threshold is said",
+              doc.get("proposals") == [] and doc.get("threshold") == 2, doc)
     st, doc, _ = http("GET", "/api/votes/" + "ab" * 32)
     check("unknown txid is 404", st == 404, (st, doc))
 
@@ -184,6 +186,11 @@ def scenario():
           st == 403 and err_code(doc) == "not_validator", (st, doc))
     r = cli("approve", "--url", SYS.url, "--key", validators[0], full_hash)
     check("first approval recorded, not yet committed", r.returncode == 0, (r.stdout, r.stderr))
+    waits = [(http("GET", f"/api/votes/{t}")[1] or {}).get("proposals") for t in txids]
+    check("a pending vote lists the proposals that hold it, with their approvals",
+          all(any(p["hash"] == full_hash and p["n_approvals"] == 1 and p["height"] == 1 for p in w or [])
+              for w in waits) and sum(any(p["hash"] == rival_hash for p in w or []) for w in waits) == 1,
+          waits)
     r = cli("approve", "--url", SYS.url, "--key", validators[0], rival_hash)
     check("same validator approving the rival is refused (equivocation)", r.returncode != 0 and "equivocation" in (r.stdout + r.stderr), (r.stdout, r.stderr))
     r = cli("approve", "--url", SYS.url, "--key", validators[1], full_hash)
@@ -202,6 +209,10 @@ def scenario():
     for c in (doc or {}).get("tally", []):
         tally[c.get("id")] = c.get("votes")
     check("results tally 1:3 2:1 3:1", tally == {1: 3, 2: 1, 3: 1}, (st, doc))
+    # five keys on the roll, and V002 entitled though never registered: six
+    check("turnout is the votes over the electorate (roll keys + unregistered entries)",
+          doc.get("roll_size") == 5 and doc.get("electorate") == 6
+          and abs(doc.get("turnout", 0) - 5 / 6) < 1e-5, doc)
     r = subprocess.run([CHAINVOTE, "verify", SYS.url], capture_output=True, text=True, timeout=60)
     check("chainvote verify accepts the service's export", r.returncode == 0, (r.stdout, r.stderr))
 

@@ -229,8 +229,11 @@ typedef struct cv_info {
 	uint64_t n_voters;     /* roll size */
 	uint64_t n_eligible;   /* eligibility entries */
 	uint64_t n_registered; /* entries with a key bound */
-	uint64_t n_pending;    /* votes in the pool */
-	uint64_t n_committed;  /* votes in the chain */
+	/* everyone entitled to vote: the keys on the roll and the entries that never bound
+	 * one (n_voters + n_eligible - n_registered); turnout's denominator */
+	uint64_t n_electorate;
+	uint64_t n_pending;   /* votes in the pool */
+	uint64_t n_committed; /* votes in the chain */
 	uint64_t n_proposals;
 	uint64_t archived_at; /* 0 unless archived (cv_store_archive) */
 } cv_info;

@@ -47,6 +47,9 @@ static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 	    (e = cv_st_meta_u64(s, txn, "n_committed", &in->n_committed)) != CV_OK ||
 	    (e = cv_st_meta_u64(s, txn, "archived", &in->archived_at)) != CV_OK)
 		return e;
+	in->n_electorate = in->n_voters;
+	if (in->n_eligible > in->n_registered)
+		in->n_electorate += in->n_eligible - in->n_registered;
 	return cv_st_proposal_count(s, txn, &in->n_proposals);
 }
 

@@ -115,17 +115,36 @@ function runSh(action) {
 	return spawnSync('sh', [RUN_SH, action, String(port), DATA], { env, encoding: 'utf8', timeout: 60000 });
 }
 
+// An init script: this page's clock (Date, Date.now) runs skewMs off the real one, as
+// on a phone whose clock is wrong.
+function skewClock(skewMs) {
+	const RealDate = Date;
+	class SkewedDate extends RealDate {
+		constructor(...args) {
+			if (args.length) super(...args);
+			else super(RealDate.now() + skewMs);
+		}
+
+		static now() {
+			return RealDate.now() + skewMs;
+		}
+	}
+	globalThis.Date = SkewedDate;
+}
+
 function keygen(file) {
 	execFileSync(path.join(BIN, 'chainvote'), ['keygen', '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
 	return JSON.parse(fs.readFileSync(file, 'utf8')).public_key;
 }
 
-// Console errors that are not an expected refusal (a 4xx the test provokes on purpose).
-function watch(page, sink) {
+// Console errors that are not an expected refusal (a 4xx the test provokes on purpose);
+// allow: a pattern of errors the step provokes too (a request while offline).
+function watch(page, sink, allow = null) {
 	page.on('console', (m) => {
 		if (m.type() !== 'error') return;
 		const t = m.text();
 		if (/Failed to load resource: the server responded with a status of (40[0-9]|41[0-9]|42[0-9])/.test(t)) return;
+		if (allow && allow.test(t)) return;
 		sink.push(`${page.url()}: ${t}`);
 	});
 	page.on('pageerror', (e) => sink.push(`${page.url()}: uncaught ${e.message}`));
@@ -362,6 +381,9 @@ async function main() {
 
 	// ---- voter: vote
 	let txid = null;
+	// from here on the voter's phone is three days behind: its votes must still count
+	const SKEW_MS = -3 * 86400 * 1000;
+	await voter.addInitScript(skewClock, SKEW_MS);
 	await voter.goto(`${URL_}/vote.html`);
 	await step('vote page finds the key saved at registration', async () => {
 		await voter.locator('#key-status').filter({ hasText: 'saved in this browser' }).waitFor();
@@ -387,6 +409,24 @@ async function main() {
 		assert(/^[0-9a-f]{64}$/.test(txid), 'txid shown');
 		await voter.locator('#receipt-status').filter({ hasText: 'Pending' }).waitFor();
 	}, { sets: 'voted' });
+	await step('with the device clock three days off, the vote is stamped with the service\'s time, and the page says so', async () => {
+		const pageNow = await voter.evaluate(() => Date.now());
+		assert(Math.abs(pageNow - (Date.now() + SKEW_MS)) < 60000, 'the page\'s clock is skewed');
+		const doc = await getJSON(admin, `${URL_}/api/votes/${txid}`);
+		const stamp = doc.vote && doc.vote.timestamp;
+		assert(Math.abs(stamp - Date.now() / 1000) < 120, `the vote's timestamp ${stamp} is the real time, not the device's`);
+		await voter.locator('#clock-note').filter({ hasText: '3 days behind' }).waitFor();
+	}, { needs: ['voted'] });
+	await step('a pending vote says it is in the pool', async () => {
+		await voter.locator('#receipt-status').filter({ hasText: 'your vote is in the pool' }).waitFor();
+	}, { needs: ['voted'] });
+	await step('in the same browser, the page reloaded says at once that the key has voted, and offers no ballot', async () => {
+		await voter.reload();
+		await voter.locator('#roll-status').filter({ hasText: 'already voted' }).waitFor();
+		assert(await voter.locator('#ballot').isHidden(), 'no ballot offered');
+		await voter.locator('#receipt-txid').filter({ hasText: txid }).waitFor();
+		await voter.locator('#receipt-accepted').filter({ hasText: 'its signature checks out' }).waitFor();
+	}, { needs: ['voted'] });
 	await step('the vote page checks the service\'s signed acceptance and offers the receipt file', async () => {
 		await voter.locator('#receipt-accepted').filter({ hasText: 'its signature checks out' }).waitFor();
 		const link = voter.locator('#receipt-download a[download]');
@@ -415,27 +455,54 @@ async function main() {
 		await op.setInputFiles('#key-file', badFile);
 		await op.locator('#key-error').filter({ hasText: 'not a ChainVote key file' }).waitFor();
 	});
-	await step('a second vote with the same key file is refused (already voted)', async () => {
+	await step('a key that already voted is told so as it loads, with its vote, and offered no ballot', async () => {
 		await op.setInputFiles('#key-file', voterKeyFile);
 		await op.locator('#key-status').filter({ hasText: 'from your file' }).waitFor();
-		await op.check('#cand-1');
-		await op.click('#review-button');
-		await op.click('#cast-button');
-		await op.locator('#cast-error').filter({ hasText: 'already voted' }).waitFor();
+		await op.locator('#roll-status').filter({ hasText: 'already voted' }).waitFor();
+		assert(await op.locator('#ballot').isHidden(), 'no ballot offered');
+		await op.locator('#receipt-txid').filter({ hasText: txid }).waitFor();
 	}, { needs: ['voted'] });
 	await shot(op, 'vote-already-voted');
-	await step('a key that is not on the roll is refused', async () => {
+	await step('a key that is not on the roll is told so as it loads, and offered no ballot', async () => {
 		await op.setInputFiles('#key-file', outsiderFile);
 		await op.locator('#key-status').filter({ hasText: 'from your file' }).waitFor();
-		await op.check('#cand-3');
-		await op.click('#review-button');
-		await op.click('#cast-button');
-		await op.locator('#cast-error').filter({ hasText: 'not on the electoral roll' }).waitFor();
+		await op.locator('#roll-status').filter({ hasText: 'not on the electoral roll' }).waitFor();
+		assert(await op.locator('#ballot').isHidden(), 'no ballot offered');
 	}, { needs: ['open'] });
+	await shot(op, 'vote-not-on-roll');
 	await other.close();
 
-	await step('two more voters vote from the command line', () => {
-		for (const [i, f] of rollFiles.entries()) {
+	// a second attempt: the key votes elsewhere (the command line) while its ballot is
+	// open here; the refusal is shown in view, with the vote that stands
+	const third = await browser.newContext(mobile);
+	third.setDefaultTimeout(STEP_MS);
+	const tp = await third.newPage();
+	watch(tp, consoleErrors);
+	await tp.goto(`${URL_}/vote.html`);
+	await step('a second attempt (the key voted meanwhile) is shown in view with the vote that stands', async () => {
+		await tp.setInputFiles('#key-file', rollFiles[0]);
+		await tp.locator('#key-status').filter({ hasText: 'from your file' }).waitFor();
+		await tp.locator('#review-button:enabled').waitFor();
+		await tp.check('#cand-3');
+		await tp.click('#review-button');
+		const r = spawnSync(path.join(BIN, 'chainvote'), ['vote', '--url', CLI_URL, ...CLI_TLS, '--key', rollFiles[0], '--candidate', '1'], { encoding: 'utf8', timeout: 60000 });
+		assert(r.status === 0, `the vote elsewhere: ${(r.stdout + r.stderr).trim()}`);
+		await tp.click('#cast-button');
+		await tp.locator('#roll-status').filter({ hasText: 'already voted' }).waitFor();
+		assert(await tp.locator('#roll-status').isVisible(), 'the refusal is in view');
+		assert(await tp.evaluate(() => document.activeElement.id === 'roll-status'), 'the focus is on it');
+		assert(await tp.locator('#confirm-card').isHidden(), 'the confirmation is closed');
+		assert(await tp.locator('#ballot').isHidden(), 'no ballot offered any more');
+		const shown = (await tp.locator('#receipt-txid').innerText()).trim();
+		assert(/^[0-9a-f]{64}$/.test(shown) && shown !== txid, 'the vote that stands is shown');
+		const doc = await getJSON(tp, `${URL_}/api/votes/${shown}`);
+		assert(doc.vote && doc.vote.candidate_id === 1, 'the first vote stands');
+	}, { needs: ['open'] });
+	await shot(tp, 'vote-second-attempt');
+	await third.close();
+
+	await step('the other voter on the roll votes from the command line', () => {
+		for (const [i, f] of rollFiles.slice(1).entries()) {
 			const r = spawnSync(path.join(BIN, 'chainvote'), ['vote', '--url', CLI_URL, ...CLI_TLS, '--key', f, '--candidate', '1'], { encoding: 'utf8', timeout: 60000 });
 			assert(r.status === 0, `vote ${i}: ${(r.stdout + r.stderr).trim()}`);
 		}
@@ -446,6 +513,9 @@ async function main() {
 		const r = spawnSync(path.join(BIN, 'miner'), ['--url', CLI_URL, ...CLI_TLS, '--once'], { encoding: 'utf8', timeout: 120000 });
 		assert(r.status === 0, `miner exit ${r.status}: ${(r.stderr || '').trim().split('\n').pop()}`);
 	}, { needs: ['voted'], sets: 'mined' });
+	await step('the pending vote says it is in a proposed block with 0 of 2 approvals', async () => {
+		await voter.locator('#receipt-status').filter({ hasText: 'in a proposed block 1 with 0 of 2 approvals' }).waitFor();
+	}, { needs: ['mined'] });
 
 	// ---- validators
 	const val = await validatorCtx.newPage();
@@ -476,7 +546,10 @@ async function main() {
 		await card.locator('.msg').filter({ hasText: /Approved|You approved/ }).waitFor();
 		await card.locator('.badge').first().filter({ hasText: '1 of 2' }).waitFor();
 		assert(await card.locator('button.approve').isDisabled(), 'cannot approve twice');
-	}, { needs: ['proposal'] });
+	}, { needs: ['proposal'], sets: 'approved-once' });
+	await step('the pending vote follows the approvals: 1 of 2', async () => {
+		await voter.locator('#receipt-status').filter({ hasText: 'with 1 of 2 approvals' }).waitFor();
+	}, { needs: ['approved-once'] });
 	await step('validator 3 rejects with a reason, signed in the browser', async () => {
 		await val.setInputFiles('#key-file', validatorFiles[2]);
 		await val.locator('#key-role').filter({ hasText: 'Validator 3' }).waitFor();
@@ -574,7 +647,9 @@ async function main() {
 		await res.locator('#hidden-note').waitFor({ state: 'visible' });
 		assert(await res.locator('#chart-card').isHidden(), 'no chart');
 		await res.locator('#stat-total').filter({ hasText: /^3$/ }).waitFor();
-		assert((await res.locator('#stat-turnout').innerText()) === '100.0%', 'all three on the roll voted');
+		// four entitled to vote: three keys on the roll and V002, who never registered
+		await res.locator('#stat-turnout-counts').filter({ hasText: '3 of 4 eligible voters' }).waitFor();
+		assert((await res.locator('#stat-turnout').innerText()) === '75.0%', 'three of the four voted');
 	}, { needs: ['committed'] });
 	await shot(res, 'results-hidden');
 	await step('home page links to every page', async () => {
@@ -608,8 +683,26 @@ async function main() {
 		await admin.goto(`${URL_}/admin/`);
 		await admin.locator('#state-line').filter({ hasText: 'Browser test election' }).waitFor();
 	}, { needs: ['election'] });
+	await step('the close asks first: what closing does, the votes still pending, the focus on Cancel', async () => {
+		const counts = (await getJSON(admin, `${URL_}/admin/api/election`)).counts;
+		await admin.click('#close-button');
+		await admin.locator('#confirm').waitFor({ state: 'visible' });
+		const text = await admin.locator('#confirm-text').innerText();
+		const n = counts.pending;
+		assert(n === 0 ? text.includes('No vote is pending') : text.includes(`${n} vote`), `the pending count (${n}): ${text}`);
+		for (const part of ['no new vote is accepted', 'still committed', 'seal', 'final'])
+			assert(text.includes(part), `it says "${part}": ${text}`);
+		assert(await admin.evaluate(() => document.activeElement.id === 'confirm-no'), 'the focus starts on Cancel');
+		await admin.keyboard.press('Enter'); // a stray Enter cancels
+		await admin.locator('#confirm').waitFor({ state: 'hidden' });
+		assert(await admin.evaluate(() => document.activeElement.id === 'close-button'), 'the focus is back on the close button');
+		const doc = await getJSON(admin, `${URL_}/api/election`);
+		assert(doc.state === 'open', 'still open after Cancel');
+	});
+	await shot(admin, 'admin-close-asked');
 	await step('admin closes the election; voting then says it is closed', async () => {
 		await admin.click('#close-button');
+		await admin.locator('#confirm-no:focus').waitFor();
 		await admin.click('#confirm-yes');
 		await admin.locator('#state-msg').filter({ hasText: 'closed' }).waitFor();
 		await voter.goto(`${URL_}/vote.html`);
@@ -649,6 +742,13 @@ async function main() {
 		const alder = await res.locator('#tally tbody tr', { hasText: 'Alder Party' }).innerText();
 		assert(/\b2\b/.test(alder) && alder.includes('66.7%'), alder);
 		assert((await res.locator('#chart svg rect.bar').count()) === 3, 'three bars');
+		// a bar's length is the share of all votes: 2/3 and 1/3 of the track, not the leader's full
+		const bars = await res.evaluate(() => ({
+			track: Number(document.querySelector('#chart svg rect.track').getAttribute('width')),
+			bars: [...document.querySelectorAll('#chart svg rect.bar')].map((r) => Number(r.getAttribute('width'))),
+		}));
+		const want = [2 / 3, 1 / 3, 0].map((f) => Math.round(bars.track * f));
+		assert(bars.bars.every((w, i) => Math.abs(w - want[i]) <= 1), `bar widths ${bars.bars} of ${bars.track}, want ${want}`);
 		assert((await res.locator('#stat-total').innerText()) === '3', 'three votes counted');
 	}, { needs: ['sealed'] });
 	await step('results page basics', async () => {
@@ -666,6 +766,88 @@ async function main() {
 		const r = spawnSync(path.join(BIN, 'chainvote'), ['verify', source], { encoding: 'utf8', timeout: 60000 });
 		assert(r.status === 0, `verify exit ${r.status}: ${(r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ')}`);
 	}, { needs: ['committed'] });
+	// ---- the installable app: manifest, service worker, offline
+	const appCtx = await browser.newContext(mobile);
+	appCtx.setDefaultTimeout(STEP_MS);
+	const app = await appCtx.newPage();
+	// (requests the page makes while offline fail, and say so on the console)
+	watch(app, consoleErrors, /ERR_INTERNET_DISCONNECTED/);
+	await step('the manifest is served and parses: name, start_url, standalone, PNG icons of 192 and 512', async () => {
+		const res = await app.goto(`${URL_}/manifest.webmanifest`);
+		assert(/^application\/manifest\+json/.test(res.headers()['content-type']), res.headers()['content-type']);
+		const csp = res.headers()['content-security-policy'] || '';
+		assert(csp.includes("manifest-src 'self'") && csp.includes("worker-src 'self'") && csp.includes("script-src 'self'") && !csp.includes('unsafe'), csp);
+		await app.goto(`${URL_}/vote.html`);
+		const cdp = await appCtx.newCDPSession(app);
+		const m = await cdp.send('Page.getAppManifest');
+		assert(m.url.endsWith('/manifest.webmanifest') && m.errors.length === 0, `manifest errors: ${JSON.stringify(m.errors)}`);
+		const doc = JSON.parse(m.data);
+		assert(doc.name && doc.start_url === '/' && doc.display === 'standalone', JSON.stringify(doc));
+		for (const size of [192, 512]) {
+			const icon = doc.icons.find((i) => i.sizes === `${size}x${size}` && i.type === 'image/png');
+			assert(icon, `a ${size} px PNG icon`);
+			const real = await app.evaluate(async (src) => {
+				const img = new Image();
+				img.src = src;
+				await img.decode();
+				return [img.naturalWidth, img.naturalHeight];
+			}, icon.src);
+			assert(real[0] === size && real[1] === size, `${icon.src} is ${real}`);
+		}
+		await cdp.detach();
+	}, { sets: 'manifest' });
+	await step('the service worker registers and controls the page; it is never cached by HTTP', async () => {
+		await app.evaluate(() => navigator.serviceWorker.ready);
+		await app.reload();
+		await app.waitForFunction(() => navigator.serviceWorker.controller !== null);
+		const scope = await app.evaluate(async () => (await navigator.serviceWorker.getRegistration()).scope);
+		assert(new URL(scope).pathname === '/', `scope ${scope}: the whole site`);
+		const sw = await app.evaluate(async () => {
+			const r = await fetch('/sw.js', { cache: 'no-store' });
+			return { type: r.headers.get('content-type'), cache: r.headers.get('cache-control'), csp: r.headers.get('content-security-policy') };
+		});
+		assert(/javascript/.test(sw.type) && /no-cache/.test(sw.cache) && sw.csp, JSON.stringify(sw));
+	}, { needs: ['manifest'], sets: 'sw' });
+	await step('Chromium finds the page installable', async () => {
+		const cdp = await appCtx.newCDPSession(app);
+		const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+		await cdp.detach();
+		// a test profile is off the record, which Chromium names but which is no fault of the page
+		const real = installabilityErrors.filter((e) => e.errorId !== 'in-incognito');
+		assert(real.length === 0, JSON.stringify(real));
+	}, { needs: ['sw'] });
+	await step('offline, the pages open from the shell and say they are offline; no API answer or key is cached', async () => {
+		await appCtx.setOffline(true);
+		for (const file of ['vote.html', 'results.html', '']) {
+			await app.goto(`${URL_}/${file}`);
+			await app.locator('h1').waitFor();
+			await app.locator('#offline').filter({ hasText: 'Offline' }).waitFor();
+		}
+		await app.goto(`${URL_}/vote.html`);
+		await app.locator('#election-error').filter({ hasText: 'could not be reached' }).waitFor();
+		const cached = await app.evaluate(async () => {
+			const urls = [];
+			for (const name of await caches.keys())
+				for (const req of await (await caches.open(name)).keys()) urls.push(new URL(req.url).pathname);
+			return urls;
+		});
+		assert(cached.includes('/vote.html') && cached.includes('/js/vote.js'), `the shell is kept: ${cached.length} files`);
+		assert(!cached.some((u) => u.startsWith('/api/') || u.startsWith('/admin/')), `no API answer kept: ${cached.filter((u) => u.startsWith('/api/'))}`);
+		await shot(app, 'vote-offline');
+		await appCtx.setOffline(false);
+		await app.locator('#offline').waitFor({ state: 'hidden' });
+	}, { needs: ['sw'] });
+	await step('online again, a failed request to the service also shows the offline state, and an answer clears it', async () => {
+		await app.goto(`${URL_}/results.html`);
+		await app.locator('#stat-total').filter({ hasText: /^3$/ }).waitFor();
+		assert(await app.locator('#offline').count() === 0 || await app.locator('#offline').isHidden(), 'no banner while reachable');
+		await app.route('**/api/results', (route) => route.abort('internetdisconnected'));
+		await app.locator('#offline').waitFor({ state: 'visible', timeout: 15000 });
+		await app.unroute('**/api/results');
+		await app.locator('#offline').waitFor({ state: 'hidden', timeout: 15000 });
+	}, { needs: ['sw'] });
+	await appCtx.close();
+
 	await step('no page logged an unexpected console error or CSP violation', () => {
 		assert(consoleErrors.length === 0, consoleErrors.slice(0, 3).join(' | '));
 	});

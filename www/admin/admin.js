@@ -4,12 +4,14 @@
 // election, each step confirmed; which election (the default one at /admin/, another at
 // /admin/e/{slug}/), creating one and archiving one.
 
+import '/js/shell.js';
 import { get, put, del, post, electionSlug, electionPage } from '/js/api.js';
 import { isHex } from '/js/encode.js';
 import { $, h, clear, say, explain, busy, downloadLink, hexCode, shortHex } from '/js/ui.js';
 
 let state = 'setup';
 let pending = null; // the action awaiting confirmation
+let opener = null; // the button that asked, to take the focus back on Cancel
 
 const ADMIN_TEXTS = {
 	bad_state: 'Not possible now: the election is no longer being set up.',
@@ -355,7 +357,7 @@ function askVoter(textContent, action) {
 	voterPending = action;
 	$('voter-confirm-text').textContent = textContent;
 	$('voter-confirm').hidden = false;
-	$('voter-confirm-yes').focus();
+	$('voter-confirm-no').focus(); // never on the button that acts
 }
 
 $('voter-confirm-no').addEventListener('click', () => {
@@ -378,11 +380,34 @@ $('voters-prev').addEventListener('click', () => {
 	loadVoters();
 });
 
-function ask(textContent, action) {
+// Asks before an action that cannot be undone; the focus starts on Cancel, so that a
+// stray Enter or Space never carries it out.
+function ask(textContent, action, yesLabel = 'Yes') {
 	pending = action;
+	opener = document.activeElement;
 	$('confirm-text').textContent = textContent;
+	$('confirm-yes').textContent = yesLabel;
 	$('confirm').hidden = false;
-	$('confirm-yes').focus();
+	$('confirm-no').focus();
+}
+
+// The close's confirmation: what closing does, with the votes still pending now (they
+// are committed after the close, and only then can the seal make the result final).
+async function askClose() {
+	let n = null;
+	try {
+		const a = await get('/admin/api/election');
+		n = a && a.counts ? a.counts.pending : null;
+	} catch {
+		n = null;
+	}
+	const pendingLine = typeof n !== 'number' ? 'The number of votes still pending could not be read.'
+		: n === 0 ? 'No vote is pending: every accepted vote is in the chain.'
+		: `${n} vote${n === 1 ? ' is' : 's are'} still pending (accepted, not yet in a committed block).`;
+	ask(`Close the election now? ${pendingLine} Closing means: no new vote is accepted from now on; ` +
+		'the votes pending at the close are still committed to the chain by the miners and validators; ' +
+		'then the seal block is mined and approved, and makes the result final. This cannot be undone.',
+	() => act($('state-msg'), () => post('/admin/api/close', {}), 'The election is closed.'), 'Close the election');
 }
 
 $('el-form').addEventListener('submit', async (ev) => {
@@ -398,14 +423,16 @@ $('archive-button').addEventListener('click', () => ask(
 	() => act($('state-msg'), () => post('/admin/api/archive', {}), 'The election is archived.')));
 $('open-button').addEventListener('click', () => ask(
 	'Open the election now? The settings, candidates, validators and roll are sealed in the genesis block and cannot change; registration ends.',
-	() => act($('state-msg'), () => post('/admin/api/open', {}), 'The election is open.')));
-$('close-button').addEventListener('click', () => ask(
-	'Close the election now? No more votes will be accepted. This cannot be undone.',
-	() => act($('state-msg'), () => post('/admin/api/close', {}), 'The election is closed.')));
-$('confirm-no').addEventListener('click', () => {
+	() => act($('state-msg'), () => post('/admin/api/open', {}), 'The election is open.'), 'Open the election'));
+$('close-button').addEventListener('click', askClose);
+function cancel() {
 	$('confirm').hidden = true;
 	pending = null;
-	$('open-button').focus();
+	(opener && !opener.disabled ? opener : $('open-button')).focus();
+}
+$('confirm-no').addEventListener('click', cancel);
+$('confirm').addEventListener('keydown', (ev) => {
+	if (ev.key === 'Escape') cancel();
 });
 $('confirm-yes').addEventListener('click', async () => {
 	const action = pending;

@@ -35,6 +35,34 @@ export function electionPage(slug, page = '') {
 	return slug && slug !== 'default' ? `/e/${slug}/${page}` : `/${page}`;
 }
 
+// The server's clock less this device's, in milliseconds, from the Date header of the
+// latest answer (whole seconds: good to a second, well inside a vote's time slack). A
+// vote is stamped with serverNow(), so a device whose clock is wrong still votes.
+let clockOffset = 0;
+let clockKnown = false;
+
+function noteServerDate(res) {
+	const t = Date.parse(res.headers.get('Date') || '');
+	if (!Number.isFinite(t)) return;
+	clockOffset = t - Date.now();
+	clockKnown = true;
+}
+
+// Unix milliseconds by the server's clock (this device's until an answer came).
+export function serverNow() {
+	return Date.now() + clockOffset;
+}
+
+// How far this device's clock is from the server's, in ms, or null when not known yet.
+export function clockSkew() {
+	return clockKnown ? -clockOffset : null;
+}
+
+// Fired on window when the server cannot be reached ('network') and when it answers again.
+function reachable(ok) {
+	if (typeof window !== 'undefined') window.dispatchEvent(new CustomEvent('chainvote:reachable', { detail: ok }));
+}
+
 // Sends a request and returns the parsed JSON answer (null for an empty body). Throws
 // ApiError for a non-2xx answer, a network failure or a body that is not JSON.
 export async function api(path, { method = 'GET', body, signal } = {}) {
@@ -48,8 +76,11 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
 		res = await fetch(apiPath(path), init);
 	} catch (e) {
 		if (e && e.name === 'AbortError') throw e;
+		reachable(false);
 		throw new ApiError(0, 'network', 'The server could not be reached. Check your connection and try again.');
 	}
+	reachable(true);
+	noteServerDate(res);
 	const textBody = await res.text();
 	let doc = null;
 	if (textBody) {

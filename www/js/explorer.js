@@ -2,6 +2,7 @@
 // election), one vote by txid, and one voter's key; views are addressed by the URL
 // fragment (#block=H, #tx=…, #voter=…) so that links and the back button work.
 
+import './shell.js';
 import { get, blocksOf } from './api.js';
 import { isHex } from './encode.js';
 import { checkBlock, checkApprovals, checkReceipt } from './verify.js';

@@ -1,6 +1,7 @@
 // Home page: the election this page is about (the default one, or /e/{slug}/'s), and
 // every election of this service with its state, the archived ones apart.
 
+import './shell.js';
 import { get, apiPath, electionSlug, electionPage } from './api.js';
 import { $, clear, h, explain } from './ui.js';
 

@@ -2,6 +2,7 @@
 // POST /api/register, the private key stays in IndexedDB (non-extractable) and in the
 // key file the voter downloads.
 
+import './shell.js';
 import { get, post } from './api.js';
 import { generateKey } from './crypto.js';
 import { saveKey, loadKey } from './keystore.js';

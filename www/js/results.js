@@ -1,6 +1,7 @@
 // Results page: GET /api/results drawn as a horizontal SVG bar chart (readable at
 // 375 px) and a table, with turnout, pending votes and the tip height; polls.
 
+import './shell.js';
 import { get } from './api.js';
 import { $, h, clear, say, explain, poll } from './ui.js';
 
@@ -17,17 +18,18 @@ function pct(n, d) {
 }
 
 // Drawn at the container's own width, so that one SVG unit is one CSS pixel and the
-// labels keep their size on a phone.
+// labels keep their size on a phone. A bar's length is the candidate's share of all the
+// votes counted (the full track is every vote), so that bars compare with the shares.
 function chart(tally, total) {
 	const WIDTH = Math.max(260, Math.min(900, $('chart').clientWidth || 600));
-	const max = Math.max(1, ...tally.map((c) => c.votes));
+	const whole = Math.max(1, total);
 	const lead = Math.max(...tally.map((c) => c.votes));
 	const height = tally.length * ROW + 4;
 	const summary = tally.map((c) => `${c.name}: ${c.votes}`).join(', ');
 	const svg = h('svg:svg', { class: 'chart', viewBox: `0 0 ${WIDTH} ${height}`, role: 'img', 'aria-label': `Votes per candidate. ${summary}.` });
 	tally.forEach((c, i) => {
 		const y = i * ROW;
-		const w = Math.round(((WIDTH - 4) * c.votes) / max);
+		const w = Math.round(((WIDTH - 4) * c.votes) / whole);
 		svg.append(
 			h('svg:text', { class: 'label', x: 2, y: y + 16 }, fit(c.name, Math.floor((WIDTH - 120) / 8.5))),
 			h('svg:rect', { class: 'track', x: 2, y: y + 22, width: WIDTH - 4, height: 18, rx: 4 }),
@@ -50,10 +52,13 @@ async function refresh() {
 	const total = r.total ?? tally.reduce((s, c) => s + (c.votes || 0), 0);
 	// while the tally is hidden the count of committed votes is still public
 	$('stat-total').textContent = String(r.hidden ? r.committed ?? '–' : total);
-	// turnout is the committed votes over the roll, a fraction from 0 to 1
-	$('stat-turnout').textContent = typeof r.turnout === 'number' ? `${(r.turnout * 100).toFixed(1)}%`
-		: r.roll_size ? pct(r.committed ?? total, r.roll_size) : '–';
-	if (r.roll_size !== undefined) $('stat-turnout').title = `of ${r.roll_size} voters on the roll`;
+	// turnout: the committed votes over everyone entitled to vote (the electorate: the
+	// keys on the roll and the eligible voters who never registered one), both shown
+	const counted = r.committed ?? total;
+	const electorate = r.electorate ?? r.roll_size;
+	$('stat-turnout').textContent = typeof electorate === 'number' ? pct(counted, electorate) : '–';
+	$('stat-turnout-counts').textContent = typeof electorate === 'number'
+		? `${counted} of ${electorate} eligible voter${electorate === 1 ? '' : 's'}` : '';
 	$('stat-pending').textContent = String(r.pending ?? '–');
 	$('stat-height').textContent = String(r.tip_height ?? r.height ?? '–');
 	$('hidden-note').hidden = !r.hidden;

@@ -3,6 +3,7 @@
 // server's checks (the rules' verdict stored at admission) beside them, and signs approvals or rejections
 // with the validator's key here. Refreshes itself; committed blocks drop off.
 
+import './shell.js';
 import { get, post } from './api.js';
 import { hex, approvalMessage, rejectionMessage, text as encodeText } from './encode.js';
 import { sign } from './crypto.js';

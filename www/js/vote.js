@@ -1,10 +1,12 @@
-// The voting page: key (IndexedDB or file) → ballot → confirmation → the vote signed
-// here and posted → the service's signed acceptance checked and kept with the vote (in
+// The voting page: key (IndexedDB or file) → the key checked against the roll (a key
+// that is not on it, or has voted, is told so and offered no ballot) → ballot →
+// confirmation → the vote signed here, stamped with the service's time, and posted → the service's signed acceptance checked and kept with the vote (in
 // local storage and as a receipt file to download) → a receipt tracked live until its
 // block is committed, then the inclusion proof, block hash, proof of work and approvals
 // checked in this page.
 
-import { get, post } from './api.js';
+import './shell.js';
+import { get, post, serverNow, clockSkew } from './api.js';
 import { hex, votePayload, isHex } from './encode.js';
 import { sha256, sign } from './crypto.js';
 import { checkReceipt, checkApprovals, checkAcceptance } from './verify.js';
@@ -17,6 +19,9 @@ let choice = null;
 let stopTracking = null;
 let validatorsCache = null;
 let ballotShape = '';
+// What the service said of the loaded key (GET /api/voters/{key}): null while not
+// asked yet; {refused: 'not_on_roll' | 'already_voted', txid} when no ballot is offered.
+let roll = null;
 
 const STATE_TEXT = {
 	setup: 'is not open yet: voters are still registering.',
@@ -52,7 +57,7 @@ function renderBallot() {
 	const choices = $('choices');
 	const review = $('review-button');
 	// Rebuilt only when something changed, so a refresh never drops a pick or the focus.
-	const shape = JSON.stringify([election && election.state, election && election.candidates, key && key.publicHex]);
+	const shape = JSON.stringify([election && election.state, election && election.candidates, key && key.publicHex, roll]);
 	if (shape === ballotShape) return;
 	ballotShape = shape;
 	const current = choices.querySelector('input[name=candidate]:checked');
@@ -66,30 +71,103 @@ function renderBallot() {
 		choices.append(h('label', { class: 'choice', for: id }, input, h('span', {}, c.name)));
 	}
 	let why = '';
+	let disabled = election.state !== 'open' || !key;
+	const refused = !!(roll && roll.refused);
 	if (election.state !== 'open') why = `Voting is not possible now: the election ${STATE_TEXT[election.state] || 'is not open.'}`;
 	else if (!key) why = 'Load your key (step 1) to vote.';
-	else {
+	else if (!roll) {
+		why = 'Checking your key against the electoral roll…';
+		disabled = true;
+	} else if (refused) {
+		why = roll.refused === 'not_on_roll' ? 'No ballot: this key is not on the electoral roll (see step 1).'
+			: 'No ballot: this key has already voted (see step 1).';
+		disabled = true;
+	} else {
 		const prior = savedReceipt(key.publicHex);
 		if (prior) why = 'This browser already cast a vote with this key; its receipt is shown below.';
 	}
 	say(note, 'info', why);
-	const disabled = election.state !== 'open' || !key;
+	// a refused key is offered no ballot at all, not just a greyed one
+	$('ballot').hidden = refused;
 	for (const i of choices.querySelectorAll('input')) i.disabled = disabled;
 	review.disabled = disabled;
 }
 
 async function loadElection() {
 	try {
+		const before = election && election.state;
 		election = await get('/api/election');
+		// opened since the key was loaded: the roll is fixed now, ask about the key
+		if (key && before && before !== election.state && election.state === 'open') checkRoll(key);
 		const line = $('election-line');
 		clear(line);
 		line.append(h('strong', {}, election.title || 'The election'), ' ', STATE_TEXT[election.state] || '');
 		say($('election-error'), 'err', '');
+		showClock();
 	} catch (e) {
 		$('election-line').textContent = '';
 		say($('election-error'), 'err', 'The election could not be loaded: ' + explain(e));
 	}
 	renderBallot();
+}
+
+// Says so when this device's clock is more than two minutes off the service's: the vote
+// is stamped with the service's time anyway (serverNow), so the clock does not matter.
+function showClock() {
+	const skew = clockSkew();
+	if (skew === null || Math.abs(skew) <= 120000) return say($('clock-note'), 'info', '');
+	const minutes = Math.round(Math.abs(skew) / 60000);
+	const amount = minutes >= 2880 ? `${Math.round(minutes / 1440)} days`
+		: minutes >= 120 ? `${Math.round(minutes / 60)} hours` : `${minutes} minutes`;
+	say($('clock-note'), 'info', `This device's clock is ${amount} ${skew > 0 ? 'ahead of' : 'behind'} the election service's. Your vote is stamped with the service's time, so it still counts.`);
+}
+
+// Shows what the service said of the loaded key (an answer of GET /api/voters/{key}):
+// not on the roll, or voted already (its vote tracked below), or free to vote. With
+// focus, the line takes the focus: it answers what the person just tried.
+function applyRoll(r, focus) {
+	const line = $('roll-status');
+	if (!r.on_roll) {
+		roll = { refused: 'not_on_roll' };
+		say(line, 'err', 'This key is not on the electoral roll, so it cannot vote. Load the key you registered with, or contact the election office.');
+	} else if (r.status && r.status !== 'not_voted') {
+		roll = { refused: 'already_voted', txid: r.txid || null };
+		const where = r.status === 'committed' ? ` Its vote is committed in block ${r.height}.`
+			: r.status === 'pending' ? ' Its vote is pending.' : '';
+		say(line, 'err', `This key has already voted. Each voter votes once, and the first vote stands.${where}` +
+			(r.txid ? ' Its receipt is shown below.' : ''));
+		const shown = fromHash();
+		if (r.txid && (!shown || shown === r.txid)) track(r.txid, savedFor(r.txid));
+	} else {
+		roll = { ok: true };
+		say(line, 'err', '');
+	}
+	renderBallot();
+	if (focus && !line.hidden) line.focus();
+}
+
+// Asks the service about key k once it is loaded (while the election is past setup).
+async function checkRoll(k) {
+	roll = null;
+	say($('roll-status'), 'err', '');
+	if (!k || !election || election.state === 'setup') {
+		roll = k ? { ok: true } : null;
+		renderBallot();
+		return;
+	}
+	renderBallot();
+	let r;
+	try {
+		r = await get('/api/voters/' + k.publicHex);
+	} catch (e) {
+		if (key !== k) return;
+		// the service checks the roll again when the vote arrives: the ballot stays
+		roll = { unchecked: true };
+		say($('roll-status'), 'warn', 'Your key could not be checked against the electoral roll just now: ' + explain(e) + ' You can still vote; the service checks it when your vote arrives.');
+		renderBallot();
+		return;
+	}
+	if (key === k) applyRoll(r, false);
 }
 
 // The validator set and threshold, from the election answer or else the genesis block.
@@ -163,6 +241,18 @@ async function showCommitted(txid, r, voterKey) {
 	$('explorer-link').href = `/explorer.html#block=${block.height}`;
 }
 
+// Where a pending vote waits (an answer of GET /api/votes/{txid}): in the pool for a
+// miner, or in a proposed block with n of the t approvals that commit it.
+function pendingText(r) {
+	const props = Array.isArray(r.proposals) ? r.proposals : [];
+	if (!props.length)
+		return 'Pending: your vote is in the pool, waiting for a miner to put it in a block. This page updates by itself.';
+	const best = props.reduce((a, b) => (b.n_approvals > a.n_approvals ? b : a));
+	const t = r.threshold ?? (election && election.threshold);
+	return `Pending: your vote is in a proposed block ${best.height} with ${best.n_approvals} of ${t} approvals; ` +
+		`it is committed when ${t} validators approve. This page updates by itself.`;
+}
+
 // Follows receipt txid. saved: what this browser kept of the vote ({txid, candidate_id,
 // vote, acceptance}), or null when the receipt number was typed or linked.
 function track(txid, saved) {
@@ -203,9 +293,10 @@ function track(txid, saved) {
 			}
 			return;
 		}
-		if (r.status !== lastStatus) {
-			lastStatus = r.status;
-			status.textContent = 'Pending: your vote is waiting in the pool for a miner to put it in a block and for the validators to approve it. This page updates by itself.';
+		const text = pendingText(r);
+		if (text !== lastStatus) {
+			lastStatus = text;
+			status.textContent = text;
 		}
 	}, 2500);
 	return card;
@@ -221,7 +312,8 @@ async function cast() {
 			election_id: election.genesis_hash,
 			voter_key: key.publicHex,
 			candidate_id: choice.id,
-			timestamp: Math.floor(Date.now() / 1000),
+			// the service's time, not this device's: a wrong clock must not cost the vote
+			timestamp: Math.floor(serverNow() / 1000),
 		};
 		const payload = votePayload(vote);
 		vote.signature = hex(await sign(key.privateKey, payload));
@@ -245,14 +337,19 @@ async function cast() {
 			not_open: 'The election is not open for voting yet.',
 			closed: 'The election has closed; no more votes are accepted.',
 		});
-		say(castError, 'err', message);
-		if (e.code === 'already_voted') {
-			const prior = savedReceipt(key.publicHex);
-			if (prior) {
-				$('confirm-card').hidden = true;
-				track(prior.txid, prior);
+		if (e.code === 'already_voted' || e.code === 'not_on_roll') {
+			// said where it stays in view (step 1), with the vote that stands, never in
+			// the confirmation that closes now
+			$('confirm-card').hidden = true;
+			let r = null;
+			try {
+				r = await get('/api/voters/' + key.publicHex);
+			} catch {
+				const prior = savedReceipt(key.publicHex);
+				r = { on_roll: e.code !== 'not_on_roll', status: 'voted', txid: prior ? prior.txid : null };
 			}
-		}
+			applyRoll(r, true);
+		} else say(castError, 'err', message);
 		if (e.code === 'not_open' || e.code === 'closed') loadElection();
 	} finally {
 		busy(button, false);
@@ -306,11 +403,11 @@ async function main() {
 	await loadElection();
 	await keyPanel('voter', (k) => {
 		key = k;
-		renderBallot();
 		if (k && !fromHash()) {
 			const prior = savedReceipt(k.publicHex);
 			if (prior && isHex(prior.txid, 32)) track(prior.txid, prior);
 		}
+		checkRoll(k);
 	});
 	const t = fromHash();
 	if (t) track(t, savedFor(t));
