@@ -3,9 +3,12 @@
 Started by tests/e2e_openapi.sh with BIN and CGI in the environment. First the static
 checks: every route of the programs' tables (cgi-bin/*.c), every exact /api/ location of
 nginx.conf and every error code of lib/chain/err.c is in the description, and the
-description names no route the programs do not have. Then a whole election (set-up through
-the admin API, registration, votes, mining, approvals and rejections, receipts, the close,
-the seal) and deliberate errors are driven through a small proxy in this process, by this
+description names no route the programs do not have, and each election's paths
+(/api/e/{slug}/...) are there and are what tools/dev/openapi_elections.py writes. Then a
+whole election (set-up through the admin API, registration, votes, mining, approvals and
+rejections, receipts, the close, the seal), other elections beside it (creation, every
+/api/e/{slug}/ and /admin/api/e/{slug}/ operation, archiving, unknown slugs) and
+deliberate errors are driven through a small proxy in this process, by this
 script and by the real CLI and miner alike: the proxy checks EVERY answer against the
 description (the operation's described statuses, the JSON Schema 2020-12 of the body,
 the required headers). An answer whose status the operation does not describe fails.
@@ -38,6 +41,9 @@ METHODS = ("get", "put", "post", "delete")
 INTERNAL = {
     ("GET", "/api/chain/export/{}"): "nginx's internal location behind the export's redirect",
 }
+# Routes of the whole installation, described without a per-election form.
+INSTALLATION_WIDE = {("GET", "/api/elections"), ("POST", "/admin/api/elections")}
+API_BASES = ("/api/", "/admin/api/")
 
 
 # ---- the description ----------------------------------------------------------------
@@ -46,6 +52,24 @@ def template_key(path):
     """'/api/blocks/{id}' and the route '/api/blocks/:' both become '/api/blocks/{}'."""
     return "/".join("{}" if s == ":" or (s.startswith("{") and s.endswith("}")) else s
                     for s in path.split("/"))
+
+
+def route_key(template):
+    """The route that serves a described path: an election's ('/api/e/{slug}/votes')
+    is the default election's ('/api/votes'), with the slug taken off before routing."""
+    k = template_key(template)
+    for base in API_BASES:
+        if k.startswith(base + "e/{}/"):
+            return base + k[len(base) + len("e/{}/"):]
+    return k
+
+
+def election_key(key):
+    """'/api/votes' -> '/api/e/{}/votes' (a template key)."""
+    for base in API_BASES:
+        if key.startswith(base):
+            return base + "e/{}/" + key[len(base):]
+    return key
 
 
 class Description:
@@ -211,13 +235,23 @@ def route_tables():
 
 def static_checks(desc):
     doc = desc.doc
-    described = {(m, template_key(t)) for m, t, _, _ in desc.ops}
+    described = {(m, route_key(t)) for m, t, _, _ in desc.ops}
+    described_as = {(m, template_key(t)) for m, t, _, _ in desc.ops}
     routes = route_tables()
     check("the programs' route tables were read", len(routes) >= 20, len(routes))
     undocumented = sorted(f"{m} {p} ({f})" for (m, p), f in routes.items()
                           if (m, p) not in described and (m, p) not in INTERNAL)
     check("every route of cgi-bin/*.c is described (undocumented: "
           + (", ".join(undocumented) or "none") + ")", not undocumented, undocumented)
+    per_election = sorted(f"{m} {election_key(p)}" for (m, p) in routes
+                          if (m, p) not in INTERNAL and (m, p) not in INSTALLATION_WIDE
+                          and (m, election_key(p)) not in described_as)
+    check("every route of an election is described under /e/{slug}/ too (missing: "
+          + (", ".join(per_election) or "none") + ")", not per_election, per_election)
+    gen = subprocess.run([sys.executable, os.path.join(T.TOP, "tools", "dev", "openapi_elections.py"),
+                          "--check"], capture_output=True, text=True, timeout=60)
+    check("the per-election paths are those tools/dev/openapi_elections.py writes",
+          gen.returncode == 0, (gen.stdout, gen.stderr))
     phantom = sorted(f"{m} {p}" for (m, p) in described
                      if (m, p) not in routes and p != "/api/openapi.json")
     check("every described operation is a route of a program (phantoms: "
@@ -293,6 +327,10 @@ def scenario(keys):
     expect("POST to the description is refused", http_("POST", "/api/openapi.json", {}), 405)
 
     # --- before any election
+    r = http_("GET", "/api/elections")
+    expect("the list of elections before any", r, 200)
+    check("it lists none", (r.json or {}).get("elections") == [], r)
+    expect("an archive before any election", admin("POST", "/admin/api/archive"), 404)
     for p in ("/api/election", "/api/results", "/api/blocks", "/api/pool", "/api/work",
               "/api/proposals", "/api/equivocations", "/api/chain/export"):
         expect(f"GET {p} with no election", http_("GET", p), 404, 409, 200)
@@ -534,6 +572,8 @@ def scenario(keys):
     out = subprocess.run([T.CHAINVOTE, "verify", url], capture_output=True, text=True, timeout=120)
     check("chainvote verify accepts the export", out.returncode == 0, (out.stdout, out.stderr))
 
+    elections(keys, url)
+
     # --- routes and methods that do not exist
     expect("an unknown endpoint", http_("GET", "/api/nothing"), 404)
     expect("an unknown admin endpoint", admin("GET", "/admin/api/nothing"), 404)
@@ -548,6 +588,137 @@ def scenario(keys):
     statuses = [http_("POST", "/api/register", {"voter_id": "V9", "code": "C", "public_key": pub2}).status
                 for _ in range(30)]
     check("registrations beyond the rate are refused (429)", 429 in statuses, statuses)
+
+
+def elections(keys, url):
+    """Other elections beside the default one (sealed by now): creation and its
+    refusals, the list, a second election set up, opened and voted in through every
+    operation of its /api/e/{slug}/ and /admin/api/e/{slug}/ paths, archiving and its
+    refusals, unknown slugs."""
+    r = http_("GET", "/api/elections")
+    expect("the list with the default election", r, 200)
+    listed = (r.json or {}).get("elections", [])
+    check("it lists the default election, final", [(e["slug"], e["final"]) for e in listed]
+          == [("default", True)], listed)
+
+    # creation and its refusals
+    r = admin("POST", "/admin/api/elections", {"slug": "second", "title": "Second", "difficulty": 1})
+    expect("a second election created", r, 201)
+    check("it answers its slug, in setup", (r.json or {}).get("slug") == "second"
+          and (r.json or {}).get("state") == "setup", r)
+    for bad in ("Second", "a_b", "", "x" * 33, "e/x"):
+        expect(f"a new election with the slug {bad!r}",
+               admin("POST", "/admin/api/elections", {"slug": bad, "title": "T"}), 400)
+    expect("a new election without a slug", admin("POST", "/admin/api/elections", {"title": "T"}), 400)
+    expect("a new election without a title", admin("POST", "/admin/api/elections", {"slug": "third"}), 400)
+    expect("a new election with an unknown setting",
+           admin("POST", "/admin/api/elections", {"slug": "third", "title": "T", "colour": 1}), 400)
+    expect("a slug taken", admin("POST", "/admin/api/elections", {"slug": "second", "title": "T"}), 409)
+    expect("the default election's slug",
+           admin("POST", "/admin/api/elections", {"slug": "default", "title": "T"}), 409)
+    expect("a new election as text/plain",
+           admin("POST", "/admin/api/elections", raw=b"slug=x", ctype="text/plain"), 415)
+    expect("a new election without credentials",
+           http_("POST", "/admin/api/elections", {"slug": "third", "title": "T"}), 401)
+    # registered, then refused its settings: listed as "new" until given good ones
+    expect("a new election with a threshold of 1",
+           admin("POST", "/admin/api/elections", {"slug": "third", "title": "T", "threshold": 1}), 422)
+    r = http_("GET", "/api/elections")
+    expect("the list with an election half-created", r, 200)
+    states = {e["slug"]: e["state"] for e in (r.json or {}).get("elections", [])}
+    check("it lists default, second in setup and third new",
+          states == {"default": "closed", "second": "setup", "third": "new"}, states)
+    expect("the half-created election given its settings",
+           admin("POST", "/admin/api/elections", {"slug": "third", "title": "Third"}), 201)
+
+    # the second election through its own paths
+    E, A = "/api/e/second", "/admin/api/e/second"
+    expect("its admin view", admin("GET", f"{A}/election"), 200)
+    expect("its settings changed", admin("PUT", f"{A}/election", {"threshold": 2}), 200)
+    for cid, name in ((1, "Oak"), (2, "Pine"), (3, "Yew")):
+        expect(f"its candidate {cid}", admin("PUT", f"{A}/candidates/{cid}", {"name": name}), 200)
+    expect("its candidate 3 removed", admin("DELETE", f"{A}/candidates/3"), 200)
+    vals = []
+    for i in range(3):
+        path = os.path.join(keys, f"second-validator-{i}.json")
+        vals.append((path, keygen(path)))
+        expect(f"its validator {i}", admin("PUT", f"{A}/validators/{vals[-1][1]}", {"name": f"S{i}"}), 200)
+    expect("its validator 2 removed", admin("DELETE", f"{A}/validators/{vals[2][1]}"), 200)
+    expect("its eligibility import", admin("POST", f"{A}/eligible", {"voters": [{"voter_id": "S1"}]}), 201)
+    voter = os.path.join(keys, "second-voter.json")
+    voter_key = keygen(voter)
+    expect("its roll", admin("POST", f"{A}/voters", {"keys": [voter_key]}), 201)
+    expect("a registration in it with a wrong code", http_("POST", f"{E}/register",
+           {"voter_id": "S1", "code": "wrong", "public_key": keygen(os.path.join(keys, "s2.json"))}), 403)
+    for p in ("election", "results", "blocks", "pool", "equivocations", f"voters/{voter_key}"):
+        expect(f"GET {E}/{p} in setup", http_("GET", f"{E}/{p}"), 200)
+    for p in ("work", "proposals", "chain/export", "proposals/" + "ab" * 32):
+        expect(f"GET {E}/{p} in setup", http_("GET", f"{E}/{p}"), 409)
+    expect("its election opens", admin("POST", f"{A}/open"), 200)
+    r = http_("GET", f"{E}/election")
+    expect("it is open", r, 200)
+    check("it is open, not archived",
+          (r.json or {}).get("state") == "open" and (r.json or {}).get("archived") is False, r)
+    out = cli("vote", "--url", url, "--election", "second", "--key", voter, "--candidate", "2")
+    ok = out.returncode == 0 and out.stdout.strip() != ""
+    check("a vote in it by the CLI (--election)", ok, (out.stdout, out.stderr))
+    txid = out.stdout.strip().split()[-1] if ok else "ab" * 32
+    expect("its pending vote", http_("GET", f"{E}/votes/{txid}"), 200)
+    expect("its vote in the default election", http_("GET", f"/api/votes/{txid}"), 404)
+    expect("a vote in it that does not parse", http_("POST", f"{E}/votes", raw=b'{"x":'), 400)
+    expect("its work", http_("GET", f"{E}/work"), 200)
+    expect("a block to it that does not parse", http_("POST", f"{E}/blocks", raw=b"[1"), 400)
+    out = miner("--election", "second")
+    check("the miner (--election) proposes its block", out.returncode == 0, (out.stdout, out.stderr))
+    r = http_("GET", f"{E}/proposals")
+    expect("its proposals", r, 200)
+    props = [p["hash"] for p in (r.json or {}).get("proposals", [])]
+    prop = props[0] if props else "cd" * 32
+    expect("its proposal", http_("GET", f"{E}/proposals/{prop}"), 200)
+    expect("a rejection in it that is not the shape",
+           http_("POST", f"{E}/proposals/{prop}/rejections", {"validator_key": vals[0][1]}), 400)
+    expect("an approval in it by the default election's validator", http_(
+        "POST", f"{E}/proposals/{prop}/approvals", {"validator_key": "04" + "11" * 64,
+                                                     "signature": "11" * 64}), 400, 403)
+    for path, _ in vals[:2]:
+        out = cli("approve", "--url", url, "--election", "second", "--key", path, prop)
+        check("an approval in it (--election)", out.returncode == 0, (out.stdout, out.stderr))
+    expect("its block 1", http_("GET", f"{E}/blocks/1"), 200)
+    expect("its export", http_("GET", f"{E}/chain/export"), 200)
+    expect("its committed vote", http_("GET", f"{E}/votes/{txid}"), 200)
+    expect("its results", http_("GET", f"{E}/results"), 200)
+    expect("an open election is not archived", admin("POST", f"{A}/archive"), 409)
+    expect("its election closes", admin("POST", f"{A}/close"), 200)
+    expect("a closed election, not sealed, is not archived", admin("POST", f"{A}/archive"), 409)
+
+    # archiving: a draft and a sealed election; then nothing in them changes
+    T3 = "/admin/api/e/third"
+    expect("a draft archived", admin("POST", f"{T3}/archive"), 200)
+    r = admin("POST", f"{T3}/archive")
+    expect("it is archived only once", r, 409)
+    check("the second archive answers archived",
+          ((r.json or {}).get("error") or {}).get("code") == "archived", r)
+    expect("a candidate of an archived draft", admin("PUT", f"{T3}/candidates/1", {"name": "A"}), 409)
+    expect("the settings of an archived draft", admin("PUT", f"{T3}/election", {"title": "New"}), 409)
+    expect("an archived draft cannot open", admin("POST", f"{T3}/open"), 409)
+    expect("the sealed default election archived", admin("POST", "/admin/api/archive"), 200)
+    r = http_("GET", "/api/election")
+    expect("the archived default election", r, 200)
+    check("it says archived", (r.json or {}).get("archived") is True, r)
+    r = http_("GET", "/api/elections")
+    expect("the list at the end", r, 200)
+    got = {e["slug"]: (e["state"], e["archived"]) for e in (r.json or {}).get("elections", [])}
+    check("it lists each election's state and archive", got == {
+        "default": ("closed", True), "second": ("closed", False), "third": ("setup", True)}, got)
+
+    # slugs that name no election
+    expect("an unknown slug", http_("GET", "/api/e/nope/election"), 404)
+    expect("an unknown slug (admin)", admin("GET", "/admin/api/e/nope/election"), 404)
+    expect("a new election's paths, unknown slug", admin("POST", "/admin/api/e/nope/open"), 404)
+    expect("a slug breaking the rule", http_("GET", "/api/e/No_Such/results"), 404)
+    expect("a slug breaking the rule (admin)", admin("GET", "/admin/api/e/No_Such/election"), 404)
+    expect("an election's unknown endpoint", http_("GET", f"{E}/nothing"), 404)
+    expect("DELETE of an election's votes", http_("DELETE", f"{E}/votes"), 405)
 
 
 def main():
