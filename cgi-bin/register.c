@@ -120,7 +120,7 @@ static cv_err post_session(cv_req *r)
 	    !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) < 1 ||
 	    json_object_get_string_len(v) > CV_ADMIN_USER_MAX)
 		return CV_E_MALFORMED;
-	strcpy(user, json_object_get_string(v));
+	snprintf(user, sizeof user, "%s", json_object_get_string(v));
 	if (!json_object_object_get_ex(r->json, "password", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    json_object_get_string_len(v) > CV_ADMIN_PASSWORD_MAX)

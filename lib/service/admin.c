@@ -21,12 +21,13 @@
 #include "crypto.h"
 #include "json.h"
 
-#define PBKDF2_ITERATIONS 600000 /* PBKDF2-HMAC-SHA256, as OWASP advises */
-#define SALT_LEN          16
-#define PW_HASH_LEN       32
-#define FILE_MAX          (64 * 1024)
-#define SEEN_EVERY        60 /* seconds: a check rewrites the file at most this often */
-#define ISSUER            "ChainVote"
+#define SALT_LEN    16
+#define PW_HASH_LEN 32
+#define FILE_MAX    (64 * 1024)
+#define SEEN_EVERY  60 /* seconds: a check rewrites the file at most this often */
+#define ISSUER      "ChainVote"
+
+uint32_t cv_admin_kdf_iterations = 600000; /* PBKDF2-HMAC-SHA256, as OWASP advises */
 
 /* ------------------------------------------------------------------------------------
  * Pure parts
@@ -282,7 +283,7 @@ static cv_err load(const char *dir, state *st)
 	if (!json_object_object_get_ex(o, "user", &v) ||
 	    !json_object_is_type(v, json_type_string) || !user_ok(json_object_get_string(v)))
 		goto out;
-	strcpy(st->user, json_object_get_string(v));
+	snprintf(st->user, sizeof st->user, "%s", json_object_get_string(v));
 	if (!json_object_object_get_ex(o, "password", &pw) ||
 	    !get_hex(pw, "salt", st->salt, SALT_LEN) ||
 	    !get_hex(pw, "hash", st->pw_hash, PW_HASH_LEN) || !get_u64(pw, "iterations", &n) ||
@@ -498,8 +499,8 @@ cv_err cv_admin_enrol(const char *dir, const char *user, const char *password,
 	if (!user_ok(user) || password[0] == '\0' || strlen(password) > CV_ADMIN_PASSWORD_MAX)
 		return CV_E_MALFORMED;
 	memset(&st, 0, sizeof st);
-	strcpy(st.user, user);
-	st.iterations = PBKDF2_ITERATIONS;
+	snprintf(st.user, sizeof st.user, "%s", user);
+	st.iterations = cv_admin_kdf_iterations;
 	if (secret != NULL)
 		memcpy(st.totp, secret, CV_TOTP_SECRET_LEN);
 	if (cv_random(st.salt, SALT_LEN) != CV_OK ||
@@ -666,7 +667,7 @@ cv_err cv_admin_session(const char *dir, const char *token, uint64_t now, bool *
 	dirty = prune(&st, now);
 	if ((at = find_session(&st, token)) >= 0) {
 		*valid = true;
-		strcpy(user, st.user);
+		snprintf(user, CV_ADMIN_USER_MAX + 1, "%s", st.user);
 		if (now >= st.sessions[at].seen + SEEN_EVERY) {
 			st.sessions[at].seen = now;
 			dirty = true;

@@ -58,6 +58,10 @@ uint64_t cv_signin_lockout(uint32_t fails);
 
 /* ---- the file ---- */
 
+/* The PBKDF2 iterations an enrolment writes (600,000; each file keeps its own count).
+ * A test hook: unit tests lower it so that they run in moments, under valgrind too. */
+extern uint32_t cv_admin_kdf_iterations;
+
 /* What an enrolment shows once: the TOTP secret (base32), its otpauth URI and the
  * recovery codes (only their hashes are kept). */
 typedef struct cv_admin_enrolment {
