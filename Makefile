@@ -130,7 +130,6 @@ install: all
 		-e 's#@LISTEN@#0.0.0.0#g' -e 's#@RATE_EXEMPT@##g' \
 		-e 's#@WWW@#$(PREFIX)/share/chainvote/www#g' \
 		-e 's#/run/chainvote/fastcgi.conf#$(PREFIX)/share/chainvote/conf/fastcgi.conf#g' \
-		-e 's#/run/chainvote/htpasswd#/etc/chainvote/htpasswd#g' \
 		-e 's#/run/chainvote/nginx-#/var/log/chainvote/nginx-#g' \
 		-e 's#/run/chainvote/tmp#/var/lib/chainvote/nginx-tmp#g' \
 		nginx.conf >$(DESTDIR)$(PREFIX)/share/chainvote/conf/nginx.conf

@@ -1,11 +1,15 @@
 /* register.fcgi: voters bind their public key to an eligibility entry with a one-time
- * code, and the admin API sets the election up (settings, candidates, validators,
- * eligibility, roll; voter recovery: the entries' states, codes reissued, keys revoked)
- * and opens and closes it. nginx decides who reaches /admin/. */
+ * code, the admin signs in (password and TOTP, lib/service/admin.h) and nginx asks this
+ * program whether a request's session cookie is good (auth_request), and the admin API
+ * sets the election up (settings, candidates, validators, eligibility, roll; voter
+ * recovery: the entries' states, codes reissued, keys revoked), opens and closes it, and
+ * creates and archives elections. nginx's allow-list and its auth_request decide who
+ * reaches /admin/. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "import.h"
 #include "json.h"
 #include "service.h"
@@ -13,6 +17,10 @@
 
 #define ADMIN_MAX_BODY (16 * 1024 * 1024)
 #define BATCH_MAX      200000 /* entries per import: one transaction, well within the watchdog */
+
+#define COOKIE "cv_admin"
+
+static const char *data_dir; /* the election's directory, where the admin file is */
 
 /* ---- shared checks ---- */
 
@@ -75,6 +83,175 @@ static cv_err post_register(cv_req *r)
 		json_object_object_add(o, "status", json_object_new_string("registered"));
 	}
 	return cv_reply_json(r, 201, o);
+}
+
+/* ---- admin: signing in ---- */
+
+/* The session cookie's header line: token's value for CV_SESSION_MAX, or (token NULL)
+ * its removal. Secure when the request came over HTTPS. */
+static void cookie_line(cv_req *r, const char *token, char *out, size_t n)
+{
+	const char *https = cv_req_param(r, "HTTPS");
+
+	snprintf(out, n,
+	         "Set-Cookie: " COOKIE "=%s; Path=/admin/; Max-Age=%d; HttpOnly; "
+	         "SameSite=Strict%s\r\n",
+	         token ? token : "", token ? CV_SESSION_MAX : 0,
+	         https != NULL && https[0] != '\0' ? "; Secure" : "");
+}
+
+/* POST /admin/api/session {"user", "password", "code"}: code is the authenticator's
+ * 6 digits or a recovery code (spent). 201 {"user", "idle_seconds", "max_seconds",
+ * "recovery_codes_left"} with the session cookie; 400 malformed; 401 bad_credentials
+ * (which part was wrong is not told); 429 locked (Retry-After) after repeated failures;
+ * 503 not_enrolled (no chainvote admin-init yet) or busy. */
+static cv_err post_session(cv_req *r)
+{
+	static const char *const keys[] = {"user", "password", "code", NULL};
+	static char user[CV_ADMIN_USER_MAX + 1]; /* the audit line's, after the handler */
+	const char *password, *code;
+	char token[CV_SESSION_HEX_LEN + 1], head[256];
+	json_object *v, *o;
+	cv_signin result;
+	uint64_t retry;
+	unsigned left;
+	cv_err e;
+
+	r->message = "Expected {\"user\", \"password\", \"code\"}: texts, the code being the "
+	             "authenticator's 6 digits or a recovery code.";
+	if (cv_json_only_keys(r->json, keys) != CV_OK ||
+	    !json_object_object_get_ex(r->json, "user", &v) ||
+	    !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) < 1 ||
+	    json_object_get_string_len(v) > CV_ADMIN_USER_MAX)
+		return CV_E_MALFORMED;
+	snprintf(user, sizeof user, "%s", json_object_get_string(v));
+	if (!json_object_object_get_ex(r->json, "password", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) > CV_ADMIN_PASSWORD_MAX)
+		return CV_E_MALFORMED;
+	password = json_object_get_string(v);
+	if (!json_object_object_get_ex(r->json, "code", &v) ||
+	    !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) > 64)
+		return CV_E_MALFORMED;
+	code = json_object_get_string(v);
+	r->message = NULL;
+	r->audit_user = user;
+	e = cv_admin_sign_in(data_dir, user, password, code, cv_now(), &result, token, &retry,
+	                     &left);
+	if (e != CV_OK)
+		return e;
+	switch (result) {
+	case CV_SIGNIN_OK:
+		break;
+	case CV_SIGNIN_LOCKED:
+		snprintf(head, sizeof head, "Retry-After: %llu\r\n", (unsigned long long)retry);
+		return cv_reply_json_headers(
+		    r, 429,
+		    cv_status_error_json("locked", "Too many failed sign-ins; wait and try again."),
+		    head);
+	case CV_SIGNIN_NOT_ENROLLED:
+		return cv_reply_status(r, 503, "not_enrolled",
+		                       "No admin is enrolled yet: run chainvote admin-init.");
+	default:
+		return cv_reply_status(r, 401, "bad_credentials",
+		                       "The user, password or code is not right.");
+	}
+	cookie_line(r, token, head, sizeof head);
+	o = json_object_new_object();
+	if (o != NULL) {
+		json_object_object_add(o, "user", json_object_new_string(user));
+		json_object_object_add(o, "idle_seconds", json_object_new_int(CV_SESSION_IDLE));
+		json_object_object_add(o, "max_seconds", json_object_new_int(CV_SESSION_MAX));
+		json_object_object_add(o, "recovery_codes_left", json_object_new_int((int)left));
+	}
+	return cv_reply_json_headers(r, 201, o, head);
+}
+
+/* DELETE /admin/api/session: ends the cookie's session (if any) and removes the cookie.
+ * 200 {"signed_out": true}; 503 busy. */
+static cv_err delete_session(cv_req *r)
+{
+	char token[CV_SESSION_HEX_LEN + 1], head[256];
+	json_object *o;
+	cv_err e;
+
+	if (cv_cookie_value(cv_req_param(r, "HTTP_COOKIE"), COOKIE, token, sizeof token) &&
+	    (e = cv_admin_sign_out(data_dir, token)) != CV_OK)
+		return e;
+	cookie_line(r, NULL, head, sizeof head);
+	o = json_object_new_object();
+	if (o != NULL)
+		json_object_object_add(o, "signed_out", json_object_new_boolean(1));
+	return cv_reply_json_headers(r, 200, o, head);
+}
+
+/* GET /_auth/admin, nginx's auth_request before /admin/ (an internal location): 204
+ * with X-Admin-User when the cookie names a live session, else 401. */
+static cv_err get_auth(cv_req *r)
+{
+	char token[CV_SESSION_HEX_LEN + 1], user[CV_ADMIN_USER_MAX + 1], head[128];
+	bool valid = false;
+	cv_err e;
+
+	if (cv_cookie_value(cv_req_param(r, "HTTP_COOKIE"), COOKIE, token, sizeof token) &&
+	    (e = cv_admin_session(data_dir, token, cv_now(), &valid, user)) != CV_OK)
+		return e;
+	if (!valid)
+		return cv_reply_status(r, 401, "unauthorized", "Sign in first.");
+	snprintf(head, sizeof head, "X-Admin-User: %s\r\n", user);
+	return cv_reply_empty(r, 204, head);
+}
+
+static json_object *enrolment_json(const cv_admin_enrolment *en, bool codes)
+{
+	json_object *o = json_object_new_object(), *list;
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "secret", json_object_new_string(en->secret_b32));
+	json_object_object_add(o, "otpauth_uri", json_object_new_string(en->uri));
+	if (codes && (list = json_object_new_array()) != NULL) {
+		for (size_t i = 0; i < CV_RECOVERY_CODES; i++)
+			json_object_array_add(list, json_object_new_string(en->recovery[i]));
+		json_object_object_add(o, "recovery_codes", list);
+	}
+	return o;
+}
+
+/* POST /admin/api/mfa/rotate: a new TOTP secret, waiting until confirmed (the current
+ * one stays good until then). 200 {"secret", "otpauth_uri"}; 403; 503 busy. */
+static cv_err post_mfa_rotate(cv_req *r)
+{
+	cv_admin_enrolment en;
+	cv_err e = cv_admin_rotate_begin(data_dir, &en);
+
+	return e == CV_OK ? cv_reply_json(r, 200, enrolment_json(&en, false)) : e;
+}
+
+/* POST /admin/api/mfa/confirm {"code"}: a code of the waiting secret makes it the
+ * current one, with new recovery codes (the old ones end), shown this once. 200
+ * {"secret", "otpauth_uri", "recovery_codes"}; 400 malformed; 403; 422 bad_code (not
+ * a code of the waiting secret, or none waits); 503 busy. */
+static cv_err post_mfa_confirm(cv_req *r)
+{
+	static const char *const keys[] = {"code", NULL};
+	cv_admin_enrolment en;
+	char code[CV_TEXT_MAX + 1];
+	bool ok;
+	cv_err e;
+
+	if (cv_json_only_keys(r->json, keys) != CV_OK ||
+	    cv_json_get_text(r->json, "code", code) != CV_OK) {
+		r->message =
+		    "Expected {\"code\"}: the authenticator's 6 digits for the new secret.";
+		return CV_E_MALFORMED;
+	}
+	if ((e = cv_admin_rotate_confirm(data_dir, code, cv_now(), &ok, &en)) != CV_OK)
+		return e;
+	if (!ok)
+		return cv_reply_status(r, 422, "bad_code",
+		                       "That is not the code of the new secret; nothing changed.");
+	return cv_reply_json(r, 200, enrolment_json(&en, true));
 }
 
 /* ---- admin: the election ---- */
@@ -704,6 +881,11 @@ static cv_err post_archive(cv_req *r)
 
 static const cv_route routes[] = {
     {"POST", "/api/register", CV_BODY_JSON, post_register},
+    {"POST", "/admin/api/session", CV_BODY_JSON, post_session, .anonymous = true},
+    {"DELETE", "/admin/api/session", CV_BODY_NONE, delete_session, .anonymous = true},
+    {"GET", "/_auth/admin", CV_BODY_NONE, get_auth},
+    {"POST", "/admin/api/mfa/rotate", CV_BODY_NONE, post_mfa_rotate},
+    {"POST", "/admin/api/mfa/confirm", CV_BODY_JSON, post_mfa_confirm},
     {"GET", "/admin/api/election", CV_BODY_NONE, get_admin_election},
     {"PUT", "/admin/api/election", CV_BODY_JSON, put_admin_election},
     {"PUT", "/admin/api/candidates/:", CV_BODY_JSON, put_candidate},
@@ -721,8 +903,15 @@ static const cv_route routes[] = {
     {"POST", "/admin/api/elections", CV_BODY_JSON, post_elections},
 };
 
-static const cv_program program = {"register", routes, sizeof routes / sizeof routes[0],
-                                   ADMIN_MAX_BODY, true};
+/* The master keeps the directory for the workers it forks. */
+static cv_err remember_dir(const char *dir)
+{
+	data_dir = dir;
+	return CV_OK;
+}
+
+static const cv_program program = {"register",     routes, sizeof routes / sizeof routes[0],
+                                   ADMIN_MAX_BODY, true,   remember_dir};
 
 int main(int argc, char **argv)
 {

@@ -6,6 +6,7 @@ with signatures from the cvsign helper. Python 3 standard library only.
 """
 import base64
 import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -115,6 +116,15 @@ def alive(pid):
 SERVICE_USER, WEB_USER = "chainvote", "www-data"   # tools/run.sh's, when run as root
 
 
+def pwd_uid(name):
+    """The user id of name, or None."""
+    import pwd
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
 def as_service_user(cmd):
     """cmd run as the programs' user when the tests run as root, as README asks of an
     administrator working on a running election's data (files the store makes must stay
@@ -131,6 +141,24 @@ def as_service_user(cmd):
 
 
 PROGRAMS = ("chain", "vote", "blocks", "validate", "register")
+
+
+def totp(secret_b32, t=None, step=None):
+    """RFC 6238 TOTP (HMAC-SHA1, 30 s, 6 digits) of a base32 secret at time t or at a
+    step number."""
+    key = base64.b32decode(secret_b32.strip().upper() + "=" * (-len(secret_b32.strip()) % 8))
+    if step is None:
+        step = int(time.time() if t is None else t) // 30
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    off = mac[19] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7fffffff) % 1000000)
+
+
+class AdminAuth(str):
+    """What System.admin_auth() answers: request(auth=...) sends that System's admin
+    session cookie, signing in (password and TOTP from DATA/demo) when it has none or
+    the session ended."""
+    system = None
 
 
 class System:
@@ -153,6 +181,9 @@ class System:
             settings["LISTEN"] = host
         self.env = dict(os.environ, BIN=BIN, CGI=CGI, **settings)
         self.last_output = ""
+        self._cookie = None      # the admin's session (cv_admin's value)
+        self._last_step = -1     # the last TOTP step this System signed in with
+        self._sign_in_lock = threading.Lock()
 
     def run_sh(self, action, timeout=90, **env):
         e = dict(self.env, **{k: str(v) for k, v in env.items()})
@@ -218,8 +249,44 @@ class System:
         with open(os.path.join(self.data, "demo", "admin-password")) as f:
             return f.read().strip()
 
+    def totp_secret(self):
+        with open(os.path.join(self.data, "demo", "admin-totp")) as f:
+            return f.read().strip()
+
     def admin_auth(self):
-        return "admin:" + self.password()
+        """The admin's credentials for request(auth=...): the session cookie, signed in
+        for once per System."""
+        a = AdminAuth("admin:session")
+        a.system = self
+        return a
+
+    def sign_in(self):
+        """Signs the demo admin in with a TOTP code of a step not used yet (a code is
+        taken once) and keeps the cookie. Returns the sign-in's Reply."""
+        with self._sign_in_lock:
+            r = None
+            for _ in range(3):
+                now = int(time.time()) // 30
+                step = max(now, self._last_step + 1)
+                if step > now + 1:   # both codes of the window spent: the next step
+                    time.sleep(30 - time.time() % 30 + 0.1)
+                    continue
+                r = request(self, "POST", "/admin/api/session",
+                            {"user": "admin", "password": self.password(),
+                             "code": totp(self.totp_secret(), step=step)})
+                self._last_step = step
+                if r.status == 201:
+                    self._cookie = session_cookie(r)
+                    return r
+                if r.status != 401:
+                    break
+            self._cookie = None
+            return r
+
+    def admin_cookie(self, renew=False):
+        if self._cookie is None or renew:
+            self.sign_in()
+        return self._cookie
 
     def all_pids(self):
         """Every process the system runs: nginx and its workers, each program's master
@@ -266,11 +333,33 @@ class Reply:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
+def session_cookie(reply):
+    """The admin session cookie's value a sign-in's Reply sets, or None."""
+    for part in (reply.header("set-cookie") or "").split(";"):
+        k, _, v = part.strip().partition("=")
+        if k == "cv_admin" and v:
+            return v
+    return None
+
+
 def request(sys_or_url, method, path, body=None, ctype="application/json", auth=None,
             raw=None, headers=None, source=None, timeout=30, conn=None):
     """One HTTP request; returns a Reply (status 0 and the exception text on a
     connection failure). body is JSON-encoded; raw is sent as is. source binds the
-    client socket to that local address. conn: a keep-alive http.client connection."""
+    client socket to that local address. conn: a keep-alive http.client connection.
+    auth: System.admin_auth() sends the admin's session cookie (signing in again once
+    when the session has ended); a "user:password" text is sent as basic auth, which
+    the service ignores."""
+    if isinstance(auth, AdminAuth):
+        hdrs = dict(headers or {})
+        hdrs["Cookie"] = "cv_admin=" + (auth.system.admin_cookie() or "none")
+        r = request(sys_or_url, method, path, body, ctype, None, raw, hdrs, source,
+                    timeout, conn)
+        if r.status == 401:
+            hdrs["Cookie"] = "cv_admin=" + (auth.system.admin_cookie(renew=True) or "none")
+            r = request(sys_or_url, method, path, body, ctype, None, raw, hdrs, source,
+                        timeout, conn)
+        return r
     url = sys_or_url.url if isinstance(sys_or_url, System) else sys_or_url
     host, port = url.split("//", 1)[1].rsplit(":", 1)
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)

@@ -1,6 +1,7 @@
 """Access control against the real nginx and FastCGI programs (tests/e2e_access.sh):
-  - /admin/ is refused without credentials, with wrong ones, and from an address outside
-    the allow-list (a client bound to 127.0.0.2) even with the right ones;
+  - /admin/ is refused without a signed-in session (the API 401, a page sent to the
+    sign-in page), with basic auth (no longer taken) or a wrong password, and from an
+    address outside the allow-list (a client bound to 127.0.0.2) even with a session;
   - voter and validator actions need valid signatures (and validator keys);
   - the rate limits answer 429 (JSON) under a burst, on votes, blocks and registration;
   - the CSP and the other security headers are on every page and every API answer,
@@ -8,7 +9,8 @@
   - registrar data (voter ids, one-time codes) never appears in a public endpoint or in
     the chain;
   - the rendered nginx.conf routes by method without `if` (a map), sets
-    worker_rlimit_nofile, and nginx's own 401, 403, 405, 414, 501 and 505 answer JSON;
+    worker_rlimit_nofile, and nginx's own 401 (API), 403, 405, 414, 501 and 505 answer
+    JSON;
     GET and POST /api/blocks still reach their two programs;
   - started as root: the programs run as chainvote, nginx's workers as www-data, the
     sockets' directory is closed to others, and another local user cannot connect to a
@@ -63,18 +65,23 @@ def headers_ok(r):
 
 def admin_access():
     auth = SYS.admin_auth()
+    r = T.request(SYS, "GET", "/admin/api/election")
+    res.check("/admin/api/election without a session is refused (401)", r.status == 401, r)
+    r = T.request(SYS, "GET", "/admin/")
+    res.check("/admin/ without a session goes to the sign-in page (303)",
+              r.status == 303 and (r.header("location") or "").endswith("/admin/login.html"), r)
     for path in ("/admin/", "/admin/api/election"):
-        r = T.request(SYS, "GET", path)
-        res.check(f"{path} without credentials is refused (401)", r.status == 401, r)
-        r = T.request(SYS, "GET", path, auth="admin:not-the-password")
-        res.check(f"{path} with a wrong password is refused (401)", r.status == 401, r)
-        r = T.request(SYS, "GET", path, auth="nobody:" + SYS.password())
-        res.check(f"{path} with an unknown user is refused (401)", r.status == 401, r)
+        r = T.request(SYS, "GET", path, auth="admin:" + SYS.password())
+        res.check(f"{path} with the password as basic auth is refused (no longer taken)",
+                  r.status in (401, 303), r)
+    r = T.request(SYS, "POST", "/admin/api/session",
+                  {"user": "admin", "password": "not-the-password", "code": "000000"})
+    res.check("a sign-in with a wrong password is refused (401)", r.status == 401, r)
     r = T.request(SYS, "GET", "/admin/api/election", auth=auth)
-    res.check("/admin/api/election with the password from 127.0.0.1 answers 200",
+    res.check("/admin/api/election with a session from 127.0.0.1 answers 200",
               r.status == 200, r)
     r = T.request(SYS, "POST", "/admin/api/close", {}, auth="admin:wrong")
-    res.check("an admin action with a wrong password is refused (401)", r.status == 401, r)
+    res.check("an admin action without a session is refused (401)", r.status == 401, r)
 
     r = T.request(SYS, "GET", "/api/election", source=OUTSIDE)
     if not res.check(f"a client bound to {OUTSIDE} reaches the public API",
@@ -82,7 +89,7 @@ def admin_access():
         return
     for path in ("/admin/", "/admin/api/election", "/admin/admin.js"):
         r = T.request(SYS, "GET", path, auth=auth, source=OUTSIDE)
-        res.check(f"{path} from {OUTSIDE} is refused even with the password (403)",
+        res.check(f"{path} from {OUTSIDE} is refused even with a session (403)",
                   r.status == 403, r)
     r = T.request(SYS, "POST", "/admin/api/close", {}, auth=auth, source=OUTSIDE)
     res.check(f"an admin action from {OUTSIDE} is refused (403)", r.status == 403, r)
@@ -117,12 +124,10 @@ def nginx_config():
 
 def nginx_errors():
     auth = SYS.admin_auth()
-    r = T.request(SYS, "GET", "/admin/")
-    json_error(r.status, r.headers, r.body, 401, "/admin/ without a password")
-    res.check("and still asks for basic auth (WWW-Authenticate)",
-              (r.header("www-authenticate") or "").startswith("Basic"), r.headers)
-    r = T.request(SYS, "GET", "/admin/api/election", auth="admin:wrong")
-    json_error(r.status, r.headers, r.body, 401, "/admin/api/ with a wrong password")
+    r = T.request(SYS, "GET", "/admin/api/election")
+    json_error(r.status, r.headers, r.body, 401, "/admin/api/ without a session")
+    res.check("and asks for no basic auth (no WWW-Authenticate)",
+              r.header("www-authenticate") is None, r.headers)
     for path in ("/admin/", "/admin/admin.js"):
         # (a page's extension must not make the error text/javascript)
         r = T.request(SYS, "GET", path, auth=auth, source=OUTSIDE)

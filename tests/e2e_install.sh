@@ -3,7 +3,7 @@
 # every file is in place, no template token is left in the installed nginx.conf or the
 # systemd units, and the installed programs behind the installed nginx config (its
 # absolute paths moved under the temporary root, its ports free loopback ones) serve
-# the pages, the API and, with the password, the administration API over HTTPS with the
+# the pages, the API and, signed in, the administration API over HTTPS with the
 # certificate the installed tlscert.sh makes, and port 80 only redirects there.
 # Env: BUILD (the build directory make test uses).
 set -u
@@ -94,13 +94,19 @@ check "chainvote-tls.service makes the certificate the installed config names, b
 sh "$P/lib/chainvote/tlscert.sh" "$tmp/state/tls" localhost 127.0.0.1 >"$tmp/out" 2>&1
 check "the installed tlscert.sh makes it, the key 0600, with the note" \
 	'[ "$(stat -c %a "$tmp/state/tls/key.pem")" = 600 ] && grep -q "SELF-SIGNED" "$tmp/out"'
-printf 'admin:%s\n' "$(openssl passwd -6 install-test)" >"$tmp/etc/htpasswd"
 check "nginx -t accepts the installed config" '"$NGINX" -t -c "$tmp/nginx.conf" >"$tmp/out" 2>&1'
 
 "$P/bin/chainvote" init --data "$tmp/state/election" --title "Installed" --threshold 2 \
 	--difficulty 8 --max-block-votes 4 >"$tmp/out" 2>&1
 rc=$?
 check "the installed CLI creates an election" '[ $rc -eq 0 ]'
+printf 'install-test\n' >"$tmp/admin-password"
+openssl rand 20 | base32 >"$tmp/admin-totp"
+"$P/bin/chainvote" admin-init --data "$tmp/state/election" --password-file "$tmp/admin-password" \
+	--totp-secret-file "$tmp/admin-totp" >"$tmp/out" 2>&1
+rc=$?
+check "the installed CLI enrols the admin (otpauth URI, recovery codes)" \
+	'[ $rc -eq 0 ] && grep -q "^otpauth-uri: otpauth://totp/" "$tmp/out" && [ "$(grep -c "^recovery-code: " "$tmp/out")" = 10 ]'
 for p in $PROGRAMS; do
 	"$P/lib/chainvote/$p.fcgi" --socket "$tmp/run/$p.sock" --data "$tmp/state/election" \
 		--workers 1 >>"$tmp/log/$p.log" 2>&1 &
@@ -130,9 +136,13 @@ check "the installed programs answer the API (GET /api/election is $code in set-
 	'[ "$code" = 409 ] || [ "$code" = 200 ] || [ "$code" = 404 ]'
 check "and the answer is JSON" 'python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$tmp/out"'
 code=$(curl -s -o /dev/null -w '%{http_code}' "$url/admin/api/election")
-check "the administration API wants the password ($code)" '[ "$code" = 401 ]'
-code=$(curl -s -o "$tmp/out" -w '%{http_code}' -u admin:install-test "$url/admin/api/election")
-check "and answers with it ($code)" '[ "$code" = 200 ] && grep -q Installed "$tmp/out"'
+check "the administration API wants a signed-in session ($code)" '[ "$code" = 401 ]'
+totp=$("$P/bin/chainvote" totp "$tmp/admin-totp")
+code=$(curl -s -c "$tmp/jar" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+	-d "{\"user\":\"admin\",\"password\":\"install-test\",\"code\":\"$totp\"}" "$url/admin/api/session")
+check "the admin signs in with the password and the TOTP code ($code)" '[ "$code" = 201 ]'
+code=$(curl -s -b "$tmp/jar" -o "$tmp/out" -w '%{http_code}' "$url/admin/api/election")
+check "and the administration API answers the session ($code)" '[ "$code" = 200 ] && grep -q Installed "$tmp/out"'
 
 echo "e2e_install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

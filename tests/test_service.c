@@ -135,6 +135,7 @@ static const cv_route routes[] = {
     {"POST", "/api/import", CV_BODY_JSON_OR_CSV, h_csv},
     {"GET", "/api/silent", CV_BODY_NONE, h_silent},
     {"GET", "/admin/api/thing", CV_BODY_NONE, h_arg},
+    {"DELETE", "/admin/api/open-door", CV_BODY_NONE, h_arg, .anonymous = true},
 };
 static const cv_program program = {"test", routes, sizeof routes / sizeof routes[0], 64};
 
@@ -622,6 +623,30 @@ static void admin_with_remote_user_passes(void)
 	CHECK_EQ_INT(handler_calls, 1);
 }
 
+static void anonymous_admin_route_passes_without_remote_user(void)
+{
+	const char *env[] = {"REQUEST_METHOD=DELETE", "REQUEST_URI=/admin/api/open-door", NULL};
+	answer a;
+
+	run(env, "", FAKE_STORE, &a);
+	CHECK_EQ_INT(a.status, 200);
+	CHECK_EQ_INT(handler_calls, 1);
+}
+
+static void cookie_value_is_found_by_name_only(void)
+{
+	char v[16];
+
+	CHECK(cv_cookie_value("a=1; cv_admin=abc; b=2", "cv_admin", v, sizeof v) &&
+	      strcmp(v, "abc") == 0);
+	CHECK(cv_cookie_value("cv_admin=xyz", "cv_admin", v, sizeof v) && strcmp(v, "xyz") == 0);
+	CHECK(!cv_cookie_value("xcv_admin=abc", "cv_admin", v, sizeof v));
+	CHECK(!cv_cookie_value("cv_admin_old=abc; other=1", "cv_admin", v, sizeof v));
+	CHECK(!cv_cookie_value("cv_admin=", "cv_admin", v, sizeof v));
+	CHECK(!cv_cookie_value("cv_admin=0123456789abcdefXX", "cv_admin", v, sizeof v));
+	CHECK(!cv_cookie_value(NULL, "cv_admin", v, sizeof v));
+}
+
 static void no_store_is_503(void)
 {
 	const char *env[] = {"REQUEST_METHOD=GET", "REQUEST_URI=/api/voted", NULL};
@@ -764,6 +789,8 @@ int main(void)
 	RUN(handler_that_answers_nothing_gives_500);
 	RUN(admin_without_remote_user_is_403);
 	RUN(admin_with_remote_user_passes);
+	RUN(anonymous_admin_route_passes_without_remote_user);
+	RUN(cookie_value_is_found_by_name_only);
 	RUN(no_store_is_503);
 	RUN(overlong_path_is_400);
 	return CHECK_DONE("service");

@@ -26,6 +26,10 @@ int cmd_backup(int argc, char **argv);        /* hot backup of a data directory 
 int cmd_restore(int argc, char **argv);       /* a backup made into a data directory */
 int cmd_recover(int argc, char **argv);       /* recovery of a stopped data directory */
 
+/* cmd_signin.c: the admin's sign-in, set up from the host */
+int cmd_admin_init(int argc, char **argv); /* enrol the admin: password, TOTP, recovery */
+int cmd_totp(int argc, char **argv);       /* the current TOTP code of a base32 secret */
+
 /* cmd_client.c: HTTP client commands against a running service (--url U) */
 int cmd_vote(int argc, char **argv);
 int cmd_approve(int argc, char **argv);

@@ -61,8 +61,8 @@ AS=""
 root && AS="setpriv --reuid=$SERVICE_USER --regid=$WEB_USER --clear-groups --no-new-privs --"
 
 # Started as root: the users (idempotent), and each directory owned by the one who needs
-# it. The election only for the programs' user (0700); the sockets' directory for it and
-# nginx's group (0750); the password file readable by nginx's group, which checks it.
+# it. The election (with the admin's sign-in file) only for the programs' user (0700);
+# the sockets' directory for it and nginx's group (0750).
 users_and_owners() {
 	if ! root; then
 		mkdir -p "$SOCK"
@@ -82,8 +82,6 @@ users_and_owners() {
 	# an election made or restored by root (chainvote init, restore) becomes the programs'
 	chown -R "$SERVICE_USER:$WEB_USER" "$DATA/election"
 	chmod 0700 "$DATA/election"
-	chgrp "$WEB_USER" "$RUN/htpasswd"
-	chmod 0640 "$RUN/htpasswd"
 	if ! $AS sh -c 'test -w "$1" && test -w "$2" && test -x "$3/chain.fcgi"' _ \
 		"$DATA/election" "$SOCK" "$CGI"; then
 		echo "run: user $SERVICE_USER cannot reach $DATA/election, $SOCK or $CGI;" \
@@ -127,13 +125,26 @@ demo_election() {
 		--threshold 2 --difficulty 16 --max-block-votes 64
 }
 
-admin_password() {
+# The demo's admin: a password and a TOTP secret (base32) in DATA/demo/, enrolled in
+# the election's directory (chainvote admin-init) when no admin is enrolled there yet;
+# the recovery codes it prints are kept beside them. An admin enrolled by hand is left
+# as it is.
+admin_credentials() {
 	mkdir -p "$DATA/demo"
 	if [ ! -s "$DATA/demo/admin-password" ]; then
 		(umask 077 && openssl rand -hex 12 >"$DATA/demo/admin-password")
 	fi
-	pw=$(cat "$DATA/demo/admin-password")
-	(umask 077 && printf 'admin:%s\n' "$(openssl passwd -6 "$pw")" >"$RUN/htpasswd")
+	if [ ! -s "$DATA/demo/admin-totp" ]; then
+		(umask 077 && openssl rand 20 | base32 >"$DATA/demo/admin-totp")
+	fi
+	if [ ! -f "$DATA/election/admin-auth.json" ]; then
+		enrolled=$("$BIN/chainvote" admin-init --data "$DATA/election" \
+			--password-file "$DATA/demo/admin-password" \
+			--totp-secret-file "$DATA/demo/admin-totp") ||
+			{ echo "run: chainvote admin-init failed" >&2; exit 1; }
+		(umask 077 && printf '%s\n' "$enrolled" |
+			sed -n 's/^recovery-code: //p' >"$DATA/demo/admin-recovery-codes")
+	fi
 }
 
 LISTEN=${LISTEN:-127.0.0.1}
@@ -216,7 +227,7 @@ prepare() {
 			"$BIN/chainvote" status --data "$DATA/election" >/dev/null 2>&1 || true
 		fi
 	fi
-	admin_password
+	admin_credentials
 	users_and_owners
 	render_nginx "$1"
 	# Nothing of ours runs on the store (after a crash, or a kill of everything): run
@@ -286,7 +297,8 @@ start() {
 ChainVote is running at $url/$(https_note)
   vote:       $url/vote.html          results:  $url/results.html
   explorer:   $url/explorer.html      validate: $url/validator.html
-  admin:      $admin/admin/  (user admin, password $(cat "$DATA/demo/admin-password"))
+  admin:      $admin/admin/  (user admin, password $(cat "$DATA/demo/admin-password"),
+              code: $BIN/chainvote totp $DATA/demo/admin-totp)
   elections:  $url/ lists them; another one's pages are under $url/e/SLUG/
               (the demo's empty one to set up: $admin/admin/e/next/)
   keys:       validators in $DATA/demo/validators/, voters in $DATA/demo/voters/

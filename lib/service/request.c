@@ -239,6 +239,7 @@ static const struct {
     {204, "No Content"},
     {304, "Not Modified"},
     {400, "Bad Request"},
+    {401, "Unauthorized"},
     {403, "Forbidden"},
     {404, "Not Found"},
     {405, "Method Not Allowed"},
@@ -365,12 +366,37 @@ cv_err cv_reply_json_cached(cv_req *r, int status, json_object *o, const cv_cach
 	return reply_json_extra(r, status, o, c, "");
 }
 
+/* Header lines a handler adds: each ends in CRLF and holds no other CR or LF. */
+static bool headers_ok(const char *h)
+{
+	for (const char *p = h; *p != '\0'; p++)
+		if ((*p == '\r' && p[1] != '\n') || (*p == '\n' && (p == h || p[-1] != '\r')))
+			return false;
+	return h[0] == '\0' || (strlen(h) >= 2 && strcmp(h + strlen(h) - 2, "\r\n") == 0);
+}
+
+cv_err cv_reply_json_headers(cv_req *r, int status, json_object *o, const char *headers)
+{
+	if (!headers_ok(headers)) {
+		json_object_put(o);
+		return CV_E_INTERNAL;
+	}
+	return reply_json_extra(r, status, o, NULL, headers);
+}
+
+cv_err cv_reply_empty(cv_req *r, int status, const char *headers)
+{
+	if (!headers_ok(headers))
+		return CV_E_INTERNAL;
+	return write_head(r, status, NULL, headers);
+}
+
 cv_err cv_reply_error(cv_req *r, cv_err e, const char *message)
 {
 	return cv_reply_json(r, cv_err_http_status(e), cv_error_json(e, message));
 }
 
-static json_object *status_error_json(const char *code, const char *message)
+json_object *cv_status_error_json(const char *code, const char *message)
 {
 	json_object *o = json_object_new_object(), *inner = json_object_new_object();
 
@@ -387,7 +413,7 @@ static json_object *status_error_json(const char *code, const char *message)
 
 cv_err cv_reply_status(cv_req *r, int status, const char *code, const char *message)
 {
-	return cv_reply_json(r, status, status_error_json(code, message));
+	return cv_reply_json(r, status, cv_status_error_json(code, message));
 }
 
 cv_err cv_reply_begin(cv_req *r, int status)
@@ -465,6 +491,35 @@ int cv_reply_write(void *req, const char *p, size_t n)
 /* ------------------------------------------------------------------------------------
  * Request helpers
  * ---------------------------------------------------------------------------------- */
+
+bool cv_cookie_value(const char *header, const char *name, char *out, size_t n)
+{
+	size_t name_len = strlen(name);
+	const char *p = header;
+
+	while (p != NULL && *p != '\0') {
+		const char *end;
+		size_t len;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = strchr(p, ';');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (len > name_len && strncmp(p, name, name_len) == 0 && p[name_len] == '=') {
+			size_t vlen = len - name_len - 1;
+
+			while (vlen > 0 && (p[name_len + 1 + vlen - 1] == ' '))
+				vlen--;
+			if (vlen == 0 || vlen >= n)
+				return false;
+			memcpy(out, p + name_len + 1, vlen);
+			out[vlen] = '\0';
+			return true;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
 
 const char *cv_req_param(const cv_req *r, const char *name)
 {
@@ -710,7 +765,7 @@ static const cv_route *find_route(const cv_program *p, cv_req *r)
 	snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
 	reply_json_extra(
 	    r, 405,
-	    status_error_json("method_not_allowed", "This resource does not take that method."),
+	    cv_status_error_json("method_not_allowed", "This resource does not take that method."),
 	    NULL, extra);
 	return NULL;
 }
@@ -774,6 +829,8 @@ void cv_audit(int fd, const char *program, const cv_req *r, cv_err e)
 	char *buf;
 	size_t len;
 
+	if ((user == NULL || user[0] == '\0') && r->audit_user != NULL)
+		user = r->audit_user;
 	if (fd < 0 || o == NULL) {
 		json_object_put(o);
 		return;
@@ -857,7 +914,8 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 	/* The admin API is reachable only through the front end's authentication, which
 	 * sets REMOTE_USER; a request without it did not pass there. */
 	user = cv_req_param(&r, "REMOTE_USER");
-	if (strncmp(r.path, "/admin/", 7) == 0 && (user == NULL || user[0] == '\0')) {
+	if (strncmp(r.path, "/admin/", 7) == 0 && !route->anonymous &&
+	    (user == NULL || user[0] == '\0')) {
 		e = CV_E_MALFORMED;
 		cv_reply_status(&r, 403, "forbidden", "The admin API needs an authenticated user.");
 		goto out;
@@ -887,7 +945,8 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 		cv_reply_error(&r, e = CV_E_INTERNAL, NULL);
 out:
 	if (p->audit && r.method != NULL && strcmp(r.method, "GET") != 0 && r.answered &&
-	    cv_audit_wanted(r.status, e, cv_req_param(&r, "REMOTE_USER"))) {
+	    cv_audit_wanted(r.status, e,
+	                    r.audit_user ? r.audit_user : cv_req_param(&r, "REMOTE_USER"))) {
 		unsigned now_gen = audit_generation ? atomic_load(audit_generation) : 0;
 
 		if (now_gen != audit_held) {

@@ -39,6 +39,8 @@ typedef struct cv_route {
 	                      * segment, captured in order into r->args */
 	cv_body body;
 	cv_handler handler;
+	bool anonymous; /* under /admin/ yet reachable without REMOTE_USER: the sign-in
+	                 * and sign-out, which nginx leaves outside its auth_request */
 } cv_route;
 
 typedef struct cv_program {
@@ -73,8 +75,10 @@ struct cv_req {
 	const char *content_type; /* "application/json" or "text/csv" when read */
 	char *body;               /* owned, NUL-terminated copy of the body */
 	size_t body_len;
-	json_object *json;   /* owned: the parsed body for CV_BODY_JSON */
-	const char *message; /* static text for an error answer, or NULL */
+	json_object *json;      /* owned: the parsed body for CV_BODY_JSON */
+	const char *message;    /* static text for an error answer, or NULL */
+	const char *audit_user; /* who the audit line names when REMOTE_USER does not (a
+	                         * sign-in's claimed user); storage outlives the request */
 	/* the voter id of the eligibility entry an admin action acts on, for the audit line
 	 * (borrowed from r->json), or NULL */
 	const char *audit_voter_id;
@@ -144,6 +148,10 @@ bool cv_route_match(const char *pattern, const char *path, char *args[CV_ROUTE_M
  * parameters such as "; charset=utf-8" ignored). NULL header: false. */
 bool cv_media_type_is(const char *header, const char *type);
 
+/* The value of cookie name in a Cookie header ("a=1; b=2"), copied into out (n bytes
+ * with the NUL); false when absent, empty or too long. Pure; exposed for tests. */
+bool cv_cookie_value(const char *header, const char *name, char *out, size_t n);
+
 /* ---- request helpers ---- */
 
 /* A CGI parameter of the request (e.g. "REMOTE_USER"), borrowed, or NULL. */
@@ -171,8 +179,15 @@ cv_err cv_req_add_vote(cv_req *r, const cv_vote *v, uint64_t now, uint8_t txid[C
  * Cache-Control: no-store, the body. Takes the reference to o (puts it, even on
  * failure); o NULL answers 500. Returns CV_OK or CV_E_IO when the client is gone. */
 cv_err cv_reply_json(cv_req *r, int status, json_object *o);
+/* cv_reply_json with more header lines (each ending in CRLF, no other CR or LF; ""
+ * for none), e.g. Set-Cookie. */
+cv_err cv_reply_json_headers(cv_req *r, int status, json_object *o, const char *headers);
+/* A status with no body (204) and more header lines as cv_reply_json_headers takes. */
+cv_err cv_reply_empty(cv_req *r, int status, const char *headers);
 /* {"error": {"code", "message"}} with cv_err_http_status(e); message NULL: default. */
 cv_err cv_reply_error(cv_req *r, cv_err e, const char *message);
+/* {"error": {"code", "message"}} for an error outside cv_err; NULL when out of memory. */
+json_object *cv_status_error_json(const char *code, const char *message);
 /* An error outside cv_err (404 route, 405, 415, 403 admin): explicit status and code. */
 cv_err cv_reply_status(cv_req *r, int status, const char *code, const char *message);
 /* Streaming: cv_reply_begin writes the status line and JSON headers; cv_reply_write

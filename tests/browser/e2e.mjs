@@ -106,6 +106,19 @@ function spkiHash(pemFile) {
 	return crypto.createHash('sha256').update(der).digest('base64');
 }
 
+// RFC 6238 TOTP (HMAC-SHA1, 30 s, 6 digits) of a base32 secret, at step (default: now)
+function totp(secretB32, step = Math.floor(Date.now() / 30000)) {
+	const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+	let bits = '';
+	for (const c of secretB32.trim().toUpperCase().replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+	const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+	const msg = Buffer.alloc(8);
+	msg.writeBigUInt64BE(BigInt(step));
+	const mac = crypto.createHmac('sha1', key).update(msg).digest();
+	const off = mac[19] & 15;
+	return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
 // JSON fetched by the page itself, so through Chromium's resolver and trust
 function getJSON(page, url) {
 	return page.evaluate(async (u) => (await fetch(u)).json(), url);
@@ -203,7 +216,7 @@ async function main() {
 	if (TLS_LISTEN) args.push(`--ignore-certificate-errors-spki-list=${spkiHash(CERT)}`);
 	browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 	const mobile = { viewport: { width: 375, height: 812 }, deviceScaleFactor: 1 };
-	const adminCtx = await browser.newContext({ ...mobile, httpCredentials: { username: 'admin', password } });
+	const adminCtx = await browser.newContext({ ...mobile });
 	const voterCtx = await browser.newContext({ ...mobile, acceptDownloads: true });
 	const validatorCtx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
 	for (const c of [adminCtx, voterCtx, validatorCtx]) c.setDefaultTimeout(STEP_MS);
@@ -247,10 +260,40 @@ async function main() {
 	// ---- admin: settings, candidates, validators, eligibility
 	const admin = await adminCtx.newPage();
 	watch(admin, consoleErrors);
-	await step('admin page loads behind basic auth', async () => {
-		const res = await admin.goto(`${URL_}/admin/`);
-		assert(res.status() === 200, `status ${res.status()}`);
+	await step('the admin page sends a browser without a session to the sign-in page', async () => {
+		await admin.goto(`${URL_}/admin/`);
+		assert(admin.url() === `${URL_}/admin/login.html`, admin.url());
+		const basics = await pageBasics(admin);
+		assert(!basics.length, basics.join('; '));
+	});
+	await step('a wrong code is refused on the sign-in page, and nothing opens', async () => {
+		await admin.fill('#password', password);
+		await admin.fill('#code', '000000');
+		await admin.click('#signin-button');
+		await admin.locator('#signin-msg.err').filter({ hasText: 'not right' }).waitFor();
+		assert(admin.url() === `${URL_}/admin/login.html`, admin.url());
+	});
+	await step('the admin signs in with the password and the TOTP code, and the admin page loads', async () => {
+		const secret = fs.readFileSync(path.join(DATA, 'demo', 'admin-totp'), 'utf8');
+		await admin.fill('#password', password);
+		await admin.fill('#code', totp(secret));
+		await Promise.all([admin.waitForURL(`${URL_}/admin/`), admin.click('#signin-button')]);
 		await admin.locator('#state-line').filter({ hasText: /No election yet|setup/ }).waitFor();
+		const cookie = (await adminCtx.cookies()).find((c) => c.name === 'cv_admin');
+		assert(cookie && cookie.httpOnly && cookie.sameSite === 'Strict' && cookie.secure === !!TLS_LISTEN,
+			JSON.stringify(cookie));
+	});
+	await step('the authenticator rotation shows a QR code and takes a code of the new secret', async () => {
+		await admin.click('#mfa-start');
+		await admin.locator('#mfa-qr svg path').waitFor();
+		const secret = (await admin.locator('#mfa-secret').innerText()).trim();
+		const uri = await admin.locator('#mfa-uri').innerText();
+		assert(/^[A-Z2-7]{32}$/.test(secret) && uri.includes(`secret=${secret}`), `${secret} ${uri}`);
+		await admin.fill('#mfa-code', totp(secret));
+		await admin.click('#mfa-form button[type=submit]');
+		await admin.locator('#mfa-codes-list li').nth(9).waitFor();
+		await admin.locator('#mfa-msg').filter({ hasText: 'The new secret is in use' }).waitFor();
+		await shot(admin, 'admin-authenticator');
 	});
 	await step('admin refuses a threshold below 2 before sending', async () => {
 		await admin.fill('#s-title', 'Browser test election');

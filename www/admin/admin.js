@@ -1,11 +1,13 @@
-// Administration page (behind nginx's allow-list and basic auth): election settings,
-// candidates, validators, the eligibility import with its one-time codes, the voters'
-// states with recovery (a new code, a key revoked), and opening and closing the
-// election, each step confirmed; which election (the default one at /admin/, another at
-// /admin/e/{slug}/), creating one and archiving one.
+// Administration page (behind nginx's allow-list and the admin's signed-in session):
+// election settings, candidates, validators, the eligibility import with its one-time
+// codes, the voters' states with recovery (a new code, a key revoked), and opening and
+// closing the election, each step confirmed; which election (the default one at /admin/,
+// another at /admin/e/{slug}/), creating one and archiving one; signing out and moving
+// the sign-in to a new authenticator secret (QR code drawn here as SVG).
 
 import '/js/shell.js';
 import { get, put, del, post, electionSlug, electionPage } from '/js/api.js';
+import qrcode from '/vendor/qrcode-generator/qrcode.mjs';
 import { isHex } from '/js/encode.js';
 import { $, h, clear, say, explain, busy, downloadLink, hexCode, shortHex } from '/js/ui.js';
 
@@ -68,6 +70,7 @@ async function load() {
 	try {
 		a = await get('/admin/api/election');
 	} catch (e) {
+		if (e.status === 401) return signInAgain();
 		if (e.code !== 'not_found') say($('load-error'), 'err', 'The election settings could not be loaded: ' + explain(e));
 	}
 	try {
@@ -147,6 +150,7 @@ async function act(msgEl, fn, okText, button, onError) {
 		await load();
 		return r;
 	} catch (e) {
+		if (e.status === 401) return signInAgain();
 		say(msgEl, 'err', explain(e, ADMIN_TEXTS));
 		if (onError) onError(e);
 		return null;
@@ -441,6 +445,85 @@ $('confirm-yes').addEventListener('click', async () => {
 	if (action) await action();
 	$('state-msg').focus?.();
 });
+
+// The session ended (15 minutes idle, 8 hours at most, or signed out elsewhere).
+function signInAgain() {
+	location.assign('/admin/login.html');
+	return null;
+}
+
+$('sign-out').addEventListener('click', async () => {
+	try {
+		await del('/admin/api/session');
+	} finally {
+		location.assign('/admin/login.html');
+	}
+});
+
+// text as a QR code: an SVG of dark modules, built node by node (no markup strings).
+function qrSvg(text) {
+	const qr = qrcode(0, 'M');
+	qr.addData(text);
+	qr.make();
+	const n = qr.getModuleCount();
+	const ns = 'http://www.w3.org/2000/svg';
+	const svg = document.createElementNS(ns, 'svg');
+	svg.setAttribute('viewBox', `-4 -4 ${n + 8} ${n + 8}`);
+	svg.setAttribute('width', String((n + 8) * 5));
+	svg.setAttribute('height', String((n + 8) * 5));
+	svg.setAttribute('role', 'img');
+	svg.setAttribute('aria-label', 'QR code of the otpauth URI below');
+	const bg = document.createElementNS(ns, 'rect');
+	for (const [k, v] of [['x', -4], ['y', -4], ['width', n + 8], ['height', n + 8], ['fill', '#fff']]) bg.setAttribute(k, String(v));
+	svg.append(bg);
+	let d = '';
+	for (let r = 0; r < n; r++)
+		for (let c = 0; c < n; c++)
+			if (qr.isDark(r, c)) d += `M${c} ${r}h1v1h-1z`;
+	const path = document.createElementNS(ns, 'path');
+	path.setAttribute('d', d);
+	path.setAttribute('fill', '#000');
+	svg.append(path);
+	return svg;
+}
+
+$('mfa-start').addEventListener('click', async () => {
+	const msg = $('mfa-msg');
+	say(msg, 'info', '');
+	try {
+		const r = await post('/admin/api/mfa/rotate');
+		clear($('mfa-qr')).append(qrSvg(r.otpauth_uri));
+		$('mfa-secret').textContent = r.secret;
+		$('mfa-uri').textContent = r.otpauth_uri;
+		$('mfa-new').hidden = false;
+		$('mfa-codes').hidden = true;
+		$('mfa-code').focus();
+	} catch (e) {
+		if (e.status === 401) return signInAgain();
+		say(msg, 'err', explain(e));
+	}
+});
+
+$('mfa-form').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const msg = $('mfa-msg');
+	const code = $('mfa-code').value.trim();
+	if (!/^[0-9]{6}$/.test(code)) return say(msg, 'err', 'Enter the 6 digits the app shows for the new secret.');
+	try {
+		const r = await post('/admin/api/mfa/confirm', { code });
+		$('mfa-new').hidden = true;
+		$('mfa-code').value = '';
+		const list = clear($('mfa-codes-list'));
+		for (const c of r.recovery_codes || []) list.append(h('li', {}, h('code', {}, c)));
+		$('mfa-codes').hidden = false;
+		say(msg, 'ok', 'The new secret is in use. Sign in with the app from now on.');
+		$('mfa-codes').focus();
+	} catch (e) {
+		if (e.status === 401) return signInAgain();
+		say(msg, 'err', explain(e, { bad_code: 'That is not a code of the new secret: check the app and try the next code.' }));
+	}
+});
+
 
 loadElections();
 load();

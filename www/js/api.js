@@ -19,11 +19,16 @@ export function electionSlug() {
 	return m ? m[1] : null;
 }
 
+// Paths of the whole installation, not of one election: the list of elections, creating
+// one, and the admin's sign-in and authenticator.
+const INSTALLATION_PATHS = ['/api/elections', '/admin/api/elections', '/admin/api/session',
+	'/admin/api/mfa/rotate', '/admin/api/mfa/confirm'];
+
 // The path of an API call for this page's election: /api/X becomes /api/e/{slug}/X and
-// /admin/api/X /admin/api/e/{slug}/X (the list of elections is everyone's).
+// /admin/api/X /admin/api/e/{slug}/X.
 export function apiPath(path) {
 	const slug = electionSlug();
-	if (!slug || path === '/api/elections') return path;
+	if (!slug || INSTALLATION_PATHS.includes(path)) return path;
 	if (path.startsWith('/api/')) return `/api/e/${slug}/${path.slice(5)}`;
 	if (path.startsWith('/admin/api/')) return `/admin/api/e/${slug}/${path.slice(11)}`;
 	return path;
