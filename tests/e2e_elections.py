@@ -207,10 +207,12 @@ def main():
             r = T.request(sysm, "GET", path)
             res.check(f"{path} is served", r.status == 200 and len(r.body) > 0, r)
         r = T.request(sysm, "GET", "/admin/e/b/", auth=auth)
-        res.check("b's admin page is served behind the password",
+        res.check("b's admin page is served to the signed-in admin",
                   r.status == 200 and b"Administration" in r.body, r)
         r = T.request(sysm, "GET", "/admin/e/b/")
-        res.check("b's admin page needs the password", r.status == 401, r)
+        res.check("b's admin page sends whoever is not signed in to the sign-in page",
+                  r.status == 303 and "/admin/login.html" in (r.header("Location") or ""),
+                  r)
 
         # ---- archiving ----
         r = T.request(sysm, "POST", "/admin/api/e/b/archive", {}, auth=auth)
