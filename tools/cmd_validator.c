@@ -806,11 +806,13 @@ static const entry *journal_approved_at(const journal *j, const uint8_t election
 	return NULL;
 }
 
-/* Appends e's line and syncs it (kind 'a' or 'r'), then keeps e in memory. 0, or -1
+/* Appends e's line and syncs it (kind 'a' or 'r'), then keeps e in memory (in place of
+ * its declined entry, if any). 0, or -1
  * with a message printed: nothing may then be signed. */
 static int journal_append(journal *j, const entry *e)
 {
 	char line[JOURNAL_LINE + 8], election[HEX_HASH], block[HEX_HASH];
+	entry *kept;
 	size_t len, off = 0;
 	int n;
 
@@ -836,6 +838,11 @@ static int journal_append(journal *j, const entry *e)
 		        "stops\n",
 		        j->path, strerror(errno));
 		return -1;
+	}
+	kept = journal_find(j, e->election_id, e->block_hash);
+	if (kept != NULL) { /* declined before: memory only, now in the file */
+		*kept = *e;
+		return 0;
 	}
 	if (journal_keep(j, e) != 0) {
 		fprintf(stderr, "chainvote validator: out of memory\n");
@@ -892,8 +899,9 @@ typedef struct daemon_state {
 enum { ROUND_OK, ROUND_DOWN, ROUND_FATAL };
 
 /* Signs p's verdict: a rejection when the rules refuse it, else an approval unless this
- * key approved another block at its height. Returns ROUND_FATAL when the journal cannot
- * be written, else ROUND_OK. */
+ * key approved another block at its height (then declined: said once, and checked again
+ * each round, since a block the rules pass now may break them later, e.g. after the
+ * close). Returns ROUND_FATAL when the journal cannot be written, else ROUND_OK. */
 static int sign_verdict(daemon_state *d, proposal *p, const char *hex)
 {
 	checker *k = &d->k;
@@ -911,21 +919,22 @@ static int sign_verdict(daemon_state *d, proposal *p, const char *hex)
 	if (p->verdict != CV_OK) {
 		char why[CV_TEXT_MAX + 1];
 
-		if (e != NULL && e->kind != 'r') { /* approved before the rules refused it */
+		if (e != NULL && e->kind == 'a') { /* approved before the rules refused it */
 			e->posted = 1;
 			return ROUND_OK;
 		}
 		refusal_text(p, why);
 		fresh.kind = 'r';
-		if (e == NULL && journal_append(&d->j, &fresh) != 0)
+		if ((e == NULL || e->kind == 'n') && journal_append(&d->j, &fresh) != 0)
 			return ROUND_FATAL;
-		e = journal_find(&d->j, election_id, p->block.hash);
 		s = post_rejection(k, d->key, p->block.hash, height, why);
 	} else {
 		if (e != NULL && e->kind == 'r') { /* rejected before: one verdict a block */
 			e->posted = 1;
 			return ROUND_OK;
 		}
+		if (e != NULL && e->kind == 'n')
+			return ROUND_OK;
 		if (mine != NULL && memcmp(mine->block_hash, p->block.hash, CV_HASH_LEN) != 0) {
 			char other[HEX_HASH];
 
@@ -935,16 +944,15 @@ static int sign_verdict(daemon_state *d, proposal *p, const char *hex)
 			       "this height (journal %s)",
 			       height, hex, other, d->j.path);
 			fresh.kind = 'n';
-			fresh.posted = 1;
 			return journal_keep(&d->j, &fresh) == 0 ? ROUND_OK : ROUND_FATAL;
 		}
 		fresh.kind = 'a';
 		if (e == NULL && journal_append(&d->j, &fresh) != 0)
 			return ROUND_FATAL;
-		e = journal_find(&d->j, election_id, p->block.hash);
 		s = post_approval(k, d->key, &p->block);
 	}
-	/* e is the entry of this block now; a verdict that did not arrive goes again */
+	/* the entry of this block now; a verdict that did not arrive goes again */
+	e = journal_find(&d->j, election_id, p->block.hash);
 	if (e != NULL && s != SENT_NOT)
 		e->posted = 1;
 	return ROUND_OK;
