@@ -381,14 +381,12 @@ out:
 	return ok;
 }
 
-/* Fetches the genesis and checks that key is one of its validators. 0, or -1 with a
- * message printed. */
-static int fetch_genesis(checker *k, const cv_privkey *key, const char *key_path)
+/* Checks that key is one of the validators of k's genesis. 0, or -1 with a message
+ * printed. */
+static int check_validator(const checker *k, const cv_privkey *key, const char *key_path)
 {
 	uint8_t our_key[CV_KEY_LEN];
 
-	if (cli_fetch_block(k->prog, k->http, "0", &k->genesis) != 0)
-		return -1;
 	cv_privkey_public(key, our_key);
 	if (cv_genesis_validator(k->genesis.genesis, our_key) == NULL) {
 		fprintf(stderr,
@@ -514,7 +512,8 @@ int cmd_approve(int argc, char **argv)
 	k.http = cli_open_http("approve", url, cacert);
 	if (k.http == NULL)
 		goto out;
-	if (fetch_genesis(&k, key, key_path) != 0 || read_close(&k) != 0)
+	if (cli_fetch_block("approve", k.http, "0", &k.genesis) != 0 ||
+	    check_validator(&k, key, key_path) != 0 || read_close(&k) != 0)
 		goto out;
 	if (!all) {
 		proposal p;
@@ -1020,11 +1019,13 @@ static int round_once(daemon_state *d)
 	}
 	d->waiting = 0;
 	if (!d->have_genesis) {
-		if (fetch_genesis(k, d->key, d->key_path) != 0) {
+		if (cli_fetch_block(k->prog, k->http, "0", &k->genesis) != 0)
+			goto out; /* tried again next round */
+		d->have_genesis = 1;
+		if (check_validator(k, d->key, d->key_path) != 0) {
 			result = ROUND_FATAL;
 			goto out;
 		}
-		d->have_genesis = 1;
 	}
 	if (memcmp(el.genesis_hash, k->genesis.hash, CV_HASH_LEN) != 0) {
 		fprintf(stderr, "chainvote validator: the service now holds another election; "
@@ -1033,6 +1034,7 @@ static int round_once(daemon_state *d)
 		goto out;
 	}
 	k->closed_at = el.closed_at;
+	k->failed_prev = 0; /* a block that could not be fetched is asked for again */
 	if (fetch_list(k, &list) != 0)
 		goto out;
 	result = sign_all(d, &list);
