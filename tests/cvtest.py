@@ -163,7 +163,8 @@ class AdminAuth(str):
 
 class System:
     """One ChainVote system under tools/run.sh. env: extra run.sh settings (MINER,
-    WORKERS, RATE_EXEMPT_LOOPBACK, LISTEN)."""
+    WORKERS, RATE_EXEMPT_LOOPBACK, LISTEN, VALIDATORS). No validator daemon unless a test
+    asks (VALIDATORS=N with DEMO=1): proposals wait for the test's own approvals."""
 
     def __init__(self, prefix="cv-e2e-", host="127.0.0.1", **env):
         self.tmp = tempfile.mkdtemp(prefix=prefix)
@@ -175,7 +176,7 @@ class System:
         self.host = host
         self.port = free_port(host)
         self.url = f"http://{host}:{self.port}"
-        settings = {"DEMO": "0", "MINER": "0", "WORKERS": "2"}
+        settings = {"DEMO": "0", "MINER": "0", "WORKERS": "2", "VALIDATORS": "0"}
         settings.update({k: str(v) for k, v in env.items()})
         if host != "127.0.0.1":
             settings["LISTEN"] = host
@@ -290,9 +291,9 @@ class System:
 
     def all_pids(self):
         """Every process the system runs: nginx and its workers, each program's master
-        and workers, the miner."""
+        and workers, the miner, the validator daemons."""
         pids = []
-        for name in ("nginx",) + PROGRAMS + ("miner",):
+        for name in ("nginx",) + PROGRAMS + ("miner", "validator-1", "validator-2", "validator-3"):
             p = self.pid(name)
             if p and alive(p):
                 pids.append(p)

@@ -47,7 +47,8 @@ missing=""
 for f in bin/chainvote bin/miner share/chainvote/www/index.html share/chainvote/www/vote.html \
 	share/chainvote/www/admin/index.html share/chainvote/conf/nginx.conf \
 	share/chainvote/conf/fastcgi.conf share/chainvote/conf/DB_CONFIG \
-	lib/systemd/system/chainvote@.service lib/systemd/system/chainvote.target; do
+	lib/systemd/system/chainvote@.service lib/systemd/system/chainvote.target \
+	lib/systemd/system/chainvote-validator@.service; do
 	[ -s "$P/$f" ] || missing="$missing $f"
 done
 for p in $PROGRAMS; do [ -x "$P/lib/chainvote/$p.fcgi" ] || missing="$missing lib/chainvote/$p.fcgi"; done

@@ -34,6 +34,7 @@ static const struct command {
     {"vote", cmd_vote, "sign and send a vote to a service"},
     {"approve", cmd_approve, "sign and send a validator's approval"},
     {"reject", cmd_reject, "sign and send a validator's rejection"},
+    {"validator", cmd_validator, "a validator's daemon: checks proposals and signs by itself"},
     {"receipt", cmd_receipt, "fetch a vote's receipt and check its inclusion proof"},
 };
 

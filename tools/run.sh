@@ -1,6 +1,7 @@
 #!/bin/sh
 # Starts or stops a whole ChainVote system on LISTEN:PORT with its state in DATA:
-# the five FastCGI programs, nginx (config rendered from ../nginx.conf) and a miner.
+# the five FastCGI programs, nginx (config rendered from ../nginx.conf), a miner and the
+# demo's validator daemons (`chainvote validator`, one per key in DATA/demo/validators/).
 # `start` creates a demo election first unless DATA already holds one: the open demo
 # (the default election) and an empty election `next` to set up (DEMO=0: neither).
 # Every process it starts is recorded in DATA/run/*.pid; `stop` stops exactly those.
@@ -14,6 +15,9 @@
 #   VOTE_WORKERS (the vote program's, default 4 x WORKERS up to 64: a vote waits for the
 #   log flush its batch shares, not the CPU, so more workers make larger batches),
 #   MINER=0 (no miner), DEMO=0 (no demo election), RATE_EXEMPT_LOOPBACK=1 (benchmarks),
+#   VALIDATORS (how many of the demo's validator keys sign by themselves as daemons,
+#   default 2, the demo's threshold; 0: none, proposals wait for a person), VALIDATOR_INTERVAL
+#   (their polling pause in seconds, default 2),
 #   LISTEN (address, default 127.0.0.1).
 # HTTPS: on 127.0.0.1 the service speaks plain HTTP (a page on localhost is a secure
 #   context already); on any other LISTEN it speaks only HTTPS on PORT (plain HTTP there
@@ -293,6 +297,7 @@ start() {
 		$AS "$BIN/miner" $(miner_options) --threads 1 >>"$RUN/miner.log" 2>&1 &
 		echo $! >"$RUN/miner.pid"
 	fi
+	validators_start
 	cat <<MSG
 ChainVote is running at $url/$(https_note)
   vote:       $url/vote.html          results:  $url/results.html
@@ -302,9 +307,52 @@ ChainVote is running at $url/$(https_note)
   elections:  $url/ lists them; another one's pages are under $url/e/SLUG/
               (the demo's empty one to set up: $admin/admin/e/next/)
   keys:       validators in $DATA/demo/validators/, voters in $DATA/demo/voters/
+  validators: $(validators_note)
   logs:       $RUN/*.log
   stop with:  make stop PORT=$PORT DATA=$DATA
 MSG
+}
+
+# The validator daemons: the first VALIDATORS of the demo's validator keys that exist, each
+# recorded in RUN/validator-I.pid with its log in RUN/validator-I.log and its journal
+# beside its key (KEY.signed). As root they run as the programs' user, who then owns the
+# demo's validator keys and journals.
+validators_start() {
+	n=${VALIDATORS:-2}
+	i=1
+	while [ "$i" -le "$n" ]; do
+		key=$DATA/demo/validators/validator-$i.json
+		[ -f "$key" ] || break
+		if ! alive "$RUN/validator-$i.pid"; then
+			root && chown -R "$SERVICE_USER:$WEB_USER" "$DATA/demo/validators"
+			# shellcheck disable=SC2046 # the options, split on purpose
+			$AS "$BIN/chainvote" validator $(miner_options) --key "$key" \
+				--interval "${VALIDATOR_INTERVAL:-2}" >>"$RUN/validator-$i.log" 2>&1 &
+			echo $! >"$RUN/validator-$i.pid"
+		fi
+		i=$((i + 1))
+	done
+}
+
+# The validator daemons that run, for the start message.
+validators_note() {
+	names=""
+	for f in "$RUN"/validator-*.pid; do
+		alive "$f" && names="$names $(basename "$f" .pid)"
+	done
+	if [ -n "$names" ]; then
+		echo "${names# } sign by themselves (VALIDATORS=0: none)"
+	else
+		echo "none run by themselves: approve on the validate page"
+	fi
+}
+
+# The PID files' names of the validator daemons started here.
+validator_names() {
+	for f in "$RUN"/validator-*.pid; do
+		[ -f "$f" ] && basename "$f" .pid
+	done
+	return 0
 }
 
 # The miner's --url (and --cacert) for this start.
@@ -364,10 +412,11 @@ stop() {
 	if alive "$RUN/nginx.pid"; then
 		kill -QUIT "$(cat "$RUN/nginx.pid")" 2>/dev/null || true
 	fi
-	for p in miner $PROGRAMS; do
+	validators=$(validator_names)
+	for p in $validators miner $PROGRAMS; do
 		alive "$RUN/$p.pid" && kill -TERM "$(cat "$RUN/$p.pid")" 2>/dev/null || true
 	done
-	for p in nginx miner $PROGRAMS; do
+	for p in nginx $validators miner $PROGRAMS; do
 		i=0
 		while alive "$RUN/$p.pid" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 		alive "$RUN/$p.pid" && kill -KILL "$(cat "$RUN/$p.pid")" 2>/dev/null || true
@@ -377,7 +426,7 @@ stop() {
 }
 
 status() {
-	for p in supervisord nginx miner $PROGRAMS; do
+	for p in supervisord nginx miner $(validator_names) $PROGRAMS; do
 		[ "$p" = supervisord ] && [ ! -f "$RUN/$p.pid" ] && continue
 		if alive "$RUN/$p.pid"; then echo "$p: running ($(cat "$RUN/$p.pid"))"; else echo "$p: stopped"; fi
 	done

@@ -1,7 +1,8 @@
 // Browser end-to-end test: starts the real system (tools/run.sh: nginx and the FastCGI
 // programs on a free 127.0.0.1 port, state in a temporary directory), then drives every
 // page in Debian's Chromium: sets the election up on the admin page, registers a voter,
-// opens, votes, mines one block, approves it as two validators on the dashboard, and
+// opens, votes, mines one block, makes a validator key on the dashboard and sees it flag
+// a proposal waiting past the limit set there, approves it as two validators, and
 // checks the receipt turns committed with its proof verified, the explorer and results;
 // closes, mines the seal, approves it on the dashboard and sees the result final; plus an
 // error path per page. Prints "ok - …" lines and "browser: N passed, N failed".
@@ -96,7 +97,7 @@ const URL_ = TLS_LISTEN ? `https://${NAME}:${port}` : `http://127.0.0.1:${port}`
 const CLI_URL = TLS_LISTEN ? `https://${TLS_LISTEN}:${port}` : URL_;
 const CERT = path.join(DATA, 'tls', 'cert.pem');
 const CLI_TLS = TLS_LISTEN ? ['--cacert', CERT] : [];
-const env = { ...process.env, BIN, CGI, DEMO: '0', MINER: '0', WORKERS: '2' };
+const env = { ...process.env, BIN, CGI, DEMO: '0', MINER: '0', VALIDATORS: '0', WORKERS: '2' };
 if (TLS_LISTEN) Object.assign(env, { LISTEN: TLS_LISTEN, TLS_NAME: NAME });
 
 // base64 of the SHA-256 of a certificate's SubjectPublicKeyInfo: what Chromium's
@@ -572,6 +573,33 @@ async function main() {
 		assert((await card.locator('.server-checks li.check.fail').count()) === 0, 'no failed server check');
 		assert((await card.locator('.badge').first().innerText()).includes('0 of 2'), 'no approvals yet');
 	}, { needs: ['mined'], sets: 'proposal' });
+	await step('the dashboard makes a validator key pair and offers its key file in chainvote keygen\'s format', async () => {
+		await val.locator('#key-make').click();
+		await val.locator('#key-made').waitFor();
+		const pub = (await val.locator('#key-made-public').innerText()).trim();
+		assert(/^04[0-9a-f]{128}$/.test(pub), `public key ${pub}`);
+		const [dl] = await Promise.all([val.waitForEvent('download'), val.locator('#key-download').click()]);
+		const file = path.join(KEYS, 'made-in-browser.json');
+		await dl.saveAs(file);
+		const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+		assert(doc.format === 'chainvote-key/1' && doc.public_key === pub && typeof doc.private_key.d === 'string', 'key file shape');
+		// the command line reads it: a well-formed key, only not one of this election's
+		const r = spawnSync(path.join(BIN, 'chainvote'), ['approve', '--url', CLI_URL, ...CLI_TLS, '--key', file, '--all'], { encoding: 'utf8', timeout: 60000 });
+		assert(r.status === 1 && r.stderr.includes('not_validator'), `chainvote approve: ${r.status} ${r.stderr.trim()}`);
+		await val.locator('#key-role').filter({ hasText: 'not one of' }).waitFor();
+		assert((await val.locator('#key-public').getAttribute('title')) === pub, 'the new key is the one in use');
+	}, { needs: ['proposal'] });
+	await step('the dashboard flags a proposal waiting longer than the limit set on the page', async () => {
+		assert((await val.inputValue('#wait-limit')) === '60', 'the default limit is 60 s');
+		await val.fill('#wait-limit', '3600');
+		await val.locator('#props-alert').waitFor({ state: 'hidden' });
+		assert(!(await card.evaluate((el) => el.classList.contains('overdue'))), 'not overdue under an hour');
+		await val.fill('#wait-limit', '1');
+		await val.locator('#props-alert').filter({ hasText: 'block 1 has waited longer than 1 s' }).waitFor();
+		await card.locator('.badge.wait.err').filter({ hasText: 'longer than 1 s' }).waitFor();
+		await val.fill('#wait-limit', '3600');
+		await val.locator('#props-alert').waitFor({ state: 'hidden' });
+	}, { needs: ['proposal'] });
 	await step('an outsider key\'s approval is refused by the server', async () => {
 		await val.setInputFiles('#key-file', outsiderFile);
 		await val.locator('#key-role').filter({ hasText: 'not one of' }).waitFor();

@@ -8,7 +8,9 @@ import { saveKey, loadKey, forgetKey } from './keystore.js';
 import { $, h, clear, say, shortHex } from './ui.js';
 
 // Calls onKey({privateKey, publicHex, source}) whenever a key is loaded, onKey(null)
-// when it is forgotten. Returns a promise that settles after the saved key was looked for.
+// when it is forgotten. Returns a promise that settles after the saved key was looked
+// for, with {use(key, from)}: makes key ({privateKey, publicHex}; from 'made' for one
+// just generated here) the key in use, saved in the browser when "remember" is ticked.
 export async function keyPanel(role, onKey) {
 	const status = $('key-status');
 	const file = $('key-file');
@@ -23,9 +25,20 @@ export async function keyPanel(role, onKey) {
 			forget.hidden = true;
 			return;
 		}
-		status.append(source === 'browser' ? 'Using the key saved in this browser: ' : 'Using the key from your file: ',
+		const from = { browser: 'Using the key saved in this browser: ', made: 'Using the key just made here: ' };
+		status.append(from[source] || 'Using the key from your file: ',
 			h('code', { class: 'hex', title: key.publicHex, id: 'key-public' }, shortHex(key.publicHex, 14, 8)));
 		forget.hidden = source !== 'browser';
+	};
+
+	const use = async (key, from = 'file') => {
+		let source = from;
+		if (remember.checked) {
+			await saveKey(role, key.privateKey, key.publicHex);
+			source = 'browser';
+		}
+		show(key, source);
+		onKey({ privateKey: key.privateKey, publicHex: key.publicHex, source });
 	};
 
 	file.addEventListener('change', async () => {
@@ -34,14 +47,7 @@ export async function keyPanel(role, onKey) {
 		if (!f) return;
 		try {
 			if (f.size > 16384) throw new Error('That file is too large to be a key file.');
-			const key = await importKeyFile(await f.text());
-			let source = 'file';
-			if (remember.checked) {
-				await saveKey(role, key.privateKey, key.publicHex);
-				source = 'browser';
-			}
-			show(key, source);
-			onKey({ ...key, source });
+			await use(await importKeyFile(await f.text()), 'file');
 		} catch (e) {
 			say(error, 'err', e.message || String(e));
 		} finally {
@@ -59,4 +65,5 @@ export async function keyPanel(role, onKey) {
 	const saved = await loadKey(role);
 	show(saved, 'browser');
 	if (saved) onKey({ ...saved, source: 'browser' });
+	return { use };
 }

@@ -1,20 +1,62 @@
 // Validator dashboard: lists the proposals (GET /api/proposals, a summary each), fetches
 // each one (GET /api/proposals/{hash}), re-checks its block in the browser, shows the
 // server's checks (the rules' verdict stored at admission) beside them, and signs approvals or rejections
-// with the validator's key here. Refreshes itself; committed blocks drop off.
+// with the validator's key here. Refreshes itself; committed blocks drop off. Also makes
+// a validator key pair (the key file of `chainvote keygen`), and flags proposals that
+// have waited longer than a limit set on the page since the service received them.
 
 import './shell.js';
 import { get, post } from './api.js';
 import { hex, approvalMessage, rejectionMessage, text as encodeText } from './encode.js';
-import { sign } from './crypto.js';
+import { sign, generateKey } from './crypto.js';
 import { checkBlock } from './verify.js';
 import { keyPanel } from './keypanel.js';
-import { $, h, clear, say, explain, busy, poll, checkItem, shortHex, when, facts, hexCode, requireCrypto } from './ui.js';
+import { $, h, clear, say, explain, busy, poll, checkItem, shortHex, when, facts, hexCode, requireCrypto, downloadLink } from './ui.js';
 
 let key = null;
 let election = null;
 const cards = new Map(); // block hash → {el, parts, localResult}
 const REFRESH_MS = 4000;
+const WAIT_KEY = 'chainvote-validator-wait-limit';
+const WAIT_DEFAULT = 60;
+
+// The alert's limit in seconds: the page's setting (kept in localStorage), else 60.
+function waitLimit() {
+	const v = Number($('wait-limit').value);
+	return Number.isInteger(v) && v >= 1 && v <= 86400 ? v : WAIT_DEFAULT;
+}
+
+function ago(seconds) {
+	if (seconds < 120) return `${seconds} s`;
+	if (seconds < 7200) return `${Math.floor(seconds / 60)} min`;
+	return `${Math.floor(seconds / 3600)} h`;
+}
+
+// Each card's waiting time since the service received its block, and the page's alert
+// naming those past the limit. Runs every second and after each refresh.
+function updateWaits() {
+	const limit = waitLimit();
+	const now = Math.floor(Date.now() / 1000);
+	const late = [];
+	for (const card of cards.values()) {
+		if (typeof card.receivedAt !== 'number') continue;
+		const waited = Math.max(0, now - card.receivedAt);
+		const over = waited > limit;
+		const w = card.parts.wait;
+		w.textContent = over ? `Waiting ${ago(waited)}: longer than ${limit} s` : `Waiting ${ago(waited)}`;
+		w.className = 'badge wait' + (over ? ' err' : '');
+		card.el.classList.toggle('overdue', over);
+		if (over) late.push(card);
+	}
+	const alert = $('props-alert');
+	if (!late.length) return say(alert, 'warn', '');
+	const oldest = late.reduce((a, b) => (a.receivedAt <= b.receivedAt ? a : b));
+	// no ticking number here: an alert is announced again whenever its text changes
+	const text = late.length === 1
+		? `The proposal for block ${oldest.height} has waited longer than ${limit} s for a verdict.`
+		: `${late.length} proposals have waited longer than ${limit} s for a verdict.`;
+	if (alert.hidden || alert.textContent !== text) say(alert, 'warn', text);
+}
 
 function validatorName(k) {
 	const v = election && (election.validators || []).find((x) => String(x.key).toLowerCase() === String(k).toLowerCase());
@@ -201,12 +243,13 @@ function newCard(p) {
 	const reject = h('button', { type: 'button', class: 'danger reject' }, 'Reject');
 	const note = h('p', { class: 'msg', role: 'status', hidden: true });
 	const badge = h('span', { class: 'badge' });
+	const wait = h('span', { class: 'badge wait' });
 	const verdicts = h('div', {});
 	const server = h('ul', { class: 'checks server-checks' });
 	const local = h('ul', { class: 'checks local-checks' }, checkItem(null, 'Checking in this browser…'));
 	const votesBody = h('tbody', {});
 	const el = h('article', { class: 'card proposal', id, 'aria-labelledby': id + '-h', dataset: { hash } },
-		h('header', {}, h('h3', { id: id + '-h' }, b.seal ? `Proposal for block ${b.height}: the seal` : `Proposal for block ${b.height}`), badge),
+		h('header', {}, h('h3', { id: id + '-h' }, b.seal ? `Proposal for block ${b.height}: the seal` : `Proposal for block ${b.height}`), badge, ' ', wait),
 		facts([
 			['Hash', hexCode(hash)],
 			['Previous', hexCode(b.prev_hash)],
@@ -228,7 +271,7 @@ function newCard(p) {
 			h('div', { class: 'field' }, h('label', { for: id + '-reason' }, 'Reason for rejecting'), reason),
 			h('div', { class: 'field' }, reject)),
 		note);
-	const card = { el, hash, height: b.height, parts: { approve, reject, reason, note, badge, verdicts, server, local, votesBody }, local: null, last: p, busy: false };
+	const card = { el, hash, height: b.height, receivedAt: typeof p.received_at === 'number' ? p.received_at : undefined, parts: { approve, reject, reason, note, badge, wait, verdicts, server, local, votesBody }, local: null, last: p, busy: false };
 	approve.addEventListener('click', () => verdict(card, true));
 	reject.addEventListener('click', () => verdict(card, false));
 	reason.addEventListener('keydown', (ev) => {
@@ -339,6 +382,7 @@ async function refresh() {
 	// "height" is the height the proposals compete for: one above the chain's tip
 	const tip = typeof doc.height === 'number' ? `Proposals for block ${doc.height}` : '';
 	status.textContent = `${tip}${tip ? ' · ' : ''}${list.length} proposal${list.length === 1 ? '' : 's'} · ${threshold} approvals commit a block · updated ${new Date().toLocaleTimeString()}`;
+	updateWaits();
 	if (!list.length && !container.querySelector('.empty'))
 		container.append(h('p', { class: 'empty hint' }, 'No proposals right now. New blocks from the miners appear here by themselves.'));
 	else if (list.length) for (const e of container.querySelectorAll('.empty')) e.remove();
@@ -350,12 +394,54 @@ async function main() {
 	} catch (e) {
 		say($('props-error'), 'err', 'The election could not be loaded: ' + explain(e));
 	}
-	await keyPanel('validator', (k) => {
+	const panel = await keyPanel('validator', (k) => {
 		key = k;
 		showRole();
 	});
+	$('key-make').addEventListener('click', () => makeKey(panel));
+	const limit = $('wait-limit');
+	try {
+		const kept = Number(localStorage.getItem(WAIT_KEY));
+		if (Number.isInteger(kept) && kept >= 1 && kept <= 86400) limit.value = String(kept);
+	} catch {
+		/* no storage: the default */
+	}
+	limit.addEventListener('input', () => {
+		const ok = Number.isInteger(Number(limit.value)) && Number(limit.value) >= 1 && Number(limit.value) <= 86400;
+		limit.toggleAttribute('aria-invalid', !ok);
+		if (!ok) return;
+		try {
+			localStorage.setItem(WAIT_KEY, limit.value);
+		} catch {
+			/* kept for this page only */
+		}
+		updateWaits();
+	});
+	setInterval(updateWaits, 1000);
 	$('refresh').addEventListener('click', () => refresh());
 	poll(refresh, REFRESH_MS);
+}
+
+// A new key pair made here: its key file offered for download (the only copy of the
+// private key outside WebCrypto), and the key in use on this page.
+async function makeKey(panel) {
+	const button = $('key-make');
+	say($('key-make-error'), 'err', '');
+	busy(button, true, 'Making a key…');
+	try {
+		const made = await generateKey();
+		$('key-made-public').textContent = made.publicHex;
+		const link = downloadLink(`chainvote-validator-${made.publicHex.slice(2, 14)}.json`,
+			JSON.stringify(made.keyFile, null, 1) + '\n', 'application/json', 'Download the key file');
+		link.id = 'key-download';
+		$('key-download-slot').replaceChildren(link);
+		$('key-made').hidden = false;
+		await panel.use(made, 'made');
+	} catch (e) {
+		say($('key-make-error'), 'err', 'No key could be made here: ' + (e.message || String(e)));
+	} finally {
+		busy(button, false);
+	}
 }
 
 if (requireCrypto('sign approvals')) main();

@@ -1,0 +1,44 @@
+/* What the client commands of `chainvote` share (cmd_client.c defines it; cmd_client.c
+ * and cmd_validator.c use it): reading a key file, an HTTP handle on the service, and
+ * strict fetches that print why they failed. Each function that can fail prints its
+ * reason to stderr, prefixed "chainvote PROG:", and returns NULL or -1. */
+#ifndef CV_CLIENT_H
+#define CV_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "chain.h"
+#include "http.h"
+
+#define KEYFILE_MAX (64 * 1024)
+#define HEX_HASH    (2 * CV_HASH_LEN + 1)
+
+/* The client commands' common word on HTTPS, in each usage. */
+#define CACERT_HELP                                                                                \
+	"Over https:// the service's certificate is verified; --cacert FILE trusts the CA\n"       \
+	"certificates in FILE (PEM: a private CA, or the service's self-signed certificate).\n"    \
+	"--election SLUG talks to that election of the service (/api/e/SLUG/...) instead of\n"     \
+	"the default one.\n"
+
+/* At most max bytes of path in a malloc'd NUL-terminated buffer (caller frees), its
+ * length in *len; NULL when the file cannot be read or is longer. */
+char *cli_read_file(const char *prog, const char *path, size_t max, size_t *len);
+/* A key file (cv_keyfile_parse); the caller frees it with cv_privkey_free. */
+cv_privkey *cli_load_key(const char *prog, const char *path);
+/* An HTTP handle on url trusting the CA certificates in cacert (NULL: the system's);
+ * release it with cli_close_http (NULL is a no-op). */
+cv_http *cli_open_http(const char *prog, const char *url, const char *cacert, const char *election);
+void cli_close_http(cv_http *h);
+/* Prints why a request did not give the expected answer. */
+void cli_print_refusal(const char *prog, const char *what, const cv_http_reply *r);
+/* GET path expecting 200 with a JSON body: 0 with r->body set (cv_http_reply_free). */
+int cli_get_json(const char *prog, cv_http *http, const char *path, cv_http_reply *r);
+/* GET /api/blocks/{id} (a height or a hash), strictly: its stated hash is H(header), and
+ * a genesis keeps every genesis rule. 0 with b filled (cv_block_free). */
+int cli_fetch_block(const char *prog, cv_http *http, const char *id, cv_block *b);
+/* A hash argument: exactly 64 lowercase hex characters. 0, or -1 with a message. */
+int cli_parse_hash(const char *prog, const char *what, const char *s, uint8_t out[CV_HASH_LEN]);
+
+#endif
