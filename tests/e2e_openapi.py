@@ -6,8 +6,9 @@ nginx.conf and every error code of lib/chain/err.c is in the description, and th
 description names no route the programs do not have, and each election's paths
 (/api/e/{slug}/...) are there and are what tools/dev/openapi_elections.py writes. Then a
 whole election (set-up through the admin API, registration, votes, mining, approvals and
-rejections, receipts, the close, the seal), other elections beside it (creation, every
-/api/e/{slug}/ and /admin/api/e/{slug}/ operation, archiving, unknown slugs) and
+rejections, receipts, the close, the seal), voter recovery, other elections beside it
+(creation, every /api/e/{slug}/ and /admin/api/e/{slug}/ operation, archiving, unknown
+slugs), the admin's sign-in, sign-out, authenticator rotation and lock-out, and
 deliberate errors are driven through a small proxy in this process, by this
 script and by the real CLI and miner alike: the proxy checks EVERY answer against the
 description (the operation's described statuses, the JSON Schema 2020-12 of the body,
@@ -40,9 +41,12 @@ METHODS = ("get", "put", "post", "delete")
 # Routes of the programs that are no part of the public surface, and why.
 INTERNAL = {
     ("GET", "/api/chain/export/{}"): "nginx's internal location behind the export's redirect",
+    ("GET", "/_auth/admin"): "nginx's internal auth_request location: is the cookie a session?",
 }
 # Routes of the whole installation, described without a per-election form.
-INSTALLATION_WIDE = {("GET", "/api/elections"), ("POST", "/admin/api/elections")}
+INSTALLATION_WIDE = {("GET", "/api/elections"), ("POST", "/admin/api/elections"),
+                     ("POST", "/admin/api/session"), ("DELETE", "/admin/api/session"),
+                     ("POST", "/admin/api/mfa/rotate"), ("POST", "/admin/api/mfa/confirm")}
 API_BASES = ("/api/", "/admin/api/")
 
 
@@ -401,6 +405,8 @@ def scenario(keys):
     expect("registration larger than nginx takes",
            http_("POST", "/api/register", raw=b"[" + b"1," * 4000 + b"1]"), 413)
 
+    recovery(keys, pub)
+
     extra = []
     for i in range(5):
         path = os.path.join(keys, f"voter-{i}.json")
@@ -429,6 +435,10 @@ def scenario(keys):
     expect("settings after opening", admin("PUT", "/admin/api/election", {"difficulty": 9}), 409)
     expect("eligibility after opening", admin("POST", "/admin/api/eligible", {"voters": [{"voter_id": "V9"}]}), 409)
     expect("the roll after opening", admin("POST", "/admin/api/voters", {"keys": [pub2]}), 409)
+    r = admin("POST", "/admin/api/eligible/revoke", {"voter_id": "V001"})
+    expect("a revocation after opening", r, 409)
+    check("it answers bad_state", r.code == "bad_state", r)
+    expect("a reissue after opening", admin("POST", "/admin/api/eligible/reissue", {"voter_id": "V002"}), 409)
     r = http_("GET", "/api/election")
     expect("the open election", r, 200)
     election_id = (r.json or {}).get("genesis_hash") or "00" * 32
@@ -476,6 +486,11 @@ def scenario(keys):
     if not check("two rival proposals", full and rival, props):
         return
     full, rival = full[0], rival[0]
+    r = http_("GET", f"/api/votes/{txids[0]}")
+    expect("a pending vote in a proposal", r, 200)
+    held = [p["hash"] for p in (r.json or {}).get("proposals", [])]
+    check("it names the proposal that holds it and the threshold",
+          full in held and (r.json or {}).get("threshold") == 2, r)
     expect("a proposal", http_("GET", f"/api/proposals/{full}"), 200)
     expect("a proposal hash that is not hex", http_("GET", "/api/proposals/xyz"), 400)
     expect("an unknown proposal", http_("GET", "/api/proposals/" + "cd" * 32), 404)
@@ -545,7 +560,17 @@ def scenario(keys):
     expect("a committed vote", http_("GET", f"/api/votes/{txids[0]}"), 200)
     expect("a voter with a committed vote", http_("GET", f"/api/voters/{voter0}"), 200)
     expect("a key not on the roll", http_("GET", f"/api/voters/{outsider_key}"), 200)
-    expect("the results", http_("GET", "/api/results"), 200)
+    r = http_("GET", "/api/results")
+    expect("the results", r, 200)
+    res = r.json or {}
+    # six keys on the roll (V001's and five imported), two entries never registered
+    check("the electorate counts the roll and the unregistered entries; turnout is over it",
+          (res.get("roll_size"), res.get("electorate"), res.get("turnout")) == (6, 8, 0.625), res)
+    r = admin("GET", "/admin/api/eligible")
+    expect("the eligibility entries after the votes", r, 200)
+    entries = {v["voter_id"]: v for v in (r.json or {}).get("voters", [])}
+    check("V001 has voted, with its vote's txid",
+          entries.get("V001", {}).get("state") == "voted" and entries["V001"].get("txid") == txids[0], r)
     expect("the empty pool's work", http_("GET", "/api/work"), 200)
 
     # --- the close and the seal
@@ -584,10 +609,128 @@ def scenario(keys):
     expect("PATCH of the results", http_("PATCH", "/api/results", {}), 405)
     expect("DELETE of the roll", admin("DELETE", "/admin/api/voters"), 405)
 
+    expect("nginx's auth_request location from outside", http_("GET", "/_auth/admin"), 404)
+    sign_in()
+
     # --- nginx's rate limit on registrations (last: it holds for a while)
     statuses = [http_("POST", "/api/register", {"voter_id": "V9", "code": "C", "public_key": pub2}).status
                 for _ in range(30)]
     check("registrations beyond the rate are refused (429)", 429 in statuses, statuses)
+
+
+def recovery(keys, pub):
+    """Voter recovery in set-up: the entries with their states and counts (paged), a
+    code reissued, a key revoked, and each refusal (V001 registered with pub, V002 and
+    V003 unused)."""
+    r = admin("GET", "/admin/api/eligible")
+    expect("the eligibility entries with their states", r, 200)
+    got = r.json or {}
+    check("V001 registered with its key, V002 and V003 unused",
+          [(v["voter_id"], v["state"], v.get("public_key")) for v in got.get("voters", [])]
+          == [("V001", "registered", pub), ("V002", "unused", None), ("V003", "unused", None)]
+          and got.get("next") is None, r)
+    check("the counts per state", got.get("counts") ==
+          {"eligible": 3, "unused": 2, "registered": 1, "voted": 0}, r)
+    r = admin("GET", "/admin/api/eligible?limit=1")
+    expect("a page of one entry", r, 200)
+    check("it names the next page", (r.json or {}).get("next") == "V001", r)
+    r = admin("GET", "/admin/api/eligible?after=V001&limit=5")
+    expect("the page after V001", r, 200)
+    check("it holds V002 and V003, the last page",
+          [v["voter_id"] for v in (r.json or {}).get("voters", [])] == ["V002", "V003"]
+          and (r.json or {}).get("next") is None, r)
+    expect("a page of no entries", admin("GET", "/admin/api/eligible?limit=0"), 400)
+    expect("a page after an id with a line break", admin("GET", "/admin/api/eligible?after=a%0Ab"), 400)
+
+    reissue, revoke = "/admin/api/eligible/reissue", "/admin/api/eligible/revoke"
+    r = admin("POST", reissue, {"voter_id": "V003"})
+    expect("a new code for an unused entry", r, 200)
+    code3 = (r.json or {}).get("code", "")
+    r = admin("POST", reissue, {"voter_id": "V001"})
+    expect("a new code for a registered voter", r, 409)
+    check("it answers registered", r.code == "registered", r)
+    r = admin("POST", reissue, {"voter_id": "V003", "code": "1234"})
+    expect("a weak code", r, 422)
+    check("it answers weak_code", r.code == "weak_code", r)
+    expect("a new code for an unknown voter", admin("POST", reissue, {"voter_id": "V404"}), 404)
+    expect("a reissue that is not the shape", admin("POST", reissue, {"voter": "V003"}), 400)
+    expect("a reissue as text/plain", admin("POST", reissue, raw=b"V003", ctype="text/plain"), 415)
+    r = admin("POST", revoke, {"voter_id": "V003"})
+    expect("a revocation of a voter not registered", r, 409)
+    check("it answers not_registered", r.code == "not_registered", r)
+    pub3 = keygen(os.path.join(keys, "voter-reg3.json"))
+    expect("a registration with the reissued code", http_("POST", "/api/register",
+           {"voter_id": "V003", "code": code3, "public_key": pub3}), 201)
+    r = admin("POST", revoke, {"voter_id": "V003", "code": "NEWCODE-3333-XYZ"})
+    expect("the registered key revoked, with the administrator's code", r, 200)
+    check("it names the revoked key and the new code", (r.json or {}).get("revoked_key") == pub3
+          and (r.json or {}).get("code") == "NEWCODE-3333-XYZ", r)
+    r = http_("POST", "/api/register", {"voter_id": "V003", "code": code3, "public_key": pub3})
+    expect("a registration with the code before the revocation", r, 403)
+    r = admin("GET", "/admin/api/eligible")
+    check("V003 is unused again", [v["state"] for v in (r.json or {}).get("voters", [])]
+          == ["registered", "unused", "unused"], r)
+
+
+def sign_in():
+    """The admin's sign-in through the proxy (a recovery code of the demo admin, so that
+    no TOTP step the System signs in with is spent), its refusals, the sign-out, a new
+    authenticator secret, and the lock-out after failures in a row. Last of the admin's
+    calls: the rotation leaves the demo's secret file behind (it is written again) and
+    the lock-out holds for 30 s."""
+    with open(os.path.join(SYS.data, "demo", "admin-recovery-codes")) as f:
+        codes = f.read().split()
+    creds = {"user": "admin", "password": SYS.password()}
+    r = http_("POST", "/admin/api/session", dict(creds, code=codes[0]))
+    expect("a sign-in with a recovery code", r, 201)
+    check("it sets the cookie; nine recovery codes left", T.session_cookie(r) is not None
+          and (r.json or {}).get("recovery_codes_left") == 9, r)
+    cookie = {"Cookie": f"cv_admin={T.session_cookie(r)}"}
+    expect("the admin API with that session", http_("GET", "/admin/api/election", headers=cookie), 200)
+    r = http_("POST", "/admin/api/session", dict(creds, code=codes[0]))
+    expect("the same recovery code again", r, 401)
+    check("it answers bad_credentials", r.code == "bad_credentials", r)
+    r = http_("POST", "/admin/api/session", dict(creds, password="wrong", code=codes[1]))
+    expect("a sign-in with a wrong password", r, 401)
+    expect("a sign-in without a code", http_("POST", "/admin/api/session", creds), 400)
+    expect("a sign-in as a form", http_("POST", "/admin/api/session", raw=b"user=admin",
+                                        ctype="application/x-www-form-urlencoded"), 415)
+    expect("a sign-in larger than nginx takes",
+           http_("POST", "/admin/api/session", dict(creds, code="x" * 5000)), 413)
+    expect("GET of the session", http_("GET", "/admin/api/session"), 405)
+    r = http_("DELETE", "/admin/api/session", headers=cookie)
+    expect("the sign-out", r, 200)
+    check("it removes the cookie", "Max-Age=0" in (r.header("set-cookie") or ""), r.headers)
+    r = http_("GET", "/admin/api/election", headers=cookie)
+    expect("the admin API with the ended session", r, 401)
+    check("it answers unauthorized", r.code == "unauthorized", r)
+    expect("a sign-out without a session", http_("DELETE", "/admin/api/session"), 200)
+    expect("a new secret without a session", http_("POST", "/admin/api/mfa/rotate"), 401)
+
+    # a new authenticator secret: waits until a code of it is confirmed
+    r = admin("POST", "/admin/api/mfa/rotate")
+    expect("a new authenticator secret", r, 200)
+    new = (r.json or {}).get("secret", "")
+    r = admin("POST", "/admin/api/mfa/confirm", {"code": T.totp(SYS.totp_secret())})
+    expect("a confirmation with a code of the old secret", r, 422)
+    check("it answers bad_code", r.code == "bad_code", r)
+    expect("a confirmation that is not the shape", admin("POST", "/admin/api/mfa/confirm", {"code": 1}), 400)
+    r = admin("POST", "/admin/api/mfa/confirm", {"code": T.totp(new)})
+    expect("a confirmation with a code of the new secret", r, 200)
+    check("it answers the new secret and ten new recovery codes",
+          (r.json or {}).get("secret") == new and len((r.json or {}).get("recovery_codes", [])) == 10, r)
+    with open(os.path.join(SYS.data, "demo", "admin-totp"), "w") as f:
+        f.write(new + "\n")   # as the admin's app would: the System signs in with it
+
+    # failures in a row lock the sign-in
+    r = None
+    for _ in range(8):
+        r = http_("POST", "/admin/api/session", dict(creds, code="not-a-code"))
+        if r.status != 401:
+            break
+    expect("failed sign-ins in a row end locked", r, 429)
+    check("it answers locked with Retry-After",
+          r.code == "locked" and (r.header("retry-after") or "").isdigit(), (r, r.headers))
 
 
 def elections(keys, url):
@@ -645,6 +788,14 @@ def elections(keys, url):
         expect(f"its validator {i}", admin("PUT", f"{A}/validators/{vals[-1][1]}", {"name": f"S{i}"}), 200)
     expect("its validator 2 removed", admin("DELETE", f"{A}/validators/{vals[2][1]}"), 200)
     expect("its eligibility import", admin("POST", f"{A}/eligible", {"voters": [{"voter_id": "S1"}]}), 201)
+    r = admin("GET", f"{A}/eligible?limit=5")
+    expect("its eligibility entries", r, 200)
+    check("it lists S1, unused", [(v["voter_id"], v["state"]) for v in (r.json or {}).get("voters", [])]
+          == [("S1", "unused")], r)
+    expect("a code reissued in it", admin("POST", f"{A}/eligible/reissue", {"voter_id": "S1"}), 200)
+    r = admin("POST", f"{A}/eligible/revoke", {"voter_id": "S1"})
+    expect("a revocation in it of a voter not registered", r, 409)
+    check("it answers not_registered", r.code == "not_registered", r)
     voter = os.path.join(keys, "second-voter.json")
     voter_key = keygen(voter)
     expect("its roll", admin("POST", f"{A}/voters", {"keys": [voter_key]}), 201)

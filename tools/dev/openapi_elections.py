@@ -22,8 +22,10 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 DOC = os.path.join(TOP, "www", "api", "openapi.json")
 BASES = ("/api/", "/admin/api/")
 METHODS = ("get", "put", "post", "delete")
-# Installation-wide, not an election's: this file, the list of elections, a new one.
-NOT_PER_ELECTION = ("/api/openapi.json", "/api/elections", "/admin/api/elections")
+# Installation-wide, not an election's: this file, the list of elections, a new one, and
+# the admin's sign-in and authenticator (one admin for the whole installation).
+NOT_PER_ELECTION = ("/api/openapi.json", "/api/elections", "/admin/api/elections",
+                    "/admin/api/session", "/admin/api/mfa/rotate", "/admin/api/mfa/confirm")
 SLUG = {"$ref": "#/components/parameters/Slug"}
 NOT_FOUND = {"$ref": "#/components/responses/E404"}
 
