@@ -685,7 +685,8 @@ out:
 }
 
 /* The body of a recovery action, {"voter_id", "code"?}: the id (lent to the audit
- * line) and the new code, the administrator's or, when none is given, a fresh one. */
+ * line) and the new code, the administrator's or, when none is given, "" (the store
+ * makes one and leaves it in code). */
 static cv_err recovery_body(cv_req *r, char voter_id[CV_TEXT_MAX + 1], char code[CV_TEXT_MAX + 1])
 {
 	static const char *const keys[] = {"voter_id", "code", NULL};
@@ -704,7 +705,7 @@ static cv_err recovery_body(cv_req *r, char voter_id[CV_TEXT_MAX + 1], char code
 	json_object_object_get_ex(r->json, "voter_id", &id);
 	r->audit_voter_id = json_object_get_string(id);
 	if (!json_object_object_get_ex(r->json, "code", NULL))
-		return cv_eligible_make_code(code);
+		code[0] = '\0'; /* the store makes one */
 	return CV_OK;
 }
 

@@ -1751,6 +1751,15 @@ static void check_entry(const cv_eligible_entry *en, const char *id, cv_voter_st
 		CHECK(memcmp(en->key, key, CV_KEY_LEN) == 0);
 }
 
+/* A code as the recovery calls take it: a buffer they may write a made code into. */
+static char *code_buf(const char *code)
+{
+	static char buf[CV_CODE_INPUT_MAX + 1];
+
+	snprintf(buf, sizeof buf, "%s", code);
+	return buf;
+}
+
 static void check_counts(cv_store *x, uint64_t unused, uint64_t registered, uint64_t voted)
 {
 	cv_eligible_counts c;
@@ -1760,6 +1769,29 @@ static void check_counts(cv_store *x, uint64_t unused, uint64_t registered, uint
 	CHECK_EQ_INT(c.unused, unused);
 	CHECK_EQ_INT(c.registered, registered);
 	CHECK_EQ_INT(c.voted, voted);
+}
+
+/* A generated code is strong by how it was drawn (60 random bits), whichever symbols came
+ * out: twelve that came out all digits are stored, while the same twelve digits chosen by
+ * an administrator are weak (10^12 < 2^40). Runs in an environment of its own. */
+static void test_generated_code_is_strong_whatever_its_symbols(void)
+{
+	char sub[160];
+	cv_settings set = settings("Generated codes");
+	cv_eligible chosen = {"D", "0123-4567-8901", false};
+	cv_eligible drawn = {"D", "0123-4567-8901", true};
+	cv_store *x = NULL;
+
+	snprintf(sub, sizeof sub, "%s/generated", top);
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	if (x == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_create_election(x, &set), CV_OK);
+	CHECK_EQ_INT(cv_store_add_eligibles(x, &chosen, 1, NULL), CV_E_WEAK_CODE);
+	check_counts(x, 0, 0, 0);
+	CHECK_EQ_INT(cv_store_add_eligibles(x, &drawn, 1, NULL), CV_OK);
+	check_counts(x, 1, 0, 0);
+	cv_store_close(x);
 }
 
 /* Reissue and revoke in set-up, the list with its states and pages, then what the
@@ -1802,8 +1834,17 @@ static void test_recovery_reissue_revoke_and_the_seal(void)
 	CHECK_EQ_INT(cv_store_add_eligible(x, "D", "abc-123"), CV_E_WEAK_CODE);
 	check_counts(x, 3, 0, 0);
 
+	/* a code made by the store when none is given: strong by how it is drawn, even when
+	 * every symbol came out a digit, and handed back */
+	{
+		char made[CV_CODE_LEN + 1] = "";
+
+		CHECK_EQ_INT(cv_store_reissue_code(x, "C", made), CV_OK);
+		CHECK(strlen(made) == CV_CODE_LEN);
+		CHECK_EQ_INT(cv_store_reissue_code(x, "C", code_buf("CCCC-DDDD-EEEE")), CV_OK);
+	}
 	/* reissue: the old code stops working, the new one works as typed */
-	CHECK_EQ_INT(cv_store_reissue_code(x, "A", "NEWA-CODE-1234"), CV_OK);
+	CHECK_EQ_INT(cv_store_reissue_code(x, "A", code_buf("NEWA-CODE-1234")), CV_OK);
 	CHECK_EQ_INT(cv_store_register(x, "A", "AAAA-BBBB-CCCC", key_a), CV_E_BAD_CODE);
 	CHECK_EQ_INT(cv_store_register(x, "A", "newa code 1234", key_a), CV_OK);
 	/* registration normalises as the import did: lower case and no dashes */
@@ -1811,29 +1852,32 @@ static void test_recovery_reissue_revoke_and_the_seal(void)
 	check_counts(x, 1, 2, 0);
 
 	/* refusals change nothing */
-	CHECK_EQ_INT(cv_store_reissue_code(x, "B", "ZZZZ-ZZZZ-ZZZZ"), CV_E_REGISTERED);
-	CHECK_EQ_INT(cv_store_revoke_key(x, "C", "ZZZZ-ZZZZ-ZZZZ", NULL), CV_E_NOT_REGISTERED);
-	CHECK_EQ_INT(cv_store_revoke_key(x, "nobody", "ZZZZ-ZZZZ-ZZZZ", NULL), CV_E_NOT_FOUND);
-	CHECK_EQ_INT(cv_store_revoke_key(x, "B", "zz-12", NULL), CV_E_WEAK_CODE);
-	CHECK_EQ_INT(cv_store_revoke_key(x, "B", "\x01", NULL), CV_E_MALFORMED);
-	CHECK_EQ_INT(cv_store_reissue_code(x, "bad id", "ZZZZ-ZZZZ-ZZZZ"), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_reissue_code(x, "B", code_buf("ZZZZ-ZZZZ-ZZZZ")), CV_E_REGISTERED);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "C", code_buf("ZZZZ-ZZZZ-ZZZZ"), NULL),
+	             CV_E_NOT_REGISTERED);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "nobody", code_buf("ZZZZ-ZZZZ-ZZZZ"), NULL),
+	             CV_E_NOT_FOUND);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "B", code_buf("zz-12"), NULL), CV_E_WEAK_CODE);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "B", code_buf("\x01"), NULL), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_reissue_code(x, "bad id", code_buf("ZZZZ-ZZZZ-ZZZZ")),
+	             CV_E_MALFORMED);
 	CHECK(cv_store_on_roll(x, key_b));
 	CHECK_EQ_INT(cv_store_register(x, "C", "CCCC-DDDD-EEEE", key_b2), CV_OK);
 	check_counts(x, 0, 3, 0);
 
 	/* revoke: the key leaves the roll, the entry takes a new code and a new key */
 	cv_store_fault_deadlock(x, 1); /* the first commit fails as a deadlock: retried once */
-	CHECK_EQ_INT(cv_store_revoke_key(x, "B", "NEWB-CODE-5678", revoked), CV_OK);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "B", code_buf("NEWB-CODE-5678"), revoked), CV_OK);
 	CHECK(memcmp(revoked, key_b, CV_KEY_LEN) == 0);
 	CHECK(!cv_store_on_roll(x, key_b));
 	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
 	CHECK_EQ_INT(in.n_voters, 2);
 	CHECK_EQ_INT(in.n_registered, 2);
 	CHECK_EQ_INT(cv_store_register(x, "B", "BBBB-CCCC-DDDD", key_b), CV_E_BAD_CODE);
-	CHECK_EQ_INT(cv_store_revoke_key(x, "C", "NEWC-CODE-5678", NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "C", code_buf("NEWC-CODE-5678"), NULL), CV_OK);
 	CHECK_EQ_INT(cv_store_register(x, "C", "NEWC-CODE-5678", key_b2),
 	             CV_OK); /* key free again */
-	CHECK_EQ_INT(cv_store_revoke_key(x, "C", "NEWC-CODE-9999", NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "C", code_buf("NEWC-CODE-9999"), NULL), CV_OK);
 	CHECK_EQ_INT(cv_store_register(x, "B", "newb-code-5678", key_b2), CV_OK);
 	check_counts(x, 1, 2, 0);
 
@@ -1873,10 +1917,11 @@ static void test_recovery_reissue_revoke_and_the_seal(void)
 	CHECK(n == 1 && more && page[0].state == CV_VOTER_VOTED &&
 	      memcmp(page[0].txid, txid, CV_HASH_LEN) == 0);
 	/* a pending vote is a vote: its key stays; the others wait for no opening */
-	CHECK_EQ_INT(cv_store_revoke_key(x, "B", "LATE-CODE-0000", NULL), CV_E_ALREADY_VOTED);
-	CHECK_EQ_INT(cv_store_reissue_code(x, "B", "LATE-CODE-0000"), CV_E_ALREADY_VOTED);
-	CHECK_EQ_INT(cv_store_revoke_key(x, "A", "LATE-CODE-0000", NULL), CV_E_BAD_STATE);
-	CHECK_EQ_INT(cv_store_reissue_code(x, "C", "LATE-CODE-0000"), CV_E_BAD_STATE);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "B", code_buf("LATE-CODE-0000"), NULL),
+	             CV_E_ALREADY_VOTED);
+	CHECK_EQ_INT(cv_store_reissue_code(x, "B", code_buf("LATE-CODE-0000")), CV_E_ALREADY_VOTED);
+	CHECK_EQ_INT(cv_store_revoke_key(x, "A", code_buf("LATE-CODE-0000"), NULL), CV_E_BAD_STATE);
+	CHECK_EQ_INT(cv_store_reissue_code(x, "C", code_buf("LATE-CODE-0000")), CV_E_BAD_STATE);
 	CHECK(cv_store_on_roll(x, key_a));
 	check_counts(x, 1, 1, 1);
 	cv_store_close(x);
@@ -1940,6 +1985,7 @@ int main(int argc, char **argv)
 	RUN(test_merge_keeps_known_and_adds_new);
 	RUN(test_code_normal_form_and_strength);
 	RUN(test_recovery_reissue_revoke_and_the_seal);
+	RUN(test_generated_code_is_strong_whatever_its_symbols);
 	RUN(test_scripted_store_files_verify);
 
 	RUN(test_close_admits_only_pending_votes_then_the_seal);

@@ -1114,12 +1114,12 @@ static int recovery_cmd(const char *cmd, int argc, char **argv, const char *usag
 	if (data == NULL)
 		return usage_error(cmd, "--data is required");
 	voter_id = argv[optind];
+	/* no --code: "" has the store make one, left in code */
+	code[0] = '\0';
 	if (given != NULL) {
-		if (strlen(given) >= sizeof code)
+		if (given[0] == '\0' || strlen(given) >= sizeof code)
 			return fail(cmd, CV_E_MALFORMED, "--code");
 		memcpy(code, given, strlen(given) + 1);
-	} else if ((e = cv_eligible_make_code(code)) != CV_OK) {
-		return fail(cmd, e, NULL);
 	}
 	if ((s = open_store(cmd, data, 0)) == NULL)
 		return 1;

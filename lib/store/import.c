@@ -413,6 +413,7 @@ static cv_err finish(acc *a, cv_import *out, char why[CV_IMPORT_WHY_MAX])
 			out->voters[i] = a->voters[i].v;
 			out->eligible[i].voter_id = out->voters[i].voter_id;
 			out->eligible[i].code = out->voters[i].code;
+			out->eligible[i].generated = out->voters[i].generated;
 			out->rows[i] = a->voters[i].row;
 		} else {
 			memcpy(out->keys[i], a->keys[i].key, CV_KEY_LEN);
@@ -488,6 +489,7 @@ cv_err cv_import_make_codes(cv_import *imp)
 		if ((e = cv_eligible_make_code(imp->voters[i].code)) != CV_OK)
 			return e;
 		imp->voters[i].generated = true;
+		imp->eligible[i].generated = true;
 	}
 	return CV_OK;
 }

@@ -144,6 +144,9 @@ cv_err cv_store_add_voters(cv_store *s, const uint8_t (*keys)[CV_KEY_LEN], size_
 typedef struct cv_eligible {
 	const char *voter_id;
 	const char *code;
+	/* the code came from cv_eligible_make_code: 60 random bits, strong whichever
+	 * symbols came out (an all-digit draw would fail the chosen-code rule) */
+	bool generated;
 } cv_eligible;
 cv_err cv_store_add_eligibles(cv_store *s, const cv_eligible *e, size_t n, size_t *bad);
 /* Merges for imports that may be run again (the admin API): as the batch forms, one
@@ -187,19 +190,21 @@ typedef struct cv_eligible_counts {
  * registration keeps; once open page by page, each page its own short transaction so
  * that votes are not held up: a vote taken meanwhile may or may not be counted. */
 cv_err cv_store_eligible_counts(cv_store *s, cv_eligible_counts *out);
-/* Replaces the code of an unused entry: the old code stops working, code (as typed;
- * normalised, and strong: CV_E_WEAK_CODE otherwise) works instead. CV_E_NOT_FOUND
+/* Replaces the code of an unused entry: the old code stops working, code works instead.
+ * code (a buffer of at least CV_CODE_LEN + 1 bytes) is the administrator's choice, as
+ * typed (normalised, and strong: CV_E_WEAK_CODE otherwise), or "" to have one made
+ * (cv_eligible_make_code), which it then holds. CV_E_NOT_FOUND
  * (unknown voter_id), CV_E_ALREADY_VOTED (its key voted), CV_E_REGISTERED (a key is
  * bound: revoke), CV_E_BAD_STATE (not in set-up), CV_E_MALFORMED (id or code). Nothing
  * is changed on an error. */
-cv_err cv_store_reissue_code(cv_store *s, const char *voter_id, const char *code);
+cv_err cv_store_reissue_code(cv_store *s, const char *voter_id, char *code);
 /* Takes a registered entry's key off the roll and gives the entry the unused code code
- * (as for reissue), so that the voter registers again, with another key. The revoked
- * key is copied to revoked_key (may be NULL). CV_E_NOT_FOUND, CV_E_ALREADY_VOTED (its
- * key has a vote, pending or committed: it stays), CV_E_NOT_REGISTERED (no key bound:
+ * (as for reissue: chosen, or "" to have one made), so that the voter registers again, with another
+ * key. The revoked key is copied to revoked_key (may be NULL). CV_E_NOT_FOUND, CV_E_ALREADY_VOTED
+ * (its key has a vote, pending or committed: it stays), CV_E_NOT_REGISTERED (no key bound:
  * reissue), CV_E_BAD_STATE (not in set-up: the roll is sealed in the genesis),
  * CV_E_MALFORMED, CV_E_WEAK_CODE. Nothing is changed on an error. */
-cv_err cv_store_revoke_key(cv_store *s, const char *voter_id, const char *code,
+cv_err cv_store_revoke_key(cv_store *s, const char *voter_id, char *code,
                            uint8_t revoked_key[CV_KEY_LEN]);
 
 /* Fixes the genesis block (timestamp now) and opens the election; checks the genesis

@@ -357,9 +357,10 @@ static cv_err recover_op(cv_store *s, DB_TXN *txn, void *ctx)
 	                 0);
 }
 
-static cv_err recover(cv_store *s, const char *voter_id, const char *code, bool revoke,
+static cv_err recover(cv_store *s, const char *voter_id, char *code, bool revoke,
                       uint8_t revoked_key[CV_KEY_LEN])
 {
+	bool made = code[0] == '\0';
 	recover_ctx c;
 	cv_err e;
 
@@ -368,8 +369,12 @@ static cv_err recover(cv_store *s, const char *voter_id, const char *code, bool 
 	c.revoke = revoke;
 	if (voter_id == NULL || !cv_eligible_text_ok(voter_id))
 		return CV_E_MALFORMED;
+	/* a code the administrator chose must be strong; one made here is, by how it was
+	 * drawn (60 random bits), whichever symbols came out */
+	if (code[0] == '\0' && (e = cv_eligible_make_code(code)) != CV_OK)
+		return e;
 	/* the new record (salt and hash) is made before the transaction: it only writes */
-	if ((e = cv_st_code_record(code, true, c.rec)) != CV_OK)
+	if ((e = cv_st_code_record(code, !made, c.rec)) != CV_OK)
 		return e;
 	if ((e = cv_st_run(s, recover_op, &c)) != CV_OK)
 		return e;
@@ -378,12 +383,12 @@ static cv_err recover(cv_store *s, const char *voter_id, const char *code, bool 
 	return CV_OK;
 }
 
-cv_err cv_store_reissue_code(cv_store *s, const char *voter_id, const char *code)
+cv_err cv_store_reissue_code(cv_store *s, const char *voter_id, char *code)
 {
 	return recover(s, voter_id, code, false, NULL);
 }
 
-cv_err cv_store_revoke_key(cv_store *s, const char *voter_id, const char *code,
+cv_err cv_store_revoke_key(cv_store *s, const char *voter_id, char *code,
                            uint8_t revoked_key[CV_KEY_LEN])
 {
 	return recover(s, voter_id, code, true, revoked_key);

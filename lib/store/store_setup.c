@@ -324,10 +324,10 @@ static cv_err eligibles_batch(cv_store *s, const cv_eligible *el, size_t n, bool
 	recs = malloc((n ? n : 1) * sizeof *recs);
 	if (recs == NULL)
 		return CV_E_NOMEM;
-	/* Salts and hashes are made before the transaction: it only writes. Every code
-	 * here is the administrator's (or generated), so it must be strong. */
+	/* Salts and hashes are made before the transaction: it only writes. A code the
+	 * administrator chose must be strong; a generated one is by how it was drawn. */
 	for (size_t i = 0; i < n; i++)
-		if ((e = cv_st_code_record(el[i].code, true, recs[i])) != CV_OK) {
+		if ((e = cv_st_code_record(el[i].code, !el[i].generated, recs[i])) != CV_OK) {
 			if (bad != NULL)
 				*bad = i;
 			goto out;
