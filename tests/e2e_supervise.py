@@ -62,10 +62,16 @@ def answers(sysm):
 
 
 def main():
-    sysm = T.System(prefix="cv-supervise-", DEMO="0", MINER="0", WORKERS="1")
+    sysm = T.System(prefix="cv-supervise-", DEMO="0", MINER="0", WORKERS="1",
+                    VALIDATORS="1")
     proc = None
     try:
         zombie_is_not_alive(sysm)
+        # a validator key where the demo keeps them: supervise runs a daemon for it
+        keys = os.path.join(sysm.data, "demo", "validators")
+        os.makedirs(keys)
+        subprocess.run([T.CHAINVOTE, "keygen", "-o", os.path.join(keys, "validator-1.json")],
+                       check=True, capture_output=True)
         log = open(os.path.join(sysm.tmp, "supervise.out"), "w")
         proc = subprocess.Popen(["tini", "-s", "--", "sh", T.RUN_SH, "supervise",
                                  str(sysm.port), sysm.data], env=sysm.env, stdout=log,
@@ -90,6 +96,18 @@ def main():
         else:
             print("# not root: the unprivileged-user checks need root; skipped")
 
+        daemon = sysm.pid("validator-1")
+        res.check("supervised, the validator daemon runs",
+                  daemon is not None and T.alive(daemon), sysm.log_tail("validator-1"))
+        if daemon is not None and os.geteuid() == 0:
+            res.check("supervised, the validator daemon runs as chainvote",
+                      T.uid_of(daemon) == pwd.getpwnam("chainvote").pw_uid, T.uid_of(daemon))
+        if daemon is not None:
+            os.kill(daemon, signal.SIGKILL)
+            res.check("the validator daemon killed with SIGKILL is started again",
+                      T.wait_until(lambda: sysm.pid("validator-1") not in (None, daemon) and
+                                   T.alive(sysm.pid("validator-1")), 30),
+                      sysm.log_tail("validator-1"))
         for victim in ("chain", "register"):
             old = sysm.pid(victim)
             os.kill(old, signal.SIGKILL)
@@ -105,7 +123,7 @@ def main():
         res.check("the register program answers again after its restart (admin API)",
                   r.status in (200, 404, 409) and r.json is not None, r)
 
-        pids = sysm.all_pids()
+        pids = sysm.all_pids() + [p for p in [sysm.pid("validator-1")] if p]
         r = sysm.run_sh("stop")
         try:
             proc.wait(30)

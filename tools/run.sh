@@ -318,20 +318,31 @@ MSG
 # beside its key (KEY.signed). As root they run as the programs' user, who then owns the
 # demo's validator keys and journals.
 validators_start() {
-	n=${VALIDATORS:-2}
-	i=1
-	while [ "$i" -le "$n" ]; do
-		key=$DATA/demo/validators/validator-$i.json
-		[ -f "$key" ] || break
+	for i in $(validator_indexes); do
 		if ! alive "$RUN/validator-$i.pid"; then
 			root && chown -R "$SERVICE_USER:$WEB_USER" "$DATA/demo/validators"
 			# shellcheck disable=SC2046 # the options, split on purpose
-			$AS "$BIN/chainvote" validator $(miner_options) --key "$key" \
-				--interval "${VALIDATOR_INTERVAL:-2}" >>"$RUN/validator-$i.log" 2>&1 &
+			$AS "$BIN/chainvote" validator $(validator_options "$i") \
+				>>"$RUN/validator-$i.log" 2>&1 &
 			echo $! >"$RUN/validator-$i.pid"
 		fi
+	done
+}
+
+# The indexes I of the demo's validator keys DATA/demo/validators/validator-I.json that
+# sign by themselves: the first VALIDATORS (default 2) that exist.
+validator_indexes() {
+	i=1
+	while [ "$i" -le "${VALIDATORS:-2}" ] && [ -f "$DATA/demo/validators/validator-$i.json" ]; do
+		echo "$i"
 		i=$((i + 1))
 	done
+}
+
+# The daemon's options for the demo's validator key I, on one line.
+validator_options() {
+	echo "$(miner_options | tr '\n' ' ')--key $DATA/demo/validators/validator-$1.json" \
+		"--interval ${VALIDATOR_INTERVAL:-2}"
 }
 
 # The validator daemons that run, for the start message.
@@ -380,7 +391,8 @@ https_note() {
 	return 0
 }
 
-# In the foreground under supervisord: it starts nginx, the programs and the miner from
+# In the foreground under supervisord: it starts nginx, the programs, the miner and the
+# validator daemons from
 # RUN/supervisord.conf (conf/supervisord.conf rendered), restarts any that dies, and stops
 # them all on SIGTERM. Each program's command records its PID as start does.
 supervise() {
@@ -396,6 +408,22 @@ supervise() {
 	if [ "${MINER:-1}" != 1 ] || [ ! -x "$BIN/miner" ]; then
 		sed -i '/^\[program:miner\]/,/^$/d' "$RUN/supervisord.conf"
 	fi
+	# the validator daemons, each one restarted like the rest (their journals keep them
+	# from signing twice across restarts)
+	for i in $(validator_indexes); do
+		root && chown -R "$SERVICE_USER:$WEB_USER" "$DATA/demo/validators"
+		cat >>"$RUN/supervisord.conf" <<EOF
+
+[program:validator-$i]
+command=sh -c 'echo \$\$ >$RUN/validator-$i.pid && exec $AS $BIN/chainvote validator $(validator_options "$i")'
+autorestart=true
+startsecs=1
+startretries=20
+stopwaitsecs=10
+stdout_logfile=$RUN/validator-$i.log
+redirect_stderr=true
+EOF
+	done
 	rm -f "$RUN"/*.pid
 	rm -rf "$RUN/tmp/cache-blocks" "$RUN/tmp/cache-exports" # as at start: a restored store may differ
 	exec supervisord --nodaemon --configuration "$RUN/supervisord.conf"
