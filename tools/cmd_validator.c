@@ -27,6 +27,7 @@
 #include "http.h"
 #include "json.h"
 #include "rules.h"
+#include "work.h"
 
 enum {
 	OPT_URL = 256,
@@ -37,6 +38,7 @@ enum {
 	OPT_REASON,
 	OPT_INTERVAL,
 	OPT_JOURNAL,
+	OPT_PROPOSE_AFTER,
 	OPT_HELP
 };
 
@@ -903,6 +905,13 @@ typedef struct daemon_state {
 	int have_genesis;
 	int down;    /* the service did not answer last time (said once) */
 	int waiting; /* no open election yet (said once) */
+	/* energy-free proposing (difficulty 0 only; see proposer_turn) */
+	int propose;          /* the genesis says difficulty 0: this daemon proposes too */
+	size_t index;         /* this key's place in the genesis validators */
+	double propose_after; /* T: a turn's length in seconds */
+	uint64_t seen_height; /* the height whose work was first seen at seen_at; 0: none */
+	double seen_at;       /* CLOCK_MONOTONIC seconds */
+	int work_trouble;     /* the work template could not be had last time (said once) */
 } daemon_state;
 
 /* How a round went. */
@@ -998,6 +1007,143 @@ static int sign_all(daemon_state *d, const cv_api_proposal_list *l)
 	return result;
 }
 
+/* ---- energy-free proposing (difficulty 0) ---- */
+
+static double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Whether the validator at index (of n, genesis order) may propose at height once the
+ * height's work has waited `waited` seconds, as this daemon observed it. The wait is cut
+ * into turns of T seconds: turn k belongs to index (height + k) mod n, so turn 0 is the
+ * scheduled proposer's (height mod n) and each later one falls back to the next index,
+ * round and round while nobody proposes. A validator proposes only in the first half
+ * of its own turn: daemons start the clock when they first see the work, which differs
+ * between them by about one poll interval, so with T at least twice the interval the
+ * halves of two turns never overlap and two honest daemons do not both propose. */
+static int proposer_turn(uint64_t height, size_t n, size_t index, double waited, double T)
+{
+	uint64_t turn;
+
+	if (n == 0 || !(waited >= 0) || !(T > 0) || waited / T > (double)UINT32_MAX)
+		return 0; /* waited for ages: the turns go on but the arithmetic stops here */
+	turn = (uint64_t)(waited / T);
+	return (height + turn) % n == index && waited - (double)turn * T < T / 2;
+}
+
+/* Whether a proposal listed at height can still be committed: the service admitted it
+ * (its stored verdict passes) and too few validators rejected it to keep it from the
+ * threshold. While one can, nobody proposes another: a second block could only split
+ * the approvals of a height. */
+static int live_proposal(const cv_api_proposal_list *l, uint64_t height, size_t n_validators,
+                         uint64_t threshold)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const cv_proposal_summary *s = &l->items[i];
+
+		if (s->height == height && s->checks.verdict == CV_OK &&
+		    s->n_rejections <= n_validators && n_validators - s->n_rejections >= threshold)
+			return 1;
+	}
+	return 0;
+}
+
+/* At difficulty 0, when it is this validator's turn at the next height and no proposal
+ * there can still be committed: takes the work template (votes, or the seal after the
+ * close), makes the block with the library's own functions (no search: any hash passes
+ * difficulty 0) and posts it. Returns 1 when a block was proposed (the caller lists the
+ * proposals again, so that this round approves it), else 0. Trouble is said once. */
+static int propose_turn(daemon_state *d, const cv_api_election *el, const cv_api_proposal_list *l)
+{
+	checker *k = &d->k;
+	const cv_genesis *g = k->genesis.genesis;
+	uint64_t height = el->tip_height + 1;
+	cv_http_reply r = {0};
+	char why[400], hex[HEX_HASH];
+	double now;
+	cv_block b;
+	cv_err err;
+	int got, proposed = 0;
+
+	if (el->final || el->difficulty != 0 ||
+	    live_proposal(l, height, g->n_validators, el->threshold))
+		return 0;
+	got = cv_work_fetch(k->http, 0, &b, why, sizeof(why));
+	if (got < 0) {
+		if (!d->work_trouble)
+			report(k, "cannot propose: %s", why);
+		d->work_trouble = 1;
+		return 0;
+	}
+	d->work_trouble = 0;
+	if (got == 0)
+		return 0;
+	/* the template must extend the tip this round looked at, at difficulty 0 */
+	if (b.header.height != height || b.header.difficulty != 0)
+		goto out;
+	now = monotonic_s();
+	if (d->seen_height != height) {
+		d->seen_height = height;
+		d->seen_at = now;
+	}
+	if (!proposer_turn(height, g->n_validators, d->index, now - d->seen_at, d->propose_after))
+		goto out;
+	cv_header_hash(&b.header, b.hash);
+	cv_hex_encode(b.hash, CV_HASH_LEN, hex);
+	err = cv_work_propose(k->http, &b, &r);
+	if (err == CV_OK && (r.status == 202 || r.status == 201 || r.status == 200)) {
+		char what[64];
+
+		if (b.has_seal)
+			snprintf(what, sizeof(what), "the seal");
+		else
+			snprintf(what, sizeof(what), "%zu votes", b.n_votes);
+		report(k,
+		       "block %" PRIu64 " %s: proposed (%s, turn %" PRIu64 " of validator %zu, "
+		       "after %.1f s)",
+		       height, hex, what, (uint64_t)((now - d->seen_at) / d->propose_after),
+		       d->index, now - d->seen_at);
+		proposed = 1;
+	} else if (err == CV_OK &&
+	           (cv_work_no_room(&r) ||
+	            (r.status == 409 && strcmp(r.code, cv_err_code(CV_E_STALE)) == 0))) {
+		/* the tip moved, or the height has a proposal like it: looked at next round */
+	} else if (err == CV_OK || r.status == 0) {
+		report(k, "block %" PRIu64 ": proposal not accepted (HTTP %ld): %s%s%s", height,
+		       r.status, r.code, r.message[0] ? ": " : "", r.message);
+	} else {
+		report(k, "block %" PRIu64 ": not proposed: %s", height, cv_err_code(err));
+	}
+out:
+	cv_http_reply_free(&r);
+	cv_block_free(&b);
+	return proposed;
+}
+
+/* Once the genesis is known: at difficulty 0 this daemon proposes too, at its place in
+ * the genesis validators' order (said once). */
+static void start_proposing(daemon_state *d)
+{
+	const cv_genesis *g = d->k.genesis.genesis;
+	uint8_t our_key[CV_KEY_LEN];
+	const cv_validator *v;
+
+	cv_privkey_public(d->key, our_key);
+	v = cv_genesis_validator(g, our_key);
+	if (v == NULL || g->election.difficulty != 0)
+		return;
+	d->propose = 1;
+	d->index = (size_t)(v - g->validators);
+	report(&d->k,
+	       "energy-free election (difficulty 0): proposing blocks in turn, as validator %zu "
+	       "of %zu (turns of %.1f s)",
+	       d->index, g->n_validators, d->propose_after);
+}
+
 /* One look at the service: its election, then the proposals. */
 static int round_once(daemon_state *d)
 {
@@ -1037,6 +1183,7 @@ static int round_once(daemon_state *d)
 			result = ROUND_FATAL;
 			goto out;
 		}
+		start_proposing(d);
 	}
 	if (memcmp(el.genesis_hash, k->genesis.hash, CV_HASH_LEN) != 0) {
 		fprintf(stderr, "chainvote validator: the service now holds another election; "
@@ -1048,6 +1195,12 @@ static int round_once(daemon_state *d)
 	k->failed_prev = 0; /* a block that could not be fetched is asked for again */
 	if (fetch_list(k, &list) != 0)
 		goto out;
+	if (d->propose && propose_turn(d, &el, &list)) {
+		cv_api_proposal_list_free(&list);
+		memset(&list, 0, sizeof(list));
+		if (fetch_list(k, &list) != 0)
+			goto out;
+	}
 	result = sign_all(d, &list);
 out:
 	cv_api_proposal_list_free(&list);
@@ -1090,6 +1243,7 @@ static void validator_usage(FILE *out)
 	    out,
 	    "usage: chainvote validator --url URL [--cacert FILE] [--election SLUG] --key FILE\n"
 	    "                           [--interval SECONDS] [--journal FILE]\n"
+	    "                           [--propose-after SECONDS]\n"
 	    "Runs as a daemon: every SECONDS (default 2) it lists the proposals, re-checks\n"
 	    "each here with the chain's rules, as `chainvote approve` does, and signs with\n"
 	    "the validator key in FILE: a rejection (the broken rule as its reason) of a\n"
@@ -1101,7 +1255,14 @@ static void validator_usage(FILE *out)
 	    ".signed added) and synced, and the journal is read at start and consulted\n"
 	    "before each signature. One daemon per journal (it is locked).\n"
 	    "When the service does not answer it tries again with a growing pause (at\n"
-	    "most a minute), saying so once. SIGTERM or SIGINT stops it.\n" CACERT_HELP
+	    "most a minute), saying so once. SIGTERM or SIGINT stops it.\n"
+	    "In an energy-free election (difficulty 0) it also proposes the blocks, in\n"
+	    "turn: the validator at index H mod N of the genesis order proposes height H as\n"
+	    "soon as it sees work (votes, or the seal after the close); when nobody has\n"
+	    "proposed after --propose-after SECONDS (default 3, or twice the interval if\n"
+	    "longer) the turn passes to the next index, and so on. It proposes only while no\n"
+	    "proposal at the height can still be committed, and never at a difficulty\n"
+	    "above 0.\n" CACERT_HELP
 	    "Exit status: 0 stopped by a signal, 1 a problem (not a validator's key, the\n"
 	    "journal unreadable or unwritable, another election), 2 usage.\n");
 }
@@ -1115,13 +1276,14 @@ int cmd_validator(int argc, char **argv)
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"journal", required_argument, NULL, OPT_JOURNAL},
+	    {"propose-after", required_argument, NULL, OPT_PROPOSE_AFTER},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *url = NULL, *cacert = NULL, *election = NULL, *key_path = NULL,
 	           *journal_path = NULL;
 	char *default_journal = NULL;
-	double interval = 2, pause;
+	double interval = 2, pause, propose_after = 0;
 	cv_privkey *key = NULL;
 	daemon_state d;
 	struct sigaction sa;
@@ -1158,6 +1320,14 @@ int cmd_validator(int argc, char **argv)
 		case OPT_JOURNAL:
 			journal_path = optarg;
 			break;
+		case OPT_PROPOSE_AFTER:
+			if (parse_seconds(optarg, 0.1, 3600, &propose_after) != 0) {
+				fprintf(stderr,
+				        "chainvote validator: --propose-after wants seconds, "
+				        "0.1 to 3600\n");
+				return 2;
+			}
+			break;
 		case OPT_HELP:
 			validator_usage(stdout);
 			return 0;
@@ -1170,6 +1340,16 @@ int cmd_validator(int argc, char **argv)
 		validator_usage(stderr);
 		return 2;
 	}
+	/* two daemons' clocks for a height differ by about one interval: a turn's first half
+	 * must be longer than that (proposer_turn) */
+	if (propose_after == 0) {
+		propose_after = interval * 2 > 3 ? interval * 2 : 3;
+	} else if (propose_after < interval * 2) {
+		fprintf(stderr, "chainvote validator: --propose-after must be at least twice "
+		                "--interval\n");
+		return 2;
+	}
+	d.propose_after = propose_after;
 	if (journal_path == NULL) {
 		if (asprintf(&default_journal, "%s.signed", key_path) < 0) {
 			fprintf(stderr, "chainvote validator: out of memory\n");

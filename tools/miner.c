@@ -18,6 +18,7 @@
 #include "api.h"
 #include "json.h"
 #include "pow.h"
+#include "work.h"
 
 /* Hashes per cv_mine call per thread: small enough that the hash-rate counters move
  * several times a second, large enough that the call overhead does not show. */
@@ -141,71 +142,6 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* Reads a template from GET /api/work (cv_api_work_read) into b (votes owned by b, hash
- * unset). Returns 1 with work (votes, or the seal that closes the election), 0 when the
- * pool is empty, -1 on a problem (described in why). */
-static int template_from_json(json_object *o, cv_block *b, char *why, size_t why_len)
-{
-	size_t bad_vote;
-	cv_err err = cv_api_work_read(o, b, &bad_vote);
-
-	if (err == CV_OK)
-		return b->n_votes > 0 || b->has_seal;
-	if (bad_vote != SIZE_MAX)
-		snprintf(why, why_len, "vote %zu of the work template: %s", bad_vote,
-		         cv_err_code(err));
-	else
-		snprintf(why, why_len, "the work template is malformed (%s)", cv_err_code(err));
-	return -1;
-}
-
-/* GET /api/work. Returns 1 with a checked template in b, cut to its first max_votes
- * votes when max_votes > 0, 0 when there is nothing to mine (empty pool), -1 on a
- * problem, described in why. */
-static int fetch_work(cv_http *http, unsigned max_votes, cv_block *b, char *why, size_t why_len)
-{
-	cv_http_reply r = {0};
-	uint8_t root[CV_HASH_LEN];
-	cv_err err;
-	int got;
-
-	memset(b, 0, sizeof(*b));
-	err = cv_http_request(http, "GET", "/api/work", NULL, &r);
-	if (err != CV_OK || r.status != 200) {
-		snprintf(why, why_len, "GET /api/work: %s%s%s", r.code, r.message[0] ? ": " : "",
-		         r.message);
-		cv_http_reply_free(&r);
-		return -1;
-	}
-	got = template_from_json(r.body, b, why, why_len);
-	cv_http_reply_free(&r);
-	if (got <= 0)
-		return got;
-	/* the template's stated root is only a claim: mining under a wrong one would burn
-	 * work on a block every validator rejects */
-	if (cv_block_merkle_root(b, root) != CV_OK) {
-		snprintf(why, why_len, "out of memory");
-		cv_block_free(b);
-		return -1;
-	}
-	if (memcmp(root, b->header.merkle_root, CV_HASH_LEN) != 0) {
-		snprintf(why, why_len,
-		         "refusing the work template: its merkle root does not match its leaves");
-		cv_block_free(b);
-		return -1;
-	}
-	/* a smaller block is a valid block too (the oldest votes first, as offered) */
-	if (max_votes > 0 && b->n_votes > max_votes) {
-		b->n_votes = max_votes;
-		if (cv_votes_merkle_root(b->votes, b->n_votes, b->header.merkle_root) != CV_OK) {
-			snprintf(why, why_len, "out of memory");
-			cv_block_free(b);
-			return -1;
-		}
-	}
-	return 1;
-}
-
 /* What the miner needs of GET /api/election: the chain's tip height, the threshold
  * and the number of validators. -1 when it cannot be read. */
 typedef struct election_facts {
@@ -272,22 +208,19 @@ static int work_changed(cv_http *http, unsigned max_votes, const cv_block *job, 
 	cv_http_reply r = {0};
 	cv_block t;
 	char why[160];
-	int changed = 0;
+	int changed = 0, got;
 
 	if (cv_http_request(http, "GET", "/api/work", NULL, &r) != CV_OK || r.status != 200)
 		goto out; /* keep mining through a hiccup; the post will tell */
-	if (template_from_json(r.body, &t, why, sizeof(why)) < 0)
+	got = cv_work_from_json(r.body, max_votes, &t, why, sizeof(why));
+	if (got < 0)
 		goto out;
-	if (max_votes > 0 && t.n_votes > max_votes) {
-		t.n_votes = max_votes;
-		if (cv_votes_merkle_root(t.votes, t.n_votes, t.header.merkle_root) != CV_OK) {
-			cv_block_free(&t);
-			goto out;
-		}
+	if (got == 0) { /* the pool emptied: someone committed our votes */
+		changed = 1;
+		goto out;
 	}
 	bool new_tip = t.header.height != job->header.height ||
-	               memcmp(t.header.prev_hash, job->header.prev_hash, CV_HASH_LEN) != 0 ||
-	               (t.n_votes == 0 && !t.has_seal);
+	               memcmp(t.header.prev_hash, job->header.prev_hash, CV_HASH_LEN) != 0;
 	bool new_pool = age_ms < POOL_RESTART_MS &&
 	                memcmp(t.header.merkle_root, job->header.merkle_root, CV_HASH_LEN) != 0;
 	changed = new_tip || new_pool;
@@ -374,33 +307,27 @@ out:
 	return result;
 }
 
-/* POSTs the mined block. Returns the HTTP status (0 when none arrived, or when the
- * height refuses the block for its room: same_votes, proposals_full). The block goes
- * out only when its hash is H(header) and the proof of work holds, checked here again
- * rather than trusted from the search. */
+/* POSTs the mined block (cv_work_propose checks its hash and proof of work again rather
+ * than trusting the search). Returns the HTTP status (0 when none arrived, or when the
+ * height refuses the block for its room: same_votes, proposals_full), -1 for a block
+ * that must not go out. */
 static long post_block(cv_http *http, const cv_block *b)
 {
 	cv_http_reply r = {0};
-	uint8_t hash[CV_HASH_LEN];
-	json_object *o = NULL, *h;
+	json_object *h;
 	char hex[2 * CV_HASH_LEN + 1];
 	long status = 0;
+	cv_err err = cv_work_propose(http, b, &r);
 
-	cv_header_hash(&b->header, hash);
-	if (memcmp(hash, b->hash, CV_HASH_LEN) != 0 || !cv_pow_ok(hash, b->header.difficulty)) {
-		fprintf(
-		    stderr,
-		    "miner: the found nonce does not give a valid proof of work; not posting\n");
+	hex32(b->hash, hex);
+	if (err == CV_E_BAD_HASH || err == CV_E_WEAK_POW || err == CV_E_NOMEM) {
+		fprintf(stderr,
+		        "miner: the found nonce does not give a valid proof of work (%s); "
+		        "not posting\n",
+		        cv_err_code(err));
 		return -1;
 	}
-	o = cv_block_to_json(b);
-	if (o == NULL) {
-		fprintf(stderr, "miner: out of memory\n");
-		return -1;
-	}
-	json_object_object_del(o, "approvals"); /* a proposal carries none */
-	hex32(hash, hex);
-	if (cv_http_request(http, "POST", "/api/blocks", o, &r) != CV_OK) {
+	if (err != CV_OK) {
 		fprintf(stderr, "miner: POST /api/blocks: %s: %s\n", r.code, r.message);
 	} else if (r.status == 202 || r.status == 201 || r.status == 200) {
 		const char *st = "proposed";
@@ -417,11 +344,9 @@ static long post_block(cv_http *http, const cv_block *b)
 	status = r.status;
 	/* the height keeps no more blocks like this one: mining it again at once would only
 	 * be refused again, so the caller waits as after no answer */
-	if (status == 409 && (strcmp(r.code, cv_err_code(CV_E_SAME_VOTES)) == 0 ||
-	                      strcmp(r.code, cv_err_code(CV_E_PROPOSALS_FULL)) == 0))
+	if (cv_work_no_room(&r))
 		status = 0;
 	cv_http_reply_free(&r);
-	json_object_put(o);
 	return status;
 }
 
@@ -456,7 +381,7 @@ static int run(cv_http *http, const options *opt)
 
 	while (!quit) {
 		cv_block job;
-		int got = fetch_work(http, opt->max_votes, &job, why, sizeof(why));
+		int got = cv_work_fetch(http, opt->max_votes, &job, why, sizeof(why));
 		enum outcome o;
 		long status;
 

@@ -17,7 +17,10 @@
 #   MINER=0 (no miner), DEMO=0 (no demo election), RATE_EXEMPT_LOOPBACK=1 (benchmarks),
 #   VALIDATORS (how many of the demo's validator keys sign by themselves as daemons,
 #   default 2, the demo's threshold; 0: none, proposals wait for a person), VALIDATOR_INTERVAL
-#   (their polling pause in seconds, default 2),
+#   (their polling pause in seconds, default 2; 0.5 with DIFFICULTY=0),
+#   DIFFICULTY (the demo elections' proof of work in leading zero bits, default 16; 0: an
+#   energy-free election, whose validator daemons propose the blocks themselves, in turn,
+#   so that with MINER=0 no miner runs at all),
 #   LISTEN (address, default 127.0.0.1).
 # HTTPS: on 127.0.0.1 the service speaks plain HTTP (a page on localhost is a secure
 #   context already); on any other LISTEN it speaks only HTTPS on PORT (plain HTTP there
@@ -39,6 +42,12 @@ SOCK=$RUN/sock
 BIN=${BIN:-$top/build/rel/bin}
 CGI=${CGI:-$top/build/rel/cgi}
 WORKERS=${WORKERS:-4}
+DIFFICULTY=${DIFFICULTY:-16}
+case "$DIFFICULTY" in '' | *[!0-9]*) echo "run: DIFFICULTY wants 0 to 255" >&2; exit 2 ;; esac
+[ "$DIFFICULTY" -le 255 ] || { echo "run: DIFFICULTY wants 0 to 255" >&2; exit 2; }
+# energy-free, the daemons propose too: a vote waits about one pause for its proposer
+# and one for the approvals
+if [ "$DIFFICULTY" = 0 ]; then VALIDATOR_INTERVAL=${VALIDATOR_INTERVAL:-0.5}; fi
 VOTE_WORKERS=${VOTE_WORKERS:-$((WORKERS * 4 > 64 ? 64 : WORKERS * 4))}
 PROGRAMS="chain vote blocks validate register"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -106,7 +115,7 @@ demo_election() {
 	demo=$DATA/demo
 	mkdir -p "$demo/validators" "$demo/voters"
 	"$BIN/chainvote" init --data "$DATA/election" --title "Demo election" \
-		--threshold 2 --difficulty 16 --max-block-votes 64
+		--threshold 2 --difficulty "$DIFFICULTY" --max-block-votes 64
 	printf '1,Alder Party\n2,Birch Alliance\n3,Cedar Union\n' |
 		"$BIN/chainvote" candidates --data "$DATA/election" -
 	: >"$demo/validators.csv"
@@ -126,7 +135,7 @@ demo_election() {
 	"$BIN/chainvote" open --data "$DATA/election"
 	# beside the open demo, an empty election to try set-up and registration on
 	"$BIN/chainvote" init --data "$DATA/election" --election next --title "Next election" \
-		--threshold 2 --difficulty 16 --max-block-votes 64
+		--threshold 2 --difficulty "$DIFFICULTY" --max-block-votes 64
 }
 
 # The demo's admin: a password and a TOTP secret (base32) in DATA/demo/, enrolled in
@@ -352,7 +361,9 @@ validators_note() {
 		alive "$f" && names="$names $(basename "$f" .pid)"
 	done
 	if [ -n "$names" ]; then
-		echo "${names# } sign by themselves (VALIDATORS=0: none)"
+		what="sign"
+		[ "$DIFFICULTY" = 0 ] && what="propose (difficulty 0, no miner needed) and sign"
+		echo "${names# } $what by themselves (VALIDATORS=0: none)"
 	else
 		echo "none run by themselves: approve on the validate page"
 	fi

@@ -7,7 +7,8 @@
 #   usage: BUILD=build sh tools/dev/bench.sh
 # Environment: BENCH_WORKERS (FastCGI workers per program, default run.sh's),
 #   BENCH_VOTE_WORKERS (the vote program's, default run.sh's),
-#   BENCH_BIG_ROLL (voters of the large roll, default 1000000).
+#   BENCH_BIG_ROLL (voters of the large roll, default 1000000),
+#   BENCH_ONLY=delay (only the delay from a vote to its commit, with and without mining).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -100,13 +101,14 @@ PY
 
 key_of() { sed -n 's/.*"public_key"[^"]*"\([0-9a-f]*\)".*/\1/p' "$1"; }
 
-# election DIR ROLL_CSV MAX_BLOCK_VOTES: a set-up election with three candidates, three
-# validators (keys in DIR/val*.json, threshold 2) and the roll; opened; prints its id.
+# election DIR ROLL_CSV MAX_BLOCK_VOTES [DIFFICULTY]: a set-up election with three
+# candidates, three validators (keys in DIR/val*.json, threshold 2) and the roll, at
+# DIFFICULTY (default 8); opened; prints its id.
 election() {
 	d=$1
 	mkdir -p "$d/data"
 	"$BIN/chainvote" init --data "$d/data/election" --title "Benchmark" --threshold 2 \
-		--difficulty 8 --max-block-votes "$3" >/dev/null
+		--difficulty "${4:-8}" --max-block-votes "$3" >/dev/null
 	printf '1,Alder\n2,Birch\n3,Cedar\n' | "$BIN/chainvote" candidates --data "$d/data/election" - >/dev/null
 	: >"$d/validators.csv"
 	for i in 1 2 3; do
@@ -141,6 +143,56 @@ m = {"cpu": cpu.get("model name", "?"), "cores": os.cpu_count(),
 json.dump(m, open(sys.argv[1], "w"))
 PY
 
+# ---- vote to commit ----
+# The delay from a vote's 202 to its commit (median and 90th percentile of DELAY_VOTES
+# votes, one every DELAY_SPREAD s), in the demo's two set-ups as tools/run.sh starts them:
+# energy-free (difficulty 0, no miner, the validator daemons proposing, pause 0.5 s) and
+# mining at the demo's difficulty 16 (one miner thread polling every 1 s, daemons pausing
+# 2 s; and pausing 0.5 s, to tell the pause from the mining). Energy-free also with one of
+# the three daemons down (the demo's VALIDATORS=2), where a third of the heights wait for
+# the fallback turn. Each beside what its polling allows: a vote waits on average half a
+# pause for its proposer to look and half a pause for an approver, so (proposer's pause +
+# approvers' pause) / 2, plus for mining the expected search (2^16 hashes on 1 thread).
+DELAY_VOTES=50
+DELAY_SPREAD=0.1
+delay_run() { # NAME DIFFICULTY MINER VALIDATORS INTERVAL: prints commit_delay's JSON line
+	d=$T/delay-$1
+	mkdir -p "$d/keys"
+	"$BIN/bench_ceil" keys "$DELAY_VOTES" "$d/keys.bin" "$d/keys.csv" >/dev/null
+	eid=$(election "$d" "$d/keys.csv" 64 "$2")
+	"$BIN/bench_ceil" votes "$d/keys.bin" "$eid" 3 0 "$DELAY_VOTES" "$d/votes" >/dev/null
+	mkdir -p "$d/data/demo/validators"
+	for i in 1 2 3; do cp "$d/val$i.json" "$d/data/demo/validators/validator-$i.json"; done
+	p=$(free_port)
+	STARTED="$STARTED $d/data"
+	RATE_EXEMPT_LOOPBACK=1 DEMO=0 MINER="$3" VALIDATORS="$4" VALIDATOR_INTERVAL="$5" \
+		sh "$top/tools/run.sh" start "$p" "$d/data" >/dev/null
+	python3 "$top/tools/dev/commit_delay.py" "http://127.0.0.1:$p" "$d/votes" \
+		"$DELAY_VOTES" "$DELAY_SPREAD"
+	stop "$d"
+}
+say "bench: delay from a vote to its commit (energy-free, and mining at difficulty 16)"
+ef=$(delay_run free 0 0 3 0.5)
+ef2=$(delay_run free2 0 0 2 0.5)
+pw=$(delay_run pow 16 1 2 2)
+pwf=$(delay_run powfast 16 1 2 0.5)
+dpow1=$(field "$("$BIN/bench_ceil" pow 1 3)" per_s)
+mine_ms=$(calc "2 ** 16 / $dpow1 * 1000")
+for v in "$ef" "$ef2" "$pw" "$pwf"; do
+	[ "$(field "$v" committed)" = "$DELAY_VOTES" ] || say "bench: not every vote was committed: $v"
+done
+row delay "vote 202 to commit p50, energy-free, 3 daemons proposing" "$(field "$ef" p50_ms)" "ms" "(0.5 s + 0.5 s) / 2" 500 "value <= 2000"
+row delay "vote 202 to commit p90, energy-free, 3 daemons proposing" "$(field "$ef" p90_ms)" "ms" "(0.5 s + 0.5 s) / 2" 500 "value <= 2000"
+row delay "vote 202 to commit p50, energy-free, 2 of 3 daemons (fallback)" "$(field "$ef2" p50_ms)" "ms" "(0.5 s + 0.5 s) / 2" 500 "-"
+row delay "vote 202 to commit p90, energy-free, 2 of 3 daemons (fallback)" "$(field "$ef2" p90_ms)" "ms" "the fallback turn (3 s)" 3000 "-"
+row delay "vote 202 to commit p50, mining at difficulty 16, daemons pausing 2 s" "$(field "$pw" p50_ms)" "ms" "(1 s + 2 s) / 2 + search" "$(calc "1500 + $mine_ms")" "-"
+row delay "vote 202 to commit p90, mining at difficulty 16, daemons pausing 2 s" "$(field "$pw" p90_ms)" "ms" "(1 s + 2 s) / 2 + search" "$(calc "1500 + $mine_ms")" "-"
+row delay "vote 202 to commit p50, mining at difficulty 16, daemons pausing 0.5 s" "$(field "$pwf" p50_ms)" "ms" "(1 s + 0.5 s) / 2 + search" "$(calc "750 + $mine_ms")" "-"
+row delay "vote 202 to commit p90, mining at difficulty 16, daemons pausing 0.5 s" "$(field "$pwf" p90_ms)" "ms" "(1 s + 0.5 s) / 2 + search" "$(calc "750 + $mine_ms")" "-"
+row delay "expected search at difficulty 16, 1 thread (2^16 hashes)" "$mine_ms" "ms" "-" "" "-"
+row delay "the poller's look at the tip (resolution of these delays)" "$(field "$ef" poll_ms)" "ms" "-" "" "-"
+
+if [ "${BENCH_ONLY:-}" != delay ]; then
 # ---- mining ----
 say "bench: mining (SHA-256 compressions, miner core)"
 sha_line() { openssl speed -seconds 3 -bytes 16384 -evp sha256 "$@" 2>/dev/null | awk '/^sha256/ {print $2}' | tr -d k; }
@@ -369,6 +421,8 @@ row scale "vote worker memory (RSS, shared cache pages counted in full), roll $B
 row scale "vote worker memory (PSS), roll 1,000" "$pss_1000" "MB" "-" "" "value <= 32"
 row scale "genesis sealing (chainvote open), roll $BIG" "$openb" "s" "-" "" "-"
 row scale "roll import (chainvote init..voters), roll $BIG" "$importb" "s" "-" "" "-"
+
+fi # BENCH_ONLY
 
 # ---- the table and the JSON ----
 python3 - "$ROWS" "$T/machine.json" "$JSON" <<'PY'
