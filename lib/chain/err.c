@@ -124,6 +124,11 @@ static const struct {
                        "every share and every share's confirmation are needed, and no "
                        "complaint.",
                        409},
+    [CV_E_SECRET_UNSERVED] = {"secret_not_served",
+                              "This is a secret election: this service does not take its "
+                              "ballots, work or blocks yet (only its key ceremony and its "
+                              "opened genesis).",
+                              409},
 };
 
 static int known(cv_err e)
