@@ -83,7 +83,8 @@ static void test_fresh_round_trip(void)
 {
 	cv_privkey *sender = NULL, *recipient = NULL;
 	cv_sealed_share a, b;
-	uint8_t setup[CV_HASH_LEN] = {1}, rpub[CV_KEY_LEN], value[CV_SCALAR_LEN], got[CV_SCALAR_LEN];
+	uint8_t setup[CV_HASH_LEN] = {1}, rpub[CV_KEY_LEN], value[CV_SCALAR_LEN],
+	        got[CV_SCALAR_LEN];
 
 	CHECK_EQ_INT(cv_privkey_generate(&sender), CV_OK);
 	CHECK_EQ_INT(cv_privkey_generate(&recipient), CV_OK);
@@ -175,8 +176,8 @@ static void test_share_matches_commitments(void)
 
 	coeffs[0][31] = 7;
 	coeffs[1][31] = 9;
-	CHECK_EQ_INT(cv_trustee_make(setup, v, (const uint8_t(*)[CV_SCALAR_LEN])coeffs, 2, NULL, &t),
-	             CV_OK);
+	CHECK_EQ_INT(
+	    cv_trustee_make(setup, v, (const uint8_t(*)[CV_SCALAR_LEN])coeffs, 2, NULL, &t), CV_OK);
 	CHECK_EQ_INT(cv_poly_eval((const uint8_t(*)[CV_SCALAR_LEN])coeffs, 2, 3, share), CV_OK);
 	CHECK_EQ_INT(share[31], 7 + 9 * 3);
 	CHECK_EQ_INT(cv_share_matches(share, (const uint8_t(*)[CV_POINT_LEN])t.commitments, 2, 3),

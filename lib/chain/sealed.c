@@ -59,8 +59,7 @@ out:
 }
 
 /* The AES key: HKDF-SHA256(Z, no salt, info binding the setup, both keys and E). */
-static cv_err derive_key(const cv_sealed_share *sh, const uint8_t z[CV_SCALAR_LEN],
-                         uint8_t key[32])
+static cv_err derive_key(const cv_sealed_share *sh, const uint8_t z[CV_SCALAR_LEN], uint8_t key[32])
 {
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
@@ -95,16 +94,16 @@ static bool gcm(bool encrypt, const uint8_t key[32], const uint8_t nonce[CV_SEAL
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int len = 0, fin = 0;
-	bool ok = c != NULL &&
-	          EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt ? 1 : 0) == 1 &&
-	          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, CV_SEALED_NONCE_LEN, NULL) == 1 &&
-	          EVP_CipherInit_ex(c, NULL, NULL, key, nonce, -1) == 1 &&
-	          (encrypt || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, CV_SEALED_TAG_LEN,
-	                                          tag) == 1) &&
-	          EVP_CipherUpdate(c, out, &len, in, CV_SCALAR_LEN) == 1 && len == CV_SCALAR_LEN &&
-	          EVP_CipherFinal_ex(c, out + len, &fin) == 1 && fin == 0 &&
-	          (!encrypt ||
-	           EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, CV_SEALED_TAG_LEN, tag) == 1);
+	bool ok =
+	    c != NULL &&
+	    EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt ? 1 : 0) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, CV_SEALED_NONCE_LEN, NULL) == 1 &&
+	    EVP_CipherInit_ex(c, NULL, NULL, key, nonce, -1) == 1 &&
+	    (encrypt ||
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, CV_SEALED_TAG_LEN, tag) == 1) &&
+	    EVP_CipherUpdate(c, out, &len, in, CV_SCALAR_LEN) == 1 && len == CV_SCALAR_LEN &&
+	    EVP_CipherFinal_ex(c, out + len, &fin) == 1 && fin == 0 &&
+	    (!encrypt || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, CV_SEALED_TAG_LEN, tag) == 1);
 
 	EVP_CIPHER_CTX_free(c);
 	if (!ok)
@@ -212,8 +211,8 @@ cv_err cv_sealed_open(const cv_sealed_share *sh, const cv_privkey *recipient,
 	if (rc == CV_OK)
 		rc = derive_key(sh, z, key);
 	memcpy(tag, sh->tag, sizeof tag);
-	if (rc == CV_OK && (!gcm(false, key, sh->nonce, sh->ciphertext, value, tag) ||
-	                    !cv_scalar_ok(value)))
+	if (rc == CV_OK &&
+	    (!gcm(false, key, sh->nonce, sh->ciphertext, value, tag) || !cv_scalar_ok(value)))
 		rc = CV_E_SEALED_OPEN;
 	if (rc == CV_E_BAD_KEY)
 		rc = CV_E_SEALED_OPEN;

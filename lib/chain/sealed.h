@@ -18,11 +18,11 @@
 #include "err.h"
 #include "secret.h"
 
-#define CV_TAG_SEALED_SHARE  "chainvote/sealed-share/1"   /* HKDF info */
-#define CV_TAG_SHARE_POST    "chainvote/ceremony-share/1" /* the sender's signature */
-#define CV_TAG_SHARE_CHECK   "chainvote/ceremony-check/1" /* the recipient's verdict */
-#define CV_SEALED_NONCE_LEN  12
-#define CV_SEALED_TAG_LEN    16
+#define CV_TAG_SEALED_SHARE "chainvote/sealed-share/1"   /* HKDF info */
+#define CV_TAG_SHARE_POST   "chainvote/ceremony-share/1" /* the sender's signature */
+#define CV_TAG_SHARE_CHECK  "chainvote/ceremony-check/1" /* the recipient's verdict */
+#define CV_SEALED_NONCE_LEN 12
+#define CV_SEALED_TAG_LEN   16
 
 /* One sealed share from sender to recipient, both validator keys of the election. */
 typedef struct cv_sealed_share {

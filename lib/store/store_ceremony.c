@@ -16,7 +16,7 @@
 #define K_VOIDED "ceremony_voided"            /* u64, outside the prefix: it survives */
 #define PFX_LEN  (sizeof(ST_CEREMONY_PREFIX)) /* the prefix and its letter */
 /* ephemeral || nonce || ciphertext || tag || signature */
-#define SHARE_REC                                                                          \
+#define SHARE_REC                                                                                  \
 	(CV_POINT_LEN + CV_SEALED_NONCE_LEN + CV_SCALAR_LEN + CV_SEALED_TAG_LEN + CV_SIG_LEN)
 #define CHECK_REC (1 + CV_SIG_LEN)
 
@@ -60,7 +60,8 @@ cv_err cv_st_ceremony_revise(cv_store *s, DB_TXN *txn)
 	uint8_t basis[CV_HASH_LEN + 1], setup[CV_HASH_LEN];
 	cv_settings st;
 	cv_genesis g;
-	cv_err e = cv_st_get_fixed(s, ST_META, txn, K_BASIS, strlen(K_BASIS), basis, sizeof basis, 0);
+	cv_err e =
+	    cv_st_get_fixed(s, ST_META, txn, K_BASIS, strlen(K_BASIS), basis, sizeof basis, 0);
 
 	if (e == CV_E_NOT_FOUND)
 		return CV_OK; /* no record: nothing to void */
@@ -70,8 +71,7 @@ cv_err cv_st_ceremony_revise(cv_store *s, DB_TXN *txn)
 	cv_genesis_free(&g);
 	if (e != CV_OK)
 		return e;
-	if (st.secret && st.quorum == basis[CV_HASH_LEN] &&
-	    memcmp(setup, basis, CV_HASH_LEN) == 0)
+	if (st.secret && st.quorum == basis[CV_HASH_LEN] && memcmp(setup, basis, CV_HASH_LEN) == 0)
 		return CV_OK;
 	if ((e = cv_st_del_prefix(s, ST_META, txn, ST_CEREMONY_PREFIX,
 	                          strlen(ST_CEREMONY_PREFIX))) != CV_OK)
@@ -297,8 +297,8 @@ cv_err cv_store_ceremony(cv_store *s, cv_ceremony *out)
 	return e;
 }
 
-cv_err cv_store_shares_to(cv_store *s, const uint8_t recipient[CV_KEY_LEN],
-                          cv_sealed_share **out, size_t *n)
+cv_err cv_store_shares_to(cv_store *s, const uint8_t recipient[CV_KEY_LEN], cv_sealed_share **out,
+                          size_t *n)
 {
 	cv_ceremony c = {0};
 	status_ctx sc = {&c, recipient, NULL, 0};
