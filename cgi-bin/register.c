@@ -800,7 +800,7 @@ static cv_err post_revoke(cv_req *r)
  * set-up), archived; 503 busy. */
 static cv_err post_ceremony_reset(cv_req *r)
 {
-	cv_ceremony c;
+	cv_ceremony c = {0};
 	json_object *o;
 	cv_err e = cv_store_ceremony_reset(r->store);
 

@@ -215,7 +215,7 @@ out:
  * its entry, the shares posted (who to whom), every check; 404 no election; 503 busy. */
 static cv_err get_ceremony(cv_req *r)
 {
-	cv_ceremony c;
+	cv_ceremony c = {0};
 	cv_err e = cv_store_ceremony(r->store, &c);
 
 	if (e != CV_OK)

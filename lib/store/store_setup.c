@@ -449,7 +449,7 @@ static cv_err open_op(cv_store *s, DB_TXN *txn, void *ctx)
 	open_ctx *c = ctx;
 	cv_genesis g;
 	cv_block b;
-	cv_st_tip tip;
+	cv_st_tip tip = {0};
 	cv_buf enc = {0};
 	uint8_t rec[CV_HASH_LEN + 8], height[8], state = CV_STATE_OPEN;
 	cv_err e = in_setup(s, txn);
