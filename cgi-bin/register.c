@@ -299,9 +299,8 @@ static cv_err get_admin_election(cv_req *r)
 static cv_err settings_from_json(cv_req *r, cv_settings *st)
 {
 	static const char *const keys[] = {
-	    "title", "threshold", "difficulty",          "max_block_votes",
-	    "opens", "closes",    "results_after_close", "ballots",
-	    "quorum", NULL};
+	    "title",  "threshold",           "difficulty", "max_block_votes", "opens",
+	    "closes", "results_after_close", "ballots",    "quorum",          NULL};
 	cv_election *el = &st->election;
 	json_object *o = r->json, *v;
 	uint64_t n;
@@ -342,8 +341,8 @@ static cv_err settings_from_json(cv_req *r, cv_settings *st)
 		st->results_after_close = json_object_get_boolean(v);
 	}
 	if (json_object_object_get_ex(o, "ballots", &v)) {
-		const char *b = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-		                                                          : "";
+		const char *b =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 
 		if (strcmp(b, "secret") == 0 && !st->secret) {
 			st->secret = true;
