@@ -229,11 +229,13 @@ static cv_err get_ceremony(cv_req *r)
 static void ceremony_why(cv_req *r, cv_err e)
 {
 	if (e == CV_E_BAD_STATE)
-		r->message = "The ceremony runs in a secret election's set-up; shares wait for every "
-		             "trustee's entry.";
+		r->message =
+		    "The ceremony runs in a secret election's set-up; shares wait for every "
+		    "trustee's entry.";
 	else if (e == CV_E_TRUSTEE_SETUP_HASH)
-		r->message = "Made for another setup_hash: read GET /api/ceremony (or /api/election) "
-		             "and make it again.";
+		r->message =
+		    "Made for another setup_hash: read GET /api/ceremony (or /api/election) "
+		    "and make it again.";
 	else if (e == CV_E_SECRECY_PARAMS)
 		r->message = "A trustee entry has one commitment per quorum member.";
 	else if (e == CV_E_EXISTS)

@@ -591,9 +591,8 @@ cv_err cv_api_approved_read(const json_object *o, bool *committed, uint64_t *app
 
 /* ---- the key ceremony ---- */
 
-static const char *const sealed_keys[] = {"setup_hash", "sender",     "recipient",
-                                          "ephemeral",  "nonce",      "ciphertext",
-                                          "tag",        "signature",  NULL};
+static const char *const sealed_keys[] = {"setup_hash", "sender", "recipient", "ephemeral", "nonce",
+                                          "ciphertext", "tag",    "signature", NULL};
 
 json_object *cv_api_sealed_json(const cv_sealed_share *sh)
 {
@@ -615,7 +614,8 @@ json_object *cv_api_sealed_json(const cv_sealed_share *sh)
 cv_err cv_api_sealed_read(const json_object *o, cv_sealed_share *sh)
 {
 	memset(sh, 0, sizeof *sh);
-	if (!json_object_is_type(o, json_type_object) || cv_json_only_keys(o, sealed_keys) != CV_OK ||
+	if (!json_object_is_type(o, json_type_object) ||
+	    cv_json_only_keys(o, sealed_keys) != CV_OK ||
 	    cv_json_get_hex(o, "setup_hash", sh->setup_hash, CV_HASH_LEN) != CV_OK ||
 	    cv_json_get_hex(o, "sender", sh->sender, CV_KEY_LEN) != CV_OK ||
 	    cv_json_get_hex(o, "recipient", sh->recipient, CV_KEY_LEN) != CV_OK ||
@@ -630,8 +630,8 @@ cv_err cv_api_sealed_read(const json_object *o, cv_sealed_share *sh)
 	return CV_OK;
 }
 
-static const char *const check_keys[] = {"setup_hash", "trustee", "sender", "good", "signature",
-                                         NULL};
+static const char *const check_keys[] = {"setup_hash", "trustee",   "sender",
+                                         "good",       "signature", NULL};
 
 json_object *cv_api_check_json(const cv_share_check *c)
 {
@@ -652,7 +652,8 @@ cv_err cv_api_check_read(const json_object *o, cv_share_check *c)
 	json_object *good;
 
 	memset(c, 0, sizeof *c);
-	if (!json_object_is_type(o, json_type_object) || cv_json_only_keys(o, check_keys) != CV_OK ||
+	if (!json_object_is_type(o, json_type_object) ||
+	    cv_json_only_keys(o, check_keys) != CV_OK ||
 	    cv_json_get_hex(o, "setup_hash", c->setup_hash, CV_HASH_LEN) != CV_OK ||
 	    cv_json_get_hex(o, "trustee", c->trustee, CV_KEY_LEN) != CV_OK ||
 	    cv_json_get_hex(o, "sender", c->sender, CV_KEY_LEN) != CV_OK ||
@@ -707,11 +708,14 @@ json_object *cv_api_ceremony_json(const cv_ceremony *c)
 		json_object_object_add(t, "x", json_object_new_uint64(i + 1));
 		cv_json_add_hex(t, "validator_key", key, CV_KEY_LEN);
 		json_object_object_add(t, "name", json_object_new_string(c->validators[i].name));
-		json_object_object_add(t, "entry", entry != NULL ? cv_trustee_to_json(entry) : NULL);
-		json_object_object_add(t, "shares_sent",
-		                       json_object_new_uint64(count_key(c->share_from, c->n_shares, key)));
-		json_object_object_add(t, "shares_received",
-		                       json_object_new_uint64(count_key(c->share_to, c->n_shares, key)));
+		json_object_object_add(t, "entry",
+		                       entry != NULL ? cv_trustee_to_json(entry) : NULL);
+		json_object_object_add(
+		    t, "shares_sent",
+		    json_object_new_uint64(count_key(c->share_from, c->n_shares, key)));
+		json_object_object_add(
+		    t, "shares_received",
+		    json_object_new_uint64(count_key(c->share_to, c->n_shares, key)));
 		json_object_object_add(t, "confirmed", json_object_new_uint64(confirmed));
 		json_object_object_add(t, "complaints", json_object_new_uint64(complaints));
 	}
@@ -758,18 +762,22 @@ cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out)
 
 	memset(out, 0, sizeof *out);
 	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "ballots", &v) || !json_object_is_type(v, json_type_string) ||
+	    !json_object_object_get_ex(o, "ballots", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
 	    cv_json_get_u64(o, "quorum", UINT8_MAX, &q) != CV_OK ||
 	    cv_json_get_hex(o, "setup_hash", out->setup_hash, CV_HASH_LEN) != CV_OK ||
-	    !json_object_object_get_ex(o, "trustees", &ts) || !json_object_is_type(ts, json_type_array) ||
+	    !json_object_object_get_ex(o, "trustees", &ts) ||
+	    !json_object_is_type(ts, json_type_array) ||
 	    !json_object_object_get_ex(o, "shares", &shares) ||
 	    !json_object_is_type(shares, json_type_array) ||
 	    !json_object_object_get_ex(o, "checks", &checks) ||
 	    !json_object_is_type(checks, json_type_array) ||
-	    !json_object_object_get_ex(o, "complete", &v) || !json_object_is_type(v, json_type_boolean))
+	    !json_object_object_get_ex(o, "complete", &v) ||
+	    !json_object_is_type(v, json_type_boolean))
 		return CV_E_MALFORMED;
 	out->complete = json_object_get_boolean(v);
-	out->secret = strcmp(json_object_get_string(json_object_object_get(o, "ballots")), "secret") == 0;
+	out->secret =
+	    strcmp(json_object_get_string(json_object_object_get(o, "ballots")), "secret") == 0;
 	out->quorum = (uint8_t)q;
 	out->entries.quorum = (uint8_t)q;
 	n = json_object_array_length(ts);
@@ -785,7 +793,8 @@ cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out)
 		json_object *t = json_object_array_get_idx(ts, i), *entry;
 
 		if (!json_object_is_type(t, json_type_object) ||
-		    cv_json_get_hex(t, "validator_key", out->validators[i].key, CV_KEY_LEN) != CV_OK ||
+		    cv_json_get_hex(t, "validator_key", out->validators[i].key, CV_KEY_LEN) !=
+		        CV_OK ||
 		    cv_json_get_text(t, "name", out->validators[i].name) != CV_OK ||
 		    !json_object_object_get_ex(t, "entry", &entry))
 			goto fail;
@@ -803,7 +812,8 @@ cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out)
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (cv_api_check_read(json_object_array_get_idx(checks, i), &out->checks[i]) != CV_OK)
+		if (cv_api_check_read(json_object_array_get_idx(checks, i), &out->checks[i]) !=
+		    CV_OK)
 			goto fail;
 		out->n_checks++;
 		out->n_complaints += !out->checks[i].good;

@@ -255,8 +255,8 @@ cv_err cv_store_put_trustee(cv_store *s, const cv_trustee *t);
  * signature (cv_sealed_verify's codes); one per sender and recipient (CV_E_EXISTS). */
 cv_err cv_store_put_share(cv_store *s, const cv_sealed_share *sh);
 /* The shares addressed to recipient, by sender (caller frees *out). */
-cv_err cv_store_shares_to(cv_store *s, const uint8_t recipient[CV_KEY_LEN],
-                          cv_sealed_share **out, size_t *n);
+cv_err cv_store_shares_to(cv_store *s, const uint8_t recipient[CV_KEY_LEN], cv_sealed_share **out,
+                          size_t *n);
 /* A trustee's check of the share it received from sender: the share must be stored
  * (CV_E_NOT_FOUND), the signature valid; one per share (CV_E_EXISTS: a complaint stands
  * until the ceremony is reset). */
