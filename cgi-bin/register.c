@@ -299,15 +299,16 @@ static cv_err get_admin_election(cv_req *r)
 static cv_err settings_from_json(cv_req *r, cv_settings *st)
 {
 	static const char *const keys[] = {
-	    "title", "threshold", "difficulty",          "max_block_votes",
-	    "opens", "closes",    "results_after_close", NULL};
+	    "title",  "threshold",           "difficulty", "max_block_votes", "opens",
+	    "closes", "results_after_close", "ballots",    "quorum",          NULL};
 	cv_election *el = &st->election;
 	json_object *o = r->json, *v;
 	uint64_t n;
 
 	r->message = "Expected settings: {\"title\", \"threshold\" (2-255), \"difficulty\" "
 	             "(0-255), \"max_block_votes\" (>= 1), \"opens\", \"closes\", "
-	             "\"results_after_close\"}, each optional when changing.";
+	             "\"results_after_close\", \"ballots\" (\"open\" or \"secret\"), \"quorum\" "
+	             "(2-255, secret only)}, each optional when changing.";
 	if (cv_json_only_keys(o, keys) != CV_OK)
 		return CV_E_MALFORMED;
 	if (json_object_object_get_ex(o, "title", NULL) &&
@@ -338,6 +339,28 @@ static cv_err settings_from_json(cv_req *r, cv_settings *st)
 		if (!json_object_is_type(v, json_type_boolean))
 			return CV_E_MALFORMED;
 		st->results_after_close = json_object_get_boolean(v);
+	}
+	if (json_object_object_get_ex(o, "ballots", &v)) {
+		const char *b =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+		if (strcmp(b, "secret") == 0 && !st->secret) {
+			st->secret = true;
+			st->quorum = 2; /* the least there is; "quorum" sets another */
+		} else if (strcmp(b, "open") == 0) {
+			st->secret = false;
+			st->quorum = 0;
+		} else if (strcmp(b, "secret") != 0) {
+			return CV_E_MALFORMED;
+		}
+	}
+	if (json_object_object_get_ex(o, "quorum", NULL)) {
+		if (cv_json_get_u64(o, "quorum", UINT8_MAX, &n) != CV_OK || n < 2 || !st->secret) {
+			r->message = "\"quorum\" (2-255) is a secret election's: set \"ballots\": "
+			             "\"secret\".";
+			return CV_E_MALFORMED;
+		}
+		st->quorum = (uint8_t)n;
 	}
 	r->message = NULL;
 	return CV_OK;
@@ -768,10 +791,35 @@ static cv_err post_revoke(cv_req *r)
 	return post_recovery(r, true);
 }
 
+/* ---- admin: the key ceremony ---- */
+
+/* POST /admin/api/ceremony/reset: drops every trustee entry, share and check of a
+ * secret election in set-up, so that the ceremony runs again (after a complaint, or a
+ * trustee's lost secret). 200 {"voided"}; 403; 409 bad_state (not a secret election in
+ * set-up), archived; 503 busy. */
+static cv_err post_ceremony_reset(cv_req *r)
+{
+	cv_ceremony c = {0};
+	json_object *o;
+	cv_err e = cv_store_ceremony_reset(r->store);
+
+	if (e == CV_E_BAD_STATE)
+		r->message = "Only a secret election's ceremony, in set-up, can be reset.";
+	if (e != CV_OK || (e = cv_store_ceremony(r->store, &c)) != CV_OK)
+		return e;
+	o = json_object_new_object();
+	if (o != NULL)
+		json_object_object_add(o, "voided", json_object_new_uint64(c.voided));
+	cv_ceremony_free(&c);
+	return cv_reply_json(r, 200, o);
+}
+
 /* ---- admin: opening and closing ---- */
 
 /* POST /admin/api/open: seals the genesis block. 200 {"state", "genesis_hash"}; 403;
- * 409 bad_state; 422 bad_election (the genesis rules: threshold, validators, ...); 503
+ * 409 bad_state, ceremony_incomplete (a secret election whose key ceremony lacks an
+ * entry, share or confirmation, or has a complaint: GET /api/ceremony says which); 422
+ * bad_election (the genesis rules: threshold, validators, ...), secrecy_params; 503
  * busy. */
 static cv_err post_open(cv_req *r)
 {
@@ -898,6 +946,7 @@ static const cv_route routes[] = {
     {"POST", "/admin/api/eligible/reissue", CV_BODY_JSON, post_reissue},
     {"POST", "/admin/api/eligible/revoke", CV_BODY_JSON, post_revoke},
     {"POST", "/admin/api/voters", CV_BODY_JSON_OR_CSV, post_voters},
+    {"POST", "/admin/api/ceremony/reset", CV_BODY_NONE, post_ceremony_reset},
     {"POST", "/admin/api/open", CV_BODY_NONE, post_open},
     {"POST", "/admin/api/close", CV_BODY_NONE, post_close},
     {"POST", "/admin/api/archive", CV_BODY_NONE, post_archive},

@@ -1,7 +1,9 @@
 /* validate.fcgi: the validators' side. Lists the proposals at the next height as short
  * summaries, shows one with every check's result as the rules reported it when it was
  * admitted (stored with it: nothing is checked again on a GET), and takes signed
- * approvals and rejections; the approval that reaches the threshold commits. */
+ * approvals and rejections; the approval that reaches the threshold commits. In a secret
+ * election's set-up it carries the trustees' key ceremony (the validators are the
+ * trustees): signed trustee entries, sealed shares and share checks. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,9 @@
 #include "service.h"
 #include "store.h"
 
-#define VERDICT_MAX_BODY 4096
+/* A verdict is small (nginx holds /api/proposals to 4k); a trustee entry with the
+ * largest quorum (255 commitments and proofs) is about 80 KB of JSON. */
+#define VALIDATE_MAX_BODY (96 * 1024)
 
 /* The election behind the proposals: its state and genesis (names of validators). */
 static cv_err election_load(cv_req *r, cv_info *info, cv_genesis *g)
@@ -205,7 +209,178 @@ out:
 	return e;
 }
 
+/* ---- the key ceremony ---- */
+
+/* GET /api/ceremony: 200 the ceremony's status (cv_api_ceremony_json): every trustee with
+ * its entry, the shares posted (who to whom), every check; 404 no election; 503 busy. */
+static cv_err get_ceremony(cv_req *r)
+{
+	cv_ceremony c = {0};
+	cv_err e = cv_store_ceremony(r->store, &c);
+
+	if (e != CV_OK)
+		return e;
+	e = cv_reply_json(r, 200, cv_api_ceremony_json(&c));
+	cv_ceremony_free(&c);
+	return e;
+}
+
+/* What a ceremony write's refusal means, in words. */
+static void ceremony_why(cv_req *r, cv_err e)
+{
+	if (e == CV_E_BAD_STATE)
+		r->message =
+		    "The ceremony runs in a secret election's set-up; shares wait for every "
+		    "trustee's entry.";
+	else if (e == CV_E_TRUSTEE_SETUP_HASH)
+		r->message =
+		    "Made for another setup_hash: read GET /api/ceremony (or /api/election) "
+		    "and make it again.";
+	else if (e == CV_E_SECRECY_PARAMS)
+		r->message = "A trustee entry has one commitment per quorum member.";
+	else if (e == CV_E_EXISTS)
+		r->message = "Recorded already: an entry, share or check is posted once (the admin "
+		             "resets the ceremony to run it again).";
+}
+
+/* POST /api/ceremony/entries {trustee entry}: 201 {"validator_key"}; 400 malformed or a
+ * point off the curve (bad_key); 403 trustee_not_validator; 409 bad_state (not a secret
+ * election in set-up), exists; 413; 415; 422 trustee_setup_hash, secrecy_params,
+ * trustee_proof, trustee_signature; 503 busy. The entry's own signature is its
+ * authentication: only the validator's key makes it. */
+static cv_err post_entry(cv_req *r)
+{
+	cv_trustee t;
+	json_object *o;
+	cv_err e = cv_trustee_from_json(r->json, &t);
+
+	if (e != CV_OK) {
+		r->message = "Expected a trustee entry: {\"setup_hash\", \"validator_key\", "
+		             "\"commitments\", \"proofs\": [{\"c\", \"v\"}...], \"signature\"}.";
+		return e;
+	}
+	e = cv_store_put_trustee(r->store, &t);
+	if (e == CV_E_TRUSTEE_PROOF) {
+		/* a commitment off the curve is no point, so its proof fails: say which */
+		for (size_t k = 0; k < t.n_coeffs; k++)
+			if (cv_point_check(t.commitments[k]) != CV_OK) {
+				r->message = "A commitment is not a P-256 point.";
+				e = CV_E_BAD_KEY;
+			}
+	}
+	if (e == CV_OK && (o = json_object_new_object()) != NULL) {
+		cv_json_add_hex(o, "validator_key", t.validator_key, CV_KEY_LEN);
+		e = cv_reply_json(r, 201, o);
+	} else if (e == CV_OK) {
+		e = CV_E_NOMEM;
+	}
+	ceremony_why(r, e);
+	cv_trustee_free(&t);
+	return e;
+}
+
+/* POST /api/ceremony/shares {sealed share}: 201 {"sender", "recipient"}; 400 malformed,
+ * bad_key; 403 decryption_not_trustee (sender or recipient not a trustee, or the same);
+ * 409 bad_state, exists; 413; 415; 422 bad_signature (the sender's), trustee_setup_hash;
+ * 503 busy. The service cannot read the share: only the recipient's key opens it. */
+static cv_err post_share(cv_req *r)
+{
+	cv_sealed_share sh;
+	json_object *o;
+	cv_err e = cv_api_sealed_read(r->json, &sh);
+
+	if (e != CV_OK) {
+		r->message = "Expected a sealed share: {\"setup_hash\", \"sender\", \"recipient\", "
+		             "\"ephemeral\", \"nonce\", \"ciphertext\", \"tag\", \"signature\"}.";
+		return e;
+	}
+	if ((e = cv_store_put_share(r->store, &sh)) != CV_OK) {
+		ceremony_why(r, e);
+		if (e == CV_E_DECRYPTION_NOT_TRUSTEE)
+			r->message = "Shares go from one trustee (a validator) to another.";
+		return e;
+	}
+	if ((o = json_object_new_object()) == NULL)
+		return CV_E_NOMEM;
+	cv_json_add_hex(o, "sender", sh.sender, CV_KEY_LEN);
+	cv_json_add_hex(o, "recipient", sh.recipient, CV_KEY_LEN);
+	return cv_reply_json(r, 201, o);
+}
+
+/* GET /api/ceremony/shares/{key}: 200 {"shares": [sealed share...]} addressed to the
+ * trustee with that validator key (130 hex digits), by sender; 400 not a key; 404 no
+ * election; 503 busy. Public: each is sealed to its recipient. */
+static cv_err get_shares(cv_req *r)
+{
+	uint8_t key[CV_KEY_LEN];
+	cv_sealed_share *items = NULL;
+	json_object *o = NULL, *list = NULL;
+	size_t n = 0;
+	cv_err e;
+
+	if (cv_hex_decode(r->args[0], key, CV_KEY_LEN) != CV_OK) {
+		r->message = "Expected a validator key: 130 lowercase hex digits.";
+		return CV_E_MALFORMED;
+	}
+	if ((e = cv_store_shares_to(r->store, key, &items, &n)) != CV_OK)
+		return e;
+	o = json_object_new_object();
+	list = json_object_new_array();
+	e = CV_E_NOMEM;
+	if (o == NULL || list == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		json_object *item = cv_api_sealed_json(&items[i]);
+
+		if (item == NULL || json_object_array_add(list, item) != 0) {
+			json_object_put(item);
+			goto out;
+		}
+	}
+	json_object_object_add(o, "shares", list);
+	list = NULL;
+	e = cv_reply_json(r, 200, o);
+	o = NULL;
+out:
+	json_object_put(o);
+	json_object_put(list);
+	free(items);
+	return e;
+}
+
+/* POST /api/ceremony/checks {share check}: 201 {"good"}; 400 malformed, bad_key; 403
+ * decryption_not_trustee; 404 no such share; 409 bad_state, exists; 413; 415; 422
+ * bad_signature, trustee_setup_hash; 503 busy. A check with "good": false is a
+ * complaint: it blocks the open until the admin resets the ceremony. */
+static cv_err post_check(cv_req *r)
+{
+	cv_share_check c;
+	json_object *o;
+	cv_err e = cv_api_check_read(r->json, &c);
+
+	if (e != CV_OK) {
+		r->message = "Expected a share check: {\"setup_hash\", \"trustee\", \"sender\", "
+		             "\"good\", \"signature\"}.";
+		return e;
+	}
+	if ((e = cv_store_put_check(r->store, &c)) != CV_OK) {
+		ceremony_why(r, e);
+		if (e == CV_E_NOT_FOUND)
+			r->message = "No share from that sender to that trustee is posted.";
+		return e;
+	}
+	if ((o = json_object_new_object()) == NULL)
+		return CV_E_NOMEM;
+	json_object_object_add(o, "good", json_object_new_boolean(c.good));
+	return cv_reply_json(r, 201, o);
+}
+
 static const cv_route routes[] = {
+    {"GET", "/api/ceremony", CV_BODY_NONE, get_ceremony},
+    {"POST", "/api/ceremony/entries", CV_BODY_JSON, post_entry},
+    {"POST", "/api/ceremony/shares", CV_BODY_JSON, post_share},
+    {"GET", "/api/ceremony/shares/:", CV_BODY_NONE, get_shares},
+    {"POST", "/api/ceremony/checks", CV_BODY_JSON, post_check},
     {"GET", "/api/proposals", CV_BODY_NONE, list_proposals},
     {"GET", "/api/proposals/:", CV_BODY_NONE, get_proposal},
     {"POST", "/api/proposals/:/approvals", CV_BODY_JSON, post_approval},
@@ -214,7 +389,7 @@ static const cv_route routes[] = {
 };
 
 static const cv_program program = {"validate", routes, sizeof routes / sizeof routes[0],
-                                   VERDICT_MAX_BODY, true};
+                                   VALIDATE_MAX_BODY, true};
 
 int main(int argc, char **argv)
 {

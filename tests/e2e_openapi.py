@@ -601,6 +601,7 @@ def scenario(keys):
     check("chainvote verify accepts the export", out.returncode == 0, (out.stdout, out.stderr))
 
     elections(keys, url)
+    ceremony(keys, url)
 
     # --- routes and methods that do not exist
     expect("an unknown endpoint", http_("GET", "/api/nothing"), 404)
@@ -873,6 +874,80 @@ def elections(keys, url):
     expect("a slug breaking the rule (admin)", admin("GET", "/admin/api/e/No_Such/election"), 404)
     expect("an election's unknown endpoint", http_("GET", f"{E}/nothing"), 404)
     expect("DELETE of an election's votes", http_("DELETE", f"{E}/votes"), 405)
+
+
+def ceremony(keys, url):
+    """A secret election's key ceremony through every /api/ceremony operation, plain
+    (the default election, open ballots: refusals) and under /api/e/{slug}/ (the whole
+    ceremony by `chainvote trustee`, a reset, the open, a vote refused)."""
+    r = http_("GET", "/api/ceremony")
+    expect("the default election's ceremony", r, 200)
+    check("it says ballots open", (r.json or {}).get("ballots") == "open", r)
+    pub = keygen(os.path.join(keys, "ceremony-probe.json"))
+    entry = {"setup_hash": "00" * 32, "validator_key": pub, "commitments": [pub, pub],
+             "proofs": [{"c": "01" * 32, "v": "01" * 32}] * 2, "signature": "11" * 64}
+    expect("a trustee entry with bad proofs", http_("POST", "/api/ceremony/entries", entry),
+           422)
+    expect("a trustee entry that is not the shape",
+           http_("POST", "/api/ceremony/entries", {"x": 1}), 400)
+    share = {"setup_hash": "00" * 32, "sender": pub, "recipient": pub, "ephemeral": pub,
+             "nonce": "00" * 12, "ciphertext": "00" * 32, "tag": "00" * 16,
+             "signature": "11" * 64}
+    expect("a sealed share with a bad signature", http_("POST", "/api/ceremony/shares", share),
+           422)
+    expect("the shares addressed to a key", http_("GET", f"/api/ceremony/shares/{pub}"), 200)
+    expect("the shares addressed to no key", http_("GET", "/api/ceremony/shares/zz"), 400)
+    chk = {"setup_hash": "00" * 32, "trustee": pub, "sender": pub, "good": True,
+           "signature": "11" * 64}
+    expect("a share check with a bad signature", http_("POST", "/api/ceremony/checks", chk), 422)
+    expect("a reset of an open election's ceremony",
+           admin("POST", "/admin/api/ceremony/reset"), 409)
+
+    E, A = "/api/e/secret", "/admin/api/e/secret"
+    r = admin("POST", "/admin/api/elections",
+              {"slug": "secret", "title": "Secret", "difficulty": 1, "ballots": "secret",
+               "quorum": 2})
+    expect("a secret election created", r, 201)
+    expect("its candidate", admin("PUT", f"{A}/candidates/1", {"name": "Oak"}), 200)
+    trustees = []
+    for i in range(2):
+        path = os.path.join(keys, f"trustee-{i}.json")
+        trustees.append((path, keygen(path), os.path.join(keys, f"trustee-{i}.secret")))
+        expect(f"its validator {i}", admin("PUT", f"{A}/validators/{trustees[-1][1]}",
+                                           {"name": f"T{i}"}), 200)
+    r = http_("GET", f"{E}/election")
+    expect("the secret election", r, 200)
+    check("it shows ballots secret and a setup_hash", (r.json or {}).get("ballots") == "secret"
+          and len((r.json or {}).get("setup_hash", "")) == 64, r)
+    expect("its open before the ceremony", admin("POST", f"{A}/open"), 409)
+
+    def trustee(step, t):
+        args = ["trustee", step, "--url", url, "--election", "secret", "--key", t[0]]
+        return cli(*args, *(["--secret-out", t[2]] if step == "keygen" else ["--secret", t[2]]))
+    for rnd in range(2):
+        for t in trustees:
+            out = trustee("keygen", t)
+            check(f"a trustee's keygen (round {rnd + 1})", out.returncode == 0,
+                  (out.stdout, out.stderr))
+        if rnd == 0:
+            expect("its ceremony reset", admin("POST", f"{A}/ceremony/reset"), 200)
+            for t in trustees:
+                os.unlink(t[2])
+    expect("an entry that is not the shape", http_("POST", f"{E}/ceremony/entries", {}), 400)
+    expect("a share that is not the shape", http_("POST", f"{E}/ceremony/shares", {}), 400)
+    expect("a check that is not the shape", http_("POST", f"{E}/ceremony/checks", {}), 400)
+    for _ in range(2):
+        for t in trustees:
+            out = trustee("shares", t)
+            check("a trustee's shares", out.returncode in (0, 3), (out.stdout, out.stderr))
+    r = http_("GET", f"{E}/ceremony")
+    expect("its ceremony", r, 200)
+    check("it is complete", (r.json or {}).get("complete") is True, r)
+    expect("the shares addressed to its trustee",
+           http_("GET", f"{E}/ceremony/shares/{trustees[0][1]}"), 200)
+    expect("the secret election opens", admin("POST", f"{A}/open"), 200)
+    expect("a ceremony reset once open", admin("POST", f"{A}/ceremony/reset"), 409)
+    expect("its work", http_("GET", f"{E}/work"), 409)
 
 
 def main():

@@ -33,6 +33,8 @@ enum {
 	OPT_MAX_VOTES,
 	OPT_OPENS,
 	OPT_CLOSES,
+	OPT_BALLOTS,
+	OPT_QUORUM,
 	OPT_RESULTS,
 	OPT_DB_CONFIG,
 	OPT_KEY_FILE,
@@ -308,21 +310,27 @@ static const char init_usage[] =
     "usage: chainvote init --data DIR [--election SLUG] --title TITLE --threshold N --difficulty "
     "N\n"
     "                      --max-block-votes N [--opens UNIX] [--closes UNIX]\n"
-    "                      [--results-after-close] [--db-config FILE]\n"
+    "                      [--results-after-close] [--ballots open|secret] [--quorum N]\n"
+    "                      [--db-config FILE]\n"
     "Creates the data directory and an election in set-up state.\n"
     "  --threshold N          approvals needed to commit a block (2..number of validators)\n"
     "  --difficulty N         leading zero bits of proof of work (0..255)\n"
     "  --max-block-votes N    at most N votes per block (1..2^32-1)\n"
     "  --opens, --closes      voting window in Unix seconds (0 or absent: unset)\n"
     "  --results-after-close  hide the tally from the public until the election is final (sealed)\n"
+    "  --ballots secret       a secret election (DESIGN section 6): the validators are its\n"
+    "                         trustees and run the key ceremony before it opens\n"
+    "  --quorum N             trustees needed to decrypt (2..validators; default 2)\n"
     "  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n";
 
 static const char settings_usage[] =
     "usage: chainvote settings --data DIR [--election SLUG] [--title T] [--threshold N] "
     "[--difficulty N]\n"
     "                          [--max-block-votes N] [--opens UNIX] [--closes UNIX]\n"
-    "                          [--results-after-close yes|no]\n"
-    "Changes the election's settings while it is in set-up; options not given stay.\n";
+    "                          [--results-after-close yes|no] [--ballots open|secret] "
+    "[--quorum N]\n"
+    "Changes the election's settings while it is in set-up; options not given stay.\n"
+    "A change voids the trustee entries of a secret election's key ceremony.\n";
 
 static const struct option settings_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
@@ -334,6 +342,8 @@ static const struct option settings_opts[] = {
     {"opens", required_argument, NULL, OPT_OPENS},
     {"closes", required_argument, NULL, OPT_CLOSES},
     {"results-after-close", optional_argument, NULL, OPT_RESULTS},
+    {"ballots", required_argument, NULL, OPT_BALLOTS},
+    {"quorum", required_argument, NULL, OPT_QUORUM},
     {"db-config", required_argument, NULL, OPT_DB_CONFIG},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -373,6 +383,21 @@ static bool apply_setting(int c, cv_settings *st, unsigned *seen)
 		return parse_u64(optarg, INT64_MAX, &st->election.opens);
 	case OPT_CLOSES:
 		return parse_u64(optarg, INT64_MAX, &st->election.closes);
+	case OPT_BALLOTS:
+		if (strcmp(optarg, "secret") == 0) {
+			st->secret = true;
+		} else if (strcmp(optarg, "open") == 0) {
+			st->secret = false;
+			st->quorum = 0;
+		} else {
+			return false;
+		}
+		return true;
+	case OPT_QUORUM:
+		if (!parse_u64(optarg, 255, &v) || v < 2)
+			return false;
+		st->quorum = (uint8_t)v;
+		return true;
 	case OPT_RESULTS:
 		if (optarg == NULL || strcmp(optarg, "yes") == 0)
 			st->results_after_close = true;
@@ -383,6 +408,13 @@ static bool apply_setting(int c, cv_settings *st, unsigned *seen)
 		return true;
 	}
 	return false;
+}
+
+/* A secret election without a quorum given gets the least: 2. */
+static void settings_fixup(cv_settings *st)
+{
+	if (st->secret && st->quorum == 0)
+		st->quorum = 2;
 }
 
 /* Copies the regular file `from` to dir/name (which must not exist) and syncs it. */
@@ -448,6 +480,7 @@ int cmd_init(int argc, char **argv)
 	s = open_store("init", data, CV_STORE_CREATE);
 	if (s == NULL)
 		return 1;
+	settings_fixup(&st);
 	e = cv_store_create_election(s, &st);
 	close_store(s);
 	if (e == CV_E_EXISTS) {
@@ -495,6 +528,7 @@ int cmd_settings(int argc, char **argv)
 			close_store(s);
 			return usage_error("settings", "bad value for an option");
 		}
+	settings_fixup(&st);
 	e = cv_store_set_settings(s, &st);
 	close_store(s);
 	return e == CV_OK ? 0 : fail("settings", e, NULL);

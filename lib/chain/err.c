@@ -115,6 +115,20 @@ static const struct {
                         "The code is too easy to guess: it needs at least 40 bits, e.g. 8 "
                         "letters and digits, 10 hex digits or 13 digits.",
                         422},
+    [CV_E_SEALED_OPEN] = {"sealed_open", "The sealed share does not open with the recipient's key.",
+                          422},
+    [CV_E_SHARE_MISMATCH] = {"share_mismatch", "The share does not match its sender's commitments.",
+                             422},
+    [CV_E_CEREMONY] = {"ceremony_incomplete",
+                       "The trustees' key ceremony is not complete: every trustee entry, "
+                       "every share and every share's confirmation are needed, and no "
+                       "complaint.",
+                       409},
+    [CV_E_SECRET_UNSERVED] = {"secret_not_served",
+                              "This is a secret election: this service does not take its "
+                              "ballots, work or blocks yet (only its key ceremony and its "
+                              "opened genesis).",
+                              409},
 };
 
 static int known(cv_err e)

@@ -82,6 +82,11 @@ typedef enum cv_err {
 	CV_E_REGISTERED,     /* the entry has a key bound: revoke it, not reissue the code */
 	CV_E_NOT_REGISTERED, /* the entry has no key bound: nothing to revoke */
 	CV_E_WEAK_CODE,      /* an administrator's code under CV_CODE_MIN_BITS of strength */
+	/* the key ceremony (lib/chain/sealed.c, the store's ceremony) */
+	CV_E_SEALED_OPEN,     /* a sealed share does not open with the recipient's key */
+	CV_E_SHARE_MISMATCH,  /* a share does not match its sender's commitments */
+	CV_E_CEREMONY,        /* the key ceremony is not complete (open refused) */
+	CV_E_SECRET_UNSERVED, /* votes, work and blocks of a secret election: not served yet */
 	CV_E__COUNT
 } cv_err;
 

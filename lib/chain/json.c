@@ -995,36 +995,53 @@ static json_object *cv_pair_json(const uint8_t c[CV_SCALAR_LEN], const uint8_t v
 	return o;
 }
 
+json_object *cv_trustee_to_json(const cv_trustee *tr)
+{
+	json_object *t = json_object_new_object(), *ca, *pa;
+
+	if (t == NULL)
+		return NULL;
+	cv_json_add_hex(t, "setup_hash", tr->setup_hash, CV_HASH_LEN);
+	cv_json_add_hex(t, "validator_key", tr->validator_key, CV_KEY_LEN);
+	ca = json_object_new_array_ext((int)tr->n_coeffs);
+	pa = json_object_new_array_ext((int)tr->n_coeffs);
+	for (size_t k = 0; ca != NULL && pa != NULL && k < tr->n_coeffs; k++) {
+		char hex[2 * CV_POINT_LEN + 1];
+
+		cv_hex_encode(tr->commitments[k], CV_POINT_LEN, hex);
+		json_object_array_add(ca, json_object_new_string(hex));
+		json_object_array_add(pa, cv_pair_json(tr->proof_c[k], tr->proof_v[k]));
+	}
+	json_object_object_add(t, "commitments", ca);
+	json_object_object_add(t, "proofs", pa);
+	cv_json_add_hex(t, "signature", tr->signature, CV_SIG_LEN);
+	return t;
+}
+
+cv_err cv_trustee_from_json(const json_object *o, cv_trustee *t)
+{
+	cv_err rc;
+
+	memset(t, 0, sizeof *t);
+	if (!json_object_is_type(o, json_type_object))
+		return CV_E_MALFORMED;
+	rc = trustee_parse(NULL, o, t);
+	if (rc != CV_OK)
+		cv_trustee_free(t);
+	return rc;
+}
+
 static void secrecy_to_json(const cv_secrecy *s, json_object *o)
 {
-	json_object *so = json_object_new_object(), *arr, *t, *ca, *pa;
+	json_object *so = json_object_new_object(), *arr, *t;
 
 	if (so == NULL)
 		return;
 	add_u64(so, "quorum", s->quorum);
 	if ((arr = json_object_new_array_ext((int)s->n_trustees)) != NULL) {
-		for (size_t j = 0; j < s->n_trustees; j++) {
-			const cv_trustee *tr = &s->trustees[j];
-
-			if ((t = json_object_new_object()) == NULL)
-				continue;
-			cv_json_add_hex(t, "setup_hash", tr->setup_hash, CV_HASH_LEN);
-			cv_json_add_hex(t, "validator_key", tr->validator_key, CV_KEY_LEN);
-			ca = json_object_new_array_ext((int)tr->n_coeffs);
-			pa = json_object_new_array_ext((int)tr->n_coeffs);
-			for (size_t k = 0; ca != NULL && pa != NULL && k < tr->n_coeffs; k++) {
-				char hex[2 * CV_POINT_LEN + 1];
-
-				cv_hex_encode(tr->commitments[k], CV_POINT_LEN, hex);
-				json_object_array_add(ca, json_object_new_string(hex));
-				json_object_array_add(pa,
-				                      cv_pair_json(tr->proof_c[k], tr->proof_v[k]));
-			}
-			json_object_object_add(t, "commitments", ca);
-			json_object_object_add(t, "proofs", pa);
-			cv_json_add_hex(t, "signature", tr->signature, CV_SIG_LEN);
-			json_object_array_add(arr, t);
-		}
+		for (size_t j = 0; j < s->n_trustees; j++)
+			if ((t = cv_trustee_to_json(&s->trustees[j])) != NULL)
+				json_object_array_add(arr, t);
 		json_object_object_add(so, "trustees", arr);
 	}
 	json_object_object_add(o, "secrecy", so);

@@ -49,6 +49,13 @@ json_object *cv_ballot_to_json(const cv_ballot *b, bool with_txid);
 cv_err cv_decryption_from_json(const json_object *o, cv_decryption *d);
 json_object *cv_decryption_to_json(const cv_decryption *d, bool with_txid);
 
+/* A trustee entry as the genesis's "secrecy" lists it (DESIGN 6.1): {"setup_hash",
+ * "validator_key", "commitments", "proofs": [{"c", "v"}...], "signature"}; strict, at most
+ * 255 commitments; whether they are points and the proofs hold is cv_trustee_verify's.
+ * On failure nothing is left to free. */
+cv_err cv_trustee_from_json(const json_object *o, cv_trustee *t);
+json_object *cv_trustee_to_json(const cv_trustee *t);
+
 /* {"validator_key", "signature"} */
 cv_err cv_approval_from_json(const json_object *o, cv_approval *a);
 json_object *cv_approval_to_json(const cv_approval *a);

@@ -98,4 +98,24 @@ json_object *cv_api_approved_json(bool committed, uint64_t approvals, unsigned t
 cv_err cv_api_approved_read(const json_object *o, bool *committed, uint64_t *approvals,
                             uint64_t *threshold);
 
+/* ---- the key ceremony (/api/ceremony...) ---- */
+
+/* A sealed share: {"setup_hash", "sender", "recipient", "ephemeral", "nonce",
+ * "ciphertext", "tag", "signature"}, all lowercase hex. Strict: exact keys and lengths. */
+json_object *cv_api_sealed_json(const cv_sealed_share *sh);
+cv_err cv_api_sealed_read(const json_object *o, cv_sealed_share *sh);
+/* A share check: {"setup_hash", "trustee", "sender", "good", "signature"}. */
+json_object *cv_api_check_json(const cv_share_check *c);
+cv_err cv_api_check_read(const json_object *o, cv_share_check *c);
+/* GET /api/ceremony: {"ballots", "quorum", "setup_hash", "trustees": [{"x",
+ * "validator_key", "name", "entry": trustee entry or null, "shares_sent",
+ * "shares_received", "confirmed", "complaints"}...] (key order: x = 1, 2, ...),
+ * "shares": [{"sender", "recipient"}...], "checks": [check...], "complaints", "voided",
+ * "complete"}. NULL when out of memory. */
+json_object *cv_api_ceremony_json(const cv_ceremony *c);
+/* What a trustee's client reads of it into out (cv_ceremony_free): secret, quorum,
+ * setup_hash, validators (keys and names, in order), entries (those posted), n_shares,
+ * checks, complete. CV_E_MALFORMED for a bad shape. */
+cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out);
+
 #endif

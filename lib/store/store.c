@@ -1102,6 +1102,11 @@ cv_err cv_st_settings_encode(const cv_settings *st, cv_buf *b)
 	cv_buf_u64(b, st->election.opens);
 	cv_buf_u64(b, st->election.closes);
 	cv_buf_u8(b, st->results_after_close ? 1 : 0);
+	/* a secret election's record goes on; an open one's keeps its old bytes */
+	if (st->secret) {
+		cv_buf_u8(b, 1);
+		cv_buf_u8(b, st->quorum);
+	}
 	return b->failed ? CV_E_NOMEM : CV_OK;
 }
 
@@ -1117,6 +1122,12 @@ cv_err cv_st_settings_decode(const uint8_t *p, size_t n, cv_settings *st)
 	st->election.opens = rd_u64(&r);
 	st->election.closes = rd_u64(&r);
 	st->results_after_close = rd_u8(&r) != 0;
+	if (!r.bad && r.off < n) {
+		st->secret = rd_u8(&r) == 1;
+		st->quorum = rd_u8(&r);
+		if (!st->secret)
+			r.bad = true;
+	}
 	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
 }
 
@@ -1330,6 +1341,17 @@ cv_err cv_st_load_genesis(cv_store *s, DB_TXN *txn, bool with_voters, cv_genesis
 	l.cap = 0;
 	if (with_voters) {
 		e = cv_st_scan(s, ST_ROLL, txn, NULL, 0, load_voter, &l);
+		if (e != CV_OK)
+			goto err;
+	}
+	if (st.secret) {
+		/* a secret election's genesis: the secrecy entry and the trustee entries
+		 * of its key ceremony, in key order (once open, frozen as the rest) */
+		if ((g->secrecy = calloc(1, sizeof *g->secrecy)) == NULL) {
+			e = CV_E_NOMEM;
+			goto err;
+		}
+		e = cv_st_ceremony_entries(s, txn, st.quorum, g->secrecy);
 		if (e != CV_OK)
 			goto err;
 	}

@@ -13,6 +13,8 @@
 #include "err.h"
 #include "merkle.h"
 #include "rules.h"
+#include "sealed.h"
+#include "secret.h"
 
 typedef enum cv_state { CV_STATE_SETUP = 0, CV_STATE_OPEN = 1, CV_STATE_CLOSED = 2 } cv_state;
 const char *cv_state_name(cv_state s); /* "setup", "open", "closed" */
@@ -92,6 +94,11 @@ cv_err cv_store_archive(cv_store *s, uint64_t now);
 typedef struct cv_settings {
 	cv_election election;
 	bool results_after_close; /* tally hidden from the public until closed */
+	/* Secret ballots (DESIGN section 6): the trustees are every validator of the
+	 * election, quorum (2-255) of them decrypt; quorum <= validators is checked at the
+	 * ceremony and the open. An open election has secret false and quorum 0. */
+	bool secret;
+	uint8_t quorum;
 } cv_settings;
 
 /* Creates the election in setup state; CV_E_EXISTS when there is one. */
@@ -207,8 +214,62 @@ cv_err cv_store_reissue_code(cv_store *s, const char *voter_id, char *code);
 cv_err cv_store_revoke_key(cv_store *s, const char *voter_id, char *code,
                            uint8_t revoked_key[CV_KEY_LEN]);
 
+/* ---- the key ceremony of a secret election (DESIGN 6.2; lib/store/store_ceremony.c) ----
+ * The trustees are the election's validators, all of them. In set-up each posts its
+ * trustee entry (made for the current setup_hash and quorum), then, once every entry is
+ * in, a share sealed to every other trustee (cv_sealed_share, signed by its sender),
+ * then a signed check of every share it received: confirmed, or a complaint. The store
+ * keeps only what is signed and sealed: it cannot read a share. Changing the settings
+ * (ballots, quorum, or anything of the election entry), a candidate or a validator
+ * changes what the entries are bound to, so every ceremony record is dropped in that
+ * same transaction (cv_ceremony.voided counts how often); an entry, share or check
+ * for another setup_hash is refused (CV_E_TRUSTEE_SETUP_HASH). The election opens only
+ * when the ceremony is complete (cv_ceremony.complete), with the secrecy entry and the
+ * trustee entries in its genesis. */
+typedef struct cv_ceremony {
+	bool secret;
+	uint8_t quorum;
+	uint8_t setup_hash[CV_HASH_LEN]; /* the current one, of the settings as they stand */
+	size_t n_validators;             /* = the number of trustees the ceremony needs */
+	cv_validator *validators;        /* key order, which is trustee order */
+	cv_secrecy entries;              /* the entries posted, key order (quorum as set) */
+	size_t n_shares;                 /* shares posted, of n_validators·(n_validators−1) */
+	uint8_t (*share_from)[CV_KEY_LEN], (*share_to)[CV_KEY_LEN];
+	size_t n_checks;
+	cv_share_check *checks; /* trustee then sender order */
+	uint64_t voided;        /* times the records were dropped by a set-up change */
+	size_t n_complaints;    /* checks that are not good */
+	/* 2 <= quorum <= validators, every entry, share and confirmation in, no complaint */
+	bool complete;
+} cv_ceremony;
+void cv_ceremony_free(cv_ceremony *c); /* NULL and zeroed are fine */
+/* The ceremony as it stands; CV_E_NOT_FOUND without an election. */
+cv_err cv_store_ceremony(cv_store *s, cv_ceremony *out);
+/* A trustee entry: the election in set-up and secret (CV_E_BAD_STATE), made for the
+ * current setup_hash (CV_E_TRUSTEE_SETUP_HASH) with quorum commitments
+ * (CV_E_SECRECY_PARAMS), by a validator (CV_E_TRUSTEE_NOT_VALIDATOR), proofs and
+ * signature valid (cv_trustee_verify's codes); one per trustee (CV_E_EXISTS). */
+cv_err cv_store_put_trustee(cv_store *s, const cv_trustee *t);
+/* A sealed share: as above for state and setup_hash; every entry in (CV_E_BAD_STATE),
+ * sender and recipient distinct trustees (CV_E_DECRYPTION_NOT_TRUSTEE), the sender's
+ * signature (cv_sealed_verify's codes); one per sender and recipient (CV_E_EXISTS). */
+cv_err cv_store_put_share(cv_store *s, const cv_sealed_share *sh);
+/* The shares addressed to recipient, by sender (caller frees *out). */
+cv_err cv_store_shares_to(cv_store *s, const uint8_t recipient[CV_KEY_LEN], cv_sealed_share **out,
+                          size_t *n);
+/* A trustee's check of the share it received from sender: the share must be stored
+ * (CV_E_NOT_FOUND), the signature valid; one per share (CV_E_EXISTS: a complaint stands
+ * until the ceremony is reset). */
+cv_err cv_store_put_check(cv_store *s, const cv_share_check *c);
+/* The admin's remedy for a complaint (or a lost secret): drops every entry, share and
+ * check so that the ceremony runs again. CV_E_BAD_STATE unless secret and in set-up. */
+cv_err cv_store_ceremony_reset(cv_store *s);
+
 /* Fixes the genesis block (timestamp now) and opens the election; checks the genesis
- * rules first, and that `closes`, when set, is still ahead (CV_E_BAD_ELECTION). */
+ * rules first, and that `closes`, when set, is still ahead (CV_E_BAD_ELECTION). A
+ * secret election opens only with its key ceremony complete (CV_E_CEREMONY); its
+ * genesis then carries the secrecy entry and the trustee entries and passes
+ * cv_check_genesis. */
 cv_err cv_store_open_election(cv_store *s, uint64_t now, uint8_t genesis_hash[CV_HASH_LEN]);
 /* Closes an open election (CV_E_BAD_STATE otherwise): no vote enters the pool after
  * this, and what the pool holds is what was pending at the close, the only votes that

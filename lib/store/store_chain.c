@@ -68,6 +68,8 @@ cv_err cv_store_check_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t 
 	e = cv_st_view(s, &view);
 	if (e != CV_OK)
 		return e == CV_E_BAD_STATE ? CV_E_NOT_OPEN : e;
+	if (view.genesis->secrecy != NULL)
+		return CV_E_SECRET_UNSERVED; /* ballots are the next step of the service */
 	view.on_roll = roll_read;
 	/* Once `closes` has passed the election is closed by its clock, whatever the stored
 	 * state says: the pool must stay what was pending at the close. */
@@ -259,9 +261,12 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out)
 {
 	work_ctx c = {now, out, 0};
+	cv_view view;
 	cv_err e;
 
 	memset(out, 0, sizeof *out);
+	if (cv_st_view(s, &view) == CV_OK && view.genesis->secrecy != NULL)
+		return CV_E_SECRET_UNSERVED;
 	e = cv_st_run(s, work_op, &c);
 	if (e != CV_OK)
 		cv_block_free(out);
@@ -615,6 +620,8 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 		*bad_vote = SIZE_MAX;
 	if ((e = cv_st_view(s, &view)) != CV_OK)
 		return e;
+	if (view.genesis->secrecy != NULL)
+		return CV_E_SECRET_UNSERVED;
 	c.q.n_validators = view.genesis->n_validators;
 	c.q.threshold = view.genesis->election.threshold;
 	e = cv_st_run(s, tip_op, &c);

@@ -176,6 +176,18 @@ cv_err cv_st_view(cv_store *s, cv_view *v);
 /* Whether the voter has a committed vote, inside txn: 1, 0 or -cv_err. */
 int cv_st_has_voted_txn(cv_store *s, DB_TXN *txn, const uint8_t key[CV_KEY_LEN]);
 
+/* The ceremony's records lie in ST_META under this prefix (store_ceremony.c). */
+#define ST_CEREMONY_PREFIX "ceremony/"
+/* Every set-up write that can change the setup_hash or the quorum calls this last in
+ * its transaction: when ceremony records exist and were made for another setup, they
+ * are dropped (DESIGN section 6: such a change voids every trustee entry). */
+cv_err cv_st_ceremony_revise(cv_store *s, DB_TXN *txn);
+/* The entries stored, key order, into sec (quorum from the settings): what a secret
+ * genesis carries. */
+/* cv_store_ceremony inside txn (c: cv_ceremony_free). */
+cv_err cv_st_ceremony_status(cv_store *s, DB_TXN *txn, cv_ceremony *c);
+cv_err cv_st_ceremony_entries(cv_store *s, DB_TXN *txn, uint8_t quorum, cv_secrecy *sec);
+
 /* Test hook: sleep inside the transaction before commit (see cv_store_fault_stall). */
 void cv_st_stall(cv_store *s);
 

@@ -37,6 +37,8 @@ static cv_err settings_ok(const cv_settings *st)
 		return CV_E_BAD_ELECTION;
 	if (e->opens != 0 && e->closes != 0 && e->opens >= e->closes)
 		return CV_E_BAD_ELECTION;
+	if (st->secret ? st->quorum < 2 : st->quorum != 0)
+		return CV_E_SECRECY_PARAMS;
 	return CV_OK;
 }
 
@@ -78,7 +80,9 @@ static cv_err settings_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	cv_err e = in_setup(s, txn);
 
-	return e != CV_OK ? e : put_settings(s, txn, ctx);
+	if (e == CV_OK)
+		e = put_settings(s, txn, ctx);
+	return e != CV_OK ? e : cv_st_ceremony_revise(s, txn);
 }
 
 cv_err cv_store_set_settings(cv_store *s, const cv_settings *st)
@@ -131,7 +135,7 @@ static cv_err put_candidates_op(cv_store *s, DB_TXN *txn, void *ctx)
 		if (e != CV_OK)
 			return e;
 	}
-	return e;
+	return e != CV_OK ? e : cv_st_ceremony_revise(s, txn);
 }
 
 cv_err cv_store_put_candidates(cv_store *s, const cv_candidate *c, size_t n, size_t *bad)
@@ -166,7 +170,8 @@ static cv_err del_candidate_op(cv_store *s, DB_TXN *txn, void *ctx)
 	if (e != CV_OK)
 		return e;
 	cv_put_u32(key, *(const uint32_t *)ctx);
-	return cv_st_del(s, ST_CANDIDATES, txn, key, sizeof key);
+	e = cv_st_del(s, ST_CANDIDATES, txn, key, sizeof key);
+	return e != CV_OK ? e : cv_st_ceremony_revise(s, txn);
 }
 
 cv_err cv_store_del_candidate(cv_store *s, uint32_t id)
@@ -186,7 +191,7 @@ static cv_err put_validators_op(cv_store *s, DB_TXN *txn, void *ctx)
 		if (e != CV_OK)
 			return e;
 	}
-	return e;
+	return e != CV_OK ? e : cv_st_ceremony_revise(s, txn);
 }
 
 cv_err cv_store_put_validators(cv_store *s, const cv_validator *v, size_t n, size_t *bad)
@@ -221,7 +226,9 @@ static cv_err del_validator_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	cv_err e = in_setup(s, txn);
 
-	return e != CV_OK ? e : cv_st_del(s, ST_VALIDATORS, txn, ctx, CV_KEY_LEN);
+	if (e == CV_OK)
+		e = cv_st_del(s, ST_VALIDATORS, txn, ctx, CV_KEY_LEN);
+	return e != CV_OK ? e : cv_st_ceremony_revise(s, txn);
 }
 
 cv_err cv_store_del_validator(cv_store *s, const uint8_t key[CV_KEY_LEN])
@@ -424,12 +431,25 @@ typedef struct open_ctx {
 	uint8_t hash[CV_HASH_LEN];
 } open_ctx;
 
+/* A secret election opens only when its key ceremony is complete. */
+static cv_err ceremony_complete(cv_store *s, DB_TXN *txn)
+{
+	cv_ceremony c = {0};
+	cv_err e;
+
+	e = cv_st_ceremony_status(s, txn, &c);
+	if (e == CV_OK && !c.complete)
+		e = CV_E_CEREMONY;
+	cv_ceremony_free(&c);
+	return e;
+}
+
 static cv_err open_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	open_ctx *c = ctx;
 	cv_genesis g;
 	cv_block b;
-	cv_st_tip tip;
+	cv_st_tip tip = {0};
 	cv_buf enc = {0};
 	uint8_t rec[CV_HASH_LEN + 8], height[8], state = CV_STATE_OPEN;
 	cv_err e = in_setup(s, txn);
@@ -440,12 +460,24 @@ static cv_err open_op(cv_store *s, DB_TXN *txn, void *ctx)
 	if (e != CV_OK)
 		return e;
 	e = cv_genesis_normalise(&g);
+	if (e == CV_OK && g.secrecy != NULL)
+		e = ceremony_complete(s, txn);
 	/* an election opened at or after its `closes` could take no vote, and its seal
 	 * could not be valid (closed_at = closes would be before the genesis) */
 	if (e == CV_OK && g.election.closes != 0 && c->now >= g.election.closes)
 		e = CV_E_BAD_ELECTION;
 	if (e == CV_OK)
 		e = cv_genesis_header(&g, c->now, &tip.header);
+	if (e == CV_OK && g.secrecy != NULL) {
+		/* the genesis a verifier will read: the secrecy rules (quorum, trustees,
+		 * setup_hash, proofs, K) hold before it is sealed */
+		cv_block gb = {0};
+
+		gb.header = tip.header;
+		gb.genesis = &g;
+		cv_header_hash(&tip.header, gb.hash);
+		e = cv_check_genesis(&gb);
+	}
 	cv_genesis_free(&g);
 	if (e != CV_OK)
 		return e;

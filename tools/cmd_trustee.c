@@ -1,0 +1,637 @@
+/* chainvote trustee: a trustee's side of a secret election's key ceremony (DESIGN 6.2)
+ * against a running service. keygen draws the secret polynomial, keeps its coefficients
+ * in a 0600 file and posts the signed trustee entry; shares seals P(x_l) to every other
+ * trustee, opens and checks the shares addressed to this trustee against their senders'
+ * commitments, posts a confirmation or a complaint for each, and once all are good keeps
+ * s_j (checked: s_j·G = K_j) in a 0600 file; status prints the ceremony. The formats and
+ * the math are the library's (secret.h, sealed.h); this file only drives them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "api.h"
+#include "chain.h"
+#include "client.h"
+#include "cmd.h"
+#include "http.h"
+#include "json.h"
+#include "sealed.h"
+#include "secret.h"
+
+#define SECRET_FORMAT "chainvote-trustee-secret/1"
+#define SHARE_FORMAT  "chainvote-trustee-share/1"
+#define SECRET_MAX    (64 * 1024)
+/* exit status of `shares` while shares addressed to this trustee are still missing */
+#define EXIT_WAITING 3
+
+enum {
+	OPT_URL = 256,
+	OPT_CACERT,
+	OPT_ELECTION,
+	OPT_KEY,
+	OPT_SECRET,
+	OPT_SECRET_OUT,
+	OPT_SHARE_OUT,
+	OPT_HELP
+};
+
+static const char usage_text[] =
+    "usage: chainvote trustee keygen --url U --key FILE [--secret-out F]\n"
+    "       chainvote trustee shares --url U --key FILE --secret F [--share-out F]\n"
+    "       chainvote trustee status --url U\n"
+    "       (each also takes [--election SLUG] [--cacert FILE])\n"
+    "A trustee's side of a secret election's key ceremony (DESIGN section 6.2). The\n"
+    "trustees are the election's validators; FILE is the validator's key file.\n"
+    "  keygen  draws a secret polynomial of `quorum` coefficients, writes them to\n"
+    "          --secret-out (default trustee.secret; mode 0600, never overwritten) and\n"
+    "          posts the signed trustee entry for the election's current setup_hash.\n"
+    "  shares  once every trustee's entry is in: seals P(x_l) to every other trustee\n"
+    "          (ECDH P-256, HKDF-SHA256, AES-256-GCM; the service stores only\n"
+    "          ciphertexts), opens the shares addressed to this trustee, checks each\n"
+    "          against its sender's commitments and posts a signed confirmation, or a\n"
+    "          complaint for a bad one (the admin then resets the ceremony). With every\n"
+    "          share good it writes s_j to --share-out (default: the secret file's name\n"
+    "          with .share; mode 0600) and checks s_j·G = K_j. Run it again until done.\n"
+    "  status  prints the ceremony as the service reports it (GET /api/ceremony).\n"
+    "  decrypt posting decryption shares after the seal belongs to the next step of\n"
+    "          the service and is not available yet.\n" CACERT_HELP
+    "Exit status: 0 done, 1 a refusal or a complaint, 2 usage, 3 shares still missing\n"
+    "(shares: run again once the other trustees have sent theirs).\n";
+
+typedef struct opts {
+	const char *url, *cacert, *election, *key_path, *secret, *secret_out, *share_out;
+} opts;
+
+typedef struct session {
+	const char *prog;
+	cv_http *http;
+	cv_privkey *key;
+	uint8_t me[CV_KEY_LEN];
+	cv_ceremony c; /* as read from the service */
+} session;
+
+static int usage_error(const char *why)
+{
+	fprintf(stderr, "chainvote trustee: %s\n%s", why, usage_text);
+	return 2;
+}
+
+/* GET /api/ceremony into s->c. 0, or 1 with a message. */
+static int read_ceremony(session *s)
+{
+	cv_http_reply r = {0};
+	int rc = 1;
+
+	cv_ceremony_free(&s->c);
+	if (cli_get_json(s->prog, s->http, "/api/ceremony", &r) != 0)
+		return 1;
+	if (cv_api_ceremony_read(r.body, &s->c) != CV_OK)
+		fprintf(stderr, "chainvote %s: the ceremony's status does not parse\n", s->prog);
+	else if (!s->c.secret)
+		fprintf(stderr,
+		        "chainvote %s: the election is not secret (\"ballots\": \"open\")\n",
+		        s->prog);
+	else
+		rc = 0;
+	cv_http_reply_free(&r);
+	return rc;
+}
+
+/* This trustee's place: x = 1 + index among the validators (key order), or 0. */
+static size_t my_x(const session *s)
+{
+	for (size_t i = 0; i < s->c.n_validators; i++)
+		if (memcmp(s->c.validators[i].key, s->me, CV_KEY_LEN) == 0)
+			return i + 1;
+	return 0;
+}
+
+static const cv_trustee *entry_of(const cv_ceremony *c, const uint8_t key[CV_KEY_LEN])
+{
+	for (size_t i = 0; i < c->entries.n_trustees; i++)
+		if (memcmp(c->entries.trustees[i].validator_key, key, CV_KEY_LEN) == 0)
+			return &c->entries.trustees[i];
+	return NULL;
+}
+
+/* POSTs body to path; 0 on the expected 201, 1 on a 409 `exists` when that is allowed
+ * (already posted), -1 with a message otherwise. Takes body. */
+static int post(session *s, const char *path, json_object *body, const char *what, bool exists_ok)
+{
+	cv_http_reply r = {0};
+	cv_err e = body != NULL ? cv_http_request(s->http, "POST", path, body, &r) : CV_E_NOMEM;
+	int rc = -1;
+
+	if (e == CV_OK && r.status == 201)
+		rc = 0;
+	else if (e == CV_OK && r.status == 409 && exists_ok && strcmp(r.code, "exists") == 0)
+		rc = 1;
+	else
+		cli_print_refusal(s->prog, what, &r);
+	cv_http_reply_free(&r);
+	json_object_put(body);
+	return rc;
+}
+
+/* Writes text to path, created with mode 0600 (never over an existing file), synced. */
+static int write_private(const char *prog, const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	bool ok;
+
+	if (fd < 0) {
+		fprintf(stderr, "chainvote %s: %s: %s\n", prog, path, strerror(errno));
+		return -1;
+	}
+	ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
+	if (close(fd) != 0 || !ok) {
+		fprintf(stderr, "chainvote %s: %s: could not be written\n", prog, path);
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/* A scalar in [1, n) from the CSPRNG. */
+static cv_err draw_scalar(uint8_t s[CV_SCALAR_LEN])
+{
+	static const uint8_t zero[CV_SCALAR_LEN];
+	cv_err e;
+
+	do {
+		if ((e = cv_random(s, CV_SCALAR_LEN)) != CV_OK)
+			return e;
+	} while (!cv_scalar_ok(s) || memcmp(s, zero, CV_SCALAR_LEN) == 0);
+	return CV_OK;
+}
+
+/* ---- keygen ---- */
+
+static int do_keygen(session *s, const opts *o)
+{
+	const char *out = o->secret_out != NULL ? o->secret_out : "trustee.secret";
+	uint8_t(*coeffs)[CV_SCALAR_LEN] = NULL;
+	json_object *file = NULL, *arr;
+	cv_trustee t = {0};
+	size_t q;
+	int rc = 1;
+
+	if (read_ceremony(s) != 0)
+		return 1;
+	q = s->c.quorum;
+	if (my_x(s) == 0) {
+		fprintf(stderr,
+		        "chainvote %s: this key is not a validator (trustee) of the election\n",
+		        s->prog);
+		return 1;
+	}
+	if (entry_of(&s->c, s->me) != NULL) {
+		fprintf(stderr, "chainvote %s: this trustee's entry is posted already\n", s->prog);
+		return 1;
+	}
+	if (q < 2 || (coeffs = OPENSSL_secure_zalloc(q * CV_SCALAR_LEN)) == NULL) {
+		fprintf(stderr, "chainvote %s: no quorum, or out of memory\n", s->prog);
+		return 1;
+	}
+	for (size_t k = 0; k < q; k++)
+		if (draw_scalar(coeffs[k]) != CV_OK)
+			goto out;
+	if (cv_trustee_make(s->c.setup_hash, s->key, (const uint8_t(*)[CV_SCALAR_LEN])coeffs, q,
+	                    NULL, &t) != CV_OK) {
+		fprintf(stderr, "chainvote %s: the trustee entry could not be made\n", s->prog);
+		goto out;
+	}
+	/* the secret first: an entry posted without it could never send its shares */
+	if ((file = json_object_new_object()) == NULL || (arr = json_object_new_array()) == NULL)
+		goto out;
+	json_object_object_add(file, "format", json_object_new_string(SECRET_FORMAT));
+	cv_json_add_hex(file, "setup_hash", s->c.setup_hash, CV_HASH_LEN);
+	cv_json_add_hex(file, "validator_key", s->me, CV_KEY_LEN);
+	json_object_object_add(file, "coefficients", arr);
+	for (size_t k = 0; k < q; k++) {
+		char hex[2 * CV_SCALAR_LEN + 1];
+
+		cv_hex_encode(coeffs[k], CV_SCALAR_LEN, hex);
+		json_object_array_add(arr, json_object_new_string(hex));
+		OPENSSL_cleanse(hex, sizeof hex);
+	}
+	if (write_private(s->prog, out,
+	                  json_object_to_json_string_ext(file, JSON_C_TO_STRING_PRETTY)) != 0)
+		goto out;
+	if (post(s, "/api/ceremony/entries", cv_trustee_to_json(&t), "the trustee entry", false) !=
+	    0) {
+		unlink(out); /* not posted: the coefficients belong to nothing */
+		goto out;
+	}
+	printf("trustee entry posted (x = %zu, quorum %zu); coefficients kept in %s\n", my_x(s), q,
+	       out);
+	rc = 0;
+out:
+	if (file != NULL) /* the strings held the coefficients */
+		json_object_put(file);
+	cv_trustee_free(&t);
+	OPENSSL_secure_clear_free(coeffs, q * CV_SCALAR_LEN);
+	return rc;
+}
+
+/* ---- shares ---- */
+
+/* The coefficients of the secret file, checked against this trustee and setup. */
+static int load_secret(session *s, const char *path, uint8_t (**coeffs)[CV_SCALAR_LEN], size_t *q)
+{
+	size_t len = 0;
+	char *text = cli_read_file(s->prog, path, SECRET_MAX, &len);
+	json_object *o = NULL, *arr, *v;
+	uint8_t setup[CV_HASH_LEN], key[CV_KEY_LEN];
+	int rc = -1;
+
+	*coeffs = NULL;
+	*q = 0;
+	if (text == NULL)
+		return -1;
+	if (cv_json_parse(text, len, &o) != CV_OK || !json_object_object_get_ex(o, "format", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), SECRET_FORMAT) != 0 ||
+	    cv_json_get_hex(o, "setup_hash", setup, CV_HASH_LEN) != CV_OK ||
+	    cv_json_get_hex(o, "validator_key", key, CV_KEY_LEN) != CV_OK ||
+	    !json_object_object_get_ex(o, "coefficients", &arr) ||
+	    !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) < 2 ||
+	    json_object_array_length(arr) > CV_MAX_QUORUM) {
+		fprintf(stderr, "chainvote %s: %s is not a trustee secret file\n", s->prog, path);
+		goto out;
+	}
+	if (memcmp(key, s->me, CV_KEY_LEN) != 0 ||
+	    memcmp(setup, s->c.setup_hash, CV_HASH_LEN) != 0) {
+		fprintf(stderr,
+		        "chainvote %s: %s belongs to another trustee or setup (the setup changed: "
+		        "run keygen again)\n",
+		        s->prog, path);
+		goto out;
+	}
+	*q = json_object_array_length(arr);
+	if ((*coeffs = OPENSSL_secure_zalloc(*q * CV_SCALAR_LEN)) == NULL)
+		goto out;
+	for (size_t k = 0; k < *q; k++) {
+		v = json_object_array_get_idx(arr, k);
+		if (!json_object_is_type(v, json_type_string) ||
+		    cv_hex_decode(json_object_get_string(v), (*coeffs)[k], CV_SCALAR_LEN) !=
+		        CV_OK ||
+		    !cv_scalar_ok((*coeffs)[k])) {
+			fprintf(stderr, "chainvote %s: %s: a coefficient is not a scalar\n",
+			        s->prog, path);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		OPENSSL_secure_clear_free(*coeffs, *q * CV_SCALAR_LEN);
+		*coeffs = NULL;
+	}
+	json_object_put(o);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return rc;
+}
+
+/* Seals P(x_l) to every other trustee; a share posted already is left as it is. */
+static int send_shares(session *s, const uint8_t (*coeffs)[CV_SCALAR_LEN], size_t q)
+{
+	uint8_t value[CV_SCALAR_LEN];
+	cv_sealed_share sh;
+	int sent = 0, rc = 0;
+
+	for (size_t l = 0; l < s->c.n_validators && rc == 0; l++) {
+		const uint8_t *to = s->c.validators[l].key;
+
+		if (memcmp(to, s->me, CV_KEY_LEN) == 0)
+			continue;
+		if (cv_poly_eval(coeffs, q, l + 1, value) != CV_OK ||
+		    cv_sealed_seal(s->c.setup_hash, s->key, to, value, NULL, NULL, &sh) != CV_OK) {
+			fprintf(stderr, "chainvote %s: a share could not be sealed\n", s->prog);
+			rc = -1;
+			break;
+		}
+		switch (post(s, "/api/ceremony/shares", cv_api_sealed_json(&sh), "a share", true)) {
+		case 0:
+			sent++;
+			break;
+		case 1:
+			break; /* sent before */
+		default:
+			rc = -1;
+		}
+	}
+	OPENSSL_cleanse(value, sizeof value);
+	if (rc == 0 && sent > 0)
+		printf("%d share%s sent\n", sent, sent == 1 ? "" : "s");
+	return rc;
+}
+
+/* Whether this trustee has posted a check of sender's share, and its verdict. */
+static const cv_share_check *my_check(const session *s, const uint8_t sender[CV_KEY_LEN])
+{
+	for (size_t i = 0; i < s->c.n_checks; i++)
+		if (memcmp(s->c.checks[i].trustee, s->me, CV_KEY_LEN) == 0 &&
+		    memcmp(s->c.checks[i].sender, sender, CV_KEY_LEN) == 0)
+			return &s->c.checks[i];
+	return NULL;
+}
+
+static int post_check(session *s, const uint8_t sender[CV_KEY_LEN], bool good)
+{
+	cv_share_check ck = {0};
+
+	memcpy(ck.setup_hash, s->c.setup_hash, CV_HASH_LEN);
+	memcpy(ck.sender, sender, CV_KEY_LEN);
+	ck.good = good;
+	if (cv_share_check_sign(&ck, s->key) != CV_OK)
+		return -1;
+	return post(s, "/api/ceremony/checks", cv_api_check_json(&ck),
+	            good ? "a confirmation" : "a complaint", true) < 0
+	           ? -1
+	           : 0;
+}
+
+/* Writes s_j and K_j to the share file: a new 0600 file beside it, then renamed over
+ * it, so that a reader sees the old file or the new one. */
+static int write_share(session *s, const char *path, size_t x, const uint8_t sj[CV_SCALAR_LEN],
+                       const uint8_t Kj[CV_POINT_LEN])
+{
+	json_object *o = json_object_new_object();
+	char tmp[4096 + 8];
+	int rc = -1;
+
+	if (o == NULL || snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp) {
+		json_object_put(o);
+		return -1;
+	}
+	json_object_object_add(o, "format", json_object_new_string(SHARE_FORMAT));
+	cv_json_add_hex(o, "setup_hash", s->c.setup_hash, CV_HASH_LEN);
+	cv_json_add_hex(o, "validator_key", s->me, CV_KEY_LEN);
+	json_object_object_add(o, "x", json_object_new_uint64(x));
+	cv_json_add_hex(o, "share", sj, CV_SCALAR_LEN);
+	cv_json_add_hex(o, "trustee_key", Kj, CV_POINT_LEN);
+	unlink(tmp); /* a leftover of an interrupted run */
+	rc =
+	    write_private(s->prog, tmp, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	if (rc == 0 && rename(tmp, path) != 0) {
+		fprintf(stderr, "chainvote %s: %s: %s\n", s->prog, path, strerror(errno));
+		unlink(tmp);
+		rc = -1;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/* Opens and checks the shares addressed to this trustee; with all n-1 good, s_j. */
+static int receive_shares(session *s, const opts *o, const uint8_t (*coeffs)[CV_SCALAR_LEN],
+                          size_t q, size_t x)
+{
+	char path[32 + 2 * CV_KEY_LEN], hex[2 * CV_KEY_LEN + 1], out_path[4096];
+	cv_http_reply r = {0};
+	json_object *list;
+	size_t n = s->c.n_validators, n_got, n_good = 0;
+	uint8_t(*values)[CV_SCALAR_LEN] = NULL, sj[CV_SCALAR_LEN], Kj[CV_POINT_LEN],
+	check[CV_POINT_LEN];
+	int rc = 1, complaints = 0;
+
+	cv_hex_encode(s->me, CV_KEY_LEN, hex);
+	snprintf(path, sizeof path, "/api/ceremony/shares/%s", hex);
+	if (cli_get_json(s->prog, s->http, path, &r) != 0)
+		return 1;
+	if (!json_object_object_get_ex(r.body, "shares", &list) ||
+	    !json_object_is_type(list, json_type_array) ||
+	    (n_got = json_object_array_length(list)) > n - 1) {
+		fprintf(stderr, "chainvote %s: the shares addressed to this trustee do not parse\n",
+		        s->prog);
+		goto out;
+	}
+	/* values[0] = P_own(x_j), then one per sender */
+	if ((values = OPENSSL_secure_zalloc(n * CV_SCALAR_LEN)) == NULL ||
+	    cv_poly_eval(coeffs, q, x, values[0]) != CV_OK)
+		goto out;
+	for (size_t i = 0; i < n_got; i++) {
+		cv_sealed_share sh;
+		const cv_trustee *sender;
+		const cv_share_check *done;
+		bool good;
+
+		if (cv_api_sealed_read(json_object_array_get_idx(list, i), &sh) != CV_OK ||
+		    memcmp(sh.recipient, s->me, CV_KEY_LEN) != 0 ||
+		    (sender = entry_of(&s->c, sh.sender)) == NULL) {
+			fprintf(stderr, "chainvote %s: a share does not parse\n", s->prog);
+			goto out;
+		}
+		/* the sender signed it, it opens with this key, it matches the commitments */
+		good = memcmp(sh.setup_hash, s->c.setup_hash, CV_HASH_LEN) == 0 &&
+		       cv_sealed_verify(&sh) == CV_OK &&
+		       cv_sealed_open(&sh, s->key, values[1 + n_good]) == CV_OK &&
+		       cv_share_matches(values[1 + n_good],
+		                        (const uint8_t(*)[CV_POINT_LEN])sender->commitments,
+		                        sender->n_coeffs, x) == CV_OK;
+		cv_hex_encode(sh.sender, CV_KEY_LEN, hex);
+		done = my_check(s, sh.sender);
+		if (!good) {
+			fprintf(stderr,
+			        "chainvote %s: the share from %.16s… does not match its "
+			        "commitments: complaint lodged\n",
+			        s->prog, hex);
+			complaints++;
+			if (done == NULL && post_check(s, sh.sender, false) != 0)
+				goto out;
+			continue;
+		}
+		if (done != NULL && !done->good) {
+			complaints++; /* a complaint stands until the ceremony is reset */
+			continue;
+		}
+		if (done == NULL && post_check(s, sh.sender, true) != 0)
+			goto out;
+		n_good++;
+	}
+	if (complaints > 0) {
+		fprintf(stderr,
+		        "chainvote %s: %d complaint%s stand%s: the admin resets the ceremony "
+		        "and the trustees run it again\n",
+		        s->prog, complaints, complaints == 1 ? "" : "s",
+		        complaints == 1 ? "s" : "");
+		goto out;
+	}
+	if (n_good < n - 1) {
+		printf("waiting: %zu of %zu shares received and confirmed; run again later\n",
+		       n_good, n - 1);
+		rc = EXIT_WAITING;
+		goto out;
+	}
+	/* s_j = Σ values: P evaluated at 1 sums its coefficients mod n */
+	if (cv_poly_eval((const uint8_t(*)[CV_SCALAR_LEN])values, n, 1, sj) != CV_OK ||
+	    cv_trustee_key(&s->c.entries, x, Kj) != CV_OK ||
+	    cv_point_base_mul(sj, check) != CV_OK || memcmp(check, Kj, CV_POINT_LEN) != 0) {
+		fprintf(stderr, "chainvote %s: s_j·G is not K_j: the shares do not add up\n",
+		        s->prog);
+		goto out;
+	}
+	if (o->share_out != NULL)
+		snprintf(out_path, sizeof out_path, "%s", o->share_out);
+	else if (snprintf(out_path, sizeof out_path, "%s.share", o->secret) >= (int)sizeof out_path)
+		goto out;
+	/* a file from an earlier run of the ceremony (reset since) is replaced: s_j is
+	 * this run's */
+	if (write_share(s, out_path, x, sj, Kj) != 0)
+		goto out;
+	printf("every share confirmed; s_j (x = %zu) written to %s, s_j·G = K_j\n", x, out_path);
+	rc = 0;
+out:
+	OPENSSL_cleanse(sj, sizeof sj);
+	OPENSSL_secure_clear_free(values, n * CV_SCALAR_LEN);
+	cv_http_reply_free(&r);
+	return rc;
+}
+
+static int do_shares(session *s, const opts *o)
+{
+	uint8_t(*coeffs)[CV_SCALAR_LEN] = NULL, C0[CV_POINT_LEN];
+	const cv_trustee *mine;
+	size_t q = 0, x;
+	int rc = 1;
+
+	if (o->secret == NULL)
+		return usage_error("shares needs --secret FILE");
+	if (read_ceremony(s) != 0 || load_secret(s, o->secret, &coeffs, &q) != 0)
+		goto out;
+	x = my_x(s);
+	mine = entry_of(&s->c, s->me);
+	/* the entry posted is this secret's: its first commitment is a_0·G */
+	if (x == 0 || mine == NULL || mine->n_coeffs != q ||
+	    cv_point_base_mul(coeffs[0], C0) != CV_OK ||
+	    memcmp(C0, mine->commitments[0], CV_POINT_LEN) != 0) {
+		fprintf(stderr,
+		        "chainvote %s: the service holds no entry of this secret for this "
+		        "trustee (run keygen)\n",
+		        s->prog);
+		goto out;
+	}
+	if (s->c.entries.n_trustees < s->c.n_validators) {
+		printf("waiting: %zu of %zu trustee entries are in; run again later\n",
+		       s->c.entries.n_trustees, s->c.n_validators);
+		rc = EXIT_WAITING;
+		goto out;
+	}
+	if (send_shares(s, (const uint8_t(*)[CV_SCALAR_LEN])coeffs, q) != 0)
+		goto out;
+	rc = receive_shares(s, o, (const uint8_t(*)[CV_SCALAR_LEN])coeffs, q, x);
+out:
+	OPENSSL_secure_clear_free(coeffs, q * CV_SCALAR_LEN);
+	return rc;
+}
+
+/* ---- status ---- */
+
+static int do_status(session *s)
+{
+	cv_http_reply r = {0};
+
+	if (cli_get_json(s->prog, s->http, "/api/ceremony", &r) != 0)
+		return 1;
+	printf("%s\n", json_object_to_json_string_ext(r.body, JSON_C_TO_STRING_PRETTY));
+	cv_http_reply_free(&r);
+	return 0;
+}
+
+int cmd_trustee(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"url", required_argument, NULL, OPT_URL},
+	    {"cacert", required_argument, NULL, OPT_CACERT},
+	    {"election", required_argument, NULL, OPT_ELECTION},
+	    {"key", required_argument, NULL, OPT_KEY},
+	    {"secret", required_argument, NULL, OPT_SECRET},
+	    {"secret-out", required_argument, NULL, OPT_SECRET_OUT},
+	    {"share-out", required_argument, NULL, OPT_SHARE_OUT},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	opts o = {0};
+	session s = {0};
+	const char *sub;
+	int c, rc = 1;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	sub = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_URL:
+			o.url = optarg;
+			break;
+		case OPT_CACERT:
+			o.cacert = optarg;
+			break;
+		case OPT_ELECTION:
+			o.election = optarg;
+			break;
+		case OPT_KEY:
+			o.key_path = optarg;
+			break;
+		case OPT_SECRET:
+			o.secret = optarg;
+			break;
+		case OPT_SECRET_OUT:
+			o.secret_out = optarg;
+			break;
+		case OPT_SHARE_OUT:
+			o.share_out = optarg;
+			break;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument");
+	if (strcmp(sub, "decrypt") == 0) {
+		fprintf(stderr, "chainvote trustee: decrypt (decryption shares after the seal) is "
+		                "not available yet: this service serves the key ceremony and the "
+		                "opened genesis of a secret election\n");
+		return 2;
+	}
+	if (strcmp(sub, "keygen") != 0 && strcmp(sub, "shares") != 0 && strcmp(sub, "status") != 0)
+		return usage_error("unknown step (keygen, shares, status)");
+	if (o.url == NULL)
+		return usage_error("--url is required");
+	if (strcmp(sub, "status") != 0 && o.key_path == NULL)
+		return usage_error("--key is required");
+	s.prog = "trustee";
+	if (o.key_path != NULL) {
+		if ((s.key = cli_load_key(s.prog, o.key_path)) == NULL)
+			return 1;
+		cv_privkey_public(s.key, s.me);
+	}
+	if ((s.http = cli_open_http(s.prog, o.url, o.cacert, o.election)) == NULL)
+		goto out;
+	if (strcmp(sub, "keygen") == 0)
+		rc = do_keygen(&s, &o);
+	else if (strcmp(sub, "shares") == 0)
+		rc = do_shares(&s, &o);
+	else
+		rc = do_status(&s);
+out:
+	cv_ceremony_free(&s.c);
+	cli_close_http(s.http);
+	cv_privkey_free(s.key);
+	return rc;
+}
