@@ -115,6 +115,11 @@ static const struct {
                         "The code is too easy to guess: it needs at least 40 bits, e.g. 8 "
                         "letters and digits, 10 hex digits or 13 digits.",
                         422},
+    [CV_E_BAD_CHANGE] = {"bad_change", "The change breaks a rule of the chain's changes.", 422},
+    [CV_E_CHANGE_SIGNATURES] = {"change_signatures",
+                                "The change is not co-signed by enough validators in force.", 422},
+    [CV_E_CHANGE_CLOSES] = {"change_closes",
+                            "The change moves closes before a vote already committed.", 422},
 };
 
 static int known(cv_err e)

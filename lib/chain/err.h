@@ -82,6 +82,10 @@ typedef enum cv_err {
 	CV_E_REGISTERED,     /* the entry has a key bound: revoke it, not reissue the code */
 	CV_E_NOT_REGISTERED, /* the entry has no key bound: nothing to revoke */
 	CV_E_WEAK_CODE,      /* an administrator's code under CV_CODE_MIN_BITS of strength */
+	/* changes of the parameters in force (docs/GOVERNANCE.md) */
+	CV_E_BAD_CHANGE, /* a change breaks a rule of its own, or is not alone in its block */
+	CV_E_CHANGE_SIGNATURES, /* too few co-signatures, out of order, or not by validators */
+	CV_E_CHANGE_CLOSES,     /* closes moved before a committed vote */
 	CV_E__COUNT
 } cv_err;
 
