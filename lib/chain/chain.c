@@ -493,9 +493,9 @@ const char *cv_change_kind_name(uint8_t kind)
 
 uint8_t cv_change_kind_of(const char *name)
 {
-	for (uint8_t k = CV_CHANGE_CLOSES; k <= CV_CHANGE_DIFFICULTY; k++)
+	for (unsigned k = CV_CHANGE_CLOSES; k <= CV_CHANGE_DIFFICULTY; k++)
 		if (strcmp(name, change_kind_names[k]) == 0)
-			return k;
+			return (uint8_t)k;
 	return 0;
 }
 

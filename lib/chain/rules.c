@@ -536,8 +536,10 @@ cv_err cv_check_change(const cv_view *v, uint64_t height, const cv_change *c, bo
 		return CV_E_BAD_CHANGE;
 	}
 	if (c->effective_height != height + 1) {
+		uint64_t next = height + 1;
+
 		why_set(why, why_len, "effective_height %llu is not %llu, the next height",
-		        (unsigned long long)c->effective_height, (unsigned long long)(height + 1));
+		        (unsigned long long)c->effective_height, (unsigned long long)next);
 		return CV_E_BAD_CHANGE;
 	}
 	if ((rc = change_fields_rule(v, c, why, why_len)) != CV_OK)
