@@ -180,6 +180,41 @@ static void print_secret(const cv_chain *chain, const cv_tally *t, bool valid)
 		printf("final: decrypted%s\n", t->final ? ", sealed" : "");
 }
 
+/* The changes of the parameters the chain carries (docs/GOVERNANCE.md), one line each,
+ * before the tally: whether each broke a rule is among the problems printed above. */
+static void print_changes(const cv_chain *chain)
+{
+	const cv_genesis *g = chain->blocks[0].genesis;
+	char old_hex[17], new_hex[17];
+
+	for (size_t h = 1; h < chain->n_blocks; h++) {
+		const cv_change *c = chain->blocks[h].change;
+		const cv_validator *v;
+
+		if (c == NULL)
+			continue;
+		printf("change at height %zu, in force from %" PRIu64 ", %zu signatures: ", h,
+		       c->effective_height, c->n_signatures);
+		switch (c->kind) {
+		case CV_CHANGE_CLOSES:
+			printf("closes %" PRIu64 "\n", c->closes);
+			break;
+		case CV_CHANGE_DIFFICULTY:
+			printf("difficulty %u\n", (unsigned)c->difficulty);
+			break;
+		case CV_CHANGE_VALIDATOR_KEY:
+			v = g != NULL ? cv_genesis_validator(g, c->old_key) : NULL;
+			cv_hex_encode(c->old_key, 8, old_hex);
+			cv_hex_encode(c->new_key, 8, new_hex);
+			printf("validator key %s… (%s) replaced by %s…\n", old_hex,
+			       v != NULL ? v->name : "not a genesis key", new_hex);
+			break;
+		default:
+			printf("unknown kind %u\n", (unsigned)c->kind);
+		}
+	}
+}
+
 static void bad_txid(void *ctx, size_t block, size_t vote)
 {
 	print_problem(ctx, (int64_t)block, (int64_t)vote, CV_E_BAD_HASH,
@@ -448,6 +483,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	/* print_problem counts as it prints, the txid problems of the parse included */
 	(void)cv_verify_chain(&chain, print_problem, &st, &tally);
+	print_changes(&chain);
 	if (tally.secret) {
 		print_secret(&chain, &tally, st.problems == 0);
 		goto receipts;

@@ -34,6 +34,8 @@ void cv_block_free(cv_block *b)
 	free(b->decryptions);
 	cv_genesis_free(b->genesis);
 	free(b->genesis);
+	cv_change_free(b->change);
+	free(b->change);
 	memset(b, 0, sizeof *b);
 }
 
@@ -475,6 +477,145 @@ void cv_seal_leaf(const cv_seal *seal, uint8_t out[CV_SEAL_LEN])
 	cv_put_u64(p + CV_HASH_LEN, seal->closed_at);
 }
 
+/* ---- changes (docs/GOVERNANCE.md) ---- */
+
+static const char *const change_kind_names[] = {
+    [CV_CHANGE_CLOSES] = "closes",
+    [CV_CHANGE_VALIDATOR_KEY] = "validator_key",
+    [CV_CHANGE_DIFFICULTY] = "difficulty",
+};
+
+const char *cv_change_kind_name(uint8_t kind)
+{
+	return kind >= CV_CHANGE_CLOSES && kind <= CV_CHANGE_DIFFICULTY ? change_kind_names[kind]
+	                                                                : NULL;
+}
+
+uint8_t cv_change_kind_of(const char *name)
+{
+	for (unsigned k = CV_CHANGE_CLOSES; k <= CV_CHANGE_DIFFICULTY; k++)
+		if (strcmp(name, change_kind_names[k]) == 0)
+			return (uint8_t)k;
+	return 0;
+}
+
+void cv_change_free(cv_change *c)
+{
+	if (c == NULL)
+		return;
+	free(c->signatures);
+	memset(c, 0, sizeof *c);
+}
+
+cv_err cv_change_copy(const cv_change *src, cv_change *dst)
+{
+	*dst = *src;
+	dst->signatures = NULL;
+	if (src->n_signatures == 0)
+		return CV_OK;
+	if ((dst->signatures = malloc(src->n_signatures * sizeof *dst->signatures)) == NULL) {
+		memset(dst, 0, sizeof *dst);
+		return CV_E_NOMEM;
+	}
+	memcpy(dst->signatures, src->signatures, src->n_signatures * sizeof *dst->signatures);
+	return CV_OK;
+}
+
+cv_err cv_change_message(const cv_change *c, cv_buf *b)
+{
+	size_t before = b->len;
+	int was_failed = b->failed;
+	cv_err rc = CV_OK;
+
+	b->failed = 0;
+	cv_buf_tag(b, CV_TAG_CHANGE);
+	cv_buf_put(b, c->election_id, CV_HASH_LEN);
+	cv_buf_u64(b, c->effective_height);
+	cv_buf_u8(b, c->kind);
+	switch (c->kind) {
+	case CV_CHANGE_CLOSES:
+		cv_buf_u64(b, c->closes);
+		break;
+	case CV_CHANGE_VALIDATOR_KEY:
+		cv_buf_put(b, c->old_key, CV_KEY_LEN);
+		cv_buf_put(b, c->new_key, CV_KEY_LEN);
+		break;
+	case CV_CHANGE_DIFFICULTY:
+		cv_buf_u8(b, c->difficulty);
+		break;
+	default:
+		rc = CV_E_MALFORMED;
+	}
+	rc = entry_done(b, before, rc);
+	b->failed |= was_failed;
+	return rc;
+}
+
+cv_err cv_change_leaf(const cv_change *c, cv_buf *b)
+{
+	size_t before = b->len;
+	int was_failed = b->failed;
+	cv_err rc;
+
+	if (c->n_signatures > CV_CHANGE_MAX_SIGNATURES)
+		return CV_E_TOO_LARGE;
+	if ((rc = cv_change_message(c, b)) != CV_OK)
+		return rc;
+	b->failed = 0;
+	cv_buf_u8(b, (uint8_t)c->n_signatures);
+	for (size_t i = 0; i < c->n_signatures; i++) {
+		cv_buf_put(b, c->signatures[i].validator_key, CV_KEY_LEN);
+		cv_buf_put(b, c->signatures[i].signature, CV_SIG_LEN);
+	}
+	rc = entry_done(b, before, CV_OK);
+	b->failed |= was_failed;
+	return rc;
+}
+
+cv_err cv_change_id(const cv_change *c, uint8_t id[CV_HASH_LEN])
+{
+	cv_buf msg = {0};
+	cv_err rc;
+
+	if ((rc = cv_change_message(c, &msg)) == CV_OK)
+		cv_sha256(msg.data, msg.len, id);
+	cv_buf_free(&msg);
+	return rc;
+}
+
+cv_err cv_change_sign(cv_change *c, const cv_privkey *k)
+{
+	uint8_t key[CV_KEY_LEN];
+	cv_approval *grown;
+	cv_buf msg = {0};
+	size_t at = 0;
+	cv_err rc;
+
+	cv_privkey_public(k, key);
+	while (at < c->n_signatures && memcmp(c->signatures[at].validator_key, key, CV_KEY_LEN) < 0)
+		at++;
+	if (at < c->n_signatures && memcmp(c->signatures[at].validator_key, key, CV_KEY_LEN) == 0)
+		return CV_E_EXISTS;
+	if (c->n_signatures >= CV_CHANGE_MAX_SIGNATURES)
+		return CV_E_TOO_LARGE;
+	grown = realloc(c->signatures, (c->n_signatures + 1) * sizeof *grown);
+	if (grown == NULL)
+		return CV_E_NOMEM;
+	c->signatures = grown;
+	if ((rc = cv_change_message(c, &msg)) != CV_OK)
+		goto out;
+	memmove(&grown[at + 1], &grown[at], (c->n_signatures - at) * sizeof *grown);
+	memcpy(grown[at].validator_key, key, CV_KEY_LEN);
+	if ((rc = cv_sign(k, msg.data, msg.len, grown[at].signature)) != CV_OK) {
+		memmove(&grown[at], &grown[at + 1], (c->n_signatures - at) * sizeof *grown);
+		goto out;
+	}
+	c->n_signatures++;
+out:
+	cv_buf_free(&msg);
+	return rc;
+}
+
 cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])
 {
 	uint8_t(*hashes)[CV_HASH_LEN] = NULL;
@@ -483,11 +624,11 @@ cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])
 	cv_buf buf = {0};
 	cv_err rc = CV_OK;
 
-	if (!b->has_seal && b->n_ballots == 0 && b->n_decryptions == 0)
+	if (!b->has_seal && b->change == NULL && b->n_ballots == 0 && b->n_decryptions == 0)
 		return cv_votes_merkle_root(b->votes, b->n_votes, root);
-	if (n > SIZE_MAX / CV_HASH_LEN - 1)
+	if (n > SIZE_MAX / CV_HASH_LEN - 2)
 		return CV_E_TOO_LARGE;
-	if ((hashes = malloc((n + 1) * CV_HASH_LEN)) == NULL)
+	if ((hashes = malloc((n + 2) * CV_HASH_LEN)) == NULL)
 		return CV_E_NOMEM;
 	for (size_t i = 0; i < b->n_votes; i++)
 		cv_vote_leaf_hash(&b->votes[i], hashes[at++]);
@@ -504,6 +645,11 @@ cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])
 	if (rc == CV_OK && b->has_seal) {
 		cv_seal_leaf(&b->seal, leaf);
 		cv_merkle_leaf_hash(leaf, sizeof leaf, hashes[at++]);
+	}
+	if (rc == CV_OK && b->change != NULL) {
+		cv_buf_reset(&buf);
+		if ((rc = cv_change_leaf(b->change, &buf)) == CV_OK)
+			cv_merkle_leaf_hash(buf.data, buf.len, hashes[at++]);
 	}
 	if (rc == CV_OK)
 		rc = cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])hashes, at, root);

@@ -30,6 +30,7 @@
 #define CV_TAG_APPROVE   "chainvote/approve/1"
 #define CV_TAG_REJECT    "chainvote/reject/1"
 #define CV_TAG_SEAL      "chainvote/seal/1"
+#define CV_TAG_CHANGE    "chainvote/change/1"
 
 typedef struct cv_election {
 	char title[CV_TEXT_MAX + 1]; /* UTF-8, NUL-terminated, no NUL inside */
@@ -90,6 +91,25 @@ typedef struct cv_seal {
 	uint64_t closed_at; /* Unix seconds */
 } cv_seal;
 
+/* A change of the parameters in force (docs/GOVERNANCE.md), co-signed by validators. */
+typedef enum cv_change_kind {
+	CV_CHANGE_CLOSES = 1,        /* u64(closes) */
+	CV_CHANGE_VALIDATOR_KEY = 2, /* key(65) old || key(65) new */
+	CV_CHANGE_DIFFICULTY = 3,    /* u8(difficulty) */
+} cv_change_kind;
+#define CV_CHANGE_MAX_SIGNATURES 255 /* u8(n_signatures) */
+
+typedef struct cv_change {
+	uint8_t election_id[CV_HASH_LEN];
+	uint64_t effective_height;
+	uint8_t kind; /* a cv_change_kind; others are refused by the rules */
+	uint64_t closes;
+	uint8_t old_key[CV_KEY_LEN], new_key[CV_KEY_LEN];
+	uint8_t difficulty;
+	size_t n_signatures;     /* <= CV_CHANGE_MAX_SIGNATURES */
+	cv_approval *signatures; /* owned (cv_change_free), in leaf order */
+} cv_change;
+
 /* A block as exchanged in JSON. `hash` is the hash as stated (parsed) or computed
  * (built); rules compare it to H(header). Height 0 carries `genesis` and no votes. A
  * block with has_seal carries the seal leaf after its votes (the rules allow none). */
@@ -109,6 +129,9 @@ typedef struct cv_block {
 	size_t n_ballots, n_decryptions;
 	cv_ballot *ballots;
 	cv_decryption *decryptions;
+	/* A change block (docs/GOVERNANCE.md): the change leaf, after every other leaf (the
+	 * rules allow none). Owned; NULL in every other block. */
+	cv_change *change;
 } cv_block;
 
 typedef struct cv_chain {
@@ -164,6 +187,27 @@ void cv_seal_leaf(const cv_seal *seal, uint8_t out[CV_SEAL_LEN]);
  * decryption shares, then its seal if it has one. The root every rule, the store and the miner
  * compare a header with. */
 cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN]);
+
+/* The change's signed message: "chainvote/change/1" || election_id ||
+ * u64(effective_height) || u8(kind) || the kind's fields. CV_E_MALFORMED for an unknown
+ * kind. Appends to b. */
+cv_err cv_change_message(const cv_change *c, cv_buf *b);
+/* The leaf: the message || u8(n_signatures) || (validator_key || signature)*. Appends to b;
+ * CV_E_TOO_LARGE over CV_CHANGE_MAX_SIGNATURES. */
+cv_err cv_change_leaf(const cv_change *c, cv_buf *b);
+/* The change's id, H(message): what its signers agree to, whatever signatures it has. */
+cv_err cv_change_id(const cv_change *c, uint8_t id[CV_HASH_LEN]);
+/* Signs the message with k and puts the signature in its place in ascending key order.
+ * CV_E_EXISTS when k has signed already, CV_E_TOO_LARGE when full, CV_E_NOMEM. */
+cv_err cv_change_sign(cv_change *c, const cv_privkey *k);
+/* Stable name of a kind ("closes", "validator_key", "difficulty"), NULL for others; and
+ * back (0 when unknown). */
+const char *cv_change_kind_name(uint8_t kind);
+uint8_t cv_change_kind_of(const char *name);
+/* Frees the signatures and zeroes c; NULL is fine. */
+void cv_change_free(cv_change *c);
+/* A deep copy of src into *dst (freed with cv_change_free). */
+cv_err cv_change_copy(const cv_change *src, cv_change *dst);
 
 void cv_header_encode(const cv_header *h, uint8_t out[CV_HEADER_LEN]);
 void cv_header_hash(const cv_header *h, uint8_t out[CV_HASH_LEN]);

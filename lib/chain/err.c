@@ -129,6 +129,11 @@ static const struct {
                               "ballots, work or blocks yet (only its key ceremony and its "
                               "opened genesis).",
                               409},
+    [CV_E_BAD_CHANGE] = {"bad_change", "The change breaks a rule of the chain's changes.", 422},
+    [CV_E_CHANGE_SIGNATURES] = {"change_signatures",
+                                "The change is not co-signed by enough validators in force.", 422},
+    [CV_E_CHANGE_CLOSES] = {"change_closes",
+                            "The change moves closes before a vote already committed.", 422},
 };
 
 static int known(cv_err e)

@@ -272,7 +272,7 @@ static const char *const vote_keys[] = {
 static const char *const approval_keys[] = {"validator_key", "signature", NULL};
 static const char *const block_keys[] = {
     "version", "height", "hash", "prev_hash", "merkle_root", "timestamp", "difficulty",
-    "nonce",   "votes",  "seal", "approvals", "decryptions", NULL};
+    "nonce",   "votes",  "seal", "approvals", "decryptions", "change",    NULL};
 static const char *const seal_keys[] = {"election_id", "closed_at", NULL};
 static const char *const genesis_keys[] = {
     "version", "height",   "hash",       "prev_hash",  "merkle_root", "timestamp", "difficulty",
@@ -742,6 +742,89 @@ static cv_err genesis_parse(pstate *ps, const json_object *o, cv_genesis *g)
 	return CV_OK;
 }
 
+/* ---- changes (docs/GOVERNANCE.md) ---- */
+
+static const char *const change_closes_keys[] = {"election_id", "effective_height", "kind",
+                                                 "closes",      "signatures",       NULL};
+static const char *const change_key_keys[] = {"election_id", "effective_height", "kind", "old_key",
+                                              "new_key",     "signatures",       NULL};
+static const char *const change_difficulty_keys[] = {"election_id", "effective_height", "kind",
+                                                     "difficulty",  "signatures",       NULL};
+
+/* {"election_id", "effective_height", "kind", the kind's fields, "signatures"}. On failure
+ * *c is left zeroed (nothing to free). */
+static cv_err change_parse(pstate *ps, const json_object *o, cv_change *c)
+{
+	const char *const *keys;
+	json_object *val, *arr;
+	uint64_t u = 0;
+	size_t n = 0;
+	cv_err rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = get_field(ps, o, "kind", json_type_string, &val)) != CV_OK)
+		return rc;
+	c->kind = cv_change_kind_of(json_object_get_string(val));
+	keys = c->kind == CV_CHANGE_CLOSES          ? change_closes_keys
+	       : c->kind == CV_CHANGE_VALIDATOR_KEY ? change_key_keys
+	       : c->kind == CV_CHANGE_DIFFICULTY    ? change_difficulty_keys
+	                                            : NULL;
+	if (keys == NULL)
+		return fail(ps, "kind", "not closes, validator_key or difficulty");
+	if ((rc = only_keys(ps, o, keys)) != CV_OK ||
+	    (rc = get_hex(ps, o, "election_id", c->election_id, CV_HASH_LEN)) != CV_OK ||
+	    (rc = get_u64(ps, o, "effective_height", UINT64_MAX, &c->effective_height)) != CV_OK)
+		goto err;
+	if (c->kind == CV_CHANGE_CLOSES)
+		rc = get_u64(ps, o, "closes", UINT64_MAX, &c->closes);
+	else if (c->kind == CV_CHANGE_VALIDATOR_KEY &&
+	         (rc = get_hex(ps, o, "old_key", c->old_key, CV_KEY_LEN)) == CV_OK)
+		rc = get_hex(ps, o, "new_key", c->new_key, CV_KEY_LEN);
+	else if (c->kind == CV_CHANGE_DIFFICULTY &&
+	         (rc = get_u64(ps, o, "difficulty", UINT8_MAX, &u)) == CV_OK)
+		c->difficulty = (uint8_t)u;
+	if (rc != CV_OK ||
+	    (rc = get_array_max(ps, o, "signatures", CV_CHANGE_MAX_SIGNATURES, &arr, &n)) != CV_OK)
+		goto err;
+	if ((c->signatures = alloc_items(n, sizeof(*c->signatures))) == NULL) {
+		rc = CV_E_NOMEM;
+		goto err;
+	}
+	c->n_signatures = n;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = approval_parse(ps, json_object_array_get_idx(arr, i),
+		                         &c->signatures[i])) != CV_OK)
+			goto err;
+	return CV_OK;
+err:
+	cv_change_free(c);
+	return rc;
+}
+
+cv_err cv_change_from_json(const json_object *o, cv_change *c)
+{
+	return change_parse(NULL, o, c);
+}
+
+/* "change": {...}, when the block has the key. */
+static cv_err block_change_parse(pstate *ps, const json_object *o, cv_block *b)
+{
+	json_object *co;
+	cv_err rc;
+
+	if (!json_object_object_get_ex(o, "change", NULL))
+		return CV_OK;
+	if ((rc = get_field(ps, o, "change", json_type_object, &co)) != CV_OK)
+		return rc;
+	if ((b->change = calloc(1, sizeof(*b->change))) == NULL)
+		return CV_E_NOMEM;
+	ps->item = "change";
+	ps->item_index = 0;
+	rc = change_parse(ps, co, b->change);
+	ps->item = NULL;
+	return rc;
+}
+
 static cv_err block_parse(pstate *ps, const json_object *o, cv_block *b)
 {
 	json_object *arr, *val;
@@ -804,7 +887,7 @@ static cv_err block_parse(pstate *ps, const json_object *o, cv_block *b)
 		}
 	}
 	ps->item = NULL;
-	if ((rc = seal_parse(ps, o, b)) != CV_OK)
+	if ((rc = seal_parse(ps, o, b)) != CV_OK || (rc = block_change_parse(ps, o, b)) != CV_OK)
 		goto err;
 
 	n = 0;
@@ -1128,6 +1211,32 @@ void cv_seal_add_json(json_object *o, const cv_block *b)
 	json_object_object_add(o, "seal", so);
 }
 
+json_object *cv_change_to_json(const cv_change *c)
+{
+	json_object *o = json_object_new_object(), *arr;
+	const char *kind = cv_change_kind_name(c->kind);
+
+	if (o == NULL)
+		return NULL;
+	cv_json_add_hex(o, "election_id", c->election_id, CV_HASH_LEN);
+	add_u64(o, "effective_height", c->effective_height);
+	json_object_object_add(o, "kind", json_object_new_string(kind ? kind : "unknown"));
+	if (c->kind == CV_CHANGE_CLOSES)
+		add_u64(o, "closes", c->closes);
+	if (c->kind == CV_CHANGE_VALIDATOR_KEY) {
+		cv_json_add_hex(o, "old_key", c->old_key, CV_KEY_LEN);
+		cv_json_add_hex(o, "new_key", c->new_key, CV_KEY_LEN);
+	}
+	if (c->kind == CV_CHANGE_DIFFICULTY)
+		add_u64(o, "difficulty", c->difficulty);
+	if ((arr = json_object_new_array_ext((int)c->n_signatures)) != NULL) {
+		for (size_t i = 0; i < c->n_signatures; i++)
+			json_object_array_add(arr, cv_approval_to_json(&c->signatures[i]));
+		json_object_object_add(o, "signatures", arr);
+	}
+	return o;
+}
+
 json_object *cv_block_to_json(const cv_block *b)
 {
 	const cv_header *h = &b->header;
@@ -1165,6 +1274,8 @@ json_object *cv_block_to_json(const cv_block *b)
 		json_object_object_add(o, "votes", arr);
 	}
 	cv_seal_add_json(o, b);
+	if (b->change != NULL)
+		json_object_object_add(o, "change", cv_change_to_json(b->change));
 	if ((arr = json_object_new_array_ext((int)b->n_approvals)) != NULL) {
 		for (size_t i = 0; i < b->n_approvals; i++)
 			json_object_array_add(arr, cv_approval_to_json(&b->approvals[i]));

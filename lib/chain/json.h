@@ -73,6 +73,13 @@ json_object *cv_block_to_json(const cv_block *b);
 cv_err cv_seal_from_json(const json_object *o, cv_block *b);
 void cv_seal_add_json(json_object *o, const cv_block *b);
 
+/* A change (docs/GOVERNANCE.md): {"election_id", "effective_height", "kind", then "closes"
+ * | "old_key", "new_key" | "difficulty", then "signatures": [{"validator_key",
+ * "signature"}...]}, the key set exact for the kind. A block carries it as "change". On
+ * failure nothing is left to free. */
+cv_err cv_change_from_json(const json_object *o, cv_change *c);
+json_object *cv_change_to_json(const cv_change *c);
+
 /* The chain export {"format": "chainvote-chain/1", "blocks": [...]}. Unknown top-level
  * keys are ignored (annotations); blocks are parsed strictly. */
 cv_err cv_chain_from_json(const json_object *o, cv_chain *c);

@@ -373,6 +373,242 @@ static bool seal_rules(const cv_view *v, const cv_block *b, sink *s)
 	return false;
 }
 
+/* ---- changes (docs/GOVERNANCE.md) ---- */
+
+static int validator_cmp(const void *a, const void *b)
+{
+	return memcmp(((const cv_validator *)a)->key, ((const cv_validator *)b)->key, CV_KEY_LEN);
+}
+
+cv_err cv_params_init(cv_params *p, const cv_genesis *g)
+{
+	memset(p, 0, sizeof(*p));
+	p->genesis = *g;
+	p->genesis.secrecy = NULL;
+	p->genesis.validators =
+	    malloc((g->n_validators ? g->n_validators : 1) * sizeof(cv_validator));
+	if (p->genesis.validators == NULL)
+		goto nomem;
+	if (g->n_validators)
+		memcpy(p->genesis.validators, g->validators,
+		       g->n_validators * sizeof(cv_validator));
+	if (g->secrecy != NULL) {
+		const cv_secrecy *sec = g->secrecy;
+
+		p->secrecy = *sec;
+		p->secrecy.trustees =
+		    malloc((sec->n_trustees ? sec->n_trustees : 1) * sizeof(cv_trustee));
+		if (p->secrecy.trustees == NULL)
+			goto nomem;
+		if (sec->n_trustees)
+			memcpy(p->secrecy.trustees, sec->trustees,
+			       sec->n_trustees * sizeof(cv_trustee));
+		p->genesis.secrecy = &p->secrecy;
+	}
+	return CV_OK;
+nomem:
+	cv_params_free(p);
+	return CV_E_NOMEM;
+}
+
+void cv_params_free(cv_params *p)
+{
+	if (p == NULL)
+		return;
+	free(p->genesis.validators);
+	free(p->secrecy.trustees);
+	free(p->retired);
+	memset(p, 0, sizeof(*p));
+}
+
+bool cv_params_retired(const cv_params *p, const uint8_t key[CV_KEY_LEN])
+{
+	for (size_t i = 0; p != NULL && i < p->n_retired; i++)
+		if (memcmp(p->retired[i], key, CV_KEY_LEN) == 0)
+			return true;
+	return false;
+}
+
+cv_err cv_params_apply(cv_params *p, const cv_change *c)
+{
+	cv_validator *val;
+	uint8_t(*grown)[CV_KEY_LEN];
+
+	switch (c->kind) {
+	case CV_CHANGE_CLOSES:
+		p->genesis.election.closes = c->closes;
+		break;
+	case CV_CHANGE_DIFFICULTY:
+		p->genesis.election.difficulty = c->difficulty;
+		break;
+	case CV_CHANGE_VALIDATOR_KEY:
+		if ((val = (cv_validator *)cv_genesis_validator(&p->genesis, c->old_key)) == NULL)
+			return CV_E_BAD_CHANGE;
+		if ((grown = realloc(p->retired, (p->n_retired + 1) * CV_KEY_LEN)) == NULL)
+			return CV_E_NOMEM;
+		p->retired = grown;
+		memcpy(p->retired[p->n_retired++], c->old_key, CV_KEY_LEN);
+		memcpy(val->key, c->new_key, CV_KEY_LEN);
+		qsort(p->genesis.validators, p->genesis.n_validators, sizeof(cv_validator),
+		      validator_cmp);
+		/* a trustee keeps its place (x_j), commitments and share: only the key that
+		 * names and signs its decryption share changes */
+		for (size_t j = 0; p->genesis.secrecy != NULL && j < p->secrecy.n_trustees; j++)
+			if (memcmp(p->secrecy.trustees[j].validator_key, c->old_key, CV_KEY_LEN) ==
+			    0)
+				memcpy(p->secrecy.trustees[j].validator_key, c->new_key,
+				       CV_KEY_LEN);
+		break;
+	default:
+		return CV_E_BAD_CHANGE;
+	}
+	p->n_changes++;
+	return CV_OK;
+}
+
+/* The change's fields against the parameters in force (docs/GOVERNANCE.md, rule C4). */
+static cv_err change_fields_rule(const cv_view *v, const cv_change *c, char *why, size_t why_len)
+{
+	const cv_election *e = &v->genesis->election;
+	char hex[17];
+
+	switch (c->kind) {
+	case CV_CHANGE_CLOSES:
+		if (c->closes == 0 || c->closes == e->closes || c->closes < v->genesis_timestamp ||
+		    (e->opens != 0 && c->closes < e->opens)) {
+			why_set(why, why_len,
+			        "closes %llu is 0, the closes in force, or before the genesis or "
+			        "opens",
+			        (unsigned long long)c->closes);
+			return CV_E_BAD_CHANGE;
+		}
+		if ((e->closes == 0 || c->closes < e->closes) && c->closes < v->last_vote_time) {
+			why_set(why, why_len, "closes %llu is before a committed vote stamped %llu",
+			        (unsigned long long)c->closes,
+			        (unsigned long long)v->last_vote_time);
+			return CV_E_CHANGE_CLOSES;
+		}
+		return CV_OK;
+	case CV_CHANGE_VALIDATOR_KEY:
+		if (cv_genesis_validator(v->genesis, c->old_key) == NULL) {
+			why_set(why, why_len, "old_key %s… is not a validator in force",
+			        short_hex(c->old_key, hex));
+			return CV_E_BAD_CHANGE;
+		}
+		if (cv_pubkey_check(c->new_key) != CV_OK) {
+			why_set(why, why_len, "new_key %s… is not a P-256 point",
+			        short_hex(c->new_key, hex));
+			return CV_E_BAD_CHANGE;
+		}
+		if (cv_genesis_validator(v->genesis, c->new_key) != NULL ||
+		    cv_params_retired(v->params, c->new_key)) {
+			why_set(why, why_len, "new_key %s… is or was a validator",
+			        short_hex(c->new_key, hex));
+			return CV_E_BAD_CHANGE;
+		}
+		return CV_OK;
+	case CV_CHANGE_DIFFICULTY:
+		if (c->difficulty == e->difficulty) {
+			why_set(why, why_len, "difficulty %u is the one in force",
+			        (unsigned)c->difficulty);
+			return CV_E_BAD_CHANGE;
+		}
+		return CV_OK;
+	default:
+		why_set(why, why_len, "kind %u is not a change", (unsigned)c->kind);
+		return CV_E_BAD_CHANGE;
+	}
+}
+
+cv_err cv_check_change(const cv_view *v, uint64_t height, const cv_change *c, bool complete,
+                       size_t *bad, char *why, size_t why_len)
+{
+	const cv_election *e = &v->genesis->election;
+	cv_buf msg = {0};
+	char hex[17];
+	cv_err rc;
+
+	if (bad != NULL)
+		*bad = NO_INDEX;
+	if (memcmp(c->election_id, v->election_id, CV_HASH_LEN) != 0) {
+		why_set(why, why_len, "election_id %s… is not this election's",
+		        short_hex(c->election_id, hex));
+		return CV_E_BAD_CHANGE;
+	}
+	if (c->effective_height != height + 1) {
+		uint64_t next = height + 1;
+
+		why_set(why, why_len, "effective_height %llu is not %llu, the next height",
+		        (unsigned long long)c->effective_height, (unsigned long long)next);
+		return CV_E_BAD_CHANGE;
+	}
+	if ((rc = change_fields_rule(v, c, why, why_len)) != CV_OK)
+		return rc;
+	if (complete && c->n_signatures < e->threshold) {
+		why_set(why, why_len, "%zu signatures, threshold %u", c->n_signatures,
+		        (unsigned)e->threshold);
+		return CV_E_CHANGE_SIGNATURES;
+	}
+	if ((rc = cv_change_message(c, &msg)) != CV_OK) {
+		why_set(why, why_len, "the change could not be encoded");
+		return rc;
+	}
+	for (size_t i = 0; i < c->n_signatures; i++) {
+		const cv_approval *a = &c->signatures[i];
+
+		if (bad != NULL)
+			*bad = i;
+		if (i > 0 &&
+		    memcmp(c->signatures[i - 1].validator_key, a->validator_key, CV_KEY_LEN) >= 0) {
+			why_set(why, why_len,
+			        "signature %zu is not after signature %zu in ascending key order",
+			        i, i - 1);
+			rc = CV_E_CHANGE_SIGNATURES;
+			break;
+		}
+		if (cv_genesis_validator(v->genesis, a->validator_key) == NULL) {
+			why_set(why, why_len, "signature %zu: %s… is not a validator in force", i,
+			        short_hex(a->validator_key, hex));
+			rc = CV_E_CHANGE_SIGNATURES;
+			break;
+		}
+		if (cv_verify(a->validator_key, msg.data, msg.len, a->signature) != CV_OK) {
+			why_set(why, why_len, "signature %zu: the signature of %s… does not verify",
+			        i, short_hex(a->validator_key, hex));
+			rc = CV_E_BAD_SIGNATURE;
+			break;
+		}
+	}
+	if (rc == CV_OK && bad != NULL)
+		*bad = NO_INDEX;
+	cv_buf_free(&msg);
+	return rc;
+}
+
+/* The shape of a change block, before its merkle root (rule C1, C2): where changes are
+ * judged, the election's mode, not after the seal, the change leaf alone. True when the
+ * caller must stop checking. */
+static bool change_block_rules(const cv_view *v, const cv_block *b, sink *s)
+{
+	size_t others = b->n_votes + b->n_ballots + b->n_decryptions;
+
+	if (v->params == NULL)
+		return problem(s, ITEM_NONE, 0, CV_E_BAD_STATE,
+		               "changes of the parameters are not judged here");
+	if ((v->genesis->secrecy != NULL) != b->secret)
+		return problem(s, ITEM_NONE, 0, CV_E_WRONG_MODE,
+		               "a change block of the other mode (secret or open)");
+	if (v->sealed &&
+	    problem(s, ITEM_NONE, 0, CV_E_SEALED, "a change after the seal: the election is final"))
+		return true;
+	if ((others != 0 || b->has_seal) &&
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_CHANGE,
+	            "a change block carries %zu other leaves%s, allowed none", others,
+	            b->has_seal ? " and a seal" : ""))
+		return true;
+	return false;
+}
+
 /* The block-level rules of a secret election (DESIGN section 6, "Validity of block
  * h >= 1 in a secret election"), before the seal's and the merkle root: the mode, one
  * kind of leaf per block, the leaf count, and where ballots and shares may stand
@@ -567,8 +803,9 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	            short_hex(h->prev_hash, hex), short_hex(prev_hash, hex2)))
 		return;
 	if (h->difficulty != e->difficulty &&
-	    problem(s, ITEM_NONE, 0, CV_E_BAD_DIFFICULTY, "difficulty %u is not the election's %u",
-	            (unsigned)h->difficulty, (unsigned)e->difficulty))
+	    problem(s, ITEM_NONE, 0, CV_E_BAD_DIFFICULTY,
+	            "difficulty %u is not the election's %u in force", (unsigned)h->difficulty,
+	            (unsigned)e->difficulty))
 		return;
 	cv_header_hash(h, hash);
 	if (!cv_pow_ok(hash, h->difficulty) &&
@@ -588,7 +825,10 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	    problem(s, ITEM_NONE, 0, CV_E_BAD_TIMESTAMP, "timestamp %llu is more than %d s ahead",
 	            (unsigned long long)h->timestamp, CV_FUTURE_SLACK))
 		return;
-	if (v->genesis->secrecy != NULL || b->secret) {
+	if (b->change != NULL) {
+		if (change_block_rules(v, b, s))
+			return;
+	} else if (v->genesis->secrecy != NULL || b->secret) {
 		if (secret_block_rules(v, b, s))
 			return;
 	} else if (v->sealed && problem(s, ITEM_NONE, 0, CV_E_SEALED,
@@ -596,7 +836,9 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	                                "follows the seal")) {
 		return;
 	}
-	if (b->has_seal) {
+	if (b->change != NULL) {
+		/* the change leaf alone: no vote count */
+	} else if (b->has_seal) {
 		if (seal_rules(v, b, s))
 			return;
 	} else if (!b->secret && (b->n_votes == 0 || b->n_votes > e->max_block_votes) &&
@@ -614,6 +856,12 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 	            short_hex(h->merkle_root, hex), short_hex(root, hex2)))
 		return;
 
+	if (b->change != NULL) {
+		rc = cv_check_change(v, h->height, b->change, true, NULL, why, sizeof(why));
+		if (rc != CV_OK)
+			problem(s, ITEM_NONE, 0, rc, "the change: %s", why);
+		return;
+	}
 	if (b->secret) {
 		secret_items(v, b, sigs, ec, s);
 		return;
@@ -763,8 +1011,11 @@ cv_err cv_check_rejection(const cv_genesis *g, const uint8_t block_hash[CV_HASH_
 	return rc;
 }
 
-static void approval_rules(const cv_genesis *g, const uint8_t block_hash[CV_HASH_LEN],
-                           const cv_approval *a, size_t n, sink *s)
+/* params (may be NULL): the parameters in force, g being its genesis, so that a key a
+ * change replaced is named as such. */
+static void approval_rules(const cv_genesis *g, const cv_params *params,
+                           const uint8_t block_hash[CV_HASH_LEN], const cv_approval *a, size_t n,
+                           sink *s)
 {
 	uint8_t msg[CV_APPROVAL_MSG_LEN];
 	const cv_validator *who;
@@ -792,7 +1043,10 @@ static void approval_rules(const cv_genesis *g, const uint8_t block_hash[CV_HASH
 		if (who != NULL)
 			seen[who - g->validators] = true;
 		if (rc == CV_E_NOT_VALIDATOR &&
-		    problem(s, ITEM_APPROVAL, i, rc, "%s… is not a validator of this election",
+		    problem(s, ITEM_APPROVAL, i, rc,
+		            cv_params_retired(params, a[i].validator_key)
+		                ? "%s… was replaced by a change: no validator at this height"
+		                : "%s… is not a validator of this election",
 		            short_hex(a[i].validator_key, hex)))
 			goto out;
 		if (rc == CV_E_BAD_SIGNATURE &&
@@ -815,7 +1069,7 @@ cv_err cv_check_approvals(const cv_genesis *g, const uint8_t block_hash[CV_HASH_
 {
 	sink s = {.first = CV_OK, .first_index = NO_INDEX};
 
-	approval_rules(g, block_hash, a, n, &s);
+	approval_rules(g, NULL, block_hash, a, n, &s);
 	if (bad != NULL)
 		*bad = s.first_index;
 	return s.first;
@@ -1283,6 +1537,7 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 	item_ref *flat = NULL;
 	sig_job job = {0};
 	cv_view view = {0};
+	cv_params params = {0};
 	cv_secret_view sv = {0};
 	uint8_t K[CV_POINT_LEN];
 	earlier_check ec = {index_has_voted, &vi};
@@ -1311,7 +1566,14 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 		}
 		g = &sorted;
 	}
-	view.genesis = g;
+	/* every block is judged by the parameters in force at its height: the genesis's,
+	 * then each committed change's from its effective height */
+	if ((rc = cv_params_init(&params, g)) != CV_OK) {
+		problem(&s, ITEM_NONE, 0, rc, "out of memory");
+		goto out;
+	}
+	view.genesis = &params.genesis;
+	view.params = &params;
 	memcpy(view.election_id, c->blocks[0].hash, CV_HASH_LEN);
 	view.genesis_timestamp = c->blocks[0].header.timestamp;
 	/* the first seal is the close every vote of the chain is held to, before it as
@@ -1367,7 +1629,7 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 		/* the link is the previous block's stated hash: a block with a wrong hash is
 		 * reported once, and its successors are judged on their own */
 		block_rules(&view, &prev->header, prev->hash, b, 0, job.result + base, &ec, &s);
-		approval_rules(g, b->hash, b->approvals, b->n_approvals, &s);
+		approval_rules(view.genesis, &params, b->hash, b->approvals, b->n_approvals, &s);
 		if (s.n == before && tally != NULL)
 			for (size_t j = 0; j < b->n_votes; j++) {
 				const cv_candidate *cand =
@@ -1380,6 +1642,16 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 			tally->ballots += b->n_ballots;
 		base += b->n_votes + b->n_ballots;
 		view.sealed = view.sealed || b->has_seal;
+		for (size_t j = 0; j < b->n_votes; j++)
+			if (b->votes[j].timestamp > view.last_vote_time)
+				view.last_vote_time = b->votes[j].timestamp;
+		for (size_t j = 0; j < b->n_ballots; j++)
+			if (b->ballots[j].timestamp > view.last_vote_time)
+				view.last_vote_time = b->ballots[j].timestamp;
+		/* a change that broke no rule is in force from the next height */
+		if (b->change != NULL && s.n == before &&
+		    (rc = cv_params_apply(&params, b->change)) != CV_OK)
+			problem(&s, ITEM_NONE, 0, rc, "the change could not be applied");
 	}
 	if (tally != NULL && seal_found && s.n == 0) {
 		tally->final = true;
@@ -1392,6 +1664,7 @@ out:
 	free(flat);
 	voted_index_free(&vi);
 	secret_view_free(&sv);
+	cv_params_free(&params);
 	sorted.secrecy = NULL;
 	cv_genesis_free(&sorted);
 	return s.n;

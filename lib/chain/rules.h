@@ -21,6 +21,31 @@ typedef struct cv_secret_view {
 	uint8_t (*alpha)[CV_POINT_LEN];        /* α_i through seal_height - 1 */
 } cv_secret_view;
 
+/* The parameters in force at a height (docs/GOVERNANCE.md): the genesis with every
+ * change committed before that height applied. `genesis` is a shallow copy of the
+ * chain's genesis that owns its validators array (in genesis order, the replaced keys
+ * replaced) and, in a secret election, its trustees array (each trustee's validator_key the
+ * one in force; commitments and proofs borrowed); candidates and voters are borrowed.
+ * retired: every key a change replaced, which may never be a validator again. */
+typedef struct cv_params {
+	cv_genesis genesis;
+	cv_secrecy secrecy;
+	size_t n_retired;
+	uint8_t (*retired)[CV_KEY_LEN];
+	size_t n_changes; /* applied so far */
+} cv_params;
+
+/* The parameters of genesis g (which must outlive p). CV_E_NOMEM. */
+cv_err cv_params_init(cv_params *p, const cv_genesis *g);
+/* Applies a change whose block joined the chain (it passed the rules): closes or
+ * difficulty replaced; a validator's key replaced (its name kept, the validators re-sorted,
+ * the old key retired, a trustee's key replaced too). CV_E_NOMEM, CV_E_BAD_CHANGE. */
+cv_err cv_params_apply(cv_params *p, const cv_change *c);
+/* Frees what p owns and zeroes it; a zeroed or NULL p is fine. */
+void cv_params_free(cv_params *p);
+/* True when key was a validator that a change replaced. */
+bool cv_params_retired(const cv_params *p, const uint8_t key[CV_KEY_LEN]);
+
 /* What the rules need to know of the chain before the block being checked. */
 typedef struct cv_view {
 	const cv_genesis *genesis;        /* election, candidates, validators (normalised) */
@@ -42,7 +67,24 @@ typedef struct cv_view {
 	/* A secret election's view (genesis->secrecy != NULL); NULL where secret blocks are
 	 * not judged (the services: a secret block is then refused as bad_state). */
 	cv_secret_view *secret;
+	/* Where changes are judged (docs/GOVERNANCE.md): the parameters in force at the
+	 * block checked, and genesis then points at &params->genesis. NULL: a change block is
+	 * refused as bad_state. */
+	const cv_params *params;
+	/* The latest timestamp of a vote or ballot committed before the block checked (0
+	 * when none): a change may not move closes before it. */
+	uint64_t last_vote_time;
 } cv_view;
+
+/* One change's own rules (docs/GOVERNANCE.md, "Validity"), for a change in block `height`
+ * (or proposed for it) under the parameters v->params: this election, effective_height =
+ * height + 1, the kind's fields against the parameters in force (closes no earlier than
+ * v->last_vote_time), and its signatures: in ascending key order, each by a validator in
+ * force and valid, and when `complete` at least the threshold of them. On a signature's
+ * failure *bad (may be NULL) is its index, else SIZE_MAX. why (may be NULL) receives a
+ * sentence. */
+cv_err cv_check_change(const cv_view *v, uint64_t height, const cv_change *c, bool complete,
+                       size_t *bad, char *why, size_t why_len);
 
 /* Rule 5 for one vote, apart from "no earlier vote" (which needs has_voted / the pool):
  * election id, roll, candidate, signature, genesis timestamp <= ts <= latest + 300,
