@@ -128,9 +128,12 @@ def main():
         res.check("the votes are committed with no manual approval", ok,
                   (sysm.log_tail("validator-1"), sysm.log_tail("validator-2"),
                    sysm.log_tail("miner")))
-        logs = [sysm.log_tail(f"validator-{i}", 50) for i in (1, 2)]
-        res.check("each daemon logs what it signed, one line each",
-                  all(": approved (" in t for t in logs), logs)
+        # the block commits on the service's answer to the second approval, a moment
+        # before that daemon reads the answer and logs it
+        signed = T.wait_until(lambda: all(": approved (" in sysm.log_tail(f"validator-{i}", 50)
+                                          for i in (1, 2)), 10)
+        res.check("each daemon logs what it signed, one line each", signed,
+                  [sysm.log_tail(f"validator-{i}", 50) for i in (1, 2)])
         journals = [read(key_path(sysm, i) + ".signed") for i in (1, 2)]
         res.check("each daemon's journal (beside its key) records its approvals",
                   all(f"approve {eid} 1 " in j for j in journals), journals)
