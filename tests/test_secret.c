@@ -392,6 +392,51 @@ static void test_ballot_fresh(void)
 	cv_privkey_free(voter);
 }
 
+/* The Benaloh opening of ballot 0 with its vector randomness names its choice; a wrong
+ * m, a wrong r or a claim of two choices is refused. Without a signature the proofs
+ * still verify with cv_ballot_verify_proofs, not with cv_ballot_verify. */
+static void test_ballot_open(void)
+{
+	json_object *cts = get(get(comp, "ballot0"), "ciphertexts");
+	const cv_ballot *in_chain = &chain.blocks[1].ballots[0];
+	uint8_t r[3][32], m[3], K[CV_POINT_LEN], other[32];
+	cv_ballot_opening op = {(const uint8_t(*)[32])r, m};
+	cv_ballot unsigned_bl;
+	size_t choice, pos, want = SIZE_MAX;
+
+	unhex(str(comp, "election_key_K"), K, CV_POINT_LEN);
+	for (size_t i = 0; i < 3; i++) {
+		unhex(str(idx(cts, i), "r"), r[i], 32);
+		m[i] = (uint8_t)json_object_get_int(get(idx(cts, i), "m"));
+		if (m[i] == 1)
+			want = i;
+	}
+	CHECK(cv_ballot_open(in_chain, K, &op, &choice, &pos) == CV_OK);
+	CHECK_EQ_INT(choice, want);
+	m[want] = 0;
+	m[(want + 1) % 3] = 1;
+	CHECK(cv_ballot_open(in_chain, K, &op, &choice, &pos) == CV_E_BALLOT_PROOF);
+	CHECK_EQ_INT(choice, SIZE_MAX);
+	m[want] = 1;
+	CHECK(cv_ballot_open(in_chain, K, &op, &choice, &pos) == CV_E_BALLOT_PROOF);
+	m[(want + 1) % 3] = 0;
+	memcpy(other, r[2], 32);
+	memcpy(r[2], r[1], 32);
+	CHECK(cv_ballot_open(in_chain, K, &op, &choice, &pos) == CV_E_BALLOT_PROOF);
+	CHECK_EQ_INT(pos, 2);
+	memset(r[2], 0, 32);
+	CHECK(cv_ballot_open(in_chain, K, &op, &choice, &pos) == CV_E_BALLOT_SCALAR);
+	memcpy(r[2], other, 32);
+	m[0] = 2;
+	CHECK(cv_ballot_open(in_chain, K, &op, &choice, &pos) == CV_E_MALFORMED);
+
+	unsigned_bl = *in_chain;
+	memset(unsigned_bl.signature, 0, CV_SIG_LEN);
+	CHECK(cv_ballot_verify_proofs(&unsigned_bl, K, 3, &pos) == CV_OK);
+	CHECK(cv_ballot_verify(&unsigned_bl, K, 3, &pos) != CV_OK);
+	CHECK(cv_ballot_verify_proofs(&unsigned_bl, K, 4, &pos) == CV_E_BALLOT_COUNT);
+}
+
 static void aggregates(uint8_t alpha[3][CV_POINT_LEN], uint8_t beta[3][CV_POINT_LEN])
 {
 	for (size_t i = 0; i < 3; i++) {
@@ -567,6 +612,7 @@ int main(void)
 	RUN(test_trustees);
 	RUN(test_ballot0);
 	RUN(test_ballot_fresh);
+	RUN(test_ballot_open);
 	RUN(test_decryption);
 	RUN(test_tally);
 	RUN(test_seal);

@@ -37,6 +37,8 @@ static const struct command {
     {"validator", cmd_validator, "a validator's daemon: checks proposals and signs by itself"},
     {"trustee", cmd_trustee, "a trustee's key ceremony steps: keygen, shares, status"},
     {"receipt", cmd_receipt, "fetch a vote's receipt and check its inclusion proof"},
+    {"check-ballot", cmd_check_ballot,
+     "check a challenged secret ballot: it encrypts the choice shown"},
 };
 
 static void usage(FILE *out)

@@ -42,4 +42,7 @@ int cmd_validator(int argc, char **argv); /* the daemon: checks and signs by its
 /* cmd_trustee.c: a trustee's side of a secret election's key ceremony (--url U) */
 int cmd_trustee(int argc, char **argv); /* trustee keygen|shares|status */
 
+/* cmd_ballot.c: the second device of a secret ballot's Benaloh challenge */
+int cmd_check_ballot(int argc, char **argv); /* check-ballot [--chain EXPORT] FILE */
+
 #endif

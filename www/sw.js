@@ -5,7 +5,7 @@
 // page's IndexedDB or in the voter's file). Online, every shell file is fetched afresh
 // first, so a new page is served as soon as it is published; the copy is for offline.
 
-const CACHE = 'chainvote-shell-1';
+const CACHE = 'chainvote-shell-2';
 const SHELL = [
 	'/',
 	'/index.html',
@@ -21,6 +21,7 @@ const SHELL = [
 	'/icons/icon-192.png',
 	'/icons/icon-512.png',
 	'/js/api.js',
+	'/js/ballot.js',
 	'/js/crypto.js',
 	'/js/encode.js',
 	'/js/explorer.js',
@@ -35,6 +36,24 @@ const SHELL = [
 	'/js/validator.js',
 	'/js/verify.js',
 	'/js/vote.js',
+	// @noble/curves and @noble/hashes, which ballot.js imports (tools/vendor.sh)
+	'/vendor/noble-curves/nist.js',
+	'/vendor/noble-curves/utils.js',
+	'/vendor/noble-curves/abstract/curve.js',
+	'/vendor/noble-curves/abstract/der.js',
+	'/vendor/noble-curves/abstract/fft.js',
+	'/vendor/noble-curves/abstract/frost.js',
+	'/vendor/noble-curves/abstract/hash-to-curve.js',
+	'/vendor/noble-curves/abstract/modular.js',
+	'/vendor/noble-curves/abstract/oprf.js',
+	'/vendor/noble-curves/abstract/weierstrass.js',
+	'/vendor/noble-hashes/_md.js',
+	'/vendor/noble-hashes/_u64.js',
+	'/vendor/noble-hashes/hmac.js',
+	'/vendor/noble-hashes/legacy.js',
+	'/vendor/noble-hashes/sha2.js',
+	'/vendor/noble-hashes/sha3.js',
+	'/vendor/noble-hashes/utils.js',
 ];
 const SHELL_PATHS = new Set(SHELL);
 

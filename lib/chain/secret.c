@@ -933,8 +933,9 @@ cv_err cv_ballot_sign(cv_ballot *bl, const cv_privkey *voter)
 	return item_sign(ballot_payload, bl, voter, bl->signature);
 }
 
-cv_err cv_ballot_verify(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t n_candidates,
-                        size_t *pos)
+/* cv_ballot_verify, and without the signature cv_ballot_verify_proofs. */
+static cv_err ballot_check(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t n_candidates,
+                           size_t *pos, bool with_signature)
 {
 	uint8_t pts[4][CV_POINT_LEN], c[CV_SCALAR_LEN];
 	EC_POINT *Kp = NULL, *A = NULL, *B = NULL, *As = NULL, *Bs = NULL, *X = NULL;
@@ -1015,6 +1016,9 @@ cv_err cv_ballot_verify(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size
 	sum_challenge(bl, (const uint8_t(*)[CV_POINT_LEN])pts, c);
 	if (memcmp(c, bl->sum_c, CV_SCALAR_LEN) != 0)
 		goto out;
+	rc = CV_OK;
+	if (!with_signature)
+		goto out;
 	if ((rc = cv_ballot_payload(bl, &msg)) != CV_OK)
 		goto out;
 	rc = cv_verify(bl->voter_key, msg.data, msg.len, bl->signature);
@@ -1028,6 +1032,82 @@ out:
 	EC_POINT_free(As);
 	EC_POINT_free(Bs);
 	EC_POINT_free(X);
+	BN_CTX_end(e.bn);
+	ec_close(&e);
+	return rc;
+}
+
+cv_err cv_ballot_verify(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t n_candidates,
+                        size_t *pos)
+{
+	return ballot_check(bl, K, n_candidates, pos, true);
+}
+
+cv_err cv_ballot_verify_proofs(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN],
+                               size_t n_candidates, size_t *pos)
+{
+	return ballot_check(bl, K, n_candidates, pos, false);
+}
+
+cv_err cv_ballot_open(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN],
+                      const cv_ballot_opening *opening, size_t *choice, size_t *pos)
+{
+	static const uint8_t zero[CV_SCALAR_LEN];
+	uint8_t a[CV_POINT_LEN], b[CV_POINT_LEN];
+	EC_POINT *Kp = NULL, *P = NULL;
+	BIGNUM *r;
+	size_t at = SIZE_MAX, n_ones = 0;
+	ec e = {0};
+	cv_err rc;
+
+	*choice = SIZE_MAX;
+	if (pos != NULL)
+		*pos = SIZE_MAX;
+	if (bl->is_vote)
+		return CV_E_WRONG_MODE;
+	if ((rc = ec_open(&e)) != CV_OK)
+		return rc;
+	BN_CTX_start(e.bn);
+	rc = CV_E_NOMEM;
+	if ((Kp = EC_POINT_new(e.g)) == NULL || (P = EC_POINT_new(e.g)) == NULL ||
+	    (r = BN_CTX_get(e.bn)) == NULL)
+		goto out;
+	rc = CV_E_BAD_KEY;
+	if (!pt_load(&e, K, Kp))
+		goto out;
+	for (at = 0; at < bl->k; at++) {
+		const uint8_t *ri = opening->r[at];
+		uint8_t m = opening->m[at];
+
+		rc = CV_E_BALLOT_SCALAR;
+		if (!cv_scalar_ok(ri) || memcmp(ri, zero, CV_SCALAR_LEN) == 0)
+			goto out;
+		rc = CV_E_MALFORMED;
+		if (m > 1)
+			goto out;
+		n_ones += m;
+		if (m == 1)
+			*choice = at;
+		/* r is revealed: public scalars, plain multiplications */
+		BN_bin2bn(ri, CV_SCALAR_LEN, r);
+		rc = CV_E_BALLOT_PROOF;
+		if (!mul2(&e, P, r, NULL, NULL) || !pt_store(&e, P, a) ||
+		    !mul2(&e, P, NULL, Kp, r) ||
+		    (m == 1 && !EC_POINT_add(e.g, P, P, EC_GROUP_get0_generator(e.g), e.bn)) ||
+		    !pt_store(&e, P, b) || memcmp(a, bl->cts[at].a, CV_POINT_LEN) != 0 ||
+		    memcmp(b, bl->cts[at].b, CV_POINT_LEN) != 0)
+			goto out;
+	}
+	at = SIZE_MAX;
+	rc = n_ones == 1 ? CV_OK : CV_E_MALFORMED;
+out:
+	if (rc != CV_OK) {
+		*choice = SIZE_MAX;
+		if (pos != NULL)
+			*pos = at;
+	}
+	EC_POINT_free(Kp);
+	EC_POINT_free(P);
 	BN_CTX_end(e.bn);
 	ec_close(&e);
 	return rc;

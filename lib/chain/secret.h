@@ -165,6 +165,26 @@ cv_err cv_ballot_sign(cv_ballot *bl, const cv_privkey *voter);
 cv_err cv_ballot_verify(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t n_candidates,
                         size_t *pos);
 
+/* cv_ballot_verify without the signature: a ballot that is never signed (one spoiled by
+ * a Benaloh challenge) is checked with it. */
+cv_err cv_ballot_verify_proofs(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN],
+                               size_t n_candidates, size_t *pos);
+
+/* A ballot's randomness as a challenge reveals it (DESIGN 6.2): per position r_i and m_i. */
+typedef struct cv_ballot_opening {
+	const uint8_t (*r)[CV_SCALAR_LEN];
+	const uint8_t *m;
+} cv_ballot_opening;
+
+/* The Benaloh check: every A_i = r_i·G and B_i = m_i·G + r_i·K, each m_i 0 or 1 and
+ * exactly one of them 1; *choice is then that position (else SIZE_MAX). Errors:
+ * CV_E_BALLOT_SCALAR (an r_i not in [1, n)), CV_E_MALFORMED (an m_i not 0 or 1, or not
+ * exactly one 1), CV_E_BALLOT_PROOF (a ciphertext is not that encryption), CV_E_BAD_KEY
+ * (K); *pos (may be NULL) the position at fault or SIZE_MAX. The proofs are not checked
+ * here: cv_ballot_verify_proofs does that. opening holds bl->k positions. */
+cv_err cv_ballot_open(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN],
+                      const cv_ballot_opening *opening, size_t *choice, size_t *pos);
+
 /* ---- decryption shares and the tally ---- */
 
 cv_err cv_decryption_payload(const cv_decryption *d, cv_buf *b);

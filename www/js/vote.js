@@ -3,7 +3,10 @@
 // confirmation → the vote signed here, stamped with the service's time, and posted → the service's signed acceptance checked and kept with the vote (in
 // local storage and as a receipt file to download) → a receipt tracked live until its
 // block is committed, then the inclusion proof, block hash, proof of work and approvals
-// checked in this page.
+// checked in this page. In a secret election (DESIGN section 6) the choice is encrypted
+// and proved here (ballot.js) and the voter casts it or checks its encryption (the
+// Benaloh challenge of 6.2): a checked ballot reveals its randomness, is never sent, and
+// a fresh one is prepared.
 
 import './shell.js';
 import { get, post, serverNow, clockSkew } from './api.js';
@@ -12,6 +15,7 @@ import { sha256, sign } from './crypto.js';
 import { checkReceipt, checkApprovals, checkAcceptance } from './verify.js';
 import { keyPanel } from './keypanel.js';
 import { $, h, clear, say, explain, busy, poll, checkItem, downloadLink, requireCrypto } from './ui.js';
+import { electionKey, makeBallot, signBallot, checkOpening, challengeFile } from './ballot.js';
 
 let election = null;
 let key = null;
@@ -19,6 +23,11 @@ let choice = null;
 let stopTracking = null;
 let validatorsCache = null;
 let ballotShape = '';
+// A secret election's key and candidates in position order (from the genesis), once
+// known; and the ballot prepared for the current choice ({ballot, payload, txid,
+// opening, choiceId, sent}), which is either cast or checked, never both.
+let secret = null;
+let prepared = null;
 // What the service said of the loaded key (GET /api/voters/{key}): null while not
 // asked yet; {refused: 'not_on_roll' | 'already_voted', txid} when no ballot is offered.
 let roll = null;
@@ -97,6 +106,7 @@ async function loadElection() {
 	try {
 		const before = election && election.state;
 		election = await get('/api/election');
+		if (election.ballots === 'secret' && election.genesis_hash && !secret) secret = await loadSecret();
 		// opened since the key was loaded: the roll is fixed now, ask about the key
 		if (key && before && before !== election.state && election.state === 'open') checkRoll(key);
 		const line = $('election-line');
@@ -109,6 +119,101 @@ async function loadElection() {
 		say($('election-error'), 'err', 'The election could not be loaded: ' + explain(e));
 	}
 	renderBallot();
+}
+
+// The election key K = Σ C_j,0 from the genesis's trustee entries (the service's
+// GET /api/election does not state it), and the candidates in genesis (position) order.
+async function loadSecret() {
+	const g = await get('/api/blocks/0');
+	if (!g || g.hash !== election.genesis_hash) throw new Error('the genesis block is not the election\'s');
+	return { K: electionKey(g), candidates: g.candidates };
+}
+
+// Encrypts and proves the current choice; shows the fingerprint and the two ways on.
+async function prepareSecret() {
+	const status = $('secret-status');
+	$('secret-ready').hidden = true;
+	say($('secret-error'), 'err', '');
+	status.textContent = 'Encrypting your ballot in this browser…';
+	// let the line paint before the work, which holds the thread for a moment
+	await new Promise((resolve) => setTimeout(resolve, 0));
+	const position = secret.candidates.findIndex((c) => c.id === choice.id);
+	const t0 = performance.now();
+	prepared = makeBallot({
+		K: secret.K, electionId: election.genesis_hash, voterKey: key.publicHex,
+		timestamp: Math.floor(serverNow() / 1000), k: secret.candidates.length, choice: position,
+	});
+	const ms = performance.now() - t0;
+	prepared.choiceId = choice.id;
+	prepared.sent = false;
+	$('secret-card').dataset.prepareMs = ms.toFixed(1);
+	$('secret-name').textContent = choice.name;
+	$('secret-fingerprint').textContent = prepared.txid;
+	$('secret-check').disabled = false;
+	status.textContent = `Ballot ready (encrypted and proved in ${Math.round(ms)} ms).`;
+	$('secret-ready').hidden = false;
+}
+
+// The challenge: reveals the prepared ballot's randomness, checks it here, offers the
+// file for `chainvote check-ballot`, and prepares a fresh ballot. The checked ballot is
+// dropped: never signed, never sent.
+async function checkSecret() {
+	const spoiled = prepared;
+	if (!spoiled || spoiled.sent) return;
+	prepared = null;
+	const out = $('secret-checked');
+	clear(out);
+	const res = checkOpening(spoiled.ballot, secret.K, spoiled.opening, secret.candidates);
+	const shown = secret.candidates.find((c) => c.id === spoiled.choiceId);
+	const good = res.ok && res.candidate.id === spoiled.choiceId && res.fingerprint === spoiled.txid;
+	out.append(h('h3', {}, 'The checked ballot (not sent)'),
+		h('p', { class: good ? 'msg ok' : 'msg err', id: 'secret-check-result' }, good
+			? `This page's check: the ballot with fingerprint ${spoiled.txid.slice(0, 16)}… encrypted ${shown.name}, the choice shown.`
+			: 'This page\'s check FAILED: the ballot did not encrypt the choice shown. Do not cast on this device; tell the election office. ' + res.problems.join(' ')),
+		h('p', {}, 'Its randomness, revealed (m is 1 for the chosen candidate):'),
+		h('ul', { class: 'checks', id: 'secret-opening' }, spoiled.opening.map((o, i) =>
+			h('li', { dataset: { m: String(o.m) } }, `${secret.candidates[i].name}: m = ${o.m}, r = `, h('code', { class: 'hex' }, o.r)))),
+		h('p', {}, 'To check it on a second device: ', h('code', {}, 'chainvote check-ballot FILE'), ' with this file.'),
+		h('div', { class: 'actions' }, downloadLink(`chainvote-challenge-${spoiled.txid.slice(0, 12)}.json`,
+			JSON.stringify(challengeFile(spoiled, secret.K, secret.candidates, spoiled.choiceId), null, 1),
+			'application/json', 'Download the challenge file')));
+	out.hidden = false;
+	await prepareSecret();
+	$('secret-status').textContent = `A fresh ballot is ready, with a new fingerprint. ${$('secret-status').textContent}`;
+}
+
+// Signs the prepared ballot and posts it.
+async function castSecret() {
+	if (!prepared) return;
+	const button = $('secret-cast');
+	say($('secret-error'), 'err', '');
+	busy(button, true, 'Signing and sending…');
+	// once sent (even if refused), this ballot is never revealed
+	prepared.sent = true;
+	$('secret-check').disabled = true;
+	try {
+		const ballot = await signBallot(prepared, key.privateKey);
+		const ans = await post('/api/votes', ballot);
+		if (ans && ans.txid && ans.txid !== prepared.txid) throw new Error('The server answered with a different receipt number than this page computed.');
+		const saved = { txid: prepared.txid, candidate_id: prepared.choiceId, vote: ballot, acceptance: (ans && ans.acceptance) || null };
+		try {
+			localStorage.setItem(receiptKey(key.publicHex), JSON.stringify(saved));
+		} catch {
+			/* the receipt is on screen; saving it is a convenience */
+		}
+		$('secret-card').hidden = true;
+		$('ballot-card').hidden = true;
+		history.replaceState(null, '', `#txid=${saved.txid}`);
+		track(saved.txid, saved).focus();
+	} catch (e) {
+		say($('secret-error'), 'err', (e.code === 'secret_not_served' ? '' : 'Your ballot was not cast: ') + explain(e, {
+			secret_not_served: 'Your ballot was not cast: this service does not accept secret ballots yet (it answered secret_not_served). Nothing was recorded; try again later.',
+			already_voted: 'This key has already voted. Each voter votes once, and the first vote stands.',
+			not_on_roll: 'This key is not on the electoral roll, so it cannot vote.',
+		}));
+	} finally {
+		busy(button, false);
+	}
 }
 
 // Says so when this device's clock is more than two minutes off the service's: the vote
@@ -373,6 +478,14 @@ async function main() {
 		}
 		say($('ballot-error'), 'err', '');
 		choice = (election.candidates || []).find((c) => String(c.id) === picked.value);
+		if (secret) {
+			$('secret-card').hidden = false;
+			clear($('secret-checked'));
+			$('secret-checked').hidden = true;
+			$('secret-card').focus();
+			prepareSecret().catch((e) => say($('secret-error'), 'err', 'The ballot could not be prepared: ' + explain(e)));
+			return;
+		}
 		$('confirm-name').textContent = choice.name;
 		$('confirm-card').hidden = false;
 		say($('cast-error'), 'err', '');
@@ -384,6 +497,15 @@ async function main() {
 		(picked || $('review-button')).focus();
 	});
 	$('cast-button').addEventListener('click', cast);
+	$('secret-cast').addEventListener('click', castSecret);
+	$('secret-check').addEventListener('click', () => checkSecret().catch((e) => say($('secret-error'), 'err', explain(e))));
+	$('secret-back').addEventListener('click', () => {
+		// a ballot not cast is dropped; the next choice is encrypted afresh
+		prepared = null;
+		$('secret-card').hidden = true;
+		const picked = $('ballot').querySelector('input[name=candidate]:checked');
+		(picked || $('review-button')).focus();
+	});
 	$('track-form').addEventListener('submit', (ev) => {
 		ev.preventDefault();
 		const t = $('track-txid').value.trim().toLowerCase();
@@ -413,7 +535,7 @@ async function main() {
 	if (t) track(t, savedFor(t));
 	// the state changes when the admin opens or closes the election
 	setInterval(() => {
-		if (document.visibilityState === 'visible' && $('confirm-card').hidden) loadElection();
+		if (document.visibilityState === 'visible' && $('confirm-card').hidden && $('secret-card').hidden) loadElection();
 	}, 15000);
 	document.title = `Vote — ${election ? election.title : 'ChainVote'}`;
 }
