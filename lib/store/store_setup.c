@@ -361,7 +361,7 @@ cv_err cv_store_merge_eligibles(cv_store *s, const cv_eligible *el, size_t n, bo
 
 cv_err cv_store_add_eligible(cv_store *s, const char *voter_id, const char *code)
 {
-	cv_eligible el = {voter_id, code};
+	cv_eligible el = {voter_id, code, false};
 
 	return cv_store_add_eligibles(s, &el, 1, NULL);
 }
