@@ -1428,7 +1428,8 @@ static cv_err verifier_append(cv_verifier *v, const cv_block *b)
 	if (v->chain.n_blocks == v->cap) {
 		size_t cap = v->cap ? 2 * v->cap : 64;
 		cv_block *blocks = realloc(v->chain.blocks, cap * sizeof(*blocks));
-		block_verdicts **all = blocks ? realloc(v->verdicts, cap * sizeof(*all)) : NULL;
+		/* an array of pointers, one per block */
+		block_verdicts **all = blocks ? realloc(v->verdicts, cap * sizeof(void *)) : NULL;
 
 		if (blocks != NULL)
 			v->chain.blocks = blocks;
