@@ -1489,14 +1489,13 @@ static const verdict *verdicts_of(cv_verifier *v, size_t h)
 	return bv->of;
 }
 
-/* Tells the workers no block will come (abandon: nor the items not yet taken) and waits
+/* Tells the workers no block will come and no item not yet taken is needed, and waits
  * for them to leave. */
-static void verifier_stop(cv_verifier *v, bool abandon)
+static void verifier_stop(cv_verifier *v)
 {
 	pthread_mutex_lock(&v->mu);
 	v->closing = true;
-	if (abandon)
-		v->next_block = v->chain.n_blocks;
+	v->next_block = v->chain.n_blocks;
 	pthread_cond_broadcast(&v->more);
 	pthread_mutex_unlock(&v->mu);
 	for (size_t i = 0; i < v->n_threads; i++)
@@ -1513,7 +1512,7 @@ void cv_verifier_free(cv_verifier *v)
 {
 	if (v == NULL)
 		return;
-	verifier_stop(v, true);
+	verifier_stop(v);
 	for (size_t i = 0; i < v->chain.n_blocks; i++)
 		block_verdicts_free(v->verdicts[i]);
 	free(v->verdicts);
@@ -1658,7 +1657,7 @@ size_t cv_verifier_finish(cv_verifier *v, cv_report_fn report, void *ctx, cv_tal
 	if (v->n_threads == 0)
 		verifier_worker(v); /* no worker: the caller checks every item first */
 	problems = verify_all(v, report, ctx, tally);
-	verifier_stop(v, false);
+	verifier_stop(v); /* what is left was not needed (a chain with no genesis) */
 	return problems;
 }
 
