@@ -654,6 +654,243 @@ static void audit_parse_says_where(void)
 	json_object_put(o);
 }
 
+/* ---- the export as a stream ---- */
+
+typedef struct collected {
+	cv_chain c;
+	size_t cap;
+	size_t stop_at; /* on_block fails at this index (SIZE_MAX: never) */
+} collected;
+
+static cv_err collect_block(void *ctx, size_t index, cv_block *b)
+{
+	collected *k = ctx;
+
+	if (index == k->stop_at)
+		return CV_E_IO;
+	if (k->c.n_blocks == k->cap) {
+		cv_block *more = realloc(k->c.blocks, (k->cap + 8) * sizeof(*more));
+
+		if (more == NULL)
+			return CV_E_NOMEM;
+		k->c.blocks = more;
+		k->cap += 8;
+	}
+	k->c.blocks[k->c.n_blocks++] = *b;
+	memset(b, 0, sizeof(*b));
+	return CV_OK;
+}
+
+/* Streams text in pieces of `piece` bytes: the reader's verdict (feed's, else end's),
+ * the blocks in *k, and why in why[256]. */
+static cv_err stream(const char *text, size_t len, size_t piece, collected *k, char *why)
+{
+	cv_chain_reader *r = cv_chain_reader_new(collect_block, NULL, k);
+	cv_err rc = CV_OK;
+
+	for (size_t off = 0; r != NULL && rc == CV_OK && off < len; off += piece)
+		rc = cv_chain_reader_feed(r, text + off, len - off < piece ? len - off : piece);
+	if (r != NULL && rc == CV_OK)
+		rc = cv_chain_reader_end(r);
+	snprintf(why, 256, "%s", r ? cv_chain_reader_why(r) : "");
+	cv_chain_reader_free(r);
+	return r == NULL ? CV_E_NOMEM : rc;
+}
+
+static cv_err stream_text(const char *text, char *why)
+{
+	collected k = {.stop_at = SIZE_MAX};
+	cv_err rc = stream(text, strlen(text), 3, &k, why);
+
+	cv_chain_free(&k.c);
+	return rc;
+}
+
+/* The reference export fed one byte at a time, and in pieces, gives the blocks the
+ * whole-text parser gives, byte for byte once printed again. */
+static void stream_gives_the_same_blocks(void)
+{
+	static const size_t pieces[] = {1, 2, 5, 100, 65536};
+	cv_chain whole;
+	json_object *a, *b;
+	char why[256];
+
+	CHECK_EQ_INT(parse_chain(chain_text, chain_len, &whole), CV_OK);
+	a = cv_chain_to_json(&whole);
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		collected k = {.stop_at = SIZE_MAX};
+
+		CHECK_EQ_INT(stream(chain_text, chain_len, pieces[i], &k, why), CV_OK);
+		CHECK_EQ_INT(k.c.n_blocks, whole.n_blocks);
+		b = cv_chain_to_json(&k.c);
+		CHECK(strcmp(json_object_to_json_string(a), json_object_to_json_string(b)) == 0);
+		json_object_put(b);
+		cv_chain_free(&k.c);
+	}
+	json_object_put(a);
+	cv_chain_free(&whole);
+}
+
+/* The members in any order, annotations of any JSON shape (brackets inside strings
+ * included) skipped, escaped keys decoded, an empty chain read as empty. */
+static void stream_takes_any_member_order_and_annotations(void)
+{
+	char why[256];
+
+	CHECK_EQ_INT(stream_text("{\"blocks\":[],\"format\":\"chainvote-chain/1\"}", why), CV_OK);
+	CHECK_EQ_INT(stream_text(" {\"format\" : \"chainvote-chain/1\", \"note\": {\"a\": [1, "
+	                         "\"]}\\\"\", true, null, -2.5e3]}, \"n\": 7, \"blocks\": [ ] }\n",
+	                         why),
+	             CV_OK);
+	CHECK_EQ_INT(stream_text("{\"form\\u0061t\":\"chainvote-chain/1\",\"blocks\":[]}", why),
+	             CV_OK);
+}
+
+/* Whatever is not one strict export is refused, with where when the JSON was fine. */
+static void stream_refuses_what_is_not_an_export(void)
+{
+	static const char *const not_json[] = {
+	    "",
+	    "{",
+	    "{\"format\":\"chainvote-chain/1\",\"blocks\":[]",
+	    "{\"format\":\"chainvote-chain/1\",\"blocks\":[]} x",
+	    "{\"format\":\"chainvote-chain/1\",\"blocks\":[]}}",
+	    "{\"format\":\"chainvote-chain/1\",\"blocks\":[],}",
+	    "{\"format\":\"chainvote-chain/1\",\"blocks\":[,]}",
+	    "{\"format\":\"chainvote-chain/1\" \"blocks\":[]}",
+	    "{\"format\":'chainvote-chain/1',\"blocks\":[]}",
+	    "{\"format\":\"chainvote-chain/1\",\"blocks\":[],\"x\":NaN}",
+	    "{\"format\":\"chainvote-chain/1\",\"blocks\":[],\"x\":1",
+	    "{\"format\":\"chainvote-chain/1\",\"blocks\":[],\"x\":\"\xc0\xaf\"}",
+	    "{,\"format\":\"chainvote-chain/1\",\"blocks\":[]}",
+	};
+	static const struct {
+		const char *text, *why;
+	} broken[] = {
+	    {"[]", "not an object"},
+	    {"{\"blocks\":[]}", "format: missing"},
+	    {"{\"format\":\"chainvote-chain/1\"}", "blocks: missing"},
+	    {"{\"format\":\"chainvote-chain/2\",\"blocks\":[]}",
+	     "format: not \"chainvote-chain/1\""},
+	    {"{\"format\":1,\"blocks\":[]}", "format: not a string"},
+	    {"{\"format\":\"chainvote-chain/1\",\"blocks\":{}}", "blocks: not an array"},
+	    {"{\"format\":\"chainvote-chain/1\",\"blocks\":[],\"blocks\":[]}",
+	     "blocks: given twice"},
+	    {"{\"format\":\"chainvote-chain/1\",\"blocks\":[1]}", "block 0 not an object"},
+	};
+	char why[256];
+
+	for (size_t i = 0; i < sizeof(not_json) / sizeof(not_json[0]); i++) {
+		CHECK_EQ_INT(stream_text(not_json[i], why), CV_E_MALFORMED);
+		if (why[0] != '\0')
+			fprintf(stderr, "  %s: why \"%s\"\n", not_json[i], why);
+		CHECK(why[0] == '\0');
+	}
+	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+		CHECK_EQ_INT(stream_text(broken[i].text, why), CV_E_MALFORMED);
+		if (strcmp(why, broken[i].why) != 0)
+			fprintf(stderr, "  %s: why \"%s\", expected \"%s\"\n", broken[i].text, why,
+			        broken[i].why);
+		CHECK(strcmp(why, broken[i].why) == 0);
+	}
+}
+
+/* A block that breaks the public JSON is refused with its place; on_block's error stops
+ * the read and is what feed answers from then on. */
+static void stream_says_where_and_stops(void)
+{
+	collected k = {.stop_at = 1};
+	char why[256];
+
+	CHECK_EQ_INT(stream(chain_text, chain_len, 512, &k, why), CV_E_IO);
+	CHECK_EQ_INT(k.c.n_blocks, 1);
+	cv_chain_free(&k.c);
+	CHECK_EQ_INT(
+	    stream_text("{\"format\":\"chainvote-chain/1\",\"blocks\":[{\"height\":1}]}", why),
+	    CV_E_MALFORMED);
+	CHECK(strncmp(why, "block 0 ", 8) == 0);
+}
+
+/* A chain export whose genesis has n_voters made-up keys (hex is all the parser
+ * checks), voter bad_at (if < n_voters) replaced by `bad`; malloc'd. */
+static char *large_roll_chain(size_t n_voters, size_t bad_at, const char *bad, size_t *len)
+{
+	json_object *o = NULL, *blocks, *genesis, *voters;
+	char *out = NULL, hex[2 * CV_KEY_LEN + 1];
+	const char *text;
+
+	if (parse_text(chain_text, &o) != CV_OK)
+		return NULL;
+	json_object_object_get_ex(o, "blocks", &blocks);
+	genesis = json_object_array_get_idx(blocks, 0);
+	voters = json_object_new_array();
+	for (size_t i = 0; i < n_voters; i++) {
+		uint8_t key[CV_KEY_LEN];
+
+		memset(key, (int)(i * 7), sizeof key);
+		cv_put_u32(key + 1, (uint32_t)i);
+		cv_hex_encode(key, CV_KEY_LEN, hex);
+		json_object_array_add(voters, i == bad_at ? json_object_new_string(bad)
+		                                          : json_object_new_string(hex));
+	}
+	json_object_object_add(genesis, "voters", voters);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED);
+	*len = strlen(text);
+	if ((out = malloc(*len + 1)) != NULL)
+		memcpy(out, text, *len + 1);
+	json_object_put(o);
+	return out;
+}
+
+/* A genesis large enough to have its roll read apart from the tree (over
+ * CV_JSON_ROLL_APART) gives the same blocks as the whole parse, and a bad key in it
+ * the same refusal in the same words. */
+static void stream_reads_a_large_roll_apart(void)
+{
+	size_t len, n = 12000;
+	char *text = large_roll_chain(n, SIZE_MAX, NULL, &len), why[256], whole_why[256];
+	collected k = {.stop_at = SIZE_MAX};
+	json_object *o = NULL, *a, *b;
+	cv_chain whole;
+
+	CHECK(text != NULL && len > CV_JSON_ROLL_APART);
+	if (text == NULL)
+		return;
+	CHECK_EQ_INT(parse_chain(text, len, &whole), CV_OK);
+	CHECK_EQ_INT(stream(text, len, 65536, &k, why), CV_OK);
+	CHECK_EQ_INT(k.c.n_blocks, whole.n_blocks);
+	CHECK(k.c.n_blocks > 0 && k.c.blocks[0].genesis != NULL &&
+	      k.c.blocks[0].genesis->n_voters == n);
+	a = cv_chain_to_json(&whole);
+	b = cv_chain_to_json(&k.c);
+	CHECK(strcmp(json_object_to_json_string(a), json_object_to_json_string(b)) == 0);
+	json_object_put(a);
+	json_object_put(b);
+	cv_chain_free(&k.c);
+	cv_chain_free(&whole);
+	free(text);
+
+	static const char *const bad[] = {"04ab", "not hex at all", "0"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		text = large_roll_chain(n, 5000, bad[i], &len);
+		CHECK(text != NULL);
+		if (text == NULL)
+			continue;
+		CHECK_EQ_INT(cv_json_parse(text, len, &o), CV_OK);
+		CHECK_EQ_INT(
+		    cv_chain_from_json_audit(o, &whole, NULL, NULL, whole_why, sizeof whole_why),
+		    CV_E_MALFORMED);
+		json_object_put(o);
+		k = (collected){.stop_at = SIZE_MAX};
+		CHECK_EQ_INT(stream(text, len, 4096, &k, why), CV_E_MALFORMED);
+		if (strcmp(why, whole_why) != 0)
+			fprintf(stderr, "  streamed \"%s\", whole \"%s\"\n", why, whole_why);
+		CHECK(strcmp(why, whole_why) == 0);
+		cv_chain_free(&k.c);
+		free(text);
+	}
+}
+
 int main(void)
 {
 	chain_text = slurp("chain.json", &chain_len);
@@ -702,6 +939,11 @@ int main(void)
 	RUN(export_unknown_top_level_key_is_ignored);
 	RUN(audit_parse_reports_bad_txid_and_goes_on);
 	RUN(audit_parse_says_where);
+	RUN(stream_gives_the_same_blocks);
+	RUN(stream_takes_any_member_order_and_annotations);
+	RUN(stream_refuses_what_is_not_an_export);
+	RUN(stream_says_where_and_stops);
+	RUN(stream_reads_a_large_roll_apart);
 	free(chain_text);
 	return CHECK_DONE("test_json");
 }

@@ -801,6 +801,8 @@ static int pub_cmp(const void *a, const void *b)
 
 /* A chain of 40 blocks of 5 votes by a generated roll of 200, so that the parallel
  * signature pass has real work and its verdicts must land on the right votes. */
+static void same_when_streamed_json(json_object *o, int flags, size_t piece);
+
 static void verify_long_chain_finds_the_bad_votes(void)
 {
 	enum { N_BLOCKS = 40, PER_BLOCK = 5, N_VOTERS = N_BLOCKS * PER_BLOCK };
@@ -810,6 +812,7 @@ static void verify_long_chain_finds_the_bad_votes(void)
 	cv_chain c = {0};
 	seen s = {0};
 	cv_tally t;
+	json_object *out;
 
 	g.voters = malloc(N_VOTERS * CV_KEY_LEN);
 	g.n_voters = N_VOTERS;
@@ -864,6 +867,9 @@ static void verify_long_chain_finds_the_bad_votes(void)
 	CHECK_EQ_INT(s.vote[1], 0);
 	CHECK_EQ_INT(t.total, (N_BLOCKS - 2) * PER_BLOCK);
 	cv_tally_free(&t);
+	out = cv_chain_to_json(&c);
+	same_when_streamed_json(out, JSON_C_TO_STRING_PLAIN, 1000);
+	json_object_put(out);
 	for (size_t h = 1; h <= N_BLOCKS; h++) {
 		free(blocks[h].votes);
 		free(blocks[h].approvals);
@@ -1029,6 +1035,158 @@ static void sealed_chain_json_round_trips(void)
 	json_object_put(sealed);
 }
 
+/* ---- the verifier fed block by block ---- */
+
+static cv_err to_verifier(void *ctx, size_t index, cv_block *b)
+{
+	(void)index;
+	return cv_verifier_add(ctx, b);
+}
+
+/* Verifies text both ways, whole (cv_chain_from_json_audit, cv_verify_chain) and as a
+ * stream fed `piece` bytes at a time (cv_chain_reader into a cv_verifier), and checks
+ * that both report the same problems, in the same order and words, and the same tally. */
+static void same_when_streamed(const char *text, size_t len, size_t piece)
+{
+	json_object *o = NULL;
+	cv_chain c = {0};
+	cv_verifier *v = cv_verifier_new();
+	cv_chain_reader *r = cv_chain_reader_new(to_verifier, ignore_txid, v);
+	seen *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	cv_tally ta = {0}, tb = {0};
+	size_t na, nb;
+
+	CHECK(v != NULL && r != NULL && a != NULL && b != NULL);
+	CHECK_EQ_INT(cv_json_parse(text, len, &o), CV_OK);
+	CHECK_EQ_INT(cv_chain_from_json_audit(o, &c, ignore_txid, NULL, NULL, 0), CV_OK);
+	na = cv_verify_chain(&c, collect, a, &ta);
+	for (size_t off = 0; off < len; off += piece)
+		CHECK_EQ_INT(
+		    cv_chain_reader_feed(r, text + off, len - off < piece ? len - off : piece),
+		    CV_OK);
+	CHECK_EQ_INT(cv_chain_reader_end(r), CV_OK);
+	CHECK_EQ_INT(cv_verifier_chain(v)->n_blocks, c.n_blocks);
+	nb = cv_verifier_finish(v, collect, b, &tb);
+	CHECK_EQ_INT(nb, na);
+	CHECK_EQ_INT(b->n, a->n);
+	for (size_t j = 0; j < a->n && j < b->n && j < 32; j++) {
+		CHECK_EQ_INT(b->height[j], a->height[j]);
+		CHECK_EQ_INT(b->vote[j], a->vote[j]);
+		CHECK_EQ_INT(b->code[j], a->code[j]);
+		CHECK(strcmp(b->detail[j], a->detail[j]) == 0);
+	}
+	CHECK_EQ_INT(tb.n, ta.n);
+	CHECK_EQ_INT(tb.total, ta.total);
+	CHECK_EQ_INT(tb.final, ta.final);
+	CHECK_EQ_INT(tb.closed_at, ta.closed_at);
+	for (size_t i = 0; i < ta.n && i < tb.n; i++)
+		CHECK_EQ_INT(tb.votes[i], ta.votes[i]);
+	CHECK_EQ_INT(tb.secret, ta.secret);
+	CHECK_EQ_INT(tb.sealed, ta.sealed);
+	CHECK_EQ_INT(tb.pending, ta.pending);
+	CHECK_EQ_INT(tb.ballots, ta.ballots);
+	CHECK_EQ_INT(tb.n_share_trustees, ta.n_share_trustees);
+	for (size_t i = 0; i < ta.n_share_trustees && i < tb.n_share_trustees; i++)
+		CHECK_EQ_INT(tb.share_trustees[i], ta.share_trustees[i]);
+	cv_tally_free(&ta);
+	cv_tally_free(&tb);
+	cv_chain_reader_free(r);
+	cv_verifier_free(v);
+	cv_chain_free(&c);
+	json_object_put(o);
+	free(a);
+	free(b);
+}
+
+static void same_when_streamed_json(json_object *o, int flags, size_t piece)
+{
+	const char *text = json_object_to_json_string_ext(o, flags);
+
+	same_when_streamed(text, strlen(text), piece);
+}
+
+/* Every chain of the vectors (valid, sealed, secret, each invalid variant, the sealed
+ * ones with a vote judged late against a seal that comes after it, the secret ones with
+ * shares before the seal) and a long generated one: the streamed verifier reports
+ * exactly what the whole-chain verifier reports, tally included. */
+static void streamed_verify_matches_whole_chain(void)
+{
+	static const char *const files[] = {"chain.json", "chain-sealed.json", "secret/chain.json"};
+	static const char *const sets[] = {"invalid-chains.json", "invalid-sealed.json",
+	                                   "secret/invalid-chains.json"};
+	size_t len, n_variants = 0;
+	char *text;
+
+	for (size_t i = 0; i < 3; i++) {
+		CHECK((text = slurp(files[i], &len)) != NULL);
+		if (text == NULL)
+			continue;
+		same_when_streamed(text, len, 1);
+		same_when_streamed(text, len, 4096);
+		free(text);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		json_object *o = NULL, *chain;
+
+		CHECK((text = slurp(sets[i], &len)) != NULL);
+		CHECK(text != NULL && cv_json_parse(text, len, &o) == CV_OK);
+		json_object_object_foreach(o, name, entry)
+		{
+			/* the secret set gives {"expect", "chain"} */
+			json_object *variant =
+			    json_object_object_get_ex(entry, "chain", &chain) ? chain : entry;
+
+			(void)name;
+			n_variants++;
+			same_when_streamed_json(variant, JSON_C_TO_STRING_PLAIN, 7);
+			same_when_streamed_json(variant, JSON_C_TO_STRING_PRETTY, 64);
+		}
+		json_object_put(o);
+		free(text);
+	}
+	CHECK_EQ_INT(n_variants, 52);
+}
+
+/* An open election's chain with a secret election's block in it (ballots and a
+ * decryption share): refused by mode, its share never judged against trustees the
+ * election has not. */
+static void secret_block_in_open_chain_is_wrong_mode(void)
+{
+	json_object *o = NULL, *s = NULL, *blocks, *sb = NULL, *copy = NULL;
+	size_t len, slen;
+	char *text = slurp("chain.json", &len), *stext = slurp("secret/chain.json", &slen);
+	cv_chain c = {0};
+	seen *got = calloc(1, sizeof(*got));
+	bool mode = false;
+
+	CHECK(text != NULL && stext != NULL && got != NULL);
+	CHECK_EQ_INT(cv_json_parse(text, len, &o), CV_OK);
+	CHECK_EQ_INT(cv_json_parse(stext, slen, &s), CV_OK);
+	CHECK(json_object_object_get_ex(s, "blocks", &blocks));
+	for (size_t i = 0; i < json_object_array_length(blocks) && sb == NULL; i++) {
+		json_object *b = json_object_array_get_idx(blocks, i), *d;
+
+		if (json_object_object_get_ex(b, "decryptions", &d) &&
+		    json_object_array_length(d) > 0)
+			sb = b;
+	}
+	CHECK(sb != NULL && json_object_deep_copy(sb, &copy, NULL) == 0);
+	CHECK(json_object_object_get_ex(o, "blocks", &blocks));
+	json_object_array_add(blocks, copy);
+	CHECK_EQ_INT(cv_chain_from_json_audit(o, &c, ignore_txid, NULL, NULL, 0), CV_OK);
+	CHECK(cv_verify_chain(&c, collect, got, NULL) > 0);
+	for (size_t j = 0; j < got->n && j < 32; j++)
+		mode = mode || got->code[j] == CV_E_WRONG_MODE;
+	CHECK(mode);
+	same_when_streamed_json(o, JSON_C_TO_STRING_PLAIN, 100);
+	cv_chain_free(&c);
+	json_object_put(o);
+	json_object_put(s);
+	free(text);
+	free(stext);
+	free(got);
+}
+
 int main(void)
 {
 	if (load_vectors() != 0) {
@@ -1083,6 +1241,8 @@ int main(void)
 	RUN(sealed_chain_verifies_as_final);
 	RUN(chain_without_seal_is_not_final);
 	RUN(sealed_chain_json_round_trips);
+	RUN(streamed_verify_matches_whole_chain);
+	RUN(secret_block_in_open_chain_is_wrong_mode);
 	cv_chain_free(&ref);
 	for (size_t i = 0; i < n_keys; i++)
 		cv_privkey_free(keys[i].key);

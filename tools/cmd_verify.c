@@ -20,43 +20,81 @@
 #include "json.h"
 #include "rules.h"
 
-/* An export of a million votes is about 600 MB of JSON; beyond this bound the input is
- * refused rather than read into memory. */
-#define VERIFY_MAX_BYTES ((size_t)1 << 30)
-#define EXPORT_PATH      "/api/chain/export"
-#define ELECTION_PATH    "/api/election"
-#define RECEIPT_MAX      (64 * 1024) /* a receipt file is about 700 bytes */
+/* The export is read as a stream (a million votes is about 600 MB of JSON): only
+ * one block's text is held at a time, and each block parsed goes to the verifier,
+ * which checks its signatures while the next is read. */
+#define EXPORT_PATH   "/api/chain/export"
+#define ELECTION_PATH "/api/election"
+#define ELECTION_MAX  (1024 * 1024) /* GET /api/election: a few KB */
+#define RECEIPT_MAX   (64 * 1024)   /* a receipt file is about 700 bytes */
+
+/* ---- reporting ---- */
+
+typedef struct report_state {
+	size_t problems;
+} report_state;
+
+/* What reading the export feeds: the stream's parser hands each block to the verifier;
+ * rc is the parser's first error (the read stops there). */
+typedef struct audit {
+	report_state st; /* first: the parser's txid callback and the reporter take it */
+	cv_chain_reader *reader;
+	cv_verifier *verifier;
+	cv_err rc;
+} audit;
 
 /* ---- reading the export ---- */
 
-static int append(cv_buf *b, const void *p, size_t n)
+static cv_err take_block(void *ctx, size_t index, cv_block *b)
 {
-	if (b->len + n > VERIFY_MAX_BYTES)
-		return -1;
-	return cv_buf_put(b, p, n) == CV_OK ? 0 : -1;
+	audit *a = ctx;
+
+	(void)index;
+	return cv_verifier_add(a->verifier, b);
 }
 
-static int read_stream(FILE *f, cv_buf *b)
+/* Feeds n bytes to the parser: 0, or -1 once it has refused the input. */
+static int feed(audit *a, const char *p, size_t n)
+{
+	if (a->rc == CV_OK)
+		a->rc = cv_chain_reader_feed(a->reader, p, n);
+	return a->rc == CV_OK ? 0 : -1;
+}
+
+static int read_stream(FILE *f, audit *a)
 {
 	char chunk[65536];
 	size_t n;
 
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (append(b, chunk, n) != 0)
-			return -1;
+		if (feed(a, chunk, n) != 0)
+			return 0; /* the parser's error is reported as a problem, not as unreadable
+			           */
 	return ferror(f) ? -1 : 0;
 }
 
-static size_t curl_write(char *p, size_t size, size_t nmemb, void *userdata)
+static size_t curl_to_audit(char *p, size_t size, size_t nmemb, void *userdata)
 {
 	/* a short count makes libcurl stop the transfer with CURLE_WRITE_ERROR */
-	return append(userdata, p, size * nmemb) == 0 ? size * nmemb : 0;
+	return feed(userdata, p, size * nmemb) == 0 ? size * nmemb : 0;
+}
+
+static size_t curl_to_buf(char *p, size_t size, size_t nmemb, void *userdata)
+{
+	cv_buf *b = userdata;
+
+	if (b->len + size * nmemb > ELECTION_MAX || cv_buf_put(b, p, size * nmemb) != CV_OK)
+		return 0;
+	return size * nmemb;
 }
 
 /* --cacert: the CA file a service's certificate is checked against (NULL: the system's). */
 static const char *verify_cacert;
 
-static int fetch(const char *base, const char *path, cv_buf *b)
+/* GETs base + path into write(userdata). 0 on a 200, -1 with a message printed; a
+ * transfer the writer stopped is 0 (the writer reports its own reason). */
+static int fetch(const char *base, const char *path,
+                 size_t (*write)(char *, size_t, size_t, void *), void *userdata, const audit *a)
 {
 	size_t len = strlen(base);
 	char *url = malloc(len + strlen(path) + 1);
@@ -83,15 +121,20 @@ static int fetch(const char *base, const char *path, cv_buf *b)
 	if (verify_cacert != NULL)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, verify_cacert);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 20L);
-	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)VERIFY_MAX_BYTES);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, curl_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, b);
+	/* the export may come compressed: libcurl inflates it before the writer */
+	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, userdata);
 	cc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (cc == CURLE_WRITE_ERROR && a != NULL && a->rc != CV_OK && status == 200) {
+		rc = 0;
+		goto out;
+	}
 	if (cc != CURLE_OK) {
 		fprintf(stderr, "chainvote verify: %s: %s\n", url, curl_easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		fprintf(stderr, "chainvote verify: %s: HTTP status %ld\n", url, status);
 		goto out;
@@ -104,32 +147,26 @@ out:
 	return rc;
 }
 
-static int load(const char *src, cv_buf *b)
+/* Reads the export from src into the parser. 0, or -1 when unreadable (printed). */
+static int load(const char *src, audit *a)
 {
 	FILE *f;
 	int rc;
 
 	if (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0)
-		return fetch(src, EXPORT_PATH, b);
+		return fetch(src, EXPORT_PATH, curl_to_audit, a, a);
 	if (strcmp(src, "-") == 0)
-		return read_stream(stdin, b);
+		return read_stream(stdin, a);
 	if ((f = fopen(src, "rb")) == NULL) {
 		fprintf(stderr, "chainvote verify: %s: %s\n", src, strerror(errno));
 		return -1;
 	}
-	rc = read_stream(f, b);
+	rc = read_stream(f, a);
 	fclose(f);
 	if (rc != 0)
-		fprintf(stderr, "chainvote verify: %s: unreadable or larger than %zu bytes\n", src,
-		        VERIFY_MAX_BYTES);
+		fprintf(stderr, "chainvote verify: %s: unreadable\n", src);
 	return rc;
 }
-
-/* ---- reporting ---- */
-
-typedef struct report_state {
-	size_t problems;
-} report_state;
 
 static void print_problem(void *ctx, int64_t height, int64_t vote, cv_err code, const char *detail)
 {
@@ -370,7 +407,7 @@ static int receipts_key(const char *src, const char *key_hex, uint8_t key[CV_KEY
 		                "(130 lowercase hex digits, 04 || X || Y)\n");
 		return -1;
 	}
-	if (fetch(src, ELECTION_PATH, &text) != 0)
+	if (fetch(src, ELECTION_PATH, curl_to_buf, &text, NULL) != 0)
 		goto out;
 	if (cv_json_parse(text.data ? (const char *)text.data : "", text.len, &o) != CV_OK ||
 	    cv_json_get_hex(o, "service_key", key, CV_KEY_LEN) != CV_OK ||
@@ -421,15 +458,12 @@ int cmd_verify(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	report_state st = {0};
-	cv_buf text = {0};
-	json_object *root = NULL;
-	cv_chain chain = {0};
+	audit a = {0};
+	report_state *st = &a.st;
+	const cv_chain *chain;
 	cv_tally tally = {0};
 	const char *receipts = NULL, *key_hex = NULL, *src;
 	uint8_t service_key[CV_KEY_LEN];
-	char why[256];
-	cv_err rc;
 	int c, status = 1;
 
 	optind = 1;
@@ -469,33 +503,42 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (receipts != NULL && receipts_key(src, key_hex, service_key) != 0)
 		goto out;
-	if (load(src, &text) != 0)
+	a.verifier = cv_verifier_new();
+	a.reader = cv_chain_reader_new(take_block, bad_txid, &a);
+	if (a.verifier == NULL || a.reader == NULL) {
+		fprintf(stderr, "chainvote verify: out of memory\n");
 		goto out;
-	if ((rc = cv_json_parse(text.data ? (const char *)text.data : "", text.len, &root)) !=
-	    CV_OK) {
-		print_problem(&st, -1, -1, rc, "the input is not one strict JSON value");
-		goto done;
 	}
-	rc = cv_chain_from_json_audit(root, &chain, bad_txid, &st, why, sizeof(why));
-	if (rc != CV_OK) {
-		print_problem(&st, -1, -1, rc, why[0] ? why : cv_err_message(rc));
+	if (load(src, &a) != 0)
+		goto out;
+	if (a.rc == CV_OK)
+		a.rc = cv_chain_reader_end(a.reader);
+	if (a.rc != CV_OK) {
+		const char *why = cv_chain_reader_why(a.reader);
+
+		print_problem(st, -1, -1, a.rc,
+		              why[0]                   ? why
+		              : a.rc == CV_E_MALFORMED ? "the input is not one strict JSON value"
+		              : a.rc == CV_E_TOO_LARGE ? "a value of the input is too large"
+		                                       : cv_err_message(a.rc));
 		goto done;
 	}
 	/* print_problem counts as it prints, the txid problems of the parse included */
-	(void)cv_verify_chain(&chain, print_problem, &st, &tally);
-	print_changes(&chain);
+	(void)cv_verifier_finish(a.verifier, print_problem, st, &tally);
+	chain = cv_verifier_chain(a.verifier);
+	print_changes(chain);
 	if (tally.secret) {
-		print_secret(&chain, &tally, st.problems == 0);
+		print_secret(chain, &tally, st->problems == 0);
 		goto receipts;
 	}
 	for (size_t i = 0; i < tally.n; i++) {
 		const cv_candidate *cand =
-		    cv_genesis_candidate(chain.blocks[0].genesis, tally.ids[i]);
+		    cv_genesis_candidate(chain->blocks[0].genesis, tally.ids[i]);
 
 		printf("candidate %u (%s): %" PRIu64 "\n", (unsigned)tally.ids[i],
 		       cand ? cand->name : "?", tally.votes[i]);
 	}
-	if (st.problems == 0) {
+	if (st->problems == 0) {
 		if (tally.final)
 			printf("final: sealed, closed at %" PRIu64 "\n", tally.closed_at);
 		else
@@ -503,19 +546,18 @@ int cmd_verify(int argc, char **argv)
 	}
 receipts:
 	if (receipts != NULL)
-		check_receipts(receipts, service_key, &chain, &st, tally.final);
+		check_receipts(receipts, service_key, chain, st, tally.final);
 done:
-	if (st.problems == 0) {
+	if (st->problems == 0) {
 		printf("valid\n");
 		status = 0;
 	} else {
-		printf("INVALID: %zu problem%s\n", st.problems, st.problems == 1 ? "" : "s");
+		printf("INVALID: %zu problem%s\n", st->problems, st->problems == 1 ? "" : "s");
 	}
 out:
 	cv_tally_free(&tally);
-	cv_chain_free(&chain);
-	json_object_put(root);
-	cv_buf_free(&text);
+	cv_chain_reader_free(a.reader);
+	cv_verifier_free(a.verifier);
 	return status;
 }
 

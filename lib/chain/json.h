@@ -93,6 +93,31 @@ typedef void (*cv_json_txid_fn)(void *ctx, size_t block, size_t vote);
 cv_err cv_chain_from_json_audit(const json_object *o, cv_chain *c, cv_json_txid_fn bad_txid,
                                 void *ctx, char *why, size_t why_len);
 
+/* The chain export read as a stream, for auditors of exports too large to hold as text
+ * (a million votes is about 600 MB): bytes are fed as they arrive, and each block is
+ * parsed strictly, as cv_chain_from_json_audit parses it, and handed to on_block as
+ * soon as its closing brace is read; only one block's text and tree are held at a time.
+ * on_block(ctx, index, b) may take b's contents (and zero *b), else they are freed
+ * after it; an error it returns stops the read. bad_txid and ctx as for
+ * cv_chain_from_json_audit. NULL when out of memory. */
+typedef struct cv_chain_reader cv_chain_reader;
+typedef cv_err (*cv_chain_block_fn)(void *ctx, size_t index, cv_block *b);
+#define CV_JSON_STREAM_VALUE_MAX ((size_t)1 << 30) /* one block, the genesis with its roll */
+/* A first block at least this large has its roll read apart from its tree. */
+#define CV_JSON_ROLL_APART ((size_t)1 << 20)
+cv_chain_reader *cv_chain_reader_new(cv_chain_block_fn on_block, cv_json_txid_fn bad_txid,
+                                     void *ctx);
+/* Feeds n more bytes: CV_OK, or the first error, returned again by every later call:
+ * CV_E_MALFORMED (cv_chain_reader_why says where when a block or the format broke the
+ * public JSON; "" when the text is not strict JSON), CV_E_TOO_LARGE (one value over
+ * CV_JSON_STREAM_VALUE_MAX), CV_E_NOMEM, or on_block's error. */
+cv_err cv_chain_reader_feed(cv_chain_reader *r, const char *p, size_t n);
+/* The input ended: CV_OK only when it was one whole export, "format" and "blocks"
+ * included (else as cv_chain_reader_feed). */
+cv_err cv_chain_reader_end(cv_chain_reader *r);
+const char *cv_chain_reader_why(const cv_chain_reader *r);
+void cv_chain_reader_free(cv_chain_reader *r); /* no-op on NULL */
+
 /* {"error": {"code", "message"}} as a new object; message may be NULL for the default. */
 json_object *cv_error_json(cv_err e, const char *message);
 

@@ -1,7 +1,9 @@
 /* Every rule of the chain (DESIGN section 2), each written once. A rule reports to a
  * sink: the single-block checks stop at the first problem, the chain verifier collects
- * them all with a sentence each. The verifier checks the votes' signatures of the whole
- * chain on all cores first, since they dominate its cost, then the rest in chain order. */
+ * them all with a sentence each. The verifier checks the crypto of every item (votes'
+ * signatures, ballots' proofs, decryption shares' proofs) on all cores as the blocks
+ * come, since it dominates its cost, and judges the rules in chain order, each block as
+ * soon as its items' verdicts are in. */
 #include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -181,9 +183,23 @@ static cv_err time_rule(const cv_view *v, uint64_t timestamp, uint64_t latest, c
 	return CV_OK;
 }
 
+/* What the verifier's workers compute of an item ahead of the rules: a vote's
+ * signature, a ballot's or a decryption share's proofs and signature (rc), and the
+ * position at fault (pos, NO_POS when none). */
+#define NO_POS UINT32_MAX
+typedef struct verdict {
+	cv_err rc;
+	uint32_t pos;
+} verdict;
+
+static verdict verdict_of(cv_err rc, size_t pos)
+{
+	return (verdict){rc, pos < NO_POS ? (uint32_t)pos : NO_POS};
+}
+
 /* Rule 5 for one vote, bar "no earlier vote". sig, when not NULL, is the signature's
- * verdict computed beforehand (the verifier's parallel pass). */
-static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, const cv_err *sig,
+ * verdict computed beforehand (the verifier's workers). */
+static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, const verdict *sig,
                         char *why, size_t why_len)
 {
 	cv_err rc;
@@ -196,7 +212,7 @@ static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, 
 	}
 	if ((rc = time_rule(v, vote->timestamp, latest, why, why_len)) != CV_OK)
 		return rc;
-	rc = sig ? *sig : vote_signature(vote);
+	rc = sig ? sig->rc : vote_signature(vote);
 	if (rc != CV_OK) {
 		why_set(why, why_len,
 		        rc == CV_E_BAD_KEY         ? "the voter key is not a P-256 point"
@@ -208,10 +224,14 @@ static cv_err vote_rule(const cv_view *v, const cv_vote *vote, uint64_t latest, 
 }
 
 /* The crypto of one ballot (section 6, rule 5.2's k, points, scalars, proofs and
- * signature): what the verifier's parallel pass computes. */
-static cv_err ballot_crypto(const cv_view *v, const cv_ballot *bl, size_t *pos)
+ * signature) against the election key K: what the verifier's workers compute. */
+static verdict ballot_crypto(const uint8_t K[CV_POINT_LEN], size_t n_candidates,
+                             const cv_ballot *bl)
 {
-	return cv_ballot_verify(bl, v->secret->election_key, v->genesis->n_candidates, pos);
+	size_t pos = SIZE_MAX;
+	cv_err rc = cv_ballot_verify(bl, K, n_candidates, &pos);
+
+	return verdict_of(rc, pos);
 }
 
 static const char *ballot_why(cv_err rc)
@@ -241,9 +261,9 @@ static const char *ballot_why(cv_err rc)
 /* Section 6's rule 5.2 for one ballot, bar "no earlier ballot". crypto, when not NULL,
  * is ballot_crypto's verdict computed beforehand. */
 static cv_err ballot_rule(const cv_view *v, const cv_ballot *bl, uint64_t latest,
-                          const cv_err *crypto, char *why, size_t why_len)
+                          const verdict *crypto, char *why, size_t why_len)
 {
-	size_t pos = SIZE_MAX;
+	verdict vd;
 	cv_err rc;
 
 	if (bl->is_vote) {
@@ -253,14 +273,16 @@ static cv_err ballot_rule(const cv_view *v, const cv_ballot *bl, uint64_t latest
 	if ((rc = voter_rule(v, bl->election_id, bl->voter_key, why, why_len)) != CV_OK ||
 	    (rc = time_rule(v, bl->timestamp, latest, why, why_len)) != CV_OK)
 		return rc;
-	rc = crypto ? *crypto : ballot_crypto(v, bl, &pos);
-	if (rc != CV_OK) {
-		if (pos != SIZE_MAX)
-			why_set(why, why_len, "position %zu: %s", pos, ballot_why(rc));
+	vd =
+	    crypto ? *crypto : ballot_crypto(v->secret->election_key, v->genesis->n_candidates, bl);
+	if (vd.rc != CV_OK) {
+		if (vd.pos != NO_POS)
+			why_set(why, why_len, "position %u: %s", (unsigned)vd.pos,
+			        ballot_why(vd.rc));
 		else
-			why_set(why, why_len, "%s", ballot_why(rc));
+			why_set(why, why_len, "%s", ballot_why(vd.rc));
 	}
-	return rc;
+	return vd.rc;
 }
 
 cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest)
@@ -674,26 +696,54 @@ static const char *share_why(cv_err rc)
 	}
 }
 
-/* Section 6's rule 5.3 for one decryption share, the chain-wide duplicate included. */
-static cv_err share_rule(const cv_view *v, const cv_decryption *d, char *why, size_t why_len)
+/* The index of the trustee whose validator key is key, or sec->n_trustees. */
+static size_t trustee_of(const cv_secrecy *sec, const uint8_t key[CV_KEY_LEN])
+{
+	size_t j;
+
+	for (j = 0; j < sec->n_trustees; j++)
+		if (memcmp(sec->trustees[j].validator_key, key, CV_KEY_LEN) == 0)
+			break;
+	return j;
+}
+
+/* The crypto of one decryption share (section 6, rule 5.3's k, points, scalars, proofs
+ * and signature) against its trustee's K_j and the α_i of sv: what the verifier's
+ * workers compute once the seal fixed α. */
+static verdict share_crypto(const cv_secrecy *sec, const cv_secret_view *sv, size_t k,
+                            const cv_decryption *d)
+{
+	size_t j = trustee_of(sec, d->validator_key), pos = SIZE_MAX;
+	cv_err rc;
+
+	if (j == sec->n_trustees)
+		return verdict_of(CV_E_DECRYPTION_NOT_TRUSTEE, SIZE_MAX);
+	rc = cv_decryption_verify(d, sv->trustee_keys[j], (const uint8_t(*)[CV_POINT_LEN])sv->alpha,
+	                          k, &pos);
+	if (rc == CV_E_INTERNAL)
+		rc = CV_E_DECRYPTION_PROOF; /* K_j or an α_i is O: no proof can hold */
+	return verdict_of(rc, pos);
+}
+
+/* Section 6's rule 5.3 for one decryption share, the chain-wide duplicate included.
+ * crypto, when not NULL, is share_crypto's verdict computed beforehand. */
+static cv_err share_rule(const cv_view *v, const cv_decryption *d, const verdict *crypto, char *why,
+                         size_t why_len)
 {
 	const cv_secrecy *sec = v->genesis->secrecy;
 	cv_secret_view *sv = v->secret;
-	size_t j, pos = SIZE_MAX;
+	verdict vd;
+	size_t j;
 	char hex[17];
 
 	assert(sec != NULL && sv != NULL); /* only a secret election's blocks get here */
-	cv_err rc;
 
 	if (memcmp(d->election_id, v->election_id, CV_HASH_LEN) != 0) {
 		why_set(why, why_len, "election_id %s… is not this election's",
 		        short_hex(d->election_id, hex));
 		return CV_E_WRONG_ELECTION;
 	}
-	for (j = 0; j < sec->n_trustees; j++)
-		if (memcmp(sec->trustees[j].validator_key, d->validator_key, CV_KEY_LEN) == 0)
-			break;
-	if (j == sec->n_trustees) {
+	if ((j = trustee_of(sec, d->validator_key)) == sec->n_trustees) {
 		why_set(why, why_len, "%s… is not a trustee", short_hex(d->validator_key, hex));
 		return CV_E_DECRYPTION_NOT_TRUSTEE;
 	}
@@ -708,24 +758,23 @@ static cv_err share_rule(const cv_view *v, const cv_decryption *d, char *why, si
 		        (unsigned long long)(sv->seal_height ? sv->seal_height - 1 : 0));
 		return CV_E_DECRYPTION_THROUGH_HEIGHT;
 	}
-	rc = cv_decryption_verify(d, sv->trustee_keys[j], (const uint8_t(*)[CV_POINT_LEN])sv->alpha,
-	                          v->genesis->n_candidates, &pos);
-	if (rc == CV_E_INTERNAL)
-		rc = CV_E_DECRYPTION_PROOF; /* K_j or an α_i is O: no proof can hold */
-	if (rc != CV_OK) {
-		if (pos != SIZE_MAX)
-			why_set(why, why_len, "position %zu: %s", pos, share_why(rc));
+	vd = crypto ? *crypto : share_crypto(sec, sv, v->genesis->n_candidates, d);
+	if (vd.rc != CV_OK) {
+		if (vd.pos != NO_POS)
+			why_set(why, why_len, "position %u: %s", (unsigned)vd.pos,
+			        share_why(vd.rc));
 		else
-			why_set(why, why_len, "%s", share_why(rc));
-		return rc;
+			why_set(why, why_len, "%s", share_why(vd.rc));
+		return vd.rc;
 	}
 	sv->share_of[j] = d;
 	return CV_OK;
 }
 
 /* The leaves of a secret block: every ballot (rule 5.2, with "no earlier ballot" through
- * ec as for votes) and every decryption share (rule 5.3). */
-static void secret_items(const cv_view *v, const cv_block *b, const cv_err *crypto,
+ * ec as for votes) and every decryption share (rule 5.3). crypto, when not NULL, holds
+ * the items' verdicts in the block's order: its ballots, then its shares. */
+static void secret_items(const cv_view *v, const cv_block *b, const verdict *crypto,
                          const earlier_check *ec, sink *s)
 {
 	key_array keys = {b->ballots ? b->ballots->voter_key : NULL, sizeof(cv_ballot)};
@@ -767,8 +816,10 @@ static void secret_items(const cv_view *v, const cv_block *b, const cv_err *cryp
 		                     short_hex(bl->voter_key, hex), (unsigned long long)at))
 			goto out;
 	}
-	for (size_t i = 0; i < b->n_decryptions; i++) {
-		rc = share_rule(v, &b->decryptions[i], why, sizeof(why));
+	/* an open election's view has no trustees: its shares are refused by mode alone */
+	for (size_t i = 0; v->secret != NULL && i < b->n_decryptions; i++) {
+		rc = share_rule(v, &b->decryptions[i], crypto ? &crypto[b->n_ballots + i] : NULL,
+		                why, sizeof(why));
 		if (rc != CV_OK && problem(s, ITEM_NONE, i, rc, "decryption %zu: %s", i, why))
 			goto out;
 	}
@@ -778,7 +829,7 @@ out:
 
 static void block_rules(const cv_view *v, const cv_header *prev,
                         const uint8_t prev_hash[CV_HASH_LEN], const cv_block *b, uint64_t now,
-                        const cv_err *sigs, const earlier_check *ec, sink *s)
+                        const verdict *sigs, const earlier_check *ec, sink *s)
 {
 	const cv_header *h = &b->header;
 	const cv_election *e = &v->genesis->election;
@@ -863,7 +914,7 @@ static void block_rules(const cv_view *v, const cv_header *prev,
 		return;
 	}
 	if (b->secret) {
-		secret_items(v, b, sigs, ec, s);
+		secret_items(v, b, sigs ? sigs + b->n_votes : NULL, ec, s);
 		return;
 	}
 	assert(b->n_votes == 0 || b->votes != NULL);
@@ -1090,19 +1141,27 @@ static const char *genesis_why(cv_err rc)
 	}
 }
 
+/* The election key K of a secret genesis as the verifier uses it: CV_POINT_O when the
+ * setup hash cannot be computed or the commitments give none (secrecy_rules says why). */
+static void election_key(const cv_genesis *g, uint8_t K[CV_POINT_LEN])
+{
+	uint8_t setup[CV_HASH_LEN];
+
+	if (cv_setup_hash(g, setup) != CV_OK || cv_election_key(g->secrecy, K) != CV_OK)
+		memcpy(K, CV_POINT_O, CV_POINT_LEN);
+}
+
 /* The genesis rules of a secret election (DESIGN section 6, "Genesis entries"): quorum
  * and trustee count, trustees distinct validators in ascending key order, each entry's
- * quorum, setup_hash, proofs and signature, and K != O. K (may be NULL) receives the
- * election key, CV_POINT_O when there is none. True when a problem stopped the check. */
-static bool secrecy_rules(const cv_genesis *g, sink *s, uint8_t K[CV_POINT_LEN])
+ * quorum, setup_hash, proofs and signature, and K != O. True when a problem stopped the
+ * check. */
+static bool secrecy_rules(const cv_genesis *g, sink *s)
 {
 	const cv_secrecy *sec = g->secrecy;
 	uint8_t setup[CV_HASH_LEN], key[CV_POINT_LEN];
 	char hex[17];
 	cv_err rc;
 
-	if (K != NULL)
-		memcpy(K, CV_POINT_O, CV_POINT_LEN);
 	if ((sec->quorum < 2 || sec->quorum > sec->n_trustees ||
 	     sec->n_trustees > g->n_validators) &&
 	    problem(s, ITEM_NONE, 0, CV_E_SECRECY_PARAMS,
@@ -1149,14 +1208,12 @@ static bool secrecy_rules(const cv_genesis *g, sink *s, uint8_t K[CV_POINT_LEN])
 		problem(s, ITEM_NONE, 0, CV_E_SECRECY_PARAMS, "the election key K is the identity");
 		return true;
 	}
-	if (K != NULL)
-		memcpy(K, key, CV_POINT_LEN);
 	return false;
 }
 
 /* *order (may be NULL) receives cv_genesis_check's verdict, so the verifier knows
  * whether the stated genesis can serve binary searches as it is. */
-static void genesis_rules(const cv_block *b, sink *s, cv_err *order, uint8_t K[CV_POINT_LEN])
+static void genesis_rules(const cv_block *b, sink *s, cv_err *order)
 {
 	const cv_header *h = &b->header;
 	static const uint8_t zero[CV_HASH_LEN];
@@ -1192,7 +1249,7 @@ static void genesis_rules(const cv_block *b, sink *s, cv_err *order, uint8_t K[C
 		*order = rc;
 	if (rc != CV_OK && problem(s, ITEM_NONE, 0, rc, "%s", genesis_why(rc)))
 		return;
-	if (b->genesis->secrecy != NULL && secrecy_rules(b->genesis, s, K))
+	if (b->genesis->secrecy != NULL && secrecy_rules(b->genesis, s))
 		return;
 	if ((rc = cv_genesis_merkle_root(b->genesis, root)) != CV_OK) {
 		problem(s, ITEM_NONE, 0, rc, "the genesis merkle root could not be computed");
@@ -1212,7 +1269,7 @@ cv_err cv_check_genesis(const cv_block *b)
 {
 	sink s = {.first = CV_OK, .first_index = NO_INDEX};
 
-	genesis_rules(b, &s, NULL, NULL);
+	genesis_rules(b, &s, NULL);
 	return s.first;
 }
 
@@ -1224,65 +1281,6 @@ void cv_tally_free(cv_tally *t)
 	free(t->votes);
 	free(t->share_trustees);
 	memset(t, 0, sizeof(*t));
-}
-
-/* ---- the chain verifier ---- */
-
-/* The parallel signature pass: workers take chunks of the chain's votes in turn. */
-/* A vote or a ballot of the chain, in chain order. */
-typedef struct item_ref {
-	const cv_vote *vote;
-	const cv_ballot *ballot;
-} item_ref;
-
-typedef struct sig_job {
-	const item_ref *items; /* every vote or ballot of blocks 1.., in chain order */
-	const cv_view *view;   /* for ballots: the election key and candidates */
-	cv_err *result;
-	size_t n;
-	atomic_size_t next;
-} sig_job;
-
-#define SIG_CHUNK 32
-
-static void *sig_worker(void *arg)
-{
-	sig_job *job = arg;
-	size_t start;
-
-	while ((start = atomic_fetch_add(&job->next, SIG_CHUNK)) < job->n) {
-		size_t end = start + SIG_CHUNK < job->n ? start + SIG_CHUNK : job->n;
-
-		for (size_t i = start; i < end; i++)
-			job->result[i] =
-			    job->items[i].vote != NULL ? vote_signature(job->items[i].vote)
-			    : job->view->secret != NULL && !job->items[i].ballot->is_vote
-			        ? ballot_crypto(job->view, job->items[i].ballot, NULL)
-			        : CV_E_WRONG_MODE;
-	}
-	return NULL;
-}
-
-/* Fills job->result for every vote, on one thread per online CPU (the caller's
- * included). Threads that cannot start leave their share to the others. */
-static void verify_signatures(sig_job *job)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n_threads = cpus > 1 ? (size_t)cpus : 1, started = 0;
-	pthread_t *threads;
-
-	if (n_threads > job->n / SIG_CHUNK + 1)
-		n_threads = job->n / SIG_CHUNK + 1;
-	threads = calloc(n_threads, sizeof(*threads));
-	for (size_t i = 1; threads != NULL && i < n_threads; i++) {
-		if (pthread_create(&threads[started], NULL, sig_worker, job) != 0)
-			break;
-		started++;
-	}
-	sig_worker(job);
-	for (size_t i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	free(threads);
 }
 
 /* The chain-wide "no earlier vote" index: every vote sorted by voter key, so that the
@@ -1325,19 +1323,17 @@ static int index_has_voted(void *ctx, size_t vote_index, const uint8_t key[CV_KE
 	return 0;
 }
 
-static cv_err voted_index_build(const cv_chain *c, size_t n, voted_index *vi, item_ref **flat)
+static cv_err voted_index_build(const cv_chain *c, size_t n, voted_index *vi)
 {
 	vote_ref *refs = NULL;
 	size_t g = 0;
 
 	memset(vi, 0, sizeof(*vi));
-	*flat = calloc(n ? n : 1, sizeof(item_ref));
 	refs = malloc((n ? n : 1) * sizeof(*refs));
 	vi->group = malloc((n ? n : 1) * sizeof(*vi->group));
 	vi->taken_by = malloc((n ? n : 1) * sizeof(*vi->taken_by));
 	vi->height_of = malloc((n ? n : 1) * sizeof(*vi->height_of));
-	if (*flat == NULL || refs == NULL || vi->group == NULL || vi->taken_by == NULL ||
-	    vi->height_of == NULL) {
+	if (refs == NULL || vi->group == NULL || vi->taken_by == NULL || vi->height_of == NULL) {
 		free(refs);
 		return CV_E_NOMEM;
 	}
@@ -1345,13 +1341,8 @@ static cv_err voted_index_build(const cv_chain *c, size_t n, voted_index *vi, it
 		for (size_t j = 0; j < c->blocks[i].n_votes + c->blocks[i].n_ballots; j++, g++) {
 			const cv_block *b = &c->blocks[i];
 
-			if (j < b->n_votes) {
-				(*flat)[g].vote = &b->votes[j];
-				refs[g].key = b->votes[j].voter_key;
-			} else {
-				(*flat)[g].ballot = &b->ballots[j - b->n_votes];
-				refs[g].key = b->ballots[j - b->n_votes].voter_key;
-			}
+			refs[g].key = j < b->n_votes ? b->votes[j].voter_key
+			                             : b->ballots[j - b->n_votes].voter_key;
 			refs[g].global = g;
 			vi->height_of[g] = i;
 			vi->taken_by[g] = NO_INDEX;
@@ -1436,38 +1427,6 @@ out:
 	return rc;
 }
 
-/* The secret view of a chain: K, every K_j, the seal's height (set by the caller) and
- * α through the block before it. Ballots that are not well-formed add nothing (they are
- * reported by the rules). */
-static cv_err secret_view_build(const cv_chain *c, const cv_genesis *g,
-                                const uint8_t K[CV_POINT_LEN], cv_secret_view *sv)
-{
-	const cv_secrecy *sec = g->secrecy;
-	size_t k = g->n_candidates;
-
-	memcpy(sv->election_key, K, CV_POINT_LEN);
-	sv->n_trustees = sec->n_trustees;
-	sv->trustee_keys = calloc(sec->n_trustees ? sec->n_trustees : 1, CV_POINT_LEN);
-	/* an array of pointers, one per trustee */
-	sv->share_of = calloc(sec->n_trustees ? sec->n_trustees : 1, sizeof(void *));
-	sv->alpha = calloc(k ? k : 1, CV_POINT_LEN);
-	if (sv->trustee_keys == NULL || sv->share_of == NULL || sv->alpha == NULL)
-		return CV_E_NOMEM;
-	for (size_t j = 0; j < sec->n_trustees; j++)
-		if (memcmp(K, CV_POINT_O, CV_POINT_LEN) == 0 ||
-		    cv_trustee_key(sec, j + 1, sv->trustee_keys[j]) != CV_OK)
-			memcpy(sv->trustee_keys[j], CV_POINT_O, CV_POINT_LEN);
-	return aggregates(c, k, sv->seal_height, sv->alpha, NULL);
-}
-
-static void secret_view_free(cv_secret_view *sv)
-{
-	free(sv->trustee_keys);
-	free(sv->share_of);
-	free(sv->alpha);
-	memset(sv, 0, sizeof(*sv));
-}
-
 /* The secret tally (DESIGN section 6, "Tally"): the trustees with valid shares, and the
  * counts once quorum of them are committed, from the first quorum in trustee order. */
 static void secret_tally(const cv_chain *c, const cv_genesis *g, const cv_secret_view *sv,
@@ -1527,22 +1486,318 @@ out:
 	free(beta);
 }
 
-size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tally *tally)
+/* ---- the chain verifier ---- */
+
+/* One block's verdicts (its votes, then its ballots, then its decryption shares), filled
+ * by the workers; `left` counts those still to come. Allocated one by one, so that
+ * appending blocks never moves what a worker writes to. */
+typedef struct block_verdicts {
+	verdict *of;
+	atomic_size_t left;
+	bool after_seal; /* a secret election's block after the first seal: α is fixed */
+} block_verdicts;
+
+/* Blocks are appended as they come (read from a stream, or all at once from a chain in
+ * memory); worker threads take their items in chunks, in chain order, as soon as a block
+ * is there. What the items' crypto needs is fixed as the blocks come: a secret genesis
+ * gives K and every K_j, the first seal the α_i its shares are checked against. */
+struct cv_verifier {
+	cv_chain chain;
+	bool borrowed; /* chain's blocks are the caller's (cv_verify_chain) */
+	size_t cap;
+	block_verdicts **verdicts; /* per block */
+	const cv_genesis *genesis; /* block 0's, or NULL */
+	size_t k;                  /* its candidates */
+	bool secret;               /* a secret genesis: K and K_j in sv */
+	cv_secret_view sv;         /* K, K_j, seal_height, α (once the seal came) */
+	uint64_t seal_height;      /* the first seal's block, 0 before it (appender's) */
+	pthread_mutex_t mu;
+	pthread_cond_t more;          /* a block was added, or no more will be */
+	pthread_cond_t done;          /* a block's last verdict is in */
+	size_t next_block, next_item; /* the first item no worker has taken */
+	bool closing;                 /* no block will come: workers leave once done */
+	pthread_t *threads;
+	size_t n_threads;
+	cv_err rc; /* the first failure to append */
+};
+
+#define ITEM_CHUNK 32
+
+static size_t items_of(const cv_block *b)
+{
+	return b->n_votes + b->n_ballots + b->n_decryptions;
+}
+
+/* Item i of block b (a copy): its crypto, as the rules would compute it (a ballot outside
+ * a secret election is refused by its mode). A share in a block before the first seal
+ * is left to verdicts_of: its α is known only once that seal is read. */
+static verdict item_crypto(const cv_verifier *v, const cv_block *b, bool after_seal, size_t i)
+{
+	if (i < b->n_votes)
+		return verdict_of(vote_signature(&b->votes[i]), SIZE_MAX);
+	i -= b->n_votes;
+	if (i < b->n_ballots)
+		return v->secret && !b->ballots[i].is_vote
+		           ? ballot_crypto(v->sv.election_key, v->k, &b->ballots[i])
+		           : verdict_of(CV_E_WRONG_MODE, SIZE_MAX);
+	i -= b->n_ballots;
+	if (after_seal)
+		return share_crypto(v->genesis->secrecy, &v->sv, v->k, &b->decryptions[i]);
+	return verdict_of(CV_E_INTERNAL, SIZE_MAX); /* not checked yet */
+}
+
+static void *verifier_worker(void *arg)
+{
+	cv_verifier *v = arg;
+
+	pthread_mutex_lock(&v->mu);
+	for (;;) {
+		block_verdicts *bv;
+		cv_block b;
+		size_t start, end;
+
+		while (v->next_block < v->chain.n_blocks &&
+		       v->next_item >= items_of(&v->chain.blocks[v->next_block])) {
+			v->next_block++;
+			v->next_item = 0;
+		}
+		if (v->next_block >= v->chain.n_blocks) {
+			if (v->closing)
+				break;
+			pthread_cond_wait(&v->more, &v->mu);
+			continue;
+		}
+		b = v->chain.blocks[v->next_block]; /* the array may move, the items do not */
+		bv = v->verdicts[v->next_block];
+		start = v->next_item;
+		end = start + ITEM_CHUNK < items_of(&b) ? start + ITEM_CHUNK : items_of(&b);
+		v->next_item = end;
+		pthread_mutex_unlock(&v->mu);
+		for (size_t i = start; i < end; i++)
+			bv->of[i] = item_crypto(v, &b, bv->after_seal, i);
+		pthread_mutex_lock(&v->mu);
+		if (atomic_fetch_sub(&bv->left, end - start) == end - start)
+			pthread_cond_broadcast(&v->done);
+	}
+	pthread_mutex_unlock(&v->mu);
+	return NULL;
+}
+
+/* A verifier with up to max_threads workers (none: cv_verifier_finish checks every item
+ * on the caller's thread). NULL when out of memory. */
+static cv_verifier *verifier_new(size_t max_threads)
+{
+	cv_verifier *v = calloc(1, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	if ((v->threads = calloc(max_threads ? max_threads : 1, sizeof(*v->threads))) == NULL) {
+		free(v);
+		return NULL;
+	}
+	pthread_mutex_init(&v->mu, NULL);
+	pthread_cond_init(&v->more, NULL);
+	pthread_cond_init(&v->done, NULL);
+	/* threads that cannot start leave their share to the others */
+	for (size_t i = 0; i < max_threads; i++) {
+		if (pthread_create(&v->threads[v->n_threads], NULL, verifier_worker, v) != 0)
+			break;
+		v->n_threads++;
+	}
+	return v;
+}
+
+static size_t online_cpus(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus > 1 ? (size_t)cpus : 1;
+}
+
+cv_verifier *cv_verifier_new(void)
+{
+	return verifier_new(online_cpus());
+}
+
+static void block_verdicts_free(block_verdicts *bv)
+{
+	if (bv != NULL)
+		free(bv->of);
+	free(bv);
+}
+
+/* What block h fixes for the crypto of the items after it, before any worker sees
+ * them: a secret genesis its K and K_j (CV_POINT_O where not derivable), the first seal
+ * the α_i of the ballots before it. */
+static cv_err block_arrived(cv_verifier *v, const cv_block *b, uint64_t h)
+{
+	const cv_secrecy *sec;
+
+	if (h == 0 && b->genesis != NULL) {
+		v->genesis = b->genesis;
+		v->k = b->genesis->n_candidates;
+		if ((sec = b->genesis->secrecy) == NULL)
+			return CV_OK;
+		election_key(b->genesis, v->sv.election_key);
+		v->sv.n_trustees = sec->n_trustees;
+		v->sv.trustee_keys = calloc(sec->n_trustees ? sec->n_trustees : 1, CV_POINT_LEN);
+		v->sv.alpha = calloc(v->k ? v->k : 1, CV_POINT_LEN);
+		if (v->sv.trustee_keys == NULL || v->sv.alpha == NULL)
+			return CV_E_NOMEM;
+		for (size_t i = 0; i < v->k; i++) /* no seal: no α */
+			memcpy(v->sv.alpha[i], CV_POINT_O, CV_POINT_LEN);
+		for (size_t j = 0; j < sec->n_trustees; j++)
+			if (memcmp(v->sv.election_key, CV_POINT_O, CV_POINT_LEN) == 0 ||
+			    cv_trustee_key(sec, j + 1, v->sv.trustee_keys[j]) != CV_OK)
+				memcpy(v->sv.trustee_keys[j], CV_POINT_O, CV_POINT_LEN);
+		v->secret = true;
+		return CV_OK;
+	}
+	if (h == 0 || !b->has_seal || v->seal_height != 0)
+		return CV_OK;
+	/* the first seal: the close every vote is held to, and the α_i of the ballots
+	 * before it (those that are not well-formed add nothing; the rules report them) */
+	v->seal_height = h;
+	v->sv.seal_height = h;
+	return v->secret ? aggregates(&v->chain, v->k, h, v->sv.alpha, NULL) : CV_OK;
+}
+
+/* Appends a copy of *b (its arrays are then the verifier's, or still the caller's when
+ * borrowed) and wakes the workers. */
+static cv_err verifier_append(cv_verifier *v, const cv_block *b)
+{
+	block_verdicts *bv = NULL;
+	uint64_t h = v->chain.n_blocks;
+	cv_err rc;
+
+	if (v->rc != CV_OK)
+		return v->rc;
+	if ((bv = calloc(1, sizeof(*bv))) == NULL ||
+	    (bv->of = calloc(items_of(b) ? items_of(b) : 1, sizeof(*bv->of))) == NULL) {
+		block_verdicts_free(bv);
+		return v->rc = CV_E_NOMEM;
+	}
+	atomic_init(&bv->left, items_of(b));
+	pthread_mutex_lock(&v->mu);
+	if (v->chain.n_blocks == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 64;
+		cv_block *blocks = realloc(v->chain.blocks, cap * sizeof(*blocks));
+		/* an array of pointers, one per block */
+		block_verdicts **all = blocks ? realloc(v->verdicts, cap * sizeof(void *)) : NULL;
+
+		if (blocks != NULL)
+			v->chain.blocks = blocks;
+		if (all != NULL)
+			v->verdicts = all;
+		if (blocks == NULL || all == NULL) {
+			pthread_mutex_unlock(&v->mu);
+			block_verdicts_free(bv);
+			return v->rc = CV_E_NOMEM;
+		}
+		v->cap = cap;
+	}
+	pthread_mutex_unlock(&v->mu);
+	/* the blocks before it are all in: no worker reads what this sets until the block
+	 * is published below */
+	if ((rc = block_arrived(v, b, h)) != CV_OK) {
+		block_verdicts_free(bv);
+		return v->rc = rc;
+	}
+	bv->after_seal = v->secret && v->seal_height != 0 && h > v->seal_height;
+	pthread_mutex_lock(&v->mu);
+	v->chain.blocks[h] = *b;
+	v->verdicts[h] = bv;
+	v->chain.n_blocks++;
+	pthread_cond_broadcast(&v->more);
+	pthread_mutex_unlock(&v->mu);
+	return CV_OK;
+}
+
+cv_err cv_verifier_add(cv_verifier *v, cv_block *b)
+{
+	cv_err rc = verifier_append(v, b);
+
+	if (rc == CV_OK)
+		memset(b, 0, sizeof(*b));
+	return rc;
+}
+
+/* Block h's verdicts, once its last one is in (every block is in by then). The shares
+ * of a secret block before the first seal, which no rule lets count but each is judged
+ * all the same, are checked here against that seal's α. */
+static const verdict *verdicts_of(cv_verifier *v, size_t h)
+{
+	block_verdicts *bv = v->verdicts[h];
+	const cv_block *b = &v->chain.blocks[h];
+
+	if (atomic_load(&bv->left) != 0) {
+		pthread_mutex_lock(&v->mu);
+		while (atomic_load(&bv->left) != 0)
+			pthread_cond_wait(&v->done, &v->mu);
+		pthread_mutex_unlock(&v->mu);
+	}
+	if (v->secret && !bv->after_seal)
+		for (size_t i = 0; i < b->n_decryptions; i++)
+			bv->of[b->n_votes + b->n_ballots + i] =
+			    share_crypto(v->genesis->secrecy, &v->sv, v->k, &b->decryptions[i]);
+	return bv->of;
+}
+
+/* Tells the workers no block will come and no item not yet taken is needed, and waits
+ * for them to leave. */
+static void verifier_stop(cv_verifier *v)
+{
+	pthread_mutex_lock(&v->mu);
+	v->closing = true;
+	v->next_block = v->chain.n_blocks;
+	pthread_cond_broadcast(&v->more);
+	pthread_mutex_unlock(&v->mu);
+	for (size_t i = 0; i < v->n_threads; i++)
+		pthread_join(v->threads[i], NULL);
+	v->n_threads = 0;
+}
+
+const cv_chain *cv_verifier_chain(const cv_verifier *v)
+{
+	return &v->chain;
+}
+
+void cv_verifier_free(cv_verifier *v)
+{
+	if (v == NULL)
+		return;
+	verifier_stop(v);
+	for (size_t i = 0; i < v->chain.n_blocks; i++)
+		block_verdicts_free(v->verdicts[i]);
+	free(v->verdicts);
+	free(v->threads);
+	free(v->sv.trustee_keys);
+	free(v->sv.share_of);
+	free(v->sv.alpha);
+	if (v->borrowed)
+		free(v->chain.blocks);
+	else
+		cv_chain_free(&v->chain);
+	pthread_mutex_destroy(&v->mu);
+	pthread_cond_destroy(&v->more);
+	pthread_cond_destroy(&v->done);
+	free(v);
+}
+
+/* Every rule of the chain the verifier holds, in chain order, each block as soon as its
+ * items' verdicts are in (the workers meanwhile check the next blocks'). */
+static size_t verify_all(cv_verifier *v, cv_report_fn report, void *ctx, cv_tally *tally)
 {
 	sink s = {.report = report, .ctx = ctx, .height = -1, .all = true, .first = CV_OK};
+	const cv_chain *c = &v->chain;
 	cv_genesis sorted = {0};
 	const cv_genesis *g;
 	cv_err order = CV_E_BAD_GENESIS;
 	voted_index vi = {0};
-	item_ref *flat = NULL;
-	sig_job job = {0};
 	cv_view view = {0};
 	cv_params params = {0};
-	cv_secret_view sv = {0};
-	uint8_t K[CV_POINT_LEN];
 	earlier_check ec = {index_has_voted, &vi};
 	size_t n_votes = 0, base = 0;
-	bool seal_found = false;
 	cv_err rc;
 
 	if (tally != NULL)
@@ -1552,7 +1807,7 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 		return s.n;
 	}
 	s.height = 0;
-	genesis_rules(&c->blocks[0], &s, &order, K);
+	genesis_rules(&c->blocks[0], &s, &order);
 	if (c->blocks[0].genesis == NULL)
 		return s.n;
 	s.height = -1;
@@ -1578,18 +1833,16 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 	view.genesis_timestamp = c->blocks[0].header.timestamp;
 	/* the first seal is the close every vote of the chain is held to, before it as
 	 * well as after (where any block is refused) */
-	for (size_t i = 1; i < c->n_blocks && !seal_found; i++)
-		if (c->blocks[i].has_seal) {
-			seal_found = true;
-			view.closed_at = c->blocks[i].seal.closed_at;
-			sv.seal_height = i;
-		}
-	if (g->secrecy != NULL) {
-		if ((rc = secret_view_build(c, g, K, &sv)) != CV_OK) {
-			problem(&s, ITEM_NONE, 0, rc, "out of memory");
+	if (v->seal_height != 0)
+		view.closed_at = c->blocks[v->seal_height].seal.closed_at;
+	if (v->secret) {
+		/* an array of pointers, one per trustee */
+		v->sv.share_of = calloc(v->sv.n_trustees ? v->sv.n_trustees : 1, sizeof(void *));
+		if (v->sv.share_of == NULL) {
+			problem(&s, ITEM_NONE, 0, CV_E_NOMEM, "out of memory");
 			goto out;
 		}
-		view.secret = &sv;
+		view.secret = &v->sv;
 	}
 
 	if (tally != NULL) {
@@ -1606,19 +1859,10 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 
 	for (size_t i = 1; i < c->n_blocks; i++)
 		n_votes += c->blocks[i].n_votes + c->blocks[i].n_ballots;
-	if ((rc = voted_index_build(c, n_votes, &vi, &flat)) != CV_OK) {
+	if ((rc = voted_index_build(c, n_votes, &vi)) != CV_OK) {
 		problem(&s, ITEM_NONE, 0, rc, "out of memory");
 		goto out;
 	}
-	job.items = flat;
-	job.view = &view;
-	job.n = n_votes;
-	if ((job.result = malloc((n_votes ? n_votes : 1) * sizeof(*job.result))) == NULL) {
-		problem(&s, ITEM_NONE, 0, CV_E_NOMEM, "out of memory");
-		goto out;
-	}
-	atomic_init(&job.next, 0);
-	verify_signatures(&job);
 
 	for (size_t i = 1; i < c->n_blocks; i++) {
 		const cv_block *b = &c->blocks[i], *prev = &c->blocks[i - 1];
@@ -1628,7 +1872,7 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 		vi.block_base = base;
 		/* the link is the previous block's stated hash: a block with a wrong hash is
 		 * reported once, and its successors are judged on their own */
-		block_rules(&view, &prev->header, prev->hash, b, 0, job.result + base, &ec, &s);
+		block_rules(&view, &prev->header, prev->hash, b, 0, verdicts_of(v, i), &ec, &s);
 		approval_rules(view.genesis, &params, b->hash, b->approvals, b->n_approvals, &s);
 		if (s.n == before && tally != NULL)
 			for (size_t j = 0; j < b->n_votes; j++) {
@@ -1653,19 +1897,66 @@ size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tal
 		    (rc = cv_params_apply(&params, b->change)) != CV_OK)
 			problem(&s, ITEM_NONE, 0, rc, "the change could not be applied");
 	}
-	if (tally != NULL && seal_found && s.n == 0) {
+	if (tally != NULL && v->seal_height != 0 && s.n == 0) {
 		tally->final = true;
 		tally->closed_at = view.closed_at;
 	}
 	if (tally != NULL && g->secrecy != NULL)
-		secret_tally(c, g, &sv, seal_found, &s, tally);
+		secret_tally(c, g, &v->sv, v->seal_height != 0, &s, tally);
 out:
-	free(job.result);
-	free(flat);
 	voted_index_free(&vi);
-	secret_view_free(&sv);
 	cv_params_free(&params);
 	sorted.secrecy = NULL;
 	cv_genesis_free(&sorted);
 	return s.n;
+}
+
+size_t cv_verifier_finish(cv_verifier *v, cv_report_fn report, void *ctx, cv_tally *tally)
+{
+	size_t problems;
+
+	if (v->rc != CV_OK) {
+		sink s = {.report = report, .ctx = ctx, .height = -1, .all = true};
+
+		if (tally != NULL)
+			memset(tally, 0, sizeof(*tally));
+		problem(&s, ITEM_NONE, 0, v->rc, "out of memory");
+		return s.n;
+	}
+	pthread_mutex_lock(&v->mu);
+	v->closing = true;
+	pthread_cond_broadcast(&v->more);
+	pthread_mutex_unlock(&v->mu);
+	if (v->n_threads == 0)
+		verifier_worker(v); /* no worker: the caller checks every item first */
+	problems = verify_all(v, report, ctx, tally);
+	verifier_stop(v); /* what is left was not needed (a chain with no genesis) */
+	return problems;
+}
+
+size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tally *tally)
+{
+	size_t items = 0, threads = online_cpus(), problems;
+	cv_verifier *v;
+
+	/* a chain of a few items is checked on the caller's thread alone */
+	for (size_t i = 0; i < c->n_blocks; i++)
+		items += items_of(&c->blocks[i]);
+	if (threads > items / ITEM_CHUNK)
+		threads = items / ITEM_CHUNK;
+	if ((v = verifier_new(threads)) != NULL)
+		v->borrowed = true;
+	for (size_t i = 0; v != NULL && i < c->n_blocks; i++)
+		(void)verifier_append(v, &c->blocks[i]); /* a failure is v->rc, reported below */
+	if (v == NULL) {
+		sink s = {.report = report, .ctx = ctx, .height = -1, .all = true};
+
+		if (tally != NULL)
+			memset(tally, 0, sizeof(*tally));
+		problem(&s, ITEM_NONE, 0, CV_E_NOMEM, "out of memory");
+		return s.n;
+	}
+	problems = cv_verifier_finish(v, report, ctx, tally);
+	cv_verifier_free(v);
+	return problems;
 }

@@ -185,7 +185,26 @@ typedef void (*cv_report_fn)(void *ctx, int64_t height, int64_t vote, cv_err cod
 
 /* Offline verification of an export against every rule above (no live time check).
  * Reports each problem; keeps going where it can. Fills tally (may be NULL) from the
- * blocks that passed. Returns the number of problems (0: the chain is valid). */
+ * blocks that passed. Returns the number of problems (0: the chain is valid). A
+ * cv_verifier given every block of c (borrowed) and finished. */
 size_t cv_verify_chain(const cv_chain *c, cv_report_fn report, void *ctx, cv_tally *tally);
+
+/* The verifier fed block by block (chainvote verify reading an export as a stream).
+ * cv_verifier_add takes a parsed block (its contents; *b is zeroed) and the crypto of
+ * its items (votes' signatures; a secret election's ballots' proofs and signatures, and
+ * its decryption shares' once the first seal fixed what they decrypt) is checked at once
+ * on one worker thread per online CPU, while the caller reads the next block.
+ * cv_verifier_finish then judges every rule in chain order, each block as soon as its
+ * items' verdicts are in, exactly as cv_verify_chain judges the same chain, and returns
+ * the number of problems. The blocks are held parsed, never as text: the seal, wherever
+ * it is, sets the close every earlier vote is held to, so no vote is judged before the
+ * last block is read. NULL when out of memory. */
+typedef struct cv_verifier cv_verifier;
+cv_verifier *cv_verifier_new(void);
+cv_err cv_verifier_add(cv_verifier *v, cv_block *b); /* CV_E_NOMEM, then every later call */
+size_t cv_verifier_finish(cv_verifier *v, cv_report_fn report, void *ctx, cv_tally *tally);
+/* The blocks added so far (receipts are looked up in it after finish). */
+const cv_chain *cv_verifier_chain(const cv_verifier *v);
+void cv_verifier_free(cv_verifier *v); /* no-op on NULL */
 
 #endif

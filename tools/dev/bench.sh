@@ -8,7 +8,9 @@
 # Environment: BENCH_WORKERS (FastCGI workers per program, default run.sh's),
 #   BENCH_VOTE_WORKERS (the vote program's, default run.sh's),
 #   BENCH_BIG_ROLL (voters of the large roll, default 1000000),
-#   BENCH_ONLY=delay (only the delay from a vote to its commit, with and without mining).
+#   BENCH_AUDIT_VOTES (votes of the chain whose audit memory is measured, default 1000000),
+#   BENCH_ONLY=delay (only the delay from a vote to its commit, with and without mining),
+#   BENCH_ONLY=audit (only the audit, beside the ECDSA ceilings of the same run).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -99,6 +101,50 @@ print("%.1f %.1f" % (pss, rss))
 PY
 }
 
+# measured OUT CMD...: runs CMD with stdout and stderr to OUT; prints "wall_s cpu_s
+# peak_rss_mb" (CPU: user + system of CMD and its threads; peak RSS from getrusage).
+measured() {
+	python3 - "$@" <<'PY'
+import resource, subprocess, sys, time
+out = open(sys.argv[1], "w")
+t0 = time.monotonic()
+subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT)
+wall = time.monotonic() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.4f %.4f %.1f" % (wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024))
+PY
+}
+
+ecdsa_line() { openssl speed -seconds 3 "$@" ecdsap256 2>/dev/null | awk '/nistp256/ {print $NF}'; }
+
+# The audit (chainvote verify reading the export as a stream): a 100,000-vote chain's
+# votes/s beside the ECDSA ceiling of all cores, its CPU per vote beside one ECDSA
+# verify and its peak memory; then the peak memory of a BENCH_AUDIT_VOTES chain beside
+# the export's size. Needs ecdsa1 and ecdsan.
+audit_section() {
+	say "bench: audit of a 100,000-vote chain"
+	"$BIN/bench_ceil" chain 100000 1000 8 "$T/chain.json"
+	m=$(measured "$T/verify.out" "$BIN/chainvote" verify "$T/chain.json")
+	tail -n 1 "$T/verify.out" | grep -qx valid || say "bench: verify found problems: $(tail -3 "$T/verify.out")"
+	set -- $m
+	row audit "chainvote verify, 100,000 votes: votes/s" "$(calc "100000 / $1")" "/s" "ECDSA verifies/s, $CORES processes" "$ecdsan" "ratio >= 0.8"
+	# CPU per vote beside one signature check: what the parse and the rules add to it
+	row audit "chainvote verify, 100,000 votes: CPU per vote" "$(calc "$2 * 1e6 / 100000")" "us" "one ECDSA verify (openssl speed, 1 core)" "$(calc "1e6 / $ecdsa1")" "-"
+	row audit "chainvote verify, 100,000 votes: peak memory (RSS)" "$3" "MB" "-" "" "-"
+	rm -f "$T/chain.json"
+
+	AV=${BENCH_AUDIT_VOTES:-1000000}
+	say "bench: audit of a $AV-vote chain (memory)"
+	"$BIN/bench_ceil" chain "$AV" 1000 8 "$T/chain.json"
+	emb=$(calc "$(wc -c <"$T/chain.json") / 1048576")
+	m=$(measured "$T/verify.out" "$BIN/chainvote" verify "$T/chain.json")
+	tail -n 1 "$T/verify.out" | grep -qx valid || say "bench: verify found problems: $(tail -3 "$T/verify.out")"
+	set -- $m
+	row audit "chainvote verify, $AV votes: peak memory (RSS)" "$3" "MB" "the export's size" "$emb" "-"
+	row audit "chainvote verify, $AV votes: votes/s" "$(calc "$AV / $1")" "/s" "ECDSA verifies/s, $CORES processes" "$ecdsan" "-"
+	rm -f "$T/chain.json"
+}
+
 key_of() { sed -n 's/.*"public_key"[^"]*"\([0-9a-f]*\)".*/\1/p' "$1"; }
 
 # election DIR ROLL_CSV MAX_BLOCK_VOTES [DIFFICULTY]: a set-up election with three
@@ -171,6 +217,14 @@ delay_run() { # NAME DIFFICULTY MINER VALIDATORS INTERVAL: prints commit_delay's
 		"$DELAY_VOTES" "$DELAY_SPREAD"
 	stop "$d"
 }
+if [ "${BENCH_ONLY:-}" = audit ]; then
+say "bench: ceilings (ECDSA)"
+ecdsa1=$(ecdsa_line)
+ecdsan=$(ecdsa_line -multi "$CORES")
+row ceilings "ECDSA P-256 verifies/s, 1 core (openssl speed)" "$ecdsa1" "/s" "-" "" "-"
+row ceilings "ECDSA P-256 verifies/s, $CORES processes (openssl speed)" "$ecdsan" "/s" "-" "" "-"
+audit_section
+else
 say "bench: delay from a vote to its commit (energy-free, and mining at difficulty 16)"
 ef=$(delay_run free 0 0 3 0.5)
 ef2=$(delay_run free2 0 0 2 0.5)
@@ -191,8 +245,9 @@ row delay "vote 202 to commit p50, mining at difficulty 16, daemons pausing 0.5 
 row delay "vote 202 to commit p90, mining at difficulty 16, daemons pausing 0.5 s" "$(field "$pwf" p90_ms)" "ms" "(1 s + 0.5 s) / 2 + search" "$(calc "750 + $mine_ms")" "-"
 row delay "expected search at difficulty 16, 1 thread (2^16 hashes)" "$mine_ms" "ms" "-" "" "-"
 row delay "the poller's look at the tip (resolution of these delays)" "$(field "$ef" poll_ms)" "ms" "-" "" "-"
+fi # BENCH_ONLY=audit
 
-if [ "${BENCH_ONLY:-}" != delay ]; then
+if [ -z "${BENCH_ONLY:-}" ]; then
 # ---- mining ----
 say "bench: mining (SHA-256 compressions, miner core)"
 sha_line() { openssl speed -seconds 3 -bytes 16384 -evp sha256 "$@" 2>/dev/null | awk '/^sha256/ {print $2}' | tr -d k; }
@@ -206,7 +261,6 @@ row mining "miner hashes/s, $CORES threads" "$pown" "H/s" "SHA-256 compressions/
 
 # ---- ceilings ----
 say "bench: ceilings (ECDSA, Berkeley DB commits)"
-ecdsa_line() { openssl speed -seconds 3 "$@" ecdsap256 2>/dev/null | awk '/nistp256/ {print $NF}'; }
 ecdsa1=$(ecdsa_line)
 ecdsan=$(ecdsa_line -multi "$CORES")
 cvv1=$(field "$("$BIN/bench_ceil" verify 1 3)" per_s)
@@ -371,13 +425,7 @@ if [ -n "$batch" ]; then
 fi
 
 # ---- audit ----
-say "bench: audit of a 100,000-vote chain"
-"$BIN/bench_ceil" chain 100000 1000 8 "$T/chain.json"
-a0=$(now)
-"$BIN/chainvote" verify "$T/chain.json" >"$T/verify.out" 2>&1 || say "bench: verify found problems: $(tail -3 "$T/verify.out")"
-a1=$(now)
-row audit "chainvote verify, 100,000 votes: votes/s" "$(calc "100000 / ($a1 - $a0)")" "/s" "ECDSA verifies/s, $CORES processes" "$ecdsan" "ratio >= 0.8"
-rm -f "$T/chain.json"
+audit_section
 
 # ---- scale ----
 say "bench: scale (roll of 1,000 and of $BIG)"

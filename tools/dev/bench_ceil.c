@@ -479,12 +479,21 @@ static int cmd_chain(size_t n_votes, size_t per_block, uint32_t difficulty, cons
 				return 1;
 		}
 	}
-	o = cv_chain_to_json(&c);
-	f = fopen(out, "w");
-	if (o == NULL || f == NULL)
+	/* written block by block: the tree of a million-vote export would take gigabytes */
+	if ((f = fopen(out, "w")) == NULL)
 		return 1;
-	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), f);
-	json_object_put(o);
+	fputs("{\"format\":\"chainvote-chain/1\",\"blocks\":[", f);
+	for (size_t b = 0; b < c.n_blocks; b++) {
+		if ((o = cv_block_to_json(&c.blocks[b])) == NULL) {
+			fclose(f);
+			return 1;
+		}
+		if (b > 0)
+			fputc(',', f);
+		fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), f);
+		json_object_put(o);
+	}
+	fputs("]}", f);
 	for (int i = 0; i < 3; i++)
 		cv_privkey_free(vk[i]);
 	free(votes);
