@@ -268,6 +268,22 @@ cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest)
 	return vote_rule(v, vote, latest, NULL, NULL, 0);
 }
 
+cv_err cv_check_ballot(const cv_view *v, const cv_ballot *bl, uint64_t latest, size_t *pos)
+{
+	cv_err rc;
+
+	if (pos != NULL)
+		*pos = SIZE_MAX;
+	if (v->genesis->secrecy == NULL || v->secret == NULL)
+		return CV_E_WRONG_MODE;
+	if (bl->is_vote)
+		return CV_E_WRONG_MODE;
+	if ((rc = voter_rule(v, bl->election_id, bl->voter_key, NULL, 0)) != CV_OK ||
+	    (rc = time_rule(v, bl->timestamp, latest, NULL, 0)) != CV_OK)
+		return rc;
+	return ballot_crypto(v, bl, pos);
+}
+
 /* ---- rules 1-5, one block ---- */
 
 /* "No earlier vote" as a strategy: the services ask their store (has_voted), the
@@ -485,6 +501,15 @@ static cv_err share_rule(const cv_view *v, const cv_decryption *d, char *why, si
 	}
 	sv->share_of[j] = d;
 	return CV_OK;
+}
+
+cv_err cv_check_decryption(const cv_view *v, const cv_decryption *d)
+{
+	if (v->genesis->secrecy == NULL || v->secret == NULL)
+		return CV_E_WRONG_MODE;
+	if (!v->sealed)
+		return CV_E_DECRYPTION_BEFORE_SEAL;
+	return share_rule(v, d, NULL, 0);
 }
 
 /* The leaves of a secret block: every ballot (rule 5.2, with "no earlier ballot" through
@@ -1212,6 +1237,51 @@ static void secret_view_free(cv_secret_view *sv)
 	free(sv->share_of);
 	free(sv->alpha);
 	memset(sv, 0, sizeof(*sv));
+}
+
+void cv_secret_view_free(cv_secret_view *sv)
+{
+	if (sv != NULL)
+		secret_view_free(sv);
+}
+
+cv_err cv_chain_next_view(const cv_chain *c, cv_view *v, cv_secret_view *sv)
+{
+	const cv_genesis *g;
+	uint8_t K[CV_POINT_LEN];
+	cv_err rc;
+
+	memset(v, 0, sizeof(*v));
+	memset(sv, 0, sizeof(*sv));
+	if (c->n_blocks == 0 || (g = c->blocks[0].genesis) == NULL)
+		return CV_E_BAD_GENESIS;
+	v->genesis = g;
+	memcpy(v->election_id, c->blocks[0].hash, CV_HASH_LEN);
+	v->genesis_timestamp = c->blocks[0].header.timestamp;
+	for (size_t i = 1; i < c->n_blocks && !v->sealed; i++)
+		if (c->blocks[i].has_seal) {
+			v->sealed = true;
+			v->closed_at = c->blocks[i].seal.closed_at;
+			sv->seal_height = i;
+		}
+	if (g->secrecy == NULL)
+		return CV_OK;
+	if (cv_election_key(g->secrecy, K) != CV_OK)
+		memcpy(K, CV_POINT_O, CV_POINT_LEN);
+	if ((rc = secret_view_build(c, g, K, sv)) != CV_OK) {
+		secret_view_free(sv);
+		return rc;
+	}
+	/* the shares already in the chain: a second one of a trustee is a duplicate */
+	for (size_t i = 1; i < c->n_blocks; i++)
+		for (size_t j = 0; j < c->blocks[i].n_decryptions; j++)
+			for (size_t t = 0; t < g->secrecy->n_trustees; t++)
+				if (memcmp(g->secrecy->trustees[t].validator_key,
+				           c->blocks[i].decryptions[j].validator_key, CV_KEY_LEN) == 0 &&
+				    sv->share_of[t] == NULL)
+					sv->share_of[t] = &c->blocks[i].decryptions[j];
+	v->secret = sv;
+	return CV_OK;
 }
 
 /* The secret tally (DESIGN section 6, "Tally"): the trustees with valid shares, and the
