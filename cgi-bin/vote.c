@@ -8,8 +8,8 @@
 #include "service.h"
 #include "store.h"
 
-#define POOL_DEFAULT  100
-#define POOL_MAX      1000
+#define POOL_DEFAULT 100
+#define POOL_MAX     1000
 /* a vote's JSON is about 450 bytes; a secret election's ballot about 600 per candidate */
 #define VOTE_MAX_BODY (64 * 1024)
 

@@ -361,8 +361,7 @@ static int cast_ballot(cv_http *http, const cv_privkey *key, uint32_t candidate_
 	memcpy(bl.election_id, election_id, CV_HASH_LEN);
 	cv_privkey_public(key, bl.voter_key);
 	bl.timestamp = (uint64_t)time(NULL);
-	if (choice == SIZE_MAX ||
-	    cv_ballot_make(&bl, K, g->n_candidates, choice, NULL) != CV_OK ||
+	if (choice == SIZE_MAX || cv_ballot_make(&bl, K, g->n_candidates, choice, NULL) != CV_OK ||
 	    cv_ballot_sign(&bl, key) != CV_OK || cv_ballot_txid(&bl, txid) != CV_OK) {
 		fprintf(stderr, "chainvote vote: the ballot could not be made\n");
 		goto out;

@@ -571,7 +571,8 @@ static int load_share(session *s, const char *path, uint8_t sj[CV_SCALAR_LEN])
 	    cv_json_get_hex(o, "share", sj, CV_SCALAR_LEN) != CV_OK || !cv_scalar_ok(sj))
 		fprintf(stderr, "chainvote %s: %s is not a trustee share file\n", s->prog, path);
 	else if (memcmp(key, s->me, CV_KEY_LEN) != 0)
-		fprintf(stderr, "chainvote %s: %s is another trustee's share file\n", s->prog, path);
+		fprintf(stderr, "chainvote %s: %s is another trustee's share file\n", s->prog,
+		        path);
 	else
 		rc = 0;
 	json_object_put(o);
@@ -618,16 +619,20 @@ static int do_decrypt(session *s, const opts *o)
 		goto out;
 	}
 	if (!view.sealed) {
-		fprintf(stderr, "chainvote %s: the election is not sealed yet: run decrypt once "
-		                "the seal is committed\n", s->prog);
+		fprintf(stderr,
+		        "chainvote %s: the election is not sealed yet: run decrypt once "
+		        "the seal is committed\n",
+		        s->prog);
 		rc = EXIT_WAITING;
 		goto out;
 	}
 	/* the share file must hold this trustee's s_j of this genesis: s_j·G = K_j */
 	if (cv_point_base_mul(sj, Kj) != CV_OK ||
 	    memcmp(Kj, sv.trustee_keys[j], CV_POINT_LEN) != 0) {
-		fprintf(stderr, "chainvote %s: %s does not hold this election's s_j (s_j·G is not "
-		                "K_j)\n", s->prog, o->share);
+		fprintf(stderr,
+		        "chainvote %s: %s does not hold this election's s_j (s_j·G is not "
+		        "K_j)\n",
+		        s->prog, o->share);
 		goto out;
 	}
 	memcpy(d.election_id, chain.blocks[0].hash, CV_HASH_LEN);
@@ -637,8 +642,10 @@ static int do_decrypt(session *s, const opts *o)
 	                       view.genesis->n_candidates, NULL) != CV_OK ||
 	    cv_decryption_sign(&d, s->key) != CV_OK || cv_decryption_txid(&d, txid) != CV_OK ||
 	    (body = cv_decryption_to_json(&d, false)) == NULL) {
-		fprintf(stderr, "chainvote %s: the decryption share could not be made (no ballot "
-		                "before the seal leaves nothing to decrypt)\n", s->prog);
+		fprintf(stderr,
+		        "chainvote %s: the decryption share could not be made (no ballot "
+		        "before the seal leaves nothing to decrypt)\n",
+		        s->prog);
 		goto out;
 	}
 	cv_http_reply_free(&r);

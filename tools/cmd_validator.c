@@ -129,10 +129,10 @@ static void check_secret(checker *k, const cv_block *prev, proposal *p)
 	}
 	err = cv_chain_from_json(r.body, &chain);
 	cv_http_reply_free(&r);
-	if (err == CV_OK && (chain.n_blocks != prev->header.height + 1 ||
-	                     memcmp(chain.blocks[chain.n_blocks - 1].hash, prev->hash,
-	                            CV_HASH_LEN) != 0 ||
-	                     memcmp(chain.blocks[0].hash, k->genesis.hash, CV_HASH_LEN) != 0))
+	if (err == CV_OK &&
+	    (chain.n_blocks != prev->header.height + 1 ||
+	     memcmp(chain.blocks[chain.n_blocks - 1].hash, prev->hash, CV_HASH_LEN) != 0 ||
+	     memcmp(chain.blocks[0].hash, k->genesis.hash, CV_HASH_LEN) != 0))
 		err = CV_E_STALE; /* the tip moved meanwhile: judged at the next round */
 	if (err == CV_OK)
 		err = cv_chain_next_view(&chain, &view, &sv);

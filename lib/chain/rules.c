@@ -1277,7 +1277,8 @@ cv_err cv_chain_next_view(const cv_chain *c, cv_view *v, cv_secret_view *sv)
 		for (size_t j = 0; j < c->blocks[i].n_decryptions; j++)
 			for (size_t t = 0; t < g->secrecy->n_trustees; t++)
 				if (memcmp(g->secrecy->trustees[t].validator_key,
-				           c->blocks[i].decryptions[j].validator_key, CV_KEY_LEN) == 0 &&
+				           c->blocks[i].decryptions[j].validator_key,
+				           CV_KEY_LEN) == 0 &&
 				    sv->share_of[t] == NULL)
 					sv->share_of[t] = &c->blocks[i].decryptions[j];
 	v->secret = sv;

@@ -238,8 +238,9 @@ json_object *cv_api_work_json(const cv_block *b)
 	if (o == NULL || votes == NULL)
 		goto fail;
 	for (size_t i = 0; i < b->n_votes + b->n_ballots; i++) {
-		json_object *v = i < b->n_votes ? cv_vote_to_json(&b->votes[i], true)
-		                                : cv_ballot_to_json(&b->ballots[i - b->n_votes], true);
+		json_object *v = i < b->n_votes
+		                     ? cv_vote_to_json(&b->votes[i], true)
+		                     : cv_ballot_to_json(&b->ballots[i - b->n_votes], true);
 
 		if (v == NULL || json_object_array_add(votes, v) != 0) {
 			json_object_put(v);
@@ -288,7 +289,8 @@ static cv_err work_read_secret(const json_object *o, json_object *votes, cv_bloc
 	cv_err e = CV_OK;
 
 	b->secret = true;
-	if (get_array(o, "decryptions", &shares) != CV_OK || (b->has_seal && json_object_array_length(shares) != 0))
+	if (get_array(o, "decryptions", &shares) != CV_OK ||
+	    (b->has_seal && json_object_array_length(shares) != 0))
 		e = CV_E_MALFORMED;
 	m = e == CV_OK ? json_object_array_length(shares) : 0;
 	if (e == CV_OK && ((n && (b->ballots = calloc(n, sizeof *b->ballots)) == NULL) ||
@@ -302,7 +304,8 @@ static cv_err work_read_secret(const json_object *o, json_object *votes, cv_bloc
 			*bad_vote = i;
 	}
 	for (size_t i = 0; e == CV_OK && i < m; i++) {
-		e = cv_decryption_from_json(json_object_array_get_idx(shares, i), &b->decryptions[i]);
+		e = cv_decryption_from_json(json_object_array_get_idx(shares, i),
+		                            &b->decryptions[i]);
 		if (e == CV_OK)
 			b->n_decryptions = i + 1;
 		else if (bad_vote != NULL)

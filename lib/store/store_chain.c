@@ -398,8 +398,8 @@ static cv_err add_item(cv_store *s, item_ctx *c)
 	return e != CV_OK ? e : c->outcome;
 }
 
-cv_err cv_store_add_ballot(cv_store *s, const cv_ballot *bl, uint64_t now, uint8_t txid[CV_HASH_LEN],
-                           size_t *pos)
+cv_err cv_store_add_ballot(cv_store *s, const cv_ballot *bl, uint64_t now,
+                           uint8_t txid[CV_HASH_LEN], size_t *pos)
 {
 	uint8_t id[CV_HASH_LEN];
 	cv_secret_view sv = {0};
@@ -854,7 +854,7 @@ static cv_err close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, cons
 	/* a secret election's shares come after the seal; the rules hold them to it */
 	if (cl->seal_height != 0)
 		return b->n_decryptions != 0 && b->n_ballots == 0 && !b->has_seal ? CV_OK
-		                                                                   : CV_E_SEALED;
+		                                                                  : CV_E_SEALED;
 	/* the seal's timing and its closed_at are the rules' (cv_view's open and closed_at);
 	 * whether a vote pending at the close is left only the store can tell */
 	if (b->has_seal)

@@ -184,9 +184,9 @@ cv_err cv_st_view(cv_store *s, cv_view *v);
  * ST_SHARE_PREFIX || trustee key(65) -> txid(32) is the trustee's one share, pool or
  * chain; ST_SECRET_TALLY holds u64 counts (candidate order) once quorum shares are
  * committed and decrypt. */
-#define ST_AGGREGATE     "secret/aggregate"
-#define ST_SHARE_PREFIX  "secret/share/"
-#define ST_SECRET_TALLY  "secret/tally"
+#define ST_AGGREGATE    "secret/aggregate"
+#define ST_SHARE_PREFIX "secret/share/"
+#define ST_SECRET_TALLY "secret/tally"
 /* The view of cv_st_view with its secret part for a secret election (sv filled: K,
  * K_j, α, the seal's height, share_of marking trustees with a committed share), read
  * in txn (NULL: its own). cv_st_secret_view_free releases sv. */
