@@ -58,7 +58,7 @@ static cv_err reply_refused(cv_req *r, cv_err e, size_t pos)
 static cv_err post_ballot(cv_req *r)
 {
 	cv_ballot bl;
-	cv_acceptance acc;
+	cv_acceptance acc = {0};
 	uint8_t txid[CV_HASH_LEN];
 	size_t pos = SIZE_MAX;
 	cv_err e;
@@ -131,7 +131,7 @@ static cv_err post_vote(cv_req *r)
 static cv_err post_decryption(cv_req *r)
 {
 	cv_decryption d;
-	cv_acceptance acc;
+	cv_acceptance acc = {0};
 	uint8_t txid[CV_HASH_LEN];
 	cv_err e;
 

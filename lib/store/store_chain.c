@@ -267,12 +267,17 @@ static int guard_committed(cv_store *s, DB_TXN *txn, int db, const void *key, si
 	return 1;
 }
 
-static void share_key(const uint8_t key[CV_KEY_LEN], uint8_t out[])
+/* A trustee's share guard key: the prefix's bytes (no terminator) then the key. */
+#define SHARE_PREFIX_LEN (sizeof ST_SHARE_PREFIX - 1)
+#define SHARE_KEY_LEN    (SHARE_PREFIX_LEN + CV_KEY_LEN)
+static void share_key(const uint8_t key[CV_KEY_LEN], uint8_t out[SHARE_KEY_LEN])
 {
-	memcpy(out, ST_SHARE_PREFIX, strlen(ST_SHARE_PREFIX));
-	memcpy(out + strlen(ST_SHARE_PREFIX), key, CV_KEY_LEN);
+	static const char prefix[SHARE_PREFIX_LEN + 1] = ST_SHARE_PREFIX;
+
+	for (size_t i = 0; i < SHARE_PREFIX_LEN; i++)
+		out[i] = (uint8_t)prefix[i];
+	memcpy(out + SHARE_PREFIX_LEN, key, CV_KEY_LEN);
 }
-#define SHARE_KEY_LEN (sizeof ST_SHARE_PREFIX - 1 + CV_KEY_LEN)
 
 typedef struct sview_ctx {
 	cv_view *v;
@@ -314,11 +319,14 @@ void cv_st_secret_view_free(cv_secret_view *sv)
 
 cv_err cv_st_secret_view(cv_store *s, DB_TXN *txn, cv_view *v, cv_secret_view *sv)
 {
-	sview_ctx c = {v, sv, NULL, {0}};
+	sview_ctx c;
 	size_t k, n;
 	cv_err e;
 
 	memset(sv, 0, sizeof *sv);
+	memset(&c, 0, sizeof c);
+	c.v = v;
+	c.sv = sv;
 	if ((e = cv_st_view(s, v)) != CV_OK)
 		return e;
 	if (v->genesis->secrecy == NULL)
@@ -328,7 +336,7 @@ cv_err cv_st_secret_view(cv_store *s, DB_TXN *txn, cv_view *v, cv_secret_view *s
 	memcpy(sv->election_key, s->election_key, CV_POINT_LEN);
 	sv->n_trustees = n;
 	sv->trustee_keys = s->trustee_keys; /* the handle's, lent */
-	sv->share_of = calloc(n ? n : 1, sizeof *sv->share_of);
+	sv->share_of = calloc(n ? n : 1, sizeof(const cv_decryption *));
 	sv->alpha = calloc(k ? k : 1, CV_POINT_LEN);
 	c.beta = calloc(k ? k : 1, CV_POINT_LEN);
 	if (sv->share_of == NULL || sv->alpha == NULL || c.beta == NULL)
@@ -451,10 +459,10 @@ cv_err cv_store_add_decryption(cv_store *s, const cv_decryption *d, uint64_t now
                                uint8_t txid[CV_HASH_LEN])
 {
 	uint8_t id[CV_HASH_LEN], key[SHARE_KEY_LEN];
-	cv_secret_view sv;
+	cv_secret_view sv = {0};
 	cv_buf leaf = {0};
 	item_ctx c = {0};
-	cv_view view;
+	cv_view view = {0};
 	cv_err e;
 
 	if ((e = cv_st_secret_view(s, NULL, &view, &sv)) != CV_OK)
@@ -968,8 +976,8 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 {
 	proposal_ctx c = {.b = b, .now = now, .bad_vote = bad_vote};
 	cv_checks checks;
-	cv_secret_view sv;
-	cv_view view;
+	cv_secret_view sv = {0};
+	cv_view view = {0};
 	cv_err e;
 
 	if (bad_vote != NULL)
@@ -1417,7 +1425,7 @@ static cv_err secret_tally_commit(cv_store *s, DB_TXN *txn, const cv_block *b)
 	if (e != CV_E_NOT_FOUND)
 		return e;
 	held = calloc(sec->quorum, sizeof *held);
-	D = calloc(sec->quorum, sizeof *D);
+	D = calloc(sec->quorum, sizeof(const cv_share *));
 	xs = calloc(sec->quorum, sizeof *xs);
 	counts = calloc(k ? k : 1, sizeof *counts);
 	if (held == NULL || D == NULL || xs == NULL || counts == NULL) {
