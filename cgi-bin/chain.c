@@ -69,7 +69,10 @@ static uint64_t votes_of(const cv_tally *t, uint32_t id)
 
 /* GET /api/results: 200 (with "hidden": true and no counts per candidate while the
  * settings keep results until the close: until the seal is committed); "final" once it
- * is, when the tally can no longer change; 404 no election; 503 busy. */
+ * is, when the tally can no longer change; 404 no election; 503 busy. A secret election
+ * (DESIGN 6.1) adds "ballots": "secret" and "decrypted": its counts ("votes", "total")
+ * appear only once quorum trustees' shares are committed and decrypt them; before, the
+ * tally is pending and turnout (ballots committed, electorate) is all there is. */
 static cv_err get_results(cv_req *r)
 {
 	cv_info info;
@@ -78,7 +81,7 @@ static cv_err get_results(cv_req *r)
 	json_object *o = NULL, *list = NULL;
 	char turnout_text[32];
 	double turnout;
-	bool hidden;
+	bool hidden, decrypted;
 	cv_err e;
 
 	if ((e = cv_req_info(r, &info)) != CV_OK)
@@ -86,8 +89,12 @@ static cv_err get_results(cv_req *r)
 	hidden = info.settings.results_after_close && !info.final;
 	if ((e = cv_store_genesis(r->store, false, &g)) != CV_OK)
 		goto out;
-	if (!hidden && info.state != CV_STATE_SETUP && (e = cv_store_tally(r->store, &t)) != CV_OK)
+	if (info.state != CV_STATE_SETUP && (e = cv_store_tally(r->store, &t)) != CV_OK)
 		goto out;
+	/* a secret election's counts exist only once decrypted */
+	decrypted = info.settings.secret && info.state != CV_STATE_SETUP && !t.pending;
+	if (info.settings.secret && !decrypted)
+		hidden = true;
 	o = json_object_new_object();
 	list = json_object_new_array();
 	if (o == NULL || list == NULL) {
@@ -111,6 +118,10 @@ static cv_err get_results(cv_req *r)
 	json_object_object_add(o, "state", json_object_new_string(cv_state_name(info.state)));
 	json_object_object_add(o, "final", json_object_new_boolean(info.final));
 	json_object_object_add(o, "hidden", json_object_new_boolean(hidden));
+	if (info.settings.secret) {
+		json_object_object_add(o, "ballots", json_object_new_string("secret"));
+		json_object_object_add(o, "decrypted", json_object_new_boolean(decrypted));
+	}
 	json_object_object_add(o, "tally", list);
 	list = NULL;
 	if (!hidden)

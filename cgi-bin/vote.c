@@ -8,9 +8,10 @@
 #include "service.h"
 #include "store.h"
 
-#define POOL_DEFAULT  100
-#define POOL_MAX      1000
-#define VOTE_MAX_BODY 4096 /* a vote's JSON is about 450 bytes */
+#define POOL_DEFAULT 100
+#define POOL_MAX     1000
+/* a vote's JSON is about 450 bytes; a secret election's ballot about 600 per candidate */
+#define VOTE_MAX_BODY (64 * 1024)
 
 /* The service's key, loaded (made at the first start) by the master before the workers
  * fork: every 202 carries an acceptance it signs. */
@@ -21,9 +22,69 @@ static cv_err load_service_key(const char *data_dir)
 	return cv_service_key_load(data_dir, true, &service_key);
 }
 
+/* The 202 of a ballot or share taken into the pool: {"txid", "status": "pending",
+ * "acceptance"}. */
+static cv_err reply_accepted(cv_req *r, const uint8_t txid[CV_HASH_LEN], const cv_acceptance *acc)
+{
+	json_object *o = json_object_new_object();
+
+	if (o != NULL) {
+		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
+		json_object_object_add(o, "status", json_object_new_string("pending"));
+		json_object_object_add(o, "acceptance", cv_acceptance_to_json(acc));
+	}
+	return cv_reply_json(r, 202, o);
+}
+
+/* An error answer that names the position of a ballot a proof failed at. */
+static cv_err reply_refused(cv_req *r, cv_err e, size_t pos)
+{
+	json_object *o, *inner;
+
+	if (pos == SIZE_MAX)
+		return e;
+	o = cv_error_json(e, NULL);
+	if (o != NULL && json_object_object_get_ex(o, "error", &inner))
+		json_object_object_add(inner, "position", json_object_new_uint64(pos));
+	cv_reply_json(r, cv_err_http_status(e), o);
+	return e;
+}
+
+/* A secret election's ballot (DESIGN 6.1), as post_vote answers a vote: checked whole
+ * (cv_store_add_ballot: the proofs against K, the roll, the time rules, the close, one
+ * ballot per voter) before it enters the pool; 422 with "position" when a proof fails
+ * at one. A ballot is larger than the batch of votes is built for and costs its proofs
+ * anyway, so it is written on its own (one transaction, one flush). */
+static cv_err post_ballot(cv_req *r)
+{
+	cv_ballot bl;
+	cv_acceptance acc = {0};
+	uint8_t txid[CV_HASH_LEN];
+	size_t pos = SIZE_MAX;
+	cv_err e;
+
+	if ((e = cv_ballot_from_json(r->json, &bl)) != CV_OK) {
+		if (e == CV_E_MALFORMED)
+			r->message = "Expected a ballot: {\"election_id\", \"voter_key\", "
+			             "\"timestamp\", \"ciphertexts\", \"proofs\", \"sum_proof\", "
+			             "\"signature\"}.";
+		return e;
+	}
+	if ((e = cv_ballot_txid(&bl, txid)) == CV_OK)
+		e = cv_acceptance_sign(service_key, txid, cv_now(), &acc);
+	if (e == CV_OK)
+		e = cv_store_add_ballot(r->store, &bl, acc.accepted_at, txid, &pos);
+	cv_ballot_free(&bl);
+	if (e != CV_OK)
+		return reply_refused(r, e, pos);
+	return reply_accepted(r, txid, &acc);
+}
+
 /* POST /api/votes: 202 {"txid", "status": "pending", "acceptance"}; 400 malformed;
  * 403 not_on_roll; 409 already_voted, not_open, closed; 413; 415; 422 a broken rule
- * (signature, candidate, election, time); 503 busy or recovering. The vote is written
+ * (signature, candidate, election, time; wrong_mode: a vote in a secret election or a
+ * ballot in an open one); 503 busy or recovering. A secret election takes ballots here
+ * (post_ballot). The vote is written
  * with the others the workers bring at the same time (one transaction, one flush), and
  * the acceptance is answered only after that flush, so a voter never holds one for a
  * vote the service could still lose; accepted_at is the time the vote's rules were
@@ -36,6 +97,9 @@ static cv_err post_vote(cv_req *r)
 	json_object *o;
 	cv_err e;
 
+	/* a ballot says so by its ciphertexts; the store refuses either in the wrong mode */
+	if (json_object_object_get_ex(r->json, "ciphertexts", NULL))
+		return post_ballot(r);
 	if ((e = cv_vote_from_json(r->json, &v)) != CV_OK) {
 		if (e == CV_E_MALFORMED)
 			r->message =
@@ -57,6 +121,43 @@ static cv_err post_vote(cv_req *r)
 		json_object_object_add(o, "acceptance", cv_acceptance_to_json(&acc));
 	}
 	return cv_reply_json(r, 202, o);
+}
+
+/* POST /api/decryptions: a trustee's decryption share (DESIGN 6.1) once the seal is
+ * committed: 202 {"txid", "status": "pending", "acceptance"}; 400 malformed; 409
+ * decryption_before_seal, decryption_duplicate (the trustee has a share in the pool or
+ * the chain), not_open; 413; 415; 422 a broken rule (not a trustee, through_height, a
+ * proof, the signature, wrong_mode in an open election); 503 busy. */
+static cv_err post_decryption(cv_req *r)
+{
+	cv_decryption d;
+	cv_acceptance acc = {0};
+	uint8_t txid[CV_HASH_LEN];
+	cv_err e;
+
+	if ((e = cv_decryption_from_json(r->json, &d)) != CV_OK) {
+		if (e == CV_E_MALFORMED)
+			r->message = "Expected a decryption share: {\"election_id\", "
+			             "\"validator_key\", \"through_height\", \"shares\", "
+			             "\"signature\"}.";
+		return e;
+	}
+	if ((e = cv_decryption_txid(&d, txid)) == CV_OK)
+		e = cv_acceptance_sign(service_key, txid, cv_now(), &acc);
+	if (e == CV_OK)
+		e = cv_store_add_decryption(r->store, &d, acc.accepted_at, txid);
+	cv_decryption_free(&d);
+	return e != CV_OK ? e : reply_accepted(r, txid, &acc);
+}
+
+/* The item a txid names, in its public JSON: a vote, a ballot or a share. */
+static json_object *status_item_json(const cv_vote_status *st)
+{
+	if (st->kind == CV_ITEM_BALLOT)
+		return cv_ballot_to_json(&st->ballot, true);
+	if (st->kind == CV_ITEM_DECRYPTION)
+		return cv_decryption_to_json(&st->decryption, true);
+	return cv_vote_to_json(&st->vote, true);
 }
 
 /* The proposals at the next height that hold pending vote v (txid): each as {"hash",
@@ -130,7 +231,12 @@ static cv_err get_vote(cv_req *r)
 	cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
 	json_object_object_add(o, "status",
 	                       json_object_new_string(st.committed ? "committed" : "pending"));
-	json_object_object_add(o, "vote", cv_vote_to_json(&st.vote, true));
+	/* a secret election's item: "ballot" or "decryption" in place of "vote" */
+	json_object_object_add(o,
+	                       st.kind == CV_ITEM_BALLOT       ? "ballot"
+	                       : st.kind == CV_ITEM_DECRYPTION ? "decryption"
+	                                                       : "vote",
+	                       status_item_json(&st));
 	if (st.committed) {
 		json_object_object_add(o, "height", json_object_new_uint64(st.height));
 		cv_json_add_hex(o, "block_hash", st.block_hash, CV_HASH_LEN);
@@ -149,7 +255,7 @@ static cv_err get_vote(cv_req *r)
 
 		/* where a pending vote waits is a courtesy: a store that cannot say leaves it out
 		 */
-		if (cv_req_info(r, &info) == CV_OK) {
+		if (st.kind == CV_ITEM_VOTE && cv_req_info(r, &info) == CV_OK) {
 			json_object *props = proposals_holding(r, &st.vote, txid);
 
 			if (props != NULL) {
@@ -160,6 +266,7 @@ static cv_err get_vote(cv_req *r)
 			}
 		}
 	}
+	cv_vote_status_free(&st);
 	return cv_reply_json(r, 200, o);
 }
 
@@ -233,9 +340,11 @@ static cv_err get_voter(cv_req *r)
 		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
 		json_object_object_add(
 		    o, "status", json_object_new_string(st.committed ? "committed" : "pending"));
-		json_object_object_add(o, "vote", cv_vote_to_json(&st.vote, true));
+		json_object_object_add(o, st.kind == CV_ITEM_BALLOT ? "ballot" : "vote",
+		                       status_item_json(&st));
 		if (st.committed)
 			json_object_object_add(o, "height", json_object_new_uint64(st.height));
+		cv_vote_status_free(&st);
 	} else {
 		json_object_object_add(o, "txid", NULL);
 		json_object_object_add(o, "status", json_object_new_string("not_voted"));
@@ -248,6 +357,7 @@ static const cv_route routes[] = {
     {"GET", "/api/votes/:", CV_BODY_NONE, get_vote},
     {"GET", "/api/pool", CV_BODY_NONE, get_pool},
     {"GET", "/api/voters/:", CV_BODY_NONE, get_voter},
+    {"POST", "/api/decryptions", CV_BODY_JSON, post_decryption},
 };
 
 static const cv_program program = {

@@ -144,7 +144,7 @@ def scenario():
     check("second vote by the same voter refused (already_voted)", r.returncode != 0 and "already_voted" in (r.stdout + r.stderr), (r.stdout, r.stderr))
     st, doc, _ = http("POST", "/api/votes", raw=b'{"election_id":', ctype="application/json")
     check("truncated vote JSON refused (400)", st == 400 and err_code(doc) is not None, (st, doc))
-    st, doc, _ = http("POST", "/api/votes", raw=b"x" * 10000, ctype="application/json")
+    st, doc, _ = http("POST", "/api/votes", raw=b"x" * 70000, ctype="application/json")
     check("oversized vote refused (413 JSON)", st == 413 and err_code(doc) == "too_large", (st, doc))
     st, doc, _ = http("POST", "/api/votes", raw=b"{}", ctype="text/plain")
     check("vote that is not JSON refused (415)", st == 415, (st, doc))

@@ -372,7 +372,7 @@ def open_phase(el):
     good_sig = base["signature"]
     flipped = bytearray.fromhex(good_sig)
     flipped[31] ^= 1
-    cases = body_cases(base, 4096)
+    cases = body_cases(base, 64 * 1024)  # ballots: 64 KiB
     cases += [
         ("replay of a pending vote", json.dumps(base).encode(), "application/json", (409,), "already_voted"),
         ("replay of a committed vote", json.dumps(T.strip_vote(v1)).encode(), "application/json", (409,), "already_voted"),

@@ -459,7 +459,7 @@ def scenario(keys):
     expect("a vote by a key not on the roll", http_("POST", "/api/votes", forged), 403, 422)
     expect("a vote with an unknown key", http_("POST", "/api/votes", dict(forged, colour=1)), 400)
     expect("a vote that does not parse", http_("POST", "/api/votes", raw=b'{"election_id":'), 400)
-    expect("a vote larger than nginx takes", http_("POST", "/api/votes", raw=b"x" * 10000), 413)
+    expect("a vote larger than nginx takes", http_("POST", "/api/votes", raw=b"x" * 70000), 413)
     expect("a vote that is not JSON", http_("POST", "/api/votes", raw=b"{}", ctype="text/plain"), 415)
     if txids:
         expect("a pending vote", http_("GET", f"/api/votes/{txids[0]}"), 200)
@@ -902,6 +902,8 @@ def ceremony(keys, url):
     expect("a share check with a bad signature", http_("POST", "/api/ceremony/checks", chk), 422)
     expect("a reset of an open election's ceremony",
            admin("POST", "/admin/api/ceremony/reset"), 409)
+    expect("a decryption share that is not the shape",
+           http_("POST", "/api/decryptions", {"x": 1}), 400)
 
     E, A = "/api/e/secret", "/admin/api/e/secret"
     r = admin("POST", "/admin/api/elections",
@@ -915,6 +917,8 @@ def ceremony(keys, url):
         trustees.append((path, keygen(path), os.path.join(keys, f"trustee-{i}.secret")))
         expect(f"its validator {i}", admin("PUT", f"{A}/validators/{trustees[-1][1]}",
                                            {"name": f"T{i}"}), 200)
+    voter = os.path.join(keys, "secret-voter.json")
+    expect("its voter", admin("POST", f"{A}/voters", {"keys": [keygen(voter)]}), 200, 201)
     r = http_("GET", f"{E}/election")
     expect("the secret election", r, 200)
     check("it shows ballots secret and a setup_hash", (r.json or {}).get("ballots") == "secret"
@@ -947,7 +951,50 @@ def ceremony(keys, url):
            http_("GET", f"{E}/ceremony/shares/{trustees[0][1]}"), 200)
     expect("the secret election opens", admin("POST", f"{A}/open"), 200)
     expect("a ceremony reset once open", admin("POST", f"{A}/ceremony/reset"), 409)
-    expect("its work", http_("GET", f"{E}/work"), 409)
+    expect("its work, nothing pending", http_("GET", f"{E}/work"), 200)
+    secret_ballots(url, E, A, trustees, voter)
+
+
+def secret_ballots(url, E, A, trustees, voter):
+    """The secret election's ballots, blocks, shares and tally through the proxy: a ballot
+    by `chainvote vote`, its status, the work, the miner and `chainvote approve`, the
+    close and the seal, the shares by `chainvote trustee decrypt`, the results."""
+    def commit(what):
+        out = miner("--election", "secret")
+        check(f"the miner mines {what}", out.returncode == 0, (out.stdout, out.stderr))
+        for t in trustees:
+            out = cli("approve", "--url", url, "--election", "secret", "--key", t[0], "--all")
+            check(f"a trustee approves {what}", out.returncode == 0, (out.stdout, out.stderr))
+
+    expect("a share before the seal",
+           http_("POST", f"{E}/decryptions", {"x": 1}), 400)
+    out = cli("vote", "--url", url, "--election", "secret", "--key", voter, "--candidate", "1")
+    check("a ballot cast with chainvote vote", out.returncode == 0, (out.stdout, out.stderr))
+    txid = out.stdout.strip()
+    expect("the pending ballot's status", http_("GET", f"{E}/votes/{txid}"), 200)
+    r = http_("GET", f"{E}/work")
+    expect("the work with the ballot", r, 200)
+    check("it offers the ballot", len((r.json or {}).get("votes", [])) == 1, r)
+    commit("the ballot")
+    expect("the committed ballot's receipt", http_("GET", f"{E}/votes/{txid}"), 200)
+    r = http_("GET", f"{E}/results")
+    expect("the results before the decryption", r, 200)
+    check("turnout only", (r.json or {}).get("decrypted") is False, r)
+    expect("the election closes", admin("POST", f"{A}/close"), 200)
+    commit("the seal")
+    for t in trustees:
+        out = cli("trustee", "decrypt", "--url", url, "--election", "secret", "--key", t[0],
+                  "--share", t[2] + ".share")
+        check("a trustee posts its decryption share", out.returncode == 0,
+              (out.stdout, out.stderr))
+    r = http_("GET", f"{E}/work")
+    expect("the work with the shares", r, 200)
+    commit("the shares")
+    r = http_("GET", f"{E}/results")
+    expect("the decrypted results", r, 200)
+    check("the ballot is counted", (r.json or {}).get("decrypted") is True and
+          (r.json or {}).get("total") == 1, r)
+    expect("a block of shares", http_("GET", f"{E}/blocks/3"), 200)
 
 
 def main():

@@ -596,6 +596,72 @@ static void test_json_round_trip(void)
 	json_object_put(out);
 }
 
+/* cv_ballot_from_leaf and cv_decryption_from_leaf give back every leaf of the vector
+ * chain byte for byte, and refuse every truncation, a trailing byte, and a k that claims
+ * more items than the leaf holds. */
+static void test_leaf_round_trip(void)
+{
+	size_t n_ballots = 0, n_shares = 0;
+
+	for (size_t h = 1; h < chain.n_blocks; h++) {
+		const cv_block *b = &chain.blocks[h];
+
+		for (size_t i = 0; i < b->n_ballots + b->n_decryptions; i++) {
+			bool ballot = i < b->n_ballots;
+			cv_buf leaf = {0}, again = {0};
+			cv_ballot bl;
+			cv_decryption d;
+			cv_err e;
+
+			CHECK((ballot ? cv_ballot_leaf(&b->ballots[i], &leaf)
+			              : cv_decryption_leaf(&b->decryptions[i - b->n_ballots],
+			                                   &leaf)) == CV_OK);
+			e = ballot ? cv_ballot_from_leaf(leaf.data, leaf.len, &bl)
+			           : cv_decryption_from_leaf(leaf.data, leaf.len, &d);
+			CHECK(e == CV_OK);
+			if (e == CV_OK) {
+				CHECK((ballot ? cv_ballot_leaf(&bl, &again)
+				              : cv_decryption_leaf(&d, &again)) == CV_OK);
+				CHECK(again.len == leaf.len &&
+				      memcmp(again.data, leaf.data, leaf.len) == 0);
+				if (ballot)
+					cv_ballot_free(&bl);
+				else
+					cv_decryption_free(&d);
+			}
+			for (size_t cut = 0; cut < leaf.len; cut += 7)
+				CHECK((ballot ? cv_ballot_from_leaf(leaf.data, cut, &bl)
+				              : cv_decryption_from_leaf(leaf.data, cut, &d)) ==
+				      CV_E_MALFORMED);
+			cv_buf_u8(&leaf, 0);
+			CHECK((ballot ? cv_ballot_from_leaf(leaf.data, leaf.len, &bl)
+			              : cv_decryption_from_leaf(leaf.data, leaf.len, &d)) ==
+			      CV_E_MALFORMED);
+			/* k sits after the tag, the election id, the key and the timestamp or
+			 * through_height: 0xffff items cannot fit */
+			{
+				size_t at =
+				    (ballot ? strlen(CV_TAG_BALLOT) : strlen(CV_TAG_DECRYPTION)) +
+				    CV_HASH_LEN + CV_KEY_LEN + 8;
+
+				leaf.data[at] = leaf.data[at + 1] = 0xff;
+				CHECK((ballot ? cv_ballot_from_leaf(leaf.data, leaf.len - 1, &bl)
+				              : cv_decryption_from_leaf(leaf.data, leaf.len - 1,
+				                                        &d)) == CV_E_MALFORMED);
+			}
+			/* a ballot's leaf is no share's and the other way round */
+			CHECK((ballot ? cv_decryption_from_leaf(again.data, again.len, &d)
+			              : cv_ballot_from_leaf(again.data, again.len, &bl)) ==
+			      CV_E_MALFORMED);
+			n_ballots += ballot;
+			n_shares += !ballot;
+			cv_buf_free(&leaf);
+			cv_buf_free(&again);
+		}
+	}
+	CHECK(n_ballots > 0 && n_shares > 0);
+}
+
 int main(void)
 {
 	comp = load_json("components.json");
@@ -617,6 +683,7 @@ int main(void)
 	RUN(test_tally);
 	RUN(test_seal);
 	RUN(test_json_round_trip);
+	RUN(test_leaf_round_trip);
 	cv_chain_free(&chain);
 	json_object_put(comp);
 	json_object_put(keys);

@@ -292,7 +292,7 @@ static void vote_usage(FILE *out)
 /* Reads genesis_hash and service_key and checks candidate_id is among the candidates of
  * GET /api/election (cv_api_election_read). 0 on success, -1 with a message printed. */
 static int election_for_vote(cv_http *http, uint32_t candidate_id, uint8_t election_id[CV_HASH_LEN],
-                             uint8_t service_key[CV_KEY_LEN])
+                             uint8_t service_key[CV_KEY_LEN], bool *secret)
 {
 	cv_http_reply r = {0};
 	cv_api_election el = {0};
@@ -312,6 +312,7 @@ static int election_for_vote(cv_http *http, uint32_t candidate_id, uint8_t elect
 		goto out;
 	}
 	memcpy(election_id, el.genesis_hash, CV_HASH_LEN);
+	*secret = el.secret;
 	for (size_t i = 0; i < el.n_candidates; i++)
 		found |= el.candidate_ids[i] == candidate_id;
 	if (!found) {
@@ -327,6 +328,58 @@ static int election_for_vote(cv_http *http, uint32_t candidate_id, uint8_t elect
 out:
 	cv_api_election_free(&el);
 	cv_http_reply_free(&r);
+	return ok;
+}
+
+/* A secret election's vote (DESIGN section 6): the choice encrypted under the election
+ * key K of the genesis (fresh randomness, cv_ballot_make) with its proofs, signed and
+ * posted as a ballot. Its txid is the receipt, as a vote's. 0 with *reply the service's
+ * 202, or -1 with a message printed. */
+static int cast_ballot(cv_http *http, const cv_privkey *key, uint32_t candidate_id,
+                       const uint8_t election_id[CV_HASH_LEN], uint8_t txid[CV_HASH_LEN],
+                       json_object **ballot_json, cv_http_reply *r)
+{
+	cv_block genesis = {0};
+	cv_ballot bl = {0};
+	uint8_t K[CV_POINT_LEN];
+	const cv_genesis *g;
+	size_t choice = SIZE_MAX;
+	json_object *body = NULL;
+	int ok = -1;
+
+	if (cli_fetch_block("vote", http, "0", &genesis) != 0)
+		return -1;
+	g = genesis.genesis;
+	if (g == NULL || g->secrecy == NULL || cv_election_key(g->secrecy, K) != CV_OK ||
+	    memcmp(genesis.hash, election_id, CV_HASH_LEN) != 0) {
+		fprintf(stderr, "chainvote vote: the genesis gives no election key\n");
+		goto out;
+	}
+	for (size_t i = 0; i < g->n_candidates; i++)
+		if (g->candidates[i].id == candidate_id)
+			choice = i; /* positions follow the genesis's candidate order */
+	memcpy(bl.election_id, election_id, CV_HASH_LEN);
+	cv_privkey_public(key, bl.voter_key);
+	bl.timestamp = (uint64_t)time(NULL);
+	if (choice == SIZE_MAX || cv_ballot_make(&bl, K, g->n_candidates, choice, NULL) != CV_OK ||
+	    cv_ballot_sign(&bl, key) != CV_OK || cv_ballot_txid(&bl, txid) != CV_OK) {
+		fprintf(stderr, "chainvote vote: the ballot could not be made\n");
+		goto out;
+	}
+	if ((body = cv_ballot_to_json(&bl, false)) == NULL) {
+		fprintf(stderr, "chainvote vote: out of memory\n");
+		goto out;
+	}
+	if (cv_http_request(http, "POST", "/api/votes", body, r) != CV_OK || r->status != 202) {
+		cli_print_refusal("vote", "the ballot was refused", r);
+		goto out;
+	}
+	*ballot_json = cv_ballot_to_json(&bl, true);
+	ok = *ballot_json != NULL ? 0 : -1;
+out:
+	json_object_put(body);
+	cv_ballot_free(&bl);
+	cv_block_free(&genesis);
 	return ok;
 }
 
@@ -347,7 +400,8 @@ int cmd_vote(int argc, char **argv)
 	cv_privkey *key = NULL;
 	cv_http *http = NULL;
 	cv_http_reply r = {0};
-	json_object *body = NULL, *acc_json, *file = NULL;
+	json_object *body = NULL, *acc_json, *file = NULL, *ballot = NULL;
+	bool secret = false;
 	cv_vote vote;
 	cv_acceptance acc;
 	uint8_t txid[CV_HASH_LEN], stated[CV_HASH_LEN], service_key[CV_KEY_LEN];
@@ -394,8 +448,14 @@ int cmd_vote(int argc, char **argv)
 	http = cli_open_http("vote", url, cacert, election);
 	if (http == NULL)
 		goto out;
-	if (election_for_vote(http, vote.candidate_id, vote.election_id, service_key) != 0)
+	if (election_for_vote(http, vote.candidate_id, vote.election_id, service_key, &secret) != 0)
 		goto out;
+	if (secret) {
+		if (cast_ballot(http, key, vote.candidate_id, vote.election_id, txid, &ballot,
+		                &r) != 0)
+			goto out;
+		goto accepted;
+	}
 	cv_privkey_public(key, vote.voter_key);
 	vote.timestamp = (uint64_t)time(NULL);
 	if (cv_vote_sign(&vote, key) != CV_OK) {
@@ -414,6 +474,12 @@ int cmd_vote(int argc, char **argv)
 		goto out;
 	}
 	/* the service names the vote by its txid; one that differs is not our vote */
+	if (cv_json_get_hex(r.body, "txid", stated, CV_HASH_LEN) != CV_OK ||
+	    memcmp(stated, txid, CV_HASH_LEN) != 0) {
+		fprintf(stderr, "chainvote vote: the service answered with a different txid\n");
+		goto out;
+	}
+accepted:
 	if (cv_json_get_hex(r.body, "txid", stated, CV_HASH_LEN) != CV_OK ||
 	    memcmp(stated, txid, CV_HASH_LEN) != 0) {
 		fprintf(stderr, "chainvote vote: the service answered with a different txid\n");
@@ -438,7 +504,9 @@ int cmd_vote(int argc, char **argv)
 		goto out;
 	}
 	if (receipt_out != NULL) {
-		file = cv_receipt_file_to_json(&vote, &acc);
+		file = secret ? cv_receipt_file_ballot_to_json(ballot, &acc)
+		              : cv_receipt_file_to_json(&vote, &acc);
+		ballot = NULL; /* the file took it */
 		if (file == NULL) {
 			fprintf(stderr, "chainvote vote: out of memory\n");
 			goto out;
@@ -453,6 +521,7 @@ out:
 	if (body != NULL)
 		json_object_put(body);
 	json_object_put(file);
+	json_object_put(ballot);
 	cv_http_reply_free(&r);
 	cli_close_http(http);
 	cv_privkey_free(key);

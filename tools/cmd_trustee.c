@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "http.h"
 #include "json.h"
+#include "rules.h"
 #include "sealed.h"
 #include "secret.h"
 
@@ -39,6 +40,7 @@ enum {
 	OPT_SECRET,
 	OPT_SECRET_OUT,
 	OPT_SHARE_OUT,
+	OPT_SHARE,
 	OPT_HELP
 };
 
@@ -46,6 +48,7 @@ static const char usage_text[] =
     "usage: chainvote trustee keygen --url U --key FILE [--secret-out F]\n"
     "       chainvote trustee shares --url U --key FILE --secret F [--share-out F]\n"
     "       chainvote trustee status --url U\n"
+    "       chainvote trustee decrypt --url U --key FILE --share F\n"
     "       (each also takes [--election SLUG] [--cacert FILE])\n"
     "A trustee's side of a secret election's key ceremony (DESIGN section 6.2). The\n"
     "trustees are the election's validators; FILE is the validator's key file.\n"
@@ -60,13 +63,16 @@ static const char usage_text[] =
     "          share good it writes s_j to --share-out (default: the secret file's name\n"
     "          with .share; mode 0600) and checks s_j·G = K_j. Run it again until done.\n"
     "  status  prints the ceremony as the service reports it (GET /api/ceremony).\n"
-    "  decrypt posting decryption shares after the seal belongs to the next step of\n"
-    "          the service and is not available yet.\n" CACERT_HELP
+    "  decrypt once the seal is committed: reads the chain (GET /api/chain/export),\n"
+    "          sums each candidate's ciphertexts A_i over blocks 1 .. seal - 1, makes the\n"
+    "          decryption share s_j·α_i with its proofs from the share file F that\n"
+    "          `shares` wrote, signs it and posts it (POST /api/decryptions).\n" CACERT_HELP
     "Exit status: 0 done, 1 a refusal or a complaint, 2 usage, 3 shares still missing\n"
-    "(shares: run again once the other trustees have sent theirs).\n";
+    "(shares: run again once the other trustees have sent theirs; decrypt: the seal is\n"
+    "not committed yet).\n";
 
 typedef struct opts {
-	const char *url, *cacert, *election, *key_path, *secret, *secret_out, *share_out;
+	const char *url, *cacert, *election, *key_path, *secret, *secret_out, *share_out, *share;
 } opts;
 
 typedef struct session {
@@ -547,6 +553,125 @@ static int do_status(session *s)
 	return 0;
 }
 
+/* s_j of the share file `shares` wrote (this trustee's: CV_E_BAD_KEY otherwise). */
+static int load_share(session *s, const char *path, uint8_t sj[CV_SCALAR_LEN])
+{
+	size_t len = 0;
+	char *text = cli_read_file(s->prog, path, SECRET_MAX, &len);
+	json_object *o = NULL, *v;
+	uint8_t key[CV_KEY_LEN];
+	int rc = -1;
+
+	if (text == NULL)
+		return -1;
+	if (cv_json_parse(text, len, &o) != CV_OK || !json_object_object_get_ex(o, "format", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), SHARE_FORMAT) != 0 ||
+	    cv_json_get_hex(o, "validator_key", key, CV_KEY_LEN) != CV_OK ||
+	    cv_json_get_hex(o, "share", sj, CV_SCALAR_LEN) != CV_OK || !cv_scalar_ok(sj))
+		fprintf(stderr, "chainvote %s: %s is not a trustee share file\n", s->prog, path);
+	else if (memcmp(key, s->me, CV_KEY_LEN) != 0)
+		fprintf(stderr, "chainvote %s: %s is another trustee's share file\n", s->prog,
+		        path);
+	else
+		rc = 0;
+	json_object_put(o);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return rc;
+}
+
+/* The decryption share (DESIGN section 6) of this trustee for the sealed chain. */
+static int do_decrypt(session *s, const opts *o)
+{
+	uint8_t sj[CV_SCALAR_LEN], Kj[CV_POINT_LEN];
+	cv_http_reply r = {0};
+	cv_chain chain = {0};
+	cv_secret_view sv;
+	cv_decryption d = {0};
+	cv_view view;
+	const cv_secrecy *sec;
+	json_object *body = NULL;
+	char hex[2 * CV_HASH_LEN + 1];
+	uint8_t txid[CV_HASH_LEN];
+	size_t j;
+	int rc = 1;
+
+	memset(&sv, 0, sizeof sv);
+	if (o->share == NULL)
+		return usage_error("decrypt needs --share FILE");
+	if (load_share(s, o->share, sj) != 0)
+		return 1;
+	if (cli_get_json(s->prog, s->http, "/api/chain/export", &r) != 0)
+		goto out;
+	if (cv_chain_from_json(r.body, &chain) != CV_OK ||
+	    cv_chain_next_view(&chain, &view, &sv) != CV_OK || view.genesis->secrecy == NULL) {
+		fprintf(stderr, "chainvote %s: the chain is not a secret election's\n", s->prog);
+		goto out;
+	}
+	sec = view.genesis->secrecy;
+	for (j = 0; j < sec->n_trustees; j++)
+		if (memcmp(sec->trustees[j].validator_key, s->me, CV_KEY_LEN) == 0)
+			break;
+	if (j == sec->n_trustees) {
+		fprintf(stderr, "chainvote %s: this key is not one of the election's trustees\n",
+		        s->prog);
+		goto out;
+	}
+	if (!view.sealed) {
+		fprintf(stderr,
+		        "chainvote %s: the election is not sealed yet: run decrypt once "
+		        "the seal is committed\n",
+		        s->prog);
+		rc = EXIT_WAITING;
+		goto out;
+	}
+	/* the share file must hold this trustee's s_j of this genesis: s_j·G = K_j */
+	if (cv_point_base_mul(sj, Kj) != CV_OK ||
+	    memcmp(Kj, sv.trustee_keys[j], CV_POINT_LEN) != 0) {
+		fprintf(stderr,
+		        "chainvote %s: %s does not hold this election's s_j (s_j·G is not "
+		        "K_j)\n",
+		        s->prog, o->share);
+		goto out;
+	}
+	memcpy(d.election_id, chain.blocks[0].hash, CV_HASH_LEN);
+	memcpy(d.validator_key, s->me, CV_KEY_LEN);
+	d.through_height = sv.seal_height - 1;
+	if (cv_decryption_make(&d, sj, (const uint8_t(*)[CV_POINT_LEN])sv.alpha,
+	                       view.genesis->n_candidates, NULL) != CV_OK ||
+	    cv_decryption_sign(&d, s->key) != CV_OK || cv_decryption_txid(&d, txid) != CV_OK ||
+	    (body = cv_decryption_to_json(&d, false)) == NULL) {
+		fprintf(stderr,
+		        "chainvote %s: the decryption share could not be made (no ballot "
+		        "before the seal leaves nothing to decrypt)\n",
+		        s->prog);
+		goto out;
+	}
+	cv_http_reply_free(&r);
+	if (cv_http_request(s->http, "POST", "/api/decryptions", body, &r) != CV_OK ||
+	    r.status != 202) {
+		if (r.status == 409 && strcmp(r.code, "decryption_duplicate") == 0) {
+			printf("the decryption share of this trustee is posted already\n");
+			rc = 0;
+		} else {
+			cli_print_refusal(s->prog, "the decryption share was refused", &r);
+		}
+		goto out;
+	}
+	cv_hex_encode(txid, CV_HASH_LEN, hex);
+	printf("%s\n", hex);
+	rc = 0;
+out:
+	OPENSSL_cleanse(sj, sizeof sj);
+	json_object_put(body);
+	cv_decryption_free(&d);
+	cv_secret_view_free(&sv);
+	cv_chain_free(&chain);
+	cv_http_reply_free(&r);
+	return rc;
+}
+
 int cmd_trustee(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -557,6 +682,7 @@ int cmd_trustee(int argc, char **argv)
 	    {"secret", required_argument, NULL, OPT_SECRET},
 	    {"secret-out", required_argument, NULL, OPT_SECRET_OUT},
 	    {"share-out", required_argument, NULL, OPT_SHARE_OUT},
+	    {"share", required_argument, NULL, OPT_SHARE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -594,6 +720,9 @@ int cmd_trustee(int argc, char **argv)
 		case OPT_SHARE_OUT:
 			o.share_out = optarg;
 			break;
+		case OPT_SHARE:
+			o.share = optarg;
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return 0;
@@ -603,14 +732,9 @@ int cmd_trustee(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("unexpected argument");
-	if (strcmp(sub, "decrypt") == 0) {
-		fprintf(stderr, "chainvote trustee: decrypt (decryption shares after the seal) is "
-		                "not available yet: this service serves the key ceremony and the "
-		                "opened genesis of a secret election\n");
-		return 2;
-	}
-	if (strcmp(sub, "keygen") != 0 && strcmp(sub, "shares") != 0 && strcmp(sub, "status") != 0)
-		return usage_error("unknown step (keygen, shares, status)");
+	if (strcmp(sub, "keygen") != 0 && strcmp(sub, "shares") != 0 &&
+	    strcmp(sub, "status") != 0 && strcmp(sub, "decrypt") != 0)
+		return usage_error("unknown step (keygen, shares, status, decrypt)");
 	if (o.url == NULL)
 		return usage_error("--url is required");
 	if (strcmp(sub, "status") != 0 && o.key_path == NULL)
@@ -627,6 +751,8 @@ int cmd_trustee(int argc, char **argv)
 		rc = do_keygen(&s, &o);
 	else if (strcmp(sub, "shares") == 0)
 		rc = do_shares(&s, &o);
+	else if (strcmp(sub, "decrypt") == 0)
+		rc = do_decrypt(&s, &o);
 	else
 		rc = do_status(&s);
 out:

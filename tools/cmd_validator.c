@@ -110,6 +110,48 @@ static int read_close(checker *k)
 	return ok;
 }
 
+/* A secret election's proposal (DESIGN section 6): its ballots are checked against K,
+ * its shares against every K_j and α, which the chain below it gives: the committed
+ * chain is fetched (GET /api/chain/export) and the view for its next block made from
+ * it (cv_chain_next_view), so that this validator judges with what it read itself. */
+static void check_secret(checker *k, const cv_block *prev, proposal *p)
+{
+	cv_http_reply r = {0};
+	cv_chain chain = {0};
+	cv_secret_view sv;
+	cv_view view;
+	cv_err err;
+
+	memset(&sv, 0, sizeof(sv));
+	if (cli_get_json(k->prog, k->http, "/api/chain/export", &r) != 0) {
+		p->no_prev = 1;
+		return;
+	}
+	err = cv_chain_from_json(r.body, &chain);
+	cv_http_reply_free(&r);
+	if (err == CV_OK &&
+	    (chain.n_blocks != prev->header.height + 1 ||
+	     memcmp(chain.blocks[chain.n_blocks - 1].hash, prev->hash, CV_HASH_LEN) != 0 ||
+	     memcmp(chain.blocks[0].hash, k->genesis.hash, CV_HASH_LEN) != 0))
+		err = CV_E_STALE; /* the tip moved meanwhile: judged at the next round */
+	if (err == CV_OK)
+		err = cv_chain_next_view(&chain, &view, &sv);
+	if (err != CV_OK) {
+		p->no_prev = 1; /* not judged: no verdict rests on a chain not read */
+		goto out;
+	}
+	/* the service's close, as for open elections, until the chain has its seal */
+	if (!view.sealed) {
+		view.closed_at = k->closed_at;
+		view.open = k->closed_at == 0;
+	}
+	p->verdict = cv_check_proposal(&view, &prev->header, prev->hash, &p->block,
+	                               (uint64_t)time(NULL), &p->bad_vote);
+out:
+	cv_secret_view_free(&sv);
+	cv_chain_free(&chain);
+}
+
 /* Checks p->block with cv_check_proposal against the committed block below it. The
  * roll comes from the genesis block; whether a voter already has a vote in an earlier
  * block cannot be told from here (it needs the whole chain) and is left to the service's
@@ -144,6 +186,10 @@ static void check_proposal(checker *k, proposal *p)
 			k->have_prev = 1;
 		}
 		prev = &k->prev;
+	}
+	if (k->genesis.genesis->secrecy != NULL) {
+		check_secret(k, prev, p);
+		return;
 	}
 	memset(&view, 0, sizeof(view));
 	view.genesis = k->genesis.genesis;

@@ -335,7 +335,7 @@ static long post_block(cv_http *http, const cv_block *b)
 		    json_object_is_type(h, json_type_string))
 			st = json_object_get_string(h);
 		printf("height %" PRIu64 ": block %s %.40s (%zu votes)\n", b->header.height, hex,
-		       st, b->n_votes);
+		       st, b->n_votes + b->n_ballots + b->n_decryptions);
 	} else {
 		printf("height %" PRIu64 ": block %s refused (HTTP %ld): %s%s%s\n",
 		       b->header.height, hex, r.status, r.code, r.message[0] ? ": " : "",
@@ -432,7 +432,8 @@ static int run(cv_http *http, const options *opt)
 		else
 			printf("height %" PRIu64 ": mining %zu votes at difficulty %" PRIu32
 			       " on %u threads\n",
-			       job.header.height, job.n_votes, job.header.difficulty, opt->threads);
+			       job.header.height, job.n_votes + job.n_ballots + job.n_decryptions,
+			       job.header.difficulty, opt->threads);
 		o = mine(http, opt, &job);
 		if (o != MINED) {
 			cv_block_free(&job);

@@ -97,6 +97,22 @@ json_object *cv_receipt_file_to_json(const cv_vote *v, const cv_acceptance *a)
 	return o;
 }
 
+json_object *cv_receipt_file_ballot_to_json(json_object *ballot, const cv_acceptance *a)
+{
+	json_object *o = json_object_new_object(), *acc = cv_acceptance_to_json(a);
+
+	if (o == NULL || ballot == NULL || acc == NULL) {
+		json_object_put(o);
+		json_object_put(ballot);
+		json_object_put(acc);
+		return NULL;
+	}
+	json_object_object_add(o, "format", json_object_new_string(CV_RECEIPT_FORMAT));
+	json_object_object_add(o, "ballot", ballot);
+	json_object_object_add(o, "acceptance", acc);
+	return o;
+}
+
 cv_err cv_receipt_file_from_json(const json_object *o, cv_vote *v, cv_acceptance *a)
 {
 	json_object *format, *vote, *acc;

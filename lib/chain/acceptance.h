@@ -52,6 +52,9 @@ cv_err cv_acceptance_from_json(const json_object *o, cv_acceptance *a);
 /* A receipt file: {"format": CV_RECEIPT_FORMAT, "vote": {vote with "txid"},
  * "acceptance": {...}}. NULL when out of memory. */
 json_object *cv_receipt_file_to_json(const cv_vote *v, const cv_acceptance *a);
+/* A secret election's receipt file: {"format", "ballot", "acceptance"}, the ballot's
+ * public JSON with its txid (taken: put even on failure). */
+json_object *cv_receipt_file_ballot_to_json(json_object *ballot, const cv_acceptance *a);
 /* Strict as above; the vote's stated txid must be its payload's hash and the
  * acceptance's txid (CV_E_BAD_HASH otherwise). Signatures are not checked here. */
 cv_err cv_receipt_file_from_json(const json_object *o, cv_vote *v, cv_acceptance *a);

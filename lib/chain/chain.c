@@ -616,7 +616,7 @@ out:
 	return rc;
 }
 
-cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])
+cv_err cv_block_leaf_hashes(const cv_block *b, uint8_t (**out)[CV_HASH_LEN], size_t *n_out)
 {
 	uint8_t(*hashes)[CV_HASH_LEN] = NULL;
 	uint8_t leaf[CV_SEAL_LEN];
@@ -624,8 +624,8 @@ cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])
 	cv_buf buf = {0};
 	cv_err rc = CV_OK;
 
-	if (!b->has_seal && b->change == NULL && b->n_ballots == 0 && b->n_decryptions == 0)
-		return cv_votes_merkle_root(b->votes, b->n_votes, root);
+	*out = NULL;
+	*n_out = 0;
 	if (n > SIZE_MAX / CV_HASH_LEN - 2)
 		return CV_E_TOO_LARGE;
 	if ((hashes = malloc((n + 2) * CV_HASH_LEN)) == NULL)
@@ -651,9 +651,27 @@ cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])
 		if ((rc = cv_change_leaf(b->change, &buf)) == CV_OK)
 			cv_merkle_leaf_hash(buf.data, buf.len, hashes[at++]);
 	}
-	if (rc == CV_OK)
-		rc = cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])hashes, at, root);
 	cv_buf_free(&buf);
+	if (rc != CV_OK) {
+		free(hashes);
+		return rc;
+	}
+	*out = hashes;
+	*n_out = at;
+	return CV_OK;
+}
+
+cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN])
+{
+	uint8_t(*hashes)[CV_HASH_LEN] = NULL;
+	size_t n;
+	cv_err rc;
+
+	if (!b->has_seal && b->change == NULL && b->n_ballots == 0 && b->n_decryptions == 0)
+		return cv_votes_merkle_root(b->votes, b->n_votes, root);
+	if ((rc = cv_block_leaf_hashes(b, &hashes, &n)) != CV_OK)
+		return rc;
+	rc = cv_merkle_root((const uint8_t(*)[CV_HASH_LEN])hashes, n, root);
 	free(hashes);
 	return rc;
 }

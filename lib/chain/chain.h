@@ -187,6 +187,9 @@ void cv_seal_leaf(const cv_seal *seal, uint8_t out[CV_SEAL_LEN]);
  * decryption shares, then its seal if it has one. The root every rule, the store and the miner
  * compare a header with. */
 cv_err cv_block_merkle_root(const cv_block *b, uint8_t root[CV_HASH_LEN]);
+/* The RFC 6962 leaf hashes of a block h >= 1 in that same order (*out malloc'd, the
+ * caller frees; *n how many): what the root and an inclusion proof are computed from. */
+cv_err cv_block_leaf_hashes(const cv_block *b, uint8_t (**out)[CV_HASH_LEN], size_t *n);
 
 /* The change's signed message: "chainvote/change/1" || election_id ||
  * u64(effective_height) || u8(kind) || the kind's fields. CV_E_MALFORMED for an unknown

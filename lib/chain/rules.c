@@ -290,6 +290,22 @@ cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest)
 	return vote_rule(v, vote, latest, NULL, NULL, 0);
 }
 
+cv_err cv_check_ballot(const cv_view *v, const cv_ballot *bl, uint64_t latest, size_t *pos)
+{
+	cv_err rc;
+
+	if (pos != NULL)
+		*pos = SIZE_MAX;
+	if (v->genesis->secrecy == NULL || v->secret == NULL)
+		return CV_E_WRONG_MODE;
+	if (bl->is_vote)
+		return CV_E_WRONG_MODE;
+	if ((rc = voter_rule(v, bl->election_id, bl->voter_key, NULL, 0)) != CV_OK ||
+	    (rc = time_rule(v, bl->timestamp, latest, NULL, 0)) != CV_OK)
+		return rc;
+	return ballot_crypto(v, bl, pos);
+}
+
 /* ---- rules 1-5, one block ---- */
 
 /* "No earlier vote" as a strategy: the services ask their store (has_voted), the
@@ -769,6 +785,15 @@ static cv_err share_rule(const cv_view *v, const cv_decryption *d, const verdict
 	}
 	sv->share_of[j] = d;
 	return CV_OK;
+}
+
+cv_err cv_check_decryption(const cv_view *v, const cv_decryption *d)
+{
+	if (v->genesis->secrecy == NULL || v->secret == NULL)
+		return CV_E_WRONG_MODE;
+	if (!v->sealed)
+		return CV_E_DECRYPTION_BEFORE_SEAL;
+	return share_rule(v, d, NULL, 0);
 }
 
 /* The leaves of a secret block: every ballot (rule 5.2, with "no earlier ballot" through
@@ -1427,6 +1452,84 @@ out:
 	return rc;
 }
 
+/* What a secret genesis fixes for the crypto of every item after it: K and every K_j
+ * (CV_POINT_O where not derivable), and α at CV_POINT_O for each candidate until the
+ * first seal fixes it. The streamed verifier (block_arrived) and the view of a chain's
+ * next block (cv_chain_next_view) both start from it. */
+static cv_err secret_view_init(const cv_genesis *g, cv_secret_view *sv)
+{
+	const cv_secrecy *sec = g->secrecy;
+	size_t k = g->n_candidates;
+
+	election_key(g, sv->election_key);
+	sv->n_trustees = sec->n_trustees;
+	sv->trustee_keys = calloc(sec->n_trustees ? sec->n_trustees : 1, CV_POINT_LEN);
+	sv->alpha = calloc(k ? k : 1, CV_POINT_LEN);
+	if (sv->trustee_keys == NULL || sv->alpha == NULL)
+		return CV_E_NOMEM;
+	for (size_t i = 0; i < k; i++)
+		memcpy(sv->alpha[i], CV_POINT_O, CV_POINT_LEN);
+	for (size_t j = 0; j < sec->n_trustees; j++)
+		if (memcmp(sv->election_key, CV_POINT_O, CV_POINT_LEN) == 0 ||
+		    cv_trustee_key(sec, j + 1, sv->trustee_keys[j]) != CV_OK)
+			memcpy(sv->trustee_keys[j], CV_POINT_O, CV_POINT_LEN);
+	return CV_OK;
+}
+
+static void secret_view_free(cv_secret_view *sv)
+{
+	free(sv->trustee_keys);
+	free(sv->share_of);
+	free(sv->alpha);
+	memset(sv, 0, sizeof(*sv));
+}
+
+void cv_secret_view_free(cv_secret_view *sv)
+{
+	if (sv != NULL)
+		secret_view_free(sv);
+}
+
+cv_err cv_chain_next_view(const cv_chain *c, cv_view *v, cv_secret_view *sv)
+{
+	const cv_genesis *g;
+	cv_err rc = CV_OK;
+
+	memset(v, 0, sizeof(*v));
+	memset(sv, 0, sizeof(*sv));
+	if (c->n_blocks == 0 || (g = c->blocks[0].genesis) == NULL)
+		return CV_E_BAD_GENESIS;
+	v->genesis = g;
+	memcpy(v->election_id, c->blocks[0].hash, CV_HASH_LEN);
+	v->genesis_timestamp = c->blocks[0].header.timestamp;
+	for (size_t i = 1; i < c->n_blocks && !v->sealed; i++)
+		if (c->blocks[i].has_seal) {
+			v->sealed = true;
+			v->closed_at = c->blocks[i].seal.closed_at;
+			sv->seal_height = i;
+		}
+	if (g->secrecy == NULL)
+		return CV_OK;
+	/* an array of pointers, one per trustee */
+	if ((rc = secret_view_init(g, sv)) != CV_OK ||
+	    (sv->share_of = calloc(sv->n_trustees ? sv->n_trustees : 1, sizeof(void *))) == NULL ||
+	    (rc = aggregates(c, g->n_candidates, sv->seal_height, sv->alpha, NULL)) != CV_OK) {
+		secret_view_free(sv);
+		return rc != CV_OK ? rc : CV_E_NOMEM;
+	}
+	/* the shares already in the chain: a second one of a trustee is a duplicate */
+	for (size_t i = 1; i < c->n_blocks; i++)
+		for (size_t j = 0; j < c->blocks[i].n_decryptions; j++)
+			for (size_t t = 0; t < g->secrecy->n_trustees; t++)
+				if (memcmp(g->secrecy->trustees[t].validator_key,
+				           c->blocks[i].decryptions[j].validator_key,
+				           CV_KEY_LEN) == 0 &&
+				    sv->share_of[t] == NULL)
+					sv->share_of[t] = &c->blocks[i].decryptions[j];
+	v->secret = sv;
+	return CV_OK;
+}
+
 /* The secret tally (DESIGN section 6, "Tally"): the trustees with valid shares, and the
  * counts once quorum of them are committed, from the first quorum in trustee order. */
 static void secret_tally(const cv_chain *c, const cv_genesis *g, const cv_secret_view *sv,
@@ -1631,25 +1734,15 @@ static void block_verdicts_free(block_verdicts *bv)
  * the α_i of the ballots before it. */
 static cv_err block_arrived(cv_verifier *v, const cv_block *b, uint64_t h)
 {
-	const cv_secrecy *sec;
+	cv_err rc;
 
 	if (h == 0 && b->genesis != NULL) {
 		v->genesis = b->genesis;
 		v->k = b->genesis->n_candidates;
-		if ((sec = b->genesis->secrecy) == NULL)
+		if (b->genesis->secrecy == NULL)
 			return CV_OK;
-		election_key(b->genesis, v->sv.election_key);
-		v->sv.n_trustees = sec->n_trustees;
-		v->sv.trustee_keys = calloc(sec->n_trustees ? sec->n_trustees : 1, CV_POINT_LEN);
-		v->sv.alpha = calloc(v->k ? v->k : 1, CV_POINT_LEN);
-		if (v->sv.trustee_keys == NULL || v->sv.alpha == NULL)
-			return CV_E_NOMEM;
-		for (size_t i = 0; i < v->k; i++) /* no seal: no α */
-			memcpy(v->sv.alpha[i], CV_POINT_O, CV_POINT_LEN);
-		for (size_t j = 0; j < sec->n_trustees; j++)
-			if (memcmp(v->sv.election_key, CV_POINT_O, CV_POINT_LEN) == 0 ||
-			    cv_trustee_key(sec, j + 1, v->sv.trustee_keys[j]) != CV_OK)
-				memcpy(v->sv.trustee_keys[j], CV_POINT_O, CV_POINT_LEN);
+		if ((rc = secret_view_init(b->genesis, &v->sv)) != CV_OK)
+			return rc;
 		v->secret = true;
 		return CV_OK;
 	}

@@ -92,6 +92,17 @@ cv_err cv_check_change(const cv_view *v, uint64_t height, const cv_change *c, bo
  * (v->closed_at; CV_E_LATE_VOTE). `latest` is the block timestamp (or now for the pool). */
 cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest);
 
+/* Section 6's rule 5.2 for one ballot, bar "no earlier ballot" (as cv_check_vote for a
+ * vote): CV_E_WRONG_MODE unless the election is secret and v->secret is given (its
+ * election_key is what is read), election id, roll, time window (and the close), then
+ * cv_ballot_verify. *pos (may be NULL): the position at fault or SIZE_MAX. */
+cv_err cv_check_ballot(const cv_view *v, const cv_ballot *bl, uint64_t latest, size_t *pos);
+/* Section 6's rule 5.3 for one share: v->sealed (CV_E_DECRYPTION_BEFORE_SEAL), then
+ * election id, a trustee with no share counted in v->secret->share_of (which this sets
+ * on success, as the block rules do), through_height, cv_decryption_verify against the
+ * trustee's K_j and v->secret->alpha. */
+cv_err cv_check_decryption(const cv_view *v, const cv_decryption *d);
+
 /* Rules 1-5 for block b following the block with header prev and hash prev_hash:
  * version, height, link, difficulty, proof of work, stated hash, timestamp (and
  * <= now + 300 when now != 0), nothing after a seal (CV_E_SEALED), vote count, merkle
@@ -182,6 +193,15 @@ void cv_tally_free(cv_tally *t);
  * the vote index or -1. detail is a short English sentence. */
 typedef void (*cv_report_fn)(void *ctx, int64_t height, int64_t vote, cv_err code,
                              const char *detail);
+
+/* The view for checking the block that follows chain c's last, for a validator that
+ * trusts c (the service's committed chain): the genesis, its election id and timestamp,
+ * the close and sealed from c's seal, and for a secret election *sv (K, every K_j, α
+ * through the block before the seal, share_of naming the shares in c) as v->secret.
+ * has_voted and on_roll are left NULL (the genesis's roll). v borrows from c; release
+ * sv with cv_secret_view_free before c. */
+cv_err cv_chain_next_view(const cv_chain *c, cv_view *v, cv_secret_view *sv);
+void cv_secret_view_free(cv_secret_view *sv); /* NULL and zeroed are fine */
 
 /* Offline verification of an export against every rule above (no live time check).
  * Reports each problem; keeps going where it can. Fills tally (may be NULL) from the

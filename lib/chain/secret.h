@@ -140,6 +140,10 @@ cv_err cv_poly_eval(const uint8_t (*coeffs)[CV_SCALAR_LEN], size_t n, uint64_t x
 cv_err cv_ballot_payload(const cv_ballot *bl, cv_buf *b);
 cv_err cv_ballot_txid(const cv_ballot *bl, uint8_t txid[CV_HASH_LEN]);
 cv_err cv_ballot_leaf(const cv_ballot *bl, cv_buf *b);
+/* The inverse of cv_ballot_leaf for a ballot (not a vote) leaf, exactly len bytes:
+ * fills *bl (cv_ballot_free). CV_E_MALFORMED when it does not parse, CV_E_NOMEM. Only
+ * the encoding is checked; the rules are cv_ballot_verify's. */
+cv_err cv_ballot_from_leaf(const uint8_t *leaf, size_t len, cv_ballot *bl);
 
 /* The randomness of one ballot, given so that tests reproduce a ballot byte for byte:
  * per position r, w, the simulated branch's c and v; then the sum proof's w. */
@@ -190,6 +194,8 @@ cv_err cv_ballot_open(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN],
 cv_err cv_decryption_payload(const cv_decryption *d, cv_buf *b);
 cv_err cv_decryption_txid(const cv_decryption *d, uint8_t txid[CV_HASH_LEN]);
 cv_err cv_decryption_leaf(const cv_decryption *d, cv_buf *b);
+/* The inverse of cv_decryption_leaf, as cv_ballot_from_leaf. */
+cv_err cv_decryption_from_leaf(const uint8_t *leaf, size_t len, cv_decryption *d);
 /* Adds a ballot's A_i and B_i into alpha[i], beta[i] (start from CV_POINT_O). */
 cv_err cv_aggregate_add(const cv_ballot *bl, uint8_t (*alpha)[CV_POINT_LEN],
                         uint8_t (*beta)[CV_POINT_LEN]);

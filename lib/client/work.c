@@ -25,7 +25,7 @@ int cv_work_from_json(const json_object *o, unsigned max_votes, cv_block *b, cha
 			         cv_err_code(err));
 		return -1;
 	}
-	if (b->n_votes == 0 && !b->has_seal) {
+	if (b->n_votes + b->n_ballots + b->n_decryptions == 0 && !b->has_seal) {
 		cv_block_free(b);
 		memset(b, 0, sizeof(*b));
 		return 0;
@@ -40,9 +40,15 @@ int cv_work_from_json(const json_object *o, unsigned max_votes, cv_block *b, cha
 		goto fail;
 	}
 	/* a smaller block is a valid block too (the oldest votes first, as offered) */
-	if (max_votes > 0 && b->n_votes > max_votes) {
-		b->n_votes = max_votes;
-		if (cv_votes_merkle_root(b->votes, b->n_votes, b->header.merkle_root) != CV_OK) {
+	if (max_votes > 0 && b->n_votes + b->n_ballots + b->n_decryptions > max_votes) {
+		/* the items past the cut stay owned by b's arrays (freed with them) */
+		if (b->n_votes > max_votes)
+			b->n_votes = max_votes;
+		while (b->n_ballots > max_votes)
+			cv_ballot_free(&b->ballots[--b->n_ballots]);
+		while (b->n_decryptions > max_votes)
+			cv_decryption_free(&b->decryptions[--b->n_decryptions]);
+		if (cv_block_merkle_root(b, b->header.merkle_root) != CV_OK) {
 			snprintf(why, why_len, "out of memory");
 			goto fail;
 		}

@@ -129,6 +129,11 @@ cv_err cv_api_election_read(const json_object *o, cv_api_election *out)
 	}
 	if (out->final && cv_json_get_u64(o, "seal_height", UINT64_MAX, &out->seal_height) != CV_OK)
 		goto fail;
+	if (json_object_object_get_ex(o, "ballots", &fin)) {
+		if (!json_object_is_type(fin, json_type_string))
+			goto fail;
+		out->secret = strcmp(json_object_get_string(fin), "secret") == 0;
+	}
 	out->n_validators = json_object_array_length(vals);
 	out->n_candidates = json_object_array_length(cands);
 	out->candidate_ids = calloc(out->n_candidates ? out->n_candidates : 1, sizeof(uint32_t));
@@ -228,14 +233,32 @@ json_object *cv_api_work_json(const cv_block *b)
 {
 	json_object *o = json_object_new_object(), *votes = json_object_new_array();
 
+	json_object *shares = NULL;
+
 	if (o == NULL || votes == NULL)
 		goto fail;
-	for (size_t i = 0; i < b->n_votes; i++) {
-		json_object *v = cv_vote_to_json(&b->votes[i], true);
+	for (size_t i = 0; i < b->n_votes + b->n_ballots; i++) {
+		json_object *v = i < b->n_votes
+		                     ? cv_vote_to_json(&b->votes[i], true)
+		                     : cv_ballot_to_json(&b->ballots[i - b->n_votes], true);
 
 		if (v == NULL || json_object_array_add(votes, v) != 0) {
 			json_object_put(v);
 			goto fail;
+		}
+	}
+	/* a secret election's template, as its blocks (6.1): ballots in "votes", shares in
+	 * "decryptions" */
+	if (b->secret) {
+		if ((shares = json_object_new_array()) == NULL)
+			goto fail;
+		for (size_t i = 0; i < b->n_decryptions; i++) {
+			json_object *d = cv_decryption_to_json(&b->decryptions[i], true);
+
+			if (d == NULL || json_object_array_add(shares, d) != 0) {
+				json_object_put(d);
+				goto fail;
+			}
 		}
 	}
 	json_object_object_add(o, "version", json_object_new_uint64(b->header.version));
@@ -246,12 +269,53 @@ json_object *cv_api_work_json(const cv_block *b)
 	cv_json_add_hex(o, "merkle_root", b->header.merkle_root, CV_HASH_LEN);
 	json_object_object_add(o, "nonce", json_object_new_uint64(0));
 	json_object_object_add(o, "votes", votes);
+	if (shares != NULL)
+		json_object_object_add(o, "decryptions", shares);
 	cv_seal_add_json(o, b);
 	return o;
 fail:
 	json_object_put(o);
 	json_object_put(votes);
+	json_object_put(shares);
 	return NULL;
+}
+
+/* A secret election's template: ballots in "votes", shares in "decryptions". */
+static cv_err work_read_secret(const json_object *o, json_object *votes, cv_block *b,
+                               size_t *bad_vote)
+{
+	json_object *shares;
+	size_t n = json_object_array_length(votes), m;
+	cv_err e = CV_OK;
+
+	b->secret = true;
+	if (get_array(o, "decryptions", &shares) != CV_OK ||
+	    (b->has_seal && json_object_array_length(shares) != 0))
+		e = CV_E_MALFORMED;
+	m = e == CV_OK ? json_object_array_length(shares) : 0;
+	if (e == CV_OK && ((n && (b->ballots = calloc(n, sizeof *b->ballots)) == NULL) ||
+	                   (m && (b->decryptions = calloc(m, sizeof *b->decryptions)) == NULL)))
+		e = CV_E_NOMEM;
+	for (size_t i = 0; e == CV_OK && i < n; i++) {
+		e = cv_ballot_from_json(json_object_array_get_idx(votes, i), &b->ballots[i]);
+		if (e == CV_OK)
+			b->n_ballots = i + 1;
+		else if (bad_vote != NULL)
+			*bad_vote = i;
+	}
+	for (size_t i = 0; e == CV_OK && i < m; i++) {
+		e = cv_decryption_from_json(json_object_array_get_idx(shares, i),
+		                            &b->decryptions[i]);
+		if (e == CV_OK)
+			b->n_decryptions = i + 1;
+		else if (bad_vote != NULL)
+			*bad_vote = n + i;
+	}
+	if (e != CV_OK) {
+		cv_block_free(b);
+		memset(b, 0, sizeof *b);
+	}
+	return e;
 }
 
 cv_err cv_api_work_read(const json_object *o, cv_block *b, size_t *bad_vote)
@@ -288,6 +352,8 @@ cv_err cv_api_work_read(const json_object *o, cv_block *b, size_t *bad_vote)
 		memset(b, 0, sizeof *b);
 		return CV_E_MALFORMED;
 	}
+	if (json_object_object_get_ex(o, "decryptions", NULL))
+		return work_read_secret(o, votes, b, bad_vote);
 	if (n == 0)
 		return CV_OK;
 	if ((b->votes = calloc(n, sizeof *b->votes)) == NULL) {

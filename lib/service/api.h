@@ -31,6 +31,7 @@ typedef struct cv_api_election {
 	size_t n_validators;
 	size_t n_candidates;
 	uint32_t *candidate_ids; /* n_candidates, in the listed order; cv_api_election_free */
+	bool secret;             /* "ballots": "secret" (DESIGN section 6) */
 } cv_api_election;
 /* CV_E_MALFORMED when a field used is missing or of the wrong type. On failure *out
  * holds nothing to free. */

@@ -388,6 +388,7 @@ static void election_free(cv_store *s)
 {
 	close_dbs(s);
 	cv_genesis_free(&s->genesis);
+	free(s->trustee_keys);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -408,6 +409,7 @@ void cv_store_close(cv_store *s)
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	cv_genesis_free(&s->genesis);
+	free(s->trustee_keys);
 	pthread_mutex_destroy(&s->elections_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -1166,6 +1168,73 @@ cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v)
 	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
 }
 
+/* A secret election's block (DESIGN section 6) keeps its leaves as they are hashed:
+ * after the hash, u32 ST_SECRET_MARK (a vote count no block can have), then u32 n ||
+ * n × (u32 len || ballot leaf) and u32 m || m × (u32 len || decryption leaf). An open
+ * election's record has the vote count there, so its bytes are what they always were. */
+#define ST_SECRET_MARK UINT32_MAX
+
+static cv_err secret_leaves_encode(const cv_block *b, cv_buf *out)
+{
+	cv_buf leaf = {0};
+	cv_err e = CV_OK;
+
+	cv_buf_u32(out, ST_SECRET_MARK);
+	cv_buf_u32(out, (uint32_t)b->n_ballots);
+	for (size_t i = 0; e == CV_OK && i < b->n_ballots; i++) {
+		cv_buf_reset(&leaf);
+		if ((e = cv_ballot_leaf(&b->ballots[i], &leaf)) == CV_OK) {
+			cv_buf_u32(out, (uint32_t)leaf.len);
+			cv_buf_put(out, leaf.data, leaf.len);
+		}
+	}
+	cv_buf_u32(out, (uint32_t)b->n_decryptions);
+	for (size_t i = 0; e == CV_OK && i < b->n_decryptions; i++) {
+		cv_buf_reset(&leaf);
+		if ((e = cv_decryption_leaf(&b->decryptions[i], &leaf)) == CV_OK) {
+			cv_buf_u32(out, (uint32_t)leaf.len);
+			cv_buf_put(out, leaf.data, leaf.len);
+		}
+	}
+	cv_buf_free(&leaf);
+	return e != CV_OK ? e : out->failed ? CV_E_NOMEM : CV_OK;
+}
+
+/* The leaves secret_leaves_encode wrote, after the mark; each count is bounded by the
+ * bytes left before anything is allocated. */
+static cv_err secret_leaves_decode(reader *r, cv_block *b)
+{
+	uint32_t n, len;
+	const uint8_t *p;
+
+	b->secret = true;
+	n = rd_u32(r);
+	if (r->bad || n > (r->n - r->off) / 4)
+		return CV_E_STORE;
+	if (n > 0 && (b->ballots = calloc(n, sizeof *b->ballots)) == NULL)
+		return CV_E_NOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		len = rd_u32(r);
+		if ((p = rd(r, len)) == NULL ||
+		    cv_ballot_from_leaf(p, len, &b->ballots[i]) != CV_OK)
+			return CV_E_STORE;
+		b->n_ballots = i + 1;
+	}
+	n = rd_u32(r);
+	if (r->bad || n > (r->n - r->off) / 4)
+		return CV_E_STORE;
+	if (n > 0 && (b->decryptions = calloc(n, sizeof *b->decryptions)) == NULL)
+		return CV_E_NOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		len = rd_u32(r);
+		if ((p = rd(r, len)) == NULL ||
+		    cv_decryption_from_leaf(p, len, &b->decryptions[i]) != CV_OK)
+			return CV_E_STORE;
+		b->n_decryptions = i + 1;
+	}
+	return CV_OK;
+}
+
 cv_err cv_st_block_encode(const cv_block *b, cv_buf *out)
 {
 	uint8_t hdr[CV_HEADER_LEN], leaf[CV_LEAF_LEN];
@@ -1173,10 +1242,17 @@ cv_err cv_st_block_encode(const cv_block *b, cv_buf *out)
 	cv_header_encode(&b->header, hdr);
 	cv_buf_put(out, hdr, sizeof hdr);
 	cv_buf_put(out, b->hash, CV_HASH_LEN);
-	cv_buf_u32(out, (uint32_t)b->n_votes);
-	for (size_t i = 0; i < b->n_votes; i++) {
-		cv_vote_leaf(&b->votes[i], leaf);
-		cv_buf_put(out, leaf, sizeof leaf);
+	if (b->secret) {
+		cv_err e = secret_leaves_encode(b, out);
+
+		if (e != CV_OK)
+			return e;
+	} else {
+		cv_buf_u32(out, (uint32_t)b->n_votes);
+		for (size_t i = 0; i < b->n_votes; i++) {
+			cv_vote_leaf(&b->votes[i], leaf);
+			cv_buf_put(out, leaf, sizeof leaf);
+		}
 	}
 	cv_buf_u32(out, (uint32_t)b->n_approvals);
 	for (size_t i = 0; i < b->n_approvals; i++) {
@@ -1205,6 +1281,12 @@ cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 		goto err;
 	rd_copy(&r, b->hash, CV_HASH_LEN);
 	nv = rd_u32(&r);
+	if (!r.bad && nv == ST_SECRET_MARK) {
+		if ((e = secret_leaves_decode(&r, b)) != CV_OK)
+			goto err;
+		nv = 0;
+		e = CV_E_STORE;
+	}
 	/* Bounded by the record's size before any allocation. */
 	if (r.bad || nv > (r.n - r.off) / CV_LEAF_LEN)
 		goto err;
@@ -1391,6 +1473,8 @@ static cv_err load_cache(cv_store *s, DB_TXN *txn, void *ctx)
 /* The cached genesis, loaded on first need once the election is open. */
 static cv_err genesis_cached(cv_store *s)
 {
+	uint8_t(*keys)[CV_POINT_LEN] = NULL;
+	uint8_t K[CV_POINT_LEN];
 	cache_ctx c;
 	cv_err e;
 
@@ -1410,8 +1494,26 @@ static cv_err genesis_cached(cv_store *s)
 		cv_genesis_free(&c.g);
 		return e;
 	}
+	/* a secret election's K and every K_j, derived once: every ballot and share is
+	 * checked against them */
+	if (c.g.secrecy != NULL) {
+		size_t n = c.g.secrecy->n_trustees;
+
+		if ((keys = calloc(n ? n : 1, CV_POINT_LEN)) == NULL) {
+			cv_genesis_free(&c.g);
+			return CV_E_NOMEM;
+		}
+		if (cv_election_key(c.g.secrecy, K) != CV_OK)
+			memcpy(K, CV_POINT_O, CV_POINT_LEN);
+		for (size_t j = 0; j < n; j++)
+			if (cv_trustee_key(c.g.secrecy, j + 1, keys[j]) != CV_OK)
+				memcpy(keys[j], CV_POINT_O, CV_POINT_LEN);
+	}
 	pthread_mutex_lock(&s->lock);
 	if (!s->have_genesis) {
+		memcpy(s->election_key, K, CV_POINT_LEN);
+		s->trustee_keys = keys;
+		keys = NULL;
 		s->genesis = c.g;
 		memcpy(s->election_id, c.id, CV_HASH_LEN);
 		s->genesis_ts = c.ts;
@@ -1420,6 +1522,7 @@ static cv_err genesis_cached(cv_store *s)
 		cv_genesis_free(&c.g);
 	}
 	pthread_mutex_unlock(&s->lock);
+	free(keys);
 	return CV_OK;
 }
 

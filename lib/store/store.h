@@ -344,8 +344,32 @@ cv_err cv_store_check_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t 
 cv_err cv_store_add_votes(cv_store *s, const cv_vote *votes, size_t n, uint64_t now,
                           cv_err *outcome);
 
+/* ---- secret ballots (DESIGN section 6) ----
+ * A secret election's pool holds ballots while it is open and the trustees' decryption
+ * shares after the seal; they share the pool's sequence, ST_TXS and n_pending with votes.
+ * Its committed ballots count in n_committed. */
+/* Admits a ballot to the pool: the election open, secret (CV_E_WRONG_MODE) and not
+ * closed at now, cv_check_ballot with latest = now (the proofs against K, the roll,
+ * the time window), and atomically no other ballot by the voter in pool or chain
+ * (CV_E_ALREADY_VOTED). *pos (may be NULL): the ballot position a proof failed at, or
+ * SIZE_MAX. Durable on CV_OK, with its txid. Nothing is written otherwise. */
+cv_err cv_store_add_ballot(cv_store *s, const cv_ballot *bl, uint64_t now,
+                           uint8_t txid[CV_HASH_LEN], size_t *pos);
+/* Admits a trustee's decryption share to the pool: the seal committed
+ * (CV_E_DECRYPTION_BEFORE_SEAL), cv_check_decryption against the chain (the trustee,
+ * through_height, the proofs against K_j and α; a share of the trustee in the chain is
+ * CV_E_DECRYPTION_DUPLICATE), and atomically no other share of the trustee in the pool
+ * (CV_E_DECRYPTION_DUPLICATE). Durable on CV_OK, with its txid. */
+cv_err cv_store_add_decryption(cv_store *s, const cv_decryption *d, uint64_t now,
+                               uint8_t txid[CV_HASH_LEN]);
+
 typedef struct cv_vote_status {
 	bool committed;
+	/* what the txid names: a vote (open election), or a ballot or a share (secret:
+	 * kind, and the item owned here: cv_vote_status_free) */
+	enum { CV_ITEM_VOTE = 0, CV_ITEM_BALLOT, CV_ITEM_DECRYPTION } kind;
+	cv_ballot ballot;
+	cv_decryption decryption;
 	cv_vote vote;
 	uint64_t height; /* committed only */
 	uint8_t block_hash[CV_HASH_LEN];
@@ -353,8 +377,10 @@ typedef struct cv_vote_status {
 	size_t path_len;
 	uint8_t path[CV_MERKLE_MAX_PATH][CV_HASH_LEN];
 } cv_vote_status;
-/* CV_E_NOT_FOUND when the txid is neither pending nor committed. */
+/* CV_E_NOT_FOUND when the txid is neither pending nor committed. The index and path
+ * are the leaf's among the block's leaves (ballots, then shares, then the seal). */
 cv_err cv_store_vote_status(cv_store *s, const uint8_t txid[CV_HASH_LEN], cv_vote_status *out);
+void cv_vote_status_free(cv_vote_status *st); /* the ballot or share; NULL is fine */
 /* Whether key is on the roll, and the txid of its one vote (pool or chain) if it has
  * one. Public facts: the roll is in the genesis block and votes are in the chain. */
 cv_err cv_store_voter(cv_store *s, const uint8_t key[CV_KEY_LEN], bool *on_roll, bool *has_vote,

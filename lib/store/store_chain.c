@@ -69,7 +69,7 @@ cv_err cv_store_check_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t 
 	if (e != CV_OK)
 		return e == CV_E_BAD_STATE ? CV_E_NOT_OPEN : e;
 	if (view.genesis->secrecy != NULL)
-		return CV_E_SECRET_UNSERVED; /* ballots are the next step of the service */
+		return CV_E_WRONG_MODE; /* a secret election takes ballots (cv_store_add_ballot) */
 	view.on_roll = roll_read;
 	/* Once `closes` has passed the election is closed by its clock, whatever the stored
 	 * state says: the pool must stay what was pending at the close. */
@@ -92,28 +92,27 @@ typedef struct votes_ctx {
 	cv_err *outcome;
 } votes_ctx;
 
-/* One vote of a batch: the double-vote guard is the first write, so a vote refused by
- * it has written nothing and the others go on in the same transaction. */
-static cv_err add_one_vote(cv_store *s, DB_TXN *txn, const cv_vote *v, uint64_t seq,
-                           cv_err *outcome)
+/* One item into the pool under its guard (the voter's ST_VOTED record, a trustee's
+ * share record): the guard is the first write, so an item refused by it has written
+ * nothing and the others of a batch go on in the same transaction (*outcome dup). */
+static cv_err pool_put(cv_store *s, DB_TXN *txn, int guard_db, const void *guard_key,
+                       size_t guard_klen, const uint8_t txid[CV_HASH_LEN], const void *leaf,
+                       size_t leaf_len, uint64_t seq, cv_err dup, cv_err *outcome)
 {
-	uint8_t txid[CV_HASH_LEN], seq_key[8], leaf[CV_LEAF_LEN], loc[PENDING_LEN];
+	uint8_t seq_key[8], loc[PENDING_LEN];
 	cv_err e;
 
-	cv_vote_txid(v, txid);
-	/* one record per voter, pool or chain, written only if absent, inside the
-	 * transaction that adds the vote */
-	e = cv_st_put(s, ST_VOTED, txn, v->voter_key, CV_KEY_LEN, txid, CV_HASH_LEN,
-	              DB_NOOVERWRITE);
+	/* one record per voter (trustee), pool or chain, written only if absent, inside the
+	 * transaction that adds the item */
+	e = cv_st_put(s, guard_db, txn, guard_key, guard_klen, txid, CV_HASH_LEN, DB_NOOVERWRITE);
 	if (e == CV_E_EXISTS) {
-		*outcome = CV_E_ALREADY_VOTED;
+		*outcome = dup;
 		return CV_OK;
 	}
 	if (e != CV_OK)
 		return e;
 	cv_put_u64(seq_key, seq);
-	cv_vote_leaf(v, leaf);
-	e = cv_st_put(s, ST_POOL, txn, seq_key, sizeof seq_key, leaf, sizeof leaf, DB_NOOVERWRITE);
+	e = cv_st_put(s, ST_POOL, txn, seq_key, sizeof seq_key, leaf, leaf_len, DB_NOOVERWRITE);
 	if (e != CV_OK)
 		return e == CV_E_EXISTS ? CV_E_STORE : e;
 	loc[0] = 0;
@@ -124,6 +123,17 @@ static cv_err add_one_vote(cv_store *s, DB_TXN *txn, const cv_vote *v, uint64_t 
 		return e == CV_E_EXISTS ? CV_E_STORE : e;
 	*outcome = CV_OK;
 	return CV_OK;
+}
+
+static cv_err add_one_vote(cv_store *s, DB_TXN *txn, const cv_vote *v, uint64_t seq,
+                           cv_err *outcome)
+{
+	uint8_t txid[CV_HASH_LEN], leaf[CV_LEAF_LEN];
+
+	cv_vote_txid(v, txid);
+	cv_vote_leaf(v, leaf);
+	return pool_put(s, txn, ST_VOTED, v->voter_key, CV_KEY_LEN, txid, leaf, sizeof leaf, seq,
+	                CV_E_ALREADY_VOTED, outcome);
 }
 
 static cv_err add_votes_op(cv_store *s, DB_TXN *txn, void *ctx)
@@ -182,6 +192,307 @@ cv_err cv_store_add_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t tx
 	return outcome;
 }
 
+/* ---- ballots and decryption shares (DESIGN section 6) ---- */
+
+static const cv_decryption committed_share; /* share_of's mark: "has one in the chain" */
+
+static cv_err aggregate_get(cv_store *s, DB_TXN *txn, size_t k, uint8_t (*alpha)[CV_POINT_LEN],
+                            uint8_t (*beta)[CV_POINT_LEN])
+{
+	void *rec = NULL;
+	size_t n;
+	cv_err e = cv_st_get(s, ST_META, txn, ST_AGGREGATE, strlen(ST_AGGREGATE), &rec, &n, 0);
+
+	if (e == CV_E_NOT_FOUND) {
+		for (size_t i = 0; i < k; i++) {
+			memcpy(alpha[i], CV_POINT_O, CV_POINT_LEN);
+			memcpy(beta[i], CV_POINT_O, CV_POINT_LEN);
+		}
+		return CV_OK;
+	}
+	if (e != CV_OK)
+		return e;
+	if (n != 2 * k * CV_POINT_LEN) {
+		free(rec);
+		return CV_E_STORE;
+	}
+	memcpy(alpha, rec, k * CV_POINT_LEN);
+	memcpy(beta, (uint8_t *)rec + k * CV_POINT_LEN, k * CV_POINT_LEN);
+	free(rec);
+	return CV_OK;
+}
+
+cv_err cv_st_aggregate(cv_store *s, DB_TXN *txn, size_t k, uint8_t (**alpha)[CV_POINT_LEN],
+                       uint8_t (**beta)[CV_POINT_LEN])
+{
+	cv_err e;
+
+	*alpha = calloc(k ? k : 1, CV_POINT_LEN);
+	*beta = calloc(k ? k : 1, CV_POINT_LEN);
+	e = *alpha == NULL || *beta == NULL ? CV_E_NOMEM : aggregate_get(s, txn, k, *alpha, *beta);
+	if (e != CV_OK) {
+		free(*alpha);
+		free(*beta);
+		*alpha = *beta = NULL;
+	}
+	return e;
+}
+
+/* Whether the item whose txid the guard record (db, key) holds is committed: 1, 0 (in
+ * the pool or no record), or -cv_err. */
+static int guard_committed(cv_store *s, DB_TXN *txn, int db, const void *key, size_t klen,
+                           uint8_t txid[CV_HASH_LEN], uint64_t *height, uint32_t *index)
+{
+	uint8_t loc[COMMITTED_LEN];
+	void *p;
+	size_t n;
+	cv_err e = cv_st_get_fixed(s, db, txn, key, klen, txid, CV_HASH_LEN, 0);
+
+	if (e == CV_E_NOT_FOUND)
+		return 0;
+	if (e != CV_OK)
+		return -(int)e;
+	if ((e = cv_st_get(s, ST_TXS, txn, txid, CV_HASH_LEN, &p, &n, 0)) != CV_OK)
+		return -(int)(e == CV_E_NOT_FOUND ? CV_E_STORE : e);
+	if (n != COMMITTED_LEN || ((uint8_t *)p)[0] != 1) {
+		free(p);
+		return 0;
+	}
+	memcpy(loc, p, sizeof loc);
+	free(p);
+	if (height != NULL)
+		*height = cv_get_u64(loc + 1);
+	if (index != NULL)
+		*index = cv_get_u32(loc + 9);
+	return 1;
+}
+
+/* A trustee's share guard key: the prefix's bytes (no terminator) then the key. */
+#define SHARE_PREFIX_LEN (sizeof ST_SHARE_PREFIX - 1)
+#define SHARE_KEY_LEN    (SHARE_PREFIX_LEN + CV_KEY_LEN)
+static void share_key(const uint8_t key[CV_KEY_LEN], uint8_t out[SHARE_KEY_LEN])
+{
+	static const char prefix[SHARE_PREFIX_LEN + 1] = ST_SHARE_PREFIX;
+
+	for (size_t i = 0; i < SHARE_PREFIX_LEN; i++)
+		out[i] = (uint8_t)prefix[i];
+	memcpy(out + SHARE_PREFIX_LEN, key, CV_KEY_LEN);
+}
+
+typedef struct sview_ctx {
+	cv_view *v;
+	cv_secret_view *sv;
+	uint8_t (*beta)[CV_POINT_LEN]; /* read with α, not kept */
+	cv_st_close cl;
+} sview_ctx;
+
+static cv_err sview_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	sview_ctx *c = ctx;
+	const cv_secrecy *sec = c->v->genesis->secrecy;
+	uint8_t key[SHARE_KEY_LEN], txid[CV_HASH_LEN];
+	cv_err e;
+	int r;
+
+	if ((e = cv_st_close_get(s, txn, cv_now(), false, &c->cl)) != CV_OK ||
+	    (e = aggregate_get(s, txn, c->v->genesis->n_candidates, c->sv->alpha, c->beta)) !=
+	        CV_OK)
+		return e;
+	for (size_t j = 0; j < sec->n_trustees; j++) {
+		share_key(sec->trustees[j].validator_key, key);
+		r = guard_committed(s, txn, ST_META, key, sizeof key, txid, NULL, NULL);
+		if (r < 0)
+			return (cv_err)-r;
+		c->sv->share_of[j] = r > 0 ? &committed_share : NULL;
+	}
+	return CV_OK;
+}
+
+void cv_st_secret_view_free(cv_secret_view *sv)
+{
+	if (sv == NULL)
+		return;
+	free(sv->share_of);
+	free(sv->alpha);
+	memset(sv, 0, sizeof *sv);
+}
+
+cv_err cv_st_secret_view(cv_store *s, DB_TXN *txn, cv_view *v, cv_secret_view *sv)
+{
+	sview_ctx c;
+	size_t k, n;
+	cv_err e;
+
+	memset(sv, 0, sizeof *sv);
+	memset(&c, 0, sizeof c);
+	c.v = v;
+	c.sv = sv;
+	if ((e = cv_st_view(s, v)) != CV_OK)
+		return e;
+	if (v->genesis->secrecy == NULL)
+		return CV_OK;
+	k = v->genesis->n_candidates;
+	n = v->genesis->secrecy->n_trustees;
+	memcpy(sv->election_key, s->election_key, CV_POINT_LEN);
+	sv->n_trustees = n;
+	sv->trustee_keys = s->trustee_keys; /* the handle's, lent */
+	sv->share_of = calloc(n ? n : 1, sizeof(const cv_decryption *));
+	sv->alpha = calloc(k ? k : 1, CV_POINT_LEN);
+	c.beta = calloc(k ? k : 1, CV_POINT_LEN);
+	if (sv->share_of == NULL || sv->alpha == NULL || c.beta == NULL)
+		e = CV_E_NOMEM;
+	else
+		e = txn != NULL ? sview_op(s, txn, &c) : cv_st_run(s, sview_op, &c);
+	free(c.beta);
+	if (e != CV_OK) {
+		cv_st_secret_view_free(sv);
+		return e;
+	}
+	sv->seal_height = c.cl.seal_height;
+	v->closed_at = c.cl.closed ? c.cl.closed_at : 0;
+	v->sealed = c.cl.seal_height != 0;
+	v->open = !c.cl.closed;
+	v->secret = sv;
+	return CV_OK;
+}
+
+/* The pool's write of one ballot or share: the election's state and close in the
+ * transaction, then pool_put under the item's guard. */
+typedef struct item_ctx {
+	bool share; /* a decryption share (else a ballot) */
+	const uint8_t *guard_key;
+	size_t guard_klen;
+	const uint8_t *txid;
+	const cv_buf *leaf;
+	uint64_t now;
+	cv_err outcome;
+} item_ctx;
+
+static cv_err add_item_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	item_ctx *c = ctx;
+	cv_st_close cl;
+	uint64_t seq;
+	cv_err e;
+
+	e = cv_st_close_get(s, txn, c->now, true, &cl);
+	if (e == CV_E_NOT_FOUND)
+		return CV_E_NOT_OPEN;
+	if (e != CV_OK)
+		return e;
+	/* a ballot enters only while open (as a vote); a share only after the seal */
+	if (!c->share && (e = vote_state_err(cl.closed ? CV_STATE_CLOSED : cl.state)) != CV_OK)
+		return e;
+	if (c->share && cl.seal_height == 0)
+		return CV_E_DECRYPTION_BEFORE_SEAL;
+	if ((e = cv_st_meta_u64(s, txn, "pool_seq", &seq)) != CV_OK)
+		return e;
+	e = pool_put(s, txn, c->share ? ST_META : ST_VOTED, c->guard_key, c->guard_klen, c->txid,
+	             c->leaf->data, c->leaf->len, seq,
+	             c->share ? CV_E_DECRYPTION_DUPLICATE : CV_E_ALREADY_VOTED, &c->outcome);
+	if (e != CV_OK || c->outcome != CV_OK)
+		return e;
+	if ((e = cv_st_meta_put_u64(s, txn, "pool_seq", seq + 1)) != CV_OK)
+		return e;
+	return cv_st_meta_add(s, txn, "n_pending", 1);
+}
+
+static cv_err add_item(cv_store *s, item_ctx *c)
+{
+	cv_err e;
+
+	c->outcome = CV_E_INTERNAL;
+	e = cv_st_run(s, add_item_op, c);
+	return e != CV_OK ? e : c->outcome;
+}
+
+cv_err cv_store_add_ballot(cv_store *s, const cv_ballot *bl, uint64_t now,
+                           uint8_t txid[CV_HASH_LEN], size_t *pos)
+{
+	uint8_t id[CV_HASH_LEN];
+	cv_secret_view sv = {0};
+	cv_buf leaf = {0};
+	item_ctx c = {0};
+	cv_view view;
+	cv_state state;
+	cv_err e;
+
+	if (pos != NULL)
+		*pos = SIZE_MAX;
+	/* the cheap refusals first: a closed election answers so without a proof check */
+	e = cv_st_state(s, NULL, false, &state);
+	if (e == CV_E_NOT_FOUND)
+		return CV_E_NOT_OPEN;
+	if (e == ST_RETRY || e == ST_TIMEOUT)
+		return CV_E_BUSY;
+	if (e != CV_OK || (e = vote_state_err(state)) != CV_OK)
+		return e;
+	if ((e = cv_st_view(s, &view)) != CV_OK)
+		return e == CV_E_BAD_STATE ? CV_E_NOT_OPEN : e;
+	if (view.genesis->secrecy == NULL)
+		return CV_E_WRONG_MODE;
+	if (cv_st_closed_by_clock(view.genesis->election.closes, now))
+		return CV_E_CLOSED;
+	/* rule 5.2 bar "no earlier ballot" outside any transaction: K and the roll never
+	 * change once open, and the proofs are the expensive part; only K is read */
+	memcpy(sv.election_key, s->election_key, CV_POINT_LEN);
+	view.secret = &sv;
+	view.on_roll = roll_read;
+	if ((e = cv_check_ballot(&view, bl, now, pos)) != CV_OK)
+		return e;
+	if ((e = cv_ballot_txid(bl, id)) != CV_OK || (e = cv_ballot_leaf(bl, &leaf)) != CV_OK)
+		goto out;
+	c.guard_key = bl->voter_key;
+	c.guard_klen = CV_KEY_LEN;
+	c.txid = id;
+	c.leaf = &leaf;
+	c.now = now;
+	e = add_item(s, &c);
+	if (e == CV_OK && txid != NULL)
+		memcpy(txid, id, CV_HASH_LEN);
+out:
+	cv_buf_free(&leaf);
+	return e;
+}
+
+cv_err cv_store_add_decryption(cv_store *s, const cv_decryption *d, uint64_t now,
+                               uint8_t txid[CV_HASH_LEN])
+{
+	uint8_t id[CV_HASH_LEN], key[SHARE_KEY_LEN];
+	cv_secret_view sv = {0};
+	cv_buf leaf = {0};
+	item_ctx c = {0};
+	cv_view view = {0};
+	cv_err e;
+
+	if ((e = cv_st_secret_view(s, NULL, &view, &sv)) != CV_OK)
+		return e == CV_E_BAD_STATE ? CV_E_NOT_OPEN : e;
+	if (view.genesis->secrecy == NULL) {
+		e = CV_E_WRONG_MODE;
+		goto out;
+	}
+	/* rule 5.3 against the chain as committed: the seal, the trustee, no share of it in
+	 * the chain, through_height, the proofs against K_j and α */
+	if ((e = cv_check_decryption(&view, d)) != CV_OK)
+		goto out;
+	if ((e = cv_decryption_txid(d, id)) != CV_OK || (e = cv_decryption_leaf(d, &leaf)) != CV_OK)
+		goto out;
+	share_key(d->validator_key, key);
+	c.share = true;
+	c.guard_key = key;
+	c.guard_klen = sizeof key;
+	c.txid = id;
+	c.leaf = &leaf;
+	c.now = now;
+	e = add_item(s, &c);
+	if (e == CV_OK && txid != NULL)
+		memcpy(txid, id, CV_HASH_LEN);
+out:
+	cv_buf_free(&leaf);
+	cv_st_secret_view_free(&sv);
+	return e;
+}
+
 /* ---- mining ---- */
 
 typedef struct work_ctx {
@@ -199,6 +510,35 @@ static cv_err work_vote(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v
 	if (c->b->n_votes >= c->max)
 		return ST_STOP;
 	return cv_st_vote_decode(v, vl, &c->b->votes[c->b->n_votes++]);
+}
+
+/* A secret election's pool item, by its leaf's tag: ballots before the seal, shares
+ * after it (the pool never holds both: no ballot enters after the close, no share
+ * before the seal), and a block takes one kind only. */
+static cv_err work_item(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	work_ctx *c = ctx;
+	cv_block *b = c->b;
+	cv_err e;
+
+	(void)k;
+	(void)kl;
+	if (b->n_ballots + b->n_decryptions >= c->max)
+		return ST_STOP;
+	if (vl > strlen(CV_TAG_BALLOT) && memcmp(v, CV_TAG_BALLOT, strlen(CV_TAG_BALLOT)) == 0) {
+		if (b->n_decryptions != 0)
+			return ST_STOP;
+		e = cv_ballot_from_leaf(v, vl, &b->ballots[b->n_ballots]);
+		if (e == CV_OK)
+			b->n_ballots++;
+	} else {
+		if (b->n_ballots != 0)
+			return ST_STOP;
+		e = cv_decryption_from_leaf(v, vl, &b->decryptions[b->n_decryptions]);
+		if (e == CV_OK)
+			b->n_decryptions++;
+	}
+	return e == CV_E_MALFORMED ? CV_E_STORE : e;
 }
 
 /* The seal block's leaf: this election's close. */
@@ -234,13 +574,27 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	    (e = cv_st_settings(s, txn, &st)) != CV_OK ||
 	    (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
 		return e;
-	if (cl.seal_height != 0)
-		return CV_E_SEALED;
 	c->max = st.election.max_block_votes;
-	b->votes = calloc(c->max, sizeof *b->votes);
-	if (b->votes == NULL)
-		return CV_E_NOMEM;
-	e = cv_st_scan(s, ST_POOL, txn, NULL, 0, work_vote, c);
+	if (st.secret) {
+		/* after the seal the trustees' shares are the work, until a tally is decrypted */
+		if (cl.seal_height != 0 && cl.n_pending == 0 &&
+		    (e = cv_st_exists(s, ST_META, txn, ST_SECRET_TALLY, strlen(ST_SECRET_TALLY))) !=
+		        CV_E_NOT_FOUND)
+			return e == CV_OK ? CV_E_SEALED : e;
+		b->secret = true;
+		b->ballots = calloc(c->max, sizeof *b->ballots);
+		b->decryptions = calloc(c->max, sizeof *b->decryptions);
+		if (b->ballots == NULL || b->decryptions == NULL)
+			return CV_E_NOMEM;
+		e = cv_st_scan(s, ST_POOL, txn, NULL, 0, work_item, c);
+	} else {
+		if (cl.seal_height != 0)
+			return CV_E_SEALED;
+		b->votes = calloc(c->max, sizeof *b->votes);
+		if (b->votes == NULL)
+			return CV_E_NOMEM;
+		e = cv_st_scan(s, ST_POOL, txn, NULL, 0, work_vote, c);
+	}
 	if (e != CV_OK)
 		return e;
 	b->header.version = CV_VERSION;
@@ -250,7 +604,8 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	b->header.timestamp = c->now > tip.header.timestamp ? c->now : tip.header.timestamp;
 	b->header.nonce = 0;
 	/* after the close, once the votes pending at it are committed, the seal is next */
-	if (cl.closed && b->n_votes == 0 && (e = work_seal(s, txn, &cl, b)) != CV_OK)
+	if (cl.closed && cl.seal_height == 0 && cl.n_pending == 0 &&
+	    (e = work_seal(s, txn, &cl, b)) != CV_OK)
 		return e;
 	e = cv_block_merkle_root(b, b->header.merkle_root);
 	if (e == CV_OK)
@@ -261,12 +616,9 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out)
 {
 	work_ctx c = {now, out, 0};
-	cv_view view;
 	cv_err e;
 
 	memset(out, 0, sizeof *out);
-	if (cv_st_view(s, &view) == CV_OK && view.genesis->secrecy != NULL)
-		return CV_E_SECRET_UNSERVED;
 	e = cv_st_run(s, work_op, &c);
 	if (e != CV_OK)
 		cv_block_free(out);
@@ -449,6 +801,12 @@ static bool dead(const quorum *q, const head *h)
 	                               q->n_validators - h->n_rejections < q->threshold);
 }
 
+/* A block's items as a proposal's head counts them: votes, or ballots and shares. */
+static size_t block_leaves(const cv_block *b)
+{
+	return b->n_votes + b->n_ballots + b->n_decryptions;
+}
+
 /* Whether b may join the proposals hs: CV_OK, with *evict the proposal it replaces (or
  * NULL), else why not. The order of preference is in cv_store_add_proposal's contract. */
 static cv_err room_for(const heads *hs, const quorum *q, const cv_block *b, const head **evict)
@@ -474,7 +832,7 @@ static cv_err room_for(const heads *hs, const quorum *q, const cv_block *b, cons
 		const head *h = &hs->items[i];
 
 		if ((pick != NULL && dead(q, pick)) || h->n_approvals != 0 ||
-		    h->n_votes >= b->n_votes)
+		    h->n_votes >= block_leaves(b))
 			continue;
 		if (pick == NULL || h->n_votes < pick->n_votes ||
 		    (h->n_votes == pick->n_votes && h->seq > pick->seq))
@@ -501,16 +859,21 @@ static cv_err close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, cons
 	size_t n;
 	cv_err e;
 
+	/* a secret election's shares come after the seal; the rules hold them to it */
 	if (cl->seal_height != 0)
-		return CV_E_SEALED;
+		return b->n_decryptions != 0 && b->n_ballots == 0 && !b->has_seal ? CV_OK
+		                                                                  : CV_E_SEALED;
 	/* the seal's timing and its closed_at are the rules' (cv_view's open and closed_at);
 	 * whether a vote pending at the close is left only the store can tell */
 	if (b->has_seal)
 		return cl->n_pending != 0 ? CV_E_SEAL_EARLY : CV_OK;
 	if (!cl->closed)
 		return CV_OK;
-	for (size_t i = 0; i < b->n_votes; i++) {
-		cv_vote_txid(&b->votes[i], txid);
+	for (size_t i = 0; i < b->n_votes + b->n_ballots; i++) {
+		if (i < b->n_votes)
+			cv_vote_txid(&b->votes[i], txid);
+		else if ((e = cv_ballot_txid(&b->ballots[i - b->n_votes], txid)) != CV_OK)
+			return e;
 		e = cv_st_get(s, ST_TXS, txn, txid, CV_HASH_LEN, &loc, &n, 0);
 		if (e != CV_OK && e != CV_E_NOT_FOUND)
 			return e;
@@ -593,7 +956,7 @@ static cv_err add_proposal_op(cv_store *s, DB_TXN *txn, void *ctx)
 		return e;
 	h.received_at = c->now;
 	h.height = c->b->header.height;
-	h.n_votes = (uint32_t)c->b->n_votes;
+	h.n_votes = (uint32_t)block_leaves(c->b);
 	memcpy(h.merkle_root, c->b->header.merkle_root, CV_HASH_LEN);
 	h.checks = *c->checks;
 	head_encode(&h, rec_head);
@@ -613,15 +976,15 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 {
 	proposal_ctx c = {.b = b, .now = now, .bad_vote = bad_vote};
 	cv_checks checks;
-	cv_view view;
+	cv_secret_view sv = {0};
+	cv_view view = {0};
 	cv_err e;
 
 	if (bad_vote != NULL)
 		*bad_vote = SIZE_MAX;
+	memset(&sv, 0, sizeof sv);
 	if ((e = cv_st_view(s, &view)) != CV_OK)
 		return e;
-	if (view.genesis->secrecy != NULL)
-		return CV_E_SECRET_UNSERVED;
 	c.q.n_validators = view.genesis->n_validators;
 	c.q.threshold = view.genesis->election.threshold;
 	e = cv_st_run(s, tip_op, &c);
@@ -629,6 +992,11 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 	if (e == CV_OK && (b->header.height != c.tip.height + 1 ||
 	                   memcmp(b->header.prev_hash, c.tip.hash, CV_HASH_LEN) != 0))
 		e = CV_E_STALE;
+	/* a secret election's view carries K, every K_j, α and the trustees with a share
+	 * in the chain, read after the tip: only a commit changes them, and a commit moves
+	 * the tip, which the write below checks */
+	if (e == CV_OK && view.genesis->secrecy != NULL)
+		e = cv_st_secret_view(s, NULL, &view, &sv);
 	if (e != CV_OK)
 		goto out;
 	view.closed_at = c.close.closed ? c.close.closed_at : 0;
@@ -645,6 +1013,7 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 	e = cv_st_run(s, add_proposal_op, &c);
 out:
 	free(c.hs.items);
+	cv_st_secret_view_free(&sv);
 	return e;
 }
 
@@ -923,19 +1292,20 @@ static cv_err collect_approval(void *ctx, const uint8_t *k, size_t kl, const uin
 	return CV_OK;
 }
 
-/* Takes vote i of block b (height h) out of the pool and records where it is. The
- * voter's pool vote may be another one (a miner may include a vote sent to it
- * directly): that one leaves the pool too, and the guard points at the chain's. */
-static cv_err commit_vote(cv_store *s, DB_TXN *txn, const cv_block *b, size_t i, uint64_t *removed)
+/* Takes an item of block b (leaf index i) out of the pool and records where it is. Its
+ * guard (the voter's ST_VOTED record, a trustee's share record) may name another pool
+ * item (a miner may include one sent to it directly): that one leaves the pool too, and
+ * the guard points at the chain's. */
+static cv_err commit_leaf(cv_store *s, DB_TXN *txn, int guard_db, const void *guard_key,
+                          size_t guard_klen, const uint8_t txid[CV_HASH_LEN], uint64_t height,
+                          size_t i, uint64_t *removed)
 {
-	const cv_vote *v = &b->votes[i];
-	uint8_t txid[CV_HASH_LEN], old[CV_HASH_LEN], loc[COMMITTED_LEN], key[4], count[8];
+	uint8_t old[CV_HASH_LEN], loc[COMMITTED_LEN];
 	void *p;
 	size_t n;
 	cv_err e;
 
-	cv_vote_txid(v, txid);
-	e = cv_st_get_fixed(s, ST_VOTED, txn, v->voter_key, CV_KEY_LEN, old, sizeof old, DB_RMW);
+	e = cv_st_get_fixed(s, guard_db, txn, guard_key, guard_klen, old, sizeof old, DB_RMW);
 	if (e == CV_OK) {
 		e = cv_st_get(s, ST_TXS, txn, old, CV_HASH_LEN, &p, &n, DB_RMW);
 		if (e != CV_OK)
@@ -954,13 +1324,24 @@ static cv_err commit_vote(cv_store *s, DB_TXN *txn, const cv_block *b, size_t i,
 	} else if (e != CV_E_NOT_FOUND) {
 		return e;
 	}
-	e = cv_st_put(s, ST_VOTED, txn, v->voter_key, CV_KEY_LEN, txid, CV_HASH_LEN, 0);
+	e = cv_st_put(s, guard_db, txn, guard_key, guard_klen, txid, CV_HASH_LEN, 0);
 	if (e != CV_OK)
 		return e;
 	loc[0] = 1;
-	cv_put_u64(loc + 1, b->header.height);
+	cv_put_u64(loc + 1, height);
 	cv_put_u32(loc + 9, (uint32_t)i);
-	e = cv_st_put(s, ST_TXS, txn, txid, CV_HASH_LEN, loc, sizeof loc, 0);
+	return cv_st_put(s, ST_TXS, txn, txid, CV_HASH_LEN, loc, sizeof loc, 0);
+}
+
+static cv_err commit_vote(cv_store *s, DB_TXN *txn, const cv_block *b, size_t i, uint64_t *removed)
+{
+	const cv_vote *v = &b->votes[i];
+	uint8_t txid[CV_HASH_LEN], key[4], count[8];
+	cv_err e;
+
+	cv_vote_txid(v, txid);
+	e = commit_leaf(s, txn, ST_VOTED, v->voter_key, CV_KEY_LEN, txid, b->header.height, i,
+	                removed);
 	if (e != CV_OK)
 		return e;
 	cv_put_u32(key, v->candidate_id);
@@ -973,6 +1354,159 @@ static cv_err commit_vote(cv_store *s, DB_TXN *txn, const cv_block *b, size_t i,
 		return e;
 	cv_put_u64(count, cv_get_u64(count) + 1);
 	return cv_st_put(s, ST_TALLY, txn, key, sizeof key, count, sizeof count, 0);
+}
+
+/* A committed share of trustee key: from block b when it is there, else from its
+ * committed block. CV_E_NOT_FOUND when the trustee has none in the chain. */
+static cv_err committed_share_of(cv_store *s, DB_TXN *txn, const cv_block *b,
+                                 const uint8_t key[CV_KEY_LEN], cv_decryption *out)
+{
+	uint8_t gkey[SHARE_KEY_LEN], txid[CV_HASH_LEN], hkey[8];
+	uint64_t height;
+	uint32_t index;
+	cv_block other;
+	void *rec;
+	size_t n;
+	cv_err e;
+	int r;
+
+	memset(out, 0, sizeof *out);
+	share_key(key, gkey);
+	r = guard_committed(s, txn, ST_META, gkey, sizeof gkey, txid, &height, &index);
+	if (r <= 0)
+		return r < 0 ? (cv_err)-r : CV_E_NOT_FOUND;
+	if (height == b->header.height) {
+		if (index < b->n_ballots || index - b->n_ballots >= b->n_decryptions)
+			return CV_E_STORE;
+		*out = b->decryptions[index - b->n_ballots];
+		out->shares = NULL; /* the copy below owns its own */
+		if (cv_decryption_alloc(out, b->decryptions[index - b->n_ballots].k) != CV_OK)
+			return CV_E_NOMEM;
+		memcpy(out->shares, b->decryptions[index - b->n_ballots].shares,
+		       out->k * sizeof *out->shares);
+		return CV_OK;
+	}
+	cv_put_u64(hkey, height);
+	if ((e = cv_st_get(s, ST_BLOCKS, txn, hkey, sizeof hkey, &rec, &n, 0)) != CV_OK)
+		return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
+	e = cv_st_block_decode(rec, n, &other);
+	free(rec);
+	if (e != CV_OK)
+		return e;
+	if (index < other.n_ballots || index - other.n_ballots >= other.n_decryptions) {
+		cv_block_free(&other);
+		return CV_E_STORE;
+	}
+	*out = other.decryptions[index - other.n_ballots];
+	other.decryptions[index - other.n_ballots].shares = NULL; /* moved to out */
+	cv_block_free(&other);
+	return CV_OK;
+}
+
+/* Once quorum trustees (the first in trustee order) have a share in the chain, the
+ * counts are decrypted (DESIGN section 6, "Tally") and kept as ST_SECRET_TALLY: the
+ * chain can no longer change them. Shares that decrypt to no count (the rules make
+ * that impossible) leave the tally pending rather than refuse the block. */
+static cv_err secret_tally_commit(cv_store *s, DB_TXN *txn, const cv_block *b)
+{
+	const cv_genesis *g = &s->genesis;
+	const cv_secrecy *sec = g->secrecy;
+	size_t k = g->n_candidates, q = 0;
+	uint8_t(*alpha)[CV_POINT_LEN] = NULL, (*beta)[CV_POINT_LEN] = NULL;
+	cv_decryption *held = NULL;
+	const cv_share **D = NULL;
+	uint64_t *xs = NULL, *counts = NULL, n_ballots;
+	cv_buf rec = {0};
+	cv_err e;
+
+	if (b->n_decryptions == 0 || sec == NULL)
+		return CV_OK;
+	e = cv_st_exists(s, ST_META, txn, ST_SECRET_TALLY, strlen(ST_SECRET_TALLY));
+	if (e != CV_E_NOT_FOUND)
+		return e;
+	held = calloc(sec->quorum, sizeof *held);
+	D = calloc(sec->quorum, sizeof(const cv_share *));
+	xs = calloc(sec->quorum, sizeof *xs);
+	counts = calloc(k ? k : 1, sizeof *counts);
+	if (held == NULL || D == NULL || xs == NULL || counts == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
+	}
+	for (size_t j = 0; j < sec->n_trustees && q < sec->quorum; j++) {
+		e = committed_share_of(s, txn, b, sec->trustees[j].validator_key, &held[q]);
+		if (e == CV_E_NOT_FOUND)
+			continue;
+		if (e != CV_OK)
+			goto out;
+		xs[q] = j + 1;
+		D[q] = held[q].shares;
+		q++;
+	}
+	e = CV_OK;
+	if (q < sec->quorum)
+		goto out;
+	if ((e = cv_st_meta_u64(s, txn, "n_committed", &n_ballots)) != CV_OK ||
+	    (e = cv_st_aggregate(s, txn, k, &alpha, &beta)) != CV_OK)
+		goto out;
+	if (cv_tally_decrypt(xs, D, q, (const uint8_t(*)[CV_POINT_LEN])beta, k, n_ballots,
+	                     counts) != CV_OK)
+		goto out; /* pending: see above */
+	for (size_t i = 0; i < k; i++)
+		cv_buf_u64(&rec, counts[i]);
+	e = rec.failed ? CV_E_NOMEM
+	               : cv_st_put(s, ST_META, txn, ST_SECRET_TALLY, strlen(ST_SECRET_TALLY),
+	                           rec.data, rec.len, 0);
+out:
+	for (size_t i = 0; held != NULL && i < q; i++)
+		cv_decryption_free(&held[i]);
+	free(held);
+	free(D);
+	free(xs);
+	free(counts);
+	free(alpha);
+	free(beta);
+	cv_buf_free(&rec);
+	return e;
+}
+
+/* A secret block's leaves join the chain: each ballot and share leaves the pool under
+ * its guard, the ballots add into α and β (what shares and the tally are computed
+ * over), and with quorum shares in the chain the tally is decrypted. */
+static cv_err commit_secret(cv_store *s, DB_TXN *txn, const cv_block *b, uint64_t *removed)
+{
+	size_t k = s->genesis.n_candidates;
+	uint8_t txid[CV_HASH_LEN], gkey[SHARE_KEY_LEN];
+	uint8_t(*alpha)[CV_POINT_LEN] = NULL, (*beta)[CV_POINT_LEN] = NULL;
+	cv_buf rec = {0};
+	cv_err e = CV_OK;
+
+	for (size_t i = 0; e == CV_OK && i < b->n_ballots; i++)
+		if ((e = cv_ballot_txid(&b->ballots[i], txid)) == CV_OK)
+			e = commit_leaf(s, txn, ST_VOTED, b->ballots[i].voter_key, CV_KEY_LEN, txid,
+			                b->header.height, i, removed);
+	for (size_t i = 0; e == CV_OK && i < b->n_decryptions; i++) {
+		share_key(b->decryptions[i].validator_key, gkey);
+		if ((e = cv_decryption_txid(&b->decryptions[i], txid)) == CV_OK)
+			e = commit_leaf(s, txn, ST_META, gkey, sizeof gkey, txid, b->header.height,
+			                b->n_ballots + i, removed);
+	}
+	if (e != CV_OK || b->n_ballots == 0)
+		return e == CV_OK ? secret_tally_commit(s, txn, b) : e;
+	if ((e = cv_st_aggregate(s, txn, k, &alpha, &beta)) != CV_OK)
+		return e;
+	for (size_t i = 0; e == CV_OK && i < b->n_ballots; i++)
+		if (b->ballots[i].k == k)
+			e = cv_aggregate_add(&b->ballots[i], alpha, beta);
+	cv_buf_put(&rec, alpha, k * CV_POINT_LEN);
+	cv_buf_put(&rec, beta, k * CV_POINT_LEN);
+	if (e == CV_OK)
+		e = rec.failed ? CV_E_NOMEM
+		               : cv_st_put(s, ST_META, txn, ST_AGGREGATE, strlen(ST_AGGREGATE),
+		                           rec.data, rec.len, 0);
+	cv_buf_free(&rec);
+	free(alpha);
+	free(beta);
+	return e;
 }
 
 /* What a committed block tells of the close: the latest vote stamp (a close stamps
@@ -991,6 +1525,9 @@ static cv_err commit_close(cv_store *s, DB_TXN *txn, const cv_block *b)
 	for (size_t i = 0; i < b->n_votes; i++)
 		if (b->votes[i].timestamp > latest)
 			latest = b->votes[i].timestamp;
+	for (size_t i = 0; i < b->n_ballots; i++)
+		if (b->ballots[i].timestamp > latest)
+			latest = b->ballots[i].timestamp;
 	if (latest != before && (e = cv_st_meta_put_u64(s, txn, "latest_vote", latest)) != CV_OK)
 		return e;
 	if (!b->has_seal)
@@ -1030,12 +1567,15 @@ static cv_err commit_block(cv_store *s, DB_TXN *txn, cv_block *b, approvals_ctx 
 		return CV_E_STALE;
 	for (size_t i = 0; e == CV_OK && i < b->n_votes; i++)
 		e = commit_vote(s, txn, b, i, &removed);
+	if (e == CV_OK && b->secret)
+		e = commit_secret(s, txn, b, &removed);
 	if (e == CV_OK)
 		e = commit_close(s, txn, b);
 	if (e == CV_OK)
 		e = cv_st_meta_add(s, txn, "n_pending", -(int64_t)removed);
+	/* ballots count as votes cast; shares do not */
 	if (e == CV_OK)
-		e = cv_st_meta_add(s, txn, "n_committed", (int64_t)b->n_votes);
+		e = cv_st_meta_add(s, txn, "n_committed", (int64_t)(b->n_votes + b->n_ballots));
 	if (e != CV_OK)
 		return e;
 	tip.height = b->header.height;

@@ -23,9 +23,12 @@ enum {
 	ST_ROLL,        /* key(65) -> "" */
 	ST_BLOCKS,      /* u64 height -> stored block (st_block_encode) */
 	ST_HASHES,      /* block hash(32) -> u64 height */
-	ST_VOTED,       /* voter key(65) -> txid(32): the one vote of the voter, pool or chain */
+	ST_VOTED,       /* voter key(65) -> txid(32): the one vote (or ballot) of the voter,
+	                 * pool or chain */
 	ST_TXS,         /* txid(32) -> u8 0 || u64 pool seq, or u8 1 || u64 height || u32 index */
-	ST_POOL,        /* u64 seq -> leaf(189), oldest first */
+	ST_POOL,        /* u64 seq -> leaf, oldest first: a vote's (189 bytes) in an open
+	                 * election; a ballot's or a decryption share's (their tags tell
+	                 * which) in a secret one */
 	ST_PROPOSALS,   /* hash(32) -> head (cv_st_proposal_head) || stored block */
 	ST_VERDICTS,    /* hash(32) || key(65) -> u8 approve || sig(64) || u64 at || text(reason) */
 	ST_HEIGHT_APPR, /* u64 height || key(65) -> hash(32): one approval per height */
@@ -54,6 +57,9 @@ struct cv_store {
 	cv_genesis genesis;
 	uint8_t election_id[CV_HASH_LEN];
 	uint64_t genesis_ts;
+	/* A secret election's K and K_j (trustee order), derived with the genesis. */
+	uint8_t election_key[CV_POINT_LEN];
+	uint8_t (*trustee_keys)[CV_POINT_LEN];
 	/* Test hooks and counters. */
 	atomic_int fault_deadlock;
 	atomic_uint fault_stall_ms;
@@ -173,6 +179,23 @@ cv_err cv_st_load_genesis(cv_store *s, DB_TXN *txn, bool with_voters, cv_genesis
 /* Fills a view for the rules from the cached genesis; the roll and has_voted callbacks
  * each run their own short transaction. CV_E_BAD_STATE in setup. */
 cv_err cv_st_view(cv_store *s, cv_view *v);
+/* A secret election's records in ST_META (store_chain.c): ST_AGGREGATE holds α then β
+ * (k points each, CV_POINT_O while nothing is added) over the committed ballots;
+ * ST_SHARE_PREFIX || trustee key(65) -> txid(32) is the trustee's one share, pool or
+ * chain; ST_SECRET_TALLY holds u64 counts (candidate order) once quorum shares are
+ * committed and decrypt. */
+#define ST_AGGREGATE    "secret/aggregate"
+#define ST_SHARE_PREFIX "secret/share/"
+#define ST_SECRET_TALLY "secret/tally"
+/* The view of cv_st_view with its secret part for a secret election (sv filled: K,
+ * K_j, α, the seal's height, share_of marking trustees with a committed share), read
+ * in txn (NULL: its own). cv_st_secret_view_free releases sv. */
+cv_err cv_st_secret_view(cv_store *s, DB_TXN *txn, cv_view *v, cv_secret_view *sv);
+void cv_st_secret_view_free(cv_secret_view *sv);
+/* α and β of the committed ballots (k each, caller frees both). */
+cv_err cv_st_aggregate(cv_store *s, DB_TXN *txn, size_t k, uint8_t (**alpha)[CV_POINT_LEN],
+                       uint8_t (**beta)[CV_POINT_LEN]);
+
 /* Whether the voter has a committed vote, inside txn: 1, 0 or -cv_err. */
 int cv_st_has_voted_txn(cv_store *s, DB_TXN *txn, const uint8_t key[CV_KEY_LEN]);
 

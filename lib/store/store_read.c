@@ -120,6 +120,46 @@ static cv_err tally_count(void *ctx, const uint8_t *k, size_t kl, const uint8_t 
 	return CV_E_STORE;
 }
 
+/* A secret election's tally: the ballots committed, sealed, and the counts once the
+ * trustees' shares decrypted them (ST_SECRET_TALLY, kept at the commit that brought the
+ * quorum); pending before that, unless the seal came with no ballot at all. */
+static cv_err secret_tally(cv_store *s, DB_TXN *txn, cv_tally *t)
+{
+	cv_settings st;
+	uint64_t seal_height;
+	void *rec = NULL;
+	size_t n;
+	cv_err e;
+
+	if ((e = cv_st_settings(s, txn, &st)) != CV_OK || !st.secret)
+		return e;
+	t->secret = true;
+	t->pending = true;
+	if ((e = cv_st_meta_u64(s, txn, "n_committed", &t->ballots)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, "seal_height", &seal_height)) != CV_OK)
+		return e;
+	t->sealed = seal_height != 0;
+	e = cv_st_get(s, ST_META, txn, ST_SECRET_TALLY, strlen(ST_SECRET_TALLY), &rec, &n, 0);
+	if (e == CV_E_NOT_FOUND) {
+		t->pending = !(t->sealed && t->ballots == 0);
+		return CV_OK;
+	}
+	if (e != CV_OK)
+		return e;
+	if (n != t->n * 8) {
+		free(rec);
+		return CV_E_STORE;
+	}
+	t->total = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		t->votes[i] = cv_get_u64((uint8_t *)rec + 8 * i);
+		t->total += t->votes[i];
+	}
+	t->pending = false;
+	free(rec);
+	return CV_OK;
+}
+
 static cv_err tally_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	cv_tally *t = ctx;
@@ -133,6 +173,8 @@ static cv_err tally_op(cv_store *s, DB_TXN *txn, void *ctx)
 		e = cv_st_scan(s, ST_CANDIDATES, txn, NULL, 0, tally_candidate, t);
 	if (e == CV_OK)
 		e = cv_st_scan(s, ST_TALLY, txn, NULL, 0, tally_count, t);
+	if (e == CV_OK)
+		e = secret_tally(s, txn, t);
 	return e;
 }
 
@@ -287,25 +329,67 @@ typedef struct status_ctx {
 	cv_vote_status *out;
 } status_ctx;
 
+/* A pool record into st: a vote's leaf, or (secret election) a ballot's or a share's,
+ * told apart by its tag. */
+static cv_err status_item(const uint8_t *p, size_t n, cv_vote_status *st)
+{
+	if (n > strlen(CV_TAG_BALLOT) && memcmp(p, CV_TAG_BALLOT, strlen(CV_TAG_BALLOT)) == 0) {
+		st->kind = CV_ITEM_BALLOT;
+		return cv_ballot_from_leaf(p, n, &st->ballot) == CV_OK ? CV_OK : CV_E_STORE;
+	}
+	if (n > strlen(CV_TAG_DECRYPTION) &&
+	    memcmp(p, CV_TAG_DECRYPTION, strlen(CV_TAG_DECRYPTION)) == 0) {
+		st->kind = CV_ITEM_DECRYPTION;
+		return cv_decryption_from_leaf(p, n, &st->decryption) == CV_OK ? CV_OK : CV_E_STORE;
+	}
+	return cv_st_vote_decode(p, n, &st->vote);
+}
+
+/* Moves leaf st->index of committed block b into st (b gives it up). */
+static cv_err status_leaf(cv_block *b, cv_vote_status *st)
+{
+	size_t i = (size_t)st->index;
+
+	if (!b->secret) {
+		if (i >= b->n_votes)
+			return CV_E_STORE;
+		st->vote = b->votes[i];
+		return CV_OK;
+	}
+	if (i < b->n_ballots) {
+		st->kind = CV_ITEM_BALLOT;
+		st->ballot = b->ballots[i];
+		memset(&b->ballots[i], 0, sizeof b->ballots[i]);
+		return CV_OK;
+	}
+	if (i - b->n_ballots < b->n_decryptions) {
+		st->kind = CV_ITEM_DECRYPTION;
+		st->decryption = b->decryptions[i - b->n_ballots];
+		memset(&b->decryptions[i - b->n_ballots], 0, sizeof *b->decryptions);
+		return CV_OK;
+	}
+	return CV_E_STORE;
+}
+
 static cv_err status_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	status_ctx *c = ctx;
 	cv_vote_status *st = c->out;
 	uint8_t key[8], (*leaves)[CV_HASH_LEN] = NULL;
 	void *loc = NULL, *p = NULL;
-	size_t n, plen;
+	size_t n, plen, n_leaves;
 	cv_block b;
 	cv_err e;
 
 	memset(&b, 0, sizeof b);
-	memset(st, 0, sizeof *st);
+	cv_vote_status_free(st);
 	e = cv_st_get(s, ST_TXS, txn, c->txid, CV_HASH_LEN, &loc, &n, 0);
 	if (e != CV_OK)
 		return e;
 	if (n == 9 && ((uint8_t *)loc)[0] == 0) {
 		e = cv_st_get(s, ST_POOL, txn, (uint8_t *)loc + 1, 8, &p, &n, 0);
 		if (e == CV_OK)
-			e = cv_st_vote_decode(p, n, &st->vote);
+			e = status_item(p, n, st);
 		goto out;
 	}
 	if (n != 13 || ((uint8_t *)loc)[0] != 1) {
@@ -319,25 +403,22 @@ static cv_err status_op(cv_store *s, DB_TXN *txn, void *ctx)
 	e = cv_st_get(s, ST_BLOCKS, txn, key, sizeof key, &p, &n, 0);
 	if (e == CV_OK)
 		e = cv_st_block_decode(p, n, &b);
+	/* the path first: status_leaf takes the leaf out of b */
+	if (e == CV_OK)
+		e = cv_block_leaf_hashes(&b, &leaves, &n_leaves);
 	if (e != CV_OK)
 		goto out;
-	if (st->index >= b.n_votes) {
+	if (st->index >= n_leaves) {
 		e = CV_E_STORE;
 		goto out;
 	}
-	st->vote = b.votes[st->index];
 	memcpy(st->block_hash, b.hash, CV_HASH_LEN);
-	st->tree_size = b.n_votes;
-	leaves = malloc(b.n_votes * sizeof *leaves);
-	if (leaves == NULL) {
-		e = CV_E_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < b.n_votes; i++)
-		cv_vote_leaf_hash(&b.votes[i], leaves[i]);
-	e = cv_merkle_path((const uint8_t(*)[CV_HASH_LEN])leaves, b.n_votes, st->index, st->path,
+	st->tree_size = n_leaves;
+	e = cv_merkle_path((const uint8_t(*)[CV_HASH_LEN])leaves, n_leaves, st->index, st->path,
 	                   &plen);
 	st->path_len = plen;
+	if (e == CV_OK)
+		e = status_leaf(&b, st);
 out:
 	free(leaves);
 	cv_block_free(&b);
@@ -346,13 +427,24 @@ out:
 	return e;
 }
 
+void cv_vote_status_free(cv_vote_status *st)
+{
+	if (st == NULL)
+		return;
+	cv_ballot_free(&st->ballot);
+	cv_decryption_free(&st->decryption);
+	memset(st, 0, sizeof *st);
+}
+
 cv_err cv_store_vote_status(cv_store *s, const uint8_t txid[CV_HASH_LEN], cv_vote_status *out)
 {
 	status_ctx c = {txid, out};
-	cv_err e = cv_st_run(s, status_op, &c);
+	cv_err e;
 
+	memset(out, 0, sizeof *out);
+	e = cv_st_run(s, status_op, &c);
 	if (e != CV_OK)
-		memset(out, 0, sizeof *out);
+		cv_vote_status_free(out);
 	return e;
 }
 
@@ -378,6 +470,9 @@ static cv_err pool_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 			return CV_E_NOMEM;
 		c->votes = grown;
 	}
+	/* a secret election's ballots and shares are not votes: GET /api/pool lists votes */
+	if (vl != CV_LEAF_LEN)
+		return CV_OK;
 	return cv_st_vote_decode(v, vl, &c->votes[c->n++]);
 }
 
