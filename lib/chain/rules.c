@@ -292,6 +292,7 @@ cv_err cv_check_vote(const cv_view *v, const cv_vote *vote, uint64_t latest)
 
 cv_err cv_check_ballot(const cv_view *v, const cv_ballot *bl, uint64_t latest, size_t *pos)
 {
+	verdict vd;
 	cv_err rc;
 
 	if (pos != NULL)
@@ -303,7 +304,10 @@ cv_err cv_check_ballot(const cv_view *v, const cv_ballot *bl, uint64_t latest, s
 	if ((rc = voter_rule(v, bl->election_id, bl->voter_key, NULL, 0)) != CV_OK ||
 	    (rc = time_rule(v, bl->timestamp, latest, NULL, 0)) != CV_OK)
 		return rc;
-	return ballot_crypto(v, bl, pos);
+	vd = ballot_crypto(v->secret->election_key, v->genesis->n_candidates, bl);
+	if (pos != NULL && vd.pos != NO_POS)
+		*pos = vd.pos;
+	return vd.rc;
 }
 
 /* ---- rules 1-5, one block ---- */
@@ -793,7 +797,7 @@ cv_err cv_check_decryption(const cv_view *v, const cv_decryption *d)
 		return CV_E_WRONG_MODE;
 	if (!v->sealed)
 		return CV_E_DECRYPTION_BEFORE_SEAL;
-	return share_rule(v, d, NULL, 0);
+	return share_rule(v, d, NULL, NULL, 0);
 }
 
 /* The leaves of a secret block: every ballot (rule 5.2, with "no earlier ballot" through
