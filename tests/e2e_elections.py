@@ -15,6 +15,7 @@
   - the data commands take --election; db_verify passes over every election's files.
 Started by tests/e2e_elections.sh with BIN and CGI set."""
 import json
+import re
 import os
 import subprocess
 import sys
@@ -194,6 +195,18 @@ def main():
                       [x.get("hash") for x in blocks])
         res.check("each export served again from the cache is still its own",
                   ea2 == ea and eb2 == eb and ea != eb)
+        # `chainvote verify URL --election b` fetches b's export and counts b's votes
+        r = subprocess.run([T.CHAINVOTE, "verify", "--election", "b", sysm.url],
+                           capture_output=True, text=True, timeout=120)
+        res.check("chainvote verify URL --election b checks b's chain and its tally",
+                  r.returncode == 0 and r.stdout.rstrip().endswith("valid") and
+                  {int(m[0]): int(m[1]) for m in
+                   re.findall(r"^candidate (\d+) \(.*\): (\d+)$", r.stdout, re.M)} ==
+                  {1: 0, 2: 1, 3: 1}, r.stdout[-600:] + r.stderr[-300:])
+        r = subprocess.run([T.CHAINVOTE, "verify", "--election", "nope", sysm.url],
+                           capture_output=True, text=True, timeout=120)
+        res.check("chainvote verify URL --election of no election fails", r.returncode != 0,
+                  r.stdout[-300:] + r.stderr[-300:])
         for _ in range(2):
             ga = T.request(sysm, "GET", "/api/blocks/0")
             gb = T.request(sysm, "GET", "/api/e/b/blocks/0")

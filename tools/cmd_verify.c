@@ -19,12 +19,13 @@
 #include "crypto.h"
 #include "json.h"
 #include "rules.h"
+#include "store.h"
 
 /* The export is read as a stream (a million votes is about 600 MB of JSON): only
  * one block's text is held at a time, and each block parsed goes to the verifier,
  * which checks its signatures while the next is read. */
-#define EXPORT_PATH   "/api/chain/export"
-#define ELECTION_PATH "/api/election"
+#define EXPORT_PATH   "/chain/export" /* after the API's root: /api or /api/e/SLUG */
+#define ELECTION_PATH "/election"
 #define ELECTION_MAX  (1024 * 1024) /* GET /api/election: a few KB */
 #define RECEIPT_MAX   (64 * 1024)   /* a receipt file is about 700 bytes */
 
@@ -90,14 +91,16 @@ static size_t curl_to_buf(char *p, size_t size, size_t nmemb, void *userdata)
 
 /* --cacert: the CA file a service's certificate is checked against (NULL: the system's). */
 static const char *verify_cacert;
+/* The API's root of the election asked for: /api, or /api/e/SLUG with --election. */
+static char verify_api[64] = "/api";
 
 /* GETs base + path into write(userdata). 0 on a 200, -1 with a message printed; a
  * transfer the writer stopped is 0 (the writer reports its own reason). */
 static int fetch(const char *base, const char *path,
                  size_t (*write)(char *, size_t, size_t, void *), void *userdata, const audit *a)
 {
-	size_t len = strlen(base);
-	char *url = malloc(len + strlen(path) + 1);
+	size_t len = strlen(base), api = strlen(verify_api);
+	char *url = malloc(len + api + strlen(path) + 1);
 	CURL *curl = NULL;
 	long status = 0;
 	CURLcode cc;
@@ -108,7 +111,8 @@ static int fetch(const char *base, const char *path,
 	memcpy(url, base, len + 1);
 	while (len > 0 && url[len - 1] == '/')
 		url[--len] = '\0';
-	memcpy(url + len, path, strlen(path) + 1);
+	memcpy(url + len, verify_api, api);
+	memcpy(url + len + api, path, strlen(path) + 1);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (curl = curl_easy_init()) == NULL)
 		goto out;
 	curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -425,29 +429,31 @@ out:
 
 static void verify_usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: chainvote verify [--cacert FILE] [--receipts DIR [--service-key HEX]]\n"
-	        "                        FILE|-|URL\n"
-	        "\n"
-	        "Checks a chain export against every rule of the chain: genesis, links, proof\n"
-	        "of work, merkle roots, every vote's signature, roll, candidate and time, one\n"
-	        "vote per voter, and the validators' approvals. FILE is an export file, - reads\n"
-	        "stdin, and an http(s) URL fetches URL%s from a running service (its\n"
-	        "certificate checked against the system's CAs, or the CA file --cacert names).\n"
-	        "Prints each problem as \"height H: code: detail\", then the tally, whether\n"
-	        "it is final (\"final: sealed, closed at T\": the chain carries the seal that\n"
-	        "closes the election) or \"provisional: not sealed\", then \"valid\" or\n"
-	        "\"INVALID: N problems\".\n"
-	        "With --receipts, every receipt file (*.json, as `chainvote vote --receipt-out`\n"
-	        "and the vote page write them) in DIR is checked: its acceptance must verify\n"
-	        "under the service's key (--service-key, or the service_key of URL%s), and its\n"
-	        "vote must be in the chain. An accepted vote missing from a sealed chain is a\n"
-	        "problem; while the chain is not sealed it is reported as pending.\n"
-	        "Exit status: 0 valid, 1 problems found or input unreadable, 2 usage error.\n",
-	        EXPORT_PATH, ELECTION_PATH);
+	fprintf(
+	    out,
+	    "usage: chainvote verify [--cacert FILE] [--election SLUG]\n"
+	    "                        [--receipts DIR [--service-key HEX]] FILE|-|URL\n"
+	    "\n"
+	    "Checks a chain export against every rule of the chain: genesis, links, proof\n"
+	    "of work, merkle roots, every vote's signature, roll, candidate and time, one\n"
+	    "vote per voter, and the validators' approvals. FILE is an export file, - reads\n"
+	    "stdin, and an http(s) URL fetches URL/api%s from a running service (its\n"
+	    "certificate checked against the system's CAs, or the CA file --cacert names;\n"
+	    "--election SLUG: that election's, URL/api/e/SLUG%s).\n"
+	    "Prints each problem as \"height H: code: detail\", then the tally, whether\n"
+	    "it is final (\"final: sealed, closed at T\": the chain carries the seal that\n"
+	    "closes the election) or \"provisional: not sealed\", then \"valid\" or\n"
+	    "\"INVALID: N problems\".\n"
+	    "With --receipts, every receipt file (*.json, as `chainvote vote --receipt-out`\n"
+	    "and the vote page write them) in DIR is checked: its acceptance must verify\n"
+	    "under the service's key (--service-key, or the service_key of URL/api%s), and its\n"
+	    "vote must be in the chain. An accepted vote missing from a sealed chain is a\n"
+	    "problem; while the chain is not sealed it is reported as pending.\n"
+	    "Exit status: 0 valid, 1 problems found or input unreadable, 2 usage error.\n",
+	    EXPORT_PATH, EXPORT_PATH, ELECTION_PATH);
 }
 
-enum { OPT_RECEIPTS = 256, OPT_SERVICE_KEY, OPT_CACERT };
+enum { OPT_RECEIPTS = 256, OPT_SERVICE_KEY, OPT_CACERT, OPT_ELECTION };
 
 int cmd_verify(int argc, char **argv)
 {
@@ -455,6 +461,7 @@ int cmd_verify(int argc, char **argv)
 	    {"receipts", required_argument, NULL, OPT_RECEIPTS},
 	    {"service-key", required_argument, NULL, OPT_SERVICE_KEY},
 	    {"cacert", required_argument, NULL, OPT_CACERT},
+	    {"election", required_argument, NULL, OPT_ELECTION},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -482,6 +489,15 @@ int cmd_verify(int argc, char **argv)
 				return 2;
 			}
 			verify_cacert = optarg;
+			break;
+		case OPT_ELECTION:
+			if (!cv_election_slug_ok(optarg)) {
+				fprintf(stderr,
+				        "chainvote verify: --election wants 1-32 characters of "
+				        "a-z, 0-9 and -\n");
+				return 2;
+			}
+			snprintf(verify_api, sizeof verify_api, "/api/e/%s", optarg);
 			break;
 		case 'h':
 			verify_usage(stdout);
