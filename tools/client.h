@@ -1,12 +1,15 @@
-/* What the client commands of `chainvote` share (cmd_client.c defines it; cmd_client.c
- * and cmd_validator.c use it): reading a key file, an HTTP handle on the service, and
+/* What the client commands of `chainvote` share (cmd_client.c defines it; cmd_client.c,
+ * cmd_validator.c and cmd_trustee.c use it): their service options, reading a key
+ * file, an HTTP handle on the service, and
  * strict fetches that print why they failed. Each function that can fail prints its
  * reason to stderr, prefixed "chainvote PROG:", and returns NULL or -1. */
 #ifndef CV_CLIENT_H
 #define CV_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <getopt.h>
 #include <stdio.h>
 
 #include "chain.h"
@@ -27,9 +30,26 @@
 char *cli_read_file(const char *prog, const char *path, size_t max, size_t *len);
 /* A key file (cv_keyfile_parse); the caller frees it with cv_privkey_free. */
 cv_privkey *cli_load_key(const char *prog, const char *path);
-/* An HTTP handle on url trusting the CA certificates in cacert (NULL: the system's);
- * release it with cli_close_http (NULL is a no-op). */
-cv_http *cli_open_http(const char *prog, const char *url, const char *cacert, const char *election);
+/* The options by which every client command reaches a service: --url, --cacert (the CA
+ * certificates HTTPS trusts; NULL: the system's) and --election (another election than
+ * the default one). Their getopt values come first; a command numbers its own from
+ * CLI_OPT_OWN, lists them with CLI_SERVICE_OPTIONS and hands each option to
+ * cli_service_opt before its own switch. */
+enum { CLI_OPT_URL = 256, CLI_OPT_CACERT, CLI_OPT_ELECTION, CLI_OPT_OWN };
+/* clang-format off */
+#define CLI_SERVICE_OPTIONS \
+	{"url", required_argument, NULL, CLI_OPT_URL}, \
+	{"cacert", required_argument, NULL, CLI_OPT_CACERT}, \
+	{"election", required_argument, NULL, CLI_OPT_ELECTION}
+/* clang-format on */
+typedef struct cli_service {
+	const char *url, *cacert, *election;
+} cli_service;
+/* True when getopt's c is one of the service options (arg stored in svc). */
+bool cli_service_opt(int c, const char *arg, cli_service *svc);
+/* An HTTP handle on svc's service and election; release it with cli_close_http (NULL is
+ * a no-op). */
+cv_http *cli_open_http(const char *prog, const cli_service *svc);
 void cli_close_http(cv_http *h);
 /* Prints why a request did not give the expected answer. */
 void cli_print_refusal(const char *prog, const char *what, const cv_http_reply *r);

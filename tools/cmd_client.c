@@ -85,11 +85,28 @@ void cli_close_http(cv_http *h)
 	cv_http_global_cleanup();
 }
 
-/* Opens an HTTP handle on url, trusting the CA certificates in cacert (NULL: the
- * system's) for HTTPS; NULL with a message printed on failure. Pair with
- * cli_close_http. */
-cv_http *cli_open_http(const char *prog, const char *url, const char *cacert, const char *election)
+bool cli_service_opt(int c, const char *arg, cli_service *svc)
 {
+	switch (c) {
+	case CLI_OPT_URL:
+		svc->url = arg;
+		return true;
+	case CLI_OPT_CACERT:
+		svc->cacert = arg;
+		return true;
+	case CLI_OPT_ELECTION:
+		svc->election = arg;
+		return true;
+	}
+	return false;
+}
+
+/* Opens an HTTP handle on svc->url, trusting the CA certificates in svc->cacert (NULL:
+ * the system's) for HTTPS, asking svc->election's API (NULL: the default election's);
+ * NULL with a message printed on failure. Pair with cli_close_http. */
+cv_http *cli_open_http(const char *prog, const cli_service *svc)
+{
+	const char *cacert = svc->cacert, *election = svc->election;
 	cv_http *h = NULL;
 	cv_err err;
 
@@ -97,7 +114,7 @@ cv_http *cli_open_http(const char *prog, const char *url, const char *cacert, co
 		fprintf(stderr, "chainvote %s: cannot initialise libcurl\n", prog);
 		return NULL;
 	}
-	if (cv_http_open(url, &h) != CV_OK) {
+	if (cv_http_open(svc->url, &h) != CV_OK) {
 		fprintf(stderr, "chainvote %s: --url wants http://HOST[:PORT] or https://…\n",
 		        prog);
 		cv_http_global_cleanup();
@@ -215,16 +232,7 @@ int cli_parse_hash(const char *prog, const char *what, const char *s, uint8_t ou
 	return -1;
 }
 
-enum {
-	OPT_URL = 256,
-	OPT_CACERT,
-	OPT_ELECTION,
-	OPT_KEY,
-	OPT_CANDIDATE,
-	OPT_RECEIPT_OUT,
-	OPT_RECEIPT,
-	OPT_HELP
-};
+enum { OPT_KEY = CLI_OPT_OWN, OPT_CANDIDATE, OPT_RECEIPT_OUT, OPT_RECEIPT, OPT_HELP };
 
 /* The service's acceptance key, "service_key" of GET /api/election (an envelope: other
  * keys are fine). 0 on success, -1 with a message printed. */
@@ -386,17 +394,15 @@ out:
 int cmd_vote(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, OPT_URL},
-	    {"cacert", required_argument, NULL, OPT_CACERT},
-	    {"election", required_argument, NULL, OPT_ELECTION},
+	    CLI_SERVICE_OPTIONS,
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"candidate", required_argument, NULL, OPT_CANDIDATE},
 	    {"receipt-out", required_argument, NULL, OPT_RECEIPT_OUT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *cacert = NULL, *election = NULL, *key_path = NULL,
-	           *candidate = NULL, *receipt_out = NULL;
+	cli_service svc = {0};
+	const char *key_path = NULL, *candidate = NULL, *receipt_out = NULL;
 	cv_privkey *key = NULL;
 	cv_http *http = NULL;
 	cv_http_reply r = {0};
@@ -409,16 +415,9 @@ int cmd_vote(int argc, char **argv)
 	int c, status = 1;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (cli_service_opt(c, optarg, &svc))
+			continue;
 		switch (c) {
-		case OPT_URL:
-			url = optarg;
-			break;
-		case OPT_ELECTION:
-			election = optarg;
-			break;
-		case OPT_CACERT:
-			cacert = optarg;
-			break;
 		case OPT_KEY:
 			key_path = optarg;
 			break;
@@ -437,7 +436,7 @@ int cmd_vote(int argc, char **argv)
 		}
 	}
 	memset(&vote, 0, sizeof(vote));
-	if (url == NULL || key_path == NULL || candidate == NULL || optind != argc ||
+	if (svc.url == NULL || key_path == NULL || candidate == NULL || optind != argc ||
 	    parse_u32(candidate, 1, UINT32_MAX, &vote.candidate_id) != 0) {
 		vote_usage(stderr);
 		return 2;
@@ -445,7 +444,7 @@ int cmd_vote(int argc, char **argv)
 	key = cli_load_key("vote", key_path);
 	if (key == NULL)
 		goto out;
-	http = cli_open_http("vote", url, cacert, election);
+	http = cli_open_http("vote", &svc);
 	if (http == NULL)
 		goto out;
 	if (election_for_vote(http, vote.candidate_id, vote.election_id, service_key, &secret) != 0)
@@ -715,14 +714,13 @@ out:
 int cmd_receipt(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, OPT_URL},
-	    {"cacert", required_argument, NULL, OPT_CACERT},
-	    {"election", required_argument, NULL, OPT_ELECTION},
+	    CLI_SERVICE_OPTIONS,
 	    {"receipt", required_argument, NULL, OPT_RECEIPT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *cacert = NULL, *election = NULL, *receipt_path = NULL;
+	cli_service svc = {0};
+	const char *receipt_path = NULL;
 	uint8_t txid[CV_HASH_LEN];
 	const uint8_t *voter_key = NULL;
 	cv_http *http = NULL;
@@ -737,16 +735,9 @@ int cmd_receipt(int argc, char **argv)
 	int c, status = 1;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (cli_service_opt(c, optarg, &svc))
+			continue;
 		switch (c) {
-		case OPT_URL:
-			url = optarg;
-			break;
-		case OPT_ELECTION:
-			election = optarg;
-			break;
-		case OPT_CACERT:
-			cacert = optarg;
-			break;
 		case OPT_RECEIPT:
 			receipt_path = optarg;
 			break;
@@ -758,7 +749,7 @@ int cmd_receipt(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (url == NULL || argc - optind != (receipt_path == NULL ? 1 : 0)) {
+	if (svc.url == NULL || argc - optind != (receipt_path == NULL ? 1 : 0)) {
 		receipt_usage(stderr);
 		return 2;
 	}
@@ -770,7 +761,7 @@ int cmd_receipt(int argc, char **argv)
 	} else if (cli_parse_hash("receipt", "TXID", argv[optind], txid) != 0) {
 		return 2;
 	}
-	http = cli_open_http("receipt", url, cacert, election);
+	http = cli_open_http("receipt", &svc);
 	if (http == NULL)
 		goto out;
 	if (receipt_path != NULL && check_acceptance(http, &acc) != 0)

@@ -32,17 +32,7 @@
 /* exit status of `shares` while shares addressed to this trustee are still missing */
 #define EXIT_WAITING 3
 
-enum {
-	OPT_URL = 256,
-	OPT_CACERT,
-	OPT_ELECTION,
-	OPT_KEY,
-	OPT_SECRET,
-	OPT_SECRET_OUT,
-	OPT_SHARE_OUT,
-	OPT_SHARE,
-	OPT_HELP
-};
+enum { OPT_KEY = CLI_OPT_OWN, OPT_SECRET, OPT_SECRET_OUT, OPT_SHARE_OUT, OPT_SHARE, OPT_HELP };
 
 static const char usage_text[] =
     "usage: chainvote trustee keygen --url U --key FILE [--secret-out F]\n"
@@ -72,7 +62,8 @@ static const char usage_text[] =
     "not committed yet).\n";
 
 typedef struct opts {
-	const char *url, *cacert, *election, *key_path, *secret, *secret_out, *share_out, *share;
+	cli_service svc;
+	const char *key_path, *secret, *secret_out, *share_out, *share;
 } opts;
 
 typedef struct session {
@@ -675,9 +666,7 @@ out:
 int cmd_trustee(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, OPT_URL},
-	    {"cacert", required_argument, NULL, OPT_CACERT},
-	    {"election", required_argument, NULL, OPT_ELECTION},
+	    CLI_SERVICE_OPTIONS,
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"secret", required_argument, NULL, OPT_SECRET},
 	    {"secret-out", required_argument, NULL, OPT_SECRET_OUT},
@@ -698,16 +687,9 @@ int cmd_trustee(int argc, char **argv)
 	sub = argv[1];
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (cli_service_opt(c, optarg, &o.svc))
+			continue;
 		switch (c) {
-		case OPT_URL:
-			o.url = optarg;
-			break;
-		case OPT_CACERT:
-			o.cacert = optarg;
-			break;
-		case OPT_ELECTION:
-			o.election = optarg;
-			break;
 		case OPT_KEY:
 			o.key_path = optarg;
 			break;
@@ -735,7 +717,7 @@ int cmd_trustee(int argc, char **argv)
 	if (strcmp(sub, "keygen") != 0 && strcmp(sub, "shares") != 0 &&
 	    strcmp(sub, "status") != 0 && strcmp(sub, "decrypt") != 0)
 		return usage_error("unknown step (keygen, shares, status, decrypt)");
-	if (o.url == NULL)
+	if (o.svc.url == NULL)
 		return usage_error("--url is required");
 	if (strcmp(sub, "status") != 0 && o.key_path == NULL)
 		return usage_error("--key is required");
@@ -745,7 +727,7 @@ int cmd_trustee(int argc, char **argv)
 			return 1;
 		cv_privkey_public(s.key, s.me);
 	}
-	if ((s.http = cli_open_http(s.prog, o.url, o.cacert, o.election)) == NULL)
+	if ((s.http = cli_open_http(s.prog, &o.svc)) == NULL)
 		goto out;
 	if (strcmp(sub, "keygen") == 0)
 		rc = do_keygen(&s, &o);

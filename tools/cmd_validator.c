@@ -30,10 +30,7 @@
 #include "work.h"
 
 enum {
-	OPT_URL = 256,
-	OPT_CACERT,
-	OPT_ELECTION,
-	OPT_KEY,
+	OPT_KEY = CLI_OPT_OWN,
 	OPT_ALL,
 	OPT_REASON,
 	OPT_INTERVAL,
@@ -510,15 +507,14 @@ static void approve_usage(FILE *out)
 int cmd_approve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, OPT_URL},
-	    {"cacert", required_argument, NULL, OPT_CACERT},
-	    {"election", required_argument, NULL, OPT_ELECTION},
+	    CLI_SERVICE_OPTIONS,
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"all", no_argument, NULL, OPT_ALL},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *cacert = NULL, *election = NULL, *key_path = NULL;
+	cli_service svc = {0};
+	const char *key_path = NULL;
 	int all = 0, c, status = 1, failures = 0;
 	uint8_t wanted[CV_HASH_LEN];
 	cv_privkey *key = NULL;
@@ -530,16 +526,9 @@ int cmd_approve(int argc, char **argv)
 	k.out = stdout;
 	k.tag = "";
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (cli_service_opt(c, optarg, &svc))
+			continue;
 		switch (c) {
-		case OPT_URL:
-			url = optarg;
-			break;
-		case OPT_ELECTION:
-			election = optarg;
-			break;
-		case OPT_CACERT:
-			cacert = optarg;
-			break;
 		case OPT_KEY:
 			key_path = optarg;
 			break;
@@ -554,7 +543,7 @@ int cmd_approve(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (url == NULL || key_path == NULL || all == (optind < argc) || argc - optind > 1) {
+	if (svc.url == NULL || key_path == NULL || all == (optind < argc) || argc - optind > 1) {
 		approve_usage(stderr);
 		return 2;
 	}
@@ -563,7 +552,7 @@ int cmd_approve(int argc, char **argv)
 	key = cli_load_key("approve", key_path);
 	if (key == NULL)
 		goto out;
-	k.http = cli_open_http("approve", url, cacert, election);
+	k.http = cli_open_http("approve", &svc);
 	if (k.http == NULL)
 		goto out;
 	if (cli_fetch_block("approve", k.http, "0", &k.genesis) != 0 ||
@@ -610,15 +599,14 @@ static void reject_usage(FILE *out)
 int cmd_reject(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, OPT_URL},
-	    {"cacert", required_argument, NULL, OPT_CACERT},
-	    {"election", required_argument, NULL, OPT_ELECTION},
+	    CLI_SERVICE_OPTIONS,
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"reason", required_argument, NULL, OPT_REASON},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *cacert = NULL, *election = NULL, *key_path = NULL, *reason = NULL;
+	cli_service svc = {0};
+	const char *key_path = NULL, *reason = NULL;
 	uint8_t hash[CV_HASH_LEN];
 	cv_privkey *key = NULL;
 	checker k;
@@ -629,16 +617,9 @@ int cmd_reject(int argc, char **argv)
 	k.out = stdout;
 	k.tag = "";
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (cli_service_opt(c, optarg, &svc))
+			continue;
 		switch (c) {
-		case OPT_URL:
-			url = optarg;
-			break;
-		case OPT_ELECTION:
-			election = optarg;
-			break;
-		case OPT_CACERT:
-			cacert = optarg;
-			break;
 		case OPT_KEY:
 			key_path = optarg;
 			break;
@@ -653,7 +634,7 @@ int cmd_reject(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (url == NULL || key_path == NULL || reason == NULL || argc - optind != 1) {
+	if (svc.url == NULL || key_path == NULL || reason == NULL || argc - optind != 1) {
 		reject_usage(stderr);
 		return 2;
 	}
@@ -668,7 +649,7 @@ int cmd_reject(int argc, char **argv)
 	key = cli_load_key("reject", key_path);
 	if (key == NULL)
 		goto out;
-	k.http = cli_open_http("reject", url, cacert, election);
+	k.http = cli_open_http("reject", &svc);
 	if (k.http == NULL)
 		goto out;
 	if (post_rejection(&k, key, hash, 0, reason) == SENT)
@@ -1316,9 +1297,7 @@ static void validator_usage(FILE *out)
 int cmd_validator(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, OPT_URL},
-	    {"cacert", required_argument, NULL, OPT_CACERT},
-	    {"election", required_argument, NULL, OPT_ELECTION},
+	    CLI_SERVICE_OPTIONS,
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"journal", required_argument, NULL, OPT_JOURNAL},
@@ -1326,8 +1305,8 @@ int cmd_validator(int argc, char **argv)
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *url = NULL, *cacert = NULL, *election = NULL, *key_path = NULL,
-	           *journal_path = NULL;
+	cli_service svc = {0};
+	const char *key_path = NULL, *journal_path = NULL;
 	char *default_journal = NULL;
 	double interval = 2, pause, propose_after = 0;
 	cv_privkey *key = NULL;
@@ -1343,16 +1322,9 @@ int cmd_validator(int argc, char **argv)
 	d.k.out = stderr;
 	d.k.tag = "chainvote validator: ";
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (cli_service_opt(c, optarg, &svc))
+			continue;
 		switch (c) {
-		case OPT_URL:
-			url = optarg;
-			break;
-		case OPT_ELECTION:
-			election = optarg;
-			break;
-		case OPT_CACERT:
-			cacert = optarg;
-			break;
 		case OPT_KEY:
 			key_path = optarg;
 			break;
@@ -1382,7 +1354,7 @@ int cmd_validator(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (url == NULL || key_path == NULL || optind != argc) {
+	if (svc.url == NULL || key_path == NULL || optind != argc) {
 		validator_usage(stderr);
 		return 2;
 	}
@@ -1415,7 +1387,7 @@ int cmd_validator(int argc, char **argv)
 		        journal_path);
 		goto out;
 	}
-	d.k.http = cli_open_http("validator", url, cacert, election);
+	d.k.http = cli_open_http("validator", &svc);
 	if (d.k.http == NULL)
 		goto out;
 	/* no SA_RESTART: a signal ends a pause; a request in progress is abandoned */
