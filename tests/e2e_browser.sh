@@ -24,7 +24,7 @@ if ! sh tools/npm-ci.sh tests/browser; then
 fi
 
 # the page modules against the vectors (node --test prints "# pass N" and "# fail N")
-(cd tests/browser && node --test vectors.test.mjs receipts.test.mjs ballot.test.mjs) >"$log" 2>&1
+(cd tests/browser && node --test vectors.test.mjs receipts.test.mjs ballot.test.mjs ceremony.test.mjs) >"$log" 2>&1
 status=$?
 grep -E '^(not )?ok ' "$log"
 p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)
