@@ -83,9 +83,11 @@ export async function generateKey() {
 	return { privateKey, publicHex, keyFile };
 }
 
-// Reads a key file (its text). Returns {privateKey (non-extractable), publicHex}; throws
+// Reads a key file (its text). Returns {privateKey (non-extractable), publicHex}, and with
+// ecdh also ecdhKey: the same private key for ECDH (deriveBits, non-extractable), which a
+// trustee opens the shares sealed to its validator key with (www/js/ceremony.js). Throws
 // an Error whose message says what is wrong with the file.
-export async function importKeyFile(textContent) {
+export async function importKeyFile(textContent, { ecdh = false } = {}) {
 	let doc;
 	try {
 		doc = JSON.parse(textContent);
@@ -117,7 +119,10 @@ export async function importKeyFile(textContent) {
 	const probe = new TextEncoder().encode('chainvote/key-check');
 	if (!(await verify(publicHex, await sign(privateKey, probe), probe)))
 		throw new Error('The key file\'s private key does not belong to its public key.');
-	return { privateKey, publicHex };
+	if (!ecdh) return { privateKey, publicHex };
+	const ecdhKey = await subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, d: jwk.d },
+		{ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
+	return { privateKey, publicHex, ecdhKey };
 }
 
 // Number of leading zero bits of a hash read as a big-endian number.

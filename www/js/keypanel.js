@@ -11,7 +11,9 @@ import { $, h, clear, say, shortHex } from './ui.js';
 // when it is forgotten. Returns a promise that settles after the saved key was looked
 // for, with {use(key, from)}: makes key ({privateKey, publicHex}; from 'made' for one
 // just generated here) the key in use, saved in the browser when "remember" is ticked.
-export async function keyPanel(role, onKey) {
+// With ecdh (the trustee page) every key also carries ecdhKey, and a saved key without
+// one counts as none.
+export async function keyPanel(role, onKey, { ecdh = false } = {}) {
 	const status = $('key-status');
 	const file = $('key-file');
 	const remember = $('key-remember');
@@ -34,11 +36,11 @@ export async function keyPanel(role, onKey) {
 	const use = async (key, from = 'file') => {
 		let source = from;
 		if (remember.checked) {
-			await saveKey(role, key.privateKey, key.publicHex);
+			await saveKey(role, key.privateKey, key.publicHex, key.ecdhKey);
 			source = 'browser';
 		}
 		show(key, source);
-		onKey({ privateKey: key.privateKey, publicHex: key.publicHex, source });
+		onKey({ privateKey: key.privateKey, publicHex: key.publicHex, ecdhKey: key.ecdhKey, source });
 	};
 
 	file.addEventListener('change', async () => {
@@ -47,7 +49,7 @@ export async function keyPanel(role, onKey) {
 		if (!f) return;
 		try {
 			if (f.size > 16384) throw new Error('That file is too large to be a key file.');
-			await use(await importKeyFile(await f.text()), 'file');
+			await use(await importKeyFile(await f.text(), { ecdh }), 'file');
 		} catch (e) {
 			say(error, 'err', e.message || String(e));
 		} finally {
@@ -62,7 +64,8 @@ export async function keyPanel(role, onKey) {
 		file.focus();
 	});
 
-	const saved = await loadKey(role);
+	let saved = await loadKey(role);
+	if (saved && ecdh && !saved.ecdhKey) saved = null;
 	show(saved, 'browser');
 	if (saved) onKey({ ...saved, source: 'browser' });
 	return { use };

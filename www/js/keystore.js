@@ -33,17 +33,24 @@ function run(mode, fn) {
 	}));
 }
 
-// Stores {privateKey, publicHex} for role, replacing any key held for it.
-export function saveKey(role, privateKey, publicHex) {
-	return run('readwrite', (s) => s.put({ role, privateKey, publicHex, saved: Date.now() }));
+// Stores {privateKey, publicHex} for role, replacing any key held for it; ecdhKey (the
+// trustee page's ECDH form of the same key, also non-extractable) beside it when given.
+export function saveKey(role, privateKey, publicHex, ecdhKey = null) {
+	const rec = { role, privateKey, publicHex, saved: Date.now() };
+	if (ecdhKey) rec.ecdhKey = ecdhKey;
+	return run('readwrite', (s) => s.put(rec));
 }
 
-// The {privateKey, publicHex} stored for role, or null. Never throws: a browser without
-// IndexedDB (or a private window that refuses it) simply has no stored key.
+// The {privateKey, publicHex} stored for role (with ecdhKey when one was saved), or null.
+// Never throws: a browser without IndexedDB (or a private window that refuses it) simply
+// has no stored key.
 export async function loadKey(role) {
 	try {
 		const rec = await run('readonly', (s) => s.get(role));
-		return rec && rec.privateKey && rec.publicHex ? { privateKey: rec.privateKey, publicHex: rec.publicHex } : null;
+		if (!rec || !rec.privateKey || !rec.publicHex) return null;
+		const key = { privateKey: rec.privateKey, publicHex: rec.publicHex };
+		if (rec.ecdhKey) key.ecdhKey = rec.ecdhKey;
+		return key;
 	} catch {
 		return null;
 	}
