@@ -1,6 +1,9 @@
 """The trustee page in a secret election, in Chromium against the real nginx and programs
 (election `council`: three candidates, three validators who are its trustees, quorum 2):
-  - tests/browser/trustee_e2e.mjs (phase `ceremony`): one trustee does its whole part of
+  - tests/browser/trustee_e2e.mjs (phase `complaint`): the trustee on the page posts its
+    entry and shares, and checking a share sealed to it with a wrong value (signed by its
+    sender) posts a complaint; the open is refused; the admin resets the ceremony;
+  - trustee_e2e.mjs (phase `ceremony`): one trustee does its whole part of
     the key ceremony on trustee.html (its polynomial, the secret file saved, its signed
     entry, a reload with the key and secret files loaded again, its shares sealed to the
     two others, the shares it received opened and confirmed, its share file saved) while
@@ -11,8 +14,9 @@
     miner commits them and two validators approve; the admin closes; the seal is mined
     and approved;
   - trustee_e2e.mjs (phase `decrypt`, a fresh browser): the page, given the key file and
-    the share file it saved, checks the chain and posts its decryption share; a second
-    post is told it is in already;
+    the share file it saved, checks the chain and posts its decryption share; after a
+    reload, with the secret file alone, it makes s_j again from the sealed shares and its
+    post is told the share is in already;
   - one CLI trustee posts its share (`chainvote trustee decrypt`); the miner commits the
     shares; /api/results shows the counts of the choices cast, and the export passes
     `chainvote verify`.
@@ -98,6 +102,19 @@ def main():
         r = T.request(sysm, "POST", P("/admin/api/voters"), {"keys": [v.pub for v in voters]},
                       auth=auth)
         res.check("five voters on the roll", r.status in (200, 201), r)
+
+        # ---- a complaint from the page, which blocks the open; the admin resets ----
+        if not browser(sysm, tmp, "complaint", page_trustee, others):
+            return
+        r = T.request(sysm, "POST", P("/admin/api/open"), {}, auth=auth)
+        res.check("the page's complaint blocks the open: 409 ceremony_incomplete",
+                  r.status == 409 and r.code == "ceremony_incomplete", r)
+        r = T.request(sysm, "POST", P("/admin/api/ceremony/reset"), {}, auth=auth)
+        c = C.ceremony(sysm) or {}
+        res.check("the admin resets the ceremony", r.status == 200 and not c.get("shares") and
+                  all(t["entry"] is None for t in c.get("trustees", [])), c)
+        for t in others:
+            os.unlink(t.secret)     # keygen never overwrites: the voided polynomial goes
 
         # ---- the ceremony: one trustee on the page, two with the CLI ----
         if not browser(sysm, tmp, "ceremony", page_trustee, others):

@@ -5,7 +5,7 @@
 // page's IndexedDB or in the voter's file). Online, every shell file is fetched afresh
 // first, so a new page is served as soon as it is published; the copy is for offline.
 
-const CACHE = 'chainvote-shell-2';
+const CACHE = 'chainvote-shell-3';
 const SHELL = [
 	'/',
 	'/index.html',

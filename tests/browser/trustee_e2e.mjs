@@ -1,9 +1,10 @@
 // The trustee page in Debian's Chromium against the real system tests/e2e_trustee_page.py
 // set up (a secret election in set-up, three validators who are its trustees). PHASE
-// ceremony: this trustee does its whole part on the page while the two others (CLI_KEYS)
+// complaint: the page posts its entry and shares, and complains about a share sealed to it
+// with a wrong value. PHASE ceremony (after the admin's reset): this trustee does its whole part on the page while the two others (CLI_KEYS)
 // run `chainvote trustee keygen|shares`; PHASE decrypt (after the seal): a fresh browser
 // loads the key and the share file saved in the first phase and posts the decryption
-// share. Env: URL, SLUG, KEY_FILE, CLI_KEYS (comma-separated key files), CHAINVOTE, TMP,
+// share, and again from the secret file alone. Env: URL, SLUG, KEY_FILE, CLI_KEYS (comma-separated key files), CHAINVOTE, TMP,
 // PHASE. Prints "ok - …" lines and "trustee page PHASE: N passed, N failed".
 
 import { spawnSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import * as cer from '../../www/js/ceremony.js';
+import { N } from '../../www/js/ballot.js';
 
 const { URL: BASE, SLUG, KEY_FILE, CLI_KEYS, CHAINVOTE, TMP, PHASE } = process.env;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -39,13 +41,14 @@ function assert(cond, msg) {
 	if (!cond) throw new Error(msg || 'assertion failed');
 }
 
+// the secret file where tests/e2e_ceremony.py's Trustee keeps it: t1.key → t1.secret
+const secretOf = (keyPath) => keyPath.replace(/\.key$/, '') + '.secret';
+
 // `chainvote trustee STEP` for the CLI trustee whose key file is keyPath
 function cli(stepName, keyPath) {
 	const args = ['trustee', stepName, '--url', BASE, '--election', SLUG, '--key', keyPath];
-	// the secret file where tests/e2e_ceremony.py's Trustee keeps it: t1.key → t1.secret
-	const secretPath = keyPath.replace(/\.key$/, '') + '.secret';
-	if (stepName === 'keygen') args.push('--secret-out', secretPath);
-	if (stepName === 'shares') args.push('--secret', secretPath);
+	if (stepName === 'keygen') args.push('--secret-out', secretOf(keyPath));
+	if (stepName === 'shares') args.push('--secret', secretOf(keyPath));
 	return spawnSync(CHAINVOTE, args, { encoding: 'utf8' });
 }
 
@@ -67,8 +70,77 @@ async function loadKey(page) {
 	await page.locator('#key-role').filter({ hasText: 'This key is trustee x = ' }).waitFor();
 }
 
-async function ceremonyPhase(page, ctx, problems) {
+// The page makes the polynomial, saves the secret file to file and posts the entry; then
+// the CLI trustees post theirs.
+async function makeEntry(page, file) {
 	let secretDoc = null;
+	await step('the page makes the polynomial; the entry can be posted only once the secret file is saved', async () => {
+		await page.click('#secret-make');
+		await page.waitForSelector('#secret-download');
+		assert(await page.isDisabled('#entry-post'), 'not before the file is saved');
+		const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#secret-download')]);
+		await dl.saveAs(file);
+		secretDoc = JSON.parse(fs.readFileSync(file, 'utf8'));
+		assert(secretDoc.format === 'chainvote-trustee-secret/1' && secretDoc.coefficients.length === 2 &&
+			secretDoc.validator_key === me, JSON.stringify(Object.keys(secretDoc)));
+		await page.waitForFunction(() => !document.getElementById('entry-post').disabled);
+	});
+	await step('the signed trustee entry is posted: its commitments are the saved coefficients\' and it verifies', async () => {
+		await page.click('#entry-post');
+		await page.locator('#entry-msg.ok').filter({ hasText: 'posted' }).waitFor();
+		const c = await api('/ceremony');
+		const mine = c.trustees.find((t) => t.validator_key === me);
+		assert(mine && mine.entry, 'the service holds the entry');
+		assert(mine.entry.commitments[0] === cer.publicOf(BigInt('0x' + secretDoc.coefficients[0])), 'C_0 = a_0·G');
+		assert((await cer.verifyTrusteeEntry(mine.entry, c.setup_hash)).ok, 'proofs and signature verify');
+		assert(!fs.readFileSync(file, 'utf8').includes('"d"'), 'no key in the secret file');
+	});
+	await step('the two CLI trustees post their entries', async () => {
+		for (const k of cliKeys) {
+			const r = cli('keygen', k);
+			assert(r.status === 0, r.stdout + r.stderr);
+		}
+	});
+}
+
+// A share to this trustee sealed and signed by the first CLI trustee (its key and secret
+// files) whose value is P(x) + 1: it opens, but does not match the sender's commitments.
+async function postTamperedShare() {
+	const k = cliKeys[0];
+	const kf = JSON.parse(fs.readFileSync(k, 'utf8'));
+	const privateKey = await globalThis.crypto.subtle.importKey('jwk', kf.private_key, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+	const coeffs = JSON.parse(fs.readFileSync(secretOf(k), 'utf8')).coefficients.map((h) => BigInt('0x' + h));
+	const c = await api('/ceremony');
+	const x = c.trustees.find((t) => t.validator_key === me).x;
+	const { share } = await cer.sealShare({
+		setupHash: c.setup_hash, sender: kf.public_key, privateKey, recipient: me, value: (cer.polyEval(coeffs, x) + 1n) % N,
+	});
+	return fetch(`${BASE}/api/e/${SLUG}/ceremony/shares`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(share) });
+}
+
+async function complaintPhase(page, problems) {
+	await step('the trustee page loads the validator key', async () => loadKey(page));
+	await makeEntry(page, path.join(TMP, 'page-trustee-voided.secret.json'));
+	await step('the page sends its shares', async () => {
+		await page.click('#shares-send');
+		await page.locator('#shares-msg.ok').filter({ hasText: '2 shares sent' }).waitFor();
+	});
+	await step('a share sealed to the page with a wrong value (signed by its sender) is stored', async () => {
+		const r = await postTamperedShare();
+		assert(r.status === 201, `${r.status} ${await r.text()}`);
+	});
+	await step('checking its shares, the page lodges a complaint naming the sender and says it stands', async () => {
+		await page.click('#shares-check');
+		await page.locator('#shares-msg.err').filter({ hasText: 'complaint' }).waitFor();
+		assert((await page.locator('#shares-list li.check.fail').count()) >= 1, 'the bad share is listed as failed');
+		const c = await api('/ceremony');
+		const ck = c.checks.find((x) => x.trustee === me && x.sender === pubOf(cliKeys[0]));
+		assert(ck && ck.good === false && c.complaints === 1 && !c.complete, JSON.stringify(c.checks));
+		assert(!(await page.isVisible('#share-download')), 'no share file is offered');
+	});
+}
+
+async function ceremonyPhase(page, ctx, problems) {
 	const ok = await step('the trustee page loads the validator key and names this trustee\'s place; the setup_hash is recomputed', async () => {
 		const secure = await page.evaluate(() => isSecureContext && !!crypto.subtle);
 		assert(secure, 'a secure context');
@@ -84,33 +156,7 @@ async function ceremonyPhase(page, ctx, problems) {
 		await page.setInputFiles('#secret-file', KEY_FILE);
 		await page.locator('#secret-error').filter({ hasText: 'not a trustee file' }).waitFor();
 	});
-	await step('the page makes the polynomial; the entry can be posted only once the secret file is saved', async () => {
-		await page.click('#secret-make');
-		await page.waitForSelector('#secret-download');
-		assert(await page.isDisabled('#entry-post'), 'not before the file is saved');
-		const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#secret-download')]);
-		await dl.saveAs(SECRET_FILE);
-		secretDoc = JSON.parse(fs.readFileSync(SECRET_FILE, 'utf8'));
-		assert(secretDoc.format === 'chainvote-trustee-secret/1' && secretDoc.coefficients.length === 2 &&
-			secretDoc.validator_key === me, JSON.stringify(Object.keys(secretDoc)));
-		await page.waitForFunction(() => !document.getElementById('entry-post').disabled);
-	});
-	await step('the signed trustee entry is posted: its commitments are the saved coefficients\' and it verifies', async () => {
-		await page.click('#entry-post');
-		await page.locator('#entry-msg.ok').filter({ hasText: 'posted' }).waitFor();
-		const c = await api('/ceremony');
-		const mine = c.trustees.find((t) => t.validator_key === me);
-		assert(mine && mine.entry, 'the service holds the entry');
-		assert(mine.entry.commitments[0] === cer.publicOf(BigInt('0x' + secretDoc.coefficients[0])), 'C_0 = a_0·G');
-		assert((await cer.verifyTrusteeEntry(mine.entry, c.setup_hash)).ok, 'proofs and signature verify');
-		assert(!fs.readFileSync(SECRET_FILE, 'utf8').includes('"d"'), 'no key in the secret file');
-	});
-	await step('the two CLI trustees post their entries', async () => {
-		for (const k of cliKeys) {
-			const r = cli('keygen', k);
-			assert(r.status === 0, r.stdout + r.stderr);
-		}
-	});
+	await makeEntry(page, SECRET_FILE);
 	let page2 = page;
 	await step('after a reload the page takes the key file and the secret file again and sees the entry posted', async () => {
 		await page.close();
@@ -185,9 +231,16 @@ async function decryptPhase(page) {
 		const st = await fetch(`${BASE}/api/e/${SLUG}/votes/${txid}`);
 		assert(st.status === 200, `the service knows the share: ${st.status}`);
 	});
-	await step('a second post is told the share is in already', async () => {
+	await step('with the secret file alone (a reload, no share file) the page remakes s_j from the sealed shares; its post is told the share is in already', async () => {
+		await page.reload();
+		await loadKey(page);
+		await page.setInputFiles('#secret-file', SECRET_FILE);
+		await page.locator('#secret-status').filter({ hasText: 'matches your posted entry' }).waitFor();
+		await page.waitForFunction(() => !document.getElementById('decrypt-post').disabled);
+		posted = null;
 		await page.click('#decrypt-post');
 		await page.locator('#decrypt-msg.ok').filter({ hasText: 'posted already' }).waitFor({ timeout: 60000 });
+		assert(posted && posted.validator_key === me, 'a share was made and posted again');
 	});
 }
 
@@ -201,7 +254,8 @@ async function main() {
 	ctx.setDefaultTimeout(20000);
 	const problems = [];
 	const page = await openPage(ctx, problems);
-	if (PHASE === 'ceremony') await ceremonyPhase(page, ctx, problems);
+	if (PHASE === 'complaint') await complaintPhase(page, problems);
+	else if (PHASE === 'ceremony') await ceremonyPhase(page, ctx, problems);
 	else await decryptPhase(page);
 	await step('no page error and no CSP violation', async () => {
 		assert(problems.length === 0, problems.join('; '));
