@@ -240,7 +240,7 @@ async function main() {
 	} else {
 		await step('over plain HTTP by a host name the signing pages say they cannot sign, and hide their forms', async () => {
 			const page = await voterCtx.newPage();
-			for (const [file, what] of [['vote.html', 'sign or send a vote'], ['register.html', 'make a voter key'], ['validator.html', 'sign approvals']]) {
+			for (const [file, what] of [['vote.html', 'sign or send a vote'], ['register.html', 'make a voter key'], ['validator.html', 'sign approvals'], ['trustee.html', 'take part in the key ceremony']]) {
 				await page.goto(`http://${NAME}:${port}/${file}`);
 				const banner = page.locator('#insecure-context');
 				await banner.filter({ hasText: `This page cannot ${what}` }).waitFor();

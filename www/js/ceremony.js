@@ -13,9 +13,9 @@ import { p256 } from '../vendor/noble-curves/nist.js';
 import { sha256 } from '../vendor/noble-hashes/sha2.js';
 import {
 	hex, unhex, concat, tag, u8, u16, u64, isHex, HASH_LEN, KEY_LEN, SIG_LEN,
-	electionEntry, candidateEntry, validatorEntry, voterEntry, sealLeaf, blockHeader,
+	electionEntry, candidateEntry, validatorEntry, voterEntry, sealLeaf, blockHeader, approvalMessage,
 } from './encode.js';
-import { sign, verify, jwkFromHex } from './crypto.js';
+import { sign, verify, jwkFromHex, leadingZeroBits } from './crypto.js';
 import { N, POINT_LEN, SCALAR_LEN, pointFrom, pointBytes, scalarBytes, scalarFrom, hs, randomScalar, ballotPayload } from './ballot.js';
 import { root } from './merkle.js';
 
@@ -423,7 +423,7 @@ async function approvals(b, validatorKeys) {
 	const seen = new Set();
 	for (const a of b.approvals || []) {
 		const k = String(a.validator_key).toLowerCase();
-		if (validatorKeys.has(k) && !seen.has(k) && (await verify(k, a.signature, concat(tag('chainvote/approve/1'), unhex(b.hash, HASH_LEN)))))
+		if (validatorKeys.has(k) && !seen.has(k) && (await verify(k, a.signature, approvalMessage(b.hash))))
 			seen.add(k);
 	}
 	return seen.size;
@@ -471,15 +471,7 @@ export async function sealedAggregate(exportDoc, { genesisHash, me }) {
 			return fail(`block ${h} is malformed`);
 		}
 		if (!headerOk(b) || !(await rootOk(leaves, b))) return fail(`block ${h}'s hash or merkle root does not match`);
-		let zeros = 0;
-		for (const byte of unhex(b.hash, HASH_LEN)) {
-			if (byte) {
-				zeros += Math.clz32(byte) - 24;
-				break;
-			}
-			zeros += 8;
-		}
-		if (b.difficulty !== g.election.difficulty || zeros < b.difficulty) return fail(`block ${h}'s proof of work does not hold`);
+		if (b.difficulty !== g.election.difficulty || leadingZeroBits(unhex(b.hash, HASH_LEN)) < b.difficulty) return fail(`block ${h}'s proof of work does not hold`);
 		if ((await approvals(b, keys)) < g.election.threshold) return fail(`block ${h} lacks the threshold of approvals`);
 		if (b.seal) {
 			if (String(b.seal.election_id).toLowerCase() !== String(g.hash).toLowerCase()) return fail('the seal names another election');

@@ -132,6 +132,7 @@ async function refresh() {
 		say($('cer-error'), 'err', '');
 	} catch (e) {
 		say($('cer-error'), 'err', 'The ceremony could not be loaded: ' + explain(e));
+		$('cer-status').textContent = 'Not loaded.';
 		return;
 	}
 	await renderCeremony();
