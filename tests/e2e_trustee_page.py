@@ -16,7 +16,7 @@
   - trustee_e2e.mjs (phase `decrypt`, a fresh browser): the page, given the key file and
     the share file it saved, checks the chain and posts its decryption share; after a
     reload, with the secret file alone, it makes s_j again from the sealed shares and its
-    post is told the share is in already;
+    post is told the share is in already (the key then from the browser, remembered);
   - one CLI trustee posts its share (`chainvote trustee decrypt`); the miner commits the
     shares; /api/results shows the counts of the choices cast, and the export passes
     `chainvote verify`.

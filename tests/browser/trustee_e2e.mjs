@@ -210,7 +210,8 @@ async function ceremonyPhase(page, ctx, problems) {
 }
 
 async function decryptPhase(page) {
-	await step('after the seal, a fresh browser takes the key file and the share file', async () => {
+	await step('after the seal, a fresh browser takes the key file ("remember" ticked) and the share file', async () => {
+		await page.check('#key-remember');
 		await loadKey(page);
 		await page.setInputFiles('#secret-file', SHARE_FILE);
 		await page.locator('#secret-status').filter({ hasText: 'Your share s_j' }).waitFor();
@@ -231,9 +232,10 @@ async function decryptPhase(page) {
 		const st = await fetch(`${BASE}/api/e/${SLUG}/votes/${txid}`);
 		assert(st.status === 200, `the service knows the share: ${st.status}`);
 	});
-	await step('with the secret file alone (a reload, no share file) the page remakes s_j from the sealed shares; its post is told the share is in already', async () => {
+	await step('after a reload the key remembered in the browser (signing and ECDH) and the secret file alone remake s_j from the sealed shares; the post is told the share is in already', async () => {
 		await page.reload();
-		await loadKey(page);
+		await page.locator('#key-status').filter({ hasText: 'saved in this browser' }).waitFor();
+		await page.locator('#key-role').filter({ hasText: 'This key is trustee x = ' }).waitFor();
 		await page.setInputFiles('#secret-file', SECRET_FILE);
 		await page.locator('#secret-status').filter({ hasText: 'matches your posted entry' }).waitFor();
 		await page.waitForFunction(() => !document.getElementById('decrypt-post').disabled);
