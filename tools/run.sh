@@ -179,8 +179,9 @@ admin_credentials() {
 # for the three trustees, who would each run it on their own machine: each validator key
 # posts its trustee entry (its polynomial's coefficients in validator-I.secret), then
 # seals its shares to the others and checks theirs until it holds s_j
-# (validator-I.share); the admin then opens the election, and voters 01 to 05 cast
-# ballots with `chainvote vote` so that the pages have something to show. The service
+# (validator-I.share); the admin then opens the election, and voters 16 to 20 cast
+# ballots with `chainvote vote` so that the pages have something to show (01 to 15 are
+# left for whoever tries the demo). The service
 # must answer. 0, or 1 with the reason on stderr; DATA/demo/ceremony-pending is removed
 # once the election is open.
 demo_ceremony() {
@@ -210,8 +211,8 @@ demo_ceremony() {
 	done
 	$AS "$BIN/chainvote" open --data "$DATA/election" || { echo "run: the open failed" >&2; return 1; }
 	rm -f "$demo/ceremony-pending"
-	for v in 1:1 2:2 3:1 4:3 5:1; do
-		"$BIN/chainvote" vote "$@" --key "$demo/voters/voter-0${v%%:*}.json" \
+	for v in 16:1 17:2 18:1 19:3 20:1; do
+		"$BIN/chainvote" vote "$@" --key "$demo/voters/voter-${v%%:*}.json" \
 			--candidate "${v#*:}" >/dev/null ||
 			{ echo "run: demo voter ${v%%:*}'s ballot was refused" >&2; return 1; }
 	done
@@ -441,7 +442,7 @@ ballots_note() {
 	[ -f "$DATA/demo/validators/validator-1.share" ] || [ -f "$DATA/demo/ceremony-pending" ] || return 0
 	posting=0
 	for i in $(validator_indexes); do posting=$((posting + 1)); done
-	printf '\n  secret:     ballots are encrypted; voters 01-05 cast demo ballots. Close the election\n'
+	printf '\n  secret:     ballots are encrypted; voters 16-20 cast demo ballots. Close the election\n'
 	printf '              (admin page); '
 	if [ $posting -ge 2 ]; then
 		printf 'the validator daemons, the trustees, post their decryption\n'
