@@ -14,6 +14,8 @@ nginx and programs:
     /api/results shows the decrypted tally of the choices made; `chainvote verify URL`
     prints the same tally and finds the receipt in the sealed chain;
   - the default mode (a miner, proof of work, VALIDATORS=2) reaches the tally the same way;
+  - under `run.sh supervise` (the container's command, under tini) the ceremony runs beside
+    supervisord once the service answers, and the close is followed by the tally too;
   - BALLOTS=open still makes the open demo, opened at once.
 Started by tests/e2e_secretdemo.sh with BIN and CGI set."""
 import json
@@ -198,6 +200,34 @@ def with_miner():
         sysm.cleanup()
 
 
+def supervised():
+    sysm = T.System(prefix="cv-secretdemo-sup-", DEMO=1, MINER=0, VALIDATORS=2, DIFFICULTY=0,
+                    WORKERS=1, VALIDATOR_INTERVAL="0.3")
+    proc = None
+    try:
+        log = open(os.path.join(sysm.tmp, "supervise.out"), "w")
+        proc = subprocess.Popen(["tini", "-s", "--", "sh", T.RUN_SH, "supervise",
+                                 str(sysm.port), sysm.data], env=sysm.env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        ok = T.wait_until(lambda: results(sysm).get("committed") == 5, 120, every=0.5)
+        ceremony = os.path.join(sysm.run_dir, "ceremony.log")
+        res.check("supervised: the ceremony runs beside supervisord, the daemons commit the "
+                  "demo ballots", ok, (results(sysm), open(log.name).read()[-1500:],
+                                       open(ceremony).read()[-1500:]
+                                       if os.path.exists(ceremony) else "no ceremony log"))
+        if ok:
+            close_and_tally(sysm, "supervised", DEMO_CHOICES)
+    finally:
+        sysm.run_sh("stop")
+        if proc is not None:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+        sysm.cleanup()
+
+
 def open_demo():
     sysm = T.System(prefix="cv-secretdemo-open-", DEMO=1, MINER=0, BALLOTS="open")
     try:
@@ -223,6 +253,7 @@ def main():
     try:
         energy_free(tmp)
         with_miner()
+        supervised()
         open_demo()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
