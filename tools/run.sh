@@ -181,9 +181,9 @@ admin_credentials() {
 # seals its shares to the others and checks theirs until it holds s_j
 # (validator-I.share); the admin then opens the election, and voters 16 to 20 cast
 # ballots with `chainvote vote` so that the pages have something to show (01 to 15 are
-# left for whoever tries the demo). The service
-# must answer. 0, or 1 with the reason on stderr; DATA/demo/ceremony-pending is removed
-# once the election is open.
+# left for whoever tries the demo). The service must answer. 0, or 1 with the reason on
+# stderr; DATA/demo/ceremony-pending is removed once the election is open, and a step
+# whose file exists already is skipped when run again.
 demo_ceremony() {
 	demo=$DATA/demo
 	# shellcheck disable=SC2046 # the service options, split on purpose
