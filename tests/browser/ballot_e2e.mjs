@@ -80,8 +80,8 @@ async function explorerBallots(ctx, problems, txid, cands) {
 	});
 	await step('the explorer shows the ballot by its receipt: secret choice, proofs valid, inclusion proof checked', async () => {
 		await page.goto(`${BASE}/e/${SLUG}/explorer.html#tx=${txid}`);
-		await page.waitForSelector('#view-h');
-		assert((await page.textContent('#view-h')).trim() === 'Ballot', await page.textContent('#view-h'));
+		// a change of the fragment only: the view is drawn anew, the heading tells when
+		await page.waitForFunction(() => (document.querySelector('#view-h') || {}).textContent === 'Ballot');
 		await page.waitForFunction(() => document.body.textContent.includes('proofs valid'), null, { timeout: 30000 });
 		const text = await page.textContent('#view');
 		assert(text.includes('secret: encrypted') && text.includes('committed in block 1'), text.slice(0, 400));
@@ -106,6 +106,16 @@ async function sharesPhase(page, problems) {
 		await page.waitForFunction(() => Array.from(document.querySelectorAll('.checks li')).some((l) => l.textContent.includes('decryption share')), null, { timeout: 30000 });
 		const checks = await page.$$eval('.checks li', (lis) => lis.map((l) => l.className + ': ' + l.textContent));
 		assert(checks.some((c) => c.includes('Merkle root') && c.includes('2 decryption shares')), checks.join(' | '));
+		assert(!checks.some((c) => c.startsWith('check fail')), checks.join(' | '));
+	});
+	await step('the explorer shows a decryption share by its txid with its inclusion proof checked', async () => {
+		const b3 = await (await fetch(`${BASE}/api/e/${SLUG}/blocks/3`)).json();
+		await page.goto(`${BASE}/e/${SLUG}/explorer.html#tx=${b3.decryptions[1].txid}`);
+		// a change of the fragment only: the view is drawn anew, the heading tells when
+		await page.waitForFunction(() => (document.querySelector('#view-h') || {}).textContent === 'Decryption share');
+		await page.waitForFunction(() => document.querySelectorAll('#view .checks li.pass').length >= 4, null, { timeout: 30000 });
+		const checks = await page.$$eval('#view .checks li', (lis) => lis.map((l) => l.className + ': ' + l.textContent));
+		assert(checks.some((c) => c.includes('Inclusion proof: the decryption share is in the block')), checks.join(' | '));
 		assert(!checks.some((c) => c.startsWith('check fail')), checks.join(' | '));
 	});
 }

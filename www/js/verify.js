@@ -7,7 +7,7 @@
 import { hex, unhex, votePayload, voteLeaf, blockLeaves, blockHeader, approvalMessage, acceptanceMessage, isHex } from './encode.js';
 import { sha256, verify, leadingZeroBits } from './crypto.js';
 import { root, verifyInclusion } from './merkle.js';
-import { ballotPayload, ballotLeaf, decryptionPayload, secretLeaves, verifyBallot } from './ballot.js';
+import { ballotPayload, ballotLeaf, decryptionPayload, decryptionLeaf, secretLeaves, verifyBallot } from './ballot.js';
 
 const item = (ok, label, detail = '') => ({ ok, label, detail });
 
@@ -199,19 +199,26 @@ export async function checkApprovals(block, validators, threshold) {
 // when its payload hashes to the txid and its signature verifies under the voter's key.
 // Signature bytes are never compared with the ones this page signed: the txid does not
 // cover the signature, and (r, n-s) verifies as well as (r, s), so a miner may commit
-// either form of the same vote. A secret election's receipt names a ballot: the same
-// checks hold of the block's ballot (its choice stays encrypted). Returns a list of checks.
+// either form of the same vote. A secret election's receipt names a ballot (its choice
+// stays encrypted) or a trustee's decryption share: the same checks hold of the block's
+// item. Returns a list of checks.
 export async function checkReceipt(txid, receipt, block, voterKey = null) {
 	const checks = [];
-	const votes = Array.isArray(block.votes) ? block.votes : [];
+	const secret = isSecretBlock(block);
+	// a trustee's decryption share (its answer has "decryption"): the same checks among
+	// the block's shares, by the trustee's key
+	const share = secret && !!receipt.decryption;
+	const votes = share ? block.decryptions : Array.isArray(block.votes) ? block.votes : [];
 	const index = receipt.index;
 	const vote = Number.isInteger(index) && index >= 0 && index < votes.length ? votes[index] : null;
-	const ballot = isSecretBlock(block);
-	const what = ballot ? 'ballot' : 'vote';
+	const what = share ? 'decryption share' : secret ? 'ballot' : 'vote';
+	const payloadOf = share ? decryptionPayload : secret ? ballotPayload : votePayload;
+	const leafOf = share ? decryptionLeaf : secret ? ballotLeaf : voteLeaf;
+	const signer = (v) => (share ? v.validator_key : v.voter_key);
 	let payload = null;
 	try {
 		if (!vote) throw new Error(`block ${block.height} has no ${what} at index ${index}`);
-		payload = ballot ? ballotPayload(vote) : votePayload(vote);
+		payload = payloadOf(vote);
 	} catch (e) {
 		checks.push(item(false, `The block holds a well-formed ${what} at the receipt's place`, e.message));
 		return checks;
@@ -220,10 +227,11 @@ export async function checkReceipt(txid, receipt, block, voterKey = null) {
 	checks.push(item(computed === txid, `The block's ${what} is the one the receipt number names`,
 		computed === txid ? '' : `its payload hashes to ${computed}`));
 	if (voterKey) {
-		const mine = String(vote.voter_key).toLowerCase() === String(voterKey).toLowerCase();
+		const mine = String(signer(vote)).toLowerCase() === String(voterKey).toLowerCase();
 		checks.push(item(mine, `The ${what} is by your key`));
 	}
-	checks.push(item(await verify(voterKey || vote.voter_key, vote.signature, payload), `The voter's signature on the ${what} verifies`));
+	checks.push(item(await verify(voterKey || signer(vote), vote.signature, payload),
+		`The ${share ? 'trustee' : 'voter'}'s signature on the ${what} verifies`));
 
 	const { hash } = await blockHash(block);
 	checks.push(item(hash !== null && hash === block.hash && hash === receipt.block_hash,
@@ -236,12 +244,14 @@ export async function checkReceipt(txid, receipt, block, voterKey = null) {
 	let proofOk = false;
 	try {
 		proofOk = Array.isArray(receipt.path) && isHex(block.merkle_root, 32) &&
-			(await verifyInclusion(ballot ? ballotLeaf(vote) : voteLeaf(vote), receipt.index, receipt.tree_size,
+			(await verifyInclusion(leafOf(vote), receipt.index, receipt.tree_size,
 				receipt.path.map((p) => unhex(p, 32)), unhex(block.merkle_root, 32)));
 	} catch {
 		proofOk = false;
 	}
-	if (receipt.tree_size !== votes.length || (ballot && block.decryptions.length)) proofOk = false;
+	// a secret block holds one kind of leaf: the receipt's items are all of them
+	const others = !secret ? 0 : share ? (block.votes || []).length : block.decryptions.length;
+	if (receipt.tree_size !== votes.length || others) proofOk = false;
 	checks.push(item(proofOk, `Inclusion proof: the ${what} is in the block's Merkle tree`,
 		`leaf ${receipt.index} of ${receipt.tree_size}, ${receipt.path ? receipt.path.length : 0} hashes`));
 	return checks;
