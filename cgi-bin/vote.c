@@ -270,8 +270,64 @@ static cv_err get_vote(cv_req *r)
 	return cv_reply_json(r, 200, o);
 }
 
+/* A secret election's pending ballot or share in GET /api/pool: {"txid", "voter_key",
+ * "timestamp"} or {"txid", "validator_key", "through_height"}, and "proofs": "verified"
+ * (the pool holds only items whose proofs and signature the service checked at
+ * admission). Never the ciphertexts: GET /api/votes/{txid} gives the whole ballot. */
+static json_object *pool_entry_json(const cv_pool_entry *p)
+{
+	json_object *o = json_object_new_object();
+	bool ballot = p->kind == CV_ITEM_BALLOT;
+
+	if (o == NULL)
+		return NULL;
+	cv_json_add_hex(o, "txid", p->txid, CV_HASH_LEN);
+	cv_json_add_hex(o, ballot ? "voter_key" : "validator_key", p->key, CV_KEY_LEN);
+	json_object_object_add(o, ballot ? "timestamp" : "through_height",
+	                       json_object_new_uint64(p->at));
+	json_object_object_add(o, "proofs", json_object_new_string("verified"));
+	return o;
+}
+
+/* A secret election's pool: "ballots": "secret", its pending ballots in "votes" (as its
+ * blocks carry them) and its pending shares in "decryptions", each as pool_entry_json. */
+static cv_err add_secret_pool(cv_req *r, size_t limit, json_object *o)
+{
+	cv_pool_entry *items = NULL;
+	json_object *votes = json_object_new_array(), *shares = json_object_new_array();
+	size_t n = 0;
+	cv_err e;
+
+	if (votes == NULL || shares == NULL) {
+		e = CV_E_NOMEM;
+		goto out;
+	}
+	if ((e = cv_store_pool_secret(r->store, limit, &items, &n)) != CV_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		json_object *item = pool_entry_json(&items[i]);
+		json_object *into = items[i].kind == CV_ITEM_BALLOT ? votes : shares;
+
+		if (item == NULL || json_object_array_add(into, item) != 0) {
+			json_object_put(item);
+			e = CV_E_NOMEM;
+			goto out;
+		}
+	}
+	json_object_object_add(o, "ballots", json_object_new_string("secret"));
+	json_object_object_add(o, "votes", votes);
+	json_object_object_add(o, "decryptions", shares);
+	votes = shares = NULL;
+out:
+	json_object_put(votes);
+	json_object_put(shares);
+	free(items);
+	return e;
+}
+
 /* GET /api/pool?limit=N: the oldest N pending votes (1-1000, default 100) and the pool's
- * size. 200 (empty before the election opens); 400 bad limit; 404 no election; 503 busy. */
+ * size; a secret election's pending ballots and shares (add_secret_pool). 200 (empty
+ * before the election opens); 400 bad limit; 404 no election; 503 busy. */
 static cv_err get_pool(cv_req *r)
 {
 	uint64_t limit;
@@ -285,11 +341,21 @@ static cv_err get_pool(cv_req *r)
 		return e;
 	if ((e = cv_req_info(r, &info)) != CV_OK)
 		return e;
-	if ((e = cv_store_pool(r->store, (size_t)limit, &votes, &n)) != CV_OK)
-		return e;
 	o = json_object_new_object();
+	if (o == NULL)
+		return CV_E_NOMEM;
+	json_object_object_add(o, "pending", json_object_new_uint64(info.n_pending));
+	if (info.settings.secret) {
+		if ((e = add_secret_pool(r, (size_t)limit, o)) != CV_OK)
+			goto out;
+		e = cv_reply_json(r, 200, o);
+		o = NULL;
+		goto out;
+	}
+	if ((e = cv_store_pool(r->store, (size_t)limit, &votes, &n)) != CV_OK)
+		goto out;
 	list = json_object_new_array();
-	if (o == NULL || list == NULL) {
+	if (list == NULL) {
 		e = CV_E_NOMEM;
 		goto out;
 	}
@@ -302,7 +368,6 @@ static cv_err get_pool(cv_req *r)
 			goto out;
 		}
 	}
-	json_object_object_add(o, "pending", json_object_new_uint64(info.n_pending));
 	json_object_object_add(o, "votes", list);
 	list = NULL;
 	e = cv_reply_json(r, 200, o);

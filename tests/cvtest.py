@@ -163,8 +163,9 @@ class AdminAuth(str):
 
 class System:
     """One ChainVote system under tools/run.sh. env: extra run.sh settings (MINER,
-    WORKERS, RATE_EXEMPT_LOOPBACK, LISTEN, VALIDATORS). No validator daemon unless a test
-    asks (VALIDATORS=N with DEMO=1): proposals wait for the test's own approvals."""
+    WORKERS, RATE_EXEMPT_LOOPBACK, LISTEN, VALIDATORS, BALLOTS). No validator daemon unless
+    a test asks (VALIDATORS=N with DEMO=1): proposals wait for the test's own approvals.
+    With DEMO=1 the demo is secret unless BALLOTS=open."""
 
     def __init__(self, prefix="cv-e2e-", host="127.0.0.1", **env):
         self.tmp = tempfile.mkdtemp(prefix=prefix)

@@ -2,9 +2,13 @@
 sets up election `council` with three candidates and three trustees who run the key
 ceremony with the CLI (tests/e2e_ceremony.py's helpers), puts a voter's key file on the
 roll and opens it; then tests/browser/ballot_e2e.mjs drives the page (prepare, check the
-encryption with `chainvote check-ballot`, a fresh ballot, cast: the posted body and the
-service's 409 secret_not_served) and reports the time to prepare a 3-candidate ballot
-with and without CPU throttling. Started by tests/e2e_ballot_page.sh with BIN and CGI."""
+encryption with `chainvote check-ballot`, a fresh ballot, cast: the posted body, the
+service takes it), has the ballot mined and approved (the vote page checks its receipt
+in the chain; its receipt file passes `chainvote receipt`), checks the explorer's view of
+the ballots (ciphertexts, proofs, no choice), and reports the time to prepare a
+3-candidate ballot with and without CPU throttling. Then the close, the seal and two
+trustees' shares are committed here, and a second run checks the explorer's block of
+decryption shares. Started by tests/e2e_ballot_page.sh with BIN and CGI."""
 import json
 import os
 import shutil
@@ -62,7 +66,32 @@ def open_secret_election(sysm, tmp):
     if not res.check("the secret election opens", r.status == 200, r):
         return None
     os.chmod(key_file, 0o644)
-    return key_file
+    return key_file, trustees
+
+
+def browser(env):
+    """tests/browser/ballot_e2e.mjs with env; its ok/not ok lines become checks."""
+    r = subprocess.run(["node", os.path.join(HERE, "browser", "ballot_e2e.mjs")], env=env,
+                       capture_output=True, text=True, timeout=600)
+    out = r.stdout + r.stderr
+    for line in out.splitlines():
+        if line.startswith("ok - ") or line.startswith("not ok - "):
+            res.check(line.split(" - ", 1)[1], line.startswith("ok - "))
+        elif line.startswith("# "):
+            print(line)
+    res.check(f"the browser test ({env.get('PHASE', 'vote')}) ran to its end",
+              "ballot page:" in out and r.returncode in (0, 1), out[-2000:])
+
+
+def commit(sysm, trustees, what):
+    """The pool mined into a block once and approved by two trustees."""
+    m = subprocess.run([T.MINER, "--url", sysm.url, "--election", SLUG, "--once", "--threads",
+                        "1"], capture_output=True, text=True, timeout=300)
+    outs = [C.cli("approve", "--url", sysm.url, "--election", SLUG, "--key", t.key_path,
+                  "--all") for t in trustees[:2]]
+    res.check(f"{what} is mined and approved", m.returncode == 0 and
+              all(o.returncode == 0 for o in outs), (m.stdout + m.stderr,
+                                                     [o.stdout + o.stderr for o in outs]))
 
 
 def main():
@@ -71,21 +100,25 @@ def main():
     try:
         if not res.check("system starts", sysm.start(), sysm.last_output):
             return
-        key_file = open_secret_election(sysm, tmp)
-        if key_file is None:
+        opened = open_secret_election(sysm, tmp)
+        if opened is None:
             return
+        key_file, trustees = opened
         env = dict(os.environ, URL=sysm.url, SLUG=SLUG, KEY_FILE=key_file,
-                   CHAINVOTE=T.CHAINVOTE, TMP=tmp)
-        r = subprocess.run(["node", os.path.join(HERE, "browser", "ballot_e2e.mjs")], env=env,
-                           capture_output=True, text=True, timeout=600)
-        out = r.stdout + r.stderr
-        for line in out.splitlines():
-            if line.startswith("ok - ") or line.startswith("not ok - "):
-                res.check(line.split(" - ", 1)[1], line.startswith("ok - "))
-            elif line.startswith("# "):
-                print(line)
-        res.check("the browser test ran to its end", "ballot page:" in out and r.returncode in
-                  (0, 1), out[-2000:])
+                   CHAINVOTE=T.CHAINVOTE, TMP=tmp, MINER=T.MINER,
+                   TRUSTEE_KEYS=":".join(t.key_path for t in trustees[:2]))
+        browser(env)
+        # the close, the seal and two trustees' shares, committed; then the explorer
+        auth = sysm.admin_auth()
+        r = T.request(sysm, "POST", P("/admin/api/close"), {}, auth=auth)
+        res.check("the admin closes the election", r.status == 200, r)
+        commit(sysm, trustees, "the seal")
+        for t in trustees[:2]:
+            out = t.run(sysm, "decrypt", "--share", t.secret + ".share")
+            res.check(f"{t.name} posts its decryption share", out.returncode == 0,
+                      out.stdout + out.stderr)
+        commit(sysm, trustees, "the shares")
+        browser(dict(env, PHASE="shares"))
     finally:
         sysm.stop()
         sysm.cleanup()

@@ -137,7 +137,9 @@ def one_height(sysm, daemons, voter, what):
 
 
 def main():
-    sysm = T.System(prefix="cv-energyfree-", DEMO=1, MINER=0, VALIDATORS=0, DIFFICULTY=0)
+    # the open demo (e2e_secretdemo runs the secret default energy-free)
+    sysm = T.System(prefix="cv-energyfree-", DEMO=1, MINER=0, VALIDATORS=0, DIFFICULTY=0,
+                    BALLOTS="open")
     daemons = {}
     try:
         if not res.check("system starts with the demo at difficulty 0 and no miner",
@@ -226,7 +228,7 @@ def main():
         sysm.cleanup()
 
     # ---- at a difficulty above 0 a daemon never proposes
-    sysm = T.System(prefix="cv-energyfree-pow-", DEMO=1, MINER=0, VALIDATORS=0,
+    sysm = T.System(prefix="cv-energyfree-pow-", DEMO=1, MINER=0, VALIDATORS=0, BALLOTS="open",
                     DIFFICULTY=8)
     daemons = {}
     try:

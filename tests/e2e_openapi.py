@@ -972,6 +972,10 @@ def secret_ballots(url, E, A, trustees, voter):
     check("a ballot cast with chainvote vote", out.returncode == 0, (out.stdout, out.stderr))
     txid = out.stdout.strip()
     expect("the pending ballot's status", http_("GET", f"{E}/votes/{txid}"), 200)
+    r = http_("GET", f"{E}/pool")
+    expect("the pool with the ballot", r, 200)
+    check("it lists the ballot", [b.get("txid") for b in (r.json or {}).get("votes", [])] == [txid],
+          r)
     r = http_("GET", f"{E}/work")
     expect("the work with the ballot", r, 200)
     check("it offers the ballot", len((r.json or {}).get("votes", [])) == 1, r)
@@ -987,6 +991,9 @@ def secret_ballots(url, E, A, trustees, voter):
                   "--share", t[2] + ".share")
         check("a trustee posts its decryption share", out.returncode == 0,
               (out.stdout, out.stderr))
+    r = http_("GET", f"{E}/pool")
+    expect("the pool with the shares", r, 200)
+    check("it lists the shares", len((r.json or {}).get("decryptions", [])) == len(trustees), r)
     r = http_("GET", f"{E}/work")
     expect("the work with the shares", r, 200)
     commit("the shares")

@@ -106,8 +106,9 @@ class Daemon:
 
 
 def main():
+    # the open demo: votes signed here (e2e_secretdemo runs the secret default)
     sysm = T.System(prefix="cv-validator-", DEMO=1, MINER=1, VALIDATORS=2,
-                    VALIDATOR_INTERVAL="0.2")
+                    VALIDATOR_INTERVAL="0.2", BALLOTS="open")
     daemons = []
     try:
         if not res.check("system starts with the demo, a miner and two validator daemons",

@@ -1,8 +1,9 @@
 /* The signed acceptance of votes (lib/chain/acceptance.c): the documented vector of
  * docs/ACCEPTANCE.md byte for byte, strict JSON of acceptances and receipt files, the
  * receipt's match against a committed vote whose signature a miner swapped for its
- * (r, n-s) twin, and the service key's file (made once, 0600, the same key for
- * processes that race to make it). */
+ * (r, n-s) twin, a secret election's ballot receipts (file and match), and the
+ * service key's file (made once, 0600, the same key for processes that race to make
+ * it). */
 #include <fcntl.h>
 #include <openssl/bn.h>
 #include <stdio.h>
@@ -280,6 +281,100 @@ static void test_receipt_match_refuses_other_votes(void)
 	CHECK_EQ_INT(cv_receipt_match(&mine, txid, key), CV_E_BAD_KEY);
 }
 
+/* A signed 2-candidate ballot under K = another key's point (any point will do for the
+ * receipt's checks, which never open the ballot). Caller frees bl and *voter. */
+static void make_ballot(cv_ballot *bl, cv_privkey **voter)
+{
+	cv_privkey *k_owner = NULL;
+	uint8_t K[CV_KEY_LEN];
+
+	memset(bl, 0, sizeof *bl);
+	if (cv_privkey_generate(&k_owner) != CV_OK || cv_privkey_generate(voter) != CV_OK)
+		exit(2);
+	cv_privkey_public(k_owner, K);
+	cv_privkey_public(*voter, bl->voter_key);
+	memset(bl->election_id, 0x5a, CV_HASH_LEN);
+	bl->timestamp = 1700000000;
+	if (cv_ballot_make(bl, K, 2, 1, NULL) != CV_OK || cv_ballot_sign(bl, *voter) != CV_OK)
+		exit(2);
+	cv_privkey_free(k_owner);
+}
+
+static void test_ballot_receipt_file_round_trip(void)
+{
+	cv_privkey *k = vec_key(), *voter = NULL;
+	cv_ballot bl, back;
+	cv_acceptance a, a2;
+	uint8_t txid[CV_HASH_LEN];
+	json_object *o, *acc;
+
+	make_ballot(&bl, &voter);
+	CHECK_EQ_INT(cv_ballot_txid(&bl, txid), CV_OK);
+	CHECK_EQ_INT(cv_acceptance_sign(k, txid, 7, &a), CV_OK);
+	o = cv_receipt_file_ballot_to_json(cv_ballot_to_json(&bl, true), &a);
+	CHECK(o != NULL && cv_receipt_file_is_ballot(o));
+	CHECK_EQ_INT(cv_receipt_file_ballot_from_json(o, &back, &a2), CV_OK);
+	CHECK(memcmp(back.voter_key, bl.voter_key, CV_KEY_LEN) == 0 && back.k == 2);
+	CHECK(memcmp(&a, &a2, sizeof a) == 0);
+	cv_ballot_free(&back);
+	/* a ballot's receipt file is not a vote's, and the vote reader says so */
+	{
+		cv_vote v;
+
+		CHECK_EQ_INT(cv_receipt_file_from_json(o, &v, &a2), CV_E_MALFORMED);
+	}
+	/* an acceptance of another ballot does not make a receipt of this one */
+	json_object_object_get_ex(o, "acceptance", &acc);
+	txid[0] ^= 1;
+	cv_json_add_hex(acc, "txid", txid, CV_HASH_LEN);
+	CHECK_EQ_INT(cv_receipt_file_ballot_from_json(o, &back, &a2), CV_E_BAD_HASH);
+	/* a vote where the ballot belongs */
+	{
+		cv_vote v;
+
+		make_vote(&v);
+		json_object_object_add(o, "ballot", cv_vote_to_json(&v, false));
+		CHECK_EQ_INT(cv_receipt_file_ballot_from_json(o, &back, &a2), CV_E_MALFORMED);
+	}
+	json_object_put(o);
+	cv_ballot_free(&bl);
+	cv_privkey_free(voter);
+	cv_privkey_free(k);
+}
+
+static void test_ballot_receipt_match(void)
+{
+	cv_privkey *voter = NULL;
+	cv_ballot mine, other;
+	uint8_t txid[CV_HASH_LEN], key[CV_KEY_LEN];
+	json_object *copy;
+
+	make_ballot(&mine, &voter);
+	CHECK_EQ_INT(cv_ballot_txid(&mine, txid), CV_OK);
+	CHECK_EQ_INT(cv_receipt_match_ballot(&mine, txid, mine.voter_key), CV_OK);
+	CHECK_EQ_INT(cv_receipt_match_ballot(&mine, txid, NULL), CV_OK);
+	memcpy(key, mine.voter_key, CV_KEY_LEN);
+	key[10] ^= 1;
+	CHECK_EQ_INT(cv_receipt_match_ballot(&mine, txid, key), CV_E_BAD_KEY);
+	/* the miner's twin signature still holds; a forged one does not */
+	copy = cv_ballot_to_json(&mine, false);
+	CHECK(copy != NULL && cv_ballot_from_json(copy, &other) == CV_OK);
+	twin(other.signature);
+	CHECK_EQ_INT(cv_receipt_match_ballot(&other, txid, mine.voter_key), CV_OK);
+	other.signature[40] ^= 1;
+	CHECK_EQ_INT(cv_receipt_match_ballot(&other, txid, mine.voter_key), CV_E_BAD_SIGNATURE);
+	/* another ciphertext is another ballot */
+	other.cts[0].a[5] ^= 1;
+	CHECK_EQ_INT(cv_receipt_match_ballot(&other, txid, mine.voter_key), CV_E_BAD_HASH);
+	other.is_vote = true;
+	CHECK_EQ_INT(cv_receipt_match_ballot(&other, txid, mine.voter_key), CV_E_BAD_HASH);
+	other.is_vote = false;
+	json_object_put(copy);
+	cv_ballot_free(&other);
+	cv_ballot_free(&mine);
+	cv_privkey_free(voter);
+}
+
 static char *temp_dir(void)
 {
 	static char dir[64];
@@ -380,6 +475,8 @@ int main(void)
 	RUN(test_receipt_file_round_trip);
 	RUN(test_receipt_match_accepts_the_twin_signature);
 	RUN(test_receipt_match_refuses_other_votes);
+	RUN(test_ballot_receipt_file_round_trip);
+	RUN(test_ballot_receipt_match);
 	RUN(test_service_key_made_once_with_mode_0600);
 	RUN(test_service_key_race_gives_one_key);
 	return CHECK_DONE("test_acceptance");

@@ -1,8 +1,10 @@
 /* What the client commands of `chainvote` share (cmd_client.c defines it; cmd_client.c,
  * cmd_validator.c and cmd_trustee.c use it): their service options, reading a key
  * file, an HTTP handle on the service, and
- * strict fetches that print why they failed. Each function that can fail prints its
- * reason to stderr, prefixed "chainvote PROG:", and returns NULL or -1. */
+ * strict fetches that print why they failed; and a trustee's decryption share, which
+ * `chainvote trustee decrypt` and the validator daemon post (cmd_trustee.c defines it). Each
+ * function that can fail prints its reason to stderr, prefixed "chainvote PROG:", and returns NULL
+ * or -1. */
 #ifndef CV_CLIENT_H
 #define CV_CLIENT_H
 
@@ -60,5 +62,22 @@ int cli_get_json(const char *prog, cv_http *http, const char *path, cv_http_repl
 int cli_fetch_block(const char *prog, cv_http *http, const char *id, cv_block *b);
 /* A hash argument: exactly 64 lowercase hex characters. 0, or -1 with a message. */
 int cli_parse_hash(const char *prog, const char *what, const char *s, uint8_t out[CV_HASH_LEN]);
+
+/* ---- cmd_trustee.c ---- */
+
+/* What cli_trustee_decrypt did. */
+enum {
+	CLI_DECRYPT_POSTED,     /* the share was taken; its txid in txid_hex */
+	CLI_DECRYPT_ALREADY,    /* the service holds this trustee's share already */
+	CLI_DECRYPT_NOT_SEALED, /* the seal is not committed yet: nothing was sent */
+	CLI_DECRYPT_FAILED      /* a problem, printed: not a trustee, a bad share file, ... */
+};
+/* A trustee's decryption share (DESIGN section 6) of the sealed chain, posted: reads the
+ * chain (GET /api/chain/export), checks that the share file at share_path (which
+ * `chainvote trustee shares` wrote) holds key's s_j of this genesis (s_j·G = K_j), makes
+ * the share s_j·α_i with its proofs, signs it with key and posts it (POST
+ * /api/decryptions). s_j is read from the file for this call only and wiped after. */
+int cli_trustee_decrypt(const char *prog, cv_http *http, const cv_privkey *key,
+                        const char *share_path, char txid_hex[HEX_HASH]);
 
 #endif

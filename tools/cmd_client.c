@@ -541,7 +541,11 @@ static void receipt_usage(FILE *out)
 	        "is the voter's (its payload hashes to TXID, and its signature verifies under the\n"
 	        "voter's key: a miner may commit either of a signature's two valid forms), that\n"
 	        "the inclusion proof of that vote leads to the block's merkle root, and that\n"
-	        "enough of the election's validators approved the block.\n" CACERT_HELP
+	        "enough of the election's validators approved the block.\n"
+	        "In a secret election the same holds of a ballot: its txid is the receipt, and\n"
+	        "the block's ballot at the index must hash to it and be signed by the voter\n"
+	        "(its choice stays encrypted: the receipt shows the ballot was counted as cast,\n"
+	        "not what it says).\n" CACERT_HELP
 	        "Exit status: 0 pending or committed and verified, 1 unknown or a check failed,\n"
 	        "2 usage.\n");
 }
@@ -589,14 +593,50 @@ static const char *mismatch_text(cv_err e)
 	}
 }
 
-/* The checks of a committed receipt of vote txid (voter_key: the voter's, or NULL to
- * take the key the payload names); prints the first failure and returns -1. */
+/* Leaf `index` of a committed block, the voter's: its election and its leaf hash, or -1
+ * with the reason printed. A secret election's ballot block holds ballots only, an open
+ * election's block votes only: either way the leaves are exactly its items. */
+static int committed_leaf(const cv_block *block, const char *id, const uint8_t txid[CV_HASH_LEN],
+                          const uint8_t voter_key[CV_KEY_LEN], uint64_t index,
+                          uint8_t election_id[CV_HASH_LEN], uint8_t leaf_hash[CV_HASH_LEN])
+{
+	const bool ballots = block->n_ballots > 0;
+	cv_buf leaf = {0};
+	cv_err err;
+
+	/* the block's own copy is what the chain holds: it must be the voter's item */
+	if (ballots) {
+		const cv_ballot *b = &block->ballots[index];
+
+		err = cv_receipt_match_ballot(b, txid, voter_key);
+		if (err == CV_OK && (err = cv_ballot_leaf(b, &leaf)) == CV_OK) {
+			cv_merkle_leaf_hash(leaf.data, leaf.len, leaf_hash);
+			memcpy(election_id, b->election_id, CV_HASH_LEN);
+		}
+		cv_buf_free(&leaf);
+	} else {
+		const cv_vote *v = &block->votes[index];
+
+		err = cv_receipt_match(v, txid, voter_key);
+		if (err == CV_OK) {
+			cv_vote_leaf_hash(v, leaf_hash);
+			memcpy(election_id, v->election_id, CV_HASH_LEN);
+		}
+	}
+	if (err != CV_OK)
+		fprintf(stderr,
+		        "chainvote receipt: block %s's %s at index %" PRIu64 " is not yours: %s\n",
+		        id, ballots ? "ballot" : "vote", index, mismatch_text(err));
+	return err == CV_OK ? 0 : -1;
+}
+
+/* The checks of a committed receipt of vote or ballot txid (voter_key: the voter's, or
+ * NULL to take the key the payload names); prints the first failure and returns -1. */
 static int check_receipt(cv_http *http, const uint8_t txid[CV_HASH_LEN],
                          const uint8_t voter_key[CV_KEY_LEN], const receipt *rc)
 {
 	cv_block block = {0}, genesis = {0};
-	const cv_vote *committed;
-	uint8_t leaf_hash[CV_HASH_LEN];
+	uint8_t leaf_hash[CV_HASH_LEN], election_id[CV_HASH_LEN];
 	char id[32], hex[HEX_HASH];
 	size_t bad = SIZE_MAX;
 	cv_err err;
@@ -618,27 +658,20 @@ static int check_receipt(cv_http *http, const uint8_t txid[CV_HASH_LEN],
 		fprintf(stderr, "chainvote receipt: block %s has no valid proof of work\n", id);
 		goto out;
 	}
-	if (rc->tree_size != block.n_votes || rc->index >= rc->tree_size) {
+	if (rc->tree_size != block.n_votes + block.n_ballots || block.n_decryptions != 0 ||
+	    block.has_seal || rc->index >= rc->tree_size) {
 		fprintf(stderr,
 		        "chainvote receipt: the receipt's leaf index or tree size does not fit "
 		        "block %s\n",
 		        id);
 		goto out;
 	}
-	/* the block's own copy is what the chain holds: it must be the voter's vote */
-	committed = &block.votes[rc->index];
-	if ((err = cv_receipt_match(committed, txid, voter_key)) != CV_OK) {
-		fprintf(stderr,
-		        "chainvote receipt: block %s's vote at index %" PRIu64
-		        " is not yours: %s\n",
-		        id, rc->index, mismatch_text(err));
+	if (committed_leaf(&block, id, txid, voter_key, rc->index, election_id, leaf_hash) != 0)
 		goto out;
-	}
-	if (memcmp(committed->election_id, genesis.hash, CV_HASH_LEN) != 0) {
+	if (memcmp(election_id, genesis.hash, CV_HASH_LEN) != 0) {
 		fprintf(stderr, "chainvote receipt: the vote is for another election\n");
 		goto out;
 	}
-	cv_vote_leaf_hash(committed, leaf_hash);
 	if (!cv_merkle_verify(leaf_hash, rc->index, rc->tree_size,
 	                      (const uint8_t(*)[CV_HASH_LEN])rc->path, rc->path_len,
 	                      block.header.merkle_root)) {
@@ -666,26 +699,71 @@ out:
 	return ok;
 }
 
-/* Reads a receipt file (cv_receipt_file_from_json) into *vote and *acc. 0 on success,
- * -1 with a message printed. */
-static int load_receipt_file(const char *prog, const char *path, cv_vote *vote, cv_acceptance *acc)
+/* Reads a receipt file: a vote's (cv_receipt_file_from_json) or a ballot's
+ * (cv_receipt_file_ballot_from_json), into *acc and the voter's key. 0 on success, -1
+ * with a message printed. */
+static int load_receipt_file(const char *prog, const char *path, uint8_t voter_key[CV_KEY_LEN],
+                             cv_acceptance *acc)
 {
 	size_t len;
 	char *text = cli_read_file(prog, path, KEYFILE_MAX, &len);
 	json_object *o = NULL;
+	cv_ballot ballot;
+	cv_vote vote;
 	cv_err err;
 
 	if (text == NULL)
 		return -1;
 	err = cv_json_parse(text, len, &o);
-	if (err == CV_OK)
-		err = cv_receipt_file_from_json(o, vote, acc);
+	if (err == CV_OK && cv_receipt_file_is_ballot(o)) {
+		err = cv_receipt_file_ballot_from_json(o, &ballot, acc);
+		if (err == CV_OK) {
+			memcpy(voter_key, ballot.voter_key, CV_KEY_LEN);
+			cv_ballot_free(&ballot);
+		}
+	} else if (err == CV_OK && (err = cv_receipt_file_from_json(o, &vote, acc)) == CV_OK) {
+		memcpy(voter_key, vote.voter_key, CV_KEY_LEN);
+	}
 	json_object_put(o);
 	free(text);
 	if (err != CV_OK)
 		fprintf(stderr, "chainvote %s: %s is not a receipt file (%s)\n", prog, path,
 		        cv_err_code(err));
 	return err == CV_OK ? 0 : -1;
+}
+
+/* Whether the item of GET /api/votes/{txid}'s answer (its "vote", or a secret election's
+ * "ballot") is the one txid names, by voter_key when not NULL. 0, or -1 with the reason
+ * printed. */
+static int answered_item_matches(const json_object *body, const uint8_t txid[CV_HASH_LEN],
+                                 const uint8_t voter_key[CV_KEY_LEN], const char *path)
+{
+	json_object *item;
+	cv_ballot ballot;
+	cv_vote vote;
+	cv_err err;
+
+	if (json_object_object_get_ex(body, "ballot", &item)) {
+		if (cv_ballot_from_json(item, &ballot) != CV_OK) {
+			fprintf(stderr, "chainvote receipt: %s: malformed reply\n", path);
+			return -1;
+		}
+		err = cv_receipt_match_ballot(&ballot, txid, voter_key);
+		cv_ballot_free(&ballot);
+	} else if (json_object_object_get_ex(body, "vote", &item) &&
+	           cv_vote_from_json(item, &vote) == CV_OK) {
+		err = cv_receipt_match(&vote, txid, voter_key);
+	} else {
+		fprintf(stderr, "chainvote receipt: %s: malformed reply\n", path);
+		return -1;
+	}
+	if (err != CV_OK) {
+		fprintf(stderr,
+		        "chainvote receipt: the service returned a vote that is not yours: %s\n",
+		        mismatch_text(err));
+		return -1;
+	}
+	return 0;
 }
 
 /* Checks a receipt file's acceptance under the service key GET /api/election publishes
@@ -722,16 +800,15 @@ int cmd_receipt(int argc, char **argv)
 	cli_service svc = {0};
 	const char *receipt_path = NULL;
 	uint8_t txid[CV_HASH_LEN];
+	uint8_t mine[CV_KEY_LEN];
 	const uint8_t *voter_key = NULL;
 	cv_http *http = NULL;
 	cv_http_reply r = {0};
-	json_object *vote_json, *st;
+	json_object *st;
 	const char *state;
-	cv_vote vote, mine;
 	cv_acceptance acc;
 	receipt *rc = NULL;
 	char path[128], hex[HEX_HASH];
-	cv_err err;
 	int c, status = 1;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -754,10 +831,10 @@ int cmd_receipt(int argc, char **argv)
 		return 2;
 	}
 	if (receipt_path != NULL) {
-		if (load_receipt_file("receipt", receipt_path, &mine, &acc) != 0)
+		if (load_receipt_file("receipt", receipt_path, mine, &acc) != 0)
 			return 1;
 		memcpy(txid, acc.txid, CV_HASH_LEN);
-		voter_key = mine.voter_key;
+		voter_key = mine;
 	} else if (cli_parse_hash("receipt", "TXID", argv[optind], txid) != 0) {
 		return 2;
 	}
@@ -771,18 +848,12 @@ int cmd_receipt(int argc, char **argv)
 	if (cli_get_json("receipt", http, path, &r) != 0)
 		goto out;
 	if (!json_object_object_get_ex(r.body, "status", &st) ||
-	    !json_object_is_type(st, json_type_string) ||
-	    !json_object_object_get_ex(r.body, "vote", &vote_json) ||
-	    cv_vote_from_json(vote_json, &vote) != CV_OK) {
+	    !json_object_is_type(st, json_type_string)) {
 		fprintf(stderr, "chainvote receipt: %s: malformed reply\n", path);
 		goto out;
 	}
-	if ((err = cv_receipt_match(&vote, txid, voter_key)) != CV_OK) {
-		fprintf(stderr,
-		        "chainvote receipt: the service returned a vote that is not yours: %s\n",
-		        mismatch_text(err));
+	if (answered_item_matches(r.body, txid, voter_key, path) != 0)
 		goto out;
-	}
 	state = json_object_get_string(st);
 	if (strcmp(state, "pending") == 0) {
 		printf("pending\n");

@@ -544,11 +544,13 @@ static int do_status(session *s)
 	return 0;
 }
 
-/* s_j of the share file `shares` wrote (this trustee's: CV_E_BAD_KEY otherwise). */
-static int load_share(session *s, const char *path, uint8_t sj[CV_SCALAR_LEN])
+/* s_j of the share file `shares` wrote, which must be the trustee me's. 0, or -1 with a
+ * message. */
+static int load_share(const char *prog, const char *path, const uint8_t me[CV_KEY_LEN],
+                      uint8_t sj[CV_SCALAR_LEN])
 {
 	size_t len = 0;
-	char *text = cli_read_file(s->prog, path, SECRET_MAX, &len);
+	char *text = cli_read_file(prog, path, SECRET_MAX, &len);
 	json_object *o = NULL, *v;
 	uint8_t key[CV_KEY_LEN];
 	int rc = -1;
@@ -560,10 +562,9 @@ static int load_share(session *s, const char *path, uint8_t sj[CV_SCALAR_LEN])
 	    strcmp(json_object_get_string(v), SHARE_FORMAT) != 0 ||
 	    cv_json_get_hex(o, "validator_key", key, CV_KEY_LEN) != CV_OK ||
 	    cv_json_get_hex(o, "share", sj, CV_SCALAR_LEN) != CV_OK || !cv_scalar_ok(sj))
-		fprintf(stderr, "chainvote %s: %s is not a trustee share file\n", s->prog, path);
-	else if (memcmp(key, s->me, CV_KEY_LEN) != 0)
-		fprintf(stderr, "chainvote %s: %s is another trustee's share file\n", s->prog,
-		        path);
+		fprintf(stderr, "chainvote %s: %s is not a trustee share file\n", prog, path);
+	else if (memcmp(key, me, CV_KEY_LEN) != 0)
+		fprintf(stderr, "chainvote %s: %s is another trustee's share file\n", prog, path);
 	else
 		rc = 0;
 	json_object_put(o);
@@ -572,10 +573,10 @@ static int load_share(session *s, const char *path, uint8_t sj[CV_SCALAR_LEN])
 	return rc;
 }
 
-/* The decryption share (DESIGN section 6) of this trustee for the sealed chain. */
-static int do_decrypt(session *s, const opts *o)
+int cli_trustee_decrypt(const char *prog, cv_http *http, const cv_privkey *key,
+                        const char *share_path, char txid_hex[HEX_HASH])
 {
-	uint8_t sj[CV_SCALAR_LEN], Kj[CV_POINT_LEN];
+	uint8_t sj[CV_SCALAR_LEN], Kj[CV_POINT_LEN], me[CV_KEY_LEN];
 	cv_http_reply r = {0};
 	cv_chain chain = {0};
 	cv_secret_view sv;
@@ -583,38 +584,33 @@ static int do_decrypt(session *s, const opts *o)
 	cv_view view;
 	const cv_secrecy *sec;
 	json_object *body = NULL;
-	char hex[2 * CV_HASH_LEN + 1];
 	uint8_t txid[CV_HASH_LEN];
 	size_t j;
-	int rc = 1;
+	int rc = CLI_DECRYPT_FAILED;
 
 	memset(&sv, 0, sizeof sv);
-	if (o->share == NULL)
-		return usage_error("decrypt needs --share FILE");
-	if (load_share(s, o->share, sj) != 0)
-		return 1;
-	if (cli_get_json(s->prog, s->http, "/api/chain/export", &r) != 0)
+	txid_hex[0] = '\0';
+	cv_privkey_public(key, me);
+	if (load_share(prog, share_path, me, sj) != 0)
+		return CLI_DECRYPT_FAILED;
+	if (cli_get_json(prog, http, "/api/chain/export", &r) != 0)
 		goto out;
 	if (cv_chain_from_json(r.body, &chain) != CV_OK ||
 	    cv_chain_next_view(&chain, &view, &sv) != CV_OK || view.genesis->secrecy == NULL) {
-		fprintf(stderr, "chainvote %s: the chain is not a secret election's\n", s->prog);
+		fprintf(stderr, "chainvote %s: the chain is not a secret election's\n", prog);
 		goto out;
 	}
 	sec = view.genesis->secrecy;
 	for (j = 0; j < sec->n_trustees; j++)
-		if (memcmp(sec->trustees[j].validator_key, s->me, CV_KEY_LEN) == 0)
+		if (memcmp(sec->trustees[j].validator_key, me, CV_KEY_LEN) == 0)
 			break;
 	if (j == sec->n_trustees) {
 		fprintf(stderr, "chainvote %s: this key is not one of the election's trustees\n",
-		        s->prog);
+		        prog);
 		goto out;
 	}
 	if (!view.sealed) {
-		fprintf(stderr,
-		        "chainvote %s: the election is not sealed yet: run decrypt once "
-		        "the seal is committed\n",
-		        s->prog);
-		rc = EXIT_WAITING;
+		rc = CLI_DECRYPT_NOT_SEALED;
 		goto out;
 	}
 	/* the share file must hold this trustee's s_j of this genesis: s_j·G = K_j */
@@ -623,36 +619,33 @@ static int do_decrypt(session *s, const opts *o)
 		fprintf(stderr,
 		        "chainvote %s: %s does not hold this election's s_j (s_j·G is not "
 		        "K_j)\n",
-		        s->prog, o->share);
+		        prog, share_path);
 		goto out;
 	}
 	memcpy(d.election_id, chain.blocks[0].hash, CV_HASH_LEN);
-	memcpy(d.validator_key, s->me, CV_KEY_LEN);
+	memcpy(d.validator_key, me, CV_KEY_LEN);
 	d.through_height = sv.seal_height - 1;
 	if (cv_decryption_make(&d, sj, (const uint8_t(*)[CV_POINT_LEN])sv.alpha,
 	                       view.genesis->n_candidates, NULL) != CV_OK ||
-	    cv_decryption_sign(&d, s->key) != CV_OK || cv_decryption_txid(&d, txid) != CV_OK ||
+	    cv_decryption_sign(&d, key) != CV_OK || cv_decryption_txid(&d, txid) != CV_OK ||
 	    (body = cv_decryption_to_json(&d, false)) == NULL) {
 		fprintf(stderr,
 		        "chainvote %s: the decryption share could not be made (no ballot "
 		        "before the seal leaves nothing to decrypt)\n",
-		        s->prog);
+		        prog);
 		goto out;
 	}
 	cv_http_reply_free(&r);
-	if (cv_http_request(s->http, "POST", "/api/decryptions", body, &r) != CV_OK ||
+	if (cv_http_request(http, "POST", "/api/decryptions", body, &r) != CV_OK ||
 	    r.status != 202) {
-		if (r.status == 409 && strcmp(r.code, "decryption_duplicate") == 0) {
-			printf("the decryption share of this trustee is posted already\n");
-			rc = 0;
-		} else {
-			cli_print_refusal(s->prog, "the decryption share was refused", &r);
-		}
+		if (r.status == 409 && strcmp(r.code, "decryption_duplicate") == 0)
+			rc = CLI_DECRYPT_ALREADY;
+		else
+			cli_print_refusal(prog, "the decryption share was refused", &r);
 		goto out;
 	}
-	cv_hex_encode(txid, CV_HASH_LEN, hex);
-	printf("%s\n", hex);
-	rc = 0;
+	cv_hex_encode(txid, CV_HASH_LEN, txid_hex);
+	rc = CLI_DECRYPT_POSTED;
 out:
 	OPENSSL_cleanse(sj, sizeof sj);
 	json_object_put(body);
@@ -661,6 +654,31 @@ out:
 	cv_chain_free(&chain);
 	cv_http_reply_free(&r);
 	return rc;
+}
+
+/* The decryption share (DESIGN section 6) of this trustee for the sealed chain. */
+static int do_decrypt(session *s, const opts *o)
+{
+	char hex[HEX_HASH];
+
+	if (o->share == NULL)
+		return usage_error("decrypt needs --share FILE");
+	switch (cli_trustee_decrypt(s->prog, s->http, s->key, o->share, hex)) {
+	case CLI_DECRYPT_POSTED:
+		printf("%s\n", hex);
+		return 0;
+	case CLI_DECRYPT_ALREADY:
+		printf("the decryption share of this trustee is posted already\n");
+		return 0;
+	case CLI_DECRYPT_NOT_SEALED:
+		fprintf(stderr,
+		        "chainvote %s: the election is not sealed yet: run decrypt once "
+		        "the seal is committed\n",
+		        s->prog);
+		return EXIT_WAITING;
+	default:
+		return 1;
+	}
 }
 
 int cmd_trustee(int argc, char **argv)

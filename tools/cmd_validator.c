@@ -36,6 +36,7 @@ enum {
 	OPT_INTERVAL,
 	OPT_JOURNAL,
 	OPT_PROPOSE_AFTER,
+	OPT_SHARE,
 	OPT_HELP
 };
 
@@ -939,6 +940,11 @@ typedef struct daemon_state {
 	uint64_t seen_height; /* the height whose work was first seen at seen_at; 0: none */
 	double seen_at;       /* CLOCK_MONOTONIC seconds */
 	int work_trouble;     /* the work template could not be had last time (said once) */
+	/* a trustee's decryption share (--share, secret elections only) */
+	const char *share_path; /* the trustee's share file; NULL: no share to post */
+	int share_done;         /* posted (by this daemon or before it) */
+	double share_retry_at;  /* after a failure: not before this (CLOCK_MONOTONIC) */
+	int share_open_said;    /* the election is open (no ballots to decrypt): said once */
 } daemon_state;
 
 /* How a round went. */
@@ -1096,12 +1102,14 @@ static int propose_turn(daemon_state *d, const cv_api_election *el, const cv_api
 	cv_err err;
 	int got, proposed = 0;
 
-	if (el->final || el->difficulty != 0 ||
+	/* after a secret election's seal the trustees' shares still need a block */
+	if ((el->final && !el->secret) || el->difficulty != 0 ||
 	    live_proposal(l, height, g->n_validators, el->threshold))
 		return 0;
 	got = cv_work_fetch(k->http, 0, &b, why, sizeof(why));
 	if (got < 0) {
-		if (!d->work_trouble)
+		/* sealed and decrypted: the work is over (409 sealed), nothing to say */
+		if (!d->work_trouble && !el->final)
 			report(k, "cannot propose: %s", why);
 		d->work_trouble = 1;
 		return 0;
@@ -1127,6 +1135,10 @@ static int propose_turn(daemon_state *d, const cv_api_election *el, const cv_api
 
 		if (b.has_seal)
 			snprintf(what, sizeof(what), "the seal");
+		else if (b.n_decryptions > 0)
+			snprintf(what, sizeof(what), "%zu decryption shares", b.n_decryptions);
+		else if (b.n_ballots > 0)
+			snprintf(what, sizeof(what), "%zu ballots", b.n_ballots);
 		else
 			snprintf(what, sizeof(what), "%zu votes", b.n_votes);
 		report(k,
@@ -1169,6 +1181,46 @@ static void start_proposing(daemon_state *d)
 	       "energy-free election (difficulty 0): proposing blocks in turn, as validator %zu "
 	       "of %zu (turns of %.1f s)",
 	       d->index, g->n_validators, d->propose_after);
+}
+
+/* With --share, once a secret election's seal is committed: posts this trustee's
+ * decryption share (cli_trustee_decrypt), once. A failure is told (by
+ * cli_trustee_decrypt) and tried again a minute later: the trustee may mend the share
+ * file meanwhile. s_j is read from the file only for the post, never kept. */
+static void post_share(daemon_state *d, const cv_api_election *el)
+{
+	char hex[HEX_HASH];
+	double now;
+
+	if (d->share_path == NULL || d->share_done)
+		return;
+	if (!el->secret) {
+		if (!d->share_open_said)
+			report(&d->k, "--share: the election is open (no secret ballots): no "
+			              "decryption share to post");
+		d->share_open_said = 1;
+		return;
+	}
+	now = monotonic_s();
+	if (!el->final || now < d->share_retry_at)
+		return;
+	switch (cli_trustee_decrypt(d->k.prog, d->k.http, d->key, d->share_path, hex)) {
+	case CLI_DECRYPT_POSTED:
+		report(&d->k, "the seal is committed: decryption share %s posted", hex);
+		d->share_done = 1;
+		break;
+	case CLI_DECRYPT_ALREADY:
+		report(&d->k, "the seal is committed: the decryption share of this trustee is "
+		              "posted already");
+		d->share_done = 1;
+		break;
+	case CLI_DECRYPT_NOT_SEALED: /* the chain read lags the election's word: next round */
+		break;
+	default:
+		report(&d->k, "the decryption share was not posted; trying again in a minute");
+		d->share_retry_at = now + 60;
+		break;
+	}
 }
 
 /* One look at the service: its election, then the proposals. */
@@ -1229,6 +1281,8 @@ static int round_once(daemon_state *d)
 			goto out;
 	}
 	result = sign_all(d, &list);
+	if (result == ROUND_OK)
+		post_share(d, &el);
 out:
 	cv_api_proposal_list_free(&list);
 	cv_api_election_free(&el);
@@ -1270,7 +1324,7 @@ static void validator_usage(FILE *out)
 	    out,
 	    "usage: chainvote validator --url URL [--cacert FILE] [--election SLUG] --key FILE\n"
 	    "                           [--interval SECONDS] [--journal FILE]\n"
-	    "                           [--propose-after SECONDS]\n"
+	    "                           [--propose-after SECONDS] [--share FILE]\n"
 	    "Runs as a daemon: every SECONDS (default 2) it lists the proposals, re-checks\n"
 	    "each here with the chain's rules, as `chainvote approve` does, and signs with\n"
 	    "the validator key in FILE: a rejection (the broken rule as its reason) of a\n"
@@ -1289,7 +1343,13 @@ static void validator_usage(FILE *out)
 	    "proposed after --propose-after SECONDS (default 3, or twice the interval if\n"
 	    "longer) the turn passes to the next index, and so on. It proposes only while no\n"
 	    "proposal at the height can still be committed, and never at a difficulty\n"
-	    "above 0.\n" CACERT_HELP
+	    "above 0.\n"
+	    "With --share FILE (a trustee's share file, which `chainvote trustee shares`\n"
+	    "wrote for this key) in a secret election, it also posts this trustee's\n"
+	    "decryption share by itself once the seal is committed, as `chainvote trustee\n"
+	    "decrypt` does (once; a failure is said and tried again a minute later). FILE\n"
+	    "is read only then, and may appear after the start. It holds the trustee's\n"
+	    "secret: run the daemon with it only on the trustee's own machine.\n" CACERT_HELP
 	    "Exit status: 0 stopped by a signal, 1 a problem (not a validator's key, the\n"
 	    "journal unreadable or unwritable, another election), 2 usage.\n");
 }
@@ -1302,6 +1362,7 @@ int cmd_validator(int argc, char **argv)
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"journal", required_argument, NULL, OPT_JOURNAL},
 	    {"propose-after", required_argument, NULL, OPT_PROPOSE_AFTER},
+	    {"share", required_argument, NULL, OPT_SHARE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -1345,6 +1406,9 @@ int cmd_validator(int argc, char **argv)
 				        "0.1 to 3600\n");
 				return 2;
 			}
+			break;
+		case OPT_SHARE:
+			d.share_path = optarg;
 			break;
 		case OPT_HELP:
 			validator_usage(stdout);
@@ -1401,6 +1465,12 @@ int cmd_validator(int argc, char **argv)
 	cv_hex_encode(our_key, CV_KEY_LEN, our_hex);
 	fprintf(stderr, "chainvote validator: started for key %.16s…, journal %s (%zu entries)\n",
 	        our_hex, journal_path, d.j.n);
+	if (d.share_path != NULL)
+		fprintf(stderr,
+		        "chainvote validator: as a trustee: the decryption share from %s is "
+		        "posted once the seal is committed%s\n",
+		        d.share_path,
+		        access(d.share_path, R_OK) == 0 ? "" : " (the file is not there yet)");
 	pause = interval;
 	while (!stopping) {
 		result = round_once(&d);

@@ -269,29 +269,36 @@ static int txid_cmp(const void *a, const void *b)
 	return memcmp(a, b, CV_HASH_LEN);
 }
 
-/* The txids of every vote in the chain, sorted, in a malloc'd array (caller frees);
- * NULL when out of memory. */
+/* The txids of every vote (a secret election's: every ballot) in the chain, sorted, in a malloc'd
+ * array (caller frees); NULL when out of memory. */
 static uint8_t (*chain_txids(const cv_chain *chain, size_t *n))[CV_HASH_LEN]
 {
 	uint8_t(*ids)[CV_HASH_LEN];
 	size_t total = 0;
 
 	for (size_t b = 1; b < chain->n_blocks; b++)
-		total += chain->blocks[b].n_votes;
+		total += chain->blocks[b].n_votes + chain->blocks[b].n_ballots;
 	ids = malloc((total ? total : 1) * sizeof *ids);
 	if (ids == NULL)
 		return NULL;
 	*n = 0;
-	for (size_t b = 1; b < chain->n_blocks; b++)
+	for (size_t b = 1; b < chain->n_blocks; b++) {
 		for (size_t v = 0; v < chain->blocks[b].n_votes; v++)
 			cv_vote_txid(&chain->blocks[b].votes[v], ids[(*n)++]);
+		for (size_t v = 0; v < chain->blocks[b].n_ballots; v++)
+			if (cv_ballot_txid(&chain->blocks[b].ballots[v], ids[*n]) == CV_OK)
+				(*n)++;
+	}
 	qsort(ids, *n, sizeof *ids, txid_cmp);
 	return ids;
 }
 
-/* Reads one receipt file (cv_receipt_file_from_json). */
-static cv_err read_receipt(const char *path, cv_vote *vote, cv_acceptance *acc)
+/* Reads one receipt file, a vote's (cv_receipt_file_from_json) or a ballot's
+ * (cv_receipt_file_ballot_from_json): its acceptance and the election it names. */
+static cv_err read_receipt(const char *path, uint8_t election_id[CV_HASH_LEN], cv_acceptance *acc)
 {
+	cv_ballot ballot;
+	cv_vote vote;
 	FILE *f = fopen(path, "rb");
 	char text[RECEIPT_MAX + 1];
 	json_object *o = NULL;
@@ -305,8 +312,14 @@ static cv_err read_receipt(const char *path, cv_vote *vote, cv_acceptance *acc)
 	fclose(f);
 	if (e == CV_OK)
 		e = cv_json_parse(text, n, &o);
-	if (e == CV_OK)
-		e = cv_receipt_file_from_json(o, vote, acc);
+	if (e == CV_OK && cv_receipt_file_is_ballot(o)) {
+		if ((e = cv_receipt_file_ballot_from_json(o, &ballot, acc)) == CV_OK) {
+			memcpy(election_id, ballot.election_id, CV_HASH_LEN);
+			cv_ballot_free(&ballot);
+		}
+	} else if (e == CV_OK && (e = cv_receipt_file_from_json(o, &vote, acc)) == CV_OK) {
+		memcpy(election_id, vote.election_id, CV_HASH_LEN);
+	}
 	json_object_put(o);
 	return e;
 }
@@ -345,12 +358,12 @@ static void check_receipts(const char *dir, const uint8_t service_key[CV_KEY_LEN
 	}
 	for (int i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
-		cv_vote vote;
+		uint8_t election_id[CV_HASH_LEN];
 		cv_acceptance acc;
 		cv_err e;
 
 		snprintf(path, sizeof path, "%s/%s", dir, name);
-		if ((e = read_receipt(path, &vote, &acc)) != CV_OK) {
+		if ((e = read_receipt(path, election_id, &acc)) != CV_OK) {
 			printf("receipt %s: %s: not a receipt file\n", name, cv_err_code(e));
 			bad++;
 			continue;
@@ -365,7 +378,7 @@ static void check_receipts(const char *dir, const uint8_t service_key[CV_KEY_LEN
 			continue;
 		}
 		if (chain->n_blocks > 0 &&
-		    memcmp(vote.election_id, chain->blocks[0].hash, CV_HASH_LEN) != 0) {
+		    memcmp(election_id, chain->blocks[0].hash, CV_HASH_LEN) != 0) {
 			printf("receipt %s: wrong_election: vote %s is for another election\n",
 			       name, hex);
 			bad++;
@@ -448,7 +461,8 @@ static void verify_usage(FILE *out)
 	    "and the vote page write them) in DIR is checked: its acceptance must verify\n"
 	    "under the service's key (--service-key, or the service_key of URL/api%s), and its\n"
 	    "vote must be in the chain. An accepted vote missing from a sealed chain is a\n"
-	    "problem; while the chain is not sealed it is reported as pending.\n"
+	    "problem; while the chain is not sealed it is reported as pending. A secret\n"
+	    "election's receipt holds the ballot: its txid must be a ballot in the chain.\n"
 	    "Exit status: 0 valid, 1 problems found or input unreadable, 2 usage error.\n",
 	    EXPORT_PATH, EXPORT_PATH, ELECTION_PATH);
 }

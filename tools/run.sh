@@ -2,8 +2,12 @@
 # Starts or stops a whole ChainVote system on LISTEN:PORT with its state in DATA:
 # the five FastCGI programs, nginx (config rendered from ../nginx.conf), a miner and the
 # demo's validator daemons (`chainvote validator`, one per key in DATA/demo/validators/).
-# `start` creates a demo election first unless DATA already holds one: the open demo
-# (the default election) and an empty election `next` to set up (DEMO=0: neither).
+# `start` creates a demo election first unless DATA already holds one: the demo (the
+# default election; secret ballots, BALLOTS=open for open ones) and an empty election
+# `next` to set up (DEMO=0: neither). The secret demo's validators are its trustees: once
+# the service answers, run.sh runs their key ceremony with the CLI (`chainvote trustee`),
+# opens the election and casts a few demo ballots; the validator daemons hold the
+# trustees' shares and post their decryption shares by themselves after the seal.
 # Every process it starts is recorded in DATA/run/*.pid; `stop` stops exactly those.
 # `supervise` prepares the same and then runs it all in the foreground under supervisord
 # (conf/supervisord.conf), which restarts whatever dies: the container's command.
@@ -15,6 +19,7 @@
 #   VOTE_WORKERS (the vote program's, default 4 x WORKERS up to 64: a vote waits for the
 #   log flush its batch shares, not the CPU, so more workers make larger batches),
 #   MINER=0 (no miner), DEMO=0 (no demo election), RATE_EXEMPT_LOOPBACK=1 (benchmarks),
+#   BALLOTS (the demo's: secret, the default, or open; read only when the demo is made),
 #   VALIDATORS (how many of the demo's validator keys sign by themselves as daemons,
 #   default 2, the demo's threshold; 0: none, proposals wait for a person), VALIDATOR_INTERVAL
 #   (their polling pause in seconds, default 2; 0.5 with DIFFICULTY=0),
@@ -43,6 +48,8 @@ BIN=${BIN:-$top/build/rel/bin}
 CGI=${CGI:-$top/build/rel/cgi}
 WORKERS=${WORKERS:-4}
 DIFFICULTY=${DIFFICULTY:-16}
+BALLOTS=${BALLOTS:-secret}
+case "$BALLOTS" in open | secret) ;; *) echo "run: BALLOTS wants secret or open" >&2; exit 2 ;; esac
 case "$DIFFICULTY" in '' | *[!0-9]*) echo "run: DIFFICULTY wants 0 to 255" >&2; exit 2 ;; esac
 [ "$DIFFICULTY" -le 255 ] || { echo "run: DIFFICULTY wants 0 to 255" >&2; exit 2; }
 # energy-free, the daemons propose too: a vote waits about one pause for its proposer
@@ -111,11 +118,15 @@ users_and_owners() {
 
 key_of() { sed -n 's/.*"public_key"[^"]*"\([0-9a-f]*\)".*/\1/p' "$1"; }
 
+# The demo election: three candidates, three validators (keys in DATA/demo/validators/),
+# twenty voters (DATA/demo/voters/), threshold 2. Open ballots: opened here. Secret
+# ballots (quorum 2 of the three validators as trustees): left in set-up with
+# DATA/demo/ceremony-pending, for demo_ceremony once the service answers.
 demo_election() {
 	demo=$DATA/demo
 	mkdir -p "$demo/validators" "$demo/voters"
 	"$BIN/chainvote" init --data "$DATA/election" --title "Demo election" \
-		--threshold 2 --difficulty "$DIFFICULTY" --max-block-votes 64
+		--threshold 2 --difficulty "$DIFFICULTY" --max-block-votes 64 --ballots "$BALLOTS"
 	printf '1,Alder Party\n2,Birch Alliance\n3,Cedar Union\n' |
 		"$BIN/chainvote" candidates --data "$DATA/election" -
 	: >"$demo/validators.csv"
@@ -132,7 +143,11 @@ demo_election() {
 		key_of "$f" >>"$demo/voters.csv"
 	done
 	"$BIN/chainvote" voters --data "$DATA/election" "$demo/voters.csv"
-	"$BIN/chainvote" open --data "$DATA/election"
+	if [ "$BALLOTS" = secret ]; then
+		: >"$demo/ceremony-pending"
+	else
+		"$BIN/chainvote" open --data "$DATA/election"
+	fi
 	# beside the open demo, an empty election to try set-up and registration on
 	"$BIN/chainvote" init --data "$DATA/election" --election next --title "Next election" \
 		--threshold 2 --difficulty "$DIFFICULTY" --max-block-votes 64
@@ -157,6 +172,80 @@ admin_credentials() {
 			{ echo "run: chainvote admin-init failed" >&2; exit 1; }
 		(umask 077 && printf '%s\n' "$enrolled" |
 			sed -n 's/^recovery-code: //p' >"$DATA/demo/admin-recovery-codes")
+	fi
+}
+
+# The secret demo's key ceremony (README, "Secret elections: the key ceremony"), run here
+# for the three trustees, who would each run it on their own machine: each validator key
+# posts its trustee entry (its polynomial's coefficients in validator-I.secret), then
+# seals its shares to the others and checks theirs until it holds s_j
+# (validator-I.share); the admin then opens the election, and voters 16 to 20 cast
+# ballots with `chainvote vote` so that the pages have something to show (01 to 15 are
+# left for whoever tries the demo). The service must answer. 0, or 1 with the reason on
+# stderr; DATA/demo/ceremony-pending is removed once the election is open, and a step
+# whose file exists already is skipped when run again.
+demo_ceremony() {
+	demo=$DATA/demo
+	# shellcheck disable=SC2046 # the service options, split on purpose
+	set -- $(miner_options)
+	for i in 1 2 3; do
+		k=$demo/validators/validator-$i
+		[ -f "$k.secret" ] && continue
+		"$BIN/chainvote" trustee keygen "$@" --key "$k.json" --secret-out "$k.secret" ||
+			{ echo "run: trustee $i's keygen failed" >&2; return 1; }
+	done
+	# every trustee sends its shares in the first round; each then finds all of its own
+	for round in 1 2; do
+		for i in 1 2 3; do
+			k=$demo/validators/validator-$i
+			[ -f "$k.share" ] && continue
+			rc=0
+			"$BIN/chainvote" trustee shares "$@" --key "$k.json" --secret "$k.secret" \
+				--share-out "$k.share" >/dev/null || rc=$?
+			# 3: shares of other trustees still missing (the next round has them)
+			if [ $rc != 0 ] && { [ $rc != 3 ] || [ $round = 2 ]; }; then
+				echo "run: trustee $i's shares failed (exit $rc)" >&2
+				return 1
+			fi
+		done
+	done
+	$AS "$BIN/chainvote" open --data "$DATA/election" || { echo "run: the open failed" >&2; return 1; }
+	rm -f "$demo/ceremony-pending"
+	for v in 16:1 17:2 18:1 19:3 20:1; do
+		"$BIN/chainvote" vote "$@" --key "$demo/voters/voter-${v%%:*}.json" \
+			--candidate "${v#*:}" >/dev/null ||
+			{ echo "run: demo voter ${v%%:*}'s ballot was refused" >&2; return 1; }
+	done
+	# the daemons, as the programs' user, read the shares
+	if root; then chown -R "$SERVICE_USER:$WEB_USER" "$demo/validators"; fi
+	return 0
+}
+
+# Waits until the service answers GET /api/election (200, or 404 while no election is
+# set up). 0, or 1 after about $1 tenths of a second.
+wait_answer() {
+	i=0
+	until case $($probe/api/election -o /dev/null -w '%{http_code}') in 200 | 404) true ;; *) false ;; esac do
+		i=$((i + 1))
+		[ $i -lt "$1" ] || return 1
+		sleep 0.1
+	done
+}
+
+# The addresses of this start: url (printed), probe (this machine's curl at the
+# service) and admin (where /admin/ answers: this machine's loopback).
+addresses() {
+	if [ $TLS = 1 ]; then
+		url=https://$TLS_NAME:$PORT
+		# -k: this only asks whether the programs answer; the certificate may name a
+		# host that does not resolve here
+		probe="curl -s -k https://$CONNECT:$PORT"
+		# /admin/ answers only this machine's loopback (nginx.conf's allow-list)
+		admin=https://$CONNECT:$PORT
+	else
+		url=http://127.0.0.1:$PORT
+		probe="curl -s $url"
+		admin=$url
 	fi
 }
 
@@ -282,25 +371,14 @@ start() {
 		rm -rf "$RUN/tmp/cache-blocks" "$RUN/tmp/cache-exports"
 		"$NGINX" -p "$RUN" -c "$RUN/nginx.conf"
 	fi
-	if [ $TLS = 1 ]; then
-		url=https://$TLS_NAME:$PORT
-		probe="curl -s -k https://$CONNECT:$PORT"
-		# /admin/ answers only this machine's loopback (nginx.conf's allow-list)
-		admin=https://$CONNECT:$PORT
-	else
-		url=http://127.0.0.1:$PORT
-		probe="curl -s $url"
-		admin=$url
-	fi
-	i=0
+	addresses
 	# 200, or 404 while no election has been created yet (DEMO=0): the programs answer.
-	# (-k over HTTPS: this only asks whether the programs answer; the certificate may
-	# name a host that does not resolve here.)
-	until case $($probe/api/election -o /dev/null -w '%{http_code}') in 200 | 404) true ;; *) false ;; esac do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { echo "run: no answer from $url" >&2; exit 1; }
-		sleep 0.1
-	done
+	wait_answer 100 || { echo "run: no answer from $url" >&2; exit 1; }
+	if [ -f "$DATA/demo/ceremony-pending" ]; then
+		demo_ceremony >>"$RUN/ceremony.log" 2>&1 ||
+			{ echo "run: the secret demo's key ceremony failed; the end of $RUN/ceremony.log:" >&2
+				tail -n 5 "$RUN/ceremony.log" >&2; exit 1; }
+	fi
 	if [ "${MINER:-1}" = 1 ] && [ -x "$BIN/miner" ] && ! alive "$RUN/miner.pid"; then
 		# shellcheck disable=SC2046 # the options, split on purpose
 		$AS "$BIN/miner" $(miner_options) --threads 1 >>"$RUN/miner.log" 2>&1 &
@@ -316,7 +394,7 @@ ChainVote is running at $url/$(https_note)
   elections:  $url/ lists them; another one's pages are under $url/e/SLUG/
               (the demo's empty one to set up: $admin/admin/e/next/)
   keys:       validators in $DATA/demo/validators/, voters in $DATA/demo/voters/
-  validators: $(validators_note)
+  validators: $(validators_note)$(ballots_note)
   logs:       $RUN/*.log
   stop with:  make stop PORT=$PORT DATA=$DATA
 MSG
@@ -348,10 +426,32 @@ validator_indexes() {
 	done
 }
 
-# The daemon's options for the demo's validator key I, on one line.
+# The daemon's options for the demo's validator key I, on one line. A trustee of the
+# secret demo (its share file made, or the ceremony to come) also posts its decryption
+# share after the seal (--share).
 validator_options() {
-	echo "$(miner_options | tr '\n' ' ')--key $DATA/demo/validators/validator-$1.json" \
-		"--interval ${VALIDATOR_INTERVAL:-2}"
+	k=$DATA/demo/validators/validator-$1
+	share=""
+	if [ -f "$k.share" ] || [ -f "$DATA/demo/ceremony-pending" ]; then share=" --share $k.share"; fi
+	echo "$(miner_options | tr '\n' ' ')--key $k.json --interval ${VALIDATOR_INTERVAL:-2}$share"
+}
+
+# The secret demo's word on the tally, for the start message: who posts the decryption
+# shares after the close, and what the trustees without a daemon would run.
+ballots_note() {
+	[ -f "$DATA/demo/validators/validator-1.share" ] || [ -f "$DATA/demo/ceremony-pending" ] || return 0
+	posting=0
+	for i in $(validator_indexes); do posting=$((posting + 1)); done
+	printf '\n  secret:     ballots are encrypted; voters 16-20 cast demo ballots. Close the election\n'
+	printf '              (admin page); '
+	if [ $posting -ge 2 ]; then
+		printf 'the validator daemons, the trustees, post their decryption\n'
+		printf '              shares after the seal and the tally appears on the results page'
+	else
+		printf 'then each trustee posts its decryption share (2 needed):\n'
+		printf '              %s trustee decrypt %s--key %s/validator-I.json --share %s/validator-I.share' \
+			"$BIN/chainvote" "$(miner_options | tr '\n' ' ')" "$DATA/demo/validators" "$DATA/demo/validators"
+	fi
 }
 
 # The validator daemons that run, for the start message.
@@ -437,6 +537,13 @@ EOF
 	done
 	rm -f "$RUN"/*.pid
 	rm -rf "$RUN/tmp/cache-blocks" "$RUN/tmp/cache-exports" # as at start: a restored store may differ
+	# the secret demo's ceremony needs the service that supervisord is about to start:
+	# it runs beside it, once the service answers (its daemons wait for the open)
+	if [ -f "$DATA/demo/ceremony-pending" ]; then
+		addresses
+		(sleep 1 && wait_answer 1200 && demo_ceremony ||
+			echo "run: the secret demo's key ceremony failed" >&2) >>"$RUN/ceremony.log" 2>&1 &
+	fi
 	exec supervisord --nodaemon --configuration "$RUN/supervisord.conf"
 }
 

@@ -65,6 +65,7 @@ json_object *cv_acceptance_to_json(const cv_acceptance *a)
 static const char *const acceptance_keys[] = {"txid", "accepted_at", "service_key", "signature",
                                               NULL};
 static const char *const receipt_keys[] = {"format", "vote", "acceptance", NULL};
+static const char *const ballot_receipt_keys[] = {"format", "ballot", "acceptance", NULL};
 
 cv_err cv_acceptance_from_json(const json_object *o, cv_acceptance *a)
 {
@@ -140,6 +141,65 @@ cv_err cv_receipt_file_from_json(const json_object *o, cv_vote *v, cv_acceptance
 fail:
 	memset(v, 0, sizeof *v);
 	memset(a, 0, sizeof *a);
+	return e;
+}
+
+bool cv_receipt_file_is_ballot(const json_object *o)
+{
+	return json_object_is_type(o, json_type_object) &&
+	       json_object_object_get_ex(o, "ballot", NULL);
+}
+
+cv_err cv_receipt_file_ballot_from_json(const json_object *o, cv_ballot *b, cv_acceptance *a)
+{
+	json_object *format, *ballot, *acc;
+	uint8_t txid[CV_HASH_LEN];
+	cv_err e;
+
+	memset(b, 0, sizeof *b);
+	memset(a, 0, sizeof *a);
+	if (cv_json_only_keys(o, ballot_receipt_keys) != CV_OK ||
+	    !json_object_object_get_ex(o, "format", &format) ||
+	    !json_object_is_type(format, json_type_string) ||
+	    strcmp(json_object_get_string(format), CV_RECEIPT_FORMAT) != 0 ||
+	    !json_object_object_get_ex(o, "ballot", &ballot) ||
+	    !json_object_object_get_ex(o, "acceptance", &acc))
+		return CV_E_MALFORMED;
+	if ((e = cv_ballot_from_json(ballot, b)) != CV_OK)
+		return e; /* b holds nothing on failure */
+	if (b->is_vote)
+		e = CV_E_MALFORMED;
+	else if ((e = cv_acceptance_from_json(acc, a)) == CV_OK &&
+	         (e = cv_ballot_txid(b, txid)) == CV_OK && memcmp(txid, a->txid, CV_HASH_LEN) != 0)
+		e = CV_E_BAD_HASH;
+	if (e != CV_OK) {
+		cv_ballot_free(b);
+		memset(b, 0, sizeof *b);
+		memset(a, 0, sizeof *a);
+	}
+	return e;
+}
+
+cv_err cv_receipt_match_ballot(const cv_ballot *committed, const uint8_t txid[CV_HASH_LEN],
+                               const uint8_t voter_key[CV_KEY_LEN])
+{
+	uint8_t computed[CV_HASH_LEN];
+	cv_buf payload = {0};
+	cv_err e;
+
+	if (committed->is_vote)
+		return CV_E_BAD_HASH;
+	if ((e = cv_ballot_payload(committed, &payload)) != CV_OK)
+		return e;
+	cv_sha256(payload.data, payload.len, computed);
+	if (memcmp(computed, txid, CV_HASH_LEN) != 0)
+		e = CV_E_BAD_HASH;
+	else if (voter_key != NULL && memcmp(committed->voter_key, voter_key, CV_KEY_LEN) != 0)
+		e = CV_E_BAD_KEY;
+	else
+		e = cv_verify(committed->voter_key, payload.data, payload.len,
+		              committed->signature);
+	cv_buf_free(&payload);
 	return e;
 }
 

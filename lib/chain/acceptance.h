@@ -12,6 +12,7 @@
 #include "chain.h"
 #include "crypto.h"
 #include "err.h"
+#include "secret.h"
 
 #define CV_ACCEPT_TAG     "chainvote/accept/1"
 #define CV_ACCEPT_MSG_LEN (18 + CV_HASH_LEN + 8) /* 58 */
@@ -59,6 +60,15 @@ json_object *cv_receipt_file_ballot_to_json(json_object *ballot, const cv_accept
  * acceptance's txid (CV_E_BAD_HASH otherwise). Signatures are not checked here. */
 cv_err cv_receipt_file_from_json(const json_object *o, cv_vote *v, cv_acceptance *a);
 
+/* A secret election's receipt file (cv_receipt_file_ballot_to_json's): strict as
+ * cv_receipt_file_from_json, with "ballot" (a ballot, not a vote) where it has "vote";
+ * the ballot's stated txid must be its payload's hash and the acceptance's
+ * (CV_E_BAD_HASH otherwise). Signatures and proofs are not checked here. On CV_OK the
+ * caller frees *b with cv_ballot_free; on failure nothing is left to free. */
+cv_err cv_receipt_file_ballot_from_json(const json_object *o, cv_ballot *b, cv_acceptance *a);
+/* Whether a receipt file holds a ballot (a secret election's) rather than a vote. */
+bool cv_receipt_file_is_ballot(const json_object *o);
+
 /* Whether `committed`, a vote read from a block, is the vote the voter holds a receipt
  * for: its payload hashes to txid, its voter key is voter_key (when not NULL), and its
  * signature verifies under that key. Signature bytes are deliberately not compared with
@@ -68,6 +78,11 @@ cv_err cv_receipt_file_from_json(const json_object *o, cv_vote *v, cv_acceptance
  * CV_E_BAD_SIGNATURE. */
 cv_err cv_receipt_match(const cv_vote *committed, const uint8_t txid[CV_HASH_LEN],
                         const uint8_t voter_key[CV_KEY_LEN]);
+/* cv_receipt_match for a ballot read from a secret election's block: its payload
+ * hashes to txid, its voter key is voter_key (when not NULL), its signature verifies
+ * under that key; a vote where a ballot belongs is CV_E_BAD_HASH. The same returns. */
+cv_err cv_receipt_match_ballot(const cv_ballot *committed, const uint8_t txid[CV_HASH_LEN],
+                               const uint8_t voter_key[CV_KEY_LEN]);
 
 /* The service's key from dir/CV_SERVICE_KEY_FILE, into *out (caller frees with
  * cv_privkey_free). When the file is missing and create is true, a new key from the OS

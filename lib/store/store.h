@@ -385,8 +385,22 @@ void cv_vote_status_free(cv_vote_status *st); /* the ballot or share; NULL is fi
  * one. Public facts: the roll is in the genesis block and votes are in the chain. */
 cv_err cv_store_voter(cv_store *s, const uint8_t key[CV_KEY_LEN], bool *on_roll, bool *has_vote,
                       uint8_t txid[CV_HASH_LEN]);
-/* Pending votes in pool order, at most max (caller frees *out). */
+/* Pending votes in pool order, at most max (caller frees *out). A secret election's
+ * ballots and shares are not votes: cv_store_pool_secret lists them. */
 cv_err cv_store_pool(cv_store *s, size_t max, cv_vote **out, size_t *n);
+/* A secret election's pending item as GET /api/pool lists it: what names it and whose
+ * it is, never its ciphertexts (GET /api/votes/{txid} has the whole ballot). Every
+ * pooled item passed its proofs' check at admission (cv_store_add_ballot,
+ * cv_store_add_decryption). */
+typedef struct cv_pool_entry {
+	int kind; /* CV_ITEM_BALLOT or CV_ITEM_DECRYPTION */
+	uint8_t txid[CV_HASH_LEN];
+	uint8_t key[CV_KEY_LEN]; /* the voter's (ballot) or the trustee's (share) */
+	uint64_t at;             /* a ballot's timestamp; a share's through_height */
+} cv_pool_entry;
+/* A secret election's pending ballots and shares in pool order, at most max (caller
+ * frees *out); an open election's votes are skipped (cv_store_pool lists them). */
+cv_err cv_store_pool_secret(cv_store *s, size_t max, cv_pool_entry **out, size_t *n);
 
 /* ---- mining ---- */
 /* Template for the next block: version, height tip+1, prev_hash, difficulty, timestamp

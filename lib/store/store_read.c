@@ -450,8 +450,37 @@ cv_err cv_store_vote_status(cv_store *s, const uint8_t txid[CV_HASH_LEN], cv_vot
 
 typedef struct pool_ctx {
 	size_t max, n, cap;
-	cv_vote *votes;
+	cv_vote *votes;         /* cv_store_pool */
+	cv_pool_entry *entries; /* cv_store_pool_secret */
+	bool secret;            /* which of the two is listed */
 } pool_ctx;
+
+/* A secret election's pool record (a ballot's or a share's leaf) into e. */
+static cv_err pool_entry_of(const uint8_t *v, size_t vl, cv_pool_entry *e)
+{
+	cv_vote_status st;
+	cv_err err;
+
+	memset(&st, 0, sizeof st);
+	memset(e, 0, sizeof *e);
+	if ((err = status_item(v, vl, &st)) != CV_OK)
+		goto out;
+	e->kind = st.kind;
+	if (st.kind == CV_ITEM_BALLOT) {
+		memcpy(e->key, st.ballot.voter_key, CV_KEY_LEN);
+		e->at = st.ballot.timestamp;
+		err = cv_ballot_txid(&st.ballot, e->txid);
+	} else {
+		memcpy(e->key, st.decryption.validator_key, CV_KEY_LEN);
+		e->at = st.decryption.through_height;
+		err = cv_decryption_txid(&st.decryption, e->txid);
+	}
+	if (err != CV_OK && err != CV_E_NOMEM)
+		err = CV_E_STORE;
+out:
+	cv_vote_status_free(&st);
+	return err;
+}
 
 static cv_err pool_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
@@ -463,16 +492,28 @@ static cv_err pool_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v,
 		return CV_E_STORE;
 	if (c->n >= c->max)
 		return ST_STOP;
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		grown = realloc(c->votes, c->cap * sizeof *c->votes);
-		if (grown == NULL)
-			return CV_E_NOMEM;
-		c->votes = grown;
-	}
-	/* a secret election's ballots and shares are not votes: GET /api/pool lists votes */
-	if (vl != CV_LEAF_LEN)
+	/* a vote's leaf has the one fixed length; a ballot's or share's never has it */
+	if ((vl == CV_LEAF_LEN) == c->secret)
 		return CV_OK;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+
+		if (c->secret) {
+			cv_pool_entry *more = realloc(c->entries, cap * sizeof *more);
+
+			if (more == NULL)
+				return CV_E_NOMEM;
+			c->entries = more;
+		} else {
+			grown = realloc(c->votes, cap * sizeof *c->votes);
+			if (grown == NULL)
+				return CV_E_NOMEM;
+			c->votes = grown;
+		}
+		c->cap = cap;
+	}
+	if (c->secret)
+		return pool_entry_of(v, vl, &c->entries[c->n++]);
 	return cv_st_vote_decode(v, vl, &c->votes[c->n++]);
 }
 
@@ -484,9 +525,25 @@ static cv_err pool_op(cv_store *s, DB_TXN *txn, void *ctx)
 	return cv_st_scan(s, ST_POOL, txn, NULL, 0, pool_one, c);
 }
 
+cv_err cv_store_pool_secret(cv_store *s, size_t max, cv_pool_entry **out, size_t *n)
+{
+	pool_ctx c = {max, 0, 0, NULL, NULL, true};
+	cv_err e = cv_st_run(s, pool_op, &c);
+
+	*out = NULL;
+	*n = 0;
+	if (e != CV_OK) {
+		free(c.entries);
+		return e;
+	}
+	*out = c.entries;
+	*n = c.n;
+	return CV_OK;
+}
+
 cv_err cv_store_pool(cv_store *s, size_t max, cv_vote **out, size_t *n)
 {
-	pool_ctx c = {max, 0, 0, NULL};
+	pool_ctx c = {max, 0, 0, NULL, NULL, false};
 	cv_err e = cv_st_run(s, pool_op, &c);
 
 	*out = NULL;

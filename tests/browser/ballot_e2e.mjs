@@ -6,8 +6,14 @@
 // "Cast" posts a signed 6.1 ballot whose txid is the fingerprint; the service takes it
 // (checking every proof first) and the page tracks its receipt. Then the time to prepare a 3-candidate
 // ballot in the page, without and with CPU throttling (reported, not asserted).
-// Env: URL, SLUG, KEY_FILE, CHAINVOTE, TMP. Prints "ok - …" lines and
-// "ballot page: N passed, N failed".
+// With MINER and TRUSTEE_KEYS (two trustees' key files, ':'-separated) the cast ballot is
+// then mined and approved: the vote page checks the ballot's receipt in the chain, its
+// receipt file (under "ballot") passes `chainvote receipt`, and the explorer shows the
+// block's ballots (ciphertexts, proofs checked in the page, no choice) and the ballot by
+// its txid. PHASE=shares (a second run, after the close, the seal and the trustees'
+// shares were committed) checks the explorer's block of decryption shares.
+// Env: URL, SLUG, KEY_FILE, CHAINVOTE, TMP, MINER, TRUSTEE_KEYS, PHASE. Prints "ok - …"
+// lines and "ballot page: N passed, N failed".
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,7 +23,8 @@ import { chromium } from 'playwright-core';
 import * as bal from '../../www/js/ballot.js';
 import * as cv from '../../www/js/crypto.js';
 
-const { URL: BASE, SLUG, KEY_FILE, CHAINVOTE, TMP } = process.env;
+const { URL: BASE, SLUG, KEY_FILE, CHAINVOTE, TMP, MINER, TRUSTEE_KEYS } = process.env;
+const PHASE = process.env.PHASE || 'vote';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 let passed = 0;
 let failed = 0;
@@ -45,6 +52,74 @@ function checkBallot(...args) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+// The mined and approved block of what the pool holds (the miner once, two trustees).
+function commitPool() {
+	const m = spawnSync(MINER, ['--url', BASE, '--election', SLUG, '--once', '--threads', '1'], { encoding: 'utf8' });
+	assert(m.status === 0, 'miner: ' + m.stdout + m.stderr);
+	for (const k of TRUSTEE_KEYS.split(':')) {
+		const a = spawnSync(CHAINVOTE, ['approve', '--url', BASE, '--election', SLUG, '--key', k, '--all'], { encoding: 'utf8' });
+		assert(a.status === 0, 'approve: ' + a.stdout + a.stderr);
+	}
+}
+
+// The explorer of a secret election: block 1's ballots and the cast ballot by its txid.
+async function explorerBallots(ctx, problems, txid, cands) {
+	const page = await ctx.newPage();
+	page.on('pageerror', (e) => problems.push('explorer page error: ' + e.message));
+	await step('the explorer shows block 1\'s ballots: ciphertexts, proofs valid as checked in the page, no choice', async () => {
+		await page.goto(`${BASE}/e/${SLUG}/explorer.html#block=1`);
+		await page.waitForSelector('#block-ballots');
+		await page.waitForFunction(() => document.querySelectorAll('#block-ballots .badge.ok').length === 1, null, { timeout: 30000 });
+		const table = await page.textContent('#block-ballots');
+		assert(table.includes('3 ciphertexts') && table.includes('proofs valid'), table);
+		assert(!/Candidate/.test(await page.textContent('#block-ballots thead')), 'no candidate column');
+		await page.waitForFunction(() => document.querySelectorAll('.checks li').length > 1 && !document.querySelector('.checks li.pending'));
+		const checks = await page.$$eval('.checks li', (lis) => lis.map((l) => l.className + ': ' + l.textContent));
+		assert(checks.some((c) => c.includes('signature and proofs verify')), checks.join(' | '));
+		assert(!checks.some((c) => c.startsWith('check fail')), checks.join(' | '));
+	});
+	await step('the explorer shows the ballot by its receipt: secret choice, proofs valid, inclusion proof checked', async () => {
+		await page.goto(`${BASE}/e/${SLUG}/explorer.html#tx=${txid}`);
+		// a change of the fragment only: the view is drawn anew, the heading tells when
+		await page.waitForFunction(() => (document.querySelector('#view-h') || {}).textContent === 'Ballot');
+		await page.waitForFunction(() => document.body.textContent.includes('proofs valid'), null, { timeout: 30000 });
+		const text = await page.textContent('#view');
+		assert(text.includes('secret: encrypted') && text.includes('committed in block 1'), text.slice(0, 400));
+		assert(!cands.some((c) => text.includes(`Choice${c.name}`)), 'no choice shown');
+		await page.waitForFunction(() => document.querySelectorAll('#view .checks li.pass').length >= 4, null, { timeout: 30000 });
+		const ok = await page.$$eval('#view .checks li', (lis) => lis.map((l) => l.className + ': ' + l.textContent));
+		assert(ok.some((c) => c.includes('Inclusion proof: the ballot is in the block')), ok.join(' | '));
+		assert(!ok.some((c) => c.startsWith('check fail')), ok.join(' | '));
+	});
+}
+
+async function sharesPhase(page, problems) {
+	await step('the explorer lists the block of shares and shows the trustees\' decryption shares', async () => {
+		await page.goto(`${BASE}/e/${SLUG}/explorer.html`);
+		await page.waitForSelector('#blocks');
+		const list = await page.textContent('#blocks');
+		assert(list.includes('2 shares') && list.includes('seal'), list);
+		await page.goto(`${BASE}/e/${SLUG}/explorer.html#block=3`);
+		await page.waitForSelector('#block-decryptions');
+		const rows = await page.$$eval('#block-decryptions tbody tr', (trs) => trs.map((t) => t.textContent));
+		assert(rows.length === 2 && rows.every((r) => r.includes('Trustee')), rows.join(' | '));
+		await page.waitForFunction(() => Array.from(document.querySelectorAll('.checks li')).some((l) => l.textContent.includes('decryption share')), null, { timeout: 30000 });
+		const checks = await page.$$eval('.checks li', (lis) => lis.map((l) => l.className + ': ' + l.textContent));
+		assert(checks.some((c) => c.includes('Merkle root') && c.includes('2 decryption shares')), checks.join(' | '));
+		assert(!checks.some((c) => c.startsWith('check fail')), checks.join(' | '));
+	});
+	await step('the explorer shows a decryption share by its txid with its inclusion proof checked', async () => {
+		const b3 = await (await fetch(`${BASE}/api/e/${SLUG}/blocks/3`)).json();
+		await page.goto(`${BASE}/e/${SLUG}/explorer.html#tx=${b3.decryptions[1].txid}`);
+		// a change of the fragment only: the view is drawn anew, the heading tells when
+		await page.waitForFunction(() => (document.querySelector('#view-h') || {}).textContent === 'Decryption share');
+		await page.waitForFunction(() => document.querySelectorAll('#view .checks li.pass').length >= 4, null, { timeout: 30000 });
+		const checks = await page.$$eval('#view .checks li', (lis) => lis.map((l) => l.className + ': ' + l.textContent));
+		assert(checks.some((c) => c.includes('Inclusion proof: the decryption share is in the block')), checks.join(' | '));
+		assert(!checks.some((c) => c.startsWith('check fail')), checks.join(' | '));
+	});
+}
+
 async function main() {
 	const browser = await chromium.launch({
 		executablePath: CHROMIUM, headless: true,
@@ -54,6 +129,14 @@ async function main() {
 	const ctx = await browser.newContext({ viewport: { width: 375, height: 812 }, acceptDownloads: true });
 	ctx.setDefaultTimeout(20000);
 	const page = await ctx.newPage();
+	if (PHASE === 'shares') {
+		const problems = [];
+		page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+		await sharesPhase(page, problems);
+		await step('no page error in the explorer', async () => assert(problems.length === 0, problems.join('; ')));
+		await browser.close();
+		return;
+	}
 	const problems = [];
 	page.on('pageerror', (e) => problems.push('page error: ' + e.message));
 	page.on('console', (m) => {
@@ -147,6 +230,25 @@ async function main() {
 			assert(await cv.verify(voterKey, b.signature, bal.ballotPayload(b)), 'the signature verifies');
 			assert(await page.isDisabled('#secret-check'), 'a ballot once sent cannot be checked');
 		});
+		if (MINER && TRUSTEE_KEYS) {
+			await step('once mined and approved, the vote page checks the ballot\'s receipt in the chain', async () => {
+				commitPool();
+				await page.waitForSelector('#in-chain', { timeout: 30000 });
+				const fails = await page.$$eval('#receipt-proof .checks li.fail', (lis) => lis.length);
+				assert(fails === 0, `${fails} checks failed`);
+			});
+			await step('the page\'s receipt file holds the ballot (no choice) and passes `chainvote receipt`', async () => {
+				const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#receipt-download a[download]')]);
+				const file = path.join(TMP, 'receipt.json');
+				await dl.saveAs(file);
+				const f = JSON.parse(fs.readFileSync(file, 'utf8'));
+				assert(f.ballot && !f.vote && f.ballot.txid === second && f.acceptance.txid === second &&
+					!('candidate_id' in f.ballot), JSON.stringify(f).slice(0, 300));
+				const r = spawnSync(CHAINVOTE, ['receipt', '--url', BASE, '--election', SLUG, '--receipt', file], { encoding: 'utf8' });
+				assert(r.status === 0 && r.stdout.includes('inclusion proof verified'), r.stdout + r.stderr);
+			});
+			await explorerBallots(ctx, problems, second, cands);
+		}
 		await step('no page error and no CSP violation (the vendored modules load under the strict CSP)', async () => {
 			assert(problems.length === 0, problems.join('; '));
 		});

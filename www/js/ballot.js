@@ -7,7 +7,7 @@
 
 import { p256 } from '../vendor/noble-curves/nist.js';
 import { sha256 } from '../vendor/noble-hashes/sha2.js';
-import { hex, unhex, concat, tag, u16, u64, readUint, isHex, HASH_LEN, KEY_LEN } from './encode.js';
+import { hex, unhex, concat, tag, u16, u64, readUint, isHex, sealLeaf, HASH_LEN, KEY_LEN, SIG_LEN } from './encode.js';
 import { sign } from './crypto.js';
 
 const Point = p256.Point;
@@ -20,6 +20,7 @@ export const CHALLENGE_FORMAT = 'chainvote-challenge/1';
 const TAG_BALLOT = 'chainvote/ballot/1';
 const TAG_PROOF = 'chainvote/ballot-proof/1';
 const TAG_SUM = 'chainvote/ballot-sum/1';
+const TAG_DECRYPTION = 'chainvote/decryption/1';
 
 // A received point: exactly 65 bytes 04||X||Y on the curve (noble checks X, Y < p and the
 // equation; the 04 test keeps out the compressed forms it would also take). The identity
@@ -103,6 +104,34 @@ export function ballotPayload(b) {
 		parts.push(unhex(p.c0, SCALAR_LEN), unhex(p.v0, SCALAR_LEN), unhex(p.c1, SCALAR_LEN), unhex(p.v1, SCALAR_LEN));
 	parts.push(unhex(b.sum_proof.c, SCALAR_LEN), unhex(b.sum_proof.v, SCALAR_LEN));
 	return concat(...parts);
+}
+
+// A ballot's merkle leaf: payload || signature.
+export function ballotLeaf(b) {
+	return concat(ballotPayload(b), unhex(b.signature, SIG_LEN));
+}
+
+// The payload of a trustee's decryption share in its 6.1 JSON form.
+export function decryptionPayload(d) {
+	if (!Array.isArray(d.shares)) throw new RangeError('a share needs its shares');
+	const parts = [tag(TAG_DECRYPTION), unhex(d.election_id, HASH_LEN), unhex(d.validator_key, KEY_LEN),
+		u64(d.through_height), u16(d.shares.length)];
+	for (const s of d.shares) parts.push(unhex(s.d, POINT_LEN), unhex(s.c, SCALAR_LEN), unhex(s.v, SCALAR_LEN));
+	return concat(...parts);
+}
+
+// A decryption share's merkle leaf: payload || signature.
+export function decryptionLeaf(d) {
+	return concat(decryptionPayload(d), unhex(d.signature, SIG_LEN));
+}
+
+// A secret election's block leaves (height ≥ 1, DESIGN 6.1): its ballots ("votes"), then
+// its decryption shares, then the seal's leaf.
+export function secretLeaves(block) {
+	const leaves = (Array.isArray(block.votes) ? block.votes : []).map(ballotLeaf);
+	for (const d of Array.isArray(block.decryptions) ? block.decryptions : []) leaves.push(decryptionLeaf(d));
+	if (block.seal) leaves.push(sealLeaf(block.seal));
+	return leaves;
 }
 
 // The txid, which the page shows as the ballot's fingerprint before the voter decides.

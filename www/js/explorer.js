@@ -1,11 +1,15 @@
 // Chain explorer: the chain as a list, one block (votes, approvals, or the genesis
 // election), one vote by txid, and one voter's key; views are addressed by the URL
-// fragment (#block=H, #tx=…, #voter=…) so that links and the back button work.
+// fragment (#block=H, #tx=…, #voter=…) so that links and the back button work. A secret
+// election's blocks show its ballots (their ciphertexts, and their proofs checked here
+// against the election key) and its trustees' decryption shares: never a choice, which
+// no block holds in the clear.
 
 import './shell.js';
 import { get, blocksOf } from './api.js';
 import { isHex } from './encode.js';
-import { checkBlock, checkApprovals, checkReceipt } from './verify.js';
+import { checkBlock, checkApprovals, checkReceipt, checkBallot, isSecretBlock } from './verify.js';
+import { electionKey } from './ballot.js';
 import { $, h, clear, say, explain, facts, hexCode, when, checkItem, shortHex, requireCrypto } from './ui.js';
 
 const PAGE = 15;
@@ -38,6 +42,34 @@ async function loadTip() {
 async function getGenesis() {
 	if (!genesis) genesis = await get('/api/blocks/0');
 	return genesis;
+}
+
+// A secret election's key K and number of candidates from its genesis, to check ballots'
+// proofs here; {} for an open election or a genesis not at hand.
+function secretKey() {
+	if (!genesis || !genesis.secrecy) return {};
+	try {
+		return { K: electionKey(genesis), k: (genesis.candidates || []).length };
+	} catch {
+		return {};
+	}
+}
+
+// A ballot's ciphertexts (A_i, B_i per candidate position, ascending ids), folded.
+function ciphertextsView(b) {
+	const cands = ((genesis && genesis.candidates) || []).slice().sort((x, y) => x.id - y.id);
+	return h('details', { class: 'ciphertexts' }, h('summary', {}, `${(b.ciphertexts || []).length} ciphertexts`),
+		h('ol', { start: '0' }, (b.ciphertexts || []).map((ct, i) => h('li', {},
+			cands[i] ? `${cands[i].name}: ` : '', 'A ', hexCode(ct.a), ' B ', hexCode(ct.b)))));
+}
+
+// What checkBallot said of a ballot's proofs, as a badge.
+function proofBadge(r) {
+	if (!r) return h('span', { class: 'badge' }, 'checking…');
+	if (!r.signature) return h('span', { class: 'badge err' }, 'bad signature');
+	if (r.proofs === 'valid') return h('span', { class: 'badge ok' }, 'proofs valid');
+	if (r.proofs === 'not checked') return h('span', { class: 'badge warn' }, 'proofs not checked');
+	return h('span', { class: 'badge err' }, r.proofs);
 }
 
 function candidateName(id) {
@@ -81,7 +113,8 @@ async function showList(from) {
 	const rows = blocks.map((b) => h('tr', {},
 		h('td', { class: 'num' }, blockLink(b.height, String(b.height))),
 		h('td', {}, h('a', { href: `#block=${b.height}`, title: b.hash }, h('code', { class: 'hex' }, shortHex(b.hash)))),
-		h('td', { class: 'num' }, b.height === 0 ? 'genesis' : b.seal ? 'seal' : String((b.votes || []).length)),
+		h('td', { class: 'num' }, b.height === 0 ? 'genesis' : b.seal ? 'seal'
+			: (b.decryptions || []).length ? `${b.decryptions.length} shares` : String((b.votes || []).length)),
 		h('td', { class: 'num' }, b.height === 0 ? '—' : String((b.approvals || []).length)),
 		h('td', {}, when(b.timestamp))));
 	const pager = h('div', { class: 'pager' });
@@ -119,6 +152,13 @@ function genesisView(b) {
 		h('ul', { id: 'genesis-candidates' }, (b.candidates || []).map((c) => h('li', {}, `${c.id}. ${c.name}`))),
 		h('h3', {}, 'Validators'),
 		h('ul', {}, (b.validators || []).map((v) => h('li', {}, h('strong', {}, v.name), ' ', hexCode(v.key)))),
+		...(b.secrecy ? [
+			h('h3', {}, 'Secret ballots'),
+			h('p', { id: 'genesis-secrecy' }, `Ballots are encrypted under the election key; any ${b.secrecy.quorum} of the `
+				+ `${(b.secrecy.trustees || []).length} trustees below decrypt the tally after the seal, and no fewer can.`),
+			h('ul', {}, (b.secrecy.trustees || []).map((t) => h('li', {},
+				h('strong', {}, validatorName(t.validator_key) || 'Trustee'), ' ', hexCode(t.validator_key)))),
+		] : []),
 		h('details', {}, h('summary', {}, `The roll (${voters.length} keys)`),
 			h('ul', {}, voters.map((k) => h('li', {}, voterLink(k))))),
 	];
@@ -140,6 +180,8 @@ async function showBlock(ref) {
 	await getGenesis().catch(() => null);
 	const checks = h('ul', { class: 'checks' }, checkItem(null, 'Checking in your browser…'));
 	const votes = b.votes || [];
+	const secret = isSecretBlock(b);
+	const proofCells = votes.map(() => h('td', {}, proofBadge(null)));
 	const nav = h('p', { class: 'pager' },
 		blockLink(b.height - 1, `← Block ${b.height - 1}`),
 		tipHeight !== null && b.height < tipHeight ? blockLink(b.height + 1, `Block ${b.height + 1} →`) : null);
@@ -156,8 +198,9 @@ async function showBlock(ref) {
 		...(b.seal ? [
 			h('h3', {}, 'The seal'),
 			h('p', { id: 'block-seal' }, `This block closes the election on the chain: it closed ${when(b.seal.closed_at)}. `
-				+ 'No vote is stamped after that, no block follows this one, and the tally is final.'),
-		] : [
+				+ (secret ? 'No ballot is stamped after that and the ballot box is final; the trustees\' decryption shares follow.'
+					: 'No vote is stamped after that, no block follows this one, and the tally is final.')),
+		] : secret ? secretItems(b, proofCells) : [
 			h('h3', {}, `Votes (${votes.length})`),
 			h('div', { class: 'table-wrap' }, h('table', { id: 'block-votes' },
 				h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Receipt'), h('th', { scope: 'col' }, 'Voter'),
@@ -169,9 +212,42 @@ async function showBlock(ref) {
 		h('ul', {}, (b.approvals || []).map((a) => h('li', {}, h('strong', {}, validatorName(a.validator_key) || 'Unknown validator'), ' ', hexCode(a.validator_key)))),
 		nav, backToList());
 	const g = genesis || {};
-	const r = await checkBlock(b, { difficulty: g.election && g.election.difficulty, electionId: g.hash });
+	const r = await checkBlock(b, { difficulty: g.election && g.election.difficulty, electionId: g.hash, ...secretKey() });
 	const ap = await checkApprovals(b, g.validators, g.election && g.election.threshold);
 	clear(checks).append(...[...r.checks, ...ap.checks].map((c) => checkItem(c.ok, c.label, c.detail)));
+	if (secret) r.voteResults.forEach((res, i) => proofCells[i] && clear(proofCells[i]).append(proofBadge(res)));
+}
+
+// A secret election's block items: its ballots (receipt, voter, ciphertexts, proofs as
+// checked here, time) or its trustees' decryption shares. proofCells: the ballots' proof
+// cells, filled once checked.
+function secretItems(b, proofCells) {
+	const votes = b.votes || [];
+	const shares = b.decryptions || [];
+	if (shares.length) {
+		return [
+			h('h3', {}, `Decryption shares (${shares.length})`),
+			h('p', {}, `Each trustee's share of the decryption of the ballots in blocks 1 to ${shares[0].through_height}, `
+				+ 'with its proofs; once the quorum\'s shares are in the chain anyone can compute the tally (chainvote verify does).'),
+			h('div', { class: 'table-wrap' }, h('table', { id: 'block-decryptions' },
+				h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Receipt'), h('th', { scope: 'col' }, 'Trustee'),
+					h('th', { scope: 'col', class: 'num' }, 'Through block'), h('th', { scope: 'col', class: 'num' }, 'Shares'))),
+				h('tbody', {}, shares.map((d) => h('tr', {}, h('td', {}, d.txid ? txLink(d.txid) : '—'),
+					h('td', {}, h('strong', {}, validatorName(d.validator_key) || 'Trustee'), ' ', hexCode(d.validator_key)),
+					h('td', { class: 'num' }, blockLink(d.through_height, String(d.through_height))),
+					h('td', { class: 'num' }, String((d.shares || []).length))))))),
+		];
+	}
+	return [
+		h('h3', {}, `Ballots (${votes.length})`),
+		h('p', {}, 'Secret ballots: each holds one encryption per candidate and proofs that exactly one of them is a 1. '
+			+ 'The choice is not in the chain; this page checks the proofs against the election key.'),
+		h('div', { class: 'table-wrap' }, h('table', { id: 'block-ballots' },
+			h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Receipt'), h('th', { scope: 'col' }, 'Voter'),
+				h('th', { scope: 'col' }, 'Ciphertexts'), h('th', { scope: 'col' }, 'Proofs'), h('th', { scope: 'col' }, 'Time'))),
+			h('tbody', {}, votes.map((v, i) => h('tr', {}, h('td', {}, v.txid ? txLink(v.txid) : '—'), h('td', {}, voterLink(v.voter_key)),
+				h('td', {}, ciphertextsView(v)), proofCells[i], h('td', {}, when(v.timestamp))))))),
+	];
 }
 
 async function showTx(txid) {
@@ -183,11 +259,15 @@ async function showTx(txid) {
 		view('Vote', h('p', { class: 'msg err', role: 'alert' }, explain(e)), backToList());
 		return true;
 	}
-	const v = r.vote || {};
+	const v = r.vote || r.ballot || r.decryption || {};
 	const status = r.status === 'committed'
 		? h('span', { class: 'badge ok' }, `committed in block ${r.height}`)
 		: h('span', { class: 'badge warn' }, r.status || 'unknown');
 	const proof = h('ul', { class: 'checks' });
+	if (r.ballot || r.decryption) {
+		await showSecretTx(txid, r, status, proof);
+		return true;
+	}
 	view('Vote', facts([
 		['Receipt (txid)', hexCode(txid, { short: false })],
 		['Status', status],
@@ -205,6 +285,49 @@ async function showTx(txid) {
 	return true;
 }
 
+// A secret election's txid: a ballot (its ciphertexts and its proofs checked here, never a
+// choice) or a trustee's decryption share; then, committed, its inclusion proof.
+async function showSecretTx(txid, r, status, proof) {
+	await getGenesis().catch(() => null);
+	const committed = r.status === 'committed';
+	const where = [
+		['Block', committed ? blockLink(r.height, `Block ${r.height}`) : 'not yet in a block'],
+		['Position', committed ? `leaf ${r.index} of ${r.tree_size}` : '—'],
+	];
+	if (r.decryption) {
+		const d = r.decryption;
+		view('Decryption share', facts([
+			['Receipt (txid)', hexCode(txid, { short: false })],
+			['Status', status],
+			['Trustee', h('span', {}, h('strong', {}, validatorName(d.validator_key) || 'Trustee'), ' ', hexCode(d.validator_key))],
+			['Decrypts', `the ballots of blocks 1 to ${d.through_height}`],
+			...where,
+		]), committed ? h('h3', {}, 'Inclusion proof, checked in your browser') : null, proof,
+		h('p', {}, 'The share\'s own proofs need the sums of every ballot before the seal: chainvote verify checks them over the whole chain.'),
+		backToList());
+	} else {
+		const b = r.ballot;
+		const { K, k } = secretKey();
+		const badge = h('span', {}, proofBadge(null));
+		view('Ballot', facts([
+			['Receipt (txid)', hexCode(txid, { short: false })],
+			['Status', status],
+			['Choice', 'secret: encrypted under the election key (counted only in the decrypted tally)'],
+			['Voter', voterLink(b.voter_key)],
+			['Cast', when(b.timestamp)],
+			['Proofs', badge],
+			...where,
+		]), h('h3', {}, 'Ciphertexts'), ciphertextsView(b),
+		committed ? h('h3', {}, 'Inclusion proof, checked in your browser') : null, proof, backToList());
+		clear(badge).append(proofBadge(await checkBallot(b, K, k)));
+	}
+	if (committed) {
+		proof.append(checkItem(null, 'Checking…'));
+		const block = await get('/api/blocks/' + r.height);
+		clear(proof).append(...(await checkReceipt(txid, r, block)).map((c) => checkItem(c.ok, c.label, c.detail)));
+	}
+}
+
 // A voter's standing from the public lookup (on the roll; the one vote, pending or in
 // a block); the vote itself is then shown from its receipt, so it is checked the same way.
 async function showVoter(key) {
@@ -220,6 +343,8 @@ async function showVoter(key) {
 	}
 	clear(out).append(h('p', {}, r.on_roll ? h('span', { class: 'badge ok' }, 'on the roll') : h('span', { class: 'badge err' }, 'not on the roll')));
 	if (r.status === 'not_voted') out.append(h('p', {}, 'No vote from this key, pending or in the chain.'));
+	else if (r.ballot) out.append(h('p', {}, 'Cast a secret ballot (its choice is encrypted), ',
+		r.status === 'pending' ? 'waiting in the pool for a block' : blockLink(r.height, `in block ${r.height}`), ' · receipt ', txLink(r.txid), '.'));
 	else if (r.status === 'pending') out.append(h('p', {}, 'Voted for ', h('strong', {}, candidateName(r.vote.candidate_id)), '; the vote is waiting in the pool for a block. Receipt ', txLink(r.txid), '.'));
 	else out.append(h('p', {}, 'Voted for ', h('strong', {}, candidateName(r.vote.candidate_id)), ' in ', blockLink(r.height, `block ${r.height}`), ' · receipt ', txLink(r.txid), '.'));
 }

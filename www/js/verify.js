@@ -1,11 +1,13 @@
 // The checks a page runs itself on public JSON, each as {ok, label, detail}: a block's
-// hash, proof of work, merkle root, vote signatures and duplicate voters; its approvals;
-// a vote receipt's inclusion proof; and the service's signed acceptance of a vote. The
-// server's word is never taken for these.
+// hash, proof of work, merkle root, vote signatures and duplicate voters (a secret
+// election's block: its ballots' signatures and proofs, its decryption shares'
+// signatures); its approvals; a vote's or ballot's receipt inclusion proof; and the
+// service's signed acceptance of a vote. The server's word is never taken for these.
 
 import { hex, unhex, votePayload, voteLeaf, blockLeaves, blockHeader, approvalMessage, acceptanceMessage, isHex } from './encode.js';
 import { sha256, verify, leadingZeroBits } from './crypto.js';
 import { root, verifyInclusion } from './merkle.js';
+import { ballotPayload, ballotLeaf, decryptionPayload, decryptionLeaf, secretLeaves, verifyBallot } from './ballot.js';
 
 const item = (ok, label, detail = '') => ({ ok, label, detail });
 
@@ -18,9 +20,79 @@ export async function blockHash(block) {
 	}
 }
 
-// Checks of a block with votes, or of the seal block (height ≥ 1). opts.difficulty: the
-// election's difficulty; opts.electionId: the genesis hash.
-// Returns {checks: [...], voteResults: [{txid, ok}], ok}.
+// Whether a block is a secret election's (DESIGN 6.1: its blocks have "decryptions").
+export const isSecretBlock = (block) => Array.isArray(block.decryptions);
+
+// Whether an item of "votes" is a ballot (encrypted) rather than a vote.
+export const isBallot = (item) => !!item && Array.isArray(item.ciphertexts);
+
+// A ballot's own checks: {txid, ok (signature and, with K, proofs), signature, proofs}
+// with proofs 'valid', 'not checked' (no K) or the failed check's code and position.
+export async function checkBallot(b, K, k) {
+	let txid = b.txid || '';
+	let signature = false;
+	let payload = null;
+	try {
+		payload = ballotPayload(b);
+		txid = hex(await sha256(payload));
+		signature = await verify(b.voter_key, b.signature, payload);
+	} catch {
+		signature = false;
+	}
+	let proofs = 'not checked';
+	if (K && payload) {
+		const v = verifyBallot(b, K, k);
+		proofs = v.ok ? 'valid' : v.problem + (v.position !== null ? ` at position ${v.position}` : '');
+	}
+	return { txid, signature, proofs, ok: signature && proofs !== 'not checked' ? proofs === 'valid' : signature };
+}
+
+// The item checks of a secret election's block: each ballot's signature and, with
+// opts.K, its proofs; each decryption share's signature (its proofs need the ballots'
+// sums, which `chainvote verify` recomputes from the whole chain); no voter twice.
+async function checkSecretItems(block, opts, checks) {
+	const ballots = Array.isArray(block.votes) ? block.votes : [];
+	const shares = block.decryptions;
+	const voteResults = [];
+	for (const b of ballots) {
+		const r = await checkBallot(b, opts.K, opts.k);
+		if (opts.electionId && b.election_id !== opts.electionId) r.ok = false;
+		voteResults.push({ ...r, voter_key: b.voter_key });
+	}
+	if (ballots.length) {
+		const bad = voteResults.filter((r) => !r.ok).length;
+		checks.push(item(bad === 0, opts.K ? 'Every ballot\'s signature and proofs verify' : 'Every ballot signature verifies',
+			bad === 0 ? `${ballots.length} of ${ballots.length} valid` : `${bad} of ${ballots.length} invalid`));
+		const keys = ballots.map((b) => String(b.voter_key).toLowerCase());
+		const dups = keys.length - new Set(keys).size;
+		checks.push(item(dups === 0, 'No voter casts two ballots in the block',
+			dups === 0 ? '' : `${dups} ballot${dups === 1 ? '' : 's'} by a voter with another`));
+	}
+	const shareResults = [];
+	for (const d of shares) {
+		let ok = false;
+		try {
+			ok = await verify(d.validator_key, d.signature, decryptionPayload(d));
+		} catch {
+			ok = false;
+		}
+		shareResults.push({ ok, validator_key: d.validator_key });
+	}
+	if (shares.length) {
+		const bad = shareResults.filter((r) => !r.ok).length;
+		checks.push(item(bad === 0, 'Every decryption share\'s signature verifies',
+			bad === 0 ? `${shares.length} of ${shares.length} valid` : `${bad} of ${shares.length} invalid`));
+	}
+	if (!ballots.length && !shares.length)
+		checks.push(item(false, 'The block holds ballots or decryption shares', 'it holds neither'));
+	return { voteResults, shareResults };
+}
+
+// Checks of a block with votes, or of the seal block (height ≥ 1); a secret election's
+// block with ballots or decryption shares. opts.difficulty: the election's difficulty;
+// opts.electionId: the genesis hash; opts.K, opts.k: a secret election's key (hex) and
+// number of candidates, to check its ballots' proofs.
+// Returns {checks: [...], voteResults: [{txid, ok}], shareResults: [{ok}], ok}.
 export async function checkBlock(block, opts = {}) {
 	const checks = [];
 	const { hash, error } = await blockHash(block);
@@ -37,15 +109,19 @@ export async function checkBlock(block, opts = {}) {
 	}
 
 	const votes = Array.isArray(block.votes) ? block.votes : [];
+	const secret = isSecretBlock(block);
 	let leaves = null;
 	try {
-		leaves = blockLeaves(block);
+		leaves = secret ? secretLeaves(block) : blockLeaves(block);
 	} catch (e) {
-		checks.push(item(false, 'Votes are well formed', e.message));
+		checks.push(item(false, secret ? 'Ballots and shares are well formed' : 'Votes are well formed', e.message));
 	}
 	if (leaves) {
 		const r = hex(await root(leaves));
-		const what = block.seal ? 'the seal' : `${votes.length} vote${votes.length === 1 ? '' : 's'}`;
+		const n = secret ? votes.length + block.decryptions.length : votes.length;
+		const what = block.seal ? 'the seal' : secret
+			? (block.decryptions.length ? `${n} decryption share${n === 1 ? '' : 's'}` : `${n} ballot${n === 1 ? '' : 's'}`)
+			: `${votes.length} vote${votes.length === 1 ? '' : 's'}`;
 		checks.push(item(r === block.merkle_root, 'Merkle root over the leaves',
 			r === block.merkle_root ? what : `computed ${r}, block says ${block.merkle_root}`));
 	}
@@ -53,11 +129,16 @@ export async function checkBlock(block, opts = {}) {
 		// the seal's own rules that one block shows (DESIGN section 2, "The close")
 		const s = block.seal;
 		const mine = !opts.electionId || s.election_id === opts.electionId;
-		checks.push(item(mine && votes.length === 0 && s.closed_at <= block.timestamp,
+		const beside = votes.length + (secret ? block.decryptions.length : 0);
+		checks.push(item(mine && beside === 0 && s.closed_at <= block.timestamp,
 			'The seal closes this election, alone in its block',
-			!mine ? 'the seal names another election' : votes.length ? `${votes.length} votes beside the seal`
+			!mine ? 'the seal names another election' : beside ? `${beside} items beside the seal`
 				: s.closed_at > block.timestamp ? `closed_at ${s.closed_at} is after the block's timestamp` : `closed at ${s.closed_at}`));
-		return { checks, voteResults: [], ok: checks.every((c) => c.ok), hash };
+		return { checks, voteResults: [], shareResults: [], ok: checks.every((c) => c.ok), hash };
+	}
+	if (secret) {
+		const { voteResults, shareResults } = await checkSecretItems(block, opts, checks);
+		return { checks, voteResults, shareResults, ok: checks.every((c) => c.ok), hash };
 	}
 
 	const voteResults = [];
@@ -88,7 +169,7 @@ export async function checkBlock(block, opts = {}) {
 	checks.push(item(dups.size === 0, 'No voter votes twice in the block',
 		dups.size === 0 ? '' : `${dups.size} voter${dups.size === 1 ? '' : 's'} with more than one vote`));
 
-	return { checks, voteResults, ok: checks.every((c) => c.ok), hash };
+	return { checks, voteResults, shareResults: [], ok: checks.every((c) => c.ok), hash };
 }
 
 // Checks a block's approvals against the validator set. Returns {valid, checks}.
@@ -118,28 +199,39 @@ export async function checkApprovals(block, validators, threshold) {
 // when its payload hashes to the txid and its signature verifies under the voter's key.
 // Signature bytes are never compared with the ones this page signed: the txid does not
 // cover the signature, and (r, n-s) verifies as well as (r, s), so a miner may commit
-// either form of the same vote. Returns a list of checks.
+// either form of the same vote. A secret election's receipt names a ballot (its choice
+// stays encrypted) or a trustee's decryption share: the same checks hold of the block's
+// item. Returns a list of checks.
 export async function checkReceipt(txid, receipt, block, voterKey = null) {
 	const checks = [];
-	const votes = Array.isArray(block.votes) ? block.votes : [];
+	const secret = isSecretBlock(block);
+	// a trustee's decryption share (its answer has "decryption"): the same checks among
+	// the block's shares, by the trustee's key
+	const share = secret && !!receipt.decryption;
+	const votes = share ? block.decryptions : Array.isArray(block.votes) ? block.votes : [];
 	const index = receipt.index;
 	const vote = Number.isInteger(index) && index >= 0 && index < votes.length ? votes[index] : null;
+	const what = share ? 'decryption share' : secret ? 'ballot' : 'vote';
+	const payloadOf = share ? decryptionPayload : secret ? ballotPayload : votePayload;
+	const leafOf = share ? decryptionLeaf : secret ? ballotLeaf : voteLeaf;
+	const signer = (v) => (share ? v.validator_key : v.voter_key);
 	let payload = null;
 	try {
-		if (!vote) throw new Error(`block ${block.height} has no vote at index ${index}`);
-		payload = votePayload(vote);
+		if (!vote) throw new Error(`block ${block.height} has no ${what} at index ${index}`);
+		payload = payloadOf(vote);
 	} catch (e) {
-		checks.push(item(false, 'The block holds a well-formed vote at the receipt\'s place', e.message));
+		checks.push(item(false, `The block holds a well-formed ${what} at the receipt's place`, e.message));
 		return checks;
 	}
 	const computed = hex(await sha256(payload));
-	checks.push(item(computed === txid, 'The block\'s vote is the one the receipt number names',
+	checks.push(item(computed === txid, `The block's ${what} is the one the receipt number names`,
 		computed === txid ? '' : `its payload hashes to ${computed}`));
 	if (voterKey) {
-		const mine = String(vote.voter_key).toLowerCase() === String(voterKey).toLowerCase();
-		checks.push(item(mine, 'The vote is by your key'));
+		const mine = String(signer(vote)).toLowerCase() === String(voterKey).toLowerCase();
+		checks.push(item(mine, `The ${what} is by your key`));
 	}
-	checks.push(item(await verify(voterKey || vote.voter_key, vote.signature, payload), 'The voter\'s signature on the vote verifies'));
+	checks.push(item(await verify(voterKey || signer(vote), vote.signature, payload),
+		`The ${share ? 'trustee' : 'voter'}'s signature on the ${what} verifies`));
 
 	const { hash } = await blockHash(block);
 	checks.push(item(hash !== null && hash === block.hash && hash === receipt.block_hash,
@@ -152,13 +244,15 @@ export async function checkReceipt(txid, receipt, block, voterKey = null) {
 	let proofOk = false;
 	try {
 		proofOk = Array.isArray(receipt.path) && isHex(block.merkle_root, 32) &&
-			(await verifyInclusion(voteLeaf(vote), receipt.index, receipt.tree_size,
+			(await verifyInclusion(leafOf(vote), receipt.index, receipt.tree_size,
 				receipt.path.map((p) => unhex(p, 32)), unhex(block.merkle_root, 32)));
 	} catch {
 		proofOk = false;
 	}
-	if (receipt.tree_size !== votes.length) proofOk = false;
-	checks.push(item(proofOk, 'Inclusion proof: the vote is in the block\'s Merkle tree',
+	// a secret block holds one kind of leaf: the receipt's items are all of them
+	const others = !secret ? 0 : share ? (block.votes || []).length : block.decryptions.length;
+	if (receipt.tree_size !== votes.length || others) proofOk = false;
+	checks.push(item(proofOk, `Inclusion proof: the ${what} is in the block's Merkle tree`,
 		`leaf ${receipt.index} of ${receipt.tree_size}, ${receipt.path ? receipt.path.length : 0} hashes`));
 	return checks;
 }

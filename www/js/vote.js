@@ -293,11 +293,12 @@ function showCheckList(target, checks) {
 	target.append(h('ul', { class: 'checks' }, checks.map((c) => checkItem(c.ok, c.label, c.detail))));
 }
 
-// The receipt file (the same JSON `chainvote vote --receipt-out` writes): the vote as
-// signed here and the service's acceptance of it. `chainvote verify --receipts DIR`
-// reads a directory of these.
+// The receipt file (the same JSON `chainvote vote --receipt-out` writes): the vote (a
+// secret election's: the ballot, under "ballot") as signed here and the service's
+// acceptance of it. `chainvote verify --receipts DIR` reads a directory of these.
 function receiptFile(vote, txid, acceptance) {
-	return { format: 'chainvote-receipt/1', vote: { ...vote, txid }, acceptance };
+	const kind = Array.isArray(vote.ciphertexts) ? 'ballot' : 'vote';
+	return { format: 'chainvote-receipt/1', [kind]: { ...vote, txid }, acceptance };
 }
 
 // Shows the acceptance kept with the receipt: when the service accepted the vote, whether
