@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import * as cer from '../../www/js/ceremony.js';
+import * as bal from '../../www/js/ballot.js';
 import * as cv from '../../www/js/crypto.js';
 import { hex, unhex, concat } from '../../www/js/encode.js';
 
@@ -118,7 +119,7 @@ test('decryption share of trustee 1 remade from its nonces: D_i, c, v, payload, 
 	assert.equal(hex(made.payload), d0.payload);
 	assert.equal(hex(concat(made.payload, unhex(d0.signature))), d0.leaf);
 	const inChain = chain.blocks[4].decryptions[0];
-	assert.equal(made.txid, hex(await cv.sha256(cer.decryptionPayload(inChain))));
+	assert.equal(made.txid, hex(await cv.sha256(bal.decryptionPayload(inChain))));
 	assert.ok(await cv.verify(d0.validator_key, d0.signature, made.payload), 'the vector\'s signature covers the payload made here');
 	// the wrong s_j is refused before anything is made
 	assert.throws(() => cer.makeDecryption({
@@ -131,8 +132,8 @@ test('the genesis leaves and every block\'s leaves give the vector chain\'s merk
 	assert.deepEqual(cer.secretGenesisLeaves(genesis).map(hex), comp.genesis_entries_hex);
 	assert.equal(hex(cer.secrecyEntry(2, 3)), comp.secrecy_entry_hex);
 	const { root } = await import('../../www/js/merkle.js');
-	for (const b of chain.blocks.slice(1)) assert.equal(hex(await root(cer.secretBlockLeaves(b))), b.merkle_root, `block ${b.height}`);
-	assert.equal(hex(cer.secretBlockLeaves(chain.blocks[3])[0]), comp.seal.leaf);
+	for (const b of chain.blocks.slice(1)) assert.equal(hex(await root(bal.secretLeaves(b))), b.merkle_root, `block ${b.height}`);
+	assert.equal(hex(bal.secretLeaves(chain.blocks[3])[0]), comp.seal.leaf);
 });
 
 test('the aggregates α through the seal, from the checked vector chain', async () => {

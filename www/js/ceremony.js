@@ -13,10 +13,10 @@ import { p256 } from '../vendor/noble-curves/nist.js';
 import { sha256 } from '../vendor/noble-hashes/sha2.js';
 import {
 	hex, unhex, concat, tag, u8, u16, u64, isHex, HASH_LEN, KEY_LEN, SIG_LEN,
-	electionEntry, candidateEntry, validatorEntry, voterEntry, sealLeaf, blockHeader, approvalMessage,
+	electionEntry, candidateEntry, validatorEntry, voterEntry, blockHeader, approvalMessage,
 } from './encode.js';
 import { sign, verify, jwkFromHex, leadingZeroBits } from './crypto.js';
-import { N, POINT_LEN, SCALAR_LEN, pointFrom, pointBytes, scalarBytes, scalarFrom, hs, randomScalar, ballotPayload } from './ballot.js';
+import { N, POINT_LEN, SCALAR_LEN, pointFrom, pointBytes, scalarBytes, scalarFrom, hs, randomScalar, decryptionPayload, secretLeaves } from './ballot.js';
 import { root } from './merkle.js';
 
 const Point = p256.Point;
@@ -35,7 +35,6 @@ const TAG_SECRECY = 'chainvote/secrecy/1';
 const TAG_SEALED = 'chainvote/sealed-share/1';
 const TAG_SHARE_POST = 'chainvote/ceremony-share/1';
 const TAG_SHARE_CHECK = 'chainvote/ceremony-check/1';
-const TAG_DECRYPTION = 'chainvote/decryption/1';
 const TAG_DECRYPTION_PROOF = 'chainvote/decryption-proof/1';
 
 const mod = (a) => ((a % N) + N) % N;
@@ -349,13 +348,6 @@ export function readTrusteeFile(textContent) {
 
 // ---- decryption shares ----
 
-export function decryptionPayload(d) {
-	const k = Array.isArray(d.shares) ? d.shares.length : 0;
-	return concat(tag(TAG_DECRYPTION), unhex(d.election_id, HASH_LEN), unhex(d.validator_key, KEY_LEN),
-		u64(d.through_height), u16(k),
-		...d.shares.flatMap((s) => [unhex(s.d, POINT_LEN), unhex(s.c, SCALAR_LEN), unhex(s.v, SCALAR_LEN)]));
-}
-
 // The decryption share of this trustee (share s_j, key K_j hex) over the aggregates α_i
 // (hex points, position order): D_i = s_j·α_i with the proof a = w·G, b = w·α_i,
 // c = Hs(…), v = w − c·s_j. nonces (tests only): the w_i. Returns {share (6.1 JSON without
@@ -396,14 +388,6 @@ export function secretGenesisLeaves(g) {
 	const s = g.secrecy;
 	return [electionEntry(g.election), ...g.candidates.map(candidateEntry), ...g.validators.map(validatorEntry),
 		secrecyEntry(s.quorum, s.trustees.length), ...s.trustees.map(trusteeEntryBytes), ...g.voters.map(voterEntry)];
-}
-
-// A secret block's leaves: its ballots, then its decryption shares, then its seal.
-export function secretBlockLeaves(b) {
-	const sig = (x) => unhex(x.signature, SIG_LEN);
-	return [...(b.votes || []).map((v) => concat(ballotPayload(v), sig(v))),
-		...(b.decryptions || []).map((d) => concat(decryptionPayload(d), sig(d))),
-		...(b.seal ? [sealLeaf(b.seal)] : [])];
 }
 
 function headerOk(b) {
@@ -466,7 +450,7 @@ export async function sealedAggregate(exportDoc, { genesisHash, me }) {
 		if (b.height !== h || String(b.prev_hash).toLowerCase() !== String(prev.hash).toLowerCase())
 			return fail(`block ${h} does not follow block ${h - 1}`);
 		try {
-			leaves = secretBlockLeaves(b);
+			leaves = secretLeaves(b);
 		} catch {
 			return fail(`block ${h} is malformed`);
 		}
