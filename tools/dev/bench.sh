@@ -12,7 +12,8 @@
 #   BENCH_ONLY=delay (only the delay from a vote to its commit, with and without mining),
 #   BENCH_ONLY=audit (only the audit, beside the ECDSA ceilings of the same run),
 #   BENCH_ONLY=secret (only the secret ballots' figures, beside the P-256 ceilings),
-#   BENCH_SECRET_BALLOTS (ballots of the secret chain audited, default 100000).
+#   BENCH_SECRET_BALLOTS (ballots of the secret chain audited, default 100000),
+#   BENCH_SECRET_INGEST (ballots made for the admission run, default 20000).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -195,6 +196,64 @@ secret_audit_section() {
 	row tally "decrypt 3 totals of 1,000,000 ballots (cv_tally_decrypt)" "$(field "$t" seconds)" "s" "-" "" "value < 1"
 }
 
+# Ballot admission: 202-accepted (durable) ballots/s through nginx, 64 connections, into a
+# secret election set up as an operator would (chainvote init --ballots secret, the
+# ceremony by `chainvote trustee keygen` and `shares` against the running service, the
+# open), with BENCH_SECRET_INGEST ballots made beforehand (bench_ceil ballots: encrypted
+# under the genesis's K, proved and signed). The ceiling: the multiplications that
+# verifying a ballot takes, on every core.
+secret_ingest_section() {
+	NB=${BENCH_SECRET_INGEST:-20000}
+	d=$T/secret
+	say "bench: ballot admission (a secret election through nginx, $NB ballots)"
+	mkdir -p "$d/data"
+	"$BIN/bench_ceil" keys "$NB" "$d/keys.bin" "$d/keys.csv"
+	"$BIN/chainvote" init --data "$d/data/election" --title "Benchmark (secret)" --threshold 2 \
+		--difficulty 8 --max-block-votes 1000 --ballots secret --quorum 2 >/dev/null
+	printf '1,Alder\n2,Birch\n3,Cedar\n' | "$BIN/chainvote" candidates --data "$d/data/election" - >/dev/null
+	: >"$d/validators.csv"
+	for i in 1 2 3; do
+		"$BIN/chainvote" keygen -o "$d/val$i.json" 2>/dev/null
+		echo "$(key_of "$d/val$i.json"),Validator $i" >>"$d/validators.csv"
+	done
+	"$BIN/chainvote" validators --data "$d/data/election" "$d/validators.csv" >/dev/null
+	"$BIN/chainvote" voters --data "$d/data/election" "$d/keys.csv" >/dev/null
+	port=$(free_port)
+	url=http://127.0.0.1:$port
+	start "$d" "$port"
+	for i in 1 2 3; do
+		"$BIN/chainvote" trustee keygen --url "$url" --key "$d/val$i.json" \
+			--secret-out "$d/trustee$i.secret" >/dev/null 2>&1 || say "bench: trustee $i keygen failed"
+	done
+	# the first round posts the sealed shares, the second checks those received
+	for round in 1 2; do
+		for i in 1 2 3; do
+			"$BIN/chainvote" trustee shares --url "$url" --key "$d/val$i.json" \
+				--secret "$d/trustee$i.secret" >/dev/null 2>&1 || [ "$round" = 1 ] ||
+				say "bench: trustee $i shares failed"
+		done
+	done
+	stop "$d"
+	"$BIN/chainvote" open --data "$d/data/election" >/dev/null || say "bench: the secret election did not open"
+	start "$d" "$port"
+	curl -s "$url/api/blocks/0" >"$d/genesis.json"
+	"$BIN/bench_ceil" ballots "$d/keys.bin" "$d/genesis.json" 0 "$NB" "$d/ballots"
+	c0=$(cpu_of "$d/data/run/vote.pid")
+	n0=$(cpu_of "$d/data/run/nginx.pid")
+	ing=$("$BIN/cvload" --url "$url" -c 64 -d 15 --post /api/votes --bodies "$d/ballots" || true)
+	c1=$(cpu_of "$d/data/run/vote.pid")
+	n1=$(cpu_of "$d/data/run/nginx.pid")
+	stop "$d"
+	accepted=$(field "$ing" ok)
+	[ "$accepted" -gt 0 ] || say "bench: no ballot was accepted: $ing"
+	row ingestion "durable ballots/s through nginx (64 connections, 3 candidates)" "$(field "$ing" ok_per_s)" "/s" "multiplications/s, $CORES processes / $MULTS_PER_BALLOT" "$ballot_ceiln" "ratio >= 0.7"
+	row ingestion "ballot latency p50 under that load" "$(field "$ing" p50_ms)" "ms" "-" "" "-"
+	row ingestion "ballot latency p99 under that load" "$(field "$ing" p99_ms)" "ms" "-" "" "-"
+	row ingestion "CPU per ballot: vote workers" "$(calc "($c1 - $c0) * 1e6 / max(1, $accepted)")" "us" "$MULTS_PER_BALLOT multiplications, 1 core" "$(calc "1e6 / $ballot_ceil1")" "-"
+	row ingestion "CPU per ballot: nginx" "$(calc "($n1 - $n0) * 1e6 / max(1, $accepted)")" "us" "-" "" "-"
+	rm -rf "$d"
+}
+
 key_of() { sed -n 's/.*"public_key"[^"]*"\([0-9a-f]*\)".*/\1/p' "$1"; }
 
 # election DIR ROLL_CSV MAX_BLOCK_VOTES [DIFFICULTY]: a set-up election with three
@@ -270,6 +329,7 @@ delay_run() { # NAME DIFFICULTY MINER VALIDATORS INTERVAL: prints commit_delay's
 if [ "${BENCH_ONLY:-}" = secret ]; then
 say "bench: ceilings (P-256 multiplications)"
 secret_ceilings
+secret_ingest_section
 secret_audit_section
 elif [ "${BENCH_ONLY:-}" = audit ]; then
 say "bench: ceilings (ECDSA)"
@@ -484,6 +544,7 @@ audit_section
 # ---- secret ballots ----
 say "bench: ceilings (P-256 multiplications)"
 secret_ceilings
+secret_ingest_section
 secret_audit_section
 
 # ---- scale ----

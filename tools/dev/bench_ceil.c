@@ -708,6 +708,50 @@ static int cmd_secretchain(size_t n_ballots, size_t per_block, uint32_t difficul
 	return rc;
 }
 
+/* ballots KEYS GENESIS_BLOCK FIRST COUNT OUT: ballot JSON bodies for POST /api/votes, one
+ * per line, for keys FIRST..FIRST+COUNT-1 (choices in turn), timestamped now, encrypted
+ * under the K of GENESIS_BLOCK (GET /api/blocks/0 of a secret election). */
+static int cmd_ballots(const char *keys_path, const char *genesis_path, size_t first,
+                       size_t count, const char *out, unsigned threads)
+{
+	size_t n, len;
+	uint8_t *recs = read_keys(keys_path, &n), K[CV_POINT_LEN];
+	FILE *f = fopen(genesis_path, "r");
+	char *text = malloc(64 << 20);
+	json_object *o = NULL;
+	cv_block b;
+	cv_ballot *ballots;
+
+	memset(&b, 0, sizeof b);
+	if (f == NULL || text == NULL)
+		return 1;
+	len = fread(text, 1, (64 << 20) - 1, f);
+	fclose(f);
+	if (cv_json_parse(text, len, &o) != CV_OK || cv_block_from_json(o, &b) != CV_OK ||
+	    b.genesis == NULL || b.genesis->secrecy == NULL ||
+	    cv_election_key(b.genesis->secrecy, K) != CV_OK || first + count > n) {
+		fprintf(stderr, "bench_ceil: not a secret election's genesis, or too few keys\n");
+		return 2;
+	}
+	ballots = make_ballots(recs + first * KEY_REC, count, b.hash, K, (uint64_t)time(NULL),
+	                       threads);
+	if ((f = fopen(out, "w")) == NULL)
+		return 1;
+	for (size_t i = 0; i < count; i++) {
+		json_object *bo = cv_ballot_to_json(&ballots[i], false);
+
+		fprintf(f, "%s\n", json_object_to_json_string_ext(bo, JSON_C_TO_STRING_PLAIN));
+		json_object_put(bo);
+		cv_ballot_free(&ballots[i]);
+	}
+	free(ballots);
+	free(recs);
+	free(text);
+	json_object_put(o);
+	cv_block_free(&b);
+	return fclose(f) != 0;
+}
+
 /* tally N: the tally's decryption (cv_tally_decrypt) of 3 counts summing to N, as a
  * verifier or the service decrypts them: random α_i, trustees 1 and 2 of a degree-1
  * polynomial P with shares D_{j,i} = P(j)·α_i, β_i = m_i·G + P(0)·α_i. Prints the counts
@@ -778,7 +822,8 @@ static void usage(void)
 	                "       bench_ceil approval KEYFILE BLOCK_HASH\n"
 	                "       bench_ceil chain N_VOTES PER_BLOCK DIFFICULTY OUT\n"
 	                "       bench_ceil secretchain N_BALLOTS PER_BLOCK DIFFICULTY OUT\n"
-	                "       bench_ceil tally N_BALLOTS\n");
+	                "       bench_ceil tally N_BALLOTS\n"
+	                "       bench_ceil ballots KEYS GENESIS_BLOCK FIRST COUNT OUT\n");
 	exit(2);
 }
 
@@ -810,6 +855,9 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "chain") == 0 && argc == 6)
 		return cmd_chain(arg_ul(argv[2], 1, 10000000), arg_ul(argv[3], 1, 1000000),
 		                 (uint32_t)arg_ul(argv[4], 0, 32), argv[5], threads);
+	if (strcmp(argv[1], "ballots") == 0 && argc == 7)
+		return cmd_ballots(argv[2], argv[3], arg_ul(argv[4], 0, 100000000),
+		                   arg_ul(argv[5], 1, 100000000), argv[6], threads);
 	if (strcmp(argv[1], "tally") == 0 && argc == 3)
 		return cmd_tally(arg_ul(argv[2], 3, 100000000));
 	if (strcmp(argv[1], "secretchain") == 0 && argc == 6)
