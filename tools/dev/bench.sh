@@ -243,7 +243,20 @@ secret_ingest_section() {
 	ing=$("$BIN/cvload" --url "$url" -c 64 -d 15 --post /api/votes --bodies "$d/ballots" || true)
 	c1=$(cpu_of "$d/data/run/vote.pid")
 	n1=$(cpu_of "$d/data/run/nginx.pid")
+	# the browser: the page encrypting and proving a ballot of this election in Chromium
+	pr=""
+	if command -v node >/dev/null && [ -d "$top/tests/browser/node_modules/playwright-core" ]; then
+		pr=$(URL=$url node "$top/tools/dev/bench_prepare.mjs" 2>"$T/prepare.err") ||
+			say "bench: the browser's timing failed: $(tail -3 "$T/prepare.err")"
+	else
+		say "bench: no node or playwright-core (tools/npm-ci.sh tests/browser): no browser timing"
+	fi
 	stop "$d"
+	if [ -n "$pr" ]; then
+		row browser "encrypt and prove a 3-candidate ballot in Chromium, median" "$(field "$pr" rate_1)" "ms" "-" "" "-"
+		row browser "same, CPU throttled 4x (phone-class), median" "$(field "$pr" rate_4)" "ms" "-" "" "value <= 1000"
+		row browser "same, CPU throttled 6x, slowest of 5" "$(field "$pr" max_6)" "ms" "-" "" "value <= 1000"
+	fi
 	accepted=$(field "$ing" ok)
 	[ "$accepted" -gt 0 ] || say "bench: no ballot was accepted: $ing"
 	row ingestion "durable ballots/s through nginx (64 connections, 3 candidates)" "$(field "$ing" ok_per_s)" "/s" "multiplications/s, $CORES processes / $MULTS_PER_BALLOT" "$ballot_ceiln" "ratio >= 0.7"

@@ -626,8 +626,8 @@ static int cmd_secretchain(size_t n_ballots, size_t per_block, uint32_t difficul
 {
 	uint8_t *recs = make_keys(n_ballots, threads), *vrecs = make_keys(3, 1);
 	uint8_t coeffs[3][2][CV_SCALAR_LEN], K[CV_POINT_LEN];
-	uint8_t(*alpha)[CV_POINT_LEN] = calloc(3, CV_POINT_LEN);
-	uint8_t(*beta)[CV_POINT_LEN] = calloc(3, CV_POINT_LEN);
+	/* the aggregates start at O (CV_POINT_O: zero bytes) */
+	uint8_t alpha[3][CV_POINT_LEN] = {{0}}, beta[3][CV_POINT_LEN] = {{0}};
 	cv_privkey *vk[3] = {NULL, NULL, NULL};
 	cv_genesis *g = bench_genesis(recs, n_ballots, vrecs, per_block, difficulty, vk);
 	cv_chain c = {0};
@@ -636,7 +636,7 @@ static int cmd_secretchain(size_t n_ballots, size_t per_block, uint32_t difficul
 	size_t n_blocks = (n_ballots + per_block - 1) / per_block, seal_h = n_blocks + 1;
 	int rc;
 
-	if (g == NULL || alpha == NULL || beta == NULL || bench_secrecy(g, vk, coeffs) != 0 ||
+	if (g == NULL || bench_secrecy(g, vk, coeffs) != 0 ||
 	    cv_election_key(g->secrecy, K) != CV_OK)
 		return 1;
 	c.n_blocks = n_blocks + 3; /* the ballots, the seal, the shares */
@@ -702,8 +702,6 @@ static int cmd_secretchain(size_t n_ballots, size_t per_block, uint32_t difficul
 	free(ballots); /* their arrays are the blocks' */
 	free(recs);
 	free(vrecs);
-	free(alpha);
-	free(beta);
 	cv_chain_free(&c);
 	return rc;
 }
@@ -711,8 +709,8 @@ static int cmd_secretchain(size_t n_ballots, size_t per_block, uint32_t difficul
 /* ballots KEYS GENESIS_BLOCK FIRST COUNT OUT: ballot JSON bodies for POST /api/votes, one
  * per line, for keys FIRST..FIRST+COUNT-1 (choices in turn), timestamped now, encrypted
  * under the K of GENESIS_BLOCK (GET /api/blocks/0 of a secret election). */
-static int cmd_ballots(const char *keys_path, const char *genesis_path, size_t first,
-                       size_t count, const char *out, unsigned threads)
+static int cmd_ballots(const char *keys_path, const char *genesis_path, size_t first, size_t count,
+                       const char *out, unsigned threads)
 {
 	size_t n, len;
 	uint8_t *recs = read_keys(keys_path, &n), K[CV_POINT_LEN];
@@ -721,20 +719,25 @@ static int cmd_ballots(const char *keys_path, const char *genesis_path, size_t f
 	json_object *o = NULL;
 	cv_block b;
 	cv_ballot *ballots;
+	cv_err rc;
 
 	memset(&b, 0, sizeof b);
-	if (f == NULL || text == NULL)
+	if (f == NULL || text == NULL) {
+		free(text);
 		return 1;
+	}
 	len = fread(text, 1, (64 << 20) - 1, f);
 	fclose(f);
-	if (cv_json_parse(text, len, &o) != CV_OK || cv_block_from_json(o, &b) != CV_OK ||
-	    b.genesis == NULL || b.genesis->secrecy == NULL ||
-	    cv_election_key(b.genesis->secrecy, K) != CV_OK || first + count > n) {
+	rc = cv_json_parse(text, len, &o);
+	free(text);
+	if (rc != CV_OK || cv_block_from_json(o, &b) != CV_OK || b.genesis == NULL ||
+	    b.genesis->secrecy == NULL || cv_election_key(b.genesis->secrecy, K) != CV_OK ||
+	    first + count > n) {
 		fprintf(stderr, "bench_ceil: not a secret election's genesis, or too few keys\n");
 		return 2;
 	}
-	ballots = make_ballots(recs + first * KEY_REC, count, b.hash, K, (uint64_t)time(NULL),
-	                       threads);
+	ballots =
+	    make_ballots(recs + first * KEY_REC, count, b.hash, K, (uint64_t)time(NULL), threads);
 	if ((f = fopen(out, "w")) == NULL)
 		return 1;
 	for (size_t i = 0; i < count; i++) {
@@ -746,7 +749,6 @@ static int cmd_ballots(const char *keys_path, const char *genesis_path, size_t f
 	}
 	free(ballots);
 	free(recs);
-	free(text);
 	json_object_put(o);
 	cv_block_free(&b);
 	return fclose(f) != 0;
