@@ -918,15 +918,44 @@ static void ct_swap(uint8_t *x, uint8_t *y, size_t n, unsigned bit)
 	}
 }
 
+/* The prover's simulated pair (a, b) for ciphertext A = r·G, B = r·K + m·G and the other
+ * branch's statement X = B − (1−m)·G = r·K + d·G, d = 2m − 1, without a variable-base
+ * multiplication: a = v·G + c·A = u·G and b = v·K + c·X = u·K + d·(c·G), u = v + c·r.
+ * The same points the verifier computes, so the same bytes. u depends on the secret r and
+ * meets points only through fixed-base combs (constant time); ±c·G is chosen by a byte
+ * mask on m. False when a point on the way is O (negligible: draw again). */
+static bool sim_points(const ec *e, const EC_GROUP *kg, const EC_POINT *K, const BIGNUM *r,
+                       const BIGNUM *c, const BIGNUM *v, unsigned m, uint8_t a[CV_POINT_LEN],
+                       uint8_t b[CV_POINT_LEN])
+{
+	uint8_t plus[CV_POINT_LEN], minus[CV_POINT_LEN], cg[CV_POINT_LEN];
+	EC_POINT *P = EC_POINT_new(e->g), *Q = EC_POINT_new(e->g);
+	BIGNUM *u = BN_CTX_get(e->bn);
+	bool ok = P != NULL && Q != NULL && u != NULL;
+
+	if (ok)
+		BN_set_flags(u, BN_FLG_CONSTTIME);
+	ok = ok && sc_mul(e, u, c, r) && BN_mod_add(u, u, v, order, e->bn) &&
+	     EC_POINT_mul(e->g, P, u, NULL, NULL, e->bn) && pt_store(e, P, a) &&
+	     EC_POINT_mul(e->g, Q, c, NULL, NULL, e->bn) && pt_store(e, Q, plus) &&
+	     EC_POINT_invert(e->g, Q, e->bn) && pt_store(e, Q, minus);
+	if (ok)
+		ct_select(cg, minus, plus, CV_POINT_LEN, m);
+	ok = ok && pt_load(e, cg, Q) && mul_key(e, kg, P, u, K, NULL, NULL) &&
+	     EC_POINT_add(e->g, P, P, Q, e->bn) && pt_store(e, P, b);
+	EC_POINT_free(P);
+	EC_POINT_free(Q);
+	return ok;
+}
+
 cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, size_t choice,
                       const cv_ballot_rand *rnd)
 {
 	uint8_t r[CV_SCALAR_LEN], w[CV_SCALAR_LEN], sc[CV_SCALAR_LEN], sv[CV_SCALAR_LEN];
 	/* pts: the real pair (a, b) then the simulated one, swapped into position order */
 	uint8_t pts[4][CV_POINT_LEN], c[CV_SCALAR_LEN];
-	uint8_t b0[CV_POINT_LEN], b1[CV_POINT_LEN], x[CV_POINT_LEN];
+	uint8_t b0[CV_POINT_LEN], b1[CV_POINT_LEN];
 	EC_POINT *Kp = NULL, *A = NULL, *B = NULL, *T = NULL, *As = NULL, *Bs = NULL;
-	EC_POINT *minusG = NULL;
 	BIGNUM *rb, *wb, *cb, *cs, *vb, *R;
 	const EC_GROUP *kg;
 	ec e = {0};
@@ -948,7 +977,6 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 	if ((Kp = EC_POINT_new(e.g)) == NULL || (A = EC_POINT_new(e.g)) == NULL ||
 	    (B = EC_POINT_new(e.g)) == NULL || (T = EC_POINT_new(e.g)) == NULL ||
 	    (As = EC_POINT_new(e.g)) == NULL || (Bs = EC_POINT_new(e.g)) == NULL ||
-	    (minusG = EC_POINT_dup(EC_GROUP_get0_generator(e.g), e.g)) == NULL ||
 	    (R = BN_CTX_get(e.bn)) == NULL)
 		goto out;
 	rc = CV_E_BAD_KEY;
@@ -956,8 +984,6 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 		goto out;
 	kg = key_group(&e, K, Kp);
 	rc = CV_E_INTERNAL;
-	if (!EC_POINT_invert(e.g, minusG, e.bn))
-		goto out;
 	BN_set_flags(R, BN_FLG_CONSTTIME);
 	BN_zero(R);
 	EC_POINT_set_to_infinity(e.g, As);
@@ -982,18 +1008,16 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 		if ((rb = bn_get(&e, r, true)) == NULL || (wb = bn_get(&e, w, true)) == NULL)
 			goto out;
 		/* A = r·G; B = r·K + m·G, both values of m computed and one kept. The other
-		 * branch proves B − (1−m)·G: that is r·K − G when m = 0, r·K + G when m = 1. */
+		 * branch proves B − (1−m)·G (sim_points). */
 		rc = CV_E_BALLOT_PROOF; /* an O on the way: negligible, draw again */
 		if (!EC_POINT_mul(e.g, A, rb, NULL, NULL, e.bn) || !pt_store(&e, A, bl->cts[i].a) ||
 		    !mul_key(&e, kg, B, rb, Kp, NULL, NULL) || !pt_store(&e, B, b0) ||
 		    !EC_POINT_add(e.g, T, B, EC_GROUP_get0_generator(e.g), e.bn) ||
-		    !pt_store(&e, T, b1) || !EC_POINT_add(e.g, T, B, minusG, e.bn) ||
-		    !pt_store(&e, T, x))
+		    !pt_store(&e, T, b1))
 			goto out;
 		ct_select(bl->cts[i].b, b0, b1, CV_POINT_LEN, m);
-		ct_select(x, x, b1, CV_POINT_LEN, m);
 		rc = CV_E_INTERNAL;
-		if (!pt_load(&e, bl->cts[i].b, B) || !pt_load(&e, x, T))
+		if (!pt_load(&e, bl->cts[i].b, B))
 			goto out;
 		/* the real pair: a = w·G, b = w·K; the simulated one from (c, v) drawn */
 		if ((cb = bn_get(&e, sc, false)) == NULL || (vb = bn_get(&e, sv, false)) == NULL)
@@ -1004,7 +1028,7 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 			          pt_store(&e, W, pts[0]) &&
 			          mul_key(&e, kg, W, wb, Kp, NULL, NULL) &&
 			          pt_store(&e, W, pts[1]) &&
-			          branch_points(&e, kg, A, T, Kp, cb, vb, pts[2], pts[3]);
+			          sim_points(&e, kg, Kp, rb, cb, vb, m, pts[2], pts[3]);
 
 			EC_POINT_free(W);
 			if (!ok)
@@ -1055,7 +1079,6 @@ out:
 	EC_POINT_free(T);
 	EC_POINT_free(As);
 	EC_POINT_free(Bs);
-	EC_POINT_free(minusG);
 	BN_CTX_end(e.bn);
 	ec_close(&e);
 	return rc;
