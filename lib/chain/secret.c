@@ -983,7 +983,6 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 	if (!pt_load(&e, K, Kp))
 		goto out;
 	kg = key_group(&e, K, Kp);
-	rc = CV_E_INTERNAL;
 	BN_set_flags(R, BN_FLG_CONSTTIME);
 	BN_zero(R);
 	EC_POINT_set_to_infinity(e.g, As);
