@@ -392,6 +392,40 @@ static void test_ballot_fresh(void)
 	cv_privkey_free(voter);
 }
 
+/* More election keys than a process keeps tables for (8): the keys past them take the
+ * plain multiplications, and ballots under every key are made, verified and, altered,
+ * refused alike; a ballot never verifies under another key. */
+static void test_ballot_many_keys(void)
+{
+	uint8_t K[10][CV_POINT_LEN];
+	cv_privkey *voter = NULL;
+	cv_ballot bl = {0};
+	size_t pos;
+
+	CHECK(cv_privkey_generate(&voter) == CV_OK);
+	cv_privkey_public(voter, bl.voter_key);
+	for (size_t j = 0; j < 10; j++) {
+		uint8_t s[32];
+
+		CHECK(cv_random(s, sizeof s) == CV_OK);
+		s[0] = 0x7f; /* below n */
+		CHECK(cv_point_base_mul(s, K[j]) == CV_OK);
+		CHECK(cv_ballot_make(&bl, K[j], 3, j % 3, NULL) == CV_OK);
+		CHECK(cv_ballot_sign(&bl, voter) == CV_OK);
+		CHECK(cv_ballot_verify(&bl, K[j], 3, &pos) == CV_OK);
+		if (j > 0)
+			CHECK(cv_ballot_verify(&bl, K[j - 1], 3, &pos) == CV_E_BALLOT_PROOF);
+		bl.proofs[1].v1[31] ^= 1;
+		CHECK(cv_ballot_verify(&bl, K[j], 3, &pos) == CV_E_BALLOT_PROOF);
+		CHECK_EQ_INT(pos, 1);
+		bl.proofs[1].v1[31] ^= 1;
+		bl.sum_v[31] ^= 1;
+		CHECK(cv_ballot_verify(&bl, K[j], 3, &pos) == CV_E_BALLOT_SUM_PROOF);
+	}
+	cv_ballot_free(&bl);
+	cv_privkey_free(voter);
+}
+
 /* The Benaloh opening of ballot 0 with its vector randomness names its choice; a wrong
  * m, a wrong r or a claim of two choices is refused. Without a signature the proofs
  * still verify with cv_ballot_verify_proofs, not with cv_ballot_verify. */
@@ -714,6 +748,7 @@ int main(void)
 	RUN(test_decryption);
 	RUN(test_tally);
 	RUN(test_tally_large);
+	RUN(test_ballot_many_keys);
 	RUN(test_seal);
 	RUN(test_json_round_trip);
 	RUN(test_leaf_round_trip);
