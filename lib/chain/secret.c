@@ -856,10 +856,9 @@ static void sum_challenge(const cv_ballot *bl, const uint8_t pts[4][CV_POINT_LEN
 	cv_hs(CV_TAG_BALLOT_SUM, parts, sizeof(parts), c);
 }
 
-/* The simulated branch (and the verifier's view of either branch) for ciphertext
- * (A, B) and X = B − m·G: a = v·G + c·A, b = v·K + c·X (kg: K's table or NULL). False
- * when either is O. The
- * prover passes X already chosen, so that nothing here depends on which branch is real. */
+/* The verifier's view of either branch for ciphertext (A, B) and X = B − m·G:
+ * a = v·G + c·A, b = v·K + c·X (kg: K's table or NULL). False when either is O. Public
+ * values only; the prover's simulated branch is sim_points. */
 static bool branch_points(const ec *e, const EC_GROUP *kg, const EC_POINT *A, const EC_POINT *X,
                           const EC_POINT *K, const BIGNUM *c, const BIGNUM *v,
                           uint8_t a[CV_POINT_LEN], uint8_t b[CV_POINT_LEN])
