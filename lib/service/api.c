@@ -847,9 +847,8 @@ cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out)
 	out->quorum = (uint8_t)q;
 	out->entries.quorum = (uint8_t)q;
 	n = json_object_array_length(ts);
-	out->n_shares = json_object_array_length(shares);
 	if (n > CV_MAX_QUORUM || json_object_array_length(checks) > CV_MAX_QUORUM * CV_MAX_QUORUM ||
-	    out->n_shares > CV_MAX_QUORUM * CV_MAX_QUORUM)
+	    json_object_array_length(shares) > CV_MAX_QUORUM * CV_MAX_QUORUM)
 		return CV_E_TOO_LARGE;
 	if (n > 0 && ((out->validators = calloc(n, sizeof *out->validators)) == NULL ||
 	              (out->entries.trustees = calloc(n, sizeof(cv_trustee))) == NULL)) {
@@ -873,9 +872,8 @@ cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out)
 			goto fail;
 		out->entries.n_trustees++;
 	}
-	/* the shares posted, by sender and recipient: n_shares never outruns what is read */
-	n = out->n_shares;
-	out->n_shares = 0;
+	/* the shares posted, by sender and recipient: n_shares counts what is read */
+	n = json_object_array_length(shares);
 	if (n > 0 && ((out->share_from = calloc(n, CV_KEY_LEN)) == NULL ||
 	              (out->share_to = calloc(n, CV_KEY_LEN)) == NULL)) {
 		e = CV_E_NOMEM;
