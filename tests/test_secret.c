@@ -392,6 +392,40 @@ static void test_ballot_fresh(void)
 	cv_privkey_free(voter);
 }
 
+/* More election keys than a process keeps tables for (8): the keys past them take the
+ * plain multiplications, and ballots under every key are made, verified and, altered,
+ * refused alike; a ballot never verifies under another key. */
+static void test_ballot_many_keys(void)
+{
+	uint8_t K[10][CV_POINT_LEN];
+	cv_privkey *voter = NULL;
+	cv_ballot bl = {0};
+	size_t pos;
+
+	CHECK(cv_privkey_generate(&voter) == CV_OK);
+	cv_privkey_public(voter, bl.voter_key);
+	for (size_t j = 0; j < 10; j++) {
+		uint8_t s[32];
+
+		CHECK(cv_random(s, sizeof s) == CV_OK);
+		s[0] = 0x7f; /* below n */
+		CHECK(cv_point_base_mul(s, K[j]) == CV_OK);
+		CHECK(cv_ballot_make(&bl, K[j], 3, j % 3, NULL) == CV_OK);
+		CHECK(cv_ballot_sign(&bl, voter) == CV_OK);
+		CHECK(cv_ballot_verify(&bl, K[j], 3, &pos) == CV_OK);
+		if (j > 0)
+			CHECK(cv_ballot_verify(&bl, K[j - 1], 3, &pos) == CV_E_BALLOT_PROOF);
+		bl.proofs[1].v1[31] ^= 1;
+		CHECK(cv_ballot_verify(&bl, K[j], 3, &pos) == CV_E_BALLOT_PROOF);
+		CHECK_EQ_INT(pos, 1);
+		bl.proofs[1].v1[31] ^= 1;
+		bl.sum_v[31] ^= 1;
+		CHECK(cv_ballot_verify(&bl, K[j], 3, &pos) == CV_E_BALLOT_SUM_PROOF);
+	}
+	cv_ballot_free(&bl);
+	cv_privkey_free(voter);
+}
+
 /* The Benaloh opening of ballot 0 with its vector randomness names its choice; a wrong
  * m, a wrong r or a claim of two choices is refused. Without a signature the proofs
  * still verify with cv_ballot_verify_proofs, not with cv_ballot_verify. */
@@ -556,6 +590,38 @@ static void test_tally(void)
 	}
 }
 
+/* Counts up to a million, the bounds of the baby-step giant-step walk among them: with
+ * every D_{j,i} = G and trustees 1 and 2 (λ = 2, −1), β_i = (m_i + 1)·G. */
+static void test_tally_large(void)
+{
+	static const uint64_t want[] = {0, 1, 1000, 1001, 1002, 2002, 999999, 1000000};
+	enum { K = sizeof(want) / sizeof(want[0]) };
+	uint8_t beta[K][CV_POINT_LEN], one[32] = {0};
+	uint64_t xs[2] = {1, 2}, counts[K];
+	cv_share dj[K];
+	const cv_share *D[2] = {dj, dj};
+
+	one[31] = 1;
+	for (size_t i = 0; i < K; i++) {
+		uint8_t m[32] = {0};
+
+		for (size_t b = 0; b < 8; b++)
+			m[31 - b] = (uint8_t)((want[i] + 1) >> (8 * b));
+		CHECK(cv_point_base_mul(m, beta[i]) == CV_OK);
+		CHECK(cv_point_base_mul(one, dj[i].d) == CV_OK);
+	}
+	CHECK(cv_tally_decrypt(xs, D, 2, (const uint8_t(*)[CV_POINT_LEN])beta, K, 1000000,
+	                       counts) == CV_OK);
+	for (size_t i = 0; i < K; i++)
+		CHECK_EQ_INT(counts[i], want[i]);
+	/* a million is one more than the bound allows */
+	CHECK(cv_tally_decrypt(xs, D, 2, (const uint8_t(*)[CV_POINT_LEN])beta, K, 999999, counts) ==
+	      CV_E_TALLY);
+	CHECK(cv_tally_decrypt(xs, D, 2, (const uint8_t(*)[CV_POINT_LEN])beta, K - 1, 999999,
+	                       counts) == CV_OK);
+	CHECK_EQ_INT(counts[K - 2], 999999);
+}
+
 static void test_seal(void)
 {
 	json_object *s = get(comp, "seal");
@@ -681,6 +747,8 @@ int main(void)
 	RUN(test_ballot_open);
 	RUN(test_decryption);
 	RUN(test_tally);
+	RUN(test_tally_large);
+	RUN(test_ballot_many_keys);
 	RUN(test_seal);
 	RUN(test_json_round_trip);
 	RUN(test_leaf_round_trip);

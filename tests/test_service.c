@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "api.h"
 #include "json.h"
 #include "service.h"
 
@@ -746,6 +747,49 @@ static void overlong_path_is_400(void)
 	CHECK_EQ_INT(a.status, 400);
 }
 
+/* The ceremony as a trustee's client reads it keeps every share posted (sender and
+ * recipient), so it writes back to the same text; a share without its keys is refused. */
+static void ceremony_read_keeps_the_shares(void)
+{
+	uint8_t from[2][CV_KEY_LEN], to[2][CV_KEY_LEN];
+	cv_validator vals[2] = {{.name = "One"}, {.name = "Two"}};
+	cv_ceremony c = {0}, back = {0};
+	json_object *o, *again, *shares;
+
+	memset(from, 0x04, sizeof from);
+	memset(to, 0x04, sizeof to);
+	from[0][1] = 1;
+	to[0][1] = 2;
+	from[1][1] = 2;
+	to[1][1] = 1;
+	memset(vals[0].key, 0x04, CV_KEY_LEN);
+	memset(vals[1].key, 0x05, CV_KEY_LEN);
+	c.secret = true;
+	c.quorum = 2;
+	c.n_validators = 2;
+	c.validators = vals;
+	c.n_shares = 2;
+	c.share_from = from;
+	c.share_to = to;
+	o = cv_api_ceremony_json(&c);
+	CHECK(o != NULL);
+	CHECK(cv_api_ceremony_read(o, &back) == CV_OK);
+	CHECK_EQ_INT(back.n_shares, 2);
+	CHECK(back.share_from != NULL && back.share_to != NULL);
+	CHECK(memcmp(back.share_from, from, sizeof from) == 0);
+	CHECK(memcmp(back.share_to, to, sizeof to) == 0);
+	again = cv_api_ceremony_json(&back);
+	CHECK(again != NULL);
+	CHECK(strcmp(json_object_to_json_string(o), json_object_to_json_string(again)) == 0);
+	cv_ceremony_free(&back);
+	shares = json_object_object_get(o, "shares");
+	json_object_object_del(json_object_array_get_idx(shares, 1), "recipient");
+	CHECK(cv_api_ceremony_read(o, &back) == CV_E_MALFORMED);
+	CHECK_EQ_INT(back.n_shares, 0);
+	json_object_put(again);
+	json_object_put(o);
+}
+
 int main(void)
 {
 	RUN(parse_u64_accepts_digits_in_range);
@@ -793,5 +837,6 @@ int main(void)
 	RUN(cookie_value_is_found_by_name_only);
 	RUN(no_store_is_503);
 	RUN(overlong_path_is_400);
+	RUN(ceremony_read_keeps_the_shares);
 	return CHECK_DONE("service");
 }

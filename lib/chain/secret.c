@@ -5,6 +5,9 @@
  * against O. Secret scalars (coefficients, r, w, s_j) are multiplied by points only
  * through single-scalar EC_POINT_mul calls (constant time in OpenSSL's P-256 code) with
  * BN_FLG_CONSTTIME set, and combined with public values through Montgomery products. */
+/* EC_GROUP_precompute_mult: OpenSSL 3 keeps it (deprecated) and nothing replaces it for a
+ * generator of one's own; see key_group */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +220,61 @@ static bool mul_pq(const ec *e, EC_POINT *r, const BIGNUM *s, const EC_POINT *p,
 
 	EC_POINT_free(x);
 	return ok;
+}
+
+/* Fixed-base tables for election keys. A copy of the group whose generator is K carries
+ * OpenSSL's precomputed multiples of K (EC_GROUP_precompute_mult; P-256's code then
+ * multiplies by K as it does by G: a comb over the table, constant time in the scalar), so
+ * that v·K + c·X costs one variable-base multiplication, as v·G + c·A does, instead of
+ * two. A table costs about 40 ms and 150 KB to build; it is built once per key and
+ * process and kept for the process's life. A process that meets more than KEY_TABLES
+ * keys takes the plain path for the others. */
+#define KEY_TABLES 8
+static struct {
+	uint8_t K[CV_POINT_LEN];
+	EC_GROUP *g;
+} key_tables[KEY_TABLES];
+static size_t n_key_tables;
+static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The group with generator K (Kp, decoded), or NULL when none can be had: the callers
+ * then multiply by K as by any point. Thread-safe; the group is only read after. */
+static const EC_GROUP *key_group(const ec *e, const uint8_t K[CV_POINT_LEN], const EC_POINT *Kp)
+{
+	const EC_GROUP *found = NULL;
+	EC_GROUP *g = NULL;
+
+	pthread_mutex_lock(&key_mu);
+	for (size_t i = 0; i < n_key_tables && found == NULL; i++)
+		if (memcmp(key_tables[i].K, K, CV_POINT_LEN) == 0)
+			found = key_tables[i].g;
+	if (found != NULL || n_key_tables == KEY_TABLES)
+		goto out;
+	if ((g = EC_GROUP_dup(e->g)) == NULL ||
+	    !EC_GROUP_set_generator(g, Kp, order, BN_value_one()) ||
+	    !EC_GROUP_precompute_mult(g, e->bn)) {
+		EC_GROUP_free(g);
+		goto out;
+	}
+	memcpy(key_tables[n_key_tables].K, K, CV_POINT_LEN);
+	key_tables[n_key_tables++].g = g;
+	found = g;
+out:
+	pthread_mutex_unlock(&key_mu);
+	return found;
+}
+
+/* r = s·K + t·X (t and X may be NULL: r = s·K). kg: key_group's answer for K, or NULL.
+ * With kg, s may be secret (the table's comb is constant time); without it, s is secret
+ * only when X is NULL (one single-scalar multiplication). */
+static bool mul_key(const ec *e, const EC_GROUP *kg, EC_POINT *r, const BIGNUM *s,
+                    const EC_POINT *K, const BIGNUM *t, const EC_POINT *X)
+{
+	if (kg != NULL)
+		return EC_POINT_mul(kg, r, s, X, t, e->bn) == 1;
+	if (X == NULL)
+		return EC_POINT_mul(e->g, r, NULL, K, s, e->bn) == 1;
+	return mul_pq(e, r, s, K, t, X);
 }
 
 cv_err cv_point_base_mul(const uint8_t s[CV_SCALAR_LEN], uint8_t out[CV_POINT_LEN])
@@ -798,16 +856,16 @@ static void sum_challenge(const cv_ballot *bl, const uint8_t pts[4][CV_POINT_LEN
 	cv_hs(CV_TAG_BALLOT_SUM, parts, sizeof(parts), c);
 }
 
-/* The simulated branch (and the verifier's view of either branch) for ciphertext
- * (A, B) and X = B − m·G: a = v·G + c·A, b = v·K + c·X. False when either is O. The
- * prover passes X already chosen, so that nothing here depends on which branch is real. */
-static bool branch_points(const ec *e, const EC_POINT *A, const EC_POINT *X, const EC_POINT *K,
-                          const BIGNUM *c, const BIGNUM *v, uint8_t a[CV_POINT_LEN],
-                          uint8_t b[CV_POINT_LEN])
+/* The verifier's view of either branch for ciphertext (A, B) and X = B − m·G:
+ * a = v·G + c·A, b = v·K + c·X (kg: K's table or NULL). False when either is O. Public
+ * values only; the prover's simulated branch is sim_points. */
+static bool branch_points(const ec *e, const EC_GROUP *kg, const EC_POINT *A, const EC_POINT *X,
+                          const EC_POINT *K, const BIGNUM *c, const BIGNUM *v,
+                          uint8_t a[CV_POINT_LEN], uint8_t b[CV_POINT_LEN])
 {
 	EC_POINT *r = EC_POINT_new(e->g);
 	bool ok = r != NULL && mul2(e, r, v, A, c) && pt_store(e, r, a) &&
-	          mul_pq(e, r, v, K, c, X) && pt_store(e, r, b);
+	          mul_key(e, kg, r, v, K, c, X) && pt_store(e, r, b);
 
 	EC_POINT_free(r);
 	return ok;
@@ -859,16 +917,46 @@ static void ct_swap(uint8_t *x, uint8_t *y, size_t n, unsigned bit)
 	}
 }
 
+/* The prover's simulated pair (a, b) for ciphertext A = r·G, B = r·K + m·G and the other
+ * branch's statement X = B − (1−m)·G = r·K + d·G, d = 2m − 1, without a variable-base
+ * multiplication: a = v·G + c·A = u·G and b = v·K + c·X = u·K + d·(c·G), u = v + c·r.
+ * The same points the verifier computes, so the same bytes. u depends on the secret r and
+ * meets points only through fixed-base combs (constant time); ±c·G is chosen by a byte
+ * mask on m. False when a point on the way is O (negligible: draw again). */
+static bool sim_points(const ec *e, const EC_GROUP *kg, const EC_POINT *K, const BIGNUM *r,
+                       const BIGNUM *c, const BIGNUM *v, unsigned m, uint8_t a[CV_POINT_LEN],
+                       uint8_t b[CV_POINT_LEN])
+{
+	uint8_t plus[CV_POINT_LEN], minus[CV_POINT_LEN], cg[CV_POINT_LEN];
+	EC_POINT *P = EC_POINT_new(e->g), *Q = EC_POINT_new(e->g);
+	BIGNUM *u = BN_CTX_get(e->bn);
+	bool ok = P != NULL && Q != NULL && u != NULL;
+
+	if (ok)
+		BN_set_flags(u, BN_FLG_CONSTTIME);
+	ok = ok && sc_mul(e, u, c, r) && BN_mod_add(u, u, v, order, e->bn) &&
+	     EC_POINT_mul(e->g, P, u, NULL, NULL, e->bn) && pt_store(e, P, a) &&
+	     EC_POINT_mul(e->g, Q, c, NULL, NULL, e->bn) && pt_store(e, Q, plus) &&
+	     EC_POINT_invert(e->g, Q, e->bn) && pt_store(e, Q, minus);
+	if (ok)
+		ct_select(cg, minus, plus, CV_POINT_LEN, m);
+	ok = ok && pt_load(e, cg, Q) && mul_key(e, kg, P, u, K, NULL, NULL) &&
+	     EC_POINT_add(e->g, P, P, Q, e->bn) && pt_store(e, P, b);
+	EC_POINT_free(P);
+	EC_POINT_free(Q);
+	return ok;
+}
+
 cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, size_t choice,
                       const cv_ballot_rand *rnd)
 {
 	uint8_t r[CV_SCALAR_LEN], w[CV_SCALAR_LEN], sc[CV_SCALAR_LEN], sv[CV_SCALAR_LEN];
 	/* pts: the real pair (a, b) then the simulated one, swapped into position order */
 	uint8_t pts[4][CV_POINT_LEN], c[CV_SCALAR_LEN];
-	uint8_t b0[CV_POINT_LEN], b1[CV_POINT_LEN], x[CV_POINT_LEN];
+	uint8_t b0[CV_POINT_LEN], b1[CV_POINT_LEN];
 	EC_POINT *Kp = NULL, *A = NULL, *B = NULL, *T = NULL, *As = NULL, *Bs = NULL;
-	EC_POINT *minusG = NULL;
 	BIGNUM *rb, *wb, *cb, *cs, *vb, *R;
+	const EC_GROUP *kg;
 	ec e = {0};
 	cv_err rc;
 
@@ -888,15 +976,12 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 	if ((Kp = EC_POINT_new(e.g)) == NULL || (A = EC_POINT_new(e.g)) == NULL ||
 	    (B = EC_POINT_new(e.g)) == NULL || (T = EC_POINT_new(e.g)) == NULL ||
 	    (As = EC_POINT_new(e.g)) == NULL || (Bs = EC_POINT_new(e.g)) == NULL ||
-	    (minusG = EC_POINT_dup(EC_GROUP_get0_generator(e.g), e.g)) == NULL ||
 	    (R = BN_CTX_get(e.bn)) == NULL)
 		goto out;
 	rc = CV_E_BAD_KEY;
 	if (!pt_load(&e, K, Kp))
 		goto out;
-	rc = CV_E_INTERNAL;
-	if (!EC_POINT_invert(e.g, minusG, e.bn))
-		goto out;
+	kg = key_group(&e, K, Kp);
 	BN_set_flags(R, BN_FLG_CONSTTIME);
 	BN_zero(R);
 	EC_POINT_set_to_infinity(e.g, As);
@@ -921,18 +1006,16 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 		if ((rb = bn_get(&e, r, true)) == NULL || (wb = bn_get(&e, w, true)) == NULL)
 			goto out;
 		/* A = r·G; B = r·K + m·G, both values of m computed and one kept. The other
-		 * branch proves B − (1−m)·G: that is r·K − G when m = 0, r·K + G when m = 1. */
+		 * branch proves B − (1−m)·G (sim_points). */
 		rc = CV_E_BALLOT_PROOF; /* an O on the way: negligible, draw again */
 		if (!EC_POINT_mul(e.g, A, rb, NULL, NULL, e.bn) || !pt_store(&e, A, bl->cts[i].a) ||
-		    !EC_POINT_mul(e.g, B, NULL, Kp, rb, e.bn) || !pt_store(&e, B, b0) ||
+		    !mul_key(&e, kg, B, rb, Kp, NULL, NULL) || !pt_store(&e, B, b0) ||
 		    !EC_POINT_add(e.g, T, B, EC_GROUP_get0_generator(e.g), e.bn) ||
-		    !pt_store(&e, T, b1) || !EC_POINT_add(e.g, T, B, minusG, e.bn) ||
-		    !pt_store(&e, T, x))
+		    !pt_store(&e, T, b1))
 			goto out;
 		ct_select(bl->cts[i].b, b0, b1, CV_POINT_LEN, m);
-		ct_select(x, x, b1, CV_POINT_LEN, m);
 		rc = CV_E_INTERNAL;
-		if (!pt_load(&e, bl->cts[i].b, B) || !pt_load(&e, x, T))
+		if (!pt_load(&e, bl->cts[i].b, B))
 			goto out;
 		/* the real pair: a = w·G, b = w·K; the simulated one from (c, v) drawn */
 		if ((cb = bn_get(&e, sc, false)) == NULL || (vb = bn_get(&e, sv, false)) == NULL)
@@ -941,9 +1024,9 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 			EC_POINT *W = EC_POINT_new(e.g);
 			bool ok = W != NULL && EC_POINT_mul(e.g, W, wb, NULL, NULL, e.bn) &&
 			          pt_store(&e, W, pts[0]) &&
-			          EC_POINT_mul(e.g, W, NULL, Kp, wb, e.bn) &&
+			          mul_key(&e, kg, W, wb, Kp, NULL, NULL) &&
 			          pt_store(&e, W, pts[1]) &&
-			          branch_points(&e, A, T, Kp, cb, vb, pts[2], pts[3]);
+			          sim_points(&e, kg, Kp, rb, cb, vb, m, pts[2], pts[3]);
 
 			EC_POINT_free(W);
 			if (!ok)
@@ -976,7 +1059,7 @@ cv_err cv_ballot_make(cv_ballot *bl, const uint8_t K[CV_POINT_LEN], size_t k, si
 	rc = CV_E_INTERNAL;
 	if ((wb = bn_get(&e, w, true)) == NULL || !pt_store(&e, As, pts[0]) ||
 	    !pt_store(&e, Bs, pts[1]) || !EC_POINT_mul(e.g, T, wb, NULL, NULL, e.bn) ||
-	    !pt_store(&e, T, pts[2]) || !EC_POINT_mul(e.g, T, NULL, Kp, wb, e.bn) ||
+	    !pt_store(&e, T, pts[2]) || !mul_key(&e, kg, T, wb, Kp, NULL, NULL) ||
 	    !pt_store(&e, T, pts[3]))
 		goto out;
 	sum_challenge(bl, (const uint8_t(*)[CV_POINT_LEN])pts, bl->sum_c);
@@ -994,7 +1077,6 @@ out:
 	EC_POINT_free(T);
 	EC_POINT_free(As);
 	EC_POINT_free(Bs);
-	EC_POINT_free(minusG);
 	BN_CTX_end(e.bn);
 	ec_close(&e);
 	return rc;
@@ -1012,6 +1094,7 @@ static cv_err ballot_check(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], s
 	uint8_t pts[4][CV_POINT_LEN], c[CV_SCALAR_LEN];
 	EC_POINT *Kp = NULL, *A = NULL, *B = NULL, *As = NULL, *Bs = NULL, *X = NULL;
 	BIGNUM *c0, *v0, *c1, *v1, *sum;
+	const EC_GROUP *kg;
 	size_t at = SIZE_MAX;
 	cv_buf msg = {0};
 	ec e = {0};
@@ -1037,6 +1120,7 @@ static cv_err ballot_check(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], s
 	rc = CV_E_INTERNAL;
 	if (!pt_load(&e, K, Kp))
 		goto out;
+	kg = key_group(&e, K, Kp);
 	/* every point and scalar first, so that a malformed value is named as such */
 	for (at = 0; at < bl->k; at++) {
 		const cv_ballot_proof *pf = &bl->proofs[at];
@@ -1067,8 +1151,9 @@ static cv_err ballot_check(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], s
 		BN_bin2bn(pf->c1, CV_SCALAR_LEN, c1);
 		BN_bin2bn(pf->v1, CV_SCALAR_LEN, v1);
 		rc = CV_E_BALLOT_PROOF;
-		if (!branch_points(&e, A, B, Kp, c0, v0, pts[0], pts[1]) ||
-		    !minus_mG(&e, X, B, 1) || !branch_points(&e, A, X, Kp, c1, v1, pts[2], pts[3]))
+		if (!branch_points(&e, kg, A, B, Kp, c0, v0, pts[0], pts[1]) ||
+		    !minus_mG(&e, X, B, 1) ||
+		    !branch_points(&e, kg, A, X, Kp, c1, v1, pts[2], pts[3]))
 			goto out;
 		ballot_challenge(bl, at, (const uint8_t(*)[CV_POINT_LEN])pts, c);
 		if (!BN_mod_add(sum, c0, c1, order, e.bn))
@@ -1083,7 +1168,7 @@ static cv_err ballot_check(const cv_ballot *bl, const uint8_t K[CV_POINT_LEN], s
 		goto out;
 	BN_bin2bn(bl->sum_c, CV_SCALAR_LEN, c0);
 	BN_bin2bn(bl->sum_v, CV_SCALAR_LEN, v0);
-	if (!minus_mG(&e, X, Bs, 1) || !branch_points(&e, As, X, Kp, c0, v0, pts[2], pts[3]))
+	if (!minus_mG(&e, X, Bs, 1) || !branch_points(&e, kg, As, X, Kp, c0, v0, pts[2], pts[3]))
 		goto out;
 	sum_challenge(bl, (const uint8_t(*)[CV_POINT_LEN])pts, c);
 	if (memcmp(c, bl->sum_c, CV_SCALAR_LEN) != 0)
@@ -1443,13 +1528,117 @@ out:
 	return rc;
 }
 
+/* The small discrete logarithm of the tally by baby-step giant-step: with s = ⌈√(max+1)⌉,
+ * the baby steps j·G (j = 1 … s−1) are kept in a hash table by their encoding, and the
+ * giant steps walk M − i·(s·G) until one is O (m = i·s) or in the table (m = i·s + j).
+ * About 2√max point additions and encodings in all: 10^6 ballots take some 2,000 rather
+ * than a million. Only public values. */
+typedef struct baby {
+	uint8_t pt[CV_POINT_LEN]; /* j·G; all zero: a free slot */
+	uint64_t j;
+} baby;
+
+typedef struct bsgs {
+	uint64_t s;  /* the step */
+	size_t mask; /* table size − 1 (a power of two, at least 2s) */
+	baby *table;
+	EC_POINT *giant; /* −s·G */
+} bsgs;
+
+static size_t baby_slot(const bsgs *t, const uint8_t pt[CV_POINT_LEN])
+{
+	uint64_t h = 0;
+
+	for (size_t i = 1; i < 9; i++) /* X's first bytes: uniform enough to index */
+		h = h << 8 | pt[i];
+	return (size_t)h & t->mask;
+}
+
+static void bsgs_free(bsgs *t)
+{
+	free(t->table);
+	EC_POINT_free(t->giant);
+	memset(t, 0, sizeof(*t));
+}
+
+static cv_err bsgs_init(const ec *e, uint64_t max_count, bsgs *t)
+{
+	const EC_POINT *G = EC_GROUP_get0_generator(e->g);
+	EC_POINT *P = NULL;
+	BIGNUM *sb = NULL;
+	size_t size = 1;
+	cv_err rc = CV_E_NOMEM;
+
+	memset(t, 0, sizeof(*t));
+	t->s = 1;
+	while (t->s * t->s < max_count + 1 && t->s < UINT32_MAX)
+		t->s++;
+	while (size < 2 * t->s)
+		size <<= 1;
+	t->mask = size - 1;
+	if ((t->table = calloc(size, sizeof(*t->table))) == NULL ||
+	    (t->giant = EC_POINT_new(e->g)) == NULL || (P = EC_POINT_new(e->g)) == NULL ||
+	    (sb = BN_new()) == NULL)
+		goto out;
+	rc = CV_E_INTERNAL;
+	if (!BN_set_word(sb, t->s) || !EC_POINT_mul(e->g, t->giant, sb, NULL, NULL, e->bn) ||
+	    !EC_POINT_invert(e->g, t->giant, e->bn) || !EC_POINT_copy(P, G))
+		goto out;
+	for (uint64_t j = 1; j < t->s; j++) {
+		uint8_t pt[CV_POINT_LEN];
+		size_t at;
+
+		if (!pt_store(e, P, pt))
+			goto out;
+		for (at = baby_slot(t, pt); t->table[at].j != 0; at = (at + 1) & t->mask)
+			;
+		memcpy(t->table[at].pt, pt, CV_POINT_LEN);
+		t->table[at].j = j;
+		if (!EC_POINT_add(e->g, P, P, G, e->bn))
+			goto out;
+	}
+	rc = CV_OK;
+out:
+	EC_POINT_free(P);
+	BN_free(sb);
+	if (rc != CV_OK)
+		bsgs_free(t);
+	return rc;
+}
+
+/* m in 0 … max_count with m·G = M (M is consumed); false when there is none. */
+static bool bsgs_log(const ec *e, const bsgs *t, EC_POINT *M, uint64_t max_count, uint64_t *m)
+{
+	for (uint64_t i = 0; i <= max_count / t->s; i++) {
+		uint8_t pt[CV_POINT_LEN] = {0};
+		uint64_t found = UINT64_MAX;
+
+		if (EC_POINT_is_at_infinity(e->g, M))
+			found = i * t->s;
+		else if (!pt_store(e, M, pt))
+			return false;
+		for (size_t at = baby_slot(t, pt); found == UINT64_MAX && t->table[at].j != 0;
+		     at = (at + 1) & t->mask)
+			if (memcmp(t->table[at].pt, pt, CV_POINT_LEN) == 0)
+				found = i * t->s + t->table[at].j;
+		if (found != UINT64_MAX) {
+			*m = found;
+			return found <= max_count;
+		}
+		if (!EC_POINT_add(e->g, M, M, t->giant, e->bn))
+			return false;
+	}
+	return false;
+}
+
 cv_err cv_tally_decrypt(const uint64_t *xs, const cv_share *const *D, size_t q,
                         const uint8_t (*beta)[CV_POINT_LEN], size_t k, uint64_t max_count,
                         uint64_t *counts)
 {
 	uint8_t lam[CV_SCALAR_LEN];
-	EC_POINT *M = NULL, *T = NULL, *P = NULL;
+	EC_POINT *M = NULL, *T = NULL;
 	BIGNUM **lb = NULL;
+	bsgs steps = {0};
 	ec e;
 	cv_err rc;
 
@@ -1458,7 +1647,6 @@ cv_err cv_tally_decrypt(const uint64_t *xs, const cv_share *const *D, size_t q,
 	BN_CTX_start(e.bn);
 	rc = CV_E_NOMEM;
 	if ((M = EC_POINT_new(e.g)) == NULL || (T = EC_POINT_new(e.g)) == NULL ||
-	    (P = EC_POINT_new(e.g)) == NULL ||
 	    (lb = calloc(q ? q : 1, sizeof(void *))) == NULL) /* BIGNUM pointers */
 		goto out;
 	for (size_t j = 0; j < q; j++) {
@@ -1468,6 +1656,8 @@ cv_err cv_tally_decrypt(const uint64_t *xs, const cv_share *const *D, size_t q,
 		if ((lb[j] = bn_get(&e, lam, false)) == NULL)
 			goto out;
 	}
+	if ((rc = bsgs_init(&e, max_count, &steps)) != CV_OK)
+		goto out;
 	for (size_t i = 0; i < k; i++) {
 		uint64_t m;
 
@@ -1480,15 +1670,7 @@ cv_err cv_tally_decrypt(const uint64_t *xs, const cv_share *const *D, size_t q,
 			    !EC_POINT_invert(e.g, T, e.bn) || !EC_POINT_add(e.g, M, M, T, e.bn))
 				goto out;
 		}
-		/* m·G = M for m in 0..max_count: a walk by additions of G */
-		EC_POINT_set_to_infinity(e.g, P);
-		for (m = 0; m <= max_count; m++) {
-			if (EC_POINT_cmp(e.g, P, M, e.bn) == 0)
-				break;
-			if (!EC_POINT_add(e.g, P, P, EC_GROUP_get0_generator(e.g), e.bn))
-				goto out;
-		}
-		if (m > max_count)
+		if (!bsgs_log(&e, &steps, M, max_count, &m))
 			goto out;
 		counts[i] = m;
 	}
@@ -1497,7 +1679,7 @@ out:
 	free(lb);
 	EC_POINT_free(M);
 	EC_POINT_free(T);
-	EC_POINT_free(P);
+	bsgs_free(&steps);
 	BN_CTX_end(e.bn);
 	ec_close(&e);
 	return rc;

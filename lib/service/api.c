@@ -847,8 +847,8 @@ cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out)
 	out->quorum = (uint8_t)q;
 	out->entries.quorum = (uint8_t)q;
 	n = json_object_array_length(ts);
-	out->n_shares = json_object_array_length(shares);
-	if (n > CV_MAX_QUORUM || json_object_array_length(checks) > CV_MAX_QUORUM * CV_MAX_QUORUM)
+	if (n > CV_MAX_QUORUM || json_object_array_length(checks) > CV_MAX_QUORUM * CV_MAX_QUORUM ||
+	    json_object_array_length(shares) > CV_MAX_QUORUM * CV_MAX_QUORUM)
 		return CV_E_TOO_LARGE;
 	if (n > 0 && ((out->validators = calloc(n, sizeof *out->validators)) == NULL ||
 	              (out->entries.trustees = calloc(n, sizeof(cv_trustee))) == NULL)) {
@@ -871,6 +871,22 @@ cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out)
 		    CV_OK)
 			goto fail;
 		out->entries.n_trustees++;
+	}
+	/* the shares posted, by sender and recipient: n_shares counts what is read */
+	n = json_object_array_length(shares);
+	if (n > 0 && ((out->share_from = calloc(n, CV_KEY_LEN)) == NULL ||
+	              (out->share_to = calloc(n, CV_KEY_LEN)) == NULL)) {
+		e = CV_E_NOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *sh = json_object_array_get_idx(shares, i);
+
+		if (!json_object_is_type(sh, json_type_object) ||
+		    cv_json_get_hex(sh, "sender", out->share_from[i], CV_KEY_LEN) != CV_OK ||
+		    cv_json_get_hex(sh, "recipient", out->share_to[i], CV_KEY_LEN) != CV_OK)
+			goto fail;
+		out->n_shares++;
 	}
 	n = json_object_array_length(checks);
 	if (n > 0 && (out->checks = calloc(n, sizeof *out->checks)) == NULL) {

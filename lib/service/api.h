@@ -115,7 +115,8 @@ cv_err cv_api_check_read(const json_object *o, cv_share_check *c);
  * "complete"}. NULL when out of memory. */
 json_object *cv_api_ceremony_json(const cv_ceremony *c);
 /* What a trustee's client reads of it into out (cv_ceremony_free): secret, quorum,
- * setup_hash, validators (keys and names, in order), entries (those posted), n_shares,
+ * setup_hash, validators (keys and names, in order), entries (those posted), the shares
+ * posted (n_shares, by sender and recipient),
  * checks, complete. CV_E_MALFORMED for a bad shape. */
 cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out);
 

@@ -10,7 +10,10 @@
 #   BENCH_BIG_ROLL (voters of the large roll, default 1000000),
 #   BENCH_AUDIT_VOTES (votes of the chain whose audit memory is measured, default 1000000),
 #   BENCH_ONLY=delay (only the delay from a vote to its commit, with and without mining),
-#   BENCH_ONLY=audit (only the audit, beside the ECDSA ceilings of the same run).
+#   BENCH_ONLY=audit (only the audit, beside the ECDSA ceilings of the same run),
+#   BENCH_ONLY=secret (only the secret ballots' figures, beside the P-256 ceilings),
+#   BENCH_SECRET_BALLOTS (ballots of the secret chain audited, default 100000),
+#   BENCH_SECRET_INGEST (ballots made for the admission run, default 20000).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -145,6 +148,125 @@ audit_section() {
 	rm -f "$T/chain.json"
 }
 
+# ---- secret ballots (DESIGN section 6) ----
+# The ceiling of every secret figure is P-256 variable-base point multiplications/s
+# (`openssl speed ecdhp256`: one ECDH is one such multiplication), 1 and CORES processes,
+# divided by what section 6 asks to verify one ballot of k = 3 candidates, counted as a
+# verifier following the text computes it: per position the 0/1 proof's a_0, b_0, a_1,
+# b_1, two multiplications each (8k); the sum proof's a and b (4); the ECDSA signature (2).
+ecdh_line() { openssl speed -seconds 3 "$@" ecdhp256 2>/dev/null | awk '/nistp256/ {print $NF}'; }
+MULTS_PER_BALLOT=$((8 * 3 + 4 + 2))
+SECRET_BALLOTS=${BENCH_SECRET_BALLOTS:-100000}
+secret_ceilings() {
+	ecdh1=$(ecdh_line)
+	ecdhn=$(ecdh_line -multi "$CORES")
+	row ceilings "P-256 variable-base multiplications/s, 1 core (openssl speed ecdhp256)" "$ecdh1" "/s" "-" "" "-"
+	row ceilings "P-256 variable-base multiplications/s, $CORES processes" "$ecdhn" "/s" "-" "" "-"
+	row ceilings "multiplications section 6 needs to verify one ballot of 3 candidates" "$MULTS_PER_BALLOT" "" "-" "" "-"
+	ballot_ceil1=$(calc "$ecdh1 / $MULTS_PER_BALLOT")
+	ballot_ceiln=$(calc "$ecdhn / $MULTS_PER_BALLOT")
+	row ceilings "ballots/s the multiplications allow, $CORES processes" "$ballot_ceiln" "/s" "-" "" "-"
+}
+
+# The audit of a secret chain of SECRET_BALLOTS ballots (blocks of 1,000, the seal, two
+# trustees' shares: `chainvote verify` checks every proof and decrypts the tally). The
+# chain is generated once and kept in $BUILD/bench-cache (its timestamps are fixed, so
+# it stays valid) until bench_ceil is rebuilt: making a ballot costs about what checking
+# it does. Then the tally alone: three counts of up to a million ballots.
+secret_audit_section() {
+	say "bench: audit of a $SECRET_BALLOTS-ballot secret chain"
+	cache=$BUILD/bench-cache
+	sc=$cache/secretchain-$SECRET_BALLOTS.json
+	mkdir -p "$cache"
+	if [ ! -s "$sc" ] || [ "$BIN/bench_ceil" -nt "$sc" ]; then
+		say "bench: generating it (kept in $cache)"
+		"$BIN/bench_ceil" secretchain "$SECRET_BALLOTS" 1000 8 "$sc.tmp" && mv "$sc.tmp" "$sc"
+	fi
+	m=$(measured "$T/verify.out" "$BIN/chainvote" verify "$sc")
+	tail -n 1 "$T/verify.out" | grep -qx valid || say "bench: verify found problems: $(tail -3 "$T/verify.out")"
+	grep -q "^final: decrypted" "$T/verify.out" || say "bench: the secret chain's tally was not decrypted"
+	set -- $m
+	rate=$(calc "$SECRET_BALLOTS / $1")
+	row audit "chainvote verify, $SECRET_BALLOTS ballots (3 candidates): ballots/s" "$rate" "/s" "multiplications/s, $CORES processes / $MULTS_PER_BALLOT" "$ballot_ceiln" "ratio >= 0.8"
+	row audit "chainvote verify, $SECRET_BALLOTS ballots: CPU per ballot" "$(calc "$2 * 1e6 / $SECRET_BALLOTS")" "us" "$MULTS_PER_BALLOT multiplications, 1 core" "$(calc "1e6 / $ballot_ceil1")" "ratio <= 1"
+	row audit "chainvote verify, $SECRET_BALLOTS ballots: peak memory (RSS)" "$3" "MB" "-" "" "-"
+	row audit "batch factor: per-proof ceiling's CPU per ballot / the verifier's" "$(calc "(1e6 / $ballot_ceil1) / ($2 * 1e6 / $SECRET_BALLOTS)")" "x" "-" "" "value > 1"
+	t=$("$BIN/bench_ceil" tally 1000000)
+	[ "$(field "$t" right)" = True ] || say "bench: the tally decrypted wrong counts: $t"
+	row tally "decrypt 3 totals of 1,000,000 ballots (cv_tally_decrypt)" "$(field "$t" seconds)" "s" "-" "" "value < 1"
+}
+
+# Ballot admission: 202-accepted (durable) ballots/s through nginx, 64 connections, into a
+# secret election set up as an operator would (chainvote init --ballots secret, the
+# ceremony by `chainvote trustee keygen` and `shares` against the running service, the
+# open), with BENCH_SECRET_INGEST ballots made beforehand (bench_ceil ballots: encrypted
+# under the genesis's K, proved and signed). The ceiling: the multiplications that
+# verifying a ballot takes, on every core.
+secret_ingest_section() {
+	NB=${BENCH_SECRET_INGEST:-20000}
+	d=$T/secret
+	say "bench: ballot admission (a secret election through nginx, $NB ballots)"
+	mkdir -p "$d/data"
+	"$BIN/bench_ceil" keys "$NB" "$d/keys.bin" "$d/keys.csv"
+	"$BIN/chainvote" init --data "$d/data/election" --title "Benchmark (secret)" --threshold 2 \
+		--difficulty 8 --max-block-votes 1000 --ballots secret --quorum 2 >/dev/null
+	printf '1,Alder\n2,Birch\n3,Cedar\n' | "$BIN/chainvote" candidates --data "$d/data/election" - >/dev/null
+	: >"$d/validators.csv"
+	for i in 1 2 3; do
+		"$BIN/chainvote" keygen -o "$d/val$i.json" 2>/dev/null
+		echo "$(key_of "$d/val$i.json"),Validator $i" >>"$d/validators.csv"
+	done
+	"$BIN/chainvote" validators --data "$d/data/election" "$d/validators.csv" >/dev/null
+	"$BIN/chainvote" voters --data "$d/data/election" "$d/keys.csv" >/dev/null
+	port=$(free_port)
+	url=http://127.0.0.1:$port
+	start "$d" "$port"
+	for i in 1 2 3; do
+		"$BIN/chainvote" trustee keygen --url "$url" --key "$d/val$i.json" \
+			--secret-out "$d/trustee$i.secret" >/dev/null 2>&1 || say "bench: trustee $i keygen failed"
+	done
+	# the first round posts the sealed shares, the second checks those received
+	for round in 1 2; do
+		for i in 1 2 3; do
+			"$BIN/chainvote" trustee shares --url "$url" --key "$d/val$i.json" \
+				--secret "$d/trustee$i.secret" >/dev/null 2>&1 || [ "$round" = 1 ] ||
+				say "bench: trustee $i shares failed"
+		done
+	done
+	stop "$d"
+	"$BIN/chainvote" open --data "$d/data/election" >/dev/null || say "bench: the secret election did not open"
+	start "$d" "$port"
+	curl -s "$url/api/blocks/0" >"$d/genesis.json"
+	"$BIN/bench_ceil" ballots "$d/keys.bin" "$d/genesis.json" 0 "$NB" "$d/ballots"
+	c0=$(cpu_of "$d/data/run/vote.pid")
+	n0=$(cpu_of "$d/data/run/nginx.pid")
+	ing=$("$BIN/cvload" --url "$url" -c 64 -d 15 --post /api/votes --bodies "$d/ballots" || true)
+	c1=$(cpu_of "$d/data/run/vote.pid")
+	n1=$(cpu_of "$d/data/run/nginx.pid")
+	# the browser: the page encrypting and proving a ballot of this election in Chromium
+	pr=""
+	if command -v node >/dev/null && [ -d "$top/tests/browser/node_modules/playwright-core" ]; then
+		pr=$(URL=$url node "$top/tools/dev/bench_prepare.mjs" 2>"$T/prepare.err") ||
+			say "bench: the browser's timing failed: $(tail -3 "$T/prepare.err")"
+	else
+		say "bench: no node or playwright-core (tools/npm-ci.sh tests/browser): no browser timing"
+	fi
+	stop "$d"
+	if [ -n "$pr" ]; then
+		row browser "encrypt and prove a 3-candidate ballot in Chromium, median" "$(field "$pr" rate_1)" "ms" "-" "" "-"
+		row browser "same, CPU throttled 4x (phone-class), median" "$(field "$pr" rate_4)" "ms" "-" "" "value <= 1000"
+		row browser "same, CPU throttled 6x, slowest of 5" "$(field "$pr" max_6)" "ms" "-" "" "value <= 1000"
+	fi
+	accepted=$(field "$ing" ok)
+	[ "$accepted" -gt 0 ] || say "bench: no ballot was accepted: $ing"
+	row ingestion "durable ballots/s through nginx (64 connections, 3 candidates)" "$(field "$ing" ok_per_s)" "/s" "multiplications/s, $CORES processes / $MULTS_PER_BALLOT" "$ballot_ceiln" "ratio >= 0.7"
+	row ingestion "ballot latency p50 under that load" "$(field "$ing" p50_ms)" "ms" "-" "" "-"
+	row ingestion "ballot latency p99 under that load" "$(field "$ing" p99_ms)" "ms" "-" "" "-"
+	row ingestion "CPU per ballot: vote workers" "$(calc "($c1 - $c0) * 1e6 / max(1, $accepted)")" "us" "$MULTS_PER_BALLOT multiplications, 1 core" "$(calc "1e6 / $ballot_ceil1")" "-"
+	row ingestion "CPU per ballot: nginx" "$(calc "($n1 - $n0) * 1e6 / max(1, $accepted)")" "us" "-" "" "-"
+	rm -rf "$d"
+}
+
 key_of() { sed -n 's/.*"public_key"[^"]*"\([0-9a-f]*\)".*/\1/p' "$1"; }
 
 # election DIR ROLL_CSV MAX_BLOCK_VOTES [DIFFICULTY]: a set-up election with three
@@ -217,7 +339,12 @@ delay_run() { # NAME DIFFICULTY MINER VALIDATORS INTERVAL: prints commit_delay's
 		"$DELAY_VOTES" "$DELAY_SPREAD"
 	stop "$d"
 }
-if [ "${BENCH_ONLY:-}" = audit ]; then
+if [ "${BENCH_ONLY:-}" = secret ]; then
+say "bench: ceilings (P-256 multiplications)"
+secret_ceilings
+secret_ingest_section
+secret_audit_section
+elif [ "${BENCH_ONLY:-}" = audit ]; then
 say "bench: ceilings (ECDSA)"
 ecdsa1=$(ecdsa_line)
 ecdsan=$(ecdsa_line -multi "$CORES")
@@ -426,6 +553,12 @@ fi
 
 # ---- audit ----
 audit_section
+
+# ---- secret ballots ----
+say "bench: ceilings (P-256 multiplications)"
+secret_ceilings
+secret_ingest_section
+secret_audit_section
 
 # ---- scale ----
 say "bench: scale (roll of 1,000 and of $BIG)"
