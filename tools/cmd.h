@@ -8,7 +8,7 @@
 int cmd_verify(int argc, char **argv); /* verify FILE|-|URL */
 int cmd_keygen(int argc, char **argv); /* keygen [-o FILE] */
 
-/* cmd_admin.c: offline administration of a data directory (--data DIR) */
+/* cmd_admin*.c: offline administration of a data directory (--data DIR) */
 int cmd_init(int argc, char **argv);          /* create an election in setup state */
 int cmd_settings(int argc, char **argv);      /* change settings in setup */
 int cmd_candidates(int argc, char **argv);    /* add candidates from CSV: id,name */
