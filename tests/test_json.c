@@ -1,4 +1,4 @@
-/* Tests of the public JSON (lib/chain/json.c): the reference chain survives a round trip
+/* Tests of the public JSON (lib/chain/json*.c): the reference chain survives a round trip
  * byte for byte, txids match, and every kind of hostile input is refused. */
 #include <stdint.h>
 #include <stdlib.h>

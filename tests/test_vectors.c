@@ -17,7 +17,7 @@
 static json_object *components, *chain, *keys;
 static cv_genesis genesis;
 
-/* ---- loading the vectors (the test parses them by hand, independent of lib/chain/json.c) */
+/* ---- loading the vectors (the test parses them by hand, independent of lib/chain/json*.c) */
 
 static json_object *load_json(const char *name)
 {

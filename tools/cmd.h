@@ -8,7 +8,7 @@
 int cmd_verify(int argc, char **argv); /* verify FILE|-|URL */
 int cmd_keygen(int argc, char **argv); /* keygen [-o FILE] */
 
-/* cmd_admin.c: offline administration of a data directory (--data DIR) */
+/* cmd_admin*.c: offline administration of a data directory (--data DIR) */
 int cmd_init(int argc, char **argv);          /* create an election in setup state */
 int cmd_settings(int argc, char **argv);      /* change settings in setup */
 int cmd_candidates(int argc, char **argv);    /* add candidates from CSV: id,name */
@@ -34,7 +34,7 @@ int cmd_totp(int argc, char **argv);       /* the current TOTP code of a base32 
 int cmd_vote(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
 
-/* cmd_validator.c: a validator's verdicts, by hand or by a daemon (--url U --key FILE) */
+/* cmd_validator*.c: a validator's verdicts, by hand or by a daemon (--url U --key FILE) */
 int cmd_approve(int argc, char **argv);   /* approve HASH | --all */
 int cmd_reject(int argc, char **argv);    /* reject --reason TEXT HASH */
 int cmd_validator(int argc, char **argv); /* the daemon: checks and signs by itself */

@@ -2,7 +2,7 @@
  * challenge file (docs/SECRET.md: a spoiled, never signed ballot, the election key, the
  * candidates, the choice the page showed, the fingerprint it showed and the revealed
  * r_i, m_i), checks the ballot's proofs and that it encrypts exactly the shown choice,
- * with the library's own code (lib/chain/secret.c), independent of the page's. */
+ * with the library's own code (lib/chain/secret_ballot.c), independent of the page's. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>

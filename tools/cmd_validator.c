@@ -5,6 +5,8 @@
  * at a height, and of the posting of verdicts. The daemon keeps what it signed in a
  * journal, written and synced before each signature leaves, so that it never approves
  * two blocks at one height, even across restarts. */
+/* The daemon is in cmd_validator_daemon.c and its journal in cmd_validator_journal.c;
+ * cmd_validator.h declares what they share with approve and reject. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -29,33 +31,11 @@
 #include "rules.h"
 #include "work.h"
 
-enum {
-	OPT_KEY = CLI_OPT_OWN,
-	OPT_ALL,
-	OPT_REASON,
-	OPT_INTERVAL,
-	OPT_JOURNAL,
-	OPT_PROPOSE_AFTER,
-	OPT_SHARE,
-	OPT_HELP
-};
+#include "cmd_validator.h"
 
 /* ---- the check every verdict rests on ---- */
 
-/* What a validator needs to check proposals: the genesis and the chain tip's block. */
-typedef struct checker {
-	const char *prog; /* the command, in messages */
-	FILE *out;        /* where verdicts are reported: stdout, the daemon's stderr */
-	const char *tag;  /* before each verdict line ("" or "chainvote validator: ") */
-	cv_http *http;
-	cv_block genesis;
-	cv_block prev; /* the block below the proposals' height, when fetched */
-	int have_prev;
-	uint64_t failed_prev; /* a height whose block could not be fetched; 0: none */
-	uint64_t closed_at;   /* the service's close (GET /api/election), 0 while open */
-} checker;
-
-static void checker_free(checker *k)
+void checker_free(checker *k)
 {
 	cv_block_free(&k->genesis);
 	cv_block_free(&k->prev);
@@ -65,7 +45,7 @@ static void checker_free(checker *k)
 }
 
 /* One verdict line, after the checker's tag. */
-__attribute__((format(printf, 2, 3))) static void report(const checker *k, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void report(const checker *k, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -76,16 +56,6 @@ __attribute__((format(printf, 2, 3))) static void report(const checker *k, const
 	fputc('\n', k->out);
 	fflush(k->out);
 }
-
-/* One proposal, fetched whole (GET /api/proposals/{hash}), and what the local check
- * made of it. */
-typedef struct proposal {
-	cv_block block;
-	int unreadable; /* not fetched or not parsed: verdict says why */
-	int no_prev;    /* the block below it could not be fetched: unchecked */
-	cv_err verdict; /* CV_OK: passes every rule checked here */
-	size_t bad_vote;
-} proposal;
 
 /* The service's close, from GET /api/election, into k->closed_at. 0, or -1 with a
  * message printed. */
@@ -205,7 +175,7 @@ static void check_proposal(checker *k, proposal *p)
 /* Fetches proposal hash whole and checks it here. 0 with p filled (caller frees
  * p->block; p->unreadable says whether it could be read), -1 when the service does not
  * know it. */
-static int fetch_proposal(checker *k, const uint8_t hash[CV_HASH_LEN], proposal *p)
+int fetch_proposal(checker *k, const uint8_t hash[CV_HASH_LEN], proposal *p)
 {
 	cv_http_reply r = {0};
 	char hex[HEX_HASH], path[160];
@@ -243,7 +213,7 @@ out:
 
 /* Why the rules refuse p, in one line of at most CV_TEXT_MAX bytes (a rejection's
  * reason): "vote N: message (code)" or "message (code)". */
-static void refusal_text(const proposal *p, char text[CV_TEXT_MAX + 1])
+void refusal_text(const proposal *p, char text[CV_TEXT_MAX + 1])
 {
 	if (p->bad_vote != SIZE_MAX)
 		snprintf(text, CV_TEXT_MAX + 1, "vote %zu: %s (%s)", p->bad_vote,
@@ -256,7 +226,7 @@ static void refusal_text(const proposal *p, char text[CV_TEXT_MAX + 1])
 }
 
 /* Reports why p is not signed; 1 when it is not, 0 when it may be signed. */
-static int refuse(const checker *k, const proposal *p, const char *hex)
+int refuse(const checker *k, const proposal *p, const char *hex)
 {
 	char why[CV_TEXT_MAX + 1];
 
@@ -279,13 +249,6 @@ static int refuse(const checker *k, const proposal *p, const char *hex)
 	return 1;
 }
 
-/* What became of a verdict sent to the service. */
-typedef enum sent {
-	SENT = 0,         /* recorded, now or before */
-	SENT_REFUSED = 1, /* the service refused it (reported): sending it again is no use */
-	SENT_NOT = 2      /* it did not arrive (reported): it may be sent again */
-} sent;
-
 /* The answer to a POST of a verdict: SENT_NOT when none came or the service could not
  * take it then (5xx), SENT_REFUSED for another refusal (reported), else SENT. */
 static sent answered(const checker *k, cv_err err, const cv_http_reply *r, const char *what)
@@ -301,7 +264,7 @@ static sent answered(const checker *k, cv_err err, const cv_http_reply *r, const
 }
 
 /* Signs and posts an approval of b, reporting the outcome. */
-static sent post_approval(const checker *k, const cv_privkey *key, const cv_block *b)
+sent post_approval(const checker *k, const cv_privkey *key, const cv_block *b)
 {
 	cv_approval a;
 	uint8_t msg[CV_APPROVAL_MSG_LEN];
@@ -347,9 +310,8 @@ static sent post_approval(const checker *k, const cv_privkey *key, const cv_bloc
 
 /* Signs and posts a rejection of block_hash for reason (one line, 1 to CV_TEXT_MAX
  * bytes), reporting the outcome; height 0: not known (not reported). */
-static sent post_rejection(const checker *k, const cv_privkey *key,
-                           const uint8_t block_hash[CV_HASH_LEN], uint64_t height,
-                           const char *reason)
+sent post_rejection(const checker *k, const cv_privkey *key, const uint8_t block_hash[CV_HASH_LEN],
+                    uint64_t height, const char *reason)
 {
 	cv_approval a;
 	cv_buf msg = {0};
@@ -397,7 +359,7 @@ out:
 /* The order in which the proposals at a height are considered: a validator approves at
  * most one block per height (rule 6), so the one closest to the threshold first (most
  * approvals), the oldest first on a tie (the listing is oldest first). */
-static void choice_order(const cv_api_proposal_list *l, size_t *order)
+void choice_order(const cv_api_proposal_list *l, size_t *order)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		size_t j = i;
@@ -409,7 +371,7 @@ static void choice_order(const cv_api_proposal_list *l, size_t *order)
 }
 
 /* Reads GET /api/proposals into *list. 0, or -1 with a message printed. */
-static int fetch_list(const checker *k, cv_api_proposal_list *list)
+int fetch_list(const checker *k, cv_api_proposal_list *list)
 {
 	cv_http_reply r = {0};
 	cv_err err;
@@ -430,7 +392,7 @@ out:
 
 /* Checks that key is one of the validators of k's genesis. 0, or -1 with a message
  * printed. */
-static int check_validator(const checker *k, const cv_privkey *key, const char *key_path)
+int check_validator(const checker *k, const cv_privkey *key, const char *key_path)
 {
 	uint8_t our_key[CV_KEY_LEN];
 
@@ -658,840 +620,5 @@ int cmd_reject(int argc, char **argv)
 out:
 	cli_close_http(k.http);
 	cv_privkey_free(key);
-	return status;
-}
-
-/* ---- the validator daemon's journal ---- */
-
-/* The journal is a text file, one line per signature, appended and synced before the
- * signature is sent:
- *     approve ELECTION_ID HEIGHT BLOCK_HASH
- *     reject ELECTION_ID HEIGHT BLOCK_HASH
- * (hashes in lowercase hex). An approval line for a height forbids an approval of any
- * other block at that height of that election. A last line without its newline is a
- * write cut short, whose signature was never sent: it is dropped. Any other line not
- * understood stops the daemon, since it might be a signature it would then forget. */
-typedef struct entry {
-	uint8_t election_id[CV_HASH_LEN];
-	uint64_t height;
-	uint8_t block_hash[CV_HASH_LEN];
-	char kind;  /* 'a' approved, 'r' rejected (both in the file), 'n' declined: memory */
-	int posted; /* the service has it (in this run) */
-} entry;
-
-typedef struct journal {
-	const char *path;
-	int fd;
-	entry *items;
-	size_t n, cap;
-} journal;
-
-#define JOURNAL_MAX  (64u * 1024 * 1024)
-#define JOURNAL_LINE (8 + HEX_HASH + 21 + HEX_HASH + 2)
-
-static void journal_close(journal *j)
-{
-	if (j->fd >= 0)
-		close(j->fd); /* releases the lock */
-	j->fd = -1;
-	free(j->items);
-	j->items = NULL;
-	j->n = j->cap = 0;
-}
-
-/* Adds e to the entries in memory; -1 when out of memory. */
-static int journal_keep(journal *j, const entry *e)
-{
-	if (j->n == j->cap) {
-		size_t cap = j->cap ? 2 * j->cap : 64;
-		entry *items = realloc(j->items, cap * sizeof(*items));
-
-		if (items == NULL)
-			return -1;
-		j->items = items;
-		j->cap = cap;
-	}
-	j->items[j->n++] = *e;
-	return 0;
-}
-
-/* One complete line (NUL-terminated, no newline) into e; -1 when not understood. */
-static int journal_parse(const char *line, entry *e)
-{
-	char kind[8], election[HEX_HASH], block[HEX_HASH], height[21], rest[2];
-
-	memset(e, 0, sizeof(*e));
-	if (sscanf(line, "%7s %64s %20s %64s %1s", kind, election, height, block, rest) != 4)
-		return -1;
-	if (strcmp(kind, "approve") == 0)
-		e->kind = 'a';
-	else if (strcmp(kind, "reject") == 0)
-		e->kind = 'r';
-	else
-		return -1;
-	if (cv_hex_decode(election, e->election_id, CV_HASH_LEN) != CV_OK ||
-	    cv_hex_decode(block, e->block_hash, CV_HASH_LEN) != CV_OK)
-		return -1;
-	for (const char *c = height; *c; c++) {
-		if (*c < '0' || *c > '9' || e->height > (UINT64_MAX - 9) / 10)
-			return -1;
-		e->height = e->height * 10 + (uint64_t)(*c - '0');
-	}
-	return e->height == 0 ? -1 : 0;
-}
-
-/* Opens (creating, mode 0600) and locks the journal at path, and reads what it holds.
- * 0, or -1 with a message printed: another daemon holds it, or it cannot be read, or a
- * line is not understood. */
-static int journal_open(journal *j, const char *path)
-{
-	struct stat st;
-	char *text = NULL, *line, *end;
-	size_t len = 0, lineno = 0;
-	int ok = -1;
-
-	memset(j, 0, sizeof(*j));
-	j->path = path;
-	j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (j->fd < 0) {
-		fprintf(stderr, "chainvote validator: journal %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
-		fprintf(stderr,
-		        "chainvote validator: journal %s is in use by another validator daemon "
-		        "(one daemon per key)\n",
-		        path);
-		goto out;
-	}
-	if (fstat(j->fd, &st) != 0 || st.st_size > (off_t)JOURNAL_MAX) {
-		fprintf(stderr, "chainvote validator: journal %s: unreadable or too large\n", path);
-		goto out;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (text == NULL) {
-		fprintf(stderr, "chainvote validator: out of memory\n");
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t got = pread(j->fd, text + len, (size_t)st.st_size - len, (off_t)len);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			fprintf(stderr, "chainvote validator: journal %s: cannot read it\n", path);
-			goto out;
-		}
-		len += (size_t)got;
-	}
-	text[len] = '\0';
-	for (line = text; (end = memchr(line, '\n', len - (size_t)(line - text))) != NULL;
-	     line = end + 1) {
-		entry e;
-
-		*end = '\0';
-		lineno++;
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		if (journal_parse(line, &e) != 0) {
-			fprintf(stderr,
-			        "chainvote validator: journal %s: line %zu is not understood; not "
-			        "starting, so that no signature it records is forgotten\n",
-			        path, lineno);
-			goto out;
-		}
-		if (journal_keep(j, &e) != 0) {
-			fprintf(stderr, "chainvote validator: out of memory\n");
-			goto out;
-		}
-	}
-	if ((size_t)(line - text) < len) {
-		/* a write cut short: its signature was never sent (sent only after the sync) */
-		fprintf(stderr,
-		        "chainvote validator: journal %s: dropping an incomplete last line\n",
-		        path);
-		if (ftruncate(j->fd, (off_t)(line - text)) != 0 || fsync(j->fd) != 0) {
-			fprintf(stderr, "chainvote validator: journal %s: %s\n", path,
-			        strerror(errno));
-			goto out;
-		}
-	}
-	ok = 0;
-out:
-	free(text);
-	if (ok != 0)
-		journal_close(j);
-	return ok;
-}
-
-/* The entry of block_hash in election, or NULL. */
-static entry *journal_find(journal *j, const uint8_t election_id[CV_HASH_LEN],
-                           const uint8_t block_hash[CV_HASH_LEN])
-{
-	for (size_t i = 0; i < j->n; i++)
-		if (memcmp(j->items[i].block_hash, block_hash, CV_HASH_LEN) == 0 &&
-		    memcmp(j->items[i].election_id, election_id, CV_HASH_LEN) == 0)
-			return &j->items[i];
-	return NULL;
-}
-
-/* The approval recorded at height in election, or NULL. */
-static const entry *journal_approved_at(const journal *j, const uint8_t election_id[CV_HASH_LEN],
-                                        uint64_t height)
-{
-	for (size_t i = 0; i < j->n; i++)
-		if (j->items[i].kind == 'a' && j->items[i].height == height &&
-		    memcmp(j->items[i].election_id, election_id, CV_HASH_LEN) == 0)
-			return &j->items[i];
-	return NULL;
-}
-
-/* Appends e's line and syncs it (kind 'a' or 'r'), then keeps e in memory (in place of
- * its declined entry, if any). 0, or -1
- * with a message printed: nothing may then be signed. */
-static int journal_append(journal *j, const entry *e)
-{
-	char line[JOURNAL_LINE + 8], election[HEX_HASH], block[HEX_HASH];
-	entry *kept;
-	size_t len, off = 0;
-	int n;
-
-	cv_hex_encode(e->election_id, CV_HASH_LEN, election);
-	cv_hex_encode(e->block_hash, CV_HASH_LEN, block);
-	n = snprintf(line, sizeof(line), "%s %s %" PRIu64 " %s\n",
-	             e->kind == 'a' ? "approve" : "reject", election, e->height, block);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return -1;
-	len = (size_t)n;
-	while (off < len) {
-		ssize_t w = write(j->fd, line + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (off < len || fsync(j->fd) != 0) {
-		fprintf(stderr,
-		        "chainvote validator: journal %s: cannot write it (%s); signing "
-		        "stops\n",
-		        j->path, strerror(errno));
-		return -1;
-	}
-	kept = journal_find(j, e->election_id, e->block_hash);
-	if (kept != NULL) { /* declined before: memory only, now in the file */
-		*kept = *e;
-		return 0;
-	}
-	if (journal_keep(j, e) != 0) {
-		fprintf(stderr, "chainvote validator: out of memory\n");
-		return -1;
-	}
-	return 0;
-}
-
-/* Syncs the directory that holds path, so that a journal just created survives a crash.
- * 0, or -1. */
-static int sync_parent(const char *path)
-{
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	int fd, ok;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else if ((size_t)(slash - path) < sizeof(dir))
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	else
-		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ok = fsync(fd);
-	close(fd);
-	return ok;
-}
-
-/* ---- the validator daemon ---- */
-
-static volatile sig_atomic_t stopping;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
-typedef struct daemon_state {
-	checker k;
-	journal j;
-	const cv_privkey *key;
-	const char *key_path;
-	int have_genesis;
-	int down;    /* the service did not answer last time (said once) */
-	int waiting; /* no open election yet (said once) */
-	/* energy-free proposing (difficulty 0 only; see proposer_turn) */
-	int propose;          /* the genesis says difficulty 0: this daemon proposes too */
-	size_t index;         /* this key's place in the genesis validators */
-	double propose_after; /* T: a turn's length in seconds */
-	uint64_t seen_height; /* the height whose work was first seen at seen_at; 0: none */
-	double seen_at;       /* CLOCK_MONOTONIC seconds */
-	int work_trouble;     /* the work template could not be had last time (said once) */
-	/* a trustee's decryption share (--share, secret elections only) */
-	const char *share_path; /* the trustee's share file; NULL: no share to post */
-	int share_done;         /* posted (by this daemon or before it) */
-	double share_retry_at;  /* after a failure: not before this (CLOCK_MONOTONIC) */
-	int share_open_said;    /* the election is open (no ballots to decrypt): said once */
-} daemon_state;
-
-/* How a round went. */
-enum { ROUND_OK, ROUND_DOWN, ROUND_FATAL };
-
-/* Signs p's verdict: a rejection when the rules refuse it, else an approval unless this
- * key approved another block at its height (then declined: said once, and checked again
- * each round, since a block the rules pass now may break them later, e.g. after the
- * close). Returns ROUND_FATAL when the journal cannot be written, else ROUND_OK. */
-static int sign_verdict(daemon_state *d, proposal *p, const char *hex)
-{
-	checker *k = &d->k;
-	const uint8_t *election_id = k->genesis.hash;
-	const uint64_t height = p->block.header.height;
-	entry *e = journal_find(&d->j, election_id, p->block.hash);
-	const entry *mine = journal_approved_at(&d->j, election_id, height);
-	entry fresh;
-	sent s;
-
-	memset(&fresh, 0, sizeof(fresh));
-	memcpy(fresh.election_id, election_id, CV_HASH_LEN);
-	memcpy(fresh.block_hash, p->block.hash, CV_HASH_LEN);
-	fresh.height = height;
-	if (p->verdict != CV_OK) {
-		char why[CV_TEXT_MAX + 1];
-
-		if (e != NULL && e->kind == 'a') { /* approved before the rules refused it */
-			e->posted = 1;
-			return ROUND_OK;
-		}
-		refusal_text(p, why);
-		fresh.kind = 'r';
-		if ((e == NULL || e->kind == 'n') && journal_append(&d->j, &fresh) != 0)
-			return ROUND_FATAL;
-		s = post_rejection(k, d->key, p->block.hash, height, why);
-	} else {
-		if (e != NULL && e->kind == 'r') { /* rejected before: one verdict a block */
-			e->posted = 1;
-			return ROUND_OK;
-		}
-		if (e != NULL && e->kind == 'n')
-			return ROUND_OK;
-		if (mine != NULL && memcmp(mine->block_hash, p->block.hash, CV_HASH_LEN) != 0) {
-			char other[HEX_HASH];
-
-			cv_hex_encode(mine->block_hash, CV_HASH_LEN, other);
-			report(k,
-			       "block %" PRIu64 " %s: not signing: this key approved block %s at "
-			       "this height (journal %s)",
-			       height, hex, other, d->j.path);
-			fresh.kind = 'n';
-			return journal_keep(&d->j, &fresh) == 0 ? ROUND_OK : ROUND_FATAL;
-		}
-		fresh.kind = 'a';
-		if (e == NULL && journal_append(&d->j, &fresh) != 0)
-			return ROUND_FATAL;
-		s = post_approval(k, d->key, &p->block);
-	}
-	/* the entry of this block now; a verdict that did not arrive goes again */
-	e = journal_find(&d->j, election_id, p->block.hash);
-	if (e != NULL && s != SENT_NOT)
-		e->posted = 1;
-	return ROUND_OK;
-}
-
-/* The proposals at the next height, each checked and signed once. */
-static int sign_all(daemon_state *d, const cv_api_proposal_list *l)
-{
-	size_t *order = calloc(l->n ? l->n : 1, sizeof(*order));
-	int result = ROUND_OK;
-
-	if (order == NULL) {
-		fprintf(stderr, "chainvote validator: out of memory\n");
-		return ROUND_DOWN;
-	}
-	choice_order(l, order);
-	for (size_t i = 0; i < l->n && result == ROUND_OK && !stopping; i++) {
-		const cv_proposal_summary *s = &l->items[order[i]];
-		const entry *e = journal_find(&d->j, d->k.genesis.hash, s->hash);
-		char hex[HEX_HASH];
-		proposal p;
-
-		if (e != NULL && e->posted)
-			continue;
-		cv_hex_encode(s->hash, CV_HASH_LEN, hex);
-		if (fetch_proposal(&d->k, s->hash, &p) != 0)
-			continue; /* committed or discarded since the listing */
-		if (!p.unreadable && !p.no_prev)
-			result = sign_verdict(d, &p, hex);
-		cv_block_free(&p.block);
-	}
-	free(order);
-	return result;
-}
-
-/* ---- energy-free proposing (difficulty 0) ---- */
-
-static double monotonic_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Whether the validator at index (of n, genesis order) may propose at height once the
- * height's work has waited `waited` seconds, as this daemon observed it. The wait is cut
- * into turns of T seconds: turn k belongs to index (height + k) mod n, so turn 0 is the
- * scheduled proposer's (height mod n) and each later one falls back to the next index,
- * round and round while nobody proposes. A validator proposes only in the first half
- * of its own turn: daemons start the clock when they first see the work, which differs
- * between them by about one poll interval, so with T at least twice the interval the
- * halves of two turns never overlap and two honest daemons do not both propose. */
-static int proposer_turn(uint64_t height, size_t n, size_t index, double waited, double T)
-{
-	uint64_t turn;
-
-	if (n == 0 || !(waited >= 0) || !(T > 0) || waited / T > (double)UINT32_MAX)
-		return 0; /* waited for ages: the turns go on but the arithmetic stops here */
-	turn = (uint64_t)(waited / T);
-	return (height + turn) % n == index && waited - (double)turn * T < T / 2;
-}
-
-/* Whether a proposal listed at height can still be committed: the service admitted it
- * (its stored verdict passes) and too few validators rejected it to keep it from the
- * threshold. While one can, nobody proposes another: a second block could only split
- * the approvals of a height. */
-static int live_proposal(const cv_api_proposal_list *l, uint64_t height, size_t n_validators,
-                         uint64_t threshold)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		const cv_proposal_summary *s = &l->items[i];
-
-		if (s->height == height && s->checks.verdict == CV_OK &&
-		    s->n_rejections <= n_validators && n_validators - s->n_rejections >= threshold)
-			return 1;
-	}
-	return 0;
-}
-
-/* At difficulty 0, when it is this validator's turn at the next height and no proposal
- * there can still be committed: takes the work template (votes, or the seal after the
- * close), makes the block with the library's own functions (no search: any hash passes
- * difficulty 0) and posts it. Returns 1 when a block was proposed (the caller lists the
- * proposals again, so that this round approves it), else 0. Trouble is said once. */
-static int propose_turn(daemon_state *d, const cv_api_election *el, const cv_api_proposal_list *l)
-{
-	checker *k = &d->k;
-	const cv_genesis *g = k->genesis.genesis;
-	uint64_t height = el->tip_height + 1;
-	cv_http_reply r = {0};
-	char why[400], hex[HEX_HASH];
-	double now;
-	cv_block b;
-	cv_err err;
-	int got, proposed = 0;
-
-	/* after a secret election's seal the trustees' shares still need a block */
-	if ((el->final && !el->secret) || el->difficulty != 0 ||
-	    live_proposal(l, height, g->n_validators, el->threshold))
-		return 0;
-	got = cv_work_fetch(k->http, 0, &b, why, sizeof(why));
-	if (got < 0) {
-		/* sealed and decrypted: the work is over (409 sealed), nothing to say */
-		if (!d->work_trouble && !el->final)
-			report(k, "cannot propose: %s", why);
-		d->work_trouble = 1;
-		return 0;
-	}
-	d->work_trouble = 0;
-	if (got == 0)
-		return 0;
-	/* the template must extend the tip this round looked at, at difficulty 0 */
-	if (b.header.height != height || b.header.difficulty != 0)
-		goto out;
-	now = monotonic_s();
-	if (d->seen_height != height) {
-		d->seen_height = height;
-		d->seen_at = now;
-	}
-	if (!proposer_turn(height, g->n_validators, d->index, now - d->seen_at, d->propose_after))
-		goto out;
-	cv_header_hash(&b.header, b.hash);
-	cv_hex_encode(b.hash, CV_HASH_LEN, hex);
-	err = cv_work_propose(k->http, &b, &r);
-	if (err == CV_OK && (r.status == 202 || r.status == 201 || r.status == 200)) {
-		char what[64];
-
-		if (b.has_seal)
-			snprintf(what, sizeof(what), "the seal");
-		else if (b.n_decryptions > 0)
-			snprintf(what, sizeof(what), "%zu decryption shares", b.n_decryptions);
-		else if (b.n_ballots > 0)
-			snprintf(what, sizeof(what), "%zu ballots", b.n_ballots);
-		else
-			snprintf(what, sizeof(what), "%zu votes", b.n_votes);
-		report(k,
-		       "block %" PRIu64 " %s: proposed (%s, turn %" PRIu64 " of validator %zu, "
-		       "after %.1f s)",
-		       height, hex, what, (uint64_t)((now - d->seen_at) / d->propose_after),
-		       d->index, now - d->seen_at);
-		proposed = 1;
-	} else if (err == CV_OK &&
-	           (cv_work_no_room(&r) ||
-	            (r.status == 409 && strcmp(r.code, cv_err_code(CV_E_STALE)) == 0))) {
-		/* the tip moved, or the height has a proposal like it: looked at next round */
-	} else if (err == CV_OK || r.status == 0) {
-		report(k, "block %" PRIu64 ": proposal not accepted (HTTP %ld): %s%s%s", height,
-		       r.status, r.code, r.message[0] ? ": " : "", r.message);
-	} else {
-		report(k, "block %" PRIu64 ": not proposed: %s", height, cv_err_code(err));
-	}
-out:
-	cv_http_reply_free(&r);
-	cv_block_free(&b);
-	return proposed;
-}
-
-/* Once the genesis is known: at difficulty 0 this daemon proposes too, at its place in
- * the genesis validators' order (said once). */
-static void start_proposing(daemon_state *d)
-{
-	const cv_genesis *g = d->k.genesis.genesis;
-	uint8_t our_key[CV_KEY_LEN];
-	const cv_validator *v;
-
-	cv_privkey_public(d->key, our_key);
-	v = cv_genesis_validator(g, our_key);
-	if (v == NULL || g->election.difficulty != 0)
-		return;
-	d->propose = 1;
-	d->index = (size_t)(v - g->validators);
-	report(&d->k,
-	       "energy-free election (difficulty 0): proposing blocks in turn, as validator %zu "
-	       "of %zu (turns of %.1f s)",
-	       d->index, g->n_validators, d->propose_after);
-}
-
-/* With --share, once a secret election's seal is committed: posts this trustee's
- * decryption share (cli_trustee_decrypt), once. A failure is told (by
- * cli_trustee_decrypt) and tried again a minute later: the trustee may mend the share
- * file meanwhile. s_j is read from the file only for the post, never kept. */
-static void post_share(daemon_state *d, const cv_api_election *el)
-{
-	char hex[HEX_HASH];
-	double now;
-
-	if (d->share_path == NULL || d->share_done)
-		return;
-	if (!el->secret) {
-		if (!d->share_open_said)
-			report(&d->k, "--share: the election is open (no secret ballots): no "
-			              "decryption share to post");
-		d->share_open_said = 1;
-		return;
-	}
-	now = monotonic_s();
-	if (!el->final || now < d->share_retry_at)
-		return;
-	switch (cli_trustee_decrypt(d->k.prog, d->k.http, d->key, d->share_path, hex)) {
-	case CLI_DECRYPT_POSTED:
-		report(&d->k, "the seal is committed: decryption share %s posted", hex);
-		d->share_done = 1;
-		break;
-	case CLI_DECRYPT_ALREADY:
-		report(&d->k, "the seal is committed: the decryption share of this trustee is "
-		              "posted already");
-		d->share_done = 1;
-		break;
-	case CLI_DECRYPT_NOT_SEALED: /* the chain read lags the election's word: next round */
-		break;
-	default:
-		report(&d->k, "the decryption share was not posted; trying again in a minute");
-		d->share_retry_at = now + 60;
-		break;
-	}
-}
-
-/* One look at the service: its election, then the proposals. */
-static int round_once(daemon_state *d)
-{
-	checker *k = &d->k;
-	cv_http_reply r = {0};
-	cv_api_election el = {0};
-	cv_api_proposal_list list = {0};
-	int result = ROUND_DOWN;
-	cv_err err;
-
-	err = cv_http_request(k->http, "GET", "/api/election", NULL, &r);
-	if (err != CV_OK || r.status >= 500 || (r.status != 200 && r.status != 404)) {
-		if (!d->down && !stopping)
-			fprintf(stderr,
-			        "chainvote validator: the service does not answer (%s%s%s); trying "
-			        "again, less often\n",
-			        r.code, r.message[0] ? ": " : "", r.message);
-		d->down = 1;
-		goto out;
-	}
-	if (d->down)
-		fprintf(stderr, "chainvote validator: the service answers again\n");
-	d->down = 0;
-	if (r.status == 404 || cv_api_election_read(r.body, &el) != CV_OK || !el.opened) {
-		if (!d->waiting)
-			fprintf(stderr, "chainvote validator: no open election yet; waiting\n");
-		d->waiting = 1;
-		result = ROUND_OK;
-		goto out;
-	}
-	d->waiting = 0;
-	if (!d->have_genesis) {
-		if (cli_fetch_block(k->prog, k->http, "0", &k->genesis) != 0)
-			goto out; /* tried again next round */
-		d->have_genesis = 1;
-		if (check_validator(k, d->key, d->key_path) != 0) {
-			result = ROUND_FATAL;
-			goto out;
-		}
-		start_proposing(d);
-	}
-	if (memcmp(el.genesis_hash, k->genesis.hash, CV_HASH_LEN) != 0) {
-		fprintf(stderr, "chainvote validator: the service now holds another election; "
-		                "stopping\n");
-		result = ROUND_FATAL;
-		goto out;
-	}
-	k->closed_at = el.closed_at;
-	k->failed_prev = 0; /* a block that could not be fetched is asked for again */
-	if (fetch_list(k, &list) != 0)
-		goto out;
-	if (d->propose && propose_turn(d, &el, &list)) {
-		cv_api_proposal_list_free(&list);
-		memset(&list, 0, sizeof(list));
-		if (fetch_list(k, &list) != 0)
-			goto out;
-	}
-	result = sign_all(d, &list);
-	if (result == ROUND_OK)
-		post_share(d, &el);
-out:
-	cv_api_proposal_list_free(&list);
-	cv_api_election_free(&el);
-	cv_http_reply_free(&r);
-	return result;
-}
-
-/* Sleeps seconds, or less when a stop is asked. */
-static void nap(double seconds)
-{
-	while (seconds > 0 && !stopping) {
-		double step = seconds < 0.1 ? seconds : 0.1;
-		struct timespec ts = {0, (long)(step * 1e9)};
-
-		nanosleep(&ts, NULL);
-		seconds -= step;
-	}
-}
-
-/* A number of seconds in [lo, hi]: digits with at most one decimal point. */
-static int parse_seconds(const char *s, double lo, double hi, double *out)
-{
-	char *end = NULL;
-	double v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static void validator_usage(FILE *out)
-{
-	fprintf(
-	    out,
-	    "usage: chainvote validator --url URL [--cacert FILE] [--election SLUG] --key FILE\n"
-	    "                           [--interval SECONDS] [--journal FILE]\n"
-	    "                           [--propose-after SECONDS] [--share FILE]\n"
-	    "Runs as a daemon: every SECONDS (default 2) it lists the proposals, re-checks\n"
-	    "each here with the chain's rules, as `chainvote approve` does, and signs with\n"
-	    "the validator key in FILE: a rejection (the broken rule as its reason) of a\n"
-	    "proposal the rules refuse, an approval of at most one valid proposal per\n"
-	    "height (the one with the most approvals, the oldest on a tie). Each signature\n"
-	    "is logged on stderr, one line each.\n"
-	    "It never approves two blocks at one height, even across restarts: each\n"
-	    "signature is first appended to the journal (default: the key file's path with\n"
-	    ".signed added) and synced, and the journal is read at start and consulted\n"
-	    "before each signature. One daemon per journal (it is locked).\n"
-	    "When the service does not answer it tries again with a growing pause (at\n"
-	    "most a minute), saying so once. SIGTERM or SIGINT stops it.\n"
-	    "In an energy-free election (difficulty 0) it also proposes the blocks, in\n"
-	    "turn: the validator at index H mod N of the genesis order proposes height H as\n"
-	    "soon as it sees work (votes, or the seal after the close); when nobody has\n"
-	    "proposed after --propose-after SECONDS (default 3, or twice the interval if\n"
-	    "longer) the turn passes to the next index, and so on. It proposes only while no\n"
-	    "proposal at the height can still be committed, and never at a difficulty\n"
-	    "above 0.\n"
-	    "With --share FILE (a trustee's share file, which `chainvote trustee shares`\n"
-	    "wrote for this key) in a secret election, it also posts this trustee's\n"
-	    "decryption share by itself once the seal is committed, as `chainvote trustee\n"
-	    "decrypt` does (once; a failure is said and tried again a minute later). FILE\n"
-	    "is read only then, and may appear after the start. It holds the trustee's\n"
-	    "secret: run the daemon with it only on the trustee's own machine.\n" CACERT_HELP
-	    "Exit status: 0 stopped by a signal, 1 a problem (not a validator's key, the\n"
-	    "journal unreadable or unwritable, another election), 2 usage.\n");
-}
-
-int cmd_validator(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-	    CLI_SERVICE_OPTIONS,
-	    {"key", required_argument, NULL, OPT_KEY},
-	    {"interval", required_argument, NULL, OPT_INTERVAL},
-	    {"journal", required_argument, NULL, OPT_JOURNAL},
-	    {"propose-after", required_argument, NULL, OPT_PROPOSE_AFTER},
-	    {"share", required_argument, NULL, OPT_SHARE},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {NULL, 0, NULL, 0},
-	};
-	cli_service svc = {0};
-	const char *key_path = NULL, *journal_path = NULL;
-	char *default_journal = NULL;
-	double interval = 2, pause, propose_after = 0;
-	cv_privkey *key = NULL;
-	daemon_state d;
-	struct sigaction sa;
-	uint8_t our_key[CV_KEY_LEN];
-	char our_hex[2 * CV_KEY_LEN + 1];
-	int c, status = 1, result = ROUND_OK;
-
-	memset(&d, 0, sizeof(d));
-	d.j.fd = -1;
-	d.k.prog = "validator";
-	d.k.out = stderr;
-	d.k.tag = "chainvote validator: ";
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (cli_service_opt(c, optarg, &svc))
-			continue;
-		switch (c) {
-		case OPT_KEY:
-			key_path = optarg;
-			break;
-		case OPT_INTERVAL:
-			if (parse_seconds(optarg, 0.05, 3600, &interval) != 0) {
-				fprintf(stderr, "chainvote validator: --interval wants seconds, "
-				                "0.05 to 3600\n");
-				return 2;
-			}
-			break;
-		case OPT_JOURNAL:
-			journal_path = optarg;
-			break;
-		case OPT_PROPOSE_AFTER:
-			if (parse_seconds(optarg, 0.1, 3600, &propose_after) != 0) {
-				fprintf(stderr,
-				        "chainvote validator: --propose-after wants seconds, "
-				        "0.1 to 3600\n");
-				return 2;
-			}
-			break;
-		case OPT_SHARE:
-			d.share_path = optarg;
-			break;
-		case OPT_HELP:
-			validator_usage(stdout);
-			return 0;
-		default:
-			validator_usage(stderr);
-			return 2;
-		}
-	}
-	if (svc.url == NULL || key_path == NULL || optind != argc) {
-		validator_usage(stderr);
-		return 2;
-	}
-	/* two daemons' clocks for a height differ by about one interval: a turn's first half
-	 * must be longer than that (proposer_turn) */
-	if (propose_after == 0) {
-		propose_after = interval * 2 > 3 ? interval * 2 : 3;
-	} else if (propose_after < interval * 2) {
-		fprintf(stderr, "chainvote validator: --propose-after must be at least twice "
-		                "--interval\n");
-		return 2;
-	}
-	d.propose_after = propose_after;
-	if (journal_path == NULL) {
-		if (asprintf(&default_journal, "%s.signed", key_path) < 0) {
-			fprintf(stderr, "chainvote validator: out of memory\n");
-			return 1;
-		}
-		journal_path = default_journal;
-	}
-	key = cli_load_key("validator", key_path);
-	if (key == NULL)
-		goto out;
-	d.key = key;
-	d.key_path = key_path;
-	if (journal_open(&d.j, journal_path) != 0)
-		goto out;
-	if (sync_parent(journal_path) != 0) {
-		fprintf(stderr, "chainvote validator: journal %s: cannot sync its directory\n",
-		        journal_path);
-		goto out;
-	}
-	d.k.http = cli_open_http("validator", &svc);
-	if (d.k.http == NULL)
-		goto out;
-	/* no SA_RESTART: a signal ends a pause; a request in progress is abandoned */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	cv_http_set_cancel(d.k.http, &stopping);
-	cv_privkey_public(key, our_key);
-	cv_hex_encode(our_key, CV_KEY_LEN, our_hex);
-	fprintf(stderr, "chainvote validator: started for key %.16s…, journal %s (%zu entries)\n",
-	        our_hex, journal_path, d.j.n);
-	if (d.share_path != NULL)
-		fprintf(stderr,
-		        "chainvote validator: as a trustee: the decryption share from %s is "
-		        "posted once the seal is committed%s\n",
-		        d.share_path,
-		        access(d.share_path, R_OK) == 0 ? "" : " (the file is not there yet)");
-	pause = interval;
-	while (!stopping) {
-		result = round_once(&d);
-		if (result == ROUND_FATAL)
-			break;
-		/* a service that does not answer is asked less and less often, up to a minute */
-		if (result != ROUND_DOWN)
-			pause = interval;
-		else if ((pause *= 2) > 60)
-			pause = interval > 60 ? interval : 60;
-		nap(pause);
-	}
-	if (result != ROUND_FATAL) {
-		fprintf(stderr, "chainvote validator: stopped\n");
-		status = 0;
-	}
-out:
-	checker_free(&d.k);
-	cli_close_http(d.k.http);
-	journal_close(&d.j);
-	cv_privkey_free(key);
-	free(default_journal);
 	return status;
 }

@@ -179,7 +179,7 @@ cv_err cv_st_load_genesis(cv_store *s, DB_TXN *txn, bool with_voters, cv_genesis
 /* Fills a view for the rules from the cached genesis; the roll and has_voted callbacks
  * each run their own short transaction. CV_E_BAD_STATE in setup. */
 cv_err cv_st_view(cv_store *s, cv_view *v);
-/* A secret election's records in ST_META (store_chain.c): ST_AGGREGATE holds α then β
+/* A secret election's records in ST_META (store_secret.c): ST_AGGREGATE holds α then β
  * (k points each, CV_POINT_O while nothing is added) over the committed ballots;
  * ST_SHARE_PREFIX || trustee key(65) -> txid(32) is the trustee's one share, pool or
  * chain; ST_SECRET_TALLY holds u64 counts (candidate order) once quorum shares are
@@ -213,5 +213,31 @@ cv_err cv_st_ceremony_entries(cv_store *s, DB_TXN *txn, uint8_t quorum, cv_secre
 
 /* Test hook: sleep inside the transaction before commit (see cv_store_fault_stall). */
 void cv_st_stall(cv_store *s);
+
+/* ---- shared by the chain's moving parts: store_pool.c, store_secret.c, store_work.c,
+ * store_proposal.c and store_chain.c ---- */
+#define PENDING_LEN     9  /* txs: u8 0 || u64 pool seq */
+#define COMMITTED_LEN   13 /* txs: u8 1 || u64 height || u32 index */
+#define VERDICT_KEY_LEN (CV_HASH_LEN + CV_KEY_LEN)
+/* The state for operations that need the genesis fixed: CV_E_BAD_STATE in set-up
+ * (store_chain.c). */
+cv_err cv_st_past_setup(cv_store *s, DB_TXN *txn, bool write, cv_state *state);
+/* A trustee's share guard key: the prefix's bytes (no terminator) then the key. */
+#define SHARE_PREFIX_LEN (sizeof ST_SHARE_PREFIX - 1)
+#define SHARE_KEY_LEN    (SHARE_PREFIX_LEN + CV_KEY_LEN)
+/* store_secret.c: cv_st_share_key fills a trustee's share guard key;
+ * cv_st_guard_committed says whether the item whose txid the guard record (db, key)
+ * holds is committed: 1, 0 (in the pool or no record), or -cv_err. */
+void cv_st_share_key(const uint8_t key[CV_KEY_LEN], uint8_t out[SHARE_KEY_LEN]);
+int cv_st_guard_committed(cv_store *s, DB_TXN *txn, int db, const void *key, size_t klen,
+                          uint8_t txid[CV_HASH_LEN], uint64_t *height, uint32_t *index);
+/* store_proposal.c: a stored verdict, a stored proposal with its verdicts, and the
+ * close's rule that needs the store (*bad_vote names the refused vote). */
+cv_err cv_st_verdict_decode(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl,
+                            cv_verdict *out);
+cv_err cv_st_proposal_load(cv_store *s, DB_TXN *txn, const uint8_t *k, const uint8_t *v, size_t vl,
+                           cv_proposal *out, uint64_t *seq);
+cv_err cv_st_close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, const cv_block *b,
+                          size_t *bad_vote);
 
 #endif
