@@ -499,6 +499,7 @@ typedef struct work_ctx {
 	uint64_t now;
 	cv_block *b;
 	size_t max;
+	cv_view view; /* the parameters in force, read before the transaction */
 } work_ctx;
 
 static cv_err work_vote(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
@@ -572,9 +573,28 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	if ((e = past_setup(s, txn, false, &state)) != CV_OK ||
 	    (e = cv_st_close_get(s, txn, c->now, false, &cl)) != CV_OK ||
 	    (e = cv_st_settings(s, txn, &st)) != CV_OK ||
+	    (e = cv_st_settings_in_force(s, txn, &st)) != CV_OK ||
 	    (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
 		return e;
 	c->max = st.election.max_block_votes;
+	/* a change with its signatures, for this block, is the block alone (like the seal) */
+	if (cl.seal_height == 0) {
+		bool ready = false;
+		cv_change ch;
+
+		if ((e = cv_st_latest_vote(s, txn, &c->view.last_vote_time)) != CV_OK ||
+		    (e = cv_st_change_ready(s, txn, &c->view, tip.height + 1, &ready, &ch)) != CV_OK)
+			return e;
+		if (ready) {
+			if ((b->change = malloc(sizeof *b->change)) == NULL) {
+				cv_change_free(&ch);
+				return CV_E_NOMEM;
+			}
+			*b->change = ch;
+			b->secret = st.secret;
+			goto header;
+		}
+	}
 	if (st.secret) {
 		/* after the seal the trustees' shares are the work, until a tally is decrypted */
 		if (cl.seal_height != 0 && cl.n_pending == 0 &&
@@ -597,6 +617,7 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	}
 	if (e != CV_OK)
 		return e;
+header:
 	b->header.version = CV_VERSION;
 	b->header.height = tip.height + 1;
 	memcpy(b->header.prev_hash, tip.hash, CV_HASH_LEN);
@@ -604,7 +625,7 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	b->header.timestamp = c->now > tip.header.timestamp ? c->now : tip.header.timestamp;
 	b->header.nonce = 0;
 	/* after the close, once the votes pending at it are committed, the seal is next */
-	if (cl.closed && cl.seal_height == 0 && cl.n_pending == 0 &&
+	if (b->change == NULL && cl.closed && cl.seal_height == 0 && cl.n_pending == 0 &&
 	    (e = work_seal(s, txn, &cl, b)) != CV_OK)
 		return e;
 	e = cv_block_merkle_root(b, b->header.merkle_root);
@@ -615,10 +636,12 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out)
 {
-	work_ctx c = {now, out, 0};
+	work_ctx c = {now, out, 0, {0}};
 	cv_err e;
 
 	memset(out, 0, sizeof *out);
+	if ((e = cv_st_view(s, &c.view)) != CV_OK)
+		return e;
 	e = cv_st_run(s, work_op, &c);
 	if (e != CV_OK)
 		cv_block_free(out);
@@ -897,6 +920,7 @@ typedef struct proposal_ctx {
 	cv_st_close close; /* read with the tip */
 	const cv_checks *checks;
 	uint64_t now;
+	uint64_t n_changes, latest_vote; /* read with the tip */
 	size_t *bad_vote; /* the vote the close refused, may be NULL */
 	heads hs;
 } proposal_ctx;
@@ -909,6 +933,10 @@ static cv_err tip_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 	if (e == CV_OK)
 		e = cv_st_close_get(s, txn, c->now, false, &c->close);
+	if (e == CV_OK)
+		e = cv_st_meta_u64(s, txn, ST_CHANGE_COUNT, &c->n_changes);
+	if (e == CV_OK)
+		e = cv_st_latest_vote(s, txn, &c->latest_vote);
 	return e != CV_OK ? e : cv_st_tip_get(s, txn, &c->tip);
 }
 
@@ -988,6 +1016,9 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 	c.q.n_validators = view.genesis->n_validators;
 	c.q.threshold = view.genesis->election.threshold;
 	e = cv_st_run(s, tip_op, &c);
+	/* the parameters in force moved with the tip since the view was read */
+	if (e == CV_OK && c.n_changes != view.params->n_changes)
+		e = CV_E_STALE;
 	/* A block that does not build on the tip is out of date, whatever else is wrong. */
 	if (e == CV_OK && (b->header.height != c.tip.height + 1 ||
 	                   memcmp(b->header.prev_hash, c.tip.hash, CV_HASH_LEN) != 0))
@@ -1002,6 +1033,7 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 	view.closed_at = c.close.closed ? c.close.closed_at : 0;
 	view.sealed = c.close.seal_height != 0;
 	view.open = !c.close.closed;
+	view.last_vote_time = c.latest_vote;
 	/* The rules' verdict, kept with the proposal: listings serve it as it is and never
 	 * check a signature again. */
 	e = cv_check_proposal_checks(&view, &c.tip.header, c.tip.hash, b, now, &checks);
@@ -1571,6 +1603,8 @@ static cv_err commit_block(cv_store *s, DB_TXN *txn, cv_block *b, approvals_ctx 
 		e = commit_secret(s, txn, b, &removed);
 	if (e == CV_OK)
 		e = commit_close(s, txn, b);
+	if (e == CV_OK && b->change != NULL)
+		e = cv_st_change_commit(s, txn, b);
 	if (e == CV_OK)
 		e = cv_st_meta_add(s, txn, "n_pending", -(int64_t)removed);
 	/* ballots count as votes cast; shares do not */
@@ -1590,6 +1624,7 @@ static cv_err commit_block(cv_store *s, DB_TXN *txn, cv_block *b, approvals_ctx 
 typedef struct approve_ctx {
 	const uint8_t *hash;
 	const cv_approval *a;
+	uint64_t n_changes; /* of the parameters the approval was judged at */
 	unsigned threshold;
 	bool committed;
 	cv_err refused; /* an answer that still commits (equivocation evidence) */
@@ -1621,7 +1656,7 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 	cv_buf ev = {0};
 	cv_st_close cl;
 	cv_state state;
-	uint64_t seq;
+	uint64_t seq, n_changes;
 	void *v = NULL;
 	size_t vl;
 	cv_err e;
@@ -1629,8 +1664,12 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 	c->committed = false;
 	c->refused = CV_OK;
 	memset(&p, 0, sizeof p);
-	if ((e = past_setup(s, txn, true, &state)) != CV_OK)
+	if ((e = past_setup(s, txn, true, &state)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, ST_CHANGE_COUNT, &n_changes)) != CV_OK)
 		return e;
+	/* a change committed since the signer was judged: judged again by the caller */
+	if (n_changes != c->n_changes)
+		return CV_E_BUSY;
 	e = cv_st_get(s, ST_PROPOSALS, txn, c->hash, CV_HASH_LEN, &v, &vl, 0);
 	if (e == CV_E_NOT_FOUND)
 		return approve_gone(s, txn, c);
@@ -1703,7 +1742,7 @@ out:
 cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_approval *a,
                         bool *committed)
 {
-	approve_ctx c = {hash, a, 0, false, CV_OK};
+	approve_ctx c = {hash, a, 0, 0, false, CV_OK};
 	cv_view view;
 	cv_err e;
 
@@ -1714,6 +1753,7 @@ cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_a
 	e = cv_check_approval(view.genesis, hash, a);
 	if (e != CV_OK)
 		return e;
+	c.n_changes = view.params->n_changes;
 	c.threshold = view.genesis->election.threshold;
 	e = cv_st_run(s, approve_op, &c);
 	if (e != CV_OK)
