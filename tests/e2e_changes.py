@@ -288,4 +288,5 @@ def main():
         sysm.cleanup()
 
 
-res.run(main)
+if __name__ == "__main__":
+    res.run(main)

@@ -22,6 +22,7 @@ const SHELL = [
 	'/icons/icon-512.png',
 	'/js/api.js',
 	'/js/ballot.js',
+	'/js/changes.js',
 	'/js/crypto.js',
 	'/js/encode.js',
 	'/js/explorer.js',
