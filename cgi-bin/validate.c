@@ -229,8 +229,8 @@ static cv_err list_changes(cv_req *r)
 	    (e = cv_store_changes(r->store, &items, &n)) == CV_OK)
 		e = cv_reply_json(r, 200,
 		                  cv_api_changes_json(info.tip_height + 1,
-		                                      info.settings.election.threshold, vals, n_vals,
-		                                      &g, items, n));
+		                                      info.settings.election.threshold, vals,
+		                                      n_vals, &g, items, n));
 	cv_change_records_free(items, n);
 	free(vals);
 	cv_genesis_free(&g);

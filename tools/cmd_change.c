@@ -112,8 +112,9 @@ static int change_fields(const opts *o, cv_change *c)
 		if (o->old_key == NULL || o->new_key == NULL ||
 		    cv_hex_decode(o->old_key, c->old_key, CV_KEY_LEN) != CV_OK ||
 		    cv_hex_decode(o->new_key, c->new_key, CV_KEY_LEN) != CV_OK) {
-			fprintf(stderr, "chainvote change: --old-key and --new-key want public keys "
-			                "(130 lowercase hex digits)\n");
+			fprintf(stderr,
+			        "chainvote change: --old-key and --new-key want public keys "
+			        "(130 lowercase hex digits)\n");
 			return -1;
 		}
 		c->kind = CV_CHANGE_VALIDATOR_KEY;
@@ -132,11 +133,11 @@ static int post_change(cv_http *http, const char *path, json_object *body, const
 	if (err == CV_OK && r.status == 201 &&
 	    cv_json_get_u64(r.body, "n_signatures", UINT64_MAX, &n) == CV_OK) {
 		json_object *id;
-		const char *id_hex = json_object_object_get_ex(r.body, "id", &id)
-		                         ? json_object_get_string(id)
-		                         : "?";
+		const char *id_hex =
+		    json_object_object_get_ex(r.body, "id", &id) ? json_object_get_string(id) : "?";
 
-		printf("change %s %s: %" PRIu64 " signature%s\n", id_hex, what, n, n == 1 ? "" : "s");
+		printf("change %s %s: %" PRIu64 " signature%s\n", id_hex, what, n,
+		       n == 1 ? "" : "s");
 		ok = 0;
 	} else {
 		cli_print_refusal("change", path, &r);
@@ -202,7 +203,8 @@ static int do_sign(cv_http *http, const char *id_hex, cv_privkey *key)
 	err = cv_api_change_find(r.body, id_hex, &c, status_word, sizeof status_word);
 	if (err != CV_OK) {
 		fprintf(stderr, "chainvote change: %s\n",
-		        err == CV_E_NOT_FOUND ? "no change has that id" : "/api/changes is malformed");
+		        err == CV_E_NOT_FOUND ? "no change has that id"
+		                              : "/api/changes is malformed");
 		goto out;
 	}
 	/* what is signed is what the id names: the service cannot swap the change */

@@ -722,8 +722,8 @@ json_object *cv_api_changes_json(uint64_t next_height, unsigned threshold,
 	json_object_object_add(o, "validators", vals);
 	json_object_object_add(o, "changes", list);
 	for (size_t i = 0; i < n_in_force; i++)
-		if (json_object_array_add(vals, signer_json("key", in_force[i].key,
-		                                            in_force[i].name)) != 0)
+		if (json_object_array_add(
+		        vals, signer_json("key", in_force[i].key, in_force[i].name)) != 0)
 			goto nomem_added;
 	for (size_t i = 0; i < n; i++) {
 		json_object *item = json_object_new_object(), *signers = json_object_new_array();
@@ -735,12 +735,12 @@ json_object *cv_api_changes_json(uint64_t next_height, unsigned threshold,
 			goto nomem_added;
 		}
 		cv_json_add_hex(item, "id", r[i].id, CV_HASH_LEN);
-		json_object_object_add(item, "status", json_object_new_string(change_status(
-		                                           next_height, threshold, &r[i])));
-		json_object_object_add(item, "height",
-		                       json_object_new_uint64(r[i].committed
-		                                                  ? r[i].height
-		                                                  : c->effective_height - 1));
+		json_object_object_add(
+		    item, "status",
+		    json_object_new_string(change_status(next_height, threshold, &r[i])));
+		json_object_object_add(
+		    item, "height",
+		    json_object_new_uint64(r[i].committed ? r[i].height : c->effective_height - 1));
 		json_object_object_add(item, "proposed_at",
 		                       r[i].committed ? NULL
 		                                      : json_object_new_uint64(r[i].proposed_at));
@@ -751,10 +751,10 @@ json_object *cv_api_changes_json(uint64_t next_height, unsigned threshold,
 		for (size_t k = 0; k < c->n_signatures; k++) {
 			const uint8_t *key = c->signatures[k].validator_key;
 
-			if (json_object_array_add(signers,
-			                          signer_json("validator_key", key,
-			                                      validator_name(in_force, n_in_force, g,
-			                                                     key))) != 0)
+			if (json_object_array_add(
+			        signers,
+			        signer_json("validator_key", key,
+			                    validator_name(in_force, n_in_force, g, key))) != 0)
 				goto nomem_added;
 		}
 	}

@@ -583,7 +583,8 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 		cv_change ch;
 
 		if ((e = cv_st_latest_vote(s, txn, &c->view.last_vote_time)) != CV_OK ||
-		    (e = cv_st_change_ready(s, txn, &c->view, tip.height + 1, &ready, &ch)) != CV_OK)
+		    (e = cv_st_change_ready(s, txn, &c->view, tip.height + 1, &ready, &ch)) !=
+		        CV_OK)
 			return e;
 		if (ready) {
 			if ((b->change = malloc(sizeof *b->change)) == NULL) {
@@ -921,7 +922,7 @@ typedef struct proposal_ctx {
 	const cv_checks *checks;
 	uint64_t now;
 	uint64_t n_changes, latest_vote; /* read with the tip */
-	size_t *bad_vote; /* the vote the close refused, may be NULL */
+	size_t *bad_vote;                /* the vote the close refused, may be NULL */
 	heads hs;
 } proposal_ctx;
 

@@ -179,8 +179,8 @@ typedef struct judge_ctx {
  * `closes` not after the close, a height still ahead, then cv_check_change at the
  * parameters in force with every vote committed or pending (none may fall after a closes
  * moved earlier). */
-static cv_err judge(cv_store *s, DB_TXN *txn, const cv_view *v0, const cv_change *c,
-                    bool complete, char *why, size_t why_len)
+static cv_err judge(cv_store *s, DB_TXN *txn, const cv_view *v0, const cv_change *c, bool complete,
+                    char *why, size_t why_len)
 {
 	cv_view view = *v0;
 	uint64_t n_changes;
@@ -364,8 +364,8 @@ static cv_err ready_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v
 	return CV_OK;
 }
 
-cv_err cv_st_change_ready(cv_store *s, DB_TXN *txn, const cv_view *v, uint64_t height,
-                          bool *ready, cv_change *out)
+cv_err cv_st_change_ready(cv_store *s, DB_TXN *txn, const cv_view *v, uint64_t height, bool *ready,
+                          cv_change *out)
 {
 	ready_ctx r = {v, height, false, ready, out};
 	uint64_t n_changes;
@@ -405,8 +405,8 @@ cv_err cv_st_change_commit(cv_store *s, DB_TXN *txn, const cv_block *b)
 		e = cv_st_put(s, ST_META, txn, ST_CHANGE_CLOSES, strlen(ST_CHANGE_CLOSES), v, 8, 0);
 	} else if (e == CV_OK && c->kind == CV_CHANGE_DIFFICULTY) {
 		cv_put_u64(v, c->difficulty);
-		e = cv_st_put(s, ST_META, txn, ST_CHANGE_DIFFICULTY, strlen(ST_CHANGE_DIFFICULTY), v,
-		              8, 0);
+		e = cv_st_put(s, ST_META, txn, ST_CHANGE_DIFFICULTY, strlen(ST_CHANGE_DIFFICULTY),
+		              v, 8, 0);
 	}
 out:
 	cv_buf_free(&leaf);
@@ -467,8 +467,8 @@ static cv_err changes_op(cv_store *s, DB_TXN *txn, void *ctx)
 	                    list_one, l)) != CV_OK)
 		return e;
 	l->committed = false;
-	return cv_st_scan(s, ST_META, txn, ST_CHANGE_PENDING, sizeof ST_CHANGE_PENDING - 1, list_one,
-	                  l);
+	return cv_st_scan(s, ST_META, txn, ST_CHANGE_PENDING, sizeof ST_CHANGE_PENDING - 1,
+	                  list_one, l);
 }
 
 cv_err cv_store_changes(cv_store *s, cv_change_record **out, size_t *n)

@@ -234,8 +234,8 @@ cv_err cv_st_params(cv_store *s, const cv_params **out);
 cv_err cv_st_settings_in_force(cv_store *s, DB_TXN *txn, cv_settings *st);
 /* Whether a complete change waits for block `height` and passes the rules at v (the
  * parameters in force, last_vote_time set): then *out holds it (cv_change_free). */
-cv_err cv_st_change_ready(cv_store *s, DB_TXN *txn, const cv_view *v, uint64_t height,
-                          bool *ready, cv_change *out);
+cv_err cv_st_change_ready(cv_store *s, DB_TXN *txn, const cv_view *v, uint64_t height, bool *ready,
+                          cv_change *out);
 /* The bookkeeping of a committed change block, in the commit's transaction. */
 cv_err cv_st_change_commit(cv_store *s, DB_TXN *txn, const cv_block *b);
 /* The latest stamp of a vote or ballot committed or pending: a change may not move
