@@ -688,7 +688,7 @@ static const char *validator_name(const cv_validator *v, size_t n, const cv_gene
 {
 	const cv_validator *found = NULL;
 
-	for (size_t i = 0; i < n && found == NULL; i++)
+	for (size_t i = 0; v != NULL && i < n && found == NULL; i++)
 		if (memcmp(v[i].key, key, CV_KEY_LEN) == 0)
 			found = &v[i];
 	if (found == NULL && g != NULL)

@@ -580,7 +580,7 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	/* a change with its signatures, for this block, is the block alone (like the seal) */
 	if (cl.seal_height == 0) {
 		bool ready = false;
-		cv_change ch;
+		cv_change ch = {0};
 
 		if ((e = cv_st_latest_vote(s, txn, &c->view.last_vote_time)) != CV_OK ||
 		    (e = cv_st_change_ready(s, txn, &c->view, tip.height + 1, &ready, &ch)) !=

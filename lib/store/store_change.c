@@ -107,7 +107,7 @@ cv_err cv_st_params(cv_store *s, const cv_params **out)
 		*out = cur;
 		cv_params_free(fresh);
 		free(fresh);
-	} else if ((grown = realloc(s->params, (s->n_params + 1) * sizeof *grown)) == NULL) {
+	} else if ((grown = realloc(s->params, (s->n_params + 1) * sizeof(cv_params *))) == NULL) {
 		cv_params_free(fresh);
 		free(fresh);
 		e = CV_E_NOMEM;
