@@ -582,9 +582,8 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 		bool ready = false;
 		cv_change ch = {0};
 
-		if ((e = cv_st_latest_vote(s, txn, &c->view.last_vote_time)) != CV_OK ||
-		    (e = cv_st_change_ready(s, txn, &c->view, tip.height + 1, &ready, &ch)) !=
-		        CV_OK)
+		if ((e = cv_st_change_ready(s, txn, &c->view, tip.height + 1, &ready, &ch)) !=
+		    CV_OK)
 			return e;
 		if (ready) {
 			if ((b->change = malloc(sizeof *b->change)) == NULL) {
@@ -936,7 +935,8 @@ static cv_err tip_op(cv_store *s, DB_TXN *txn, void *ctx)
 		e = cv_st_close_get(s, txn, c->now, false, &c->close);
 	if (e == CV_OK)
 		e = cv_st_meta_u64(s, txn, ST_CHANGE_COUNT, &c->n_changes);
-	if (e == CV_OK)
+	/* a change block's closes is held to every vote taken (the pool is read for it) */
+	if (e == CV_OK && c->b->change != NULL)
 		e = cv_st_latest_vote(s, txn, &c->latest_vote);
 	return e != CV_OK ? e : cv_st_tip_get(s, txn, &c->tip);
 }

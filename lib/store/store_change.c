@@ -332,7 +332,10 @@ cv_err cv_store_change_sign(cv_store *s, const uint8_t id[CV_HASH_LEN], const cv
 /* ---- the work template and the commit ---- */
 
 typedef struct ready_ctx {
-	const cv_view *view;
+	cv_store *s;
+	DB_TXN *txn;
+	cv_view view; /* last_vote_time read once a change may be offered */
+	bool have_latest;
 	uint64_t height;
 	bool closed;
 	bool *ready;
@@ -351,11 +354,22 @@ static cv_err ready_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v
 		return CV_E_STORE;
 	if ((e = leaf_decode(v + 8, vl - 8, &c)) != CV_OK)
 		return e;
-	/* too few signatures, another height, or no longer valid: not offered */
-	if (c.effective_height == r->height + 1 &&
-	    c.n_signatures >= r->view->genesis->election.threshold &&
-	    !(r->closed && c.kind == CV_CHANGE_CLOSES) &&
-	    cv_check_change(r->view, r->height, &c, true, NULL, NULL, 0) == CV_OK) {
+	/* too few signatures, another height, or no longer valid: not offered (the pool is
+	 * read for its latest stamp only when a change may be) */
+	if (c.effective_height != r->height + 1 ||
+	    c.n_signatures < r->view.genesis->election.threshold ||
+	    (r->closed && c.kind == CV_CHANGE_CLOSES)) {
+		cv_change_free(&c);
+		return CV_OK;
+	}
+	if (!r->have_latest) {
+		if ((e = cv_st_latest_vote(r->s, r->txn, &r->view.last_vote_time)) != CV_OK) {
+			cv_change_free(&c);
+			return e;
+		}
+		r->have_latest = true;
+	}
+	if (cv_check_change(&r->view, r->height, &c, true, NULL, NULL, 0) == CV_OK) {
 		*r->out = c;
 		*r->ready = true;
 		return ST_STOP;
@@ -367,7 +381,7 @@ static cv_err ready_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v
 cv_err cv_st_change_ready(cv_store *s, DB_TXN *txn, const cv_view *v, uint64_t height, bool *ready,
                           cv_change *out)
 {
-	ready_ctx r = {v, height, false, ready, out};
+	ready_ctx r = {s, txn, *v, false, height, false, ready, out};
 	uint64_t n_changes;
 	cv_st_close cl;
 	cv_err e;

@@ -233,7 +233,8 @@ cv_err cv_st_params(cv_store *s, const cv_params **out);
 /* The settings' closes and difficulty replaced by those in force, inside txn. */
 cv_err cv_st_settings_in_force(cv_store *s, DB_TXN *txn, cv_settings *st);
 /* Whether a complete change waits for block `height` and passes the rules at v (the
- * parameters in force, last_vote_time set): then *out holds it (cv_change_free). */
+ * parameters in force; last_vote_time is read here, cv_st_latest_vote): then *out holds
+ * it (cv_change_free). */
 cv_err cv_st_change_ready(cv_store *s, DB_TXN *txn, const cv_view *v, uint64_t height, bool *ready,
                           cv_change *out);
 /* The bookkeeping of a committed change block, in the commit's transaction. */
