@@ -656,33 +656,17 @@ cv_err cv_change_id(const cv_change *c, uint8_t id[CV_HASH_LEN])
 
 cv_err cv_change_sign(cv_change *c, const cv_privkey *k)
 {
-	uint8_t key[CV_KEY_LEN];
-	cv_approval *grown;
+	cv_approval sig;
 	cv_buf msg = {0};
-	size_t at = 0;
 	cv_err rc;
 
-	cv_privkey_public(k, key);
-	while (at < c->n_signatures && memcmp(c->signatures[at].validator_key, key, CV_KEY_LEN) < 0)
-		at++;
-	if (at < c->n_signatures && memcmp(c->signatures[at].validator_key, key, CV_KEY_LEN) == 0)
-		return CV_E_EXISTS;
-	if (c->n_signatures >= CV_CHANGE_MAX_SIGNATURES)
-		return CV_E_TOO_LARGE;
-	grown = realloc(c->signatures, (c->n_signatures + 1) * sizeof *grown);
-	if (grown == NULL)
-		return CV_E_NOMEM;
-	c->signatures = grown;
-	if ((rc = cv_change_message(c, &msg)) != CV_OK)
-		goto out;
-	memmove(&grown[at + 1], &grown[at], (c->n_signatures - at) * sizeof *grown);
-	memcpy(grown[at].validator_key, key, CV_KEY_LEN);
-	if ((rc = cv_sign(k, msg.data, msg.len, grown[at].signature)) != CV_OK) {
-		memmove(&grown[at], &grown[at + 1], (c->n_signatures - at) * sizeof *grown);
-		goto out;
-	}
-	c->n_signatures++;
-out:
+	cv_privkey_public(k, sig.validator_key);
+	for (size_t i = 0; i < c->n_signatures; i++)
+		if (memcmp(c->signatures[i].validator_key, sig.validator_key, CV_KEY_LEN) == 0)
+			return CV_E_EXISTS;
+	if ((rc = cv_change_message(c, &msg)) == CV_OK &&
+	    (rc = cv_sign(k, msg.data, msg.len, sig.signature)) == CV_OK)
+		rc = cv_change_add_signature(c, &sig);
 	cv_buf_free(&msg);
 	return rc;
 }
