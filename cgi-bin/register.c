@@ -858,6 +858,65 @@ static cv_err post_close(cv_req *r)
 	return cv_reply_json(r, 200, o);
 }
 
+/* POST /admin/api/changes {"kind", "closes" | "difficulty" | "old_key" and "new_key",
+ * "height" (optional: the block it is for, the next one by default)}: the administrator's
+ * draft of a change of the parameters in force (docs/GOVERNANCE.md), with no signature:
+ * the validators sign it (POST /api/changes/{id}/signatures). 201 {"id", "n_signatures"};
+ * 400 malformed; 403; 409 bad_state, sealed, closed, stale, exists, proposals_full; 413;
+ * 415; 422 bad_change, change_closes; 503 busy. */
+static cv_err post_change_draft(cv_req *r)
+{
+	static const char *const keys[] = {"kind",    "closes", "difficulty", "old_key",
+	                                   "new_key", "height", NULL};
+	char why[256] = "", message[320];
+	uint8_t id[CV_HASH_LEN];
+	json_object *kind, *o;
+	cv_change c = {0};
+	uint64_t v = 0;
+	cv_info info;
+	cv_err e;
+
+	if ((e = cv_req_info(r, &info)) != CV_OK)
+		return e;
+	if (cv_json_only_keys(r->json, keys) != CV_OK ||
+	    !json_object_object_get_ex(r->json, "kind", &kind) ||
+	    !json_object_is_type(kind, json_type_string))
+		goto malformed;
+	c.kind = cv_change_kind_of(json_object_get_string(kind));
+	if ((c.kind == CV_CHANGE_CLOSES &&
+	     cv_json_get_u64(r->json, "closes", UINT64_MAX, &c.closes) != CV_OK) ||
+	    (c.kind == CV_CHANGE_DIFFICULTY &&
+	     cv_json_get_u64(r->json, "difficulty", UINT8_MAX, &v) != CV_OK) ||
+	    (c.kind == CV_CHANGE_VALIDATOR_KEY &&
+	     (cv_json_get_hex(r->json, "old_key", c.old_key, CV_KEY_LEN) != CV_OK ||
+	      cv_json_get_hex(r->json, "new_key", c.new_key, CV_KEY_LEN) != CV_OK)) ||
+	    c.kind == 0)
+		goto malformed;
+	c.difficulty = (uint8_t)v;
+	v = info.tip_height + 1;
+	if (json_object_object_get_ex(r->json, "height", NULL) &&
+	    cv_json_get_u64(r->json, "height", UINT64_MAX - 1, &v) != CV_OK)
+		goto malformed;
+	memcpy(c.election_id, info.genesis_hash, CV_HASH_LEN);
+	c.effective_height = v + 1;
+	if ((e = cv_store_change_propose(r->store, &c, cv_now(), id, why, sizeof why)) != CV_OK) {
+		if (why[0] == '\0')
+			return e;
+		snprintf(message, sizeof message, "The change: %s.", why);
+		return cv_reply_error(r, e, message);
+	}
+	if ((o = json_object_new_object()) == NULL)
+		return CV_E_NOMEM;
+	cv_json_add_hex(o, "id", id, CV_HASH_LEN);
+	json_object_object_add(o, "n_signatures", json_object_new_uint64(0));
+	return cv_reply_json(r, 201, o);
+malformed:
+	r->message = "Expected {\"kind\": \"closes\" with \"closes\", \"difficulty\" with "
+	             "\"difficulty\" (0-255), or \"validator_key\" with \"old_key\" and "
+	             "\"new_key\"; \"height\" optional}.";
+	return CV_E_MALFORMED;
+}
+
 /* ---- admin: elections ---- */
 
 /* POST /admin/api/elections {"slug", settings}: registers another election beside the
@@ -949,6 +1008,7 @@ static const cv_route routes[] = {
     {"POST", "/admin/api/ceremony/reset", CV_BODY_NONE, post_ceremony_reset},
     {"POST", "/admin/api/open", CV_BODY_NONE, post_open},
     {"POST", "/admin/api/close", CV_BODY_NONE, post_close},
+    {"POST", "/admin/api/changes", CV_BODY_JSON, post_change_draft},
     {"POST", "/admin/api/archive", CV_BODY_NONE, post_archive},
     {"POST", "/admin/api/elections", CV_BODY_JSON, post_elections},
 };

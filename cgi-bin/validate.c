@@ -5,6 +5,7 @@
  * election's set-up it carries the trustees' key ceremony (the validators are the
  * trustees): signed trustee entries, sealed shares and share checks. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,6 +210,124 @@ out:
 	return e;
 }
 
+/* ---- changes of the parameters in force (docs/GOVERNANCE.md) ---- */
+
+/* GET /api/changes: 200 cv_api_changes_json (committed and pending changes, their
+ * signers, the validators in force who may sign); 404 no election; 409 in setup; 503. */
+static cv_err list_changes(cv_req *r)
+{
+	cv_change_record *items = NULL;
+	cv_validator *vals = NULL;
+	size_t n = 0, n_vals = 0;
+	cv_genesis g;
+	cv_info info;
+	cv_err e;
+
+	if ((e = election_load(r, &info, &g)) != CV_OK)
+		return e;
+	if ((e = cv_store_validators_in_force(r->store, &vals, &n_vals)) == CV_OK &&
+	    (e = cv_store_changes(r->store, &items, &n)) == CV_OK)
+		e = cv_reply_json(r, 200,
+		                  cv_api_changes_json(info.tip_height + 1,
+		                                      info.settings.election.threshold, vals,
+		                                      n_vals, &g, items, n));
+	cv_change_records_free(items, n);
+	free(vals);
+	cv_genesis_free(&g);
+	return e;
+}
+
+/* Answers a change's refusal in words: the rule's own sentence when it gave one. */
+static cv_err change_refused(cv_req *r, cv_err e, const char *why)
+{
+	char message[320];
+	const char *text = NULL;
+
+	if (why[0] != '\0') {
+		snprintf(message, sizeof message, "The change: %s.", why);
+		text = message;
+	} else if (e == CV_E_STALE) {
+		text = "The change's height has passed: propose it again for a later one.";
+	} else if (e == CV_E_CLOSED) {
+		text = "The election has closed: its closes no longer changes.";
+	} else if (e == CV_E_EXISTS) {
+		text = "Proposed or signed already.";
+	} else if (e == CV_E_NOT_FOUND) {
+		text = "No pending change has that id (it may have been committed, or its height "
+		       "passed).";
+	} else if (e == CV_E_PROPOSALS_FULL) {
+		text = "Too many changes are waiting; let one commit or miss its height.";
+	}
+	cv_reply_error(r, e, text);
+	return e;
+}
+
+static json_object *change_answer(const uint8_t id[CV_HASH_LEN], size_t n_signatures)
+{
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	cv_json_add_hex(o, "id", id, CV_HASH_LEN);
+	json_object_object_add(o, "n_signatures", json_object_new_uint64(n_signatures));
+	return o;
+}
+
+/* POST /api/changes {change with its proposer's signature, "signatures" of one}: 201
+ * {"id", "n_signatures"}; 400 malformed; 409 bad_state (set-up), sealed, closed, stale
+ * (its height passed), exists, proposals_full; 413; 415; 422 bad_change, change_closes,
+ * change_signatures (not one signature, or not a validator in force), bad_signature;
+ * 503 busy. The signature is its authentication: only a validator in force signs. */
+static cv_err post_change(cv_req *r)
+{
+	char why[256] = "";
+	uint8_t id[CV_HASH_LEN];
+	cv_change c;
+	cv_err e;
+
+	if (cv_change_from_json(r->json, &c) != CV_OK) {
+		r->message = "Expected a change: {\"election_id\", \"effective_height\", \"kind\", "
+		             "the kind's fields, \"signatures\": [{\"validator_key\", "
+		             "\"signature\"}]} (docs/GOVERNANCE.md).";
+		return CV_E_MALFORMED;
+	}
+	if (c.n_signatures != 1) {
+		r->message = "A change is proposed with one signature, its proposer's; the others "
+		             "are added to it (POST /api/changes/{id}/signatures).";
+		cv_change_free(&c);
+		return CV_E_CHANGE_SIGNATURES;
+	}
+	e = cv_store_change_propose(r->store, &c, cv_now(), id, why, sizeof why);
+	cv_change_free(&c);
+	if (e != CV_OK)
+		return change_refused(r, e, why);
+	return cv_reply_json(r, 201, change_answer(id, 1));
+}
+
+/* POST /api/changes/{id}/signatures {"validator_key", "signature"}: 201 {"id",
+ * "n_signatures"}; 400 malformed; 404 no such pending change; 409 sealed, closed, stale,
+ * exists (signed already); 413; 415; 422 change_signatures (not a validator in force),
+ * bad_signature (not over this change's message), bad_change; 503 busy. */
+static cv_err post_change_signature(cv_req *r)
+{
+	char why[256] = "";
+	uint8_t id[CV_HASH_LEN];
+	size_t n = 0;
+	cv_approval a;
+	cv_err e;
+
+	if ((e = cv_req_arg_hash(r, 0, id)) != CV_OK)
+		return e;
+	if (cv_approval_from_json(r->json, &a) != CV_OK) {
+		r->message = "Expected {\"validator_key\", \"signature\"}: the signature over the "
+		             "change's message.";
+		return CV_E_MALFORMED;
+	}
+	if ((e = cv_store_change_sign(r->store, id, &a, &n, why, sizeof why)) != CV_OK)
+		return change_refused(r, e, why);
+	return cv_reply_json(r, 201, change_answer(id, n));
+}
+
 /* ---- the key ceremony ---- */
 
 /* GET /api/ceremony: 200 the ceremony's status (cv_api_ceremony_json): every trustee with
@@ -386,6 +505,9 @@ static const cv_route routes[] = {
     {"POST", "/api/proposals/:/approvals", CV_BODY_JSON, post_approval},
     {"POST", "/api/proposals/:/rejections", CV_BODY_JSON, post_rejection},
     {"GET", "/api/equivocations", CV_BODY_NONE, list_equivocations},
+    {"GET", "/api/changes", CV_BODY_NONE, list_changes},
+    {"POST", "/api/changes", CV_BODY_JSON, post_change},
+    {"POST", "/api/changes/:/signatures", CV_BODY_JSON, post_change_signature},
 };
 
 static const cv_program program = {"validate", routes, sizeof routes / sizeof routes[0],

@@ -538,6 +538,36 @@ def scenario(keys):
     out = cli("approve", "--url", url, "--key", validators[1][0], full)
     check("the second approval commits", out.returncode == 0, (out.stdout, out.stderr))
 
+    # --- changes of the parameters (for a block far ahead, so the work stays votes)
+    r = http_("GET", "/api/election")
+    far = (r.json or {}).get("tip_height", 0) + 50
+    r = admin("POST", "/admin/api/changes", {"kind": "difficulty", "difficulty": 3, "height": far})
+    expect("the admin drafts a change", r, 201)
+    draft = (r.json or {}).get("id", "00" * 32)
+    expect("a draft of no kind", admin("POST", "/admin/api/changes", {"kind": "other"}), 400)
+    expect("a draft for a height passed",
+           admin("POST", "/admin/api/changes", {"kind": "difficulty", "difficulty": 3, "height": 1}), 409)
+    expect("a draft of closes before the genesis",
+           admin("POST", "/admin/api/changes", {"kind": "closes", "closes": 1, "height": far}), 422)
+    out = cli("change", "sign", "--url", url, "--key", validators[0][0], draft)
+    check("a validator signs the draft", out.returncode == 0, (out.stdout, out.stderr))
+    expect("the changes with their signers", http_("GET", "/api/changes"), 200)
+    expect("a signature over other bytes",
+           http_("POST", f"/api/changes/{draft}/signatures",
+                 {"validator_key": validators[1][1], "signature": "11" * 64}), 422)
+    expect("a signature of an unknown change",
+           http_("POST", "/api/changes/" + "cd" * 32 + "/signatures",
+                 {"validator_key": validators[1][1], "signature": "11" * 64}), 404)
+    expect("a change id that is not hex",
+           http_("POST", "/api/changes/xyz/signatures",
+                 {"validator_key": validators[1][1], "signature": "11" * 64}), 400)
+    expect("a change that does not parse", http_("POST", "/api/changes", raw=b"{"), 400)
+    r = http_("GET", "/api/election")
+    expect("a change with no signature",
+           http_("POST", "/api/changes", {"election_id": (r.json or {}).get("genesis_hash"),
+                                          "effective_height": far + 1, "kind": "difficulty",
+                                          "difficulty": 5, "signatures": []}), 422)
+
     # --- the chain
     expect("the last blocks", http_("GET", "/api/blocks"), 200)
     expect("blocks from the genesis", http_("GET", "/api/blocks?from=0&limit=2"), 200)
@@ -823,6 +853,16 @@ def elections(keys, url):
     expect("a vote in it that does not parse", http_("POST", f"{E}/votes", raw=b'{"x":'), 400)
     expect("its work", http_("GET", f"{E}/work"), 200)
     expect("a block to it that does not parse", http_("POST", f"{E}/blocks", raw=b"[1"), 400)
+    r = admin("POST", f"{A}/changes", {"kind": "closes", "closes": 4102444800, "height": 40})
+    expect("a change drafted in it", r, 201)
+    draft = (r.json or {}).get("id", "00" * 32)
+    out = cli("change", "sign", "--url", url, "--election", "second", "--key", vals[0][0], draft)
+    check("its validator signs the draft (--election)", out.returncode == 0, (out.stdout, out.stderr))
+    expect("its changes", http_("GET", f"{E}/changes"), 200)
+    expect("a signature in it over other bytes", http_(
+        "POST", f"{E}/changes/{draft}/signatures", {"validator_key": vals[1][1],
+                                                     "signature": "11" * 64}), 422)
+    expect("a change to it that does not parse", http_("POST", f"{E}/changes", raw=b"[1"), 400)
     out = miner("--election", "second")
     check("the miner (--election) proposes its block", out.returncode == 0, (out.stdout, out.stderr))
     r = http_("GET", f"{E}/proposals")

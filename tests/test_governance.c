@@ -338,6 +338,57 @@ static void change_sign_keeps_ascending_order_and_refuses_twice(void)
 	cv_change_free(&c);
 }
 
+/* The store keeps a change as its leaf: every change of the vectors parses back to the
+ * same bytes, and no truncation or extension of a leaf parses. */
+static void change_leaf_parses_back_and_refuses_other_lengths(void)
+{
+	for (size_t h = 1; h < chain.n_blocks; h++) {
+		cv_buf leaf = {0}, again = {0};
+		cv_change c;
+
+		if (chain.blocks[h].change == NULL)
+			continue;
+		CHECK_EQ_INT(cv_change_leaf(chain.blocks[h].change, &leaf), CV_OK);
+		CHECK_EQ_INT(cv_change_from_leaf(leaf.data, leaf.len, &c), CV_OK);
+		CHECK_EQ_INT(cv_change_leaf(&c, &again), CV_OK);
+		CHECK(again.len == leaf.len && memcmp(again.data, leaf.data, leaf.len) == 0);
+		cv_change_free(&c);
+		for (size_t n = 0; n < leaf.len; n += 7) {
+			CHECK_EQ_INT(cv_change_from_leaf(leaf.data, n, &c), CV_E_MALFORMED);
+			cv_change_free(&c);
+		}
+		cv_buf_u8(&leaf, 0);
+		CHECK_EQ_INT(cv_change_from_leaf(leaf.data, leaf.len, &c), CV_E_MALFORMED);
+		cv_change_free(&c);
+		leaf.data[0] ^= 1; /* another tag */
+		CHECK_EQ_INT(cv_change_from_leaf(leaf.data, leaf.len - 1, &c), CV_E_MALFORMED);
+		cv_change_free(&c);
+		cv_buf_free(&leaf);
+		cv_buf_free(&again);
+	}
+}
+
+/* A signature made elsewhere (a page, the CLI) joins in ascending key order, once. */
+static void change_add_signature_keeps_order_and_refuses_a_second(void)
+{
+	cv_change c, ref;
+
+	copy_change(2, &ref);
+	CHECK(ref.n_signatures >= 3);
+	copy_change(2, &c);
+	free(c.signatures);
+	c.signatures = NULL;
+	c.n_signatures = 0;
+	for (size_t i = ref.n_signatures; i-- > 0;)
+		CHECK_EQ_INT(cv_change_add_signature(&c, &ref.signatures[i]), CV_OK);
+	CHECK_EQ_INT(c.n_signatures, ref.n_signatures);
+	CHECK(memcmp(c.signatures, ref.signatures, ref.n_signatures * sizeof *ref.signatures) == 0);
+	CHECK_EQ_INT(cv_change_add_signature(&c, &ref.signatures[1]), CV_E_EXISTS);
+	CHECK_EQ_INT(c.n_signatures, ref.n_signatures);
+	cv_change_free(&c);
+	cv_change_free(&ref);
+}
+
 /* The view of block `height` of the valid chain: the parameters in force there. */
 static void view_at(size_t height, cv_params *p, cv_view *v)
 {
@@ -494,6 +545,8 @@ int main(void)
 	RUN(chain_verifies_with_every_change_applied);
 	RUN(each_invalid_chain_is_refused_first_at_its_rule);
 	RUN(change_sign_keeps_ascending_order_and_refuses_twice);
+	RUN(change_leaf_parses_back_and_refuses_other_lengths);
+	RUN(change_add_signature_keeps_order_and_refuses_a_second);
 	RUN(check_change_counts_signatures_only_when_complete);
 	RUN(check_change_refuses_replacing_with_a_retired_or_current_key);
 	RUN(change_block_is_refused_where_changes_are_not_judged);

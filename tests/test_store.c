@@ -1460,6 +1460,112 @@ static void test_archive_only_draft_or_sealed_then_read_only(void)
  * validators cannot commit it; the export is byte-identical before and after. The
  * votes pending at the close are committed, then the seal (offered as work only then)
  * makes the election final, and nothing follows it. */
+/* Changes of the parameters in force (docs/GOVERNANCE.md) in the store: a change for the
+ * next block gathers signatures (each judged; a refused one writes nothing), is never
+ * offered short of the threshold, then is the work template alone; committed, it puts the
+ * new difficulty and validator key in force: the replaced key's approval is refused, the
+ * new one's counts; the listing says what happened, and the export verifies. */
+static void test_change_signed_offered_committed_in_force(void)
+{
+	char sub[256];
+	cv_store *x = NULL;
+	cv_change c = {0}, other = {0};
+	cv_change_record *r = NULL;
+	cv_privkey *fresh = NULL;
+	uint8_t id[CV_HASH_LEN], id2[CV_HASH_LEN];
+	cv_block w = {0}, w2 = {0};
+	cv_approval a;
+	char why[256];
+	size_t n = 0, n_sig = 0;
+	bool committed = false;
+	cv_info in;
+	cv_tally t = {0};
+	membuf ex = {NULL, 0};
+	uint64_t now;
+
+	snprintf(sub, sizeof sub, "%s/changes", top);
+	CHECK(make_election(sub));
+	now = now_s();
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	CHECK_EQ_INT(cv_privkey_generate(&fresh), CV_OK);
+	/* block 1 replaces validator 2's key; signed by validators 0 and 1 */
+	memcpy(c.election_id, mp_genesis, CV_HASH_LEN);
+	c.effective_height = 2;
+	c.kind = CV_CHANGE_VALIDATOR_KEY;
+	cv_privkey_public(validator_keys[2], c.old_key);
+	cv_privkey_public(fresh, c.new_key);
+	CHECK_EQ_INT(cv_change_copy(&c, &other), CV_OK);
+	CHECK_EQ_INT(cv_change_sign(&c, validator_keys[0]), CV_OK);
+	CHECK_EQ_INT(cv_change_sign(&other, validator_keys[1]), CV_OK);
+	CHECK_EQ_INT(cv_store_change_propose(x, &c, now, id, why, sizeof why), CV_OK);
+	CHECK_EQ_INT(cv_store_change_propose(x, &c, now, id2, why, sizeof why), CV_E_EXISTS);
+	/* a signature over other bytes, then one by a key that is no validator: nothing */
+	a = other.signatures[0];
+	a.signature[5] ^= 1;
+	CHECK_EQ_INT(cv_store_change_sign(x, id, &a, &n_sig, why, sizeof why), CV_E_BAD_SIGNATURE);
+	CHECK_EQ_INT(cv_store_work(x, now, &w), CV_OK);
+	CHECK(w.change == NULL); /* one signature of two: never offered */
+	cv_block_free(&w);
+	a = other.signatures[0];
+	CHECK_EQ_INT(cv_store_change_sign(x, id, &a, &n_sig, why, sizeof why), CV_OK);
+	CHECK_EQ_INT(n_sig, 2);
+	CHECK_EQ_INT(cv_store_change_sign(x, id, &a, &n_sig, why, sizeof why), CV_E_EXISTS);
+	CHECK_EQ_INT(cv_store_changes(x, &r, &n), CV_OK);
+	CHECK(n == 1 && !r[0].committed && r[0].change.n_signatures == 2 &&
+	      memcmp(r[0].id, id, CV_HASH_LEN) == 0);
+	cv_change_records_free(r, n);
+	/* the template is the change alone; committed by validators 0 and 1 */
+	CHECK_EQ_INT(cv_store_work(x, now, &w), CV_OK);
+	CHECK(w.change != NULL && w.n_votes == 0 && w.header.height == 1);
+	CHECK_EQ_INT(propose_and_commit(x, &w, now), CV_OK);
+	/* the replaced key approves no more; the new one does */
+	{
+		cv_vote v = make_vote(mp_genesis, mp_keys[0], 1, now);
+
+		CHECK_EQ_INT(cv_store_add_vote(x, &v, now, NULL), CV_OK);
+	}
+	CHECK_EQ_INT(cv_store_work(x, now, &w2), CV_OK);
+	CHECK(w2.change == NULL && w2.n_votes == 1 && w2.header.height == 2);
+	mine(&w2);
+	CHECK_EQ_INT(cv_store_add_proposal(x, &w2, now, NULL), CV_OK);
+	a = make_approval(validator_keys[2], w2.hash);
+	CHECK_EQ_INT(cv_store_approve(x, w2.hash, &a, &committed), CV_E_NOT_VALIDATOR);
+	a = make_approval(fresh, w2.hash);
+	CHECK_EQ_INT(cv_store_approve(x, w2.hash, &a, &committed), CV_OK);
+	a = make_approval(validator_keys[0], w2.hash);
+	CHECK_EQ_INT(cv_store_approve(x, w2.hash, &a, &committed), CV_OK);
+	CHECK(committed);
+	CHECK_EQ_INT(cv_store_changes(x, &r, &n), CV_OK);
+	CHECK(n == 1 && r[0].committed && r[0].height == 1);
+	cv_change_records_free(r, n);
+	/* a change for a height passed is stale; the export verifies with the change */
+	c.effective_height = 2;
+	CHECK_EQ_INT(cv_store_change_propose(x, &c, now, id2, why, sizeof why), CV_E_STALE);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.tip_height, 2);
+	CHECK_EQ_INT(cv_store_export(x, mem_write, &ex), CV_OK);
+	{
+		json_object *o = json_tokener_parse(ex.p);
+		cv_chain ch = {0};
+
+		CHECK(o != NULL && cv_chain_from_json(o, &ch) == CV_OK);
+		CHECK_EQ_INT(cv_verify_chain(&ch, report, NULL, &t), 0);
+		CHECK_EQ_INT(t.total, 1);
+		cv_chain_free(&ch);
+		json_object_put(o);
+	}
+	free(ex.p);
+	cv_tally_free(&t);
+	cv_block_free(&w);
+	cv_block_free(&w2);
+	cv_change_free(&c);
+	cv_change_free(&other);
+	cv_privkey_free(fresh);
+	cv_store_close(x);
+}
+
 static void test_close_admits_only_pending_votes_then_the_seal(void)
 {
 	char sub[256];
@@ -1989,6 +2095,7 @@ int main(int argc, char **argv)
 	RUN(test_scripted_store_files_verify);
 
 	RUN(test_close_admits_only_pending_votes_then_the_seal);
+	RUN(test_change_signed_offered_committed_in_force);
 	RUN(test_close_by_clock_and_close_after_a_vote_stamped_ahead);
 
 	RUN(test_two_elections_side_by_side_independent);

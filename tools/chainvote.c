@@ -35,6 +35,8 @@ static const struct command {
     {"approve", cmd_approve, "sign and send a validator's approval"},
     {"reject", cmd_reject, "sign and send a validator's rejection"},
     {"validator", cmd_validator, "a validator's daemon: checks proposals and signs by itself"},
+    {"change", cmd_change,
+     "propose, sign or list changes of closes, difficulty, a validator's key"},
     {"trustee", cmd_trustee, "a trustee's key ceremony steps: keygen, shares, status"},
     {"receipt", cmd_receipt, "fetch a vote's receipt and check its inclusion proof"},
     {"check-ballot", cmd_check_ballot,

@@ -39,6 +39,9 @@ int cmd_approve(int argc, char **argv);   /* approve HASH | --all */
 int cmd_reject(int argc, char **argv);    /* reject --reason TEXT HASH */
 int cmd_validator(int argc, char **argv); /* the daemon: checks and signs by itself */
 
+/* cmd_change.c: changes of the parameters in force, co-signed by validators (--url U) */
+int cmd_change(int argc, char **argv); /* change propose|sign|list */
+
 /* cmd_trustee.c: a trustee's side of a secret election's key ceremony (--url U) */
 int cmd_trustee(int argc, char **argv); /* trustee keygen|shares|status */
 

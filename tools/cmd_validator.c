@@ -37,11 +37,41 @@
 
 void checker_free(checker *k)
 {
+	cv_params_free(&k->params);
+	k->params_below = 0;
 	cv_block_free(&k->genesis);
 	cv_block_free(&k->prev);
 	memset(&k->genesis, 0, sizeof(k->genesis));
 	memset(&k->prev, 0, sizeof(k->prev));
 	k->have_prev = 0;
+}
+
+/* The parameters in force at height (k->params): the genesis and the changes the service
+ * lists as committed below it. A block's rules, who may approve and sign are read there.
+ * 0, or -1 with a message printed. */
+static int params_at(checker *k, uint64_t height)
+{
+	cv_http_reply r = {0};
+	cv_err err;
+
+	if (k->params_below == height && height != 0)
+		return 0;
+	cv_params_free(&k->params);
+	k->params_below = 0;
+	if ((err = cv_params_init(&k->params, k->genesis.genesis)) != CV_OK) {
+		fprintf(stderr, "chainvote %s: %s\n", k->prog, cv_err_code(err));
+		return -1;
+	}
+	if (cli_get_json(k->prog, k->http, "/api/changes", &r) != 0)
+		return -1;
+	err = cv_api_changes_apply(r.body, height, &k->params);
+	cv_http_reply_free(&r);
+	if (err != CV_OK) {
+		fprintf(stderr, "chainvote %s: /api/changes: %s\n", k->prog, cv_err_code(err));
+		return -1;
+	}
+	k->params_below = height;
+	return 0;
 }
 
 /* One verdict line, after the checker's tag. */
@@ -86,6 +116,7 @@ static void check_secret(checker *k, const cv_block *prev, proposal *p)
 {
 	cv_http_reply r = {0};
 	cv_chain chain = {0};
+	cv_params params = {0};
 	cv_secret_view sv;
 	cv_view view;
 	cv_err err;
@@ -104,6 +135,15 @@ static void check_secret(checker *k, const cv_block *prev, proposal *p)
 		err = CV_E_STALE; /* the tip moved meanwhile: judged at the next round */
 	if (err == CV_OK)
 		err = cv_chain_next_view(&chain, &view, &sv);
+	/* the parameters in force: the changes of the chain read here */
+	if (err == CV_OK && (err = cv_params_init(&params, view.genesis)) == CV_OK)
+		for (size_t i = 1; err == CV_OK && i < chain.n_blocks; i++)
+			if (chain.blocks[i].change != NULL)
+				err = cv_params_apply(&params, chain.blocks[i].change);
+	if (err == CV_OK) {
+		view.genesis = &params.genesis;
+		view.params = &params;
+	}
 	if (err != CV_OK) {
 		p->no_prev = 1; /* not judged: no verdict rests on a chain not read */
 		goto out;
@@ -117,6 +157,7 @@ static void check_secret(checker *k, const cv_block *prev, proposal *p)
 	                               (uint64_t)time(NULL), &p->bad_vote);
 out:
 	cv_secret_view_free(&sv);
+	cv_params_free(&params);
 	cv_chain_free(&chain);
 }
 
@@ -159,8 +200,13 @@ static void check_proposal(checker *k, proposal *p)
 		check_secret(k, prev, p);
 		return;
 	}
+	if (params_at(k, p->block.header.height) != 0) {
+		p->no_prev = 1; /* not judged: the parameters in force could not be read */
+		return;
+	}
 	memset(&view, 0, sizeof(view));
-	view.genesis = k->genesis.genesis;
+	view.genesis = &k->params.genesis;
+	view.params = &k->params;
 	memcpy(view.election_id, k->genesis.hash, CV_HASH_LEN);
 	view.genesis_timestamp = k->genesis.header.timestamp;
 	/* the service's close: a seal before it, or at another closed_at, is refused by the
@@ -390,14 +436,16 @@ out:
 	return ok;
 }
 
-/* Checks that key is one of the validators of k's genesis. 0, or -1 with a message
- * printed. */
-int check_validator(const checker *k, const cv_privkey *key, const char *key_path)
+/* Checks that key is one of the validators in force (a key a change gave a validator
+ * counts; one it replaced does not). 0, or -1 with a message printed. */
+int check_validator(checker *k, const cv_privkey *key, const char *key_path)
 {
 	uint8_t our_key[CV_KEY_LEN];
 
 	cv_privkey_public(key, our_key);
-	if (cv_genesis_validator(k->genesis.genesis, our_key) == NULL) {
+	if (params_at(k, UINT64_MAX) != 0)
+		return -1;
+	if (cv_genesis_validator(&k->params.genesis, our_key) == NULL) {
 		fprintf(stderr,
 		        "chainvote %s: not_validator: %s is not the key of one of this "
 		        "election's validators\n",

@@ -39,6 +39,10 @@ typedef struct checker {
 	int have_prev;
 	uint64_t failed_prev; /* a height whose block could not be fetched; 0: none */
 	uint64_t closed_at;   /* the service's close (GET /api/election), 0 while open */
+	/* the parameters in force below the height checked (docs/GOVERNANCE.md): the
+	 * genesis with the committed changes that GET /api/changes lists applied */
+	cv_params params;
+	uint64_t params_below; /* the height they are for; 0: not read */
 } checker;
 
 /* One proposal, fetched whole (GET /api/proposals/{hash}), and what the local check
@@ -77,7 +81,7 @@ void choice_order(const cv_api_proposal_list *l, size_t *order);
 /* GET /api/proposals into *list. 0, or -1 with a message printed. */
 int fetch_list(const checker *k, cv_api_proposal_list *list);
 /* Whether key is one of the validators of k's genesis: 0, or -1 with a message. */
-int check_validator(const checker *k, const cv_privkey *key, const char *key_path);
+int check_validator(checker *k, const cv_privkey *key, const char *key_path);
 
 /* ---- the daemon's journal (cmd_validator_journal.c) ---- */
 

@@ -265,10 +265,11 @@ out:
 }
 
 /* Once the genesis is known: at difficulty 0 this daemon proposes too, at its place in
- * the genesis validators' order (said once). */
+ * the order of the validators in force (said once). */
 static void start_proposing(daemon_state *d)
 {
-	const cv_genesis *g = d->k.genesis.genesis;
+	/* the validators and difficulty in force when it starts (check_validator read them) */
+	const cv_genesis *g = d->k.params_below != 0 ? &d->k.params.genesis : d->k.genesis.genesis;
 	uint8_t our_key[CV_KEY_LEN];
 	const cv_validator *v;
 

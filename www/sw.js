@@ -5,7 +5,7 @@
 // page's IndexedDB or in the voter's file). Online, every shell file is fetched afresh
 // first, so a new page is served as soon as it is published; the copy is for offline.
 
-const CACHE = 'chainvote-shell-3';
+const CACHE = 'chainvote-shell-4';
 const SHELL = [
 	'/',
 	'/index.html',
@@ -24,6 +24,7 @@ const SHELL = [
 	'/js/api.js',
 	'/js/ballot.js',
 	'/js/ceremony.js',
+	'/js/changes.js',
 	'/js/crypto.js',
 	'/js/encode.js',
 	'/js/explorer.js',

@@ -572,6 +572,77 @@ cv_err cv_change_leaf(const cv_change *c, cv_buf *b)
 	return rc;
 }
 
+cv_err cv_change_from_leaf(const uint8_t *leaf, size_t len, cv_change *c)
+{
+	const size_t tag = sizeof CV_TAG_CHANGE - 1, head = tag + CV_HASH_LEN + 8 + 1;
+	size_t off, fields, n;
+
+	memset(c, 0, sizeof *c);
+	if (len < head || memcmp(leaf, CV_TAG_CHANGE, tag) != 0)
+		return CV_E_MALFORMED;
+	memcpy(c->election_id, leaf + tag, CV_HASH_LEN);
+	c->effective_height = cv_get_u64(leaf + tag + CV_HASH_LEN);
+	c->kind = leaf[head - 1];
+	off = head;
+	switch (c->kind) {
+	case CV_CHANGE_CLOSES:
+		fields = 8;
+		break;
+	case CV_CHANGE_VALIDATOR_KEY:
+		fields = 2 * CV_KEY_LEN;
+		break;
+	case CV_CHANGE_DIFFICULTY:
+		fields = 1;
+		break;
+	default:
+		return CV_E_MALFORMED;
+	}
+	if (len - off < fields + 1)
+		return CV_E_MALFORMED;
+	if (c->kind == CV_CHANGE_CLOSES)
+		c->closes = cv_get_u64(leaf + off);
+	else if (c->kind == CV_CHANGE_DIFFICULTY)
+		c->difficulty = leaf[off];
+	else {
+		memcpy(c->old_key, leaf + off, CV_KEY_LEN);
+		memcpy(c->new_key, leaf + off + CV_KEY_LEN, CV_KEY_LEN);
+	}
+	off += fields;
+	n = leaf[off++];
+	if (len - off != n * (CV_KEY_LEN + CV_SIG_LEN))
+		return CV_E_MALFORMED;
+	if (n > 0 && (c->signatures = malloc(n * sizeof *c->signatures)) == NULL)
+		return CV_E_NOMEM;
+	for (size_t i = 0; i < n; i++, off += CV_KEY_LEN + CV_SIG_LEN) {
+		memcpy(c->signatures[i].validator_key, leaf + off, CV_KEY_LEN);
+		memcpy(c->signatures[i].signature, leaf + off + CV_KEY_LEN, CV_SIG_LEN);
+	}
+	c->n_signatures = n;
+	return CV_OK;
+}
+
+cv_err cv_change_add_signature(cv_change *c, const cv_approval *sig)
+{
+	cv_approval *grown;
+	size_t at = 0;
+
+	while (at < c->n_signatures &&
+	       memcmp(c->signatures[at].validator_key, sig->validator_key, CV_KEY_LEN) < 0)
+		at++;
+	if (at < c->n_signatures &&
+	    memcmp(c->signatures[at].validator_key, sig->validator_key, CV_KEY_LEN) == 0)
+		return CV_E_EXISTS;
+	if (c->n_signatures >= CV_CHANGE_MAX_SIGNATURES)
+		return CV_E_TOO_LARGE;
+	if ((grown = realloc(c->signatures, (c->n_signatures + 1) * sizeof *grown)) == NULL)
+		return CV_E_NOMEM;
+	c->signatures = grown;
+	memmove(&grown[at + 1], &grown[at], (c->n_signatures - at) * sizeof *grown);
+	grown[at] = *sig;
+	c->n_signatures++;
+	return CV_OK;
+}
+
 cv_err cv_change_id(const cv_change *c, uint8_t id[CV_HASH_LEN])
 {
 	cv_buf msg = {0};
@@ -585,33 +656,17 @@ cv_err cv_change_id(const cv_change *c, uint8_t id[CV_HASH_LEN])
 
 cv_err cv_change_sign(cv_change *c, const cv_privkey *k)
 {
-	uint8_t key[CV_KEY_LEN];
-	cv_approval *grown;
+	cv_approval sig;
 	cv_buf msg = {0};
-	size_t at = 0;
 	cv_err rc;
 
-	cv_privkey_public(k, key);
-	while (at < c->n_signatures && memcmp(c->signatures[at].validator_key, key, CV_KEY_LEN) < 0)
-		at++;
-	if (at < c->n_signatures && memcmp(c->signatures[at].validator_key, key, CV_KEY_LEN) == 0)
-		return CV_E_EXISTS;
-	if (c->n_signatures >= CV_CHANGE_MAX_SIGNATURES)
-		return CV_E_TOO_LARGE;
-	grown = realloc(c->signatures, (c->n_signatures + 1) * sizeof *grown);
-	if (grown == NULL)
-		return CV_E_NOMEM;
-	c->signatures = grown;
-	if ((rc = cv_change_message(c, &msg)) != CV_OK)
-		goto out;
-	memmove(&grown[at + 1], &grown[at], (c->n_signatures - at) * sizeof *grown);
-	memcpy(grown[at].validator_key, key, CV_KEY_LEN);
-	if ((rc = cv_sign(k, msg.data, msg.len, grown[at].signature)) != CV_OK) {
-		memmove(&grown[at], &grown[at + 1], (c->n_signatures - at) * sizeof *grown);
-		goto out;
-	}
-	c->n_signatures++;
-out:
+	cv_privkey_public(k, sig.validator_key);
+	for (size_t i = 0; i < c->n_signatures; i++)
+		if (memcmp(c->signatures[i].validator_key, sig.validator_key, CV_KEY_LEN) == 0)
+			return CV_E_EXISTS;
+	if ((rc = cv_change_message(c, &msg)) == CV_OK &&
+	    (rc = cv_sign(k, msg.data, msg.len, sig.signature)) == CV_OK)
+		rc = cv_change_add_signature(c, &sig);
 	cv_buf_free(&msg);
 	return rc;
 }

@@ -198,6 +198,12 @@ cv_err cv_change_message(const cv_change *c, cv_buf *b);
 /* The leaf: the message || u8(n_signatures) || (validator_key || signature)*. Appends to b;
  * CV_E_TOO_LARGE over CV_CHANGE_MAX_SIGNATURES. */
 cv_err cv_change_leaf(const cv_change *c, cv_buf *b);
+/* Parses a change leaf (cv_change_leaf's bytes, exactly len of them) into *c (freed with
+ * cv_change_free). CV_E_MALFORMED for anything else, CV_E_NOMEM. */
+cv_err cv_change_from_leaf(const uint8_t *leaf, size_t len, cv_change *c);
+/* Puts a signature made elsewhere in its place in ascending key order (not checked:
+ * cv_check_change does). CV_E_EXISTS when its key has signed, CV_E_TOO_LARGE, CV_E_NOMEM. */
+cv_err cv_change_add_signature(cv_change *c, const cv_approval *sig);
 /* The change's id, H(message): what its signers agree to, whatever signatures it has. */
 cv_err cv_change_id(const cv_change *c, uint8_t id[CV_HASH_LEN]);
 /* Signs the message with k and puts the signature in its place in ascending key order.

@@ -778,7 +778,11 @@ static cv_err share_rule(const cv_view *v, const cv_decryption *d, const verdict
 		        (unsigned long long)(sv->seal_height ? sv->seal_height - 1 : 0));
 		return CV_E_DECRYPTION_THROUGH_HEIGHT;
 	}
-	vd = crypto ? *crypto : share_crypto(sec, sv, v->genesis->n_candidates, d);
+	/* The workers find a share's trustee by its genesis key; a trustee whose key a change
+	 * replaced (sec holds the keys in force) is checked here, against the same K_j. */
+	vd = crypto && crypto->rc != CV_E_DECRYPTION_NOT_TRUSTEE
+	         ? *crypto
+	         : share_crypto(sec, sv, v->genesis->n_candidates, d);
 	if (vd.rc != CV_OK) {
 		if (vd.pos != NO_POS)
 			why_set(why, why_len, "position %u: %s", (unsigned)vd.pos,

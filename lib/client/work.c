@@ -25,7 +25,8 @@ int cv_work_from_json(const json_object *o, unsigned max_votes, cv_block *b, cha
 			         cv_err_code(err));
 		return -1;
 	}
-	if (b->n_votes + b->n_ballots + b->n_decryptions == 0 && !b->has_seal) {
+	if (b->n_votes + b->n_ballots + b->n_decryptions == 0 && !b->has_seal &&
+	    b->change == NULL) {
 		cv_block_free(b);
 		memset(b, 0, sizeof(*b));
 		return 0;

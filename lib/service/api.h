@@ -50,7 +50,8 @@ cv_err cv_api_elections_json(cv_store *root, json_object **out);
 
 /* {"version", "height", "prev_hash", "difficulty", "timestamp", "merkle_root", "nonce",
  * "votes": [vote with txid…]} from a template (cv_store_work), with "seal":
- * {"election_id", "closed_at"} (and no vote) when the template is the seal block. NULL
+ * {"election_id", "closed_at"} (and no vote) when the template is the seal block, and
+ * "change" (and no vote) when it is a change block (docs/GOVERNANCE.md). NULL
  * when out of memory. */
 json_object *cv_api_work_json(const cv_block *tmpl);
 /* The template into b (header with nonce 0, votes owned by b; hash unset; n_votes 0 for
@@ -98,6 +99,27 @@ cv_err cv_api_proposal_read(const json_object *o, cv_block *b, uint64_t *n_appro
 json_object *cv_api_approved_json(bool committed, uint64_t approvals, unsigned threshold);
 cv_err cv_api_approved_read(const json_object *o, bool *committed, uint64_t *approvals,
                             uint64_t *threshold);
+
+/* ---- changes of the parameters (/api/changes; docs/GOVERNANCE.md) ---- */
+
+/* GET /api/changes: {"height" (the next block's), "threshold", "validators": [{"key",
+ * "name"}...] (those in force, who may sign), "changes": [{"id", "status", "height",
+ * "proposed_at", "change", "signers": [{"validator_key", "name"}...], "n_signatures"}...]}:
+ * the committed changes by height (status "committed", height their block's), then the
+ * pending ones ("pending" while their block is ahead, "ready" with threshold signatures
+ * for the next block, "missed" once their height passed; height the block they are
+ * for). A signer's name is the one of its key in force, or in the genesis. */
+json_object *cv_api_changes_json(uint64_t next_height, unsigned threshold,
+                                 const cv_validator *in_force, size_t n_in_force,
+                                 const cv_genesis *g, const cv_change_record *r, size_t n);
+/* Applies to p (cv_params_init'ed) the committed changes of such a listing whose block
+ * is below height `below`, in height order: the parameters in force at that height.
+ * CV_E_MALFORMED for a bad shape, cv_params_apply's errors. */
+cv_err cv_api_changes_apply(const json_object *o, uint64_t below, cv_params *p);
+/* The change with this id (hex) from such a listing into *c (cv_change_free), and its
+ * status into status (at least 16 bytes). CV_E_NOT_FOUND, CV_E_MALFORMED. */
+cv_err cv_api_change_find(const json_object *o, const char *id_hex, cv_change *c, char *status,
+                          size_t status_len);
 
 /* ---- the key ceremony (/api/ceremony...) ---- */
 

@@ -383,12 +383,24 @@ err:
 	return e == ST_RETRY || e == ST_TIMEOUT ? CV_E_BUSY : e;
 }
 
+static void params_free(cv_store *s)
+{
+	for (size_t i = 0; i < s->n_params; i++) {
+		cv_params_free(s->params[i]);
+		free(s->params[i]);
+	}
+	free(s->params);
+	s->params = NULL;
+	s->n_params = 0;
+}
+
 /* An election handle's own part: its databases, its genesis cache, itself. */
 static void election_free(cv_store *s)
 {
 	close_dbs(s);
 	cv_genesis_free(&s->genesis);
 	free(s->trustee_keys);
+	params_free(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -410,6 +422,7 @@ void cv_store_close(cv_store *s)
 		close(s->lock_fd);
 	cv_genesis_free(&s->genesis);
 	free(s->trustee_keys);
+	params_free(s);
 	pthread_mutex_destroy(&s->elections_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -993,6 +1006,8 @@ cv_err cv_st_close_get(cv_store *s, DB_TXN *txn, uint64_t now, bool write, cv_st
 	    (e = cv_st_meta_u64(s, txn, "seal_height", &c->seal_height)) != CV_OK ||
 	    (e = cv_st_meta_u64(s, txn, "n_pending", &c->n_pending)) != CV_OK)
 		return e;
+	if (c->state != CV_STATE_SETUP && (e = cv_st_settings_in_force(s, txn, &st)) != CV_OK)
+		return e;
 	c->closes = st.election.closes;
 	if (c->state == CV_STATE_CLOSED) {
 		c->closed = true;
@@ -1265,6 +1280,12 @@ cv_err cv_st_block_encode(const cv_block *b, cv_buf *out)
 		cv_seal_leaf(&b->seal, seal);
 		cv_buf_put(out, seal, sizeof seal);
 	}
+	if (b->change != NULL) {
+		cv_err e = cv_change_leaf(b->change, out);
+
+		if (e != CV_OK)
+			return e;
+	}
 	return out->failed ? CV_E_NOMEM : CV_OK;
 }
 
@@ -1323,6 +1344,19 @@ cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 		b->has_seal = true;
 		memcpy(b->seal.election_id, leaf + 16, CV_HASH_LEN);
 		b->seal.closed_at = cv_get_u64(leaf + 16 + CV_HASH_LEN);
+	}
+	/* a change block's leaf is the rest of the record, after its approvals */
+	if (!r.bad && n - r.off > strlen(CV_TAG_CHANGE) &&
+	    memcmp(p + r.off, CV_TAG_CHANGE, strlen(CV_TAG_CHANGE)) == 0) {
+		if ((b->change = calloc(1, sizeof *b->change)) == NULL) {
+			e = CV_E_NOMEM;
+			goto err;
+		}
+		if ((e = cv_change_from_leaf(p + r.off, n - r.off, b->change)) != CV_OK) {
+			e = e == CV_E_NOMEM ? e : CV_E_STORE;
+			goto err;
+		}
+		r.off = n;
 	}
 	if (r.bad || r.off != n)
 		goto err;
@@ -1584,12 +1618,17 @@ static int view_has_voted(void *ctx, const uint8_t key[CV_KEY_LEN])
 
 cv_err cv_st_view(cv_store *s, cv_view *v)
 {
+	const cv_params *params = NULL;
 	cv_err e = genesis_cached(s);
 
 	memset(v, 0, sizeof *v);
+	if (e == CV_OK)
+		e = cv_st_params(s, &params);
 	if (e != CV_OK)
 		return e;
-	v->genesis = &s->genesis;
+	/* every rule reads the parameters in force (docs/GOVERNANCE.md) */
+	v->genesis = &params->genesis;
+	v->params = params;
 	memcpy(v->election_id, s->election_id, CV_HASH_LEN);
 	v->genesis_timestamp = s->genesis_ts;
 	v->ctx = s;

@@ -472,6 +472,41 @@ cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_a
 cv_err cv_store_reject(cv_store *s, const uint8_t hash[CV_HASH_LEN], const char *reason,
                        const cv_approval *a);
 
+/* ---- changes of the parameters in force (docs/GOVERNANCE.md; store_change.c) ----
+ * A validator proposes a change with its own signature over it; others add theirs; once
+ * it has threshold signatures, the work template for the block before its effective
+ * height is that change alone (cv_store_work), which validators approve as any block.
+ * From its commit, every rule here reads the parameters in force: who may approve
+ * (cv_store_approve), closes (votes, the close), difficulty (templates, proposals). */
+typedef struct cv_change_record {
+	uint8_t id[CV_HASH_LEN]; /* cv_change_id */
+	cv_change change;        /* its signatures so far (pending) or as committed */
+	bool committed;
+	uint64_t height;      /* committed: its block's height */
+	uint64_t proposed_at; /* pending: when proposed */
+} cv_change_record;
+void cv_change_records_free(cv_change_record *r, size_t n);
+/* The most changes waiting at once; those whose height passed are dropped first. */
+#define CV_CHANGES_PENDING_MAX 64
+/* Takes a change with its proposer's signature (or none: the administrator's draft, for
+ * validators to sign), no other (CV_E_CHANGE_SIGNATURES),
+ * for a height still ahead (effective_height >= tip + 2; CV_E_STALE), judged by
+ * cv_check_change (not complete) at the parameters in force with every vote committed or
+ * pending: the election open (CV_E_BAD_STATE in set-up), not sealed (CV_E_SEALED), a closes
+ * only before the close (CV_E_CLOSED); CV_E_EXISTS when proposed already,
+ * CV_E_PROPOSALS_FULL. id receives its id. why (why_len bytes) says what a rule refused. */
+cv_err cv_store_change_propose(cv_store *s, const cv_change *c, uint64_t now,
+                               uint8_t id[CV_HASH_LEN], char *why, size_t why_len);
+/* Adds a validator's signature to the pending change id (CV_E_NOT_FOUND), judged as the
+ * proposal is with the signature in its place (a key that signed already: CV_E_EXISTS).
+ * *n_signatures (may be NULL): how many it has now. Nothing is written on an error. */
+cv_err cv_store_change_sign(cv_store *s, const uint8_t id[CV_HASH_LEN], const cv_approval *sig,
+                            size_t *n_signatures, char *why, size_t why_len);
+/* The committed changes by height, then the pending ones by id (caller frees). */
+cv_err cv_store_changes(cv_store *s, cv_change_record **out, size_t *n);
+/* The validators in force (key order; caller frees *out). CV_E_BAD_STATE in set-up. */
+cv_err cv_store_validators_in_force(cv_store *s, cv_validator **out, size_t *n);
+
 /* An equivocation attempt: a validator's signed approval of a second block at a height
  * where it had approved another. Kept as evidence; never counted. */
 typedef struct cv_equivocation {

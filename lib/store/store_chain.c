@@ -349,6 +349,8 @@ static cv_err commit_block(cv_store *s, DB_TXN *txn, cv_block *b, approvals_ctx 
 		e = commit_secret(s, txn, b, &removed);
 	if (e == CV_OK)
 		e = commit_close(s, txn, b);
+	if (e == CV_OK && b->change != NULL)
+		e = cv_st_change_commit(s, txn, b);
 	if (e == CV_OK)
 		e = cv_st_meta_add(s, txn, "n_pending", -(int64_t)removed);
 	/* ballots count as votes cast; shares do not */
@@ -368,6 +370,7 @@ static cv_err commit_block(cv_store *s, DB_TXN *txn, cv_block *b, approvals_ctx 
 typedef struct approve_ctx {
 	const uint8_t *hash;
 	const cv_approval *a;
+	uint64_t n_changes; /* of the parameters the approval was judged at */
 	unsigned threshold;
 	bool committed;
 	cv_err refused; /* an answer that still commits (equivocation evidence) */
@@ -399,7 +402,7 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 	cv_buf ev = {0};
 	cv_st_close cl;
 	cv_state state;
-	uint64_t seq;
+	uint64_t seq, n_changes;
 	void *v = NULL;
 	size_t vl;
 	cv_err e;
@@ -407,8 +410,12 @@ static cv_err approve_op(cv_store *s, DB_TXN *txn, void *ctx)
 	c->committed = false;
 	c->refused = CV_OK;
 	memset(&p, 0, sizeof p);
-	if ((e = cv_st_past_setup(s, txn, true, &state)) != CV_OK)
+	if ((e = cv_st_past_setup(s, txn, true, &state)) != CV_OK ||
+	    (e = cv_st_meta_u64(s, txn, ST_CHANGE_COUNT, &n_changes)) != CV_OK)
 		return e;
+	/* a change committed since the signer was judged: judged again by the caller */
+	if (n_changes != c->n_changes)
+		return CV_E_BUSY;
 	e = cv_st_get(s, ST_PROPOSALS, txn, c->hash, CV_HASH_LEN, &v, &vl, 0);
 	if (e == CV_E_NOT_FOUND)
 		return approve_gone(s, txn, c);
@@ -481,7 +488,7 @@ out:
 cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_approval *a,
                         bool *committed)
 {
-	approve_ctx c = {hash, a, 0, false, CV_OK};
+	approve_ctx c = {hash, a, 0, 0, false, CV_OK};
 	cv_view view;
 	cv_err e;
 
@@ -492,6 +499,7 @@ cv_err cv_store_approve(cv_store *s, const uint8_t hash[CV_HASH_LEN], const cv_a
 	e = cv_check_approval(view.genesis, hash, a);
 	if (e != CV_OK)
 		return e;
+	c.n_changes = view.params->n_changes;
 	c.threshold = view.genesis->election.threshold;
 	e = cv_st_run(s, approve_op, &c);
 	if (e != CV_OK)

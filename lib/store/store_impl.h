@@ -60,6 +60,12 @@ struct cv_store {
 	/* A secret election's K and K_j (trustee order), derived with the genesis. */
 	uint8_t election_key[CV_POINT_LEN];
 	uint8_t (*trustee_keys)[CV_POINT_LEN];
+	/* The parameters in force (docs/GOVERNANCE.md): the genesis with every committed
+	 * change applied, rebuilt when another change commits (store_change.c). Every
+	 * generation is kept until the handle closes, since a view lent to another thread
+	 * may still point into an older one; changes are few. Guarded by lock. */
+	size_t n_params;
+	cv_params **params; /* the last is the current one */
 	/* Test hooks and counters. */
 	atomic_int fault_deadlock;
 	atomic_uint fault_stall_ms;
@@ -162,7 +168,7 @@ cv_err cv_st_text_decode(const uint8_t *p, size_t n, char *out);
 cv_err cv_st_header_decode(const uint8_t *p, size_t n, cv_header *h);
 cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v);
 /* Stored block: header(96) || hash(32) || u32 n || n leaves || u32 m || m approvals
- * [|| seal leaf(56) when the block carries the seal]. */
+ * [|| seal leaf(56) when the block carries the seal] [|| change leaf, a change block]. */
 cv_err cv_st_block_encode(const cv_block *b, cv_buf *out);
 cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b);
 
@@ -210,6 +216,32 @@ cv_err cv_st_ceremony_revise(cv_store *s, DB_TXN *txn);
 /* cv_store_ceremony inside txn (c: cv_ceremony_free). */
 cv_err cv_st_ceremony_status(cv_store *s, DB_TXN *txn, cv_ceremony *c);
 cv_err cv_st_ceremony_entries(cv_store *s, DB_TXN *txn, uint8_t quorum, cv_secrecy *sec);
+
+/* ---- changes of the parameters (store_change.c) ----
+ * In ST_META: ST_CHANGE_PENDING || id(32) -> u64 proposed_at || the change leaf as signed so
+ * far; ST_CHANGE_COMMITTED || u64 height -> the leaf as committed; ST_CHANGE_COUNT, the
+ * number committed; ST_CHANGE_CLOSES and ST_CHANGE_DIFFICULTY (u64), the values in force
+ * once a change of that kind committed (absent before: the settings' hold). */
+#define ST_CHANGE_PENDING    "change/p/"
+#define ST_CHANGE_COMMITTED  "change/c/"
+#define ST_CHANGE_COUNT      "change/n"
+#define ST_CHANGE_CLOSES     "change/closes"
+#define ST_CHANGE_DIFFICULTY "change/difficulty"
+/* The parameters in force after the committed chain (P(tip + 1)), owned by the handle:
+ * cv_st_view's. Needs the genesis cached (the election open). */
+cv_err cv_st_params(cv_store *s, const cv_params **out);
+/* The settings' closes and difficulty replaced by those in force, inside txn. */
+cv_err cv_st_settings_in_force(cv_store *s, DB_TXN *txn, cv_settings *st);
+/* Whether a complete change waits for block `height` and passes the rules at v (the
+ * parameters in force; last_vote_time is read here, cv_st_latest_vote): then *out holds
+ * it (cv_change_free). */
+cv_err cv_st_change_ready(cv_store *s, DB_TXN *txn, const cv_view *v, uint64_t height, bool *ready,
+                          cv_change *out);
+/* The bookkeeping of a committed change block, in the commit's transaction. */
+cv_err cv_st_change_commit(cv_store *s, DB_TXN *txn, const cv_block *b);
+/* The latest stamp of a vote or ballot committed or pending: a change may not move
+ * closes before it (the pool's would never be committed). */
+cv_err cv_st_latest_vote(cv_store *s, DB_TXN *txn, uint64_t *latest);
 
 /* Test hook: sleep inside the transaction before commit (see cv_store_fault_stall). */
 void cv_st_stall(cv_store *s);

@@ -277,7 +277,8 @@ typedef struct proposal_ctx {
 	cv_st_close close; /* read with the tip */
 	const cv_checks *checks;
 	uint64_t now;
-	size_t *bad_vote; /* the vote the close refused, may be NULL */
+	uint64_t n_changes, latest_vote; /* read with the tip */
+	size_t *bad_vote;                /* the vote the close refused, may be NULL */
 	heads hs;
 } proposal_ctx;
 
@@ -289,6 +290,11 @@ static cv_err tip_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 	if (e == CV_OK)
 		e = cv_st_close_get(s, txn, c->now, false, &c->close);
+	if (e == CV_OK)
+		e = cv_st_meta_u64(s, txn, ST_CHANGE_COUNT, &c->n_changes);
+	/* a change block's closes is held to every vote taken (the pool is read for it) */
+	if (e == CV_OK && c->b->change != NULL)
+		e = cv_st_latest_vote(s, txn, &c->latest_vote);
 	return e != CV_OK ? e : cv_st_tip_get(s, txn, &c->tip);
 }
 
@@ -368,6 +374,9 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 	c.q.n_validators = view.genesis->n_validators;
 	c.q.threshold = view.genesis->election.threshold;
 	e = cv_st_run(s, tip_op, &c);
+	/* the parameters in force moved with the tip since the view was read */
+	if (e == CV_OK && c.n_changes != view.params->n_changes)
+		e = CV_E_STALE;
 	/* A block that does not build on the tip is out of date, whatever else is wrong. */
 	if (e == CV_OK && (b->header.height != c.tip.height + 1 ||
 	                   memcmp(b->header.prev_hash, c.tip.hash, CV_HASH_LEN) != 0))
@@ -382,6 +391,7 @@ cv_err cv_store_add_proposal(cv_store *s, const cv_block *b, uint64_t now, size_
 	view.closed_at = c.close.closed ? c.close.closed_at : 0;
 	view.sealed = c.close.seal_height != 0;
 	view.open = !c.close.closed;
+	view.last_vote_time = c.latest_vote;
 	/* The rules' verdict, kept with the proposal: listings serve it as it is and never
 	 * check a signature again. */
 	e = cv_check_proposal_checks(&view, &c.tip.header, c.tip.hash, b, now, &checks);

@@ -24,6 +24,9 @@ static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 		e = cv_st_settings(s, txn, &in->settings);
 	if (e != CV_OK)
 		return e;
+	if (close.state != CV_STATE_SETUP &&
+	    (e = cv_st_settings_in_force(s, txn, &in->settings)) != CV_OK)
+		return e;
 	in->state = close.closed ? CV_STATE_CLOSED : close.state;
 	in->closed_at = close.closed ? close.closed_at : 0;
 	in->seal_height = close.seal_height;

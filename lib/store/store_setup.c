@@ -517,20 +517,6 @@ cv_err cv_store_open_election(cv_store *s, uint64_t now, uint8_t genesis_hash[CV
 }
 
 /* The latest timestamp among pool votes (leaves: the timestamp ends the payload). */
-static cv_err latest_pending(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
-{
-	uint64_t *latest = ctx, ts;
-
-	(void)k;
-	(void)kl;
-	if (vl != CV_LEAF_LEN)
-		return CV_E_STORE;
-	ts = cv_get_u64(v + CV_PAYLOAD_LEN - 8);
-	if (ts > *latest)
-		*latest = ts;
-	return CV_OK;
-}
-
 /* closed_at is when the admin closed (or `closes`, when that passed first), moved on to
  * the latest vote stamped after it: rule 5 lets a vote be stamped up to 300 s ahead of
  * the clock that took it, and a seal must leave no accepted vote out (every vote of a
@@ -548,8 +534,7 @@ static cv_err close_op(cv_store *s, DB_TXN *txn, void *ctx)
 	if (c.state != CV_STATE_OPEN)
 		return CV_E_BAD_STATE;
 	closed_at = c.closed ? c.closed_at : now;
-	if ((e = cv_st_meta_u64(s, txn, "latest_vote", &latest)) != CV_OK ||
-	    (e = cv_st_scan(s, ST_POOL, txn, NULL, 0, latest_pending, &latest)) != CV_OK)
+	if ((e = cv_st_latest_vote(s, txn, &latest)) != CV_OK)
 		return e;
 	if (latest > closed_at)
 		closed_at = latest;

@@ -10,6 +10,7 @@ typedef struct work_ctx {
 	uint64_t now;
 	cv_block *b;
 	size_t max;
+	cv_view view; /* the parameters in force, read before the transaction */
 } work_ctx;
 
 static cv_err work_vote(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
@@ -83,9 +84,28 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	if ((e = cv_st_past_setup(s, txn, false, &state)) != CV_OK ||
 	    (e = cv_st_close_get(s, txn, c->now, false, &cl)) != CV_OK ||
 	    (e = cv_st_settings(s, txn, &st)) != CV_OK ||
+	    (e = cv_st_settings_in_force(s, txn, &st)) != CV_OK ||
 	    (e = cv_st_tip_get(s, txn, &tip)) != CV_OK)
 		return e;
 	c->max = st.election.max_block_votes;
+	/* a change with its signatures, for this block, is the block alone (like the seal) */
+	if (cl.seal_height == 0) {
+		bool ready = false;
+		cv_change ch = {0};
+
+		if ((e = cv_st_change_ready(s, txn, &c->view, tip.height + 1, &ready, &ch)) !=
+		    CV_OK)
+			return e;
+		if (ready) {
+			if ((b->change = malloc(sizeof *b->change)) == NULL) {
+				cv_change_free(&ch);
+				return CV_E_NOMEM;
+			}
+			*b->change = ch;
+			b->secret = st.secret;
+			goto header;
+		}
+	}
 	if (st.secret) {
 		/* after the seal the trustees' shares are the work, until a tally is decrypted */
 		if (cl.seal_height != 0 && cl.n_pending == 0 &&
@@ -108,6 +128,7 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	}
 	if (e != CV_OK)
 		return e;
+header:
 	b->header.version = CV_VERSION;
 	b->header.height = tip.height + 1;
 	memcpy(b->header.prev_hash, tip.hash, CV_HASH_LEN);
@@ -115,7 +136,7 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 	b->header.timestamp = c->now > tip.header.timestamp ? c->now : tip.header.timestamp;
 	b->header.nonce = 0;
 	/* after the close, once the votes pending at it are committed, the seal is next */
-	if (cl.closed && cl.seal_height == 0 && cl.n_pending == 0 &&
+	if (b->change == NULL && cl.closed && cl.seal_height == 0 && cl.n_pending == 0 &&
 	    (e = work_seal(s, txn, &cl, b)) != CV_OK)
 		return e;
 	e = cv_block_merkle_root(b, b->header.merkle_root);
@@ -126,10 +147,12 @@ static cv_err work_op(cv_store *s, DB_TXN *txn, void *ctx)
 
 cv_err cv_store_work(cv_store *s, uint64_t now, cv_block *out)
 {
-	work_ctx c = {now, out, 0};
+	work_ctx c = {now, out, 0, {0}};
 	cv_err e;
 
 	memset(out, 0, sizeof *out);
+	if ((e = cv_st_view(s, &c.view)) != CV_OK)
+		return e;
 	e = cv_st_run(s, work_op, &c);
 	if (e != CV_OK)
 		cv_block_free(out);

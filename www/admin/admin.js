@@ -9,6 +9,7 @@ import '/js/shell.js';
 import { get, put, del, post, electionSlug, electionPage } from '/js/api.js';
 import qrcode from '/vendor/qrcode-generator/qrcode.mjs';
 import { isHex } from '/js/encode.js';
+import { changesPanel } from '/js/changes.js';
 import { $, h, clear, say, explain, busy, downloadLink, hexCode, shortHex } from '/js/ui.js';
 
 let state = 'setup';
@@ -64,6 +65,8 @@ function fromUnix(s) {
 	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+let changes = null;
+
 async function load() {
 	let a = null;
 	let pub = null;
@@ -115,6 +118,8 @@ async function load() {
 	await loadVoters();
 	$('open-button').disabled = !setup;
 	$('close-button').disabled = state !== 'open';
+	// changes of the parameters: once the genesis is sealed (docs/GOVERNANCE.md)
+	if (!setup && !changes) changes = changesPanel($('changes'), { mode: 'admin' });
 	$('open-text').textContent = state === 'setup'
 		? 'Opening seals the settings, candidates, validators and the roll into the genesis block. Nothing of them can change afterwards, and registration ends.'
 		: state === 'open' ? 'The election is open. Closing it ends voting for good.' : 'The election is closed.';

@@ -7,7 +7,7 @@
 
 import { p256 } from '../vendor/noble-curves/nist.js';
 import { sha256 } from '../vendor/noble-hashes/sha2.js';
-import { hex, unhex, concat, tag, u16, u64, readUint, isHex, sealLeaf, HASH_LEN, KEY_LEN, SIG_LEN } from './encode.js';
+import { hex, unhex, concat, tag, u16, u64, readUint, isHex, sealLeaf, changeLeaf, HASH_LEN, KEY_LEN, SIG_LEN } from './encode.js';
 import { sign } from './crypto.js';
 
 const Point = p256.Point;
@@ -126,11 +126,12 @@ export function decryptionLeaf(d) {
 }
 
 // A secret election's block leaves (height ≥ 1, DESIGN 6.1): its ballots ("votes"), then
-// its decryption shares, then the seal's leaf.
+// its decryption shares, then the seal's leaf, then a change's (docs/GOVERNANCE.md).
 export function secretLeaves(block) {
 	const leaves = (Array.isArray(block.votes) ? block.votes : []).map(ballotLeaf);
 	for (const d of Array.isArray(block.decryptions) ? block.decryptions : []) leaves.push(decryptionLeaf(d));
 	if (block.seal) leaves.push(sealLeaf(block.seal));
+	if (block.change) leaves.push(changeLeaf(block.change));
 	return leaves;
 }
 

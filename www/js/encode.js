@@ -113,10 +113,32 @@ export function sealLeaf(seal) {
 	return concat(tag('chainvote/seal/1'), unhex(seal.election_id, HASH_LEN), u64(seal.closed_at));
 }
 
-// A block's merkle leaves (height ≥ 1): its votes, then its seal if it has one.
+const CHANGE_KINDS = { closes: 1, validator_key: 2, difficulty: 3 };
+
+// A change of the parameters in force (docs/GOVERNANCE.md): message =
+// "chainvote/change/1" || election_id(32) || u64(effective_height) || u8(kind) || fields,
+// what each validator signs.
+export function changeMessage(c) {
+	const kind = CHANGE_KINDS[c.kind];
+	if (!kind) throw new Error(`unknown change kind ${c.kind}`);
+	const fields = c.kind === 'closes' ? u64(c.closes)
+		: c.kind === 'difficulty' ? u8(c.difficulty)
+			: concat(unhex(c.old_key, KEY_LEN), unhex(c.new_key, KEY_LEN));
+	return concat(tag('chainvote/change/1'), unhex(c.election_id, HASH_LEN), u64(c.effective_height), u8(kind), fields);
+}
+
+// leaf = message || u8(n_signatures) || (validator_key || signature)*
+export function changeLeaf(c) {
+	const sigs = c.signatures || [];
+	return concat(changeMessage(c), u8(sigs.length),
+		...sigs.map((s) => concat(unhex(s.validator_key, KEY_LEN), unhex(s.signature, SIG_LEN))));
+}
+
+// A block's merkle leaves (height ≥ 1): its votes, then its seal, then its change.
 export function blockLeaves(block) {
 	const leaves = (Array.isArray(block.votes) ? block.votes : []).map(voteLeaf);
 	if (block.seal) leaves.push(sealLeaf(block.seal));
+	if (block.change) leaves.push(changeLeaf(block.change));
 	return leaves;
 }
 

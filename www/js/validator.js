@@ -11,6 +11,7 @@ import { hex, approvalMessage, rejectionMessage, text as encodeText } from './en
 import { sign, generateKey } from './crypto.js';
 import { checkBlock } from './verify.js';
 import { keyPanel } from './keypanel.js';
+import { changesPanel } from './changes.js';
 import { $, h, clear, say, explain, busy, poll, checkItem, shortHex, when, facts, hexCode, requireCrypto, downloadLink } from './ui.js';
 
 let key = null;
@@ -249,7 +250,7 @@ function newCard(p) {
 	const local = h('ul', { class: 'checks local-checks' }, checkItem(null, 'Checking in this browser…'));
 	const votesBody = h('tbody', {});
 	const el = h('article', { class: 'card proposal', id, 'aria-labelledby': id + '-h', dataset: { hash } },
-		h('header', {}, h('h3', { id: id + '-h' }, b.seal ? `Proposal for block ${b.height}: the seal` : `Proposal for block ${b.height}`), badge, ' ', wait),
+		h('header', {}, h('h3', { id: id + '-h' }, b.seal ? `Proposal for block ${b.height}: the seal` : b.change ? `Proposal for block ${b.height}: a change (${b.change.kind})` : `Proposal for block ${b.height}`), badge, ' ', wait),
 		facts([
 			['Hash', hexCode(hash)],
 			['Previous', hexCode(b.prev_hash)],
@@ -394,9 +395,11 @@ async function main() {
 	} catch (e) {
 		say($('props-error'), 'err', 'The election could not be loaded: ' + explain(e));
 	}
+	const changes = changesPanel($('changes'), { mode: 'validator', getKey: () => key });
 	const panel = await keyPanel('validator', (k) => {
 		key = k;
 		showRole();
+		changes.refresh();
 	});
 	$('key-make').addEventListener('click', () => makeKey(panel));
 	const limit = $('wait-limit');

@@ -4,7 +4,7 @@
 // signatures); its approvals; a vote's or ballot's receipt inclusion proof; and the
 // service's signed acceptance of a vote. The server's word is never taken for these.
 
-import { hex, unhex, votePayload, voteLeaf, blockLeaves, blockHeader, approvalMessage, acceptanceMessage, isHex } from './encode.js';
+import { hex, unhex, votePayload, voteLeaf, blockLeaves, blockHeader, approvalMessage, acceptanceMessage, isHex, changeMessage } from './encode.js';
 import { sha256, verify, leadingZeroBits } from './crypto.js';
 import { root, verifyInclusion } from './merkle.js';
 import { ballotPayload, ballotLeaf, decryptionPayload, decryptionLeaf, secretLeaves, verifyBallot } from './ballot.js';
@@ -119,7 +119,7 @@ export async function checkBlock(block, opts = {}) {
 	if (leaves) {
 		const r = hex(await root(leaves));
 		const n = secret ? votes.length + block.decryptions.length : votes.length;
-		const what = block.seal ? 'the seal' : secret
+		const what = block.seal ? 'the seal' : block.change ? 'the change' : secret
 			? (block.decryptions.length ? `${n} decryption share${n === 1 ? '' : 's'}` : `${n} ballot${n === 1 ? '' : 's'}`)
 			: `${votes.length} vote${votes.length === 1 ? '' : 's'}`;
 		checks.push(item(r === block.merkle_root, 'Merkle root over the leaves',
@@ -139,6 +139,28 @@ export async function checkBlock(block, opts = {}) {
 	if (secret) {
 		const { voteResults, shareResults } = await checkSecretItems(block, opts, checks);
 		return { checks, voteResults, shareResults, ok: checks.every((c) => c.ok), hash };
+	}
+
+	if (block.change) {
+		// a change block (docs/GOVERNANCE.md): the change alone, this election's, in force
+		// from the next height, every co-signature over its message (whether the signers
+		// are validators in force and enough of them, the server's checks say)
+		const c = block.change;
+		const sigs = Array.isArray(c.signatures) ? c.signatures : [];
+		let sigsOk = false;
+		try {
+			const msg = changeMessage(c);
+			sigsOk = sigs.length > 0 && (await Promise.all(sigs.map((s) => verify(s.validator_key, s.signature, msg)))).every(Boolean);
+		} catch {
+			sigsOk = false;
+		}
+		const mine = !opts.electionId || c.election_id === opts.electionId;
+		checks.push(item(mine && votes.length === 0 && !block.seal && c.effective_height === block.height + 1,
+			'The change is this election\'s, alone in its block, in force from the next block',
+			!mine ? 'the change names another election' : votes.length ? `${votes.length} votes beside the change`
+				: `${c.kind}, in force from ${c.effective_height}`));
+		checks.push(item(sigsOk, 'Every co-signature of the change verifies', `${sigs.length} signatures`));
+		return { checks, voteResults: [], ok: checks.every((c2) => c2.ok), hash };
 	}
 
 	const voteResults = [];
