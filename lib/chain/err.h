@@ -91,6 +91,9 @@ typedef enum cv_err {
 	CV_E_BAD_CHANGE, /* a change breaks a rule of its own, or is not alone in its block */
 	CV_E_CHANGE_SIGNATURES, /* too few co-signatures, out of order, or not by validators */
 	CV_E_CHANGE_CLOSES,     /* closes moved before a committed vote */
+	/* a replicated store (lib/store/store_cluster.c) */
+	CV_E_NOT_DURABLE, /* committed here, but a majority of the group did not acknowledge */
+	CV_E_NOT_MASTER,  /* a write on a replica, or no master is known */
 	CV_E__COUNT
 } cv_err;
 

@@ -60,11 +60,23 @@ struct cv_store {
 	/* A secret election's K and K_j (trustee order), derived with the genesis. */
 	uint8_t election_key[CV_POINT_LEN];
 	uint8_t (*trustee_keys)[CV_POINT_LEN];
+	/* The node's replication settings (root only; NULL: not replicated). */
+	cv_cluster_conf *cluster;
 	/* Test hooks and counters. */
 	atomic_int fault_deadlock;
 	atomic_uint fault_stall_ms;
 	atomic_ullong retries;
 };
+
+/* Replication (store_cluster.c). DB_INIT_REP when dir holds the node's
+ * configuration, else 0; joining the group once the environment is open; whether a
+ * handle's environment is replicated; a commit's acknowledgements: cleared before the
+ * commit, read after it in the same thread. */
+u_int32_t cv_st_cluster_open_flags(const char *dir);
+cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags);
+bool cv_st_replicated(const cv_store *s);
+void cv_st_cluster_commit_begin(void);
+bool cv_st_cluster_commit_durable(void);
 
 /* Internal results of the transaction loop, never returned to callers: the operation
  * hit a deadlock (or a lock timeout) and is retried after the abort. Out of the range
