@@ -30,6 +30,9 @@ static const char replicate_usage[] =
     "programs. It logs each change of role; --ready FILE is written once this node is\n"
     "master or a replica that has caught up (the programs can then open the store).\n";
 
+/* A checkpoint every 30 s (150 turns of 200 ms) on the master. */
+#define CHECKPOINT_TICKS 150
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -47,6 +50,7 @@ int cmd_replicate(int argc, char **argv)
 	struct sigaction sa = {0};
 	char role[16] = "";
 	bool announced = false;
+	unsigned ticks = 0;
 	cv_store *s = NULL;
 	cv_err e;
 	int c;
@@ -102,6 +106,11 @@ int cmd_replicate(int argc, char **argv)
 				}
 			}
 		}
+		/* the group's checkpoints are the master's, written here (the programs'
+		 * processes do not checkpoint a replicated store); replicas replay them */
+		if (++ticks % CHECKPOINT_TICKS == 0 && strcmp(role, "master") == 0 &&
+		    (e = cv_store_checkpoint(s)) != CV_OK)
+			fprintf(stderr, "replicate: checkpoint: %s\n", cv_err_message(e));
 		sleep_ms(200);
 	}
 	cv_store_close(s);
@@ -141,7 +150,7 @@ int cmd_cluster(int argc, char **argv)
 	                                     {NULL, 0, NULL, 0}};
 	cli_service svc = {0};
 	cv_http_reply r = {0};
-	json_object *v, *sites, *master;
+	json_object *v, *sites, *master, *self;
 	cv_http *http;
 	int c, rc;
 
@@ -173,9 +182,8 @@ int cmd_cluster(int argc, char **argv)
 	}
 	master = json_object_object_get_ex(r.body, "master", &v) ? v : NULL;
 	printf("role: %s\n", str_of(r.body, "role"));
-	printf("self: %s %s\n",
-	       str_of(json_object_object_get_ex(r.body, "self", &v) ? v : NULL, "address"),
-	       str_of(v, "url"));
+	self = json_object_object_get_ex(r.body, "self", &v) ? v : NULL;
+	printf("self: %s %s\n", str_of(self, "address"), str_of(self, "url"));
 	printf("master: %s %s\n", str_of(master, "address"), str_of(master, "url"));
 	if (json_object_object_get_ex(r.body, "lag_bytes", &v)) {
 		printf("lag: ");

@@ -21,7 +21,7 @@
 #   DIFFICULTY (the demo elections' proof of work in leading zero bits, default 16; 0: an
 #   energy-free election, whose validator daemons propose the blocks themselves, in turn,
 #   so that with MINER=0 no miner runs at all),
-#   LISTEN (address, default 127.0.0.1),
+#   LISTEN (address, default 127.0.0.1), DEMO_VOTERS (the demo's voters, default 20),
 #   CLUSTER_CONF (this node's replication configuration, conf/cluster/node.conf.example:
 #   the node joins that replication group; `chainvote replicate` runs beside the
 #   programs, started first; only the node whose file says `creator` makes the demo).
@@ -129,7 +129,7 @@ demo_election() {
 	done
 	"$BIN/chainvote" validators --data "$DATA/election" "$demo/validators.csv"
 	: >"$demo/voters.csv"
-	for i in $(seq -w 1 20); do
+	for i in $(seq -w 1 "${DEMO_VOTERS:-20}"); do
 		f=$demo/voters/voter-$i.json
 		[ -f "$f" ] || "$BIN/chainvote" keygen -o "$f" 2>/dev/null
 		key_of "$f" >>"$demo/voters.csv"

@@ -635,8 +635,11 @@ cv_err cv_store_elections(cv_store *root, cv_election_listing **out, size_t *n)
 
 cv_err cv_store_checkpoint(cv_store *s)
 {
-	int rc = s->env->txn_checkpoint(s->env, 0, 0, 0);
+	int rc;
 
+	if (!cv_st_checkpoints(s))
+		return CV_OK;
+	rc = s->env->txn_checkpoint(s->env, 0, 0, 0);
 	if (rc == 0)
 		rc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE);
 	return rc == 0 ? CV_OK : cv_st_dberr(rc) == CV_E_RECOVER ? CV_E_RECOVER : CV_E_STORE;

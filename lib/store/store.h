@@ -27,7 +27,8 @@ typedef struct cv_store cv_store;
  * the register says a process died. One handle per process (not per thread). */
 cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out);
 void cv_store_close(cv_store *s); /* NULL is a no-op */
-/* Checkpoint and removal of log files no longer needed. */
+/* Checkpoint and removal of log files no longer needed. In a replicated store only the
+ * replication process checkpoints (a no-op elsewhere). */
 cv_err cv_store_checkpoint(cv_store *s);
 /* Hot backup while other processes keep working: copies the databases and the log into
  * target (created; CV_E_EXISTS when it exists), then runs catastrophic recovery on the
@@ -84,6 +85,7 @@ typedef struct cv_cluster_conf {
 	size_t n_peers;
 	unsigned priority;
 	bool creator;
+	bool replication_process; /* (set at open) this process is the site's */
 } cv_cluster_conf;
 /* Reads path (CV_E_NOT_FOUND when missing, CV_E_MALFORMED naming the line in *line). */
 cv_err cv_cluster_conf_read(const char *path, cv_cluster_conf *c, unsigned *line);

@@ -62,6 +62,13 @@ bool cv_st_cluster_commit_durable(void)
 	return !perm_failed;
 }
 
+bool cv_st_checkpoints(const cv_store *s)
+{
+	const cv_store *root = s->root != NULL ? s->root : s;
+
+	return root->cluster == NULL || root->cluster->replication_process;
+}
+
 bool cv_st_replicated(const cv_store *s)
 {
 	const cv_store *root = s->root != NULL ? s->root : s;
@@ -220,6 +227,10 @@ static int configure(DB_ENV *env, const cv_cluster_conf *c)
 	    (rc = env->rep_set_timeout(env, DB_REP_CONNECTION_RETRY, CL_CONNECTION_RETRY)) != 0 ||
 	    (rc = env->rep_set_timeout(env, DB_REP_HEARTBEAT_SEND, CL_HEARTBEAT_SEND)) != 0 ||
 	    (rc = env->rep_set_timeout(env, DB_REP_HEARTBEAT_MONITOR, CL_HEARTBEAT_MONITOR)) != 0 ||
+	    /* a master's checkpoint would otherwise hold the checkpoint mutex 30 s (time
+	     * for the replicas to flush their caches) while every checkpointing process
+	     * queued behind it */
+	    (rc = env->rep_set_timeout(env, DB_REP_CHECKPOINT_DELAY, 0)) != 0 ||
 	    /* two sites: neither may call itself master alone (no split brain) */
 	    (rc = env->rep_set_config(env, DB_REPMGR_CONF_2SITE_STRICT, 1)) != 0)
 		return rc;
@@ -320,6 +331,7 @@ cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags)
 		return e;
 	}
 	s->cluster = c;
+	c->replication_process = (flags & CV_STORE_REPLICATION) != 0;
 	if ((rc = configure(s->env, c)) != 0)
 		return cv_st_dberr(rc);
 	/* The first process to start repmgr listens on the site's port and runs the
