@@ -91,6 +91,12 @@ cluster: deps
 cluster-stop:
 	@sh tools/cluster.sh stop "$(if $(filter ./var,$(DATA)),./var-cluster,$(DATA))"
 
+# The longer replication run (the short one is part of make test): tests/e2e_cluster.py
+# with the master stopped 15 s (SIGSTOP) besides the SIGKILL failover.
+cluster-chaos: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BUILD)/rel/bin CGI=$(BUILD)/rel/cgi CLUSTER_CHAOS=1 python3 tests/e2e_cluster.py
+
 # Measurements against this machine's own limits (tools/dev/bench.sh prints the table).
 bench: deps
 	@$(MAKE) --no-print-directory all
