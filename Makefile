@@ -58,7 +58,7 @@ endef
 $(eval $(call variant,rel,$(REL_CFLAGS)))
 $(eval $(call variant,san,$(SAN_CFLAGS)))
 
-.PHONY: all deps test run stop cluster cluster-stop cluster-chaos clean format bench chaos fuzz install
+.PHONY: all deps test run stop cluster cluster-stop cluster-chaos bench-cluster clean format bench chaos fuzz install
 .SECONDARY:
 
 # bin/ and cgi-bin/*.fcgi are the release build, where users and nginx expect them.
@@ -101,6 +101,11 @@ cluster-chaos: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh tools/dev/bench.sh
+
+# Durable votes/s of a three-node replication group beside one node (tools/dev/bench_cluster.sh).
+bench-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tools/dev/bench_cluster.sh
 
 # The long crash-chaos run (a shorter one is part of make test).
 chaos: deps

@@ -353,6 +353,36 @@ def sigstop_master(cl, master):
     return url2
 
 
+def replica_killed(cl, master):
+    """CLUSTER_CHAOS: a replica killed under load through the two other nodes: their
+    clients see nothing (every vote answered 2xx at the first try)."""
+    m = [i for i in (1, 2, 3) if cl.url(i) == master][0]
+    r = [i for i in (1, 2, 3) if i != m][0]
+    other = [i for i in (1, 2, 3) if i not in (m, r)][0]
+    results = []
+
+    def client(node, voters):
+        for n in voters:
+            results.append(vote(cl.url(node), cl.voter(n), candidate=n % 3 + 1))
+            time.sleep(0.1)
+
+    a = threading.Thread(target=client, args=(m, range(100, 110)))
+    b = threading.Thread(target=client, args=(other, range(110, 119)))
+    a.start()
+    b.start()
+    time.sleep(1)
+    cl.kill_node(r)
+    a.join(300)
+    b.join(300)
+    check("with a replica killed under load, every vote through the other nodes is "
+          "answered 2xx at the first try", results and all(rc == 0 for rc, _ in results),
+          [o for rc, o in results if rc != 0][:3])
+    check("the killed replica started again rejoins", cl.start_node(r))
+    check("the group converges after the replica's return",
+          wait_quiet(cl, [1, 2, 3], timeout=120))
+    same_exports(cl, [1, 2, 3], "after the replica's return")
+
+
 def cut_off(cl, master):
     """The master alone: its commits are not acknowledged by a majority."""
     m = [i for i in (1, 2, 3) if cl.url(i) == master][0]
@@ -375,6 +405,7 @@ def main():
         master = failover(cl)
         if CHAOS:
             master = sigstop_master(cl, master)
+            replica_killed(cl, master)
         cut_off(cl, master)
     finally:
         cl.cleanup()

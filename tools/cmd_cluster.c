@@ -91,7 +91,8 @@ int cmd_replicate(int argc, char **argv)
 			if (strcmp(role, info.role) != 0) {
 				snprintf(role, sizeof role, "%s", info.role);
 				printf("replicate: role %s, master %s, generation %u\n", info.role,
-				       info.master_known ? info.master.url : "unknown", info.generation);
+				       info.master_known ? info.master.url : "unknown",
+				       info.generation);
 				fflush(stdout);
 			}
 			if (!announced && ready != NULL &&
@@ -145,9 +146,8 @@ static void print_lag(json_object *o)
 
 int cmd_cluster(int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_SERVICE_OPTIONS,
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    CLI_SERVICE_OPTIONS, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	cli_service svc = {0};
 	cv_http_reply r = {0};
 	json_object *v, *sites, *master, *self;
@@ -197,10 +197,12 @@ int cmd_cluster(int argc, char **argv)
 			json_object *s = json_object_array_get_idx(sites, i);
 
 			printf("  %s %s %s%s lag ", str_of(s, "address"), str_of(s, "url"),
-			       json_object_object_get_ex(s, "connected", &v) && json_object_get_boolean(v)
+			       json_object_object_get_ex(s, "connected", &v) &&
+			               json_object_get_boolean(v)
 			           ? "connected"
 			           : "disconnected",
-			       json_object_object_get_ex(s, "master", &v) && json_object_get_boolean(v)
+			       json_object_object_get_ex(s, "master", &v) &&
+			               json_object_get_boolean(v)
 			           ? " master"
 			           : "");
 			print_lag(s);

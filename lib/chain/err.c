@@ -139,8 +139,7 @@ static const struct {
                           "it is not known to be durable: try again.",
                           503},
     [CV_E_NOT_MASTER] = {"not_master",
-                         "This node is a replica and no master is reachable now; try again.",
-                         503},
+                         "This node is a replica and no master is reachable now; try again.", 503},
 };
 
 static int known(cv_err e)

@@ -17,10 +17,10 @@
 
 /* A write is answered within this; a master that does not answer is an outage the
  * client retries (503), not a hang. */
-#define FWD_TIMEOUT_MS     15000L
-#define FWD_CONNECT_MS     1000L
-#define FWD_MAX_BODY       (4u * 1024 * 1024)
-#define FWD_MAX_HEADERS    2048
+#define FWD_TIMEOUT_MS  15000L
+#define FWD_CONNECT_MS  1000L
+#define FWD_MAX_BODY    (4u * 1024 * 1024)
+#define FWD_MAX_HEADERS 2048
 
 struct answer {
 	char *body;
@@ -55,14 +55,14 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
  * headers) this node's nginx adds itself. */
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
-	static const char *const relayed[] = {"Set-Cookie:", "Location:", "ETag:",
-	                                      "Cache-Control:", "Retry-After:"};
+	static const char *const relayed[] = {
+	    "Set-Cookie:", "Location:", "ETag:", "Cache-Control:", "Retry-After:"};
 	struct answer *a = ctx;
 	size_t bytes = size * n;
 
 	if (bytes > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
-		snprintf(a->content_type, sizeof a->content_type, "%.*s", (int)strcspn(p + 13, "\r\n"),
-		         p + 13);
+		snprintf(a->content_type, sizeof a->content_type, "%.*s",
+		         (int)strcspn(p + 13, "\r\n"), p + 13);
 		return bytes;
 	}
 	for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++) {
@@ -166,7 +166,8 @@ cv_err cv_sv_forward_to_master(cv_req *r, const char *master_url)
 	} else {
 		/* the master went away mid-request: the write may or may not have been
 		 * done, as with any 503 (a vote asked again is refused as already voted) */
-		cv_log("forward to %s failed (%s)", master_url, a.too_large ? "too large" : "no answer");
+		cv_log("forward to %s failed (%s)", master_url,
+		       a.too_large ? "too large" : "no answer");
 		r->message = "The master did not answer; try again.";
 	}
 	curl_slist_free_all(headers);
@@ -281,9 +282,10 @@ cv_err cv_cluster_handler(cv_req *r)
 	if (master_lsn && strcmp(info.role, "master") != 0)
 		json_object_object_add(
 		    o, "lag_bytes",
-		    json_object_new_int64((int64_t)(lsn_bytes(mf, mo) > lsn_bytes(info.lsn_file, info.lsn_offset)
-		                                        ? lsn_bytes(mf, mo) - lsn_bytes(info.lsn_file, info.lsn_offset)
-		                                        : 0)));
+		    json_object_new_int64((
+		        int64_t)(lsn_bytes(mf, mo) > lsn_bytes(info.lsn_file, info.lsn_offset)
+		                     ? lsn_bytes(mf, mo) - lsn_bytes(info.lsn_file, info.lsn_offset)
+		                     : 0)));
 	sites = json_object_new_array();
 	for (size_t i = 0; i < info.n_sites; i++) {
 		const cv_cluster_site *site = &info.sites[i];
@@ -296,11 +298,11 @@ cv_err cv_cluster_handler(cv_req *r)
 		json_object_object_add(so, "lsn", have ? lsn_json(f, off) : NULL);
 		json_object_object_add(
 		    so, "lag_bytes",
-		    have && master_lsn
-		        ? json_object_new_int64((int64_t)(lsn_bytes(mf, mo) > lsn_bytes(f, off)
-		                                              ? lsn_bytes(mf, mo) - lsn_bytes(f, off)
-		                                              : 0))
-		        : NULL);
+		    have && master_lsn ? json_object_new_int64(
+		                             (int64_t)(lsn_bytes(mf, mo) > lsn_bytes(f, off)
+		                                           ? lsn_bytes(mf, mo) - lsn_bytes(f, off)
+		                                           : 0))
+		                       : NULL);
 		json_object_array_add(sites, so);
 	}
 	json_object_object_add(o, "sites", sites);

@@ -392,7 +392,8 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 	if ((e = join_replication_group(s, dir, flags)) != CV_OK)
 		goto err;
 	/* the replication process reads no database (a new replica has none yet) */
-	if (!(flags & CV_STORE_REPLICATION) && (e = open_dbs_patiently(s, (flags & CV_STORE_CREATE) != 0)) != CV_OK)
+	if (!(flags & CV_STORE_REPLICATION) &&
+	    (e = open_dbs_patiently(s, (flags & CV_STORE_CREATE) != 0)) != CV_OK)
 		goto err;
 	*out = s;
 	return CV_OK;
@@ -750,7 +751,8 @@ cv_err cv_st_run(cv_store *s, cv_st_op op, void *ctx)
 				cv_st_cluster_commit_begin();
 				rc = txn->commit(txn, 0);
 				if (rc == 0)
-					return cv_st_cluster_commit_durable() ? CV_OK : CV_E_NOT_DURABLE;
+					return cv_st_cluster_commit_durable() ? CV_OK
+					                                      : CV_E_NOT_DURABLE;
 				e = cv_st_dberr(rc);
 				if (e != ST_RETRY && e != ST_TIMEOUT)
 					return e;

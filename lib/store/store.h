@@ -69,10 +69,10 @@ unsigned long long cv_store_retries(cv_store *s);
 #define CV_STORE_REPLICATION 0x2 /* this process is the site's replication process */
 typedef struct cv_cluster_site {
 	char host[64];
-	unsigned port;    /* the replication port */
-	char url[256];    /* the node's HTTP front, where writes are sent when it is master */
-	bool connected;   /* (info) this process has a connection to it */
-	bool is_master;   /* (info) */
+	unsigned port;  /* the replication port */
+	char url[256];  /* the node's HTTP front, where writes are sent when it is master */
+	bool connected; /* (info) this process has a connection to it */
+	bool is_master; /* (info) */
 } cv_cluster_site;
 /* A node's configuration file, lines of `directive value...` (# starts a comment):
  *   self HOST:PORT URL     this site's replication address and HTTP front (once)
@@ -90,9 +90,9 @@ typedef struct cv_cluster_conf {
 /* Reads path (CV_E_NOT_FOUND when missing, CV_E_MALFORMED naming the line in *line). */
 cv_err cv_cluster_conf_read(const char *path, cv_cluster_conf *c, unsigned *line);
 typedef struct cv_cluster_info {
-	bool replicated;    /* false: a single machine's store, the rest is zero */
-	const char *role;   /* "master", "replica" or "starting" (no master known yet) */
-	bool startup_done;  /* a replica has caught up with the master once */
+	bool replicated;   /* false: a single machine's store, the rest is zero */
+	const char *role;  /* "master", "replica" or "starting" (no master known yet) */
+	bool startup_done; /* a replica has caught up with the master once */
 	cv_cluster_site self;
 	bool master_known;
 	cv_cluster_site master;

@@ -25,14 +25,14 @@
  * killed master's connections close at once, so its replicas elect without waiting for
  * that. An election waits ELECTION_TIMEOUT for votes, and a failed one is retried after
  * ELECTION_RETRY. A commit waits at most ACK_TIMEOUT for its acknowledgements. */
-#define CL_ACK_TIMEOUT        1000000u
-#define CL_ELECTION_TIMEOUT   2000000u
-#define CL_ELECTION_RETRY     1000000u
-#define CL_CONNECTION_RETRY   1000000u
-#define CL_HEARTBEAT_SEND     500000u
-#define CL_HEARTBEAT_MONITOR  2500000u
-#define CL_DEFAULT_PRIORITY   100u
-#define CL_MAX_PRIORITY       1000u
+#define CL_ACK_TIMEOUT       1000000u
+#define CL_ELECTION_TIMEOUT  2000000u
+#define CL_ELECTION_RETRY    1000000u
+#define CL_CONNECTION_RETRY  1000000u
+#define CL_HEARTBEAT_SEND    500000u
+#define CL_HEARTBEAT_MONITOR 2500000u
+#define CL_DEFAULT_PRIORITY  100u
+#define CL_MAX_PRIORITY      1000u
 /* The replication process's message threads (it applies the master's log with them). */
 #define CL_MESSAGE_THREADS 3
 /* A subordinate process of the master waits this long at open for its connections to
@@ -117,7 +117,7 @@ static bool parse_site(char *rest, cv_cluster_site *site)
 	if (strlen(url) >= sizeof site->url)
 		return false;
 	memset(site, 0, sizeof *site);
-	strcpy(site->url, url);
+	snprintf(site->url, sizeof site->url, "%s", url);
 	/* no trailing slash: paths are appended to it */
 	while (site->url[0] != '\0' && site->url[strlen(site->url) - 1] == '/')
 		site->url[strlen(site->url) - 1] = '\0';
@@ -369,8 +369,7 @@ cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags)
 }
 
 /* The configured site (self or a peer) at host:port, for its URL. */
-static const cv_cluster_site *conf_site(const cv_cluster_conf *c, const char *host,
-                                        unsigned port)
+static const cv_cluster_site *conf_site(const cv_cluster_conf *c, const char *host, unsigned port)
 {
 	if (strcmp(c->self.host, host) == 0 && c->self.port == port)
 		return &c->self;
@@ -409,12 +408,12 @@ cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out)
 	} else {
 		out->role = st->st_master != DB_EID_INVALID ? "replica" : "starting";
 	}
-	if ((rc = s->env->log_stat(s->env, &ls, 0)) == 0) {
+	if (s->env->log_stat(s->env, &ls, 0) == 0) {
 		out->lsn_file = ls->st_cur_file;
 		out->lsn_offset = ls->st_cur_offset;
 		free(ls);
 	}
-	if ((rc = s->env->repmgr_site_list(s->env, &n, &list)) == 0) {
+	if (s->env->repmgr_site_list(s->env, &n, &list) == 0) {
 		for (u_int i = 0; i < n && out->n_sites < CV_CLUSTER_MAX_SITES; i++) {
 			cv_cluster_site *site = &out->sites[out->n_sites++];
 			const cv_cluster_site *known = conf_site(c, list[i].host, list[i].port);
