@@ -14,7 +14,8 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 action=${1:-}
 
-nth() { echo "$2" | tr -s ' ' '\n' | sed -n "${1}p"; }
+# shellcheck disable=SC2086 # the list, split on purpose
+nth() { echo $2 | tr ' ' '\n' | sed -n "${1}p"; }
 
 start() {
 	nodes=$1 port=$2 data=$3

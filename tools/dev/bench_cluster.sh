@@ -14,7 +14,7 @@ case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 BIN=$BUILD/rel/bin
 CGI=$BUILD/rel/cgi
 S=${BENCH_CLUSTER_SECONDS:-10}
-NV=${BENCH_CLUSTER_VOTES:-40000}
+NV=${BENCH_CLUSTER_VOTES:-20000}
 T=$(mktemp -d /tmp/chainvote-bench-cluster.XXXXXX)
 chmod 711 "$T"
 export BIN CGI
