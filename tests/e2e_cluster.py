@@ -341,7 +341,7 @@ def sigstop_master(cl, master):
     url, views = wait_one_master(cl, others, timeout=30)
     check("while the master is stopped, the others elect a new one",
           url is not None and url != master, views)
-    rc, out = vote(cl.url(others[0]), cl.voter(90), candidate=1)
+    rc, out = vote(cl.url(others[0]), cl.voter(119), candidate=1)
     check("a vote through another node is accepted while the old master is stopped",
           rc == 0, out)
     cl.signal_node(m, signal.SIGCONT)
