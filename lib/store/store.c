@@ -81,8 +81,6 @@ cv_err cv_st_dberr(int rc)
 		return CV_E_RECOVER;
 	case ENOMEM:
 		return CV_E_NOMEM;
-	case EACCES: /* a write on a replication client */
-		return CV_E_NOT_MASTER;
 	case DB_REP_LOCKOUT: /* a replica catching up with a new master */
 		return CV_E_BUSY;
 	case DB_REP_HANDLE_DEAD: /* a replica rolled back: the handles must be opened anew */
@@ -770,6 +768,9 @@ cv_err cv_st_run(cv_store *s, cv_st_op op, void *ctx)
 			rc = txn->abort(txn);
 			if (rc == DB_RUNRECOVERY)
 				return CV_E_RECOVER;
+			/* a write refused because this site became a replica (EACCES) */
+			if (e == CV_E_STORE && cv_st_replicated(s) && !cv_st_cluster_is_master(s))
+				return CV_E_NOT_MASTER;
 		}
 		if (e != ST_RETRY && e != ST_TIMEOUT)
 			return e;

@@ -435,6 +435,18 @@ cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out)
 	return CV_OK;
 }
 
+bool cv_st_cluster_is_master(cv_store *s)
+{
+	DB_REP_STAT *st = NULL;
+	bool master;
+
+	if (s->env->rep_stat(s->env, &st, 0) != 0)
+		return false;
+	master = st->st_status == DB_REP_MASTER;
+	free(st);
+	return master;
+}
+
 bool cv_store_is_replica(cv_store *s, char *master_url, size_t n)
 {
 	cv_cluster_info info;
