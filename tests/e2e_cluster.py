@@ -40,7 +40,7 @@ CLUSTER_SH = os.path.join(TOP, "tools", "cluster.sh")
 RUN_SH = os.path.join(TOP, "tools", "run.sh")
 CHAINVOTE = os.path.join(T.BIN, "chainvote")
 NODES = 3
-VOTERS = 120
+VOTERS = 125
 LOAD_END = 100   # the failover's load: voters 13 to 99
 CHAOS = os.environ.get("CLUSTER_CHAOS") == "1"
 
@@ -271,6 +271,26 @@ def round_robin(cl):
           all(counts.get(k) == 1 for k in keys), counts)
 
 
+def backup_on_replica(cl):
+    """chainvote backup of a replica's store while the group runs: a consistent copy
+    (a single machine's data directory), and the group goes on taking votes."""
+    target = os.path.join(cl.tmp, "backup-node-2")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(cl.tmp, user=T.SERVICE_USER)
+    r = subprocess.run(T.as_service_user([CHAINVOTE, "backup", "--data",
+                                          os.path.join(cl.node(2), "election"), target]),
+                       capture_output=True, text=True, timeout=120)
+    check("chainvote backup of a replica's store succeeds", r.returncode == 0,
+          r.stdout + r.stderr)
+    s = subprocess.run([CHAINVOTE, "status", "--data", target], capture_output=True,
+                       text=True, timeout=60)
+    check("the backup is an open election of its own",
+          s.returncode == 0 and '"open"' in s.stdout, s.stdout[-300:] + s.stderr[-300:])
+    rc, out = vote(cl.url(2), cl.voter(121), candidate=1)
+    check("the replica takes a vote after its backup", rc == 0, out)
+
+
 def failover(cl):
     """Vote load through nodes 2 and 3 while node 1 (the master) is killed outright."""
     answered, lock, stop = {}, threading.Lock(), threading.Event()
@@ -402,6 +422,7 @@ def main():
             return
         formed(cl)
         round_robin(cl)
+        backup_on_replica(cl)
         master = failover(cl)
         if CHAOS:
             master = sigstop_master(cl, master)
