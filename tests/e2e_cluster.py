@@ -291,6 +291,28 @@ def backup_on_replica(cl):
     check("the replica takes a vote after its backup", rc == 0, out)
 
 
+def recovery_on_replica(cl):
+    """The programs of a replica recover its store together (as after a worker died
+    inside it: recovery.request): the replication process leaves the group while
+    recovery runs, joins again, and the node takes votes again."""
+    request = os.path.join(cl.node(2), "election", "recovery.request")
+    subprocess.run(T.as_service_user(["touch", request]), timeout=30, check=False)
+    deadline = time.time() + 60
+    while os.path.exists(request) and time.time() < deadline:
+        time.sleep(0.2)
+    check("a recovery requested on a replica runs (the request is taken away)",
+          not os.path.exists(request))
+    rc, out = 1, ""
+    while time.time() < deadline:
+        rc, out = vote(cl.url(2), cl.voter(122), candidate=1)
+        if rc == 0:
+            break
+        time.sleep(0.5)
+    check("after its recovery the replica rejoins and takes a vote", rc == 0, out)
+    url, views = wait_one_master(cl, [1, 2, 3])
+    check("and the group still has its master", url == cl.url(1), views)
+
+
 def failover(cl):
     """Vote load through nodes 2 and 3 while node 1 (the master) is killed outright."""
     answered, lock, stop = {}, threading.Lock(), threading.Event()
@@ -423,6 +445,7 @@ def main():
         formed(cl)
         round_robin(cl)
         backup_on_replica(cl)
+        recovery_on_replica(cl)
         master = failover(cl)
         if CHAOS:
             master = sigstop_master(cl, master)

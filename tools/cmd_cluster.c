@@ -30,6 +30,18 @@ static const char replicate_usage[] =
     "programs. It logs each change of role; --ready FILE is written once this node is\n"
     "master or a replica that has caught up (the programs can then open the store).\n";
 
+/* How long the programs' recovery may take before this process joins again anyway
+ * (theirs gives up after 60 s). */
+#define RECOVERY_WAIT_TICKS 700
+
+static bool recovery_requested(const char *data)
+{
+	char path[4096];
+
+	return snprintf(path, sizeof path, "%s/recovery.request", data) < (int)sizeof path &&
+	       access(path, F_OK) == 0;
+}
+
 /* A checkpoint every 30 s (150 turns of 200 ms) on the master. */
 #define CHECKPOINT_TICKS 150
 
@@ -86,6 +98,29 @@ int cmd_replicate(int argc, char **argv)
 	}
 	while (!stop) {
 		cv_cluster_info info;
+
+		/* The programs recover the store together when one of their workers died
+		 * inside it (lib/service/supervisor.c): recovery needs every handle closed,
+		 * this one too. Closed until the request is gone, then joined again. */
+		if (recovery_requested(data)) {
+			printf("replicate: the programs recover the store; leaving the group "
+			       "meanwhile\n");
+			fflush(stdout);
+			cv_store_close(s);
+			s = NULL;
+			for (int i = 0;
+			     i < RECOVERY_WAIT_TICKS && !stop && recovery_requested(data); i++)
+				sleep_ms(100);
+			if (stop)
+				break;
+			if ((e = cv_store_open(data, CV_STORE_REPLICATION, &s)) != CV_OK) {
+				fprintf(stderr, "chainvote replicate: %s: %s\n", data,
+				        cv_err_message(e));
+				return 1;
+			}
+			role[0] = '\0';
+			continue;
+		}
 
 		if (cv_store_cluster_info(s, &info) == CV_OK) {
 			if (strcmp(role, info.role) != 0) {

@@ -427,7 +427,7 @@ void cv_store_close(cv_store *s)
 		close(s->lock_fd);
 	cv_genesis_free(&s->genesis);
 	free(s->trustee_keys);
-	free(s->cluster);
+	cv_st_cluster_free(s->cluster);
 	pthread_mutex_destroy(&s->elections_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

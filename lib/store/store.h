@@ -67,6 +67,9 @@ unsigned long long cv_store_retries(cv_store *s);
 #define CV_CLUSTER_CONF      "replication.conf"
 #define CV_CLUSTER_MAX_SITES 16
 #define CV_STORE_REPLICATION 0x2 /* this process is the site's replication process */
+/* A program's worker: in a replicated store, waits (a few seconds) for the site's
+ * replication process when it is not running, as after a recovery that closed it. */
+#define CV_STORE_WAIT_REPLICATION 0x4
 typedef struct cv_cluster_site {
 	char host[64];
 	unsigned port;  /* the replication port */
@@ -86,6 +89,7 @@ typedef struct cv_cluster_conf {
 	unsigned priority;
 	bool creator;
 	bool replication_process; /* (set at open) this process is the site's */
+	int lock_fd;              /* (set at open) its replication.lock, or -1 */
 } cv_cluster_conf;
 /* Reads path (CV_E_NOT_FOUND when missing, CV_E_MALFORMED naming the line in *line). */
 cv_err cv_cluster_conf_read(const char *path, cv_cluster_conf *c, unsigned *line);

@@ -38,6 +38,10 @@
 /* A subordinate process of the master waits this long at open for its connections to
  * the other sites, so that its first commits are not refused for want of them. */
 #define CL_CONNECT_WAIT_MS 2000
+/* A worker waits this long for the replication process (back after a recovery). */
+#define CL_LISTENER_WAIT_MS 10000
+
+static void sleep_ms(long ms);
 
 /* Set by the event callback in the thread whose commit's acknowledgements failed
  * (repmgr fires DB_EVENT_REP_PERM_FAILED in the committing thread, in whichever process
@@ -60,6 +64,15 @@ void cv_st_cluster_commit_begin(void)
 bool cv_st_cluster_commit_durable(void)
 {
 	return !perm_failed;
+}
+
+void cv_st_cluster_free(cv_cluster_conf *c)
+{
+	if (c == NULL)
+		return;
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	free(c);
 }
 
 bool cv_st_checkpoints(const cv_store *s)
@@ -292,7 +305,7 @@ static bool replication_process_runs(const char *dir)
 
 /* Taken once this process is the listener; the descriptor stays open (and the lock
  * held) until the process exits. */
-static cv_err hold_replication_lock(const char *dir)
+static cv_err hold_replication_lock(const char *dir, cv_cluster_conf *c)
 {
 	char path[4096];
 	int fd;
@@ -305,6 +318,7 @@ static cv_err hold_replication_lock(const char *dir)
 		fprintf(stderr, "store: %s: another replication process runs\n", dir);
 		return CV_E_BUSY;
 	}
+	c->lock_fd = fd; /* closed with the handle (cv_st_cluster_free) */
 	return CV_OK;
 }
 
@@ -330,6 +344,7 @@ cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags)
 		free(c);
 		return e;
 	}
+	c->lock_fd = -1;
 	s->cluster = c;
 	c->replication_process = (flags & CV_STORE_REPLICATION) != 0;
 	if ((rc = configure(s->env, c)) != 0)
@@ -340,6 +355,10 @@ cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags)
 	 * starts repmgr only while the replication process runs (it holds
 	 * CL_LOCK); without it, a process works on the local environment alone, and a
 	 * commit it makes on a master is never acknowledged (CV_E_NOT_DURABLE). */
+	for (int waited = 0; (flags & CV_STORE_WAIT_REPLICATION) && waited < CL_LISTENER_WAIT_MS &&
+	                     !replication_process_runs(dir);
+	     waited += 50)
+		sleep_ms(50);
 	if (!(flags & CV_STORE_REPLICATION) && !replication_process_runs(dir))
 		return CV_OK;
 	/* repmgr's threads (and those they start) inherit this mask: signals meant for the
@@ -353,7 +372,7 @@ cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags)
 		fprintf(stderr, "store: %s: repmgr_start: %s\n", dir, db_strerror(rc));
 		return cv_st_dberr(rc);
 	}
-	if ((flags & CV_STORE_REPLICATION) && (e = hold_replication_lock(dir)) != CV_OK)
+	if ((flags & CV_STORE_REPLICATION) && (e = hold_replication_lock(dir, c)) != CV_OK)
 		return e;
 	if (!(flags & CV_STORE_REPLICATION) && s->env->rep_stat(s->env, &st, 0) == 0) {
 		bool master = st->st_status == DB_REP_MASTER;

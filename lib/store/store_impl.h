@@ -76,6 +76,9 @@ u_int32_t cv_st_cluster_open_flags(const char *dir);
 cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags);
 bool cv_st_replicated(const cv_store *s);
 bool cv_st_cluster_is_master(cv_store *s); /* this site is the group's master now */
+/* Releases the node's settings and, in the replication process, its lock (after the
+ * environment is closed). NULL is a no-op. */
+void cv_st_cluster_free(cv_cluster_conf *c);
 bool cv_st_checkpoints(const cv_store *s); /* not replicated, or the replication process */
 void cv_st_cluster_commit_begin(void);
 bool cv_st_cluster_commit_durable(void);
