@@ -20,7 +20,10 @@ nth() { echo $2 | tr ' ' '\n' | sed -n "${1}p"; }
 start() {
 	nodes=$1 port=$2 data=$3
 	case "$nodes" in '' | *[!0-9]*) echo "cluster: NODES wants a number" >&2; exit 2 ;; esac
-	[ "$nodes" -ge 1 ] && [ "$nodes" -le 16 ] || { echo "cluster: NODES wants 1 to 16" >&2; exit 2; }
+	if [ "$nodes" -lt 1 ] || [ "$nodes" -gt 16 ]; then
+		echo "cluster: NODES wants 1 to 16" >&2
+		exit 2
+	fi
 	mkdir -p "$data"
 	data=$(cd "$data" && pwd)
 	http_ports=${HTTP_PORTS:-} rep_ports=${REP_PORTS:-}
@@ -86,9 +89,12 @@ stop() {
 	data=$1
 	[ -d "$data" ] || return 0
 	# the replicas first: the master stays while they leave
-	for dir in $(ls -d "$data"/node-* 2>/dev/null | sort -r); do
-		sh "$top/tools/run.sh" stop 0 "$dir"
+	i=16
+	while [ "$i" -ge 1 ]; do
+		[ -d "$data/node-$i" ] && sh "$top/tools/run.sh" stop 0 "$data/node-$i"
+		i=$((i - 1))
 	done
+	return 0
 }
 
 status() {
