@@ -210,6 +210,14 @@ static unsigned long long lsn_bytes(uint32_t file, uint32_t offset)
 	return (unsigned long long)file * LOG_FILE_BYTES + offset;
 }
 
+/* How far the log end (file, offset) is behind the master's (mf, mo), in bytes. */
+static json_object *lag_json(uint32_t mf, uint32_t mo, uint32_t file, uint32_t offset)
+{
+	unsigned long long master = lsn_bytes(mf, mo), site = lsn_bytes(file, offset);
+
+	return json_object_new_int64((int64_t)(master > site ? master - site : 0));
+}
+
 static json_object *lsn_json(uint32_t file, uint32_t offset)
 {
 	json_object *o = json_object_new_object();
@@ -251,6 +259,8 @@ static bool peer_lsn(const char *url, uint32_t *file, uint32_t *offset)
 	return ok;
 }
 
+/* GET /api/cluster[?local=1]: 200 with the node's view of its group ({"replicated":
+ * false, "role": "single"} on one machine); 503 when the store cannot say. */
 cv_err cv_cluster_handler(cv_req *r)
 {
 	cv_cluster_info info;
@@ -275,17 +285,15 @@ cv_err cv_cluster_handler(cv_req *r)
 	if (local)
 		return cv_reply_json(r, 200, o);
 	if (strcmp(info.role, "master") == 0) {
-		mf = info.lsn_file, mo = info.lsn_offset, master_lsn = true;
+		mf = info.lsn_file;
+		mo = info.lsn_offset;
+		master_lsn = true;
 	} else if (info.master_known && info.master.url[0] != '\0') {
 		master_lsn = peer_lsn(info.master.url, &mf, &mo);
 	}
 	if (master_lsn && strcmp(info.role, "master") != 0)
-		json_object_object_add(
-		    o, "lag_bytes",
-		    json_object_new_int64((
-		        int64_t)(lsn_bytes(mf, mo) > lsn_bytes(info.lsn_file, info.lsn_offset)
-		                     ? lsn_bytes(mf, mo) - lsn_bytes(info.lsn_file, info.lsn_offset)
-		                     : 0)));
+		json_object_object_add(o, "lag_bytes",
+		                       lag_json(mf, mo, info.lsn_file, info.lsn_offset));
 	sites = json_object_new_array();
 	for (size_t i = 0; i < info.n_sites; i++) {
 		const cv_cluster_site *site = &info.sites[i];
@@ -296,13 +304,8 @@ cv_err cv_cluster_handler(cv_req *r)
 		json_object_object_add(so, "connected", json_object_new_boolean(site->connected));
 		json_object_object_add(so, "master", json_object_new_boolean(site->is_master));
 		json_object_object_add(so, "lsn", have ? lsn_json(f, off) : NULL);
-		json_object_object_add(
-		    so, "lag_bytes",
-		    have && master_lsn ? json_object_new_int64(
-		                             (int64_t)(lsn_bytes(mf, mo) > lsn_bytes(f, off)
-		                                           ? lsn_bytes(mf, mo) - lsn_bytes(f, off)
-		                                           : 0))
-		                       : NULL);
+		json_object_object_add(so, "lag_bytes",
+		                       have && master_lsn ? lag_json(mf, mo, f, off) : NULL);
 		json_object_array_add(sites, so);
 	}
 	json_object_object_add(o, "sites", sites);
