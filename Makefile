@@ -49,7 +49,7 @@ $(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tools/dev/%.o $(BUILD)/$(1)/libchainvote.
 	$$(CC) $(2) $$^ $$(LDLIBS) -lcurl -o $$@
 $(BUILD)/$(1)/cgi/%.fcgi: $(BUILD)/$(1)/obj/cgi-bin/%.o $(BUILD)/$(1)/libchainvote.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) $$^ $$(LDLIBS) -lfcgi -o $$@
+	$$(CC) $(2) $$^ $$(LDLIBS) -lfcgi -lcurl -o $$@
 $(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/%.o $(BUILD)/$(1)/libchainvote.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) $$^ $$(LDLIBS) -lfcgi -lcurl -o $$@
@@ -58,7 +58,7 @@ endef
 $(eval $(call variant,rel,$(REL_CFLAGS)))
 $(eval $(call variant,san,$(SAN_CFLAGS)))
 
-.PHONY: all deps test run stop clean format bench chaos fuzz install
+.PHONY: all deps test run stop cluster cluster-stop cluster-chaos bench-cluster clean format bench chaos fuzz install
 .SECONDARY:
 
 # bin/ and cgi-bin/*.fcgi are the release build, where users and nginx expect them.
@@ -81,10 +81,31 @@ run: deps
 stop:
 	@sh tools/run.sh stop "$(PORT)" "$(DATA)"
 
+# A replication group of NODES nodes on this machine: node I on 127.0.0.1:PORT+I-1, its
+# data in DATA/node-I (tools/cluster.sh; docs/ARCHITECTURE.md, "Past one machine").
+NODES ?= 3
+cluster: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/cluster.sh start "$(NODES)" "$(PORT)" "$(if $(filter ./var,$(DATA)),./var-cluster,$(DATA))"
+
+cluster-stop:
+	@sh tools/cluster.sh stop "$(if $(filter ./var,$(DATA)),./var-cluster,$(DATA))"
+
+# The longer replication run (the short one is part of make test): tests/e2e_cluster.py
+# with the master stopped 15 s (SIGSTOP) besides the SIGKILL failover.
+cluster-chaos: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BUILD)/rel/bin CGI=$(BUILD)/rel/cgi CLUSTER_CHAOS=1 python3 tests/e2e_cluster.py
+
 # Measurements against this machine's own limits (tools/dev/bench.sh prints the table).
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh tools/dev/bench.sh
+
+# Durable votes/s of a three-node replication group beside one node (tools/dev/bench_cluster.sh).
+bench-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tools/dev/bench_cluster.sh
 
 # The long crash-chaos run (a shorter one is part of make test).
 chaos: deps

@@ -332,6 +332,7 @@ static const cv_route routes[] = {
     {"GET", "/api/blocks/:", CV_BODY_NONE, get_block},
     {"GET", "/api/chain/export", CV_BODY_NONE, export_chain},
     {"GET", "/api/chain/export/:", CV_BODY_NONE, export_at},
+    {"GET", "/api/cluster", CV_BODY_NONE, cv_cluster_handler},
 };
 
 static const cv_program program = {

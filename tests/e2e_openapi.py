@@ -467,6 +467,10 @@ def scenario(keys):
     expect("a txid that is not hex", http_("GET", "/api/votes/xyz"), 400)
     expect("the pool", http_("GET", "/api/pool?limit=3"), 200)
     expect("the pool with limit 0", http_("GET", "/api/pool?limit=0"), 400)
+    r = http_("GET", "/api/cluster")
+    expect("the node's replication group", r, 200)
+    check("one machine is not replicated",
+          (r.json or {}).get("replicated") is False and r.json.get("role") == "single", r)
     with open(voters[0]) as f:
         voter0 = json.load(f)["public_key"]
     expect("a voter with a pending vote", http_("GET", f"/api/voters/{voter0}"), 200)
@@ -811,6 +815,7 @@ def elections(keys, url):
     # the second election through its own paths
     E, A = "/api/e/second", "/admin/api/e/second"
     expect("its admin view", admin("GET", f"{A}/election"), 200)
+    expect("the replication group under its paths", http_("GET", f"{E}/cluster"), 200)
     expect("its settings changed", admin("PUT", f"{A}/election", {"threshold": 2}), 200)
     for cid, name in ((1, "Oak"), (2, "Pine"), (3, "Yew")):
         expect(f"its candidate {cid}", admin("PUT", f"{A}/candidates/{cid}", {"name": name}), 200)

@@ -2,6 +2,7 @@
  * matching, and whole requests run through cv_service_dispatch over in-memory FastCGI
  * streams (the stream struct is public in fcgiapp.h), so the 404/405/413/415/403/503
  * paths and the answer format are checked byte for byte. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,10 +141,11 @@ static const cv_route routes[] = {
 };
 static const cv_program program = {"test", routes, sizeof routes / sizeof routes[0], 64};
 
-/* A dummy store handle: the test handlers never use it, the dispatcher only checks
- * that there is one. */
-static int fake_store_storage;
-#define FAKE_STORE ((cv_store *)&fake_store_storage)
+/* A dummy store handle: the test handlers never use it; the dispatcher checks that
+ * there is one and, for a write, asks whether it is a replica of a replication group
+ * (zeroed, larger than a handle: a root handle of no group). */
+static _Alignas(max_align_t) unsigned char fake_store_storage[16384];
+#define FAKE_STORE ((cv_store *)fake_store_storage)
 
 typedef struct answer {
 	cv_err err;

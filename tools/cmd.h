@@ -48,4 +48,8 @@ int cmd_trustee(int argc, char **argv); /* trustee keygen|shares|status */
 /* cmd_ballot.c: the second device of a secret ballot's Benaloh challenge */
 int cmd_check_ballot(int argc, char **argv); /* check-ballot [--chain EXPORT] FILE */
 
+/* cmd_cluster.c: a node of a replication group */
+int cmd_replicate(int argc, char **argv); /* the site's replication process (--data DIR) */
+int cmd_cluster(int argc, char **argv);   /* cluster status --url U */
+
 #endif

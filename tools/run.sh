@@ -14,7 +14,7 @@
 # Started as root, the programs and the miner run as the system user chainvote (created
 # here when missing, group www-data) and nginx's workers as www-data; the sockets are in
 # DATA/run/sock, which only they can enter (README, "Trust boundary").
-#   usage: tools/run.sh start|supervise|stop|status PORT DATA
+#   usage: tools/run.sh start|join|supervise|stop|status PORT DATA
 # Environment: BIN, CGI (binary directories), WORKERS (per program, default 4),
 #   VOTE_WORKERS (the vote program's, default 4 x WORKERS up to 64: a vote waits for the
 #   log flush its batch shares, not the CPU, so more workers make larger batches),
@@ -26,7 +26,10 @@
 #   DIFFICULTY (the demo elections' proof of work in leading zero bits, default 16; 0: an
 #   energy-free election, whose validator daemons propose the blocks themselves, in turn,
 #   so that with MINER=0 no miner runs at all),
-#   LISTEN (address, default 127.0.0.1).
+#   LISTEN (address, default 127.0.0.1), DEMO_VOTERS (the demo's voters, default 20),
+#   CLUSTER_CONF (this node's replication configuration, conf/cluster/node.conf.example:
+#   the node joins that replication group; `chainvote replicate` runs beside the
+#   programs, started first; only the node whose file says `creator` makes the demo).
 # HTTPS: on 127.0.0.1 the service speaks plain HTTP (a page on localhost is a secure
 #   context already); on any other LISTEN it speaks only HTTPS on PORT (plain HTTP there
 #   is redirected), with TLS_CERT and TLS_KEY (PEM files, the chain first) when given,
@@ -137,7 +140,7 @@ demo_election() {
 	done
 	"$BIN/chainvote" validators --data "$DATA/election" "$demo/validators.csv"
 	: >"$demo/voters.csv"
-	for i in $(seq -w 1 20); do
+	for i in $(seq -w 1 "${DEMO_VOTERS:-20}"); do
 		f=$demo/voters/voter-$i.json
 		[ -f "$f" ] || "$BIN/chainvote" keygen -o "$f" 2>/dev/null
 		key_of "$f" >>"$demo/voters.csv"
@@ -323,28 +326,60 @@ prepare() {
 	BIN=$(cd "$BIN" && pwd)
 	CGI=$(cd "$CGI" && pwd)
 	mkdir -p "$RUN/tmp"
-	if [ ! -d "$DATA/election" ]; then
+	if [ -n "${CLUSTER_CONF:-}" ]; then
+		# the node's configuration, where every process that opens the store reads it
+		mkdir -p "$DATA/election"
+		cp "$CLUSTER_CONF" "$DATA/election/replication.conf"
+		grep -q '^[[:space:]]*creator' "$CLUSTER_CONF" || CLUSTER_JOINER=1
+	fi
+	if [ -n "${CLUSTER_JOINER:-}" ]; then
+		: # a joining node's store comes from the group (an initial copy by itself)
+	elif [ ! -f "$DATA/election/meta.db" ]; then
 		mkdir -p "$DATA/election"
 		if [ "${DEMO:-1}" = 1 ]; then demo_election; else
 			"$BIN/chainvote" status --data "$DATA/election" >/dev/null 2>&1 || true
 		fi
 	fi
-	admin_credentials
+	[ -n "${CLUSTER_JOINER:-}" ] || admin_credentials
 	users_and_owners
 	render_nginx "$1"
 	# Nothing of ours runs on the store (after a crash, or a kill of everything): run
 	# Berkeley DB recovery first, as its documentation asks, so that no process has to
 	# join an environment that dead processes left behind.
 	running=0
-	for p in $PROGRAMS; do alive "$RUN/$p.pid" && running=1; done
+	for p in replicate $PROGRAMS; do alive "$RUN/$p.pid" && running=1; done
 	if [ $running = 0 ] && [ -f "$DATA/election/meta.db" ]; then
 		$AS "$BIN/chainvote" recover --data "$DATA/election" ||
 			{ echo "run: recovery of $DATA/election failed" >&2; exit 1; }
 	fi
 }
 
+# A replicated node's replication process, before the programs: they may open the store
+# once it is master, or a replica that holds the group's data (the ready file).
+replication_start() {
+	[ -n "${CLUSTER_CONF:-}" ] || return 0
+	alive "$RUN/replicate.pid" && return 0
+	rm -f "$RUN/replication.ready"
+	root && chown "$SERVICE_USER:$WEB_USER" "$RUN"
+	$AS "$BIN/chainvote" replicate --data "$DATA/election" --ready "$RUN/replication.ready" \
+		>>"$RUN/replicate.log" 2>&1 &
+	echo $! >"$RUN/replicate.pid"
+	i=0
+	while [ ! -f "$RUN/replication.ready" ] && [ $i -lt "${CLUSTER_WAIT:-600}" ]; do
+		alive "$RUN/replicate.pid" || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ ! -f "$RUN/replication.ready" ]; then
+		echo "run: the replication process did not join its group; the end of $RUN/replicate.log:" >&2
+		tail -n 5 "$RUN/replicate.log" >&2
+		exit 1
+	fi
+}
+
 start() {
 	prepare on
+	replication_start
 	for p in $PROGRAMS; do
 		alive "$RUN/$p.pid" && continue
 		rm -f "$SOCK/$p.sock"
@@ -389,7 +424,7 @@ start() {
 ChainVote is running at $url/$(https_note)
   vote:       $url/vote.html          results:  $url/results.html
   explorer:   $url/explorer.html      validate: $url/validator.html
-  admin:      $admin/admin/  (user admin, password $(cat "$DATA/demo/admin-password"),
+  admin:      $admin/admin/  (user admin, password $(cat "$DATA/demo/admin-password" 2>/dev/null || echo "(on the creator node)"),
               code: $BIN/chainvote totp $DATA/demo/admin-totp)
   elections:  $url/ lists them; another one's pages are under $url/e/SLUG/
               (the demo's empty one to set up: $admin/admin/e/next/)
@@ -568,18 +603,33 @@ stop() {
 		alive "$RUN/$p.pid" && kill -KILL "$(cat "$RUN/$p.pid")" 2>/dev/null || true
 		rm -f "$RUN/$p.pid"
 	done
+	# the replication process last: the programs' commits wait on its group
+	if alive "$RUN/replicate.pid"; then
+		kill -TERM "$(cat "$RUN/replicate.pid")" 2>/dev/null || true
+		i=0
+		while alive "$RUN/replicate.pid" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		alive "$RUN/replicate.pid" && kill -KILL "$(cat "$RUN/replicate.pid")" 2>/dev/null || true
+	fi
+	rm -f "$RUN/replicate.pid" "$RUN/replication.ready"
 	rm -f "$RUN/supervisord.pid" "$SOCK"/*.sock
 }
 
 status() {
-	for p in supervisord nginx miner $(validator_names) $PROGRAMS; do
-		[ "$p" = supervisord ] && [ ! -f "$RUN/$p.pid" ] && continue
+	for p in supervisord replicate nginx miner $(validator_names) $PROGRAMS; do
+		case $p in supervisord | replicate) [ -f "$RUN/$p.pid" ] || continue ;; esac
 		if alive "$RUN/$p.pid"; then echo "$p: running ($(cat "$RUN/$p.pid"))"; else echo "$p: stopped"; fi
 	done
 }
 
 case "$action" in
 start) start ;;
+join)
+	# a replicated node's replication process alone: tools/cluster.sh forms the whole
+	# group before any node's programs open the store (they learn its members then)
+	[ -n "${CLUSTER_CONF:-}" ] || { echo "run: join needs CLUSTER_CONF" >&2; exit 2; }
+	prepare on
+	replication_start
+	;;
 supervise) supervise ;;
 stop) stop ;;
 status) status ;;

@@ -134,6 +134,12 @@ static const struct {
                                 "The change is not co-signed by enough validators in force.", 422},
     [CV_E_CHANGE_CLOSES] = {"change_closes",
                             "The change moves closes before a vote already committed.", 422},
+    [CV_E_NOT_DURABLE] = {"not_durable",
+                          "A majority of the replication group did not acknowledge the write; "
+                          "it is not known to be durable: try again.",
+                          503},
+    [CV_E_NOT_MASTER] = {"not_master",
+                         "This node is a replica and no master is reachable now; try again.", 503},
 };
 
 static int known(cv_err e)

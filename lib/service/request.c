@@ -933,6 +933,16 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 		cv_reply_error(&r, e, "The election store is not available; try again.");
 		goto out;
 	}
+	/* a write on a replica of a replication group is the master's (forward.c) */
+	if (strcmp(r.method, "GET") != 0 && strcmp(r.method, "HEAD") != 0) {
+		char master_url[256];
+
+		if (cv_store_is_replica(s, master_url, sizeof master_url)) {
+			cv_sv_set_phase(CV_SV_WRITING);
+			e = cv_sv_forward_to_master(&r, master_url);
+			goto out;
+		}
+	}
 	if (r.election[0] != '\0' && (e = cv_store_election(s, r.election, &r.store)) != CV_OK) {
 		cv_reply_error(&r, e, e == CV_E_NOT_FOUND ? "No such election." : NULL);
 		goto out;

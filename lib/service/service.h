@@ -225,4 +225,9 @@ bool cv_etag_listed(const char *if_none_match, const char *etag);
 
 /* The JSON shapes the programs share with their clients are in api.h. */
 
+/* GET /api/cluster (lib/service/cluster.c): this node's role in its replication group,
+ * the master, its log end and each site's lag behind the master (asked of each site,
+ * ?local=1: only this node's own part). 200; {"replicated": false} on one machine. */
+cv_err cv_cluster_handler(cv_req *r);
+
 #endif

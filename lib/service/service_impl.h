@@ -55,4 +55,15 @@ void cv_sv_commit_stats(const cv_sv_commit *q, unsigned long long *n_votes,
  * a queue, a batch of one. */
 cv_err cv_sv_commit_vote(cv_store *s, const cv_vote *v, uint64_t now);
 
+/* forward.c: a write that reached a replica is sent to the master's front end at
+ * master_url ("" when none is known: CV_E_NOT_MASTER) and its answer relayed, status,
+ * body and headers; CV_E_NOT_MASTER when the master does not answer, or when the
+ * request was itself forwarded (no second hop). */
+cv_err cv_sv_forward_to_master(cv_req *r, const char *master_url);
+/* Whether r came from another node's forward. */
+bool cv_sv_forwarded(cv_req *r);
+/* GET url within timeout_ms: its JSON body when it answered 200, else NULL (caller
+ * puts it). */
+json_object *cv_sv_fetch_json(const char *url, long timeout_ms);
+
 #endif

@@ -189,7 +189,7 @@ static void worker_main(struct service *sv, int slot)
 	 * than answering the first requests 503; a store that will not open is the
 	 * master's to recover. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (open_store_patiently(sv->data_dir, 0, 100, 20, &store) != CV_OK)
+	if (open_store_patiently(sv->data_dir, CV_STORE_WAIT_REPLICATION, 100, 20, &store) != CV_OK)
 		_exit(EXIT_RECOVER);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ms_between(&t0, &t1) >= SLOW_OPEN_MS)

@@ -81,6 +81,10 @@ cv_err cv_st_dberr(int rc)
 		return CV_E_RECOVER;
 	case ENOMEM:
 		return CV_E_NOMEM;
+	case DB_REP_LOCKOUT: /* a replica catching up with a new master */
+		return CV_E_BUSY;
+	case DB_REP_HANDLE_DEAD: /* a replica rolled back: the handles must be opened anew */
+		return CV_E_RECOVER;
 	default:
 		return CV_E_STORE;
 	}
@@ -308,6 +312,14 @@ static cv_err open_dbs_patiently(cv_store *s, bool create)
 	}
 }
 
+/* A replicated environment (dir holds CV_CLUSTER_CONF) is opened with DB_INIT_REP and
+ * joins its replication group right after the open: the whole difference a replicated
+ * store makes to the open (lib/store/store_cluster.c has the rest). */
+static cv_err join_replication_group(cv_store *s, const char *dir, unsigned flags)
+{
+	return cv_st_cluster_join(s, dir, flags);
+}
+
 cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 {
 	cv_store *s = NULL;
@@ -368,13 +380,18 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 	 * run full recovery (then the other processes see DB_RUNRECOVERY and restart). */
 	rc = env->open(env, dir,
 	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-	                   DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD,
+	                   DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD |
+	                   cv_st_cluster_open_flags(dir),
 	               0600);
 	if (rc != 0) {
 		e = cv_st_dberr(rc);
 		goto err;
 	}
-	if ((e = open_dbs_patiently(s, (flags & CV_STORE_CREATE) != 0)) != CV_OK)
+	if ((e = join_replication_group(s, dir, flags)) != CV_OK)
+		goto err;
+	/* the replication process reads no database (a new replica has none yet) */
+	if (!(flags & CV_STORE_REPLICATION) &&
+	    (e = open_dbs_patiently(s, (flags & CV_STORE_CREATE) != 0)) != CV_OK)
 		goto err;
 	*out = s;
 	return CV_OK;
@@ -423,6 +440,7 @@ void cv_store_close(cv_store *s)
 	cv_genesis_free(&s->genesis);
 	free(s->trustee_keys);
 	params_free(s);
+	cv_st_cluster_free(s->cluster);
 	pthread_mutex_destroy(&s->elections_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -629,8 +647,11 @@ cv_err cv_store_elections(cv_store *root, cv_election_listing **out, size_t *n)
 
 cv_err cv_store_checkpoint(cv_store *s)
 {
-	int rc = s->env->txn_checkpoint(s->env, 0, 0, 0);
+	int rc;
 
+	if (!cv_st_checkpoints(s))
+		return CV_OK;
+	rc = s->env->txn_checkpoint(s->env, 0, 0, 0);
 	if (rc == 0)
 		rc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE);
 	return rc == 0 ? CV_OK : cv_st_dberr(rc) == CV_E_RECOVER ? CV_E_RECOVER : CV_E_STORE;
@@ -734,6 +755,20 @@ cv_err cv_st_run(cv_store *s, cv_st_op op, void *ctx)
 			 * that commit while another process flushes are covered by one fsync
 			 * instead of queueing one each behind the writers' lock. A failed
 			 * commit has ended the transaction either way. */
+			if (cv_st_replicated(s)) {
+				/* Replicated: a synchronous commit, whose log record the replicas
+				 * flush before they acknowledge it (REPCTL_FLUSH); the commit
+				 * returns once a quorum did, or the wait failed (the event). */
+				cv_st_cluster_commit_begin();
+				rc = txn->commit(txn, 0);
+				if (rc == 0)
+					return cv_st_cluster_commit_durable() ? CV_OK
+					                                      : CV_E_NOT_DURABLE;
+				e = cv_st_dberr(rc);
+				if (e != ST_RETRY && e != ST_TIMEOUT)
+					return e;
+				continue;
+			}
 			rc = txn->commit(txn, DB_TXN_NOSYNC);
 			if (rc == 0) {
 				rc = s->env->log_flush(s->env, NULL);
@@ -746,6 +781,9 @@ cv_err cv_st_run(cv_store *s, cv_st_op op, void *ctx)
 			rc = txn->abort(txn);
 			if (rc == DB_RUNRECOVERY)
 				return CV_E_RECOVER;
+			/* a write refused because this site became a replica (EACCES) */
+			if (e == CV_E_STORE && cv_st_replicated(s) && !cv_st_cluster_is_master(s))
+				return CV_E_NOT_MASTER;
 		}
 		if (e != ST_RETRY && e != ST_TIMEOUT)
 			return e;

@@ -27,7 +27,8 @@ typedef struct cv_store cv_store;
  * the register says a process died. One handle per process (not per thread). */
 cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out);
 void cv_store_close(cv_store *s); /* NULL is a no-op */
-/* Checkpoint and removal of log files no longer needed. */
+/* Checkpoint and removal of log files no longer needed. In a replicated store only the
+ * replication process checkpoints (a no-op elsewhere). */
 cv_err cv_store_checkpoint(cv_store *s);
 /* Hot backup while other processes keep working: copies the databases and the log into
  * target (created; CV_E_EXISTS when it exists), then runs catastrophic recovery on the
@@ -53,6 +54,63 @@ void cv_store_fault_deadlock(cv_store *s, int n);
 void cv_store_fault_stall(cv_store *s, unsigned ms);
 /* Number of transaction retries (deadlocks, lock timeouts) this handle has made. */
 unsigned long long cv_store_retries(cv_store *s);
+
+/* ---- replication (lib/store/store_cluster.c, docs/ARCHITECTURE.md "Past one machine") ----
+ * An environment whose directory holds CV_CLUSTER_CONF is one site of a Berkeley DB
+ * replication group run by the replication manager: every process that opens it joins
+ * the group (a subordinate process: it ships the log records of its own commits and
+ * waits for their acknowledgements), and one process per site, the replication process
+ * (cv_store_open with CV_STORE_REPLICATION, `chainvote replicate`), listens, elects
+ * and applies. A commit is answered CV_OK only once a majority of the group holds its
+ * log record on disk (DB_REPMGR_ACKS_QUORUM); a commit whose acknowledgements failed
+ * is CV_E_NOT_DURABLE, and a write on a replica CV_E_NOT_MASTER. */
+#define CV_CLUSTER_CONF      "replication.conf"
+#define CV_CLUSTER_MAX_SITES 16
+#define CV_STORE_REPLICATION 0x2 /* this process is the site's replication process */
+/* A program's worker: in a replicated store, waits (a few seconds) for the site's
+ * replication process when it is not running, as after a recovery that closed it. */
+#define CV_STORE_WAIT_REPLICATION 0x4
+typedef struct cv_cluster_site {
+	char host[64];
+	unsigned port;  /* the replication port */
+	char url[256];  /* the node's HTTP front, where writes are sent when it is master */
+	bool connected; /* (info) this process has a connection to it */
+	bool is_master; /* (info) */
+} cv_cluster_site;
+/* A node's configuration file, lines of `directive value...` (# starts a comment):
+ *   self HOST:PORT URL     this site's replication address and HTTP front (once)
+ *   peer HOST:PORT URL     another site of the group (each, at most 15)
+ *   priority N             election priority, 0-1000 (0: never master; default 100)
+ *   creator                this site creates the group when it has no membership yet */
+typedef struct cv_cluster_conf {
+	cv_cluster_site self;
+	cv_cluster_site peers[CV_CLUSTER_MAX_SITES - 1];
+	size_t n_peers;
+	unsigned priority;
+	bool creator;
+	bool replication_process; /* (set at open) this process is the site's */
+	int lock_fd;              /* (set at open) its replication.lock, or -1 */
+} cv_cluster_conf;
+/* Reads path (CV_E_NOT_FOUND when missing, CV_E_MALFORMED naming the line in *line). */
+cv_err cv_cluster_conf_read(const char *path, cv_cluster_conf *c, unsigned *line);
+typedef struct cv_cluster_info {
+	bool replicated;   /* false: a single machine's store, the rest is zero */
+	const char *role;  /* "master", "replica" or "starting" (no master known yet) */
+	bool startup_done; /* a replica has caught up with the master once */
+	cv_cluster_site self;
+	bool master_known;
+	cv_cluster_site master;
+	uint32_t lsn_file, lsn_offset; /* the end of this site's log */
+	uint32_t generation;           /* the election generation */
+	size_t n_sites;                /* every site but self, as the group knows them */
+	cv_cluster_site sites[CV_CLUSTER_MAX_SITES];
+} cv_cluster_info;
+/* What this site knows of the group now. */
+cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out);
+/* Whether the environment is replicated and this site is not the master: a write here
+ * would fail (CV_E_NOT_MASTER); the caller sends it to the master's URL (*master_url,
+ * "" when no master is known) instead. */
+bool cv_store_is_replica(cv_store *s, char *master_url, size_t n);
 
 /* ---- many elections in one environment ----
  * The handle cv_store_open gives is the default election's (the databases meta.db,

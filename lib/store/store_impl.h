@@ -66,11 +66,28 @@ struct cv_store {
 	 * may still point into an older one; changes are few. Guarded by lock. */
 	size_t n_params;
 	cv_params **params; /* the last is the current one */
+	/* The node's replication settings (root only; NULL: not replicated). */
+	cv_cluster_conf *cluster;
 	/* Test hooks and counters. */
 	atomic_int fault_deadlock;
 	atomic_uint fault_stall_ms;
 	atomic_ullong retries;
 };
+
+/* Replication (store_cluster.c). DB_INIT_REP when dir holds the node's
+ * configuration, else 0; joining the group once the environment is open; whether a
+ * handle's environment is replicated; a commit's acknowledgements: cleared before the
+ * commit, read after it in the same thread. */
+u_int32_t cv_st_cluster_open_flags(const char *dir);
+cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags);
+bool cv_st_replicated(const cv_store *s);
+bool cv_st_cluster_is_master(cv_store *s); /* this site is the group's master now */
+/* Releases the node's settings and, in the replication process, its lock (after the
+ * environment is closed). NULL is a no-op. */
+void cv_st_cluster_free(cv_cluster_conf *c);
+bool cv_st_checkpoints(const cv_store *s); /* not replicated, or the replication process */
+void cv_st_cluster_commit_begin(void);
+bool cv_st_cluster_commit_durable(void);
 
 /* Internal results of the transaction loop, never returned to callers: the operation
  * hit a deadlock (or a lock timeout) and is retried after the abort. Out of the range

@@ -1,0 +1,459 @@
+"""A replication group of three whole nodes (tools/cluster.sh: nginx, the programs and a
+Berkeley DB environment each, joined by the replication manager) on loopback ports:
+
+- the group forms with one master that every node names (GET /api/cluster, chainvote
+  cluster status);
+- votes posted round-robin to all three nodes are answered 2xx (a replica forwards them
+  to the master), a second vote by one voter through another node is refused, and once
+  the group is quiet every node's export is byte-identical and chainvote verify accepts
+  it;
+- failover: under vote load through the two other nodes, every process of the master is
+  killed with SIGKILL; the others elect a new master and writes are answered again (the
+  time is measured and printed); no vote answered 2xx is lost or doubled; the old master
+  started again rejoins as a replica and converges;
+- a master cut off from the majority (the two others killed) answers a vote 503
+  not_durable, never 2xx.
+
+Started by tests/e2e_cluster.sh with BIN and CGI in the environment. CLUSTER_CHAOS=1
+(make cluster-chaos) adds the longer runs: the master stopped with SIGSTOP for 15 s
+(no split brain: one master once it is continued, the exports converge) and a replica
+killed under load (the clients of the other nodes see nothing).
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.dont_write_bytecode = True   # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cvtest as T  # noqa: E402
+
+RES = T.Results("e2e_cluster")
+check = RES.check
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLUSTER_SH = os.path.join(TOP, "tools", "cluster.sh")
+RUN_SH = os.path.join(TOP, "tools", "run.sh")
+CHAINVOTE = os.path.join(T.BIN, "chainvote")
+NODES = 3
+VOTERS = 125
+LOAD_END = 100   # the failover's load: voters 13 to 99
+CHAOS = os.environ.get("CLUSTER_CHAOS") == "1"
+
+
+class Cluster:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="cv-cluster-")
+        if os.geteuid() == 0:
+            os.chmod(self.tmp, 0o711)
+        self.data = os.path.join(self.tmp, "data")
+        ports = set()
+        while len(ports) < 2 * NODES:
+            ports.add(T.free_port())
+        ports = sorted(ports)
+        self.http = ports[:NODES]
+        self.rep = ports[NODES:]
+        self.env = dict(os.environ, BIN=T.BIN, CGI=T.CGI, DIFFICULTY="0", MINER="0",
+                        WORKERS="2", VOTE_WORKERS="4", RATE_EXEMPT_LOOPBACK="1",
+                        DEMO_VOTERS=str(VOTERS), VALIDATOR_INTERVAL="0.5",
+                        HTTP_PORTS=" ".join(map(str, self.http)),
+                        REP_PORTS=" ".join(map(str, self.rep)))
+
+    def url(self, i):
+        return f"http://127.0.0.1:{self.http[i - 1]}"
+
+    def node(self, i):
+        return os.path.join(self.data, f"node-{i}")
+
+    def start(self):
+        r = subprocess.run(["sh", CLUSTER_SH, "start", str(NODES), "0", self.data],
+                           env=self.env, capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            print(r.stdout[-2000:], r.stderr[-2000:])
+        return r.returncode == 0
+
+    def start_node(self, i):
+        """Node i started again on its data (it rejoins the group), with the
+        validator daemons when it is node 1 (as tools/cluster.sh starts it)."""
+        env = dict(self.env, CLUSTER_CONF=os.path.join(self.node(i), "node.conf"))
+        if i != 1:
+            env["VALIDATORS"] = "0"
+        r = subprocess.run(["sh", RUN_SH, "start", str(self.http[i - 1]), self.node(i)],
+                           env=env, capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            print(r.stdout[-2000:], r.stderr[-2000:])
+        return r.returncode == 0
+
+    def pids(self, i):
+        """Every process of node i: those recorded in its PID files and their
+        children (the programs' workers)."""
+        out = []
+        run = os.path.join(self.node(i), "run")
+        for name in os.listdir(run) if os.path.isdir(run) else []:
+            if not name.endswith(".pid"):
+                continue
+            try:
+                with open(os.path.join(run, name)) as f:
+                    p = int(f.read())
+            except (OSError, ValueError):
+                continue
+            if T.alive(p):
+                out.append(p)
+                out.extend(T.children(p))
+        return out
+
+    def signal_node(self, i, sig):
+        pids = self.pids(i)
+        for p in pids:
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        return pids
+
+    def kill_node(self, i):
+        pids = self.signal_node(i, signal.SIGKILL)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(T.alive(p) for p in pids):
+            time.sleep(0.05)
+        # the dead node's PID files stay: run.sh start finds them dead and recovers
+
+    def stop(self):
+        subprocess.run(["sh", CLUSTER_SH, "stop", self.data], env=self.env,
+                       capture_output=True, timeout=300)
+        for i in range(1, NODES + 1):
+            self.signal_node(i, signal.SIGCONT)
+            self.signal_node(i, signal.SIGKILL)
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get("KEEP_TMP") != "1":
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def cluster(self, i):
+        r = T.request(self.url(i), "GET", "/api/cluster", timeout=10)
+        return r.json if r.status == 200 else None
+
+    def voter(self, n):
+        return os.path.join(self.node(1), "demo", "voters", f"voter-{n:03d}.json")
+
+
+def vote(url, key, candidate=1):
+    """chainvote vote: (exit status, its output)."""
+    try:
+        r = subprocess.run([CHAINVOTE, "vote", "--url", url, "--key", key, "--candidate",
+                            str(candidate)], capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout + r.stderr
+    except subprocess.TimeoutExpired:
+        return 124, "timeout"
+
+
+def voter_keys(cl, n):
+    out = []
+    for k in range(1, n + 1):
+        with open(cl.voter(k)) as f:
+            out.append(json.load(f)["public_key"])
+    return out
+
+
+def masters(cl, nodes):
+    """{node: its /api/cluster} for the given nodes, and the master URLs they name."""
+    views = {i: cl.cluster(i) for i in nodes}
+    named = {v["master"]["url"] for v in views.values() if v and v.get("master")}
+    return views, named
+
+
+def wait_one_master(cl, nodes, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        views, named = masters(cl, nodes)
+        roles = [v["role"] for v in views.values() if v]
+        if len(named) == 1 and roles.count("master") == 1 and len(roles) == len(nodes):
+            return named.pop(), views
+        time.sleep(0.3)
+    return None, masters(cl, nodes)[0]
+
+
+def export(cl, i):
+    r = T.request(cl.url(i), "GET", "/api/chain/export", timeout=30)
+    if r.status == 302 or r.status == 303:
+        r = T.request(cl.url(i), "GET", r.header("location"), timeout=30)
+    return r
+
+
+def chain_state(cl, i):
+    """(tip hash, pending votes) of node i, or None."""
+    e = T.request(cl.url(i), "GET", "/api/election", timeout=10)
+    p = T.request(cl.url(i), "GET", "/api/pool", timeout=10)
+    if e.status != 200 or p.status != 200 or not e.json or not p.json:
+        return None
+    return (e.json.get("tip_height"), p.json["pending"])
+
+
+def wait_quiet(cl, nodes, timeout=90):
+    """Until every node has no vote pending and the same tip, twice in a row."""
+    deadline, last = time.time() + timeout, None
+    while time.time() < deadline:
+        states = [chain_state(cl, i) for i in nodes]
+        if all(s is not None and s[1] == 0 for s in states) and len(set(states)) == 1:
+            if last == states[0]:
+                return True
+            last = states[0]
+        time.sleep(1)
+    return False
+
+
+def votes_in_export(doc):
+    """voter key -> how many times it appears in the export's blocks."""
+    count = {}
+    for b in doc.get("blocks", []):
+        for v in b.get("votes", []):
+            count[v["voter_key"]] = count.get(v["voter_key"], 0) + 1
+    return count
+
+
+def same_exports(cl, nodes, what):
+    bodies = {i: export(cl, i) for i in nodes}
+    ok = all(r.status == 200 for r in bodies.values())
+    check(f"{what}: every node serves its export", ok,
+          {i: r.status for i, r in bodies.items()})
+    distinct = {r.body for r in bodies.values()}
+    check(f"{what}: the exports of nodes {nodes} are byte-identical", ok and len(distinct) == 1,
+          [T.sha256(b).hex()[:16] for b in distinct])
+    return bodies[nodes[0]].body
+
+
+def verify(cl, body, what):
+    path = os.path.join(cl.tmp, "export.json")
+    with open(path, "wb") as f:
+        f.write(body)
+    r = subprocess.run([CHAINVOTE, "verify", path], capture_output=True, text=True, timeout=120)
+    check(f"{what}: chainvote verify accepts the export", r.returncode == 0,
+          r.stdout[-400:] + r.stderr[-400:])
+
+
+def formed(cl):
+    url, views = wait_one_master(cl, [1, 2, 3])
+    check("the group has one master that every node names", url == cl.url(1), views)
+    for i in (2, 3):
+        v = views.get(i) or {}
+        check(f"node {i} is a replica that has caught up", v.get("role") == "replica" and
+              v.get("startup_done") is True, v)
+        sites = v.get("sites") or []
+        check(f"node {i} lists the two other sites with their lag",
+              len(sites) == 2 and all("lag_bytes" in s for s in sites), sites)
+    r = subprocess.run([CHAINVOTE, "cluster", "status", "--url", cl.url(2)],
+                       capture_output=True, text=True, timeout=30)
+    check("chainvote cluster status names the role and the master",
+          r.returncode == 0 and "role: replica" in r.stdout and cl.url(1) in r.stdout,
+          r.stdout + r.stderr)
+
+
+def round_robin(cl):
+    rcs = []
+    for k in range(1, 13):
+        rcs.append(vote(cl.url((k - 1) % 3 + 1), cl.voter(k), candidate=k % 3 + 1))
+    check("12 votes posted round-robin to the three nodes are all accepted",
+          all(rc == 0 for rc, _ in rcs), [o for rc, o in rcs if rc != 0][:3])
+    rc, out = vote(cl.url(3), cl.voter(1), candidate=2)
+    check("a second vote by one voter through another node is refused (already voted)",
+          rc != 0 and "already_voted" in out, out)
+    check("the group goes quiet (every vote committed, one tip)", wait_quiet(cl, [1, 2, 3]))
+    body = same_exports(cl, [1, 2, 3], "after the round-robin votes")
+    verify(cl, body, "after the round-robin votes")
+    counts = votes_in_export(json.loads(body))
+    keys = voter_keys(cl, 12)
+    check("the export holds each of the 12 votes once",
+          all(counts.get(k) == 1 for k in keys), counts)
+
+
+def backup_on_replica(cl):
+    """chainvote backup of a replica's store while the group runs: a consistent copy
+    (a single machine's data directory), and the group goes on taking votes."""
+    target = os.path.join(cl.tmp, "backup-node-2")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(cl.tmp, user=T.SERVICE_USER)
+    r = subprocess.run(T.as_service_user([CHAINVOTE, "backup", "--data",
+                                          os.path.join(cl.node(2), "election"), target]),
+                       capture_output=True, text=True, timeout=120)
+    check("chainvote backup of a replica's store succeeds", r.returncode == 0,
+          r.stdout + r.stderr)
+    s = subprocess.run([CHAINVOTE, "status", "--data", target], capture_output=True,
+                       text=True, timeout=60)
+    check("the backup is an open election of its own",
+          s.returncode == 0 and '"open"' in s.stdout, s.stdout[-300:] + s.stderr[-300:])
+    rc, out = vote(cl.url(2), cl.voter(121), candidate=1)
+    check("the replica takes a vote after its backup", rc == 0, out)
+
+
+def recovery_on_replica(cl):
+    """The programs of a replica recover its store together (as after a worker died
+    inside it: recovery.request): the replication process leaves the group while
+    recovery runs, joins again, and the node takes votes again."""
+    request = os.path.join(cl.node(2), "election", "recovery.request")
+    subprocess.run(T.as_service_user(["touch", request]), timeout=30, check=False)
+    deadline = time.time() + 60
+    while os.path.exists(request) and time.time() < deadline:
+        time.sleep(0.2)
+    check("a recovery requested on a replica runs (the request is taken away)",
+          not os.path.exists(request))
+    rc, out = 1, ""
+    while time.time() < deadline:
+        rc, out = vote(cl.url(2), cl.voter(122), candidate=1)
+        if rc == 0:
+            break
+        time.sleep(0.5)
+    check("after its recovery the replica rejoins and takes a vote", rc == 0, out)
+    url, views = wait_one_master(cl, [1, 2, 3])
+    check("and the group still has its master", url == cl.url(1), views)
+
+
+def failover(cl):
+    """Vote load through nodes 2 and 3 while node 1 (the master) is killed outright."""
+    answered, lock, stop = {}, threading.Lock(), threading.Event()
+    first_after_kill = []
+    killed_at = []
+
+    def client(node, voters):
+        for n in voters:
+            if stop.is_set():
+                return
+            key = cl.voter(n)
+            for _ in range(60):           # retried until answered, as a person would
+                began = time.time()
+                rc, out = vote(cl.url(node), key, candidate=n % 3 + 1)
+                if rc == 0 or "already_voted" in out:
+                    with lock:
+                        answered[n] = "accepted" if rc == 0 else "already"
+                        # the first write both sent and answered after the kill
+                        if killed_at and rc == 0 and began > killed_at[0] and \
+                                not first_after_kill:
+                            first_after_kill.append(time.time() - killed_at[0])
+                    break
+                time.sleep(0.2)
+            time.sleep(0.1)
+
+    a = threading.Thread(target=client, args=(2, range(13, LOAD_END, 2)))
+    b = threading.Thread(target=client, args=(3, range(14, LOAD_END, 2)))
+    a.start()
+    b.start()
+    time.sleep(2)
+    killed_at.append(time.time())
+    cl.kill_node(1)
+    a.join(300)
+    b.join(300)
+    stop.set()
+    took = first_after_kill[0] if first_after_kill else None
+    print(f"# failover: writes answered again {took:.2f} s after the master was killed"
+          if took is not None else "# failover: no write answered after the kill")
+    check("after the master is killed, writes are answered again within 10 s",
+          took is not None and took < 10, took)
+    check("every vote of the load was answered in the end (2xx or already voted)",
+          len(answered) == len(range(13, LOAD_END)), len(answered))
+    url, views = wait_one_master(cl, [2, 3])
+    check("nodes 2 and 3 agree on a new master", url in (cl.url(2), cl.url(3)), views)
+    check("node 1 restarted on its data starts", cl.start_node(1))
+    url1, views = wait_one_master(cl, [1, 2, 3])
+    check("the old master rejoins as a replica of the new one",
+          url1 == url and (views.get(1) or {}).get("role") == "replica", views)
+    check("the group goes quiet again", wait_quiet(cl, [1, 2, 3], timeout=120))
+    body = same_exports(cl, [1, 2, 3], "after the failover")
+    verify(cl, body, "after the failover")
+    counts = votes_in_export(json.loads(body))
+    keys = voter_keys(cl, LOAD_END - 1)
+    accepted = [n for n, how in answered.items() if how == "accepted"]
+    check("no vote answered 2xx is lost: each is in the export",
+          all(counts.get(keys[n - 1]) == 1 for n in accepted),
+          [n for n in accepted if counts.get(keys[n - 1]) != 1])
+    check("no vote is doubled", all(c == 1 for c in counts.values()), counts)
+    return url
+
+
+def sigstop_master(cl, master):
+    """CLUSTER_CHAOS: the master frozen 15 s then continued: one master afterwards."""
+    m = [i for i in (1, 2, 3) if cl.url(i) == master][0]
+    others = [i for i in (1, 2, 3) if i != m]
+    cl.signal_node(m, signal.SIGSTOP)
+    time.sleep(15)
+    url, views = wait_one_master(cl, others, timeout=30)
+    check("while the master is stopped, the others elect a new one",
+          url is not None and url != master, views)
+    rc, out = vote(cl.url(others[0]), cl.voter(119), candidate=1)
+    check("a vote through another node is accepted while the old master is stopped",
+          rc == 0, out)
+    cl.signal_node(m, signal.SIGCONT)
+    url2, views = wait_one_master(cl, [1, 2, 3], timeout=60)
+    check("once continued there is still one master (no split brain)",
+          url2 is not None and url2 == url, views)
+    check("the group converges after the stop", wait_quiet(cl, [1, 2, 3], timeout=120))
+    same_exports(cl, [1, 2, 3], "after the SIGSTOP")
+    return url2
+
+
+def replica_killed(cl, master):
+    """CLUSTER_CHAOS: a replica killed under load through the two other nodes: their
+    clients see nothing (every vote answered 2xx at the first try)."""
+    m = [i for i in (1, 2, 3) if cl.url(i) == master][0]
+    r = [i for i in (1, 2, 3) if i != m][0]
+    other = [i for i in (1, 2, 3) if i not in (m, r)][0]
+    results = []
+
+    def client(node, voters):
+        for n in voters:
+            results.append(vote(cl.url(node), cl.voter(n), candidate=n % 3 + 1))
+            time.sleep(0.1)
+
+    a = threading.Thread(target=client, args=(m, range(100, 110)))
+    b = threading.Thread(target=client, args=(other, range(110, 119)))
+    a.start()
+    b.start()
+    time.sleep(1)
+    cl.kill_node(r)
+    a.join(300)
+    b.join(300)
+    check("with a replica killed under load, every vote through the other nodes is "
+          "answered 2xx at the first try", results and all(rc == 0 for rc, _ in results),
+          [o for rc, o in results if rc != 0][:3])
+    check("the killed replica started again rejoins", cl.start_node(r))
+    check("the group converges after the replica's return",
+          wait_quiet(cl, [1, 2, 3], timeout=120))
+    same_exports(cl, [1, 2, 3], "after the replica's return")
+
+
+def cut_off(cl, master):
+    """The master alone: its commits are not acknowledged by a majority."""
+    m = [i for i in (1, 2, 3) if cl.url(i) == master][0]
+    for i in (1, 2, 3):
+        if i != m:
+            cl.kill_node(i)
+    time.sleep(1)
+    rc, out = vote(cl.url(m), cl.voter(VOTERS), candidate=1)
+    check("a master cut off from the majority answers a vote 503 not_durable, never 2xx",
+          rc != 0 and "not_durable" in out, out)
+
+
+def main():
+    cl = Cluster()
+    try:
+        if not check("tools/cluster.sh starts a group of three nodes", cl.start()):
+            return
+        formed(cl)
+        round_robin(cl)
+        backup_on_replica(cl)
+        recovery_on_replica(cl)
+        master = failover(cl)
+        if CHAOS:
+            master = sigstop_master(cl, master)
+            replica_killed(cl, master)
+        cut_off(cl, master)
+    finally:
+        cl.cleanup()
+
+
+if __name__ == "__main__":
+    RES.run(main)
