@@ -57,7 +57,7 @@ class Cluster:
         ports = sorted(ports)
         self.http = ports[:NODES]
         self.rep = ports[NODES:]
-        self.env = dict(os.environ, BIN=T.BIN, CGI=T.CGI, DIFFICULTY="0", MINER="0",
+        self.env = dict(os.environ, BIN=T.BIN, CGI=T.CGI, DIFFICULTY="0", MINER="0", BALLOTS="open",
                         WORKERS="2", VOTE_WORKERS="4", RATE_EXEMPT_LOOPBACK="1",
                         DEMO_VOTERS=str(VOTERS), VALIDATOR_INTERVAL="0.5",
                         HTTP_PORTS=" ".join(map(str, self.http)),

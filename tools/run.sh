@@ -214,10 +214,14 @@ demo_ceremony() {
 	done
 	$AS "$BIN/chainvote" open --data "$DATA/election" || { echo "run: the open failed" >&2; return 1; }
 	rm -f "$demo/ceremony-pending"
-	for v in 16:1 17:2 18:1 19:3 20:1; do
-		"$BIN/chainvote" vote "$@" --key "$demo/voters/voter-${v%%:*}.json" \
-			--candidate "${v#*:}" >/dev/null ||
-			{ echo "run: demo voter ${v%%:*}'s ballot was refused" >&2; return 1; }
+	# the roll's last five voters (names as demo_election wrote them) cast ballots
+	choices="1 2 1 3 1"
+	for v in $(seq -w 1 "${DEMO_VOTERS:-20}" | tail -n 5); do
+		c=${choices%% *}
+		choices=${choices#* }
+		"$BIN/chainvote" vote "$@" --key "$demo/voters/voter-$v.json" \
+			--candidate "$c" >/dev/null ||
+			{ echo "run: demo voter $v's ballot was refused" >&2; return 1; }
 	done
 	# the daemons, as the programs' user, read the shares
 	if root; then chown -R "$SERVICE_USER:$WEB_USER" "$demo/validators"; fi

@@ -77,7 +77,7 @@ tail -n "$NV" "$T/group.votes" >"$T/replica.votes"
 ports="" reps=""
 for i in 1 2 3; do ports="$ports $(free_port)"; reps="$reps $(free_port)"; done
 HTTP_PORTS=$ports REP_PORTS=$reps RATE_EXEMPT_LOOPBACK=1 MINER=0 DEMO=0 VALIDATORS=0 \
-	sh "$top/tools/cluster.sh" start 3 0 "$T/group" >/dev/null
+	BALLOTS=open sh "$top/tools/cluster.sh" start 3 0 "$T/group" >/dev/null
 p1=$(echo "$ports" | awk '{print $1}')
 p2=$(echo "$ports" | awk '{print $2}')
 master=$(post "http://127.0.0.1:$p1" "$T/master.votes")
