@@ -29,6 +29,7 @@ static const struct command {
     {"backup", cmd_backup, "hot backup of a data directory while the service runs"},
     {"restore", cmd_restore, "make a data directory from a backup"},
     {"recover", cmd_recover, "recovery of a data directory no process has open"},
+    {"rekey", cmd_rekey, "move a stopped data directory's store to a new key"},
     {"admin-init", cmd_admin_init, "enrol the admin: password, TOTP secret, recovery codes"},
     {"totp", cmd_totp, "print the current TOTP code of a base32 secret"},
     {"vote", cmd_vote, "sign and send a vote to a service"},

@@ -134,6 +134,8 @@ static const struct {
                                 "The change is not co-signed by enough validators in force.", 422},
     [CV_E_CHANGE_CLOSES] = {"change_closes",
                             "The change moves closes before a vote already committed.", 422},
+    [CV_E_STORE_KEY] = {"store_key",
+                        "The store key is missing, unreadable or not the one of this store.", 500},
 };
 
 static int known(cv_err e)

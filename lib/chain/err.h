@@ -86,11 +86,13 @@ typedef enum cv_err {
 	CV_E_SEALED_OPEN,     /* a sealed share does not open with the recipient's key */
 	CV_E_SHARE_MISMATCH,  /* a share does not match its sender's commitments */
 	CV_E_CEREMONY,        /* the key ceremony is not complete (open refused) */
-	CV_E_SECRET_UNSERVED, /* no longer answered (secret elections are served); keeps its number */
+	CV_E_SECRET_UNSERVED, /* no longer answered (secret elections are served); keeps its number
+	                       */
 	/* changes of the parameters in force (docs/GOVERNANCE.md) */
 	CV_E_BAD_CHANGE, /* a change breaks a rule of its own, or is not alone in its block */
 	CV_E_CHANGE_SIGNATURES, /* too few co-signatures, out of order, or not by validators */
 	CV_E_CHANGE_CLOSES,     /* closes moved before a committed vote */
+	CV_E_STORE_KEY,         /* the store key is missing, unreadable, or not the store's */
 	CV_E__COUNT
 } cv_err;
 

@@ -143,12 +143,38 @@ static void alive_cache_reset(void)
 	memset(alive_cache, 0, sizeof alive_cache);
 }
 
+/* The key of the environment open under way in this thread (NULL outside one).
+ *
+ * Berkeley DB 5.3 consumes the key when it attaches to the regions: it copies it into
+ * the region and frees DB_ENV->passwd. With DB_REGISTER | DB_FAILCHK, an open that
+ * finds a dead process attaches twice (once for failchk, then for real, or for recovery
+ * when failchk fails), and the second attach finds no key: it fails ("Invalid
+ * password") or crashes. failchk asks is_alive about the registered threads between
+ * the two attaches, so is_alive puts the key back for the second one (allocated with
+ * malloc, as Berkeley DB allocates and frees it). */
+static __thread const char *opening_passwd;
+
+static void key_back(DB_ENV *env)
+{
+	size_t len;
+	char *p;
+
+	if (opening_passwd == NULL || env->passwd != NULL)
+		return;
+	len = strlen(opening_passwd) + 1;
+	if ((p = malloc(len)) == NULL)
+		return;
+	memcpy(p, opening_passwd, len);
+	env->passwd = p;
+	env->passwd_len = len;
+}
+
 static int is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
 {
 	long long now;
 	int alive;
 
-	(void)env;
+	key_back(env);
 	(void)tid;
 	(void)flags;
 	if (pid == getpid())
@@ -234,6 +260,144 @@ int cv_store_lock_exclusive(const char *dir)
 	return take_lock(dir, LOCK_EX | LOCK_NB);
 }
 
+/* ---- encryption at rest ---- */
+
+/* The base id of the environment's SysV shared memory segments (one per region, a
+ * handful). Every process that opens dir must find the same id, and two live
+ * environments must not share one (Berkeley DB takes over the segments of the id it is
+ * given when it creates regions): so it comes from the directory's device and inode,
+ * hashed into 2^27 slots of 16 ids. */
+static long shm_key_of(const char *dir)
+{
+	struct stat st;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	uint64_t parts[2];
+
+	if (stat(dir, &st) != 0)
+		return -1;
+	parts[0] = (uint64_t)st.st_dev;
+	parts[1] = (uint64_t)st.st_ino;
+	for (size_t i = 0; i < sizeof parts; i++) {
+		h ^= ((const uint8_t *)parts)[i];
+		h *= 1099511628211ULL;
+	}
+	return (long)(h % 0x7ffffffULL + 1) * 16;
+}
+
+cv_err cv_st_env_at_rest(DB_ENV *env, const char *dir, const char *passwd)
+{
+	long key = shm_key_of(dir);
+	int rc;
+
+	env->set_errcall(env, errcall);
+	if (key < 0)
+		return CV_E_NOT_FOUND;
+	if ((rc = env->set_shm_key(env, key)) != 0)
+		return cv_st_dberr(rc);
+	if (passwd != NULL && passwd[0] != '\0' &&
+	    (rc = env->set_encrypt(env, passwd, DB_ENCRYPT_AES)) != 0)
+		return cv_st_dberr(rc);
+	return CV_OK;
+}
+
+/* Removes the environment's regions (the shared memory segments; not the databases or
+ * the log) once nobody has it open: they hold the decrypted cache and would outlive the
+ * processes. The caller holds recovery.lock exclusively and has checkpointed (or
+ * recovered), so the files hold every committed page and the next open makes the
+ * regions anew. */
+static void remove_regions(const char *dir, const char *passwd)
+{
+	DB_ENV *env = NULL;
+
+	if (db_env_create(&env, 0) != 0)
+		return;
+	if (cv_st_env_at_rest(env, dir, passwd) != CV_OK) {
+		env->close(env, 0);
+		return;
+	}
+	/* DB_FORCE: the regions may still count a process that died with them attached;
+	 * the caller knows no live process has them open (every handle holds
+	 * recovery.lock shared). What the dead left undone is in the log and the register,
+	 * and the next open recovers it. */
+	(void)env->remove(env, dir, DB_FORCE);
+}
+
+static void quiet(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	(void)msg;
+}
+
+/* Whether passwd ("" for none) opens meta.db of dir, read alone outside the environment:
+ * its first page says whether it is encrypted, and its checksum is keyed. Tried before
+ * the environment is joined, because the first opener with a wrong key would make the
+ * regions under it (later openers with the right key then fail), or read the log as
+ * garbage in a recovery. */
+static bool key_opens(const char *dir, const char *passwd)
+{
+	char path[4096];
+	DB *db = NULL;
+	int rc = -1;
+
+	if (snprintf(path, sizeof path, "%s/%s", dir, db_files[ST_META]) >= (int)sizeof path)
+		return false;
+	/* a page being written at the same moment can fail once: try again */
+	for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
+		if (attempt > 0) {
+			struct timespec ts = {0, 50000000L};
+
+			nanosleep(&ts, NULL);
+		}
+		if (db_create(&db, NULL, 0) != 0)
+			return false;
+		db->set_errcall(db, quiet);
+		rc = passwd[0] != '\0' ? db->set_encrypt(db, passwd, DB_ENCRYPT_AES) : 0;
+		if (rc == 0)
+			rc = db->open(db, NULL, path, NULL, DB_UNKNOWN, DB_RDONLY, 0);
+		db->close(db, 0);
+	}
+	return rc == 0;
+}
+
+/* The key of the store in dir, checked before anything opens the environment: read
+ * from key_file (made first when a new environment is created without one) and tried
+ * on meta.db. CV_E_STORE_KEY, said on stderr, when it is missing or not the store's. */
+static cv_err store_key(const char *dir, const char *key_file, bool exists, bool create,
+                        char passwd[CV_STORE_KEY_HEX + 1])
+{
+	char key_path[4096];
+	cv_err e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);
+
+	/* a new environment without a key gets one (the directory is new, nothing can be
+	 * lost); an existing one must have its own */
+	if (e == CV_E_NOT_FOUND && !exists && create) {
+		if ((e = cv_store_key_create(key_path)) == CV_OK || e == CV_E_EXISTS)
+			e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);
+	}
+	if (e == CV_E_NOT_FOUND) {
+		fprintf(stderr,
+		        "chainvote store: no key file %s for the store in %s (without its key "
+		        "the store cannot be read; see README, \"The store key\")\n",
+		        key_path, dir);
+		return CV_E_STORE_KEY;
+	}
+	if (e != CV_OK || !exists || key_opens(dir, passwd))
+		return e;
+	if (passwd[0] != '\0' && key_opens(dir, ""))
+		fprintf(stderr,
+		        "chainvote store: the store in %s is not encrypted: open it with the key "
+		        "file \"%s\", or encrypt it with chainvote rekey --store-key %s\n",
+		        dir, CV_STORE_KEY_NONE, CV_STORE_KEY_NONE);
+	else if (passwd[0] == '\0')
+		fprintf(stderr, "chainvote store: the store in %s is encrypted: give its key\n",
+		        dir);
+	else
+		fprintf(stderr, "chainvote store: the key %s does not open the store in %s\n",
+		        key_path, dir);
+	return CV_E_STORE_KEY;
+}
+
 /* A database's file: the default election's by its name, another election's with the
  * election's slug in front (e.<slug>.meta.db), in the one environment directory. */
 static cv_err db_file(const cv_store *s, int i, char *out, size_t size)
@@ -249,6 +413,8 @@ static cv_err db_file(const cv_store *s, int i, char *out, size_t size)
  * environment do not queue behind its writers. */
 static cv_err open_dbs(cv_store *s, bool create)
 {
+	/* every database is encrypted under the environment's key, when it has one */
+	bool encrypted = (s->root != NULL ? s->root : s)->passwd[0] != '\0';
 	char name[64];
 	int rc;
 
@@ -260,6 +426,8 @@ static cv_err open_dbs(cv_store *s, bool create)
 			s->db[i] = NULL;
 			return cv_st_dberr(rc);
 		}
+		if (encrypted && (rc = s->db[i]->set_flags(s->db[i], DB_ENCRYPT)) != 0)
+			return cv_st_dberr(rc);
 		/* DB_AUTO_COMMIT: the open (and creation) is its own transaction. */
 		rc = s->db[i]->open(s->db[i], NULL, name, NULL, DB_BTREE,
 		                    DB_THREAD | DB_AUTO_COMMIT, 0600);
@@ -270,8 +438,17 @@ static cv_err open_dbs(cv_store *s, bool create)
 				s->db[i] = NULL;
 				return cv_st_dberr(rc);
 			}
+			if (encrypted && (rc = s->db[i]->set_flags(s->db[i], DB_ENCRYPT)) != 0)
+				return cv_st_dberr(rc);
 			rc = s->db[i]->open(s->db[i], NULL, name, NULL, DB_BTREE,
 			                    DB_CREATE | DB_THREAD | DB_AUTO_COMMIT, 0600);
+		}
+		if (rc == EINVAL) {
+			/* a database written without encryption under a key, or the reverse */
+			fprintf(stderr, "chainvote store: %s is %s\n", name,
+			        encrypted ? "not encrypted, but the store has a key"
+			                  : "encrypted, but no key was given");
+			return CV_E_STORE_KEY;
 		}
 		if (rc != 0)
 			return rc == ENOENT ? CV_E_NOT_FOUND : cv_st_dberr(rc);
@@ -308,9 +485,13 @@ static cv_err open_dbs_patiently(cv_store *s, bool create)
 	}
 }
 
-cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
+/* Opens the store as cv_store_open_key; lock false when the caller holds recovery.lock
+ * exclusively. */
+static cv_err store_open(const char *dir, const char *key_file, unsigned flags, bool lock,
+                         cv_store **out)
 {
 	cv_store *s = NULL;
+	bool exists;
 	DB_ENV *env;
 	cv_err e;
 	int rc;
@@ -318,7 +499,10 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 	*out = NULL;
 	if (dir == NULL || *dir == '\0')
 		return CV_E_NOT_FOUND;
-	if (!(flags & CV_STORE_CREATE) && !env_exists(dir))
+	if (strlen(dir) >= sizeof s->dir)
+		return CV_E_TOO_LARGE;
+	exists = env_exists(dir);
+	if (!(flags & CV_STORE_CREATE) && !exists)
 		return CV_E_NOT_FOUND;
 	if ((flags & CV_STORE_CREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return CV_E_IO;
@@ -334,8 +518,14 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 		free(s);
 		return CV_E_INTERNAL;
 	}
+	s->lock_fd = -1;
+	s->sole = !lock;
+	snprintf(s->dir, sizeof s->dir, "%s", dir);
+	if ((e = store_key(dir, key_file, exists, (flags & CV_STORE_CREATE) != 0, s->passwd)) !=
+	    CV_OK)
+		goto err;
 	/* waits while a recovery runs */
-	if ((s->lock_fd = take_lock(dir, LOCK_SH)) < 0) {
+	if (lock && (s->lock_fd = take_lock(dir, LOCK_SH)) < 0) {
 		e = CV_E_IO;
 		goto err;
 	}
@@ -346,7 +536,8 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 		goto err;
 	}
 	env = s->env;
-	env->set_errcall(env, errcall);
+	if ((e = cv_st_env_at_rest(env, dir, s->passwd)) != CV_OK)
+		goto err;
 	env->set_msgcall(env, msgcall);
 	if ((rc = env->set_cachesize(env, 0, ST_CACHE_BYTES, 1)) != 0 ||
 	    (rc = env->set_lg_bsize(env, ST_LOG_BUFFER)) != 0 ||
@@ -366,14 +557,16 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 	 * makes that first try failchk (abort their transactions, release their locks)
 	 * so the live processes carry on, and only when that cannot work does DB_RECOVER
 	 * run full recovery (then the other processes see DB_RUNRECOVERY and restart). */
-	rc = env->open(env, dir,
-	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-	                   DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD,
+	opening_passwd = s->passwd[0] != '\0' ? s->passwd : NULL;
+	rc = env->open(env, dir, ST_ENV_FLAGS | DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD,
 	               0600);
+	opening_passwd = NULL;
 	if (rc != 0) {
-		e = cv_st_dberr(rc);
+		/* EPERM: the regions were made under another key ("Invalid password") */
+		e = rc == EPERM ? CV_E_STORE_KEY : cv_st_dberr(rc);
 		goto err;
 	}
+	s->env_open = true;
 	if ((e = open_dbs_patiently(s, (flags & CV_STORE_CREATE) != 0)) != CV_OK)
 		goto err;
 	*out = s;
@@ -381,6 +574,32 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 err:
 	cv_store_close(s);
 	return e == ST_RETRY || e == ST_TIMEOUT ? CV_E_BUSY : e;
+}
+
+cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out)
+{
+	return store_open(dir, key_file, flags, true, out);
+}
+
+cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
+{
+	return store_open(dir, NULL, flags, true, out);
+}
+
+/* Whether s is the environment's last open handle: recovery.lock taken exclusively
+ * (every other handle holds it shared). A refused conversion of a flock drops the
+ * shared lock, so it is taken back then. */
+static bool last_handle(cv_store *s)
+{
+	if (s->sole)
+		return true;
+	if (s->lock_fd < 0)
+		return false;
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return true;
+	while (flock(s->lock_fd, LOCK_SH) != 0 && errno == EINTR)
+		;
+	return false;
 }
 
 /* An election handle's own part: its databases, its genesis cache, itself. */
@@ -395,6 +614,8 @@ static void election_free(cv_store *s)
 
 void cv_store_close(cv_store *s)
 {
+	bool last;
+
 	if (s == NULL || s->root != NULL)
 		return; /* an election handle is the root's, closed with it */
 	while (s->elections != NULL) {
@@ -403,11 +624,18 @@ void cv_store_close(cv_store *s)
 		s->elections = el->next_election;
 		election_free(el);
 	}
+	/* The last handle writes the cache out and removes the regions, so that the
+	 * decrypted cache does not outlive the processes in system memory. A process that
+	 * dies leaves them to the open or recovery that follows it. */
+	last = s->env_open && last_handle(s) && s->env->txn_checkpoint(s->env, 0, 0, DB_FORCE) == 0;
 	close_dbs(s);
 	if (s->env != NULL)
 		s->env->close(s->env, 0);
+	if (last)
+		remove_regions(s->dir, s->passwd);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	explicit_bzero(s->passwd, sizeof s->passwd);
 	cv_genesis_free(&s->genesis);
 	free(s->trustee_keys);
 	pthread_mutex_destroy(&s->elections_lock);
@@ -1602,17 +1830,21 @@ cv_err cv_st_view(cv_store *s, cv_view *v)
 
 /* Catastrophic recovery in a private environment: a hot copy's database files may hold
  * pages from different moments; replaying the whole copied log makes them consistent. */
-static cv_err recover_copy(const char *dir)
+static cv_err recover_copy(const char *dir, const char *passwd)
 {
 	DB_ENV *env = NULL;
 	int rc;
 
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return cv_st_dberr(rc);
-	env->set_errcall(env, errcall);
+	if (cv_st_env_at_rest(env, dir, passwd) != CV_OK) {
+		env->close(env, 0);
+		return CV_E_STORE;
+	}
+	/* private: the regions in this process's memory, gone with the handle; the copy
+	 * stays under the store's key */
 	rc = env->open(env, dir,
-	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-	                   DB_PRIVATE | DB_RECOVER_FATAL,
+	               (ST_ENV_FLAGS & ~(uint32_t)DB_SYSTEM_MEM) | DB_PRIVATE | DB_RECOVER_FATAL,
 	               0600);
 	env->close(env, 0);
 	return rc == 0 ? CV_OK : CV_E_STORE;
@@ -1631,13 +1863,40 @@ cv_err cv_store_backup(cv_store *s, const char *target)
 		return CV_E_RECOVER;
 	if (rc != 0)
 		return CV_E_IO;
-	return recover_copy(target);
+	return recover_copy(target, (s->root != NULL ? s->root : s)->passwd);
 }
 
-cv_err cv_store_recover(const char *dir)
+static cv_err recover_with(const char *dir, const char *passwd, bool keep_regions);
+
+cv_err cv_store_recover(const char *dir, const char *key_file)
+{
+	return cv_st_recover(dir, key_file, true);
+}
+
+cv_err cv_st_recover(const char *dir, const char *key_file, bool keep_regions)
+{
+	char passwd[CV_STORE_KEY_HEX + 1], key_path[4096];
+	cv_err e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);
+
+	if (e == CV_E_NOT_FOUND)
+		fprintf(stderr, "chainvote store: no key file %s for the store in %s\n", key_path,
+		        dir);
+	if (e == CV_OK && !key_opens(dir, passwd)) {
+		fprintf(stderr, "chainvote store: the key %s does not open the store in %s\n",
+		        key_path, dir);
+		e = CV_E_STORE_KEY;
+	}
+	if (e == CV_OK)
+		e = recover_with(dir, passwd, keep_regions);
+	explicit_bzero(passwd, sizeof passwd);
+	return e == CV_E_NOT_FOUND ? CV_E_STORE_KEY : e;
+}
+
+static cv_err recover_with(const char *dir, const char *passwd, bool keep_regions)
 {
 	DB_ENV *env = NULL;
 	char path[4096];
+	cv_err e;
 	int rc;
 
 	/* The register lists processes that had the environment open; none has now (the
@@ -1647,13 +1906,18 @@ cv_err cv_store_recover(const char *dir)
 		(void)unlink(path);
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return cv_st_dberr(rc);
-	env->set_errcall(env, errcall);
+	if ((e = cv_st_env_at_rest(env, dir, passwd)) != CV_OK) {
+		env->close(env, 0);
+		return e;
+	}
 	/* no DB_REGISTER: recovery runs whatever the register says, and the regions are
 	 * made anew */
-	rc = env->open(env, dir,
-	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-	                   DB_RECOVER,
-	               0600);
+	rc = env->open(env, dir, ST_ENV_FLAGS | DB_RECOVER, 0600);
 	env->close(env, 0);
-	return rc == 0 ? CV_OK : CV_E_STORE;
+	/* The regions stay, in system memory, for the processes that open it next (the
+	 * last of them to close removes them). Else they go: recovery ends in a
+	 * checkpoint, so the files hold every committed page. */
+	if (rc == 0 && !keep_regions)
+		remove_regions(dir, passwd);
+	return rc == 0 ? CV_OK : rc == EINVAL || rc == EPERM ? CV_E_STORE_KEY : CV_E_STORE;
 }

@@ -42,6 +42,12 @@ struct cv_store {
 	DB_ENV *env; /* an election handle's is its root's, borrowed */
 	DB *db[ST_N_DBS];
 	int lock_fd; /* recovery.lock, held shared while the handle is open (root only) */
+	/* Root only: the key's password, for the databases of every election and for the
+	 * backup's recovery of its copy; wiped at close. Empty: an unencrypted store. */
+	char passwd[CV_STORE_KEY_HEX + 1];
+	char dir[4096]; /* root only: the environment's directory */
+	bool sole;      /* root only: the caller holds recovery.lock exclusively */
+	bool env_open;  /* root only: the environment's open succeeded */
 	/* Elections: the root handle (cv_store_open) is the default election's; each other
 	 * election has a handle of its own databases in the same environment, opened on
 	 * first use and kept in the root's list until the root closes (cv_store_election). */
@@ -65,6 +71,25 @@ struct cv_store {
 	atomic_uint fault_stall_ms;
 	atomic_ullong retries;
 };
+
+/* Every environment open: the subsystems, and the shared regions in system memory
+ * (SysV shared memory, cv_st_env_at_rest) rather than in __db.* files of the
+ * directory: the cache holds pages decrypted, and the first region the key. */
+#define ST_ENV_FLAGS                                                                               \
+	(DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_SYSTEM_MEM)
+/* Encryption at rest, set on a new DB_ENV handle for the environment in dir before its
+ * open: the error callback, the key (passwd "" or NULL: none) and the base id of the
+ * regions' shared memory segments (derived from dir's device and inode, so every
+ * process opening dir finds the same). */
+cv_err cv_st_env_at_rest(DB_ENV *env, const char *dir, const char *passwd);
+/* Reads the key for the environment in dir: key_file, or the default when NULL, into
+ * passwd[CV_STORE_KEY_HEX + 1] ("" for CV_STORE_KEY_NONE); path[n] gets the file's
+ * name. CV_E_NOT_FOUND when the file does not exist; CV_E_STORE_KEY (said on stderr)
+ * when it is not a regular file, is open to group or others, or is malformed. */
+cv_err cv_st_key_load(const char *dir, const char *key_file, char *passwd, char *path, size_t n);
+/* cv_store_recover; keep_regions false removes the regions after it (nobody is to open
+ * the environment next). */
+cv_err cv_st_recover(const char *dir, const char *key_file, bool keep_regions);
 
 /* Internal results of the transaction loop, never returned to callers: the operation
  * hit a deadlock (or a lock timeout) and is retried after the abort. Out of the range
