@@ -718,7 +718,8 @@ def store_key_of(env_dir):
 def db_verify(env_dir, deadline=120, key=None):
     """As an operator would after a crash: db_recover on the stopped environment (it
     replays the log and rebuilds the regions), then db_verify over every database file,
-    both given the store's key (key: its file, default keys/store.key beside env_dir).
+    both given the store's key (key: its file, default keys/store.key beside env_dir;
+    no such file: an unencrypted store).
     db_recover leaves its regions in files (__db.*, which hold the key and decrypted
     pages), so they are removed after. Every tool runs under a time limit, since a
     wedged environment can block them. Returns (ok, output)."""
@@ -729,8 +730,11 @@ def db_verify(env_dir, deadline=120, key=None):
     files = sorted(f for f in os.listdir(env_dir) if f.endswith(".db"))
     if not files:
         return False, "no database files in " + env_dir
-    with open(key or store_key_of(env_dir)) as f:
-        pw = ["-P", f.read().strip()]
+    key = key or store_key_of(env_dir)
+    pw = []
+    if os.path.exists(key):  # none: a store made without a key (--store-key none)
+        with open(key) as f:
+            pw = ["-P", f.read().strip()]
     end = time.monotonic() + deadline
     out, ok = [], True
     try:

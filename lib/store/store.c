@@ -262,21 +262,61 @@ int cv_store_lock_exclusive(const char *dir)
 
 /* ---- encryption at rest ---- */
 
+static cv_err recover_with(const char *dir, const char *passwd, bool keep_regions);
+
+/* The environment's own random number, in dir/regions.id (8 hex digits), made by the
+ * first process that needs it: written under a private name and linked into place, so
+ * that processes starting together all read the same one. 0 when it cannot be had. */
+static uint32_t regions_id(const char *dir)
+{
+	char path[4096], tmp[4200], text[16] = {0};
+	uint32_t id = 0;
+	int fd;
+
+	if (snprintf(path, sizeof path, "%s/regions.id", dir) >= (int)sizeof path)
+		return 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			ssize_t n = read(fd, text, 8);
+
+			close(fd);
+			return n == 8 ? (uint32_t)strtoul(text, NULL, 16) : 0;
+		}
+		if (errno != ENOENT || cv_random(&id, sizeof id) != CV_OK)
+			return 0;
+		snprintf(text, sizeof text, "%08x", (unsigned)id);
+		snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+			return 0;
+		/* EEXIST: another process's, read on the next turn */
+		if (write(fd, text, 8) == 8 && link(tmp, path) != 0 && errno != EEXIST) {
+			close(fd);
+			unlink(tmp);
+			return 0;
+		}
+		close(fd);
+		unlink(tmp);
+	}
+	return 0;
+}
+
 /* The base id of the environment's SysV shared memory segments (one per region, a
- * handful). Every process that opens dir must find the same id, and two live
- * environments must not share one (Berkeley DB takes over the segments of the id it is
- * given when it creates regions): so it comes from the directory's device and inode,
- * hashed into 2^27 slots of 16 ids. */
+ * handful). Every process that opens dir must find the same id, and two environments
+ * must not share one (Berkeley DB takes over the segments of the id it is given when it
+ * creates regions): so it comes from the directory's device and inode and its own
+ * random number (a new directory on the inode of a deleted one whose segments a crash
+ * left behind does not find them), hashed into 2^27 slots of 16 ids. */
 static long shm_key_of(const char *dir)
 {
 	struct stat st;
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	uint64_t parts[2];
+	uint64_t parts[3];
 
 	if (stat(dir, &st) != 0)
 		return -1;
 	parts[0] = (uint64_t)st.st_dev;
 	parts[1] = (uint64_t)st.st_ino;
+	parts[2] = regions_id(dir);
 	for (size_t i = 0; i < sizeof parts; i++) {
 		h ^= ((const uint8_t *)parts)[i];
 		h *= 1099511628211ULL;
@@ -485,10 +525,7 @@ static cv_err open_dbs_patiently(cv_store *s, bool create)
 	}
 }
 
-/* Opens the store as cv_store_open_key; lock false when the caller holds recovery.lock
- * exclusively. */
-static cv_err store_open(const char *dir, const char *key_file, unsigned flags, bool lock,
-                         cv_store **out)
+cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out)
 {
 	cv_store *s = NULL;
 	bool exists;
@@ -519,13 +556,12 @@ static cv_err store_open(const char *dir, const char *key_file, unsigned flags, 
 		return CV_E_INTERNAL;
 	}
 	s->lock_fd = -1;
-	s->sole = !lock;
 	snprintf(s->dir, sizeof s->dir, "%s", dir);
 	if ((e = store_key(dir, key_file, exists, (flags & CV_STORE_CREATE) != 0, s->passwd)) !=
 	    CV_OK)
 		goto err;
 	/* waits while a recovery runs */
-	if (lock && (s->lock_fd = take_lock(dir, LOCK_SH)) < 0) {
+	if ((s->lock_fd = take_lock(dir, LOCK_SH)) < 0) {
 		e = CV_E_IO;
 		goto err;
 	}
@@ -576,30 +612,28 @@ err:
 	return e == ST_RETRY || e == ST_TIMEOUT ? CV_E_BUSY : e;
 }
 
-cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out)
-{
-	return store_open(dir, key_file, flags, true, out);
-}
-
 cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 {
-	return store_open(dir, NULL, flags, true, out);
+	return cv_store_open_key(dir, NULL, flags, out);
 }
 
-/* Whether s is the environment's last open handle: recovery.lock taken exclusively
- * (every other handle holds it shared). A refused conversion of a flock drops the
- * shared lock, so it is taken back then. */
-static bool last_handle(cv_store *s)
+/* After a handle closed and let go of recovery.lock: when no other handle is open (the
+ * lock can be had exclusively), recovery and the removal of the regions, so that the
+ * decrypted cache does not outlive the processes in system memory. Recovery rather than
+ * a checkpoint: a process killed with the environment open may have left it so that
+ * only recovery can work with it. Of several handles closing together, the last to try
+ * gets the lock; one that finds the regions gone already does nothing. */
+static void clean_up_if_last(const char *dir, const char *passwd)
 {
-	if (s->sole)
-		return true;
-	if (s->lock_fd < 0)
-		return false;
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
-		return true;
-	while (flock(s->lock_fd, LOCK_SH) != 0 && errno == EINTR)
-		;
-	return false;
+	char path[4096];
+	int fd = take_lock(dir, LOCK_EX | LOCK_NB);
+
+	if (fd < 0)
+		return;
+	if (snprintf(path, sizeof path, "%s/__db.001", dir) < (int)sizeof path &&
+	    access(path, F_OK) == 0)
+		(void)recover_with(dir, passwd, false);
+	close(fd);
 }
 
 /* An election handle's own part: its databases, its genesis cache, itself. */
@@ -614,8 +648,6 @@ static void election_free(cv_store *s)
 
 void cv_store_close(cv_store *s)
 {
-	bool last;
-
 	if (s == NULL || s->root != NULL)
 		return; /* an election handle is the root's, closed with it */
 	while (s->elections != NULL) {
@@ -624,17 +656,15 @@ void cv_store_close(cv_store *s)
 		s->elections = el->next_election;
 		election_free(el);
 	}
-	/* The last handle writes the cache out and removes the regions, so that the
-	 * decrypted cache does not outlive the processes in system memory. A process that
-	 * dies leaves them to the open or recovery that follows it. */
-	last = s->env_open && last_handle(s) && s->env->txn_checkpoint(s->env, 0, 0, DB_FORCE) == 0;
 	close_dbs(s);
 	if (s->env != NULL)
 		s->env->close(s->env, 0);
-	if (last)
-		remove_regions(s->dir, s->passwd);
-	if (s->lock_fd >= 0)
+	/* A process that dies leaves the regions to the open or recovery after it. */
+	if (s->lock_fd >= 0) {
 		close(s->lock_fd);
+		if (s->env_open)
+			clean_up_if_last(s->dir, s->passwd);
+	}
 	explicit_bzero(s->passwd, sizeof s->passwd);
 	cv_genesis_free(&s->genesis);
 	free(s->trustee_keys);
@@ -1865,8 +1895,6 @@ cv_err cv_store_backup(cv_store *s, const char *target)
 		return CV_E_IO;
 	return recover_copy(target, (s->root != NULL ? s->root : s)->passwd);
 }
-
-static cv_err recover_with(const char *dir, const char *passwd, bool keep_regions);
 
 cv_err cv_store_recover(const char *dir, const char *key_file)
 {

@@ -46,7 +46,6 @@ struct cv_store {
 	 * backup's recovery of its copy; wiped at close. Empty: an unencrypted store. */
 	char passwd[CV_STORE_KEY_HEX + 1];
 	char dir[4096]; /* root only: the environment's directory */
-	bool sole;      /* root only: the caller holds recovery.lock exclusively */
 	bool env_open;  /* root only: the environment's open succeeded */
 	/* Elections: the root handle (cv_store_open) is the default election's; each other
 	 * election has a handle of its own databases in the same environment, opened on

@@ -233,8 +233,8 @@ static cv_err private_env(const char *dir, const char *passwd, DB_ENV **out)
 	return CV_OK;
 }
 
-/* Copies the regular files of from that are not Berkeley DB's (DB_CONFIG, the audit
- * log, the admin's files) into to, as they are. */
+/* Copies the regular files of from that are not Berkeley DB's nor the store's own
+ * (DB_CONFIG, the audit log, the admin's files) into to, as they are. */
 static cv_err copy_others(const char *from, const char *to)
 {
 	char src[4096], dst[4096], buf[65536];
@@ -251,7 +251,8 @@ static cv_err copy_others(const char *from, const char *to)
 		ssize_t n;
 
 		if (strncmp(name, "__db.", 5) == 0 || strncmp(name, "log.", 4) == 0 ||
-		    is_db_file(name) || strcmp(name, "recovery.lock") == 0)
+		    is_db_file(name) || strcmp(name, "recovery.lock") == 0 ||
+		    strcmp(name, "regions.id") == 0) /* the new directory has its own */
 			continue;
 		if (snprintf(src, sizeof src, "%s/%s", from, name) >= (int)sizeof src ||
 		    snprintf(dst, sizeof dst, "%s/%s", to, name) >= (int)sizeof dst) {
