@@ -157,6 +157,8 @@ static int accept_connection(int listen_fd)
 	return fd;
 }
 
+static bool recovery_requested(const struct service *sv);
+
 /* A worker: its own store handle (Berkeley DB handles must not cross fork), then
  * accept and dispatch until told to stop. The board tells the master whether it is
  * inside a request (and so possibly inside the store) and whether its store is open:
@@ -257,7 +259,10 @@ static void worker_main(struct service *sv, int slot)
 	}
 	FCGX_Free(&req, 1);
 	atomic_store(&sv->board->ready[slot], 0); /* inside the store again */
-	cv_store_close(store);
+	if (recovery_requested(sv))
+		cv_store_close_for_recovery(store);
+	else
+		cv_store_close(store);
 	_exit(status);
 }
 

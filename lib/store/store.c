@@ -598,8 +598,10 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 	               0600);
 	opening_passwd = NULL;
 	if (rc != 0) {
-		/* EPERM: the regions were made under another key ("Invalid password") */
-		e = rc == EPERM ? CV_E_STORE_KEY : cv_st_dberr(rc);
+		/* The key was checked above: an "Invalid password" (EPERM) here is Berkeley
+		 * DB losing it between two attaches (is_alive), which a new attempt does not
+		 * meet, so it is not CV_E_STORE_KEY (which the services do not retry). */
+		e = cv_st_dberr(rc);
 		goto err;
 	}
 	s->env_open = true;
@@ -646,7 +648,7 @@ static void election_free(cv_store *s)
 	free(s);
 }
 
-void cv_store_close(cv_store *s)
+static void store_close(cv_store *s, bool clean_up)
 {
 	if (s == NULL || s->root != NULL)
 		return; /* an election handle is the root's, closed with it */
@@ -662,7 +664,7 @@ void cv_store_close(cv_store *s)
 	/* A process that dies leaves the regions to the open or recovery after it. */
 	if (s->lock_fd >= 0) {
 		close(s->lock_fd);
-		if (s->env_open)
+		if (s->env_open && clean_up)
 			clean_up_if_last(s->dir, s->passwd);
 	}
 	explicit_bzero(s->passwd, sizeof s->passwd);
@@ -671,6 +673,16 @@ void cv_store_close(cv_store *s)
 	pthread_mutex_destroy(&s->elections_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+void cv_store_close(cv_store *s)
+{
+	store_close(s, true);
+}
+
+void cv_store_close_for_recovery(cv_store *s)
+{
+	store_close(s, false);
 }
 
 /* ---- elections ---- */

@@ -52,7 +52,12 @@ cv_err cv_store_key_create(const char *path);
 cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out);
 /* cv_store_open_key with the default key file. */
 cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out);
-void cv_store_close(cv_store *s); /* NULL is a no-op */
+/* NULL is a no-op. The last handle to close runs recovery and removes the regions
+ * (the decrypted cache in shared memory). */
+void cv_store_close(cv_store *s);
+/* cv_store_close leaving the regions as they are, for a process stopped because a
+ * recovery is about to run (which makes them anew): no recovery twice. */
+void cv_store_close_for_recovery(cv_store *s);
 /* Checkpoint and removal of log files no longer needed. */
 cv_err cv_store_checkpoint(cv_store *s);
 /* Hot backup while other processes keep working: copies the databases and the log into
