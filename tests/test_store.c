@@ -1410,7 +1410,7 @@ static void test_elections_survive_reopen_and_recovery(void)
 	/* recovery of the one environment covers every election's databases */
 	lock = cv_store_lock_exclusive(multi_dir);
 	CHECK(lock >= 0);
-	CHECK_EQ_INT(cv_store_recover(multi_dir, NULL), CV_OK);
+	CHECK_EQ_INT(cv_store_recover(multi_dir, NULL, false), CV_OK);
 	if (lock >= 0)
 		close(lock);
 	root = NULL;
@@ -2044,7 +2044,7 @@ static void test_store_opens_with_its_own_key_only(void)
 	/* recovery needs the key too, and a wrong one changes nothing */
 	lock = cv_store_lock_exclusive(sub);
 	CHECK(lock >= 0);
-	CHECK_EQ_INT(cv_store_recover(sub, other), CV_E_STORE_KEY);
+	CHECK_EQ_INT(cv_store_recover(sub, other, false), CV_E_STORE_KEY);
 	if (lock >= 0)
 		close(lock);
 	CHECK(rename(key, aside) == 0);

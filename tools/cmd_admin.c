@@ -1380,14 +1380,10 @@ int cmd_recover(int argc, char **argv)
 		        errno == EWOULDBLOCK ? "a process has the store open" : strerror(errno));
 		return 1;
 	}
-	e = cv_store_recover(data, store_key);
+	/* the regions (the decrypted cache) go: the programs make them anew */
+	e = cv_store_recover(data, store_key, false);
 	close(lock);
-	if (e != CV_OK)
-		return fail("recover", e, data);
-	/* recovery leaves the regions (the decrypted cache) for the next open: an open and
-	 * close here removes them unless the service has opened the store meanwhile */
-	close_store(open_store("recover", data, 0));
-	return 0;
+	return e == CV_OK ? 0 : fail("recover", e, data);
 }
 
 /* ---- backups ---- */

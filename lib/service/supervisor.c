@@ -260,7 +260,7 @@ static void worker_main(struct service *sv, int slot)
 	FCGX_Free(&req, 1);
 	atomic_store(&sv->board->ready[slot], 0); /* inside the store again */
 	if (recovery_requested(sv))
-		cv_store_close_for_recovery(store);
+		cv_store_close_keep_regions(store);
 	else
 		cv_store_close(store);
 	_exit(status);
@@ -409,8 +409,9 @@ static void recover_together(struct service *sv)
 			bool done;
 
 			if (pid == 0)
-				_exit(cv_store_recover(sv->data_dir, sv->store_key) == CV_OK ? 0
-				                                                             : 1);
+				_exit(cv_store_recover(sv->data_dir, sv->store_key, true) == CV_OK
+				          ? 0
+				          : 1);
 			done = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
 			       WEXITSTATUS(st) == 0;
 			clock_gettime(CLOCK_MONOTONIC, &t2);
@@ -504,7 +505,8 @@ static int prepare_store(const char *dir, const char *key_file)
 		/* the other programs start at the same moment and open it too */
 		cv_err e = open_store_patiently(dir, key_file, CV_STORE_CREATE, 50, 100, &s);
 
-		cv_store_close(s);
+		/* the workers open it next */
+		cv_store_close_keep_regions(s);
 		_exit(e == CV_OK ? 0 : 1);
 	}
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)

@@ -680,7 +680,7 @@ void cv_store_close(cv_store *s)
 	store_close(s, true);
 }
 
-void cv_store_close_for_recovery(cv_store *s)
+void cv_store_close_keep_regions(cv_store *s)
 {
 	store_close(s, false);
 }
@@ -1908,12 +1908,7 @@ cv_err cv_store_backup(cv_store *s, const char *target)
 	return recover_copy(target, (s->root != NULL ? s->root : s)->passwd);
 }
 
-cv_err cv_store_recover(const char *dir, const char *key_file)
-{
-	return cv_st_recover(dir, key_file, true);
-}
-
-cv_err cv_st_recover(const char *dir, const char *key_file, bool keep_regions)
+cv_err cv_store_recover(const char *dir, const char *key_file, bool keep_regions)
 {
 	char passwd[CV_STORE_KEY_HEX + 1], key_path[4096];
 	cv_err e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);

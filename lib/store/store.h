@@ -55,9 +55,10 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out);
 /* NULL is a no-op. The last handle to close runs recovery and removes the regions
  * (the decrypted cache in shared memory). */
 void cv_store_close(cv_store *s);
-/* cv_store_close leaving the regions as they are, for a process stopped because a
- * recovery is about to run (which makes them anew): no recovery twice. */
-void cv_store_close_for_recovery(cv_store *s);
+/* cv_store_close leaving the regions as they are, for a process after which others
+ * open the store at once: a worker stopped because a recovery is about to run (which
+ * makes them anew), the services' first open before their workers start. */
+void cv_store_close_keep_regions(cv_store *s);
 /* Checkpoint and removal of log files no longer needed. */
 cv_err cv_store_checkpoint(cv_store *s);
 /* Hot backup while other processes keep working: copies the databases and the log into
@@ -71,11 +72,12 @@ cv_err cv_store_backup(cv_store *s, const char *target);
 int cv_store_lock_exclusive(const char *dir);
 /* Normal recovery of the environment in dir under the key in key_file (NULL: the
  * default; CV_E_STORE_KEY when it is missing or not the store's), regions made anew and
- * left for the processes that open it next (the last to close removes them). The caller holds
+ * left for the processes that open it next (the last to close removes them) with
+ * keep_regions, else removed. The caller holds
  * cv_store_lock_exclusive (in its own process or a parent's), so nobody else has the
  * environment open: the services call it after a process died inside the store (see
  * lib/service/supervisor.c). */
-cv_err cv_store_recover(const char *dir, const char *key_file);
+cv_err cv_store_recover(const char *dir, const char *key_file, bool keep_regions);
 /* The same store under another key, offline: Berkeley DB cannot change the key of an
  * environment in place, so dir is recovered, then every record of every database file
  * (every election's) is copied into a new environment in new_dir (made here;

@@ -86,9 +86,6 @@ cv_err cv_st_env_at_rest(DB_ENV *env, const char *dir, const char *passwd);
  * name. CV_E_NOT_FOUND when the file does not exist; CV_E_STORE_KEY (said on stderr)
  * when it is not a regular file, is open to group or others, or is malformed. */
 cv_err cv_st_key_load(const char *dir, const char *key_file, char *passwd, char *path, size_t n);
-/* cv_store_recover; keep_regions false removes the regions after it (nobody is to open
- * the environment next). */
-cv_err cv_st_recover(const char *dir, const char *key_file, bool keep_regions);
 
 /* Internal results of the transaction loop, never returned to callers: the operation
  * hit a deadlock (or a lock timeout) and is retried after the abort. Out of the range

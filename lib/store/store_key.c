@@ -308,7 +308,7 @@ cv_err cv_store_rekey(const char *dir, const char *key_file, const char *new_dir
 	/* Recovery first (the caller holds recovery.lock exclusively: nobody has dir open),
 	 * so that every committed record is in the database files the copy reads; it
 	 * checks the key against the store before anything is made. */
-	if ((e = cv_st_recover(dir, key_file, false)) != CV_OK)
+	if ((e = cv_store_recover(dir, key_file, false)) != CV_OK)
 		goto out;
 	if ((e = private_env(dir, pw, &from)) != CV_OK)
 		goto out;
