@@ -415,6 +415,14 @@ static cv_err store_key(const char *dir, const char *key_file, bool exists, bool
 		if ((e = cv_store_key_create(key_path)) == CV_OK || e == CV_E_EXISTS)
 			e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);
 	}
+	if (e == CV_E_NOT_FOUND && key_opens(dir, "")) {
+		fprintf(stderr,
+		        "chainvote store: the store in %s is not encrypted (no key file %s): open "
+		        "it with the key file \"%s\", or encrypt it with chainvote rekey "
+		        "--store-key %s\n",
+		        dir, key_path, CV_STORE_KEY_NONE, CV_STORE_KEY_NONE);
+		return CV_E_STORE_KEY;
+	}
 	if (e == CV_E_NOT_FOUND) {
 		fprintf(stderr,
 		        "chainvote store: no key file %s for the store in %s (without its key "
