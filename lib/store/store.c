@@ -317,10 +317,11 @@ static long shm_key_of(const char *dir)
 	parts[0] = (uint64_t)st.st_dev;
 	parts[1] = (uint64_t)st.st_ino;
 	parts[2] = regions_id(dir);
-	for (size_t i = 0; i < sizeof parts; i++) {
-		h ^= ((const uint8_t *)parts)[i];
-		h *= 1099511628211ULL;
-	}
+	for (size_t i = 0; i < 3; i++)
+		for (unsigned b = 0; b < 64; b += 8) {
+			h ^= (parts[i] >> b) & 0xff;
+			h *= 1099511628211ULL;
+		}
 	return (long)(h % 0x7ffffffULL + 1) * 16;
 }
 

@@ -218,8 +218,8 @@ static cv_err private_env(const char *dir, const char *passwd, DB_ENV **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = db_env_create(&env, 0)) != 0)
-		return cv_st_dberr(rc);
+	if (db_env_create(&env, 0) != 0)
+		return CV_E_STORE;
 	if ((e = cv_st_env_at_rest(env, dir, passwd)) != CV_OK) {
 		env->close(env, 0);
 		return e;
@@ -227,7 +227,7 @@ static cv_err private_env(const char *dir, const char *passwd, DB_ENV **out)
 	rc = env->open(env, dir, (ST_ENV_FLAGS & ~(uint32_t)DB_SYSTEM_MEM) | DB_PRIVATE, 0600);
 	if (rc != 0) {
 		env->close(env, 0);
-		return rc == EINVAL || rc == EPERM ? CV_E_STORE_KEY : cv_st_dberr(rc);
+		return rc == EINVAL || rc == EPERM ? CV_E_STORE_KEY : CV_E_STORE;
 	}
 	*out = env;
 	return CV_OK;
