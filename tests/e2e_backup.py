@@ -7,8 +7,9 @@ db_verify. No file of the data directory (the election, its backups) holds a reg
 voter's id, code, code hash or key, nor the store key, in bytes or in hex, whether the
 service runs or not; the store and its backups open with their key file only, and a
 wrong or missing one is refused with the store_key error; chainvote rekey moves the store
-to a new key (and encrypts a store made without one). Runs the real nginx and programs
-(tests/cvtest.py).
+to a new key (and encrypts a store made without one). Encryption is asked for here
+(STORE_KEY); a store made by default is unencrypted and opens without a key. Runs the
+real nginx and programs (tests/cvtest.py).
 """
 import os
 import shutil
@@ -82,6 +83,9 @@ def code_record(env_dir, key_file):
 
 def main():
     sysm = System(prefix="cv-backup-")
+    # encryption at rest is off by default: asked for, with the default key file (made
+    # by the programs with the new store)
+    sysm.env["STORE_KEY"] = cvtest.store_key_of(sysm.election_dir)
     try:
         if not res.check("system starts", sysm.start(), sysm.last_output):
             return
@@ -267,30 +271,59 @@ def at_rest(sysm, key, needles, backups, live):
     ok, out = cvtest.db_verify(d)
     res.check("db_verify with the new key is clean on the rekeyed store", ok, out)
 
-    # a store made without encryption: refused with a key, encrypted by rekey
+    # a store made by default: unencrypted, opened without a key, refused with one,
+    # encrypted by rekey
     plain = os.path.join(sysm.tmp, "plain", "election")
+    plain_key = cvtest.store_key_of(plain)
     os.makedirs(os.path.dirname(plain))
-    r = chainvote("init", "--data", plain, "--store-key", "none", "--title", "Plain",
-                  "--threshold", "2", "--difficulty", "1", "--max-block-votes", "4")
-    res.check("an unencrypted store is made with --store-key none", r.returncode == 0,
-              r.stdout + r.stderr)
-    r = subprocess.run([CHAINVOTE, "eligible", "--data", plain, "--store-key", "none", "-"],
+    r = chainvote("init", "--data", plain, "--title", "Plain", "--threshold", "2",
+                  "--difficulty", "1", "--max-block-votes", "4")
+    res.check("chainvote init without a key option makes an unencrypted store, and no key",
+              r.returncode == 0 and not os.path.exists(plain_key) and
+              "encrypted" not in r.stdout, r.stdout + r.stderr)
+    r = subprocess.run([CHAINVOTE, "eligible", "--data", plain, "-"],
                        input=VOTER_ID + ",CODE-PLAIN-0001\n", capture_output=True, text=True,
                        timeout=60)
     res.check("its files hold the voter id in the clear (what encryption prevents)",
               r.returncode == 0 and plaintext_in([plain], {"voter id": VOTER_ID.encode()}),
               r.stdout + r.stderr)
     r = chainvote("status", "--data", plain)
+    res.check("an unencrypted store opens without a key", r.returncode == 0 and
+              "Plain" in r.stdout, r.stdout + r.stderr)
+    r = chainvote("status", "--data", plain, "--store-key", key)
     res.check("an unencrypted store is not opened as if it had a key", r.returncode != 0 and
-              "store_key" in r.stderr and "none" in r.stderr, r.stdout + r.stderr)
-    r = chainvote("rekey", "--data", plain, "--store-key", "none")
-    res.check("chainvote rekey --store-key none encrypts it", r.returncode == 0,
-              r.stdout + r.stderr)
+              "store_key" in r.stderr and "not encrypted" in r.stderr, r.stdout + r.stderr)
+    r = chainvote("rekey", "--data", plain)
+    res.check("chainvote rekey encrypts it, under a new key file beside it (0600)",
+              r.returncode == 0 and os.path.exists(plain_key) and
+              os.stat(plain_key).st_mode & 0o777 == 0o600, r.stdout + r.stderr)
     r = chainvote("status", "--data", plain)
     res.check("which then opens with its new key", r.returncode == 0 and "Plain" in r.stdout,
               r.stdout + r.stderr)
+    chainvote_fails_on_key("and not without it", "status", "--data", plain,
+                           "--store-key", "none")
     res.check("and holds the voter id in the clear no more",
               not plaintext_in([plain], {"voter id": VOTER_ID.encode()}))
+
+    # chainvote init --encrypt: a new store encrypted under the default key file
+    enc = os.path.join(sysm.tmp, "enc", "election")
+    enc_key = cvtest.store_key_of(enc)
+    os.makedirs(os.path.dirname(enc))
+    r = chainvote("init", "--data", enc, "--encrypt", "--title", "Enc", "--threshold", "2",
+                  "--difficulty", "1", "--max-block-votes", "4")
+    res.check("chainvote init --encrypt makes the key (0600 in a 0700 directory)",
+              r.returncode == 0 and os.path.exists(enc_key) and
+              os.stat(enc_key).st_mode & 0o777 == 0o600 and
+              os.stat(os.path.dirname(enc_key)).st_mode & 0o777 == 0o700,
+              r.stdout + r.stderr)
+    r = subprocess.run([CHAINVOTE, "eligible", "--data", enc, "-"],
+                       input=VOTER_ID + ",CODE-ENC-0001\n", capture_output=True, text=True,
+                       timeout=60)
+    res.check("its store takes a voter and holds no voter id in the clear",
+              r.returncode == 0 and not plaintext_in([enc], {"voter id": VOTER_ID.encode()}),
+              r.stdout + r.stderr)
+    chainvote_fails_on_key("and does not open without its key", "status", "--data", enc,
+                           "--store-key", "none")
 
 
 if __name__ == "__main__":

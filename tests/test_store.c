@@ -926,12 +926,18 @@ static int verify_files(const char *sub)
 	char cmd[1024], key[256];
 	int bad = 0;
 
-	/* the store's key, keys/store.key beside the environment (every one here is in top) */
+	/* the store's key when it has one, keys/store.key beside the environment (every one
+	 * here is in top; none is encrypted unless a test asks) */
 	snprintf(key, sizeof key, "%s/keys/store.key", top);
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		snprintf(cmd, sizeof cmd,
-		         "cd '%s' && db5.3_verify -P \"$(cat '%s')\" -q '%s' >/dev/null 2>&1", sub,
-		         key, files[i]);
+		if (access(key, F_OK) == 0)
+			snprintf(
+			    cmd, sizeof cmd,
+			    "cd '%s' && db5.3_verify -P \"$(cat '%s')\" -q '%s' >/dev/null 2>&1",
+			    sub, key, files[i]);
+		else
+			snprintf(cmd, sizeof cmd, "cd '%s' && db5.3_verify -q '%s' >/dev/null 2>&1",
+			         sub, files[i]);
 		if (system(cmd) != 0) {
 			fprintf(stderr, "  db_verify: %s/%s failed\n", sub, files[i]);
 			bad++;
@@ -2005,25 +2011,77 @@ static void test_key_default_is_beside_the_directory(void)
 	             CV_E_TOO_LARGE);
 }
 
-static void test_new_store_gets_a_private_key_never_overwritten(void)
+/* Encryption is the operator's choice: a new store with no key named and no default key
+ * file is unencrypted, its regions in files as before encryption existed, and opens
+ * without a key; naming a key that does not exist makes it (0600 in a 0700 directory). */
+static void test_new_store_is_unencrypted_unless_asked(void)
 {
-	char sub[240], key[240], parent[160], text[80];
+	char sub[240], key[240], parent[160], path[300];
 	cv_store *x = NULL;
-	struct stat sb;
 
-	snprintf(parent, sizeof parent, "%s/keyed", top);
+	snprintf(parent, sizeof parent, "%s/plain", top);
 	snprintf(sub, sizeof sub, "%s/election", parent);
 	snprintf(key, sizeof key, "%s/keys/store.key", parent);
 	mkdir(parent, 0700);
 	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
 	cv_store_close(x);
+	CHECK(access(key, F_OK) != 0);
+	snprintf(path, sizeof path, "%s/regions.id", sub);
+	CHECK(access(path, F_OK) != 0); /* no system memory segments */
+	snprintf(path, sizeof path, "%s/__db.001", sub);
+	CHECK(access(path, F_OK) == 0); /* the regions in files, kept after the close */
+	x = NULL;
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	cv_store_close(x);
+	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_OK);
+	cv_store_close(x);
+	/* a key named for it is refused, and not made */
+	CHECK_EQ_INT(cv_store_open_key(sub, key, 0, &x), CV_E_STORE_KEY);
+	CHECK(access(key, F_OK) != 0);
+}
+
+static void test_new_store_asked_to_encrypt_gets_a_private_key_never_overwritten(void)
+{
+	char sub[240], key[240], parent[160], keys[200], text[80];
+	cv_store *x = NULL;
+	struct stat sb;
+
+	snprintf(parent, sizeof parent, "%s/keyed", top);
+	snprintf(sub, sizeof sub, "%s/election", parent);
+	snprintf(keys, sizeof keys, "%s/keys", parent);
+	snprintf(key, sizeof key, "%s/store.key", keys);
+	mkdir(parent, 0700);
+	CHECK_EQ_INT(cv_store_open_key(sub, key, CV_STORE_CREATE, &x), CV_OK);
+	cv_store_close(x);
 	CHECK(stat(key, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600);
+	CHECK(stat(keys, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == 0700);
 	read_line(key, text, sizeof text);
 	CHECK_EQ_INT((int)strlen(text), CV_STORE_KEY_HEX);
 	CHECK(strspn(text, "0123456789abcdef") == CV_STORE_KEY_HEX);
 	CHECK_EQ_INT(cv_store_key_create(key), CV_E_EXISTS);
-	/* the key is the same after the refused create, so the store still opens */
+	/* the key is the same after the refused create, and the default: the store opens
+	 * without naming it, and not without a key */
 	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	cv_store_close(x);
+	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_E_STORE_KEY);
+}
+
+/* The default key file existing before the store is made (chainvote init --encrypt,
+ * run.sh with STORE_KEY) makes it encrypted without naming the key. */
+static void test_default_key_file_asks_for_encryption(void)
+{
+	char sub[240], key[240], parent[160];
+	cv_store *x = NULL;
+
+	snprintf(parent, sizeof parent, "%s/prekeyed", top);
+	snprintf(sub, sizeof sub, "%s/election", parent);
+	snprintf(key, sizeof key, "%s/keys/store.key", parent);
+	mkdir(parent, 0700);
+	CHECK_EQ_INT(cv_store_key_create(key), CV_OK);
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	cv_store_close(x);
+	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_E_STORE_KEY);
+	CHECK_EQ_INT(cv_store_open_key(sub, key, 0, &x), CV_OK);
 	cv_store_close(x);
 }
 
@@ -2085,11 +2143,12 @@ static cv_err code_hash_op(cv_store *s, DB_TXN *txn, void *ctx)
 	return e;
 }
 
-/* A store under key_file (CV_STORE_KEY_NONE: unencrypted) with a registered voter in
+/* A store under keys/store.key beside it when encrypt (asked by naming it), else with
+ * no key option (unencrypted by default), with a registered voter in
  * the default election and in election "other": whether the voter id, the code, its
  * stored hash, the bound key or the store's key are in any file of the closed store,
  * its log and its regions' files included. */
-static bool voter_in_clear(const char *name, const char *key_file)
+static bool voter_in_clear(const char *name, bool encrypt)
 {
 	char sub[240], parent[160], key_path[240], passwd[CV_STORE_KEY_HEX + 8];
 	cv_settings set = settings("Clear test");
@@ -2103,7 +2162,7 @@ static bool voter_in_clear(const char *name, const char *key_file)
 	snprintf(key_path, sizeof key_path, "%s/keys/store.key", parent);
 	mkdir(parent, 0700);
 	cv_privkey_public(mp_keys[1], voter);
-	if (cv_store_open_key(sub, key_file, CV_STORE_CREATE, &x) != CV_OK)
+	if (cv_store_open_key(sub, encrypt ? key_path : NULL, CV_STORE_CREATE, &x) != CV_OK)
 		return true;
 	if (cv_store_create_election(x, &set) != CV_OK ||
 	    cv_store_add_eligible(x, "UNIT-VOTER-5150", "CODE-UNIT-5150") != CV_OK ||
@@ -2130,14 +2189,14 @@ static bool voter_in_clear(const char *name, const char *key_file)
 
 static void test_nothing_about_voters_in_the_clear_on_disk(void)
 {
-	CHECK(!voter_in_clear("clear-keyed", NULL));
-	/* the same without a key is found: the search finds what is there */
-	CHECK(voter_in_clear("clear-plain", CV_STORE_KEY_NONE));
+	CHECK(!voter_in_clear("clear-keyed", true));
+	/* the same without a key (the default) is found: the search finds what is there */
+	CHECK(voter_in_clear("clear-plain", false));
 }
 
 static void test_rekey_copies_every_election_under_the_new_key(void)
 {
-	char sub[240], next[260], fresh[240], parent[160];
+	char sub[240], next[260], next2[260], fresh[240], fresh2[240], parent[160];
 	cv_settings set = settings("Rekey test");
 	uint8_t voter[CV_KEY_LEN];
 	cv_store *x = NULL, *el = NULL;
@@ -2150,6 +2209,7 @@ static void test_rekey_copies_every_election_under_the_new_key(void)
 	snprintf(fresh, sizeof fresh, "%s/new.key", parent);
 	mkdir(parent, 0700);
 	cv_privkey_public(mp_keys[0], voter);
+	/* unencrypted (the default): the first rekey encrypts it */
 	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
 	if (x == NULL)
 		return;
@@ -2186,6 +2246,19 @@ static void test_rekey_copies_every_election_under_the_new_key(void)
 	CHECK_EQ_INT(cv_store_election(x, "second", &el), CV_OK);
 	CHECK(el != NULL && cv_store_info(el, &in) == CV_OK && in.n_eligible == 1);
 	cv_store_close(x);
+	/* and an encrypted store to another key */
+	snprintf(next2, sizeof next2, "%s.rekey2", sub);
+	snprintf(fresh2, sizeof fresh2, "%s/new2.key", parent);
+	CHECK_EQ_INT(cv_store_key_create(fresh2), CV_OK);
+	lock = cv_store_lock_exclusive(next);
+	CHECK(lock >= 0);
+	CHECK_EQ_INT(cv_store_rekey(next, fresh, next2, fresh2), CV_OK);
+	if (lock >= 0)
+		close(lock);
+	CHECK_EQ_INT(cv_store_open_key(next2, fresh, 0, &x), CV_E_STORE_KEY);
+	CHECK_EQ_INT(cv_store_open_key(next2, fresh2, 0, &x), CV_OK);
+	CHECK(x != NULL && cv_store_info(x, &in) == CV_OK && in.n_eligible == 2);
+	cv_store_close(x);
 }
 
 static const char *only;
@@ -2209,7 +2282,9 @@ int main(int argc, char **argv)
 		cv_privkey_generate(&mp_keys[i]);
 
 	RUN(test_key_default_is_beside_the_directory);
-	RUN(test_new_store_gets_a_private_key_never_overwritten);
+	RUN(test_new_store_is_unencrypted_unless_asked);
+	RUN(test_new_store_asked_to_encrypt_gets_a_private_key_never_overwritten);
+	RUN(test_default_key_file_asks_for_encryption);
 	RUN(test_store_opens_with_its_own_key_only);
 	RUN(test_nothing_about_voters_in_the_clear_on_disk);
 	RUN(test_rekey_copies_every_election_under_the_new_key);

@@ -44,11 +44,13 @@ enum {
 	OPT_CODE,
 	OPT_STORE_KEY,
 	OPT_NEW_KEY,
+	OPT_ENCRYPT,
 	OPT_HELP
 };
 
 /* --store-key FILE: the store's key file, for every command that opens a data
- * directory (NULL: the default, keys/store.key beside it; "none": unencrypted). */
+ * directory (NULL: the default, keys/store.key beside it, when it exists, else none:
+ * an unencrypted store; "none": unencrypted). */
 static const char *store_key;
 
 /* ---- shared helpers ---- */
@@ -320,9 +322,11 @@ static const char init_usage[] =
     "N\n"
     "                      --max-block-votes N [--opens UNIX] [--closes UNIX]\n"
     "                      [--results-after-close] [--ballots open|secret] [--quorum N]\n"
-    "                      [--db-config FILE] [--store-key FILE]\n"
-    "Creates the data directory and an election in set-up state, its store encrypted under\n"
-    "the store key (made when missing: keys/store.key beside DIR, or FILE).\n"
+    "                      [--db-config FILE] [--encrypt] [--store-key FILE]\n"
+    "Creates the data directory and an election in set-up state. The store is encrypted\n"
+    "at rest when asked (off by default; README, \"The store key\"): with --encrypt, under\n"
+    "keys/store.key beside DIR, made when missing; with --store-key FILE, under FILE, made\n"
+    "when missing; and when keys/store.key beside DIR exists already.\n"
     "  --threshold N          approvals needed to commit a block (2..number of validators)\n"
     "  --difficulty N         leading zero bits of proof of work (0..255)\n"
     "  --max-block-votes N    at most N votes per block (1..2^32-1)\n"
@@ -332,9 +336,10 @@ static const char init_usage[] =
     "                         trustees and run the key ceremony before it opens\n"
     "  --quorum N             trustees needed to decrypt (2..validators; default 2)\n"
     "  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n"
+    "  --encrypt              encrypt the store under keys/store.key beside DIR\n"
     "  --store-key FILE       the store's key file (every command that takes --data takes it;\n"
-    "                         \"none\": an unencrypted store). Without the key the election\n"
-    "                         and its backups cannot be read: keep a copy apart.\n";
+    "                         \"none\": an unencrypted store). Without the key an encrypted\n"
+    "                         election and its backups cannot be read: keep a copy apart.\n";
 
 static const char settings_usage[] =
     "usage: chainvote settings --data DIR [--election SLUG] [--title T] [--threshold N] "
@@ -359,6 +364,7 @@ static const struct option settings_opts[] = {
     {"ballots", required_argument, NULL, OPT_BALLOTS},
     {"quorum", required_argument, NULL, OPT_QUORUM},
     {"db-config", required_argument, NULL, OPT_DB_CONFIG},
+    {"encrypt", no_argument, NULL, OPT_ENCRYPT},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -431,6 +437,8 @@ static void settings_fixup(cv_settings *st)
 		st->quorum = 2;
 }
 
+static bool key_path_of(const char *dir, char *out, size_t n);
+
 /* Copies the regular file `from` to dir/name (which must not exist) and syncs it. */
 static bool copy_file(const char *from, const char *dir, const char *name)
 {
@@ -460,6 +468,8 @@ static bool copy_file(const char *from, const char *dir, const char *name)
 int cmd_init(int argc, char **argv)
 {
 	const char *data = NULL, *db_config = NULL;
+	static char key[4096];
+	bool encrypt = false;
 	cv_settings st;
 	unsigned seen = 0;
 	cv_store *s;
@@ -471,6 +481,10 @@ int cmd_init(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", settings_opts, NULL)) != -1) {
 		if (c == OPT_DB_CONFIG) {
 			db_config = optarg;
+			continue;
+		}
+		if (c == OPT_ENCRYPT) {
+			encrypt = true;
 			continue;
 		}
 		if (c >= OPT_TITLE && c <= OPT_RESULTS) {
@@ -486,6 +500,14 @@ int cmd_init(int argc, char **argv)
 	if (data == NULL || seen != 15)
 		return usage_error("init", "--data, --title, --threshold, --difficulty and "
 		                           "--max-block-votes are required");
+	if (encrypt && store_key != NULL && strcmp(store_key, CV_STORE_KEY_NONE) == 0)
+		return usage_error("init", "--encrypt with --store-key none");
+	/* the key named makes the new store encrypted (cv_store_open_key makes the file) */
+	if (encrypt && store_key == NULL) {
+		if (cv_store_key_default(data, key, sizeof key) != CV_OK)
+			return fail("init", CV_E_TOO_LARGE, data);
+		store_key = key;
+	}
 	if (db_config != NULL) {
 		if ((mkdir(data, 0700) != 0 && errno != EEXIST) ||
 		    !copy_file(db_config, data, "DB_CONFIG"))
@@ -504,6 +526,8 @@ int cmd_init(int argc, char **argv)
 	if (e != CV_OK)
 		return fail("init", e, NULL);
 	printf("created election \"%s\" in %s (set-up)\n", st.election.title, data);
+	if (key_path_of(data, key, sizeof key) && access(key, F_OK) == 0)
+		printf("its store is encrypted under the key %s: keep a copy of it apart\n", key);
 	return 0;
 }
 
@@ -1401,8 +1425,9 @@ static const char backup_usage[] =
     "Hot backup of the election in DIR into the new directory TARGET while the service\n"
     "keeps running: the databases and the log are copied, then the copy is recovered so\n"
     "that it is a consistent data directory of its own (restore it with chainvote\n"
-    "restore). The copy stays encrypted under the store key, which it does not hold: keep\n"
-    "the key file apart from the backups; without it they cannot be read. Prints the\n"
+    "restore). An encrypted store's copy stays encrypted under the store key, which it\n"
+    "does not hold: keep the key file apart from the backups; without it they cannot be\n"
+    "read. Prints the\n"
     "chain height the backup holds.\n";
 
 int cmd_backup(int argc, char **argv)
@@ -1410,6 +1435,7 @@ int cmd_backup(int argc, char **argv)
 	const char *data = NULL;
 	char key[4096];
 	cv_store *s = NULL, *copy = NULL;
+	bool encrypted;
 	cv_info info;
 	cv_err e;
 	int r;
@@ -1425,16 +1451,18 @@ int cmd_backup(int argc, char **argv)
 	close_store(s);
 	if (e != CV_OK)
 		return fail("backup", e, argv[optind]);
-	/* the copy must open as a store of its own, under the same key */
-	store_key = key;
+	/* the copy must open as a store of its own, under the same key or none */
+	encrypted = access(key, F_OK) == 0;
+	store_key = encrypted ? key : CV_STORE_KEY_NONE;
 	if ((copy = open_store("backup", argv[optind], 0)) == NULL)
 		return 1;
 	e = cv_store_info(copy, &info);
 	close_store(copy);
 	if (e != CV_OK)
 		return fail("backup", e, argv[optind]);
-	printf("backup of %s in %s: %s, chain height %" PRIu64 "; encrypted under %s\n", data,
-	       argv[optind], cv_state_name(info.state), info.tip_height, key);
+	printf("backup of %s in %s: %s, chain height %" PRIu64 "; %s%s\n", data, argv[optind],
+	       cv_state_name(info.state), info.tip_height,
+	       encrypted ? "encrypted under " : "not encrypted", encrypted ? key : "");
 	return 0;
 }
 
@@ -1656,7 +1684,7 @@ int cmd_rekey(int argc, char **argv)
 		return fail("rekey", e, data);
 	printf("%s is encrypted under the new key %s: %s, chain height %" PRIu64 "\n", data, key,
 	       cv_state_name(info.state), info.tip_height);
-	if (!from_none)
+	if (access(old_key, F_OK) == 0)
 		printf("the old key is kept as %s: backups made before this need it; delete it "
 		       "once they are gone\n",
 		       old_key);

@@ -21,9 +21,11 @@
 #   DIFFICULTY (the demo elections' proof of work in leading zero bits, default 16; 0: an
 #   energy-free election, whose validator daemons propose the blocks themselves, in turn,
 #   so that with MINER=0 no miner runs at all),
-#   LISTEN (address, default 127.0.0.1), STORE_KEY (the store's key file; default
-#   DATA/keys/store.key, made with the election; "none": an unencrypted store, for
-#   benchmarks and stores made before encryption: README, "The store key").
+#   LISTEN (address, default 127.0.0.1), STORE_KEY (encryption at rest, off by default:
+#   README, "The store key". A key file: a new election's store is encrypted under it,
+#   the file made when missing; an existing store must be encrypted under it. Unset: the
+#   store is encrypted only if DATA/keys/store.key exists, as after chainvote init
+#   --encrypt or a first run with STORE_KEY=DATA/keys/store.key).
 # HTTPS: on 127.0.0.1 the service speaks plain HTTP (a page on localhost is a secure
 #   context already); on any other LISTEN it speaks only HTTPS on PORT (plain HTTP there
 #   is redirected), with TLS_CERT and TLS_KEY (PEM files, the chain first) when given,

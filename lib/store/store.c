@@ -264,7 +264,7 @@ int cv_store_lock_exclusive(const char *dir)
 
 static cv_err recover_with(const char *dir, const char *passwd, bool keep_regions);
 
-/* The environment's own random number, in dir/regions.id (8 hex digits), made by the
+/* The environment's own random number, in dir/ST_REGIONS_ID (8 hex digits), made by the
  * first process that needs it: written under a private name and linked into place, so
  * that processes starting together all read the same one. 0 when it cannot be had. */
 static uint32_t regions_id(const char *dir)
@@ -273,7 +273,7 @@ static uint32_t regions_id(const char *dir)
 	uint32_t id = 0;
 	int fd;
 
-	if (snprintf(path, sizeof path, "%s/regions.id", dir) >= (int)sizeof path)
+	if (snprintf(path, sizeof path, "%s/" ST_REGIONS_ID, dir) >= (int)sizeof path)
 		return 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
@@ -325,17 +325,22 @@ static long shm_key_of(const char *dir)
 	return (long)(h % 0x7ffffffULL + 1) * 16;
 }
 
+uint32_t cv_st_env_flags(const char *passwd)
+{
+	return passwd != NULL && passwd[0] != '\0' ? ST_ENV_FLAGS | DB_SYSTEM_MEM : ST_ENV_FLAGS;
+}
+
 cv_err cv_st_env_at_rest(DB_ENV *env, const char *dir, const char *passwd)
 {
-	long key = shm_key_of(dir);
+	long key;
 	int rc;
 
 	env->set_errcall(env, errcall);
-	if (key < 0)
+	if (passwd == NULL || passwd[0] == '\0')
+		return CV_OK; /* unencrypted: the regions in files, as always */
+	if ((key = shm_key_of(dir)) < 0)
 		return CV_E_NOT_FOUND;
-	if ((rc = env->set_shm_key(env, key)) != 0)
-		return cv_st_dberr(rc);
-	if (passwd != NULL && passwd[0] != '\0' &&
+	if ((rc = env->set_shm_key(env, key)) != 0 ||
 	    (rc = env->set_encrypt(env, passwd, DB_ENCRYPT_AES)) != 0)
 		return cv_st_dberr(rc);
 	return CV_OK;
@@ -402,48 +407,63 @@ static bool key_opens(const char *dir, const char *passwd)
 }
 
 /* The key of the store in dir, checked before anything opens the environment: read
- * from key_file (made first when a new environment is created without one) and tried
- * on meta.db. CV_E_STORE_KEY, said on stderr, when it is missing or not the store's. */
+ * from key_file (made first when a new environment is created with one named that does
+ * not exist) and tried on meta.db. With no key_file and no default key file, passwd is
+ * "" and nothing more is checked (the unencrypted store's open is as before encryption
+ * existed; an encrypted store whose key file is gone fails to open, and open_failed
+ * says why). CV_E_STORE_KEY, said on stderr, when the key is not the store's. */
 static cv_err store_key(const char *dir, const char *key_file, bool exists, bool create,
                         char passwd[CV_STORE_KEY_HEX + 1])
 {
 	char key_path[4096];
 	cv_err e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);
 
-	/* a new environment without a key gets one (the directory is new, nothing can be
-	 * lost); an existing one must have its own */
+	/* a new environment with a key named gets it (the directory is new, nothing can
+	 * be lost); an existing one must have its own */
 	if (e == CV_E_NOT_FOUND && !exists && create) {
 		if ((e = cv_store_key_create(key_path)) == CV_OK || e == CV_E_EXISTS)
 			e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);
 	}
-	if (e == CV_E_NOT_FOUND && key_opens(dir, "")) {
-		fprintf(stderr,
-		        "chainvote store: the store in %s is not encrypted (no key file %s): open "
-		        "it with the key file \"%s\", or encrypt it with chainvote rekey "
-		        "--store-key %s\n",
-		        dir, key_path, CV_STORE_KEY_NONE, CV_STORE_KEY_NONE);
-		return CV_E_STORE_KEY;
-	}
 	if (e == CV_E_NOT_FOUND) {
 		fprintf(stderr,
 		        "chainvote store: no key file %s for the store in %s (without its key "
-		        "the store cannot be read; see README, \"The store key\")\n",
+		        "an encrypted store cannot be read; see README, \"The store key\")\n",
 		        key_path, dir);
 		return CV_E_STORE_KEY;
 	}
-	if (e != CV_OK || !exists || key_opens(dir, passwd))
+	if (e != CV_OK || !exists || (key_file == NULL && passwd[0] == '\0') ||
+	    key_opens(dir, passwd))
 		return e;
 	if (passwd[0] != '\0' && key_opens(dir, ""))
 		fprintf(stderr,
-		        "chainvote store: the store in %s is not encrypted: open it with the key "
-		        "file \"%s\", or encrypt it with chainvote rekey --store-key %s\n",
-		        dir, CV_STORE_KEY_NONE, CV_STORE_KEY_NONE);
+		        "chainvote store: the store in %s is not encrypted: open it without a key "
+		        "file, or encrypt it with chainvote rekey (README, \"The store key\")\n",
+		        dir);
 	else if (passwd[0] == '\0')
 		fprintf(stderr, "chainvote store: the store in %s is encrypted: give its key\n",
 		        dir);
 	else
 		fprintf(stderr, "chainvote store: the key %s does not open the store in %s\n",
 		        key_path, dir);
+	return CV_E_STORE_KEY;
+}
+
+/* After the open of the existing store in dir without a key failed with e: when its
+ * databases do not open without a key either, it is encrypted and its key file is
+ * missing (CV_E_STORE_KEY, said on stderr); else e. Only on failure, so that the
+ * unencrypted store's open costs no check. */
+static cv_err open_failed(const char *dir, cv_err e)
+{
+	char key_path[4096];
+
+	if (key_opens(dir, ""))
+		return e;
+	if (cv_store_key_default(dir, key_path, sizeof key_path) != CV_OK)
+		key_path[0] = '\0';
+	fprintf(stderr,
+	        "chainvote store: the store in %s is encrypted and there is no key file %s: "
+	        "give its key with --store-key FILE (README, \"The store key\")\n",
+	        dir, key_path);
 	return CV_E_STORE_KEY;
 }
 
@@ -537,7 +557,7 @@ static cv_err open_dbs_patiently(cv_store *s, bool create)
 cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out)
 {
 	cv_store *s = NULL;
-	bool exists;
+	bool exists, keyless = false;
 	DB_ENV *env;
 	cv_err e;
 	int rc;
@@ -569,6 +589,7 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 	if ((e = store_key(dir, key_file, exists, (flags & CV_STORE_CREATE) != 0, s->passwd)) !=
 	    CV_OK)
 		goto err;
+	keyless = exists && key_file == NULL && s->passwd[0] == '\0';
 	/* waits while a recovery runs */
 	if ((s->lock_fd = take_lock(dir, LOCK_SH)) < 0) {
 		e = CV_E_IO;
@@ -603,8 +624,9 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 	 * so the live processes carry on, and only when that cannot work does DB_RECOVER
 	 * run full recovery (then the other processes see DB_RUNRECOVERY and restart). */
 	opening_passwd = s->passwd[0] != '\0' ? s->passwd : NULL;
-	rc = env->open(env, dir, ST_ENV_FLAGS | DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD,
-	               0600);
+	rc = env->open(
+	    env, dir,
+	    cv_st_env_flags(s->passwd) | DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD, 0600);
 	opening_passwd = NULL;
 	if (rc != 0) {
 		/* The key was checked above: an "Invalid password" (EPERM) here is Berkeley
@@ -620,6 +642,8 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 	return CV_OK;
 err:
 	cv_store_close(s);
+	if (keyless)
+		e = open_failed(dir, e);
 	return e == ST_RETRY || e == ST_TIMEOUT ? CV_E_BUSY : e;
 }
 
@@ -673,7 +697,7 @@ static void store_close(cv_store *s, bool clean_up)
 	/* A process that dies leaves the regions to the open or recovery after it. */
 	if (s->lock_fd >= 0) {
 		close(s->lock_fd);
-		if (s->env_open && clean_up)
+		if (s->env_open && clean_up && s->passwd[0] != '\0')
 			clean_up_if_last(s->dir, s->passwd);
 	}
 	explicit_bzero(s->passwd, sizeof s->passwd);
@@ -1894,9 +1918,7 @@ static cv_err recover_copy(const char *dir, const char *passwd)
 	}
 	/* private: the regions in this process's memory, gone with the handle; the copy
 	 * stays under the store's key */
-	rc = env->open(env, dir,
-	               (ST_ENV_FLAGS & ~(uint32_t)DB_SYSTEM_MEM) | DB_PRIVATE | DB_RECOVER_FATAL,
-	               0600);
+	rc = env->open(env, dir, ST_ENV_FLAGS | DB_PRIVATE | DB_RECOVER_FATAL, 0600);
 	env->close(env, 0);
 	return rc == 0 ? CV_OK : CV_E_STORE;
 }
@@ -1925,13 +1947,16 @@ cv_err cv_store_recover(const char *dir, const char *key_file, bool keep_regions
 	if (e == CV_E_NOT_FOUND)
 		fprintf(stderr, "chainvote store: no key file %s for the store in %s\n", key_path,
 		        dir);
-	if (e == CV_OK && !key_opens(dir, passwd)) {
+	/* an unencrypted store's recovery is as before encryption existed: no check first */
+	if (e == CV_OK && passwd[0] != '\0' && !key_opens(dir, passwd)) {
 		fprintf(stderr, "chainvote store: the key %s does not open the store in %s\n",
 		        key_path, dir);
 		e = CV_E_STORE_KEY;
 	}
 	if (e == CV_OK)
 		e = recover_with(dir, passwd, keep_regions);
+	if (e != CV_OK && e != CV_E_STORE_KEY && key_file == NULL && passwd[0] == '\0')
+		e = open_failed(dir, e);
 	explicit_bzero(passwd, sizeof passwd);
 	return e == CV_E_NOT_FOUND ? CV_E_STORE_KEY : e;
 }
@@ -1956,8 +1981,10 @@ static cv_err recover_with(const char *dir, const char *passwd, bool keep_region
 	}
 	/* no DB_REGISTER: recovery runs whatever the register says, and the regions are
 	 * made anew */
-	rc = env->open(env, dir, ST_ENV_FLAGS | DB_RECOVER, 0600);
+	rc = env->open(env, dir, cv_st_env_flags(passwd) | DB_RECOVER, 0600);
 	env->close(env, 0);
+	if (passwd[0] == '\0') /* unencrypted: the regions stay in their files */
+		return rc == 0 ? CV_OK : CV_E_STORE;
 	/* The regions stay, in system memory, for the processes that open it next (the
 	 * last of them to close removes them). Else they go: recovery ends in a
 	 * checkpoint, so the files hold every committed page. */

@@ -23,7 +23,12 @@ typedef struct cv_store cv_store;
 
 #define CV_STORE_CREATE 0x1 /* create the environment if it does not exist */
 
-/* The store key. Every database and log file of the environment is encrypted with
+/* The store key, when the operator asks for encryption at rest (it is off by default:
+ * an encrypted environment keeps its regions in system memory, and recovery after a
+ * crash is several times slower so; README, "The store key"). A store is encrypted when
+ * it is created with a key file named, or with the default key file existing; else it
+ * is unencrypted for its whole life (chainvote rekey moves it to an encrypted one).
+ * Every database and log file of an encrypted environment is encrypted with
  * Berkeley DB's AES (DB_ENCRYPT_AES: AES-128-CBC, the key derived from the password by
  * SHA-1, each page and log record checked with HMAC-SHA1) under the password held in a
  * key file: CV_STORE_KEY_HEX lowercase hex digits (256 bits from the system's
@@ -44,16 +49,17 @@ cv_err cv_store_key_default(const char *dir, char *out, size_t n);
 cv_err cv_store_key_create(const char *path);
 
 /* Opens (and with CV_STORE_CREATE creates) the environment in dir with the key in
- * key_file (NULL: cv_store_key_default). Creating a new environment whose key file does
- * not exist makes the key first. CV_E_STORE_KEY (the reason on stderr) when the key
- * file is missing for an existing store, is open to others, is malformed or is not the
- * store's key, and when an unencrypted store is opened with a key. Runs recovery when
- * the register says a process died. One handle per process (not per thread). */
+ * key_file (NULL: cv_store_key_default when that file exists, else none: an unencrypted
+ * store, opened exactly as before encryption existed). Creating a new environment with a
+ * key_file that does not exist makes the key first. CV_E_STORE_KEY (the reason on stderr) when the
+ * key file is missing for an existing store, is open to others, is malformed or is not the store's
+ * key, and when an unencrypted store is opened with a key. Runs recovery when the register says a
+ * process died. One handle per process (not per thread). */
 cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out);
 /* cv_store_open_key with the default key file. */
 cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out);
-/* NULL is a no-op. The last handle to close runs recovery and removes the regions
- * (the decrypted cache in shared memory). */
+/* NULL is a no-op. Of an encrypted store, the last handle to close runs recovery and
+ * removes the regions (the decrypted cache in shared memory). */
 void cv_store_close(cv_store *s);
 /* cv_store_close leaving the regions as they are, for a process after which others
  * open the store at once: a worker stopped because a recovery is about to run (which
@@ -71,9 +77,10 @@ cv_err cv_store_backup(cv_store *s, const char *target);
  * to let go, or -1 (errno EWOULDBLOCK) while any process has the environment open. */
 int cv_store_lock_exclusive(const char *dir);
 /* Normal recovery of the environment in dir under the key in key_file (NULL: the
- * default; CV_E_STORE_KEY when it is missing or not the store's), regions made anew and
- * left for the processes that open it next (the last to close removes them) with
- * keep_regions, else removed. The caller holds
+ * default when it exists, else none; CV_E_STORE_KEY when it is missing or not the
+ * store's), regions made anew. An encrypted store's are left for the processes that
+ * open it next (the last to close removes them) with keep_regions, else removed; an
+ * unencrypted store's stay in their files. The caller holds
  * cv_store_lock_exclusive (in its own process or a parent's), so nobody else has the
  * environment open: the services call it after a process died inside the store (see
  * lib/service/supervisor.c). */
@@ -83,10 +90,10 @@ cv_err cv_store_recover(const char *dir, const char *key_file, bool keep_regions
  * (every election's) is copied into a new environment in new_dir (made here;
  * CV_E_EXISTS when it exists) encrypted under new_key_file (which must exist;
  * CV_STORE_KEY_NONE is refused), which is checkpointed so that it needs no log of
- * dir's. dir is opened with key_file (NULL: the default; CV_STORE_KEY_NONE for an
- * unencrypted store, which this encrypts) and only read. The caller holds
- * cv_store_lock_exclusive(dir). Other files of dir (DB_CONFIG, the audit log) are
- * copied as they are. */
+ * dir's. dir is opened with key_file (NULL: the default, or none when that does not
+ * exist; CV_STORE_KEY_NONE for an unencrypted store, which this encrypts) and only read. The caller
+ * holds cv_store_lock_exclusive(dir). Other files of dir (DB_CONFIG, the audit log) are copied as
+ * they are. */
 cv_err cv_store_rekey(const char *dir, const char *key_file, const char *new_dir,
                       const char *new_key_file);
 /* DB_ENV->failchk: releases what dead processes held. CV_E_RECOVER if recovery needed. */

@@ -71,19 +71,29 @@ struct cv_store {
 	atomic_ullong retries;
 };
 
-/* Every environment open: the subsystems, and the shared regions in system memory
- * (SysV shared memory, cv_st_env_at_rest) rather than in __db.* files of the
- * directory: the cache holds pages decrypted, and the first region the key. */
-#define ST_ENV_FLAGS                                                                               \
-	(DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_SYSTEM_MEM)
+/* Every environment open: the subsystems. An encrypted environment adds DB_SYSTEM_MEM
+ * (cv_st_env_flags): its regions in SysV shared memory (cv_st_env_at_rest) rather than
+ * in __db.* files of the directory, because the cache holds pages decrypted and the
+ * first region the key. An unencrypted one keeps them in files (recovery after a crash
+ * is several times faster so: README, "The store key"). */
+#define ST_ENV_FLAGS (DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL)
+/* ST_ENV_FLAGS for a shared (not DB_PRIVATE) open of an environment under passwd ("":
+ * none). */
+uint32_t cv_st_env_flags(const char *passwd);
 /* Encryption at rest, set on a new DB_ENV handle for the environment in dir before its
- * open: the error callback, the key (passwd "" or NULL: none) and the base id of the
- * regions' shared memory segments (derived from dir's device and inode, so every
- * process opening dir finds the same). */
+ * open: the error callback and, when passwd is a key (not "" or NULL), the key and the
+ * base id of the regions' shared memory segments (derived from dir's device and inode,
+ * so every process opening dir finds the same). */
 cv_err cv_st_env_at_rest(DB_ENV *env, const char *dir, const char *passwd);
+/* The file in an encrypted environment's directory holding its own random number, part
+ * of the id of its regions' shared memory segments (made at its first open under a key):
+ * a store that has it is encrypted, which a stat tells before anything joins it. */
+#define ST_REGIONS_ID "regions.id"
 /* Reads the key for the environment in dir: key_file, or the default when NULL, into
- * passwd[CV_STORE_KEY_HEX + 1] ("" for CV_STORE_KEY_NONE); path[n] gets the file's
- * name. CV_E_NOT_FOUND when the file does not exist; CV_E_STORE_KEY (said on stderr)
+ * passwd[CV_STORE_KEY_HEX + 1] ("" for CV_STORE_KEY_NONE, and for no key_file when the
+ * default does not exist and dir has no ST_REGIONS_ID: a store nobody asked to
+ * encrypt); path[n] gets the file's name. CV_E_NOT_FOUND when the key file does not
+ * exist for a store that needs it; CV_E_STORE_KEY (said on stderr)
  * when it is not a regular file, is open to group or others, or is malformed. */
 cv_err cv_st_key_load(const char *dir, const char *key_file, char *passwd, char *path, size_t n);
 

@@ -94,6 +94,14 @@ out:
 	return e;
 }
 
+static bool encrypted_store(const char *dir)
+{
+	char path[4096];
+
+	return snprintf(path, sizeof path, "%s/" ST_REGIONS_ID, dir) < (int)sizeof path &&
+	       access(path, F_OK) == 0;
+}
+
 cv_err cv_st_key_load(const char *dir, const char *key_file, char *passwd, char *path, size_t n)
 {
 	char buf[CV_STORE_KEY_HEX + 2];
@@ -115,8 +123,11 @@ cv_err cv_st_key_load(const char *dir, const char *key_file, char *passwd, char 
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
+		/* encryption is asked for: no key named and none at the default place is an
+		 * unencrypted store, unless it was made encrypted (told by a stat, before
+		 * anything joins it: an open without the key would wreck its regions) */
 		if (errno == ENOENT)
-			return CV_E_NOT_FOUND;
+			return key_file == NULL && !encrypted_store(dir) ? CV_OK : CV_E_NOT_FOUND;
 		fprintf(stderr, "chainvote store: key file %s: %s\n", path, strerror(errno));
 		return CV_E_STORE_KEY;
 	}
@@ -224,7 +235,7 @@ static cv_err private_env(const char *dir, const char *passwd, DB_ENV **out)
 		env->close(env, 0);
 		return e;
 	}
-	rc = env->open(env, dir, (ST_ENV_FLAGS & ~(uint32_t)DB_SYSTEM_MEM) | DB_PRIVATE, 0600);
+	rc = env->open(env, dir, ST_ENV_FLAGS | DB_PRIVATE, 0600);
 	if (rc != 0) {
 		env->close(env, 0);
 		return rc == EINVAL || rc == EPERM ? CV_E_STORE_KEY : CV_E_STORE;
@@ -252,7 +263,7 @@ static cv_err copy_others(const char *from, const char *to)
 
 		if (strncmp(name, "__db.", 5) == 0 || strncmp(name, "log.", 4) == 0 ||
 		    is_db_file(name) || strcmp(name, "recovery.lock") == 0 ||
-		    strcmp(name, "regions.id") == 0) /* the new directory has its own */
+		    strcmp(name, ST_REGIONS_ID) == 0) /* the new directory has its own */
 			continue;
 		if (snprintf(src, sizeof src, "%s/%s", from, name) >= (int)sizeof src ||
 		    snprintf(dst, sizeof dst, "%s/%s", to, name) >= (int)sizeof dst) {
