@@ -410,8 +410,8 @@ static bool key_opens(const char *dir, const char *passwd)
  * from key_file (made first when a new environment is created with one named that does
  * not exist) and tried on meta.db. With no key_file and no default key file, passwd is
  * "" and nothing more is checked (the unencrypted store's open is as before encryption
- * existed; an encrypted store whose key file is gone fails to open, and open_failed
- * says why). CV_E_STORE_KEY, said on stderr, when the key is not the store's. */
+ * existed; cv_st_key_load tells an encrypted store whose key file is gone by its
+ * ST_REGIONS_ID). CV_E_STORE_KEY, said on stderr, when the key is not the store's. */
 static cv_err store_key(const char *dir, const char *key_file, bool exists, bool create,
                         char passwd[CV_STORE_KEY_HEX + 1])
 {
@@ -445,25 +445,6 @@ static cv_err store_key(const char *dir, const char *key_file, bool exists, bool
 	else
 		fprintf(stderr, "chainvote store: the key %s does not open the store in %s\n",
 		        key_path, dir);
-	return CV_E_STORE_KEY;
-}
-
-/* After the open of the existing store in dir without a key failed with e: when its
- * databases do not open without a key either, it is encrypted and its key file is
- * missing (CV_E_STORE_KEY, said on stderr); else e. Only on failure, so that the
- * unencrypted store's open costs no check. */
-static cv_err open_failed(const char *dir, cv_err e)
-{
-	char key_path[4096];
-
-	if (key_opens(dir, ""))
-		return e;
-	if (cv_store_key_default(dir, key_path, sizeof key_path) != CV_OK)
-		key_path[0] = '\0';
-	fprintf(stderr,
-	        "chainvote store: the store in %s is encrypted and there is no key file %s: "
-	        "give its key with --store-key FILE (README, \"The store key\")\n",
-	        dir, key_path);
 	return CV_E_STORE_KEY;
 }
 
@@ -557,7 +538,7 @@ static cv_err open_dbs_patiently(cv_store *s, bool create)
 cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out)
 {
 	cv_store *s = NULL;
-	bool exists, keyless = false;
+	bool exists;
 	DB_ENV *env;
 	cv_err e;
 	int rc;
@@ -589,7 +570,6 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 	if ((e = store_key(dir, key_file, exists, (flags & CV_STORE_CREATE) != 0, s->passwd)) !=
 	    CV_OK)
 		goto err;
-	keyless = exists && key_file == NULL && s->passwd[0] == '\0';
 	/* waits while a recovery runs */
 	if ((s->lock_fd = take_lock(dir, LOCK_SH)) < 0) {
 		e = CV_E_IO;
@@ -642,8 +622,6 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 	return CV_OK;
 err:
 	cv_store_close(s);
-	if (keyless)
-		e = open_failed(dir, e);
 	return e == ST_RETRY || e == ST_TIMEOUT ? CV_E_BUSY : e;
 }
 
@@ -1955,8 +1933,6 @@ cv_err cv_store_recover(const char *dir, const char *key_file, bool keep_regions
 	}
 	if (e == CV_OK)
 		e = recover_with(dir, passwd, keep_regions);
-	if (e != CV_OK && e != CV_E_STORE_KEY && key_file == NULL && passwd[0] == '\0')
-		e = open_failed(dir, e);
 	explicit_bzero(passwd, sizeof passwd);
 	return e == CV_E_NOT_FOUND ? CV_E_STORE_KEY : e;
 }
