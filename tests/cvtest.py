@@ -711,11 +711,19 @@ def verify_export(body):
     return r.returncode == 0, (r.stdout + r.stderr)[-2000:]
 
 
-def db_verify(env_dir, deadline=120):
+def store_key_of(env_dir):
+    """The default key file of the store in env_dir: keys/store.key beside it."""
+    return os.path.join(os.path.dirname(os.path.abspath(env_dir)), "keys", "store.key")
+
+
+def db_verify(env_dir, deadline=120, key=None):
     """As an operator would after a crash: db_recover on the stopped environment (it
-    replays the log and rebuilds the regions), then db_verify over every database file.
-    Every tool runs under a time limit, since a wedged environment can block them.
-    Returns (ok, output)."""
+    replays the log and rebuilds the regions), then db_verify over every database file,
+    both given the store's key (key: its file, default keys/store.key beside env_dir;
+    no such file: an unencrypted store).
+    db_recover leaves its regions in files (__db.*, which hold the key and decrypted
+    pages), so they are removed after. Every tool runs under a time limit, since a
+    wedged environment can block them. Returns (ok, output)."""
     verify = shutil.which("db5.3_verify") or shutil.which("db_verify")
     recover = shutil.which("db5.3_recover") or shutil.which("db_recover")
     if verify is None or recover is None:
@@ -723,15 +731,20 @@ def db_verify(env_dir, deadline=120):
     files = sorted(f for f in os.listdir(env_dir) if f.endswith(".db"))
     if not files:
         return False, "no database files in " + env_dir
+    key = key or store_key_of(env_dir)
+    pw = []
+    if os.path.exists(key):  # none: a store made without a key (--store-key none)
+        with open(key) as f:
+            pw = ["-P", f.read().strip()]
     end = time.monotonic() + deadline
     out, ok = [], True
     try:
-        r = subprocess.run([recover, "-h", env_dir], capture_output=True, text=True,
+        r = subprocess.run([recover, *pw, "-h", env_dir], capture_output=True, text=True,
                            timeout=max(1, end - time.monotonic()))
         if r.returncode != 0:
             return False, f"db_recover: {r.stdout}{r.stderr}".strip()
         for f in files:
-            r = subprocess.run([verify, "-q", "-h", env_dir, f], capture_output=True,
+            r = subprocess.run([verify, *pw, "-q", "-h", env_dir, f], capture_output=True,
                                text=True, timeout=max(1, end - time.monotonic()),
                                cwd=env_dir)
             if r.returncode != 0:
@@ -739,6 +752,10 @@ def db_verify(env_dir, deadline=120):
                 out.append(f"{f}: {r.stdout}{r.stderr}".strip())
     except subprocess.TimeoutExpired as e:
         return False, f"{' '.join(e.cmd)} did not finish within {deadline} s"
+    finally:
+        for f in os.listdir(env_dir):
+            if f.startswith("__db.0"):
+                os.unlink(os.path.join(env_dir, f))
     return ok, "\n".join(out) or f"{len(files)} databases verified"
 
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@
 #include "pow.h"
 #include "rules.h"
 #include "store.h"
+/* white box for one check: an eligibility record's stored code hash (ST_ELIGIBLE) */
+#include "store_impl.h"
 
 #define N_VALIDATORS 3
 #define N_VOTERS     6
@@ -920,12 +923,21 @@ static int verify_files(const char *sub)
 	                              "height_approvals.db",
 	                              "evidence.db",
 	                              "tally.db"};
-	char cmd[1024];
+	char cmd[1024], key[256];
 	int bad = 0;
 
+	/* the store's key when it has one, keys/store.key beside the environment (every one
+	 * here is in top; none is encrypted unless a test asks) */
+	snprintf(key, sizeof key, "%s/keys/store.key", top);
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		snprintf(cmd, sizeof cmd, "cd '%s' && db5.3_verify -q '%s' >/dev/null 2>&1", sub,
-		         files[i]);
+		if (access(key, F_OK) == 0)
+			snprintf(
+			    cmd, sizeof cmd,
+			    "cd '%s' && db5.3_verify -P \"$(cat '%s')\" -q '%s' >/dev/null 2>&1",
+			    sub, key, files[i]);
+		else
+			snprintf(cmd, sizeof cmd, "cd '%s' && db5.3_verify -q '%s' >/dev/null 2>&1",
+			         sub, files[i]);
 		if (system(cmd) != 0) {
 			fprintf(stderr, "  db_verify: %s/%s failed\n", sub, files[i]);
 			bad++;
@@ -1404,7 +1416,7 @@ static void test_elections_survive_reopen_and_recovery(void)
 	/* recovery of the one environment covers every election's databases */
 	lock = cv_store_lock_exclusive(multi_dir);
 	CHECK(lock >= 0);
-	CHECK_EQ_INT(cv_store_recover(multi_dir), CV_OK);
+	CHECK_EQ_INT(cv_store_recover(multi_dir, NULL, false), CV_OK);
 	if (lock >= 0)
 		close(lock);
 	root = NULL;
@@ -2033,6 +2045,328 @@ static void test_recovery_reissue_revoke_and_the_seal(void)
 	cv_store_close(x);
 }
 
+/* ---- the store key ---- */
+
+/* Whether needle occurs in any regular file of d (not its subdirectories). */
+static bool in_files(const char *d, const void *needle, size_t n)
+{
+	static uint8_t buf[64 << 20];
+	char cmd[512], name[256];
+	bool found = false;
+	FILE *ls;
+
+	snprintf(cmd, sizeof cmd, "ls -A '%s'", d);
+	if ((ls = popen(cmd, "r")) == NULL)
+		return true;
+	while (!found && fgets(name, sizeof name, ls) != NULL) {
+		char file[800];
+		size_t len = strlen(name), got;
+		FILE *f;
+
+		if (len > 0 && name[len - 1] == '\n')
+			name[--len] = '\0';
+		snprintf(file, sizeof file, "%s/%s", d, name);
+		if ((f = fopen(file, "rb")) == NULL)
+			continue;
+		got = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		for (size_t i = 0; !found && got >= n && i <= got - n; i++)
+			found = memcmp(buf + i, needle, n) == 0;
+	}
+	pclose(ls);
+	return found;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+	chmod(path, mode);
+}
+
+static void read_line(const char *path, char *out, size_t n)
+{
+	FILE *f = fopen(path, "r");
+
+	out[0] = '\0';
+	if (f != NULL) {
+		if (fgets(out, (int)n, f) == NULL)
+			out[0] = '\0';
+		fclose(f);
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static void test_key_default_is_beside_the_directory(void)
+{
+	char p[64];
+
+	CHECK_EQ_INT(cv_store_key_default("data/election", p, sizeof p), CV_OK);
+	CHECK_STR(p, "data/keys/store.key");
+	CHECK_EQ_INT(cv_store_key_default("/srv/cv/election//", p, sizeof p), CV_OK);
+	CHECK_STR(p, "/srv/cv/keys/store.key");
+	CHECK_EQ_INT(cv_store_key_default("election", p, sizeof p), CV_OK);
+	CHECK_STR(p, "keys/store.key");
+	CHECK_EQ_INT(cv_store_key_default("/election", p, sizeof p), CV_OK);
+	CHECK_STR(p, "/keys/store.key");
+	CHECK_EQ_INT(cv_store_key_default("/a/very/long/path/to/an/election", p, 8),
+	             CV_E_TOO_LARGE);
+}
+
+/* Encryption is the operator's choice: a new store with no key named and no default key
+ * file is unencrypted, its regions in files as before encryption existed, and opens
+ * without a key; naming a key that does not exist makes it (0600 in a 0700 directory). */
+static void test_new_store_is_unencrypted_unless_asked(void)
+{
+	char sub[240], key[240], parent[160], path[300];
+	cv_store *x = NULL;
+
+	snprintf(parent, sizeof parent, "%s/plain", top);
+	snprintf(sub, sizeof sub, "%s/election", parent);
+	snprintf(key, sizeof key, "%s/keys/store.key", parent);
+	mkdir(parent, 0700);
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	cv_store_close(x);
+	CHECK(access(key, F_OK) != 0);
+	snprintf(path, sizeof path, "%s/regions.id", sub);
+	CHECK(access(path, F_OK) != 0); /* no system memory segments */
+	snprintf(path, sizeof path, "%s/__db.001", sub);
+	CHECK(access(path, F_OK) == 0); /* the regions in files, kept after the close */
+	x = NULL;
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	cv_store_close(x);
+	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_OK);
+	cv_store_close(x);
+	/* a key named for it is refused, and not made */
+	CHECK_EQ_INT(cv_store_open_key(sub, key, 0, &x), CV_E_STORE_KEY);
+	CHECK(access(key, F_OK) != 0);
+}
+
+static void test_new_store_asked_to_encrypt_gets_a_private_key_never_overwritten(void)
+{
+	char sub[240], key[240], parent[160], keys[200], text[80];
+	cv_store *x = NULL;
+	struct stat sb;
+
+	snprintf(parent, sizeof parent, "%s/keyed", top);
+	snprintf(sub, sizeof sub, "%s/election", parent);
+	snprintf(keys, sizeof keys, "%s/keys", parent);
+	snprintf(key, sizeof key, "%s/store.key", keys);
+	mkdir(parent, 0700);
+	CHECK_EQ_INT(cv_store_open_key(sub, key, CV_STORE_CREATE, &x), CV_OK);
+	cv_store_close(x);
+	CHECK(stat(key, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600);
+	CHECK(stat(keys, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == 0700);
+	read_line(key, text, sizeof text);
+	CHECK_EQ_INT((int)strlen(text), CV_STORE_KEY_HEX);
+	CHECK(strspn(text, "0123456789abcdef") == CV_STORE_KEY_HEX);
+	CHECK_EQ_INT(cv_store_key_create(key), CV_E_EXISTS);
+	/* the key is the same after the refused create, and the default: the store opens
+	 * without naming it, and not without a key */
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	cv_store_close(x);
+	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_E_STORE_KEY);
+}
+
+/* The default key file existing before the store is made (chainvote init --encrypt,
+ * run.sh with STORE_KEY) makes it encrypted without naming the key. */
+static void test_default_key_file_asks_for_encryption(void)
+{
+	char sub[240], key[240], parent[160];
+	cv_store *x = NULL;
+
+	snprintf(parent, sizeof parent, "%s/prekeyed", top);
+	snprintf(sub, sizeof sub, "%s/election", parent);
+	snprintf(key, sizeof key, "%s/keys/store.key", parent);
+	mkdir(parent, 0700);
+	CHECK_EQ_INT(cv_store_key_create(key), CV_OK);
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	cv_store_close(x);
+	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_E_STORE_KEY);
+	CHECK_EQ_INT(cv_store_open_key(sub, key, 0, &x), CV_OK);
+	cv_store_close(x);
+}
+
+static void test_store_opens_with_its_own_key_only(void)
+{
+	char sub[160], key[200], other[200], aside[210];
+	cv_store *x = NULL;
+	int lock;
+
+	snprintf(sub, sizeof sub, "%s/keyed/election", top);
+	snprintf(key, sizeof key, "%s/keyed/keys/store.key", top);
+	snprintf(other, sizeof other, "%s/keyed/other.key", top);
+	snprintf(aside, sizeof aside, "%s.aside", key);
+	CHECK_EQ_INT(cv_store_key_create(other), CV_OK);
+	CHECK_EQ_INT(cv_store_open_key(sub, other, 0, &x), CV_E_STORE_KEY);
+	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_E_STORE_KEY);
+	CHECK(x == NULL);
+	/* recovery needs the key too, and a wrong one changes nothing */
+	lock = cv_store_lock_exclusive(sub);
+	CHECK(lock >= 0);
+	CHECK_EQ_INT(cv_store_recover(sub, other, false), CV_E_STORE_KEY);
+	if (lock >= 0)
+		close(lock);
+	CHECK(rename(key, aside) == 0);
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_E_STORE_KEY);
+	/* a missing key is never made for an existing store */
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_E_STORE_KEY);
+	CHECK(access(key, F_OK) != 0);
+	CHECK(rename(aside, key) == 0);
+	chmod(key, 0640);
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_E_STORE_KEY);
+	chmod(key, 0600);
+	write_file(other, "not a key\n", 0600);
+	CHECK_EQ_INT(cv_store_open_key(sub, other, 0, &x), CV_E_STORE_KEY);
+	CHECK_EQ_INT(cv_store_open_key(sub, key, 0, &x), CV_OK);
+	cv_store_close(x);
+}
+
+typedef struct elig_ctx {
+	const char *voter_id;
+	uint8_t hash[CV_HASH_LEN];
+} elig_ctx;
+
+static cv_err code_hash_op(cv_store *s, DB_TXN *txn, void *ctx)
+{
+	elig_ctx *c = ctx;
+	uint8_t rec[ST_ELIG_LEN + CV_KEY_LEN];
+	void *v = NULL;
+	size_t n = 0;
+	cv_err e = cv_st_get(s, ST_ELIGIBLE, txn, c->voter_id, strlen(c->voter_id), &v, &n, 0);
+
+	if (e == CV_OK && n >= ST_ELIG_LEN && n <= sizeof rec) {
+		memcpy(rec, v, n);
+		memcpy(c->hash, rec + ST_SALT_LEN, CV_HASH_LEN);
+	} else if (e == CV_OK) {
+		e = CV_E_STORE;
+	}
+	free(v);
+	return e;
+}
+
+/* A store under keys/store.key beside it when encrypt (asked by naming it), else with
+ * no key option (unencrypted by default), with a registered voter in
+ * the default election and in election "other": whether the voter id, the code, its
+ * stored hash, the bound key or the store's key are in any file of the closed store,
+ * its log and its regions' files included. */
+static bool voter_in_clear(const char *name, bool encrypt)
+{
+	char sub[240], parent[160], key_path[240], passwd[CV_STORE_KEY_HEX + 8];
+	cv_settings set = settings("Clear test");
+	uint8_t voter[CV_KEY_LEN];
+	elig_ctx hc = {"UNIT-VOTER-5150", {0}};
+	cv_store *x = NULL, *el = NULL;
+	bool found;
+
+	snprintf(parent, sizeof parent, "%s/%s", top, name);
+	snprintf(sub, sizeof sub, "%s/election", parent);
+	snprintf(key_path, sizeof key_path, "%s/keys/store.key", parent);
+	mkdir(parent, 0700);
+	cv_privkey_public(mp_keys[1], voter);
+	if (cv_store_open_key(sub, encrypt ? key_path : NULL, CV_STORE_CREATE, &x) != CV_OK)
+		return true;
+	if (cv_store_create_election(x, &set) != CV_OK ||
+	    cv_store_add_eligible(x, "UNIT-VOTER-5150", "CODE-UNIT-5150") != CV_OK ||
+	    cv_store_register(x, "UNIT-VOTER-5150", "CODE-UNIT-5150", voter) != CV_OK ||
+	    cv_st_run(x, code_hash_op, &hc) != CV_OK ||
+	    cv_store_add_election(x, "other", now_s()) != CV_OK ||
+	    cv_store_election(x, "other", &el) != CV_OK ||
+	    cv_store_create_election(el, &set) != CV_OK ||
+	    cv_store_add_eligible(el, "OTHER-VOTER-5151", "CODE-OTHER-5151") != CV_OK) {
+		cv_store_close(x);
+		return true;
+	}
+	read_line(key_path, passwd, sizeof passwd);
+	/* searched while the store is open (the regions exist) and again after */
+	found = in_files(sub, "UNIT-VOTER-5150", 15) || in_files(sub, "OTHER-VOTER-5151", 16);
+	cv_store_close(x);
+	found = found || in_files(sub, "UNIT-VOTER-5150", 15) ||
+	        in_files(sub, "OTHER-VOTER-5151", 16) || in_files(sub, "CODE-UNIT", 9) ||
+	        in_files(sub, hc.hash, sizeof hc.hash) || in_files(sub, voter, sizeof voter);
+	if (passwd[0] != '\0')
+		found = found || in_files(sub, passwd, strlen(passwd));
+	return found;
+}
+
+static void test_nothing_about_voters_in_the_clear_on_disk(void)
+{
+	CHECK(!voter_in_clear("clear-keyed", true));
+	/* the same without a key (the default) is found: the search finds what is there */
+	CHECK(voter_in_clear("clear-plain", false));
+}
+
+static void test_rekey_copies_every_election_under_the_new_key(void)
+{
+	char sub[240], next[260], next2[260], fresh[240], fresh2[240], parent[160];
+	cv_settings set = settings("Rekey test");
+	uint8_t voter[CV_KEY_LEN];
+	cv_store *x = NULL, *el = NULL;
+	cv_info in;
+	int lock;
+
+	snprintf(parent, sizeof parent, "%s/rekey", top);
+	snprintf(sub, sizeof sub, "%s/election", parent);
+	snprintf(next, sizeof next, "%s.rekey", sub);
+	snprintf(fresh, sizeof fresh, "%s/new.key", parent);
+	mkdir(parent, 0700);
+	cv_privkey_public(mp_keys[0], voter);
+	/* unencrypted (the default): the first rekey encrypts it */
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	if (x == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_create_election(x, &set), CV_OK);
+	CHECK_EQ_INT(cv_store_add_eligible(x, "rekey-1", "CODE-REKEY-9"), CV_OK);
+	CHECK_EQ_INT(cv_store_add_eligible(x, "rekey-2", "CODE-TWO-99"), CV_OK);
+	CHECK_EQ_INT(cv_store_add_election(x, "second", now_s()), CV_OK);
+	CHECK_EQ_INT(cv_store_election(x, "second", &el), CV_OK);
+	if (el != NULL) {
+		CHECK_EQ_INT(cv_store_create_election(el, &set), CV_OK);
+		CHECK_EQ_INT(cv_store_add_eligible(el, "second-1", "CODE-SECOND-1"), CV_OK);
+	}
+	cv_store_close(x);
+	CHECK_EQ_INT(cv_store_key_create(fresh), CV_OK);
+	lock = cv_store_lock_exclusive(sub);
+	CHECK(lock >= 0);
+	CHECK_EQ_INT(cv_store_rekey(sub, NULL, next, CV_STORE_KEY_NONE), CV_E_STORE_KEY);
+	CHECK_EQ_INT(cv_store_rekey(sub, fresh, next, fresh), CV_E_STORE_KEY); /* wrong key */
+	CHECK(access(next, F_OK) != 0);
+	CHECK_EQ_INT(cv_store_rekey(sub, NULL, next, fresh), CV_OK);
+	CHECK_EQ_INT(cv_store_rekey(sub, NULL, next, fresh), CV_E_EXISTS);
+	if (lock >= 0)
+		close(lock);
+	CHECK_EQ_INT(cv_store_open_key(next, NULL, 0, &x), CV_E_STORE_KEY); /* the old key */
+	CHECK_EQ_INT(cv_store_open_key(next, fresh, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_eligible, 2);
+	CHECK_STR(in.settings.election.title, "Rekey test");
+	/* the code's salted hash came along: it still registers */
+	CHECK_EQ_INT(cv_store_register(x, "rekey-1", "CODE-REKEY-9", voter), CV_OK);
+	el = NULL;
+	CHECK_EQ_INT(cv_store_election(x, "second", &el), CV_OK);
+	CHECK(el != NULL && cv_store_info(el, &in) == CV_OK && in.n_eligible == 1);
+	cv_store_close(x);
+	/* and an encrypted store to another key */
+	snprintf(next2, sizeof next2, "%s.rekey2", sub);
+	snprintf(fresh2, sizeof fresh2, "%s/new2.key", parent);
+	CHECK_EQ_INT(cv_store_key_create(fresh2), CV_OK);
+	lock = cv_store_lock_exclusive(next);
+	CHECK(lock >= 0);
+	CHECK_EQ_INT(cv_store_rekey(next, fresh, next2, fresh2), CV_OK);
+	if (lock >= 0)
+		close(lock);
+	CHECK_EQ_INT(cv_store_open_key(next2, fresh, 0, &x), CV_E_STORE_KEY);
+	CHECK_EQ_INT(cv_store_open_key(next2, fresh2, 0, &x), CV_OK);
+	CHECK(x != NULL && cv_store_info(x, &in) == CV_OK && in.n_eligible == 2);
+	cv_store_close(x);
+}
+
 static const char *only;
 #define RUN_IF(t)                                                                                  \
 	do {                                                                                       \
@@ -2053,6 +2387,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < MP_VOTERS; i++)
 		cv_privkey_generate(&mp_keys[i]);
 
+	RUN(test_key_default_is_beside_the_directory);
+	RUN(test_new_store_is_unencrypted_unless_asked);
+	RUN(test_new_store_asked_to_encrypt_gets_a_private_key_never_overwritten);
+	RUN(test_default_key_file_asks_for_encryption);
+	RUN(test_store_opens_with_its_own_key_only);
+	RUN(test_nothing_about_voters_in_the_clear_on_disk);
+	RUN(test_rekey_copies_every_election_under_the_new_key);
 	RUN(test_create_then_second_create_refused);
 	if (st == NULL) {
 		fprintf(stderr, "store did not open\n");

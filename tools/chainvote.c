@@ -31,6 +31,7 @@ static const struct command {
     {"recover", cmd_recover, "recovery of a data directory no process has open"},
     {"replicate", cmd_replicate, "this node's replication process (a replicated data directory)"},
     {"cluster", cmd_cluster, "the replication group as a node sees it: cluster status --url U"},
+    {"rekey", cmd_rekey, "move a stopped data directory's store to a new key"},
     {"admin-init", cmd_admin_init, "enrol the admin: password, TOTP secret, recovery codes"},
     {"totp", cmd_totp, "print the current TOTP code of a base32 secret"},
     {"vote", cmd_vote, "sign and send a vote to a service"},

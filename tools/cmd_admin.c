@@ -49,6 +49,9 @@ bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 /* --election SLUG of the command line: NULL for the default election. */
+/* --store-key FILE (cmd_admin.h) */
+const char *store_key;
+
 static const char *opt_election;
 /* The environment's handle while the command works on another election's handle. */
 static cv_store *election_root;
@@ -59,7 +62,7 @@ static cv_store *election_root;
 cv_store *open_store(const char *cmd, const char *dir, unsigned flags)
 {
 	cv_store *s = NULL, *el = NULL;
-	cv_err e = cv_store_open(dir, flags, &s);
+	cv_err e = cv_store_open_key(dir, store_key, flags, &s);
 
 	if (e == CV_E_NOT_FOUND) {
 		fprintf(stderr, "chainvote %s: no election data in %s (run chainvote init)\n", cmd,
@@ -121,6 +124,9 @@ int common_opt(const char *cmd, int c, const char *usage, const char **data)
 	case OPT_DATA:
 		*data = optarg;
 		return -1;
+	case OPT_STORE_KEY:
+		store_key = optarg;
+		return -1;
 	case OPT_ELECTION:
 		if (!cv_election_slug_ok(optarg)) {
 			fprintf(stderr,
@@ -147,8 +153,11 @@ static const char init_usage[] =
     "N\n"
     "                      --max-block-votes N [--opens UNIX] [--closes UNIX]\n"
     "                      [--results-after-close] [--ballots open|secret] [--quorum N]\n"
-    "                      [--db-config FILE]\n"
-    "Creates the data directory and an election in set-up state.\n"
+    "                      [--db-config FILE] [--encrypt] [--store-key FILE]\n"
+    "Creates the data directory and an election in set-up state. The store is encrypted\n"
+    "at rest when asked (off by default; README, \"The store key\"): with --encrypt, under\n"
+    "keys/store.key beside DIR, made when missing; with --store-key FILE, under FILE, made\n"
+    "when missing; and when keys/store.key beside DIR exists already.\n"
     "  --threshold N          approvals needed to commit a block (2..number of validators)\n"
     "  --difficulty N         leading zero bits of proof of work (0..255)\n"
     "  --max-block-votes N    at most N votes per block (1..2^32-1)\n"
@@ -157,7 +166,11 @@ static const char init_usage[] =
     "  --ballots secret       a secret election (DESIGN section 6): the validators are its\n"
     "                         trustees and run the key ceremony before it opens\n"
     "  --quorum N             trustees needed to decrypt (2..validators; default 2)\n"
-    "  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n";
+    "  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n"
+    "  --encrypt              encrypt the store under keys/store.key beside DIR\n"
+    "  --store-key FILE       the store's key file (every command that takes --data takes it;\n"
+    "                         \"none\": an unencrypted store). Without the key an encrypted\n"
+    "                         election and its backups cannot be read: keep a copy apart.\n";
 
 static const char settings_usage[] =
     "usage: chainvote settings --data DIR [--election SLUG] [--title T] [--threshold N] "
@@ -170,6 +183,7 @@ static const char settings_usage[] =
 
 static const struct option settings_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
+    {"store-key", required_argument, NULL, OPT_STORE_KEY},
     {"election", required_argument, NULL, OPT_ELECTION},
     {"title", required_argument, NULL, OPT_TITLE},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
@@ -181,6 +195,7 @@ static const struct option settings_opts[] = {
     {"ballots", required_argument, NULL, OPT_BALLOTS},
     {"quorum", required_argument, NULL, OPT_QUORUM},
     {"db-config", required_argument, NULL, OPT_DB_CONFIG},
+    {"encrypt", no_argument, NULL, OPT_ENCRYPT},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -282,6 +297,8 @@ bool copy_file(const char *from, const char *dir, const char *name)
 int cmd_init(int argc, char **argv)
 {
 	const char *data = NULL, *db_config = NULL;
+	static char key[4096];
+	bool encrypt = false;
 	cv_settings st;
 	unsigned seen = 0;
 	cv_store *s;
@@ -293,6 +310,10 @@ int cmd_init(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", settings_opts, NULL)) != -1) {
 		if (c == OPT_DB_CONFIG) {
 			db_config = optarg;
+			continue;
+		}
+		if (c == OPT_ENCRYPT) {
+			encrypt = true;
 			continue;
 		}
 		if (c >= OPT_TITLE && c <= OPT_RESULTS) {
@@ -308,6 +329,14 @@ int cmd_init(int argc, char **argv)
 	if (data == NULL || seen != 15)
 		return usage_error("init", "--data, --title, --threshold, --difficulty and "
 		                           "--max-block-votes are required");
+	if (encrypt && store_key != NULL && strcmp(store_key, CV_STORE_KEY_NONE) == 0)
+		return usage_error("init", "--encrypt with --store-key none");
+	/* the key named makes the new store encrypted (cv_store_open_key makes the file) */
+	if (encrypt && store_key == NULL) {
+		if (cv_store_key_default(data, key, sizeof key) != CV_OK)
+			return fail("init", CV_E_TOO_LARGE, data);
+		store_key = key;
+	}
 	if (db_config != NULL) {
 		if ((mkdir(data, 0700) != 0 && errno != EEXIST) ||
 		    !copy_file(db_config, data, "DB_CONFIG"))
@@ -326,6 +355,8 @@ int cmd_init(int argc, char **argv)
 	if (e != CV_OK)
 		return fail("init", e, NULL);
 	printf("created election \"%s\" in %s (set-up)\n", st.election.title, data);
+	if (key_path_of(data, key, sizeof key) && access(key, F_OK) == 0)
+		printf("its store is encrypted under the key %s: keep a copy of it apart\n", key);
 	return 0;
 }
 
@@ -374,6 +405,7 @@ int cmd_settings(int argc, char **argv)
 
 static const struct option data_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
+    {"store-key", required_argument, NULL, OPT_STORE_KEY},
     {"election", required_argument, NULL, OPT_ELECTION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},

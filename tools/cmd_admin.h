@@ -27,8 +27,18 @@ enum {
 	OPT_OUTPUT,
 	OPT_ELECTION,
 	OPT_CODE,
+	OPT_STORE_KEY,
+	OPT_NEW_KEY,
+	OPT_ENCRYPT,
 	OPT_HELP
 };
+
+/* --store-key FILE: the store's key file, for every command that opens a data
+ * directory (NULL: the default, keys/store.key beside it, when it exists, else none:
+ * an unencrypted store; "none": unencrypted). */
+extern const char *store_key;
+/* The key file the commands use for dir: --store-key, or the default beside dir. */
+bool key_path_of(const char *dir, char *out, size_t n);
 
 /* A refusal (the error's message and code after what) or a usage error, printed: the
  * exit status 1 or 2. usage_error is here whole so that the analyzer sees it is never

@@ -75,6 +75,7 @@ int cmd_eligible_list(int argc, char **argv)
 
 static const struct option recovery_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
+    {"store-key", required_argument, NULL, OPT_STORE_KEY},
     {"code", required_argument, NULL, OPT_CODE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},

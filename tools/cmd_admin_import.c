@@ -159,6 +159,7 @@ static int import_error(const char *cmd, const rows *r, const char *file, size_t
 
 static const struct option import_opts[] = {
     {"data", required_argument, NULL, OPT_DATA},
+    {"store-key", required_argument, NULL, OPT_STORE_KEY},
     {"election", required_argument, NULL, OPT_ELECTION},
     {"key-file", required_argument, NULL, OPT_KEY_FILE},
     {"name", required_argument, NULL, OPT_NAME},

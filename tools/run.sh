@@ -30,6 +30,11 @@
 #   CLUSTER_CONF (this node's replication configuration, conf/cluster/node.conf.example:
 #   the node joins that replication group; `chainvote replicate` runs beside the
 #   programs, started first; only the node whose file says `creator` makes the demo).
+#   LISTEN (address, default 127.0.0.1), STORE_KEY (encryption at rest, off by default:
+#   README, "The store key". A key file: a new election's store is encrypted under it,
+#   the file made when missing; an existing store must be encrypted under it. Unset: the
+#   store is encrypted only if DATA/keys/store.key exists, as after chainvote init
+#   --encrypt or a first run with STORE_KEY=DATA/keys/store.key).
 # HTTPS: on 127.0.0.1 the service speaks plain HTTP (a page on localhost is a secure
 #   context already); on any other LISTEN it speaks only HTTPS on PORT (plain HTTP there
 #   is redirected), with TLS_CERT and TLS_KEY (PEM files, the chain first) when given,
@@ -60,6 +65,10 @@ case "$DIFFICULTY" in '' | *[!0-9]*) echo "run: DIFFICULTY wants 0 to 255" >&2; 
 if [ "$DIFFICULTY" = 0 ]; then VALIDATOR_INTERVAL=${VALIDATOR_INTERVAL:-0.5}; fi
 VOTE_WORKERS=${VOTE_WORKERS:-$((WORKERS * 4 > 64 ? 64 : WORKERS * 4))}
 PROGRAMS="chain vote blocks validate register"
+# The store's key: outside DATA/election, so that backups of the election never carry it.
+KEYS=$DATA/keys
+KEYOPT=""
+if [ -n "${STORE_KEY:-}" ]; then KEYOPT="--store-key $STORE_KEY"; fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 SERVICE_USER=chainvote
 WEB_USER=www-data
@@ -88,8 +97,9 @@ root && AS="setpriv --reuid=$SERVICE_USER --regid=$WEB_USER --clear-groups --no-
 # the sockets' directory for it and nginx's group (0750).
 users_and_owners() {
 	if ! root; then
-		mkdir -p "$SOCK"
+		mkdir -p "$SOCK" "$KEYS"
 		chmod 0750 "$SOCK"
+		chmod 0700 "$KEYS"
 		return 0
 	fi
 	getent group "$WEB_USER" >/dev/null || groupadd --system "$WEB_USER"
@@ -105,6 +115,12 @@ users_and_owners() {
 	# an election made or restored by root (chainvote init, restore) becomes the programs'
 	chown -R "$SERVICE_USER:$WEB_USER" "$DATA/election"
 	chmod 0700 "$DATA/election"
+	# the store key (made by root's chainvote init, or by the programs with a new
+	# election): the programs' user's alone
+	mkdir -p "$KEYS"
+	chown -R "$SERVICE_USER:$WEB_USER" "$KEYS"
+	chmod 0700 "$KEYS"
+	if [ -f "$KEYS/store.key" ]; then chmod 0600 "$KEYS/store.key"; fi
 	if ! $AS sh -c 'test -w "$1" && test -w "$2" && test -x "$3/chain.fcgi"' _ \
 		"$DATA/election" "$SOCK" "$CGI"; then
 		echo "run: user $SERVICE_USER cannot reach $DATA/election, $SOCK or $CGI;" \
@@ -128,31 +144,31 @@ key_of() { sed -n 's/.*"public_key"[^"]*"\([0-9a-f]*\)".*/\1/p' "$1"; }
 demo_election() {
 	demo=$DATA/demo
 	mkdir -p "$demo/validators" "$demo/voters"
-	"$BIN/chainvote" init --data "$DATA/election" --title "Demo election" \
+	"$BIN/chainvote" init --data "$DATA/election" $KEYOPT --title "Demo election" \
 		--threshold 2 --difficulty "$DIFFICULTY" --max-block-votes 64 --ballots "$BALLOTS"
 	printf '1,Alder Party\n2,Birch Alliance\n3,Cedar Union\n' |
-		"$BIN/chainvote" candidates --data "$DATA/election" -
+		"$BIN/chainvote" candidates --data "$DATA/election" $KEYOPT -
 	: >"$demo/validators.csv"
 	for i in 1 2 3; do
 		f=$demo/validators/validator-$i.json
 		[ -f "$f" ] || "$BIN/chainvote" keygen -o "$f" 2>/dev/null
 		echo "$(key_of "$f"),Validator $i" >>"$demo/validators.csv"
 	done
-	"$BIN/chainvote" validators --data "$DATA/election" "$demo/validators.csv"
+	"$BIN/chainvote" validators --data "$DATA/election" $KEYOPT "$demo/validators.csv"
 	: >"$demo/voters.csv"
 	for i in $(seq -w 1 "${DEMO_VOTERS:-20}"); do
 		f=$demo/voters/voter-$i.json
 		[ -f "$f" ] || "$BIN/chainvote" keygen -o "$f" 2>/dev/null
 		key_of "$f" >>"$demo/voters.csv"
 	done
-	"$BIN/chainvote" voters --data "$DATA/election" "$demo/voters.csv"
+	"$BIN/chainvote" voters --data "$DATA/election" $KEYOPT "$demo/voters.csv"
 	if [ "$BALLOTS" = secret ]; then
 		: >"$demo/ceremony-pending"
 	else
-		"$BIN/chainvote" open --data "$DATA/election"
+		"$BIN/chainvote" open --data "$DATA/election" $KEYOPT
 	fi
 	# beside the open demo, an empty election to try set-up and registration on
-	"$BIN/chainvote" init --data "$DATA/election" --election next --title "Next election" \
+	"$BIN/chainvote" init --data "$DATA/election" $KEYOPT --election next --title "Next election" \
 		--threshold 2 --difficulty "$DIFFICULTY" --max-block-votes 64
 }
 
@@ -212,7 +228,7 @@ demo_ceremony() {
 			fi
 		done
 	done
-	$AS "$BIN/chainvote" open --data "$DATA/election" || { echo "run: the open failed" >&2; return 1; }
+	$AS "$BIN/chainvote" open --data "$DATA/election" $KEYOPT || { echo "run: the open failed" >&2; return 1; }
 	rm -f "$demo/ceremony-pending"
 	# the roll's last five voters (names as demo_election wrote them) cast ballots
 	choices="1 2 1 3 1"
@@ -341,7 +357,7 @@ prepare() {
 	elif [ ! -f "$DATA/election/meta.db" ]; then
 		mkdir -p "$DATA/election"
 		if [ "${DEMO:-1}" = 1 ]; then demo_election; else
-			"$BIN/chainvote" status --data "$DATA/election" >/dev/null 2>&1 || true
+			"$BIN/chainvote" status --data "$DATA/election" $KEYOPT >/dev/null 2>&1 || true
 		fi
 	fi
 	[ -n "${CLUSTER_JOINER:-}" ] || admin_credentials
@@ -353,7 +369,7 @@ prepare() {
 	running=0
 	for p in replicate $PROGRAMS; do alive "$RUN/$p.pid" && running=1; done
 	if [ $running = 0 ] && [ -f "$DATA/election/meta.db" ]; then
-		$AS "$BIN/chainvote" recover --data "$DATA/election" ||
+		$AS "$BIN/chainvote" recover --data "$DATA/election" $KEYOPT ||
 			{ echo "run: recovery of $DATA/election failed" >&2; exit 1; }
 	fi
 }
@@ -389,7 +405,7 @@ start() {
 		rm -f "$SOCK/$p.sock"
 		w=$WORKERS
 		[ "$p" = vote ] && w=$VOTE_WORKERS
-		$AS "$CGI/$p.fcgi" --socket "$SOCK/$p.sock" --data "$DATA/election" \
+		$AS "$CGI/$p.fcgi" --socket "$SOCK/$p.sock" --data "$DATA/election" $KEYOPT \
 			--workers "$w" >>"$RUN/$p.log" 2>&1 &
 		echo $! >"$RUN/$p.pid"
 	done
@@ -552,7 +568,7 @@ supervise() {
 	prepare off
 	sed -e "s#@RUN@#$RUN#g" -e "s#@SOCK@#$SOCK#g" -e "s#@DATA@#$DATA#g" -e "s#@CGI@#$CGI#g" \
 		-e "s#@BIN@#$BIN#g" -e "s#@WORKERS@#$WORKERS#g" -e "s#@VOTE_WORKERS@#$VOTE_WORKERS#g" \
-		-e "s#@NGINX@#$NGINX#g" -e "s#@AS@#$AS#g" -e "s#@PORT@#$PORT#g" \
+		-e "s#@NGINX@#$NGINX#g" -e "s#@AS@#$AS#g" -e "s#@PORT@#$PORT#g" -e "s#@KEYOPT@#$KEYOPT#g" \
 		-e "s#@MINER_OPTIONS@#$(miner_options | tr '\n' ' ')#g" \
 		"$top/conf/supervisord.conf" >"$RUN/supervisord.conf"
 	if [ "${MINER:-1}" != 1 ] || [ ! -x "$BIN/miner" ]; then

@@ -140,6 +140,8 @@ static const struct {
                           503},
     [CV_E_NOT_MASTER] = {"not_master",
                          "This node is a replica and no master is reachable now; try again.", 503},
+    [CV_E_STORE_KEY] = {"store_key",
+                        "The store key is missing, unreadable or not the one of this store.", 500},
 };
 
 static int known(cv_err e)

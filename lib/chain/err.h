@@ -95,6 +95,7 @@ typedef enum cv_err {
 	/* a replicated store (lib/store/store_cluster.c) */
 	CV_E_NOT_DURABLE, /* committed here, but a majority of the group did not acknowledge */
 	CV_E_NOT_MASTER,  /* a write on a replica, or no master is known */
+	CV_E_STORE_KEY,   /* the store key is missing, unreadable, or not the store's */
 	CV_E__COUNT
 } cv_err;
 

@@ -61,6 +61,7 @@ struct service {
 	bool must_recover;       /* a worker died inside the store: recover everything */
 	const char *socket_path; /* NULL when listening on a TCP port */
 	const char *data_dir;
+	const char *store_key; /* --store-key: the store's key file (NULL: the default) */
 	int n_workers;
 	size_t max_body;
 	int listen_fd;
@@ -95,15 +96,18 @@ static void sleep_ms(long ms)
 /* Opens the store, trying again every pause milliseconds, at most attempts times: an
  * open fails for a moment while another process runs failchk or recovery on the same
  * environment. *out is NULL on failure, which is logged. */
-static cv_err open_store_patiently(const char *dir, unsigned flags, int attempts, long pause,
-                                   cv_store **out)
+static cv_err open_store_patiently(const char *dir, const char *key_file, unsigned flags,
+                                   int attempts, long pause, cv_store **out)
 {
 	cv_err e = CV_E_STORE;
 
 	*out = NULL;
 	for (int i = 0; i < attempts && e != CV_OK; i++)
-		if ((e = cv_store_open(dir, flags, out)) != CV_OK) {
+		if ((e = cv_store_open_key(dir, key_file, flags, out)) != CV_OK) {
 			*out = NULL;
+			/* a missing or wrong key does not come right by waiting */
+			if (e == CV_E_STORE_KEY)
+				break;
 			sleep_ms(pause);
 		}
 	if (e != CV_OK)
@@ -153,6 +157,8 @@ static int accept_connection(int listen_fd)
 	return fd;
 }
 
+static bool recovery_requested(const struct service *sv);
+
 /* A worker: its own store handle (Berkeley DB handles must not cross fork), then
  * accept and dispatch until told to stop. The board tells the master whether it is
  * inside a request (and so possibly inside the store) and whether its store is open:
@@ -189,7 +195,8 @@ static void worker_main(struct service *sv, int slot)
 	 * than answering the first requests 503; a store that will not open is the
 	 * master's to recover. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (open_store_patiently(sv->data_dir, CV_STORE_WAIT_REPLICATION, 100, 20, &store) != CV_OK)
+	if (open_store_patiently(sv->data_dir, sv->store_key, CV_STORE_WAIT_REPLICATION, 100, 20,
+	                         &store) != CV_OK)
 		_exit(EXIT_RECOVER);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ms_between(&t0, &t1) >= SLOW_OPEN_MS)
@@ -253,7 +260,10 @@ static void worker_main(struct service *sv, int slot)
 	}
 	FCGX_Free(&req, 1);
 	atomic_store(&sv->board->ready[slot], 0); /* inside the store again */
-	cv_store_close(store);
+	if (recovery_requested(sv))
+		cv_store_close_keep_regions(store);
+	else
+		cv_store_close(store);
 	_exit(status);
 }
 
@@ -400,7 +410,9 @@ static void recover_together(struct service *sv)
 			bool done;
 
 			if (pid == 0)
-				_exit(cv_store_recover(sv->data_dir) == CV_OK ? 0 : 1);
+				_exit(cv_store_recover(sv->data_dir, sv->store_key, true) == CV_OK
+				          ? 0
+				          : 1);
 			done = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
 			       WEXITSTATUS(st) == 0;
 			clock_gettime(CLOCK_MONOTONIC, &t2);
@@ -480,7 +492,7 @@ static void reap(struct service *sv)
 /* Creates the environment if it is missing, in a child process: the master itself
  * never holds a store handle (DB_REGISTER allows one per process, and a handle in the
  * master could only hang it when a killed worker leaves the environment wedged). */
-static int prepare_store(const char *dir)
+static int prepare_store(const char *dir, const char *key_file)
 {
 	int st;
 	pid_t pid = fork();
@@ -492,9 +504,10 @@ static int prepare_store(const char *dir)
 	if (pid == 0) {
 		cv_store *s;
 		/* the other programs start at the same moment and open it too */
-		cv_err e = open_store_patiently(dir, CV_STORE_CREATE, 50, 100, &s);
+		cv_err e = open_store_patiently(dir, key_file, CV_STORE_CREATE, 50, 100, &s);
 
-		cv_store_close(s);
+		/* the workers open it next */
+		cv_store_close_keep_regions(s);
 		_exit(e == CV_OK ? 0 : 1);
 	}
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -506,7 +519,7 @@ static int usage(const char *name)
 {
 	fprintf(stderr,
 	        "usage: chainvote-%s.fcgi (--socket PATH | --port N) --data DIR "
-	        "[--workers N] [--max-body BYTES]\n",
+	        "[--store-key FILE|none] [--workers N] [--max-body BYTES]\n",
 	        name);
 	return 2;
 }
@@ -528,6 +541,8 @@ static int parse_args(struct service *sv, int argc, char **argv, const char **po
 			*port = val;
 		} else if (strcmp(opt, "--data") == 0) {
 			sv->data_dir = val;
+		} else if (strcmp(opt, "--store-key") == 0) {
+			sv->store_key = val;
 		} else if (strcmp(opt, "--workers") == 0) {
 			if (cv_parse_u64(val, 1, MAX_WORKERS, &n) != CV_OK)
 				return -1;
@@ -602,7 +617,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		status = 1;
 		goto out;
 	}
-	if (prepare_store(sv.data_dir) != 0) {
+	if (prepare_store(sv.data_dir, sv.store_key) != 0) {
 		status = 1;
 		goto out;
 	}

@@ -147,12 +147,38 @@ static void alive_cache_reset(void)
 	memset(alive_cache, 0, sizeof alive_cache);
 }
 
+/* The key of the environment open under way in this thread (NULL outside one).
+ *
+ * Berkeley DB 5.3 consumes the key when it attaches to the regions: it copies it into
+ * the region and frees DB_ENV->passwd. With DB_REGISTER | DB_FAILCHK, an open that
+ * finds a dead process attaches twice (once for failchk, then for real, or for recovery
+ * when failchk fails), and the second attach finds no key: it fails ("Invalid
+ * password") or crashes. failchk asks is_alive about the registered threads between
+ * the two attaches, so is_alive puts the key back for the second one (allocated with
+ * malloc, as Berkeley DB allocates and frees it). */
+static __thread const char *opening_passwd;
+
+static void key_back(DB_ENV *env)
+{
+	size_t len;
+	char *p;
+
+	if (opening_passwd == NULL || env->passwd != NULL)
+		return;
+	len = strlen(opening_passwd) + 1;
+	if ((p = malloc(len)) == NULL)
+		return;
+	memcpy(p, opening_passwd, len);
+	env->passwd = p;
+	env->passwd_len = len;
+}
+
 static int is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
 {
 	long long now;
 	int alive;
 
-	(void)env;
+	key_back(env);
 	(void)tid;
 	(void)flags;
 	if (pid == getpid())
@@ -238,6 +264,194 @@ int cv_store_lock_exclusive(const char *dir)
 	return take_lock(dir, LOCK_EX | LOCK_NB);
 }
 
+/* ---- encryption at rest ---- */
+
+static cv_err recover_with(const char *dir, const char *passwd, bool keep_regions);
+
+/* The environment's own random number, in dir/ST_REGIONS_ID (8 hex digits), made by the
+ * first process that needs it: written under a private name and linked into place, so
+ * that processes starting together all read the same one. 0 when it cannot be had. */
+static uint32_t regions_id(const char *dir)
+{
+	char path[4096], tmp[4200], text[16] = {0};
+	uint32_t id = 0;
+	int fd;
+
+	if (snprintf(path, sizeof path, "%s/" ST_REGIONS_ID, dir) >= (int)sizeof path)
+		return 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			ssize_t n = read(fd, text, 8);
+
+			close(fd);
+			return n == 8 ? (uint32_t)strtoul(text, NULL, 16) : 0;
+		}
+		if (errno != ENOENT || cv_random(&id, sizeof id) != CV_OK)
+			return 0;
+		snprintf(text, sizeof text, "%08x", (unsigned)id);
+		snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+			return 0;
+		/* EEXIST: another process's, read on the next turn */
+		if (write(fd, text, 8) == 8 && link(tmp, path) != 0 && errno != EEXIST) {
+			close(fd);
+			unlink(tmp);
+			return 0;
+		}
+		close(fd);
+		unlink(tmp);
+	}
+	return 0;
+}
+
+/* The base id of the environment's SysV shared memory segments (one per region, a
+ * handful). Every process that opens dir must find the same id, and two environments
+ * must not share one (Berkeley DB takes over the segments of the id it is given when it
+ * creates regions): so it comes from the directory's device and inode and its own
+ * random number (a new directory on the inode of a deleted one whose segments a crash
+ * left behind does not find them), hashed into 2^27 slots of 16 ids. */
+static long shm_key_of(const char *dir)
+{
+	struct stat st;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	uint64_t parts[3];
+
+	if (stat(dir, &st) != 0)
+		return -1;
+	parts[0] = (uint64_t)st.st_dev;
+	parts[1] = (uint64_t)st.st_ino;
+	parts[2] = regions_id(dir);
+	for (size_t i = 0; i < 3; i++)
+		for (unsigned b = 0; b < 64; b += 8) {
+			h ^= (parts[i] >> b) & 0xff;
+			h *= 1099511628211ULL;
+		}
+	return (long)(h % 0x7ffffffULL + 1) * 16;
+}
+
+uint32_t cv_st_env_flags(const char *passwd)
+{
+	return passwd != NULL && passwd[0] != '\0' ? ST_ENV_FLAGS | DB_SYSTEM_MEM : ST_ENV_FLAGS;
+}
+
+cv_err cv_st_env_at_rest(DB_ENV *env, const char *dir, const char *passwd)
+{
+	long key;
+	int rc;
+
+	env->set_errcall(env, errcall);
+	if (passwd == NULL || passwd[0] == '\0')
+		return CV_OK; /* unencrypted: the regions in files, as always */
+	if ((key = shm_key_of(dir)) < 0)
+		return CV_E_NOT_FOUND;
+	if ((rc = env->set_shm_key(env, key)) != 0 ||
+	    (rc = env->set_encrypt(env, passwd, DB_ENCRYPT_AES)) != 0)
+		return cv_st_dberr(rc);
+	return CV_OK;
+}
+
+/* Removes the environment's regions (the shared memory segments; not the databases or
+ * the log) once nobody has it open: they hold the decrypted cache and would outlive the
+ * processes. The caller holds recovery.lock exclusively and has checkpointed (or
+ * recovered), so the files hold every committed page and the next open makes the
+ * regions anew. */
+static void remove_regions(const char *dir, const char *passwd)
+{
+	DB_ENV *env = NULL;
+
+	if (db_env_create(&env, 0) != 0)
+		return;
+	if (cv_st_env_at_rest(env, dir, passwd) != CV_OK) {
+		env->close(env, 0);
+		return;
+	}
+	/* DB_FORCE: the regions may still count a process that died with them attached;
+	 * the caller knows no live process has them open (every handle holds
+	 * recovery.lock shared). What the dead left undone is in the log and the register,
+	 * and the next open recovers it. */
+	(void)env->remove(env, dir, DB_FORCE);
+}
+
+static void quiet(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	(void)msg;
+}
+
+/* Whether passwd ("" for none) opens meta.db of dir, read alone outside the environment:
+ * its first page says whether it is encrypted, and its checksum is keyed. Tried before
+ * the environment is joined, because the first opener with a wrong key would make the
+ * regions under it (later openers with the right key then fail), or read the log as
+ * garbage in a recovery. */
+static bool key_opens(const char *dir, const char *passwd)
+{
+	char path[4096];
+	DB *db = NULL;
+	int rc = -1;
+
+	if (snprintf(path, sizeof path, "%s/%s", dir, db_files[ST_META]) >= (int)sizeof path)
+		return false;
+	/* a page being written at the same moment can fail once: try again */
+	for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
+		if (attempt > 0) {
+			struct timespec ts = {0, 50000000L};
+
+			nanosleep(&ts, NULL);
+		}
+		if (db_create(&db, NULL, 0) != 0)
+			return false;
+		db->set_errcall(db, quiet);
+		rc = passwd[0] != '\0' ? db->set_encrypt(db, passwd, DB_ENCRYPT_AES) : 0;
+		if (rc == 0)
+			rc = db->open(db, NULL, path, NULL, DB_UNKNOWN, DB_RDONLY, 0);
+		db->close(db, 0);
+	}
+	return rc == 0;
+}
+
+/* The key of the store in dir, checked before anything opens the environment: read
+ * from key_file (made first when a new environment is created with one named that does
+ * not exist) and tried on meta.db. With no key_file and no default key file, passwd is
+ * "" and nothing more is checked (the unencrypted store's open is as before encryption
+ * existed; cv_st_key_load tells an encrypted store whose key file is gone by its
+ * ST_REGIONS_ID). CV_E_STORE_KEY, said on stderr, when the key is not the store's. */
+static cv_err store_key(const char *dir, const char *key_file, bool exists, bool create,
+                        char passwd[CV_STORE_KEY_HEX + 1])
+{
+	char key_path[4096];
+	cv_err e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);
+
+	/* a new environment with a key named gets it (the directory is new, nothing can
+	 * be lost); an existing one must have its own */
+	if (e == CV_E_NOT_FOUND && !exists && create) {
+		if ((e = cv_store_key_create(key_path)) == CV_OK || e == CV_E_EXISTS)
+			e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);
+	}
+	if (e == CV_E_NOT_FOUND) {
+		fprintf(stderr,
+		        "chainvote store: no key file %s for the store in %s (without its key "
+		        "an encrypted store cannot be read; see README, \"The store key\")\n",
+		        key_path, dir);
+		return CV_E_STORE_KEY;
+	}
+	if (e != CV_OK || !exists || (key_file == NULL && passwd[0] == '\0') ||
+	    key_opens(dir, passwd))
+		return e;
+	if (passwd[0] != '\0' && key_opens(dir, ""))
+		fprintf(stderr,
+		        "chainvote store: the store in %s is not encrypted: open it without a key "
+		        "file, or encrypt it with chainvote rekey (README, \"The store key\")\n",
+		        dir);
+	else if (passwd[0] == '\0')
+		fprintf(stderr, "chainvote store: the store in %s is encrypted: give its key\n",
+		        dir);
+	else
+		fprintf(stderr, "chainvote store: the key %s does not open the store in %s\n",
+		        key_path, dir);
+	return CV_E_STORE_KEY;
+}
+
 /* A database's file: the default election's by its name, another election's with the
  * election's slug in front (e.<slug>.meta.db), in the one environment directory. */
 static cv_err db_file(const cv_store *s, int i, char *out, size_t size)
@@ -253,6 +467,8 @@ static cv_err db_file(const cv_store *s, int i, char *out, size_t size)
  * environment do not queue behind its writers. */
 static cv_err open_dbs(cv_store *s, bool create)
 {
+	/* every database is encrypted under the environment's key, when it has one */
+	bool encrypted = (s->root != NULL ? s->root : s)->passwd[0] != '\0';
 	char name[64];
 	int rc;
 
@@ -264,6 +480,8 @@ static cv_err open_dbs(cv_store *s, bool create)
 			s->db[i] = NULL;
 			return cv_st_dberr(rc);
 		}
+		if (encrypted && (rc = s->db[i]->set_flags(s->db[i], DB_ENCRYPT)) != 0)
+			return cv_st_dberr(rc);
 		/* DB_AUTO_COMMIT: the open (and creation) is its own transaction. */
 		rc = s->db[i]->open(s->db[i], NULL, name, NULL, DB_BTREE,
 		                    DB_THREAD | DB_AUTO_COMMIT, 0600);
@@ -274,8 +492,17 @@ static cv_err open_dbs(cv_store *s, bool create)
 				s->db[i] = NULL;
 				return cv_st_dberr(rc);
 			}
+			if (encrypted && (rc = s->db[i]->set_flags(s->db[i], DB_ENCRYPT)) != 0)
+				return cv_st_dberr(rc);
 			rc = s->db[i]->open(s->db[i], NULL, name, NULL, DB_BTREE,
 			                    DB_CREATE | DB_THREAD | DB_AUTO_COMMIT, 0600);
+		}
+		if (rc == EINVAL) {
+			/* a database written without encryption under a key, or the reverse */
+			fprintf(stderr, "chainvote store: %s is %s\n", name,
+			        encrypted ? "not encrypted, but the store has a key"
+			                  : "encrypted, but no key was given");
+			return CV_E_STORE_KEY;
 		}
 		if (rc != 0)
 			return rc == ENOENT ? CV_E_NOT_FOUND : cv_st_dberr(rc);
@@ -320,9 +547,10 @@ static cv_err join_replication_group(cv_store *s, const char *dir, unsigned flag
 	return cv_st_cluster_join(s, dir, flags);
 }
 
-cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
+cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out)
 {
 	cv_store *s = NULL;
+	bool exists;
 	DB_ENV *env;
 	cv_err e;
 	int rc;
@@ -330,7 +558,10 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 	*out = NULL;
 	if (dir == NULL || *dir == '\0')
 		return CV_E_NOT_FOUND;
-	if (!(flags & CV_STORE_CREATE) && !env_exists(dir))
+	if (strlen(dir) >= sizeof s->dir)
+		return CV_E_TOO_LARGE;
+	exists = env_exists(dir);
+	if (!(flags & CV_STORE_CREATE) && !exists)
 		return CV_E_NOT_FOUND;
 	if ((flags & CV_STORE_CREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return CV_E_IO;
@@ -346,6 +577,11 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 		free(s);
 		return CV_E_INTERNAL;
 	}
+	s->lock_fd = -1;
+	snprintf(s->dir, sizeof s->dir, "%s", dir);
+	if ((e = store_key(dir, key_file, exists, (flags & CV_STORE_CREATE) != 0, s->passwd)) !=
+	    CV_OK)
+		goto err;
 	/* waits while a recovery runs */
 	if ((s->lock_fd = take_lock(dir, LOCK_SH)) < 0) {
 		e = CV_E_IO;
@@ -358,7 +594,8 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 		goto err;
 	}
 	env = s->env;
-	env->set_errcall(env, errcall);
+	if ((e = cv_st_env_at_rest(env, dir, s->passwd)) != CV_OK)
+		goto err;
 	env->set_msgcall(env, msgcall);
 	if ((rc = env->set_cachesize(env, 0, ST_CACHE_BYTES, 1)) != 0 ||
 	    (rc = env->set_lg_bsize(env, ST_LOG_BUFFER)) != 0 ||
@@ -378,15 +615,20 @@ cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
 	 * makes that first try failchk (abort their transactions, release their locks)
 	 * so the live processes carry on, and only when that cannot work does DB_RECOVER
 	 * run full recovery (then the other processes see DB_RUNRECOVERY and restart). */
+	opening_passwd = s->passwd[0] != '\0' ? s->passwd : NULL;
 	rc = env->open(env, dir,
-	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-	                   DB_REGISTER | DB_RECOVER | DB_FAILCHK | DB_THREAD |
-	                   cv_st_cluster_open_flags(dir),
+	               cv_st_env_flags(s->passwd) | DB_REGISTER | DB_RECOVER | DB_FAILCHK |
+	                   DB_THREAD | cv_st_cluster_open_flags(dir),
 	               0600);
+	opening_passwd = NULL;
 	if (rc != 0) {
+		/* The key was checked above: an "Invalid password" (EPERM) here is Berkeley
+		 * DB losing it between two attaches (is_alive), which a new attempt does not
+		 * meet, so it is not CV_E_STORE_KEY (which the services do not retry). */
 		e = cv_st_dberr(rc);
 		goto err;
 	}
+	s->env_open = true;
 	if ((e = join_replication_group(s, dir, flags)) != CV_OK)
 		goto err;
 	/* the replication process reads no database (a new replica has none yet) */
@@ -411,6 +653,30 @@ static void params_free(cv_store *s)
 	s->n_params = 0;
 }
 
+cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out)
+{
+	return cv_store_open_key(dir, NULL, flags, out);
+}
+
+/* After a handle closed and let go of recovery.lock: when no other handle is open (the
+ * lock can be had exclusively), recovery and the removal of the regions, so that the
+ * decrypted cache does not outlive the processes in system memory. Recovery rather than
+ * a checkpoint: a process killed with the environment open may have left it so that
+ * only recovery can work with it. Of several handles closing together, the last to try
+ * gets the lock; one that finds the regions gone already does nothing. */
+static void clean_up_if_last(const char *dir, const char *passwd)
+{
+	char path[4096];
+	int fd = take_lock(dir, LOCK_EX | LOCK_NB);
+
+	if (fd < 0)
+		return;
+	if (snprintf(path, sizeof path, "%s/__db.001", dir) < (int)sizeof path &&
+	    access(path, F_OK) == 0)
+		(void)recover_with(dir, passwd, false);
+	close(fd);
+}
+
 /* An election handle's own part: its databases, its genesis cache, itself. */
 static void election_free(cv_store *s)
 {
@@ -422,7 +688,7 @@ static void election_free(cv_store *s)
 	free(s);
 }
 
-void cv_store_close(cv_store *s)
+static void store_close(cv_store *s, bool clean_up)
 {
 	if (s == NULL || s->root != NULL)
 		return; /* an election handle is the root's, closed with it */
@@ -435,8 +701,13 @@ void cv_store_close(cv_store *s)
 	close_dbs(s);
 	if (s->env != NULL)
 		s->env->close(s->env, 0);
-	if (s->lock_fd >= 0)
+	/* A process that dies leaves the regions to the open or recovery after it. */
+	if (s->lock_fd >= 0) {
 		close(s->lock_fd);
+		if (s->env_open && clean_up && s->passwd[0] != '\0')
+			clean_up_if_last(s->dir, s->passwd);
+	}
+	explicit_bzero(s->passwd, sizeof s->passwd);
 	cv_genesis_free(&s->genesis);
 	free(s->trustee_keys);
 	params_free(s);
@@ -444,6 +715,16 @@ void cv_store_close(cv_store *s)
 	pthread_mutex_destroy(&s->elections_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+void cv_store_close(cv_store *s)
+{
+	store_close(s, true);
+}
+
+void cv_store_close_keep_regions(cv_store *s)
+{
+	store_close(s, false);
 }
 
 /* ---- elections ---- */
@@ -1679,18 +1960,20 @@ cv_err cv_st_view(cv_store *s, cv_view *v)
 
 /* Catastrophic recovery in a private environment: a hot copy's database files may hold
  * pages from different moments; replaying the whole copied log makes them consistent. */
-static cv_err recover_copy(const char *dir)
+static cv_err recover_copy(const char *dir, const char *passwd)
 {
 	DB_ENV *env = NULL;
 	int rc;
 
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return cv_st_dberr(rc);
-	env->set_errcall(env, errcall);
-	rc = env->open(env, dir,
-	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-	                   DB_PRIVATE | DB_RECOVER_FATAL,
-	               0600);
+	if (cv_st_env_at_rest(env, dir, passwd) != CV_OK) {
+		env->close(env, 0);
+		return CV_E_STORE;
+	}
+	/* private: the regions in this process's memory, gone with the handle; the copy
+	 * stays under the store's key */
+	rc = env->open(env, dir, ST_ENV_FLAGS | DB_PRIVATE | DB_RECOVER_FATAL, 0600);
 	env->close(env, 0);
 	return rc == 0 ? CV_OK : CV_E_STORE;
 }
@@ -1708,13 +1991,34 @@ cv_err cv_store_backup(cv_store *s, const char *target)
 		return CV_E_RECOVER;
 	if (rc != 0)
 		return CV_E_IO;
-	return recover_copy(target);
+	return recover_copy(target, (s->root != NULL ? s->root : s)->passwd);
 }
 
-cv_err cv_store_recover(const char *dir)
+cv_err cv_store_recover(const char *dir, const char *key_file, bool keep_regions)
+{
+	char passwd[CV_STORE_KEY_HEX + 1], key_path[4096];
+	cv_err e = cv_st_key_load(dir, key_file, passwd, key_path, sizeof key_path);
+
+	if (e == CV_E_NOT_FOUND)
+		fprintf(stderr, "chainvote store: no key file %s for the store in %s\n", key_path,
+		        dir);
+	/* an unencrypted store's recovery is as before encryption existed: no check first */
+	if (e == CV_OK && passwd[0] != '\0' && !key_opens(dir, passwd)) {
+		fprintf(stderr, "chainvote store: the key %s does not open the store in %s\n",
+		        key_path, dir);
+		e = CV_E_STORE_KEY;
+	}
+	if (e == CV_OK)
+		e = recover_with(dir, passwd, keep_regions);
+	explicit_bzero(passwd, sizeof passwd);
+	return e == CV_E_NOT_FOUND ? CV_E_STORE_KEY : e;
+}
+
+static cv_err recover_with(const char *dir, const char *passwd, bool keep_regions)
 {
 	DB_ENV *env = NULL;
 	char path[4096];
+	cv_err e;
 	int rc;
 
 	/* The register lists processes that had the environment open; none has now (the
@@ -1724,13 +2028,20 @@ cv_err cv_store_recover(const char *dir)
 		(void)unlink(path);
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return cv_st_dberr(rc);
-	env->set_errcall(env, errcall);
+	if ((e = cv_st_env_at_rest(env, dir, passwd)) != CV_OK) {
+		env->close(env, 0);
+		return e;
+	}
 	/* no DB_REGISTER: recovery runs whatever the register says, and the regions are
 	 * made anew */
-	rc = env->open(env, dir,
-	               DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-	                   DB_RECOVER,
-	               0600);
+	rc = env->open(env, dir, cv_st_env_flags(passwd) | DB_RECOVER, 0600);
 	env->close(env, 0);
-	return rc == 0 ? CV_OK : CV_E_STORE;
+	if (passwd[0] == '\0') /* unencrypted: the regions stay in their files */
+		return rc == 0 ? CV_OK : CV_E_STORE;
+	/* The regions stay, in system memory, for the processes that open it next (the
+	 * last of them to close removes them). Else they go: recovery ends in a
+	 * checkpoint, so the files hold every committed page. */
+	if (rc == 0 && !keep_regions)
+		remove_regions(dir, passwd);
+	return rc == 0 ? CV_OK : rc == EINVAL || rc == EPERM ? CV_E_STORE_KEY : CV_E_STORE;
 }

@@ -23,10 +23,48 @@ typedef struct cv_store cv_store;
 
 #define CV_STORE_CREATE 0x1 /* create the environment if it does not exist */
 
-/* Opens (and with CV_STORE_CREATE creates) the environment in dir. Runs recovery when
- * the register says a process died. One handle per process (not per thread). */
+/* The store key, when the operator asks for encryption at rest (it is off by default:
+ * an encrypted environment keeps its regions in system memory, and recovery after a
+ * crash is several times slower so; README, "The store key"). A store is encrypted when
+ * it is created with a key file named, or with the default key file existing; else it
+ * is unencrypted for its whole life (chainvote rekey moves it to an encrypted one).
+ * Every database and log file of an encrypted environment is encrypted with
+ * Berkeley DB's AES (DB_ENCRYPT_AES: AES-128-CBC, the key derived from the password by
+ * SHA-1, each page and log record checked with HMAC-SHA1) under the password held in a
+ * key file: CV_STORE_KEY_HEX lowercase hex digits (256 bits from the system's
+ * generator) and a line end, readable by its owner only. The shared regions (the cache
+ * holds pages in the clear, the first region the key) are in system memory, never in
+ * files, and the last handle to close removes them. Without the key the store cannot
+ * be opened, recovered or restored; there is no other copy of it. */
+#define CV_STORE_KEY_HEX 64
+/* key_file value that opens an unencrypted store (made so, or from before encryption):
+ * benchmarks, and the way to encrypt one (cv_store_rekey). */
+#define CV_STORE_KEY_NONE "none"
+/* The default key file of the environment in dir: keys/store.key beside dir, outside the
+ * directory that backups copy (DATA/election -> DATA/keys/store.key). CV_E_TOO_LARGE
+ * when it does not fit in n bytes. */
+cv_err cv_store_key_default(const char *dir, char *out, size_t n);
+/* Writes a new key file at path (mode 0600; its directory made 0700 when missing) and
+ * syncs it. CV_E_EXISTS when path exists (it is never overwritten). */
+cv_err cv_store_key_create(const char *path);
+
+/* Opens (and with CV_STORE_CREATE creates) the environment in dir with the key in
+ * key_file (NULL: cv_store_key_default when that file exists, else none: an unencrypted
+ * store, opened exactly as before encryption existed). Creating a new environment with a
+ * key_file that does not exist makes the key first. CV_E_STORE_KEY (the reason on stderr) when the
+ * key file is missing for an existing store, is open to others, is malformed or is not the store's
+ * key, and when an unencrypted store is opened with a key. Runs recovery when the register says a
+ * process died. One handle per process (not per thread). */
+cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out);
+/* cv_store_open_key with the default key file. */
 cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out);
-void cv_store_close(cv_store *s); /* NULL is a no-op */
+/* NULL is a no-op. Of an encrypted store, the last handle to close runs recovery and
+ * removes the regions (the decrypted cache in shared memory). */
+void cv_store_close(cv_store *s);
+/* cv_store_close leaving the regions as they are, for a process after which others
+ * open the store at once: a worker stopped because a recovery is about to run (which
+ * makes them anew), the services' first open before their workers start. */
+void cv_store_close_keep_regions(cv_store *s);
 /* Checkpoint and removal of log files no longer needed. In a replicated store only the
  * replication process checkpoints (a no-op elsewhere). */
 cv_err cv_store_checkpoint(cv_store *s);
@@ -39,11 +77,26 @@ cv_err cv_store_backup(cv_store *s, const char *target);
  * held exclusively). This takes it exclusively without waiting: a descriptor to close
  * to let go, or -1 (errno EWOULDBLOCK) while any process has the environment open. */
 int cv_store_lock_exclusive(const char *dir);
-/* Normal recovery of the environment in dir, regions made anew. The caller holds
+/* Normal recovery of the environment in dir under the key in key_file (NULL: the
+ * default when it exists, else none; CV_E_STORE_KEY when it is missing or not the
+ * store's), regions made anew. An encrypted store's are left for the processes that
+ * open it next (the last to close removes them) with keep_regions, else removed; an
+ * unencrypted store's stay in their files. The caller holds
  * cv_store_lock_exclusive (in its own process or a parent's), so nobody else has the
  * environment open: the services call it after a process died inside the store (see
  * lib/service/supervisor.c). */
-cv_err cv_store_recover(const char *dir);
+cv_err cv_store_recover(const char *dir, const char *key_file, bool keep_regions);
+/* The same store under another key, offline: Berkeley DB cannot change the key of an
+ * environment in place, so dir is recovered, then every record of every database file
+ * (every election's) is copied into a new environment in new_dir (made here;
+ * CV_E_EXISTS when it exists) encrypted under new_key_file (which must exist;
+ * CV_STORE_KEY_NONE is refused), which is checkpointed so that it needs no log of
+ * dir's. dir is opened with key_file (NULL: the default, or none when that does not
+ * exist; CV_STORE_KEY_NONE for an unencrypted store, which this encrypts) and only read. The caller
+ * holds cv_store_lock_exclusive(dir). Other files of dir (DB_CONFIG, the audit log) are copied as
+ * they are. */
+cv_err cv_store_rekey(const char *dir, const char *key_file, const char *new_dir,
+                      const char *new_key_file);
 /* DB_ENV->failchk: releases what dead processes held. CV_E_RECOVER if recovery needed. */
 cv_err cv_store_failchk(cv_store *s);
 /* Test hook: when n > 0, the n-th following transaction commit fails as a deadlock

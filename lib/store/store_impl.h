@@ -42,6 +42,11 @@ struct cv_store {
 	DB_ENV *env; /* an election handle's is its root's, borrowed */
 	DB *db[ST_N_DBS];
 	int lock_fd; /* recovery.lock, held shared while the handle is open (root only) */
+	/* Root only: the key's password, for the databases of every election and for the
+	 * backup's recovery of its copy; wiped at close. Empty: an unencrypted store. */
+	char passwd[CV_STORE_KEY_HEX + 1];
+	char dir[4096]; /* root only: the environment's directory */
+	bool env_open;  /* root only: the environment's open succeeded */
 	/* Elections: the root handle (cv_store_open) is the default election's; each other
 	 * election has a handle of its own databases in the same environment, opened on
 	 * first use and kept in the root's list until the root closes (cv_store_election). */
@@ -88,6 +93,31 @@ void cv_st_cluster_free(cv_cluster_conf *c);
 bool cv_st_checkpoints(const cv_store *s); /* not replicated, or the replication process */
 void cv_st_cluster_commit_begin(void);
 bool cv_st_cluster_commit_durable(void);
+/* Every environment open: the subsystems. An encrypted environment adds DB_SYSTEM_MEM
+ * (cv_st_env_flags): its regions in SysV shared memory (cv_st_env_at_rest) rather than
+ * in __db.* files of the directory, because the cache holds pages decrypted and the
+ * first region the key. An unencrypted one keeps them in files (recovery after a crash
+ * is several times faster so: README, "The store key"). */
+#define ST_ENV_FLAGS (DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL)
+/* ST_ENV_FLAGS for a shared (not DB_PRIVATE) open of an environment under passwd ("":
+ * none). */
+uint32_t cv_st_env_flags(const char *passwd);
+/* Encryption at rest, set on a new DB_ENV handle for the environment in dir before its
+ * open: the error callback and, when passwd is a key (not "" or NULL), the key and the
+ * base id of the regions' shared memory segments (derived from dir's device and inode,
+ * so every process opening dir finds the same). */
+cv_err cv_st_env_at_rest(DB_ENV *env, const char *dir, const char *passwd);
+/* The file in an encrypted environment's directory holding its own random number, part
+ * of the id of its regions' shared memory segments (made at its first open under a key):
+ * a store that has it is encrypted, which a stat tells before anything joins it. */
+#define ST_REGIONS_ID "regions.id"
+/* Reads the key for the environment in dir: key_file, or the default when NULL, into
+ * passwd[CV_STORE_KEY_HEX + 1] ("" for CV_STORE_KEY_NONE, and for no key_file when the
+ * default does not exist and dir has no ST_REGIONS_ID: a store nobody asked to
+ * encrypt); path[n] gets the file's name. CV_E_NOT_FOUND when the key file does not
+ * exist for a store that needs it; CV_E_STORE_KEY (said on stderr)
+ * when it is not a regular file, is open to group or others, or is malformed. */
+cv_err cv_st_key_load(const char *dir, const char *key_file, char *passwd, char *path, size_t n);
 
 /* Internal results of the transaction loop, never returned to callers: the operation
  * hit a deadlock (or a lock timeout) and is retried after the abort. Out of the range

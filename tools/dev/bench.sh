@@ -14,6 +14,7 @@
 #   BENCH_ONLY=secret (only the secret ballots' figures, beside the P-256 ceilings),
 #   BENCH_SECRET_BALLOTS (ballots of the secret chain audited, default 100000),
 #   BENCH_SECRET_INGEST (ballots made for the admission run, default 20000).
+#   BENCH_ONLY=atrest (only vote ingestion on a store not encrypted and an encrypted one).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -274,21 +275,22 @@ key_of() { sed -n 's/.*"public_key"[^"]*"\([0-9a-f]*\)".*/\1/p' "$1"; }
 # DIFFICULTY (default 8); opened; prints its id.
 election() {
 	d=$1
+	k=${STORE_KEY:+--store-key=$STORE_KEY}
 	mkdir -p "$d/data"
-	"$BIN/chainvote" init --data "$d/data/election" --title "Benchmark" --threshold 2 \
+	"$BIN/chainvote" init --data "$d/data/election" ${k:+"$k"} --title "Benchmark" --threshold 2 \
 		--difficulty "${4:-8}" --max-block-votes "$3" >/dev/null
-	printf '1,Alder\n2,Birch\n3,Cedar\n' | "$BIN/chainvote" candidates --data "$d/data/election" - >/dev/null
+	printf '1,Alder\n2,Birch\n3,Cedar\n' | "$BIN/chainvote" candidates --data "$d/data/election" ${k:+"$k"} - >/dev/null
 	: >"$d/validators.csv"
 	for i in 1 2 3; do
 		"$BIN/chainvote" keygen -o "$d/val$i.json" 2>/dev/null
 		echo "$(key_of "$d/val$i.json"),Validator $i" >>"$d/validators.csv"
 	done
-	"$BIN/chainvote" validators --data "$d/data/election" "$d/validators.csv" >/dev/null
-	"$BIN/chainvote" voters --data "$d/data/election" "$2" >/dev/null
-	"$BIN/chainvote" open --data "$d/data/election"
+	"$BIN/chainvote" validators --data "$d/data/election" ${k:+"$k"} "$d/validators.csv" >/dev/null
+	"$BIN/chainvote" voters --data "$d/data/election" ${k:+"$k"} "$2" >/dev/null
+	"$BIN/chainvote" open --data "$d/data/election" ${k:+"$k"}
 }
 
-# start DIR PORT: the whole system on 127.0.0.1:PORT over DIR/data.
+# start DIR PORT: the whole system on 127.0.0.1:PORT over DIR/data (STORE_KEY passed on).
 start() {
 	STARTED="$STARTED $1/data"
 	RATE_EXEMPT_LOOPBACK=1 MINER=0 DEMO=0 sh "$top/tools/run.sh" start "$2" "$1/data" >/dev/null
@@ -339,11 +341,39 @@ delay_run() { # NAME DIFFICULTY MINER VALIDATORS INTERVAL: prints commit_delay's
 		"$DELAY_VOTES" "$DELAY_SPREAD"
 	stop "$d"
 }
+# ingest_on NAME KEY: a fresh election on the first NV keys of $T/ingest.csv, its store
+# encrypted under KEY (a key file, made with the store), or not ("": the default), then NV
+# votes posted for 15 s at 64 connections through nginx; prints "votes/s CPU-us-per-vote"
+# (the vote workers'). Needs NV, $T/keys.bin and $T/ingest.csv.
+ingest_on() {
+	STORE_KEY=$2
+	export STORE_KEY
+	ieid=$(election "$T/$1" "$T/ingest.csv" 1000)
+	"$BIN/bench_ceil" votes "$T/keys.bin" "$ieid" 3 0 "$NV" "$T/$1.votes" >/dev/null
+	iport=$(free_port)
+	start "$T/$1" "$iport"
+	ic0=$(cpu_of "$T/$1/data/run/vote.pid")
+	iload=$("$BIN/cvload" --url "http://127.0.0.1:$iport" -c 64 -d 15 --post /api/votes --bodies "$T/$1.votes" || true)
+	ic1=$(cpu_of "$T/$1/data/run/vote.pid")
+	stop "$T/$1"
+	unset STORE_KEY
+	rm -rf "${T:?}/$1" "$T/$1.votes"
+	echo "$(field "$iload" ok_per_s) $(calc "($ic1 - $ic0) * 1e6 / max(1, $(field "$iload" ok))")"
+}
+
 if [ "${BENCH_ONLY:-}" = secret ]; then
 say "bench: ceilings (P-256 multiplications)"
 secret_ceilings
 secret_ingest_section
 secret_audit_section
+elif [ "${BENCH_ONLY:-}" = atrest ]; then
+say "bench: vote ingestion, store not encrypted and encrypted, one after the other"
+NV=40000
+"$BIN/bench_ceil" keys "$NV" "$T/keys.bin" "$T/ingest.csv"
+plain=$(ingest_on plain "")
+keyed=$(ingest_on keyed "$T/keyed.key")
+row ingestion "durable votes/s, store encrypted (AES-128) beside not encrypted" "${keyed% *}" "/s" "the same load, store not encrypted" "${plain% *}" "-"
+row ingestion "CPU per vote: vote workers, store encrypted" "${keyed#* }" "us" "the same, store not encrypted" "${plain#* }" "-"
 elif [ "${BENCH_ONLY:-}" = audit ]; then
 say "bench: ceilings (ECDSA)"
 ecdsa1=$(ecdsa_line)
@@ -476,6 +506,12 @@ NCURVE=$((9 * CURVE_VOTES))
 NALL=$((NV + NCURVE))
 "$BIN/bench_ceil" keys "$((BIG > NALL ? BIG : NALL))" "$T/keys.bin" "$T/keys.csv"
 head -n "$NALL" "$T/keys.csv" >"$T/ingest.csv"
+# The cost of encryption at rest (asked for; off by default): the same load on the same
+# roll on an encrypted store, beside the unencrypted one every other figure uses.
+say "bench: vote ingestion, store encrypted"
+keyed=$(ingest_on keyed "$T/keyed.key")
+keyed_s=${keyed% *}
+keyed_cpu=${keyed#* }
 eid=$(election "$T/ingest" "$T/ingest.csv" 1000)
 "$BIN/bench_ceil" votes "$T/keys.bin" "$eid" 3 0 "$NALL" "$T/all.votes"
 head -n "$NV" "$T/all.votes" >"$T/ingest.votes"
@@ -502,10 +538,12 @@ ceiling=$(calc "min($static, $hello, $ecdsan, $dbn)")
 shared=$(calc "1 / (1 / $static + 1 / $hello + 1 / $ecdsan + 1 / $dbn)")
 row ingestion "durable votes/s through nginx (64 connections)" "$votes_s" "/s" "stages sharing the cores: 1/(1/static+1/hello+1/ECDSA+1/DB)" "$shared" "ratio >= 0.8 and value >= 7000"
 row ingestion "durable votes/s through nginx (64 connections)" "$votes_s" "/s" "slowest stage alone: min(static, hello, ECDSA, DB)" "$ceiling" "-"
+row ingestion "durable votes/s, store encrypted (AES-128) beside not encrypted" "$keyed_s" "/s" "the same load, store not encrypted" "$votes_s" "-"
 row ingestion "vote latency p50 under that load" "$(field "$ing" p50_ms)" "ms" "-" "" "-"
 row ingestion "vote latency p99 under that load" "$(field "$ing" p99_ms)" "ms" "-" "" "value <= 10"
 worker_us=$(calc "($c1 - $c0) * 1e6 / max(1, $accepted)")
 row ingestion "CPU per vote: vote workers" "$worker_us" "us" "-" "" "-"
+row ingestion "CPU per vote: vote workers, store encrypted" "$keyed_cpu" "us" "the same, store not encrypted" "$worker_us" "-"
 row ingestion "CPU per vote: vote workers beyond cv_verify" "$(calc "$worker_us - 1e6 / $cvv1")" "us" "-" "" "value <= 90"
 row ingestion "CPU per vote: nginx" "$(calc "($n1 - $n0) * 1e6 / max(1, $accepted)")" "us" "-" "" "-"
 row ingestion "cv_verify per vote (1 thread)" "$(calc "1e6 / $cvv1")" "us" "-" "" "-"
