@@ -1,6 +1,6 @@
-/* Tests of the chain rules (lib/chain/rules.c). Each rule is broken alone on a copy of the
- * reference chain: votes are re-signed, approvals re-made and blocks re-mined with the
- * test keys of vectors/keys.json, so that only the rule under test fails. */
+/* Tests of the chain rules (lib/chain/rules*.c, verifier.c). Each rule is broken alone on
+ * a copy of the reference chain: votes are re-signed, approvals re-made and blocks re-mined
+ * with the test keys of vectors/keys.json, so that only the rule under test fails. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * every election (see "many elections" below), shared by many processes (DB_REGISTER |
  * DB_RECOVER, deadlock detection, failchk). Every
  * operation is one transaction, retried on DB_LOCK_DEADLOCK, committed durably before it
- * returns CV_OK. Rules are not written here: the store calls rules.c. */
+ * returns CV_OK. Rules are not written here: the store calls rules*.c. */
 #ifndef CV_STORE_H
 #define CV_STORE_H
 

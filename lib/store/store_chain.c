@@ -3,7 +3,7 @@
  * a secret election's aggregate and tally; the close), and the evidence of equivocation.
  * Votes enter the pool in store_pool.c, work templates are in store_work.c, proposals in
  * store_proposal.c. Signatures are checked before the transaction so that locks are held
- * only for the short bookkeeping; the rules come from rules.c. */
+ * only for the short bookkeeping; the rules come from rules*.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -1,7 +1,7 @@
 /* The pool in the store: votes, and a secret election's ballots and decryption shares,
  * entering it, each once under its guard (the voter's, the trustee's). Signatures are
  * checked before the transaction so that locks are held only for the short
- * bookkeeping; the rules come from rules.c. */
+ * bookkeeping; the rules come from rules.c and rules_secret.c. */
 #include <stdlib.h>
 #include <string.h>
 
