@@ -209,16 +209,7 @@ secret_ingest_section() {
 	say "bench: ballot admission (a secret election through nginx, $NB ballots)"
 	mkdir -p "$d/data"
 	"$BIN/bench_ceil" keys "$NB" "$d/keys.bin" "$d/keys.csv"
-	"$BIN/chainvote" init --data "$d/data/election" --title "Benchmark (secret)" --threshold 2 \
-		--difficulty 8 --max-block-votes 1000 --ballots secret --quorum 2 >/dev/null
-	printf '1,Alder\n2,Birch\n3,Cedar\n' | "$BIN/chainvote" candidates --data "$d/data/election" - >/dev/null
-	: >"$d/validators.csv"
-	for i in 1 2 3; do
-		"$BIN/chainvote" keygen -o "$d/val$i.json" 2>/dev/null
-		echo "$(key_of "$d/val$i.json"),Validator $i" >>"$d/validators.csv"
-	done
-	"$BIN/chainvote" validators --data "$d/data/election" "$d/validators.csv" >/dev/null
-	"$BIN/chainvote" voters --data "$d/data/election" "$d/keys.csv" >/dev/null
+	election_setup "$d" "$d/keys.csv" 1000 8 --ballots secret --quorum 2
 	port=$(free_port)
 	url=http://127.0.0.1:$port
 	start "$d" "$port"
@@ -270,24 +261,35 @@ secret_ingest_section() {
 
 key_of() { sed -n 's/.*"public_key"[^"]*"\([0-9a-f]*\)".*/\1/p' "$1"; }
 
-# election DIR ROLL_CSV MAX_BLOCK_VOTES [DIFFICULTY]: a set-up election with three
-# candidates, three validators (keys in DIR/val*.json, threshold 2) and the roll, at
-# DIFFICULTY (default 8); opened; prints its id.
-election() {
-	d=$1
-	k=${STORE_KEY:+--store-key=$STORE_KEY}
-	mkdir -p "$d/data"
-	"$BIN/chainvote" init --data "$d/data/election" ${k:+"$k"} --title "Benchmark" --threshold 2 \
-		--difficulty "${4:-8}" --max-block-votes "$3" >/dev/null
-	printf '1,Alder\n2,Birch\n3,Cedar\n' | "$BIN/chainvote" candidates --data "$d/data/election" ${k:+"$k"} - >/dev/null
-	: >"$d/validators.csv"
+# election_setup DIR ROLL_CSV MAX_BLOCK_VOTES [DIFFICULTY [INIT_OPTION...]]: a set-up
+# election with three candidates, three validators (keys in DIR/val*.json, threshold 2)
+# and the roll, at DIFFICULTY (default 8), its store under STORE_KEY when that is set.
+election_setup() {
+	es_d=$1
+	es_roll=$2
+	es_max=$3
+	es_diff=${4:-8}
+	shift 3
+	[ $# -gt 0 ] && shift
+	es_k=${STORE_KEY:+--store-key=$STORE_KEY}
+	mkdir -p "$es_d/data"
+	"$BIN/chainvote" init --data "$es_d/data/election" ${es_k:+"$es_k"} --title "Benchmark" --threshold 2 \
+		--difficulty "$es_diff" --max-block-votes "$es_max" "$@" >/dev/null
+	printf '1,Alder\n2,Birch\n3,Cedar\n' | "$BIN/chainvote" candidates --data "$es_d/data/election" ${es_k:+"$es_k"} - >/dev/null
+	: >"$es_d/validators.csv"
 	for i in 1 2 3; do
-		"$BIN/chainvote" keygen -o "$d/val$i.json" 2>/dev/null
-		echo "$(key_of "$d/val$i.json"),Validator $i" >>"$d/validators.csv"
+		"$BIN/chainvote" keygen -o "$es_d/val$i.json" 2>/dev/null
+		echo "$(key_of "$es_d/val$i.json"),Validator $i" >>"$es_d/validators.csv"
 	done
-	"$BIN/chainvote" validators --data "$d/data/election" ${k:+"$k"} "$d/validators.csv" >/dev/null
-	"$BIN/chainvote" voters --data "$d/data/election" ${k:+"$k"} "$2" >/dev/null
-	"$BIN/chainvote" open --data "$d/data/election" ${k:+"$k"}
+	"$BIN/chainvote" validators --data "$es_d/data/election" ${es_k:+"$es_k"} "$es_d/validators.csv" >/dev/null
+	"$BIN/chainvote" voters --data "$es_d/data/election" ${es_k:+"$es_k"} "$es_roll" >/dev/null
+}
+
+# election DIR ROLL_CSV MAX_BLOCK_VOTES [DIFFICULTY]: election_setup, then opened; prints
+# its id.
+election() {
+	election_setup "$@"
+	"$BIN/chainvote" open --data "$1/data/election" ${es_k:+"$es_k"}
 }
 
 # start DIR PORT: the whole system on 127.0.0.1:PORT over DIR/data (STORE_KEY passed on).
@@ -606,17 +608,7 @@ for roll in 1000 "$BIG"; do
 	mkdir -p "$d"
 	head -n "$roll" "$T/keys.csv" >"$d/roll.csv"
 	s0=$(now)
-	mkdir -p "$d/data"
-	"$BIN/chainvote" init --data "$d/data/election" --title "Benchmark" --threshold 2 \
-		--difficulty 8 --max-block-votes 1000 >/dev/null
-	printf '1,Alder\n2,Birch\n3,Cedar\n' | "$BIN/chainvote" candidates --data "$d/data/election" - >/dev/null
-	: >"$d/validators.csv"
-	for i in 1 2 3; do
-		"$BIN/chainvote" keygen -o "$d/val$i.json" 2>/dev/null
-		echo "$(key_of "$d/val$i.json"),Validator $i" >>"$d/validators.csv"
-	done
-	"$BIN/chainvote" validators --data "$d/data/election" "$d/validators.csv" >/dev/null
-	"$BIN/chainvote" voters --data "$d/data/election" "$d/roll.csv" >/dev/null
+	election_setup "$d" "$d/roll.csv" 1000 8
 	s1=$(now)
 	eid=$("$BIN/chainvote" open --data "$d/data/election")
 	s2=$(now)
