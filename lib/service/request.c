@@ -933,7 +933,7 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 		cv_reply_error(&r, e, "The election store is not available; try again.");
 		goto out;
 	}
-	/* a write on a replica of a replication group is the master's (forward.c) */
+	/* a write on a replica of a replication group is the master's (cluster.c) */
 	if (strcmp(r.method, "GET") != 0 && strcmp(r.method, "HEAD") != 0) {
 		char master_url[256];
 

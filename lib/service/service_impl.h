@@ -55,7 +55,7 @@ void cv_sv_commit_stats(const cv_sv_commit *q, unsigned long long *n_votes,
  * a queue, a batch of one. */
 cv_err cv_sv_commit_vote(cv_store *s, const cv_vote *v, uint64_t now);
 
-/* forward.c: a write that reached a replica is sent to the master's front end at
+/* cluster.c: a write that reached a replica is sent to the master's front end at
  * master_url ("" when none is known: CV_E_NOT_MASTER) and its answer relayed, status,
  * body and headers; CV_E_NOT_MASTER when the master does not answer, or when the
  * request was itself forwarded (no second hop). */
