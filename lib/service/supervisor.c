@@ -341,10 +341,12 @@ static void watchdog(struct service *sv)
 
 		if (sv->pids[i] <= 0)
 			continue;
-		if (!atomic_load(&sv->board->ready[i]) &&
-		    cv_sv_mono_s() - sv->started[i] > READY_LIMIT)
-			why = "opening the store";
-		else if (phase == CV_SV_STORE && for_s > BUSY_LIMIT)
+		if (!atomic_load(&sv->board->ready[i])) {
+			/* no phase yet: the time since its start is what it has spent */
+			for_s = now - sv->started[i];
+			if (for_s > READY_LIMIT)
+				why = "opening the store";
+		} else if (phase == CV_SV_STORE && for_s > BUSY_LIMIT)
 			why = "inside the store";
 		else if (phase == CV_SV_READING && for_s > READ_LIMIT)
 			why = "reading a request";
