@@ -84,7 +84,13 @@ function validatorName(key) {
 	return v ? v.name : null;
 }
 
-function view(title, ...children) {
+// The route being shown: a view that an earlier route's lookup renders late (a slow answer
+// after the reader moved on) goes nowhere instead of replacing the current one.
+let gen = 0;
+
+// Shows a view for route rg (the gen its show function started under).
+function view(rg, title, ...children) {
+	if (rg !== gen) return h('div');
 	const v = clear($('view'));
 	v.append(h('section', { class: 'card', 'aria-labelledby': 'view-h' }, h('h2', { id: 'view-h' }, title), ...children));
 	return v;
@@ -96,8 +102,9 @@ const voterLink = (key) => h('a', { href: `#voter=${key}`, title: key }, h('code
 const backToList = () => h('p', {}, h('a', { href: '#' }, '← All blocks'));
 
 async function showList(from) {
+	const rg = gen;
 	if (tipHeight === null) {
-		view('Blocks', h('p', {}, 'The chain has no blocks yet: it starts when the election opens.'));
+		view(rg, 'Blocks', h('p', {}, 'The chain has no blocks yet: it starts when the election opens.'));
 		return;
 	}
 	const top = from === undefined ? tipHeight : Math.min(from, tipHeight);
@@ -106,7 +113,7 @@ async function showList(from) {
 	try {
 		blocks = blocksOf(await get(`/api/blocks?from=${start}&limit=${top - start + 1}`));
 	} catch (e) {
-		view('Blocks', h('p', { class: 'msg err', role: 'alert' }, 'The blocks could not be loaded: ' + explain(e)));
+		view(rg, 'Blocks', h('p', { class: 'msg err', role: 'alert' }, 'The blocks could not be loaded: ' + explain(e)));
 		return;
 	}
 	blocks.sort((a, b) => b.height - a.height);
@@ -120,7 +127,7 @@ async function showList(from) {
 	const pager = h('div', { class: 'pager' });
 	if (top < tipHeight) pager.append(h('a', { class: 'button secondary small', href: `#list=${Math.min(tipHeight, top + PAGE)}` }, '← Newer'));
 	if (start > 0) pager.append(h('a', { class: 'button secondary small', href: `#list=${start - 1}` }, 'Older →'));
-	view(`Blocks ${start}–${top}`,
+	view(rg, `Blocks ${start}–${top}`,
 		h('div', { class: 'table-wrap' }, h('table', { id: 'blocks' },
 			h('caption', { class: 'visually-hidden' }, 'Blocks, newest first'),
 			h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'num' }, 'Height'), h('th', { scope: 'col' }, 'Hash'),
@@ -165,16 +172,17 @@ function genesisView(b) {
 }
 
 async function showBlock(ref) {
+	const rg = gen;
 	let b;
 	try {
 		b = await get('/api/blocks/' + ref);
 	} catch (e) {
-		view('Block', h('p', { class: 'msg err', role: 'alert' }, e.code === 'not_found' ? `There is no block ${ref} in the chain.` : explain(e)), backToList());
+		view(rg, 'Block', h('p', { class: 'msg err', role: 'alert' }, e.code === 'not_found' ? `There is no block ${ref} in the chain.` : explain(e)), backToList());
 		return;
 	}
 	if (b.height === 0) {
 		genesis = b;
-		view('Genesis block (height 0)', ...genesisView(b), backToList());
+		view(rg, 'Genesis block (height 0)', ...genesisView(b), backToList());
 		return;
 	}
 	await getGenesis().catch(() => null);
@@ -185,7 +193,7 @@ async function showBlock(ref) {
 	const nav = h('p', { class: 'pager' },
 		blockLink(b.height - 1, `← Block ${b.height - 1}`),
 		tipHeight !== null && b.height < tipHeight ? blockLink(b.height + 1, `Block ${b.height + 1} →`) : null);
-	view(`Block ${b.height}`,
+	view(rg, `Block ${b.height}`,
 		facts([
 			['Hash', hexCode(b.hash, { short: false })],
 			['Previous', h('a', { href: `#block=${b.height - 1}` }, hexCode(b.prev_hash, { short: false }))],
@@ -251,12 +259,13 @@ function secretItems(b, proofCells) {
 }
 
 async function showTx(txid) {
+	const rg = gen;
 	let r;
 	try {
 		r = await get('/api/votes/' + txid);
 	} catch (e) {
 		if (e.code === 'not_found') return false;
-		view('Vote', h('p', { class: 'msg err', role: 'alert' }, explain(e)), backToList());
+		view(rg, 'Vote', h('p', { class: 'msg err', role: 'alert' }, explain(e)), backToList());
 		return true;
 	}
 	const v = r.vote || r.ballot || r.decryption || {};
@@ -265,10 +274,10 @@ async function showTx(txid) {
 		: h('span', { class: 'badge warn' }, r.status || 'unknown');
 	const proof = h('ul', { class: 'checks' });
 	if (r.ballot || r.decryption) {
-		await showSecretTx(txid, r, status, proof);
+		await showSecretTx(rg, txid, r, status, proof);
 		return true;
 	}
-	view('Vote', facts([
+	view(rg, 'Vote', facts([
 		['Receipt (txid)', hexCode(txid, { short: false })],
 		['Status', status],
 		['Candidate', candidateName(v.candidate_id)],
@@ -287,7 +296,7 @@ async function showTx(txid) {
 
 // A secret election's txid: a ballot (its ciphertexts and its proofs checked here, never a
 // choice) or a trustee's decryption share; then, committed, its inclusion proof.
-async function showSecretTx(txid, r, status, proof) {
+async function showSecretTx(rg, txid, r, status, proof) {
 	await getGenesis().catch(() => null);
 	const committed = r.status === 'committed';
 	const where = [
@@ -296,7 +305,7 @@ async function showSecretTx(txid, r, status, proof) {
 	];
 	if (r.decryption) {
 		const d = r.decryption;
-		view('Decryption share', facts([
+		view(rg, 'Decryption share', facts([
 			['Receipt (txid)', hexCode(txid, { short: false })],
 			['Status', status],
 			['Trustee', h('span', {}, h('strong', {}, validatorName(d.validator_key) || 'Trustee'), ' ', hexCode(d.validator_key))],
@@ -309,7 +318,7 @@ async function showSecretTx(txid, r, status, proof) {
 		const b = r.ballot;
 		const { K, k } = secretKey();
 		const badge = h('span', {}, proofBadge(null));
-		view('Ballot', facts([
+		view(rg, 'Ballot', facts([
 			['Receipt (txid)', hexCode(txid, { short: false })],
 			['Status', status],
 			['Choice', 'secret: encrypted under the election key (counted only in the decrypted tally)'],
@@ -331,9 +340,10 @@ async function showSecretTx(txid, r, status, proof) {
 // A voter's standing from the public lookup (on the roll; the one vote, pending or in
 // a block); the vote itself is then shown from its receipt, so it is checked the same way.
 async function showVoter(key) {
+	const rg = gen;
 	key = key.toLowerCase();
 	const out = h('div', {}, h('p', { role: 'status' }, 'Looking up this key…'));
-	view('Voter', facts([['Key', hexCode(key, { short: false })]]), out, backToList());
+	view(rg, 'Voter', facts([['Key', hexCode(key, { short: false })]]), out, backToList());
 	let r;
 	try {
 		r = await get('/api/voters/' + key);
@@ -362,11 +372,12 @@ async function search(q) {
 }
 
 async function route() {
+	const rg = ++gen;
 	const m = /^#(\w+)=([0-9a-fA-F]+|\d+)$/.exec(location.hash);
 	const [kind, arg] = m ? [m[1], m[2]] : ['list', undefined];
 	if (kind === 'block') await showBlock(arg);
 	else if (kind === 'tx') {
-		if (!(await showTx(arg))) view('Vote', h('p', { class: 'msg err', role: 'alert' }, 'No vote with this receipt number is known.'), backToList());
+		if (!(await showTx(arg))) view(rg, 'Vote', h('p', { class: 'msg err', role: 'alert' }, 'No vote with this receipt number is known.'), backToList());
 	} else if (kind === 'voter') await showVoter(arg);
 	else if (kind === 'find') {
 		// a 32-byte hash is a receipt or a block hash: try the vote first
