@@ -121,6 +121,12 @@ users_and_owners() {
 	chown -R "$SERVICE_USER:$WEB_USER" "$KEYS"
 	chmod 0700 "$KEYS"
 	if [ -f "$KEYS/store.key" ]; then chmod 0600 "$KEYS/store.key"; fi
+	# a key file named elsewhere (STORE_KEY, made by root's chainvote init): the
+	# programs' user's alone too, or they could not read it
+	if [ -n "${STORE_KEY:-}" ] && [ "$STORE_KEY" != none ] && [ -f "$STORE_KEY" ]; then
+		chown "$SERVICE_USER:$WEB_USER" "$STORE_KEY"
+		chmod 0600 "$STORE_KEY"
+	fi
 	if ! $AS sh -c 'test -w "$1" && test -w "$2" && test -x "$3/chain.fcgi"' _ \
 		"$DATA/election" "$SOCK" "$CGI"; then
 		echo "run: user $SERVICE_USER cannot reach $DATA/election, $SOCK or $CGI;" \
