@@ -81,54 +81,60 @@ cv_err cv_acceptance_from_json(const json_object *o, cv_acceptance *a)
 	return CV_OK;
 }
 
-json_object *cv_receipt_file_to_json(const cv_vote *v, const cv_acceptance *a)
+/* A receipt file: its format, the item (taken) under name, and the acceptance. */
+static json_object *receipt_file(const char *name, json_object *item, const cv_acceptance *a)
 {
-	json_object *o = json_object_new_object(), *vote = cv_vote_to_json(v, true),
-	            *acc = cv_acceptance_to_json(a);
+	json_object *o = json_object_new_object(), *acc = cv_acceptance_to_json(a);
 
-	if (o == NULL || vote == NULL || acc == NULL) {
+	if (o == NULL || item == NULL || acc == NULL) {
 		json_object_put(o);
-		json_object_put(vote);
+		json_object_put(item);
 		json_object_put(acc);
 		return NULL;
 	}
 	json_object_object_add(o, "format", json_object_new_string(CV_RECEIPT_FORMAT));
-	json_object_object_add(o, "vote", vote);
+	json_object_object_add(o, name, item);
 	json_object_object_add(o, "acceptance", acc);
 	return o;
+}
+
+json_object *cv_receipt_file_to_json(const cv_vote *v, const cv_acceptance *a)
+{
+	return receipt_file("vote", cv_vote_to_json(v, true), a);
 }
 
 json_object *cv_receipt_file_ballot_to_json(json_object *ballot, const cv_acceptance *a)
 {
-	json_object *o = json_object_new_object(), *acc = cv_acceptance_to_json(a);
+	return receipt_file("ballot", ballot, a);
+}
 
-	if (o == NULL || ballot == NULL || acc == NULL) {
-		json_object_put(o);
-		json_object_put(ballot);
-		json_object_put(acc);
-		return NULL;
-	}
-	json_object_object_add(o, "format", json_object_new_string(CV_RECEIPT_FORMAT));
-	json_object_object_add(o, "ballot", ballot);
-	json_object_object_add(o, "acceptance", acc);
-	return o;
+/* A receipt file's frame: exactly keys, this format, the item under name (into *item) and
+ * the acceptance (into *acc). CV_E_MALFORMED otherwise. */
+static cv_err receipt_frame(const json_object *o, const char *const *keys, const char *name,
+                            json_object **item, json_object **acc)
+{
+	json_object *format;
+
+	if (cv_json_only_keys(o, keys) != CV_OK ||
+	    !json_object_object_get_ex(o, "format", &format) ||
+	    !json_object_is_type(format, json_type_string) ||
+	    strcmp(json_object_get_string(format), CV_RECEIPT_FORMAT) != 0 ||
+	    !json_object_object_get_ex(o, name, item) ||
+	    !json_object_object_get_ex(o, "acceptance", acc))
+		return CV_E_MALFORMED;
+	return CV_OK;
 }
 
 cv_err cv_receipt_file_from_json(const json_object *o, cv_vote *v, cv_acceptance *a)
 {
-	json_object *format, *vote, *acc;
+	json_object *vote, *acc;
 	uint8_t txid[CV_HASH_LEN];
 	cv_err e;
 
 	memset(v, 0, sizeof *v);
 	memset(a, 0, sizeof *a);
-	if (cv_json_only_keys(o, receipt_keys) != CV_OK ||
-	    !json_object_object_get_ex(o, "format", &format) ||
-	    !json_object_is_type(format, json_type_string) ||
-	    strcmp(json_object_get_string(format), CV_RECEIPT_FORMAT) != 0 ||
-	    !json_object_object_get_ex(o, "vote", &vote) ||
-	    !json_object_object_get_ex(o, "acceptance", &acc))
-		return CV_E_MALFORMED;
+	if ((e = receipt_frame(o, receipt_keys, "vote", &vote, &acc)) != CV_OK)
+		return e;
 	if ((e = cv_vote_from_json(vote, v)) != CV_OK ||
 	    (e = cv_acceptance_from_json(acc, a)) != CV_OK)
 		goto fail;
@@ -152,19 +158,14 @@ bool cv_receipt_file_is_ballot(const json_object *o)
 
 cv_err cv_receipt_file_ballot_from_json(const json_object *o, cv_ballot *b, cv_acceptance *a)
 {
-	json_object *format, *ballot, *acc;
+	json_object *ballot, *acc;
 	uint8_t txid[CV_HASH_LEN];
 	cv_err e;
 
 	memset(b, 0, sizeof *b);
 	memset(a, 0, sizeof *a);
-	if (cv_json_only_keys(o, ballot_receipt_keys) != CV_OK ||
-	    !json_object_object_get_ex(o, "format", &format) ||
-	    !json_object_is_type(format, json_type_string) ||
-	    strcmp(json_object_get_string(format), CV_RECEIPT_FORMAT) != 0 ||
-	    !json_object_object_get_ex(o, "ballot", &ballot) ||
-	    !json_object_object_get_ex(o, "acceptance", &acc))
-		return CV_E_MALFORMED;
+	if ((e = receipt_frame(o, ballot_receipt_keys, "ballot", &ballot, &acc)) != CV_OK)
+		return e;
 	if ((e = cv_ballot_from_json(ballot, b)) != CV_OK)
 		return e; /* b holds nothing on failure */
 	if (b->is_vote)

@@ -19,6 +19,7 @@ struct cv_http {
 	char *cacert;                            /* CA file for HTTPS; NULL: the system's */
 	const volatile sig_atomic_t *cancel;     /* borrowed; may be NULL */
 	char election[CV_ELECTION_SLUG_MAX + 1]; /* "" for the default election */
+	long timeout_ms;                         /* whole request; 0: the default */
 };
 
 /* What the write callback accumulates for one request. */
@@ -112,6 +113,11 @@ cv_err cv_http_set_cacert(cv_http *h, const char *file)
 void cv_http_set_cancel(cv_http *h, const volatile sig_atomic_t *cancel)
 {
 	h->cancel = cancel;
+}
+
+void cv_http_set_timeout(cv_http *h, long ms)
+{
+	h->timeout_ms = ms;
 }
 
 void cv_http_reply_free(cv_http_reply *r)
@@ -220,8 +226,13 @@ cv_err cv_http_request(cv_http *h, const char *method, const char *path, json_ob
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM timeouts */
-	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 120L);
+	if (h->timeout_ms > 0) {
+		curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms);
+		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	} else {
+		curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 120L);
+	}
 	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "chainvote/1");
 	/* libcurl's defaults verify already; said here so that no later edit loses it */
 	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);

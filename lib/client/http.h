@@ -49,6 +49,10 @@ cv_err cv_http_set_election(cv_http *h, const char *slug);
  * "cancelled"). The flag is borrowed and must outlive the handle. NULL: never. */
 void cv_http_set_cancel(cv_http *h, const volatile sig_atomic_t *cancel);
 
+/* A bound on each request's whole time, connecting included, in milliseconds (a status
+ * poll that must not wait on a peer); 0: the default (10 s to connect, 120 s in all). */
+void cv_http_set_timeout(cv_http *h, long ms);
+
 /* Sends method ("GET" or "POST") to base_url || path with body (borrowed; may be NULL,
  * else sent as application/json) and fills r, replacing what it held. Returns CV_OK when
  * a response arrived, whatever its status: r->body is then the parsed JSON (strict, as

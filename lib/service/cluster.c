@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "json.h"
 #include "service_impl.h"
 
@@ -176,31 +177,6 @@ cv_err cv_sv_forward_to_master(cv_req *r, const char *master_url)
 	return e;
 }
 
-json_object *cv_sv_fetch_json(const char *url, long timeout_ms)
-{
-	struct answer a = {0};
-	json_object *o = NULL;
-	long status = 0;
-	CURL *c = curl_easy_init();
-
-	if (c == NULL)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
-	if (curl_easy_perform(c) == CURLE_OK &&
-	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200 &&
-	    a.body != NULL && cv_json_parse(a.body, a.len, &o) != CV_OK)
-		o = NULL;
-	curl_easy_cleanup(c);
-	free(a.body);
-	return o;
-}
-
 /* A site's log end as one number of bytes (log files are Berkeley DB's default 10 MB),
  * for lags: the master's minus the site's. */
 #define LOG_FILE_BYTES (10ull * 1024 * 1024)
@@ -241,13 +217,17 @@ static json_object *site_json(const cv_cluster_site *site)
 /* A peer's own log end from its GET /api/cluster?local=1; false when it did not answer. */
 static bool peer_lsn(const char *url, uint32_t *file, uint32_t *offset)
 {
-	char full[400];
-	json_object *o, *lsn, *f, *off;
+	cv_http_reply r = {0};
+	cv_http *h = NULL;
+	json_object *o = NULL, *lsn, *f, *off;
 	bool ok = false;
 
-	if (snprintf(full, sizeof full, "%s/api/cluster?local=1", url) >= (int)sizeof full)
-		return false;
-	o = cv_sv_fetch_json(full, 700);
+	if (cv_http_open(url, &h) == CV_OK) {
+		cv_http_set_timeout(h, 700);
+		if (cv_http_request(h, "GET", "/api/cluster?local=1", NULL, &r) == CV_OK &&
+		    r.status == 200)
+			o = r.body;
+	}
 	if (o != NULL && json_object_object_get_ex(o, "lsn", &lsn) &&
 	    json_object_object_get_ex(lsn, "file", &f) &&
 	    json_object_object_get_ex(lsn, "offset", &off)) {
@@ -255,7 +235,8 @@ static bool peer_lsn(const char *url, uint32_t *file, uint32_t *offset)
 		*offset = (uint32_t)json_object_get_int64(off);
 		ok = true;
 	}
-	json_object_put(o);
+	cv_http_reply_free(&r);
+	cv_http_close(h);
 	return ok;
 }
 

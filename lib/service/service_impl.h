@@ -62,8 +62,5 @@ cv_err cv_sv_commit_vote(cv_store *s, const cv_vote *v, uint64_t now);
 cv_err cv_sv_forward_to_master(cv_req *r, const char *master_url);
 /* Whether r came from another node's forward. */
 bool cv_sv_forwarded(cv_req *r);
-/* GET url within timeout_ms: its JSON body when it answered 200, else NULL (caller
- * puts it). */
-json_object *cv_sv_fetch_json(const char *url, long timeout_ms);
 
 #endif

@@ -13,11 +13,12 @@ import { p256 } from '../vendor/noble-curves/nist.js';
 import { sha256 } from '../vendor/noble-hashes/sha2.js';
 import {
 	hex, unhex, concat, tag, u8, u16, u64, isHex, HASH_LEN, KEY_LEN, SIG_LEN,
-	electionEntry, candidateEntry, validatorEntry, voterEntry, blockHeader, approvalMessage,
+	electionEntry, candidateEntry, validatorEntry, voterEntry,
 } from './encode.js';
 import { sign, verify, jwkFromHex, leadingZeroBits } from './crypto.js';
 import { N, POINT_LEN, SCALAR_LEN, pointFrom, pointBytes, scalarBytes, scalarFrom, hs, randomScalar, decryptionPayload, secretLeaves } from './ballot.js';
 import { root } from './merkle.js';
+import { blockHash, checkApprovals } from './verify.js';
 
 const Point = p256.Point;
 const G = Point.BASE;
@@ -390,27 +391,10 @@ export function secretGenesisLeaves(g) {
 		secrecyEntry(s.quorum, s.trustees.length), ...s.trustees.map(trusteeEntryBytes), ...g.voters.map(voterEntry)];
 }
 
-function headerOk(b) {
-	try {
-		return hex(sha256(blockHeader(b))) === String(b.hash).toLowerCase();
-	} catch {
-		return false;
-	}
-}
-
-async function rootOk(leaves, b) {
-	return hex(await root(leaves)) === String(b.merkle_root).toLowerCase();
-}
-
-// Distinct genesis validators whose approval of b verifies.
-async function approvals(b, validatorKeys) {
-	const seen = new Set();
-	for (const a of b.approvals || []) {
-		const k = String(a.validator_key).toLowerCase();
-		if (validatorKeys.has(k) && !seen.has(k) && (await verify(k, a.signature, approvalMessage(b.hash))))
-			seen.add(k);
-	}
-	return seen.size;
+// Whether b's header hashes to its hash, and its merkle root is over leaves.
+async function hashesOk(leaves, b) {
+	return (await blockHash(b)).hash === String(b.hash).toLowerCase() &&
+		hex(await root(leaves)) === String(b.merkle_root).toLowerCase();
 }
 
 // What a trustee checks before it decrypts anything: the chain export (its JSON) is the
@@ -434,13 +418,12 @@ export async function sealedAggregate(exportDoc, { genesisHash, me }) {
 	} catch {
 		return fail('the genesis is malformed');
 	}
-	if (!headerOk(g) || !(await rootOk(leaves, g))) return fail('the genesis hash or merkle root does not match its entries');
+	if (!(await hashesOk(leaves, g))) return fail('the genesis hash or merkle root does not match its entries');
 	const mine = g.secrecy.trustees.find((t) => String(t.validator_key).toLowerCase() === me.toLowerCase());
 	if (!mine) return fail('this key is not one of the genesis\'s trustees');
 	if (!(await verifyTrusteeEntry(mine)).ok) return fail('this trustee\'s entry in the genesis does not verify');
 	if (setupHash(g.election, g.candidates, g.validators) !== mine.setup_hash.toLowerCase())
 		return fail('the genesis is not the setup this trustee signed for');
-	const keys = new Set(g.validators.map((v) => String(v.key).toLowerCase()));
 	const k = g.candidates.length;
 	let alpha = Array.from({ length: k }, () => Point.ZERO);
 	let ballots = 0;
@@ -454,9 +437,9 @@ export async function sealedAggregate(exportDoc, { genesisHash, me }) {
 		} catch {
 			return fail(`block ${h} is malformed`);
 		}
-		if (!headerOk(b) || !(await rootOk(leaves, b))) return fail(`block ${h}'s hash or merkle root does not match`);
+		if (!(await hashesOk(leaves, b))) return fail(`block ${h}'s hash or merkle root does not match`);
 		if (b.difficulty !== g.election.difficulty || leadingZeroBits(unhex(b.hash, HASH_LEN)) < b.difficulty) return fail(`block ${h}'s proof of work does not hold`);
-		if ((await approvals(b, keys)) < g.election.threshold) return fail(`block ${h} lacks the threshold of approvals`);
+		if ((await checkApprovals(b, g.validators)).valid < g.election.threshold) return fail(`block ${h} lacks the threshold of approvals`);
 		if (b.seal) {
 			if (String(b.seal.election_id).toLowerCase() !== String(g.hash).toLowerCase()) return fail('the seal names another election');
 			if (h < 2) return fail('the seal is at height 1: no ballot to decrypt');
