@@ -17,7 +17,7 @@ LIB_INC := $(LIB_LAYERS:%=-Ilib/%)
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(LIB_INC) -pthread $(WARN) -MMD -MP
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDLIBS := -ldb -ljson-c -lcrypto -pthread
+LDLIBS := -ldb -ljson-c -lcrypto -lz -pthread
 
 BUILD ?= build
 LIB_SRC ?= $(sort $(wildcard lib/*/*.c))

@@ -221,13 +221,15 @@ out:
 /* GET /api/blocks/{height or 64-hex hash}: 200; 304 when If-None-Match names the
  * block's hash; 400 neither; 404 unknown; 503 busy. A committed block never changes
  * (its hash is its ETag, and it may be cached for good). A conditional request by hash
- * is answered without the store: a client holds that tag only from an earlier 200. */
+ * is answered without the store: a client holds that tag only from an earlier 200.
+ * Compressed here (gzip) when nginx says the client takes it: nginx keeps each form
+ * and serves it again as it is, rather than compressing the block on every read. */
 static cv_err get_block(cv_req *r)
 {
 	const char *arg = r->args[0];
 	uint8_t hash[CV_HASH_LEN];
 	char etag[2 * CV_HASH_LEN + 1];
-	cv_cache cache = {etag, CV_CACHE_IMMUTABLE};
+	cv_cache cache = {etag, CV_CACHE_IMMUTABLE, true, cv_req_wants_gzip(r)};
 	uint64_t height;
 	cv_block b = {0};
 	cv_err e;

@@ -9,7 +9,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="gcc make pkg-config libdb5.3-dev db5.3-util libjson-c-dev libssl-dev openssl
-libfcgi-dev libcurl4-openssl-dev curl nginx python3 ca-certificates nodejs npm chromium
+libfcgi-dev libcurl4-openssl-dev zlib1g-dev curl nginx python3 ca-certificates nodejs npm chromium
 clang libclang-rt-14-dev cppcheck clang-tidy valgrind tini supervisor sslscan
 python3-jsonschema"
 missing=""

@@ -27,6 +27,8 @@
 #   energy-free election, whose validator daemons propose the blocks themselves, in turn,
 #   so that with MINER=0 no miner runs at all),
 #   LISTEN (address, default 127.0.0.1), DEMO_VOTERS (the demo's voters, default 20),
+#   WWW (the directory of the static pages nginx serves, default the repository's www/;
+#   the bench serves a copy with the files it measures beside the pages),
 #   CLUSTER_CONF (this node's replication configuration, conf/cluster/node.conf.example:
 #   the node joins that replication group; `chainvote replicate` runs beside the
 #   programs, started first; only the node whose file says `creator` makes the demo).
@@ -336,7 +338,7 @@ render_nginx() {
 		[ -n "${HTTP_PORT:-}" ] && redirect=1
 	fi
 	sed -e "$(mark TLS $TLS)" -e "$(mark STAPLING $stapling)" -e "$(mark REDIRECT $redirect)" \
-		-e "s#@PORT@#$PORT#g" -e "s#@RUN@#$RUN#g" -e "s#@SOCK@#$SOCK#g" -e "s#@WWW@#$top/www#g" \
+		-e "s#@PORT@#$PORT#g" -e "s#@RUN@#$RUN#g" -e "s#@SOCK@#$SOCK#g" -e "s#@WWW@#${WWW:-$top/www}#g" \
 		-e "s#@DAEMON@#${1:-on}#g" -e "s#@SSL@#$ssl#g" -e "s#@HTTP_PORT@#${HTTP_PORT:-}#g" \
 		-e "s#@TLS_CERT@#${TLS_CERT:-}#g" -e "s#@TLS_KEY@#${TLS_KEY:-}#g" \
 		-e "s#@RESOLVER@#$resolver#g" \

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "json.h"
 
@@ -309,7 +310,11 @@ static cv_err write_head(cv_req *r, int status, const cv_cache *c, const char *e
 	if (c != NULL) {
 		if (!etag_ok(c->etag) || strchr(c->cache_control, '\n') != NULL)
 			return CV_E_INTERNAL;
-		n = snprintf(validators, sizeof validators, "ETag: \"%s\"\r\n", c->etag);
+		/* the gzip form: a weak tag, and its encoding (a 304 has no body to encode) */
+		n = snprintf(validators, sizeof validators, "ETag: %s\"%s\"\r\n%s%s",
+		             c->gzip ? "W/" : "", c->etag,
+		             c->gzip && status != 304 ? "Content-Encoding: gzip\r\n" : "",
+		             c->encodings ? "Vary: Accept-Encoding\r\n" : "");
 		if (n < 0 || (size_t)n >= sizeof validators)
 			return CV_E_INTERNAL;
 	}
@@ -328,10 +333,40 @@ static cv_err write_head(cv_req *r, int status, const cv_cache *c, const char *e
 	return put_all(r->out, head, (size_t)n) == 0 ? CV_OK : CV_E_IO;
 }
 
+/* text (len bytes) and a newline compressed into *out as one gzip member (RFC 1952). */
+static cv_err gzip_text(const char *text, size_t len, cv_buf *out)
+{
+	z_stream z = {0};
+	uint8_t chunk[65536];
+	cv_err e = CV_OK;
+	int zr = Z_OK;
+
+	/* 15 + 16: the largest window, with the gzip header and trailer */
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
+		return CV_E_NOMEM;
+	for (int part = 0; part < 2 && e == CV_OK && zr != Z_STREAM_END; part++) {
+		z.next_in = (Bytef *)(part == 0 ? text : "\n");
+		z.avail_in = part == 0 ? (uInt)len : 1;
+		do {
+			z.next_out = chunk;
+			z.avail_out = sizeof chunk;
+			zr = deflate(&z, part == 0 ? Z_NO_FLUSH : Z_FINISH);
+			if (zr == Z_STREAM_ERROR)
+				e = CV_E_INTERNAL;
+			else
+				e = cv_buf_put(out, chunk, sizeof chunk - z.avail_out);
+		} while (e == CV_OK && (z.avail_out == 0 || (part == 1 && zr != Z_STREAM_END)));
+	}
+	deflateEnd(&z);
+	return e;
+}
+
 static cv_err reply_json_extra(cv_req *r, int status, json_object *o, const cv_cache *c,
                                const char *extra)
 {
 	const char *text;
+	cv_buf packed = {0};
 	cv_err e;
 
 	if (o == NULL) {
@@ -344,15 +379,22 @@ static cv_err reply_json_extra(cv_req *r, int status, json_object *o, const cv_c
 	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                             JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text == NULL) {
+	if (text == NULL ||
+	    (c != NULL && c->gzip && gzip_text(text, strlen(text), &packed) != CV_OK)) {
 		json_object_put(o);
+		cv_buf_free(&packed);
 		return write_head(r, 500, NULL, extra);
 	}
 	e = write_head(r, status, c, extra);
-	if (e == CV_OK &&
-	    (put_all(r->out, text, strlen(text)) != 0 || put_all(r->out, "\n", 1) != 0))
+	if (e == CV_OK && c != NULL && c->gzip) {
+		if (put_all(r->out, (const char *)packed.data, packed.len) != 0)
+			e = CV_E_IO;
+	} else if (e == CV_OK &&
+	           (put_all(r->out, text, strlen(text)) != 0 || put_all(r->out, "\n", 1) != 0)) {
 		e = CV_E_IO;
+	}
 	json_object_put(o);
+	cv_buf_free(&packed);
 	return e;
 }
 
@@ -423,6 +465,8 @@ cv_err cv_reply_begin(cv_req *r, int status)
 
 cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c)
 {
+	if (c->gzip)
+		return CV_E_INTERNAL; /* a stream is sent as it is written */
 	return write_head(r, status, c, "");
 }
 
@@ -471,6 +515,13 @@ bool cv_etag_listed(const char *if_none_match, const char *etag)
 			return false;
 		p++;
 	}
+}
+
+bool cv_req_wants_gzip(cv_req *r)
+{
+	const char *v = cv_req_param(r, "CV_GZIP");
+
+	return v != NULL && strcmp(v, "gzip") == 0;
 }
 
 bool cv_req_not_modified(cv_req *r, const cv_cache *c)

@@ -202,6 +202,11 @@ int cv_reply_write(void *req, const char *p, size_t n);
 typedef struct cv_cache {
 	const char *etag;
 	const char *cache_control;
+	/* The answer has a gzip form as well (Vary: Accept-Encoding on both), and gzip:
+	 * this answer is that form (Content-Encoding: gzip, and a weak ETag: one tag names
+	 * the same content in both forms). Each form is cached apart by nginx. */
+	bool encodings;
+	bool gzip;
 } cv_cache;
 #define CV_CACHE_IMMUTABLE  "public, max-age=31536000, immutable"
 #define CV_CACHE_REVALIDATE "public, no-cache"
@@ -210,7 +215,9 @@ typedef struct cv_cache {
  * Modified with c's headers and no body, and returns true; the handler is done.
  * Otherwise answers nothing and returns false. */
 bool cv_req_not_modified(cv_req *r, const cv_cache *c);
-/* cv_reply_json and cv_reply_begin with c's ETag and Cache-Control. */
+/* cv_reply_json and cv_reply_begin with c's ETag and Cache-Control; with c->gzip,
+ * cv_reply_json_cached sends the JSON compressed (gzip; cv_reply_begin_cached refuses
+ * it, CV_E_INTERNAL). */
 cv_err cv_reply_json_cached(cv_req *r, int status, json_object *o, const cv_cache *c);
 cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c);
 /* Asks nginx to answer from its own location `uri` instead (X-Accel-Redirect: an
@@ -222,6 +229,10 @@ cv_err cv_reply_redirect_internal(cv_req *r, const char *uri, const cv_cache *c)
  * or strong, or "*") names etag (unquoted), by the weak comparison RFC 9110 asks for
  * If-None-Match. NULL header: false. Pure; exposed for tests. */
 bool cv_etag_listed(const char *if_none_match, const char *etag);
+/* Whether the request is to be answered in gzip where an answer has that form: nginx
+ * says so in the CV_GZIP parameter (its map of Accept-Encoding, which the cache keys
+ * hold too: nginx.conf). */
+bool cv_req_wants_gzip(cv_req *r);
 
 /* The JSON shapes the programs share with their clients are in api.h. */
 

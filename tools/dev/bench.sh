@@ -11,6 +11,8 @@
 #   BENCH_AUDIT_VOTES (votes of the chain whose audit memory is measured, default 1000000),
 #   BENCH_ONLY=delay (only the delay from a vote to its commit, with and without mining),
 #   BENCH_ONLY=audit (only the audit, beside the ECDSA ceilings of the same run),
+#   BENCH_ONLY=reads (only the reads of a committed block and of the export, each beside
+#   nginx serving the same bytes from a file),
 #   BENCH_ONLY=secret (only the secret ballots' figures, beside the P-256 ceilings),
 #   BENCH_SECRET_BALLOTS (ballots of the secret chain audited, default 100000),
 #   BENCH_SECRET_INGEST (ballots made for the admission run, default 20000).
@@ -147,6 +149,75 @@ audit_section() {
 	row audit "chainvote verify, $AV votes: peak memory (RSS)" "$3" "MB" "the export's size" "$emb" "-"
 	row audit "chainvote verify, $AV votes: votes/s" "$(calc "$AV / $1")" "/s" "ECDSA verifies/s, $CORES processes" "$ecdsan" "-"
 	rm -f "$T/chain.json"
+}
+
+# The reads of committed data beside nginx serving the same bytes from a file, in the
+# same run: the same nginx (the system DIR restarted on PORT with its pages in a copy of
+# www/), the same client and connections. The answers of block 1 (plain and gzip) and of
+# the export are written byte for byte into files under that copy; each request is
+# measured beside its file: the block, the block asked with Accept-Encoding: gzip (the
+# file holds the gzip answer's bytes), the block asked with If-None-Match (304; the file
+# with its own ETag), the export. The request and its file are measured in turn,
+# RD_ROUNDS times RD seconds each, and the best of each kept, so that load that comes and
+# goes on a shared machine falls on both. The system is left running; DIR's block 1
+# must be committed.
+RD=2
+RD_ROUNDS=3
+# rd_pair PATH FILE_PATH [CVLOAD_OPTION...]: sets rd_a and rd_b, cvload's best line for
+# each (by requests/s).
+rd_pair() {
+	rp_a=$1
+	rp_b=$2
+	shift 2
+	rd_a='{"per_s":-1}'
+	rd_b='{"per_s":-1}'
+	i=0
+	while [ $i -lt $RD_ROUNDS ]; do
+		x=$("$BIN/cvload" --url "$rd_url" -c 64 -d "$RD" "$@" --get "$rp_a" || true)
+		rd_a=$(python3 -c 'import json,sys; a,b=sys.argv[1:]; print(b if json.loads(b)["per_s"] > json.loads(a)["per_s"] else a)' "$rd_a" "$x")
+		x=$("$BIN/cvload" --url "$rd_url" -c 64 -d "$RD" "$@" --get "$rp_b" || true)
+		rd_b=$(python3 -c 'import json,sys; a,b=sys.argv[1:]; print(b if json.loads(b)["per_s"] > json.loads(a)["per_s"] else a)' "$rd_b" "$x")
+		i=$((i + 1))
+	done
+}
+reads_section() {
+	rd_d=$1
+	rd_url=http://127.0.0.1:$2
+	rm -rf "$T/www"
+	cp -R "$top/www" "$T/www"
+	mkdir -p "$T/www/bench"
+	WWW=$T/www
+	export WWW
+	start "$rd_d" "$2"
+	unset WWW
+	curl -s -D "$T/block.head" -o "$T/www/bench/block-1.json" "$rd_url/api/blocks/1"
+	curl -s -H 'Accept-Encoding: gzip' -D "$T/blockgz.head" -o "$T/www/bench/block-1.json.gz" "$rd_url/api/blocks/1"
+	curl -s -o "$T/www/bench/export.json" "$rd_url/api/chain/export"
+	grep -qi '^content-encoding: gzip' "$T/blockgz.head" || say "bench: block 1 was not answered in gzip"
+	chmod -R a+rX "$T/www"
+	etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *\([^[:space:]]*\).*/\1/p' "$T/block.head")
+	fetag=$(curl -s -D - -o /dev/null "$rd_url/bench/block-1.json" | sed -n 's/^[Ee][Tt][Aa][Gg]: *\([^[:space:]]*\).*/\1/p')
+	kb=$(calc "round($(wc -c <"$T/www/bench/block-1.json") / 1024)")
+	kgz=$(calc "round($(wc -c <"$T/www/bench/block-1.json.gz") / 1024)")
+	rd_pair /api/blocks/1 /bench/block-1.json
+	blk=$rd_a fblk=$rd_b
+	rd_pair /api/blocks/1 /bench/block-1.json.gz -H 'Accept-Encoding: gzip'
+	gz=$rd_a fgz=$rd_b
+	rd_pair /api/blocks/1 /bench/block-1.json -H "If-None-Match: $etag"
+	nm=$rd_a
+	rd_pair /bench/block-1.json /api/blocks/1 -H "If-None-Match: $fetag"
+	fnm=$rd_a
+	rd_pair /api/chain/export /bench/export.json
+	ex=$rd_a fex=$rd_b
+	for v in "$blk" "$fblk" "$gz" "$fgz" "$ex" "$fex"; do
+		[ "$(field "$v" ok)" -gt 0 ] && [ "$(field "$v" errors)" = 0 ] || say "bench: a read failed: $v"
+	done
+	python3 -c 'import json,sys; [sys.exit(1) for a in sys.argv[1:] if set(json.loads(a)["status"]) != {"304"}]' "$nm" "$fnm" ||
+		say "bench: a conditional read was not answered 304: $nm $fnm"
+	row reads "GET /api/blocks/1 (1,000 votes, $kb KB), requests/s" "$(field "$blk" ok_per_s)" "/s" "nginx serving the same bytes from a file" "$(field "$fblk" ok_per_s)" "ratio >= 0.5"
+	row reads "same, Accept-Encoding: gzip ($kgz KB), requests/s" "$(field "$gz" ok_per_s)" "/s" "nginx serving the same gzip bytes from a file" "$(field "$fgz" ok_per_s)" "ratio >= 0.5"
+	row reads "same, If-None-Match its ETag (304), requests/s" "$(field "$nm" per_s)" "/s" "nginx: a file's If-None-Match (304)" "$(field "$fnm" per_s)" "ratio >= 0.5"
+	row reads "GET /api/chain/export (height 1), requests/s" "$(field "$ex" ok_per_s)" "/s" "nginx serving the same bytes from a file" "$(field "$fex" ok_per_s)" "ratio >= 0.5"
 }
 
 # ---- secret ballots (DESIGN section 6) ----
@@ -376,6 +447,21 @@ plain=$(ingest_on plain "")
 keyed=$(ingest_on keyed "$T/keyed.key")
 row ingestion "durable votes/s, store encrypted (AES-128) beside not encrypted" "${keyed% *}" "/s" "the same load, store not encrypted" "${plain% *}" "-"
 row ingestion "CPU per vote: vote workers, store encrypted" "${keyed#* }" "us" "the same, store not encrypted" "${plain#* }" "-"
+elif [ "${BENCH_ONLY:-}" = reads ]; then
+say "bench: reads (a 1,000-vote block committed, then read)"
+"$BIN/bench_ceil" keys 1000 "$T/keys.bin" "$T/keys.csv"
+eid=$(election "$T/ingest" "$T/keys.csv" 1000)
+"$BIN/bench_ceil" votes "$T/keys.bin" "$eid" 3 0 1000 "$T/ingest.votes"
+port=$(free_port)
+start "$T/ingest" "$port"
+"$BIN/cvload" --url "http://127.0.0.1:$port" -c 16 --post /api/votes --bodies "$T/ingest.votes" >/dev/null || true
+"$BIN/miner" --url "http://127.0.0.1:$port" --once --threads "$CORES" --max-votes 1000 >"$T/miner.out" 2>&1
+for i in 1 2; do
+	"$BIN/chainvote" approve --url "http://127.0.0.1:$port" --key "$T/ingest/val$i.json" --all >/dev/null
+done
+stop "$T/ingest"
+reads_section "$T/ingest" "$port"
+stop "$T/ingest"
 elif [ "${BENCH_ONLY:-}" = audit ]; then
 say "bench: ceilings (ECDSA)"
 ecdsa1=$(ecdsa_line)
@@ -581,15 +667,15 @@ row commit "threshold approval to committed block, 1,000 votes" "$(calc "$commit
 # ---- reads ----
 say "bench: reads"
 res=$(field "$("$BIN/cvload" --url "$url" -c 64 -d 5 --get /api/results)" ok_per_s)
-blk=$(field "$("$BIN/cvload" --url "$url" -c 64 -d 5 --get /api/blocks/1)" ok_per_s)
 row reads "GET /api/results, requests/s" "$res" "/s" "nginx + FastCGI hello-world" "$hello" "value >= 15000"
-row reads "GET /api/blocks/1 (1,000 votes), requests/s" "$blk" "/s" "nginx + FastCGI hello-world" "$hello" "-"
 stop "$T/ingest"
 # the vote program logs at its stop how many batches (one log flush each) wrote its votes
 batch=$(sed -n 's/.*: \([0-9]*\) votes written in \([0-9]*\) batches.*/\1 \2/p' "$RUN/vote.log" | tail -n 1)
 if [ -n "$batch" ]; then
 	row ingestion "votes per log flush (group commit), whole run" "$(calc "${batch% *} / max(1, ${batch#* })")" "votes" "-" "" "-"
 fi
+reads_section "$T/ingest" "$port"
+stop "$T/ingest"
 
 # ---- audit ----
 audit_section

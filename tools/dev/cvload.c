@@ -25,6 +25,7 @@
 #define READ_CHUNK  65536
 #define MAX_STATUS  600
 #define MAX_PATHS   8
+#define MAX_HEADERS 8
 
 typedef struct options {
 	char host[256], port[16];
@@ -33,6 +34,8 @@ typedef struct options {
 	const char *post_path; /* NULL: GET mode */
 	const char *paths[MAX_PATHS];
 	size_t n_paths;
+	const char *headers[MAX_HEADERS]; /* -H: extra request header lines */
+	size_t n_headers;
 	char **bodies; /* POST mode: one body per request */
 	size_t *body_lens, n_bodies;
 	uint64_t max_requests; /* 0: no limit */
@@ -57,7 +60,8 @@ typedef struct conn {
 typedef struct stats {
 	uint64_t status[MAX_STATUS];
 	uint64_t errors, requests;
-	double *lat; /* milliseconds per answered request */
+	uint64_t bytes; /* of the answers, heads included */
+	double *lat;    /* milliseconds per answered request */
 	size_t n_lat, cap_lat;
 } stats;
 
@@ -111,8 +115,16 @@ static int open_conn(void)
 /* Builds the connection's next request; false when there is nothing left to send. */
 static bool next_request(conn *c)
 {
-	char head[1024];
+	char head[2048], extra[1024] = "";
+	size_t x = 0;
 	int n;
+
+	for (size_t h = 0; h < opt.n_headers; h++) {
+		n = snprintf(extra + x, sizeof extra - x, "%s\r\n", opt.headers[h]);
+		if (n < 0 || (size_t)n >= sizeof extra - x)
+			die("-H: headers too long");
+		x += (size_t)n;
+	}
 
 	if (stopping)
 		return false;
@@ -127,8 +139,8 @@ static bool next_request(conn *c)
 			return false;
 		n = snprintf(head, sizeof head,
 		             "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-		             "Content-Length: %zu\r\n\r\n",
-		             opt.post_path, opt.host, opt.body_lens[i]);
+		             "%sContent-Length: %zu\r\n\r\n",
+		             opt.post_path, opt.host, extra, opt.body_lens[i]);
 		c->out = malloc((size_t)n + opt.body_lens[i]);
 		if (c->out == NULL)
 			die("malloc");
@@ -138,8 +150,8 @@ static bool next_request(conn *c)
 	} else {
 		const char *path = opt.paths[c->path_turn++ % opt.n_paths];
 
-		n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path,
-		             opt.host);
+		n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", path,
+		             opt.host, extra);
 		c->out = strdup(head);
 		if (c->out == NULL)
 			die("strdup");
@@ -218,6 +230,11 @@ static int parse_response(conn *c, int *status, size_t *total, bool *close_after
 	*status = (int)strtol(c->in + 9, NULL, 10);
 	v = header_value(c->in, head_len, "Connection");
 	*close_after = v != NULL && strncasecmp(v, "close", 5) == 0;
+	/* answers that never have a body (If-None-Match's 304 among them) */
+	if (*status == 304 || *status == 204 || (*status >= 100 && *status < 200)) {
+		*total = head_len;
+		return 1;
+	}
 	if ((v = header_value(c->in, head_len, "Content-Length")) != NULL) {
 		size_t len = strtoul(v, NULL, 10);
 
@@ -360,6 +377,7 @@ static void *run(void *arg)
 					close_after = true;
 				}
 				record(&w->st, status, (now_s() - c->sent_at) * 1000.0);
+				w->st.bytes += total;
 				memmove(c->in, c->in + total, c->in_len - total);
 				c->in_len -= total;
 				c->busy = false;
@@ -428,9 +446,11 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "usage: cvload --url http://HOST:PORT [-c CONNS] [-t THREADS] [-d SECONDS] [-n MAX]\n"
-	    "              (--get PATH [--get PATH...] | --post PATH --bodies FILE)\n"
+	    "              [-H 'NAME: VALUE'...] (--get PATH [--get PATH...] | --post PATH "
+	    "--bodies FILE)\n"
 	    "  GET mode repeats the paths in turn for -d seconds (or -n requests);\n"
-	    "  POST mode sends each line of FILE once as a JSON body.\n");
+	    "  POST mode sends each line of FILE once as a JSON body; -H adds a header line to\n"
+	    "  each request (Accept-Encoding, If-None-Match).\n");
 }
 
 int main(int argc, char **argv)
@@ -469,6 +489,9 @@ int main(int argc, char **argv)
 			opt.post_path = v;
 		else if (strcmp(a, "--bodies") == 0)
 			bodies = v;
+		else if (strcmp(a, "-H") == 0 && opt.n_headers < MAX_HEADERS && strchr(v, ':') &&
+		         !strpbrk(v, "\r\n"))
+			opt.headers[opt.n_headers++] = v;
 		else {
 			usage(stderr);
 			return 2;
@@ -507,6 +530,7 @@ int main(int argc, char **argv)
 			all.status[s] += ws[i].st.status[s];
 		all.errors += ws[i].st.errors;
 		all.requests += ws[i].st.requests;
+		all.bytes += ws[i].st.bytes;
 		for (size_t k = 0; k < ws[i].st.n_lat; k++)
 			record(&all, 0, ws[i].st.lat[k]);
 		free(ws[i].st.lat);
@@ -516,12 +540,14 @@ int main(int argc, char **argv)
 	for (int s = 200; s < 300; s++)
 		ok += all.status[s];
 	printf("{\"requests\":%llu,\"ok\":%llu,\"errors\":%llu,\"seconds\":%.3f,\"per_s\":%.1f,"
-	       "\"ok_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"status\":{",
+	       "\"ok_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+	       "\"bytes_per_answer\":%.0f,\"status\":{",
 	       (unsigned long long)all.requests, (unsigned long long)ok,
 	       (unsigned long long)all.errors, took, (double)all.requests / took, (double)ok / took,
 	       all.n_lat ? all.lat[all.n_lat / 2] : 0.0,
 	       all.n_lat ? all.lat[(size_t)((double)all.n_lat * 0.99)] : 0.0,
-	       all.n_lat ? all.lat[all.n_lat - 1] : 0.0);
+	       all.n_lat ? all.lat[all.n_lat - 1] : 0.0,
+	       all.n_lat ? (double)all.bytes / (double)all.n_lat : 0.0);
 	for (int s = 0, first = 1; s < MAX_STATUS; s++)
 		if (all.status[s]) {
 			printf("%s\"%d\":%llu", first ? "" : ",", s,
