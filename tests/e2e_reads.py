@@ -2,7 +2,9 @@
 (fastcgi_cache) and answered again without the chain program, byte for byte what the
 program answers; a height not committed yet is answered 404 by the program each time
 and never kept, so it is served once committed; If-None-Match is answered 304 from the
-cache; gzip answers decompress to the same bytes; a HEAD never poisons a GET; the export
+cache; a block's gzip form is compressed once by the program and kept by nginx as well
+(weak ETag, Vary), and decompresses to the same bytes; a client refusing gzip (q=0) gets
+the plain bytes; a HEAD never poisons a GET; the export
 stays valid across commits (chainvote verify) and its gzip form is the same bytes.
 
 Started by tests/e2e_reads.sh with BIN and CGI in the environment.
@@ -37,13 +39,13 @@ def fcgi_params(pairs):
     return out
 
 
-def program_answer(sock_path, path):
+def program_answer(sock_path, path, extra=()):
     """The chain program's own answer to GET path on its FastCGI socket, not through
-    nginx: (status line, body bytes)."""
+    nginx, with the extra parameters given: (status line, body bytes)."""
     begin = struct.pack(">HB5x", 1, 0)
     params = fcgi_params([("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", path),
                           ("REQUEST_URI", path), ("QUERY_STRING", ""),
-                          ("REMOTE_ADDR", "127.0.0.1")])
+                          ("REMOTE_ADDR", "127.0.0.1")] + list(extra))
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(20)
     s.connect(sock_path)
@@ -135,7 +137,7 @@ def run(sysm):
           first.header("content-security-policy") and
           first.header("x-content-type-options") == "nosniff", first.headers)
 
-    # gzip for the client that asks
+    # gzip for the client that asks: compressed once by the program, each form kept
     z = T.request(sysm, "GET", "/api/blocks/1", headers={"Accept-Encoding": "gzip"})
     ok = z.status == 200 and z.header("content-encoding") == "gzip"
     check("gzip is served to a client that asks", ok, z.headers)
@@ -143,15 +145,41 @@ def run(sysm):
           ok and gzip.decompress(z.body) == first.body, len(z.body))
     check("the gzip answer is smaller", ok and len(z.body) < len(first.body) * 0.8,
           (len(z.body), len(first.body)))
+    check("the gzip answer has a weak ETag of the block hash, immutable",
+          z.header("etag") == f'W/"{h1}"' and
+          "immutable" in (z.header("cache-control") or ""), z.headers)
+    check("both forms say they vary by Accept-Encoding",
+          (z.header("vary") or "").lower() == "accept-encoding" and
+          (first.header("vary") or "").lower() == "accept-encoding", (z.headers, first.headers))
+    status, own_gz = program_answer(chain_sock, "/api/blocks/1", [("CV_GZIP", "gzip")])
+    check("nginx's gzip answer is the chain program's own compressed bytes",
+          status.endswith("200 OK") and own_gz == z.body, (status, len(own_gz), len(z.body)))
+    z2 = T.request(sysm, "GET", "/api/blocks/1",
+                   headers={"Accept-Encoding": "deflate, gzip, br"})
+    check("gzip among other encodings gets the same gzip bytes",
+          z2.status == 200 and z2.header("content-encoding") == "gzip" and z2.body == z.body,
+          z2.headers)
+    check("the gzip form is kept in nginx's cache, whole",
+          cached_files_ending_with(sysm, "blocks", z.body) == 1,
+          cached_files_ending_with(sysm, "blocks", z.body))
     plain = T.request(sysm, "GET", "/api/blocks/1")
     check("a client that does not ask gets the plain bytes",
           plain.header("content-encoding") is None and plain.body == first.body, plain.headers)
+    for refused in ("gzip;q=0", "identity, gzip; q=0.0"):
+        r = T.request(sysm, "GET", "/api/blocks/1", headers={"Accept-Encoding": refused})
+        check(f"a client that refuses gzip ({refused}) gets the plain bytes",
+              r.status == 200 and r.header("content-encoding") is None and
+              r.body == first.body, r.headers)
 
     # a HEAD must never leave an empty answer for GET
     T.request(sysm, "HEAD", "/api/blocks/2")
     T.request(sysm, "HEAD", "/api/blocks/1")
+    T.request(sysm, "HEAD", "/api/blocks/1", headers={"Accept-Encoding": "gzip"})
     r = T.request(sysm, "GET", "/api/blocks/1")
     check("a HEAD does not change what GET serves", r.status == 200 and r.body == first.body, r)
+    r = T.request(sysm, "GET", "/api/blocks/1", headers={"Accept-Encoding": "gzip"})
+    check("a HEAD does not change what a gzip GET serves",
+          r.status == 200 and r.body == z.body, r)
     check("a committed block is kept in nginx's cache, whole (by height and by hash)",
           cached_files_ending_with(sysm, "blocks", first.body) == 2,
           cached_files_ending_with(sysm, "blocks", first.body))
@@ -217,6 +245,14 @@ def run(sysm):
     check("block 2 is served from the cache", r.status == 200 and r.body == second, r)
     r = T.request(sysm, "GET", "/api/blocks/1", headers={"If-None-Match": f'"{h1}"'})
     check("If-None-Match is answered 304 from the cache", r.status == 304 and not r.body, r)
+    r = T.request(sysm, "GET", "/api/blocks/1", headers={"Accept-Encoding": "gzip"})
+    check("the gzip form is served from the cache, the same bytes",
+          r.status == 200 and r.header("content-encoding") == "gzip" and r.body == z.body, r)
+    for kind, tag in (("strong", f'"{h1}"'), ("weak", f'W/"{h1}"')):
+        r = T.request(sysm, "GET", "/api/blocks/1",
+                      headers={"Accept-Encoding": "gzip", "If-None-Match": tag})
+        check(f"If-None-Match ({kind} tag) with gzip is answered 304 from the cache",
+              r.status == 304 and not r.body, r)
     r = T.request(sysm, "GET", "/api/blocks/1", headers={"If-None-Match": f'"{h2}"'})
     check("another tag gets the block from the cache", r.status == 200 and
           r.body == first.body, r)

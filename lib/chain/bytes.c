@@ -149,22 +149,33 @@ static const uint8_t hex_value[256] = {
     ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
 };
 
-cv_err cv_hex_decode(const char *hex, uint8_t *out, size_t n)
+cv_err cv_hex_decode_prefix(const char *hex, uint8_t *out, size_t n)
 {
 	const unsigned char *h = (const unsigned char *)hex;
 	uint8_t bad = 0;
 	size_t i;
 
-	if (hex == NULL || n > SIZE_MAX / 2 - 1 || strnlen(hex, 2 * n + 1) != 2 * n)
+	if (hex == NULL || n > SIZE_MAX / 2 - 1)
 		return CV_E_MALFORMED;
-	/* Validate everything first so that out is untouched on failure. */
-	for (i = 0; i < 2 * n; i++)
+	/* Validate everything first so that out is untouched on failure; a NUL (not hex)
+	 * stops it there, so that a shorter string is never read past its end. */
+	for (i = 0; i < 2 * n; i++) {
 		bad |= (uint8_t)(hex_value[h[i]] - 1);
+		if (h[i] == '\0')
+			return CV_E_MALFORMED;
+	}
 	if (bad & 0xf0)
 		return CV_E_MALFORMED;
 	for (i = 0; i < n; i++)
 		out[i] = (uint8_t)((hex_value[h[2 * i]] - 1) << 4 | (hex_value[h[2 * i + 1]] - 1));
 	return CV_OK;
+}
+
+cv_err cv_hex_decode(const char *hex, uint8_t *out, size_t n)
+{
+	if (hex == NULL || n > SIZE_MAX / 2 - 1 || strnlen(hex, 2 * n + 1) != 2 * n)
+		return CV_E_MALFORMED;
+	return cv_hex_decode_prefix(hex, out, n);
 }
 
 int cv_memeq_ct(const void *a, const void *b, size_t n)

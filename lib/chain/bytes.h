@@ -39,6 +39,9 @@ void cv_hex_encode(const uint8_t *p, size_t n, char *out);
 /* Decodes exactly n bytes from hex; CV_E_MALFORMED unless strlen(hex) == 2n and every
  * char is [0-9a-f] (lowercase only, as section 2 says). */
 cv_err cv_hex_decode(const char *hex, uint8_t *out, size_t n);
+/* The same on the first 2n chars of hex, whatever follows them (text being read in
+ * place). */
+cv_err cv_hex_decode_prefix(const char *hex, uint8_t *out, size_t n);
 
 /* Constant-time comparison, 0 when equal. */
 int cv_memeq_ct(const void *a, const void *b, size_t n);

@@ -2,8 +2,8 @@
  * uncompressed keys, 64-byte r||s signatures), plus the key-file JSON shared with the
  * browser. Keys and signing use EVP; the hot paths (hashing, key checks, verification)
  * use the direct interfaces, which skip EVP's per-call algorithm lookups. The only
- * shared state is the P-256 group, built once and then only read, so all of it may run
- * from many threads at once. */
+ * shared state is the P-256 group, built once and then only read (each thread keeps its
+ * own key object for the checks), so all of it may run from many threads at once. */
 #define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_* and EC_KEY: see cv_sha256 and cv_verify */
 #include <pthread.h>
 #include <stdbool.h>
@@ -63,6 +63,15 @@ void cv_sha256(const void *data, size_t len, uint8_t out[CV_HASH_LEN])
 		memset(out, 0, CV_HASH_LEN); /* a broken library; a zero hash matches nothing */
 }
 
+void cv_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[CV_HASH_LEN])
+{
+	SHA256_CTX ctx;
+
+	if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, a, alen) != 1 ||
+	    SHA256_Update(&ctx, b, blen) != 1 || SHA256_Final(out, &ctx) != 1)
+		memset(out, 0, CV_HASH_LEN); /* as cv_sha256 */
+}
+
 /* P-256, built once and then only read (OpenSSL allows that from many threads). */
 static EC_GROUP *p256_group;
 static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
@@ -78,37 +87,81 @@ static const EC_GROUP *p256(void)
 	return p256_group;
 }
 
-/* Decodes key into a new point. The decoder refuses coordinates that are not below the
- * field prime or not on the curve; the prefix check refuses compressed and hybrid
- * forms, which section 2 does not allow (and the 65-byte form cannot be infinity). */
-static cv_err point_load(const uint8_t key[CV_KEY_LEN], EC_POINT **out)
+/* Per thread, what every key check and verification of that thread reuses: a key
+ * object on P-256 (EC_KEY_new looks up the default engine and copies the group: about
+ * as much as decoding the point) and the bignum scratch the decoding takes. Made at the
+ * thread's first use, freed when it ends; a thread that cannot make it gets
+ * CV_E_NOMEM. */
+typedef struct thread_keys {
+	EC_KEY *ec;
+	BN_CTX *bn;
+} thread_keys;
+
+static pthread_key_t thread_keys_key;
+static pthread_once_t thread_keys_once = PTHREAD_ONCE_INIT;
+static bool thread_keys_ready;
+
+static void thread_keys_free(void *p)
 {
-	const EC_GROUP *g = p256();
-	EC_POINT *pt;
+	thread_keys *tk = p;
+
+	if (tk == NULL)
+		return;
+	EC_KEY_free(tk->ec);
+	BN_CTX_free(tk->bn);
+	free(tk);
+}
+
+static void thread_keys_init(void)
+{
+	thread_keys_ready = pthread_key_create(&thread_keys_key, thread_keys_free) == 0;
+}
+
+static thread_keys *this_thread_keys(void)
+{
+	thread_keys *tk;
+
+	pthread_once(&thread_keys_once, thread_keys_init);
+	if (!thread_keys_ready || p256() == NULL)
+		return NULL;
+	if ((tk = pthread_getspecific(thread_keys_key)) != NULL)
+		return tk;
+	if ((tk = calloc(1, sizeof(*tk))) == NULL)
+		return NULL;
+	tk->ec = EC_KEY_new();
+	tk->bn = BN_CTX_new();
+	if (tk->ec == NULL || tk->bn == NULL || EC_KEY_set_group(tk->ec, p256()) != 1 ||
+	    pthread_setspecific(thread_keys_key, tk) != 0) {
+		thread_keys_free(tk);
+		return NULL;
+	}
+	return tk;
+}
+
+/* Decodes key into this thread's key object (the point stays there until the thread's
+ * next decode). The decoder refuses coordinates that are not below the field prime or
+ * not on the curve; the prefix check refuses compressed and hybrid forms, which section
+ * 2 does not allow (and the 65-byte form cannot be infinity). */
+static cv_err point_load(const uint8_t key[CV_KEY_LEN], EC_KEY **out)
+{
+	thread_keys *tk;
 
 	*out = NULL;
 	if (key[0] != 0x04)
 		return CV_E_BAD_KEY;
-	if (g == NULL)
-		return CV_E_INTERNAL;
-	pt = EC_POINT_new(g);
-	if (pt == NULL)
+	if ((tk = this_thread_keys()) == NULL)
 		return CV_E_NOMEM;
-	if (EC_POINT_oct2point(g, pt, key, CV_KEY_LEN, NULL) != 1) {
-		EC_POINT_free(pt);
+	if (EC_KEY_oct2key(tk->ec, key, CV_KEY_LEN, tk->bn) != 1)
 		return CV_E_BAD_KEY;
-	}
-	*out = pt;
+	*out = tk->ec;
 	return CV_OK;
 }
 
 cv_err cv_pubkey_check(const uint8_t key[CV_KEY_LEN])
 {
-	EC_POINT *pt = NULL;
-	cv_err rc = point_load(key, &pt);
+	EC_KEY *ec;
 
-	EC_POINT_free(pt);
-	return rc;
+	return point_load(key, &ec);
 }
 
 /* The verification goes through the EC_KEY interface rather than EVP: EVP looks up the
@@ -118,7 +171,6 @@ cv_err cv_verify(const uint8_t key[CV_KEY_LEN], const void *msg, size_t len,
                  const uint8_t sig[CV_SIG_LEN])
 {
 	uint8_t digest[CV_HASH_LEN];
-	EC_POINT *pt = NULL;
 	EC_KEY *ec = NULL;
 	ECDSA_SIG *es = NULL;
 	BIGNUM *r = NULL, *s = NULL;
@@ -128,29 +180,23 @@ cv_err cv_verify(const uint8_t key[CV_KEY_LEN], const void *msg, size_t len,
 	 * spares the point decoding for the cheapest forgeries. */
 	if (!scalar_in_range(sig) || !scalar_in_range(sig + CV_SCALAR_LEN))
 		return CV_E_BAD_SIGNATURE;
-	rc = point_load(key, &pt);
+	rc = point_load(key, &ec);
 	if (rc != CV_OK)
 		return rc;
 	rc = CV_E_NOMEM;
-	ec = EC_KEY_new();
 	es = ECDSA_SIG_new();
 	r = BN_bin2bn(sig, CV_SCALAR_LEN, NULL);
 	s = BN_bin2bn(sig + CV_SCALAR_LEN, CV_SCALAR_LEN, NULL);
-	if (ec == NULL || es == NULL || r == NULL || s == NULL)
+	if (es == NULL || r == NULL || s == NULL)
 		goto out;
 	ECDSA_SIG_set0(es, r, s); /* es owns r and s from here */
 	r = s = NULL;
-	rc = CV_E_INTERNAL;
-	if (EC_KEY_set_group(ec, p256()) != 1 || EC_KEY_set_public_key(ec, pt) != 1)
-		goto out;
 	cv_sha256(msg, len, digest);
 	rc = ECDSA_do_verify(digest, CV_HASH_LEN, es, ec) == 1 ? CV_OK : CV_E_BAD_SIGNATURE;
 out:
 	BN_free(r);
 	BN_free(s);
 	ECDSA_SIG_free(es);
-	EC_KEY_free(ec);
-	EC_POINT_free(pt);
 	return rc;
 }
 

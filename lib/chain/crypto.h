@@ -13,6 +13,8 @@
 #define CV_SCALAR_LEN 32
 
 void cv_sha256(const void *data, size_t len, uint8_t out[CV_HASH_LEN]);
+/* SHA-256 of a (alen bytes) followed by b (blen bytes), without joining them. */
+void cv_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[CV_HASH_LEN]);
 
 /* CV_OK when key is 04||X||Y with the point on P-256 (not infinity); else CV_E_BAD_KEY. */
 cv_err cv_pubkey_check(const uint8_t key[CV_KEY_LEN]);
