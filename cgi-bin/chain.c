@@ -258,15 +258,26 @@ static cv_err get_block(cv_req *r)
 	return e;
 }
 
-/* Streams the export through height with the block hash at that height as ETag. */
+/* Streams the export through height with the block hash at that height as ETag,
+ * compressed on the way (gzip) when nginx says the client takes it: nginx keeps each
+ * form of the export at a tip and serves it again as it is. */
 static cv_err export_through(cv_req *r, uint64_t height, const char *etag)
 {
-	cv_cache cache = {etag, CV_CACHE_REVALIDATE};
+	cv_cache cache = {etag, CV_CACHE_REVALIDATE, true, cv_req_wants_gzip(r)};
+	cv_gzip_out *gz = NULL;
 	cv_err e;
 
-	if ((e = cv_reply_begin_cached(r, 200, &cache)) != CV_OK)
-		return e;
-	e = cv_store_export_through(r->store, height, cv_reply_write, r);
+	if (cache.gzip) {
+		if ((e = cv_reply_begin_gzip(r, 200, &cache, &gz)) != CV_OK)
+			return e;
+		e = cv_store_export_through(r->store, height, cv_reply_gzip_write, gz);
+		if (cv_reply_gzip_end(gz, e == CV_OK) != 0 && e == CV_OK)
+			e = CV_E_IO;
+	} else {
+		if ((e = cv_reply_begin_cached(r, 200, &cache)) != CV_OK)
+			return e;
+		e = cv_store_export_through(r->store, height, cv_reply_write, r);
+	}
 	if (e != CV_OK)
 		cv_log("export cut short: %s", cv_err_code(e));
 	return e == CV_E_RECOVER ? e : CV_OK;
@@ -285,7 +296,7 @@ static cv_err export_chain(cv_req *r)
 	const char *at = cv_req_param(r, "CV_EXPORT_AT");
 	cv_info info;
 	char etag[2 * CV_HASH_LEN + 1], uri[128];
-	cv_cache cache = {etag, CV_CACHE_REVALIDATE};
+	cv_cache cache = {etag, CV_CACHE_REVALIDATE, true, false};
 	cv_err e;
 
 	if ((e = cv_req_info(r, &info)) != CV_OK)

@@ -205,6 +205,17 @@ def run(sysm):
     check("the gzip export decompresses to the same bytes",
           zr.status == 200 and zr.header("content-encoding") == "gzip" and
           gzip.decompress(zr.body) == e2, zr.headers)
+    check("the gzip export has the tip's weak ETag and varies by Accept-Encoding",
+          zr.header("etag") == f'W/"{h2}"' and
+          (zr.header("vary") or "").lower() == "accept-encoding", zr.headers)
+    status, own_gz = program_answer(chain_sock, f"/api/chain/export/{h2}", [("CV_GZIP", "gzip")])
+    check("nginx's gzip export is the chain program's own compressed bytes",
+          status.endswith("200 OK") and own_gz == zr.body, (status, len(own_gz), len(zr.body)))
+    check("the gzip export at this tip is written once into nginx's cache, whole",
+          cached_files_ending_with(sysm, "exports", zr.body) == 1,
+          cached_files_ending_with(sysm, "exports", zr.body))
+    r = T.request(sysm, "GET", "/api/chain/export", headers={"Accept-Encoding": "gzip"})
+    check("the gzip export is served again, the same bytes", r.status == 200 and r.body == zr.body, r)
     r = T.request(sysm, "GET", "/api/chain/export", headers={"If-None-Match": f'"{h2}"'})
     check("the export at the same tip is 304", r.status == 304, r)
     r = T.request(sysm, "GET", "/api/chain/export")

@@ -333,32 +333,79 @@ static cv_err write_head(cv_req *r, int status, const cv_cache *c, const char *e
 	return put_all(r->out, head, (size_t)n) == 0 ? CV_OK : CV_E_IO;
 }
 
-/* text (len bytes) and a newline compressed into *out as one gzip member (RFC 1952). */
+/* ---- gzip (RFC 1952), for answers that have that form (cv_cache.gzip) ---- */
+
+#define GZIP_LEVEL_ONCE   Z_DEFAULT_COMPRESSION /* a block: compressed once, kept */
+#define GZIP_LEVEL_STREAM Z_BEST_SPEED          /* an export: compressed at each new tip */
+
+struct cv_gzip_out {
+	z_stream z;
+	int (*sink)(void *ctx, const uint8_t *p, size_t n); /* 0, or -1: stop */
+	void *ctx;
+};
+
+static cv_err gzip_start(cv_gzip_out *g, int level,
+                         int (*sink)(void *ctx, const uint8_t *p, size_t n), void *ctx)
+{
+	memset(g, 0, sizeof(*g));
+	g->sink = sink;
+	g->ctx = ctx;
+	/* 15 + 16: the largest window, with the gzip header and trailer */
+	return deflateInit2(&g->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK
+	           ? CV_OK
+	           : CV_E_NOMEM;
+}
+
+/* Compresses n bytes of p into the sink (Z_FINISH: and ends the member). 0 or -1. */
+static int gzip_put(cv_gzip_out *g, const void *p, size_t n, int flush)
+{
+	uint8_t chunk[65536];
+	const uint8_t *in = p;
+
+	do {
+		uInt take = n > UINT_MAX ? UINT_MAX : (uInt)n;
+		int zr;
+
+		g->z.next_in = (Bytef *)in;
+		g->z.avail_in = take;
+		in += take;
+		n -= take;
+		do {
+			g->z.next_out = chunk;
+			g->z.avail_out = sizeof chunk;
+			zr = deflate(&g->z, n > 0 ? Z_NO_FLUSH : flush);
+			if (zr == Z_STREAM_ERROR ||
+			    g->sink(g->ctx, chunk, sizeof chunk - g->z.avail_out) != 0)
+				return -1;
+		} while (g->z.avail_out == 0 ||
+		         (n == 0 && flush == Z_FINISH && zr != Z_STREAM_END));
+	} while (n > 0);
+	return 0;
+}
+
+static int sink_buf(void *ctx, const uint8_t *p, size_t n)
+{
+	return cv_buf_put(ctx, p, n) == CV_OK ? 0 : -1;
+}
+
+static int sink_reply(void *ctx, const uint8_t *p, size_t n)
+{
+	cv_req *r = ctx;
+
+	return put_all(r->out, (const char *)p, n);
+}
+
+/* text (len bytes) and a newline compressed into *out as one gzip member. */
 static cv_err gzip_text(const char *text, size_t len, cv_buf *out)
 {
-	z_stream z = {0};
-	uint8_t chunk[65536];
-	cv_err e = CV_OK;
-	int zr = Z_OK;
+	cv_gzip_out g;
+	cv_err e = gzip_start(&g, GZIP_LEVEL_ONCE, sink_buf, out);
 
-	/* 15 + 16: the largest window, with the gzip header and trailer */
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-	    Z_OK)
-		return CV_E_NOMEM;
-	for (int part = 0; part < 2 && e == CV_OK && zr != Z_STREAM_END; part++) {
-		z.next_in = (Bytef *)(part == 0 ? text : "\n");
-		z.avail_in = part == 0 ? (uInt)len : 1;
-		do {
-			z.next_out = chunk;
-			z.avail_out = sizeof chunk;
-			zr = deflate(&z, part == 0 ? Z_NO_FLUSH : Z_FINISH);
-			if (zr == Z_STREAM_ERROR)
-				e = CV_E_INTERNAL;
-			else
-				e = cv_buf_put(out, chunk, sizeof chunk - z.avail_out);
-		} while (e == CV_OK && (z.avail_out == 0 || (part == 1 && zr != Z_STREAM_END)));
-	}
-	deflateEnd(&z);
+	if (e != CV_OK)
+		return e;
+	if (gzip_put(&g, text, len, Z_NO_FLUSH) != 0 || gzip_put(&g, "\n", 1, Z_FINISH) != 0)
+		e = CV_E_NOMEM; /* the buffer could not grow */
+	deflateEnd(&g.z);
 	return e;
 }
 
@@ -466,8 +513,48 @@ cv_err cv_reply_begin(cv_req *r, int status)
 cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c)
 {
 	if (c->gzip)
-		return CV_E_INTERNAL; /* a stream is sent as it is written */
+		return CV_E_INTERNAL; /* cv_reply_begin_gzip */
 	return write_head(r, status, c, "");
+}
+
+cv_err cv_reply_begin_gzip(cv_req *r, int status, const cv_cache *c, cv_gzip_out **gz)
+{
+	cv_gzip_out *g;
+	cv_err e;
+
+	*gz = NULL;
+	if (!c->gzip)
+		return CV_E_INTERNAL;
+	if ((g = malloc(sizeof(*g))) == NULL)
+		return CV_E_NOMEM;
+	if ((e = gzip_start(g, GZIP_LEVEL_STREAM, sink_reply, r)) != CV_OK) {
+		free(g);
+		return e;
+	}
+	if ((e = write_head(r, status, c, "")) != CV_OK) {
+		cv_reply_gzip_end(g, false);
+		return e;
+	}
+	*gz = g;
+	return CV_OK;
+}
+
+int cv_reply_gzip_write(void *gz, const char *p, size_t n)
+{
+	return gzip_put(gz, p, n, Z_NO_FLUSH);
+}
+
+int cv_reply_gzip_end(cv_gzip_out *gz, bool whole)
+{
+	int rc = 0;
+
+	if (gz == NULL)
+		return 0;
+	if (whole)
+		rc = gzip_put(gz, "", 0, Z_FINISH);
+	deflateEnd(&gz->z);
+	free(gz);
+	return rc;
 }
 
 cv_err cv_reply_redirect_internal(cv_req *r, const char *uri, const cv_cache *c)

@@ -216,10 +216,18 @@ typedef struct cv_cache {
  * Otherwise answers nothing and returns false. */
 bool cv_req_not_modified(cv_req *r, const cv_cache *c);
 /* cv_reply_json and cv_reply_begin with c's ETag and Cache-Control; with c->gzip,
- * cv_reply_json_cached sends the JSON compressed (gzip; cv_reply_begin_cached refuses
- * it, CV_E_INTERNAL). */
+ * cv_reply_json_cached sends the JSON compressed (a stream: cv_reply_begin_gzip). */
 cv_err cv_reply_json_cached(cv_req *r, int status, json_object *o, const cv_cache *c);
 cv_err cv_reply_begin_cached(cv_req *r, int status, const cv_cache *c);
+/* A streamed answer in its gzip form (c->gzip; CV_E_INTERNAL otherwise): the head,
+ * then each cv_reply_gzip_write (a cv_store_export_through writer) is compressed on the
+ * way out. cv_reply_gzip_end frees it, ending the stream first when whole (an answer
+ * cut short stays a gzip stream without its end, which no reader takes for whole);
+ * 0, or -1 when the client is gone. */
+typedef struct cv_gzip_out cv_gzip_out;
+cv_err cv_reply_begin_gzip(cv_req *r, int status, const cv_cache *c, cv_gzip_out **gz);
+int cv_reply_gzip_write(void *gz, const char *p, size_t n);
+int cv_reply_gzip_end(cv_gzip_out *gz, bool whole);
 /* Asks nginx to answer from its own location `uri` instead (X-Accel-Redirect: an
  * internal redirect; the body is empty). Only c's Cache-Control (and the Content-Type)
  * reach the client from this answer; the rest comes from uri's. uri is a path of

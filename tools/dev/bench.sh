@@ -126,18 +126,32 @@ ecdsa_line() { openssl speed -seconds 3 "$@" ecdsap256 2>/dev/null | awk '/nistp
 # The audit (chainvote verify reading the export as a stream): a 100,000-vote chain's
 # votes/s beside the ECDSA ceiling of all cores, its CPU per vote beside one ECDSA
 # verify and its peak memory; then the peak memory of a BENCH_AUDIT_VOTES chain beside
-# the export's size. Needs ecdsa1 and ecdsan.
+# the export's size. Needs ecdsa1 and ecdsan. openssl speed divides by its CPU time
+# unless told -elapsed, and the audit's votes/s are by the clock: so the ceiling the
+# target is judged on is measured right before and right after the audit by the clock
+# (the mean of the two), which on a quiet machine is ecdsan and on a shared one falls
+# with the audit. The chain is kept in $BUILD/bench-cache until bench_ceil is rebuilt.
 audit_section() {
 	say "bench: audit of a 100,000-vote chain"
-	"$BIN/bench_ceil" chain 100000 1000 8 "$T/chain.json"
-	m=$(measured "$T/verify.out" "$BIN/chainvote" verify "$T/chain.json")
+	cache=$BUILD/bench-cache
+	ac=$cache/chain-100000.json
+	mkdir -p "$cache"
+	if [ ! -s "$ac" ] || [ "$BIN/bench_ceil" -nt "$ac" ]; then
+		"$BIN/bench_ceil" chain 100000 1000 8 "$ac.tmp" && mv "$ac.tmp" "$ac"
+	fi
+	before=$(ecdsa_line -elapsed -multi "$CORES")
+	m=$(measured "$T/verify.out" "$BIN/chainvote" verify "$ac")
+	after=$(ecdsa_line -elapsed -multi "$CORES")
 	tail -n 1 "$T/verify.out" | grep -qx valid || say "bench: verify found problems: $(tail -3 "$T/verify.out")"
 	set -- $m
-	row audit "chainvote verify, 100,000 votes: votes/s" "$(calc "100000 / $1")" "/s" "ECDSA verifies/s, $CORES processes" "$ecdsan" "ratio >= 0.8"
+	beside=$(calc "($before + $after) / 2")
+	row audit "chainvote verify, 100,000 votes: votes/s" "$(calc "100000 / $1")" "/s" "ECDSA verifies/s, $CORES processes, by the clock, just before and after" "$beside" "ratio >= 0.85"
+	row audit "chainvote verify, 100,000 votes: votes/s" "$(calc "100000 / $1")" "/s" "ECDSA verifies/s, $CORES processes (the run's ceilings)" "$ecdsan" "-"
 	# CPU per vote beside one signature check: what the parse and the rules add to it
 	row audit "chainvote verify, 100,000 votes: CPU per vote" "$(calc "$2 * 1e6 / 100000")" "us" "one ECDSA verify (openssl speed, 1 core)" "$(calc "1e6 / $ecdsa1")" "-"
+	# how much of the run kept every core busy (CORES: all of it)
+	row audit "chainvote verify, 100,000 votes: CPU time / wall time" "$(calc "$2 / $1")" "cores" "the cores" "$CORES" "-"
 	row audit "chainvote verify, 100,000 votes: peak memory (RSS)" "$3" "MB" "-" "" "-"
-	rm -f "$T/chain.json"
 
 	AV=${BENCH_AUDIT_VOTES:-1000000}
 	say "bench: audit of a $AV-vote chain (memory)"
