@@ -157,13 +157,9 @@ cv_err cv_hex_decode_prefix(const char *hex, uint8_t *out, size_t n)
 
 	if (hex == NULL || n > SIZE_MAX / 2 - 1)
 		return CV_E_MALFORMED;
-	/* Validate everything first so that out is untouched on failure; a NUL (not hex)
-	 * stops it there, so that a shorter string is never read past its end. */
-	for (i = 0; i < 2 * n; i++) {
+	/* Validate everything first so that out is untouched on failure. */
+	for (i = 0; i < 2 * n; i++)
 		bad |= (uint8_t)(hex_value[h[i]] - 1);
-		if (h[i] == '\0')
-			return CV_E_MALFORMED;
-	}
 	if (bad & 0xf0)
 		return CV_E_MALFORMED;
 	for (i = 0; i < n; i++)

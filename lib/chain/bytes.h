@@ -40,7 +40,7 @@ void cv_hex_encode(const uint8_t *p, size_t n, char *out);
  * char is [0-9a-f] (lowercase only, as section 2 says). */
 cv_err cv_hex_decode(const char *hex, uint8_t *out, size_t n);
 /* The same on the first 2n chars of hex, whatever follows them (text being read in
- * place). */
+ * place): hex must hold at least 2n readable chars (a NUL among them is not hex). */
 cv_err cv_hex_decode_prefix(const char *hex, uint8_t *out, size_t n);
 
 /* Constant-time comparison, 0 when equal. */
