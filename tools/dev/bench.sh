@@ -126,11 +126,12 @@ ecdsa_line() { openssl speed -seconds 3 "$@" ecdsap256 2>/dev/null | awk '/nistp
 # The audit (chainvote verify reading the export as a stream): a 100,000-vote chain's
 # votes/s beside the ECDSA ceiling of all cores, its CPU per vote beside one ECDSA
 # verify and its peak memory; then the peak memory of a BENCH_AUDIT_VOTES chain beside
-# the export's size. Needs ecdsa1 and ecdsan. openssl speed divides by its CPU time
-# unless told -elapsed, and the audit's votes/s are by the clock: so the ceiling the
-# target is judged on is measured right before and right after the audit by the clock
-# (the mean of the two), which on a quiet machine is ecdsan and on a shared one falls
-# with the audit. The chain is kept in $BUILD/bench-cache until bench_ceil is rebuilt.
+# the export's size. Needs ecdsa1 and ecdsan. The votes/s against two ceilings, the
+# target judged on both: the run's ecdsan, and the same measured by the clock (openssl
+# speed divides by its CPU time unless told -elapsed, the audit's votes/s are by the
+# clock) right before and right after the audit, their mean: on a quiet machine the two
+# are the same, on a shared one the second falls with the audit. The chain is kept in
+# $BUILD/bench-cache until bench_ceil is rebuilt.
 audit_section() {
 	say "bench: audit of a 100,000-vote chain"
 	cache=$BUILD/bench-cache
@@ -146,7 +147,7 @@ audit_section() {
 	set -- $m
 	beside=$(calc "($before + $after) / 2")
 	row audit "chainvote verify, 100,000 votes: votes/s" "$(calc "100000 / $1")" "/s" "ECDSA verifies/s, $CORES processes, by the clock, just before and after" "$beside" "ratio >= 0.85"
-	row audit "chainvote verify, 100,000 votes: votes/s" "$(calc "100000 / $1")" "/s" "ECDSA verifies/s, $CORES processes (the run's ceilings)" "$ecdsan" "-"
+	row audit "chainvote verify, 100,000 votes: votes/s" "$(calc "100000 / $1")" "/s" "ECDSA verifies/s, $CORES processes (the run's ceilings)" "$ecdsan" "ratio >= 0.85"
 	# CPU per vote beside one signature check: what the parse and the rules add to it
 	row audit "chainvote verify, 100,000 votes: CPU per vote" "$(calc "$2 * 1e6 / 100000")" "us" "one ECDSA verify (openssl speed, 1 core)" "$(calc "1e6 / $ecdsa1")" "-"
 	# how much of the run kept every core busy (CORES: all of it)
