@@ -172,10 +172,10 @@ audit_section() {
 # the export are written byte for byte into files under that copy; each request is
 # measured beside its file: the block, the block asked with Accept-Encoding: gzip (the
 # file holds the gzip answer's bytes), the block asked with If-None-Match (304; the file
-# with its own ETag), the export plain and gzip. The request and its file are measured in turn,
-# RD_ROUNDS times RD seconds each, and the best of each kept, so that load that comes and
-# goes on a shared machine falls on both. The system is left running; DIR's block 1
-# must be committed.
+# with its own ETag), the export plain and gzip. The request and its file are measured
+# in turn, RD_ROUNDS times RD seconds each, and the best of each kept, so that load that
+# comes and goes on a shared machine falls on both. The system is left running; DIR's
+# block 1 must be committed.
 RD=2
 RD_ROUNDS=3
 # rd_pair PATH FILE_PATH [CVLOAD_OPTION...]: sets rd_a and rd_b, cvload's best line for
