@@ -83,8 +83,15 @@ cv_err cv_st_params(cv_store *s, const cv_params **out)
 	cv_err e;
 
 	*out = NULL;
-	/* one short read per view: a change committed by another process is seen at once */
-	if ((e = cv_st_run(s, count_op, &n)) != CV_OK)
+	/* One short read per view: a change committed by another process is seen at once.
+	 * It reads without a transaction of its own (a begin and a commit cost more than the
+	 * lookup, on every vote): it sees committed data either way, and whatever it sees
+	 * may be outdated by the time it is used, as a transaction's would be. Contended,
+	 * it goes through the transaction and its retries. */
+	e = cv_st_meta_u64(s, NULL, ST_CHANGE_COUNT, &n);
+	if (e == ST_RETRY || e == ST_TIMEOUT)
+		e = cv_st_run(s, count_op, &n);
+	if (e != CV_OK)
 		return e;
 	pthread_mutex_lock(&s->lock);
 	cur = params_current(s);
