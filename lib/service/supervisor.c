@@ -38,7 +38,12 @@
 #define TICK_MS          20   /* the master's round: reap, watchdog, recovery requests */
 #define SLOW_OPEN_MS     100  /* a worker's store open this slow is logged */
 #define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY or could not open the store */
-#define LISTEN_BACKLOG   128
+/* Connections nginx may have opened that no worker has accepted yet. nginx opens one
+ * per request it passes on at once, up to every client connection it holds (its
+ * worker_connections); a full backlog fails its connect() at once (EAGAIN on a unix
+ * socket), which it answers 502 and the client sees as 503. 128 turned 256 clients
+ * posting votes into mostly 503s; the kernel caps this at net.core.somaxconn (4096). */
+#define LISTEN_BACKLOG 4096
 /* What the master's watchdog reads of its workers: an anonymous shared mapping made
  * before the first fork. Each worker says where it is (enum phase) and since when. A
  * worker blocked for good inside Berkeley DB (on a mutex a killed process held) shows
