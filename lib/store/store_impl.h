@@ -71,6 +71,9 @@ struct cv_store {
 	 * may still point into an older one; changes are few. Guarded by lock. */
 	size_t n_params;
 	cv_params **params; /* the last is the current one */
+	/* When the vote pre-check last read the election's state as open (monotonic ns;
+	 * 0: never): store_pool.c reads it again only after OPEN_SEEN_NS. */
+	atomic_llong open_seen_ns;
 	/* The node's replication settings (root only; NULL: not replicated). */
 	cv_cluster_conf *cluster;
 	/* Test hooks and counters. */
