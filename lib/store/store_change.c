@@ -76,7 +76,7 @@ static const cv_params *params_current(cv_store *s)
 	return s->n_params ? s->params[s->n_params - 1] : NULL;
 }
 
-static long long mono_ns(void)
+long long cv_st_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -90,7 +90,7 @@ static cv_err params_get(cv_store *s, bool recent, const cv_params **out)
 {
 	const cv_params *cur;
 	cv_params *fresh, **grown;
-	long long t = mono_ns(), seen = atomic_load(&s->params_seen_ns);
+	long long t = cv_st_mono_ns(), seen = atomic_load(&s->params_seen_ns);
 	uint64_t n = 0;
 	cv_err e;
 

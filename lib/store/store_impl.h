@@ -291,6 +291,8 @@ cv_err cv_st_params(cv_store *s, const cv_params **out);
  * read it less than ST_PARAMS_RECENT_NS ago: the parameters may then be older than a
  * change just committed; params->n_changes says which they are. */
 #define ST_PARAMS_RECENT_NS (100 * 1000000LL)
+/* CLOCK_MONOTONIC in ns, for the trust windows above and in store_pool.c. */
+long long cv_st_mono_ns(void);
 cv_err cv_st_params_recent(cv_store *s, const cv_params **out);
 /* The settings' closes and difficulty replaced by those in force, inside txn. */
 cv_err cv_st_settings_in_force(cv_store *s, DB_TXN *txn, cv_settings *st);

@@ -4,7 +4,6 @@
  * bookkeeping; the rules come from rules.c and rules_secret.c. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "store_impl.h"
 
@@ -33,14 +32,6 @@ static int roll_read(void *ctx, const uint8_t key[CV_KEY_LEN])
 /* How long the pre-check trusts its last reading of the state as open (ns). */
 #define OPEN_SEEN_NS (100 * 1000000LL)
 
-static long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* The state pre-check: a closed election answers so without the signature check.
  * It reads without a transaction, and not at every vote: a state read open is trusted
  * for OPEN_SEEN_NS (a read costs about 5% of a vote worker's CPU, and waits behind the
@@ -51,7 +42,7 @@ static long long mono_ns(void)
  * *trusted says whether the reading was an earlier one. */
 static cv_err state_precheck(cv_store *s, bool *trusted)
 {
-	long long t = mono_ns(), seen = atomic_load(&s->open_seen_ns);
+	long long t = cv_st_mono_ns(), seen = atomic_load(&s->open_seen_ns);
 	cv_state state;
 	cv_err e;
 
