@@ -1172,6 +1172,53 @@ static void test_batch_after_close_refused_whole(void)
 	cv_store_close(x);
 }
 
+/* A vote checked on rule parameters that are no longer those in force when its batch
+ * is written (a change committed in between; here a count that does not match) is not
+ * written and is answered CV_E_BUSY, without stopping the others of the batch; checked
+ * again on the parameters in force, it is written. */
+static void test_batch_refuses_votes_checked_on_older_parameters(void)
+{
+	char sub[160];
+	cv_vote batch[2];
+	uint64_t n_changes[2];
+	cv_err outcome[2];
+	uint8_t txid[CV_HASH_LEN];
+	cv_vote_status vs;
+	cv_store *x = NULL;
+	cv_info in;
+
+	snprintf(sub, sizeof sub, "%s/batch-params", top);
+	CHECK(make_election(sub));
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	if (x == NULL)
+		return;
+	for (int i = 0; i < 2; i++) {
+		batch[i] = make_vote(mp_genesis, mp_keys[i], 1, now_s());
+		CHECK_EQ_INT(
+		    cv_store_check_vote_at(x, &batch[i], now_s(), true, NULL, &n_changes[i]),
+		    CV_OK);
+		CHECK_EQ_INT(n_changes[i], 0);
+	}
+	n_changes[1] = 1; /* as if checked on parameters with one more change */
+	CHECK_EQ_INT(cv_store_add_votes_checked(x, batch, n_changes, 2, now_s(), outcome), CV_OK);
+	CHECK_EQ_INT(outcome[0], CV_OK);
+	CHECK_EQ_INT(outcome[1], CV_E_BUSY);
+	cv_vote_txid(&batch[1], txid);
+	CHECK_EQ_INT(cv_store_vote_status(x, txid, &vs), CV_E_NOT_FOUND);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_pending, 1);
+	CHECK_EQ_INT(cv_store_check_vote_at(x, &batch[1], now_s(), false, NULL, &n_changes[1]),
+	             CV_OK);
+	CHECK_EQ_INT(cv_store_add_votes_checked(x, &batch[1], &n_changes[1], 1, now_s(), outcome),
+	             CV_OK);
+	CHECK_EQ_INT(outcome[0], CV_OK);
+	CHECK_EQ_INT(cv_store_vote_status(x, txid, &vs), CV_OK);
+	cv_vote_status_free(&vs);
+	CHECK_EQ_INT(cv_store_info(x, &in), CV_OK);
+	CHECK_EQ_INT(in.n_pending, 2);
+	cv_store_close(x);
+}
+
 /* ---- the bound of proposals per height ---- */
 
 #define FLOOD_VOTES 10
@@ -2449,6 +2496,7 @@ int main(int argc, char **argv)
 	RUN_IF(test_acknowledged_vote_survives_crash);
 	RUN_IF(test_batch_with_double_votes_answers_each_and_is_durable);
 	RUN_IF(test_batch_after_close_refused_whole);
+	RUN_IF(test_batch_refuses_votes_checked_on_older_parameters);
 
 	cv_block_free(&block_a);
 	cv_block_free(&block_b);

@@ -36,8 +36,9 @@ struct slot {
 	/* The futex word the slot's worker sleeps on: moved and woken when the slot is
 	 * done, or when the worker is to lead the next batch. */
 	_Atomic uint32_t wake;
-	cv_err outcome; /* written before state becomes DONE */
-	uint64_t now;   /* when the vote's rules were checked */
+	cv_err outcome;     /* written before state becomes DONE */
+	uint64_t now;       /* when the vote's rules were checked */
+	uint64_t n_changes; /* the rule changes of the parameters it was checked on */
 	cv_vote vote;
 	/* the vote's election: a batch is one election's, one transaction in its databases */
 	char election[CV_ELECTION_SLUG_MAX + 1];
@@ -162,6 +163,7 @@ static void lead(cv_sv_commit *q, cv_store *s)
 {
 	const char *election = cv_store_slug(s);
 	cv_vote votes[CV_SV_MAX_WORKERS];
+	uint64_t n_changes[CV_SV_MAX_WORKERS];
 	cv_err outcome[CV_SV_MAX_WORKERS];
 	int taken[CV_SV_MAX_WORKERS];
 	uint64_t now = cv_now();
@@ -173,12 +175,13 @@ static void lead(cv_sv_commit *q, cv_store *s)
 		if (atomic_load(&sl->state) != SLOT_QUEUED || strcmp(sl->election, election) != 0)
 			continue;
 		votes[n] = sl->vote;
+		n_changes[n] = sl->n_changes;
 		if (sl->now > now)
 			now = sl->now; /* the clock may step back; the batch is never earlier */
 		taken[n++] = i;
 		atomic_store(&sl->state, SLOT_TAKEN);
 	}
-	e = cv_store_add_votes(s, votes, n, now, outcome);
+	e = cv_store_add_votes_checked(s, votes, n_changes, n, now, outcome);
 	for (size_t k = 0; k < n; k++) {
 		struct slot *sl = &q->slot[taken[k]];
 
@@ -195,12 +198,13 @@ static void lead(cv_sv_commit *q, cv_store *s)
 /* Queues v (already checked) in this worker's slot and returns its outcome once a
  * batch has carried it: CV_OK only after the batch's flush. */
 static cv_err commit_queued(cv_sv_commit *q, struct slot *sl, cv_store *s, const cv_vote *v,
-                            uint64_t now)
+                            uint64_t now, uint64_t n_changes)
 {
 	cv_err e;
 
 	sl->vote = *v;
 	sl->now = now;
+	sl->n_changes = n_changes;
 	snprintf(sl->election, sizeof sl->election, "%s", cv_store_slug(s));
 	atomic_store(&sl->state, SLOT_QUEUED);
 	for (;;) {
@@ -231,23 +235,33 @@ static cv_err commit_queued(cv_sv_commit *q, struct slot *sl, cv_store *s, const
 	return e;
 }
 
-cv_err cv_sv_commit_vote(cv_store *s, const cv_vote *v, uint64_t now)
+cv_err cv_sv_commit_vote(cv_store *s, const cv_vote *v, uint64_t now, uint64_t n_changes)
 {
 	cv_err outcome = CV_E_INTERNAL, e;
 
 	if (my_queue != NULL && my_slot >= 0 && my_slot < CV_SV_MAX_WORKERS)
-		return commit_queued(my_queue, &my_queue->slot[my_slot], s, v, now);
+		return commit_queued(my_queue, &my_queue->slot[my_slot], s, v, now, n_changes);
 	/* outside a supervised worker (tests): a batch of one */
-	if ((e = cv_store_add_votes(s, v, 1, now, &outcome)) != CV_OK)
+	if ((e = cv_store_add_votes_checked(s, v, &n_changes, 1, now, &outcome)) != CV_OK)
 		return e;
 	return outcome;
 }
 
+/* The vote is checked on the rule parameters its worker read last (up to 100 ms old),
+ * and its batch writes it only if they are still those in force; if not (a change
+ * committed meanwhile: CV_E_BUSY), or if the batch was busy, it is checked again on
+ * the parameters in force and queued once more. */
 cv_err cv_req_add_vote(cv_req *r, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN])
 {
+	uint64_t n_changes;
 	cv_err e;
 
-	if ((e = cv_store_check_vote(r->store, v, now, txid)) != CV_OK)
-		return e;
-	return cv_sv_commit_vote(r->store, v, now);
+	for (int recent = 1;; recent = 0) {
+		if ((e = cv_store_check_vote_at(r->store, v, now, recent, txid, &n_changes)) !=
+		    CV_OK)
+			return e;
+		e = cv_sv_commit_vote(r->store, v, now, n_changes);
+		if (e != CV_E_BUSY || !recent)
+			return e;
+	}
 }

@@ -49,11 +49,12 @@ void cv_sv_commit_attach(cv_sv_commit *q, int slot);
 /* Votes written and batches written since the last reset. */
 void cv_sv_commit_stats(const cv_sv_commit *q, unsigned long long *n_votes,
                         unsigned long long *n_batches);
-/* Writes a vote that passed cv_store_check_vote together with those the other workers
- * bring at the same time (cv_store_add_votes: one transaction, one flush) and returns
- * its own outcome: CV_OK only once the batch is durable. Outside a worker attached to
- * a queue, a batch of one. */
-cv_err cv_sv_commit_vote(cv_store *s, const cv_vote *v, uint64_t now);
+/* Writes a vote that passed cv_store_check_vote_at (on the parameters of n_changes)
+ * together with those the other workers bring at the same time
+ * (cv_store_add_votes_checked: one transaction, one flush) and returns its own outcome:
+ * CV_OK only once the batch is durable. Outside a worker attached to a queue, a batch
+ * of one. */
+cv_err cv_sv_commit_vote(cv_store *s, const cv_vote *v, uint64_t now, uint64_t n_changes);
 
 /* cluster.c: a write that reached a replica is sent to the master's front end at
  * master_url ("" when none is known: CV_E_NOT_MASTER) and its answer relayed, status,

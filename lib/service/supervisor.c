@@ -38,7 +38,12 @@
 #define TICK_MS          20   /* the master's round: reap, watchdog, recovery requests */
 #define SLOW_OPEN_MS     100  /* a worker's store open this slow is logged */
 #define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY or could not open the store */
-#define LISTEN_BACKLOG   128
+/* Connections nginx may have opened that no worker has accepted yet. nginx opens one
+ * per request it passes on at once, up to every client connection it holds (its
+ * worker_connections); a full backlog fails its connect() at once (EAGAIN on a unix
+ * socket), which it answers 502 and the client sees as 503. 128 turned 256 clients
+ * posting votes into mostly 503s; the kernel caps this at net.core.somaxconn (4096). */
+#define LISTEN_BACKLOG 4096
 /* What the master's watchdog reads of its workers: an anonymous shared mapping made
  * before the first fork. Each worker says where it is (enum phase) and since when. A
  * worker blocked for good inside Berkeley DB (on a mutex a killed process held) shows
@@ -236,11 +241,18 @@ static void worker_main(struct service *sv, int slot)
 			cv_sv_set_phase(CV_SV_IDLE);
 			continue;
 		}
-		/* an answered request is drained before its close: closing with unread input
-		 * would reset the connection, and the front end could lose the answer */
 		req.detached = 0;
 		e = cv_service_dispatch(sv->p, sv->max_body, store, req.in, req.out, req.envp);
 		cv_sv_set_phase(CV_SV_WRITING); /* the rest of the answer leaves here */
+		/* A connection closed with unread input would be reset, and the front end
+		 * could lose the answer, so libfcgi's close shuts down its side and waits for
+		 * the front end's (a poll, a read, a context switch: about a tenth of a vote
+		 * worker's CPU). A request whose input was read to its end (nginx sends the
+		 * body and its end mark together, and nothing after) leaves nothing unread:
+		 * its connection is closed at once. One that was not (an answer given without
+		 * reading the body) is drained as before. */
+		if (FCGX_GetChar(req.in) == EOF)
+			req.detached = 1;
 		FCGX_Finish_r(&req);
 		if (req.ipcFd >= 0) {
 			/* one request per connection (a kept connection would pin a worker) */

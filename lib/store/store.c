@@ -1935,14 +1935,14 @@ static int view_has_voted(void *ctx, const uint8_t key[CV_KEY_LEN])
 	return e == CV_OK ? v.result : -(int)e;
 }
 
-cv_err cv_st_view(cv_store *s, cv_view *v)
+static cv_err view_with(cv_store *s, bool recent, cv_view *v)
 {
 	const cv_params *params = NULL;
 	cv_err e = genesis_cached(s);
 
 	memset(v, 0, sizeof *v);
 	if (e == CV_OK)
-		e = cv_st_params(s, &params);
+		e = recent ? cv_st_params_recent(s, &params) : cv_st_params(s, &params);
 	if (e != CV_OK)
 		return e;
 	/* every rule reads the parameters in force (docs/GOVERNANCE.md) */
@@ -1954,6 +1954,16 @@ cv_err cv_st_view(cv_store *s, cv_view *v)
 	v->on_roll = view_on_roll;
 	v->has_voted = view_has_voted;
 	return CV_OK;
+}
+
+cv_err cv_st_view(cv_store *s, cv_view *v)
+{
+	return view_with(s, false, v);
+}
+
+cv_err cv_st_view_recent(cv_store *s, cv_view *v)
+{
+	return view_with(s, true, v);
 }
 
 /* ---- backups ---- */

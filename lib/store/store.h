@@ -454,6 +454,18 @@ cv_err cv_store_check_vote(cv_store *s, const cv_vote *v, uint64_t now, uint8_t 
  * taken as durable), and outcome is not to be read. */
 cv_err cv_store_add_votes(cv_store *s, const cv_vote *votes, size_t n, uint64_t now,
                           cv_err *outcome);
+/* The pair for a vote program's batches, which spares each vote a read of the rule
+ * parameters' change count (it waits behind the flushing batch). cv_store_check_vote_at
+ * is cv_store_check_vote, with recent: on parameters that may be up to 100 ms older than
+ * a change just committed; *n_changes (may be NULL) says which (the count of changes
+ * committed). cv_store_add_votes_checked is cv_store_add_votes, n_changes[i] being vote
+ * i's: one checked on other parameters than those in force in the batch's transaction
+ * is not written, and its outcome is CV_E_BUSY: check it again with recent false and
+ * write it again. */
+cv_err cv_store_check_vote_at(cv_store *s, const cv_vote *v, uint64_t now, bool recent,
+                              uint8_t txid[CV_HASH_LEN], uint64_t *n_changes);
+cv_err cv_store_add_votes_checked(cv_store *s, const cv_vote *votes, const uint64_t *n_changes,
+                                  size_t n, uint64_t now, cv_err *outcome);
 
 /* ---- secret ballots (DESIGN section 6) ----
  * A secret election's pool holds ballots while it is open and the trustees' decryption

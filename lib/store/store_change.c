@@ -4,6 +4,7 @@
  * when a change block commits. The rules are cv_check_change's; nothing is judged here. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_impl.h"
 
@@ -75,21 +76,49 @@ static const cv_params *params_current(cv_store *s)
 	return s->n_params ? s->params[s->n_params - 1] : NULL;
 }
 
-cv_err cv_st_params(cv_store *s, const cv_params **out)
+long long cv_st_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The parameters in force; recent: those of a count read less than ST_PARAMS_RECENT_NS
+ * ago will do. */
+static cv_err params_get(cv_store *s, bool recent, const cv_params **out)
 {
 	const cv_params *cur;
 	cv_params *fresh, **grown;
+	long long t = cv_st_mono_ns(), seen = atomic_load(&s->params_seen_ns);
 	uint64_t n = 0;
 	cv_err e;
 
 	*out = NULL;
-	/* one short read per view: a change committed by another process is seen at once */
-	if ((e = cv_st_run(s, count_op, &n)) != CV_OK)
+	if (recent && seen != 0 && t - seen < ST_PARAMS_RECENT_NS) {
+		pthread_mutex_lock(&s->lock);
+		cur = params_current(s);
+		pthread_mutex_unlock(&s->lock);
+		if (cur != NULL) {
+			*out = cur;
+			return CV_OK;
+		}
+	}
+	/* One short read per view: a change committed by another process is seen at once.
+	 * It reads without a transaction of its own (a begin and a commit cost more than the
+	 * lookup, on every vote): it sees committed data either way, and whatever it sees
+	 * may be outdated by the time it is used, as a transaction's would be. Contended,
+	 * it goes through the transaction and its retries. */
+	e = cv_st_meta_u64(s, NULL, ST_CHANGE_COUNT, &n);
+	if (e == ST_RETRY || e == ST_TIMEOUT)
+		e = cv_st_run(s, count_op, &n);
+	if (e != CV_OK)
 		return e;
 	pthread_mutex_lock(&s->lock);
 	cur = params_current(s);
 	pthread_mutex_unlock(&s->lock);
 	if (cur != NULL && cur->n_changes == n) {
+		atomic_store(&s->params_seen_ns, t);
 		*out = cur;
 		return CV_OK;
 	}
@@ -117,7 +146,19 @@ cv_err cv_st_params(cv_store *s, const cv_params **out)
 		*out = fresh;
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (e == CV_OK)
+		atomic_store(&s->params_seen_ns, t);
 	return e;
+}
+
+cv_err cv_st_params(cv_store *s, const cv_params **out)
+{
+	return params_get(s, false, out);
+}
+
+cv_err cv_st_params_recent(cv_store *s, const cv_params **out)
+{
+	return params_get(s, true, out);
 }
 
 cv_err cv_st_settings_in_force(cv_store *s, DB_TXN *txn, cv_settings *st)

@@ -71,6 +71,12 @@ struct cv_store {
 	 * may still point into an older one; changes are few. Guarded by lock. */
 	size_t n_params;
 	cv_params **params; /* the last is the current one */
+	/* When the vote pre-check last read the election's state as open (monotonic ns;
+	 * 0: never): store_pool.c reads it again only after OPEN_SEEN_NS. */
+	atomic_llong open_seen_ns;
+	/* When cv_st_params last read the count of changes and found its parameters current
+	 * (monotonic ns; 0: never). */
+	atomic_llong params_seen_ns;
 	/* The node's replication settings (root only; NULL: not replicated). */
 	cv_cluster_conf *cluster;
 	/* Test hooks and counters. */
@@ -232,6 +238,10 @@ cv_err cv_st_load_genesis(cv_store *s, DB_TXN *txn, bool with_voters, cv_genesis
 /* Fills a view for the rules from the cached genesis; the roll and has_voted callbacks
  * each run their own short transaction. CV_E_BAD_STATE in setup. */
 cv_err cv_st_view(cv_store *s, cv_view *v);
+/* cv_st_view on parameters that may be up to ST_PARAMS_RECENT_NS old (cv_st_params_recent):
+ * for the vote checks, whose batch refuses a vote checked on parameters no longer in
+ * force (cv_store_add_votes_checked). */
+cv_err cv_st_view_recent(cv_store *s, cv_view *v);
 /* A secret election's records in ST_META (store_secret.c): ST_AGGREGATE holds α then β
  * (k points each, CV_POINT_O while nothing is added) over the committed ballots;
  * ST_SHARE_PREFIX || trustee key(65) -> txid(32) is the trustee's one share, pool or
@@ -277,6 +287,13 @@ cv_err cv_st_ceremony_entries(cv_store *s, DB_TXN *txn, uint8_t quorum, cv_secre
 /* The parameters in force after the committed chain (P(tip + 1)), owned by the handle:
  * cv_st_view's. Needs the genesis cached (the election open). */
 cv_err cv_st_params(cv_store *s, const cv_params **out);
+/* cv_st_params without reading the count of committed changes again when this handle
+ * read it less than ST_PARAMS_RECENT_NS ago: the parameters may then be older than a
+ * change just committed; params->n_changes says which they are. */
+#define ST_PARAMS_RECENT_NS (100 * 1000000LL)
+/* CLOCK_MONOTONIC in ns, for the trust windows above and in store_pool.c. */
+long long cv_st_mono_ns(void);
+cv_err cv_st_params_recent(cv_store *s, const cv_params **out);
 /* The settings' closes and difficulty replaced by those in force, inside txn. */
 cv_err cv_st_settings_in_force(cv_store *s, DB_TXN *txn, cv_settings *st);
 /* Whether a complete change waits for block `height` and passes the rules at v (the

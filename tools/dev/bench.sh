@@ -17,6 +17,8 @@
 #   BENCH_SECRET_BALLOTS (ballots of the secret chain audited, default 100000),
 #   BENCH_SECRET_INGEST (ballots made for the admission run, default 20000).
 #   BENCH_ONLY=atrest (only vote ingestion on a store not encrypted and an encrypted one).
+#   BENCH_ONLY=ingest (only vote ingestion at 64 connections and the curve, beside the
+#   ceilings they are judged on, measured in the same run: about two minutes).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -481,6 +483,8 @@ done
 stop "$T/ingest"
 reads_section "$T/ingest" "$port"
 stop "$T/ingest"
+elif [ "${BENCH_ONLY:-}" = ingest ]; then
+: # the ceilings and the ingestion below
 elif [ "${BENCH_ONLY:-}" = audit ]; then
 say "bench: ceilings (ECDSA)"
 ecdsa1=$(ecdsa_line)
@@ -511,6 +515,7 @@ row delay "expected search at difficulty 16, 1 thread (2^16 hashes)" "$mine_ms" 
 row delay "the poller's look at the tip (resolution of these delays)" "$(field "$ef" poll_ms)" "ms" "-" "" "-"
 fi # BENCH_ONLY=audit
 
+if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = ingest ]; then
 if [ -z "${BENCH_ONLY:-}" ]; then
 # ---- mining ----
 say "bench: mining (SHA-256 compressions, miner core)"
@@ -522,6 +527,7 @@ pown=$(field "$("$BIN/bench_ceil" pow "$CORES" 3)" per_s)
 row mining "miner hashes/s, 1 thread" "$pow1" "H/s" "SHA-256 compressions/s, 1 core (openssl speed)" "$sha1" "ratio >= 0.9"
 row mining "miner hashes/s, $CORES threads" "$pown" "H/s" "miner, 1 thread" "$pow1" "ratio >= 1.9"
 row mining "miner hashes/s, $CORES threads" "$pown" "H/s" "SHA-256 compressions/s, $CORES processes" "$shan" "-"
+fi # mining
 
 # ---- ceilings ----
 say "bench: ceilings (ECDSA, Berkeley DB commits)"
@@ -611,14 +617,16 @@ CURVE_VOTES=20000 # at most, per point
 CURVE_SECONDS=3
 NCURVE=$((9 * CURVE_VOTES))
 NALL=$((NV + NCURVE))
-"$BIN/bench_ceil" keys "$((BIG > NALL ? BIG : NALL))" "$T/keys.bin" "$T/keys.csv"
+"$BIN/bench_ceil" keys "$(if [ -z "${BENCH_ONLY:-}" ] && [ "$BIG" -gt "$NALL" ]; then echo "$BIG"; else echo "$NALL"; fi)" "$T/keys.bin" "$T/keys.csv"
 head -n "$NALL" "$T/keys.csv" >"$T/ingest.csv"
 # The cost of encryption at rest (asked for; off by default): the same load on the same
 # roll on an encrypted store, beside the unencrypted one every other figure uses.
+if [ -z "${BENCH_ONLY:-}" ]; then
 say "bench: vote ingestion, store encrypted"
 keyed=$(ingest_on keyed "$T/keyed.key")
 keyed_s=${keyed% *}
 keyed_cpu=${keyed#* }
+fi
 eid=$(election "$T/ingest" "$T/ingest.csv" 1000)
 "$BIN/bench_ceil" votes "$T/keys.bin" "$eid" 3 0 "$NALL" "$T/all.votes"
 head -n "$NV" "$T/all.votes" >"$T/ingest.votes"
@@ -645,12 +653,12 @@ ceiling=$(calc "min($static, $hello, $ecdsan, $dbn)")
 shared=$(calc "1 / (1 / $static + 1 / $hello + 1 / $ecdsan + 1 / $dbn)")
 row ingestion "durable votes/s through nginx (64 connections)" "$votes_s" "/s" "stages sharing the cores: 1/(1/static+1/hello+1/ECDSA+1/DB)" "$shared" "ratio >= 0.8 and value >= 7000"
 row ingestion "durable votes/s through nginx (64 connections)" "$votes_s" "/s" "slowest stage alone: min(static, hello, ECDSA, DB)" "$ceiling" "-"
-row ingestion "durable votes/s, store encrypted (AES-128) beside not encrypted" "$keyed_s" "/s" "the same load, store not encrypted" "$votes_s" "-"
+[ -n "${keyed_s:-}" ] && row ingestion "durable votes/s, store encrypted (AES-128) beside not encrypted" "$keyed_s" "/s" "the same load, store not encrypted" "$votes_s" "-"
 row ingestion "vote latency p50 under that load" "$(field "$ing" p50_ms)" "ms" "-" "" "-"
 row ingestion "vote latency p99 under that load" "$(field "$ing" p99_ms)" "ms" "-" "" "value <= 10"
 worker_us=$(calc "($c1 - $c0) * 1e6 / max(1, $accepted)")
 row ingestion "CPU per vote: vote workers" "$worker_us" "us" "-" "" "-"
-row ingestion "CPU per vote: vote workers, store encrypted" "$keyed_cpu" "us" "the same, store not encrypted" "$worker_us" "-"
+[ -n "${keyed_cpu:-}" ] && row ingestion "CPU per vote: vote workers, store encrypted" "$keyed_cpu" "us" "the same, store not encrypted" "$worker_us" "-"
 row ingestion "CPU per vote: vote workers beyond cv_verify" "$(calc "$worker_us - 1e6 / $cvv1")" "us" "-" "" "value <= 90"
 row ingestion "CPU per vote: nginx" "$(calc "($n1 - $n0) * 1e6 / max(1, $accepted)")" "us" "-" "" "-"
 row ingestion "cv_verify per vote (1 thread)" "$(calc "1e6 / $cvv1")" "us" "-" "" "-"
@@ -661,6 +669,13 @@ row ingestion "votes/s the cores could carry at that CPU cost" "$(calc "$CORES *
 # The curve: votes/s, p50 and p99 against the number of connections, 1 to 256, each
 # point for CURVE_SECONDS on votes of its own (the votes after the first NV).
 say "bench: vote ingestion against the number of connections"
+# the vote program logs at its stop how many batches (one log flush each) wrote its votes
+flush_row() {
+	batch=$(sed -n 's/.*: \([0-9]*\) votes written in \([0-9]*\) batches.*/\1 \2/p' "$RUN/vote.log" | tail -n 1)
+	if [ -n "$batch" ]; then
+		row ingestion "votes per log flush (group commit), whole run" "$(calc "${batch% *} / max(1, ${batch#* })")" "votes" "-" "" "-"
+	fi
+}
 first=$((NV + 1))
 for c in $CURVE; do
 	sed -n "${first},$((first + CURVE_VOTES - 1))p" "$T/all.votes" >"$T/curve.votes"
@@ -671,6 +686,11 @@ for c in $CURVE; do
 	row curve "vote latency p99, $c connections" "$(field "$pt" p99_ms)" "ms" "-" "" "-"
 done
 rm -f "$T/curve.votes" "$T/all.votes"
+
+if [ "${BENCH_ONLY:-}" = ingest ]; then
+stop "$T/ingest"
+flush_row
+else
 
 # ---- commit ----
 say "bench: commit of a 1,000-vote block"
@@ -688,11 +708,7 @@ say "bench: reads"
 res=$(field "$("$BIN/cvload" --url "$url" -c 64 -d 5 --get /api/results)" ok_per_s)
 row reads "GET /api/results, requests/s" "$res" "/s" "nginx + FastCGI hello-world" "$hello" "value >= 15000"
 stop "$T/ingest"
-# the vote program logs at its stop how many batches (one log flush each) wrote its votes
-batch=$(sed -n 's/.*: \([0-9]*\) votes written in \([0-9]*\) batches.*/\1 \2/p' "$RUN/vote.log" | tail -n 1)
-if [ -n "$batch" ]; then
-	row ingestion "votes per log flush (group commit), whole run" "$(calc "${batch% *} / max(1, ${batch#* })")" "votes" "-" "" "-"
-fi
+flush_row
 reads_section "$T/ingest" "$port"
 stop "$T/ingest"
 
@@ -737,6 +753,7 @@ row scale "vote worker memory (RSS, shared cache pages counted in full), roll $B
 row scale "vote worker memory (PSS), roll 1,000" "$pss_1000" "MB" "-" "" "value <= 32"
 row scale "genesis sealing (chainvote open), roll $BIG" "$openb" "s" "-" "" "-"
 row scale "roll import (chainvote init..voters), roll $BIG" "$importb" "s" "-" "" "-"
+fi # BENCH_ONLY=ingest
 
 fi # BENCH_ONLY
 
