@@ -398,6 +398,33 @@ static const cv_cluster_site *conf_site(const cv_cluster_conf *c, const char *ho
 	return NULL;
 }
 
+/* The URL of the site at host:port into url (n bytes; "" when unknown): from the
+ * configuration this process read at its open, else from the file as it is now. A site
+ * added to the running group (tools/cluster.sh add) is named in the other nodes' files
+ * only after it joined, so processes that opened the store before learn its URL here,
+ * with no restart. The file is read again only for a site the first lookup missed. */
+static void site_url(const char *dir, const cv_cluster_conf *c, const char *host, unsigned port,
+                     char *url, size_t n)
+{
+	const cv_cluster_site *known = conf_site(c, host, port);
+	cv_cluster_conf *now;
+	char path[4096];
+	unsigned line;
+
+	url[0] = '\0';
+	if (known != NULL) {
+		snprintf(url, n, "%s", known->url);
+		return;
+	}
+	if (snprintf(path, sizeof path, "%s/%s", dir, CV_CLUSTER_CONF) >= (int)sizeof path ||
+	    (now = calloc(1, sizeof *now)) == NULL)
+		return;
+	if (cv_cluster_conf_read(path, now, &line) == CV_OK &&
+	    (known = conf_site(now, host, port)) != NULL)
+		snprintf(url, n, "%s", known->url);
+	free(now);
+}
+
 cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out)
 {
 	const cv_store *root = s->root != NULL ? s->root : s;
@@ -435,12 +462,11 @@ cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out)
 	if (s->env->repmgr_site_list(s->env, &n, &list) == 0) {
 		for (u_int i = 0; i < n && out->n_sites < CV_CLUSTER_MAX_SITES; i++) {
 			cv_cluster_site *site = &out->sites[out->n_sites++];
-			const cv_cluster_site *known = conf_site(c, list[i].host, list[i].port);
 
 			snprintf(site->host, sizeof site->host, "%s", list[i].host);
 			site->port = list[i].port;
-			if (known != NULL)
-				snprintf(site->url, sizeof site->url, "%s", known->url);
+			site_url(root->dir, c, list[i].host, list[i].port, site->url,
+			         sizeof site->url);
 			site->connected = list[i].status == DB_REPMGR_CONNECTED;
 			site->is_master = list[i].eid == st->st_master;
 			if (site->is_master && st->st_status != DB_REP_MASTER) {
