@@ -154,7 +154,12 @@ class Cluster:
         return list(range(1, self.n + 1))
 
     def voter(self, n):
-        return os.path.join(self.node(1), "demo", "voters", f"voter-{n:03d}.json")
+        # the demo's voter keys, made on node 1; copied aside once, since node 1 may be
+        # taken out of the group (and its directory moved) later
+        voters = os.path.join(self.tmp, "voters")
+        if not os.path.isdir(voters):
+            shutil.copytree(os.path.join(self.node(1), "demo", "voters"), voters)
+        return os.path.join(voters, f"voter-{n:03d}.json")
 
 
 def vote(url, key, candidate=1):
@@ -380,9 +385,11 @@ def restore_replica(cl):
     check("tools/cluster.sh restore makes node 2 again from its backup and starts it",
           r.returncode == 0 and "restored" in r.stdout, r.stdout[-1000:] + r.stderr[-1000:])
     url, views = wait_one_master(cl, [1, 2, 3])
-    check("the restored node rejoins as a replica that caught up",
+    check("the restored node rejoins as a replica that caught up, knowing the group's "
+          "three members (its backup's membership database restored with it)",
           url == cl.url(1) and (views.get(2) or {}).get("role") == "replica" and
-          (views.get(2) or {}).get("startup_done") is True, views)
+          (views.get(2) or {}).get("startup_done") is True and
+          (views.get(2) or {}).get("group_size") == 3, views)
     rc, out = vote(cl.url(2), cl.voter(124), candidate=3)
     check("the restored node takes a vote", rc == 0, out)
     check("the group goes quiet after the restore", wait_quiet(cl, [1, 2, 3], timeout=120))
@@ -472,6 +479,23 @@ def add_node(cl, master):
     rc, out = vote(master, cl.voter(126), candidate=2)
     check("with the two original replicas killed, the master's vote is durable on the new "
           "node and answered 2xx", rc == 0, out)
+    # one of the killed nodes taken out of the group for good: the group is three again
+    size = (cl.cluster(m) or {}).get("group_size")
+    res = subprocess.run(["sh", CLUSTER_SH, "remove", cl.data, str(others[0])], env=cl.env,
+                         capture_output=True, text=True, timeout=300)
+    check("tools/cluster.sh remove takes a stopped node out of the group",
+          res.returncode == 0 and "removed 127.0.0.1:" in res.stdout,
+          res.stdout[-1000:] + res.stderr[-1000:])
+    deadline, after = time.time() + 30, {}
+    while time.time() < deadline:
+        after = {i: (cl.cluster(i) or {}).get("group_size") for i in (m, new)}
+        if all(v == 3 for v in after.values()):
+            break
+        time.sleep(0.5)
+    check("the group counted four sites, and three once the node is removed, on the master "
+          "and the new node", size == 4 and all(v == 3 for v in after.values()), (size, after))
+    rc, out = vote(master, cl.voter(127 + 20), candidate=3)
+    check("the master's programs, renewed again, still get their quorum", rc == 0, out)
     return m
 
 

@@ -10,9 +10,10 @@
 # through the others as bootstrap helpers, takes its initial copy from the group by itself
 # (repmgr's internal init), and only then do the other nodes' files name it (its URL,
 # where they forward writes should it become master; read again by running processes).
-# `restore` makes node I again from a backup of its store, after the loss of its disk.
+# `restore` makes node I again from a backup of its store, after the loss of its disk;
+# `remove` takes node I out of the group for good.
 #   usage: tools/cluster.sh start NODES PORT DATA | add DATA HTTP_PORT REP_PORT |
-#          restore DATA I BACKUP | stop DATA | status DATA
+#          restore DATA I BACKUP | remove DATA I | stop DATA | status DATA
 # Environment: HTTP_PORTS, REP_PORTS (the nodes' ports, space-separated, instead of the
 #   consecutive ones), PRIORITIES (the nodes' election priorities, default 100 each;
 #   PRIORITY for an added node), CLUSTER_KEYS=1 (every node's store encrypted at rest
@@ -234,6 +235,49 @@ restore() {
 	echo "node $i restored from $backup and started: it rejoins the group"
 }
 
+# Node I of the group in DATA taken out of it for good: stopped, removed from the group's
+# membership through a running node (chainvote cluster remove: the quorum and the
+# elections no longer count it), forgotten by the other nodes' files, its directory
+# moved aside (DATA/removed-node-I.TIME), and the others' workers renewed.
+remove() {
+	data=$1 i=$2
+	case "$i" in '' | *[!0-9]*) echo "cluster: remove wants a node number" >&2; exit 2 ;; esac
+	[ -f "$data/node-$i/node.conf" ] || { echo "cluster: no node $i in $data" >&2; exit 2; }
+	data=$(cd "$data" && pwd)
+	dir=$data/node-$i
+	addr=$(sed -n 's/^self \([^ ]*\) .*/\1/p' "$dir/node.conf")
+	sh "$top/tools/run.sh" stop 0 "$dir"
+	as=""
+	[ "$(id -u)" -eq 0 ] && as="setpriv --reuid=chainvote --regid=www-data --clear-groups --no-new-privs --"
+	keyopt=""
+	[ -n "${STORE_KEY:-}" ] && keyopt="--store-key $STORE_KEY"
+	removed=0
+	for other in "$data"/node-*; do
+		[ "$other" = "$dir" ] && continue
+		if [ ! -f "$other/run/replicate.pid" ] ||
+			! kill -0 "$(cat "$other/run/replicate.pid")" 2>/dev/null; then
+			continue
+		fi
+		# shellcheck disable=SC2086 # the prefix and the option, split on purpose
+		if $as "${BIN:-$top/build/rel/bin}/chainvote" cluster remove --data "$other/election" \
+			$keyopt "$addr"; then
+			removed=1
+			break
+		fi
+	done
+	[ $removed = 1 ] || { echo "cluster: no running node could remove $addr" >&2; exit 1; }
+	for conf in "$data"/node-*/node.conf "$data"/node-*/election/replication.conf; do
+		case "$conf" in "$dir"/*) continue ;; esac
+		grep -v "^peer $addr " "$conf" >"$conf.tmp" || true
+		cat "$conf.tmp" >"$conf"
+		rm -f "$conf.tmp"
+	done
+	mv "$dir" "$data/removed-node-$i.$(date +%s)"
+	for other in "$data"/node-*; do
+		renew_workers "$other" && echo "$(basename "$other"): workers renewed"
+	done
+}
+
 stop() {
 	data=$1
 	[ -d "$data" ] || return 0
@@ -258,7 +302,8 @@ case "$action" in
 start) start "${2:-3}" "${3:-8080}" "${4:-./var-cluster}" ;;
 add) add "${2:-./var-cluster}" "${3:-}" "${4:-}" ;;
 restore) restore "${2:-./var-cluster}" "${3:-}" "${4:-}" ;;
+remove) remove "${2:-./var-cluster}" "${3:-}" ;;
 stop) stop "${2:-./var-cluster}" ;;
 status) status "${2:-./var-cluster}" ;;
-*) echo "usage: $0 start NODES PORT DATA | add DATA HTTP_PORT REP_PORT | restore DATA I BACKUP | stop DATA | status DATA" >&2; exit 2 ;;
+*) echo "usage: $0 start NODES PORT DATA | add DATA HTTP_PORT REP_PORT | restore DATA I BACKUP | remove DATA I | stop DATA | status DATA" >&2; exit 2 ;;
 esac

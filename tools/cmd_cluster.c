@@ -100,7 +100,8 @@ int cmd_replicate(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if ((e = cv_store_open_key(data, key, CV_STORE_CREATE | CV_STORE_REPLICATION, &s)) != CV_OK) {
+	if ((e = cv_store_open_key(data, key, CV_STORE_CREATE | CV_STORE_REPLICATION, &s)) !=
+	    CV_OK) {
 		fprintf(stderr, "chainvote replicate: %s: %s\n", data, cv_err_message(e));
 		return 1;
 	}
@@ -163,9 +164,61 @@ int cmd_replicate(int argc, char **argv)
 
 static const char cluster_usage[] =
     "usage: chainvote cluster status --url URL [--cacert FILE]\n"
-    "The replication group as the node at URL sees it (GET /api/cluster): its role,\n"
-    "the master, and each site's address, connection and lag behind the master in\n"
-    "bytes of log. Exit 1 when the node knows no master.\n";
+    "       chainvote cluster remove --data DIR [--store-key FILE] HOST:PORT\n"
+    "status: the replication group as the node at URL sees it (GET /api/cluster): its\n"
+    "role, the master, the group's size, and each site's address, connection and lag\n"
+    "behind the master in bytes of log. Exit 1 when the node knows no master.\n"
+    "remove: takes the site at HOST:PORT (its replication address) out of the group's\n"
+    "membership, through this node (DIR, its store; its replication process must run)\n"
+    "and the master: the group's size, quorum and elections no longer count it. Stop\n"
+    "that node first; a removed node does not come back (add it again as a new one).\n";
+
+/* chainvote cluster remove: argv[0] is "remove". */
+static int cluster_remove(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+	                                     {"store-key", required_argument, NULL, 'k'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *data = NULL, *key = NULL;
+	cv_store *s = NULL;
+	cv_err e;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'd')
+			data = optarg;
+		else if (c == 'k')
+			key = optarg;
+		else {
+			fputs(cluster_usage, c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (data == NULL || optind + 1 != argc) {
+		fputs(cluster_usage, stderr);
+		return 2;
+	}
+	if ((e = cv_store_open_key(data, key, 0, &s)) != CV_OK) {
+		fprintf(stderr, "chainvote cluster remove: %s: %s\n", data, cv_err_message(e));
+		return 1;
+	}
+	e = cv_store_cluster_remove(s, argv[optind]);
+	cv_store_close(s);
+	if (e != CV_OK) {
+		fprintf(stderr, "chainvote cluster remove: %s: %s%s\n", argv[optind],
+		        cv_err_message(e),
+		        e == CV_E_BAD_STATE   ? " (this node itself, or a node still running: stop "
+		                                "it first)"
+		        : e == CV_E_NOT_FOUND ? " (not a member of this node's group)"
+		        : e == CV_E_BUSY      ? " (this node's replication process does not run)"
+		                              : "");
+		return 1;
+	}
+	printf("removed %s from the group\n", argv[optind]);
+	return 0;
+}
 
 static const char *str_of(json_object *o, const char *key)
 {
@@ -197,6 +250,8 @@ int cmd_cluster(int argc, char **argv)
 	cv_http *http;
 	int c, rc;
 
+	if (argc >= 2 && strcmp(argv[1], "remove") == 0)
+		return cluster_remove(argc - 1, argv + 1);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (cli_service_opt(c, optarg, &svc))
@@ -228,6 +283,8 @@ int cmd_cluster(int argc, char **argv)
 	self = json_object_object_get_ex(r.body, "self", &v) ? v : NULL;
 	printf("self: %s %s\n", str_of(self, "address"), str_of(self, "url"));
 	printf("master: %s %s\n", str_of(master, "address"), str_of(master, "url"));
+	if (json_object_object_get_ex(r.body, "group_size", &v))
+		printf("group: %lld sites\n", (long long)json_object_get_int64(v));
 	if (json_object_object_get_ex(r.body, "lag_bytes", &v)) {
 		printf("lag: ");
 		print_lag(r.body);

@@ -28,17 +28,22 @@
 #define MAX_BODY_LIMIT   (1024u * 1024 * 1024) /* FCGX_GetStr counts in int */
 #define CHECKPOINT_EVERY 5                     /* seconds: also bounds the log a recovery replays */
 #define READY_LIMIT      3                     /* seconds a new worker may take to open the store */
-#define BUSY_LIMIT       20   /* seconds one store operation may take before the watchdog */
-#define READ_LIMIT       15   /* seconds reading one request may take, in all */
-#define WRITE_LIMIT      60   /* seconds one write of an answer may take, in all */
-#define READ_TIMEOUT_S   3    /* a read from the front end that gets no byte gives up */
-#define SEND_TIMEOUT_S   30   /* a write to the front end that moves no byte gives up */
-#define STOP_GRACE_MS    5000 /* SIGTERM to SIGKILL when the program stops */
-#define RECOVER_GRACE_MS 100  /* SIGTERM to SIGKILL before a recovery */
-#define TICK_MS          20   /* the master's round: reap, watchdog, recovery requests */
-#define SLOW_OPEN_MS     100  /* a worker's store open this slow is logged */
-#define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY or could not open the store */
-#define LISTEN_BACKLOG   128
+/* ... in a replicated store, where the open itself may wait, on purpose and outside any
+ * Berkeley DB mutex, up to 10 s for the node's replication process (back after a
+ * recovery) and 2 s for a master's connections to the other sites (store_cluster.c):
+ * a worker killed there would start a recovery, which takes the node out of the group */
+#define READY_LIMIT_REPLICATED 15
+#define BUSY_LIMIT             20   /* seconds one store operation may take before the watchdog */
+#define READ_LIMIT             15   /* seconds reading one request may take, in all */
+#define WRITE_LIMIT            60   /* seconds one write of an answer may take, in all */
+#define READ_TIMEOUT_S         3    /* a read from the front end that gets no byte gives up */
+#define SEND_TIMEOUT_S         30   /* a write to the front end that moves no byte gives up */
+#define STOP_GRACE_MS          5000 /* SIGTERM to SIGKILL when the program stops */
+#define RECOVER_GRACE_MS       100  /* SIGTERM to SIGKILL before a recovery */
+#define TICK_MS                20   /* the master's round: reap, watchdog, recovery requests */
+#define SLOW_OPEN_MS           100  /* a worker's store open this slow is logged */
+#define EXIT_RECOVER           3    /* a worker saw DB_RUNRECOVERY or could not open the store */
+#define LISTEN_BACKLOG         128
 /* What the master's watchdog reads of its workers: an anonymous shared mapping made
  * before the first fork. Each worker says where it is (enum phase) and since when. A
  * worker blocked for good inside Berkeley DB (on a mutex a killed process held) shows
@@ -62,6 +67,7 @@ struct service {
 	const char *socket_path; /* NULL when listening on a TCP port */
 	const char *data_dir;
 	const char *store_key; /* --store-key: the store's key file (NULL: the default) */
+	int ready_limit;       /* READY_LIMIT, or READY_LIMIT_REPLICATED */
 	int n_workers;
 	size_t max_body;
 	int listen_fd;
@@ -331,7 +337,18 @@ static void stop_workers(struct service *sv, long grace_ms)
 	}
 }
 
-/* Kills a worker that has not opened the store READY_LIMIT seconds after it started,
+/* READY_LIMIT_REPLICATED for the store in dir when it is replicated (it holds the node's
+ * CV_CLUSTER_CONF), else READY_LIMIT. */
+static int ready_limit(const char *dir)
+{
+	char conf[4096];
+
+	if (snprintf(conf, sizeof conf, "%s/%s", dir, CV_CLUSTER_CONF) >= (int)sizeof conf)
+		return READY_LIMIT;
+	return access(conf, F_OK) == 0 ? READY_LIMIT_REPLICATED : READY_LIMIT;
+}
+
+/* Kills a worker that has not opened the store ready_limit seconds after it started,
  * or has spent BUSY_LIMIT seconds in one store operation: it is blocked, most likely
  * on what a killed process held, and its death there starts a recovery (reap). A
  * worker that has spent READ_LIMIT seconds reading one request or WRITE_LIMIT seconds
@@ -354,8 +371,9 @@ static void watchdog(struct service *sv)
 			long long since = atomic_load(&sv->board->phase_since[i]);
 
 			for_s = now - (since > sv->started[i] ? since : sv->started[i]);
-			if (phase == CV_SV_STORE ? for_s > BUSY_LIMIT : for_s > READY_LIMIT)
-				why = phase == CV_SV_STORE ? "closing the store" : "opening the store";
+			if (phase == CV_SV_STORE ? for_s > BUSY_LIMIT : for_s > sv->ready_limit)
+				why = phase == CV_SV_STORE ? "closing the store"
+				                           : "opening the store";
 		} else if (phase == CV_SV_STORE && for_s > BUSY_LIMIT)
 			why = "inside the store";
 		else if (phase == CV_SV_READING && for_s > READ_LIMIT)
@@ -664,6 +682,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		status = 1;
 		goto out;
 	}
+	sv.ready_limit = ready_limit(sv.data_dir);
 	if (p->start != NULL && (e = p->start(sv.data_dir)) != CV_OK) {
 		cv_log("start-up in %s failed: %s", sv.data_dir, cv_err_message(e));
 		status = 1;
