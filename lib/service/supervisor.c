@@ -28,22 +28,18 @@
 #define MAX_BODY_LIMIT   (1024u * 1024 * 1024) /* FCGX_GetStr counts in int */
 #define CHECKPOINT_EVERY 5                     /* seconds: also bounds the log a recovery replays */
 #define READY_LIMIT      3                     /* seconds a new worker may take to open the store */
-/* ... in a replicated store, where the open itself may wait, on purpose and outside any
- * Berkeley DB mutex, up to 10 s for the node's replication process (back after a
- * recovery) and 2 s for a master's connections to the other sites (store_cluster.c):
- * a worker killed there would start a recovery, which takes the node out of the group */
-#define READY_LIMIT_REPLICATED 15
-#define BUSY_LIMIT             20   /* seconds one store operation may take before the watchdog */
-#define READ_LIMIT             15   /* seconds reading one request may take, in all */
-#define WRITE_LIMIT            60   /* seconds one write of an answer may take, in all */
-#define READ_TIMEOUT_S         3    /* a read from the front end that gets no byte gives up */
-#define SEND_TIMEOUT_S         30   /* a write to the front end that moves no byte gives up */
-#define STOP_GRACE_MS          5000 /* SIGTERM to SIGKILL when the program stops */
-#define RECOVER_GRACE_MS       100  /* SIGTERM to SIGKILL before a recovery */
-#define TICK_MS                20   /* the master's round: reap, watchdog, recovery requests */
-#define SLOW_OPEN_MS           100  /* a worker's store open this slow is logged */
-#define EXIT_RECOVER           3    /* a worker saw DB_RUNRECOVERY or could not open the store */
-#define LISTEN_BACKLOG         128
+#define READY_LIMIT_REPL 15                    /* the same in a replicated store (ready_limit) */
+#define BUSY_LIMIT       20   /* seconds one store operation may take before the watchdog */
+#define READ_LIMIT       15   /* seconds reading one request may take, in all */
+#define WRITE_LIMIT      60   /* seconds one write of an answer may take, in all */
+#define READ_TIMEOUT_S   3    /* a read from the front end that gets no byte gives up */
+#define SEND_TIMEOUT_S   30   /* a write to the front end that moves no byte gives up */
+#define STOP_GRACE_MS    5000 /* SIGTERM to SIGKILL when the program stops */
+#define RECOVER_GRACE_MS 100  /* SIGTERM to SIGKILL before a recovery */
+#define TICK_MS          20   /* the master's round: reap, watchdog, recovery requests */
+#define SLOW_OPEN_MS     100  /* a worker's store open this slow is logged */
+#define EXIT_RECOVER     3    /* a worker saw DB_RUNRECOVERY or could not open the store */
+#define LISTEN_BACKLOG   128
 /* What the master's watchdog reads of its workers: an anonymous shared mapping made
  * before the first fork. Each worker says where it is (enum phase) and since when. A
  * worker blocked for good inside Berkeley DB (on a mutex a killed process held) shows
@@ -67,7 +63,7 @@ struct service {
 	const char *socket_path; /* NULL when listening on a TCP port */
 	const char *data_dir;
 	const char *store_key; /* --store-key: the store's key file (NULL: the default) */
-	int ready_limit;       /* READY_LIMIT, or READY_LIMIT_REPLICATED */
+	int ready_limit;       /* READY_LIMIT, or READY_LIMIT_REPL */
 	int n_workers;
 	size_t max_body;
 	int listen_fd;
@@ -337,15 +333,19 @@ static void stop_workers(struct service *sv, long grace_ms)
 	}
 }
 
-/* READY_LIMIT_REPLICATED for the store in dir when it is replicated (it holds the node's
- * CV_CLUSTER_CONF), else READY_LIMIT. */
+/* READY_LIMIT_REPL for the store in dir when it is replicated (it holds the node's
+ * CV_CLUSTER_CONF), else READY_LIMIT: a replicated store's open may wait, on purpose and
+ * outside any Berkeley DB mutex, up to 10 s for the node's replication process (back
+ * after a recovery) and 2 s for a master's connections to the other sites
+ * (store_cluster.c), and a worker killed there would start a recovery, which takes the
+ * node out of the group. */
 static int ready_limit(const char *dir)
 {
 	char conf[4096];
 
 	if (snprintf(conf, sizeof conf, "%s/%s", dir, CV_CLUSTER_CONF) >= (int)sizeof conf)
 		return READY_LIMIT;
-	return access(conf, F_OK) == 0 ? READY_LIMIT_REPLICATED : READY_LIMIT;
+	return access(conf, F_OK) == 0 ? READY_LIMIT_REPL : READY_LIMIT;
 }
 
 /* Kills a worker that has not opened the store ready_limit seconds after it started,
