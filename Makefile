@@ -58,7 +58,7 @@ endef
 $(eval $(call variant,rel,$(REL_CFLAGS)))
 $(eval $(call variant,san,$(SAN_CFLAGS)))
 
-.PHONY: all deps test run stop cluster cluster-stop cluster-chaos bench-cluster clean format bench chaos fuzz install
+.PHONY: all deps test run stop cluster cluster-add cluster-stop cluster-chaos bench-cluster clean format bench chaos fuzz install
 .SECONDARY:
 
 # bin/ and cgi-bin/*.fcgi are the release build, where users and nginx expect them.
@@ -87,6 +87,12 @@ NODES ?= 3
 cluster: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/cluster.sh start "$(NODES)" "$(PORT)" "$(if $(filter ./var,$(DATA)),./var-cluster,$(DATA))"
+
+# One more node for the running group in DATA: HTTP on HTTP_PORT, replication on REP_PORT
+# (tools/cluster.sh add; README, "Adding a node").
+cluster-add: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/cluster.sh add "$(if $(filter ./var,$(DATA)),./var-cluster,$(DATA))" "$(HTTP_PORT)" "$(REP_PORT)"
 
 cluster-stop:
 	@sh tools/cluster.sh stop "$(if $(filter ./var,$(DATA)),./var-cluster,$(DATA))"

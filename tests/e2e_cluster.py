@@ -11,7 +11,16 @@ Berkeley DB environment each, joined by the replication manager) on loopback por
   killed with SIGKILL; the others elect a new master and writes are answered again (the
   time is measured and printed); no vote answered 2xx is lost or doubled; the old master
   started again rejoins as a replica and converges;
-- a master cut off from the majority (the two others killed) answers a vote 503
+- every node's store is encrypted at rest under a key of its own (CLUSTER_KEYS=1): no
+  plaintext of the election in any node's databases or log, and the group works as above;
+- a replica whose disk is lost is restored from its backup (chainvote restore), rejoins,
+  catches up with the votes taken meanwhile and converges;
+- a fourth node added to the running group (tools/cluster.sh add) takes its initial copy
+  by itself, serves reads and takes writes (forwarded), converges to the same export,
+  and counts in the quorum of the programs that were running before it joined (the two
+  original replicas killed, the master still answers 2xx with the new node's
+  acknowledgement);
+- a master cut off from the majority (every other node killed) answers a vote 503
   not_durable, never 2xx.
 
 Started by tests/e2e_cluster.sh with BIN and CGI in the environment. CLUSTER_CHAOS=1
@@ -40,7 +49,7 @@ CLUSTER_SH = os.path.join(TOP, "tools", "cluster.sh")
 RUN_SH = os.path.join(TOP, "tools", "run.sh")
 CHAINVOTE = os.path.join(T.BIN, "chainvote")
 NODES = 3
-VOTERS = 125
+VOTERS = 150
 LOAD_END = 100   # the failover's load: voters 13 to 99
 CHAOS = os.environ.get("CLUSTER_CHAOS") == "1"
 
@@ -57,7 +66,10 @@ class Cluster:
         ports = sorted(ports)
         self.http = ports[:NODES]
         self.rep = ports[NODES:]
+        self.n = NODES
+        # CLUSTER_KEYS=1: every node's store encrypted at rest under a key of its own
         self.env = dict(os.environ, BIN=T.BIN, CGI=T.CGI, DIFFICULTY="0", MINER="0", BALLOTS="open",
+                        CLUSTER_KEYS="1",
                         WORKERS="2", VOTE_WORKERS="4", RATE_EXEMPT_LOOPBACK="1",
                         DEMO_VOTERS=str(VOTERS), VALIDATOR_INTERVAL="0.5",
                         HTTP_PORTS=" ".join(map(str, self.http)),
@@ -125,7 +137,7 @@ class Cluster:
     def stop(self):
         subprocess.run(["sh", CLUSTER_SH, "stop", self.data], env=self.env,
                        capture_output=True, timeout=300)
-        for i in range(1, NODES + 1):
+        for i in range(1, self.n + 1):
             self.signal_node(i, signal.SIGCONT)
             self.signal_node(i, signal.SIGKILL)
 
@@ -138,8 +150,16 @@ class Cluster:
         r = T.request(self.url(i), "GET", "/api/cluster", timeout=10)
         return r.json if r.status == 200 else None
 
+    def nodes(self):
+        return list(range(1, self.n + 1))
+
     def voter(self, n):
-        return os.path.join(self.node(1), "demo", "voters", f"voter-{n:03d}.json")
+        # the demo's voter keys, made on node 1; copied aside once, since node 1 may be
+        # taken out of the group (and its directory moved) later
+        voters = os.path.join(self.tmp, "voters")
+        if not os.path.isdir(voters):
+            shutil.copytree(os.path.join(self.node(1), "demo", "voters"), voters)
+        return os.path.join(voters, f"voter-{n:03d}.json")
 
 
 def vote(url, key, candidate=1):
@@ -283,7 +303,9 @@ def backup_on_replica(cl):
                        capture_output=True, text=True, timeout=120)
     check("chainvote backup of a replica's store succeeds", r.returncode == 0,
           r.stdout + r.stderr)
-    s = subprocess.run([CHAINVOTE, "status", "--data", target], capture_output=True,
+    # the copy is encrypted under node 2's key (it holds no key itself)
+    s = subprocess.run([CHAINVOTE, "status", "--data", target, "--store-key",
+                        os.path.join(cl.node(2), "keys", "store.key")], capture_output=True,
                        text=True, timeout=60)
     check("the backup is an open election of its own",
           s.returncode == 0 and '"open"' in s.stdout, s.stdout[-300:] + s.stderr[-300:])
@@ -311,6 +333,170 @@ def recovery_on_replica(cl):
     check("after its recovery the replica rejoins and takes a vote", rc == 0, out)
     url, views = wait_one_master(cl, [1, 2, 3])
     check("and the group still has its master", url == cl.url(1), views)
+
+
+def store_files(cl, i):
+    """The Berkeley DB files of node i's store: its databases and its log."""
+    d = os.path.join(cl.node(i), "election")
+    return [os.path.join(d, f) for f in sorted(os.listdir(d))
+            if f.endswith(".db") or f.startswith("log.")]
+
+
+def encrypted_at_rest(cl, nodes):
+    """Each node's store is encrypted under its own key: the key files differ, and no
+    database or log file of any node holds the election's title or a candidate's name
+    in the clear (the replicas wrote what the master sent them under their own key)."""
+    keys = {}
+    for i in nodes:
+        try:
+            with open(os.path.join(cl.node(i), "keys", "store.key"), "rb") as f:
+                keys[i] = f.read()
+        except OSError:
+            keys[i] = None
+    check(f"nodes {nodes} each have a store key of their own",
+          all(keys.values()) and len(set(keys.values())) == len(nodes),
+          {i: bool(k) for i, k in keys.items()})
+    clear = []
+    for i in nodes:
+        files = store_files(cl, i)
+        if not any(os.path.basename(f).startswith("log.") for f in files):
+            clear.append((i, "no log file"))
+        for path in files:
+            with open(path, "rb") as f:
+                data = f.read()
+            if b"Demo election" in data or b"Birch Alliance" in data:
+                clear.append((i, os.path.basename(path)))
+    check(f"no database or log file of nodes {nodes} holds the election in the clear",
+          not clear, clear)
+
+
+def restore_replica(cl):
+    """Node 2's disk is lost: its election directory goes with every process of it. The
+    operator restores the backup taken earlier (tools/cluster.sh restore: chainvote
+    restore under the node's key, kept apart, and the group's files) and the node
+    rejoins and catches up with what the group took meanwhile."""
+    backup = os.path.join(cl.tmp, "backup-node-2")
+    cl.kill_node(2)
+    shutil.rmtree(os.path.join(cl.node(2), "election"))
+    rc, out = vote(cl.url(3), cl.voter(123), candidate=2)
+    check("while node 2 is lost, the two others take a vote", rc == 0, out)
+    r = subprocess.run(["sh", CLUSTER_SH, "restore", cl.data, "2", backup], env=cl.env,
+                       capture_output=True, text=True, timeout=300)
+    check("tools/cluster.sh restore makes node 2 again from its backup and starts it",
+          r.returncode == 0 and "restored" in r.stdout, r.stdout[-1000:] + r.stderr[-1000:])
+    url, views = wait_one_master(cl, [1, 2, 3])
+    check("the restored node rejoins as a replica that caught up, knowing the group's "
+          "three members (its backup's membership database restored with it)",
+          url == cl.url(1) and (views.get(2) or {}).get("role") == "replica" and
+          (views.get(2) or {}).get("startup_done") is True and
+          (views.get(2) or {}).get("group_size") == 3, views)
+    rc, out = vote(cl.url(2), cl.voter(124), candidate=3)
+    check("the restored node takes a vote", rc == 0, out)
+    check("the group goes quiet after the restore", wait_quiet(cl, [1, 2, 3], timeout=120))
+    body = same_exports(cl, [1, 2, 3], "after the restore")
+    verify(cl, body, "after the restore")
+    counts = votes_in_export(json.loads(body))
+    keys = voter_keys(cl, 124)
+    check("the restored node holds the vote taken while it was lost, once",
+          counts.get(keys[123 - 1]) == 1 and counts.get(keys[124 - 1]) == 1, counts)
+
+
+def add_node(cl, master):
+    """A fourth node added to the running group by the operator's command: it takes its
+    initial copy by itself, serves reads, forwards writes, converges; the programs
+    running before it joined count its acknowledgement towards the quorum."""
+    h, r = T.free_port(), T.free_port()
+    while h in cl.http + cl.rep or r in cl.http + cl.rep or h == r:
+        h, r = T.free_port(), T.free_port()
+    m = [i for i in cl.nodes() if cl.url(i) == master][0]
+    with open(os.path.join(cl.node(m), "run", "vote.pid")) as f:
+        vote_master = int(f.read())
+    workers = T.children(vote_master)
+    # votes keep coming through the three nodes while the fourth joins and every
+    # node's workers are renewed; each is asked again until answered, as a person would
+    answered, stop = {}, threading.Event()
+
+    def client():
+        for n in range(127, 147):
+            for _ in range(100):
+                rc, out = vote(cl.url((n % 3) + 1), cl.voter(n), candidate=n % 3 + 1)
+                if rc == 0 or "already_voted" in out:
+                    answered[n] = "accepted" if rc == 0 else "already"
+                    break
+                time.sleep(0.2)
+            if stop.is_set():
+                return
+            time.sleep(0.3)
+
+    load = threading.Thread(target=client)
+    load.start()
+    res = subprocess.run(["sh", CLUSTER_SH, "add", cl.data, str(h), str(r)], env=cl.env,
+                         capture_output=True, text=True, timeout=300)
+    check("tools/cluster.sh add starts a fourth node in the running group and renews the "
+          "others' workers", res.returncode == 0 and res.stdout.count("workers renewed") == 3,
+          res.stdout[-1000:] + res.stderr[-1000:])
+    load.join(300)
+    stop.set()
+    cl.http.append(h)
+    cl.rep.append(r)
+    cl.n += 1
+    new = cl.n
+    url, views = wait_one_master(cl, cl.nodes())
+    v = views.get(new) or {}
+    check("the new node is a replica that took its initial copy, under the same master",
+          url == master and v.get("role") == "replica" and v.get("startup_done") is True,
+          views)
+    site = [x for x in (views.get(m) or {}).get("sites", [])
+            if x.get("address") == f"127.0.0.1:{r}"]
+    check("the master's running programs know the new node's URL (its file, read again)",
+          len(site) == 1 and site[0].get("url") == cl.url(new) and site[0].get("connected"),
+          (views.get(m) or {}).get("sites"))
+    check("the master's vote workers were renewed (none that opened the store before the "
+          "join remains) under the same program, which kept answering",
+          workers and T.alive(vote_master) and not any(T.alive(p) for p in workers) and
+          len(T.children(vote_master)) == len(workers), (workers, T.children(vote_master)))
+    check("every vote of the load during the join was answered in the end",
+          len(answered) == 20, sorted(answered))
+    encrypted_at_rest(cl, cl.nodes())
+    rc, out = vote(cl.url(new), cl.voter(125), candidate=1)
+    check("a vote through the new node is accepted (forwarded to the master)", rc == 0, out)
+    check("the group of four goes quiet", wait_quiet(cl, cl.nodes(), timeout=120))
+    body = same_exports(cl, cl.nodes(), "after the fourth node joined")
+    verify(cl, body, "after the fourth node joined")
+    counts = votes_in_export(json.loads(body))
+    keys = voter_keys(cl, 147)
+    accepted = [n for n, how in answered.items() if how == "accepted"] + [125]
+    check("no vote answered 2xx while the node joined is lost or doubled",
+          all(counts.get(keys[n - 1]) == 1 for n in accepted) and
+          all(c == 1 for c in counts.values()),
+          [n for n in accepted if counts.get(keys[n - 1]) != 1])
+    # the new node's acknowledgement counts: the two other original nodes killed, the
+    # master (whose programs opened the store before the new node joined) has only it
+    others = [i for i in range(1, NODES + 1) if i != m]
+    for i in others:
+        cl.kill_node(i)
+    time.sleep(1)
+    rc, out = vote(master, cl.voter(126), candidate=2)
+    check("with the two original replicas killed, the master's vote is durable on the new "
+          "node and answered 2xx", rc == 0, out)
+    # one of the killed nodes taken out of the group for good: the group is three again
+    size = (cl.cluster(m) or {}).get("group_size")
+    res = subprocess.run(["sh", CLUSTER_SH, "remove", cl.data, str(others[0])], env=cl.env,
+                         capture_output=True, text=True, timeout=300)
+    check("tools/cluster.sh remove takes a stopped node out of the group",
+          res.returncode == 0 and "removed 127.0.0.1:" in res.stdout,
+          res.stdout[-1000:] + res.stderr[-1000:])
+    deadline, after = time.time() + 30, {}
+    while time.time() < deadline:
+        after = {i: (cl.cluster(i) or {}).get("group_size") for i in (m, new)}
+        if all(v == 3 for v in after.values()):
+            break
+        time.sleep(0.5)
+    check("the group counted four sites, and three once the node is removed, on the master "
+          "and the new node", size == 4 and all(v == 3 for v in after.values()), (size, after))
+    rc, out = vote(master, cl.voter(127 + 20), candidate=3)
+    check("the master's programs, renewed again, still get their quorum", rc == 0, out)
+    return m
 
 
 def failover(cl):
@@ -427,8 +613,8 @@ def replica_killed(cl, master):
 
 def cut_off(cl, master):
     """The master alone: its commits are not acknowledged by a majority."""
-    m = [i for i in (1, 2, 3) if cl.url(i) == master][0]
-    for i in (1, 2, 3):
+    m = [i for i in cl.nodes() if cl.url(i) == master][0]
+    for i in cl.nodes():
         if i != m:
             cl.kill_node(i)
     time.sleep(1)
@@ -443,13 +629,16 @@ def main():
         if not check("tools/cluster.sh starts a group of three nodes", cl.start()):
             return
         formed(cl)
+        encrypted_at_rest(cl, [1, 2, 3])
         round_robin(cl)
         backup_on_replica(cl)
         recovery_on_replica(cl)
+        restore_replica(cl)
         master = failover(cl)
         if CHAOS:
             master = sigstop_master(cl, master)
             replica_killed(cl, master)
+        add_node(cl, master)
         cut_off(cl, master)
     finally:
         cl.cleanup()

@@ -282,6 +282,70 @@ static void test_register_binds_key_and_spends_code(void)
 	CHECK_EQ_INT(in.state, CV_STATE_SETUP);
 }
 
+/* Writes text to top/name and reads it as a node's replication configuration. */
+static cv_err read_conf(const char *name, const char *text, cv_cluster_conf *c, unsigned *line)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", top, name);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return CV_E_IO;
+	fputs(text, f);
+	fclose(f);
+	return cv_cluster_conf_read(path, c, line);
+}
+
+/* A node's file is read strictly (each refusal names its line), and a single machine's
+ * store has no group: no size, no replica role, nothing to remove from it. */
+static void test_cluster_conf_strict_and_single_store_has_no_group(void)
+{
+	cv_cluster_conf *c = calloc(1, sizeof *c);
+	cv_cluster_info *info = calloc(1, sizeof *info);
+	unsigned line = 0;
+
+	CHECK(c != NULL && info != NULL);
+	if (c == NULL || info == NULL)
+		goto out;
+	CHECK_EQ_INT(read_conf("ok.conf",
+	                       "# a node\nself 10.0.0.1:9100 https://a.example/\n"
+	                       "peer 10.0.0.2:9100 https://b.example\npriority 0\ncreator\n",
+	                       c, &line),
+	             CV_OK);
+	CHECK(strcmp(c->self.host, "10.0.0.1") == 0 && c->self.port == 9100);
+	CHECK(strcmp(c->self.url, "https://a.example") == 0); /* no trailing slash */
+	CHECK(c->n_peers == 1 && c->priority == 0 && c->creator);
+	CHECK_EQ_INT(read_conf("noself.conf", "peer 10.0.0.2:9100 https://b.example\n", c, &line),
+	             CV_E_MALFORMED);
+	CHECK_EQ_INT(read_conf("port0.conf", "self 10.0.0.1:0 https://a.example\n", c, &line),
+	             CV_E_MALFORMED);
+	CHECK_EQ_INT(line, 1);
+	CHECK_EQ_INT(read_conf("ftp.conf",
+	                       "self 10.0.0.1:9100 https://a.example\npeer 10.0.0.2:9100 ftp://b\n",
+	                       c, &line),
+	             CV_E_MALFORMED);
+	CHECK_EQ_INT(line, 2);
+	CHECK_EQ_INT(read_conf("prio.conf", "self 10.0.0.1:9100 https://a.example\npriority 1001\n",
+	                       c, &line),
+	             CV_E_MALFORMED);
+	CHECK_EQ_INT(read_conf("twice.conf",
+	                       "self 10.0.0.1:9100 https://a.example\nself 10.0.0.3:9100 "
+	                       "https://c.example\n",
+	                       c, &line),
+	             CV_E_MALFORMED);
+	CHECK_EQ_INT(
+	    read_conf("word.conf", "self 10.0.0.1:9100 https://a.example\nhelper x\n", c, &line),
+	    CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_store_cluster_info(st, info), CV_OK);
+	CHECK(!info->replicated && strcmp(info->role, "single") == 0 && info->group_size == 0);
+	CHECK(!cv_store_is_replica(st, NULL, 0));
+	CHECK_EQ_INT(cv_store_cluster_remove(st, "127.0.0.1:9"), CV_E_NOT_FOUND);
+out:
+	free(c);
+	free(info);
+}
+
 static void test_vote_before_open_refused(void)
 {
 	uint8_t zero[CV_HASH_LEN] = {0};
@@ -2453,6 +2517,7 @@ int main(int argc, char **argv)
 	RUN(test_eligible_duplicate_id_refused);
 	RUN(test_register_wrong_or_unknown_refused);
 	RUN(test_register_binds_key_and_spends_code);
+	RUN(test_cluster_conf_strict_and_single_store_has_no_group);
 	RUN(test_vote_before_open_refused);
 	RUN(test_open_seals_valid_genesis);
 	RUN(test_setup_changes_refused_after_open);

@@ -23,12 +23,16 @@ static void on_stop(int sig)
 }
 
 static const char replicate_usage[] =
-    "usage: chainvote replicate --data DIR [--ready FILE]\n"
+    "usage: chainvote replicate --data DIR [--store-key FILE] [--ready FILE]\n"
     "The replication process of this node: joins the replication group that\n"
     "DIR/" CV_CLUSTER_CONF " describes (listens on its replication port, takes part in\n"
     "elections, applies the master's log) and runs until SIGTERM. Start it before the\n"
     "programs. It logs each change of role; --ready FILE is written once this node is\n"
-    "master or a replica that has caught up (the programs can then open the store).\n";
+    "master or a replica that has caught up (the programs can then open the store).\n"
+    "--store-key FILE: the store's key file, as for the programs (README, \"The store\n"
+    "key\"); a node that joins with none yet makes its store encrypted under FILE,\n"
+    "made when missing. Each node has its own key: the log and the pages travel\n"
+    "between the nodes decrypted, and each node encrypts what it writes.\n";
 
 /* How long the programs' recovery may take before this process joins again anyway
  * (theirs gives up after 60 s). */
@@ -56,9 +60,10 @@ int cmd_replicate(int argc, char **argv)
 {
 	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
 	                                     {"ready", required_argument, NULL, 'r'},
+	                                     {"store-key", required_argument, NULL, 'k'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	const char *data = NULL, *ready = NULL;
+	const char *data = NULL, *ready = NULL, *key = NULL;
 	struct sigaction sa = {0};
 	char role[16] = "";
 	bool announced = false;
@@ -76,6 +81,9 @@ int cmd_replicate(int argc, char **argv)
 		case 'r':
 			ready = optarg;
 			break;
+		case 'k':
+			key = optarg;
+			break;
 		case 'h':
 			fputs(replicate_usage, stdout);
 			return 0;
@@ -92,7 +100,8 @@ int cmd_replicate(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if ((e = cv_store_open(data, CV_STORE_CREATE | CV_STORE_REPLICATION, &s)) != CV_OK) {
+	if ((e = cv_store_open_key(data, key, CV_STORE_CREATE | CV_STORE_REPLICATION, &s)) !=
+	    CV_OK) {
 		fprintf(stderr, "chainvote replicate: %s: %s\n", data, cv_err_message(e));
 		return 1;
 	}
@@ -113,7 +122,7 @@ int cmd_replicate(int argc, char **argv)
 				sleep_ms(100);
 			if (stop)
 				break;
-			if ((e = cv_store_open(data, CV_STORE_REPLICATION, &s)) != CV_OK) {
+			if ((e = cv_store_open_key(data, key, CV_STORE_REPLICATION, &s)) != CV_OK) {
 				fprintf(stderr, "chainvote replicate: %s: %s\n", data,
 				        cv_err_message(e));
 				return 1;
@@ -155,9 +164,61 @@ int cmd_replicate(int argc, char **argv)
 
 static const char cluster_usage[] =
     "usage: chainvote cluster status --url URL [--cacert FILE]\n"
-    "The replication group as the node at URL sees it (GET /api/cluster): its role,\n"
-    "the master, and each site's address, connection and lag behind the master in\n"
-    "bytes of log. Exit 1 when the node knows no master.\n";
+    "       chainvote cluster remove --data DIR [--store-key FILE] HOST:PORT\n"
+    "status: the replication group as the node at URL sees it (GET /api/cluster): its\n"
+    "role, the master, the group's size, and each site's address, connection and lag\n"
+    "behind the master in bytes of log. Exit 1 when the node knows no master.\n"
+    "remove: takes the site at HOST:PORT (its replication address) out of the group's\n"
+    "membership, through this node (DIR, its store; its replication process must run)\n"
+    "and the master: the group's size, quorum and elections no longer count it. Stop\n"
+    "that node first; a removed node does not come back (add it again as a new one).\n";
+
+/* chainvote cluster remove: argv[0] is "remove". */
+static int cluster_remove(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+	                                     {"store-key", required_argument, NULL, 'k'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *data = NULL, *key = NULL;
+	cv_store *s = NULL;
+	cv_err e;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'd')
+			data = optarg;
+		else if (c == 'k')
+			key = optarg;
+		else {
+			fputs(cluster_usage, c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (data == NULL || optind + 1 != argc) {
+		fputs(cluster_usage, stderr);
+		return 2;
+	}
+	if ((e = cv_store_open_key(data, key, 0, &s)) != CV_OK) {
+		fprintf(stderr, "chainvote cluster remove: %s: %s\n", data, cv_err_message(e));
+		return 1;
+	}
+	e = cv_store_cluster_remove(s, argv[optind]);
+	cv_store_close(s);
+	if (e != CV_OK) {
+		fprintf(stderr, "chainvote cluster remove: %s: %s%s\n", argv[optind],
+		        cv_err_message(e),
+		        e == CV_E_BAD_STATE   ? " (this node itself, or a node still running: stop "
+		                                "it first)"
+		        : e == CV_E_NOT_FOUND ? " (not a member of this node's group)"
+		        : e == CV_E_BUSY      ? " (this node's replication process does not run)"
+		                              : "");
+		return 1;
+	}
+	printf("removed %s from the group\n", argv[optind]);
+	return 0;
+}
 
 static const char *str_of(json_object *o, const char *key)
 {
@@ -189,6 +250,8 @@ int cmd_cluster(int argc, char **argv)
 	cv_http *http;
 	int c, rc;
 
+	if (argc >= 2 && strcmp(argv[1], "remove") == 0)
+		return cluster_remove(argc - 1, argv + 1);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (cli_service_opt(c, optarg, &svc))
@@ -220,6 +283,8 @@ int cmd_cluster(int argc, char **argv)
 	self = json_object_object_get_ex(r.body, "self", &v) ? v : NULL;
 	printf("self: %s %s\n", str_of(self, "address"), str_of(self, "url"));
 	printf("master: %s %s\n", str_of(master, "address"), str_of(master, "url"));
+	if (json_object_object_get_ex(r.body, "group_size", &v))
+		printf("group: %lld sites\n", (long long)json_object_get_int64(v));
 	if (json_object_object_get_ex(r.body, "lag_bytes", &v)) {
 		printf("lag: ");
 		print_lag(r.body);

@@ -261,6 +261,7 @@ cv_err cv_cluster_handler(cv_req *r)
 	json_object_object_add(o, "self", site_json(&info.self));
 	json_object_object_add(o, "master", info.master_known ? site_json(&info.master) : NULL);
 	json_object_object_add(o, "generation", json_object_new_int64(info.generation));
+	json_object_object_add(o, "group_size", json_object_new_int64(info.group_size));
 	json_object_object_add(o, "startup_done", json_object_new_boolean(info.startup_done));
 	json_object_object_add(o, "lsn", lsn_json(info.lsn_file, info.lsn_offset));
 	if (local)

@@ -28,6 +28,7 @@
 #define MAX_BODY_LIMIT   (1024u * 1024 * 1024) /* FCGX_GetStr counts in int */
 #define CHECKPOINT_EVERY 5                     /* seconds: also bounds the log a recovery replays */
 #define READY_LIMIT      3                     /* seconds a new worker may take to open the store */
+#define READY_LIMIT_REPL 15                    /* the same in a replicated store (ready_limit) */
 #define BUSY_LIMIT       20   /* seconds one store operation may take before the watchdog */
 #define READ_LIMIT       15   /* seconds reading one request may take, in all */
 #define WRITE_LIMIT      60   /* seconds one write of an answer may take, in all */
@@ -67,6 +68,7 @@ struct service {
 	const char *socket_path; /* NULL when listening on a TCP port */
 	const char *data_dir;
 	const char *store_key; /* --store-key: the store's key file (NULL: the default) */
+	int ready_limit;       /* READY_LIMIT, or READY_LIMIT_REPL */
 	int n_workers;
 	size_t max_body;
 	int listen_fd;
@@ -74,6 +76,10 @@ struct service {
 	/* monotonic seconds (cv_sv_mono_s): the wall clock may step */
 	long long started[MAX_WORKERS];
 	long long restart_at[MAX_WORKERS];
+	/* a rolling restart (SIGUSR2): the next slot to replace (-1: none), and the worker
+	 * told to stop last, whose slot must hold a new, ready worker before the next */
+	int roll_next;
+	pid_t roll_pid;
 };
 
 static volatile sig_atomic_t worker_stop;
@@ -271,7 +277,10 @@ static void worker_main(struct service *sv, int slot)
 		}
 	}
 	FCGX_Free(&req, 1);
-	atomic_store(&sv->board->ready[slot], 0); /* inside the store again */
+	/* inside the store again, closing it: the watchdog counts from here (a worker
+	 * renewed by a rolling restart closes while its program runs on) */
+	cv_sv_set_phase(CV_SV_STORE);
+	atomic_store(&sv->board->ready[slot], 0);
 	if (recovery_requested(sv))
 		cv_store_close_keep_regions(store);
 	else
@@ -336,7 +345,22 @@ static void stop_workers(struct service *sv, long grace_ms)
 	}
 }
 
-/* Kills a worker that has not opened the store READY_LIMIT seconds after it started,
+/* READY_LIMIT_REPL for the store in dir when it is replicated (it holds the node's
+ * CV_CLUSTER_CONF), else READY_LIMIT: a replicated store's open may wait, on purpose and
+ * outside any Berkeley DB mutex, up to 10 s for the node's replication process (back
+ * after a recovery) and 2 s for a master's connections to the other sites
+ * (store_cluster.c), and a worker killed there would start a recovery, which takes the
+ * node out of the group. */
+static int ready_limit(const char *dir)
+{
+	char conf[4096];
+
+	if (snprintf(conf, sizeof conf, "%s/%s", dir, CV_CLUSTER_CONF) >= (int)sizeof conf)
+		return READY_LIMIT;
+	return access(conf, F_OK) == 0 ? READY_LIMIT_REPL : READY_LIMIT;
+}
+
+/* Kills a worker that has not opened the store ready_limit seconds after it started,
  * or has spent BUSY_LIMIT seconds in one store operation: it is blocked, most likely
  * on what a killed process held, and its death there starts a recovery (reap). A
  * worker that has spent READ_LIMIT seconds reading one request or WRITE_LIMIT seconds
@@ -354,10 +378,14 @@ static void watchdog(struct service *sv)
 		if (sv->pids[i] <= 0)
 			continue;
 		if (!atomic_load(&sv->board->ready[i])) {
-			/* no phase yet: the time since its start is what it has spent */
-			for_s = now - sv->started[i];
-			if (for_s > READY_LIMIT)
-				why = "opening the store";
+			/* opening the store (no phase yet: the time since its start is what it
+			 * has spent) or closing it (since the phase it set then) */
+			long long since = atomic_load(&sv->board->phase_since[i]);
+
+			for_s = now - (since > sv->started[i] ? since : sv->started[i]);
+			if (phase == CV_SV_STORE ? for_s > BUSY_LIMIT : for_s > sv->ready_limit)
+				why = phase == CV_SV_STORE ? "closing the store"
+				                           : "opening the store";
 		} else if (phase == CV_SV_STORE && for_s > BUSY_LIMIT)
 			why = "inside the store";
 		else if (phase == CV_SV_READING && for_s > READ_LIMIT)
@@ -450,6 +478,36 @@ static void recover_together(struct service *sv)
 		cv_log("cannot reset the vote commit queue");
 	for (int i = 0; i < sv->n_workers; i++)
 		spawn(sv, i);
+}
+
+/* One step of a rolling restart: once the worker stopped last has been replaced and its
+ * successor has the store open, the next one is told to stop (SIGTERM: it finishes the
+ * request it serves, closes the store and exits; reap and spawn replace it). One worker
+ * at a time, so the program keeps answering. A replicated store's processes learn the
+ * group's members when they open it (docs/ARCHITECTURE.md, "Past one machine"), so
+ * tools/cluster.sh add renews every node's workers this way once a new node has joined. */
+static void roll(struct service *sv)
+{
+	int slot;
+
+	if (sv->roll_next < 0)
+		return;
+	if (sv->roll_next > 0) {
+		int prev = sv->roll_next - 1;
+
+		if (sv->pids[prev] == 0 || sv->pids[prev] == sv->roll_pid ||
+		    !atomic_load(&sv->board->ready[prev]))
+			return;
+	}
+	if (sv->roll_next == sv->n_workers) {
+		cv_log("rolling restart done: every worker opened the store anew");
+		sv->roll_next = -1;
+		return;
+	}
+	slot = sv->roll_next++;
+	sv->roll_pid = sv->pids[slot];
+	if (sv->roll_pid > 0)
+		kill(sv->roll_pid, SIGTERM);
 }
 
 /* Reaps dead workers. One that died outside the store (waiting in accept, reading a
@@ -614,6 +672,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	cv_sv_set_name(p->name);
 	sv.p = p;
 	sv.master = getpid();
+	sv.roll_next = -1;
 	sv.n_workers = CV_DEFAULT_WORKERS;
 	sv.max_body = p->max_body ? p->max_body : CV_DEFAULT_MAX_BODY;
 	if (parse_args(&sv, argc, argv, &port) != 0)
@@ -635,6 +694,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		status = 1;
 		goto out;
 	}
+	sv.ready_limit = ready_limit(sv.data_dir);
 	if (p->start != NULL && (e = p->start(sv.data_dir)) != CV_OK) {
 		cv_log("start-up in %s failed: %s", sv.data_dir, cv_err_message(e));
 		status = 1;
@@ -661,6 +721,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sa.sa_handler = on_sigchld;
 	sigemptyset(&sa.sa_mask);
@@ -689,6 +750,11 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 			if (p->audit)
 				cv_log("audit log opened again");
 		}
+		if (sig == SIGUSR2 && sv.roll_next < 0) {
+			cv_log("rolling restart of the workers, one at a time (SIGUSR2)");
+			sv.roll_next = 0;
+			sv.roll_pid = 0;
+		}
 		reap(&sv);
 		watchdog(&sv);
 		if (sv.must_recover || recovery_requested(&sv))
@@ -697,6 +763,7 @@ int cv_service_main(int argc, char **argv, const cv_program *p)
 		for (int i = 0; i < sv.n_workers; i++)
 			if (sv.pids[i] == 0 && now >= sv.restart_at[i])
 				spawn(&sv, i);
+		roll(&sv);
 	}
 	stop_workers(&sv, STOP_GRACE_MS);
 	cv_sv_commit_stats(sv.commit, &n_votes, &n_batches);

@@ -155,6 +155,7 @@ typedef struct cv_cluster_info {
 	cv_cluster_site master;
 	uint32_t lsn_file, lsn_offset; /* the end of this site's log */
 	uint32_t generation;           /* the election generation */
+	uint32_t group_size;           /* the group's members, self included */
 	size_t n_sites;                /* every site but self, as the group knows them */
 	cv_cluster_site sites[CV_CLUSTER_MAX_SITES];
 } cv_cluster_info;
@@ -164,6 +165,13 @@ cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out);
  * would fail (CV_E_NOT_MASTER); the caller sends it to the master's URL (*master_url,
  * "" when no master is known) instead. */
 bool cv_store_is_replica(cv_store *s, char *master_url, size_t n);
+/* Removes the site at address ("HOST:PORT") from the group's membership (Berkeley DB's
+ * DB_SITE->remove: done by the master, asked by any other site): the group's size, its
+ * quorum and its elections no longer count it. The site must be stopped first.
+ * CV_E_NOT_FOUND: not a member this site knows (or not replicated); CV_E_BAD_STATE: this
+ * site itself, or a site still connected; CV_E_BUSY: this site's replication process does
+ * not run (nor, then, repmgr in this process); CV_E_MALFORMED: not HOST:PORT. */
+cv_err cv_store_cluster_remove(cv_store *s, const char *address);
 
 /* ---- many elections in one environment ----
  * The handle cv_store_open gives is the default election's (the databases meta.db,

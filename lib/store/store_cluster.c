@@ -398,6 +398,33 @@ static const cv_cluster_site *conf_site(const cv_cluster_conf *c, const char *ho
 	return NULL;
 }
 
+/* The URL of the site at host:port into url (n bytes; "" when unknown): from the
+ * configuration this process read at its open, else from the file as it is now. A site
+ * added to the running group (tools/cluster.sh add) is named in the other nodes' files
+ * only after it joined, so processes that opened the store before learn its URL here,
+ * with no restart. The file is read again only for a site the first lookup missed. */
+static void site_url(const char *dir, const cv_cluster_conf *c, const char *host, unsigned port,
+                     char *url, size_t n)
+{
+	const cv_cluster_site *known = conf_site(c, host, port);
+	cv_cluster_conf *now;
+	char path[4096];
+	unsigned line;
+
+	url[0] = '\0';
+	if (known != NULL) {
+		snprintf(url, n, "%s", known->url);
+		return;
+	}
+	if (snprintf(path, sizeof path, "%s/%s", dir, CV_CLUSTER_CONF) >= (int)sizeof path ||
+	    (now = calloc(1, sizeof *now)) == NULL)
+		return;
+	if (cv_cluster_conf_read(path, now, &line) == CV_OK &&
+	    (known = conf_site(now, host, port)) != NULL)
+		snprintf(url, n, "%s", known->url);
+	free(now);
+}
+
 cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out)
 {
 	const cv_store *root = s->root != NULL ? s->root : s;
@@ -417,6 +444,8 @@ cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out)
 	if ((rc = s->env->rep_stat(s->env, &st, 0)) != 0)
 		return cv_st_dberr(rc);
 	out->generation = st->st_gen;
+	if (s->env->rep_get_nsites(s->env, &out->group_size) != 0)
+		out->group_size = 0;
 	out->startup_done = st->st_startup_complete != 0;
 	if (st->st_status == DB_REP_MASTER) {
 		out->role = "master";
@@ -435,12 +464,11 @@ cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out)
 	if (s->env->repmgr_site_list(s->env, &n, &list) == 0) {
 		for (u_int i = 0; i < n && out->n_sites < CV_CLUSTER_MAX_SITES; i++) {
 			cv_cluster_site *site = &out->sites[out->n_sites++];
-			const cv_cluster_site *known = conf_site(c, list[i].host, list[i].port);
 
 			snprintf(site->host, sizeof site->host, "%s", list[i].host);
 			site->port = list[i].port;
-			if (known != NULL)
-				snprintf(site->url, sizeof site->url, "%s", known->url);
+			site_url(root->dir, c, list[i].host, list[i].port, site->url,
+			         sizeof site->url);
 			site->connected = list[i].status == DB_REPMGR_CONNECTED;
 			site->is_master = list[i].eid == st->st_master;
 			if (site->is_master && st->st_status != DB_REP_MASTER) {
@@ -479,4 +507,44 @@ bool cv_store_is_replica(cv_store *s, char *master_url, size_t n)
 	if (info.master_known && n > 0)
 		snprintf(master_url, n, "%s", info.master.url);
 	return true;
+}
+
+cv_err cv_store_cluster_remove(cv_store *s, const char *address)
+{
+	const cv_store *root = s->root != NULL ? s->root : s;
+	cv_cluster_site site;
+	DB_REPMGR_SITE *list = NULL;
+	DB_SITE *handle = NULL;
+	bool member = false, connected = false;
+	u_int n = 0;
+	int rc;
+
+	if (root->cluster == NULL)
+		return CV_E_NOT_FOUND;
+	memset(&site, 0, sizeof site);
+	if (address == NULL || !parse_address(address, &site))
+		return CV_E_MALFORMED;
+	if (!replication_process_runs(root->dir))
+		return CV_E_BUSY;
+	if (strcmp(site.host, root->cluster->self.host) == 0 &&
+	    site.port == root->cluster->self.port)
+		return CV_E_BAD_STATE;
+	/* only a site the group lists: repmgr_site would add an unknown one to it */
+	if ((rc = s->env->repmgr_site_list(s->env, &n, &list)) != 0)
+		return cv_st_dberr(rc);
+	for (u_int i = 0; i < n; i++)
+		if (strcmp(list[i].host, site.host) == 0 && list[i].port == site.port) {
+			member = true;
+			connected = list[i].status == DB_REPMGR_CONNECTED;
+		}
+	free(list);
+	if (!member)
+		return CV_E_NOT_FOUND;
+	if (connected)
+		return CV_E_BAD_STATE;
+	if ((rc = s->env->repmgr_site(s->env, site.host, site.port, &handle, 0)) != 0)
+		return cv_st_dberr(rc);
+	/* remove frees the handle, whatever it returns */
+	rc = handle->remove(handle);
+	return rc == 0 ? CV_OK : cv_st_dberr(rc);
 }
