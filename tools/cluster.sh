@@ -217,7 +217,12 @@ restore() {
 		mv "$dir/election" "$aside"
 		echo "node $i: its old election directory is in $aside"
 	fi
-	"${BIN:-$top/build/rel/bin}/chainvote" restore --data "$dir/election" "$backup"
+	# under the node's key: STORE_KEY when one file is every node's, else its own beside
+	# its election (CLUSTER_KEYS=1), or none
+	keyopt=""
+	[ -n "${STORE_KEY:-}" ] && keyopt="--store-key $STORE_KEY"
+	# shellcheck disable=SC2086 # the option and its file, split on purpose
+	"${BIN:-$top/build/rel/bin}/chainvote" restore --data "$dir/election" $keyopt "$backup"
 	for other in "$data"/node-*; do
 		if [ "$other" != "$dir" ] && [ -f "$other/election/service-key.json" ]; then
 			group_files "$other" "$dir"
