@@ -642,7 +642,8 @@ def setup_offline(sysm, res, n_voters=10, n_validators=3, threshold=2, difficult
     el.candidates = [c[0] for c in candidates]
     steps = [
         (["init", "--data", d, "--title", "Test election", "--threshold", str(threshold),
-          "--difficulty", str(difficulty), "--max-block-votes", str(max_block_votes)], ""),
+          "--difficulty", str(difficulty), "--max-block-votes", str(max_block_votes),
+          *(["--encrypt"] if os.environ.get("TEST_ENCRYPT") == "1" else [])], ""),
         (["candidates", "--data", d, "-"], "".join(f"{i},{n}\n" for i, n in candidates)),
         (["validators", "--data", d, "-"],
          "".join(f"{k[1]},Validator {i}\n" for i, k in enumerate(el.validators))),
