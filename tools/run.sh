@@ -30,11 +30,13 @@
 #   CLUSTER_CONF (this node's replication configuration, conf/cluster/node.conf.example:
 #   the node joins that replication group; `chainvote replicate` runs beside the
 #   programs, started first; only the node whose file says `creator` makes the demo).
-#   LISTEN (address, default 127.0.0.1), STORE_KEY (encryption at rest, off by default:
-#   README, "The store key". A key file: a new election's store is encrypted under it,
-#   the file made when missing; an existing store must be encrypted under it. Unset: the
-#   store is encrypted only if DATA/keys/store.key exists, as after chainvote init
-#   --encrypt or a first run with STORE_KEY=DATA/keys/store.key).
+#   LISTEN (address, default 127.0.0.1), STORE_KEY (encryption at rest: README, "The
+#   store key". Unset: a new election's store is encrypted under DATA/keys/store.key,
+#   made when missing; an existing one opens under that key, or unencrypted if it was
+#   made so. A key file: the same under that file. none: a new store is made
+#   unencrypted, the explicit opt-out. A replication group's node (CLUSTER_CONF) with
+#   no STORE_KEY is made unencrypted: its nodes would otherwise each make a key of
+#   their own).
 # HTTPS: on 127.0.0.1 the service speaks plain HTTP (a page on localhost is a secure
 #   context already); on any other LISTEN it speaks only HTTPS on PORT (plain HTTP there
 #   is redirected), with TLS_CERT and TLS_KEY (PEM files, the chain first) when given,
@@ -68,6 +70,7 @@ PROGRAMS="chain vote blocks validate register"
 # The store's key: outside DATA/election, so that backups of the election never carry it.
 KEYS=$DATA/keys
 KEYOPT=""
+if [ -z "${STORE_KEY:-}" ] && [ -n "${CLUSTER_CONF:-}" ]; then STORE_KEY=none; fi
 if [ -n "${STORE_KEY:-}" ]; then KEYOPT="--store-key $STORE_KEY"; fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 SERVICE_USER=chainvote

@@ -221,8 +221,7 @@ static void msgcall(const DB_ENV *env, const char *msg)
 	fprintf(stderr, "chainvote store: %s\n", msg);
 }
 
-/* An existing environment has meta.db; without CV_STORE_CREATE nothing is created. */
-static bool env_exists(const char *dir)
+bool cv_st_env_exists(const char *dir)
 {
 	char path[4096];
 	struct stat st;
@@ -435,11 +434,13 @@ static bool key_opens(const char *dir, const char *passwd)
 }
 
 /* The key of the store in dir, checked before anything opens the environment: read
- * from key_file (made first when a new environment is created with one named that does
- * not exist) and tried on meta.db. With no key_file and no default key file, passwd is
- * "" and nothing more is checked (the unencrypted store's open is as before encryption
- * existed; cv_st_key_load tells an encrypted store whose key file is gone by its
- * ST_REGIONS_ID). CV_E_STORE_KEY, said on stderr, when the key is not the store's. */
+ * from key_file, or the default key file when NULL (either made first when a new
+ * environment is created and the file does not exist: a new store is encrypted unless
+ * key_file is CV_STORE_KEY_NONE) and tried on meta.db. An existing store made without
+ * a key, opened with no key_file and no default key file, has passwd "" and nothing
+ * more is checked (its open is as before encryption existed; cv_st_key_load tells an
+ * encrypted store whose key file is gone by its ST_REGIONS_ID). CV_E_STORE_KEY, said
+ * on stderr, when the key is not the store's. */
 static cv_err store_key(const char *dir, const char *key_file, bool exists, bool create,
                         char passwd[CV_STORE_KEY_HEX + 1])
 {
@@ -584,7 +585,7 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 		return CV_E_NOT_FOUND;
 	if (strlen(dir) >= sizeof s->dir)
 		return CV_E_TOO_LARGE;
-	exists = env_exists(dir);
+	exists = cv_st_env_exists(dir);
 	if (!(flags & CV_STORE_CREATE) && !exists)
 		return CV_E_NOT_FOUND;
 	if ((flags & CV_STORE_CREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST)
