@@ -2198,8 +2198,8 @@ static void test_new_store_asked_to_encrypt_gets_a_private_key_never_overwritten
 	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_E_STORE_KEY);
 }
 
-/* The default key file existing before the store is made (chainvote init --encrypt,
- * run.sh with STORE_KEY) makes it encrypted without naming the key. */
+/* The default key file existing before the store is made (a key placed there by the
+ * operator) is the one a new store is encrypted under, not a new one. */
 static void test_default_key_file_asks_for_encryption(void)
 {
 	char sub[240], key[240], parent[160];

@@ -23,12 +23,15 @@ static void on_stop(int sig)
 }
 
 static const char replicate_usage[] =
-    "usage: chainvote replicate --data DIR [--ready FILE]\n"
+    "usage: chainvote replicate --data DIR [--ready FILE] [--store-key FILE|none]\n"
     "The replication process of this node: joins the replication group that\n"
     "DIR/" CV_CLUSTER_CONF " describes (listens on its replication port, takes part in\n"
     "elections, applies the master's log) and runs until SIGTERM. Start it before the\n"
     "programs. It logs each change of role; --ready FILE is written once this node is\n"
-    "master or a replica that has caught up (the programs can then open the store).\n";
+    "master or a replica that has caught up (the programs can then open the store).\n"
+    "--store-key: the store's key file, as for every command with --data (\"none\": a\n"
+    "store made without one; tools/run.sh gives a node's replication process none unless\n"
+    "STORE_KEY names a key).\n";
 
 /* How long the programs' recovery may take before this process joins again anyway
  * (theirs gives up after 60 s). */
@@ -56,9 +59,10 @@ int cmd_replicate(int argc, char **argv)
 {
 	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
 	                                     {"ready", required_argument, NULL, 'r'},
+	                                     {"store-key", required_argument, NULL, 'k'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	const char *data = NULL, *ready = NULL;
+	const char *data = NULL, *ready = NULL, *key_file = NULL;
 	struct sigaction sa = {0};
 	char role[16] = "";
 	bool announced = false;
@@ -76,6 +80,9 @@ int cmd_replicate(int argc, char **argv)
 		case 'r':
 			ready = optarg;
 			break;
+		case 'k':
+			key_file = optarg;
+			break;
 		case 'h':
 			fputs(replicate_usage, stdout);
 			return 0;
@@ -92,7 +99,8 @@ int cmd_replicate(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if ((e = cv_store_open(data, CV_STORE_CREATE | CV_STORE_REPLICATION, &s)) != CV_OK) {
+	if ((e = cv_store_open_key(data, key_file, CV_STORE_CREATE | CV_STORE_REPLICATION, &s)) !=
+	    CV_OK) {
 		fprintf(stderr, "chainvote replicate: %s: %s\n", data, cv_err_message(e));
 		return 1;
 	}
@@ -113,7 +121,8 @@ int cmd_replicate(int argc, char **argv)
 				sleep_ms(100);
 			if (stop)
 				break;
-			if ((e = cv_store_open(data, CV_STORE_REPLICATION, &s)) != CV_OK) {
+			if ((e = cv_store_open_key(data, key_file, CV_STORE_REPLICATION, &s)) !=
+			    CV_OK) {
 				fprintf(stderr, "chainvote replicate: %s: %s\n", data,
 				        cv_err_message(e));
 				return 1;

@@ -390,7 +390,7 @@ replication_start() {
 	alive "$RUN/replicate.pid" && return 0
 	rm -f "$RUN/replication.ready"
 	root && chown "$SERVICE_USER:$WEB_USER" "$RUN"
-	$AS "$BIN/chainvote" replicate --data "$DATA/election" --ready "$RUN/replication.ready" \
+	$AS "$BIN/chainvote" replicate --data "$DATA/election" $KEYOPT --ready "$RUN/replication.ready" \
 		>>"$RUN/replicate.log" 2>&1 &
 	echo $! >"$RUN/replicate.pid"
 	i=0
