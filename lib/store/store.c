@@ -2050,8 +2050,13 @@ static cv_err recover_with(const char *dir, const char *passwd, bool keep_region
 	 * register said) and makes the regions anew; and this handle's registration, ended
 	 * by its close, leaves a register with no process in it. The next opener then
 	 * joins the regions as they are: with no register it would take itself for the
-	 * first process and recover again, every other opener waiting on it. */
-	rc = env->open(env, dir, cv_st_env_flags(passwd) | DB_REGISTER | DB_RECOVER, 0600);
+	 * first process and recover again, every other opener waiting on it. Not for a
+	 * replicated store: its regions need the replication subsystem, which its
+	 * replication process (the first to open) makes when it recovers again. */
+	rc = env->open(env, dir,
+	               cv_st_env_flags(passwd) | DB_RECOVER |
+	                   (cv_st_cluster_open_flags(dir) == 0 ? DB_REGISTER : 0),
+	               0600);
 	env->close(env, 0);
 	if (passwd[0] == '\0') /* unencrypted: the regions stay in their files */
 		return rc == 0 ? CV_OK : CV_E_STORE;
