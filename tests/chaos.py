@@ -13,7 +13,9 @@ growing throughout. Afterwards:
 It prints the counts. CHAOS_SECONDS sets the length of the load (default 20; `make
 chaos` runs 120); CHAOS_SEED makes the choice of victims repeatable; CHAOS_PROGRAMS
 (e.g. "chain") limits the worker kills to those programs and CHAOS_FULL=0 leaves out
-the kill of everything, to tell kinds of crash apart. Processes are killed by PID only:
+the kill of everything, to tell kinds of crash apart; TEST_STORE_KEY=none makes the store
+without a key (it is encrypted at rest by default), to compare. Processes are killed by
+PID only:
 those tools/run.sh recorded and their children.
 """
 import http.client

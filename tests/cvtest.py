@@ -631,7 +631,8 @@ def setup_offline(sysm, res, n_voters=10, n_validators=3, threshold=2, difficult
                                                   (3, "Cedar Union"))):
     """As an operator would before starting the system: the election made and opened
     in DATA/election with the CLI (each import one transaction, so large rolls are
-    quick). The genesis hash is read once the system runs (fill_genesis)."""
+    quick), encrypted at rest as by default (TEST_STORE_KEY=none: made without a key, to
+    compare). The genesis hash is read once the system runs (fill_genesis)."""
     el = Election()
     el.settings = {"threshold": threshold, "difficulty": difficulty,
                    "max_block_votes": max_block_votes}
@@ -642,7 +643,9 @@ def setup_offline(sysm, res, n_voters=10, n_validators=3, threshold=2, difficult
     el.candidates = [c[0] for c in candidates]
     steps = [
         (["init", "--data", d, "--title", "Test election", "--threshold", str(threshold),
-          "--difficulty", str(difficulty), "--max-block-votes", str(max_block_votes)], ""),
+          "--difficulty", str(difficulty), "--max-block-votes", str(max_block_votes),
+          *(["--store-key", "none"] if os.environ.get("TEST_STORE_KEY") == "none" else [])],
+         ""),
         (["candidates", "--data", d, "-"], "".join(f"{i},{n}\n" for i, n in candidates)),
         (["validators", "--data", d, "-"],
          "".join(f"{k[1]},Validator {i}\n" for i, k in enumerate(el.validators))),

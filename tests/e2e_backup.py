@@ -7,9 +7,11 @@ db_verify. No file of the data directory (the election, its backups) holds a reg
 voter's id, code, code hash or key, nor the store key, in bytes or in hex, whether the
 service runs or not; the store and its backups open with their key file only, and a
 wrong or missing one is refused with the store_key error; chainvote rekey moves the store
-to a new key (and encrypts a store made without one). Encryption is asked for here
-(STORE_KEY); a store made by default is unencrypted and opens without a key. Runs the
-real nginx and programs (tests/cvtest.py).
+to a new key (and encrypts a store made without one). The service is started as README
+says, with no key option: encryption at rest is the default, under the key file the
+programs make with the new store; a store made with --store-key none (the explicit
+opt-out) is unencrypted and opens without a key. Runs the real nginx and programs
+(tests/cvtest.py).
 """
 import os
 import shutil
@@ -83,9 +85,9 @@ def code_record(env_dir, key_file):
 
 def main():
     sysm = System(prefix="cv-backup-")
-    # encryption at rest is off by default: asked for, with the default key file (made
-    # by the programs with the new store)
-    sysm.env["STORE_KEY"] = cvtest.store_key_of(sysm.election_dir)
+    # started as README says: no STORE_KEY, so the default (encrypted, the key file made
+    # by the programs with the new store); none in the environment either
+    sysm.env.pop("STORE_KEY", None)
     try:
         if not res.check("system starts", sysm.start(), sysm.last_output):
             return
@@ -271,14 +273,14 @@ def at_rest(sysm, key, needles, backups, live):
     ok, out = cvtest.db_verify(d)
     res.check("db_verify with the new key is clean on the rekeyed store", ok, out)
 
-    # a store made by default: unencrypted, opened without a key, refused with one,
-    # encrypted by rekey
+    # a store made with --store-key none (the opt-out): unencrypted, opened without a
+    # key, refused with one, encrypted by rekey
     plain = os.path.join(sysm.tmp, "plain", "election")
     plain_key = cvtest.store_key_of(plain)
     os.makedirs(os.path.dirname(plain))
-    r = chainvote("init", "--data", plain, "--title", "Plain", "--threshold", "2",
-                  "--difficulty", "1", "--max-block-votes", "4")
-    res.check("chainvote init without a key option makes an unencrypted store, and no key",
+    r = chainvote("init", "--data", plain, "--store-key", "none", "--title", "Plain",
+                  "--threshold", "2", "--difficulty", "1", "--max-block-votes", "4")
+    res.check("chainvote init --store-key none makes an unencrypted store, and no key",
               r.returncode == 0 and not os.path.exists(plain_key) and
               "encrypted" not in r.stdout, r.stdout + r.stderr)
     r = subprocess.run([CHAINVOTE, "eligible", "--data", plain, "-"],
@@ -305,13 +307,14 @@ def at_rest(sysm, key, needles, backups, live):
     res.check("and holds the voter id in the clear no more",
               not plaintext_in([plain], {"voter id": VOTER_ID.encode()}))
 
-    # chainvote init --encrypt: a new store encrypted under the default key file
+    # chainvote init with no key option: a new store encrypted under the default key
+    # file, which it makes
     enc = os.path.join(sysm.tmp, "enc", "election")
     enc_key = cvtest.store_key_of(enc)
     os.makedirs(os.path.dirname(enc))
-    r = chainvote("init", "--data", enc, "--encrypt", "--title", "Enc", "--threshold", "2",
+    r = chainvote("init", "--data", enc, "--title", "Enc", "--threshold", "2",
                   "--difficulty", "1", "--max-block-votes", "4")
-    res.check("chainvote init --encrypt makes the key (0600 in a 0700 directory)",
+    res.check("chainvote init makes the key by default (0600 in a 0700 directory)",
               r.returncode == 0 and os.path.exists(enc_key) and
               os.stat(enc_key).st_mode & 0o777 == 0o600 and
               os.stat(os.path.dirname(enc_key)).st_mode & 0o777 == 0o700,

@@ -11,7 +11,7 @@ Berkeley DB environment each, joined by the replication manager) on loopback por
   killed with SIGKILL; the others elect a new master and writes are answered again (the
   time is measured and printed); no vote answered 2xx is lost or doubled; the old master
   started again rejoins as a replica and converges;
-- every node's store is encrypted at rest under a key of its own (CLUSTER_KEYS=1): no
+- every node's store is encrypted at rest under a key of its own (the default): no
   plaintext of the election in any node's databases or log, and the group works as above;
 - a replica whose disk is lost is restored from its backup (chainvote restore), rejoins,
   catches up with the votes taken meanwhile and converges;
@@ -67,9 +67,8 @@ class Cluster:
         self.http = ports[:NODES]
         self.rep = ports[NODES:]
         self.n = NODES
-        # CLUSTER_KEYS=1: every node's store encrypted at rest under a key of its own
+        # as by default, every node's store encrypted at rest under a key of its own
         self.env = dict(os.environ, BIN=T.BIN, CGI=T.CGI, DIFFICULTY="0", MINER="0", BALLOTS="open",
-                        CLUSTER_KEYS="1",
                         WORKERS="2", VOTE_WORKERS="4", RATE_EXEMPT_LOOPBACK="1",
                         DEMO_VOTERS=str(VOTERS), VALIDATOR_INTERVAL="0.5",
                         HTTP_PORTS=" ".join(map(str, self.http)),

@@ -101,6 +101,10 @@ check "nginx -t accepts the installed config" '"$NGINX" -t -c "$tmp/nginx.conf" 
 	--difficulty 8 --max-block-votes 4 >"$tmp/out" 2>&1
 rc=$?
 check "the installed CLI creates an election" '[ $rc -eq 0 ]'
+check "encrypted at rest by default: the key made beside it (0600, directory 0700), and said" \
+	'[ "$(stat -c %a "$tmp/state/keys/store.key")" = 600 ] &&
+	[ "$(stat -c %a "$tmp/state/keys")" = 700 ] && [ -f "$tmp/state/election/regions.id" ] &&
+	grep -q "encrypted under the key $tmp/state/keys/store.key" "$tmp/out"'
 printf 'install-test\n' >"$tmp/admin-password"
 openssl rand 20 | base32 >"$tmp/admin-totp"
 "$P/bin/chainvote" admin-init --data "$tmp/state/election" --password-file "$tmp/admin-password" \

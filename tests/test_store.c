@@ -2231,16 +2231,41 @@ static void test_key_default_is_beside_the_directory(void)
 /* Encryption is the operator's choice: a new store with no key named and no default key
  * file is unencrypted, its regions in files as before encryption existed, and opens
  * without a key; naming a key that does not exist makes it (0600 in a 0700 directory). */
-static void test_new_store_is_unencrypted_unless_asked(void)
+/* Encryption is the default: a new store opened with no key named gets the default
+ * key file (0600 in a 0700 directory) and is encrypted; only CV_STORE_KEY_NONE makes
+ * an unencrypted one, which then opens without a key (found so by what it holds) and
+ * refuses a key. */
+static void test_new_store_is_encrypted_unless_told_none(void)
 {
-	char sub[240], key[240], parent[160], path[300];
+	char sub[240], key[240], keys[200], parent[160], path[300];
 	cv_store *x = NULL;
+	struct stat sb;
+
+	snprintf(parent, sizeof parent, "%s/default", top);
+	snprintf(sub, sizeof sub, "%s/election", parent);
+	snprintf(keys, sizeof keys, "%s/keys", parent);
+	snprintf(key, sizeof key, "%s/store.key", keys);
+	mkdir(parent, 0700);
+	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	cv_store_close(x);
+	CHECK(stat(key, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0600);
+	CHECK(stat(keys, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == 0700);
+	snprintf(path, sizeof path, "%s/regions.id", sub);
+	CHECK(access(path, F_OK) == 0); /* regions in system memory */
+	snprintf(path, sizeof path, "%s/__db.001", sub);
+	CHECK(access(path, F_OK) != 0); /* none in files, and gone after the last close */
+	x = NULL;
+	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_E_STORE_KEY);
+	CHECK(x == NULL);
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	cv_store_close(x);
 
 	snprintf(parent, sizeof parent, "%s/plain", top);
 	snprintf(sub, sizeof sub, "%s/election", parent);
 	snprintf(key, sizeof key, "%s/keys/store.key", parent);
 	mkdir(parent, 0700);
-	CHECK_EQ_INT(cv_store_open(sub, CV_STORE_CREATE, &x), CV_OK);
+	x = NULL;
+	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, CV_STORE_CREATE, &x), CV_OK);
 	cv_store_close(x);
 	CHECK(access(key, F_OK) != 0);
 	snprintf(path, sizeof path, "%s/regions.id", sub);
@@ -2248,8 +2273,9 @@ static void test_new_store_is_unencrypted_unless_asked(void)
 	snprintf(path, sizeof path, "%s/__db.001", sub);
 	CHECK(access(path, F_OK) == 0); /* the regions in files, kept after the close */
 	x = NULL;
-	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK); /* no key made for it either */
 	cv_store_close(x);
+	CHECK(access(key, F_OK) != 0);
 	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_OK);
 	cv_store_close(x);
 	/* a key named for it is refused, and not made */
@@ -2283,8 +2309,8 @@ static void test_new_store_asked_to_encrypt_gets_a_private_key_never_overwritten
 	CHECK_EQ_INT(cv_store_open_key(sub, CV_STORE_KEY_NONE, 0, &x), CV_E_STORE_KEY);
 }
 
-/* The default key file existing before the store is made (chainvote init --encrypt,
- * run.sh with STORE_KEY) makes it encrypted without naming the key. */
+/* The default key file existing before the store is made (a key placed there by the
+ * operator) is the one a new store is encrypted under, not a new one. */
 static void test_default_key_file_asks_for_encryption(void)
 {
 	char sub[240], key[240], parent[160];
@@ -2360,12 +2386,12 @@ static cv_err code_hash_op(cv_store *s, DB_TXN *txn, void *ctx)
 	return e;
 }
 
-/* A store under keys/store.key beside it when encrypt (asked by naming it), else with
- * no key option (unencrypted by default), with a registered voter in
+/* A store made with key_file (NULL: the default, encrypted under keys/store.key beside
+ * it; CV_STORE_KEY_NONE: unencrypted), with a registered voter in
  * the default election and in election "other": whether the voter id, the code, its
  * stored hash, the bound key or the store's key are in any file of the closed store,
  * its log and its regions' files included. */
-static bool voter_in_clear(const char *name, bool encrypt)
+static bool voter_in_clear(const char *name, const char *key_file)
 {
 	char sub[240], parent[160], key_path[240], passwd[CV_STORE_KEY_HEX + 8];
 	cv_settings set = settings("Clear test");
@@ -2379,7 +2405,7 @@ static bool voter_in_clear(const char *name, bool encrypt)
 	snprintf(key_path, sizeof key_path, "%s/keys/store.key", parent);
 	mkdir(parent, 0700);
 	cv_privkey_public(mp_keys[1], voter);
-	if (cv_store_open_key(sub, encrypt ? key_path : NULL, CV_STORE_CREATE, &x) != CV_OK)
+	if (cv_store_open_key(sub, key_file, CV_STORE_CREATE, &x) != CV_OK)
 		return true;
 	if (cv_store_create_election(x, &set) != CV_OK ||
 	    cv_store_add_eligible(x, "UNIT-VOTER-5150", "CODE-UNIT-5150") != CV_OK ||
@@ -2406,9 +2432,10 @@ static bool voter_in_clear(const char *name, bool encrypt)
 
 static void test_nothing_about_voters_in_the_clear_on_disk(void)
 {
-	CHECK(!voter_in_clear("clear-keyed", true));
-	/* the same without a key (the default) is found: the search finds what is there */
-	CHECK(voter_in_clear("clear-plain", false));
+	CHECK(!voter_in_clear("clear-default", NULL));
+	/* the same made without a key (the opt-out) is found: the search finds what is
+	 * there */
+	CHECK(voter_in_clear("clear-plain", CV_STORE_KEY_NONE));
 }
 
 static void test_rekey_copies_every_election_under_the_new_key(void)
@@ -2499,7 +2526,7 @@ int main(int argc, char **argv)
 		cv_privkey_generate(&mp_keys[i]);
 
 	RUN(test_key_default_is_beside_the_directory);
-	RUN(test_new_store_is_unencrypted_unless_asked);
+	RUN(test_new_store_is_encrypted_unless_told_none);
 	RUN(test_new_store_asked_to_encrypt_gets_a_private_key_never_overwritten);
 	RUN(test_default_key_file_asks_for_encryption);
 	RUN(test_store_opens_with_its_own_key_only);

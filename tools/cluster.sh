@@ -16,9 +16,9 @@
 #          restore DATA I BACKUP | remove DATA I | stop DATA | status DATA
 # Environment: HTTP_PORTS, REP_PORTS (the nodes' ports, space-separated, instead of the
 #   consecutive ones), PRIORITIES (the nodes' election priorities, default 100 each;
-#   PRIORITY for an added node), CLUSTER_KEYS=1 (every node's store encrypted at rest
-#   under a key of its own, DATA/node-I/keys/store.key, made at its first start; a
-#   STORE_KEY instead names one key file for every node), and what tools/run.sh takes
+#   PRIORITY for an added node), STORE_KEY (every node's store is encrypted at rest under
+#   a key of its own, DATA/node-I/keys/store.key, made at its first start; STORE_KEY
+#   names one key file for every node instead, or none), and what tools/run.sh takes
 #   (WORKERS, DIFFICULTY, ...). The miner and the validator daemons run on node 1 only
 #   (MINER=0 VALIDATORS=0: nowhere).
 set -eu
@@ -28,14 +28,10 @@ action=${1:-}
 # shellcheck disable=SC2086 # the list, split on purpose
 nth() { echo $2 | tr ' ' '\n' | sed -n "${1}p"; }
 
-# tools/run.sh ACTION for node directory $2 on HTTP port $3, with its configuration and,
-# with CLUSTER_KEYS=1, its own store key (the default place, beside its election).
+# tools/run.sh ACTION for node directory $2 on HTTP port $3, with its configuration (its
+# own store key unless STORE_KEY names one: run.sh's default place, beside its election).
 node_run() {
-	if [ "${CLUSTER_KEYS:-0}" = 1 ]; then
-		CLUSTER_CONF=$2/node.conf STORE_KEY=$2/keys/store.key sh "$top/tools/run.sh" "$1" "$3" "$2"
-	else
-		CLUSTER_CONF=$2/node.conf sh "$top/tools/run.sh" "$1" "$3" "$2"
-	fi
+	CLUSTER_CONF=$2/node.conf sh "$top/tools/run.sh" "$1" "$3" "$2"
 }
 
 # The files beside the store that are the group's, not in it: the key that signs
@@ -218,7 +214,7 @@ restore() {
 		echo "node $i: its old election directory is in $aside"
 	fi
 	# under the node's key: STORE_KEY when one file is every node's, else its own beside
-	# its election (CLUSTER_KEYS=1), or none
+	# its election (the default), or none
 	keyopt=""
 	[ -n "${STORE_KEY:-}" ] && keyopt="--store-key $STORE_KEY"
 	# shellcheck disable=SC2086 # the option and its file, split on purpose

@@ -154,10 +154,9 @@ static const char init_usage[] =
     "                      --max-block-votes N [--opens UNIX] [--closes UNIX]\n"
     "                      [--results-after-close] [--ballots open|secret] [--quorum N]\n"
     "                      [--db-config FILE] [--encrypt] [--store-key FILE]\n"
-    "Creates the data directory and an election in set-up state. The store is encrypted\n"
-    "at rest when asked (off by default; README, \"The store key\"): with --encrypt, under\n"
-    "keys/store.key beside DIR, made when missing; with --store-key FILE, under FILE, made\n"
-    "when missing; and when keys/store.key beside DIR exists already.\n"
+    "Creates the data directory and an election in set-up state. A new store is encrypted\n"
+    "at rest (README, \"The store key\"): under keys/store.key beside DIR, or under\n"
+    "--store-key FILE, the file made when missing; --store-key none makes it unencrypted.\n"
     "  --threshold N          approvals needed to commit a block (2..number of validators)\n"
     "  --difficulty N         leading zero bits of proof of work (0..255)\n"
     "  --max-block-votes N    at most N votes per block (1..2^32-1)\n"
@@ -167,7 +166,7 @@ static const char init_usage[] =
     "                         trustees and run the key ceremony before it opens\n"
     "  --quorum N             trustees needed to decrypt (2..validators; default 2)\n"
     "  --db-config FILE       copy FILE (see conf/DB_CONFIG) into DIR as DB_CONFIG first\n"
-    "  --encrypt              encrypt the store under keys/store.key beside DIR\n"
+    "  --encrypt              refuse --store-key none (encrypted is the default)\n"
     "  --store-key FILE       the store's key file (every command that takes --data takes it;\n"
     "                         \"none\": an unencrypted store). Without the key an encrypted\n"
     "                         election and its backups cannot be read: keep a copy apart.\n";
@@ -331,12 +330,8 @@ int cmd_init(int argc, char **argv)
 		                           "--max-block-votes are required");
 	if (encrypt && store_key != NULL && strcmp(store_key, CV_STORE_KEY_NONE) == 0)
 		return usage_error("init", "--encrypt with --store-key none");
-	/* the key named makes the new store encrypted (cv_store_open_key makes the file) */
-	if (encrypt && store_key == NULL) {
-		if (cv_store_key_default(data, key, sizeof key) != CV_OK)
-			return fail("init", CV_E_TOO_LARGE, data);
-		store_key = key;
-	}
+	/* a new store is encrypted under the key named or the default one, which
+	 * cv_store_open_key makes when missing */
 	if (db_config != NULL) {
 		if ((mkdir(data, 0700) != 0 && errno != EEXIST) ||
 		    !copy_file(db_config, data, "DB_CONFIG"))

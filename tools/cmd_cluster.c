@@ -23,16 +23,17 @@ static void on_stop(int sig)
 }
 
 static const char replicate_usage[] =
-    "usage: chainvote replicate --data DIR [--store-key FILE] [--ready FILE]\n"
+    "usage: chainvote replicate --data DIR [--ready FILE] [--store-key FILE|none]\n"
     "The replication process of this node: joins the replication group that\n"
     "DIR/" CV_CLUSTER_CONF " describes (listens on its replication port, takes part in\n"
     "elections, applies the master's log) and runs until SIGTERM. Start it before the\n"
     "programs. It logs each change of role; --ready FILE is written once this node is\n"
     "master or a replica that has caught up (the programs can then open the store).\n"
-    "--store-key FILE: the store's key file, as for the programs (README, \"The store\n"
-    "key\"); a node that joins with none yet makes its store encrypted under FILE,\n"
-    "made when missing. Each node has its own key: the log and the pages travel\n"
-    "between the nodes decrypted, and each node encrypts what it writes.\n";
+    "--store-key FILE|none: the store's key file, as for every command with --data\n"
+    "(README, \"The store key\"; by default keys/store.key beside DIR, made when missing).\n"
+    "A node that joins with no store yet makes its copy encrypted under its own key:\n"
+    "the log and the pages travel between the nodes decrypted, and each node encrypts\n"
+    "what it writes.\n";
 
 /* How long the programs' recovery may take before this process joins again anyway
  * (theirs gives up after 60 s). */

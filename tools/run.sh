@@ -32,11 +32,12 @@
 #   CLUSTER_CONF (this node's replication configuration, conf/cluster/node.conf.example:
 #   the node joins that replication group; `chainvote replicate` runs beside the
 #   programs, started first; only the node whose file says `creator` makes the demo).
-#   LISTEN (address, default 127.0.0.1), STORE_KEY (encryption at rest, off by default:
-#   README, "The store key". A key file: a new election's store is encrypted under it,
-#   the file made when missing; an existing store must be encrypted under it. Unset: the
-#   store is encrypted only if DATA/keys/store.key exists, as after chainvote init
-#   --encrypt or a first run with STORE_KEY=DATA/keys/store.key).
+#   LISTEN (address, default 127.0.0.1), STORE_KEY (encryption at rest: README, "The
+#   store key". Unset: a new election's store is encrypted under DATA/keys/store.key,
+#   made when missing; an existing one opens under that key, or unencrypted if it was
+#   made so. A key file: the same under that file. none: a new store is made
+#   unencrypted, the explicit opt-out. A replication group's node (CLUSTER_CONF) is the
+#   same: each node its own key, DATA/keys/store.key, unless STORE_KEY names one).
 # HTTPS: on 127.0.0.1 the service speaks plain HTTP (a page on localhost is a secure
 #   context already); on any other LISTEN it speaks only HTTPS on PORT (plain HTTP there
 #   is redirected), with TLS_CERT and TLS_KEY (PEM files, the chain first) when given,

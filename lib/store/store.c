@@ -221,8 +221,7 @@ static void msgcall(const DB_ENV *env, const char *msg)
 	fprintf(stderr, "chainvote store: %s\n", msg);
 }
 
-/* An existing environment has meta.db; without CV_STORE_CREATE nothing is created. */
-static bool env_exists(const char *dir)
+bool cv_st_env_exists(const char *dir)
 {
 	char path[4096];
 	struct stat st;
@@ -262,6 +261,30 @@ static int take_lock(const char *dir, int how)
 int cv_store_lock_exclusive(const char *dir)
 {
 	return take_lock(dir, LOCK_EX | LOCK_NB);
+}
+
+/* The environment's sizes and lock policy, set on every handle that may create its
+ * regions: the open, and recovery, which makes them anew. Regions keep the sizes they
+ * were made with, and the processes that join after a recovery use those: a recovery
+ * made with Berkeley DB's defaults (a 256 KB cache) left every program a cache too small
+ * for the election, and its own replay read and wrote each page many times over. */
+static cv_err env_config(DB_ENV *env)
+{
+	int rc;
+
+	if ((rc = env->set_cachesize(env, 0, ST_CACHE_BYTES, 1)) != 0 ||
+	    (rc = env->set_lg_bsize(env, ST_LOG_BUFFER)) != 0 ||
+	    (rc = env->set_lk_max_locks(env, ST_MAX_LOCKS)) != 0 ||
+	    (rc = env->set_lk_max_lockers(env, ST_MAX_LOCKERS)) != 0 ||
+	    (rc = env->set_lk_max_objects(env, ST_MAX_OBJECTS)) != 0 ||
+	    (rc = env->set_tx_max(env, ST_MAX_TXNS)) != 0 ||
+	    (rc = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+	    (rc = env->set_timeout(env, ST_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
+	    (rc = env->set_flags(env, DB_TIME_NOTGRANTED, 1)) != 0 ||
+	    (rc = env->set_thread_count(env, ST_THREADS)) != 0 ||
+	    (rc = env->set_isalive(env, is_alive)) != 0)
+		return cv_st_dberr(rc);
+	return CV_OK;
 }
 
 /* ---- encryption at rest ---- */
@@ -411,11 +434,13 @@ static bool key_opens(const char *dir, const char *passwd)
 }
 
 /* The key of the store in dir, checked before anything opens the environment: read
- * from key_file (made first when a new environment is created with one named that does
- * not exist) and tried on meta.db. With no key_file and no default key file, passwd is
- * "" and nothing more is checked (the unencrypted store's open is as before encryption
- * existed; cv_st_key_load tells an encrypted store whose key file is gone by its
- * ST_REGIONS_ID). CV_E_STORE_KEY, said on stderr, when the key is not the store's. */
+ * from key_file, or the default key file when NULL (either made first when a new
+ * environment is created and the file does not exist: a new store is encrypted unless
+ * key_file is CV_STORE_KEY_NONE) and tried on meta.db. An existing store made without
+ * a key, opened with no key_file and no default key file, has passwd "" and nothing
+ * more is checked (its open is as before encryption existed; cv_st_key_load tells an
+ * encrypted store whose key file is gone by its ST_REGIONS_ID). CV_E_STORE_KEY, said
+ * on stderr, when the key is not the store's. */
 static cv_err store_key(const char *dir, const char *key_file, bool exists, bool create,
                         char passwd[CV_STORE_KEY_HEX + 1])
 {
@@ -560,7 +585,7 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 		return CV_E_NOT_FOUND;
 	if (strlen(dir) >= sizeof s->dir)
 		return CV_E_TOO_LARGE;
-	exists = env_exists(dir);
+	exists = cv_st_env_exists(dir);
 	if (!(flags & CV_STORE_CREATE) && !exists)
 		return CV_E_NOT_FOUND;
 	if ((flags & CV_STORE_CREATE) && mkdir(dir, 0700) != 0 && errno != EEXIST)
@@ -597,20 +622,8 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 	if ((e = cv_st_env_at_rest(env, dir, s->passwd)) != CV_OK)
 		goto err;
 	env->set_msgcall(env, msgcall);
-	if ((rc = env->set_cachesize(env, 0, ST_CACHE_BYTES, 1)) != 0 ||
-	    (rc = env->set_lg_bsize(env, ST_LOG_BUFFER)) != 0 ||
-	    (rc = env->set_lk_max_locks(env, ST_MAX_LOCKS)) != 0 ||
-	    (rc = env->set_lk_max_lockers(env, ST_MAX_LOCKERS)) != 0 ||
-	    (rc = env->set_lk_max_objects(env, ST_MAX_OBJECTS)) != 0 ||
-	    (rc = env->set_tx_max(env, ST_MAX_TXNS)) != 0 ||
-	    (rc = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
-	    (rc = env->set_timeout(env, ST_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT)) != 0 ||
-	    (rc = env->set_flags(env, DB_TIME_NOTGRANTED, 1)) != 0 ||
-	    (rc = env->set_thread_count(env, ST_THREADS)) != 0 ||
-	    (rc = env->set_isalive(env, is_alive)) != 0) {
-		e = cv_st_dberr(rc);
+	if ((e = env_config(env)) != CV_OK)
 		goto err;
-	}
 	/* DB_REGISTER notices processes that died with the environment open; DB_FAILCHK
 	 * makes that first try failchk (abort their transactions, release their locks)
 	 * so the live processes carry on, and only when that cannot work does DB_RECOVER
@@ -1977,12 +1990,13 @@ static cv_err recover_copy(const char *dir, const char *passwd)
 
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return cv_st_dberr(rc);
-	if (cv_st_env_at_rest(env, dir, passwd) != CV_OK) {
+	if (cv_st_env_at_rest(env, dir, passwd) != CV_OK || env_config(env) != CV_OK) {
 		env->close(env, 0);
 		return CV_E_STORE;
 	}
 	/* private: the regions in this process's memory, gone with the handle; the copy
-	 * stays under the store's key */
+	 * stays under the store's key. The store's cache, so the replay of the copied log
+	 * reads and writes (decrypts and encrypts) each page once. */
 	rc = env->open(env, dir, ST_ENV_FLAGS | DB_PRIVATE | DB_RECOVER_FATAL, 0600);
 	env->close(env, 0);
 	return rc == 0 ? CV_OK : CV_E_STORE;
@@ -2038,20 +2052,35 @@ static cv_err recover_with(const char *dir, const char *passwd, bool keep_region
 		(void)unlink(path);
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return cv_st_dberr(rc);
-	if ((e = cv_st_env_at_rest(env, dir, passwd)) != CV_OK) {
+	if ((e = cv_st_env_at_rest(env, dir, passwd)) != CV_OK || (e = env_config(env)) != CV_OK) {
 		env->close(env, 0);
 		return e;
 	}
-	/* no DB_REGISTER: recovery runs whatever the register says, and the regions are
-	 * made anew */
-	rc = env->open(env, dir, cv_st_env_flags(passwd) | DB_RECOVER, 0600);
+	/* The register is new, so DB_REGISTER | DB_RECOVER recovers (whatever any earlier
+	 * register said) and makes the regions anew; and this handle's registration, ended
+	 * by its close, leaves a register with no process in it. The next opener then
+	 * joins the regions as they are: with no register it would take itself for the
+	 * first process and recover again, every other opener waiting on it. Not for a
+	 * replicated store: its regions need the replication subsystem, which its
+	 * replication process (the first to open) makes when it recovers again. */
+	rc = env->open(env, dir,
+	               cv_st_env_flags(passwd) | DB_RECOVER |
+	                   (cv_st_cluster_open_flags(dir) == 0 ? DB_REGISTER : 0),
+	               0600);
 	env->close(env, 0);
 	if (passwd[0] == '\0') /* unencrypted: the regions stay in their files */
 		return rc == 0 ? CV_OK : CV_E_STORE;
 	/* The regions stay, in system memory, for the processes that open it next (the
 	 * last of them to close removes them). Else they go: recovery ends in a
-	 * checkpoint, so the files hold every committed page. */
-	if (rc == 0 && !keep_regions)
+	 * checkpoint, so the files hold every committed page. With the regions goes the
+	 * register: the next opener then takes itself for the first, recovers (nothing is
+	 * left to replay) and makes the regions under the register's exclusive lock while
+	 * the others wait. Openers that found a register and no regions would make them
+	 * all at once, and a shared memory region raced for so can leave the others
+	 * waiting on it for seconds. */
+	if (rc == 0 && !keep_regions) {
 		remove_regions(dir, passwd);
+		(void)unlink(path);
+	}
 	return rc == 0 ? CV_OK : rc == EINVAL || rc == EPERM ? CV_E_STORE_KEY : CV_E_STORE;
 }

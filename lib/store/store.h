@@ -23,11 +23,11 @@ typedef struct cv_store cv_store;
 
 #define CV_STORE_CREATE 0x1 /* create the environment if it does not exist */
 
-/* The store key, when the operator asks for encryption at rest (it is off by default:
- * an encrypted environment keeps its regions in system memory, and recovery after a
- * crash is several times slower so; README, "The store key"). A store is encrypted when
- * it is created with a key file named, or with the default key file existing; else it
- * is unencrypted for its whole life (chainvote rekey moves it to an encrypted one).
+/* The store key: encryption at rest is the default (README, "The store key"). A new
+ * store is encrypted, under the key file named or the default one (made when missing),
+ * unless it is created with CV_STORE_KEY_NONE; then it is unencrypted for its whole
+ * life (chainvote rekey moves it to an encrypted one), as is a store made before
+ * encryption was the default.
  * Every database and log file of an encrypted environment is encrypted with
  * Berkeley DB's AES (DB_ENCRYPT_AES: AES-128-CBC, the key derived from the password by
  * SHA-1, each page and log record checked with HMAC-SHA1) under the password held in a
@@ -37,8 +37,9 @@ typedef struct cv_store cv_store;
  * files, and the last handle to close removes them. Without the key the store cannot
  * be opened, recovered or restored; there is no other copy of it. */
 #define CV_STORE_KEY_HEX 64
-/* key_file value that opens an unencrypted store (made so, or from before encryption):
- * benchmarks, and the way to encrypt one (cv_store_rekey). */
+/* key_file value that makes or opens an unencrypted store (the explicit opt-out; such a
+ * store, or one from before encryption, also opens with no key_file): benchmarks, and
+ * the way to encrypt one (cv_store_rekey). */
 #define CV_STORE_KEY_NONE "none"
 /* The default key file of the environment in dir: keys/store.key beside dir, outside the
  * directory that backups copy (DATA/election -> DATA/keys/store.key). CV_E_TOO_LARGE
@@ -49,12 +50,13 @@ cv_err cv_store_key_default(const char *dir, char *out, size_t n);
 cv_err cv_store_key_create(const char *path);
 
 /* Opens (and with CV_STORE_CREATE creates) the environment in dir with the key in
- * key_file (NULL: cv_store_key_default when that file exists, else none: an unencrypted
- * store, opened exactly as before encryption existed). Creating a new environment with a
- * key_file that does not exist makes the key first. CV_E_STORE_KEY (the reason on stderr) when the
- * key file is missing for an existing store, is open to others, is malformed or is not the store's
- * key, and when an unencrypted store is opened with a key. Runs recovery when the register says a
- * process died. One handle per process (not per thread). */
+ * key_file (NULL: cv_store_key_default; an existing store made without a key, when that
+ * file does not exist, opens unencrypted exactly as before encryption existed).
+ * Creating a new environment with a key file (named or the default) that does not exist
+ * makes the key first; CV_STORE_KEY_NONE creates an unencrypted one. CV_E_STORE_KEY (the reason on
+ * stderr) when the key file is missing for an existing store, is open to others, is malformed or is
+ * not the store's key, and when an unencrypted store is opened with a key. Runs recovery when the
+ * register says a process died. One handle per process (not per thread). */
 cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, cv_store **out);
 /* cv_store_open_key with the default key file. */
 cv_err cv_store_open(const char *dir, unsigned flags, cv_store **out);

@@ -102,8 +102,7 @@ bool cv_st_cluster_commit_durable(void);
 /* Every environment open: the subsystems. An encrypted environment adds DB_SYSTEM_MEM
  * (cv_st_env_flags): its regions in SysV shared memory (cv_st_env_at_rest) rather than
  * in __db.* files of the directory, because the cache holds pages decrypted and the
- * first region the key. An unencrypted one keeps them in files (recovery after a crash
- * is several times faster so: README, "The store key"). */
+ * first region the key. An unencrypted one keeps them in files. */
 #define ST_ENV_FLAGS (DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL)
 /* ST_ENV_FLAGS for a shared (not DB_PRIVATE) open of an environment under passwd ("":
  * none). */
@@ -117,10 +116,13 @@ cv_err cv_st_env_at_rest(DB_ENV *env, const char *dir, const char *passwd);
  * of the id of its regions' shared memory segments (made at its first open under a key):
  * a store that has it is encrypted, which a stat tells before anything joins it. */
 #define ST_REGIONS_ID "regions.id"
+/* Whether dir holds an environment (its meta.db); without CV_STORE_CREATE nothing is
+ * created. */
+bool cv_st_env_exists(const char *dir);
 /* Reads the key for the environment in dir: key_file, or the default when NULL, into
  * passwd[CV_STORE_KEY_HEX + 1] ("" for CV_STORE_KEY_NONE, and for no key_file when the
- * default does not exist and dir has no ST_REGIONS_ID: a store nobody asked to
- * encrypt); path[n] gets the file's name. CV_E_NOT_FOUND when the key file does not
+ * default does not exist and dir holds a store with no ST_REGIONS_ID: one made without
+ * a key); path[n] gets the file's name. CV_E_NOT_FOUND when the key file does not
  * exist for a store that needs it; CV_E_STORE_KEY (said on stderr)
  * when it is not a regular file, is open to group or others, or is malformed. */
 cv_err cv_st_key_load(const char *dir, const char *key_file, char *passwd, char *path, size_t n);

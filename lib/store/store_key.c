@@ -123,11 +123,16 @@ cv_err cv_st_key_load(const char *dir, const char *key_file, char *passwd, char 
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		/* encryption is asked for: no key named and none at the default place is an
-		 * unencrypted store, unless it was made encrypted (told by a stat, before
-		 * anything joins it: an open without the key would wreck its regions) */
+		/* Encrypted is the default: no key named and none at the default place is
+		 * an unencrypted store only when one exists already, made without a key
+		 * (`--store-key none`, or before encryption was the default) and not made
+		 * encrypted (told by a stat, before anything joins it: an open without the
+		 * key would wreck its regions). A new store gets the default key
+		 * (store_key in store.c makes it). */
 		if (errno == ENOENT)
-			return key_file == NULL && !encrypted_store(dir) ? CV_OK : CV_E_NOT_FOUND;
+			return key_file == NULL && !encrypted_store(dir) && cv_st_env_exists(dir)
+			           ? CV_OK
+			           : CV_E_NOT_FOUND;
 		fprintf(stderr, "chainvote store: key file %s: %s\n", path, strerror(errno));
 		return CV_E_STORE_KEY;
 	}
