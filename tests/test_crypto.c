@@ -92,6 +92,24 @@ static void hex_rejects_uppercase(void)
 	CHECK_EQ_INT(cv_hex_decode("abcd", out, 2), CV_OK);
 }
 
+/* The prefix form reads the first 2n chars of a longer text, by the same rule. */
+static void hex_prefix_reads_in_place(void)
+{
+	uint8_t out[2] = {0x55, 0x55};
+
+	CHECK_EQ_INT(cv_hex_decode_prefix("abcd\"rest", out, 2), CV_OK);
+	CHECK(out[0] == 0xab && out[1] == 0xcd);
+	CHECK_EQ_INT(cv_hex_decode_prefix("009f", out, 2), CV_OK);
+	CHECK(out[0] == 0x00 && out[1] == 0x9f);
+	out[0] = out[1] = 0x55;
+	CHECK_EQ_INT(cv_hex_decode_prefix("abCd\"", out, 2), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_hex_decode_prefix("ab\\d\"", out, 2), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_hex_decode_prefix("ab\0d\"", out, 2), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_hex_decode_prefix(NULL, out, 2), CV_E_MALFORMED);
+	CHECK_EQ_INT(out[0], 0x55); /* nothing written on failure */
+	CHECK_EQ_INT(out[1], 0x55);
+}
+
 /* ---- buffers and texts */
 
 static void buf_encodes_big_endian(void)
@@ -742,15 +760,25 @@ struct verify_job {
 	int failures;
 };
 
+/* Each thread decodes keys into its own key object: a key refused there (off the curve)
+ * leaves nothing behind for the next check. */
 static void *verify_many(void *arg)
 {
 	struct verify_job *job = arg;
+	uint8_t off_curve[CV_KEY_LEN];
 	int i;
 
+	memcpy(off_curve, job->key, CV_KEY_LEN);
+	off_curve[64] ^= 0x01;
 	for (i = 0; i < 200; i++) {
 		if (cv_verify(job->key, msg, sizeof msg, job->sig) != CV_OK)
 			job->failures++;
+		if (cv_verify(off_curve, msg, sizeof msg, job->sig) != CV_E_BAD_KEY ||
+		    cv_pubkey_check(off_curve) != CV_E_BAD_KEY)
+			job->failures++;
 		if (cv_verify(job->key, msg, sizeof msg - 1, job->sig) != CV_E_BAD_SIGNATURE)
+			job->failures++;
+		if (cv_verify(job->key, msg, sizeof msg, job->sig) != CV_OK)
 			job->failures++;
 	}
 	return NULL;
@@ -799,6 +827,7 @@ int main(void)
 	RUN(hex_rejects_wrong_length);
 	RUN(hex_rejects_non_hex_chars);
 	RUN(hex_rejects_uppercase);
+	RUN(hex_prefix_reads_in_place);
 	RUN(buf_encodes_big_endian);
 	RUN(buf_grows_over_many_appends);
 	RUN(buf_text_accepts_200_bytes);

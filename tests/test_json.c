@@ -873,7 +873,9 @@ static void stream_reads_a_large_roll_apart(void)
 	/* the last three are a key's length in the text, as the in-place decoding sees it:
 	 * uppercase, a letter past f, and 128 hex with an escaped backslash */
 	static const char *const bad[] = {
-	    "04ab", "not hex at all", "0",
+	    "04ab",
+	    "not hex at all",
+	    "0",
 	    "04ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB"
 	    "ABABABABABABABABABABABABABABABABABABABABABABABAB",
 	    "04abababababababababababababababababababababababababababababababababababababababab"
