@@ -126,6 +126,24 @@ bool cv_st_env_exists(const char *dir);
  * exist for a store that needs it; CV_E_STORE_KEY (said on stderr)
  * when it is not a regular file, is open to group or others, or is malformed. */
 cv_err cv_st_key_load(const char *dir, const char *key_file, char *passwd, char *path, size_t n);
+/* Shared by store.c (the environment, opening and closing), store_registry.c and
+ * store_recover.c. cv_st_env_config sets the environment's sizes and lock policy on a new
+ * DB_ENV handle that may create its regions; cv_st_remove_regions removes the regions of
+ * dir's environment once nobody has it open; cv_st_key_opens says whether passwd ("" for
+ * none) opens dir's meta.db; cv_st_alive_cache_reset forgets the liveness answers cached
+ * for failchk. */
+cv_err cv_st_env_config(DB_ENV *env);
+void cv_st_remove_regions(const char *dir, const char *passwd);
+bool cv_st_key_opens(const char *dir, const char *passwd);
+void cv_st_alive_cache_reset(void);
+/* Recovery of dir's environment under passwd, made with the store's sizes; an encrypted
+ * environment's regions are removed after it unless keep_regions (store_recover.c). */
+cv_err cv_st_recover_with(const char *dir, const char *passwd, bool keep_regions);
+/* Opens every database of the handle (creating the missing ones when create is set),
+ * retrying on the lock timeouts a dead process leaves; releases an election handle's own
+ * part: its databases, its genesis cache, itself (store.c). */
+cv_err cv_st_open_dbs_patiently(cv_store *s, bool create);
+void cv_st_election_free(cv_store *s);
 
 /* Internal results of the transaction loop, never returned to callers: the operation
  * hit a deadlock (or a lock timeout) and is retried after the abort. Out of the range

@@ -1,0 +1,344 @@
+/* The encodings of stored records: text, settings, headers, votes and blocks (a secret
+ * election's leaves too). Decoders are bounded: a record that does not parse is
+ * CV_E_STORE. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+/* ---- encodings ---- */
+
+/* A bounded reader over a stored record: any read past the end sets bad. */
+typedef struct reader {
+	const uint8_t *p;
+	size_t n, off;
+	bool bad;
+} reader;
+
+static const uint8_t *rd(reader *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (r->bad || r->n - r->off < n) {
+		r->bad = true;
+		return NULL;
+	}
+	p = r->p + r->off;
+	r->off += n;
+	return p;
+}
+
+static uint8_t rd_u8(reader *r)
+{
+	const uint8_t *p = rd(r, 1);
+	return p ? p[0] : 0;
+}
+
+static uint32_t rd_u32(reader *r)
+{
+	const uint8_t *p = rd(r, 4);
+	return p ? cv_get_u32(p) : 0;
+}
+
+static uint64_t rd_u64(reader *r)
+{
+	const uint8_t *p = rd(r, 8);
+	return p ? cv_get_u64(p) : 0;
+}
+
+static void rd_copy(reader *r, void *out, size_t n)
+{
+	const uint8_t *p = rd(r, n);
+
+	if (p)
+		memcpy(out, p, n);
+	else
+		memset(out, 0, n);
+}
+
+/* text(s) into out[CV_TEXT_MAX + 1] */
+static void rd_text(reader *r, char *out)
+{
+	const uint8_t *p = rd(r, 2);
+	size_t len = p ? ((size_t)p[0] << 8 | p[1]) : 0;
+
+	out[0] = '\0';
+	if (len > CV_TEXT_MAX) {
+		r->bad = true;
+		return;
+	}
+	p = rd(r, len);
+	if (p == NULL)
+		return;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	if (strlen(out) != len)
+		r->bad = true;
+}
+
+cv_err cv_st_text_decode(const uint8_t *p, size_t n, char *out)
+{
+	reader r = {p, n, 0, false};
+
+	rd_text(&r, out);
+	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+}
+
+cv_err cv_st_settings_encode(const cv_settings *st, cv_buf *b)
+{
+	cv_err e = cv_buf_text(b, st->election.title);
+
+	if (e != CV_OK)
+		return e;
+	cv_buf_u8(b, st->election.threshold);
+	cv_buf_u8(b, st->election.difficulty);
+	cv_buf_u32(b, st->election.max_block_votes);
+	cv_buf_u64(b, st->election.opens);
+	cv_buf_u64(b, st->election.closes);
+	cv_buf_u8(b, st->results_after_close ? 1 : 0);
+	/* a secret election's record goes on; an open one's keeps its old bytes */
+	if (st->secret) {
+		cv_buf_u8(b, 1);
+		cv_buf_u8(b, st->quorum);
+	}
+	return b->failed ? CV_E_NOMEM : CV_OK;
+}
+
+cv_err cv_st_settings_decode(const uint8_t *p, size_t n, cv_settings *st)
+{
+	reader r = {p, n, 0, false};
+
+	memset(st, 0, sizeof *st);
+	rd_text(&r, st->election.title);
+	st->election.threshold = rd_u8(&r);
+	st->election.difficulty = rd_u8(&r);
+	st->election.max_block_votes = rd_u32(&r);
+	st->election.opens = rd_u64(&r);
+	st->election.closes = rd_u64(&r);
+	st->results_after_close = rd_u8(&r) != 0;
+	if (!r.bad && r.off < n) {
+		st->secret = rd_u8(&r) == 1;
+		st->quorum = rd_u8(&r);
+		if (!st->secret)
+			r.bad = true;
+	}
+	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+}
+
+cv_err cv_st_header_decode(const uint8_t *p, size_t n, cv_header *h)
+{
+	reader r = {p, n, 0, false};
+
+	h->version = rd_u32(&r);
+	h->height = rd_u64(&r);
+	rd_copy(&r, h->prev_hash, CV_HASH_LEN);
+	rd_copy(&r, h->merkle_root, CV_HASH_LEN);
+	h->timestamp = rd_u64(&r);
+	h->difficulty = rd_u32(&r);
+	h->nonce = rd_u64(&r);
+	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+}
+
+static void vote_read(reader *r, cv_vote *v)
+{
+	const uint8_t *tag = rd(r, strlen(CV_TAG_VOTE));
+
+	if (tag != NULL && memcmp(tag, CV_TAG_VOTE, strlen(CV_TAG_VOTE)) != 0)
+		r->bad = true;
+	rd_copy(r, v->election_id, CV_HASH_LEN);
+	rd_copy(r, v->voter_key, CV_KEY_LEN);
+	v->candidate_id = rd_u32(r);
+	v->timestamp = rd_u64(r);
+	rd_copy(r, v->signature, CV_SIG_LEN);
+}
+
+cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v)
+{
+	reader r = {p, n, 0, false};
+
+	vote_read(&r, v);
+	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+}
+
+/* A secret election's block (DESIGN section 6) keeps its leaves as they are hashed:
+ * after the hash, u32 ST_SECRET_MARK (a vote count no block can have), then u32 n ||
+ * n × (u32 len || ballot leaf) and u32 m || m × (u32 len || decryption leaf). An open
+ * election's record has the vote count there, so its bytes are what they always were. */
+#define ST_SECRET_MARK UINT32_MAX
+
+static cv_err secret_leaves_encode(const cv_block *b, cv_buf *out)
+{
+	cv_buf leaf = {0};
+	cv_err e = CV_OK;
+
+	cv_buf_u32(out, ST_SECRET_MARK);
+	cv_buf_u32(out, (uint32_t)b->n_ballots);
+	for (size_t i = 0; e == CV_OK && i < b->n_ballots; i++) {
+		cv_buf_reset(&leaf);
+		if ((e = cv_ballot_leaf(&b->ballots[i], &leaf)) == CV_OK) {
+			cv_buf_u32(out, (uint32_t)leaf.len);
+			cv_buf_put(out, leaf.data, leaf.len);
+		}
+	}
+	cv_buf_u32(out, (uint32_t)b->n_decryptions);
+	for (size_t i = 0; e == CV_OK && i < b->n_decryptions; i++) {
+		cv_buf_reset(&leaf);
+		if ((e = cv_decryption_leaf(&b->decryptions[i], &leaf)) == CV_OK) {
+			cv_buf_u32(out, (uint32_t)leaf.len);
+			cv_buf_put(out, leaf.data, leaf.len);
+		}
+	}
+	cv_buf_free(&leaf);
+	return e != CV_OK ? e : out->failed ? CV_E_NOMEM : CV_OK;
+}
+
+/* The leaves secret_leaves_encode wrote, after the mark; each count is bounded by the
+ * bytes left before anything is allocated. */
+static cv_err secret_leaves_decode(reader *r, cv_block *b)
+{
+	uint32_t n, len;
+	const uint8_t *p;
+
+	b->secret = true;
+	n = rd_u32(r);
+	if (r->bad || n > (r->n - r->off) / 4)
+		return CV_E_STORE;
+	if (n > 0 && (b->ballots = calloc(n, sizeof *b->ballots)) == NULL)
+		return CV_E_NOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		len = rd_u32(r);
+		if ((p = rd(r, len)) == NULL ||
+		    cv_ballot_from_leaf(p, len, &b->ballots[i]) != CV_OK)
+			return CV_E_STORE;
+		b->n_ballots = i + 1;
+	}
+	n = rd_u32(r);
+	if (r->bad || n > (r->n - r->off) / 4)
+		return CV_E_STORE;
+	if (n > 0 && (b->decryptions = calloc(n, sizeof *b->decryptions)) == NULL)
+		return CV_E_NOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		len = rd_u32(r);
+		if ((p = rd(r, len)) == NULL ||
+		    cv_decryption_from_leaf(p, len, &b->decryptions[i]) != CV_OK)
+			return CV_E_STORE;
+		b->n_decryptions = i + 1;
+	}
+	return CV_OK;
+}
+
+cv_err cv_st_block_encode(const cv_block *b, cv_buf *out)
+{
+	uint8_t hdr[CV_HEADER_LEN], leaf[CV_LEAF_LEN];
+
+	cv_header_encode(&b->header, hdr);
+	cv_buf_put(out, hdr, sizeof hdr);
+	cv_buf_put(out, b->hash, CV_HASH_LEN);
+	if (b->secret) {
+		cv_err e = secret_leaves_encode(b, out);
+
+		if (e != CV_OK)
+			return e;
+	} else {
+		cv_buf_u32(out, (uint32_t)b->n_votes);
+		for (size_t i = 0; i < b->n_votes; i++) {
+			cv_vote_leaf(&b->votes[i], leaf);
+			cv_buf_put(out, leaf, sizeof leaf);
+		}
+	}
+	cv_buf_u32(out, (uint32_t)b->n_approvals);
+	for (size_t i = 0; i < b->n_approvals; i++) {
+		cv_buf_put(out, b->approvals[i].validator_key, CV_KEY_LEN);
+		cv_buf_put(out, b->approvals[i].signature, CV_SIG_LEN);
+	}
+	if (b->has_seal) {
+		uint8_t seal[CV_SEAL_LEN];
+
+		cv_seal_leaf(&b->seal, seal);
+		cv_buf_put(out, seal, sizeof seal);
+	}
+	if (b->change != NULL) {
+		cv_err e = cv_change_leaf(b->change, out);
+
+		if (e != CV_OK)
+			return e;
+	}
+	return out->failed ? CV_E_NOMEM : CV_OK;
+}
+
+cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
+{
+	reader r = {p, n, 0, false};
+	const uint8_t *hdr;
+	uint32_t nv, na;
+	cv_err e = CV_E_STORE;
+
+	memset(b, 0, sizeof *b);
+	hdr = rd(&r, CV_HEADER_LEN);
+	if (hdr == NULL || cv_st_header_decode(hdr, CV_HEADER_LEN, &b->header) != CV_OK)
+		goto err;
+	rd_copy(&r, b->hash, CV_HASH_LEN);
+	nv = rd_u32(&r);
+	if (!r.bad && nv == ST_SECRET_MARK) {
+		if ((e = secret_leaves_decode(&r, b)) != CV_OK)
+			goto err;
+		nv = 0;
+		e = CV_E_STORE;
+	}
+	/* Bounded by the record's size before any allocation. */
+	if (r.bad || nv > (r.n - r.off) / CV_LEAF_LEN)
+		goto err;
+	if (nv > 0) {
+		b->votes = calloc(nv, sizeof *b->votes);
+		if (b->votes == NULL) {
+			e = CV_E_NOMEM;
+			goto err;
+		}
+	}
+	b->n_votes = nv;
+	for (uint32_t i = 0; i < nv; i++)
+		vote_read(&r, &b->votes[i]);
+	na = rd_u32(&r);
+	if (r.bad || na > (r.n - r.off) / (CV_KEY_LEN + CV_SIG_LEN))
+		goto err;
+	if (na > 0) {
+		b->approvals = calloc(na, sizeof *b->approvals);
+		if (b->approvals == NULL) {
+			e = CV_E_NOMEM;
+			goto err;
+		}
+	}
+	b->n_approvals = na;
+	for (uint32_t i = 0; i < na; i++) {
+		rd_copy(&r, b->approvals[i].validator_key, CV_KEY_LEN);
+		rd_copy(&r, b->approvals[i].signature, CV_SIG_LEN);
+	}
+	if (!r.bad && n - r.off == CV_SEAL_LEN) {
+		const uint8_t *leaf = rd(&r, CV_SEAL_LEN);
+
+		if (memcmp(leaf, CV_TAG_SEAL, 16) != 0)
+			goto err;
+		b->has_seal = true;
+		memcpy(b->seal.election_id, leaf + 16, CV_HASH_LEN);
+		b->seal.closed_at = cv_get_u64(leaf + 16 + CV_HASH_LEN);
+	}
+	/* a change block's leaf is the rest of the record, after its approvals */
+	if (!r.bad && n - r.off > strlen(CV_TAG_CHANGE) &&
+	    memcmp(p + r.off, CV_TAG_CHANGE, strlen(CV_TAG_CHANGE)) == 0) {
+		if ((b->change = calloc(1, sizeof *b->change)) == NULL) {
+			e = CV_E_NOMEM;
+			goto err;
+		}
+		if ((e = cv_change_from_leaf(p + r.off, n - r.off, b->change)) != CV_OK) {
+			e = e == CV_E_NOMEM ? e : CV_E_STORE;
+			goto err;
+		}
+		r.off = n;
+	}
+	if (r.bad || r.off != n)
+		goto err;
+	return CV_OK;
+err:
+	cv_block_free(b);
+	return e;
+}
