@@ -107,7 +107,7 @@ static __thread struct {
 } alive_cache[ALIVE_CACHE];
 static __thread unsigned alive_next;
 
-static long long mono_ns(void)
+long long cv_st_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -156,7 +156,7 @@ static int is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
 	(void)flags;
 	if (pid == getpid())
 		return 1;
-	now = mono_ns();
+	now = cv_st_mono_ns();
 	for (unsigned i = 0; i < ALIVE_CACHE; i++)
 		if (alive_cache[i].pid == pid && now - alive_cache[i].at < ALIVE_TTL_NS)
 			return alive_cache[i].alive;

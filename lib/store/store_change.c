@@ -4,7 +4,6 @@
  * when a change block commits. The rules are cv_check_change's; nothing is judged here. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "store_impl.h"
 
@@ -74,14 +73,6 @@ static cv_err count_op(cv_store *s, DB_TXN *txn, void *ctx)
 static const cv_params *params_current(cv_store *s)
 {
 	return s->n_params ? s->params[s->n_params - 1] : NULL;
-}
-
-long long cv_st_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* The parameters in force; recent: those of a count read less than ST_PARAMS_RECENT_NS

@@ -311,7 +311,8 @@ cv_err cv_st_params(cv_store *s, const cv_params **out);
  * read it less than ST_PARAMS_RECENT_NS ago: the parameters may then be older than a
  * change just committed; params->n_changes says which they are. */
 #define ST_PARAMS_RECENT_NS (100 * 1000000LL)
-/* CLOCK_MONOTONIC in ns, for the trust windows above and in store_pool.c. */
+/* CLOCK_MONOTONIC in ns (store.c), for the trust windows above and in store_pool.c, and
+ * the liveness cache's ages. */
 long long cv_st_mono_ns(void);
 cv_err cv_st_params_recent(cv_store *s, const cv_params **out);
 /* The settings' closes and difficulty replaced by those in force, inside txn. */
