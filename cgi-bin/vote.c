@@ -93,8 +93,6 @@ static cv_err post_vote(cv_req *r)
 {
 	cv_vote v;
 	cv_acceptance acc;
-	uint8_t txid[CV_HASH_LEN];
-	json_object *o;
 	cv_err e;
 
 	/* a ballot says so by its ciphertexts; the store refuses either in the wrong mode */
@@ -107,20 +105,10 @@ static cv_err post_vote(cv_req *r)
 			    "\"timestamp\", \"signature\"}.";
 		return e;
 	}
-	/* signed first, so that nothing can fail between the durable write and the 202;
-	 * the acceptance leaves this process only once the vote is in the pool */
-	cv_vote_txid(&v, txid);
-	if ((e = cv_acceptance_sign(service_key, txid, cv_now(), &acc)) != CV_OK)
+	/* the acceptance leaves this process only once the vote is in the pool */
+	if ((e = cv_req_add_vote(r, &v, service_key, &acc)) != CV_OK)
 		return e;
-	if ((e = cv_req_add_vote(r, &v, acc.accepted_at, txid)) != CV_OK)
-		return e;
-	o = json_object_new_object();
-	if (o != NULL) {
-		cv_json_add_hex(o, "txid", txid, CV_HASH_LEN);
-		json_object_object_add(o, "status", json_object_new_string("pending"));
-		json_object_object_add(o, "acceptance", cv_acceptance_to_json(&acc));
-	}
-	return cv_reply_json(r, 202, o);
+	return reply_accepted(r, acc.txid, &acc);
 }
 
 /* POST /api/decryptions: a trustee's decryption share (DESIGN 6.1) once the seal is

@@ -250,15 +250,20 @@ cv_err cv_sv_commit_vote(cv_store *s, const cv_vote *v, uint64_t now, uint64_t n
 /* The vote is checked on the rule parameters its worker read last (up to 100 ms old),
  * and its batch writes it only if they are still those in force; if not (a change
  * committed meanwhile: CV_E_BUSY), or if the batch was busy, it is checked again on
- * the parameters in force and queued once more. */
-cv_err cv_req_add_vote(cv_req *r, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN])
+ * the parameters in force and queued once more, with the acceptance signed at the
+ * first check (the same time, the same vote). */
+cv_err cv_req_add_vote(cv_req *r, const cv_vote *v, const cv_privkey *service_key,
+                       cv_acceptance *acc)
 {
-	uint64_t n_changes;
+	uint8_t txid[CV_HASH_LEN];
+	uint64_t now = cv_now(), n_changes;
 	cv_err e;
 
 	for (int recent = 1;; recent = 0) {
 		if ((e = cv_store_check_vote_at(r->store, v, now, recent, txid, &n_changes)) !=
 		    CV_OK)
+			return e;
+		if (recent && (e = cv_acceptance_sign(service_key, txid, now, acc)) != CV_OK)
 			return e;
 		e = cv_sv_commit_vote(r->store, v, now, n_changes);
 		if (e != CV_E_BUSY || !recent)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <fcgiapp.h>
 #include <json-c/json.h>
+#include "acceptance.h"
 #include "chain.h"
 #include "err.h"
 #include "api.h"
@@ -168,10 +169,15 @@ cv_err cv_req_arg_hash(cv_req *r, size_t i, uint8_t out[CV_HASH_LEN]);
 /* Admits a vote as cv_store_add_vote does (the checks, the signature first, in this
  * worker; then the write), but the write goes with those of the other workers that
  * arrive at the same time: one transaction and one log flush for all (group commit).
- * CV_OK (and the txid) only once the vote is durable in the pool; a refusal says why
- * (CV_E_ALREADY_VOTED for a double vote, whatever else the batch held); CV_E_RECOVER
- * when the worker that wrote the batch died: the vote may or may not be in. */
-cv_err cv_req_add_vote(cv_req *r, const cv_vote *v, uint64_t now, uint8_t txid[CV_HASH_LEN]);
+ * The acceptance (*acc: the vote's txid, the time its rules were checked at, signed
+ * with service_key) is signed once the checks have passed and before the write, so
+ * that a refused vote costs no signature and nothing can fail between the durable
+ * write and the answer. CV_OK only once the vote is durable in the pool; a refusal
+ * says why (CV_E_ALREADY_VOTED for a double vote, whatever else the batch held);
+ * CV_E_RECOVER when the worker that wrote the batch died: the vote may or may not be
+ * in. */
+cv_err cv_req_add_vote(cv_req *r, const cv_vote *v, const cv_privkey *service_key,
+                       cv_acceptance *acc);
 
 /* ---- answers ---- */
 
