@@ -236,6 +236,11 @@ def at_rest(sysm, key, needles, backups, live):
     os.makedirs(os.path.dirname(fresh))
     chainvote_fails_on_key("a backup does not restore without its key",
                            "restore", "--data", fresh, backups[1])
+    res.check("the failed restore leaves no directory behind", not os.path.exists(fresh),
+              str(os.listdir(fresh)) if os.path.isdir(fresh) else "")
+    r = chainvote("restore", "--data", fresh, "--store-key", key, backups[1])
+    res.check("the same restore run again with the key succeeds", r.returncode == 0,
+              r.stdout + r.stderr)
     fresh2 = os.path.join(sysm.tmp, "restored-key", "election")
     os.makedirs(os.path.dirname(fresh2))
     r = chainvote("restore", "--data", fresh2, "--store-key", key, backups[1])

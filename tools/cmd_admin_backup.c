@@ -169,8 +169,9 @@ int cmd_backup(int argc, char **argv)
 static const char restore_usage[] =
     "usage: chainvote restore --data DIR [--store-key FILE] BACKUP\n"
     "Makes the new data directory DIR from BACKUP (made by chainvote backup): copies its\n"
-    "files, syncs them to disk and opens the result to check it. DIR must not exist; stop\n"
-    "the service, move the old directory aside, restore, start the service.\n"
+    "files, syncs them to disk and opens the result to check it (a restore that fails\n"
+    "removes DIR again). DIR must not exist; stop the service, move the old directory\n"
+    "aside, restore, start the service.\n"
     "  --store-key FILE  the key the backup was made under (default: DIR's key,\n"
     "                    keys/store.key beside DIR); when DIR has no key there yet, FILE\n"
     "                    is copied there, where the service looks for it.\n";
@@ -194,33 +195,46 @@ static bool install_key(const char *from, const char *to)
 	return copy_file(from, dir, slash ? slash + 1 : to);
 }
 
-int cmd_restore(int argc, char **argv)
+/* Removes the directory restore made, with whatever it put there (the copies and what
+ * the check's open made): a failed restore leaves nothing, so it can be run again. */
+static void undo_restore(const char *data)
 {
-	const char *data = NULL, *backup;
-	char from[4096], key[4096];
+	char path[4096];
 	struct dirent *de;
-	cv_store *s;
-	cv_info info;
-	DIR *d;
-	cv_err e;
-	int r, dirfd_;
+	DIR *d = opendir(data);
 
-	if ((r = data_and_args("restore", argc, argv, restore_usage, &data, 1)) >= 0 ||
-	    (r = no_election("restore")) >= 0)
-		return r;
-	backup = argv[optind];
-	if ((d = opendir(backup)) == NULL)
-		return fail("restore", CV_E_NOT_FOUND, backup);
-	if (mkdir(data, 0700) != 0) {
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.' &&
+			    snprintf(path, sizeof path, "%s/%s", data, de->d_name) < (int)sizeof path)
+				(void)unlink(path);
 		closedir(d);
-		return fail("restore", errno == EEXIST ? CV_E_EXISTS : CV_E_IO, data);
+	}
+	(void)rmdir(data);
+}
+
+/* Copies BACKUP's files into the new directory data and syncs them; false (the cause
+ * in *e, its name in *what) when one cannot be. */
+static bool copy_backup(const char *backup, const char *data, cv_err *e, const char **what)
+{
+	char from[4096];
+	struct dirent *de;
+	DIR *d = opendir(backup);
+	int dirfd_;
+
+	if (d == NULL) {
+		*e = CV_E_NOT_FOUND;
+		*what = backup;
+		return false;
 	}
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 
+		*what = de->d_name;
 		if (snprintf(from, sizeof from, "%s/%s", backup, de->d_name) >= (int)sizeof from) {
 			closedir(d);
-			return fail("restore", CV_E_TOO_LARGE, de->d_name);
+			*e = CV_E_TOO_LARGE;
+			return false;
 		}
 		/* region files belong to a running environment, never to a copy; but a
 		 * replicated node's backup holds its replication group's membership database
@@ -232,7 +246,8 @@ int cmd_restore(int argc, char **argv)
 			continue;
 		if (!copy_file(from, data, de->d_name)) {
 			closedir(d);
-			return fail("restore", CV_E_IO, de->d_name);
+			*e = CV_E_IO;
+			return false;
 		}
 	}
 	closedir(d);
@@ -240,12 +255,47 @@ int cmd_restore(int argc, char **argv)
 		(void)fsync(dirfd_);
 		close(dirfd_);
 	}
-	if ((s = open_store("restore", data, 0)) == NULL)
+	return true;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	const char *data = NULL, *backup, *what = NULL;
+	char key[4096];
+	struct stat st;
+	cv_store *s;
+	cv_info info;
+	cv_err e = CV_OK;
+	int r;
+
+	if ((r = data_and_args("restore", argc, argv, restore_usage, &data, 1)) >= 0 ||
+	    (r = no_election("restore")) >= 0)
+		return r;
+	backup = argv[optind];
+	if (stat(backup, &st) != 0 || !S_ISDIR(st.st_mode))
+		return fail("restore", CV_E_NOT_FOUND, backup);
+	if (mkdir(data, 0700) != 0) {
+		if (errno == ENOENT)
+			fprintf(stderr, "chainvote restore: the directory that is to hold %s does "
+			                "not exist\n",
+			        data);
+		return fail("restore", errno == EEXIST ? CV_E_EXISTS : CV_E_IO, data);
+	}
+	/* from here on, a failure removes DIR again */
+	if (!copy_backup(backup, data, &e, &what)) {
+		undo_restore(data);
+		return fail("restore", e, what);
+	}
+	if ((s = open_store("restore", data, 0)) == NULL) {
+		undo_restore(data);
 		return 1;
+	}
 	e = cv_store_info(s, &info);
 	close_store(s);
-	if (e != CV_OK)
+	if (e != CV_OK) {
+		undo_restore(data);
 		return fail("restore", e, data);
+	}
 	/* the service opens DIR with its default key: put the backup's key there when
 	 * nothing is (never over another key) */
 	if (store_key != NULL && strcmp(store_key, CV_STORE_KEY_NONE) != 0 &&
