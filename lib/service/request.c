@@ -61,8 +61,7 @@ void cv_sv_worker_attach(_Atomic int *phase, _Atomic long long *phase_since,
 {
 	my_phase = phase;
 	my_phase_since = phase_since;
-	audit_generation = generation;
-	audit_held = atomic_load(generation);
+	cv_sv_audit_follow(generation);
 }
 
 /* The time is stored first: a master that reads the new phase then reads its time
@@ -901,10 +900,10 @@ static const cv_route *find_route(const cv_program *p, cv_req *r)
 		return NULL;
 	}
 	snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
-	reply_json_extra(
+	cv_reply_json_headers(
 	    r, 405,
 	    cv_status_error_json("method_not_allowed", "This resource does not take that method."),
-	    NULL, extra);
+	    extra);
 	return NULL;
 }
 
@@ -916,6 +915,12 @@ static void cleanup_request(cv_req *r)
 	free(r->body);
 	json_object_put(r->json);
 	memset(r, 0, sizeof *r);
+}
+
+void cv_sv_audit_follow(_Atomic unsigned *generation)
+{
+	audit_generation = generation;
+	audit_held = atomic_load(generation);
 }
 
 int cv_sv_audit_start(const char *data_dir, bool audit)
@@ -1008,6 +1013,22 @@ void cv_audit(int fd, const char *program, const cv_req *r, cv_err e)
 	json_object_put(o);
 }
 
+void cv_sv_audit_request(const cv_program *p, const cv_req *r, cv_err e)
+{
+	unsigned now_gen;
+
+	if (!p->audit || r->method == NULL || strcmp(r->method, "GET") == 0 || !r->answered ||
+	    !cv_audit_wanted(r->status, e,
+	                     r->audit_user ? r->audit_user : cv_req_param(r, "REMOTE_USER")))
+		return;
+	now_gen = audit_generation ? atomic_load(audit_generation) : 0;
+	if (now_gen != audit_held) {
+		cv_sv_audit_reopen();
+		audit_held = now_gen;
+	}
+	cv_audit(audit_fd, p->name, r, e);
+}
+
 cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FCGX_Stream *in,
                            FCGX_Stream *out, FCGX_ParamArray envp)
 {
@@ -1092,17 +1113,7 @@ cv_err cv_service_dispatch(const cv_program *p, size_t max_body, cv_store *s, FC
 	else if (e == CV_OK && !r.answered)
 		cv_reply_error(&r, e = CV_E_INTERNAL, NULL);
 out:
-	if (p->audit && r.method != NULL && strcmp(r.method, "GET") != 0 && r.answered &&
-	    cv_audit_wanted(r.status, e,
-	                    r.audit_user ? r.audit_user : cv_req_param(&r, "REMOTE_USER"))) {
-		unsigned now_gen = audit_generation ? atomic_load(audit_generation) : 0;
-
-		if (now_gen != audit_held) {
-			cv_sv_audit_reopen();
-			audit_held = now_gen;
-		}
-		cv_audit(audit_fd, p->name, &r, e);
-	}
+	cv_sv_audit_request(p, &r, e);
 	if (r.answered && r.status >= 500)
 		cv_log("%s %s: %d %s", r.method ? r.method : "-", r.path ? r.path : "-", r.status,
 		       cv_err_code(e));
