@@ -1,6 +1,8 @@
-/* Private to lib/service/: what the process supervisor (supervisor.c) and the request
- * pipeline its workers run (request.c) share. Nothing outside lib/service/ includes
- * this file. */
+/* Private to lib/service/: what the process supervisor (supervisor.c), a worker's place
+ * on its board (worker.c), the request pipeline its workers run (request.c, answering
+ * through reply.c), the audit log (audit.c), the commit queue (commit.c) and the
+ * forwarding of writes (cluster.c) share. Nothing outside lib/service/ includes this
+ * file. */
 #ifndef CV_SERVICE_IMPL_H
 #define CV_SERVICE_IMPL_H
 
