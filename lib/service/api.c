@@ -95,13 +95,6 @@ static bool is_null(const json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v == NULL;
 }
 
-static cv_err get_array(const json_object *o, const char *key, json_object **out)
-{
-	if (!json_object_object_get_ex(o, key, out) || !json_object_is_type(*out, json_type_array))
-		return CV_E_MALFORMED;
-	return CV_OK;
-}
-
 cv_err cv_api_election_read(const json_object *o, cv_api_election *out)
 {
 	json_object *cands, *vals, *fin;
@@ -112,8 +105,8 @@ cv_err cv_api_election_read(const json_object *o, cv_api_election *out)
 	    cv_json_get_u64(o, "threshold", 255, &out->threshold) != CV_OK ||
 	    cv_json_get_u64(o, "difficulty", 255, &out->difficulty) != CV_OK ||
 	    cv_json_get_u64(o, "max_block_votes", UINT32_MAX, &out->max_block_votes) != CV_OK ||
-	    get_array(o, "candidates", &cands) != CV_OK ||
-	    get_array(o, "validators", &vals) != CV_OK)
+	    cv_json_get_array(o, "candidates", &cands) != CV_OK ||
+	    cv_json_get_array(o, "validators", &vals) != CV_OK)
 		goto fail;
 	out->opened = !is_null(o, "genesis_hash");
 	if (out->opened &&
@@ -292,7 +285,7 @@ static cv_err work_read_secret(const json_object *o, json_object *votes, cv_bloc
 	cv_err e = CV_OK;
 
 	b->secret = true;
-	if (get_array(o, "decryptions", &shares) != CV_OK ||
+	if (cv_json_get_array(o, "decryptions", &shares) != CV_OK ||
 	    (b->has_seal && json_object_array_length(shares) != 0))
 		e = CV_E_MALFORMED;
 	m = e == CV_OK ? json_object_array_length(shares) : 0;
@@ -337,7 +330,7 @@ cv_err cv_api_work_read(const json_object *o, cv_block *b, size_t *bad_vote)
 	    cv_json_get_u64(o, "difficulty", 256, &difficulty) != CV_OK ||
 	    cv_json_get_u64(o, "timestamp", UINT64_MAX, &timestamp) != CV_OK ||
 	    cv_json_get_hex(o, "merkle_root", b->header.merkle_root, CV_HASH_LEN) != CV_OK ||
-	    get_array(o, "votes", &votes) != CV_OK) {
+	    cv_json_get_array(o, "votes", &votes) != CV_OK) {
 		memset(b, 0, sizeof *b);
 		return CV_E_MALFORMED;
 	}
@@ -460,7 +453,7 @@ cv_err cv_api_proposal_list_read(const json_object *o, cv_api_proposal_list *out
 	if (!json_object_is_type(o, json_type_object) ||
 	    cv_json_get_u64(o, "height", UINT64_MAX, &out->height) != CV_OK ||
 	    cv_json_get_u64(o, "threshold", 255, &out->threshold) != CV_OK ||
-	    get_array(o, "proposals", &list) != CV_OK)
+	    cv_json_get_array(o, "proposals", &list) != CV_OK)
 		return CV_E_MALFORMED;
 	out->n = json_object_array_length(list);
 	if (out->n > CV_PROPOSALS_PER_HEIGHT) {
@@ -771,9 +764,7 @@ cv_err cv_api_changes_apply(const json_object *o, uint64_t below, cv_params *p)
 {
 	json_object *list;
 
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "changes", &list) ||
-	    !json_object_is_type(list, json_type_array))
+	if (cv_json_get_array(o, "changes", &list) != CV_OK)
 		return CV_E_MALFORMED;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *item = json_object_array_get_idx(list, i), *st, *v;
@@ -806,9 +797,7 @@ cv_err cv_api_change_find(const json_object *o, const char *id_hex, cv_change *c
 	json_object *list, *v;
 
 	memset(c, 0, sizeof *c);
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "changes", &list) ||
-	    !json_object_is_type(list, json_type_array))
+	if (cv_json_get_array(o, "changes", &list) != CV_OK)
 		return CV_E_MALFORMED;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *item = json_object_array_get_idx(list, i), *id, *st;
@@ -1006,12 +995,9 @@ cv_err cv_api_ceremony_read(const json_object *o, cv_ceremony *out)
 	    !json_object_is_type(v, json_type_string) ||
 	    cv_json_get_u64(o, "quorum", UINT8_MAX, &q) != CV_OK ||
 	    cv_json_get_hex(o, "setup_hash", out->setup_hash, CV_HASH_LEN) != CV_OK ||
-	    !json_object_object_get_ex(o, "trustees", &ts) ||
-	    !json_object_is_type(ts, json_type_array) ||
-	    !json_object_object_get_ex(o, "shares", &shares) ||
-	    !json_object_is_type(shares, json_type_array) ||
-	    !json_object_object_get_ex(o, "checks", &checks) ||
-	    !json_object_is_type(checks, json_type_array) ||
+	    cv_json_get_array(o, "trustees", &ts) != CV_OK ||
+	    cv_json_get_array(o, "shares", &shares) != CV_OK ||
+	    cv_json_get_array(o, "checks", &checks) != CV_OK ||
 	    !json_object_object_get_ex(o, "complete", &v) ||
 	    !json_object_is_type(v, json_type_boolean))
 		return CV_E_MALFORMED;
