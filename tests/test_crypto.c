@@ -179,6 +179,73 @@ static void buf_text_rejects_over_200_bytes(void)
 	cv_buf_free(&b);
 }
 
+static void reader_reads_back_what_buf_wrote(void)
+{
+	char title[CV_TEXT_MAX + 1];
+	uint8_t raw[3];
+	cv_buf b = {0};
+	cv_reader r;
+
+	cv_buf_tag(&b, "tag/1");
+	cv_buf_u8(&b, 0xfe);
+	cv_buf_u16(&b, 0xbeef);
+	cv_buf_u32(&b, 0x01020304);
+	cv_buf_u64(&b, 0x1122334455667788ULL);
+	cv_buf_text(&b, "Zo\xc3\xab");
+	cv_buf_put(&b, "xyz", 3);
+	r = (cv_reader){.p = b.data, .n = b.len};
+	CHECK(cv_rd_tag(&r, "tag/1"));
+	CHECK_EQ_INT(cv_rd_u8(&r), 0xfe);
+	CHECK_EQ_INT(cv_rd_u16(&r), 0xbeef);
+	CHECK_EQ_INT(cv_rd_u32(&r), 0x01020304);
+	CHECK(cv_rd_u64(&r) == 0x1122334455667788ULL);
+	cv_rd_text(&r, title);
+	CHECK_STR(title, "Zo\xc3\xab");
+	CHECK_EQ_INT(cv_rd_left(&r), 3);
+	CHECK(!cv_rd_end(&r)); /* bytes left over */
+	cv_rd_copy(&r, raw, sizeof raw);
+	CHECK(memcmp(raw, "xyz", 3) == 0);
+	CHECK(cv_rd_end(&r));
+	cv_buf_free(&b);
+}
+
+static void reader_past_the_end_stays_bad(void)
+{
+	static const uint8_t p[5] = {1, 2, 3, 4, 5};
+	cv_reader r = {.p = p, .n = sizeof p};
+	uint8_t out[4] = {9, 9, 9, 9};
+
+	CHECK_EQ_INT(cv_rd_u32(&r), 0x01020304);
+	CHECK_EQ_INT(cv_rd_u16(&r), 0); /* one byte left: nothing is taken */
+	CHECK(r.bad);
+	CHECK_EQ_INT(cv_rd_left(&r), 1);
+	CHECK_EQ_INT(cv_rd_u8(&r), 0); /* a read after a failed one fails too */
+	CHECK(cv_rd_take(&r, 0) == NULL);
+	cv_rd_copy(&r, out, 1);
+	CHECK_EQ_INT(out[0], 0);
+	CHECK(!cv_rd_end(&r));
+}
+
+static void reader_refuses_wrong_tag_and_bad_text(void)
+{
+	static const uint8_t nul_inside[] = {0, 3, 'a', 0, 'b'};
+	static const uint8_t too_long[] = {0, CV_TEXT_MAX + 1};
+	char out[CV_TEXT_MAX + 1];
+	cv_reader r = {.p = (const uint8_t *)"tag/2", .n = 5};
+
+	CHECK(!cv_rd_tag(&r, "tag/1"));
+	CHECK(!cv_rd_end(&r));
+	r = (cv_reader){.p = (const uint8_t *)"tag", .n = 3};
+	CHECK(!cv_rd_tag(&r, "tag/1")); /* shorter than the tag */
+	r = (cv_reader){.p = nul_inside, .n = sizeof nul_inside};
+	cv_rd_text(&r, out);
+	CHECK(r.bad);
+	r = (cv_reader){.p = too_long, .n = sizeof too_long};
+	cv_rd_text(&r, out);
+	CHECK(r.bad);
+	CHECK_STR(out, "");
+}
+
 static void text_ok_accepts_utf8_names(void)
 {
 	CHECK(cv_text_ok("Candidate 1"));
@@ -832,6 +899,9 @@ int main(void)
 	RUN(buf_grows_over_many_appends);
 	RUN(buf_text_accepts_200_bytes);
 	RUN(buf_text_rejects_over_200_bytes);
+	RUN(reader_reads_back_what_buf_wrote);
+	RUN(reader_past_the_end_stays_bad);
+	RUN(reader_refuses_wrong_tag_and_bad_text);
 	RUN(text_ok_accepts_utf8_names);
 	RUN(text_ok_rejects_empty_and_long);
 	RUN(text_ok_rejects_invalid_utf8);

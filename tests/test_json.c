@@ -312,6 +312,23 @@ static void error_json_has_code_and_message(void)
 	json_object_put(o);
 }
 
+static void get_array_lends_only_an_array(void)
+{
+	json_object *o, *arr;
+
+	CHECK_EQ_INT(parse_text("{\"a\":[1,2],\"n\":null,\"s\":\"x\",\"o\":{}}", &o), CV_OK);
+	CHECK_EQ_INT(cv_json_get_array(o, "a", &arr), CV_OK);
+	CHECK_EQ_INT(json_object_array_length(arr), 2);
+	CHECK_EQ_INT(cv_json_get_array(o, "n", &arr), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_json_get_array(o, "s", &arr), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_json_get_array(o, "o", &arr), CV_E_MALFORMED);
+	CHECK_EQ_INT(cv_json_get_array(o, "missing", &arr), CV_E_MALFORMED);
+	json_object_put(o);
+	CHECK_EQ_INT(parse_text("[[1]]", &o), CV_OK);
+	CHECK_EQ_INT(cv_json_get_array(o, "a", &arr), CV_E_MALFORMED); /* not an object */
+	json_object_put(o);
+}
+
 /* ---- the parser ---- */
 
 static void trailing_whitespace_is_accepted(void)
@@ -918,6 +935,7 @@ int main(void)
 	RUN(vote_output_carries_txid_only_when_asked);
 	RUN(block_output_keys_in_section_3_order);
 	RUN(error_json_has_code_and_message);
+	RUN(get_array_lends_only_an_array);
 	RUN(trailing_whitespace_is_accepted);
 	RUN(trailing_bytes_are_refused);
 	RUN(bare_number_parses_whole);

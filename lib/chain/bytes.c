@@ -1,5 +1,6 @@
 /* Byte helpers: the growable buffer behind every encoding of DESIGN section 2, the
- * big-endian integer stores and loads, and exact-length lowercase hex. Nothing here
+ * bounded reader that reads such bytes back, the big-endian integer stores and loads,
+ * and exact-length lowercase hex. Nothing here
  * knows about the chain; chain.c composes these into entries, payloads and headers. */
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,95 @@ void cv_buf_free(cv_buf *b)
 		return;
 	free(b->data);
 	memset(b, 0, sizeof *b);
+}
+
+const uint8_t *cv_rd_take(cv_reader *r, size_t len)
+{
+	const uint8_t *at;
+
+	if (r->bad || len > r->n - r->off) {
+		r->bad = true;
+		return NULL;
+	}
+	at = r->p + r->off;
+	r->off += len;
+	return at;
+}
+
+uint8_t cv_rd_u8(cv_reader *r)
+{
+	const uint8_t *at = cv_rd_take(r, 1);
+
+	return at ? at[0] : 0;
+}
+
+uint16_t cv_rd_u16(cv_reader *r)
+{
+	const uint8_t *at = cv_rd_take(r, 2);
+
+	return at ? (uint16_t)(at[0] << 8 | at[1]) : 0;
+}
+
+uint32_t cv_rd_u32(cv_reader *r)
+{
+	const uint8_t *at = cv_rd_take(r, 4);
+
+	return at ? cv_get_u32(at) : 0;
+}
+
+uint64_t cv_rd_u64(cv_reader *r)
+{
+	const uint8_t *at = cv_rd_take(r, 8);
+
+	return at ? cv_get_u64(at) : 0;
+}
+
+void cv_rd_copy(cv_reader *r, void *out, size_t len)
+{
+	const uint8_t *at = cv_rd_take(r, len);
+
+	if (at != NULL)
+		memcpy(out, at, len);
+	else
+		memset(out, 0, len);
+}
+
+bool cv_rd_tag(cv_reader *r, const char *tag)
+{
+	size_t len = strlen(tag);
+	const uint8_t *at = cv_rd_take(r, len);
+
+	if (at != NULL && memcmp(at, tag, len) != 0)
+		r->bad = true;
+	return !r->bad;
+}
+
+void cv_rd_text(cv_reader *r, char *out)
+{
+	size_t len = cv_rd_u16(r);
+	const uint8_t *at;
+
+	out[0] = '\0';
+	if (len > CV_TEXT_MAX) {
+		r->bad = true;
+		return;
+	}
+	if ((at = cv_rd_take(r, len)) == NULL)
+		return;
+	memcpy(out, at, len);
+	out[len] = '\0';
+	if (strlen(out) != len)
+		r->bad = true;
+}
+
+size_t cv_rd_left(const cv_reader *r)
+{
+	return r->n - r->off;
+}
+
+bool cv_rd_end(const cv_reader *r)
+{
+	return !r->bad && r->off == r->n;
 }
 
 void cv_put_u32(uint8_t *p, uint32_t v)

@@ -3,6 +3,7 @@
 #ifndef CV_BYTES_H
 #define CV_BYTES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
@@ -27,6 +28,34 @@ cv_err cv_buf_text(cv_buf *b, const char *s);
 cv_err cv_buf_tag(cv_buf *b, const char *tag);
 void cv_buf_reset(cv_buf *b); /* len = 0, failed = 0, keeps memory */
 void cv_buf_free(cv_buf *b);  /* no-op on a zeroed buffer */
+
+/* A bounded reader over n bytes at p, the inverse of cv_buf's encoders: start one as
+ * {.p = p, .n = n}. Every read checks the bytes left first; one that would pass the end
+ * takes nothing, sets bad, and answers NULL, 0 or zeroed bytes, as every later read
+ * does, so that a run of reads is checked once at the end (cv_rd_end). */
+typedef struct cv_reader {
+	const uint8_t *p;
+	size_t n, off; /* off <= n always */
+	bool bad;
+} cv_reader;
+
+/* The next len bytes, lent from p (NULL when fewer are left). */
+const uint8_t *cv_rd_take(cv_reader *r, size_t len);
+uint8_t cv_rd_u8(cv_reader *r);
+uint16_t cv_rd_u16(cv_reader *r);
+uint32_t cv_rd_u32(cv_reader *r);
+uint64_t cv_rd_u64(cv_reader *r);
+/* len bytes into out (zeroed when fewer are left). */
+void cv_rd_copy(cv_reader *r, void *out, size_t len);
+/* tag's bytes, as cv_buf_tag wrote them; other bytes set bad. Returns !bad. */
+bool cv_rd_tag(cv_reader *r, const char *tag);
+/* text(s) as cv_buf_text wrote it, into out[CV_TEXT_MAX + 1], NUL-terminated: a length
+ * over CV_TEXT_MAX or a NUL inside sets bad. */
+void cv_rd_text(cv_reader *r, char *out);
+/* The bytes not read yet. */
+size_t cv_rd_left(const cv_reader *r);
+/* Whether every read succeeded and every byte was read. */
+bool cv_rd_end(const cv_reader *r);
 
 /* Big-endian stores and loads into fixed places. */
 void cv_put_u32(uint8_t *p, uint32_t v);

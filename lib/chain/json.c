@@ -257,6 +257,11 @@ cv_err cv_json_get_u64(const json_object *o, const char *key, uint64_t max, uint
 	return cv_js_get_u64(NULL, o, key, max, out);
 }
 
+cv_err cv_json_get_array(const json_object *o, const char *key, json_object **out)
+{
+	return cv_js_get_field(NULL, o, key, json_type_array, out);
+}
+
 cv_err cv_json_get_text(const json_object *o, const char *key, char *out)
 {
 	return cv_js_get_text(NULL, o, key, out);

@@ -23,6 +23,8 @@ cv_err cv_json_parse(const char *text, size_t len, json_object **out);
  * is missing or of the wrong type/shape. */
 cv_err cv_json_get_hex(const json_object *o, const char *key, uint8_t *out, size_t n);
 cv_err cv_json_get_u64(const json_object *o, const char *key, uint64_t max, uint64_t *out);
+/* The array at key, lent from o. */
+cv_err cv_json_get_array(const json_object *o, const char *key, json_object **out);
 /* A string of valid UTF-8 (cv_text_ok) copied into out[CV_TEXT_MAX + 1]. */
 cv_err cv_json_get_text(const json_object *o, const char *key, char *out);
 /* CV_E_MALFORMED unless o is an object whose keys are all in `allowed` (NULL-ended). */

@@ -223,72 +223,32 @@ cv_err cv_ballot_leaf(const cv_ballot *bl, cv_buf *b)
 	return item_leaf(ballot_payload, bl, bl->signature, b);
 }
 
-/* A bounded reader over a leaf: every read checks the bytes left first. */
-typedef struct leaf_reader {
-	const uint8_t *p;
-	size_t n, off;
-	bool bad;
-} leaf_reader;
-
-static const uint8_t *lr_take(leaf_reader *r, size_t n)
-{
-	const uint8_t *at;
-
-	if (r->bad || n > r->n - r->off) {
-		r->bad = true;
-		return NULL;
-	}
-	at = r->p + r->off;
-	r->off += n;
-	return at;
-}
-
-static void lr_copy(leaf_reader *r, void *out, size_t n)
-{
-	const uint8_t *at = lr_take(r, n);
-
-	if (at != NULL)
-		memcpy(out, at, n);
-}
-
-static uint64_t lr_uint(leaf_reader *r, size_t n)
-{
-	const uint8_t *at = lr_take(r, n);
-	uint64_t v = 0;
-
-	for (size_t i = 0; at != NULL && i < n; i++)
-		v = v << 8 | at[i];
-	return v;
-}
-
 cv_err cv_ballot_from_leaf(const uint8_t *leaf, size_t len, cv_ballot *bl)
 {
-	leaf_reader r = {leaf, len, 0, false};
-	const uint8_t *tag;
+	cv_reader r = {.p = leaf, .n = len};
 	size_t k;
 
 	memset(bl, 0, sizeof(*bl));
-	tag = lr_take(&r, strlen(CV_TAG_BALLOT));
-	if (tag == NULL || memcmp(tag, CV_TAG_BALLOT, strlen(CV_TAG_BALLOT)) != 0)
+	if (!cv_rd_tag(&r, CV_TAG_BALLOT))
 		return CV_E_MALFORMED;
-	lr_copy(&r, bl->election_id, CV_HASH_LEN);
-	lr_copy(&r, bl->voter_key, CV_KEY_LEN);
-	bl->timestamp = lr_uint(&r, 8);
-	k = (size_t)lr_uint(&r, 2);
-	if (r.bad || k > (r.n - r.off) / (2 * CV_POINT_LEN + sizeof(cv_ballot_proof)))
+	cv_rd_copy(&r, bl->election_id, CV_HASH_LEN);
+	cv_rd_copy(&r, bl->voter_key, CV_KEY_LEN);
+	bl->timestamp = cv_rd_u64(&r);
+	k = cv_rd_u16(&r);
+	if (r.bad || k > cv_rd_left(&r) / (2 * CV_POINT_LEN + sizeof(cv_ballot_proof)))
 		return CV_E_MALFORMED;
 	if (cv_ballot_alloc(bl, k) != CV_OK)
 		return CV_E_NOMEM;
 	for (size_t i = 0; i < k; i++) {
-		lr_copy(&r, bl->cts[i].a, CV_POINT_LEN);
-		lr_copy(&r, bl->cts[i].b, CV_POINT_LEN);
+		cv_rd_copy(&r, bl->cts[i].a, CV_POINT_LEN);
+		cv_rd_copy(&r, bl->cts[i].b, CV_POINT_LEN);
 	}
 	for (size_t i = 0; i < k; i++)
-		lr_copy(&r, &bl->proofs[i], sizeof(bl->proofs[i]));
-	lr_copy(&r, bl->sum_c, CV_SCALAR_LEN);
-	lr_copy(&r, bl->sum_v, CV_SCALAR_LEN);
-	lr_copy(&r, bl->signature, CV_SIG_LEN);
-	if (r.bad || r.off != r.n) {
+		cv_rd_copy(&r, &bl->proofs[i], sizeof(bl->proofs[i]));
+	cv_rd_copy(&r, bl->sum_c, CV_SCALAR_LEN);
+	cv_rd_copy(&r, bl->sum_v, CV_SCALAR_LEN);
+	cv_rd_copy(&r, bl->signature, CV_SIG_LEN);
+	if (!cv_rd_end(&r)) {
 		cv_ballot_free(bl);
 		return CV_E_MALFORMED;
 	}
@@ -334,26 +294,24 @@ cv_err cv_decryption_leaf(const cv_decryption *d, cv_buf *b)
 
 cv_err cv_decryption_from_leaf(const uint8_t *leaf, size_t len, cv_decryption *d)
 {
-	leaf_reader r = {leaf, len, 0, false};
-	const uint8_t *tag;
+	cv_reader r = {.p = leaf, .n = len};
 	size_t k;
 
 	memset(d, 0, sizeof(*d));
-	tag = lr_take(&r, strlen(CV_TAG_DECRYPTION));
-	if (tag == NULL || memcmp(tag, CV_TAG_DECRYPTION, strlen(CV_TAG_DECRYPTION)) != 0)
+	if (!cv_rd_tag(&r, CV_TAG_DECRYPTION))
 		return CV_E_MALFORMED;
-	lr_copy(&r, d->election_id, CV_HASH_LEN);
-	lr_copy(&r, d->validator_key, CV_KEY_LEN);
-	d->through_height = lr_uint(&r, 8);
-	k = (size_t)lr_uint(&r, 2);
-	if (r.bad || k > (r.n - r.off) / sizeof(cv_share))
+	cv_rd_copy(&r, d->election_id, CV_HASH_LEN);
+	cv_rd_copy(&r, d->validator_key, CV_KEY_LEN);
+	d->through_height = cv_rd_u64(&r);
+	k = cv_rd_u16(&r);
+	if (r.bad || k > cv_rd_left(&r) / sizeof(cv_share))
 		return CV_E_MALFORMED;
 	if (cv_decryption_alloc(d, k) != CV_OK)
 		return CV_E_NOMEM;
 	for (size_t i = 0; i < k; i++)
-		lr_copy(&r, &d->shares[i], sizeof(d->shares[i]));
-	lr_copy(&r, d->signature, CV_SIG_LEN);
-	if (r.bad || r.off != r.n) {
+		cv_rd_copy(&r, &d->shares[i], sizeof(d->shares[i]));
+	cv_rd_copy(&r, d->signature, CV_SIG_LEN);
+	if (!cv_rd_end(&r)) {
 		cv_decryption_free(d);
 		return CV_E_MALFORMED;
 	}

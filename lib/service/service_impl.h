@@ -1,6 +1,8 @@
-/* Private to lib/service/: what the process supervisor (supervisor.c) and the request
- * pipeline its workers run (request.c) share. Nothing outside lib/service/ includes
- * this file. */
+/* Private to lib/service/: what the process supervisor (supervisor.c), a worker's place
+ * on its board (worker.c), the request pipeline its workers run (request.c, answering
+ * through reply.c), the audit log (audit.c), the commit queue (commit.c) and the
+ * forwarding of writes (cluster.c) share. Nothing outside lib/service/ includes this
+ * file. */
 #ifndef CV_SERVICE_IMPL_H
 #define CV_SERVICE_IMPL_H
 
@@ -32,6 +34,13 @@ int cv_sv_audit_start(const char *data_dir, bool audit);
 /* Opens the audit log again in place (log rotation: the master on SIGHUP, a worker
  * when the board's count moved). */
 void cv_sv_audit_reopen(void);
+/* A worker follows the count of audit log rotations at generation (its board slot's),
+ * from its value now. */
+void cv_sv_audit_follow(_Atomic unsigned *generation);
+/* The audit log's line for an answered request of program p, when p keeps the log and
+ * the request is one it keeps (not a GET; cv_audit_wanted): the log is opened again
+ * first when it was rotated since this process's last line. */
+void cv_sv_audit_request(const cv_program *p, const cv_req *r, cv_err e);
 
 /* The most workers a program runs. */
 #define CV_SV_MAX_WORKERS 64

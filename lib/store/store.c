@@ -115,6 +115,23 @@ long long cv_st_mono_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+bool cv_st_trust_fresh(cv_st_trusted *t, long long now)
+{
+	long long at = atomic_load(&t->at);
+
+	return at != 0 && now - at < ST_TRUST_NS;
+}
+
+void cv_st_trust_keep(cv_st_trusted *t, long long now)
+{
+	atomic_store(&t->at, now);
+}
+
+void cv_st_trust_forget(cv_st_trusted *t)
+{
+	atomic_store(&t->at, 0);
+}
+
 void cv_st_alive_cache_reset(void)
 {
 	memset(alive_cache, 0, sizeof alive_cache);

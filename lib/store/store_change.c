@@ -75,18 +75,18 @@ static const cv_params *params_current(cv_store *s)
 	return s->n_params ? s->params[s->n_params - 1] : NULL;
 }
 
-/* The parameters in force; recent: those of a count read less than ST_PARAMS_RECENT_NS
- * ago will do. */
+/* The parameters in force; recent: those of a count read less than ST_TRUST_NS ago
+ * will do. */
 static cv_err params_get(cv_store *s, bool recent, const cv_params **out)
 {
 	const cv_params *cur;
 	cv_params *fresh, **grown;
-	long long t = cv_st_mono_ns(), seen = atomic_load(&s->params_seen_ns);
+	long long t = cv_st_mono_ns();
 	uint64_t n = 0;
 	cv_err e;
 
 	*out = NULL;
-	if (recent && seen != 0 && t - seen < ST_PARAMS_RECENT_NS) {
+	if (recent && cv_st_trust_fresh(&s->params_seen, t)) {
 		pthread_mutex_lock(&s->lock);
 		cur = params_current(s);
 		pthread_mutex_unlock(&s->lock);
@@ -109,7 +109,7 @@ static cv_err params_get(cv_store *s, bool recent, const cv_params **out)
 	cur = params_current(s);
 	pthread_mutex_unlock(&s->lock);
 	if (cur != NULL && cur->n_changes == n) {
-		atomic_store(&s->params_seen_ns, t);
+		cv_st_trust_keep(&s->params_seen, t);
 		*out = cur;
 		return CV_OK;
 	}
@@ -138,7 +138,7 @@ static cv_err params_get(cv_store *s, bool recent, const cv_params **out)
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (e == CV_OK)
-		atomic_store(&s->params_seen_ns, t);
+		cv_st_trust_keep(&s->params_seen, t);
 	return e;
 }
 

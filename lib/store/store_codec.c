@@ -8,80 +8,12 @@
 
 /* ---- encodings ---- */
 
-/* A bounded reader over a stored record: any read past the end sets bad. */
-typedef struct reader {
-	const uint8_t *p;
-	size_t n, off;
-	bool bad;
-} reader;
-
-static const uint8_t *rd(reader *r, size_t n)
-{
-	const uint8_t *p;
-
-	if (r->bad || r->n - r->off < n) {
-		r->bad = true;
-		return NULL;
-	}
-	p = r->p + r->off;
-	r->off += n;
-	return p;
-}
-
-static uint8_t rd_u8(reader *r)
-{
-	const uint8_t *p = rd(r, 1);
-	return p ? p[0] : 0;
-}
-
-static uint32_t rd_u32(reader *r)
-{
-	const uint8_t *p = rd(r, 4);
-	return p ? cv_get_u32(p) : 0;
-}
-
-static uint64_t rd_u64(reader *r)
-{
-	const uint8_t *p = rd(r, 8);
-	return p ? cv_get_u64(p) : 0;
-}
-
-static void rd_copy(reader *r, void *out, size_t n)
-{
-	const uint8_t *p = rd(r, n);
-
-	if (p)
-		memcpy(out, p, n);
-	else
-		memset(out, 0, n);
-}
-
-/* text(s) into out[CV_TEXT_MAX + 1] */
-static void rd_text(reader *r, char *out)
-{
-	const uint8_t *p = rd(r, 2);
-	size_t len = p ? ((size_t)p[0] << 8 | p[1]) : 0;
-
-	out[0] = '\0';
-	if (len > CV_TEXT_MAX) {
-		r->bad = true;
-		return;
-	}
-	p = rd(r, len);
-	if (p == NULL)
-		return;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	if (strlen(out) != len)
-		r->bad = true;
-}
-
 cv_err cv_st_text_decode(const uint8_t *p, size_t n, char *out)
 {
-	reader r = {p, n, 0, false};
+	cv_reader r = {.p = p, .n = n};
 
-	rd_text(&r, out);
-	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+	cv_rd_text(&r, out);
+	return cv_rd_end(&r) ? CV_OK : CV_E_STORE;
 }
 
 cv_err cv_st_settings_encode(const cv_settings *st, cv_buf *b)
@@ -106,58 +38,55 @@ cv_err cv_st_settings_encode(const cv_settings *st, cv_buf *b)
 
 cv_err cv_st_settings_decode(const uint8_t *p, size_t n, cv_settings *st)
 {
-	reader r = {p, n, 0, false};
+	cv_reader r = {.p = p, .n = n};
 
 	memset(st, 0, sizeof *st);
-	rd_text(&r, st->election.title);
-	st->election.threshold = rd_u8(&r);
-	st->election.difficulty = rd_u8(&r);
-	st->election.max_block_votes = rd_u32(&r);
-	st->election.opens = rd_u64(&r);
-	st->election.closes = rd_u64(&r);
-	st->results_after_close = rd_u8(&r) != 0;
+	cv_rd_text(&r, st->election.title);
+	st->election.threshold = cv_rd_u8(&r);
+	st->election.difficulty = cv_rd_u8(&r);
+	st->election.max_block_votes = cv_rd_u32(&r);
+	st->election.opens = cv_rd_u64(&r);
+	st->election.closes = cv_rd_u64(&r);
+	st->results_after_close = cv_rd_u8(&r) != 0;
 	if (!r.bad && r.off < n) {
-		st->secret = rd_u8(&r) == 1;
-		st->quorum = rd_u8(&r);
+		st->secret = cv_rd_u8(&r) == 1;
+		st->quorum = cv_rd_u8(&r);
 		if (!st->secret)
 			r.bad = true;
 	}
-	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+	return cv_rd_end(&r) ? CV_OK : CV_E_STORE;
 }
 
 cv_err cv_st_header_decode(const uint8_t *p, size_t n, cv_header *h)
 {
-	reader r = {p, n, 0, false};
+	cv_reader r = {.p = p, .n = n};
 
-	h->version = rd_u32(&r);
-	h->height = rd_u64(&r);
-	rd_copy(&r, h->prev_hash, CV_HASH_LEN);
-	rd_copy(&r, h->merkle_root, CV_HASH_LEN);
-	h->timestamp = rd_u64(&r);
-	h->difficulty = rd_u32(&r);
-	h->nonce = rd_u64(&r);
-	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+	h->version = cv_rd_u32(&r);
+	h->height = cv_rd_u64(&r);
+	cv_rd_copy(&r, h->prev_hash, CV_HASH_LEN);
+	cv_rd_copy(&r, h->merkle_root, CV_HASH_LEN);
+	h->timestamp = cv_rd_u64(&r);
+	h->difficulty = cv_rd_u32(&r);
+	h->nonce = cv_rd_u64(&r);
+	return cv_rd_end(&r) ? CV_OK : CV_E_STORE;
 }
 
-static void vote_read(reader *r, cv_vote *v)
+static void vote_read(cv_reader *r, cv_vote *v)
 {
-	const uint8_t *tag = rd(r, strlen(CV_TAG_VOTE));
-
-	if (tag != NULL && memcmp(tag, CV_TAG_VOTE, strlen(CV_TAG_VOTE)) != 0)
-		r->bad = true;
-	rd_copy(r, v->election_id, CV_HASH_LEN);
-	rd_copy(r, v->voter_key, CV_KEY_LEN);
-	v->candidate_id = rd_u32(r);
-	v->timestamp = rd_u64(r);
-	rd_copy(r, v->signature, CV_SIG_LEN);
+	cv_rd_tag(r, CV_TAG_VOTE);
+	cv_rd_copy(r, v->election_id, CV_HASH_LEN);
+	cv_rd_copy(r, v->voter_key, CV_KEY_LEN);
+	v->candidate_id = cv_rd_u32(r);
+	v->timestamp = cv_rd_u64(r);
+	cv_rd_copy(r, v->signature, CV_SIG_LEN);
 }
 
 cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v)
 {
-	reader r = {p, n, 0, false};
+	cv_reader r = {.p = p, .n = n};
 
 	vote_read(&r, v);
-	return r.bad || r.off != n ? CV_E_STORE : CV_OK;
+	return cv_rd_end(&r) ? CV_OK : CV_E_STORE;
 }
 
 /* A secret election's block (DESIGN section 6) keeps its leaves as they are hashed:
@@ -194,32 +123,32 @@ static cv_err secret_leaves_encode(const cv_block *b, cv_buf *out)
 
 /* The leaves secret_leaves_encode wrote, after the mark; each count is bounded by the
  * bytes left before anything is allocated. */
-static cv_err secret_leaves_decode(reader *r, cv_block *b)
+static cv_err secret_leaves_decode(cv_reader *r, cv_block *b)
 {
 	uint32_t n, len;
 	const uint8_t *p;
 
 	b->secret = true;
-	n = rd_u32(r);
-	if (r->bad || n > (r->n - r->off) / 4)
+	n = cv_rd_u32(r);
+	if (r->bad || n > cv_rd_left(r) / 4)
 		return CV_E_STORE;
 	if (n > 0 && (b->ballots = calloc(n, sizeof *b->ballots)) == NULL)
 		return CV_E_NOMEM;
 	for (uint32_t i = 0; i < n; i++) {
-		len = rd_u32(r);
-		if ((p = rd(r, len)) == NULL ||
+		len = cv_rd_u32(r);
+		if ((p = cv_rd_take(r, len)) == NULL ||
 		    cv_ballot_from_leaf(p, len, &b->ballots[i]) != CV_OK)
 			return CV_E_STORE;
 		b->n_ballots = i + 1;
 	}
-	n = rd_u32(r);
-	if (r->bad || n > (r->n - r->off) / 4)
+	n = cv_rd_u32(r);
+	if (r->bad || n > cv_rd_left(r) / 4)
 		return CV_E_STORE;
 	if (n > 0 && (b->decryptions = calloc(n, sizeof *b->decryptions)) == NULL)
 		return CV_E_NOMEM;
 	for (uint32_t i = 0; i < n; i++) {
-		len = rd_u32(r);
-		if ((p = rd(r, len)) == NULL ||
+		len = cv_rd_u32(r);
+		if ((p = cv_rd_take(r, len)) == NULL ||
 		    cv_decryption_from_leaf(p, len, &b->decryptions[i]) != CV_OK)
 			return CV_E_STORE;
 		b->n_decryptions = i + 1;
@@ -268,17 +197,17 @@ cv_err cv_st_block_encode(const cv_block *b, cv_buf *out)
 
 cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 {
-	reader r = {p, n, 0, false};
+	cv_reader r = {.p = p, .n = n};
 	const uint8_t *hdr;
 	uint32_t nv, na;
 	cv_err e = CV_E_STORE;
 
 	memset(b, 0, sizeof *b);
-	hdr = rd(&r, CV_HEADER_LEN);
+	hdr = cv_rd_take(&r, CV_HEADER_LEN);
 	if (hdr == NULL || cv_st_header_decode(hdr, CV_HEADER_LEN, &b->header) != CV_OK)
 		goto err;
-	rd_copy(&r, b->hash, CV_HASH_LEN);
-	nv = rd_u32(&r);
+	cv_rd_copy(&r, b->hash, CV_HASH_LEN);
+	nv = cv_rd_u32(&r);
 	if (!r.bad && nv == ST_SECRET_MARK) {
 		if ((e = secret_leaves_decode(&r, b)) != CV_OK)
 			goto err;
@@ -286,7 +215,7 @@ cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 		e = CV_E_STORE;
 	}
 	/* Bounded by the record's size before any allocation. */
-	if (r.bad || nv > (r.n - r.off) / CV_LEAF_LEN)
+	if (r.bad || nv > cv_rd_left(&r) / CV_LEAF_LEN)
 		goto err;
 	if (nv > 0) {
 		b->votes = calloc(nv, sizeof *b->votes);
@@ -298,8 +227,8 @@ cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 	b->n_votes = nv;
 	for (uint32_t i = 0; i < nv; i++)
 		vote_read(&r, &b->votes[i]);
-	na = rd_u32(&r);
-	if (r.bad || na > (r.n - r.off) / (CV_KEY_LEN + CV_SIG_LEN))
+	na = cv_rd_u32(&r);
+	if (r.bad || na > cv_rd_left(&r) / (CV_KEY_LEN + CV_SIG_LEN))
 		goto err;
 	if (na > 0) {
 		b->approvals = calloc(na, sizeof *b->approvals);
@@ -310,11 +239,11 @@ cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 	}
 	b->n_approvals = na;
 	for (uint32_t i = 0; i < na; i++) {
-		rd_copy(&r, b->approvals[i].validator_key, CV_KEY_LEN);
-		rd_copy(&r, b->approvals[i].signature, CV_SIG_LEN);
+		cv_rd_copy(&r, b->approvals[i].validator_key, CV_KEY_LEN);
+		cv_rd_copy(&r, b->approvals[i].signature, CV_SIG_LEN);
 	}
-	if (!r.bad && n - r.off == CV_SEAL_LEN) {
-		const uint8_t *leaf = rd(&r, CV_SEAL_LEN);
+	if (!r.bad && cv_rd_left(&r) == CV_SEAL_LEN) {
+		const uint8_t *leaf = cv_rd_take(&r, CV_SEAL_LEN);
 
 		if (memcmp(leaf, CV_TAG_SEAL, 16) != 0)
 			goto err;
@@ -323,19 +252,19 @@ cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 		b->seal.closed_at = cv_get_u64(leaf + 16 + CV_HASH_LEN);
 	}
 	/* a change block's leaf is the rest of the record, after its approvals */
-	if (!r.bad && n - r.off > strlen(CV_TAG_CHANGE) &&
+	if (!r.bad && cv_rd_left(&r) > strlen(CV_TAG_CHANGE) &&
 	    memcmp(p + r.off, CV_TAG_CHANGE, strlen(CV_TAG_CHANGE)) == 0) {
 		if ((b->change = calloc(1, sizeof *b->change)) == NULL) {
 			e = CV_E_NOMEM;
 			goto err;
 		}
-		if ((e = cv_change_from_leaf(p + r.off, n - r.off, b->change)) != CV_OK) {
+		if ((e = cv_change_from_leaf(p + r.off, cv_rd_left(&r), b->change)) != CV_OK) {
 			e = e == CV_E_NOMEM ? e : CV_E_STORE;
 			goto err;
 		}
 		r.off = n;
 	}
-	if (r.bad || r.off != n)
+	if (!cv_rd_end(&r))
 		goto err;
 	return CV_OK;
 err:

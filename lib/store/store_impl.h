@@ -38,6 +38,28 @@ enum {
 	ST_N_DBS
 };
 
+/* A trusted reading: when a handle last read something that seldom changes and is read
+ * at every vote (the election's state, the count of changes), so that for ST_TRUST_NS
+ * after it that reading may stand in for a new one. Each user has its own reason to
+ * forget it sooner (cv_st_trust_forget). Lock-free: one handle serves several threads.
+ * Zeroed (calloc), it holds no reading. */
+typedef struct cv_st_trusted {
+	atomic_llong at; /* cv_st_mono_ns when the reading was taken; 0: none */
+} cv_st_trusted;
+
+/* How long a reading is trusted (ns): 100 ms. */
+#define ST_TRUST_NS (100 * 1000000LL)
+/* CLOCK_MONOTONIC in ns (store.c): the clock of trusted readings and of the liveness
+ * cache. */
+long long cv_st_mono_ns(void);
+/* Whether t holds a reading taken less than ST_TRUST_NS before now (cv_st_mono_ns). */
+bool cv_st_trust_fresh(cv_st_trusted *t, long long now);
+/* t holds a reading taken at now: a time read before the reading itself, so that its
+ * age is never understated. */
+void cv_st_trust_keep(cv_st_trusted *t, long long now);
+/* t holds no reading: the next one is taken afresh. */
+void cv_st_trust_forget(cv_st_trusted *t);
+
 struct cv_store {
 	DB_ENV *env; /* an election handle's is its root's, borrowed */
 	DB *db[ST_N_DBS];
@@ -71,12 +93,12 @@ struct cv_store {
 	 * may still point into an older one; changes are few. Guarded by lock. */
 	size_t n_params;
 	cv_params **params; /* the last is the current one */
-	/* When the vote pre-check last read the election's state as open (monotonic ns;
-	 * 0: never): store_pool.c reads it again only after OPEN_SEEN_NS. */
-	atomic_llong open_seen_ns;
-	/* When cv_st_params last read the count of changes and found its parameters current
-	 * (monotonic ns; 0: never). */
-	atomic_llong params_seen_ns;
+	/* The vote pre-check's last reading of the election's state as open (store_pool.c),
+	 * forgotten when a vote it let through is refused. */
+	cv_st_trusted open_seen;
+	/* cv_st_params' last reading of the count of changes that found its parameters
+	 * current (store_change.c), forgotten only by its age. */
+	cv_st_trusted params_seen;
 	/* The node's replication settings (root only; NULL: not replicated). */
 	cv_cluster_conf *cluster;
 	/* Test hooks and counters. */
@@ -258,7 +280,7 @@ cv_err cv_st_load_genesis(cv_store *s, DB_TXN *txn, bool with_voters, cv_genesis
 /* Fills a view for the rules from the cached genesis; the roll and has_voted callbacks
  * each run their own short transaction. CV_E_BAD_STATE in setup. */
 cv_err cv_st_view(cv_store *s, cv_view *v);
-/* cv_st_view on parameters that may be up to ST_PARAMS_RECENT_NS old (cv_st_params_recent):
+/* cv_st_view on parameters that may be up to ST_TRUST_NS old (cv_st_params_recent):
  * for the vote checks, whose batch refuses a vote checked on parameters no longer in
  * force (cv_store_add_votes_checked). */
 cv_err cv_st_view_recent(cv_store *s, cv_view *v);
@@ -308,12 +330,8 @@ cv_err cv_st_ceremony_entries(cv_store *s, DB_TXN *txn, uint8_t quorum, cv_secre
  * cv_st_view's. Needs the genesis cached (the election open). */
 cv_err cv_st_params(cv_store *s, const cv_params **out);
 /* cv_st_params without reading the count of committed changes again when this handle
- * read it less than ST_PARAMS_RECENT_NS ago: the parameters may then be older than a
- * change just committed; params->n_changes says which they are. */
-#define ST_PARAMS_RECENT_NS (100 * 1000000LL)
-/* CLOCK_MONOTONIC in ns (store.c), for the trust windows above and in store_pool.c, and
- * the liveness cache's ages. */
-long long cv_st_mono_ns(void);
+ * read it less than ST_TRUST_NS ago: the parameters may then be older than a change
+ * just committed; params->n_changes says which they are. */
 cv_err cv_st_params_recent(cv_store *s, const cv_params **out);
 /* The settings' closes and difficulty replaced by those in force, inside txn. */
 cv_err cv_st_settings_in_force(cv_store *s, DB_TXN *txn, cv_settings *st);

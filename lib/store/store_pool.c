@@ -29,12 +29,9 @@ static int roll_read(void *ctx, const uint8_t key[CV_KEY_LEN])
 	return e == CV_E_NOT_FOUND ? 0 : -(int)e;
 }
 
-/* How long the pre-check trusts its last reading of the state as open (ns). */
-#define OPEN_SEEN_NS (100 * 1000000LL)
-
 /* The state pre-check: a closed election answers so without the signature check.
  * It reads without a transaction, and not at every vote: a state read open is trusted
- * for OPEN_SEEN_NS (a read costs about 5% of a vote worker's CPU, and waits behind the
+ * for ST_TRUST_NS (a read costs about 5% of a vote worker's CPU, and waits behind the
  * batch whose flush holds the page it is on). Nothing is decided on a trusted reading
  * alone: a vote the rules accept is written by a transaction that checks the state
  * again under its write lock, and a vote they refuse has the state read again first
@@ -42,11 +39,11 @@ static int roll_read(void *ctx, const uint8_t key[CV_KEY_LEN])
  * *trusted says whether the reading was an earlier one. */
 static cv_err state_precheck(cv_store *s, bool *trusted)
 {
-	long long t = cv_st_mono_ns(), seen = atomic_load(&s->open_seen_ns);
+	long long t = cv_st_mono_ns();
 	cv_state state;
 	cv_err e;
 
-	*trusted = seen != 0 && t - seen < OPEN_SEEN_NS;
+	*trusted = cv_st_trust_fresh(&s->open_seen, t);
 	if (*trusted)
 		return CV_OK;
 	e = cv_st_state(s, NULL, false, &state);
@@ -58,12 +55,12 @@ static cv_err state_precheck(cv_store *s, bool *trusted)
 		return e;
 	if ((e = vote_state_err(state)) != CV_OK)
 		return e;
-	atomic_store(&s->open_seen_ns, t);
+	cv_st_trust_keep(&s->open_seen, t);
 	return CV_OK;
 }
 
 /* The vote's rules but "no earlier vote", for an election whose state was open, on
- * the parameters in force (recent: or up to ST_PARAMS_RECENT_NS older; *n_changes
+ * the parameters in force (recent: or up to ST_TRUST_NS older; *n_changes
  * says which). */
 static cv_err check_vote_rules(cv_store *s, const cv_vote *v, uint64_t now, bool recent,
                                uint64_t *n_changes)
@@ -103,7 +100,7 @@ cv_err cv_store_check_vote_at(cv_store *s, const cv_vote *v, uint64_t now, bool 
 		/* a refusal names the close first, as the state read at this vote would */
 		cv_err st;
 
-		atomic_store(&s->open_seen_ns, 0);
+		cv_st_trust_forget(&s->open_seen);
 		if ((st = state_precheck(s, &trusted)) != CV_OK)
 			return st;
 	}
