@@ -52,6 +52,10 @@ class Results:
         return bool(cond)
 
     def finish(self):
+        if RELEASED:
+            # the suite's own stores only: the keys each one named (release_stores)
+            self.check(f"the shared memory of the {len(RELEASED)} stores the suite deleted "
+                       "is released (no segment left at their keys)", not SHM_LEFT, SHM_LEFT)
         print(f"{self.name}: {self.passed} passed, {self.failed} failed")
         sys.stdout.flush()
         return 1 if self.failed or not self.passed else 0
@@ -111,6 +115,64 @@ def alive(pid):
         return state != "Z"
     except (OSError, IndexError):
         return False
+
+
+# ---- the stores' shared memory --------------------------------------------------------
+
+RELEASED = []   # the encrypted stores release_stores released
+SHM_LEFT = []   # (store, what was left or went wrong): a failed check at Results.finish
+
+
+def shm_segments(first, n):
+    """The keys in first .. first + n - 1 that a SysV shared memory segment has now
+    (/proc/sysvipc/shm). Only those keys: another user's segments never count."""
+    try:
+        with open("/proc/sysvipc/shm") as f:
+            next(f)
+            keys = [int(line.split()[0]) for line in f if line.strip()]
+    except (OSError, StopIteration, ValueError):
+        return []
+    return sorted(k for k in keys if first <= k < first + n)
+
+
+def release_stores(root, timeout=30):
+    """Before root is deleted: `chainvote release` on every encrypted store under it (a
+    directory with regions.id). Its processes killed with the store open leave its
+    shared memory behind, which would outlive the directory until reboot. Waits while a
+    process killed a moment ago still has a store open. Every store whose keys still
+    have a segment after goes into SHM_LEFT, which fails the suite."""
+    for d, _, files in os.walk(root):
+        if "regions.id" not in files:
+            continue
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                r = subprocess.run([CHAINVOTE, "release", "--data", d],
+                                   capture_output=True, text=True, timeout=120)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                r = subprocess.CompletedProcess(CHAINVOTE, 1, "", repr(e))
+            if (r.returncode == 0 or "has the store open" not in r.stderr
+                    or time.monotonic() > end):
+                break
+            time.sleep(0.2)
+        RELEASED.append(d)
+        try:
+            doc = json.loads(r.stdout)
+            first, n = doc["shm_key"], doc["shm_keys"]
+        except (ValueError, KeyError, TypeError):
+            SHM_LEFT.append((d, (r.stdout + r.stderr).strip()))
+            continue
+        left = shm_segments(first, n) if first is not None else []
+        if r.returncode != 0 or left:
+            SHM_LEFT.append((d, left or r.stderr.strip()))
+
+
+def remove_tree(root):
+    """Deletes a test's directory (unless KEEP_TMP=1) once every store in it has
+    released its shared memory (release_stores; kept directories too)."""
+    release_stores(root)
+    if os.environ.get("KEEP_TMP") != "1":
+        shutil.rmtree(root, ignore_errors=True)
 
 
 SERVICE_USER, WEB_USER = "chainvote", "www-data"   # tools/run.sh's, when run as root
@@ -220,8 +282,7 @@ class System:
 
     def cleanup(self):
         self.stop()
-        if os.environ.get("KEEP_TMP") != "1":
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        remove_tree(self.tmp)
 
     @property
     def run_dir(self):
@@ -770,3 +831,15 @@ def wait_until(pred, timeout, every=0.05):
             return v
         time.sleep(every)
     return pred()
+
+
+if __name__ == "__main__":
+    # python3 tests/cvtest.py remove-tree DIR: remove_tree for a test not written in
+    # Python (tests/browser/e2e.mjs); exit status 1, the stores named, when a store's
+    # shared memory was left
+    if len(sys.argv) != 3 or sys.argv[1] != "remove-tree":
+        sys.exit("usage: cvtest.py remove-tree DIR")
+    remove_tree(sys.argv[2])
+    for store, what in SHM_LEFT:
+        print(f"{store}: {what}")
+    sys.exit(1 if SHM_LEFT else 0)

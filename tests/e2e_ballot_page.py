@@ -11,7 +11,6 @@ trustees' shares are committed here, and a second run checks the explorer's bloc
 decryption shares. Started by tests/e2e_ballot_page.sh with BIN and CGI."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -122,7 +121,7 @@ def main():
     finally:
         sysm.stop()
         sysm.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        T.remove_tree(tmp)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ Started by tests/e2e_ballots.sh with BIN and CGI set."""
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -419,7 +418,7 @@ def main():
     finally:
         sysm.stop()
         sysm.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        T.remove_tree(tmp)
 
 
 if __name__ == "__main__":

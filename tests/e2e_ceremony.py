@@ -21,7 +21,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -392,7 +391,7 @@ def main():
     finally:
         sysm.stop()
         sysm.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        T.remove_tree(tmp)
 
 
 if __name__ == "__main__":

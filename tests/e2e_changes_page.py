@@ -8,7 +8,6 @@ offer the complete change as the next block, and approves that block on the dash
 after its browser checks pass; the change is then in force.
 Started by tests/e2e_changes_page.sh with BIN and CGI set."""
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,7 @@ def main():
     finally:
         sysm.stop()
         sysm.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        T.remove_tree(tmp)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,12 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	sleep 0.2
+	# the store's shared memory released before the directory goes (tests/cvtest.py)
+	if ! BIN="$P/bin" python3 "$top/tests/cvtest.py" remove-tree "$tmp"; then
+		echo "not ok - the store's shared memory is released (no segment left at its keys)"
+		rm -rf "$tmp"
+		exit 1
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -20,7 +20,6 @@ nginx and programs:
 Started by tests/e2e_secretdemo.sh with BIN and CGI set."""
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -256,7 +255,7 @@ def main():
         supervised()
         open_demo()
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        T.remove_tree(tmp)
 
 
 if __name__ == "__main__":

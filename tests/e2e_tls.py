@@ -372,7 +372,7 @@ def main():
         sysm.cleanup()
         if plain_sys:
             plain_sys.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        T.remove_tree(tmp)
 
 
 R.run(main)

@@ -22,7 +22,6 @@
     `chainvote verify`.
 Started by tests/e2e_trustee_page.sh with BIN and CGI."""
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -163,7 +162,7 @@ def main():
     finally:
         sysm.stop()
         sysm.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        T.remove_tree(tmp)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -2505,6 +2506,104 @@ static void test_rekey_copies_every_election_under_the_new_key(void)
 	cv_store_close(x);
 }
 
+/* ---- shared memory left behind ---- */
+
+/* How many SysV shared memory segments exist at the keys of the store in sub (its
+ * regions: cv_store_shm_keys), looked up by key only, so nobody else's count. */
+static int segments_of(const char *sub)
+{
+	long first = 0;
+	int n = 0;
+
+	if (!cv_store_shm_keys(sub, &first))
+		return -1;
+	for (long i = 0; i < CV_STORE_SHM_KEYS; i++)
+		n += shmget((key_t)(first + i), 0, 0) >= 0 || errno != ENOENT;
+	return n;
+}
+
+static void test_killed_store_released_before_delete(void)
+{
+	char sub[160], plain[200];
+	unsigned removed = 99;
+	cv_store *x = NULL, *y = NULL;
+	cv_info in;
+	int pid, left;
+
+	snprintf(sub, sizeof sub, "%s/killed-all", top);
+	CHECK(make_election(sub));
+	CHECK_EQ_INT(segments_of(sub), 0); /* the last close removed them */
+	pid = fork();
+	if (pid == 0) {
+		cv_vote v = make_vote(mp_genesis, mp_keys[0], 1, now_s());
+
+		if (cv_store_open(sub, 0, &y) == CV_OK &&
+		    cv_store_add_vote(y, &v, now_s(), NULL) == CV_OK)
+			kill(getpid(), SIGKILL); /* an acknowledged vote, then kill -9 */
+		_exit(2);
+	}
+	CHECK_EQ_INT(wait_status(pid), 100 + SIGKILL);
+	/* every process killed: the regions outlive them, at the keys the store names */
+	left = segments_of(sub);
+	CHECK(left > 0);
+	/* refused while a process has the store open, and nothing removed */
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	CHECK_EQ_INT(cv_store_release(sub, &removed), CV_E_BUSY);
+	CHECK(segments_of(sub) > 0);
+	cv_store_close_keep_regions(x);
+	x = NULL;
+	CHECK_EQ_INT(cv_store_release(sub, &removed), CV_OK);
+	CHECK(removed > 0);
+	CHECK_EQ_INT(segments_of(sub), 0);
+	/* the store is as it was: it opens (recovering), the acknowledged vote is there,
+	 * and the last close cleans up */
+	CHECK_EQ_INT(cv_store_open(sub, 0, &x), CV_OK);
+	CHECK(x != NULL && cv_store_info(x, &in) == CV_OK);
+	CHECK_EQ_INT(in.n_voters, MP_VOTERS);
+	CHECK_EQ_INT(in.n_pending, 1);
+	cv_store_close(x);
+	CHECK_EQ_INT(segments_of(sub), 0);
+	CHECK_EQ_INT(cv_store_release(sub, &removed), CV_OK);
+	CHECK_EQ_INT(removed, 0);
+	CHECK_EQ_INT(verify_files(sub), 0);
+	/* an unencrypted store has nothing in system memory, and no directory no store */
+	snprintf(plain, sizeof plain, "%s/plain/election", top);
+	CHECK(!cv_store_shm_keys(plain, &(long){0}));
+	CHECK_EQ_INT(cv_store_release(plain, &removed), CV_OK);
+	snprintf(plain, sizeof plain, "%s/none", top);
+	CHECK_EQ_INT(cv_store_release(plain, &removed), CV_E_NOT_FOUND);
+}
+
+/* Every encrypted store this suite made (a directory with ST_REGIONS_ID) has no
+ * segment left once the suite is done with it, whatever its processes went through. */
+static int left_behind;
+
+static int count_left(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_F &&
+	    strcmp(path + strlen(path) - strlen("/" ST_REGIONS_ID), "/" ST_REGIONS_ID) == 0) {
+		char sub[4096];
+		int n;
+
+		snprintf(sub, sizeof sub, "%.*s", (int)(strlen(path) - strlen("/" ST_REGIONS_ID)),
+		         path);
+		if ((n = segments_of(sub)) > 0) {
+			fprintf(stderr, "  %s: %d shared memory segments left\n", sub, n);
+			left_behind += n;
+		}
+	}
+	return 0;
+}
+
+static void test_no_store_of_the_suite_left_in_shared_memory(void)
+{
+	left_behind = 0;
+	CHECK_EQ_INT(nftw(top, count_left, 16, FTW_PHYS), 0);
+	CHECK_EQ_INT(left_behind, 0);
+}
+
 static const char *only;
 #define RUN_IF(t)                                                                                  \
 	do {                                                                                       \
@@ -2589,6 +2688,9 @@ int main(int argc, char **argv)
 	RUN_IF(test_batch_with_double_votes_answers_each_and_is_durable);
 	RUN_IF(test_batch_after_close_refused_whole);
 	RUN_IF(test_batch_refuses_votes_checked_on_older_parameters);
+
+	RUN_IF(test_killed_store_released_before_delete);
+	RUN(test_no_store_of_the_suite_left_in_shared_memory);
 
 	cv_block_free(&block_a);
 	cv_block_free(&block_b);

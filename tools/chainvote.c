@@ -29,6 +29,7 @@ static const struct command {
     {"backup", cmd_backup, "hot backup of a data directory while the service runs"},
     {"restore", cmd_restore, "make a data directory from a backup"},
     {"recover", cmd_recover, "recovery of a data directory no process has open"},
+    {"release", cmd_release, "remove the shared memory a killed store left (before deleting it)"},
     {"replicate", cmd_replicate, "this node's replication process (a replicated data directory)"},
     {"cluster", cmd_cluster, "the replication group as a node sees it: cluster status --url U"},
     {"rekey", cmd_rekey, "move a stopped data directory's store to a new key"},

@@ -25,6 +25,7 @@ int cmd_export(int argc, char **argv);        /* write the chain export */
 int cmd_backup(int argc, char **argv);        /* hot backup of a data directory */
 int cmd_restore(int argc, char **argv);       /* a backup made into a data directory */
 int cmd_recover(int argc, char **argv);       /* recovery of a stopped data directory */
+int cmd_release(int argc, char **argv);       /* a stopped store's shared memory removed */
 int cmd_rekey(int argc, char **argv);         /* the store under a new key, offline */
 
 /* cmd_signin.c: the admin's sign-in, set up from the host */

@@ -110,6 +110,43 @@ int cmd_recover(int argc, char **argv)
 	return e == CV_OK ? 0 : fail("recover", e, data);
 }
 
+static const char release_usage[] =
+    "usage: chainvote release --data DIR\n"
+    "Removes the shared memory of the encrypted store in DIR (Berkeley DB's regions: its\n"
+    "cache, pages in the clear, and the key) while no process has it open. The last\n"
+    "process to close the store removes it, but processes killed with the store open\n"
+    "(kill -9, a crash) leave it behind until reboot, even once DIR is deleted: run this\n"
+    "before deleting such a directory. Needs no key and leaves the store as it is (the\n"
+    "next start recovers it). Prints {\"shm_key\": K, \"shm_keys\": N, \"removed\": R}:\n"
+    "the store's segments have keys K to K+N-1 (null for an unencrypted store); exits 1\n"
+    "while a process has the store open.\n";
+
+int cmd_release(int argc, char **argv)
+{
+	const char *data = NULL;
+	unsigned removed = 0;
+	long first = 0;
+	cv_err e;
+	int r;
+
+	if ((r = data_only("release", argc, argv, release_usage, &data)) >= 0 ||
+	    (r = no_election("release")) >= 0)
+		return r;
+	e = cv_store_release(data, &removed);
+	if (e == CV_E_BUSY) {
+		fprintf(stderr, "chainvote release: %s: a process has the store open\n", data);
+		return 1;
+	}
+	if (e != CV_OK)
+		return fail("release", e, data);
+	if (cv_store_shm_keys(data, &first))
+		printf("{\"shm_key\": %ld, \"shm_keys\": %d, \"removed\": %u}\n", first,
+		       CV_STORE_SHM_KEYS, removed);
+	else
+		printf("{\"shm_key\": null, \"shm_keys\": 0, \"removed\": %u}\n", removed);
+	return 0;
+}
+
 /* ---- backups ---- */
 
 /* The key file the commands use for dir: --store-key, or the default beside dir. */

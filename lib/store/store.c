@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -320,7 +321,7 @@ static uint32_t regions_id(const char *dir)
  * must not share one (Berkeley DB takes over the segments of the id it is given when it
  * creates regions): so it comes from the directory's device and inode and its own
  * random number (a new directory on the inode of a deleted one whose segments a crash
- * left behind does not find them), hashed into 2^27 slots of 16 ids. */
+ * left behind does not find them), hashed into 2^27 slots of CV_STORE_SHM_KEYS ids. */
 static long shm_key_of(const char *dir)
 {
 	struct stat st;
@@ -337,7 +338,20 @@ static long shm_key_of(const char *dir)
 			h ^= (parts[i] >> b) & 0xff;
 			h *= 1099511628211ULL;
 		}
-	return (long)(h % 0x7ffffffULL + 1) * 16;
+	return (long)(h % 0x7ffffffULL + 1) * CV_STORE_SHM_KEYS;
+}
+
+bool cv_store_shm_keys(const char *dir, long *first)
+{
+	char path[4096];
+	long key;
+
+	/* without the mark, shm_key_of would make one: a new id for no regions at all */
+	if (snprintf(path, sizeof path, "%s/" ST_REGIONS_ID, dir) >= (int)sizeof path ||
+	    access(path, F_OK) != 0 || (key = shm_key_of(dir)) < 0)
+		return false;
+	*first = key;
+	return true;
 }
 
 uint32_t cv_st_env_flags(const char *passwd)
@@ -381,6 +395,69 @@ void cv_st_remove_regions(const char *dir, const char *passwd)
 	 * recovery.lock shared). What the dead left undone is in the log and the register,
 	 * and the next open recovers it. */
 	(void)env->remove(env, dir, DB_FORCE);
+}
+
+/* How many segments exist at the keys first .. first + CV_STORE_SHM_KEYS - 1, and how
+ * many of them some process has attached. One this process may not see (EACCES) counts,
+ * as attached. */
+static void segments_at(long first, unsigned *n, unsigned *attached)
+{
+	*n = *attached = 0;
+	for (long i = 0; i < CV_STORE_SHM_KEYS; i++) {
+		struct shmid_ds ds;
+		int id = shmget((key_t)(first + i), 0, 0);
+
+		if (id < 0 && errno == ENOENT)
+			continue;
+		(*n)++;
+		*attached += id < 0 || shmctl(id, IPC_STAT, &ds) != 0 || ds.shm_nattch > 0;
+	}
+}
+
+cv_err cv_store_release(const char *dir, unsigned *removed)
+{
+	char path[4096];
+	unsigned before = 0, after = 0, attached = 0;
+	long first = 0;
+	bool in_shm;
+	int fd;
+
+	*removed = 0;
+	if (!cv_st_env_exists(dir) && !cv_store_shm_keys(dir, &first))
+		return CV_E_NOT_FOUND;
+	if ((fd = cv_store_lock_exclusive(dir)) < 0)
+		return errno == EWOULDBLOCK ? CV_E_BUSY : CV_E_IO;
+	if ((in_shm = cv_store_shm_keys(dir, &first)))
+		segments_at(first, &before, &attached);
+	/* Berkeley DB finds the regions through __db.001 (in system memory, a reference
+	 * to the first segment), so no key is needed. With them goes the register, as
+	 * after a recovery (cv_st_recover_with): the next opener takes itself for the
+	 * first and recovers. A kept register may not say that anything is left to
+	 * replay: a process that joined after the dead ones ran failchk, which cleared
+	 * them from it, while their committed pages were in the cache alone. */
+	if (snprintf(path, sizeof path, "%s/__db.001", dir) < (int)sizeof path &&
+	    access(path, F_OK) == 0) {
+		cv_st_remove_regions(dir, NULL);
+		if (snprintf(path, sizeof path, "%s/__db.register", dir) < (int)sizeof path)
+			(void)unlink(path);
+	}
+	if (in_shm) {
+		/* Segments at the store's keys that __db.001 no longer led to (deleted, as a
+		 * machine crash loses the regions) and nobody has attached: the store's own,
+		 * which the next open would take over anyway. */
+		segments_at(first, &after, &attached);
+		for (long i = 0; i < CV_STORE_SHM_KEYS && after > attached; i++) {
+			struct shmid_ds ds;
+			int id = shmget((key_t)(first + i), 0, 0);
+
+			if (id >= 0 && shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0)
+				(void)shmctl(id, IPC_RMID, NULL);
+		}
+		segments_at(first, &after, &attached);
+	}
+	close(fd);
+	*removed = before > after ? before - after : 0;
+	return after == 0 ? CV_OK : CV_E_BUSY;
 }
 
 static void quiet(const DB_ENV *env, const char *prefix, const char *msg)

@@ -79,6 +79,21 @@ cv_err cv_store_backup(cv_store *s, const char *target);
  * held exclusively). This takes it exclusively without waiting: a descriptor to close
  * to let go, or -1 (errno EWOULDBLOCK) while any process has the environment open. */
 int cv_store_lock_exclusive(const char *dir);
+/* An encrypted store's regions (Berkeley DB's shared memory: the cache, which holds
+ * pages decrypted, and the key) are SysV shared memory segments whose keys are derived
+ * from dir (its device, inode and own random number): *first .. *first +
+ * CV_STORE_SHM_KEYS - 1. false when dir holds no encrypted store (nothing of it is in
+ * system memory). */
+#define CV_STORE_SHM_KEYS 16
+bool cv_store_shm_keys(const char *dir, long *first);
+/* Removes the regions of the store in dir when no process has it open, without
+ * recovery and without its key; the store is left as it is (its next open recovers).
+ * The last handle to close removes them, but processes killed with the store open
+ * leave an encrypted store's segments in system memory until reboot, even once dir is
+ * deleted: release them first. *removed: how many segments went. CV_E_BUSY while a
+ * process has the store open (or a segment at its keys attached: then some remain),
+ * CV_E_NOT_FOUND when dir holds no store. */
+cv_err cv_store_release(const char *dir, unsigned *removed);
 /* Normal recovery of the environment in dir under the key in key_file (NULL: the
  * default when it exists, else none; CV_E_STORE_KEY when it is missing or not the
  * store's), regions made anew. An encrypted store's are left for the processes that
