@@ -243,13 +243,11 @@ cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 		cv_rd_copy(&r, b->approvals[i].signature, CV_SIG_LEN);
 	}
 	if (!r.bad && cv_rd_left(&r) == CV_SEAL_LEN) {
-		const uint8_t *leaf = cv_rd_take(&r, CV_SEAL_LEN);
-
-		if (memcmp(leaf, CV_TAG_SEAL, 16) != 0)
+		if (!cv_rd_tag(&r, CV_TAG_SEAL))
 			goto err;
 		b->has_seal = true;
-		memcpy(b->seal.election_id, leaf + 16, CV_HASH_LEN);
-		b->seal.closed_at = cv_get_u64(leaf + 16 + CV_HASH_LEN);
+		cv_rd_copy(&r, b->seal.election_id, CV_HASH_LEN);
+		b->seal.closed_at = cv_rd_u64(&r);
 	}
 	/* a change block's leaf is the rest of the record, after its approvals */
 	if (!r.bad && cv_rd_left(&r) > strlen(CV_TAG_CHANGE) &&
