@@ -550,22 +550,23 @@ typedef struct evidence_ctx {
 static cv_err evidence_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
 	evidence_ctx *c = ctx;
-	cv_equivocation *grown, *q;
+	cv_reader key = {.p = k, .n = kl}, rec = {.p = v, .n = vl};
+	cv_equivocation q, *grown;
 
-	if (kl != HEIGHT_KEY_LEN + CV_HASH_LEN || vl != CV_HASH_LEN + CV_SIG_LEN + 8 + CV_SIG_LEN)
+	q.height = cv_rd_u64(&key);
+	cv_rd_copy(&key, q.sig.validator_key, CV_KEY_LEN);
+	cv_rd_copy(&key, q.block_hash, CV_HASH_LEN);
+	cv_rd_copy(&rec, q.approved_hash, CV_HASH_LEN);
+	cv_rd_copy(&rec, q.sig.signature, CV_SIG_LEN);
+	q.at = cv_rd_u64(&rec);
+	cv_rd_copy(&rec, q.approved_signature, CV_SIG_LEN);
+	if (!cv_rd_end(&key) || !cv_rd_end(&rec))
 		return CV_E_STORE;
 	grown = realloc(c->items, (c->n + 1) * sizeof *c->items);
 	if (grown == NULL)
 		return CV_E_NOMEM;
 	c->items = grown;
-	q = &c->items[c->n++];
-	q->height = cv_get_u64(k);
-	memcpy(q->sig.validator_key, k + 8, CV_KEY_LEN);
-	memcpy(q->block_hash, k + HEIGHT_KEY_LEN, CV_HASH_LEN);
-	memcpy(q->approved_hash, v, CV_HASH_LEN);
-	memcpy(q->sig.signature, v + CV_HASH_LEN, CV_SIG_LEN);
-	q->at = cv_get_u64(v + CV_HASH_LEN + CV_SIG_LEN);
-	memcpy(q->approved_signature, v + CV_HASH_LEN + CV_SIG_LEN + 8, CV_SIG_LEN);
+	c->items[c->n++] = q;
 	return CV_OK;
 }
 
