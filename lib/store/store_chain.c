@@ -78,7 +78,8 @@ static cv_err commit_leaf(cv_store *s, DB_TXN *txn, int guard_db, const void *gu
                           size_t guard_klen, const uint8_t txid[CV_HASH_LEN], uint64_t height,
                           size_t i, uint64_t *removed)
 {
-	uint8_t old[CV_HASH_LEN], loc[COMMITTED_LEN];
+	uint8_t old[CV_HASH_LEN], seq[8], loc[COMMITTED_LEN];
+	cv_st_loc was;
 	void *p;
 	size_t n;
 	cv_err e;
@@ -88,12 +89,12 @@ static cv_err commit_leaf(cv_store *s, DB_TXN *txn, int guard_db, const void *gu
 		e = cv_st_get(s, ST_TXS, txn, old, CV_HASH_LEN, &p, &n, DB_RMW);
 		if (e != CV_OK)
 			return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
-		if (n != PENDING_LEN || ((uint8_t *)p)[0] != 0) {
-			free(p);
-			return CV_E_DOUBLE_VOTE; /* the rules made sure this cannot be */
-		}
-		e = cv_st_del(s, ST_POOL, txn, (uint8_t *)p + 1, 8);
+		e = cv_st_loc_decode(p, n, &was);
 		free(p);
+		if (e != CV_OK || was.committed)
+			return CV_E_DOUBLE_VOTE; /* the rules made sure this cannot be */
+		cv_put_u64(seq, was.seq);
+		e = cv_st_del(s, ST_POOL, txn, seq, sizeof seq);
 		if (e == CV_OK)
 			e = cv_st_del(s, ST_TXS, txn, old, CV_HASH_LEN);
 		if (e != CV_OK)

@@ -81,6 +81,24 @@ static void vote_read(cv_reader *r, cv_vote *v)
 	cv_rd_copy(r, v->signature, CV_SIG_LEN);
 }
 
+cv_err cv_st_loc_decode(const uint8_t *p, size_t n, cv_st_loc *loc)
+{
+	cv_reader r = {.p = p, .n = n};
+	uint8_t kind = cv_rd_u8(&r);
+
+	memset(loc, 0, sizeof *loc);
+	if (kind == 0) {
+		loc->seq = cv_rd_u64(&r);
+	} else if (kind == 1) {
+		loc->committed = true;
+		loc->height = cv_rd_u64(&r);
+		loc->index = cv_rd_u32(&r);
+	} else {
+		return CV_E_STORE;
+	}
+	return cv_rd_end(&r) ? CV_OK : CV_E_STORE;
+}
+
 cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v)
 {
 	cv_reader r = {.p = p, .n = n};

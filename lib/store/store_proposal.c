@@ -235,6 +235,7 @@ cv_err cv_st_close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, const
 {
 	uint8_t txid[CV_HASH_LEN];
 	bool pending;
+	cv_st_loc at;
 	void *loc;
 	size_t n;
 	cv_err e;
@@ -257,8 +258,8 @@ cv_err cv_st_close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, const
 		e = cv_st_get(s, ST_TXS, txn, txid, CV_HASH_LEN, &loc, &n, 0);
 		if (e != CV_OK && e != CV_E_NOT_FOUND)
 			return e;
-		/* the pool's location is u8 0 || seq; unknown or committed is not pending */
-		pending = e == CV_OK && n == PENDING_LEN && ((const uint8_t *)loc)[0] == 0;
+		/* unknown or committed is not pending */
+		pending = e == CV_OK && cv_st_loc_decode(loc, n, &at) == CV_OK && !at.committed;
 		if (e == CV_OK)
 			free(loc);
 		if (pending)

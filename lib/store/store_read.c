@@ -379,29 +379,29 @@ static cv_err status_op(cv_store *s, DB_TXN *txn, void *ctx)
 	status_ctx *c = ctx;
 	cv_vote_status *st = c->out;
 	uint8_t key[8], (*leaves)[CV_HASH_LEN] = NULL;
-	void *loc = NULL, *p = NULL;
+	void *rec = NULL, *p = NULL;
 	size_t n, plen, n_leaves;
+	cv_st_loc loc;
 	cv_block b;
 	cv_err e;
 
 	memset(&b, 0, sizeof b);
 	cv_vote_status_free(st);
-	e = cv_st_get(s, ST_TXS, txn, c->txid, CV_HASH_LEN, &loc, &n, 0);
+	e = cv_st_get(s, ST_TXS, txn, c->txid, CV_HASH_LEN, &rec, &n, 0);
 	if (e != CV_OK)
 		return e;
-	if (n == 9 && ((uint8_t *)loc)[0] == 0) {
-		e = cv_st_get(s, ST_POOL, txn, (uint8_t *)loc + 1, 8, &p, &n, 0);
+	if ((e = cv_st_loc_decode(rec, n, &loc)) != CV_OK)
+		goto out;
+	if (!loc.committed) {
+		cv_put_u64(key, loc.seq);
+		e = cv_st_get(s, ST_POOL, txn, key, sizeof key, &p, &n, 0);
 		if (e == CV_OK)
 			e = status_item(p, n, st);
 		goto out;
 	}
-	if (n != 13 || ((uint8_t *)loc)[0] != 1) {
-		e = CV_E_STORE;
-		goto out;
-	}
 	st->committed = true;
-	st->height = cv_get_u64((uint8_t *)loc + 1);
-	st->index = cv_get_u32((uint8_t *)loc + 9);
+	st->height = loc.height;
+	st->index = loc.index;
 	cv_put_u64(key, st->height);
 	e = cv_st_get(s, ST_BLOCKS, txn, key, sizeof key, &p, &n, 0);
 	if (e == CV_OK)
@@ -425,7 +425,7 @@ static cv_err status_op(cv_store *s, DB_TXN *txn, void *ctx)
 out:
 	free(leaves);
 	cv_block_free(&b);
-	free(loc);
+	free(rec);
 	free(p);
 	return e;
 }
