@@ -235,6 +235,9 @@ typedef struct cv_st_tip {
 	cv_header header;
 } cv_st_tip;
 cv_err cv_st_tip_get(cv_store *s, DB_TXN *txn, cv_st_tip *tip);
+/* The open's "genesis" record, hash(32) || u64 timestamp: the election's id and its
+ * genesis timestamp. CV_E_STORE when it is missing (it is there once set-up is over). */
+cv_err cv_st_genesis_get(cv_store *s, DB_TXN *txn, uint8_t id[CV_HASH_LEN], uint64_t *ts);
 
 /* Where the election stands on its close at `now`: closed by the admin (state closed,
  * closed_at recorded) or by its clock (state still open, `closes` passed: closed_at is

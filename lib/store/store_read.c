@@ -13,7 +13,6 @@
 static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	cv_info *in = ctx;
-	uint8_t rec[CV_HASH_LEN + 8];
 	cv_st_close close;
 	cv_st_tip tip;
 	cv_err e;
@@ -32,13 +31,11 @@ static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 	in->seal_height = close.seal_height;
 	in->final = close.seal_height != 0;
 	if (in->state != CV_STATE_SETUP) {
-		e = cv_st_get_fixed(s, ST_META, txn, "genesis", 7, rec, sizeof rec, 0);
+		e = cv_st_genesis_get(s, txn, in->genesis_hash, &in->genesis_timestamp);
 		if (e == CV_OK)
 			e = cv_st_tip_get(s, txn, &tip);
 		if (e != CV_OK)
 			return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
-		memcpy(in->genesis_hash, rec, CV_HASH_LEN);
-		in->genesis_timestamp = cv_get_u64(rec + CV_HASH_LEN);
 		in->tip_height = tip.height;
 		memcpy(in->tip_hash, tip.hash, CV_HASH_LEN);
 		in->tip_timestamp = tip.header.timestamp;
