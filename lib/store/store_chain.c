@@ -552,7 +552,7 @@ static cv_err evidence_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t
 {
 	evidence_ctx *c = ctx;
 	cv_reader key = {.p = k, .n = kl}, rec = {.p = v, .n = vl};
-	cv_equivocation q, *grown;
+	cv_equivocation q = {0}, *grown;
 
 	q.height = cv_rd_u64(&key);
 	cv_rd_copy(&key, q.sig.validator_key, CV_KEY_LEN);
