@@ -2604,6 +2604,49 @@ static void test_no_store_of_the_suite_left_in_shared_memory(void)
 	CHECK_EQ_INT(left_behind, 0);
 }
 
+/* The stored records' decoders read exactly what the writers wrote: a txs location
+ * (pending or committed) and a verdict parse back, and every shorter or longer record,
+ * or another kind, is CV_E_STORE. */
+static void test_record_decoders_refuse_other_lengths(void)
+{
+	uint8_t pending[PENDING_LEN] = {0}, committed[COMMITTED_LEN + 1] = {1};
+	uint8_t vkey[VERDICT_KEY_LEN] = {0}, sig[CV_SIG_LEN];
+	cv_buf rec = {0};
+	cv_st_loc loc;
+	cv_verdict vd;
+
+	cv_put_u64(pending + 1, 42);
+	CHECK_EQ_INT(cv_st_loc_decode(pending, sizeof pending, &loc), CV_OK);
+	CHECK(!loc.committed && loc.seq == 42);
+	cv_put_u64(committed + 1, 7);
+	cv_put_u32(committed + 9, 3);
+	CHECK_EQ_INT(cv_st_loc_decode(committed, COMMITTED_LEN, &loc), CV_OK);
+	CHECK(loc.committed && loc.height == 7 && loc.index == 3);
+	for (size_t n = 0; n < COMMITTED_LEN; n++)
+		CHECK_EQ_INT(cv_st_loc_decode(committed, n, &loc), CV_E_STORE);
+	CHECK_EQ_INT(cv_st_loc_decode(committed, COMMITTED_LEN + 1, &loc), CV_E_STORE);
+	CHECK_EQ_INT(cv_st_loc_decode(pending, PENDING_LEN - 1, &loc), CV_E_STORE);
+	committed[0] = 2;
+	CHECK_EQ_INT(cv_st_loc_decode(committed, COMMITTED_LEN, &loc), CV_E_STORE);
+
+	memset(sig, 0xab, sizeof sig);
+	vkey[CV_HASH_LEN] = 4;
+	cv_buf_u8(&rec, 0);
+	cv_buf_put(&rec, sig, sizeof sig);
+	cv_buf_u64(&rec, 1234);
+	CHECK_EQ_INT(cv_buf_text(&rec, "a reason"), CV_OK);
+	CHECK_EQ_INT(cv_st_verdict_decode(vkey, sizeof vkey, rec.data, rec.len, &vd), CV_OK);
+	CHECK(!vd.approve && vd.at == 1234 && strcmp(vd.reason, "a reason") == 0 &&
+	      vd.sig.validator_key[0] == 4 && memcmp(vd.sig.signature, sig, sizeof sig) == 0);
+	for (size_t n = 0; n < rec.len; n++)
+		CHECK_EQ_INT(cv_st_verdict_decode(vkey, sizeof vkey, rec.data, n, &vd), CV_E_STORE);
+	CHECK_EQ_INT(cv_st_verdict_decode(vkey, sizeof vkey - 1, rec.data, rec.len, &vd),
+	             CV_E_STORE);
+	cv_buf_u8(&rec, 0);
+	CHECK_EQ_INT(cv_st_verdict_decode(vkey, sizeof vkey, rec.data, rec.len, &vd), CV_E_STORE);
+	cv_buf_free(&rec);
+}
+
 static const char *only;
 #define RUN_IF(t)                                                                                  \
 	do {                                                                                       \
@@ -2624,6 +2667,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < MP_VOTERS; i++)
 		cv_privkey_generate(&mp_keys[i]);
 
+	RUN(test_record_decoders_refuse_other_lengths);
 	RUN(test_key_default_is_beside_the_directory);
 	RUN(test_new_store_is_encrypted_unless_told_none);
 	RUN(test_new_store_asked_to_encrypt_gets_a_private_key_never_overwritten);

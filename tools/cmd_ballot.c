@@ -121,10 +121,9 @@ static int challenge_parse(const json_object *o, challenge *c)
 		return -1;
 	}
 	k = c->ballot.k;
-	if (!json_object_object_get_ex(o, "candidates", &cands) ||
-	    !json_object_is_type(cands, json_type_array) || json_object_array_length(cands) != k ||
-	    !json_object_object_get_ex(o, "opening", &opening) ||
-	    !json_object_is_type(opening, json_type_array) ||
+	if (cv_json_get_array(o, "candidates", &cands) != CV_OK ||
+	    json_object_array_length(cands) != k ||
+	    cv_json_get_array(o, "opening", &opening) != CV_OK ||
 	    json_object_array_length(opening) != k || k == 0) {
 		fprintf(stderr,
 		        "chainvote check-ballot: candidates and opening need one item per "

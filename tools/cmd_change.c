@@ -254,8 +254,7 @@ static int do_list(cv_http *http)
 		return 1;
 	if (cv_json_get_u64(r.body, "height", UINT64_MAX, &height) != CV_OK ||
 	    cv_json_get_u64(r.body, "threshold", 255, &threshold) != CV_OK ||
-	    !json_object_object_get_ex(r.body, "changes", &list) ||
-	    !json_object_is_type(list, json_type_array)) {
+	    cv_json_get_array(r.body, "changes", &list) != CV_OK) {
 		fprintf(stderr, "chainvote change: /api/changes is malformed\n");
 		goto out;
 	}
@@ -270,8 +269,7 @@ static int do_list(cv_http *http)
 		if (!json_object_object_get_ex(item, "change", &v) ||
 		    cv_change_from_json(v, &c) != CV_OK ||
 		    cv_json_get_u64(item, "height", UINT64_MAX, &at) != CV_OK ||
-		    !json_object_object_get_ex(item, "signers", &signers) ||
-		    !json_object_is_type(signers, json_type_array)) {
+		    cv_json_get_array(item, "signers", &signers) != CV_OK) {
 			fprintf(stderr, "chainvote change: /api/changes is malformed\n");
 			goto out;
 		}

@@ -566,8 +566,7 @@ static int receipt_from_json(json_object *o, receipt *rc)
 	    cv_json_get_hex(o, "block_hash", rc->block_hash, CV_HASH_LEN) != CV_OK ||
 	    cv_json_get_u64(o, "index", UINT64_MAX, &rc->index) != CV_OK ||
 	    cv_json_get_u64(o, "tree_size", UINT64_MAX, &rc->tree_size) != CV_OK ||
-	    !json_object_object_get_ex(o, "path", &path) ||
-	    !json_object_is_type(path, json_type_array) ||
+	    cv_json_get_array(o, "path", &path) != CV_OK ||
 	    json_object_array_length(path) > CV_MERKLE_MAX_PATH)
 		return -1;
 	rc->path_len = json_object_array_length(path);

@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "cmd.h"
+#include "json.h"
 #include "store.h"
 
 static volatile sig_atomic_t stop;
@@ -291,8 +292,7 @@ int cmd_cluster(int argc, char **argv)
 		print_lag(r.body);
 		printf(" bytes\n");
 	}
-	if (json_object_object_get_ex(r.body, "sites", &sites) &&
-	    json_object_is_type(sites, json_type_array)) {
+	if (cv_json_get_array(r.body, "sites", &sites) == CV_OK) {
 		printf("sites:\n");
 		for (size_t i = 0; i < json_object_array_length(sites); i++) {
 			json_object *s = json_object_array_get_idx(sites, i);

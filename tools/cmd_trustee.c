@@ -259,9 +259,8 @@ static int load_secret(session *s, const char *path, uint8_t (**coeffs)[CV_SCALA
 	    strcmp(json_object_get_string(v), SECRET_FORMAT) != 0 ||
 	    cv_json_get_hex(o, "setup_hash", setup, CV_HASH_LEN) != CV_OK ||
 	    cv_json_get_hex(o, "validator_key", key, CV_KEY_LEN) != CV_OK ||
-	    !json_object_object_get_ex(o, "coefficients", &arr) ||
-	    !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) < 2 ||
-	    json_object_array_length(arr) > CV_MAX_QUORUM) {
+	    cv_json_get_array(o, "coefficients", &arr) != CV_OK ||
+	    json_object_array_length(arr) < 2 || json_object_array_length(arr) > CV_MAX_QUORUM) {
 		fprintf(stderr, "chainvote %s: %s is not a trustee secret file\n", s->prog, path);
 		goto out;
 	}
@@ -405,8 +404,7 @@ static int receive_shares(session *s, const opts *o, const uint8_t (*coeffs)[CV_
 	snprintf(path, sizeof path, "/api/ceremony/shares/%s", hex);
 	if (cli_get_json(s->prog, s->http, path, &r) != 0)
 		return 1;
-	if (!json_object_object_get_ex(r.body, "shares", &list) ||
-	    !json_object_is_type(list, json_type_array) ||
+	if (cv_json_get_array(r.body, "shares", &list) != CV_OK ||
 	    (n_got = json_object_array_length(list)) > n - 1) {
 		fprintf(stderr, "chainvote %s: the shares addressed to this trustee do not parse\n",
 		        s->prog);

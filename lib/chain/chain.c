@@ -574,48 +574,36 @@ cv_err cv_change_leaf(const cv_change *c, cv_buf *b)
 
 cv_err cv_change_from_leaf(const uint8_t *leaf, size_t len, cv_change *c)
 {
-	const size_t tag = sizeof CV_TAG_CHANGE - 1, head = tag + CV_HASH_LEN + 8 + 1;
-	size_t off, fields, n;
+	cv_reader r = {.p = leaf, .n = len};
+	size_t n;
 
 	memset(c, 0, sizeof *c);
-	if (len < head || memcmp(leaf, CV_TAG_CHANGE, tag) != 0)
-		return CV_E_MALFORMED;
-	memcpy(c->election_id, leaf + tag, CV_HASH_LEN);
-	c->effective_height = cv_get_u64(leaf + tag + CV_HASH_LEN);
-	c->kind = leaf[head - 1];
-	off = head;
+	cv_rd_tag(&r, CV_TAG_CHANGE);
+	cv_rd_copy(&r, c->election_id, CV_HASH_LEN);
+	c->effective_height = cv_rd_u64(&r);
+	c->kind = cv_rd_u8(&r);
 	switch (c->kind) {
 	case CV_CHANGE_CLOSES:
-		fields = 8;
+		c->closes = cv_rd_u64(&r);
 		break;
 	case CV_CHANGE_VALIDATOR_KEY:
-		fields = 2 * CV_KEY_LEN;
+		cv_rd_copy(&r, c->old_key, CV_KEY_LEN);
+		cv_rd_copy(&r, c->new_key, CV_KEY_LEN);
 		break;
 	case CV_CHANGE_DIFFICULTY:
-		fields = 1;
+		c->difficulty = cv_rd_u8(&r);
 		break;
 	default:
 		return CV_E_MALFORMED;
 	}
-	if (len - off < fields + 1)
-		return CV_E_MALFORMED;
-	if (c->kind == CV_CHANGE_CLOSES)
-		c->closes = cv_get_u64(leaf + off);
-	else if (c->kind == CV_CHANGE_DIFFICULTY)
-		c->difficulty = leaf[off];
-	else {
-		memcpy(c->old_key, leaf + off, CV_KEY_LEN);
-		memcpy(c->new_key, leaf + off + CV_KEY_LEN, CV_KEY_LEN);
-	}
-	off += fields;
-	n = leaf[off++];
-	if (len - off != n * (CV_KEY_LEN + CV_SIG_LEN))
+	n = cv_rd_u8(&r);
+	if (r.bad || cv_rd_left(&r) != n * (CV_KEY_LEN + CV_SIG_LEN))
 		return CV_E_MALFORMED;
 	if (n > 0 && (c->signatures = malloc(n * sizeof *c->signatures)) == NULL)
 		return CV_E_NOMEM;
-	for (size_t i = 0; i < n; i++, off += CV_KEY_LEN + CV_SIG_LEN) {
-		memcpy(c->signatures[i].validator_key, leaf + off, CV_KEY_LEN);
-		memcpy(c->signatures[i].signature, leaf + off + CV_KEY_LEN, CV_SIG_LEN);
+	for (size_t i = 0; i < n; i++) {
+		cv_rd_copy(&r, c->signatures[i].validator_key, CV_KEY_LEN);
+		cv_rd_copy(&r, c->signatures[i].signature, CV_SIG_LEN);
 	}
 	c->n_signatures = n;
 	return CV_OK;

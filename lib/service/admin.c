@@ -296,8 +296,7 @@ static cv_err load(const char *dir, state *st)
 		goto out;
 	st->fails = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	st->has_pending = get_hex(o, "totp_pending", st->pending, CV_TOTP_SECRET_LEN);
-	if (!json_object_object_get_ex(o, "recovery", &list) ||
-	    !json_object_is_type(list, json_type_array) ||
+	if (cv_json_get_array(o, "recovery", &list) != CV_OK ||
 	    json_object_array_length(list) > CV_RECOVERY_CODES)
 		goto out;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
@@ -307,8 +306,7 @@ static cv_err load(const char *dir, state *st)
 			goto out;
 		st->n_recovery++;
 	}
-	if (!json_object_object_get_ex(o, "sessions", &list) ||
-	    !json_object_is_type(list, json_type_array) ||
+	if (cv_json_get_array(o, "sessions", &list) != CV_OK ||
 	    json_object_array_length(list) > CV_SESSIONS_MAX)
 		goto out;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {

@@ -280,8 +280,7 @@ static cv_err json_rows(acc *a, const json_object *doc, char why[CV_IMPORT_WHY_M
 	cv_err e = CV_E_MALFORMED;
 
 	if (cv_json_only_keys(doc, eligible ? top_voters : top_keys) != CV_OK ||
-	    !json_object_object_get_ex(doc, name, &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
+	    cv_json_get_array(doc, name, &arr) != CV_OK) {
 		snprintf(why, CV_IMPORT_WHY_MAX, "%s",
 		         eligible
 		             ? "expected {\"voters\": [{\"voter_id\", \"code\" (optional)}, ...]}"

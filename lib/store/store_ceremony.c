@@ -84,44 +84,43 @@ cv_err cv_st_ceremony_revise(cv_store *s, DB_TXN *txn)
 /* An entry's bytes (cv_trustee_entry with its signature) into t (cv_trustee_free). */
 static cv_err entry_decode(const uint8_t *p, size_t n, cv_trustee *t)
 {
-	size_t tag = strlen(CV_TAG_TRUSTEE), head = tag + CV_HASH_LEN + CV_KEY_LEN + 1, q;
+	cv_reader r = {.p = p, .n = n};
+	size_t q;
 	cv_err e;
 
 	memset(t, 0, sizeof *t);
-	if (n < head || memcmp(p, CV_TAG_TRUSTEE, tag) != 0)
-		return CV_E_STORE;
-	q = p[head - 1];
-	if (n != head + q * (CV_POINT_LEN + 2 * CV_SCALAR_LEN) + CV_SIG_LEN)
+	cv_rd_tag(&r, CV_TAG_TRUSTEE);
+	cv_rd_copy(&r, t->setup_hash, CV_HASH_LEN);
+	cv_rd_copy(&r, t->validator_key, CV_KEY_LEN);
+	q = cv_rd_u8(&r);
+	if (r.bad || cv_rd_left(&r) != q * (CV_POINT_LEN + 2 * CV_SCALAR_LEN) + CV_SIG_LEN)
 		return CV_E_STORE;
 	if ((e = cv_trustee_alloc(t, q)) != CV_OK)
 		return e;
-	memcpy(t->setup_hash, p + tag, CV_HASH_LEN);
-	memcpy(t->validator_key, p + tag + CV_HASH_LEN, CV_KEY_LEN);
-	p += head;
-	for (size_t k = 0; k < q; k++, p += CV_POINT_LEN)
-		memcpy(t->commitments[k], p, CV_POINT_LEN);
-	for (size_t k = 0; k < q; k++, p += 2 * CV_SCALAR_LEN) {
-		memcpy(t->proof_c[k], p, CV_SCALAR_LEN);
-		memcpy(t->proof_v[k], p + CV_SCALAR_LEN, CV_SCALAR_LEN);
+	for (size_t k = 0; k < q; k++)
+		cv_rd_copy(&r, t->commitments[k], CV_POINT_LEN);
+	for (size_t k = 0; k < q; k++) {
+		cv_rd_copy(&r, t->proof_c[k], CV_SCALAR_LEN);
+		cv_rd_copy(&r, t->proof_v[k], CV_SCALAR_LEN);
 	}
-	memcpy(t->signature, p, CV_SIG_LEN);
+	cv_rd_copy(&r, t->signature, CV_SIG_LEN);
 	return CV_OK;
 }
 
+/* A share's record v (SHARE_REC bytes, as put_share_op writes it) under key k. */
 static void share_decode(const uint8_t *k, const uint8_t *v, const uint8_t setup[CV_HASH_LEN],
                          cv_sealed_share *sh)
 {
+	cv_reader r = {.p = v, .n = SHARE_REC};
+
 	memcpy(sh->setup_hash, setup, CV_HASH_LEN);
 	memcpy(sh->sender, k + PFX_LEN, CV_KEY_LEN);
 	memcpy(sh->recipient, k + PFX_LEN + CV_KEY_LEN, CV_KEY_LEN);
-	memcpy(sh->ephemeral, v, CV_POINT_LEN);
-	v += CV_POINT_LEN;
-	memcpy(sh->nonce, v, CV_SEALED_NONCE_LEN);
-	v += CV_SEALED_NONCE_LEN;
-	memcpy(sh->ciphertext, v, CV_SCALAR_LEN);
-	v += CV_SCALAR_LEN;
-	memcpy(sh->tag, v, CV_SEALED_TAG_LEN);
-	memcpy(sh->signature, v + CV_SEALED_TAG_LEN, CV_SIG_LEN);
+	cv_rd_copy(&r, sh->ephemeral, CV_POINT_LEN);
+	cv_rd_copy(&r, sh->nonce, CV_SEALED_NONCE_LEN);
+	cv_rd_copy(&r, sh->ciphertext, CV_SCALAR_LEN);
+	cv_rd_copy(&r, sh->tag, CV_SEALED_TAG_LEN);
+	cv_rd_copy(&r, sh->signature, CV_SIG_LEN);
 }
 
 /* ---- reading ---- */

@@ -78,7 +78,8 @@ static cv_err commit_leaf(cv_store *s, DB_TXN *txn, int guard_db, const void *gu
                           size_t guard_klen, const uint8_t txid[CV_HASH_LEN], uint64_t height,
                           size_t i, uint64_t *removed)
 {
-	uint8_t old[CV_HASH_LEN], loc[COMMITTED_LEN];
+	uint8_t old[CV_HASH_LEN], seq[8], loc[COMMITTED_LEN];
+	cv_st_loc was;
 	void *p;
 	size_t n;
 	cv_err e;
@@ -88,12 +89,12 @@ static cv_err commit_leaf(cv_store *s, DB_TXN *txn, int guard_db, const void *gu
 		e = cv_st_get(s, ST_TXS, txn, old, CV_HASH_LEN, &p, &n, DB_RMW);
 		if (e != CV_OK)
 			return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
-		if (n != PENDING_LEN || ((uint8_t *)p)[0] != 0) {
-			free(p);
-			return CV_E_DOUBLE_VOTE; /* the rules made sure this cannot be */
-		}
-		e = cv_st_del(s, ST_POOL, txn, (uint8_t *)p + 1, 8);
+		e = cv_st_loc_decode(p, n, &was);
 		free(p);
+		if (e != CV_OK || was.committed)
+			return CV_E_DOUBLE_VOTE; /* the rules made sure this cannot be */
+		cv_put_u64(seq, was.seq);
+		e = cv_st_del(s, ST_POOL, txn, seq, sizeof seq);
 		if (e == CV_OK)
 			e = cv_st_del(s, ST_TXS, txn, old, CV_HASH_LEN);
 		if (e != CV_OK)
@@ -550,22 +551,23 @@ typedef struct evidence_ctx {
 static cv_err evidence_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
 	evidence_ctx *c = ctx;
-	cv_equivocation *grown, *q;
+	cv_reader key = {.p = k, .n = kl}, rec = {.p = v, .n = vl};
+	cv_equivocation q = {0}, *grown;
 
-	if (kl != HEIGHT_KEY_LEN + CV_HASH_LEN || vl != CV_HASH_LEN + CV_SIG_LEN + 8 + CV_SIG_LEN)
+	q.height = cv_rd_u64(&key);
+	cv_rd_copy(&key, q.sig.validator_key, CV_KEY_LEN);
+	cv_rd_copy(&key, q.block_hash, CV_HASH_LEN);
+	cv_rd_copy(&rec, q.approved_hash, CV_HASH_LEN);
+	cv_rd_copy(&rec, q.sig.signature, CV_SIG_LEN);
+	q.at = cv_rd_u64(&rec);
+	cv_rd_copy(&rec, q.approved_signature, CV_SIG_LEN);
+	if (!cv_rd_end(&key) || !cv_rd_end(&rec))
 		return CV_E_STORE;
 	grown = realloc(c->items, (c->n + 1) * sizeof *c->items);
 	if (grown == NULL)
 		return CV_E_NOMEM;
 	c->items = grown;
-	q = &c->items[c->n++];
-	q->height = cv_get_u64(k);
-	memcpy(q->sig.validator_key, k + 8, CV_KEY_LEN);
-	memcpy(q->block_hash, k + HEIGHT_KEY_LEN, CV_HASH_LEN);
-	memcpy(q->approved_hash, v, CV_HASH_LEN);
-	memcpy(q->sig.signature, v + CV_HASH_LEN, CV_SIG_LEN);
-	q->at = cv_get_u64(v + CV_HASH_LEN + CV_SIG_LEN);
-	memcpy(q->approved_signature, v + CV_HASH_LEN + CV_SIG_LEN + 8, CV_SIG_LEN);
+	c->items[c->n++] = q;
 	return CV_OK;
 }
 

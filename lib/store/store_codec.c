@@ -81,6 +81,24 @@ static void vote_read(cv_reader *r, cv_vote *v)
 	cv_rd_copy(r, v->signature, CV_SIG_LEN);
 }
 
+cv_err cv_st_loc_decode(const uint8_t *p, size_t n, cv_st_loc *loc)
+{
+	cv_reader r = {.p = p, .n = n};
+	uint8_t kind = cv_rd_u8(&r);
+
+	memset(loc, 0, sizeof *loc);
+	if (kind == 0) {
+		loc->seq = cv_rd_u64(&r);
+	} else if (kind == 1) {
+		loc->committed = true;
+		loc->height = cv_rd_u64(&r);
+		loc->index = cv_rd_u32(&r);
+	} else {
+		return CV_E_STORE;
+	}
+	return cv_rd_end(&r) ? CV_OK : CV_E_STORE;
+}
+
 cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v)
 {
 	cv_reader r = {.p = p, .n = n};
@@ -243,13 +261,11 @@ cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b)
 		cv_rd_copy(&r, b->approvals[i].signature, CV_SIG_LEN);
 	}
 	if (!r.bad && cv_rd_left(&r) == CV_SEAL_LEN) {
-		const uint8_t *leaf = cv_rd_take(&r, CV_SEAL_LEN);
-
-		if (memcmp(leaf, CV_TAG_SEAL, 16) != 0)
+		if (!cv_rd_tag(&r, CV_TAG_SEAL))
 			goto err;
 		b->has_seal = true;
-		memcpy(b->seal.election_id, leaf + 16, CV_HASH_LEN);
-		b->seal.closed_at = cv_get_u64(leaf + 16 + CV_HASH_LEN);
+		cv_rd_copy(&r, b->seal.election_id, CV_HASH_LEN);
+		b->seal.closed_at = cv_rd_u64(&r);
 	}
 	/* a change block's leaf is the rest of the record, after its approvals */
 	if (!r.bad && cv_rd_left(&r) > strlen(CV_TAG_CHANGE) &&

@@ -235,6 +235,9 @@ typedef struct cv_st_tip {
 	cv_header header;
 } cv_st_tip;
 cv_err cv_st_tip_get(cv_store *s, DB_TXN *txn, cv_st_tip *tip);
+/* The open's "genesis" record, hash(32) || u64 timestamp: the election's id and its
+ * genesis timestamp. CV_E_STORE when it is missing (it is there once set-up is over). */
+cv_err cv_st_genesis_get(cv_store *s, DB_TXN *txn, uint8_t id[CV_HASH_LEN], uint64_t *ts);
 
 /* Where the election stands on its close at `now`: closed by the admin (state closed,
  * closed_at recorded) or by its clock (state still open, `closes` passed: closed_at is
@@ -266,6 +269,15 @@ cv_err cv_st_vote_decode(const uint8_t *p, size_t n, cv_vote *v);
  * [|| seal leaf(56) when the block carries the seal] [|| change leaf, a change block]. */
 cv_err cv_st_block_encode(const cv_block *b, cv_buf *out);
 cv_err cv_st_block_decode(const uint8_t *p, size_t n, cv_block *b);
+/* A txs record: where the item of a txid is, in the pool (PENDING_LEN: its seq) or in
+ * a committed block (COMMITTED_LEN: height and leaf index). */
+typedef struct cv_st_loc {
+	bool committed;
+	uint64_t seq;    /* pending */
+	uint64_t height; /* committed */
+	uint32_t index;  /* committed */
+} cv_st_loc;
+cv_err cv_st_loc_decode(const uint8_t *p, size_t n, cv_st_loc *loc);
 
 /* A proposal record begins with a fixed head, so that listings read the head alone
  * (DB_DBT_PARTIAL) and never a block: u64 seq || u64 received_at || u64 height ||

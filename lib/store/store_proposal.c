@@ -39,27 +39,27 @@ static void head_encode(const head *h, uint8_t out[ST_PROPOSAL_HEAD_LEN])
 /* The head of record v (at least its first ST_PROPOSAL_HEAD_LEN bytes) under key k. */
 static cv_err head_decode(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl, head *h)
 {
-	const uint8_t *p = v + 28 + CV_HASH_LEN;
+	cv_reader r = {.p = v, .n = vl}; /* read up to the head's end: the block follows */
 	uint32_t code, check, vote;
 
 	memset(h, 0, sizeof *h);
-	if (kl != CV_HASH_LEN || vl < ST_PROPOSAL_HEAD_LEN)
+	if (kl != CV_HASH_LEN)
 		return CV_E_STORE;
 	memcpy(h->hash, k, CV_HASH_LEN);
-	h->seq = cv_get_u64(v);
-	h->received_at = cv_get_u64(v + 8);
-	h->height = cv_get_u64(v + 16);
-	h->n_votes = cv_get_u32(v + 24);
-	memcpy(h->merkle_root, v + 28, CV_HASH_LEN);
-	code = cv_get_u32(p);
-	check = cv_get_u32(p + 4);
-	vote = cv_get_u32(p + 8);
-	if (code >= CV_E__COUNT || check > CV_CHECK__COUNT)
+	h->seq = cv_rd_u64(&r);
+	h->received_at = cv_rd_u64(&r);
+	h->height = cv_rd_u64(&r);
+	h->n_votes = cv_rd_u32(&r);
+	cv_rd_copy(&r, h->merkle_root, CV_HASH_LEN);
+	code = cv_rd_u32(&r);
+	check = cv_rd_u32(&r);
+	vote = cv_rd_u32(&r);
+	h->checks.leading_zero_bits = cv_rd_u32(&r);
+	if (r.bad || code >= CV_E__COUNT || check > CV_CHECK__COUNT)
 		return CV_E_STORE;
 	h->checks.verdict = (cv_err)code;
 	h->checks.failed = (cv_check)check;
 	h->checks.vote = vote == NO_VOTE_U32 ? SIZE_MAX : vote;
-	h->checks.leading_zero_bits = cv_get_u32(p + 12);
 	return CV_OK;
 }
 
@@ -235,6 +235,7 @@ cv_err cv_st_close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, const
 {
 	uint8_t txid[CV_HASH_LEN];
 	bool pending;
+	cv_st_loc at;
 	void *loc;
 	size_t n;
 	cv_err e;
@@ -257,8 +258,8 @@ cv_err cv_st_close_admits(cv_store *s, DB_TXN *txn, const cv_st_close *cl, const
 		e = cv_st_get(s, ST_TXS, txn, txid, CV_HASH_LEN, &loc, &n, 0);
 		if (e != CV_OK && e != CV_E_NOT_FOUND)
 			return e;
-		/* the pool's location is u8 0 || seq; unknown or committed is not pending */
-		pending = e == CV_OK && n == PENDING_LEN && ((const uint8_t *)loc)[0] == 0;
+		/* unknown or committed is not pending */
+		pending = e == CV_OK && cv_st_loc_decode(loc, n, &at) == CV_OK && !at.committed;
 		if (e == CV_OK)
 			free(loc);
 		if (pending)
@@ -410,14 +411,17 @@ out:
 cv_err cv_st_verdict_decode(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl,
                             cv_verdict *out)
 {
-	if (kl != VERDICT_KEY_LEN || vl < 1 + CV_SIG_LEN + 8)
+	cv_reader r = {.p = v, .n = vl};
+
+	if (kl != VERDICT_KEY_LEN)
 		return CV_E_STORE;
 	memset(out, 0, sizeof *out);
 	memcpy(out->sig.validator_key, k + CV_HASH_LEN, CV_KEY_LEN);
-	out->approve = v[0] == 1;
-	memcpy(out->sig.signature, v + 1, CV_SIG_LEN);
-	out->at = cv_get_u64(v + 1 + CV_SIG_LEN);
-	return cv_st_text_decode(v + 1 + CV_SIG_LEN + 8, vl - 1 - CV_SIG_LEN - 8, out->reason);
+	out->approve = cv_rd_u8(&r) == 1;
+	cv_rd_copy(&r, out->sig.signature, CV_SIG_LEN);
+	out->at = cv_rd_u64(&r);
+	cv_rd_text(&r, out->reason);
+	return cv_rd_end(&r) ? CV_OK : CV_E_STORE;
 }
 
 static cv_err collect_verdict(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)

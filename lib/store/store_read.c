@@ -13,7 +13,6 @@
 static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	cv_info *in = ctx;
-	uint8_t rec[CV_HASH_LEN + 8];
 	cv_st_close close;
 	cv_st_tip tip;
 	cv_err e;
@@ -32,13 +31,11 @@ static cv_err info_op(cv_store *s, DB_TXN *txn, void *ctx)
 	in->seal_height = close.seal_height;
 	in->final = close.seal_height != 0;
 	if (in->state != CV_STATE_SETUP) {
-		e = cv_st_get_fixed(s, ST_META, txn, "genesis", 7, rec, sizeof rec, 0);
+		e = cv_st_genesis_get(s, txn, in->genesis_hash, &in->genesis_timestamp);
 		if (e == CV_OK)
 			e = cv_st_tip_get(s, txn, &tip);
 		if (e != CV_OK)
 			return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
-		memcpy(in->genesis_hash, rec, CV_HASH_LEN);
-		in->genesis_timestamp = cv_get_u64(rec + CV_HASH_LEN);
 		in->tip_height = tip.height;
 		memcpy(in->tip_hash, tip.hash, CV_HASH_LEN);
 		in->tip_timestamp = tip.header.timestamp;
@@ -379,29 +376,29 @@ static cv_err status_op(cv_store *s, DB_TXN *txn, void *ctx)
 	status_ctx *c = ctx;
 	cv_vote_status *st = c->out;
 	uint8_t key[8], (*leaves)[CV_HASH_LEN] = NULL;
-	void *loc = NULL, *p = NULL;
+	void *rec = NULL, *p = NULL;
 	size_t n, plen, n_leaves;
+	cv_st_loc loc;
 	cv_block b;
 	cv_err e;
 
 	memset(&b, 0, sizeof b);
 	cv_vote_status_free(st);
-	e = cv_st_get(s, ST_TXS, txn, c->txid, CV_HASH_LEN, &loc, &n, 0);
+	e = cv_st_get(s, ST_TXS, txn, c->txid, CV_HASH_LEN, &rec, &n, 0);
 	if (e != CV_OK)
 		return e;
-	if (n == 9 && ((uint8_t *)loc)[0] == 0) {
-		e = cv_st_get(s, ST_POOL, txn, (uint8_t *)loc + 1, 8, &p, &n, 0);
+	if ((e = cv_st_loc_decode(rec, n, &loc)) != CV_OK)
+		goto out;
+	if (!loc.committed) {
+		cv_put_u64(key, loc.seq);
+		e = cv_st_get(s, ST_POOL, txn, key, sizeof key, &p, &n, 0);
 		if (e == CV_OK)
 			e = status_item(p, n, st);
 		goto out;
 	}
-	if (n != 13 || ((uint8_t *)loc)[0] != 1) {
-		e = CV_E_STORE;
-		goto out;
-	}
 	st->committed = true;
-	st->height = cv_get_u64((uint8_t *)loc + 1);
-	st->index = cv_get_u32((uint8_t *)loc + 9);
+	st->height = loc.height;
+	st->index = loc.index;
 	cv_put_u64(key, st->height);
 	e = cv_st_get(s, ST_BLOCKS, txn, key, sizeof key, &p, &n, 0);
 	if (e == CV_OK)
@@ -425,7 +422,7 @@ static cv_err status_op(cv_store *s, DB_TXN *txn, void *ctx)
 out:
 	free(leaves);
 	cv_block_free(&b);
-	free(loc);
+	free(rec);
 	free(p);
 	return e;
 }

@@ -55,7 +55,7 @@ cv_err cv_st_aggregate(cv_store *s, DB_TXN *txn, size_t k, uint8_t (**alpha)[CV_
 int cv_st_guard_committed(cv_store *s, DB_TXN *txn, int db, const void *key, size_t klen,
                           uint8_t txid[CV_HASH_LEN], uint64_t *height, uint32_t *index)
 {
-	uint8_t loc[COMMITTED_LEN];
+	cv_st_loc loc;
 	void *p;
 	size_t n;
 	cv_err e = cv_st_get_fixed(s, db, txn, key, klen, txid, CV_HASH_LEN, 0);
@@ -66,16 +66,14 @@ int cv_st_guard_committed(cv_store *s, DB_TXN *txn, int db, const void *key, siz
 		return -(int)e;
 	if ((e = cv_st_get(s, ST_TXS, txn, txid, CV_HASH_LEN, &p, &n, 0)) != CV_OK)
 		return -(int)(e == CV_E_NOT_FOUND ? CV_E_STORE : e);
-	if (n != COMMITTED_LEN || ((uint8_t *)p)[0] != 1) {
-		free(p);
-		return 0;
-	}
-	memcpy(loc, p, sizeof loc);
+	e = cv_st_loc_decode(p, n, &loc);
 	free(p);
+	if (e != CV_OK || !loc.committed)
+		return 0;
 	if (height != NULL)
-		*height = cv_get_u64(loc + 1);
+		*height = loc.height;
 	if (index != NULL)
-		*index = cv_get_u32(loc + 9);
+		*index = loc.index;
 	return 1;
 }
 

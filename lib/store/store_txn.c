@@ -388,12 +388,27 @@ cv_err cv_st_tip_get(cv_store *s, DB_TXN *txn, cv_st_tip *tip)
 	uint8_t b[8 + CV_HASH_LEN + CV_HEADER_LEN];
 	cv_err e = cv_st_get_fixed(s, ST_META, txn, "tip", 3, b, sizeof b, 0);
 
+	cv_reader r = {.p = b, .n = sizeof b};
+
 	memset(tip, 0, sizeof *tip);
 	if (e != CV_OK)
 		return e;
-	tip->height = cv_get_u64(b);
-	memcpy(tip->hash, b + 8, CV_HASH_LEN);
-	return cv_st_header_decode(b + 8 + CV_HASH_LEN, CV_HEADER_LEN, &tip->header);
+	tip->height = cv_rd_u64(&r);
+	cv_rd_copy(&r, tip->hash, CV_HASH_LEN);
+	return cv_st_header_decode(cv_rd_take(&r, CV_HEADER_LEN), CV_HEADER_LEN, &tip->header);
+}
+
+cv_err cv_st_genesis_get(cv_store *s, DB_TXN *txn, uint8_t id[CV_HASH_LEN], uint64_t *ts)
+{
+	uint8_t b[CV_HASH_LEN + 8];
+	cv_err e = cv_st_get_fixed(s, ST_META, txn, "genesis", 7, b, sizeof b, 0);
+	cv_reader r = {.p = b, .n = sizeof b};
+
+	if (e != CV_OK)
+		return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
+	cv_rd_copy(&r, id, CV_HASH_LEN);
+	*ts = cv_rd_u64(&r);
+	return CV_OK;
 }
 
 bool cv_st_closed_by_clock(uint64_t closes, uint64_t now)

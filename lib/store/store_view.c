@@ -128,18 +128,14 @@ typedef struct cache_ctx {
 static cv_err load_cache(cv_store *s, DB_TXN *txn, void *ctx)
 {
 	cache_ctx *c = ctx;
-	uint8_t b[CV_HASH_LEN + 8];
 	cv_err e;
 
 	cv_genesis_free(&c->g);
 	e = cv_st_state(s, txn, false, &c->state);
 	if (e != CV_OK || c->state == CV_STATE_SETUP)
 		return e;
-	e = cv_st_get_fixed(s, ST_META, txn, "genesis", 7, b, sizeof b, 0);
-	if (e != CV_OK)
-		return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
-	memcpy(c->id, b, CV_HASH_LEN);
-	c->ts = cv_get_u64(b + CV_HASH_LEN);
+	if ((e = cv_st_genesis_get(s, txn, c->id, &c->ts)) != CV_OK)
+		return e;
 	return cv_st_load_genesis(s, txn, false, &c->g);
 }
 

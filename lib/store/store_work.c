@@ -56,13 +56,12 @@ static cv_err work_item(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v
 /* The seal block's leaf: this election's close. */
 static cv_err work_seal(cv_store *s, DB_TXN *txn, const cv_st_close *cl, cv_block *b)
 {
-	uint8_t rec[CV_HASH_LEN + 8];
-	cv_err e = cv_st_get_fixed(s, ST_META, txn, "genesis", 7, rec, sizeof rec, 0);
+	uint64_t genesis_timestamp;
+	cv_err e = cv_st_genesis_get(s, txn, b->seal.election_id, &genesis_timestamp);
 
 	if (e != CV_OK)
-		return e == CV_E_NOT_FOUND ? CV_E_STORE : e;
+		return e;
 	b->has_seal = true;
-	memcpy(b->seal.election_id, rec, CV_HASH_LEN);
 	b->seal.closed_at = cl->closed_at;
 	/* the seal's rule: closed_at <= the seal block's timestamp */
 	if (b->header.timestamp < cl->closed_at)
