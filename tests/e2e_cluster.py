@@ -12,7 +12,10 @@ Berkeley DB environment each, joined by the replication manager) on loopback por
   time is measured and printed); no vote answered 2xx is lost or doubled; the old master
   started again rejoins as a replica and converges;
 - every node's store is encrypted at rest under a key of its own (the default): no
-  plaintext of the election in any node's databases or log, and the group works as above;
+  plaintext of the election in any file of any node's election directory (replication's
+  own temporary databases are in memory, never files), and the group works as above;
+- the whole group stopped and started again together elects a master among itself,
+  every node knows the group's members, nothing is lost and it takes votes;
 - a replica whose disk is lost is restored from its backup (chainvote restore), rejoins,
   catches up with the votes taken meanwhile and converges;
 - a fourth node added to the running group (tools/cluster.sh add) takes its initial copy
