@@ -222,11 +222,10 @@ int cmd_restore(int argc, char **argv)
 			closedir(d);
 			return fail("restore", CV_E_TOO_LARGE, de->d_name);
 		}
-		/* region files belong to a running environment, never to a copy; but the
-		 * backup of a replicated node from before replication's files were kept in
-		 * memory holds its group's membership database (__db.rep.system), which
-		 * Berkeley DB there goes on using from the disk (docs/ARCHITECTURE.md,
-		 * "Past one machine") */
+		/* region files belong to a running environment, never to a copy; but a
+		 * replicated node's backup holds its replication group's membership database
+		 * (__db.rep.system), which a restored node needs to rejoin as the member it
+		 * was, knowing the group's size (docs/ARCHITECTURE.md, "Past one machine") */
 		if (stat(from, &st) != 0 || !S_ISREG(st.st_mode) ||
 		    (strncmp(de->d_name, "__db.", 5) == 0 &&
 		     strcmp(de->d_name, "__db.rep.system") != 0))

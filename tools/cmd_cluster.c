@@ -140,11 +140,6 @@ int cmd_replicate(int argc, char **argv)
 				       info.generation);
 				fflush(stdout);
 			}
-			/* a member now: its later starts may take the group's members from
-			 * its file (cv_store_cluster_member) */
-			if (strcmp(info.role, "master") == 0 ||
-			    (strcmp(info.role, "replica") == 0 && info.startup_done))
-				(void)cv_store_cluster_member(s);
 			if (!announced && ready != NULL &&
 			    (strcmp(info.role, "master") == 0 ||
 			     (strcmp(info.role, "replica") == 0 && info.startup_done))) {

@@ -593,8 +593,7 @@ cv_err cv_store_open_key(const char *dir, const char *key_file, unsigned flags, 
 	if ((e = cv_st_env_at_rest(env, dir, s->passwd)) != CV_OK)
 		goto err;
 	env->set_msgcall(env, msgcall);
-	if ((e = cv_st_env_config(env)) != CV_OK ||
-	    (e = cv_st_cluster_env_config(env, dir)) != CV_OK)
+	if ((e = cv_st_env_config(env)) != CV_OK)
 		goto err;
 	/* DB_REGISTER notices processes that died with the environment open; DB_FAILCHK
 	 * makes that first try failchk (abort their transactions, release their locks)

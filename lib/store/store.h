@@ -163,13 +163,6 @@ typedef struct cv_cluster_info {
 } cv_cluster_info;
 /* What this site knows of the group now. */
 cv_err cv_store_cluster_info(cv_store *s, cv_cluster_info *out);
-/* Records, once, that this site is a member of its group (CV_CLUSTER_MEMBER beside the
- * store): called by the replication process when the site is master or a replica that
- * caught up. Its later starts then take the group's members from the configuration
- * file should Berkeley DB's membership, kept in memory, be gone (store_cluster.c,
- * configure). CV_E_IO when it cannot be written (the next call tries again). */
-cv_err cv_store_cluster_member(cv_store *s);
-#define CV_CLUSTER_MEMBER "replication.member"
 /* Whether the environment is replicated and this site is not the master: a write here
  * would fail (CV_E_NOT_MASTER); the caller sends it to the master's URL (*master_url,
  * "" when no master is known) instead. */

@@ -5,9 +5,7 @@
  * site's replication process. Durability across machines is Berkeley DB's: the
  * commit's log record is acknowledged by a quorum of the electable sites
  * (DB_REPMGR_ACKS_QUORUM) or the commit thread is told DB_EVENT_REP_PERM_FAILED, which
- * cv_st_run turns into CV_E_NOT_DURABLE. Replication's own files are kept in memory
- * (DB_REP_CONF_INMEM: cv_st_cluster_env_config), so that the log records it holds aside
- * never reach the disk unencrypted. The timeouts below are the ones
+ * cv_st_run turns into CV_E_NOT_DURABLE. The timeouts below are the ones
  * docs/ARCHITECTURE.md ("Past one machine") explains. */
 #include <errno.h>
 #include <fcntl.h>
@@ -207,40 +205,6 @@ u_int32_t cv_st_cluster_open_flags(const char *dir)
 	return access(path, F_OK) == 0 ? DB_INIT_REP : 0;
 }
 
-/* Replication's internal files in memory (DB_REP_CONF_INMEM), set before the
- * environment's open by every process that opens a replicated one (the process that
- * makes the regions decides, and Berkeley DB refuses the setting after the open).
- * Berkeley DB keeps the log records that reach a replica out of order in a database of
- * its own (__db.rep.db, and the page numbers of an initial copy in __db.reppg.db) and
- * opens it without DB_ENCRYPT: on disk, in an encrypted store, it held votes and the
- * election's title in the clear. In memory it lives in the cache, which is in system
- * memory like every region of an encrypted store (store.c, cv_st_env_at_rest). The
- * same setting keeps the group's membership database, its history of generations and
- * the generation numbers in memory: configure() says what a node that lost them does. */
-cv_err cv_st_cluster_env_config(DB_ENV *env, const char *dir)
-{
-	int rc;
-
-	if (cv_st_cluster_open_flags(dir) == 0)
-		return CV_OK;
-	rc = env->rep_set_config(env, DB_REP_CONF_INMEM, 1);
-	return rc == 0 ? CV_OK : cv_st_dberr(rc);
-}
-
-void cv_st_cluster_remove_disk_files(const char *dir)
-{
-	/* Berkeley DB's names (REPDBNAME, REPPAGENAME in its rep.h); it removes them
-	 * itself at a start without DB_REP_CONF_INMEM, never with it */
-	static const char *const files[] = {"__db.rep.db", "__db.reppg.db"};
-	char path[4096];
-
-	if (cv_st_cluster_open_flags(dir) == 0)
-		return;
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-		if (snprintf(path, sizeof path, "%s/%s", dir, files[i]) < (int)sizeof path)
-			(void)unlink(path);
-}
-
 static int add_site(DB_ENV *env, const cv_cluster_site *site, u_int32_t which, int on)
 {
 	DB_SITE *handle = NULL;
@@ -255,22 +219,8 @@ static int add_site(DB_ENV *env, const cv_cluster_site *site, u_int32_t which, i
 }
 
 /* The site's settings: every process sets the same ones (Berkeley DB keeps them in the
- * shared region; a later process may only repeat them).
- * member: the replication process of a node that has been a member of its group
- * (cv_store_cluster_member: restarted, or the whole group started again). Berkeley DB
- * keeps the group's membership in memory (cv_st_cluster_env_config), so once every
- * process of the node has stopped it may have none: it then takes the sites of the
- * node's file for the group's members (DB_LEGACY on itself and on every peer: the way
- * Berkeley DB names for membership kept in memory), never creates a group of one (no
- * DB_GROUP_CREATOR, which would make the first node master alone of a group whose
- * others went on without it), and follows the membership of the group it meets (a
- * newer one replaces that list). With a membership database (recovery rebuilt it from
- * the log, or the master's came with the catch-up), Berkeley DB ignores DB_LEGACY. A
- * node that never was a member (the group's first start, an added node, one restored
- * from a backup, which does not hold the mark) joins as before: the creator makes the
- * group, every other one asks a helper, which needs a master. So the nodes' files must
- * name every member, as tools/cluster.sh keeps them (add, remove). */
-static int configure(DB_ENV *env, const cv_cluster_conf *c, bool member)
+ * shared region; a later process may only repeat them). */
+static int configure(DB_ENV *env, const cv_cluster_conf *c)
 {
 	DB_SITE *local = NULL;
 	int rc;
@@ -300,16 +250,11 @@ static int configure(DB_ENV *env, const cv_cluster_conf *c, bool member)
 	if ((rc = env->repmgr_site(env, c->self.host, c->self.port, &local, 0)) != 0)
 		return rc;
 	rc = local->set_config(local, DB_LOCAL_SITE, 1);
-	if (rc == 0 && member)
-		rc = local->set_config(local, DB_LEGACY, 1);
-	else if (rc == 0 && c->creator)
+	if (rc == 0 && c->creator)
 		rc = local->set_config(local, DB_GROUP_CREATOR, 1);
 	local->close(local);
-	for (size_t i = 0; rc == 0 && i < c->n_peers; i++) {
+	for (size_t i = 0; rc == 0 && i < c->n_peers; i++)
 		rc = add_site(env, &c->peers[i], DB_BOOTSTRAP_HELPER, 1);
-		if (rc == 0 && member)
-			rc = add_site(env, &c->peers[i], DB_LEGACY, 1);
-	}
 	return rc;
 }
 
@@ -334,40 +279,6 @@ static size_t connected_sites(DB_ENV *env)
 			connected++;
 	free(list);
 	return connected;
-}
-
-/* Whether dir's site has been a member of its group (cv_store_cluster_member). */
-static bool was_member(const char *dir)
-{
-	char path[4096];
-
-	return snprintf(path, sizeof path, "%s/%s", dir, CV_CLUSTER_MEMBER) < (int)sizeof path &&
-	       access(path, F_OK) == 0;
-}
-
-cv_err cv_store_cluster_member(cv_store *s)
-{
-	const cv_store *root = s->root != NULL ? s->root : s;
-	char path[4096];
-	int fd, dir_fd;
-	bool ok;
-
-	if (root->cluster == NULL || was_member(root->dir))
-		return CV_OK;
-	if (snprintf(path, sizeof path, "%s/%s", root->dir, CV_CLUSTER_MEMBER) >= (int)sizeof path)
-		return CV_E_IO;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return CV_E_IO;
-	ok = write(fd, "member\n", 7) == 7 && fsync(fd) == 0;
-	close(fd);
-	if (ok && (dir_fd = open(root->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		ok = fsync(dir_fd) == 0;
-		close(dir_fd);
-	}
-	if (!ok)
-		(void)unlink(path);
-	return ok ? CV_OK : CV_E_IO;
 }
 
 /* The replication process holds this file locked for as long as it runs. */
@@ -436,7 +347,7 @@ cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags)
 	c->lock_fd = -1;
 	s->cluster = c;
 	c->replication_process = (flags & CV_STORE_REPLICATION) != 0;
-	if ((rc = configure(s->env, c, (flags & CV_STORE_REPLICATION) && was_member(dir))) != 0)
+	if ((rc = configure(s->env, c)) != 0)
 		return cv_st_dberr(rc);
 	/* The first process to start repmgr listens on the site's port and runs the
 	 * elections; every later one is subordinate (DB_REP_IGNORE) and only ships its own

@@ -90,13 +90,6 @@ struct cv_store {
  * handle's environment is replicated; a commit's acknowledgements: cleared before the
  * commit, read after it in the same thread. */
 u_int32_t cv_st_cluster_open_flags(const char *dir);
-/* Before every open of a replicated environment (with cv_st_cluster_open_flags):
- * replication's own files in memory. CV_OK and nothing done when not replicated. */
-cv_err cv_st_cluster_env_config(DB_ENV *env, const char *dir);
-/* Removes the files in which a replicated store kept replication's own databases
- * before they were kept in memory (they may hold log records in the clear). Only while
- * no process has the environment open (recovery). */
-void cv_st_cluster_remove_disk_files(const char *dir);
 cv_err cv_st_cluster_join(cv_store *s, const char *dir, unsigned flags);
 bool cv_st_replicated(const cv_store *s);
 bool cv_st_cluster_is_master(cv_store *s); /* this site is the group's master now */

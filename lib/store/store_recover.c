@@ -102,12 +102,10 @@ cv_err cv_st_recover_with(const char *dir, const char *passwd, bool keep_regions
 	 * open look for dead processes again. */
 	if (snprintf(path, sizeof path, "%s/__db.register", dir) < (int)sizeof path)
 		(void)unlink(path);
-	cv_st_cluster_remove_disk_files(dir);
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return cv_st_dberr(rc);
 	if ((e = cv_st_env_at_rest(env, dir, passwd)) != CV_OK ||
-	    (e = cv_st_env_config(env)) != CV_OK ||
-	    (e = cv_st_cluster_env_config(env, dir)) != CV_OK) {
+	    (e = cv_st_env_config(env)) != CV_OK) {
 		env->close(env, 0);
 		return e;
 	}
