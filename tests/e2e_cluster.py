@@ -12,7 +12,11 @@ Berkeley DB environment each, joined by the replication manager) on loopback por
   time is measured and printed); no vote answered 2xx is lost or doubled; the old master
   started again rejoins as a replica and converges;
 - every node's store is encrypted at rest under a key of its own (the default): no
-  plaintext of the election in any node's databases or log, and the group works as above;
+  plaintext of the election in any file of any node's election directory but
+  replication's own temporary databases (the known gap, reported), and the group works
+  as above;
+- the whole group stopped and started again together elects a master among itself,
+  every node knows the group's members, nothing is lost and it takes votes;
 - a replica whose disk is lost is restored from its backup (chainvote restore), rejoins,
   catches up with the votes taken meanwhile and converges;
 - a fourth node added to the running group (tools/cluster.sh add) takes its initial copy
@@ -334,22 +338,25 @@ def recovery_on_replica(cl):
 
 
 # Berkeley DB's replication keeps log records that reach a replica out of order in
-# __db.rep.db, and an initial copy's pages in __db.reppg.db, until they are applied; it
-# opens them itself, unencrypted even in an encrypted environment.
+# __db.rep.db, and an initial copy's page numbers in __db.reppg.db, until they are
+# applied; it opens them itself, unencrypted even in an encrypted environment (a known
+# gap: docs/ARCHITECTURE.md, "Past one machine").
 REP_TEMP_DBS = ("__db.rep.db", "__db.reppg.db")
 
 
-def store_files(cl, i):
-    """The Berkeley DB files of node i's store: its databases and its log."""
-    d = os.path.join(cl.node(i), "election")
-    return [os.path.join(d, f) for f in sorted(os.listdir(d))
-            if f.endswith(".db") or f.startswith("log.")]
+def node_files(cl, i):
+    """Every file of node i's election directory (its store and what lies beside it)."""
+    out = []
+    for root, _, names in os.walk(os.path.join(cl.node(i), "election")):
+        out.extend(os.path.join(root, n) for n in sorted(names))
+    return [f for f in out if os.path.isfile(f) and not os.path.islink(f)]
 
 
-def encrypted_at_rest(cl, nodes):
+def encrypted_at_rest(cl, nodes, what):
     """Each node's store is encrypted under its own key: the key files differ, and no
-    database or log file of any node holds the election's title or a candidate's name
-    in the clear (the replicas wrote what the master sent them under their own key)."""
+    file of any node's election directory (databases, log, what lies beside them) holds
+    the election's title or a candidate's name in the clear (the replicas wrote what the
+    master sent them under their own key), but for the known gap, reported."""
     keys = {}
     for i in nodes:
         try:
@@ -357,25 +364,27 @@ def encrypted_at_rest(cl, nodes):
                 keys[i] = f.read()
         except OSError:
             keys[i] = None
-    check(f"nodes {nodes} each have a store key of their own",
+    check(f"{what}: nodes {nodes} each have a store key of their own",
           all(keys.values()) and len(set(keys.values())) == len(nodes),
           {i: bool(k) for i, k in keys.items()})
     clear, rep_temp = [], []
     for i in nodes:
-        files = store_files(cl, i)
+        files = node_files(cl, i)
         if not any(os.path.basename(f).startswith("log.") for f in files):
             clear.append((i, "no log file"))
         for path in files:
-            with open(path, "rb") as f:
-                data = f.read()
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue   # gone meanwhile (a lock or temporary file)
             if b"Demo election" in data or b"Birch Alliance" in data:
                 name = os.path.basename(path)
                 # replication's own temporary databases, which Berkeley DB opens itself
-                # without encryption: a known gap (docs/ARCHITECTURE.md, "Past one
-                # machine"), reported here, not hidden
+                # without encryption: the known gap, reported here, not hidden
                 (rep_temp if name in REP_TEMP_DBS else clear).append((i, name))
-    check(f"no database or log file of nodes {nodes} holds the election in the clear",
-          not clear, clear)
+    check(f"{what}: no file of nodes {nodes} but replication's temporary databases holds "
+          "the election in the clear", not clear, clear)
     if rep_temp:
         print(f"# known gap: replication's temporary databases in the clear: {rep_temp}")
 
@@ -469,7 +478,7 @@ def add_node(cl, master):
           len(T.children(vote_master)) == len(workers), (workers, T.children(vote_master)))
     check("every vote of the load during the join was answered in the end",
           len(answered) == 20, sorted(answered))
-    encrypted_at_rest(cl, cl.nodes())
+    encrypted_at_rest(cl, cl.nodes(), "after the fourth node joined under load")
     rc, out = vote(cl.url(new), cl.voter(125), candidate=1)
     check("a vote through the new node is accepted (forwarded to the master)", rc == 0, out)
     check("the group of four goes quiet", wait_quiet(cl, cl.nodes(), timeout=120))
@@ -572,6 +581,46 @@ def failover(cl):
     return url
 
 
+def whole_group_restart(cl):
+    """Every node stopped, then all started again together: they elect a master among
+    themselves, each knowing the group's members (its membership database on disk),
+    nothing the group held is lost, and it takes votes again."""
+    before = export(cl, 1)
+    counts_before = votes_in_export(json.loads(before.body)) if before.status == 200 else {}
+    r = subprocess.run(["sh", CLUSTER_SH, "stop", cl.data], env=cl.env, capture_output=True,
+                       text=True, timeout=300)
+    check("the whole group stops", r.returncode == 0, r.stdout[-500:] + r.stderr[-500:])
+    started, began = {}, time.time()
+    threads = [threading.Thread(target=lambda i=i: started.__setitem__(i, cl.start_node(i)))
+               for i in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(400)
+    check("the three nodes started again together each start (a master elected among them)",
+          all(started.get(i) for i in (1, 2, 3)), started)
+    url, views = wait_one_master(cl, [1, 2, 3])
+    print(f"# whole-group restart: one master {time.time() - began:.1f} s after the nodes "
+          f"were started, generation {(views.get(1) or {}).get('generation')}")
+    check("after the whole group's restart there is one master, every node knowing the "
+          "group's three members",
+          url is not None and all((views.get(i) or {}).get("group_size") == 3
+                                  for i in (1, 2, 3)), views)
+    rc, out = vote(cl.url(2), cl.voter(120), candidate=2)
+    check("a vote is accepted after the whole group's restart", rc == 0, out)
+    check("the group goes quiet after its restart", wait_quiet(cl, [1, 2, 3], timeout=120))
+    body = same_exports(cl, [1, 2, 3], "after the whole group's restart")
+    verify(cl, body, "after the whole group's restart")
+    counts = votes_in_export(json.loads(body))
+    key120 = voter_keys(cl, 120)[119]
+    check("every vote the group held before its restart is there once, and the new one",
+          counts_before and all(counts.get(k) == 1 for k in counts_before) and
+          counts.get(key120) == 1 and all(c == 1 for c in counts.values()),
+          [k[:12] for k in counts_before if counts.get(k) != 1])
+    encrypted_at_rest(cl, [1, 2, 3], "after the whole group's restart")
+    return url
+
+
 def sigstop_master(cl, master):
     """CLUSTER_CHAOS: the master frozen 15 s then continued: one master afterwards."""
     m = [i for i in (1, 2, 3) if cl.url(i) == master][0]
@@ -641,12 +690,13 @@ def main():
         if not check("tools/cluster.sh starts a group of three nodes", cl.start()):
             return
         formed(cl)
-        encrypted_at_rest(cl, [1, 2, 3])
+        encrypted_at_rest(cl, [1, 2, 3], "once formed")
         round_robin(cl)
         backup_on_replica(cl)
         recovery_on_replica(cl)
         restore_replica(cl)
         master = failover(cl)
+        master = whole_group_restart(cl)
         if CHAOS:
             master = sigstop_master(cl, master)
             replica_killed(cl, master)
