@@ -258,6 +258,15 @@ def verify(cl, body, what):
           r.stdout[-400:] + r.stderr[-400:])
 
 
+def converged(cl, nodes, what):
+    """The group goes quiet (every vote committed, one tip), every node serves the same
+    export and it verifies: the votes in it, by voter key."""
+    check(f"{what}: the group goes quiet", wait_quiet(cl, nodes, timeout=120))
+    body = same_exports(cl, nodes, what)
+    verify(cl, body, what)
+    return votes_in_export(json.loads(body))
+
+
 def formed(cl):
     url, views = wait_one_master(cl, [1, 2, 3])
     check("the group has one master that every node names", url == cl.url(1), views)
@@ -284,10 +293,7 @@ def round_robin(cl):
     rc, out = vote(cl.url(3), cl.voter(1), candidate=2)
     check("a second vote by one voter through another node is refused (already voted)",
           rc != 0 and "already_voted" in out, out)
-    check("the group goes quiet (every vote committed, one tip)", wait_quiet(cl, [1, 2, 3]))
-    body = same_exports(cl, [1, 2, 3], "after the round-robin votes")
-    verify(cl, body, "after the round-robin votes")
-    counts = votes_in_export(json.loads(body))
+    counts = converged(cl, [1, 2, 3], "after the round-robin votes")
     keys = voter_keys(cl, 12)
     check("the export holds each of the 12 votes once",
           all(counts.get(k) == 1 for k in keys), counts)
@@ -413,10 +419,7 @@ def restore_replica(cl):
           (views.get(2) or {}).get("group_size") == 3, views)
     rc, out = vote(cl.url(2), cl.voter(124), candidate=3)
     check("the restored node takes a vote", rc == 0, out)
-    check("the group goes quiet after the restore", wait_quiet(cl, [1, 2, 3], timeout=120))
-    body = same_exports(cl, [1, 2, 3], "after the restore")
-    verify(cl, body, "after the restore")
-    counts = votes_in_export(json.loads(body))
+    counts = converged(cl, [1, 2, 3], "after the restore")
     keys = voter_keys(cl, 124)
     check("the restored node holds the vote taken while it was lost, once",
           counts.get(keys[123 - 1]) == 1 and counts.get(keys[124 - 1]) == 1, counts)
@@ -481,10 +484,7 @@ def add_node(cl, master):
     encrypted_at_rest(cl, cl.nodes(), "after the fourth node joined under load")
     rc, out = vote(cl.url(new), cl.voter(125), candidate=1)
     check("a vote through the new node is accepted (forwarded to the master)", rc == 0, out)
-    check("the group of four goes quiet", wait_quiet(cl, cl.nodes(), timeout=120))
-    body = same_exports(cl, cl.nodes(), "after the fourth node joined")
-    verify(cl, body, "after the fourth node joined")
-    counts = votes_in_export(json.loads(body))
+    counts = converged(cl, cl.nodes(), "after the fourth node joined")
     keys = voter_keys(cl, 147)
     accepted = [n for n, how in answered.items() if how == "accepted"] + [125]
     check("no vote answered 2xx while the node joined is lost or doubled",
@@ -568,10 +568,7 @@ def failover(cl):
     url1, views = wait_one_master(cl, [1, 2, 3])
     check("the old master rejoins as a replica of the new one",
           url1 == url and (views.get(1) or {}).get("role") == "replica", views)
-    check("the group goes quiet again", wait_quiet(cl, [1, 2, 3], timeout=120))
-    body = same_exports(cl, [1, 2, 3], "after the failover")
-    verify(cl, body, "after the failover")
-    counts = votes_in_export(json.loads(body))
+    counts = converged(cl, [1, 2, 3], "after the failover")
     keys = voter_keys(cl, LOAD_END - 1)
     accepted = [n for n, how in answered.items() if how == "accepted"]
     check("no vote answered 2xx is lost: each is in the export",
@@ -608,10 +605,7 @@ def whole_group_restart(cl):
                                   for i in (1, 2, 3)), views)
     rc, out = vote(cl.url(2), cl.voter(120), candidate=2)
     check("a vote is accepted after the whole group's restart", rc == 0, out)
-    check("the group goes quiet after its restart", wait_quiet(cl, [1, 2, 3], timeout=120))
-    body = same_exports(cl, [1, 2, 3], "after the whole group's restart")
-    verify(cl, body, "after the whole group's restart")
-    counts = votes_in_export(json.loads(body))
+    counts = converged(cl, [1, 2, 3], "after the whole group's restart")
     key120 = voter_keys(cl, 120)[119]
     check("every vote the group held before its restart is there once, and the new one",
           counts_before and all(counts.get(k) == 1 for k in counts_before) and
