@@ -251,24 +251,23 @@ static void undo_restore(const char *data)
 }
 
 /* Copies BACKUP's files into the new directory data and syncs them; false (the cause
- * in *e, its name in *what) when one cannot be. */
-static bool copy_backup(const char *backup, const char *data, cv_err *e, const char **what)
+ * in *e, the file's path in from[4096], which outlives the directory's listing) when
+ * one cannot be. */
+static bool copy_backup(const char *backup, const char *data, cv_err *e, char from[4096])
 {
-	char from[4096];
 	struct dirent *de;
 	DIR *d = opendir(backup);
 	int dirfd_;
 
+	snprintf(from, 4096, "%s", backup);
 	if (d == NULL) {
 		*e = CV_E_NOT_FOUND;
-		*what = backup;
 		return false;
 	}
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 
-		*what = de->d_name;
-		if (snprintf(from, sizeof from, "%s/%s", backup, de->d_name) >= (int)sizeof from) {
+		if (snprintf(from, 4096, "%s/%s", backup, de->d_name) >= 4096) {
 			closedir(d);
 			*e = CV_E_TOO_LARGE;
 			return false;
@@ -297,8 +296,8 @@ static bool copy_backup(const char *backup, const char *data, cv_err *e, const c
 
 int cmd_restore(int argc, char **argv)
 {
-	const char *data = NULL, *backup, *what = NULL;
-	char key[4096];
+	const char *data = NULL, *backup;
+	char key[4096], what[4096];
 	struct stat st;
 	cv_store *s;
 	cv_info info;
@@ -312,14 +311,16 @@ int cmd_restore(int argc, char **argv)
 	if (stat(backup, &st) != 0 || !S_ISDIR(st.st_mode))
 		return fail("restore", CV_E_NOT_FOUND, backup);
 	if (mkdir(data, 0700) != 0) {
-		if (errno == ENOENT)
+		int err = errno;
+
+		if (err == ENOENT)
 			fprintf(stderr, "chainvote restore: the directory that is to hold %s does "
 			                "not exist\n",
 			        data);
-		return fail("restore", errno == EEXIST ? CV_E_EXISTS : CV_E_IO, data);
+		return fail("restore", err == EEXIST ? CV_E_EXISTS : CV_E_IO, data);
 	}
 	/* from here on, a failure removes DIR again */
-	if (!copy_backup(backup, data, &e, &what)) {
+	if (!copy_backup(backup, data, &e, what)) {
 		undo_restore(data);
 		return fail("restore", e, what);
 	}
